@@ -1,0 +1,101 @@
+# pagesim - top-level Makefile.
+#
+#   make run      install missing Debian packages, build, run the default
+#                 suite (scenarios/) into pagesim.db, print the summary
+#   make check    install, build, then every test: Criterion unit tests,
+#                 the scenario suite, the mutants, a short fuzz, hw-replay
+#                 status, and the same unit tests + suite under ASan+UBSan
+#   make asan     only the sanitizer pass
+#   make all      just build ./pagesim and libpagesim.a
+#
+# Everything builds with -Wall -Wextra -Werror.  Objects go to build/
+# (build-asan/ for the sanitizer pass).
+
+CC      ?= gcc
+BUILD   ?= build
+PKGS    := lua5.4 sqlite3
+OPT     ?= -O2
+SANFLAGS ?=
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_CFLAGS = $(shell pkg-config --cflags criterion 2>/dev/null)
+CRIT_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
+
+CFLAGS  := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wvla -Wno-unused-parameter \
+           -Iinclude $(SANFLAGS)
+LDFLAGS := $(SANFLAGS)
+
+LIB_SRC    := $(sort $(wildcard model/*.c sim/*.c oracle/*.c reports/*.c))
+ENGINE_SRC := $(sort $(filter-out sim/engine/main.c,$(wildcard sim/engine/*.c)))
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libpagesim.a
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PAGESIM    := $(if $(filter build,$(BUILD)),pagesim,$(BUILD)/pagesim)
+
+.PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help
+
+all: $(PAGESIM)
+
+help:
+	@sed -n '2,14p' Makefile
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard include/pagesim/*.h) $(wildcard */*.h sim/engine/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PAGESIM): $(BUILD)/sim/engine/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CRIT_CFLAGS) -o $@ $< $(LIB) $(CRIT_LIBS) $(PKG_LIBS) -lm
+
+# ---- what users run -----------------------------------------------------------
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@rm -f pagesim.db pagesim.db-wal pagesim.db-shm
+	@./pagesim run --db pagesim.db scenarios/; rc=$$?; \
+	  echo "report: pagesim.db  (try: ./pagesim show --db pagesim.db, or sqlite3 pagesim.db 'select * from run_summary')"; \
+	  exit $$rc
+
+check: deps
+	@$(MAKE) --no-print-directory all unit suite mutants fuzz hwreplay
+	@$(MAKE) --no-print-directory asan
+	@echo "check: all passed"
+
+# ---- test stages ------------------------------------------------------------------
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+suite: $(PAGESIM)
+	@tests/run-suite.sh $(PAGESIM)
+
+mutants: $(PAGESIM)
+	@tests/mutants/run.sh $(PAGESIM)
+
+fuzz: $(PAGESIM)
+	@tests/run-fuzz.sh $(PAGESIM)
+
+hwreplay:
+	@tests/run-hwreplay.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  build-asan/pagesim unit suite-asan
+
+suite-asan: $(PAGESIM)
+	@tests/run-suite.sh $(PAGESIM)
+
+clean:
+	rm -rf build build-asan pagesim pagesim.db pagesim.db-wal pagesim.db-shm

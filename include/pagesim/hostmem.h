@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pagesim/hostmem.h - sparse host physical memory (model/hostmem.c).
+ *
+ * Host physical memory of nr_frames 4 KiB frames.  Frames are backed lazily:
+ * a frame never written reads as zeros and costs no memory, so a host of
+ * millions of frames with a few hundred in use is cheap.  Everything that
+ * lives "in memory" -- guest data, guest page tables, EPT tables written by
+ * the sim core, log-dirty radix-tree nodes -- lives here, addressed by hpa.
+ *
+ * Accesses never cross a frame boundary; callers split.  Out-of-range
+ * addresses are a caller bug: the functions return -1 and do nothing.
+ */
+#ifndef PAGESIM_HOSTMEM_H
+#define PAGESIM_HOSTMEM_H
+
+#include <stddef.h>
+#include "pagesim/types.h"
+
+struct hostmem;
+
+struct hostmem *hostmem_new(uint64_t nr_frames);
+void hostmem_destroy(struct hostmem *hm);
+
+uint64_t hostmem_nr_frames(const struct hostmem *hm);
+static inline bool hostmem_mfn_valid(uint64_t nr_frames, mfn_t m)
+{ return mfn_x(m) < nr_frames; }
+/* Number of frames that currently have backing storage. */
+uint64_t hostmem_backed_frames(const struct hostmem *hm);
+
+/* 8-byte aligned 64-bit access (page-table entries). 0 on success. */
+int hostmem_read64(const struct hostmem *hm, hpa_t a, uint64_t *out);
+int hostmem_write64(struct hostmem *hm, hpa_t a, uint64_t v);
+/* Byte access within one frame. 0 on success. */
+int hostmem_read(const struct hostmem *hm, hpa_t a, void *buf, size_t len);
+int hostmem_write(struct hostmem *hm, hpa_t a, const void *buf, size_t len);
+/* Zero a whole frame (drops its backing). */
+int hostmem_zero_frame(struct hostmem *hm, mfn_t m);
+/* Direct pointer to a frame's 4096 bytes, backing it if needed; NULL if out
+ * of range.  For bulk users (log-dirty leaves, digests). */
+uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m);
+/* Read-only view: NULL if the frame is not backed (reads as zeros). */
+const uint8_t *hostmem_frame_peek(const struct hostmem *hm, mfn_t m);
+
+#endif /* PAGESIM_HOSTMEM_H */

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pagesim/oracle.h - the independent executable specification (oracle/).
+ *
+ * The oracle keeps its own flat model of every domain -- a gfn array of
+ * (mfn, type), a flat M2P, a flat dirty bitmap -- updated from the stream of
+ * operations the engine performs, with its own reading of Xen's rules.  For a
+ * guest access it walks the guest page tables itself (uncached, reading host
+ * memory as plain bytes) and translates guest-physical addresses through its
+ * *flat* P2M, never through the EPT the sim core wrote.  So a wrong EPT entry
+ * shows up as a disagreement, not as a shared mistake.
+ *
+ * The oracle shares no code with model/ or sim/: it uses their headers for
+ * constants and to read state structs as data, and the single memory
+ * primitive hostmem_frame_peek().  tests/unit/test_oracle.c checks the link
+ * dependencies of oracle/ objects.
+ *
+ * Three services:
+ *   oracle_op_*      mirror a hypervisor operation; returns the expected rc
+ *   oracle_access    predicts the complete outcome of one guest access,
+ *                    including the VM exits the hypervisor handles on the way
+ *   oracle_compare   compares the sim's state (decoded independently) with
+ *   oracle_invariants  the flat model, and checks invariants of the sim state
+ */
+#ifndef PAGESIM_ORACLE_H
+#define PAGESIM_ORACLE_H
+
+#include <stddef.h>
+#include "pagesim/types.h"
+#include "pagesim/sim.h"
+
+struct oracle;
+
+/* Called once per disagreement found. */
+typedef void (*oracle_report_fn)(void *ctx, const char *field,
+                                 const char *expected, const char *actual);
+
+struct oracle *oracle_new(uint64_t nr_frames);
+void oracle_destroy(struct oracle *o);
+
+/* ---- operations (expected return codes) -------------------------------------- */
+
+void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn);
+void oracle_op_domain_destroy(struct oracle *o, domid_t d);
+/* populate: mfn is what the sim's allocator chose (allocation order is not
+ * specified behaviour); ignored unless the expected rc is 0.  nomem says the
+ * sim's heap was empty. */
+int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
+                       bool nomem);
+int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn);
+int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
+int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len);
+int oracle_op_logdirty_enable(struct oracle *o, domid_t d);
+int oracle_op_logdirty_disable(struct oracle *o, domid_t d);
+/* PEEK / CLEAN of [0, pages): fills the expected bitmap (pages bits) and
+ * dirty count before the op; a CLEAN clears the oracle's bitmap. */
+int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
+                          uint64_t pages, uint8_t *bitmap,
+                          uint64_t *dirty_count);
+
+/* Flat-model queries (for tests and the engine's messages). */
+p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
+mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
+bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
+
+/* ---- guest accesses ------------------------------------------------------------ */
+
+struct oracle_cpu {
+    uint64_t cr0, cr3, cr4, efer;
+    unsigned cpl;
+};
+
+enum oracle_final {
+    OR_OK = 0,  /* the access completed */
+    OR_PF,      /* #PF delivered to the guest */
+    OR_MMIO,    /* forwarded to the device model (mmio_dm gfn) */
+    OR_CRASH,   /* the hypervisor could not handle the exit */
+};
+
+enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };
+
+struct oracle_exit {
+    int kind;          /* enum oracle_exit_kind */
+    uint64_t qual;     /* exit qualification (violations) */
+    gpa_t gpa;
+    gva_t gla;
+};
+
+#define ORACLE_MAX_EXITS 8
+#define ORACLE_MAX_AD 8
+
+struct oracle_expect {
+    enum oracle_final final;
+    unsigned nexits;                  /* VM exits before the final outcome */
+    struct oracle_exit exits[ORACLE_MAX_EXITS];
+    /* OR_OK / OR_MMIO */
+    gpa_t gpa;
+    hpa_t hpa;                        /* OR_OK only */
+    uint64_t value;                   /* OR_OK reads: the value read */
+    /* OR_PF */
+    uint32_t pf_ec;
+    gva_t cr2;
+    /* memory references of the last (successful or faulting) attempt */
+    unsigned refs;
+    /* guest paging-structure entries after the access (A/D bits), OR_OK */
+    unsigned nad;
+    struct { hpa_t hpa; uint64_t value; } ad[ORACLE_MAX_AD];
+};
+
+/* Predicts the access and applies its side effects to the flat model
+ * (dirty marks and logdirty -> rw from write faults).  Must be called before
+ * the model performs the access: it reads guest page tables from mem.
+ * width is 1, 2, 4 or 8 and the access does not cross a page. */
+void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                   const struct hostmem *mem, gva_t va, enum access_kind k,
+                   unsigned width, struct oracle_expect *out);
+
+/* ---- state checks ---------------------------------------------------------------- */
+
+/* Compares the sim's state with the flat model: every domain's P2M (decoded
+ * from the EPT in host memory, including the permission bits each type must
+ * have), the M2P, and the log-dirty bitmap (decoded from the radix tree).
+ * Returns the number of disagreements reported. */
+unsigned oracle_compare(const struct oracle *o, const struct host *h,
+                        oracle_report_fn report, void *ctx);
+
+/* Invariants of the sim's state alone:
+ *   I1 P2M -> M2P: every RAM gfn with a valid mfn has m2p[mfn] == gfn
+ *   I2 M2P -> P2M: every guest frame with m2p[mfn] = gfn is mapped at gfn by
+ *      its owner
+ *   I3 dirty_count equals the number of bits set in the radix tree
+ *   I4 ld.allocs equals the number of frames the radix tree references, and
+ *      the heap's PGU_LOGDIRTY frames of the domain
+ * Returns the number of violations reported. */
+unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
+                           void *ctx);
+
+#endif /* PAGESIM_ORACLE_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pagesim/recorder.h - SQLite trace recorder (reports/recorder.c).
+ *
+ * One database holds any number of runs.  WAL journal, prepared statements
+ * reused for every row, rows batched into transactions (a run's rows are
+ * committed at least at its end, so an interrupted invocation keeps every
+ * finished run).  PRAGMA user_version holds the schema version; a database
+ * with a newer or foreign schema is refused with a message, never altered.
+ *
+ * Tables (see reports/schema.sql):
+ *   runs(id, scenario, seed, status, digest, steps, failures, divergences,
+ *        message, started_at, duration_ms, mutants, pagesim_version)
+ *   steps(run_id, step, src, op, args, result)
+ *   divergences(run_id, step, src, field, expected, actual)
+ *   failures(run_id, step, src, message)     -- failed expect()s
+ */
+#ifndef PAGESIM_RECORDER_H
+#define PAGESIM_RECORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RECORDER_SCHEMA_VERSION 1
+
+struct recorder;
+
+/* Opens (creating if needed) the database at path.  NULL on error, with a
+ * message naming the file in err. */
+struct recorder *rec_open(const char *path, char *err, size_t errlen);
+void rec_close(struct recorder *r);
+
+/* Starts a run; returns its id (> 0), or -1 on error. */
+int64_t rec_run_begin(struct recorder *r, const char *scenario, uint64_t seed,
+                      const char *mutants);
+int rec_step(struct recorder *r, int64_t run, uint64_t step, const char *src,
+             const char *op, const char *args, const char *result);
+int rec_divergence(struct recorder *r, int64_t run, uint64_t step,
+                   const char *src, const char *field, const char *expected,
+                   const char *actual);
+int rec_failure(struct recorder *r, int64_t run, uint64_t step,
+                const char *src, const char *message);
+/* Finishes a run and commits its rows. */
+int rec_run_end(struct recorder *r, int64_t run, const char *status,
+                const char *digest, uint64_t steps, uint64_t failures,
+                uint64_t divergences, const char *message,
+                double duration_ms);
+/* Last SQLite error message. */
+const char *rec_errmsg(const struct recorder *r);
+
+#endif /* PAGESIM_RECORDER_H */

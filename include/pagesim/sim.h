@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pagesim/sim.h - the hypervisor paging core, modelled on Xen's x86 mm
+ * (sim/heap.c, sim/p2m.c, sim/p2m-ept.c, sim/paging.c, sim/hvm.c).
+ *
+ *   host    one machine: sparse host memory, a heap of order-0 frames with a
+ *           page_info per frame (owner, use), the global M2P table
+ *           (machine_to_phys_mapping[]), and up to SIM_MAX_DOMAINS domains.
+ *   domain  a HVM guest with a P2M that *is* an EPT (as p2m-ept.c): entries
+ *           are real EPT entries written into host memory, with Xen's
+ *           permission bits and p2m type in software bits 57:52; and the
+ *           log-dirty state (radix tree of host frames, paging.c).
+ *
+ * Nothing here knows about Lua, SQLite or the oracle.  Functions return 0 or
+ * a negative errno as Xen does.  Read-only fields of these structs may be
+ * read by the oracle/ (as data); only sim/ writes them.
+ */
+#ifndef PAGESIM_SIM_H
+#define PAGESIM_SIM_H
+
+#include <errno.h>
+#include "pagesim/hostmem.h"
+#include "pagesim/mmu.h"
+
+#define SIM_MAX_DOMAINS 16
+
+/* p2m_type_t, values as Xen's asm/p2m.h. */
+typedef enum {
+    p2m_ram_rw = 0,             /* Normal read/write guest RAM */
+    p2m_invalid = 1,            /* Nothing mapped here */
+    p2m_ram_logdirty = 2,       /* Temporarily read-only for log-dirty */
+    p2m_ram_ro = 3,             /* Read-only; writes silently dropped */
+    p2m_mmio_dm = 4,            /* Reads and writes go to the device model */
+    p2m_mmio_direct = 5,        /* Read/write mapping of genuine MMIO area */
+    p2m_populate_on_demand = 6, /* Place-holder for empty memory */
+    p2m_grant_map_rw = 7,
+    p2m_grant_map_ro = 8,
+    p2m_ram_paging_out = 9,     /* Memory that is being paged out */
+    p2m_ram_paged = 10,         /* Memory that has been paged out */
+    p2m_ram_paging_in = 11,     /* Memory that is being paged in */
+    p2m_ram_shared = 12,        /* Shared or sharable memory */
+    p2m_ram_broken = 13,        /* Broken page; access crashes the domain */
+    p2m_map_foreign = 14,       /* RAM pages from a foreign domain */
+    p2m_ioreq_server = 15,
+    P2M_NR_TYPES
+} p2m_type_t;
+
+/* p2m_access_t, values as Xen's xen/mem_access.h. */
+typedef enum {
+    p2m_access_n = 0, p2m_access_r = 1, p2m_access_w = 2, p2m_access_rw = 3,
+    p2m_access_x = 4, p2m_access_rx = 5, p2m_access_wx = 6,
+    p2m_access_rwx = 7, p2m_access_rx2rw = 8, p2m_access_n2rwx = 9,
+    p2m_access_r_pw = 10,
+} p2m_access_t;
+
+const char *p2m_type_name(p2m_type_t t);
+int p2m_type_from_name(const char *name); /* -1 if unknown */
+
+/* Type-class predicates (asm/p2m.h P2M_*_TYPES masks). */
+#define p2m_to_mask(t) (1UL << (t))
+#define P2M_RAM_TYPES                                                          \
+    (p2m_to_mask(p2m_ram_rw) | p2m_to_mask(p2m_ram_logdirty) |                 \
+     p2m_to_mask(p2m_ram_ro) | p2m_to_mask(p2m_ram_paging_out) |               \
+     p2m_to_mask(p2m_ram_paged) | p2m_to_mask(p2m_ram_paging_in) |             \
+     p2m_to_mask(p2m_ram_shared) | p2m_to_mask(p2m_ioreq_server))
+#define P2M_MMIO_TYPES (p2m_to_mask(p2m_mmio_dm) | p2m_to_mask(p2m_mmio_direct))
+#define P2M_GRANT_TYPES                                                        \
+    (p2m_to_mask(p2m_grant_map_rw) | p2m_to_mask(p2m_grant_map_ro))
+#define P2M_PAGEABLE_TYPES                                                     \
+    (p2m_to_mask(p2m_ram_rw) | p2m_to_mask(p2m_ram_logdirty))
+#define p2m_is_ram(t) (p2m_to_mask(t) & P2M_RAM_TYPES)
+#define p2m_is_mmio(t) (p2m_to_mask(t) & P2M_MMIO_TYPES)
+#define p2m_is_grant(t) (p2m_to_mask(t) & P2M_GRANT_TYPES)
+#define p2m_is_pageable(t) (p2m_to_mask(t) & P2M_PAGEABLE_TYPES)
+
+/* ---- host: frames, heap, M2P --------------------------------------------- */
+
+/* What a host frame is used for. */
+enum page_use {
+    PGU_FREE = 0,
+    PGU_GUEST,    /* guest RAM owned by page_info.owner */
+    PGU_P2M,      /* EPT table page of owner's P2M (paging pool) */
+    PGU_LOGDIRTY, /* log-dirty radix-tree node or leaf (paging pool) */
+};
+
+/* Xen's struct page_info, reduced to what the skeleton needs. */
+struct page_info {
+    domid_t owner;      /* DOMID_INVALID when free */
+    uint8_t use;        /* enum page_use */
+    uint32_t count;     /* references; 1 for an allocated page */
+};
+
+struct domain;
+
+struct host {
+    struct hostmem *mem;
+    uint64_t nr_frames;
+    struct page_info *frames;  /* [nr_frames] */
+    uint64_t *m2p;             /* machine_to_phys_mapping[nr_frames] */
+    uint64_t *free_stack;      /* free frames; pop from the top */
+    uint64_t nr_free;
+    uint64_t allocs, frees;    /* lifetime counters */
+    struct domain *domains[SIM_MAX_DOMAINS];
+};
+
+struct host *host_new(uint64_t nr_frames);
+void host_destroy(struct host *h);
+/* alloc_domheap_page(): a zeroed frame for 'owner' with 'use', or
+ * INVALID_MFN when the heap is empty. */
+mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use);
+/* free_domheap_pages() + mark_page_free(): owner cleared and M2P entry set
+ * to INVALID_M2P_ENTRY (the fix of seed 002 patch 06/12, c/s 22706). */
+void heap_free_page(struct host *h, mfn_t m);
+/* set_gpfn_from_mfn() / get_gpfn_from_mfn() */
+void set_gpfn_from_mfn(struct host *h, mfn_t m, uint64_t gfn);
+uint64_t get_gpfn_from_mfn(const struct host *h, mfn_t m);
+
+/* ---- domains --------------------------------------------------------------- */
+
+/* d->arch.paging.log_dirty (Xen asm/domain.h). */
+struct log_dirty {
+    bool enabled;             /* paging_mode_log_dirty(d) */
+    mfn_t top;                /* L4 node, INVALID_MFN until first mark */
+    unsigned allocs;          /* node + leaf pages allocated */
+    unsigned failed_allocs;
+    uint64_t dirty_count;     /* bits set */
+    uint64_t fault_count;
+};
+
+struct domain {
+    struct host *host;
+    domid_t id;
+    char name[32];
+    uint64_t max_gfn;         /* gfns valid: [0, max_gfn) */
+    mfn_t ept_root;           /* EPT PML4 frame: the P2M */
+    uint64_t max_mapped_pfn;  /* highest gfn ever set (p2m->max_mapped_pfn) */
+    unsigned p2m_pages;       /* EPT table frames in use, root included */
+    uint64_t tot_pages;       /* guest RAM frames owned */
+    struct log_dirty ld;
+};
+
+/* Creates a domain with an empty P2M (root table allocated). NULL when the
+ * heap is empty or all slots are used. */
+struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn);
+/* Frees guest RAM, the P2M tables and the log-dirty tree. */
+void domain_destroy(struct domain *d);
+
+/* ---- P2M (p2m.c, p2m-ept.c) -------------------------------------------------- */
+
+/* EPT entry software fields used by Xen's p2m-ept (ept_entry_t). */
+#define EPTE_EMT_SHIFT 3
+#define EPTE_EMT_MASK (7ULL << EPTE_EMT_SHIFT)
+#define EPTE_IPAT (1ULL << 6)
+#define EPTE_SP (1ULL << 7)
+#define EPTE_RECALC (1ULL << 10)
+#define EPTE_P2MT_SHIFT 52
+#define EPTE_P2MT_MASK (0x3FULL << EPTE_P2MT_SHIFT)
+#define EPTE_ACCESS_SHIFT 59
+#define EPTE_ACCESS_MASK (0xFULL << EPTE_ACCESS_SHIFT)
+#define EPT_MT_WB 6
+
+/* ept_p2m_type_to_flags(): the r/w/x bits Xen gives type t under access a.
+ * (This host has no EPT A/D and no PML in the skeleton.) */
+uint64_t ept_p2m_type_to_flags(p2m_type_t t, p2m_access_t a);
+
+/* p2m_set_entry(): 4 KiB entry gfn -> (mfn, t, a), allocating intermediate
+ * tables from the heap.  0, -EINVAL (gfn out of range), -ENOMEM. */
+int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
+                  p2m_access_t a);
+/* ept_get_entry(): mfn of gfn with its type and access.  Unmapped gfns and
+ * gfns above max_mapped_pfn give INVALID_MFN, p2m_mmio_dm, p2m_access_n as
+ * Xen's get_entry does. */
+mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                    p2m_access_t *a);
+/* p2m_add_page() (was guest_physmap_add_entry): map a frame owned by d at
+ * gfn with type t; fixes the M2P and marks the gfn dirty (seed 001).  An
+ * existing RAM mapping at gfn is removed first.  0 or -errno. */
+int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t);
+/* p2m_remove_entry() (was p2m_remove_page): unmap gfn, which must map mfn;
+ * M2P -> INVALID, gfn marked clean (seed 001).  0 or -errno. */
+int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn);
+/* p2m_change_type_one(): ot -> nt at gfn; -EBUSY if the type is not ot. */
+int p2m_change_type_one(struct domain *d, gfn_t gfn, p2m_type_t ot,
+                        p2m_type_t nt);
+/* p2m_change_entry_type_global(): every ot entry becomes nt.  (Xen defers
+ * this through EMT=7 misconfigurations; the skeleton changes eagerly.) */
+void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
+                                  p2m_type_t nt);
+/* set_mmio_p2m_entry()/p2m_set_entry for a non-RAM type (mmio_dm, invalid)
+ * at an unmapped-or-RAM gfn; a RAM page there is removed and freed.  */
+int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* ---- memory ops (common/memory.c) ----------------------------------------- */
+
+/* XENMEM_populate_physmap for one order-0 extent: allocate and add as
+ * p2m_ram_rw (p2m_ram_logdirty while log-dirty is on).  -EEXIST if the gfn
+ * already holds RAM, -ENOMEM, -EINVAL. */
+int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn);
+/* guest_remove_page() (XENMEM_decrease_reservation): remove and free.
+ * -ENOENT for invalid / mmio_dm gfns. */
+int guest_remove_page(struct domain *d, gfn_t gfn);
+/* hvm_copy_to_guest_phys(): a hypervisor write into guest RAM (no EPT
+ * permission check), marking the page dirty.  -EFAULT for non-RAM. */
+int hvm_copy_to_guest_phys(struct domain *d, gpa_t gpa, const void *buf,
+                           size_t len);
+int hvm_copy_from_guest_phys(struct domain *d, void *buf, gpa_t gpa,
+                             size_t len);
+
+/* ---- log-dirty (paging.c) --------------------------------------------------- */
+
+/* Radix tree geometry (asm/paging.h): leaf = one 4 KiB bitmap page. */
+#define LOGDIRTY_NODE_ENTRIES 512
+#define L1_LOGDIRTY_IDX(pfn) ((pfn) & ((1ULL << (PAGE_SHIFT + 3)) - 1))
+#define L2_LOGDIRTY_IDX(pfn) (((pfn) >> (PAGE_SHIFT + 3)) & 511)
+#define L3_LOGDIRTY_IDX(pfn) (((pfn) >> (PAGE_SHIFT + 3 + 9)) & 511)
+#define L4_LOGDIRTY_IDX(pfn) (((pfn) >> (PAGE_SHIFT + 3 + 18)) & 511)
+
+/* paging_log_dirty_enable(): -EINVAL if already on; turns all ram_rw into
+ * ram_logdirty. */
+int paging_log_dirty_enable(struct domain *d);
+/* paging_log_dirty_disable(): logdirty -> rw, frees the tree. -EINVAL if off. */
+int paging_log_dirty_disable(struct domain *d);
+/* paging_mark_pfn_dirty() / paging_mark_pfn_clean(): no-ops unless log-dirty
+ * is on; a dirty mark allocates missing nodes lazily, a clean mark never
+ * allocates. */
+void paging_mark_pfn_dirty(struct domain *d, gfn_t gfn);
+void paging_mark_pfn_clean(struct domain *d, gfn_t gfn);
+/* paging_mark_dirty(): by mfn, through the M2P; requires d to own mfn. */
+void paging_mark_dirty(struct domain *d, mfn_t mfn);
+
+struct log_dirty_stats {
+    uint64_t dirty_count, fault_count;
+};
+/* paging_log_dirty_op() PEEK (clean=false) / CLEAN (clean=true) of gfns
+ * [0, *pages).  bitmap (may be NULL: stats/clean only) gets one bit per gfn,
+ * zero where the tree has no node.  *pages is truncated to what the tree can
+ * cover.  -EINVAL if log-dirty is off, -ENOMEM after failed allocations. */
+int paging_log_dirty_op(struct domain *d, bool clean, uint64_t *pages,
+                        uint8_t *bitmap, struct log_dirty_stats *stats);
+
+/* ---- VM exits (hvm.c) ------------------------------------------------------- */
+
+enum npf_result {
+    NPF_RETRY = 0, /* fixed up: re-execute the access */
+    NPF_MMIO,      /* forwarded to the device model (p2m_mmio_dm) */
+    NPF_CRASH,     /* unhandled: domain_crash() */
+};
+
+/* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
+ * qualification qual.  A write to p2m_ram_logdirty: paging_mark_pfn_dirty(),
+ * p2m_change_type_one(logdirty -> rw), retry. */
+enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
+                                          uint64_t qual, gva_t gla);
+
+#endif /* PAGESIM_SIM_H */

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pagesim builds and tests with, if missing.
+# Usage: scripts/install-deps.sh [--with-qemu]
+# Run as root, or with sudo available.  Does nothing when all are present.
+set -eu
+pkgs="gcc make pkg-config liblua5.4-dev libsqlite3-dev sqlite3 libcriterion-dev lcov"
+[ "${1:-}" = "--with-qemu" ] && pkgs="$pkgs qemu-system-x86"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/mutant.c - the mutant switchboard (see pagesim/mutant.h).
+ */
+#include <string.h>
+
+#include "pagesim/mutant.h"
+
+uint32_t pagesim_mutants;
+
+static const struct { uint32_t bit; const char *name; } mutants[] = {
+    { MUT_M2P_KEEP_ON_FREE, "m2p_keep_on_free" },
+    { MUT_NO_CLEAN_ON_REMOVE, "no_clean_on_remove" },
+    { MUT_NO_DIRTY_ON_ADD, "no_dirty_on_add" },
+    { MUT_LD_FAULT_NO_MARK, "ld_fault_no_mark" },
+    { MUT_NO_DIRTY_BIT, "no_dirty_bit" },
+    { MUT_IGNORE_WP, "ignore_wp" },
+    { MUT_LOGDIRTY_WRITABLE, "logdirty_writable" },
+};
+
+const char *mutant_name(uint32_t bit)
+{
+    for (size_t i = 0; i < sizeof(mutants) / sizeof(mutants[0]); i++)
+        if (mutants[i].bit == bit)
+            return mutants[i].name;
+    return NULL;
+}
+
+uint32_t mutant_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof(mutants) / sizeof(mutants[0]); i++)
+        if (!strcmp(mutants[i].name, name))
+            return mutants[i].bit;
+    return 0;
+}
