@@ -100,8 +100,12 @@ struct oracle_expect {
     /* OR_PF */
     uint32_t pf_ec;
     gva_t cr2;
-    /* memory references of the last (successful or faulting) attempt */
+    /* memory references of the last (successful or faulting) attempt.
+     * refs_valid is set only for OR_OK and OR_PF: an attempt that ends in an
+     * EPT exit stops wherever the sim's lazily built EPT stops, which the
+     * flat model does not know, so no refs are predicted for it. */
     unsigned refs;
+    bool refs_valid;
     /* guest paging-structure entries after the access (A/D bits), OR_OK */
     unsigned nad;
     struct { hpa_t hpa; uint64_t value; } ad[ORACLE_MAX_AD];

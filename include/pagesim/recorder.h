@@ -23,6 +23,11 @@
 
 #define RECORDER_SCHEMA_VERSION 1
 
+/* Written into runs.pagesim_version. */
+#ifndef PAGESIM_VERSION
+#define PAGESIM_VERSION "0.1.0"
+#endif
+
 struct recorder;
 
 /* Opens (creating if needed) the database at path.  NULL on error, with a

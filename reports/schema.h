@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reports/schema.h - private to the recorder: the embedded schema text
+ * (reports/schema.c, identical to reports/schema.sql).
+ */
+#ifndef PAGESIM_REPORTS_SCHEMA_H
+#define PAGESIM_REPORTS_SCHEMA_H
+
+/* Schema version RECORDER_SCHEMA_VERSION: DDL plus the application_id and
+ * user_version PRAGMAs, ready for sqlite3_exec() inside one transaction. */
+extern const char rec_schema_sql[];
+
+#endif /* PAGESIM_REPORTS_SCHEMA_H */

@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/engine.c - steps one scenario through sim + model, mirrors each
+ * step in the oracle, compares, records and digests (see engine.h).
+ *
+ * The trace digest is FNV-1a 64 over each step's canonical text record
+ * "op\0args\0result\n" plus every divergence and failure.  Records contain
+ * only simulated quantities (gfns, mfns, codes, counts), never addresses of
+ * host objects, times or hash-order-dependent data, so the same scenario,
+ * seed and mutant set always give the same digest.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "pagesim/mutant.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static void digest_bytes(struct engine *e, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        e->digest ^= b[i];
+        e->digest *= FNV_PRIME;
+    }
+}
+
+static void digest_str(struct engine *e, const char *s)
+{
+    digest_bytes(e, s, strlen(s) + 1);
+}
+
+void eng_digest_hex(const struct engine *e, char out[17])
+{
+    snprintf(out, 17, "%016" PRIx64, e->digest);
+}
+
+/* xoshiro256** seeded through splitmix64, as Lua 5.4's own generator, but
+ * with a seed that comes only from the command line. */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t eng_rand(struct engine *e)
+{
+    uint64_t *s = e->rng;
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+const char *eng_final_name(enum eng_final f)
+{
+    static const char *const n[] = { "ok", "pf", "mmio", "crash" };
+    return (unsigned)f < 4 ? n[f] : "?";
+}
+
+/* ---- recording ------------------------------------------------------------- */
+
+static void note_problem(struct engine *e, const char *fmt, ...)
+{
+    if (e->first_problem[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->first_problem, sizeof(e->first_problem), fmt, ap);
+    va_end(ap);
+}
+
+static void record_step(struct engine *e, const char *op, const char *args,
+                        const char *result)
+{
+    e->step++;
+    digest_str(e, op);
+    digest_str(e, args);
+    digest_str(e, result);
+    if (e->rec)
+        rec_step(e->rec, e->run_id, e->step, e->src, op, args, result);
+    if (e->verbose && e->log)
+        fprintf(e->log, "    %4" PRIu64 " %-16s %-40s -> %s\n", e->step, op,
+                args, result);
+}
+
+/* The comparator's sink: one call per disagreement. */
+static void divergence(void *ctx, const char *field, const char *expected,
+                       const char *actual)
+{
+    struct engine *e = ctx;
+    e->divergences++;
+    digest_str(e, "divergence");
+    digest_str(e, field);
+    digest_str(e, expected);
+    digest_str(e, actual);
+    note_problem(e, "%s: divergence in %s: expected %s, got %s", e->src, field,
+                 expected, actual);
+    if (e->rec)
+        rec_divergence(e->rec, e->run_id, e->step, e->src, field, expected,
+                       actual);
+    if (e->log && e->divergences <= 5)
+        fprintf(e->log, "    %s: step %" PRIu64 ": DIVERGENCE %s: expected %s, model %s\n",
+                e->src, e->step, field, expected, actual);
+}
+
+void eng_failure(struct engine *e, const char *msg)
+{
+    e->failures++;
+    digest_str(e, "failure");
+    digest_str(e, msg);
+    note_problem(e, "%s", msg);
+    if (e->rec)
+        rec_failure(e->rec, e->run_id, e->step, e->src, msg);
+    if (e->log && e->failures <= 10)
+        fprintf(e->log, "    %s\n", msg);
+}
+
+void eng_note(struct engine *e, const char *msg)
+{
+    record_step(e, "log", msg, "");
+}
+
+static void check_rc(struct engine *e, const char *what, int expected, int actual)
+{
+    if (expected != actual) {
+        char a[32], b[32], f[64];
+        snprintf(a, sizeof a, "%d", expected);
+        snprintf(b, sizeof b, "%d", actual);
+        snprintf(f, sizeof f, "%s.rc", what);
+        divergence(e, f, a, b);
+    }
+}
+
+static void check_u64(struct engine *e, const char *field, uint64_t expected,
+                      uint64_t actual)
+{
+    if (expected != actual) {
+        char a[32], b[32];
+        snprintf(a, sizeof a, "%#" PRIx64, expected);
+        snprintf(b, sizeof b, "%#" PRIx64, actual);
+        divergence(e, field, a, b);
+    }
+}
+
+/* After every step: the whole state against the flat model, then the
+ * invariants of the sim state on its own. */
+static void check_state(struct engine *e)
+{
+    oracle_compare(e->oracle, e->host, divergence, e);
+    oracle_invariants(e->host, divergence, e);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+int eng_init(struct engine *e, uint64_t nr_frames, uint64_t seed,
+             struct recorder *rec, int64_t run_id)
+{
+    memset(e, 0, sizeof(*e));
+    if (!nr_frames)
+        nr_frames = ENG_DEFAULT_FRAMES;
+    e->host = host_new(nr_frames);
+    e->oracle = oracle_new(nr_frames);
+    if (!e->host || !e->oracle) {
+        eng_fini(e);
+        return -ENOMEM;
+    }
+    e->rec = rec;
+    e->run_id = run_id;
+    e->digest = FNV_OFFSET;
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        e->rng[i] = splitmix64(&x);
+    snprintf(e->src, sizeof(e->src), "?");
+    return 0;
+}
+
+void eng_fini(struct engine *e)
+{
+    for (unsigned i = 0; i < e->nvcpus; i++)
+        free(e->vcpus[i]);
+    e->nvcpus = 0;
+    if (e->host)
+        host_destroy(e->host);
+    if (e->oracle)
+        oracle_destroy(e->oracle);
+    e->host = NULL;
+    e->oracle = NULL;
+}
+
+int eng_set_host_frames(struct engine *e, uint64_t nr_frames)
+{
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (e->host->domains[i])
+            return -EBUSY;
+    struct host *h = host_new(nr_frames);
+    struct oracle *o = oracle_new(nr_frames);
+    if (!h || !o) {
+        if (h)
+            host_destroy(h);
+        if (o)
+            oracle_destroy(o);
+        return -ENOMEM;
+    }
+    host_destroy(e->host);
+    oracle_destroy(e->oracle);
+    e->host = h;
+    e->oracle = o;
+    char args[64];
+    snprintf(args, sizeof args, "frames=%" PRIu64, nr_frames);
+    record_step(e, "host", args, "rc=0");
+    return 0;
+}
+
+struct domain *eng_domain_create(struct engine *e, const char *name,
+                                 uint64_t max_gfn, int *rc)
+{
+    struct domain *d = domain_create(e->host, name, max_gfn);
+    char args[96], res[64];
+    snprintf(args, sizeof args, "name=%s gfns=%#" PRIx64, name, max_gfn);
+    if (d) {
+        oracle_op_domain_create(e->oracle, d->id, max_gfn);
+        snprintf(res, sizeof res, "d=%u", d->id);
+        *rc = 0;
+    } else {
+        snprintf(res, sizeof res, "rc=%d", -ENOMEM);
+        *rc = -ENOMEM;
+    }
+    record_step(e, "domain_create", args, res);
+    check_state(e);
+    return d;
+}
+
+void eng_domain_destroy(struct engine *e, struct domain *d)
+{
+    char args[32];
+    domid_t id = d->id;
+    snprintf(args, sizeof args, "d=%u", id);
+    for (unsigned i = 0; i < e->nvcpus; i++)
+        if (e->vcpus[i] && e->vcpus[i]->d == d)
+            e->vcpus[i]->d = NULL;
+    domain_destroy(d);
+    oracle_op_domain_destroy(e->oracle, id);
+    record_step(e, "domain_destroy", args, "rc=0");
+    check_state(e);
+}
+
+struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
+{
+    if (e->nvcpus >= ENG_MAX_VCPUS)
+        return NULL;
+    struct vcpu *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    unsigned id = 0;
+    for (unsigned i = 0; i < e->nvcpus; i++)
+        if (e->vcpus[i]->d == d)
+            id++;
+    v->d = d;
+    v->id = id;
+    /* 64-bit mode with paging, as a guest kernel leaves it. */
+    v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
+    v->cpu.cr4 = X86_CR4_PAE;
+    v->cpu.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+    e->vcpus[e->nvcpus++] = v;
+    char args[32], res[32];
+    snprintf(args, sizeof args, "d=%u", d->id);
+    snprintf(res, sizeof res, "v=%u", id);
+    record_step(e, "vcpu_create", args, res);
+    return v;
+}
+
+/* ---- hypervisor operations --------------------------------------------------------- */
+
+int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
+{
+    mfn_t m = INVALID_MFN;
+    int rc = guest_populate_page(d, gfn, &m);
+    int erc = oracle_op_populate(e->oracle, d->id, gfn, rc ? INVALID_MFN : m,
+                                 rc == -ENOMEM);
+    char args[64], res[64];
+    snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
+    snprintf(res, sizeof res, "rc=%d mfn=%#" PRIx64, rc, rc ? ~0ULL : mfn_x(m));
+    record_step(e, "populate", args, res);
+    check_rc(e, "populate", erc, rc);
+    check_state(e);
+    if (out)
+        *out = rc ? INVALID_MFN : m;
+    return rc;
+}
+
+int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
+{
+    int rc = guest_remove_page(d, gfn);
+    int erc = oracle_op_remove(e->oracle, d->id, gfn);
+    char args[64], res[32];
+    snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "remove", args, res);
+    check_rc(e, "remove", erc, rc);
+    check_state(e);
+    return rc;
+}
+
+int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
+{
+    int rc = p2m_set_type(d, gfn, t);
+    int erc = oracle_op_set_type(e->oracle, d->id, gfn, t);
+    char args[80], res[32];
+    snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64 " type=%s", d->id,
+             gfn_x(gfn), p2m_type_name(t));
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "set_type", args, res);
+    check_rc(e, "set_type", erc, rc);
+    check_state(e);
+    return rc;
+}
+
+int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
+                      uint64_t value, unsigned width)
+{
+    int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
+    int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
+    char args[96], res[32];
+    snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " w=%u val=%#" PRIx64,
+             d->id, gpa_x(gpa), width, value);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "copy_to_guest", args, res);
+    check_rc(e, "copy_to_guest", erc, rc);
+    check_state(e);
+    return rc;
+}
+
+int eng_copy_from_guest(struct engine *e, struct domain *d, gpa_t gpa,
+                        unsigned width, uint64_t *value)
+{
+    *value = 0;
+    int rc = hvm_copy_from_guest_phys(d, value, gpa, width);
+    char args[64], res[64];
+    snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " w=%u", d->id,
+             gpa_x(gpa), width);
+    snprintf(res, sizeof res, "rc=%d val=%#" PRIx64, rc, *value);
+    record_step(e, "copy_from_guest", args, res);
+    return rc;
+}
+
+int eng_logdirty_enable(struct engine *e, struct domain *d)
+{
+    int rc = paging_log_dirty_enable(d);
+    int erc = oracle_op_logdirty_enable(e->oracle, d->id);
+    char args[32], res[32];
+    snprintf(args, sizeof args, "d=%u", d->id);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "logdirty_enable", args, res);
+    check_rc(e, "logdirty_enable", erc, rc);
+    check_state(e);
+    return rc;
+}
+
+int eng_logdirty_disable(struct engine *e, struct domain *d)
+{
+    int rc = paging_log_dirty_disable(d);
+    int erc = oracle_op_logdirty_disable(e->oracle, d->id);
+    char args[32], res[32];
+    snprintf(args, sizeof args, "d=%u", d->id);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "logdirty_disable", args, res);
+    check_rc(e, "logdirty_disable", erc, rc);
+    check_state(e);
+    return rc;
+}
+
+int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
+                    uint64_t pages, uint8_t *bitmap,
+                    struct log_dirty_stats *stats)
+{
+    size_t bytes = (pages + 7) / 8;
+    uint8_t *expect = calloc(bytes ? bytes : 1, 1);
+    uint64_t expect_count = 0, got_pages = pages;
+    memset(stats, 0, sizeof(*stats));
+    memset(bitmap, 0, bytes);
+    /* The oracle reads its bitmap before the op changes it. */
+    int erc = oracle_op_logdirty_op(e->oracle, d->id, clean, pages, expect,
+                                    &expect_count);
+    int rc = paging_log_dirty_op(d, clean, &got_pages, bitmap, stats);
+    char args[64], res[96];
+    uint64_t ndirty = 0;
+    for (size_t i = 0; i < bytes; i++)
+        ndirty += (uint64_t)__builtin_popcount(bitmap[i]);
+    snprintf(args, sizeof args, "d=%u pages=%#" PRIx64, d->id, pages);
+    snprintf(res, sizeof res, "rc=%d pages=%#" PRIx64 " dirty=%" PRIu64
+             " dirty_count=%" PRIu64, rc, got_pages, ndirty, stats->dirty_count);
+    /* The bitmap's content is part of the trace. */
+    digest_bytes(e, bitmap, bytes);
+    record_step(e, clean ? "logdirty_clean" : "logdirty_peek", args, res);
+    check_rc(e, clean ? "logdirty_clean" : "logdirty_peek", erc, rc);
+    if (!rc && !erc) {
+        check_u64(e, "logdirty.dirty_count", expect_count, stats->dirty_count);
+        for (uint64_t g = 0; g < pages; g++) {
+            bool x = expect[g / 8] >> (g % 8) & 1, a = bitmap[g / 8] >> (g % 8) & 1;
+            if (x != a) {
+                char f[64];
+                snprintf(f, sizeof f, "logdirty.bitmap[%#" PRIx64 "]", g);
+                divergence(e, f, x ? "dirty" : "clean", a ? "dirty" : "clean");
+            }
+        }
+    }
+    free(expect);
+    check_state(e);
+    return rc;
+}
+
+/* ---- guest accesses --------------------------------------------------------------- */
+
+static uint64_t width_mask(unsigned width)
+{
+    return width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1;
+}
+
+/* Runs the access through the model, letting the hypervisor handle VM exits
+ * (hvm_hap_nested_page_fault) and retrying, as a vCPU would. */
+static void model_access(struct engine *e, struct vcpu *v, gva_t va,
+                         enum access_kind k, unsigned width, uint64_t wvalue,
+                         struct eng_access *out)
+{
+    struct domain *d = v->d;
+    struct mmu_ept ept = { .root = d->ept_root };
+    memset(out, 0, sizeof(*out));
+    out->final = EF_CRASH; /* if every attempt exits: a livelock */
+    for (unsigned attempt = 0; attempt < ENG_MAX_EXITS; attempt++) {
+        struct mmu_result r;
+        mmu_translate(e->host->mem, &v->cpu, &ept, va, k, &r);
+        out->refs = r.refs;
+        out->total_refs += r.refs;
+        if (r.outcome == MMU_OK) {
+            out->final = EF_OK;
+            out->gpa = r.gpa;
+            out->hpa = r.hpa;
+            if (k == ACC_WRITE) {
+                hostmem_write(e->host->mem, r.hpa, &wvalue, width);
+            } else {
+                uint64_t val = 0;
+                hostmem_read(e->host->mem, r.hpa, &val, width);
+                out->value = val;
+            }
+            return;
+        }
+        if (r.outcome == MMU_PF) {
+            out->final = EF_PF;
+            out->pf_ec = r.pf_ec;
+            out->cr2 = r.cr2;
+            return;
+        }
+        struct eng_exit *x = &out->exits[out->nexits++];
+        x->kind = r.outcome;
+        x->qual = r.exit_qual;
+        x->gpa = r.exit_gpa;
+        x->gla = r.exit_gla;
+        if (r.outcome == MMU_EPT_MISCONFIG) {
+            /* No p2m recalculation in the skeleton: Xen's
+             * ept_handle_misconfig() would fail and crash the domain. */
+            return;
+        }
+        switch (hvm_hap_nested_page_fault(d, r.exit_gpa, r.exit_qual, r.exit_gla)) {
+        case NPF_RETRY:
+            continue;
+        case NPF_MMIO:
+            /* No device model is attached: reads float high. */
+            out->final = EF_MMIO;
+            out->gpa = r.exit_gpa;
+            out->value = k == ACC_READ ? width_mask(width) : 0;
+            return;
+        case NPF_CRASH:
+            return;
+        }
+    }
+}
+
+static void compare_access(struct engine *e, const struct oracle_expect *x,
+                           const struct eng_access *a, enum access_kind k,
+                           unsigned width, uint64_t wvalue)
+{
+    static const enum eng_final map[] = { [OR_OK] = EF_OK, [OR_PF] = EF_PF,
+                                          [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH };
+    if (map[x->final] != a->final) {
+        divergence(e, "access.outcome", eng_final_name(map[x->final]),
+                   eng_final_name(a->final));
+        return;
+    }
+    check_u64(e, "access.exits", x->nexits, a->nexits);
+    for (unsigned i = 0; i < x->nexits && i < a->nexits; i++) {
+        char f[48];
+        int kind = a->exits[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
+                                                         : OR_EXIT_EPT_MISCONFIG;
+        snprintf(f, sizeof f, "access.exit[%u].kind", i);
+        check_u64(e, f, (uint64_t)x->exits[i].kind, (uint64_t)kind);
+        snprintf(f, sizeof f, "access.exit[%u].qual", i);
+        check_u64(e, f, x->exits[i].qual, a->exits[i].qual);
+        snprintf(f, sizeof f, "access.exit[%u].gpa", i);
+        check_u64(e, f, gpa_x(x->exits[i].gpa), gpa_x(a->exits[i].gpa));
+        snprintf(f, sizeof f, "access.exit[%u].gla", i);
+        check_u64(e, f, gva_x(x->exits[i].gla), gva_x(a->exits[i].gla));
+    }
+    switch (a->final) {
+    case EF_OK:
+        check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
+        check_u64(e, "access.hpa", hpa_x(x->hpa), hpa_x(a->hpa));
+        if (x->refs_valid)
+            check_u64(e, "access.refs", x->refs, a->refs);
+        if (k != ACC_WRITE) {
+            check_u64(e, "access.value", x->value, a->value);
+        } else {
+            uint64_t got = 0;
+            hostmem_read(e->host->mem, x->hpa, &got, width);
+            check_u64(e, "memory.written", wvalue & width_mask(width), got);
+        }
+        for (unsigned i = 0; i < x->nad; i++) {
+            uint64_t got = 0;
+            char f[48];
+            hostmem_read64(e->host->mem, x->ad[i].hpa, &got);
+            snprintf(f, sizeof f, "guest_pte@hpa%#" PRIx64, hpa_x(x->ad[i].hpa));
+            check_u64(e, f, x->ad[i].value, got);
+        }
+        break;
+    case EF_PF:
+        check_u64(e, "access.pf_ec", x->pf_ec, a->pf_ec);
+        check_u64(e, "access.cr2", gva_x(x->cr2), gva_x(a->cr2));
+        if (x->refs_valid)
+            check_u64(e, "access.refs", x->refs, a->refs);
+        break;
+    case EF_MMIO:
+        check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
+        break;
+    case EF_CRASH:
+        break;
+    }
+}
+
+void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
+                unsigned width, uint64_t wvalue, struct eng_access *out)
+{
+    static const char *const kname[] = { "read", "write", "exec" };
+    struct oracle_cpu oc = { v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
+                             v->cpu.cpl };
+    struct oracle_expect x;
+    memset(&x, 0, sizeof(x));
+    /* The oracle reads the guest tables before the model sets A/D bits. */
+    oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
+    model_access(e, v, va, k, width, wvalue, out);
+
+    char args[128], res[160];
+    int n = snprintf(args, sizeof args, "d=%u v=%u gva=%#" PRIx64 " w=%u cpl=%u",
+                     v->d->id, v->id, gva_x(va), width, v->cpu.cpl);
+    if (k == ACC_WRITE)
+        snprintf(args + n, sizeof args - n, " val=%#" PRIx64, wvalue);
+    switch (out->final) {
+    case EF_OK:
+        snprintf(res, sizeof res, "ok gpa=%#" PRIx64 " hpa=%#" PRIx64
+                 " val=%#" PRIx64 " refs=%u exits=%u", gpa_x(out->gpa),
+                 hpa_x(out->hpa), out->value, out->refs, out->nexits);
+        break;
+    case EF_PF:
+        snprintf(res, sizeof res, "pf ec=%#x cr2=%#" PRIx64 " refs=%u exits=%u",
+                 out->pf_ec, gva_x(out->cr2), out->refs, out->nexits);
+        break;
+    case EF_MMIO:
+        snprintf(res, sizeof res, "mmio gpa=%#" PRIx64 " exits=%u",
+                 gpa_x(out->gpa), out->nexits);
+        break;
+    case EF_CRASH:
+        snprintf(res, sizeof res, "crash exits=%u", out->nexits);
+        break;
+    }
+    record_step(e, kname[k], args, res);
+    for (unsigned i = 0; i < out->nexits; i++) {
+        char xa[96];
+        snprintf(xa, sizeof xa, "%s qual=%#" PRIx64 " gpa=%#" PRIx64,
+                 out->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
+                                                         : "ept_misconfig",
+                 out->exits[i].qual, gpa_x(out->exits[i].gpa));
+        digest_str(e, xa);
+        if (e->rec)
+            rec_step(e->rec, e->run_id, ++e->step, e->src, "vmexit", xa, "");
+    }
+    compare_access(e, &x, out, k, width, wvalue);
+    check_state(e);
+}

@@ -1,0 +1,1279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/lapi.c - the Lua 5.4 scenario API and its sandbox.
+ *
+ * A scenario is a Lua file run in a fresh state per run.  The sandbox:
+ *   - only the base, table, string, math and utf8 libraries; no io, os,
+ *     package/require, debug; no load/loadfile/dofile/string.dump; scenario
+ *     files are loaded as text only (no precompiled chunks);
+ *   - math.random/math.randomseed draw from the run's seeded generator;
+ *   - pairs() and next() visit keys in a fixed order (numbers ascending,
+ *     then strings bytewise, then false, true).  Debian's liblua5.4
+ *     randomises string hashing per process, so the raw next() order
+ *     changes from run to run (../shared/reference/tooling.md 1.5);
+ *   - tostring()/print() of tables and functions print no addresses;
+ *   - reading an undefined global is an error (catches API typos);
+ *   - a count hook bounds the VM instructions, an allocator bounds memory.
+ * Every API function sets the engine's "file:line" from the calling Lua
+ * frame, so steps, failed expectations and divergences point at the line.
+ * Argument errors are raised with luaL_error, whose message starts with the
+ * same file:line.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "engine.h"
+#include "lapi.h"
+
+#define DEFAULT_BUDGET 2000000000ULL /* VM instructions */
+#define DEFAULT_MEMLIMIT (512u << 20)
+#define HOOK_EVERY 10000
+
+#define MT_DOMAIN "pagesim.domain"
+#define MT_VCPU "pagesim.vcpu"
+#define MT_PT "pagesim.pagetable"
+
+struct lstate {
+    struct engine eng;
+    size_t mem_used, mem_limit;
+    uint64_t instr, budget;
+};
+
+/* The per-state context lives in the Lua extra space. */
+static struct lstate *LS(lua_State *L) { return *(struct lstate **)lua_getextraspace(L); }
+
+/* The engine, with src set to the calling scenario line. */
+static struct engine *E(lua_State *L)
+{
+    struct engine *e = &LS(L)->eng;
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0) {
+            snprintf(e->src, sizeof(e->src), "%s:%d", ar.short_src, ar.currentline);
+            return e;
+        }
+    }
+    snprintf(e->src, sizeof(e->src), "?");
+    return e;
+}
+
+/* ---- sandbox plumbing ---------------------------------------------------------- */
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct lstate *s = ud;
+    if (!ptr)
+        osize = 0; /* osize encodes the object type then (manual 4.6) */
+    if (nsize == 0) {
+        free(ptr);
+        s->mem_used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && s->mem_used + (nsize - osize) > s->mem_limit)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        s->mem_used = s->mem_used - osize + nsize;
+    return p;
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    struct lstate *s = LS(L);
+    s->instr += HOOK_EVERY;
+    if (s->instr > s->budget)
+        luaL_error(L, "instruction budget exhausted (%" PRIu64 " VM instructions)",
+                   s->budget);
+}
+
+/* Fixed key order for pairs()/next(): numbers < strings < booleans. */
+struct keyref {
+    int type;
+    lua_Number num;
+    const char *str;
+    size_t len;
+    int slot; /* index in the keys array table */
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct keyref *x = a, *y = b;
+    if (x->type != y->type)
+        return x->type < y->type ? -1 : 1;
+    if (x->type == 0)
+        return x->num < y->num ? -1 : x->num > y->num;
+    if (x->type == 1) {
+        size_t n = x->len < y->len ? x->len : y->len;
+        int c = memcmp(x->str, y->str, n);
+        return c ? c : (x->len < y->len ? -1 : x->len > y->len);
+    }
+    return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* Pushes a new array of the keys of table at idx, in the fixed order. */
+static void sorted_keys(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_newtable(L); /* raw keys, in next() order */
+    int raw = lua_gettop(L);
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        int t = lua_type(L, -1);
+        if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
+            luaL_error(L, "pairs/next: a key of type %s has no deterministic "
+                       "order; use an array and ipairs", lua_typename(L, t));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, raw, ++n);
+    }
+    struct keyref *refs = lua_newuserdatauv(L, sizeof(*refs) * (n ? n : 1), 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, raw, i + 1);
+        struct keyref *r = &refs[i];
+        r->slot = i + 1;
+        switch (lua_type(L, -1)) {
+        case LUA_TNUMBER:
+            r->type = 0;
+            r->num = lua_tonumber(L, -1);
+            break;
+        case LUA_TSTRING:
+            r->type = 1;
+            r->str = lua_tolstring(L, -1, &r->len); /* kept alive by raw */
+            break;
+        default:
+            r->type = 2;
+            r->num = lua_toboolean(L, -1);
+            break;
+        }
+        lua_pop(L, 1);
+    }
+    qsort(refs, (size_t)n, sizeof(*refs), key_cmp);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, raw, refs[i].slot);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_replace(L, raw); /* result where raw was */
+    lua_pop(L, 1);       /* refs */
+}
+
+static int pairs_iter(lua_State *L)
+{
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2)) + 1;
+    lua_pushinteger(L, i);
+    lua_replace(L, lua_upvalueindex(2));
+    if (lua_rawgeti(L, lua_upvalueindex(1), i) == LUA_TNIL)
+        return 1;
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 1);
+    return 2;
+}
+
+static int det_pairs(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 3);
+        return 3;
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    sorted_keys(L, 1);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, pairs_iter, 2);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int det_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    sorted_keys(L, 1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 3), i = 1;
+    if (!lua_isnil(L, 2)) {
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, 3, i);
+            bool eq = lua_rawequal(L, -1, 2);
+            lua_pop(L, 1);
+            if (eq)
+                break;
+        }
+        if (i > n)
+            return luaL_error(L, "invalid key to 'next'");
+        i++;
+    }
+    if (i > n) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_rawgeti(L, 3, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 1);
+    return 2;
+}
+
+/* tostring without addresses (they differ between runs). */
+static int det_tostring(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    int t = lua_type(L, 1);
+    if ((t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA ||
+         t == LUA_TTHREAD || t == LUA_TLIGHTUSERDATA) &&
+        !luaL_getmetafield(L, 1, "__tostring")) {
+        if (luaL_getmetafield(L, 1, "__name") == LUA_TSTRING)
+            return 1;
+        lua_pushstring(L, lua_typename(L, t));
+        return 1;
+    }
+    if (t == LUA_TTABLE || t == LUA_TUSERDATA)
+        lua_pop(L, 1);
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+static void concat_args(lua_State *L, luaL_Buffer *b)
+{
+    int n = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        lua_pushcfunction(L, det_tostring);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        if (i > 1)
+            luaL_addchar(b, '\t');
+        luaL_addvalue(b);
+    }
+}
+
+static int l_log(lua_State *L)
+{
+    struct engine *e = E(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    concat_args(L, &b);
+    luaL_pushresult(&b);
+    const char *msg = lua_tostring(L, -1);
+    eng_note(e, msg);
+    if (e->log && e->verbose)
+        fprintf(e->log, "    %s: %s\n", e->src, msg);
+    return 0;
+}
+
+/* math.random with Lua 5.4's argument conventions, fed by the engine. */
+static int l_random(lua_State *L)
+{
+    struct engine *e = &LS(L)->eng;
+    uint64_t r = eng_rand(e);
+    lua_Integer lo, hi;
+    switch (lua_gettop(L)) {
+    case 0:
+        lua_pushnumber(L, (lua_Number)(r >> 11) * 0x1.0p-53);
+        return 1;
+    case 1:
+        lo = 1;
+        hi = luaL_checkinteger(L, 1);
+        break;
+    case 2:
+        lo = luaL_checkinteger(L, 1);
+        hi = luaL_checkinteger(L, 2);
+        break;
+    default:
+        return luaL_error(L, "wrong number of arguments to 'random'");
+    }
+    luaL_argcheck(L, lo <= hi, lua_gettop(L), "interval is empty");
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    uint64_t v = span == UINT64_MAX ? r : r % (span + 1);
+    lua_pushinteger(L, (lua_Integer)((uint64_t)lo + v));
+    return 1;
+}
+
+static int l_randomseed(lua_State *L)
+{
+    struct engine *e = &LS(L)->eng;
+    uint64_t x = (uint64_t)luaL_checkinteger(L, 1);
+    for (int i = 0; i < 4; i++) {
+        x += 0x9e3779b97f4a7c15ULL;
+        uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        e->rng[i] = z ^ (z >> 31);
+    }
+    return 0;
+}
+
+static int strict_index(lua_State *L)
+{
+    return luaL_error(L, "undefined global '%s' (not part of the pagesim API)",
+                      luaL_optstring(L, 2, "?"));
+}
+
+/* ---- argument helpers ---------------------------------------------------------------- */
+
+static uint64_t check_u64(lua_State *L, int arg)
+{
+    return (uint64_t)luaL_checkinteger(L, arg);
+}
+
+static struct domain **check_dom_ud(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, MT_DOMAIN);
+}
+
+static struct domain *check_domain(lua_State *L, int arg)
+{
+    struct domain **dp = check_dom_ud(L, arg);
+    if (!*dp)
+        luaL_error(L, "domain was destroyed");
+    return *dp;
+}
+
+static gfn_t check_gfn(lua_State *L, struct domain *d, int arg)
+{
+    lua_Integer g = luaL_checkinteger(L, arg);
+    if (g < 0 || (uint64_t)g >= d->max_gfn)
+        luaL_error(L, "gfn %#" PRIx64 " out of range for domain '%s' (gfns 0..%#" PRIx64 ")",
+                   (uint64_t)g, d->name, d->max_gfn - 1);
+    return _gfn((uint64_t)g);
+}
+
+static unsigned check_width(lua_State *L, int arg)
+{
+    lua_Integer w = luaL_optinteger(L, arg, 8);
+    if (w != 1 && w != 2 && w != 4 && w != 8)
+        luaL_error(L, "access width must be 1, 2, 4 or 8, not %d", (int)w);
+    return (unsigned)w;
+}
+
+static void set_field_int(lua_State *L, const char *k, uint64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+/* ---- globals ----------------------------------------------------------------------- */
+
+static int l_host(lua_State *L)
+{
+    struct engine *e = E(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "frames");
+    lua_Integer f = luaL_optinteger(L, -1, (lua_Integer)ENG_DEFAULT_FRAMES);
+    if (f < 16 || f > (1LL << 32))
+        return luaL_error(L, "host frames must be in 16..2^32, not %d", (int)f);
+    int rc = eng_set_host_frames(e, (uint64_t)f);
+    if (rc == -EBUSY)
+        return luaL_error(L, "host{} must come before the first domain{}");
+    if (rc)
+        return luaL_error(L, "cannot create a host of %d frames", (int)f);
+    return 0;
+}
+
+static int l_domain(lua_State *L)
+{
+    struct engine *e = E(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "name");
+    const char *name = luaL_optstring(L, -1, "dom");
+    lua_getfield(L, 1, "gfns");
+    lua_Integer gfns = luaL_optinteger(L, -1, 0x1000);
+    lua_getfield(L, 1, "ram");
+    lua_Integer ram = luaL_optinteger(L, -1, 0);
+    if (gfns < 1 || gfns > (1LL << 36))
+        return luaL_error(L, "domain gfns must be in 1..2^36, not %d", (int)gfns);
+    if (ram < 0 || ram > gfns)
+        return luaL_error(L, "domain ram (%d) must be in 0..gfns", (int)ram);
+    if (strlen(name) >= sizeof(((struct domain *)0)->name))
+        return luaL_error(L, "domain name '%s' is too long", name);
+    int rc;
+    struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
+    if (!d)
+        return luaL_error(L, "domain_create('%s') failed: %d", name, rc);
+    for (lua_Integer g = 0; g < ram; g++) {
+        rc = eng_populate(e, d, _gfn((uint64_t)g), NULL);
+        if (rc)
+            return luaL_error(L, "populating gfn %#x of '%s' failed: %d", (int)g, name, rc);
+    }
+    struct domain **dp = lua_newuserdatauv(L, sizeof(*dp), 0);
+    *dp = d;
+    luaL_setmetatable(L, MT_DOMAIN);
+    return 1;
+}
+
+static int l_expect(lua_State *L)
+{
+    struct engine *e = E(L);
+    luaL_checkany(L, 1);
+    if (!lua_toboolean(L, 1)) {
+        const char *msg = luaL_optstring(L, 2, "condition is false");
+        char buf[600];
+        snprintf(buf, sizeof buf, "%s: expect failed: %s", e->src, msg);
+        eng_failure(e, buf);
+    }
+    lua_pushboolean(L, lua_toboolean(L, 1));
+    return 1;
+}
+
+static void describe(lua_State *L, int idx, char *buf, size_t n)
+{
+    if (lua_isinteger(L, idx)) {
+        lua_Integer v = lua_tointeger(L, idx);
+        snprintf(buf, n, "%lld (%#llx)", (long long)v, (unsigned long long)v);
+    } else {
+        lua_pushcfunction(L, det_tostring);
+        lua_pushvalue(L, idx);
+        lua_call(L, 1, 1);
+        snprintf(buf, n, "%s%s%s", lua_type(L, idx) == LUA_TSTRING ? "\"" : "",
+                 lua_tostring(L, -1), lua_type(L, idx) == LUA_TSTRING ? "\"" : "");
+        lua_pop(L, 1);
+    }
+}
+
+static int l_expect_eq(lua_State *L)
+{
+    struct engine *e = E(L);
+    luaL_checkany(L, 2);
+    bool eq = lua_compare(L, 1, 2, LUA_OPEQ);
+    if (!eq) {
+        char a[128], b[128], buf[600];
+        describe(L, 1, a, sizeof a);
+        describe(L, 2, b, sizeof b);
+        const char *msg = luaL_optstring(L, 3, NULL);
+        snprintf(buf, sizeof buf, "%s: expect_eq failed: got %s, expected %s%s%s",
+                 e->src, a, b, msg ? ": " : "", msg ? msg : "");
+        eng_failure(e, buf);
+    }
+    lua_pushboolean(L, eq);
+    return 1;
+}
+
+static int l_m2p(lua_State *L)
+{
+    struct engine *e = E(L);
+    uint64_t m = check_u64(L, 1);
+    if (m >= e->host->nr_frames)
+        return luaL_error(L, "mfn %#" PRIx64 " out of range (host has %#" PRIx64 " frames)",
+                          m, e->host->nr_frames);
+    uint64_t g = get_gpfn_from_mfn(e->host, _mfn(m));
+    if (g == INVALID_M2P_ENTRY)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)g);
+    return 1;
+}
+
+static int l_hex(lua_State *L)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%#llx", (unsigned long long)luaL_checkinteger(L, 1));
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* ---- domain methods ------------------------------------------------------------------- */
+
+static int d_populate(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    lua_Integer n = luaL_optinteger(L, 3, 1);
+    if (n < 1 || gfn_x(g) + (uint64_t)n > d->max_gfn)
+        return luaL_error(L, "populate count %d runs past the domain's gfns", (int)n);
+    int rc = 0;
+    for (lua_Integer i = 0; i < n && !rc; i++)
+        rc = eng_populate(e, d, gfn_add(g, (uint64_t)i), NULL);
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
+static int d_remove(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    lua_pushinteger(L, eng_remove(e, d, g));
+    return 1;
+}
+
+static int d_set_type(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    const char *tn = luaL_checkstring(L, 3);
+    int t = p2m_type_from_name(tn);
+    if (t < 0)
+        return luaL_error(L, "unknown p2m type '%s'", tn);
+    lua_pushinteger(L, eng_set_type(e, d, g, (p2m_type_t)t));
+    return 1;
+}
+
+static int d_type(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    p2m_type_t t;
+    p2m_access_t a;
+    p2m_get_entry(d, g, &t, &a);
+    lua_pushstring(L, p2m_type_name(t));
+    return 1;
+}
+
+static int d_mfn(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    p2m_type_t t;
+    p2m_access_t a;
+    mfn_t m = p2m_get_entry(d, g, &t, &a);
+    if (mfn_eq(m, INVALID_MFN))
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)mfn_x(m));
+    return 1;
+}
+
+static gpa_t check_gpa(lua_State *L, struct domain *d, int arg, unsigned width)
+{
+    uint64_t a = check_u64(L, arg);
+    if ((a >> PAGE_SHIFT) >= d->max_gfn)
+        luaL_error(L, "gpa %#" PRIx64 " out of range for domain '%s'", a, d->name);
+    if ((a & ~PAGE_MASK) + width > PAGE_SIZE)
+        luaL_error(L, "a %u-byte access at gpa %#" PRIx64 " crosses a page", width, a);
+    return _gpa(a);
+}
+
+static int d_write_phys(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    unsigned w = check_width(L, 4);
+    gpa_t a = check_gpa(L, d, 2, w);
+    uint64_t v = check_u64(L, 3);
+    lua_pushinteger(L, eng_copy_to_guest(e, d, a, v, w));
+    return 1;
+}
+
+static int d_read_phys(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    unsigned w = check_width(L, 3);
+    gpa_t a = check_gpa(L, d, 2, w);
+    uint64_t v;
+    int rc = eng_copy_from_guest(e, d, a, w, &v);
+    if (rc) {
+        lua_pushnil(L);
+        lua_pushinteger(L, rc);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)v);
+    return 1;
+}
+
+static int d_logdirty_enable(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_pushinteger(L, eng_logdirty_enable(e, check_domain(L, 1)));
+    return 1;
+}
+
+static int d_logdirty_disable(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_pushinteger(L, eng_logdirty_disable(e, check_domain(L, 1)));
+    return 1;
+}
+
+/* peek_dirty([pages]) / clean_dirty([pages]) -> list of dirty gfns, stats. */
+static int logdirty_op(lua_State *L, bool clean)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer pages = luaL_optinteger(L, 2, (lua_Integer)d->max_gfn);
+    if (pages < 0 || (uint64_t)pages > d->max_gfn)
+        return luaL_error(L, "page count %d outside 0..%d", (int)pages, (int)d->max_gfn);
+    size_t bytes = ((size_t)pages + 7) / 8;
+    uint8_t *bm = calloc(bytes ? bytes : 1, 1);
+    if (!bm)
+        return luaL_error(L, "out of memory");
+    struct log_dirty_stats st;
+    int rc = eng_logdirty_op(e, d, clean, (uint64_t)pages, bm, &st);
+    if (rc) {
+        free(bm);
+        lua_pushnil(L);
+        lua_pushinteger(L, rc);
+        return 2;
+    }
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (lua_Integer g = 0; g < pages; g++)
+        if (bm[g / 8] >> (g % 8) & 1) {
+            lua_pushinteger(L, g);
+            lua_rawseti(L, -2, ++n);
+        }
+    free(bm);
+    lua_createtable(L, 0, 2);
+    set_field_int(L, "dirty_count", st.dirty_count);
+    set_field_int(L, "fault_count", st.fault_count);
+    return 2;
+}
+
+static int d_peek_dirty(lua_State *L) { return logdirty_op(L, false); }
+static int d_clean_dirty(lua_State *L) { return logdirty_op(L, true); }
+
+static int d_logdirty(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_createtable(L, 0, 5);
+    lua_pushboolean(L, d->ld.enabled);
+    lua_setfield(L, -2, "enabled");
+    set_field_int(L, "dirty_count", d->ld.dirty_count);
+    set_field_int(L, "allocs", d->ld.allocs);
+    set_field_int(L, "failed_allocs", d->ld.failed_allocs);
+    set_field_int(L, "fault_count", d->ld.fault_count);
+    return 1;
+}
+
+static int d_destroy(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain **dp = check_dom_ud(L, 1);
+    if (!*dp)
+        return luaL_error(L, "domain was already destroyed");
+    eng_domain_destroy(e, *dp);
+    *dp = NULL;
+    return 0;
+}
+
+static struct vcpu **check_vcpu_ud(lua_State *L, int arg)
+{
+    struct vcpu **vp = luaL_checkudata(L, arg, MT_VCPU);
+    if (!(*vp)->d)
+        luaL_error(L, "the vcpu's domain was destroyed");
+    return vp;
+}
+
+/* ---- page-table builder --------------------------------------------------------------- */
+
+/* A guest page-table hierarchy kept in guest RAM.  Table pages are taken
+ * from a pool of gfns the scenario populated; entries are written with
+ * hvm_copy_to_guest_phys steps, as a guest kernel's stores would land. */
+struct pagetable {
+    int dom_ref;      /* registry ref to the domain userdata */
+    gfn_t root;
+    uint64_t next, end; /* pool [next, end) */
+};
+
+static struct pagetable *check_pt(lua_State *L, int arg)
+{
+    return luaL_checkudata(L, arg, MT_PT);
+}
+
+static struct domain *pt_domain(lua_State *L, struct pagetable *pt)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, pt->dom_ref);
+    struct domain *d = check_domain(L, -1);
+    lua_pop(L, 1);
+    return d;
+}
+
+static int d_pagetable(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "root");
+    gfn_t root = check_gfn(L, d, -1);
+    lua_getfield(L, 2, "pool");
+    lua_Integer pool = luaL_optinteger(L, -1, (lua_Integer)gfn_x(root) + 1);
+    lua_getfield(L, 2, "pool_pages");
+    lua_Integer npool = luaL_optinteger(L, -1, 64);
+    if (pool < 0 || npool < 0 || (uint64_t)(pool + npool) > d->max_gfn)
+        return luaL_error(L, "page-table pool %#x+%d outside the domain's gfns",
+                          (int)pool, (int)npool);
+    struct pagetable *pt = lua_newuserdatauv(L, sizeof(*pt), 0);
+    lua_pushvalue(L, 1);
+    pt->dom_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    pt->root = root;
+    pt->next = (uint64_t)pool;
+    pt->end = (uint64_t)(pool + npool);
+    luaL_setmetatable(L, MT_PT);
+    return 1;
+}
+
+static int pt_gc(lua_State *L)
+{
+    struct pagetable *pt = check_pt(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, pt->dom_ref);
+    return 0;
+}
+
+static unsigned va_index(uint64_t va, int level)
+{
+    return (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
+}
+
+static uint64_t read_entry(lua_State *L, struct domain *d, gpa_t a)
+{
+    uint64_t v = 0;
+    if (hvm_copy_from_guest_phys(d, &v, a, 8))
+        luaL_error(L, "page-table page at gpa %#" PRIx64 " is not guest RAM", gpa_x(a));
+    return v;
+}
+
+static void write_entry(lua_State *L, struct engine *e, struct domain *d,
+                        gpa_t a, uint64_t v)
+{
+    int rc = eng_copy_to_guest(e, d, a, v, 8);
+    if (rc)
+        luaL_error(L, "writing the entry at gpa %#" PRIx64 " failed: %d", gpa_x(a), rc);
+}
+
+/* Walks to the table holding the level-'level' entry for va; creates
+ * missing tables when 'create'.  Returns false if a level is missing. */
+static bool pt_locate(lua_State *L, struct engine *e, struct pagetable *pt,
+                      struct domain *d, uint64_t va, int level, bool create,
+                      gpa_t *entry)
+{
+    gpa_t table = gfn_to_gpa(pt->root);
+    for (int l = 4; l > level; l--) {
+        gpa_t ea = gpa_add(table, 8ULL * va_index(va, l));
+        uint64_t ent = read_entry(L, d, ea);
+        if (!(ent & PTE_P)) {
+            if (!create)
+                return false;
+            if (pt->next >= pt->end)
+                luaL_error(L, "page-table pool exhausted (%d pages used)",
+                           (int)(pt->end - pt->next));
+            gfn_t g = _gfn(pt->next++);
+            ent = (gfn_x(g) << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
+            write_entry(L, e, d, ea, ent);
+        }
+        table = _gpa(ent & PTE_ADDR_MASK);
+    }
+    *entry = gpa_add(table, 8ULL * va_index(va, level));
+    return true;
+}
+
+static uint64_t parse_flags(lua_State *L, const char *f)
+{
+    uint64_t v = PTE_P;
+    for (; *f; f++) {
+        switch (*f) {
+        case 'w': v |= PTE_W; break;
+        case 'u': v |= PTE_U; break;
+        case 'n': v |= PTE_NX; break;
+        case 'a': v |= PTE_A; break;
+        case 'd': v |= PTE_D; break;
+        case 'r': case '-': break;
+        default:
+            luaL_error(L, "unknown page flag '%c' (use r w u n a d)", *f);
+        }
+    }
+    return v;
+}
+
+static uint64_t check_va(lua_State *L, int arg)
+{
+    uint64_t va = check_u64(L, arg);
+    uint64_t top = va >> 47;
+    if (top != 0 && top != 0x1ffff)
+        luaL_error(L, "gva %#" PRIx64 " is not canonical", va);
+    return va;
+}
+
+static int pt_map(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pagetable *pt = check_pt(L, 1);
+    struct domain *d = pt_domain(L, pt);
+    uint64_t va = check_va(L, 2);
+    gfn_t g = check_gfn(L, d, 3);
+    uint64_t flags = parse_flags(L, luaL_optstring(L, 4, "w"));
+    gpa_t ea;
+    pt_locate(L, e, pt, d, va, 1, true, &ea);
+    write_entry(L, e, d, ea, (gfn_x(g) << PAGE_SHIFT) | flags);
+    return 0;
+}
+
+static int pt_unmap(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pagetable *pt = check_pt(L, 1);
+    struct domain *d = pt_domain(L, pt);
+    uint64_t va = check_va(L, 2);
+    gpa_t ea;
+    if (pt_locate(L, e, pt, d, va, 1, false, &ea))
+        write_entry(L, e, d, ea, 0);
+    return 0;
+}
+
+static int check_level(lua_State *L, int arg)
+{
+    lua_Integer l = luaL_checkinteger(L, arg);
+    if (l < 1 || l > 4)
+        luaL_error(L, "paging level must be 1 (PTE) .. 4 (PML4E), not %d", (int)l);
+    return (int)l;
+}
+
+static int pt_entry(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pagetable *pt = check_pt(L, 1);
+    struct domain *d = pt_domain(L, pt);
+    uint64_t va = check_va(L, 2);
+    int level = check_level(L, 3);
+    gpa_t ea;
+    if (!pt_locate(L, e, pt, d, va, level, false, &ea)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushinteger(L, (lua_Integer)read_entry(L, d, ea));
+    return 1;
+}
+
+static int pt_set_entry(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pagetable *pt = check_pt(L, 1);
+    struct domain *d = pt_domain(L, pt);
+    uint64_t va = check_va(L, 2);
+    int level = check_level(L, 3);
+    uint64_t v = check_u64(L, 4);
+    gpa_t ea;
+    if (!pt_locate(L, e, pt, d, va, level, false, &ea))
+        return luaL_error(L, "no table at level %d for gva %#" PRIx64 " (map it first)",
+                          level, va);
+    write_entry(L, e, d, ea, v);
+    return 0;
+}
+
+static int pt_index(lua_State *L)
+{
+    struct pagetable *pt = check_pt(L, 1);
+    const char *k = luaL_checkstring(L, 2);
+    if (!strcmp(k, "root")) {
+        lua_pushinteger(L, (lua_Integer)gfn_x(pt->root));
+        return 1;
+    }
+    if (!strcmp(k, "cr3")) {
+        lua_pushinteger(L, (lua_Integer)gpa_x(gfn_to_gpa(pt->root)));
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "page table has no method or field '%s'", k);
+    return 1;
+}
+
+/* ---- vCPUs ---------------------------------------------------------------------------- */
+
+static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (!strcmp(k, "cr3")) {
+            if (lua_isuserdata(L, -1)) {
+                struct pagetable *pt = check_pt(L, -1);
+                v->cpu.cr3 = gpa_x(gfn_to_gpa(pt->root));
+            } else {
+                v->cpu.cr3 = (uint64_t)luaL_checkinteger(L, -1);
+            }
+        } else if (!strcmp(k, "cpl")) {
+            lua_Integer c = luaL_checkinteger(L, -1);
+            if (c < 0 || c > 3)
+                luaL_error(L, "cpl must be 0..3, not %d", (int)c);
+            v->cpu.cpl = (unsigned)c;
+        } else if (!strcmp(k, "wp")) {
+            v->cpu.cr0 = lua_toboolean(L, -1) ? v->cpu.cr0 | X86_CR0_WP
+                                              : v->cpu.cr0 & ~X86_CR0_WP;
+        } else if (!strcmp(k, "nxe")) {
+            v->cpu.efer = lua_toboolean(L, -1) ? v->cpu.efer | X86_EFER_NXE
+                                               : v->cpu.efer & ~X86_EFER_NXE;
+        } else if (!strcmp(k, "cr0")) {
+            v->cpu.cr0 = (uint64_t)luaL_checkinteger(L, -1);
+        } else if (!strcmp(k, "cr4")) {
+            v->cpu.cr4 = (uint64_t)luaL_checkinteger(L, -1);
+        } else if (!strcmp(k, "efer")) {
+            v->cpu.efer = (uint64_t)luaL_checkinteger(L, -1);
+        } else {
+            luaL_error(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer)", k);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static int d_vcpu(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    struct vcpu *v = eng_vcpu_create(e, d);
+    if (!v)
+        return luaL_error(L, "too many vcpus (at most %d)", ENG_MAX_VCPUS);
+    if (lua_istable(L, 2))
+        vcpu_apply(L, v, 2);
+    struct vcpu **vp = lua_newuserdatauv(L, sizeof(*vp), 0);
+    *vp = v;
+    luaL_setmetatable(L, MT_VCPU);
+    return 1;
+}
+
+static int v_set(lua_State *L)
+{
+    E(L);
+    struct vcpu **vp = check_vcpu_ud(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    vcpu_apply(L, *vp, 2);
+    return 0;
+}
+
+static void push_access(lua_State *L, const struct eng_access *a)
+{
+    lua_createtable(L, 0, 12);
+    lua_pushstring(L, eng_final_name(a->final));
+    lua_setfield(L, -2, "kind");
+    lua_pushboolean(L, a->final == EF_OK);
+    lua_setfield(L, -2, "ok");
+    lua_pushboolean(L, a->final == EF_PF);
+    lua_setfield(L, -2, "pf");
+    lua_pushboolean(L, a->final == EF_MMIO);
+    lua_setfield(L, -2, "mmio");
+    lua_pushboolean(L, a->final == EF_CRASH);
+    lua_setfield(L, -2, "crash");
+    if (a->final == EF_OK || a->final == EF_MMIO) {
+        set_field_int(L, "value", a->value);
+        set_field_int(L, "gpa", gpa_x(a->gpa));
+    }
+    if (a->final == EF_OK) {
+        set_field_int(L, "hpa", hpa_x(a->hpa));
+        set_field_int(L, "mfn", mfn_x(hpa_to_mfn(a->hpa)));
+    }
+    if (a->final == EF_PF) {
+        set_field_int(L, "ec", a->pf_ec);
+        set_field_int(L, "cr2", gva_x(a->cr2));
+    }
+    set_field_int(L, "refs", a->refs);
+    set_field_int(L, "total_refs", a->total_refs);
+    set_field_int(L, "nexits", a->nexits);
+    lua_createtable(L, (int)a->nexits, 0);
+    for (unsigned i = 0; i < a->nexits; i++) {
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, a->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
+                                                                : "ept_misconfig");
+        lua_setfield(L, -2, "kind");
+        set_field_int(L, "qual", a->exits[i].qual);
+        set_field_int(L, "gpa", gpa_x(a->exits[i].gpa));
+        set_field_int(L, "gla", gva_x(a->exits[i].gla));
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "exits");
+}
+
+static int do_access(lua_State *L, enum access_kind k)
+{
+    struct engine *e = E(L);
+    struct vcpu *v = *check_vcpu_ud(L, 1);
+    uint64_t va = check_va(L, 2);
+    uint64_t wv = 0;
+    unsigned w;
+    if (k == ACC_WRITE) {
+        wv = check_u64(L, 3);
+        w = check_width(L, 4);
+    } else if (k == ACC_READ) {
+        w = check_width(L, 3);
+    } else {
+        w = 1;
+    }
+    if ((va & ~PAGE_MASK) + w > PAGE_SIZE)
+        return luaL_error(L, "a %u-byte access at gva %#" PRIx64 " crosses a page", w, va);
+    struct eng_access a;
+    eng_access(e, v, _gva(va), k, w, wv, &a);
+    push_access(L, &a);
+    return 1;
+}
+
+static int v_read(lua_State *L) { return do_access(L, ACC_READ); }
+static int v_write(lua_State *L) { return do_access(L, ACC_WRITE); }
+static int v_exec(lua_State *L) { return do_access(L, ACC_FETCH); }
+
+static int v_index(lua_State *L)
+{
+    struct vcpu *v = *(struct vcpu **)luaL_checkudata(L, 1, MT_VCPU);
+    const char *k = luaL_checkstring(L, 2);
+    struct { const char *n; uint64_t v; } f[] = {
+        { "id", v->id }, { "cr0", v->cpu.cr0 }, { "cr3", v->cpu.cr3 },
+        { "cr4", v->cpu.cr4 }, { "efer", v->cpu.efer }, { "cpl", v->cpu.cpl },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (!strcmp(k, f[i].n)) {
+            lua_pushinteger(L, (lua_Integer)f[i].v);
+            return 1;
+        }
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "vcpu has no method or field '%s'", k);
+    return 1;
+}
+
+static int d_index(lua_State *L)
+{
+    struct domain **dp = check_dom_ud(L, 1);
+    const char *k = luaL_checkstring(L, 2);
+    if (*dp && !strcmp(k, "id")) {
+        lua_pushinteger(L, (*dp)->id);
+        return 1;
+    }
+    if (*dp && !strcmp(k, "name")) {
+        lua_pushstring(L, (*dp)->name);
+        return 1;
+    }
+    if (*dp && !strcmp(k, "gfns")) {
+        lua_pushinteger(L, (lua_Integer)(*dp)->max_gfn);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "domain has no method or field '%s'", k);
+    return 1;
+}
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                      lua_CFunction index, lua_CFunction gc)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "methods");
+    lua_pushcfunction(L, index);
+    lua_setfield(L, -2, "__index");
+    if (gc) {
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+}
+
+static void open_api(lua_State *L)
+{
+    static const luaL_Reg dom[] = {
+        { "populate", d_populate }, { "remove", d_remove },
+        { "set_type", d_set_type }, { "type", d_type }, { "mfn", d_mfn },
+        { "write_phys", d_write_phys }, { "read_phys", d_read_phys },
+        { "logdirty_enable", d_logdirty_enable },
+        { "logdirty_disable", d_logdirty_disable },
+        { "peek_dirty", d_peek_dirty }, { "clean_dirty", d_clean_dirty },
+        { "logdirty", d_logdirty }, { "destroy", d_destroy },
+        { "vcpu", d_vcpu }, { "pagetable", d_pagetable }, { NULL, NULL },
+    };
+    static const luaL_Reg vcpu[] = {
+        { "read", v_read }, { "write", v_write }, { "exec", v_exec },
+        { "set", v_set }, { NULL, NULL },
+    };
+    static const luaL_Reg pt[] = {
+        { "map", pt_map }, { "unmap", pt_unmap }, { "entry", pt_entry },
+        { "set_entry", pt_set_entry }, { NULL, NULL },
+    };
+    new_class(L, MT_DOMAIN, dom, d_index, NULL);
+    new_class(L, MT_VCPU, vcpu, v_index, NULL);
+    new_class(L, MT_PT, pt, pt_index, pt_gc);
+
+    static const luaL_Reg globals[] = {
+        { "host", l_host }, { "domain", l_domain }, { "expect", l_expect },
+        { "expect_eq", l_expect_eq }, { "m2p", l_m2p }, { "hex", l_hex },
+        { "log", l_log }, { "print", l_log }, { "pairs", det_pairs },
+        { "next", det_next }, { "tostring", det_tostring }, { NULL, NULL },
+    };
+    lua_pushglobaltable(L);
+    luaL_setfuncs(L, globals, 0);
+
+    /* Named constants for expectations. */
+    lua_createtable(L, 0, 5);
+    set_field_int(L, "P", PFEC_P);
+    set_field_int(L, "W", PFEC_W);
+    set_field_int(L, "U", PFEC_U);
+    set_field_int(L, "RSVD", PFEC_RSVD);
+    set_field_int(L, "ID", PFEC_ID);
+    lua_setfield(L, -2, "PF");
+    lua_createtable(L, 0, 8);
+    set_field_int(L, "R", EPTQ_READ);
+    set_field_int(L, "W", EPTQ_WRITE);
+    set_field_int(L, "X", EPTQ_FETCH);
+    set_field_int(L, "READABLE", EPTQ_READABLE);
+    set_field_int(L, "WRITABLE", EPTQ_WRITABLE);
+    set_field_int(L, "EXECUTABLE", EPTQ_EXECUTABLE);
+    set_field_int(L, "GLA_VALID", EPTQ_GLA_VALID);
+    set_field_int(L, "GLA_XLATE", EPTQ_GLA_XLATE);
+    lua_setfield(L, -2, "EPTQ");
+    lua_createtable(L, 0, 5);
+    set_field_int(L, "P", PTE_P);
+    set_field_int(L, "W", PTE_W);
+    set_field_int(L, "U", PTE_U);
+    set_field_int(L, "A", PTE_A);
+    set_field_int(L, "D", PTE_D);
+    set_field_int(L, "NX", PTE_NX);
+    lua_setfield(L, -2, "PTE");
+    lua_pop(L, 1);
+}
+
+static void open_sandbox(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base }, { LUA_TABLIBNAME, luaopen_table },
+        { LUA_STRLIBNAME, luaopen_string }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+    };
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    lua_pushglobaltable(L);
+    static const char *const removed[] = { "dofile", "loadfile", "load",
+                                           "collectgarbage", NULL };
+    for (const char *const *n = removed; *n; n++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, *n);
+    }
+    lua_getfield(L, -1, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "math");
+    lua_pushcfunction(L, l_random);
+    lua_setfield(L, -2, "random");
+    lua_pushcfunction(L, l_randomseed);
+    lua_setfield(L, -2, "randomseed");
+    lua_pop(L, 2);
+}
+
+static void make_strict(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, strict_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+}
+
+static int msghandler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* ---- running a file ------------------------------------------------------------------ */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Keeps the first line of a Lua error (the traceback follows). */
+static void first_line(char *dst, size_t n, const char *msg)
+{
+    size_t len = strcspn(msg, "\n");
+    if (len >= n)
+        len = n - 1;
+    memcpy(dst, msg, len);
+    dst[len] = 0;
+}
+
+int lapi_run_file(const char *path, const struct run_opts *opts,
+                  struct run_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    double t0 = now_ms();
+    int64_t run = -1;
+    if (opts->rec) {
+        run = rec_run_begin(opts->rec, path, opts->seed, opts->mutants);
+        if (run < 0)
+            fprintf(stderr, "pagesim: recording %s: %s\n", path,
+                    rec_errmsg(opts->rec));
+    }
+    struct recorder *rec = run < 0 ? NULL : opts->rec;
+
+    struct lstate *s = calloc(1, sizeof(*s));
+    if (!s || eng_init(&s->eng, 0, opts->seed, rec, run)) {
+        snprintf(res->status, sizeof res->status, "error");
+        snprintf(res->message, sizeof res->message, "%s: out of memory", path);
+        free(s);
+        goto record;
+    }
+    s->eng.log = opts->log;
+    s->eng.verbose = opts->verbose;
+    s->mem_limit = opts->mem_limit ? opts->mem_limit : DEFAULT_MEMLIMIT;
+    s->budget = opts->instr_budget ? opts->instr_budget : DEFAULT_BUDGET;
+
+    lua_State *L = lua_newstate(l_alloc, s);
+    if (!L) {
+        snprintf(res->status, sizeof res->status, "error");
+        snprintf(res->message, sizeof res->message, "%s: cannot create a Lua state", path);
+        goto done;
+    }
+    *(struct lstate **)lua_getextraspace(L) = s;
+    open_sandbox(L);
+    open_api(L);
+    make_strict(L);
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
+
+    lua_pushcfunction(L, msghandler);
+    int rc = luaL_loadfilex(L, path, "t");
+    if (rc == LUA_OK)
+        rc = lua_pcall(L, 0, 0, -2);
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        snprintf(res->status, sizeof res->status, "error");
+        first_line(res->message, sizeof res->message,
+                   msg ? msg : (rc == LUA_ERRMEM ? "out of memory (Lua heap limit)"
+                                                 : "unknown error"));
+        if (rc == LUA_ERRMEM)
+            snprintf(res->message, sizeof res->message,
+                     "%s: Lua heap limit of %zu MiB exceeded", path, s->mem_limit >> 20);
+        if (opts->verbose && msg && opts->log)
+            fprintf(opts->log, "%s\n", msg);
+    }
+    lua_close(L);
+
+done:
+    res->steps = s->eng.step;
+    res->failures = s->eng.failures;
+    res->divergences = s->eng.divergences;
+    eng_digest_hex(&s->eng, res->digest);
+    if (!res->status[0]) {
+        const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
+        snprintf(res->status, sizeof res->status, "%s", st);
+        snprintf(res->message, sizeof res->message, "%s", s->eng.first_problem);
+    }
+    eng_fini(&s->eng);
+    free(s);
+
+record:
+    res->duration_ms = now_ms() - t0;
+    if (rec)
+        rec_run_end(rec, run, res->status, res->digest, res->steps, res->failures,
+                    res->divergences, res->message, res->duration_ms);
+    return strcmp(res->status, "pass") != 0;
+}

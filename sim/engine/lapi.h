@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/lapi.h - running one Lua scenario file in the sandbox.
+ */
+#ifndef PAGESIM_LAPI_H
+#define PAGESIM_LAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pagesim/recorder.h"
+
+struct run_opts {
+    uint64_t seed;
+    struct recorder *rec;     /* NULL: not recorded */
+    FILE *log;                /* messages, may be NULL */
+    bool verbose;             /* print every step */
+    const char *mutants;      /* text for the runs row, may be NULL */
+    uint64_t instr_budget;    /* Lua VM instructions; 0: default */
+    size_t mem_limit;         /* bytes for the Lua heap; 0: default */
+};
+
+/* XTF-like result words: pass; fail (an expect() failed); diverge (the
+ * model disagreed with the oracle); error (the scenario itself is broken:
+ * syntax error, unknown API, bad argument, budget exhausted). */
+struct run_result {
+    char status[12];
+    char digest[17];
+    uint64_t steps, failures, divergences;
+    char message[768];
+    double duration_ms;
+};
+
+/* Runs the scenario at path.  Returns 0 when it passed. */
+int lapi_run_file(const char *path, const struct run_opts *opts,
+                  struct run_result *res);
+
+#endif /* PAGESIM_LAPI_H */

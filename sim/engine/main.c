@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/main.c - the pagesim command line.
+ *
+ *   pagesim run [--db FILE] [--seed N] [--mutant NAME]... [-v] PATH...
+ *   pagesim show [--db FILE] [--run ID]
+ *   pagesim mutants
+ *   pagesim --help | --version
+ *
+ * Exit status: 0 all scenarios passed; 1 some scenario failed, diverged or
+ * was broken; 2 bad usage or an unusable database (nothing was run).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "lapi.h"
+#include "pagesim/mutant.h"
+#include "pagesim/recorder.h"
+
+static const char usage_main[] =
+    "usage: pagesim <command> [options]\n"
+    "\n"
+    "pagesim is a deterministic simulator and conformance harness for x86\n"
+    "memory virtualisation: an MMU/EPT model, a Xen-like paging core and an\n"
+    "independent oracle, driven by Lua scenarios, recorded in SQLite.\n"
+    "\n"
+    "commands:\n"
+    "  run PATH...     run scenario files (directories are searched for *.lua)\n"
+    "  show            print the runs and divergences recorded in a database\n"
+    "  mutants         list the deliberate bugs --mutant can switch on\n"
+    "\n"
+    "  pagesim <command> --help   for the command's options\n"
+    "  pagesim --version\n";
+
+static const char usage_run[] =
+    "usage: pagesim run [--db FILE] [--no-db] [--seed N] [--mutant NAME]...\n"
+    "                   [--verbose] SCENARIO_OR_DIR...\n"
+    "\n"
+    "Runs each scenario (a directory means every *.lua below it, in sorted\n"
+    "order), checks every step against the oracle, records the runs in the\n"
+    "database and prints one line per scenario, then 'N passed, N failed'.\n"
+    "\n"
+    "  --db FILE       SQLite database to record into (default pagesim.db)\n"
+    "  --no-db         do not record\n"
+    "  --seed N        seed of math.random in the scenarios (default 1)\n"
+    "  --mutant NAME   switch on a deliberate bug (see 'pagesim mutants')\n"
+    "  -v, --verbose   print every step\n"
+    "\n"
+    "Exit status: 0 all passed, 1 any failure/divergence/error, 2 bad usage.\n";
+
+static const char usage_show[] =
+    "usage: pagesim show [--db FILE] [--run ID]\n"
+    "\n"
+    "Prints the recorded runs (or one run's steps and divergences).\n";
+
+/* ---- scenario discovery ------------------------------------------------------- */
+
+struct pathlist {
+    char **v;
+    size_t n, cap;
+};
+
+static int push_path(struct pathlist *l, const char *p)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(p)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Appends every *.lua below dir, sorted, depth first. */
+static int scan_dir(struct pathlist *out, const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return -1;
+    struct pathlist ents = { 0 };
+    struct dirent *de;
+    while ((de = readdir(dp)))
+        if (de->d_name[0] != '.')
+            push_path(&ents, de->d_name);
+    closedir(dp);
+    qsort(ents.v, ents.n, sizeof(char *), cmp_str);
+    for (size_t i = 0; i < ents.n; i++) {
+        char p[4096];
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s%s", dir, has_suffix(dir, "/") ? "" : "/",
+                 ents.v[i]);
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            scan_dir(out, p);
+        else if (has_suffix(p, ".lua"))
+            push_path(out, p);
+        free(ents.v[i]);
+    }
+    free(ents.v);
+    return 0;
+}
+
+/* ---- run -------------------------------------------------------------------------- */
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
+        { "seed", required_argument, 0, 's' }, { "mutant", required_argument, 0, 'm' },
+        { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    const char *db = "pagesim.db";
+    bool nodb = false, verbose = false;
+    uint64_t seed = 1;
+    char mutants[256] = "";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'n': nodb = true; break;
+        case 'v': verbose = true; break;
+        case 's': {
+            char *end;
+            errno = 0;
+            seed = strtoull(optarg, &end, 0);
+            if (errno || *end || !*optarg) {
+                fprintf(stderr, "pagesim run: --seed: '%s' is not a number\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'm': {
+            uint32_t bit = mutant_from_name(optarg);
+            if (!bit) {
+                fprintf(stderr, "pagesim run: unknown mutant '%s' (see 'pagesim mutants')\n",
+                        optarg);
+                return 2;
+            }
+            pagesim_mutants |= bit;
+            size_t n = strlen(mutants);
+            snprintf(mutants + n, sizeof mutants - n, "%s%s", n ? "," : "", optarg);
+            break;
+        }
+        case 'h': fputs(usage_run, stdout); return 0;
+        default: fputs(usage_run, stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "pagesim run: no scenario given\n%s", usage_run);
+        return 2;
+    }
+    struct pathlist files = { 0 };
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            /* Keep going: a missing file is reported as an error run. */
+            push_path(&files, argv[i]);
+        } else if (S_ISDIR(st.st_mode)) {
+            size_t before = files.n;
+            scan_dir(&files, argv[i]);
+            if (files.n == before)
+                fprintf(stderr, "pagesim run: warning: no *.lua under %s\n", argv[i]);
+        } else {
+            push_path(&files, argv[i]);
+        }
+    }
+    struct recorder *rec = NULL;
+    if (!nodb) {
+        char err[512];
+        rec = rec_open(db, err, sizeof err);
+        if (!rec) {
+            fprintf(stderr, "pagesim run: %s\n", err);
+            return 2;
+        }
+    }
+    struct run_opts ro = { .seed = seed, .rec = rec, .log = stdout,
+                           .verbose = verbose, .mutants = mutants[0] ? mutants : NULL };
+    unsigned passed = 0, failed = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        struct run_result r;
+        struct stat st;
+        if (stat(files.v[i], &st) != 0) {
+            /* Record it too, so the database tells the whole story. */
+            memset(&r, 0, sizeof r);
+            snprintf(r.status, sizeof r.status, "error");
+            snprintf(r.message, sizeof r.message, "%s: cannot open: %s", files.v[i],
+                     strerror(errno));
+            if (rec) {
+                int64_t id = rec_run_begin(rec, files.v[i], seed, ro.mutants);
+                rec_run_end(rec, id, r.status, "", 0, 0, 0, r.message, 0);
+            }
+        } else {
+            lapi_run_file(files.v[i], &ro, &r);
+        }
+        bool ok = !strcmp(r.status, "pass");
+        ok ? passed++ : failed++;
+        if (ok)
+            printf("PASS     %-52s steps=%-5" PRIu64 " digest=%s\n", files.v[i],
+                   r.steps, r.digest);
+        else
+            printf("%-8s %-52s %s\n",
+                   !strcmp(r.status, "fail") ? "FAIL" :
+                   !strcmp(r.status, "diverge") ? "DIVERGE" : "ERROR",
+                   files.v[i], r.message);
+        fflush(stdout);
+        free(files.v[i]);
+    }
+    free(files.v);
+    if (rec)
+        rec_close(rec);
+    printf("%u passed, %u failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+/* ---- show ------------------------------------------------------------------------------ */
+
+static int print_rows(sqlite3 *db, const char *sql, int64_t arg)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "pagesim show: %s\n", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (arg >= 0)
+        sqlite3_bind_int64(st, 1, arg);
+    int cols = sqlite3_column_count(st);
+    for (int i = 0; i < cols; i++)
+        printf("%s%s", i ? " | " : "", sqlite3_column_name(st, i));
+    printf("\n");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int i = 0; i < cols; i++) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+            printf("%s%s", i ? " | " : "", t ? (const char *)t : "");
+        }
+        printf("\n");
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, 0, 'd' }, { "run", required_argument, 0, 'r' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    const char *path = "pagesim.db";
+    int64_t run = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': path = optarg; break;
+        case 'r': run = strtoll(optarg, NULL, 0); break;
+        case 'h': fputs(usage_show, stdout); return 0;
+        default: fputs(usage_show, stderr); return 2;
+        }
+    }
+    /* Validate through the recorder (schema version, application id) but
+     * read with a plain read-only connection. */
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "pagesim show: %s: %s\n", path, strerror(errno));
+        return 2;
+    }
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "pagesim show: %s: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return 2;
+    }
+    int rc;
+    if (run < 0) {
+        rc = print_rows(db, "SELECT id, status, steps, failures, divergences, digest, "
+                            "scenario, message FROM runs ORDER BY id", -1);
+    } else {
+        rc = print_rows(db, "SELECT step, src, op, args, result FROM steps "
+                            "WHERE run_id = ?1 ORDER BY step", run);
+        if (!rc)
+            rc = print_rows(db, "SELECT step, src, field, expected, actual FROM "
+                                "divergences WHERE run_id = ?1 ORDER BY id", run);
+        if (!rc)
+            rc = print_rows(db, "SELECT step, message FROM failures WHERE run_id = ?1 "
+                                "ORDER BY id", run);
+    }
+    sqlite3_close(db);
+    return rc ? 2 : 0;
+}
+
+static int cmd_mutants(void)
+{
+    for (uint32_t bit = 1; bit; bit <<= 1)
+        if (mutant_name(bit))
+            printf("%s\n", mutant_name(bit));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("pagesim %s\n", PAGESIM_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show"))
+        return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "mutants"))
+        return cmd_mutants();
+    fprintf(stderr, "pagesim: unknown command '%s'\n%s", cmd, usage_main);
+    return 2;
+}

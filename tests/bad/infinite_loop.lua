@@ -1,0 +1,2 @@
+-- deliberately broken: never ends; the instruction budget stops it
+while true do end

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_recorder.c - Criterion tests of the SQLite trace recorder
+ * (reports/recorder.c, include/pagesim/recorder.h).
+ *
+ * Each test works in its own mkdtemp() directory and reads results back
+ * with the plain sqlite3 API, never through the recorder.  Refusal tests
+ * compare the file's bytes before and after rec_open().  Run from the
+ * repository root: the schema test reads reports/schema.sql.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pagesim/recorder.h"
+#include "../../reports/schema.h"
+
+static char tmpdir[] = "/tmp/pagesim-rec-XXXXXX";
+static char dbpath[512];
+
+static void setup(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp");
+	snprintf(dbpath, sizeof(dbpath), "%s/trace.db", tmpdir);
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void teardown(void)
+{
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(recorder, .init = setup, .fini = teardown);
+
+/* ---- helpers --------------------------------------------------------- */
+
+/* Whole file into a malloc'd buffer (NUL-terminated); NULL if unreadable. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static sqlite3 *db_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	             SQLITE_OK, "open %s", path);
+	return db;
+}
+
+/* First column of the first row of sql, as an integer. */
+static int64_t q_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+	             "%s: %s", sql, sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s: no row", sql);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* First column of the first row of sql, as text ("(null)" for NULL),
+ * copied into buf. */
+static const char *q_text(sqlite3 *db, const char *sql, char *buf,
+                          size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *t;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+	             "%s: %s", sql, sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s: no row", sql);
+	t = sqlite3_column_text(st, 0);
+	snprintf(buf, len, "%s", t ? (const char *)t : "(null)");
+	sqlite3_finalize(st);
+	return buf;
+}
+
+/* All rows of sql, columns joined by '|', rows by '\n'. */
+static const char *q_rows(sqlite3 *db, const char *sql, char *buf,
+                          size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+	             "%s: %s", sql, sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			                      i ? "|" : "",
+			                      t ? (const char *)t : "NULL");
+			cr_assert_lt(n, len);
+		}
+		n += (size_t)snprintf(buf + n, len - n, "\n");
+		cr_assert_lt(n, len);
+	}
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static struct recorder *must_open(const char *path)
+{
+	char err[512];
+	struct recorder *r = rec_open(path, err, sizeof(err));
+
+	cr_assert_not_null(r, "rec_open: %s", err);
+	return r;
+}
+
+/* rec_open must fail with a message naming the file and containing want,
+ * and must leave the file's bytes as they were. */
+static void expect_refused(const char *path, const char *want)
+{
+	char err[512], prefix[600];
+	size_t before_len = 0, after_len = 0;
+	char *before = slurp(path, &before_len), *after;
+	struct recorder *r;
+
+	cr_assert_not_null(before, "fixture file %s missing", path);
+	r = rec_open(path, err, sizeof(err));
+	cr_assert_null(r, "rec_open accepted %s", path);
+	snprintf(prefix, sizeof(prefix), "%s: ", path);
+	cr_assert_eq(strncmp(err, prefix, strlen(prefix)), 0,
+	             "message does not name the file: %s", err);
+	cr_assert_not_null(strstr(err, want), "message '%s' lacks '%s'", err,
+	                   want);
+
+	after = slurp(path, &after_len);
+	cr_assert_not_null(after);
+	cr_assert_eq(after_len, before_len, "file size changed");
+	cr_assert_eq(memcmp(before, after, before_len), 0, "file changed");
+	free(before);
+	free(after);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+Test(recorder, schema_file_matches_embedded_text)
+{
+	size_t len = 0;
+	char *file = slurp("reports/schema.sql", &len);
+
+	cr_assert_not_null(file, "reports/schema.sql not readable from cwd "
+	                         "(run from the repository root)");
+	cr_assert_eq(len, strlen(rec_schema_sql),
+	             "reports/schema.sql is %zu bytes, embedded text %zu",
+	             len, strlen(rec_schema_sql));
+	cr_assert_eq(memcmp(file, rec_schema_sql, len), 0,
+	             "reports/schema.sql differs from reports/schema.c");
+	free(file);
+}
+
+Test(recorder, fresh_database_identity_and_journal)
+{
+	char buf[64];
+	struct recorder *r = must_open(dbpath);
+	sqlite3 *db;
+
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 1);
+	cr_assert_eq(q_int(db, "PRAGMA application_id"), 0x50475331);
+	cr_assert_str_eq(q_text(db, "PRAGMA journal_mode", buf, sizeof(buf)),
+	                 "wal");
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM sqlite_master WHERE name"
+	                       " IN ('runs','steps','divergences','failures',"
+	                       "'run_summary','divergences_per_scenario',"
+	                       "'run_totals','divergences_run',"
+	                       "'failures_run')"),
+	             9);
+	sqlite3_close(db);
+}
+
+Test(recorder, empty_file_is_initialised)
+{
+	FILE *f = fopen(dbpath, "w");
+	struct recorder *r;
+
+	cr_assert_not_null(f);
+	fclose(f);
+	r = must_open(dbpath);
+	cr_assert_gt(rec_run_begin(r, "s", 1, NULL), 0, "%s", rec_errmsg(r));
+	rec_close(r);
+}
+
+Test(recorder, round_trip)
+{
+	const uint64_t seed = 0xdeadbeefcafef00dULL; /* > INT64_MAX */
+	char buf[4096];
+	struct recorder *r = must_open(dbpath);
+	int64_t run;
+	sqlite3 *db;
+
+	run = rec_run_begin(r, "ept/basic", seed, "flip_nx,skip_ad");
+	cr_assert_gt(run, 0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_step(r, run, 0, "ept.lua:10", "map",
+	                      "gfn=0x1000 mfn=0x2000", "ok"),
+	             0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_step(r, run, 1, NULL, "read", NULL, NULL), 0, "%s",
+	             rec_errmsg(r));
+	cr_assert_eq(rec_divergence(r, run, 1, "ept.lua:11", "ad.accessed",
+	                            "1", "0"),
+	             0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_failure(r, run, 1, "ept.lua:12", "expect(fault) failed"),
+	             0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_run_end(r, run, "diverge", "sha256:abcd", 2, 1, 1,
+	                         "1 divergence", 12.5),
+	             0, "%s", rec_errmsg(r));
+	rec_close(r);
+
+	db = db_open(dbpath);
+	cr_assert_str_eq(
+		q_rows(db,
+		       "SELECT id, scenario, status, digest, steps, failures,"
+		       " divergences, message, mutants, duration_ms,"
+		       " pagesim_version FROM runs",
+		       buf, sizeof(buf)),
+		"1|ept/basic|diverge|sha256:abcd|2|1|1|1 divergence|"
+		"flip_nx,skip_ad|12.5|" PAGESIM_VERSION "\n");
+	cr_assert_eq((uint64_t)q_int(db, "SELECT seed FROM runs"), seed);
+	/* started_at: YYYY-MM-DDTHH:MM:SS.sssZ */
+	q_text(db, "SELECT started_at FROM runs", buf, sizeof(buf));
+	cr_assert_eq(strlen(buf), 24, "started_at %s", buf);
+	cr_assert_eq(buf[10], 'T', "started_at %s", buf);
+	cr_assert_eq(buf[23], 'Z', "started_at %s", buf);
+	cr_assert_str_eq(
+		q_rows(db,
+		       "SELECT run_id, step, src, op, args, result FROM steps"
+		       " ORDER BY step",
+		       buf, sizeof(buf)),
+		"1|0|ept.lua:10|map|gfn=0x1000 mfn=0x2000|ok\n"
+		"1|1|NULL|read|NULL|NULL\n");
+	cr_assert_str_eq(
+		q_rows(db,
+		       "SELECT id, run_id, step, src, field, expected, actual"
+		       " FROM divergences",
+		       buf, sizeof(buf)),
+		"1|1|1|ept.lua:11|ad.accessed|1|0\n");
+	cr_assert_str_eq(
+		q_rows(db, "SELECT id, run_id, step, src, message FROM failures",
+		       buf, sizeof(buf)),
+		"1|1|1|ept.lua:12|expect(fault) failed\n");
+	/* ON DELETE CASCADE (foreign keys are per connection). */
+	sqlite3_exec(db, "PRAGMA foreign_keys=ON; DELETE FROM runs", NULL,
+	             NULL, NULL);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM steps"), 0);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM divergences"), 0);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM failures"), 0);
+	sqlite3_close(db);
+}
+
+Test(recorder, reopen_appends_runs)
+{
+	struct recorder *r = must_open(dbpath);
+	int64_t a, b;
+	sqlite3 *db;
+
+	a = rec_run_begin(r, "one", 1, NULL);
+	cr_assert_eq(rec_run_end(r, a, "pass", NULL, 0, 0, 0, NULL, 1.0), 0,
+	             "%s", rec_errmsg(r));
+	rec_close(r);
+
+	r = must_open(dbpath);
+	b = rec_run_begin(r, "two", 2, NULL);
+	cr_assert_gt(b, a);
+	cr_assert_eq(rec_run_end(r, b, "pass", NULL, 0, 0, 0, NULL, 1.0), 0,
+	             "%s", rec_errmsg(r));
+	rec_close(r);
+
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE status='pass'"),
+	             2);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 1);
+	sqlite3_close(db);
+}
+
+Test(recorder, newer_schema_version_refused)
+{
+	struct recorder *r = must_open(dbpath);
+	sqlite3 *db;
+
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL,
+	                          NULL),
+	             SQLITE_OK);
+	sqlite3_close(db);
+
+	expect_refused(dbpath, "schema version 7 is newer than this pagesim (1)");
+}
+
+Test(recorder, text_file_refused)
+{
+	FILE *f = fopen(dbpath, "w");
+
+	cr_assert_not_null(f);
+	for (int i = 0; i < 100; i++)
+		fprintf(f, "line %d: this is not an SQLite database\n", i);
+	fclose(f);
+
+	expect_refused(dbpath, "file is not a database");
+	cr_assert_neq(access(dbpath, F_OK), -1);
+	{
+		char side[600];
+
+		snprintf(side, sizeof(side), "%s-wal", dbpath);
+		cr_assert_eq(access(side, F_OK), -1, "%s created", side);
+		snprintf(side, sizeof(side), "%s-journal", dbpath);
+		cr_assert_eq(access(side, F_OK), -1, "%s created", side);
+	}
+}
+
+Test(recorder, foreign_database_with_tables_refused)
+{
+	sqlite3 *db = NULL;
+
+	cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+	                          "CREATE TABLE t(x); INSERT INTO t VALUES (1)",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK);
+	sqlite3_close(db);
+
+	expect_refused(dbpath, "has tables but no pagesim schema");
+}
+
+Test(recorder, foreign_application_id_refused)
+{
+	sqlite3 *db = NULL;
+
+	cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA application_id = 0x12345678",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK);
+	sqlite3_close(db);
+
+	expect_refused(dbpath,
+	               "not a pagesim database (application_id 0x12345678)");
+}
+
+Test(recorder, foreign_user_version_without_app_id_refused)
+{
+	sqlite3 *db = NULL;
+
+	cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL,
+	                          NULL),
+	             SQLITE_OK);
+	sqlite3_close(db);
+
+	expect_refused(dbpath, "not a pagesim database");
+}
+
+Test(recorder, unopenable_path_names_file)
+{
+	char err[512], path[600];
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/x.db", tmpdir);
+	cr_assert_null(rec_open(path, err, sizeof(err)));
+	cr_assert_eq(strncmp(err, path, strlen(path)), 0, "%s", err);
+}
+
+Test(recorder, views)
+{
+	char buf[2048];
+	struct recorder *r = must_open(dbpath);
+	int64_t a, b, c;
+	sqlite3 *db;
+
+	a = rec_run_begin(r, "s1", 10, NULL);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d1", 3, 0, 0, NULL, 1.5), 0);
+	b = rec_run_begin(r, "s1", 11, NULL);
+	cr_assert_eq(rec_divergence(r, b, 1, NULL, "pte", "1", "2"), 0);
+	cr_assert_eq(rec_divergence(r, b, 2, NULL, "pte", "3", "4"), 0);
+	cr_assert_eq(rec_run_end(r, b, "diverge", "d2", 4, 0, 2, NULL, 2.0),
+	             0);
+	c = rec_run_begin(r, "s2", 12, NULL);
+	cr_assert_eq(rec_failure(r, c, 0, NULL, "boom"), 0);
+	cr_assert_eq(rec_run_end(r, c, "fail", NULL, 1, 1, 0, "boom", 0.25),
+	             0);
+	rec_close(r);
+
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db, "SELECT * FROM run_summary", buf,
+	                        sizeof(buf)),
+	                 "1|s1|10|pass|3|0|0|d1|1.5\n"
+	                 "2|s1|11|diverge|4|0|2|d2|2.0\n"
+	                 "3|s2|12|fail|1|1|0|NULL|0.25\n");
+	cr_assert_str_eq(q_rows(db, "SELECT * FROM divergences_per_scenario",
+	                        buf, sizeof(buf)),
+	                 "s1|2|2\n"
+	                 "s2|1|0\n");
+	cr_assert_str_eq(q_rows(db, "SELECT status, count FROM run_totals",
+	                        buf, sizeof(buf)),
+	                 "diverge|1\n"
+	                 "fail|1\n"
+	                 "pass|1\n");
+	sqlite3_close(db);
+}
+
+Test(recorder, ten_thousand_steps_batched)
+{
+	struct recorder *r = must_open(dbpath);
+	char args[64];
+	int64_t run;
+	sqlite3 *db;
+
+	run = rec_run_begin(r, "big", 7, NULL);
+	cr_assert_gt(run, 0);
+	for (uint64_t i = 0; i < 10000; i++) {
+		snprintf(args, sizeof(args), "gfn=%#llx",
+		         (unsigned long long)i);
+		cr_assert_eq(rec_step(r, run, i, "big.lua:1", "touch", args,
+		                      "ok"),
+		             0, "step %llu: %s", (unsigned long long)i,
+		             rec_errmsg(r));
+	}
+	/* Batches of 4096 rows (the run row is the first) are already
+	 * committed and visible to another connection. */
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM steps"), 2 * 4096 - 1);
+	sqlite3_close(db);
+
+	cr_assert_eq(rec_run_end(r, run, "pass", NULL, 10000, 0, 0, NULL, 3.0),
+	             0, "%s", rec_errmsg(r));
+	/* rec_run_end committed: visible before rec_close. */
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM steps"), 10000);
+	cr_assert_eq(q_int(db, "SELECT max(step) FROM steps"), 9999);
+	cr_assert_eq(q_int(db, "SELECT steps FROM runs"), 10000);
+	sqlite3_close(db);
+	rec_close(r);
+}
+
+Test(recorder, close_marks_unfinished_run_error)
+{
+	char buf[256];
+	struct recorder *r = must_open(dbpath);
+	int64_t done, open;
+	sqlite3 *db;
+
+	done = rec_run_begin(r, "done", 1, NULL);
+	cr_assert_eq(rec_run_end(r, done, "pass", NULL, 0, 0, 0, NULL, 0), 0);
+	open = rec_run_begin(r, "crashed", 2, NULL);
+	cr_assert_eq(rec_step(r, open, 0, NULL, "map", NULL, NULL), 0);
+	cr_assert_eq(rec_step(r, open, 1, NULL, "map", NULL, NULL), 0);
+	rec_close(r);
+
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db,
+	                        "SELECT scenario, status, message FROM runs"
+	                        " ORDER BY id",
+	                        buf, sizeof(buf)),
+	                 "done|pass|NULL\n"
+	                 "crashed|error|interrupted\n");
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM steps"), 2);
+	sqlite3_close(db);
+}
+
+Test(recorder, close_leaves_other_connections_runs_alone)
+{
+	char buf[256];
+	struct recorder *r1 = must_open(dbpath), *r2;
+	int64_t a, b;
+	sqlite3 *db;
+
+	/* Fill one batch so that r1's transaction commits and r2 can write. */
+	a = rec_run_begin(r1, "a", 1, NULL);
+	for (uint64_t i = 0; i < 4095; i++)
+		cr_assert_eq(rec_step(r1, a, i, NULL, "x", NULL, NULL), 0);
+	r2 = must_open(dbpath);
+	b = rec_run_begin(r2, "b", 2, NULL);
+	cr_assert_gt(b, 0, "%s", rec_errmsg(r2));
+	for (uint64_t i = 0; i < 4095; i++)
+		cr_assert_eq(rec_step(r2, b, i, NULL, "x", NULL, NULL), 0);
+
+	rec_close(r1);
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db, "SELECT scenario, status FROM runs"
+	                            " ORDER BY id",
+	                        buf, sizeof(buf)),
+	                 "a|error\n"
+	                 "b|running\n");
+	sqlite3_close(db);
+	rec_close(r2);
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE status='error'"),
+	             2);
+	sqlite3_close(db);
+}
+
+Test(recorder, errors_are_reported_and_recoverable)
+{
+	struct recorder *r = must_open(dbpath);
+	int64_t run;
+	sqlite3 *db;
+
+	run = rec_run_begin(r, "s", 1, NULL);
+	cr_assert_eq(rec_step(r, run, 0, NULL, "a", NULL, NULL), 0);
+
+	/* Duplicate step number. */
+	cr_assert_eq(rec_step(r, run, 0, NULL, "a", NULL, NULL), -1);
+	cr_assert_not_null(strstr(rec_errmsg(r), "UNIQUE"), "%s",
+	                   rec_errmsg(r));
+	cr_assert_not_null(strstr(rec_errmsg(r), dbpath), "%s",
+	                   rec_errmsg(r));
+	/* Unknown run: foreign key. */
+	cr_assert_eq(rec_step(r, run + 100, 0, NULL, "a", NULL, NULL), -1);
+	cr_assert_not_null(strstr(rec_errmsg(r), "FOREIGN KEY"), "%s",
+	                   rec_errmsg(r));
+	/* NOT NULL op / field / message. */
+	cr_assert_eq(rec_step(r, run, 5, NULL, NULL, NULL, NULL), -1);
+	cr_assert_eq(rec_divergence(r, run, 5, NULL, NULL, NULL, NULL), -1);
+	cr_assert_eq(rec_failure(r, run, 5, NULL, NULL), -1);
+	/* Bad status: CHECK constraint; 'running' is not a final status. */
+	cr_assert_eq(rec_run_end(r, run, "meh", NULL, 0, 0, 0, NULL, 0), -1);
+	cr_assert_not_null(strstr(rec_errmsg(r), "CHECK"), "%s",
+	                   rec_errmsg(r));
+	cr_assert_eq(rec_run_end(r, run, "running", NULL, 0, 0, 0, NULL, 0),
+	             -1);
+	cr_assert_eq(rec_run_end(r, run + 100, "pass", NULL, 0, 0, 0, NULL, 0),
+	             -1);
+	cr_assert_not_null(strstr(rec_errmsg(r), "no run"), "%s",
+	                   rec_errmsg(r));
+
+	/* Still usable. */
+	cr_assert_eq(rec_step(r, run, 1, NULL, "b", NULL, NULL), 0, "%s",
+	             rec_errmsg(r));
+	cr_assert_eq(rec_run_end(r, run, "pass", NULL, 2, 0, 0, NULL, 0), 0,
+	             "%s", rec_errmsg(r));
+	rec_close(r);
+
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM steps"), 2);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE status='pass'"),
+	             1);
+	sqlite3_close(db);
+}
+
+Test(recorder, null_recorder_is_harmless)
+{
+	rec_close(NULL);
+	cr_assert_eq(rec_run_begin(NULL, "s", 0, NULL), -1);
+	cr_assert_eq(rec_step(NULL, 1, 0, NULL, "a", NULL, NULL), -1);
+	cr_assert_str_neq(rec_errmsg(NULL), "");
+}
