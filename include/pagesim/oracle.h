@@ -132,7 +132,9 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
  *   I1 P2M -> M2P: every RAM gfn with a valid mfn has m2p[mfn] == gfn
  *   I2 M2P -> P2M: every guest frame with m2p[mfn] = gfn is mapped at gfn by
  *      its owner
- *   I3 dirty_count equals the number of bits set in the radix tree
+ *   I3 dirty_count is at least the number of bits set in the radix tree
+ *      (equal from a CLEAN until the next disable: Xen's disable frees the
+ *      tree but keeps dirty_count; oracle_compare checks the exact value)
  *   I4 ld.allocs equals the number of frames the radix tree references, and
  *      the heap's PGU_LOGDIRTY frames of the domain
  * Returns the number of violations reported. */

@@ -32,8 +32,8 @@ expect_eq(d:type(0x80), "ram_rw", "the fault made the page writable")
 
 dirty = d:peek_dirty()
 expect_eq(#dirty, 2)
-expect_eq(dirty[1], 0x80)
-expect_eq(dirty[2], ptpage)
+expect_eq(dirty[1], ptpage, "sorted by gfn: the PT page (below 0x80) first")
+expect_eq(dirty[2], 0x80)
 
 -- A read does not dirty anything; a second write to the same page is free.
 expect(v:read(0x201000).ok)

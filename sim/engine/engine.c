@@ -292,7 +292,7 @@ int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
                                  rc == -ENOMEM);
     char args[64], res[64];
     snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
-    snprintf(res, sizeof res, "rc=%d mfn=%#" PRIx64, rc, rc ? ~0ULL : mfn_x(m));
+    snprintf(res, sizeof res, "rc=%d mfn=%#" PRIx64, rc, rc ? UINT64_MAX : mfn_x(m));
     record_step(e, "populate", args, res);
     check_rc(e, "populate", erc, rc);
     check_state(e);

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oracle/decode.c - the oracle's own tables and its readers of sim state.
+ *
+ * - oracle_type_perms(): Xen's ept_p2m_type_to_flags() (p2m-ept.c:69, table
+ *   in xen-paging.md 1.4) for access rwx, no EPT A/D, no PML;
+ * - names for reports;
+ * - decoders of the sim's EPT (ept_entry_t layout, xen-paging.md 1.4) and of
+ *   the log-dirty radix tree (asm/paging.h geometry, xen-paging.md 3.1),
+ *   reading host memory only through hostmem_frame_peek().
+ * Table walks visit each table once (a frame bitmap), so a corrupted tree
+ * that shares or loops tables is reported instead of walked forever.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle_priv.h"
+
+/* ---- per-type tables ------------------------------------------------------ */
+
+unsigned oracle_type_perms(unsigned t)
+{
+    switch (t) {
+    case p2m_ram_rw:
+    case p2m_mmio_direct: /* w unless the mfn is in mmio_ro_ranges: none here */
+        return 7;          /* r w x */
+    case p2m_ram_logdirty: /* w only with PML; this host has none */
+    case p2m_ram_ro:
+    case p2m_ram_shared:
+        return 5;          /* r - x */
+    case p2m_grant_map_rw:
+    case p2m_map_foreign:
+    case p2m_ioreq_server: /* w unless a server claims writes: none here */
+        return 3;          /* r w - */
+    case p2m_grant_map_ro:
+        return 1;          /* r - - */
+    default:               /* invalid, mmio_dm, pod, paging_*, broken */
+        return 0;
+    }
+}
+
+const char *oracle_type_name(unsigned t, char buf[16])
+{
+    static const char *const names[P2M_NR_TYPES] = {
+        [p2m_ram_rw] = "ram_rw",
+        [p2m_invalid] = "invalid",
+        [p2m_ram_logdirty] = "ram_logdirty",
+        [p2m_ram_ro] = "ram_ro",
+        [p2m_mmio_dm] = "mmio_dm",
+        [p2m_mmio_direct] = "mmio_direct",
+        [p2m_populate_on_demand] = "populate_on_demand",
+        [p2m_grant_map_rw] = "grant_map_rw",
+        [p2m_grant_map_ro] = "grant_map_ro",
+        [p2m_ram_paging_out] = "ram_paging_out",
+        [p2m_ram_paged] = "ram_paged",
+        [p2m_ram_paging_in] = "ram_paging_in",
+        [p2m_ram_shared] = "ram_shared",
+        [p2m_ram_broken] = "ram_broken",
+        [p2m_map_foreign] = "map_foreign",
+        [p2m_ioreq_server] = "ioreq_server",
+    };
+    if (t < P2M_NR_TYPES)
+        return names[t];
+    snprintf(buf, 16, "type#%u", t);
+    return buf;
+}
+
+const char *oracle_perm_name(unsigned perm)
+{
+    static const char *const names[8] = { "---", "r--", "-w-", "rw-",
+                                          "--x", "r-x", "-wx", "rwx" };
+    return names[perm & 7];
+}
+
+const char *oracle_hex(uint64_t v, char buf[24])
+{
+    if (v == ~0ULL)
+        return "INVALID";
+    snprintf(buf, 24, "%#" PRIx64, v);
+    return buf;
+}
+
+/* ---- host memory ------------------------------------------------------------ */
+
+uint64_t oracle_peek64(const struct hostmem *mem, uint64_t nr_frames,
+                       uint64_t hpa)
+{
+    uint64_t v = 0;
+    if ((hpa >> PAGE_SHIFT) >= nr_frames)
+        return 0;
+    const uint8_t *f = hostmem_frame_peek(mem, _mfn(hpa >> PAGE_SHIFT));
+    if (f)
+        memcpy(&v, f + (hpa & ~PAGE_MASK & ~7ULL), sizeof(v));
+    return v;
+}
+
+/* ---- EPT ------------------------------------------------------------------------ */
+
+void oracle_epte_decode(uint64_t e, struct oracle_epte *out)
+{
+    unsigned t = (unsigned)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    out->perm = (unsigned)(e & ORACLE_RWX);
+    /* is_epte_valid(): non-zero (bit 63 aside) and not p2m_invalid; else
+     * ept_get_entry() answers mmio_dm / INVALID_MFN. */
+    if ((e & ~(1ULL << 63)) == 0 || t == p2m_invalid) {
+        out->type = p2m_mmio_dm;
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->type = t;
+    /* A frame-less, non-present mmio_dm entry has no meaningful mfn field
+     * (Xen writes such entries as 0 anyway). */
+    if (t == p2m_mmio_dm && out->perm == 0) {
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->mfn = ORACLE_EPTE_MFN(e);
+    if (out->mfn == ORACLE_EPTE_MFN_NONE)
+        out->mfn = mfn_x(INVALID_MFN);
+}
+
+struct ept_walker {
+    const struct host *h;
+    const struct oracle_ept_visit *v;
+    uint8_t *seen; /* one bit per host frame */
+    unsigned tables;
+};
+
+static bool claim_frame(uint8_t *seen, uint64_t m)
+{
+    if (seen[m / 8] >> (m % 8) & 1)
+        return false;
+    seen[m / 8] |= (uint8_t)(1u << (m % 8));
+    return true;
+}
+
+/* level 3 = PML4 ... 0 = leaf table; base = first gfn the table covers. */
+static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
+                      uint64_t base)
+{
+    const uint8_t *f = hostmem_frame_peek(w->h->mem, _mfn(m));
+    w->tables++;
+    if (!f) /* never written: 512 not-present entries */
+        return;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e;
+        memcpy(&e, f + 8 * i, sizeof(e));
+        uint64_t gfn = base + ((uint64_t)i << (9 * level));
+        if (level == 0) {
+            if (e)
+                w->v->leaf(w->v->ctx, gfn, e);
+            continue;
+        }
+        /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored. */
+        if (!(e & ORACLE_RWX))
+            continue;
+        /* ept_set_middle_entry() gives every table entry r = w = x = 1, so
+         * the leaf alone decides permissions. */
+        if ((e & ORACLE_RWX) != ORACLE_RWX)
+            w->v->bad(w->v->ctx, gfn, level, "table entry not rwx", e);
+        uint64_t next = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
+        if (next >= w->h->nr_frames) {
+            w->v->bad(w->v->ctx, gfn, level, "table frame out of range", e);
+            continue;
+        }
+        if (!claim_frame(w->seen, next)) {
+            w->v->bad(w->v->ctx, gfn, level, "table frame shared", e);
+            continue;
+        }
+        walk_ept_table(w, next, level - 1, gfn);
+    }
+}
+
+unsigned oracle_ept_walk(const struct host *h, mfn_t root,
+                         const struct oracle_ept_visit *v)
+{
+    if (mfn_x(root) >= h->nr_frames) {
+        v->bad(v->ctx, 0, 4, "root frame out of range", mfn_x(root));
+        return 0;
+    }
+    struct ept_walker w = { h, v, calloc(h->nr_frames / 8 + 1, 1), 0 };
+    if (!w.seen)
+        return 0;
+    claim_frame(w.seen, mfn_x(root));
+    walk_ept_table(&w, mfn_x(root), 3, 0);
+    free(w.seen);
+    return w.tables;
+}
+
+uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
+{
+    uint64_t table = mfn_x(root);
+    for (int level = 3; level >= 0; level--) {
+        if (table >= h->nr_frames)
+            return 0;
+        unsigned idx = (unsigned)(gfn >> (9 * level)) & 511;
+        uint64_t e = oracle_peek64(h->mem, h->nr_frames,
+                                   (table << PAGE_SHIFT) + 8 * idx);
+        if (level == 0)
+            return e;
+        if (!(e & ORACLE_RWX))
+            return 0;
+        table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
+    }
+    return 0;
+}
+
+/* ---- log-dirty radix tree ------------------------------------------------------- */
+
+struct ld_walker {
+    const struct host *h;
+    const struct oracle_ld_visit *v;
+    uint8_t *seen;
+    unsigned frames;
+};
+
+/* Checks a node entry's frame; true when it may be followed. */
+static bool ld_take(struct ld_walker *w, uint64_t m, const char *what)
+{
+    if (m >= w->h->nr_frames) {
+        w->v->bad(w->v->ctx, what, m);
+        return false;
+    }
+    if (!claim_frame(w->seen, m)) {
+        w->v->bad(w->v->ctx, "frame referenced twice", m);
+        return false;
+    }
+    w->frames++;
+    return true;
+}
+
+/* An interior node: 512 mfns, INVALID_MFN where absent.  depth 0 = top (L4),
+ * 1 = L3, 2 = L2 (whose entries are leaves). */
+static void ld_node(struct ld_walker *w, uint64_t m, unsigned depth,
+                    uint64_t base)
+{
+    static const unsigned shift[3] = { PAGE_SHIFT + 3 + 18, PAGE_SHIFT + 3 + 9,
+                                       PAGE_SHIFT + 3 };
+    const uint8_t *f = hostmem_frame_peek(w->h->mem, _mfn(m));
+    if (!f) {
+        /* Nodes are initialised to INVALID_MFN; a zero node would point 512
+         * times at frame 0. */
+        w->v->bad(w->v->ctx, "node never initialised", m);
+        return;
+    }
+    for (unsigned i = 0; i < LOGDIRTY_NODE_ENTRIES; i++) {
+        uint64_t e;
+        memcpy(&e, f + 8 * i, sizeof(e));
+        if (e == mfn_x(INVALID_MFN))
+            continue;
+        uint64_t pfn = base + ((uint64_t)i << shift[depth]);
+        if (depth == 2) {
+            if (ld_take(w, e, "leaf frame out of range"))
+                w->v->leaf(w->v->ctx, pfn, hostmem_frame_peek(w->h->mem, _mfn(e)));
+        } else if (ld_take(w, e, "node frame out of range")) {
+            ld_node(w, e, depth + 1, pfn);
+        }
+    }
+}
+
+unsigned oracle_ld_walk(const struct host *h, mfn_t top,
+                        const struct oracle_ld_visit *v)
+{
+    if (mfn_eq(top, INVALID_MFN))
+        return 0;
+    struct ld_walker w = { h, v, calloc(h->nr_frames / 8 + 1, 1), 0 };
+    if (!w.seen)
+        return 0;
+    if (ld_take(&w, mfn_x(top), "top frame out of range"))
+        ld_node(&w, mfn_x(top), 0, 0);
+    free(w.seen);
+    return w.frames;
+}
+
+/* ---- reporting ---------------------------------------------------------------------- */
+
+void oracle_report(struct oracle_reporter *r, const char *expected,
+                   const char *actual, const char *fmt, ...)
+{
+    if (r->found++ >= ORACLE_REPORT_CAP)
+        return;
+    char field[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(field, sizeof field, fmt, ap);
+    va_end(ap);
+    if (r->fn)
+        r->fn(r->ctx, field, expected, actual);
+}
+
+unsigned oracle_report_done(struct oracle_reporter *r)
+{
+    if (r->found > ORACLE_REPORT_CAP && r->fn) {
+        char more[48];
+        snprintf(more, sizeof more, "%u more not shown",
+                 r->found - ORACLE_REPORT_CAP);
+        r->fn(r->ctx, "oracle.truncated", "", more);
+    }
+    return r->found;
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oracle/flat.c - the flat model and the hypervisor operations it mirrors.
+ *
+ * Each oracle_op_* states Xen's behaviour for one operation directly on the
+ * flat arrays (see oracle_priv.h for the model's invariants):
+ *
+ *   gfn state         populate            remove / set_type(mmio_dm|invalid)
+ *   mmio_dm  ------------------------->  ram_rw       (log-dirty off)
+ *            ------------------------->  ram_logdirty (log-dirty on), dirty
+ *   ram_*    ------------------------->  mmio_dm, M2P INVALID, clean, freed
+ *
+ *   ram_rw --logdirty_enable / CLEAN--> ram_logdirty
+ *   ram_logdirty --logdirty_disable / write fault (walk.c)--> ram_rw
+ *
+ * Dirty marks follow seed 001 (98fccdf0ac): additions mark dirty, removals
+ * mark clean; hvm_copy_to_guest_phys() marks dirty without changing the type.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle_priv.h"
+
+struct oracle *oracle_new(uint64_t nr_frames)
+{
+    struct oracle *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->nr_frames = nr_frames;
+    o->m2p = malloc((nr_frames ? nr_frames : 1) * sizeof(uint64_t));
+    if (!o->m2p) {
+        free(o);
+        return NULL;
+    }
+    /* Every frame starts free: Xen's INVALID_M2P_ENTRY. */
+    for (uint64_t m = 0; m < nr_frames; m++)
+        o->m2p[m] = INVALID_M2P_ENTRY;
+    return o;
+}
+
+static void dom_free(struct oracle_dom *od)
+{
+    free(od->mfn);
+    free(od->type);
+    free(od->dirty);
+    memset(od, 0, sizeof(*od));
+}
+
+void oracle_destroy(struct oracle *o)
+{
+    if (!o)
+        return;
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        if (o->doms[i].live)
+            dom_free(&o->doms[i]);
+    free(o->m2p);
+    free(o);
+}
+
+struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id)
+{
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        if (o->doms[i].live && o->doms[i].id == id)
+            return (struct oracle_dom *)&o->doms[i];
+    return NULL;
+}
+
+static void m2p_set(struct oracle *o, uint64_t mfn, uint64_t gfn)
+{
+    if (mfn < o->nr_frames)
+        o->m2p[mfn] = gfn;
+}
+
+/* ---- dirty bitmap ---------------------------------------------------------- */
+
+void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty)
+{
+    /* set_pfn_logdirty(): nothing happens unless log-dirty is on. */
+    if (!od->ld_enabled || gfn >= od->max_gfn)
+        return;
+    /* changed = dirty ? !test_and_set : test_and_clear; count follows. */
+    uint8_t bit = (uint8_t)(1u << (gfn % 8));
+    bool was = od->dirty[gfn / 8] & bit;
+    if (dirty && !was) {
+        od->dirty[gfn / 8] |= bit;
+        od->dirty_count++;
+    } else if (!dirty && was) {
+        od->dirty[gfn / 8] &= (uint8_t)~bit;
+        od->dirty_count--;
+    }
+}
+
+bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
+{
+    return gfn < od->max_gfn && (od->dirty[gfn / 8] >> (gfn % 8) & 1);
+}
+
+/* ---- domains ------------------------------------------------------------------ */
+
+void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (od) /* an id reused without a destroy: start afresh */
+        oracle_op_domain_destroy(o, d);
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
+        od = &o->doms[i];
+        if (od->live)
+            continue;
+        uint64_t n = max_gfn ? max_gfn : 1;
+        od->mfn = malloc(n * sizeof(uint64_t));
+        od->type = malloc(n);
+        od->dirty = calloc((n + 7) / 8, 1);
+        if (!od->mfn || !od->type || !od->dirty) {
+            dom_free(od);
+            return;
+        }
+        /* An empty P2M reads as mmio_dm / INVALID_MFN (ept_get_entry). */
+        for (uint64_t g = 0; g < n; g++) {
+            od->mfn[g] = mfn_x(INVALID_MFN);
+            od->type[g] = p2m_mmio_dm;
+        }
+        od->live = true;
+        od->id = d;
+        od->max_gfn = max_gfn;
+        od->dirty_count = 0;
+        od->ld_enabled = false;
+        return;
+    }
+}
+
+void oracle_op_domain_destroy(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return;
+    /* domain_relinquish_resources(): every guest frame goes back to the heap,
+     * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
+    for (uint64_t g = 0; g < od->max_gfn; g++)
+        if (p2m_is_ram(od->type[g]))
+            m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
+    dom_free(od);
+}
+
+/* ---- P2M operations ------------------------------------------------------------- */
+
+/* p2m_remove_entry() + free: the gfn reads back as mmio_dm, its frame's
+ * M2P becomes INVALID and the gfn is marked clean (seed 001). */
+static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
+    od->mfn[g] = mfn_x(INVALID_MFN);
+    od->type[g] = p2m_mmio_dm;
+    oracle_mark(od, g, false);
+}
+
+int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
+                       bool nomem)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn)
+        return -EINVAL;
+    if (p2m_is_ram(od->type[g]))
+        return -EEXIST;
+    if (nomem)
+        return -ENOMEM;
+    /* populate_physmap -> p2m_add_page(): the type follows the global
+     * log-dirty state; the addition marks the gfn dirty (seed 001). */
+    od->mfn[g] = mfn_x(mfn);
+    od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    m2p_set(o, mfn_x(mfn), g);
+    oracle_mark(od, g, true);
+    return 0;
+}
+
+int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn)
+        return -EINVAL;
+    /* guest_remove_page(): nothing to release at a non-RAM gfn. */
+    if (!p2m_is_ram(od->type[g]))
+        return -ENOENT;
+    unmap_ram(o, od, g);
+    return 0;
+}
+
+int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    /* The skeleton's p2m_set_type() handles only the frame-less types. */
+    if (t != p2m_mmio_dm && t != p2m_invalid)
+        return -EINVAL;
+    if (g >= od->max_gfn)
+        return -EINVAL;
+    /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
+     * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
+    if (p2m_is_ram(od->type[g]))
+        unmap_ram(o, od, g);
+    od->type[g] = p2m_mmio_dm;
+    od->mfn[g] = mfn_x(INVALID_MFN);
+    return 0;
+}
+
+int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gpa_x(gpa) >> PAGE_SHIFT;
+    if (!od)
+        return -ESRCH;
+    /* hvm_copy_to_guest_phys(): one page, RAM the guest could write after a
+     * fault (rw or logdirty), no EPT permission check. */
+    if ((gpa_x(gpa) & ~PAGE_MASK) + len > PAGE_SIZE)
+        return -EFAULT;
+    if (g >= od->max_gfn || !p2m_is_pageable(od->type[g]) ||
+        od->mfn[g] == mfn_x(INVALID_MFN))
+        return -EFAULT;
+    /* The hypervisor wrote the page: paging_mark_dirty(); the type stays. */
+    oracle_mark(od, g, true);
+    return 0;
+}
+
+/* ---- log-dirty ------------------------------------------------------------------- */
+
+static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
+{
+    for (uint64_t g = 0; g < od->max_gfn; g++)
+        if (od->type[g] == ot)
+            od->type[g] = (uint8_t)nt;
+}
+
+int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || od->ld_enabled)
+        return -EINVAL;
+    /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
+     * tree starts empty; dirty_count is not touched. */
+    od->ld_enabled = true;
+    memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+    retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
+    return 0;
+}
+
+int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->ld_enabled)
+        return -EINVAL;
+    /* hap_disable_log_dirty() + paging_free_log_dirty_bitmap(): the tree
+     * goes, dirty_count stays (only CLEAN zeroes it). */
+    od->ld_enabled = false;
+    retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
+    memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+    return 0;
+}
+
+int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
+                          uint64_t pages, uint8_t *bitmap,
+                          uint64_t *dirty_count)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->ld_enabled)
+        return -EINVAL;
+    /* paging_log_dirty_op(): stats and bitmap as before the op; gfns the
+     * domain cannot have are clean (missing tree nodes are zero-filled). */
+    if (dirty_count)
+        *dirty_count = od->dirty_count;
+    if (bitmap) {
+        memset(bitmap, 0, (pages + 7) / 8);
+        for (uint64_t g = 0; g < pages && g < od->max_gfn; g++)
+            if (oracle_test_dirty(od, g))
+                bitmap[g / 8] |= (uint8_t)(1u << (g % 8));
+    }
+    if (clean) {
+        /* CLEAN clears every leaf, then hap_clean_dirty_bitmap() re-arms:
+         * global rw -> logdirty. */
+        memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+        od->dirty_count = 0;
+        retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
+    }
+    return 0;
+}
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || gfn_x(gfn) >= od->max_gfn)
+        return p2m_mmio_dm;
+    return (p2m_type_t)od->type[gfn_x(gfn)];
+}
+
+mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || gfn_x(gfn) >= od->max_gfn)
+        return INVALID_MFN;
+    return _mfn(od->mfn[gfn_x(gfn)]);
+}
+
+bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    return od && oracle_test_dirty(od, gfn_x(gfn));
+}

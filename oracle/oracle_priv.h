@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oracle/oracle_priv.h - the oracle's flat model and its private helpers.
+ *
+ * The flat model is deliberately the dumbest data structure that can hold
+ * the behaviour: per domain, arrays indexed by gfn over [0, max_gfn) of mfn
+ * and p2m type and a plain bitmap of dirty gfns; one flat M2P over host
+ * frames.  Nothing here is a radix tree or an EPT, so a bug in the sim's
+ * trees cannot be shared by the oracle.
+ *
+ * Invariants of the flat model (kept by oracle/flat.c and oracle/walk.c):
+ *   (1) type[g] is never p2m_invalid: "no mapping" is stored as p2m_mmio_dm
+ *       with INVALID_MFN, which is what Xen's ept_get_entry() reads back.
+ *   (2) mfn[g] is valid iff type[g] is a RAM type; then m2p[mfn[g]] == g.
+ *   (3) a dirty gfn holds RAM, and nothing is dirty while log-dirty is off.
+ *   (4) dirty_count >= bits set; equal from a CLEAN until the next disable.
+ *
+ * The decoders (oracle/decode.c) read the sim's EPT and log-dirty radix tree
+ * from host memory as plain bytes (hostmem_frame_peek() only), following the
+ * layouts in pagesim/sim.h and xen-paging.md 1.4 / 3.1.
+ */
+#ifndef ORACLE_PRIV_H
+#define ORACLE_PRIV_H
+
+#include <stdio.h>
+
+#include "pagesim/oracle.h"
+
+#define ORACLE_MAX_DOMS SIM_MAX_DOMAINS
+
+/* EPT permission bits as a 3-bit r/w/x value (SDM 29.3.2 bits 2:0). */
+#define ORACLE_RWX 7u
+
+/* EPT leaf field masks (xen-paging.md 1.4: mfn is 40 bits, 51:12). */
+#define ORACLE_EPTE_MFN(e) (((e) >> 12) & 0xFFFFFFFFFFULL)
+#define ORACLE_EPTE_MFN_NONE 0xFFFFFFFFFFULL /* INVALID_MFN truncated to 40 bits */
+
+/* A gpa as the 4-level EPT indexes it: bits 47:12 (SDM 29.3.2). */
+#define ORACLE_EPT_GFN_MASK ((1ULL << 36) - 1)
+
+struct oracle_dom {
+    bool live;
+    domid_t id;
+    uint64_t max_gfn;
+    uint64_t *mfn;  /* [max_gfn] */
+    uint8_t *type;  /* [max_gfn], p2m_type_t */
+    uint8_t *dirty; /* [(max_gfn + 7) / 8], one bit per gfn */
+    /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
+     * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
+     * not reset it, so it can exceed the bits set. */
+    uint64_t dirty_count;
+    bool ld_enabled;
+};
+
+struct oracle {
+    uint64_t nr_frames;
+    uint64_t *m2p; /* [nr_frames] */
+    struct oracle_dom doms[ORACLE_MAX_DOMS];
+};
+
+/* ---- flat.c -------------------------------------------------------------- */
+
+struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
+/* Dirty-bitmap primitives; marks are no-ops while log-dirty is off (Xen's
+ * set_pfn_logdirty() returns unless paging_mode_log_dirty). */
+void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty);
+bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
+
+/* ---- decode.c: tables, names, and readers of the sim's state ---------------- */
+
+/* r/w/x (bits 2:0) that Xen's ept_p2m_type_to_flags() gives type t under
+ * p2m_access_rwx, on a host with no EPT A/D bits and no PML. */
+unsigned oracle_type_perms(unsigned t);
+/* "ram_rw", ..., or "type#N" (buf) for a value outside p2m_type_t. */
+const char *oracle_type_name(unsigned t, char buf[16]);
+const char *oracle_perm_name(unsigned perm); /* "rwx", "r-x", "---" */
+/* "0x12" or "INVALID" (all ones). */
+const char *oracle_hex(uint64_t v, char buf[24]);
+
+/* One 64-bit entry of host memory; unbacked or out-of-range frames read as
+ * zero. */
+uint64_t oracle_peek64(const struct hostmem *mem, uint64_t nr_frames,
+                       uint64_t hpa);
+
+/* An EPT leaf entry as Xen's ept_get_entry() reads it. */
+struct oracle_epte {
+    unsigned type; /* p2m_type_t as stored (p2m_mmio_dm when not valid) */
+    uint64_t mfn;  /* INVALID_MFN when the entry holds no frame */
+    unsigned perm; /* bits 2:0 as stored */
+};
+void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
+
+/* Walks every table of the EPT rooted at root: leaf() for every non-zero
+ * leaf entry, bad() for structural faults (out-of-range or shared table
+ * frames, intermediate entries without RWX).  Returns the number of table
+ * frames reached, the root included. */
+struct oracle_ept_visit {
+    void (*leaf)(void *ctx, uint64_t gfn, uint64_t epte);
+    void (*bad)(void *ctx, uint64_t gfn, unsigned level, const char *what,
+                uint64_t entry);
+    void *ctx;
+};
+unsigned oracle_ept_walk(const struct host *h, mfn_t root,
+                         const struct oracle_ept_visit *v);
+/* Single root walk of gfn: the leaf entry, or 0 when a level is missing. */
+uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn);
+
+/* Walks the log-dirty radix tree at top: leaf() once per leaf bitmap (NULL
+ * when the frame is unbacked, i.e. all clean) with the first pfn it covers,
+ * bad() for structural faults.  Returns the frames referenced (top,
+ * interior nodes and leaves). */
+struct oracle_ld_visit {
+    void (*leaf)(void *ctx, uint64_t base_pfn, const uint8_t *bitmap);
+    void (*bad)(void *ctx, const char *what, uint64_t mfn);
+    void *ctx;
+};
+unsigned oracle_ld_walk(const struct host *h, mfn_t top,
+                        const struct oracle_ld_visit *v);
+
+/* Capped reporting shared by compare and invariants. */
+#define ORACLE_REPORT_CAP 50
+struct oracle_reporter {
+    oracle_report_fn fn;
+    void *ctx;
+    unsigned found;
+};
+void oracle_report(struct oracle_reporter *r, const char *expected,
+                   const char *actual, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Emits the "N more" line if reports were dropped; returns r->found. */
+unsigned oracle_report_done(struct oracle_reporter *r);
+
+#endif /* ORACLE_PRIV_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/heap.c - host frames: the domain heap, page_info and the M2P.
+ *
+ * Models xen/common/page_alloc.c (alloc_domheap_pages(), free_domheap_pages(),
+ * mark_page_free()) for order-0 pages only, and the M2P accessors of
+ * xen/arch/x86/include/asm/mm.h (set_gpfn_from_mfn(), get_gpfn_from_mfn()).
+ *
+ * The free list is a stack of mfns.  Allocation pops the top, freeing pushes,
+ * so the most recently freed frame is the next one handed out (LIFO).  That
+ * makes runs deterministic and makes frame reuse happen as early as
+ * possible, which is what exposes stale-M2P bugs such as the one fixed by
+ * seed 002 patch 06/12.  A fresh host hands out mfn 0, 1, 2, ... in order.
+ *
+ * Invariants:
+ *   (1) a frame is on the free stack iff frames[m].use == PGU_FREE;
+ *   (2) a free frame has owner DOMID_INVALID, count 0, and reads as zeros;
+ *   (3) a free frame's M2P entry is INVALID_M2P_ENTRY (unless the mutant
+ *       MUT_M2P_KEEP_ON_FREE re-introduces the 2011 bug);
+ *   (4) d->tot_pages counts the PGU_GUEST frames owned by d, as
+ *       domain_adjust_tot_pages() does from assign_pages() and
+ *       free_domheap_pages().
+ */
+#include <stdlib.h>
+
+#include "pagesim/mutant.h"
+#include "sim-internal.h"
+
+struct domain *heap_domain(const struct host *h, domid_t id)
+{
+    return id < SIM_MAX_DOMAINS ? h->domains[id] : NULL;
+}
+
+/* Returns a host of nr_frames free frames, or NULL on allocation failure. */
+struct host *host_new(uint64_t nr_frames)
+{
+    struct host *h = calloc(1, sizeof(*h));
+    if (!h || !nr_frames)
+        goto fail;
+    h->nr_frames = nr_frames;
+    h->mem = hostmem_new(nr_frames);
+    h->frames = calloc(nr_frames, sizeof(*h->frames));
+    h->m2p = malloc(nr_frames * sizeof(*h->m2p));
+    h->free_stack = malloc(nr_frames * sizeof(*h->free_stack));
+    if (!h->mem || !h->frames || !h->m2p || !h->free_stack)
+        goto fail;
+    for (uint64_t m = 0; m < nr_frames; m++) {
+        h->frames[m].owner = DOMID_INVALID;
+        h->frames[m].use = PGU_FREE;
+        h->m2p[m] = INVALID_M2P_ENTRY;
+        /* Highest mfn at the bottom, so mfn 0 is popped first. */
+        h->free_stack[m] = nr_frames - 1 - m;
+    }
+    h->nr_free = nr_frames;
+    return h;
+
+fail:
+    if (h) {
+        hostmem_destroy(h->mem);
+        free(h->frames);
+        free(h->m2p);
+        free(h->free_stack);
+        free(h);
+    }
+    return NULL;
+}
+
+/* Destroys the remaining domains, then the host. */
+void host_destroy(struct host *h)
+{
+    if (!h)
+        return;
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            domain_destroy(h->domains[i]);
+    hostmem_destroy(h->mem);
+    free(h->frames);
+    free(h->m2p);
+    free(h->free_stack);
+    free(h);
+}
+
+/*
+ * alloc_domheap_page(): returns a zeroed frame now owned by 'owner' with
+ * 'use' and count 1, or INVALID_MFN when the heap is empty.  The M2P entry
+ * is left alone, as in Xen: it is the free path's job to have cleared it.
+ */
+mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use)
+{
+    if (!h->nr_free)
+        return INVALID_MFN;
+    mfn_t m = _mfn(h->free_stack[--h->nr_free]);
+    struct page_info *pg = &h->frames[mfn_x(m)];
+    pg->owner = owner;
+    pg->use = (uint8_t)use;
+    pg->count = 1;
+    h->allocs++;
+    if (use == PGU_GUEST) {
+        struct domain *d = heap_domain(h, owner);
+        if (d)
+            d->tot_pages++;
+    }
+    return m;
+}
+
+/*
+ * free_domheap_pages() + mark_page_free(): the frame goes back on top of the
+ * free stack, scrubbed, owner cleared.  Freeing a frame that is already
+ * free or out of range is ignored (Xen would BUG()).
+ */
+void heap_free_page(struct host *h, mfn_t m)
+{
+    if (!hostmem_mfn_valid(h->nr_frames, m))
+        return;
+    struct page_info *pg = &h->frames[mfn_x(m)];
+    if (pg->use == PGU_FREE)
+        return;
+    if (pg->use == PGU_GUEST) {
+        struct domain *d = heap_domain(h, pg->owner);
+        if (d && d->tot_pages)
+            d->tot_pages--;
+    }
+    /* Seed 002 patch 06/12 (c/s 22706): "this page is not a gfn anymore".
+     * Without it the next owner of the frame inherits a stale gfn, and
+     * p2m_add_page() would go and remove that gfn from the new owner. */
+    if (!MUTANT(MUT_M2P_KEEP_ON_FREE))
+        h->m2p[mfn_x(m)] = INVALID_M2P_ENTRY;
+    pg->owner = DOMID_INVALID;
+    pg->use = PGU_FREE;
+    pg->count = 0;
+    hostmem_zero_frame(h->mem, m);
+    h->free_stack[h->nr_free++] = mfn_x(m);
+    h->frees++;
+}
+
+/* set_gpfn_from_mfn(): machine_to_phys_mapping[m] = gfn. */
+void set_gpfn_from_mfn(struct host *h, mfn_t m, uint64_t gfn)
+{
+    if (hostmem_mfn_valid(h->nr_frames, m))
+        h->m2p[mfn_x(m)] = gfn;
+}
+
+/* get_gpfn_from_mfn(): INVALID_M2P_ENTRY for frames out of range. */
+uint64_t get_gpfn_from_mfn(const struct host *h, mfn_t m)
+{
+    return hostmem_mfn_valid(h->nr_frames, m) ? h->m2p[mfn_x(m)]
+                                              : INVALID_M2P_ENTRY;
+}

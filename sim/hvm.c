@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/hvm.c - the EPT-violation handler.
+ *
+ * Models the log-dirty and MMIO paths of hvm_hap_nested_page_fault() in
+ * xen/arch/x86/hvm/hvm.c, reached from vmx_vmexit_handler()'s
+ * EXIT_REASON_EPT_VIOLATION.  Without PML, p2m_ram_logdirty entries are
+ * read-only (ept_p2m_type_to_flags()), so the first guest write to a page
+ * after log-dirty was enabled or cleaned lands here; the handler logs the
+ * gfn and makes the page writable so later writes run at full speed.
+ *
+ * Outcomes:
+ *   write to p2m_ram_logdirty  -> mark dirty, logdirty -> rw,  NPF_RETRY
+ *   any access to p2m_mmio_dm  -> handle_mmio (device model),  NPF_MMIO
+ *   anything else              -> domain_crash(),              NPF_CRASH
+ *
+ * Not modelled (each would be another outcome): mem_access events, paging
+ * and sharing, write-discard to ram_ro / grant_map_ro, ioreq_server, and
+ * Xen's "spurious fault" rule that retries any other fault on a RAM type.
+ */
+#include "pagesim/mutant.h"
+#include "sim-internal.h"
+
+/* Returns what the vCPU does next; see the table above. */
+enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
+                                          uint64_t qual, gva_t gla)
+{
+    gfn_t gfn = gpa_to_gfn(gpa);
+    p2m_type_t t;
+
+    p2m_get_entry(d, gfn, &t, NULL);
+
+    if (t == p2m_mmio_dm)
+        return NPF_MMIO;
+
+    if ((qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
+        /* Mark first, then make writable: once the entry is rw no further
+         * fault would report this write. */
+        if (!MUTANT(MUT_LD_FAULT_NO_MARK))
+            paging_mark_pfn_dirty(d, gfn);
+        if (p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw))
+            return NPF_CRASH;
+        return NPF_RETRY;
+    }
+
+    return NPF_CRASH;
+}

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/p2m.c - P2M operations above the EPT, memory ops and domains.
+ *
+ * Models xen/arch/x86/mm/p2m.c (p2m_add_page(), p2m_remove_entry(),
+ * p2m_change_type_one(), p2m_change_entry_type_global(),
+ * set_typed_p2m_entry()), xen/common/memory.c (populate_physmap(),
+ * guest_remove_page()), the hvm_copy_{to,from}_guest_phys() of
+ * xen/arch/x86/hvm/hvm.c, and domain creation / teardown.
+ *
+ * The P2M and the M2P are two halves of one relation and every function
+ * here keeps them consistent:
+ *
+ *   (1) if gfn -> mfn is a RAM entry of d, then m2p[mfn] == gfn;
+ *   (2) if m2p[mfn] == gfn != INVALID, mfn is owned by a domain that maps
+ *       gfn -> mfn (or mfn was just orphaned by p2m_add_page() replacing
+ *       the gfn's frame, in which case m2p[mfn] is INVALID);
+ *   (3) a gfn gaining a frame is marked dirty, a gfn losing one is marked
+ *       clean (seed 001, upstream 98fccdf0ac), so that the tool stack never
+ *       copies a page from a gfn that no longer has one.
+ *
+ * P2M entry life cycle for RAM (the functions performing each step):
+ *
+ *   (no entry) --guest_populate_page/p2m_add_page--> ram_rw | ram_logdirty
+ *   ram_rw --paging_log_dirty_enable / CLEAN re-arm--> ram_logdirty
+ *   ram_logdirty --write fault (hvm_hap_nested_page_fault)--> ram_rw
+ *   ram_logdirty --paging_log_dirty_disable--> ram_rw
+ *   ram_* --p2m_remove_page/guest_remove_page/p2m_set_type--> (no entry)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagesim/mutant.h"
+#include "sim-internal.h"
+
+static const char *const p2m_type_names[P2M_NR_TYPES] = {
+    [p2m_ram_rw] = "ram_rw",
+    [p2m_invalid] = "invalid",
+    [p2m_ram_logdirty] = "ram_logdirty",
+    [p2m_ram_ro] = "ram_ro",
+    [p2m_mmio_dm] = "mmio_dm",
+    [p2m_mmio_direct] = "mmio_direct",
+    [p2m_populate_on_demand] = "populate_on_demand",
+    [p2m_grant_map_rw] = "grant_map_rw",
+    [p2m_grant_map_ro] = "grant_map_ro",
+    [p2m_ram_paging_out] = "ram_paging_out",
+    [p2m_ram_paged] = "ram_paged",
+    [p2m_ram_paging_in] = "ram_paging_in",
+    [p2m_ram_shared] = "ram_shared",
+    [p2m_ram_broken] = "ram_broken",
+    [p2m_map_foreign] = "map_foreign",
+    [p2m_ioreq_server] = "ioreq_server",
+};
+
+/* Xen's name without "p2m_", or "?" for a value out of range. */
+const char *p2m_type_name(p2m_type_t t)
+{
+    return (unsigned)t < P2M_NR_TYPES ? p2m_type_names[t] : "?";
+}
+
+/* Inverse of p2m_type_name(); a "p2m_" prefix is accepted.  -1 if unknown. */
+int p2m_type_from_name(const char *name)
+{
+    if (!name)
+        return -1;
+    if (!strncmp(name, "p2m_", 4))
+        name += 4;
+    for (int t = 0; t < P2M_NR_TYPES; t++)
+        if (!strcmp(p2m_type_names[t], name))
+            return t;
+    return -1;
+}
+
+/* Predicates of asm/p2m.h that sim.h does not export. */
+#define p2m_is_paged(t) ((t) == p2m_ram_paged)
+#define p2m_is_foreign(t) ((t) == p2m_map_foreign)
+#define p2m_is_shared(t) ((t) == p2m_ram_shared)
+#define p2m_is_valid(t) (p2m_is_ram(t) || (t) == p2m_mmio_direct)
+#define p2m_is_changeable(t)                                                   \
+    ((t) == p2m_ram_rw || (t) == p2m_ram_logdirty || (t) == p2m_ioreq_server)
+/* P2M_SPECIAL_TYPES: grant, foreign, mmio_direct. */
+#define p2m_is_special(t)                                                      \
+    (p2m_is_grant(t) || p2m_is_foreign(t) || (t) == p2m_mmio_direct)
+
+/* ---- P2M ------------------------------------------------------------------ */
+
+/*
+ * p2m_remove_entry() (was p2m_remove_page()): unmap gfn, which must map mfn
+ * if mfn is valid.  The M2P entry of mfn becomes INVALID and gfn is marked
+ * clean (seed 001), unless the entry is special or shared.  The entry
+ * becomes p2m_invalid / INVALID_MFN, which ept_set_entry() stores as 0.
+ * Returns 0, -EILSEQ (gfn maps another frame; Xen also crashes the domain),
+ * or an error of p2m_set_entry().
+ */
+int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
+{
+    struct host *h = d->host;
+    p2m_type_t t;
+
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    if (hostmem_mfn_valid(h->nr_frames, mfn)) {
+        mfn_t cur = p2m_get_entry(d, gfn, &t, NULL);
+        if (p2m_is_valid(t) && !mfn_eq(cur, mfn))
+            return -EILSEQ;
+        if (!p2m_is_special(t) && !p2m_is_shared(t)) {
+            set_gpfn_from_mfn(h, mfn, INVALID_M2P_ENTRY);
+            if (!MUTANT(MUT_NO_CLEAN_ON_REMOVE))
+                paging_mark_pfn_clean(d, gfn);
+        }
+    }
+    int rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, P2M_DEFAULT_ACCESS);
+    if (rc && hostmem_mfn_valid(h->nr_frames, mfn)) {
+        /* As Xen: undo the M2P half and re-mark, the entry is still there. */
+        set_gpfn_from_mfn(h, mfn, gfn_x(gfn));
+        paging_mark_pfn_dirty(d, gfn);
+    }
+    return rc;
+}
+
+/*
+ * p2m_add_page() (was guest_physmap_add_entry()): map mfn, owned by d, at
+ * gfn with type t, in three steps as Xen:
+ *   1. a RAM (not paged-out) mapping already at gfn is removed: its frame
+ *      loses its M2P entry and stays owned by d, unmapped;
+ *   2. if the M2P says mfn is already mapped at another gfn of d, and that
+ *      gfn really is RAM mapping mfn, that mapping is removed;
+ *   3. gfn -> mfn is set, m2p[mfn] = gfn, gfn marked dirty (seed 001).
+ * Returns 0, -EINVAL (bad gfn or mfn, mfn not d's, foreign type, a grant or
+ * foreign mapping at gfn, which Xen answers with domain_crash()), -ENOMEM.
+ */
+int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
+{
+    struct host *h = d->host;
+    p2m_type_t ot;
+    int rc;
+
+    if (gfn_x(gfn) >= d->max_gfn || (unsigned)t >= P2M_NR_TYPES ||
+        p2m_is_foreign(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
+        return -EINVAL;
+    /* Callers of Xen's p2m_add_page() hold a reference on a page of d; we
+     * check ownership here instead.  Grant mappings name foreign frames. */
+    if (!p2m_is_grant(t) && (h->frames[mfn_x(mfn)].owner != d->id ||
+                             h->frames[mfn_x(mfn)].use != PGU_GUEST))
+        return -EINVAL;
+
+    /* 1. The p->m mapping already at gfn. */
+    mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
+    if (p2m_is_grant(ot) || p2m_is_foreign(ot))
+        return -EINVAL;
+    if (p2m_is_ram(ot) && !p2m_is_paged(ot) &&
+        hostmem_mfn_valid(h->nr_frames, omfn) &&
+        (rc = p2m_remove_page(d, gfn, omfn)))
+        return rc;
+
+    /* 2. An m->p mapping of mfn at another gfn. */
+    if (!p2m_is_grant(t)) {
+        uint64_t ogfn = get_gpfn_from_mfn(h, mfn);
+        if (ogfn != INVALID_M2P_ENTRY && ogfn != gfn_x(gfn)) {
+            omfn = p2m_get_entry(d, _gfn(ogfn), &ot, NULL);
+            if (p2m_is_ram(ot) && !p2m_is_paged(ot) && mfn_eq(omfn, mfn) &&
+                (rc = p2m_remove_page(d, _gfn(ogfn), omfn)))
+                return rc;
+        }
+    }
+
+    /* 3. The two-way mapping. */
+    rc = p2m_set_entry(d, gfn, mfn, t, P2M_DEFAULT_ACCESS);
+    if (rc)
+        return rc;
+    if (!p2m_is_grant(t)) {
+        set_gpfn_from_mfn(h, mfn, gfn_x(gfn));
+        if (!MUTANT(MUT_NO_DIRTY_ON_ADD))
+            paging_mark_pfn_dirty(d, gfn);
+    }
+    return 0;
+}
+
+/*
+ * p2m_change_type_one(): gfn's entry of type ot becomes nt, same mfn,
+ * default access.  Returns 0, -EBUSY (type is not ot), -EINVAL (grant types,
+ * which Xen BUG()s on, or a bad gfn), -ENOMEM.
+ */
+int p2m_change_type_one(struct domain *d, gfn_t gfn, p2m_type_t ot,
+                        p2m_type_t nt)
+{
+    p2m_type_t t;
+
+    if (p2m_is_grant(ot) || p2m_is_grant(nt) || gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
+    if (t != ot)
+        return -EBUSY;
+    return p2m_set_entry(d, gfn, mfn, nt, P2M_DEFAULT_ACCESS);
+}
+
+/*
+ * p2m_change_entry_type_global(): only changeable types (ram_rw,
+ * ram_logdirty, ioreq_server) may be named, as Xen ASSERT()s.  Applied
+ * eagerly to every leaf (see ept_change_type_global()).
+ */
+void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
+                                  p2m_type_t nt)
+{
+    if (ot == nt || !p2m_is_changeable(ot) || !p2m_is_changeable(nt))
+        return;
+    ept_change_type_global(d, ot, nt);
+}
+
+/*
+ * set_typed_p2m_entry() for t = p2m_mmio_dm or p2m_invalid, without a frame
+ * (so the entry is stored as 0 and reads back as mmio_dm).  A RAM page at
+ * gfn is removed from the P2M (M2P INVALID, gfn marked clean) and, as the
+ * sim.h contract asks, freed if d owns it.  Returns 0, -EINVAL (other t,
+ * bad gfn), -EPERM (a special entry -- grant, foreign, mmio_direct -- at
+ * gfn), -ENOMEM.
+ */
+int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
+{
+    struct host *h = d->host;
+    p2m_type_t ot;
+    int rc;
+
+    if ((t != p2m_mmio_dm && t != p2m_invalid) || gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
+    if (p2m_is_special(ot))
+        return -EPERM;
+    if (p2m_is_ram(ot) && hostmem_mfn_valid(h->nr_frames, omfn)) {
+        if ((rc = p2m_remove_page(d, gfn, omfn)))
+            return rc;
+        if (h->frames[mfn_x(omfn)].owner == d->id &&
+            h->frames[mfn_x(omfn)].use == PGU_GUEST)
+            heap_free_page(h, omfn);
+    }
+    return p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
+}
+
+/* ---- memory ops ----------------------------------------------------------- */
+
+/*
+ * populate_physmap() for one order-0 extent at gfn.  The new page is added
+ * as ram_logdirty while log-dirty is on (what p2m_recalc_type() would make
+ * of a ram_rw entry under global log-dirty), else ram_rw.  Returns 0 with
+ * *out_mfn set (out_mfn may be NULL), -EINVAL, -EEXIST (gfn holds RAM),
+ * -ENOMEM (heap or P2M tables).
+ */
+int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn)
+{
+    struct host *h = d->host;
+    p2m_type_t ot;
+    int rc;
+
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    p2m_get_entry(d, gfn, &ot, NULL);
+    if (p2m_is_ram(ot))
+        return -EEXIST;
+    mfn_t mfn = heap_alloc_page(h, d->id, PGU_GUEST);
+    if (mfn_eq(mfn, INVALID_MFN))
+        return -ENOMEM;
+    rc = p2m_add_page(d, gfn, mfn,
+                      d->ld.enabled ? p2m_ram_logdirty : p2m_ram_rw);
+    if (rc) {
+        heap_free_page(h, mfn);
+        return rc;
+    }
+    if (out_mfn)
+        *out_mfn = mfn;
+    return 0;
+}
+
+/*
+ * guest_remove_page(): remove gfn's frame from the P2M and free it.
+ * Returns 0, -ENOENT (gfn holds no RAM frame: invalid, mmio_dm, paged-out,
+ * grant, ...), or an error of p2m_remove_page().
+ */
+int guest_remove_page(struct domain *d, gfn_t gfn)
+{
+    struct host *h = d->host;
+    p2m_type_t t;
+
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -ENOENT;
+    mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
+    if (!p2m_is_ram(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
+        return -ENOENT;
+    int rc = p2m_remove_page(d, gfn, mfn);
+    if (rc)
+        return rc;
+    /* put_page() of the last reference frees the page. */
+    if (h->frames[mfn_x(mfn)].owner == d->id &&
+        h->frames[mfn_x(mfn)].use == PGU_GUEST)
+        heap_free_page(h, mfn);
+    return 0;
+}
+
+/*
+ * The frame behind gpa for a hypervisor copy of len bytes: 0 with *mfn and
+ * *t set, -EINVAL (crosses a page: the skeleton does not split), -EFAULT
+ * (not RAM with a frame: __hvm_copy()'s HVMTRANS_bad_gfn_to_mfn and
+ * HVMTRANS_gfn_paged_out both end up as -EFAULT here).
+ */
+static int hvm_copy_frame(struct domain *d, gpa_t gpa, size_t len, mfn_t *mfn,
+                          p2m_type_t *t)
+{
+    if ((gpa_x(gpa) & ~PAGE_MASK) + len > PAGE_SIZE)
+        return -EINVAL;
+    gfn_t gfn = gpa_to_gfn(gpa);
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EFAULT;
+    *mfn = p2m_get_entry(d, gfn, t, NULL);
+    if (!p2m_is_ram(*t) || !hostmem_mfn_valid(d->host->nr_frames, *mfn))
+        return -EFAULT;
+    return 0;
+}
+
+/*
+ * hvm_copy_to_guest_phys(): write len bytes at gpa, with no EPT permission
+ * check, and paging_mark_pfn_dirty() the gfn (the type is not changed: a
+ * ram_logdirty page stays read-only to the guest).  Writes to ram_ro are
+ * discarded, as __hvm_copy() does for p2m_is_discard_write().
+ * Returns 0, -EINVAL, -EFAULT.
+ */
+int hvm_copy_to_guest_phys(struct domain *d, gpa_t gpa, const void *buf,
+                           size_t len)
+{
+    mfn_t mfn;
+    p2m_type_t t;
+    int rc = hvm_copy_frame(d, gpa, len, &mfn, &t);
+    if (rc)
+        return rc;
+    if (t == p2m_ram_ro)
+        return 0;
+    hpa_t hpa = hpa_add(mfn_to_hpa(mfn), gpa_x(gpa) & ~PAGE_MASK);
+    if (len && hostmem_write(d->host->mem, hpa, buf, len))
+        return -EFAULT;
+    paging_mark_pfn_dirty(d, gpa_to_gfn(gpa));
+    return 0;
+}
+
+/* hvm_copy_from_guest_phys(): read len bytes at gpa.  0, -EINVAL, -EFAULT. */
+int hvm_copy_from_guest_phys(struct domain *d, void *buf, gpa_t gpa,
+                             size_t len)
+{
+    mfn_t mfn;
+    p2m_type_t t;
+    int rc = hvm_copy_frame(d, gpa, len, &mfn, &t);
+    if (rc)
+        return rc;
+    hpa_t hpa = hpa_add(mfn_to_hpa(mfn), gpa_x(gpa) & ~PAGE_MASK);
+    if (len && hostmem_read(d->host->mem, hpa, buf, len))
+        return -EFAULT;
+    return 0;
+}
+
+/* ---- domains -------------------------------------------------------------- */
+
+/*
+ * domain_create() + p2m_alloc_table(): the domain takes the first free slot
+ * as its id and gets an empty EPT root.  max_gfn is capped by the 4-level
+ * EPT (2^36 gfns).  NULL if no slot, no frame, or max_gfn is 0 or too big.
+ */
+struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn)
+{
+    unsigned slot;
+
+    if (!max_gfn || max_gfn > (1ULL << EPT_GFN_BITS))
+        return NULL;
+    for (slot = 0; slot < SIM_MAX_DOMAINS && h->domains[slot]; slot++)
+        ;
+    if (slot == SIM_MAX_DOMAINS)
+        return NULL;
+    struct domain *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->host = h;
+    d->id = (domid_t)slot;
+    snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
+    d->max_gfn = max_gfn;
+    d->max_mapped_pfn = 0; /* as a zeroed struct p2m_domain */
+    d->ld.top = INVALID_MFN;
+    d->ept_root = heap_alloc_page(h, d->id, PGU_P2M);
+    if (mfn_eq(d->ept_root, INVALID_MFN)) {
+        free(d);
+        return NULL;
+    }
+    d->p2m_pages = 1;
+    h->domains[slot] = d;
+    return d;
+}
+
+/*
+ * domain_destroy(): the log-dirty tree, then the P2M with the RAM it maps,
+ * then any frame d still owns (RAM orphaned by p2m_add_page() replacing a
+ * mapping), in ascending mfn order so the free stack stays deterministic.
+ */
+void domain_destroy(struct domain *d)
+{
+    if (!d)
+        return;
+    struct host *h = d->host;
+
+    paging_free_log_dirty_bitmap(d);
+    d->ld.enabled = false;
+    ept_teardown(d);
+    for (uint64_t m = 0; d->tot_pages && m < h->nr_frames; m++)
+        if (h->frames[m].use != PGU_FREE && h->frames[m].owner == d->id)
+            heap_free_page(h, _mfn(m));
+    if (heap_domain(h, d->id) == d)
+        h->domains[d->id] = NULL;
+    free(d);
+}
