@@ -31,7 +31,7 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libpagesim.a
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-PAGESIM    := $(if $(filter build,$(BUILD)),pagesim,$(BUILD)/pagesim)
+PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
 .PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help
 

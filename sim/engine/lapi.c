@@ -20,6 +20,7 @@
  * same file:line.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +32,7 @@
 #include "engine.h"
 #include "lapi.h"
 
-#define DEFAULT_BUDGET 2000000000ULL /* VM instructions */
+#define DEFAULT_BUDGET 200000000ULL /* VM instructions */
 #define DEFAULT_MEMLIMIT (512u << 20)
 #define HOOK_EVERY 10000
 
@@ -64,6 +65,18 @@ static struct engine *E(lua_State *L)
     return e;
 }
 
+/* luaL_error with printf formats (lua_pushfstring knows only a few); the
+ * message gets the calling scenario line in front, as luaL_error does. */
+static int lerror(lua_State *L, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return luaL_error(L, "%s", buf);
+}
+
 /* ---- sandbox plumbing ---------------------------------------------------------- */
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -86,12 +99,15 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
-    (void)ar;
     struct lstate *s = LS(L);
     s->instr += HOOK_EVERY;
-    if (s->instr > s->budget)
-        luaL_error(L, "instruction budget exhausted (%" PRIu64 " VM instructions)",
-                   s->budget);
+    if (s->instr > s->budget) {
+        /* Raised from the hook, luaL_error has no line to name: do it. */
+        lua_getinfo(L, "Sl", ar);
+        lerror(L, "%s:%d: instruction budget exhausted (%" PRIu64
+               " VM instructions; see --max-instructions)",
+               ar->short_src, ar->currentline, s->budget);
+    }
 }
 
 /* Fixed key order for pairs()/next(): numbers < strings < booleans. */
@@ -130,7 +146,7 @@ static void sorted_keys(lua_State *L, int idx)
         lua_pop(L, 1);
         int t = lua_type(L, -1);
         if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TBOOLEAN)
-            luaL_error(L, "pairs/next: a key of type %s has no deterministic "
+            lerror(L, "pairs/next: a key of type %s has no deterministic "
                        "order; use an array and ipairs", lua_typename(L, t));
         lua_pushvalue(L, -1);
         lua_rawseti(L, raw, ++n);
@@ -210,7 +226,7 @@ static int det_next(lua_State *L)
                 break;
         }
         if (i > n)
-            return luaL_error(L, "invalid key to 'next'");
+            return lerror(L, "invalid key to 'next'");
         i++;
     }
     if (i > n) {
@@ -288,7 +304,7 @@ static int l_random(lua_State *L)
         hi = luaL_checkinteger(L, 2);
         break;
     default:
-        return luaL_error(L, "wrong number of arguments to 'random'");
+        return lerror(L, "wrong number of arguments to 'random'");
     }
     luaL_argcheck(L, lo <= hi, lua_gettop(L), "interval is empty");
     uint64_t span = (uint64_t)hi - (uint64_t)lo;
@@ -313,7 +329,7 @@ static int l_randomseed(lua_State *L)
 
 static int strict_index(lua_State *L)
 {
-    return luaL_error(L, "undefined global '%s' (not part of the pagesim API)",
+    return lerror(L, "undefined global '%s' (not part of the pagesim API)",
                       luaL_optstring(L, 2, "?"));
 }
 
@@ -333,7 +349,7 @@ static struct domain *check_domain(lua_State *L, int arg)
 {
     struct domain **dp = check_dom_ud(L, arg);
     if (!*dp)
-        luaL_error(L, "domain was destroyed");
+        lerror(L, "domain was destroyed");
     return *dp;
 }
 
@@ -341,7 +357,7 @@ static gfn_t check_gfn(lua_State *L, struct domain *d, int arg)
 {
     lua_Integer g = luaL_checkinteger(L, arg);
     if (g < 0 || (uint64_t)g >= d->max_gfn)
-        luaL_error(L, "gfn %#" PRIx64 " out of range for domain '%s' (gfns 0..%#" PRIx64 ")",
+        lerror(L, "gfn %#" PRIx64 " out of range for domain '%s' (gfns 0..%#" PRIx64 ")",
                    (uint64_t)g, d->name, d->max_gfn - 1);
     return _gfn((uint64_t)g);
 }
@@ -350,7 +366,7 @@ static unsigned check_width(lua_State *L, int arg)
 {
     lua_Integer w = luaL_optinteger(L, arg, 8);
     if (w != 1 && w != 2 && w != 4 && w != 8)
-        luaL_error(L, "access width must be 1, 2, 4 or 8, not %d", (int)w);
+        lerror(L, "access width must be 1, 2, 4 or 8, not %d", (int)w);
     return (unsigned)w;
 }
 
@@ -369,12 +385,12 @@ static int l_host(lua_State *L)
     lua_getfield(L, 1, "frames");
     lua_Integer f = luaL_optinteger(L, -1, (lua_Integer)ENG_DEFAULT_FRAMES);
     if (f < 16 || f > (1LL << 32))
-        return luaL_error(L, "host frames must be in 16..2^32, not %d", (int)f);
+        return lerror(L, "host frames must be in 16..2^32, not %d", (int)f);
     int rc = eng_set_host_frames(e, (uint64_t)f);
     if (rc == -EBUSY)
-        return luaL_error(L, "host{} must come before the first domain{}");
+        return lerror(L, "host{} must come before the first domain{}");
     if (rc)
-        return luaL_error(L, "cannot create a host of %d frames", (int)f);
+        return lerror(L, "cannot create a host of %d frames", (int)f);
     return 0;
 }
 
@@ -389,19 +405,19 @@ static int l_domain(lua_State *L)
     lua_getfield(L, 1, "ram");
     lua_Integer ram = luaL_optinteger(L, -1, 0);
     if (gfns < 1 || gfns > (1LL << 36))
-        return luaL_error(L, "domain gfns must be in 1..2^36, not %d", (int)gfns);
+        return lerror(L, "domain gfns must be in 1..2^36, not %d", (int)gfns);
     if (ram < 0 || ram > gfns)
-        return luaL_error(L, "domain ram (%d) must be in 0..gfns", (int)ram);
+        return lerror(L, "domain ram (%d) must be in 0..gfns", (int)ram);
     if (strlen(name) >= sizeof(((struct domain *)0)->name))
-        return luaL_error(L, "domain name '%s' is too long", name);
+        return lerror(L, "domain name '%s' is too long", name);
     int rc;
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
-        return luaL_error(L, "domain_create('%s') failed: %d", name, rc);
+        return lerror(L, "domain_create('%s') failed: %d", name, rc);
     for (lua_Integer g = 0; g < ram; g++) {
         rc = eng_populate(e, d, _gfn((uint64_t)g), NULL);
         if (rc)
-            return luaL_error(L, "populating gfn %#x of '%s' failed: %d", (int)g, name, rc);
+            return lerror(L, "populating gfn %#x of '%s' failed: %d", (int)g, name, rc);
     }
     struct domain **dp = lua_newuserdatauv(L, sizeof(*dp), 0);
     *dp = d;
@@ -461,7 +477,7 @@ static int l_m2p(lua_State *L)
     struct engine *e = E(L);
     uint64_t m = check_u64(L, 1);
     if (m >= e->host->nr_frames)
-        return luaL_error(L, "mfn %#" PRIx64 " out of range (host has %#" PRIx64 " frames)",
+        return lerror(L, "mfn %#" PRIx64 " out of range (host has %#" PRIx64 " frames)",
                           m, e->host->nr_frames);
     uint64_t g = get_gpfn_from_mfn(e->host, _mfn(m));
     if (g == INVALID_M2P_ENTRY)
@@ -488,7 +504,7 @@ static int d_populate(lua_State *L)
     gfn_t g = check_gfn(L, d, 2);
     lua_Integer n = luaL_optinteger(L, 3, 1);
     if (n < 1 || gfn_x(g) + (uint64_t)n > d->max_gfn)
-        return luaL_error(L, "populate count %d runs past the domain's gfns", (int)n);
+        return lerror(L, "populate count %d runs past the domain's gfns", (int)n);
     int rc = 0;
     for (lua_Integer i = 0; i < n && !rc; i++)
         rc = eng_populate(e, d, gfn_add(g, (uint64_t)i), NULL);
@@ -513,7 +529,7 @@ static int d_set_type(lua_State *L)
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
     if (t < 0)
-        return luaL_error(L, "unknown p2m type '%s'", tn);
+        return lerror(L, "unknown p2m type '%s'", tn);
     lua_pushinteger(L, eng_set_type(e, d, g, (p2m_type_t)t));
     return 1;
 }
@@ -549,9 +565,9 @@ static gpa_t check_gpa(lua_State *L, struct domain *d, int arg, unsigned width)
 {
     uint64_t a = check_u64(L, arg);
     if ((a >> PAGE_SHIFT) >= d->max_gfn)
-        luaL_error(L, "gpa %#" PRIx64 " out of range for domain '%s'", a, d->name);
+        lerror(L, "gpa %#" PRIx64 " out of range for domain '%s'", a, d->name);
     if ((a & ~PAGE_MASK) + width > PAGE_SIZE)
-        luaL_error(L, "a %u-byte access at gpa %#" PRIx64 " crosses a page", width, a);
+        lerror(L, "a %u-byte access at gpa %#" PRIx64 " crosses a page", width, a);
     return _gpa(a);
 }
 
@@ -604,11 +620,11 @@ static int logdirty_op(lua_State *L, bool clean)
     struct domain *d = check_domain(L, 1);
     lua_Integer pages = luaL_optinteger(L, 2, (lua_Integer)d->max_gfn);
     if (pages < 0 || (uint64_t)pages > d->max_gfn)
-        return luaL_error(L, "page count %d outside 0..%d", (int)pages, (int)d->max_gfn);
+        return lerror(L, "page count %d outside 0..%d", (int)pages, (int)d->max_gfn);
     size_t bytes = ((size_t)pages + 7) / 8;
     uint8_t *bm = calloc(bytes ? bytes : 1, 1);
     if (!bm)
-        return luaL_error(L, "out of memory");
+        return lerror(L, "out of memory");
     struct log_dirty_stats st;
     int rc = eng_logdirty_op(e, d, clean, (uint64_t)pages, bm, &st);
     if (rc) {
@@ -653,7 +669,7 @@ static int d_destroy(lua_State *L)
     struct engine *e = E(L);
     struct domain **dp = check_dom_ud(L, 1);
     if (!*dp)
-        return luaL_error(L, "domain was already destroyed");
+        return lerror(L, "domain was already destroyed");
     eng_domain_destroy(e, *dp);
     *dp = NULL;
     return 0;
@@ -663,7 +679,7 @@ static struct vcpu **check_vcpu_ud(lua_State *L, int arg)
 {
     struct vcpu **vp = luaL_checkudata(L, arg, MT_VCPU);
     if (!(*vp)->d)
-        luaL_error(L, "the vcpu's domain was destroyed");
+        lerror(L, "the vcpu's domain was destroyed");
     return vp;
 }
 
@@ -703,7 +719,7 @@ static int d_pagetable(lua_State *L)
     lua_getfield(L, 2, "pool_pages");
     lua_Integer npool = luaL_optinteger(L, -1, 64);
     if (pool < 0 || npool < 0 || (uint64_t)(pool + npool) > d->max_gfn)
-        return luaL_error(L, "page-table pool %#x+%d outside the domain's gfns",
+        return lerror(L, "page-table pool %#x+%d outside the domain's gfns",
                           (int)pool, (int)npool);
     struct pagetable *pt = lua_newuserdatauv(L, sizeof(*pt), 0);
     lua_pushvalue(L, 1);
@@ -731,7 +747,7 @@ static uint64_t read_entry(lua_State *L, struct domain *d, gpa_t a)
 {
     uint64_t v = 0;
     if (hvm_copy_from_guest_phys(d, &v, a, 8))
-        luaL_error(L, "page-table page at gpa %#" PRIx64 " is not guest RAM", gpa_x(a));
+        lerror(L, "page-table page at gpa %#" PRIx64 " is not guest RAM", gpa_x(a));
     return v;
 }
 
@@ -740,7 +756,7 @@ static void write_entry(lua_State *L, struct engine *e, struct domain *d,
 {
     int rc = eng_copy_to_guest(e, d, a, v, 8);
     if (rc)
-        luaL_error(L, "writing the entry at gpa %#" PRIx64 " failed: %d", gpa_x(a), rc);
+        lerror(L, "writing the entry at gpa %#" PRIx64 " failed: %d", gpa_x(a), rc);
 }
 
 /* Walks to the table holding the level-'level' entry for va; creates
@@ -757,7 +773,7 @@ static bool pt_locate(lua_State *L, struct engine *e, struct pagetable *pt,
             if (!create)
                 return false;
             if (pt->next >= pt->end)
-                luaL_error(L, "page-table pool exhausted (%d pages used)",
+                lerror(L, "page-table pool exhausted (%d pages used)",
                            (int)(pt->end - pt->next));
             gfn_t g = _gfn(pt->next++);
             ent = (gfn_x(g) << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
@@ -781,7 +797,7 @@ static uint64_t parse_flags(lua_State *L, const char *f)
         case 'd': v |= PTE_D; break;
         case 'r': case '-': break;
         default:
-            luaL_error(L, "unknown page flag '%c' (use r w u n a d)", *f);
+            lerror(L, "unknown page flag '%c' (use r w u n a d)", *f);
         }
     }
     return v;
@@ -792,7 +808,7 @@ static uint64_t check_va(lua_State *L, int arg)
     uint64_t va = check_u64(L, arg);
     uint64_t top = va >> 47;
     if (top != 0 && top != 0x1ffff)
-        luaL_error(L, "gva %#" PRIx64 " is not canonical", va);
+        lerror(L, "gva %#" PRIx64 " is not canonical", va);
     return va;
 }
 
@@ -826,7 +842,7 @@ static int check_level(lua_State *L, int arg)
 {
     lua_Integer l = luaL_checkinteger(L, arg);
     if (l < 1 || l > 4)
-        luaL_error(L, "paging level must be 1 (PTE) .. 4 (PML4E), not %d", (int)l);
+        lerror(L, "paging level must be 1 (PTE) .. 4 (PML4E), not %d", (int)l);
     return (int)l;
 }
 
@@ -856,7 +872,7 @@ static int pt_set_entry(lua_State *L)
     uint64_t v = check_u64(L, 4);
     gpa_t ea;
     if (!pt_locate(L, e, pt, d, va, level, false, &ea))
-        return luaL_error(L, "no table at level %d for gva %#" PRIx64 " (map it first)",
+        return lerror(L, "no table at level %d for gva %#" PRIx64 " (map it first)",
                           level, va);
     write_entry(L, e, d, ea, v);
     return 0;
@@ -877,7 +893,7 @@ static int pt_index(lua_State *L)
     luaL_getmetafield(L, 1, "methods");
     lua_getfield(L, -1, k);
     if (lua_isnil(L, -1))
-        return luaL_error(L, "page table has no method or field '%s'", k);
+        return lerror(L, "page table has no method or field '%s'", k);
     return 1;
 }
 
@@ -898,7 +914,7 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
         } else if (!strcmp(k, "cpl")) {
             lua_Integer c = luaL_checkinteger(L, -1);
             if (c < 0 || c > 3)
-                luaL_error(L, "cpl must be 0..3, not %d", (int)c);
+                lerror(L, "cpl must be 0..3, not %d", (int)c);
             v->cpu.cpl = (unsigned)c;
         } else if (!strcmp(k, "wp")) {
             v->cpu.cr0 = lua_toboolean(L, -1) ? v->cpu.cr0 | X86_CR0_WP
@@ -913,7 +929,7 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
         } else if (!strcmp(k, "efer")) {
             v->cpu.efer = (uint64_t)luaL_checkinteger(L, -1);
         } else {
-            luaL_error(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer)", k);
+            lerror(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer)", k);
         }
         lua_pop(L, 1);
     }
@@ -925,7 +941,7 @@ static int d_vcpu(lua_State *L)
     struct domain *d = check_domain(L, 1);
     struct vcpu *v = eng_vcpu_create(e, d);
     if (!v)
-        return luaL_error(L, "too many vcpus (at most %d)", ENG_MAX_VCPUS);
+        return lerror(L, "too many vcpus (at most %d)", ENG_MAX_VCPUS);
     if (lua_istable(L, 2))
         vcpu_apply(L, v, 2);
     struct vcpu **vp = lua_newuserdatauv(L, sizeof(*vp), 0);
@@ -1001,7 +1017,7 @@ static int do_access(lua_State *L, enum access_kind k)
         w = 1;
     }
     if ((va & ~PAGE_MASK) + w > PAGE_SIZE)
-        return luaL_error(L, "a %u-byte access at gva %#" PRIx64 " crosses a page", w, va);
+        return lerror(L, "a %u-byte access at gva %#" PRIx64 " crosses a page", w, va);
     struct eng_access a;
     eng_access(e, v, _gva(va), k, w, wv, &a);
     push_access(L, &a);
@@ -1028,7 +1044,7 @@ static int v_index(lua_State *L)
     luaL_getmetafield(L, 1, "methods");
     lua_getfield(L, -1, k);
     if (lua_isnil(L, -1))
-        return luaL_error(L, "vcpu has no method or field '%s'", k);
+        return lerror(L, "vcpu has no method or field '%s'", k);
     return 1;
 }
 
@@ -1051,7 +1067,7 @@ static int d_index(lua_State *L)
     luaL_getmetafield(L, 1, "methods");
     lua_getfield(L, -1, k);
     if (lua_isnil(L, -1))
-        return luaL_error(L, "domain has no method or field '%s'", k);
+        return lerror(L, "domain has no method or field '%s'", k);
     return 1;
 }
 

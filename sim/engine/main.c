@@ -37,12 +37,17 @@ static const char usage_main[] =
     "  show            print the runs and divergences recorded in a database\n"
     "  mutants         list the deliberate bugs --mutant can switch on\n"
     "\n"
+    "examples:\n"
+    "  pagesim run scenarios/                     the default suite into pagesim.db\n"
+    "  pagesim run --seed 7 -v scenarios/logdirty one folder, every step printed\n"
+    "  pagesim show --run 3                       one run's steps and divergences\n"
+    "\n"
     "  pagesim <command> --help   for the command's options\n"
     "  pagesim --version\n";
 
 static const char usage_run[] =
     "usage: pagesim run [--db FILE] [--no-db] [--seed N] [--mutant NAME]...\n"
-    "                   [--verbose] SCENARIO_OR_DIR...\n"
+    "                   [--verbose] [--max-instructions N] SCENARIO_OR_DIR...\n"
     "\n"
     "Runs each scenario (a directory means every *.lua below it, in sorted\n"
     "order), checks every step against the oracle, records the runs in the\n"
@@ -53,6 +58,8 @@ static const char usage_run[] =
     "  --seed N        seed of math.random in the scenarios (default 1)\n"
     "  --mutant NAME   switch on a deliberate bug (see 'pagesim mutants')\n"
     "  -v, --verbose   print every step\n"
+    "  --max-instructions N  Lua VM instruction budget per scenario\n"
+    "                  (default 200000000)\n"
     "\n"
     "Exit status: 0 all passed, 1 any failure/divergence/error, 2 bad usage.\n";
 
@@ -131,11 +138,11 @@ static int cmd_run(int argc, char **argv)
         { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
         { "seed", required_argument, 0, 's' }, { "mutant", required_argument, 0, 'm' },
         { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 },
+        { "max-instructions", required_argument, 0, 'I' }, { 0, 0, 0, 0 },
     };
     const char *db = "pagesim.db";
     bool nodb = false, verbose = false;
-    uint64_t seed = 1;
+    uint64_t seed = 1, budget = 0;
     char mutants[256] = "";
     int c;
     optind = 1;
@@ -150,6 +157,17 @@ static int cmd_run(int argc, char **argv)
             seed = strtoull(optarg, &end, 0);
             if (errno || *end || !*optarg) {
                 fprintf(stderr, "pagesim run: --seed: '%s' is not a number\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'I': {
+            char *end;
+            errno = 0;
+            budget = strtoull(optarg, &end, 0);
+            if (errno || *end || !*optarg || !budget) {
+                fprintf(stderr, "pagesim run: --max-instructions: '%s' is not a positive number\n",
+                        optarg);
                 return 2;
             }
             break;
@@ -199,7 +217,8 @@ static int cmd_run(int argc, char **argv)
         }
     }
     struct run_opts ro = { .seed = seed, .rec = rec, .log = stdout,
-                           .verbose = verbose, .mutants = mutants[0] ? mutants : NULL };
+                           .verbose = verbose, .mutants = mutants[0] ? mutants : NULL,
+                           .instr_budget = budget };
     unsigned passed = 0, failed = 0;
     for (size_t i = 0; i < files.n; i++) {
         struct run_result r;
