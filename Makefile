@@ -4,7 +4,8 @@
 #                 suite (scenarios/) into pagesim.db, print the summary
 #   make check    install, build, then every test: Criterion unit tests,
 #                 the scenario suite, the mutants, a short fuzz, hw-replay
-#                 status, and the same unit tests + suite under ASan+UBSan
+#                 status, and the unit tests, suite and fuzz again under
+#                 ASan+UBSan
 #   make asan     only the sanitizer pass
 #   make all      just build ./pagesim and libpagesim.a
 #
@@ -92,10 +93,7 @@ hwreplay:
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  build-asan/pagesim unit suite-asan
-
-suite-asan: $(PAGESIM)
-	@tests/run-suite.sh $(PAGESIM)
+	  FUZZ_SEEDS=10 unit suite fuzz
 
 clean:
 	rm -rf build build-asan pagesim pagesim.db pagesim.db-wal pagesim.db-shm

@@ -192,6 +192,16 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "pagesim run: no scenario given\n%s", usage_run);
         return 2;
     }
+    /* Open the database first: an unusable one stops everything. */
+    struct recorder *rec = NULL;
+    if (!nodb) {
+        char err[512];
+        rec = rec_open(db, err, sizeof err);
+        if (!rec) {
+            fprintf(stderr, "pagesim run: %s\n", err);
+            return 2;
+        }
+    }
     struct pathlist files = { 0 };
     for (int i = optind; i < argc; i++) {
         struct stat st;
@@ -205,15 +215,6 @@ static int cmd_run(int argc, char **argv)
                 fprintf(stderr, "pagesim run: warning: no *.lua under %s\n", argv[i]);
         } else {
             push_path(&files, argv[i]);
-        }
-    }
-    struct recorder *rec = NULL;
-    if (!nodb) {
-        char err[512];
-        rec = rec_open(db, err, sizeof err);
-        if (!rec) {
-            fprintf(stderr, "pagesim run: %s\n", err);
-            return 2;
         }
     }
     struct run_opts ro = { .seed = seed, .rec = rec, .log = stdout,
