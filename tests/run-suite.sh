@@ -33,7 +33,7 @@ echo "suite: broken scenarios"
 good=scenarios/walk/accessed_dirty.lua
 "$PAGESIM" run --db "$T/bad.db" tests/bad/*.lua "$good" tests/bad/missing.lua >"$T/bad.out" 2>&1 \
   && fail "broken scenarios exited 0"
-cat "$T/bad.out"
+sed 's/^/  | /' "$T/bad.out"
 grep -q 'syntax_error.lua:3:' "$T/bad.out" || fail "syntax error without file:line"
 grep -q "unknown_api.lua:3:.*frobnicate" "$T/bad.out" || fail "unknown API call without file:line"
 grep -q 'gfn_out_of_range.lua:3:.*out of range' "$T/bad.out" || fail "gfn out of range without file:line"
