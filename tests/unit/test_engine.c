@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_engine.c - the engine and the Lua sandbox (sim/engine/).
+ *
+ * Scenarios are written to a temporary directory and run through
+ * lapi_run_file(), the same entry point the CLI uses, without a database.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../sim/engine/engine.h"
+#include "../../sim/engine/lapi.h"
+#include "pagesim/mutant.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/pagesim-eng.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    pagesim_mutants = 0;
+}
+
+TestSuite(engine, .init = setup, .fini = teardown);
+
+/* Writes a scenario and runs it with the given seed. */
+static int run_lua(const char *name, const char *text, uint64_t seed,
+                   struct run_result *r)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    struct run_opts o = { .seed = seed };
+    return lapi_run_file(path, &o, r);
+}
+
+Test(engine, passing_scenario)
+{
+    struct run_result r;
+    int rc = run_lua("ok.lua",
+                     "local d = domain{ name = 'a', gfns = 0x40, ram = 4 }\n"
+                     "expect_eq(d:type(0), 'ram_rw')\n"
+                     "expect_eq(d:type(9), 'mmio_dm')\n", 1, &r);
+    cr_assert_eq(rc, 0, "%s %s", r.status, r.message);
+    cr_assert_str_eq(r.status, "pass");
+    cr_assert_gt(r.steps, 4);
+    cr_assert_eq(strlen(r.digest), 16);
+}
+
+Test(engine, failed_expect_names_file_and_line)
+{
+    struct run_result r;
+    run_lua("f.lua", "expect(true)\n\nexpect_eq(1 + 1, 3, 'arith')\n", 1, &r);
+    cr_assert_str_eq(r.status, "fail");
+    cr_assert_eq(r.failures, 1);
+    cr_assert(strstr(r.message, "f.lua:3: expect_eq failed: got 2 (0x2), expected 3 (0x3): arith"),
+              "%s", r.message);
+}
+
+Test(engine, syntax_error_is_error_with_line)
+{
+    struct run_result r;
+    run_lua("s.lua", "local x =\n\n  = 3\n", 1, &r);
+    cr_assert_str_eq(r.status, "error");
+    cr_assert(strstr(r.message, "s.lua:3:"), "%s", r.message);
+}
+
+Test(engine, sandbox_has_no_os_io_require_load)
+{
+    static const char *const forbidden[] = { "os.exit(1)", "io.open('x')",
+                                             "require('x')", "load('return 1')",
+                                             "dofile('x')", "string.dump(print)" };
+    for (size_t i = 0; i < sizeof forbidden / sizeof forbidden[0]; i++) {
+        struct run_result r;
+        char text[64];
+        snprintf(text, sizeof text, "%s\n", forbidden[i]);
+        run_lua("sb.lua", text, 1, &r);
+        cr_assert_str_eq(r.status, "error", "%s was allowed", forbidden[i]);
+        cr_assert(strstr(r.message, "sb.lua:1:"), "%s: %s", forbidden[i], r.message);
+    }
+}
+
+Test(engine, undefined_global_is_an_error)
+{
+    struct run_result r;
+    run_lua("g.lua", "local d = domian{ name = 'typo' }\n", 1, &r);
+    cr_assert_str_eq(r.status, "error");
+    cr_assert(strstr(r.message, "g.lua:1: undefined global 'domian'"), "%s", r.message);
+}
+
+Test(engine, pairs_order_is_fixed)
+{
+    /* Keys inserted in a scrambled order come back numbers first (ascending),
+     * then strings bytewise, then booleans; next() agrees with pairs(). */
+    struct run_result r;
+    int rc = run_lua("p.lua",
+        "local t = { zeta = 1, [10] = 2, alpha = 3, [true] = 4, [2] = 5, beta = 6, [false] = 7 }\n"
+        "local got = {}\n"
+        "for k in pairs(t) do got[#got + 1] = tostring(k) end\n"
+        "expect_eq(table.concat(got, ','), '2,10,alpha,beta,zeta,false,true')\n"
+        "local k, n = nil, 0\n"
+        "repeat k = next(t, k); n = n + 1 until k == nil\n"
+        "expect_eq(n, 8)\n"
+        "expect_eq(next(t), 2)\n", 1, &r);
+    cr_assert_eq(rc, 0, "%s", r.message);
+}
+
+Test(engine, pairs_refuses_table_keys)
+{
+    struct run_result r;
+    run_lua("k.lua", "for k in pairs({ [{}] = 1 }) do end\n", 1, &r);
+    cr_assert_str_eq(r.status, "error");
+    cr_assert(strstr(r.message, "no deterministic order"), "%s", r.message);
+}
+
+Test(engine, tostring_has_no_addresses)
+{
+    struct run_result r;
+    int rc = run_lua("t.lua", "expect_eq(tostring({}), 'table')\n"
+                              "expect_eq(tostring(print), 'function')\n", 1, &r);
+    cr_assert_eq(rc, 0, "%s", r.message);
+}
+
+Test(engine, random_follows_the_seed)
+{
+    static const char text[] =
+        "local s = 0\nfor i = 1, 100 do s = s * 3 + math.random(1, 1000) end\n"
+        "log(s)\n";
+    struct run_result a, b, c;
+    run_lua("r.lua", text, 5, &a);
+    run_lua("r.lua", text, 5, &b);
+    run_lua("r.lua", text, 6, &c);
+    cr_assert_str_eq(a.digest, b.digest, "same seed, same digest");
+    cr_assert_str_neq(a.digest, c.digest, "another seed draws other numbers");
+}
+
+Test(engine, same_scenario_same_digest)
+{
+    static const char text[] =
+        "local d = domain{ name = 'a', gfns = 0x100, ram = 0x20 }\n"
+        "local pt = d:pagetable{ root = 0x10 }\n"
+        "pt:map(0x1000, 0x18, 'w')\n"
+        "local v = d:vcpu{ cr3 = pt }\n"
+        "d:logdirty_enable()\n"
+        "expect(v:write(0x1000, 42).ok)\n"
+        "expect_eq(#d:peek_dirty(), 5, 'data page + 4 tables whose A bits were set')\n";
+    struct run_result a, b;
+    cr_assert_eq(run_lua("d.lua", text, 1, &a), 0, "%s", a.message);
+    cr_assert_eq(run_lua("d.lua", text, 1, &b), 0);
+    cr_assert_str_eq(a.digest, b.digest);
+    cr_assert_eq(a.steps, b.steps);
+}
+
+Test(engine, mutant_makes_a_divergence)
+{
+    /* With the log-dirty fault forgetting its mark, the oracle (which
+     * expects the mark) must report a divergence, not only the expect. */
+    static const char text[] =
+        "local d = domain{ name = 'a', gfns = 0x100, ram = 0x20 }\n"
+        "local pt = d:pagetable{ root = 0x10 }\n"
+        "pt:map(0x1000, 0x18, 'w')\n"
+        "local v = d:vcpu{ cr3 = pt }\n"
+        "v:read(0x1000)\n"
+        "d:logdirty_enable()\n"
+        "v:write(0x1000, 42)\n";
+    struct run_result r;
+    cr_assert_eq(run_lua("m.lua", text, 1, &r), 0, "%s", r.message);
+    pagesim_mutants = MUT_LD_FAULT_NO_MARK;
+    run_lua("m.lua", text, 1, &r);
+    cr_assert_str_eq(r.status, "diverge");
+    cr_assert_gt(r.divergences, 0);
+    cr_assert(strstr(r.message, "m.lua:7:"), "%s", r.message);
+}
+
+Test(engine, bad_arguments_name_the_line)
+{
+    static const struct { const char *text, *needle; } cases[] = {
+        { "local d = domain{ gfns = 16 }\nd:populate(16)\n", "x.lua:2: gfn 0x10 out of range" },
+        { "local d = domain{ gfns = 16, ram = 1 }\nd:set_type(0, 'bogus')\n", "x.lua:2: unknown p2m type 'bogus'" },
+        { "local d = domain{ ram = 1 }\nlocal v = d:vcpu()\nv:read(0xffe, 4)\n", "x.lua:3: a 4-byte access" },
+        { "local d = domain{ ram = 1 }\nlocal v = d:vcpu()\nv:read(0x800000000000)\n", "not canonical" },
+        { "local d = domain{ ram = 1 }\nd:vcpu{ cpl = 5 }\n", "x.lua:2: cpl must be 0..3" },
+        { "local d = domain{}\nd:destroy()\nd:populate(1)\n", "x.lua:3: domain was destroyed" },
+        { "domain{}\nhost{ frames = 64 }\n", "x.lua:2: host{} must come before" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run_result r;
+        run_lua("x.lua", cases[i].text, 1, &r);
+        cr_assert_str_eq(r.status, "error", "case %zu", i);
+        cr_assert(strstr(r.message, cases[i].needle), "case %zu: %s", i, r.message);
+    }
+}
+
+Test(engine, memory_cap_stops_a_hog)
+{
+    struct run_result r;
+    char path[128];
+    snprintf(path, sizeof path, "%s/hog.lua", dir);
+    FILE *f = fopen(path, "w");
+    fputs("local t = {}\nfor i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end\n", f);
+    fclose(f);
+    struct run_opts o = { .seed = 1, .mem_limit = 8u << 20 };
+    lapi_run_file(path, &o, &r);
+    cr_assert_str_eq(r.status, "error");
+    cr_assert(strstr(r.message, "heap limit"), "%s", r.message);
+}
+
+Test(engine, host_frames_bound_the_heap)
+{
+    /* 64 frames: the EPT tables and 40 pages fit, 80 more do not. */
+    struct run_result r;
+    int rc = run_lua("h.lua",
+        "host{ frames = 64 }\n"
+        "local d = domain{ gfns = 0x100, ram = 40 }\n"
+        "local rc = 0\n"
+        "for g = 40, 120 do rc = d:populate(g); if rc ~= 0 then break end end\n"
+        "expect_eq(rc, -12, 'the heap runs out: -ENOMEM')\n", 1, &r);
+    cr_assert_eq(rc, 0, "%s", r.message);
+}
