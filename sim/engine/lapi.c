@@ -1282,6 +1282,15 @@ done:
         const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
         snprintf(res->status, sizeof res->status, "%s", st);
         snprintf(res->message, sizeof res->message, "%s", s->eng.first_problem);
+    } else if (res->divergences) {
+        /* As XTF ranks FAILURE above ERROR: a divergence is a finding about
+         * the subject, and a scenario error after it is most likely its
+         * consequence, so the run is reported as diverging. */
+        char err[sizeof res->message];
+        snprintf(err, sizeof err, "%s", res->message);
+        snprintf(res->status, sizeof res->status, "diverge");
+        snprintf(res->message, sizeof res->message, "%.400s (then: %.300s)",
+                 s->eng.first_problem, err);
     }
     eng_fini(&s->eng);
     free(s);

@@ -1,27 +1,53 @@
 #!/usr/bin/env bash
-# Proves the checks can fail: each mutant (a deliberate bug switched on with
-# --mutant, see include/pagesim/mutant.h) must make the default suite fail,
-# and at least one scenario must DIVERGE, i.e. the oracle itself -- not only
-# a scenario's expect() -- must catch it.
+# The mutant kill matrix: proves the checks can fail.
+#
+# Each mutant (a deliberate bug, most of them from the seeds, switched on
+# with --mutant; see include/pagesim/mutant.h) runs the whole default suite.
+# A mutant is KILLED when at least one scenario DIVERGES, i.e. the oracle
+# itself caught it -- a scenario's failed expect() alone ('f' in the matrix)
+# does not count.  Prints a matrix (mutant x scenario), then
+# 'N killed, N survived'; exits non-zero if any mutant survived.
+#   D  the scenario diverged (oracle caught the mutant)
+#   f  only an expect() failed
+#   E  the scenario errored
+#   .  the scenario passed: the mutant survived it
 set -u
 PAGESIM=${1:-./pagesim}
 T=$(mktemp -d /tmp/pagesim-mut.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-bad=0
-n=0
-for m in $("$PAGESIM" mutants); do
-    n=$((n + 1))
-    "$PAGESIM" run --no-db --mutant "$m" scenarios/ >"$T/$m.out" 2>&1
-    rc=$?
-    div=$(grep -c '^DIVERGE' "$T/$m.out")
-    fl=$(grep -c '^FAIL' "$T/$m.out")
-    if [ $rc = 0 ] || [ "$div" = 0 ]; then
-        echo "mutants: $m NOT caught (exit $rc, $div diverging, $fl failing scenarios)"
-        cat "$T/$m.out"
-        bad=1
+mapfile -t scen < <(find scenarios -name '*.lua' | sort)
+mapfile -t muts < <("$PAGESIM" mutants)
+
+printf '%-22s' "mutant \\ scenario"
+for i in "${!scen[@]}"; do printf '%3d' $((i + 1)); done
+printf '   verdict\n'
+killed=0 survived=0
+for m in "${muts[@]}"; do
+    "$PAGESIM" run --no-db --mutant "$m" "${scen[@]}" >"$T/$m.out" 2>&1
+    printf '%-22s' "$m"
+    nd=0
+    for s in "${scen[@]}"; do
+        st=$(grep -E "^(PASS|FAIL|DIVERGE|ERROR) +$s " "$T/$m.out" | awk '{print $1}')
+        case "$st" in
+            DIVERGE) c=D; nd=$((nd + 1)) ;;
+            FAIL) c=f ;;
+            ERROR) c=E ;;
+            PASS) c=. ;;
+            *) c='?' ;;
+        esac
+        printf '%3s' "$c"
+    done
+    if [ $nd -gt 0 ]; then
+        killed=$((killed + 1)); printf '   killed (%d)\n' $nd
     else
-        first=$(grep -m1 '^DIVERGE' "$T/$m.out" | sed 's/  */ /g')
-        echo "mutants: $m caught: $div diverging, $fl failing; first: $first"
+        survived=$((survived + 1)); printf '   SURVIVED\n'
     fi
 done
-[ $bad = 0 ] && echo "mutants: all $n caught" || { echo "mutants: FAILED"; exit 1; }
+echo "scenarios:"
+for i in "${!scen[@]}"; do printf '  %2d %s\n' $((i + 1)) "${scen[$i]}"; done
+for m in "${muts[@]}"; do
+    first=$(grep -m1 '^DIVERGE' "$T/$m.out" | sed -E 's/^DIVERGE +[^ ]+ +//')
+    [ -n "$first" ] && echo "  $m: first divergence: $first"
+done
+echo "$killed killed, $survived survived"
+[ "$survived" = 0 ]
