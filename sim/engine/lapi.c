@@ -384,8 +384,11 @@ static int l_host(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "frames");
     lua_Integer f = luaL_optinteger(L, -1, (lua_Integer)ENG_DEFAULT_FRAMES);
-    if (f < 16 || f > (1LL << 32))
-        return lerror(L, "host frames must be in 16..2^32, not %d", (int)f);
+    /* page_info, M2P and free stack are flat arrays (24 bytes a frame,
+     * plus the oracle's flat M2P): 16 GiB of host memory at most. */
+    if (f < 16 || f > (1LL << 22))
+        return lerror(L, "host frames must be in 16..0x400000 (16 GiB), not %#llx",
+                      (long long)f);
     int rc = eng_set_host_frames(e, (uint64_t)f);
     if (rc == -EBUSY)
         return lerror(L, "host{} must come before the first domain{}");
@@ -404,8 +407,11 @@ static int l_domain(lua_State *L)
     lua_Integer gfns = luaL_optinteger(L, -1, 0x1000);
     lua_getfield(L, 1, "ram");
     lua_Integer ram = luaL_optinteger(L, -1, 0);
-    if (gfns < 1 || gfns > (1LL << 36))
-        return lerror(L, "domain gfns must be in 1..2^36, not %d", (int)gfns);
+    /* The oracle keeps flat per-gfn arrays and compares them after every
+     * step, so the gfn space is bounded (16 GiB of guest-physical space). */
+    if (gfns < 1 || gfns > (1LL << 22))
+        return lerror(L, "domain gfns must be in 1..0x400000 (16 GiB), not %#llx",
+                      (long long)gfns);
     if (ram < 0 || ram > gfns)
         return lerror(L, "domain ram (%d) must be in 0..gfns", (int)ram);
     if (strlen(name) >= sizeof(((struct domain *)0)->name))
