@@ -681,3 +681,117 @@ const char *rec_errmsg(const struct recorder *r)
 		return "no recorder";
 	return r->err;
 }
+
+/* -------------------------------------------------------------------- */
+/* Merging databases (pagesim merge)                                    */
+
+/* Runs one statement of SQL text on the recorder's connection. */
+static int rec_exec_sql(struct recorder *r, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(r->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		rec_fail(r, "%s", msg ? msg : sqlite3_errmsg(r->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copies every run of the pagesim database at src, with its steps,
+ * divergences and failures, into r's database under new run ids (in the
+ * source's id order), in one transaction.  src is identified exactly as
+ * rec_open() identifies a file (note 1) and only read.
+ * Returns the number of runs copied, or -1 with rec_errmsg() set.
+ */
+int64_t rec_merge(struct recorder *r, const char *src)
+{
+	static const char *const copy[] = {
+		"INSERT INTO temp.pagesim_idmap (old)"
+		" SELECT id FROM src.runs ORDER BY id",
+		"UPDATE temp.pagesim_idmap SET new = rowid +"
+		" (SELECT COALESCE(MAX(id), 0) FROM main.runs)",
+		"INSERT INTO main.runs (id, scenario, seed, status, digest, steps,"
+		" failures, divergences, message, mutants, started_at, duration_ms,"
+		" pagesim_version) SELECT m.new, scenario, seed, status, digest,"
+		" steps, failures, divergences, message, mutants, started_at,"
+		" duration_ms, pagesim_version FROM src.runs s"
+		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new",
+		"INSERT INTO main.steps (run_id, step, src, op, args, result)"
+		" SELECT m.new, step, s.src, op, args, result FROM src.steps s"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
+		"INSERT INTO main.divergences (run_id, step, src, field, expected,"
+		" actual) SELECT m.new, step, s.src, field, expected, actual"
+		" FROM src.divergences s JOIN temp.pagesim_idmap m"
+		" ON m.old = s.run_id ORDER BY s.id",
+		"INSERT INTO main.failures (run_id, step, src, message)"
+		" SELECT m.new, step, s.src, message FROM src.failures s"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id ORDER BY s.id",
+	};
+	sqlite3 *in = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+	char msg[512];
+
+	/* Identify the source first, read-only (note 1). */
+	if (sqlite3_open_v2(src, &in, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rec_fail(r, "%s: %s", src, in ? sqlite3_errmsg(in) : "cannot open");
+		sqlite3_close(in);
+		return -1;
+	}
+	switch (rec_inspect(in, src, msg, sizeof(msg))) {
+	case REC_KIND_OURS:
+		break;
+	case REC_KIND_EMPTY:
+		rec_fmt(msg, sizeof(msg), src, "not a pagesim database (empty)");
+		/* fall through */
+	default:
+		snprintf(r->err, sizeof(r->err), "%s", msg);
+		sqlite3_close(in);
+		return -1;
+	}
+	sqlite3_close(in);
+
+	if (rec_txn_commit(r))
+		return -1;
+	if (sqlite3_prepare_v2(r->db, "ATTACH DATABASE ?1 AS src", -1, &st,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, src, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		rec_fail(r, "attach %s: %s", src, sqlite3_errmsg(r->db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+
+	if (rec_exec_sql(r, "BEGIN IMMEDIATE"))
+		goto detach;
+	if (rec_exec_sql(r, "CREATE TEMP TABLE pagesim_idmap"
+	                    " (old INTEGER NOT NULL, new INTEGER)"))
+		goto rollback;
+	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++)
+		if (rec_exec_sql(r, copy[i]))
+			goto rollback;
+	if (rec_query_int(r->db, "SELECT count(*) FROM temp.pagesim_idmap",
+	                  &n) != SQLITE_OK) {
+		rec_fail(r, "%s", sqlite3_errmsg(r->db));
+		n = -1;
+		goto rollback;
+	}
+	if (rec_exec_sql(r, "DROP TABLE temp.pagesim_idmap") ||
+	    rec_exec_sql(r, "COMMIT")) {
+		n = -1;
+		goto rollback;
+	}
+	goto detach;
+
+rollback:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(r->db, "DROP TABLE IF EXISTS temp.pagesim_idmap", NULL,
+	             NULL, NULL);
+	n = -1;
+detach:
+	sqlite3_exec(r->db, "DETACH DATABASE src", NULL, NULL, NULL);
+	return n;
+}

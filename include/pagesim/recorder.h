@@ -50,6 +50,11 @@ int rec_run_end(struct recorder *r, int64_t run, const char *status,
                 const char *digest, uint64_t steps, uint64_t failures,
                 uint64_t divergences, const char *message,
                 double duration_ms);
+/* Appends every run of the pagesim database at src (identified like
+ * rec_open(), only read) with its steps, divergences and failures, under
+ * new run ids, in one transaction.  Returns the number of runs copied, or
+ * -1 with rec_errmsg() set ("FILE: why"). */
+int64_t rec_merge(struct recorder *r, const char *src);
 /* Last SQLite error message. */
 const char *rec_errmsg(const struct recorder *r);
 

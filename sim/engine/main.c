@@ -2,8 +2,10 @@
 /*
  * sim/engine/main.c - the pagesim command line.
  *
- *   pagesim run [--db FILE] [--seed N] [--mutant NAME]... [-v] PATH...
+ *   pagesim run [--db FILE] [--seed N] [--mutant NAME]... [-v] [--tap]
+ *               [--junit FILE] [--shard K/N] PATH...
  *   pagesim show [--db FILE] [--run ID]
+ *   pagesim merge OUT.db IN.db...
  *   pagesim mutants
  *   pagesim --help | --version
  *
@@ -35,6 +37,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run PATH...     run scenario files (directories are searched for *.lua)\n"
     "  show            print the runs and divergences recorded in a database\n"
+    "  merge OUT IN... append the runs of databases IN to database OUT\n"
     "  mutants         list the deliberate bugs --mutant can switch on\n"
     "\n"
     "examples:\n"
@@ -47,7 +50,8 @@ static const char usage_main[] =
 
 static const char usage_run[] =
     "usage: pagesim run [--db FILE] [--no-db] [--seed N] [--mutant NAME]...\n"
-    "                   [--verbose] [--max-instructions N] SCENARIO_OR_DIR...\n"
+    "                   [--verbose] [--max-instructions N] [--tap]\n"
+    "                   [--junit FILE] [--shard K/N] SCENARIO_OR_DIR...\n"
     "\n"
     "Runs each scenario (a directory means every *.lua below it, in sorted\n"
     "order), checks every step against the oracle, records the runs in the\n"
@@ -60,6 +64,10 @@ static const char usage_run[] =
     "  -v, --verbose   print every step\n"
     "  --max-instructions N  Lua VM instruction budget per scenario\n"
     "                  (default 200000000)\n"
+    "  --tap           print TAP version 13 instead of the plain lines\n"
+    "  --junit FILE    also write a JUnit XML report to FILE\n"
+    "  --shard K/N     run only the K-th of N deterministic slices of the\n"
+    "                  sorted scenario list (1 <= K <= N)\n"
     "\n"
     "Exit status: 0 all passed, 1 any failure/divergence/error, 2 bad usage.\n";
 
@@ -130,6 +138,101 @@ static int scan_dir(struct pathlist *out, const char *dir)
     return 0;
 }
 
+/* ---- output formats ---------------------------------------------------------------- */
+
+static const char *status_word(const char *status)
+{
+    return !strcmp(status, "pass") ? "PASS" : !strcmp(status, "fail") ? "FAIL"
+         : !strcmp(status, "diverge") ? "DIVERGE" : "ERROR";
+}
+
+/* TAP 13: "ok N - name", or "not ok" with a YAML block saying why. */
+static void tap_line(size_t n, const char *file, const struct run_result *r)
+{
+    bool ok = !strcmp(r->status, "pass");
+    printf("%sok %zu - %s\n", ok ? "" : "not ", n, file);
+    printf("  ---\n  status: %s\n  steps: %" PRIu64 "\n  digest: \"%s\"\n",
+           r->status, r->steps, r->digest);
+    if (!ok) {
+        printf("  message: \"");
+        for (const char *c = r->message; *c; c++)
+            printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        printf("\"\n");
+    }
+    printf("  ...\n");
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, f);
+        }
+    }
+}
+
+/* JUnit XML as CI systems read it: a failed expect() or a divergence is a
+ * <failure> (the subject failed), a broken scenario an <error>. */
+static int write_junit(const char *path, const struct pathlist *files,
+                       const struct run_result *res, uint64_t seed)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    unsigned nf = 0, ne = 0;
+    double total = 0;
+    for (size_t i = 0; i < files->n; i++) {
+        nf += !strcmp(res[i].status, "fail") || !strcmp(res[i].status, "diverge");
+        ne += !strcmp(res[i].status, "error");
+        total += res[i].duration_ms;
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f, "<testsuites name=\"pagesim\" tests=\"%zu\" failures=\"%u\" errors=\"%u\">\n",
+            files->n, nf, ne);
+    fprintf(f, "  <testsuite name=\"pagesim\" tests=\"%zu\" failures=\"%u\" errors=\"%u\""
+            " skipped=\"0\" time=\"%.3f\">\n", files->n, nf, ne, total / 1e3);
+    fprintf(f, "    <properties><property name=\"seed\" value=\"%" PRIu64 "\"/></properties>\n",
+            seed);
+    for (size_t i = 0; i < files->n; i++) {
+        const struct run_result *r = &res[i];
+        /* classname: the scenario's folder, dots for slashes */
+        char cls[512];
+        snprintf(cls, sizeof cls, "%s", files->v[i]);
+        char *slash = strrchr(cls, '/');
+        const char *name = slash ? files->v[i] + (slash - cls) + 1 : files->v[i];
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(cls, sizeof cls, "pagesim");
+        for (char *c = cls; *c; c++)
+            if (*c == '/')
+                *c = '.';
+        fprintf(f, "    <testcase classname=\"");
+        xml_escape(f, cls);
+        fprintf(f, "\" name=\"");
+        xml_escape(f, name);
+        fprintf(f, "\" time=\"%.3f\"", r->duration_ms / 1e3);
+        if (!strcmp(r->status, "pass")) {
+            fprintf(f, "/>\n");
+            continue;
+        }
+        const char *tag = !strcmp(r->status, "error") ? "error" : "failure";
+        fprintf(f, ">\n      <%s type=\"%s\" message=\"", tag, r->status);
+        xml_escape(f, r->message);
+        fprintf(f, "\">");
+        xml_escape(f, r->message);
+        fprintf(f, "</%s>\n    </testcase>\n", tag);
+    }
+    fprintf(f, "  </testsuite>\n</testsuites>\n");
+    return fclose(f) ? -1 : 0;
+}
+
 /* ---- run -------------------------------------------------------------------------- */
 
 static int cmd_run(int argc, char **argv)
@@ -138,10 +241,14 @@ static int cmd_run(int argc, char **argv)
         { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
         { "seed", required_argument, 0, 's' }, { "mutant", required_argument, 0, 'm' },
         { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' },
-        { "max-instructions", required_argument, 0, 'I' }, { 0, 0, 0, 0 },
+        { "max-instructions", required_argument, 0, 'I' },
+        { "tap", no_argument, 0, 'T' }, { "junit", required_argument, 0, 'J' },
+        { "shard", required_argument, 0, 'S' }, { 0, 0, 0, 0 },
     };
     const char *db = "pagesim.db";
-    bool nodb = false, verbose = false;
+    bool nodb = false, verbose = false, tap = false;
+    const char *junit = NULL;
+    unsigned shard_k = 1, shard_n = 1;
     uint64_t seed = 1, budget = 0;
     char mutants[256] = "";
     int c;
@@ -157,6 +264,18 @@ static int cmd_run(int argc, char **argv)
             seed = strtoull(optarg, &end, 0);
             if (errno || *end || !*optarg) {
                 fprintf(stderr, "pagesim run: --seed: '%s' is not a number\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'T': tap = true; break;
+        case 'J': junit = optarg; break;
+        case 'S': {
+            char extra;
+            if (sscanf(optarg, "%u/%u%c", &shard_k, &shard_n, &extra) != 2 ||
+                shard_n == 0 || shard_k == 0 || shard_k > shard_n) {
+                fprintf(stderr, "pagesim run: --shard: '%s' is not K/N with 1 <= K <= N\n",
+                        optarg);
                 return 2;
             }
             break;
@@ -217,44 +336,71 @@ static int cmd_run(int argc, char **argv)
             push_path(&files, argv[i]);
         }
     }
-    struct run_opts ro = { .seed = seed, .rec = rec, .log = stdout,
+    /* --shard K/N: every N-th file of the sorted list, starting at K-1.
+     * The order is fixed (directories are scanned sorted), so N machines
+     * with K = 1..N together run each scenario exactly once. */
+    if (shard_n > 1) {
+        size_t kept = 0;
+        for (size_t i = 0; i < files.n; i++) {
+            if (i % shard_n == shard_k - 1)
+                files.v[kept++] = files.v[i];
+            else
+                free(files.v[i]);
+        }
+        files.n = kept;
+    }
+    struct run_opts ro = { .seed = seed, .rec = rec,
+                           /* TAP owns stdout: diagnostics go to stderr. */
+                           .log = tap ? stderr : stdout,
                            .verbose = verbose, .mutants = mutants[0] ? mutants : NULL,
                            .instr_budget = budget };
+    struct run_result *results = calloc(files.n ? files.n : 1, sizeof(*results));
+    if (!results) {
+        fprintf(stderr, "pagesim run: out of memory\n");
+        return 2;
+    }
+    if (tap)
+        printf("TAP version 13\n1..%zu\n", files.n);
     unsigned passed = 0, failed = 0;
     for (size_t i = 0; i < files.n; i++) {
-        struct run_result r;
+        struct run_result *r = &results[i];
         struct stat st;
         if (stat(files.v[i], &st) != 0) {
             /* Record it too, so the database tells the whole story. */
-            memset(&r, 0, sizeof r);
-            snprintf(r.status, sizeof r.status, "error");
-            snprintf(r.message, sizeof r.message, "%s: cannot open: %s", files.v[i],
+            snprintf(r->status, sizeof r->status, "error");
+            snprintf(r->message, sizeof r->message, "%s: cannot open: %s", files.v[i],
                      strerror(errno));
             if (rec) {
                 int64_t id = rec_run_begin(rec, files.v[i], seed, ro.mutants);
-                rec_run_end(rec, id, r.status, "", 0, 0, 0, r.message, 0);
+                rec_run_end(rec, id, r->status, "", 0, 0, 0, r->message, 0);
             }
         } else {
-            lapi_run_file(files.v[i], &ro, &r);
+            lapi_run_file(files.v[i], &ro, r);
         }
-        bool ok = !strcmp(r.status, "pass");
+        bool ok = !strcmp(r->status, "pass");
         ok ? passed++ : failed++;
-        if (ok)
+        if (tap)
+            tap_line(i + 1, files.v[i], r);
+        else if (ok)
             printf("PASS     %-52s steps=%-5" PRIu64 " digest=%s\n", files.v[i],
-                   r.steps, r.digest);
+                   r->steps, r->digest);
         else
-            printf("%-8s %-52s %s\n",
-                   !strcmp(r.status, "fail") ? "FAIL" :
-                   !strcmp(r.status, "diverge") ? "DIVERGE" : "ERROR",
-                   files.v[i], r.message);
+            printf("%-8s %-52s %s\n", status_word(r->status), files.v[i], r->message);
         fflush(stdout);
-        free(files.v[i]);
     }
-    free(files.v);
     if (rec)
         rec_close(rec);
-    printf("%u passed, %u failed\n", passed, failed);
-    return failed ? 1 : 0;
+    int rc = failed ? 1 : 0;
+    if (junit && write_junit(junit, &files, results, seed)) {
+        fprintf(stderr, "pagesim run: --junit %s: %s\n", junit, strerror(errno));
+        rc = 2;
+    }
+    for (size_t i = 0; i < files.n; i++)
+        free(files.v[i]);
+    free(files.v);
+    free(results);
+    printf("%s%u passed, %u failed\n", tap ? "# " : "", passed, failed);
+    return rc;
 }
 
 /* ---- show ------------------------------------------------------------------------------ */
@@ -340,6 +486,62 @@ static int cmd_mutants(void)
     return 0;
 }
 
+/* ---- merge ----------------------------------------------------------------------------- */
+
+static const char usage_merge[] =
+    "usage: pagesim merge OUT.db IN.db...\n"
+    "\n"
+    "Appends every run of each IN database (with its steps, divergences and\n"
+    "failures) to OUT, creating OUT if needed.  Run ids are renumbered; each\n"
+    "IN is merged in one transaction and only read.  For suites split with\n"
+    "'pagesim run --shard K/N' over several machines.\n";
+
+static int cmd_merge(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(usage_merge, stdout);
+        return 0;
+    }
+    if (argc < 3) {
+        fputs(usage_merge, stderr);
+        return 2;
+    }
+    struct stat out_st;
+    bool out_exists = stat(argv[1], &out_st) == 0;
+    for (int i = 2; i < argc; i++) {
+        struct stat in_st;
+        if (stat(argv[i], &in_st) != 0) {
+            fprintf(stderr, "pagesim merge: %s: %s\n", argv[i], strerror(errno));
+            return 2;
+        }
+        if (out_exists && in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+            fprintf(stderr, "pagesim merge: %s is the output database\n", argv[i]);
+            return 2;
+        }
+    }
+    char err[512];
+    struct recorder *rec = rec_open(argv[1], err, sizeof err);
+    if (!rec) {
+        fprintf(stderr, "pagesim merge: %s\n", err);
+        return 2;
+    }
+    int rc = 0;
+    int64_t total = 0;
+    for (int i = 2; i < argc; i++) {
+        int64_t n = rec_merge(rec, argv[i]);
+        if (n < 0) {
+            fprintf(stderr, "pagesim merge: %s\n", rec_errmsg(rec));
+            rc = 1;
+            continue;
+        }
+        printf("merged %" PRId64 " runs from %s\n", n, argv[i]);
+        total += n;
+    }
+    rec_close(rec);
+    printf("%" PRId64 " runs merged into %s\n", total, argv[1]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -361,6 +563,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "mutants"))
         return cmd_mutants();
+    if (!strcmp(cmd, "merge"))
+        return cmd_merge(argc - 1, argv + 1);
     fprintf(stderr, "pagesim: unknown command '%s'\n%s", cmd, usage_main);
     return 2;
 }
