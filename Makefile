@@ -7,6 +7,7 @@
 #                 status, and the unit tests, suite and fuzz again under
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
+#   make coverage gcov build, tests, lcov HTML report + per-folder summary
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -34,7 +35,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help
+.PHONY: all deps run check unit suite mutants fuzz hwreplay asan coverage clean help
 
 all: $(PAGESIM)
 
@@ -94,5 +95,8 @@ asan:
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  FUZZ_SEEDS=10 unit suite fuzz
 
+coverage: deps
+	@tests/run-coverage.sh
+
 clean:
-	rm -rf build build-asan pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov coverage coverage.log pagesim pagesim.db pagesim.db-wal pagesim.db-shm

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make coverage: builds with gcov into build-cov/, runs the unit tests, the
+# suite, the mutants and the fuzz, and writes an lcov HTML report to
+# coverage/html/ plus a line/branch summary per folder.
+set -u
+B=build-cov
+rm -rf "$B" coverage
+make --no-print-directory BUILD=$B OPT=-O0 SANFLAGS=--coverage FUZZ_SEEDS=10 \
+    unit suite fuzz >coverage.log 2>&1 || { tail -20 coverage.log; echo "coverage: tests failed"; exit 1; }
+mkdir -p coverage
+lcov --quiet --rc lcov_branch_coverage=1 --capture --directory "$B" \
+     --output-file coverage/all.info 2>/dev/null || { echo "coverage: lcov failed"; exit 1; }
+lcov --quiet --rc lcov_branch_coverage=1 --extract coverage/all.info \
+     "$PWD/model/*" "$PWD/sim/*" "$PWD/oracle/*" "$PWD/reports/*" \
+     --output-file coverage/pagesim.info 2>/dev/null
+genhtml --quiet --branch-coverage --output-directory coverage/html coverage/pagesim.info >/dev/null 2>&1
+echo "coverage: per folder (lines, branches)"
+summary() { # name, info file
+    lcov --rc lcov_branch_coverage=1 --summary "$2" 2>&1 |
+        awk -v d="$1" '/lines/ {l=$2" "$3" "$4" "$5")"} /branches/ {b=$2" "$3" "$4" "$5")"}
+                       END {printf "  %-11s lines %-26s branches %s\n", d, l, b}'
+}
+for d in model sim/engine oracle reports; do
+    f="coverage/$(echo $d | tr / _).info"
+    lcov --quiet --rc lcov_branch_coverage=1 --extract coverage/pagesim.info "$PWD/$d/*" \
+         --output-file "$f" 2>/dev/null
+    summary "$d" "$f"
+done
+# sim/ without the engine: the hypervisor core
+lcov --quiet --rc lcov_branch_coverage=1 --extract coverage/pagesim.info "$PWD/sim/*" \
+     --output-file coverage/sim_all.info 2>/dev/null
+lcov --quiet --rc lcov_branch_coverage=1 --remove coverage/sim_all.info "$PWD/sim/engine/*" \
+     --output-file coverage/sim_core.info 2>/dev/null
+summary "sim (core)" coverage/sim_core.info
+lcov --rc lcov_branch_coverage=1 --summary coverage/pagesim.info 2>&1 | grep -E 'lines|branches' | sed 's/^/  total /'
+echo "coverage: report at coverage/html/index.html"
