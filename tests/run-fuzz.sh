@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A short fuzz: tests/fuzz/random_ops.lua draws a random sequence of
+# A short fuzz.  (1) tests/fuzz/random_ops.lua draws a random sequence of
 # hypervisor operations and guest accesses from the run's seed; every step
 # is checked against the oracle, so any divergence fails.  FUZZ_SEEDS sets
-# how many seeds (default 40).
+# how many seeds (default 40).  (2) `pagesim fuzz` with a fixed seed and
+# FUZZ_OPS operations (default 12000): any finding fails, and its shrunk
+# reproducer is printed.
 set -u
 PAGESIM=${1:-./pagesim}
 N=${FUZZ_SEEDS:-40}
@@ -14,5 +16,8 @@ for s in $(seq 1 "$N"); do
         echo "$out"; echo "fuzz: seed $s FAILED (reproduce: $PAGESIM run -v --seed $s tests/fuzz/random_ops.lua)"; bad=1; }
 done
 steps=$(sqlite3 "$T/fuzz.db" 'select sum(steps) from runs')
-echo "fuzz: $N seeds, $steps steps checked against the oracle"
+echo "fuzz: $N seeds of random_ops.lua, $steps steps checked against the oracle"
+# The generator-driven fuzzer, fixed seed, bounded: deterministic.
+"$PAGESIM" fuzz --no-db --seed 1 --ops "${FUZZ_OPS:-12000}" --out "$T/out" || {
+    echo "fuzz: pagesim fuzz found something; reproducers:"; cat "$T"/out/*.lua; bad=1; }
 exit $bad

@@ -1223,8 +1223,10 @@ static void first_line(char *dst, size_t n, const char *msg)
     dst[len] = 0;
 }
 
-int lapi_run_file(const char *path, const struct run_opts *opts,
-                  struct run_result *res)
+/* Runs the scenario in the file at path, or, when text is not NULL, the
+ * scenario text under the chunk name path. */
+static int run_chunk(const char *path, const char *text,
+                     const struct run_opts *opts, struct run_result *res)
 {
     memset(res, 0, sizeof(*res));
     double t0 = now_ms();
@@ -1262,7 +1264,14 @@ int lapi_run_file(const char *path, const struct run_opts *opts,
     lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 
     lua_pushcfunction(L, msghandler);
-    int rc = luaL_loadfilex(L, path, "t");
+    int rc;
+    if (text) {
+        char chunk[300];
+        snprintf(chunk, sizeof chunk, "@%s", path);
+        rc = luaL_loadbufferx(L, text, strlen(text), chunk, "t");
+    } else {
+        rc = luaL_loadfilex(L, path, "t");
+    }
     if (rc == LUA_OK)
         rc = lua_pcall(L, 0, 0, -2);
     if (rc != LUA_OK) {
@@ -1307,4 +1316,16 @@ record:
         rec_run_end(rec, run, res->status, res->digest, res->steps, res->failures,
                     res->divergences, res->message, res->duration_ms);
     return strcmp(res->status, "pass") != 0;
+}
+
+int lapi_run_file(const char *path, const struct run_opts *opts,
+                  struct run_result *res)
+{
+    return run_chunk(path, NULL, opts, res);
+}
+
+int lapi_run_string(const char *name, const char *text,
+                    const struct run_opts *opts, struct run_result *res)
+{
+    return run_chunk(name, text, opts, res);
 }

@@ -36,5 +36,8 @@ struct run_result {
 /* Runs the scenario at path.  Returns 0 when it passed. */
 int lapi_run_file(const char *path, const struct run_opts *opts,
                   struct run_result *res);
+/* Runs scenario text; name stands for the file in messages ("name:line"). */
+int lapi_run_string(const char *name, const char *text,
+                    const struct run_opts *opts, struct run_result *res);
 
 #endif /* PAGESIM_LAPI_H */

@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "fuzz.h"
 #include "lapi.h"
 #include "pagesim/mutant.h"
 #include "pagesim/recorder.h"
@@ -38,6 +39,7 @@ static const char usage_main[] =
     "  run PATH...     run scenario files (directories are searched for *.lua)\n"
     "  show            print the runs and divergences recorded in a database\n"
     "  merge OUT IN... append the runs of databases IN to database OUT\n"
+    "  fuzz            random state transitions vs the oracle, shrunk reproducers\n"
     "  mutants         list the deliberate bugs --mutant can switch on\n"
     "\n"
     "examples:\n"
@@ -486,6 +488,114 @@ static int cmd_mutants(void)
     return 0;
 }
 
+/* ---- fuzz ------------------------------------------------------------------------------ */
+
+static const char usage_fuzz[] =
+    "usage: pagesim fuzz [--seed N] [--ops N | --time SECONDS] [--out DIR]\n"
+    "                    [--db FILE | --no-db] [--mutant NAME]... [--findings N]\n"
+    "                    [--program-ops N] [--quiet]\n"
+    "\n"
+    "Generates programs of random operations (page-table edits, populate,\n"
+    "remove, type changes, log-dirty enable/disable/peek/clean, CPU modes,\n"
+    "guest reads/writes/fetches, domain re-creation) from the seed, runs each\n"
+    "with the oracle checking every step, and shrinks every failing program\n"
+    "to a minimal Lua reproducer in DIR (default fuzz-out/) that fails the same\n"
+    "way under 'pagesim run'.  Reproducer runs are recorded in the database.\n"
+    "\n"
+    "  --seed N        generator seed (default 1); same seed, same programs\n"
+    "  --ops N         stop after N operations (default 20000 without --time)\n"
+    "  --time S        stop after S seconds\n"
+    "  --findings N    stop after N findings\n"
+    "  --program-ops N operations per program (default 120)\n"
+    "\n"
+    "Exit status: 0 no finding, 1 findings, 2 bad usage.\n";
+
+static int cmd_fuzz(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "seed", required_argument, 0, 's' }, { "ops", required_argument, 0, 'o' },
+        { "time", required_argument, 0, 't' }, { "out", required_argument, 0, 'O' },
+        { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
+        { "mutant", required_argument, 0, 'm' }, { "findings", required_argument, 0, 'f' },
+        { "program-ops", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    struct fuzz_opts fo = { .seed = 1, .out_dir = "fuzz-out" };
+    const char *db = "pagesim.db";
+    bool nodb = false;
+    char mutants[256] = "";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+        char *end = NULL;
+        errno = 0;
+        switch (c) {
+        case 's': fo.seed = strtoull(optarg, &end, 0); break;
+        case 'o': fo.max_ops = strtoull(optarg, &end, 0); break;
+        case 'f': fo.max_findings = strtoull(optarg, &end, 0); break;
+        case 'p': fo.prog_ops = (unsigned)strtoul(optarg, &end, 0); break;
+        case 't': fo.max_seconds = strtod(optarg, &end); break;
+        case 'O': fo.out_dir = optarg; break;
+        case 'd': db = optarg; break;
+        case 'n': nodb = true; break;
+        case 'q': fo.quiet = true; break;
+        case 'm': {
+            uint32_t bit = mutant_from_name(optarg);
+            if (!bit) {
+                fprintf(stderr, "pagesim fuzz: unknown mutant '%s' (see 'pagesim mutants')\n",
+                        optarg);
+                return 2;
+            }
+            pagesim_mutants |= bit;
+            size_t n = strlen(mutants);
+            snprintf(mutants + n, sizeof mutants - n, "%s%s", n ? "," : "", optarg);
+            break;
+        }
+        case 'h': fputs(usage_fuzz, stdout); return 0;
+        default: fputs(usage_fuzz, stderr); return 2;
+        }
+        if (end && (errno || *end || end == optarg)) {
+            fprintf(stderr, "pagesim fuzz: '%s' is not a number\n", optarg);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pagesim fuzz: unexpected argument '%s'\n%s", argv[optind], usage_fuzz);
+        return 2;
+    }
+    if (fo.prog_ops > 100000) {
+        fprintf(stderr, "pagesim fuzz: --program-ops at most 100000\n");
+        return 2;
+    }
+    if (!fo.max_ops && fo.max_seconds <= 0)
+        fo.max_ops = 20000;
+    fo.mutants = mutants[0] ? mutants : NULL;
+    if (!nodb) {
+        char err[512];
+        if (!(fo.rec = rec_open(db, err, sizeof err))) {
+            fprintf(stderr, "pagesim fuzz: %s\n", err);
+            return 2;
+        }
+    }
+    struct fuzz_stats st;
+    int rc = fuzz_run(&fo, &st);
+    if (fo.rec)
+        rec_close(fo.rec);
+    if (rc)
+        return 2;
+    printf("fuzz: seed %" PRIu64 ": %" PRIu64 " programs, %" PRIu64 " ops, %" PRIu64
+           " steps checked in %.2f s (%.0f ops/s, %.0f steps/s); %" PRIu64 " shrink runs\n",
+           fo.seed, st.programs, st.ops, st.steps, st.seconds,
+           st.seconds > 0 ? st.ops / st.seconds : 0, st.seconds > 0 ? st.steps / st.seconds : 0,
+           st.shrink_runs);
+    printf("fuzz: operation mix:");
+    for (unsigned k = 0; k < FUZZ_NKINDS; k++)
+        printf(" %s=%" PRIu64, fuzz_op_names[k], st.op_counts[k]);
+    printf("\nfuzz: %" PRIu64 " findings%s%s\n", st.findings,
+           st.findings ? ", reproducers in " : "", st.findings ? fo.out_dir : "");
+    return st.findings ? 1 : 0;
+}
+
 /* ---- merge ----------------------------------------------------------------------------- */
 
 static const char usage_merge[] =
@@ -563,6 +673,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "mutants"))
         return cmd_mutants();
+    if (!strcmp(cmd, "fuzz"))
+        return cmd_fuzz(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - 1, argv + 1);
     fprintf(stderr, "pagesim: unknown command '%s'\n%s", cmd, usage_main);

@@ -20,8 +20,8 @@ mapfile -t muts < <("$PAGESIM" mutants)
 
 printf '%-22s' "mutant \\ scenario"
 for i in "${!scen[@]}"; do printf '%3d' $((i + 1)); done
-printf '   verdict\n'
-killed=0 survived=0
+printf '   verdict     fuzz (seed 1)\n'
+killed=0 survived=0 fuzz_killed=0
 for m in "${muts[@]}"; do
     "$PAGESIM" run --no-db --mutant "$m" "${scen[@]}" >"$T/$m.out" 2>&1
     printf '%-22s' "$m"
@@ -38,9 +38,24 @@ for m in "${muts[@]}"; do
         printf '%3s' "$c"
     done
     if [ $nd -gt 0 ]; then
-        killed=$((killed + 1)); printf '   killed (%d)\n' $nd
+        killed=$((killed + 1)); printf '   killed (%d)' $nd
     else
-        survived=$((survived + 1)); printf '   SURVIVED\n'
+        survived=$((survived + 1)); printf '   SURVIVED  '
+    fi
+    # The fuzzer, from a fixed seed: the first finding, shrunk; its
+    # reproducer must fail with the mutant and pass without it.
+    "$PAGESIM" fuzz --no-db --quiet --seed 1 --mutant "$m" --findings 1 --ops 60000 \
+        --out "$T/fz-$m" >"$T/fz-$m.out" 2>&1
+    repro=$(ls "$T/fz-$m"/*.lua 2>/dev/null | head -1)
+    if [ -z "$repro" ]; then
+        printf '  not found\n'
+    elif "$PAGESIM" run --no-db --mutant "$m" "$repro" >/dev/null 2>&1; then
+        printf '  reproducer passes with the mutant!\n'
+    elif ! "$PAGESIM" run --no-db "$repro" >/dev/null 2>&1; then
+        printf '  reproducer fails without the mutant!\n'
+    else
+        fuzz_killed=$((fuzz_killed + 1))
+        ops=$(grep -c '' "$repro"); printf '  found, %s-line reproducer\n' "$ops"
     fi
 done
 echo "scenarios:"
@@ -49,5 +64,6 @@ for m in "${muts[@]}"; do
     first=$(grep -m1 '^DIVERGE' "$T/$m.out" | sed -E 's/^DIVERGE +[^ ]+ +//')
     [ -n "$first" ] && echo "  $m: first divergence: $first"
 done
+echo "fuzz: $fuzz_killed of ${#muts[@]} mutants found by 'pagesim fuzz --seed 1' with a valid reproducer"
 echo "$killed killed, $survived survived"
 [ "$survived" = 0 ]

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/fuzz.c - `pagesim fuzz`: random paging state transitions,
+ * checked against the oracle, shrunk to a minimal Lua reproducer.
+ *
+ * A fuzz program is Lua text: a fixed prologue (two domains, their page
+ * tables and vCPUs) and one operation per line, drawn with weights from a
+ * generator seeded by (--seed, program number).  Programs run through the
+ * same sandbox and engine as any scenario, so every step is checked by the
+ * oracle, and a failing program *is* its own reproducer.
+ *
+ * On a divergence (or a scenario error, which means the generator or the
+ * engine is wrong) the program is shrunk:
+ *   1. everything after the line where the first divergence happened goes;
+ *   2. delta debugging (ddmin) over the operation lines, keeping a
+ *      candidate only if it still diverges with the same first field;
+ *   3. each remaining line alone, left to right, is tried without.
+ * The result goes to OUT/finding-SEED-N.lua with a header saying how it was
+ * found, and is recorded in the database as a run of that file.
+ *
+ * Same seed and --ops: same programs, same findings, same files.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "lapi.h"
+
+#define PROG_OPS_DEFAULT 120
+
+static const char prologue[] =
+    "host{ frames = 1024 }\n"
+    "local doms, pts, vcpus = {}, {}, {}\n"
+    "local function fresh(i)\n"
+    "  if doms[i] then doms[i]:destroy() end\n"
+    "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60 }\n"
+    "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
+    "  vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
+    "end\n"
+    "fresh(1)\n"
+    "fresh(2)\n";
+#define PROLOGUE_LINES 10
+
+struct prog {
+    char **line;
+    size_t n, cap;
+};
+
+static void prog_free(struct prog *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->line[i]);
+    free(p->line);
+    memset(p, 0, sizeof(*p));
+}
+
+static void prog_add(struct prog *p, const char *fmt, ...)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 64;
+        p->line = realloc(p->line, p->cap * sizeof(*p->line));
+        if (!p->line)
+            abort();
+    }
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (!(p->line[p->n++] = strdup(buf)))
+        abort();
+}
+
+/* The program as text: prologue + the lines selected by keep (NULL: all). */
+static char *prog_text(const struct prog *p, const bool *keep)
+{
+    size_t len = sizeof(prologue);
+    for (size_t i = 0; i < p->n; i++)
+        len += strlen(p->line[i]) + 32;
+    char *t = malloc(len), *o = t;
+    if (!t)
+        abort();
+    o += sprintf(o, "%s", prologue);
+    for (size_t i = 0; i < p->n; i++)
+        if (!keep || keep[i])
+            o += sprintf(o, "%s\n", p->line[i]);
+    return t;
+}
+
+/* ---- generation ------------------------------------------------------------------ */
+
+static uint64_t mix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static unsigned pick(uint64_t *x, unsigned n) { return (unsigned)(mix(x) % n); }
+
+/* Operation kinds with their weights (out of the total). */
+enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
+       OP_PEEK, OP_CLEAN, OP_CPU, OP_READ, OP_WRITE, OP_EXEC, OP_WPHYS,
+       OP_FRESH, OP_NKINDS };
+_Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
+static const unsigned weight[OP_NKINDS] = {
+    [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
+    [OP_MMIO] = 2, [OP_LD_TOGGLE] = 3, [OP_PEEK] = 3, [OP_CLEAN] = 3,
+    [OP_CPU] = 4, [OP_READ] = 12, [OP_WRITE] = 12, [OP_EXEC] = 4,
+    [OP_WPHYS] = 3, [OP_FRESH] = 1,
+};
+const char *const fuzz_op_names[FUZZ_NKINDS] = {
+    "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
+    "peek", "clean", "cpu_mode", "read", "write", "exec", "write_phys", "fresh",
+};
+
+static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
+                     uint64_t counts[OP_NKINDS])
+{
+    static const char *const flags[] = { "", "w", "u", "wu", "wun", "un", "wa", "wud" };
+    uint64_t x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL;
+    unsigned total = 0;
+    for (unsigned k = 0; k < OP_NKINDS; k++)
+        total += weight[k];
+    for (unsigned i = 0; i < nops; i++) {
+        unsigned w = pick(&x, total), k = 0;
+        while (w >= weight[k])
+            w -= weight[k++];
+        counts[k]++;
+        unsigned d = 1 + pick(&x, 2);
+        uint64_t va = 0x400000 + 0x1000ULL * pick(&x, 16);
+        uint64_t g = 0x40 + pick(&x, 0x40);
+        switch (k) {
+        case OP_MAP:
+            prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s')", d, va,
+                     (uint64_t)(0x40 + pick(&x, 0x30)), flags[pick(&x, 8)]);
+            break;
+        case OP_UNMAP: prog_add(p, "pts[%u]:unmap(%#" PRIx64 ")", d, va); break;
+        case OP_POPULATE: prog_add(p, "doms[%u]:populate(%#" PRIx64 ")", d, g); break;
+        case OP_REMOVE: prog_add(p, "doms[%u]:remove(%#" PRIx64 ")", d, g); break;
+        case OP_MMIO: prog_add(p, "doms[%u]:set_type(%#" PRIx64 ", 'mmio_dm')", d, g); break;
+        case OP_LD_TOGGLE:
+            prog_add(p, "if doms[%u]:logdirty().enabled then doms[%u]:logdirty_disable() "
+                        "else doms[%u]:logdirty_enable() end", d, d, d);
+            break;
+        case OP_PEEK: prog_add(p, "doms[%u]:peek_dirty()", d); break;
+        case OP_CLEAN: prog_add(p, "doms[%u]:clean_dirty()", d); break;
+        case OP_CPU:
+            prog_add(p, "vcpus[%u]:set{ cpl = %u, wp = %s, nxe = %s }", d, 3 * pick(&x, 2),
+                     pick(&x, 2) ? "true" : "false", pick(&x, 2) ? "true" : "false");
+            break;
+        case OP_READ:
+            prog_add(p, "vcpus[%u]:read(%#" PRIx64 ")", d, va + 8 * pick(&x, 512));
+            break;
+        case OP_WRITE:
+            prog_add(p, "vcpus[%u]:write(%#" PRIx64 ", %u)", d, va + 8 * pick(&x, 512), i + 1);
+            break;
+        case OP_EXEC: prog_add(p, "vcpus[%u]:exec(%#" PRIx64 ")", d, va); break;
+        case OP_WPHYS:
+            prog_add(p, "doms[%u]:write_phys(%#" PRIx64 ", %u)", d,
+                     (g << 12) + 8 * pick(&x, 512), i + 1);
+            break;
+        case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
+        }
+    }
+}
+
+/* ---- running and shrinking ------------------------------------------------------- */
+
+struct verdict {
+    char status[12];
+    char field[128]; /* first divergence field, or the error message */
+    unsigned line;   /* scenario line of the first problem (0: unknown) */
+    uint64_t steps;
+};
+
+/* "name:LINE: divergence in FIELD: expected ..." -> line and field. */
+static void parse_problem(const char *msg, const char *name, struct verdict *v)
+{
+    size_t nl = strlen(name);
+    v->line = 0;
+    v->field[0] = 0;
+    const char *p = strstr(msg, name);
+    if (p && p[nl] == ':')
+        v->line = (unsigned)strtoul(p + nl + 1, NULL, 10);
+    const char *f = strstr(msg, "divergence in ");
+    if (f) {
+        f += strlen("divergence in ");
+        size_t len = strcspn(f, ":");
+        snprintf(v->field, sizeof v->field, "%.*s", (int)len, f);
+    } else {
+        /* errors: the message without its position */
+        const char *m = p ? strchr(p + nl + 1, ':') : NULL;
+        snprintf(v->field, sizeof v->field, "%.120s", m ? m + 1 : msg);
+    }
+}
+
+static void run_text(const char *name, const char *text, struct verdict *v)
+{
+    struct run_opts o = { .seed = 1 };
+    struct run_result r;
+    lapi_run_string(name, text, &o, &r);
+    snprintf(v->status, sizeof v->status, "%s", r.status);
+    v->steps = r.steps;
+    parse_problem(r.message, name, v);
+}
+
+static bool same_failure(const struct verdict *a, const struct verdict *b)
+{
+    return !strcmp(a->status, b->status) && !strcmp(a->field, b->field);
+}
+
+static bool test_keep(const struct prog *p, const bool *keep, const char *name,
+                      const struct verdict *want, unsigned *runs)
+{
+    char *t = prog_text(p, keep);
+    struct verdict v;
+    run_text(name, t, &v);
+    free(t);
+    (*runs)++;
+    return same_failure(&v, want);
+}
+
+/* Shrinks p in place to a (1-minimal w.r.t. single lines) program that
+ * fails like want.  Returns the number of test runs. */
+static unsigned shrink(struct prog *p, const char *name, const struct verdict *want)
+{
+    unsigned runs = 0;
+    /* 1. Drop everything after the failing line. */
+    if (want->line > PROLOGUE_LINES && want->line - PROLOGUE_LINES < p->n) {
+        size_t keepn = want->line - PROLOGUE_LINES;
+        for (size_t i = keepn; i < p->n; i++)
+            free(p->line[i]);
+        p->n = keepn;
+    }
+    bool *keep = malloc((p->n ? p->n : 1) * sizeof(bool));
+    bool *cand = malloc((p->n ? p->n : 1) * sizeof(bool));
+    if (!keep || !cand)
+        abort();
+    for (size_t i = 0; i < p->n; i++)
+        keep[i] = true;
+    /* 2. ddmin over the kept lines. */
+    size_t gran = 2;
+    for (;;) {
+        size_t alive = 0;
+        for (size_t i = 0; i < p->n; i++)
+            alive += keep[i];
+        if (alive < 2)
+            break;
+        if (gran > alive)
+            gran = alive;
+        bool reduced = false;
+        for (size_t c = 0; c < gran && !reduced; c++) {
+            /* candidate: all kept lines except chunk c */
+            size_t idx = 0;
+            for (size_t i = 0; i < p->n; i++) {
+                cand[i] = keep[i];
+                if (keep[i]) {
+                    if (idx * gran / alive == c)
+                        cand[i] = false;
+                    idx++;
+                }
+            }
+            if (test_keep(p, cand, name, want, &runs)) {
+                memcpy(keep, cand, p->n * sizeof(bool));
+                gran = gran > 2 ? gran - 1 : 2;
+                reduced = true;
+            }
+        }
+        if (!reduced) {
+            if (gran >= alive)
+                break;
+            gran *= 2;
+        }
+    }
+    /* 3. One more pass, line by line. */
+    for (size_t i = 0; i < p->n; i++) {
+        if (!keep[i])
+            continue;
+        keep[i] = false;
+        if (!test_keep(p, keep, name, want, &runs))
+            keep[i] = true;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (keep[i])
+            p->line[o++] = p->line[i];
+        else
+            free(p->line[i]);
+    }
+    p->n = o;
+    free(keep);
+    free(cand);
+    return runs;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct prog *p,
+                         const struct verdict *v, size_t orig_ops, char *path,
+                         size_t pathlen)
+{
+    snprintf(path, pathlen, "%s/finding-%" PRIu64 "-%" PRIu64 ".lua", o->out_dir,
+             o->seed, n);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "-- pagesim fuzz finding: %s in %s\n", v->status, v->field);
+    fprintf(f, "-- found by: pagesim fuzz --seed %" PRIu64 "%s%s (program %" PRIu64 ")\n",
+            o->seed, o->mutants ? " --mutant " : "", o->mutants ? o->mutants : "", n);
+    fprintf(f, "-- shrunk from %zu to %zu operations; reproduce with:\n", orig_ops, p->n);
+    fprintf(f, "--   pagesim run%s%s -v %s\n", o->mutants ? " --mutant " : "",
+            o->mutants ? o->mutants : "", path);
+    char *t = prog_text(p, NULL);
+    fputs(t, f);
+    free(t);
+    return fclose(f);
+}
+
+int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    unsigned nops = o->prog_ops ? o->prog_ops : PROG_OPS_DEFAULT;
+    if (o->out_dir && mkdir(o->out_dir, 0777) && errno != EEXIST) {
+        fprintf(stderr, "pagesim fuzz: --out %s: %s\n", o->out_dir, strerror(errno));
+        return -1;
+    }
+    bool tty = isatty(STDERR_FILENO) && !o->quiet;
+    double t0 = now_s(), last = t0;
+    for (uint64_t n = 0;; n++) {
+        if (o->max_ops && st->ops >= o->max_ops)
+            break;
+        if (o->max_seconds > 0 && now_s() - t0 >= o->max_seconds)
+            break;
+        if (o->max_findings && st->findings >= o->max_findings)
+            break;
+        struct prog p = { 0 };
+        gen_prog(&p, o->seed, n, nops, st->op_counts);
+        char name[64];
+        snprintf(name, sizeof name, "fuzz-%" PRIu64 "-%" PRIu64 ".lua", o->seed, n);
+        char *text = prog_text(&p, NULL);
+        struct verdict v;
+        run_text(name, text, &v);
+        free(text);
+        st->programs++;
+        st->ops += nops;
+        st->steps += v.steps;
+        if (strcmp(v.status, "pass")) {
+            size_t orig = p.n;
+            st->shrink_runs += shrink(&p, name, &v);
+            st->findings++;
+            char path[512] = "";
+            if (o->out_dir && write_finding(o, n, &p, &v, orig, path, sizeof path))
+                fprintf(stderr, "pagesim fuzz: writing %s: %s\n", path, strerror(errno));
+            if (!o->quiet)
+                printf("fuzz: finding %" PRIu64 ": %s in %s, shrunk %zu -> %zu ops%s%s\n",
+                       st->findings, v.status, v.field, orig, p.n,
+                       path[0] ? ": " : "", path);
+            if (o->rec && path[0]) {
+                struct run_opts ro = { .seed = 1, .rec = o->rec, .mutants = o->mutants };
+                struct run_result rr;
+                lapi_run_file(path, &ro, &rr);
+            }
+            if (st->findings == 1)
+                snprintf(st->first_field, sizeof st->first_field, "%s", v.field);
+        }
+        prog_free(&p);
+        double now = now_s();
+        if (tty && now - last > 0.5) {
+            last = now;
+            fprintf(stderr, "\rfuzz: %" PRIu64 " programs, %" PRIu64 " ops, %.0f ops/s, "
+                    "%" PRIu64 " findings   ", st->programs, st->ops,
+                    st->ops / (now - t0), st->findings);
+        }
+    }
+    st->seconds = now_s() - t0;
+    if (tty)
+        fprintf(stderr, "\r%78s\r", "");
+    return 0;
+}

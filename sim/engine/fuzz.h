@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/fuzz.h - the state-transition fuzzer behind `pagesim fuzz`.
+ */
+#ifndef PAGESIM_FUZZ_H
+#define PAGESIM_FUZZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pagesim/recorder.h"
+
+#define FUZZ_NKINDS 14
+extern const char *const fuzz_op_names[FUZZ_NKINDS];
+
+struct fuzz_opts {
+    uint64_t seed;
+    uint64_t max_ops;        /* 0: no bound */
+    double max_seconds;      /* 0: no bound */
+    uint64_t max_findings;   /* stop after this many (0: no bound) */
+    unsigned prog_ops;       /* operations per program (0: default 120) */
+    const char *out_dir;     /* reproducers go here (NULL: not written) */
+    struct recorder *rec;    /* reproducer runs recorded here (may be NULL) */
+    const char *mutants;     /* for the reproducer header, may be NULL */
+    bool quiet;
+};
+
+struct fuzz_stats {
+    uint64_t programs, ops, steps, findings, shrink_runs;
+    uint64_t op_counts[FUZZ_NKINDS];
+    double seconds;
+    char first_field[128];
+};
+
+int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st);
+
+#endif /* PAGESIM_FUZZ_H */
