@@ -1,7 +1,8 @@
 # pagesim - top-level Makefile.
 #
 #   make run      install missing Debian packages, build, run the default
-#                 suite (scenarios/) into pagesim.db, print the summary
+#                 suite (scenarios/) into pagesim.db, write report/index.html,
+#                 print the summary
 #   make check    install, build, then every test: Criterion unit tests,
 #                 the scenario suite, the mutants, a short fuzz, hw-replay
 #                 status, and the unit tests, suite and fuzz again under
@@ -35,7 +36,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz hwreplay asan coverage clean help
+.PHONY: all deps run check unit suite mutants fuzz report hwreplay asan coverage clean help
 
 all: $(PAGESIM)
 
@@ -66,7 +67,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@rm -f pagesim.db pagesim.db-wal pagesim.db-shm
 	@./pagesim run --db pagesim.db scenarios/; rc=$$?; \
-	  echo "report: pagesim.db  (try: ./pagesim show --db pagesim.db, or sqlite3 pagesim.db 'select * from run_summary')"; \
+	  ./pagesim report --db pagesim.db -o report >/dev/null && \
+	  echo "report: report/index.html (HTML); database: pagesim.db (./pagesim show, or sqlite3 pagesim.db 'select * from run_summary')"; \
 	  exit $$rc
 
 check: deps
@@ -87,6 +89,9 @@ mutants: $(PAGESIM)
 fuzz: $(PAGESIM)
 	@tests/run-fuzz.sh $(PAGESIM)
 
+report: $(PAGESIM)
+	@tests/run-report.sh $(PAGESIM)
+
 hwreplay:
 	@tests/run-hwreplay.sh
 
@@ -99,4 +104,4 @@ coverage: deps
 	@tests/run-coverage.sh
 
 clean:
-	rm -rf build build-asan build-cov coverage coverage.log pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov coverage coverage.log report fuzz-out pagesim pagesim.db pagesim.db-wal pagesim.db-shm

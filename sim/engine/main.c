@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "../../reports/report.h"
 #include "fuzz.h"
 #include "lapi.h"
 #include "pagesim/mutant.h"
@@ -38,6 +39,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run PATH...     run scenario files (directories are searched for *.lua)\n"
     "  show            print the runs and divergences recorded in a database\n"
+    "  report          write a self-contained HTML report of a database\n"
     "  merge OUT IN... append the runs of databases IN to database OUT\n"
     "  fuzz            random state transitions vs the oracle, shrunk reproducers\n"
     "  mutants         list the deliberate bugs --mutant can switch on\n"
@@ -596,6 +598,42 @@ static int cmd_fuzz(int argc, char **argv)
     return st.findings ? 1 : 0;
 }
 
+/* ---- report ---------------------------------------------------------------------------- */
+
+static const char usage_report[] =
+    "usage: pagesim report [--db FILE] [-o DIR]\n"
+    "\n"
+    "Writes DIR/index.html (default DIR: report/): runs with status, duration\n"
+    "and digest; divergences with expected and actual side by side; failed\n"
+    "expects; fuzz findings with their reproducers; per-run plots (inline SVG,\n"
+    "nothing fetched at view time).\n";
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, 0, 'd' }, { "out", required_argument, 0, 'o' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    const char *db = "pagesim.db", *out = "report";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h': fputs(usage_report, stdout); return 0;
+        default: fputs(usage_report, stderr); return 2;
+        }
+    }
+    char path[4096], err[1024];
+    if (report_html(db, out, path, sizeof path, err, sizeof err)) {
+        fprintf(stderr, "pagesim report: %s\n", err);
+        return 2;
+    }
+    printf("report: %s\n", path);
+    return 0;
+}
+
 /* ---- merge ----------------------------------------------------------------------------- */
 
 static const char usage_merge[] =
@@ -673,6 +711,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "mutants"))
         return cmd_mutants();
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "fuzz"))
         return cmd_fuzz(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))
