@@ -9,6 +9,7 @@
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
 #   make coverage gcov build, tests, lcov HTML report + per-folder summary
+#   make bench    benchmarks, each figure beside its anchor (BENCH lines)
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -36,7 +37,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz report hwreplay asan coverage clean help
+.PHONY: all deps run check unit suite mutants fuzz report hwreplay asan coverage bench clean help
 
 all: $(PAGESIM)
 
@@ -99,6 +100,9 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  FUZZ_SEEDS=10 unit suite fuzz
+
+bench: $(PAGESIM)
+	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
 
 coverage: deps
 	@tests/run-coverage.sh
