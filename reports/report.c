@@ -11,7 +11,8 @@
  *   - per run: memory references per guest access over time, VM exits per
  *     access, dirty pages seen by each log-dirty peek/clean, and the
  *     operation mix;
- *   - fuzz findings (runs of finding-*.lua reproducers) with their source.
+ *   - fuzz findings (runs of finding-*.lua reproducers) with their source;
+ *   - domain coverage: the transitions and codes all runs reached.
  * The database is opened read-only and checked like the recorder checks it.
  */
 #include <errno.h>
@@ -373,6 +374,28 @@ int report_html(const char *dbpath, const char *outdir, char *out_path, size_t o
                 fprintf(f, "<p>(reproducer file not found)</p>\n");
             }
         }
+        sqlite3_finalize(st);
+    }
+
+    /* domain coverage (schema version 2) */
+    if (sqlite3_prepare_v2(db, "SELECT kind, key, runs, total FROM transition_coverage",
+                           -1, &st, NULL) == SQLITE_OK) {
+        int n = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (!n++)
+                fprintf(f, "<h2>Domain coverage</h2>\n<p>Transitions and codes the runs "
+                           "reached: (P2M type before &rarr; after) per operation, log-dirty "
+                           "operations and their return codes, EPT-fault handling, #PF error "
+                           "codes and EPT exit qualifications.</p>\n<table><tr><th>kind</th>"
+                           "<th>transition / code</th><th>runs</th><th>times</th></tr>\n");
+            fprintf(f, "<tr><td>");
+            esc(f, col(st, 0));
+            fprintf(f, "</td><td class=mono>");
+            esc(f, col(st, 1));
+            fprintf(f, "</td><td>%s</td><td>%s</td></tr>\n", col(st, 2), col(st, 3));
+        }
+        if (n)
+            fprintf(f, "</table>\n");
         sqlite3_finalize(st);
     }
 

@@ -163,6 +163,69 @@ static void check_state(struct engine *e)
     oracle_invariants(e->host, divergence, e);
 }
 
+/* ---- domain coverage ------------------------------------------------------------ */
+
+void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
+{
+    char key[sizeof(e->cov->key)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(key, sizeof key, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < e->ncov; i++)
+        if (!strcmp(e->cov[i].key, key) && !strcmp(e->cov[i].kind, kind)) {
+            e->cov[i].n++;
+            return;
+        }
+    if (e->ncov == e->capcov) {
+        size_t cap = e->capcov ? 2 * e->capcov : 64;
+        struct eng_cov *c = realloc(e->cov, cap * sizeof(*c));
+        if (!c)
+            return;
+        e->cov = c;
+        e->capcov = cap;
+    }
+    struct eng_cov *c = &e->cov[e->ncov++];
+    snprintf(c->kind, sizeof c->kind, "%s", kind);
+    snprintf(c->key, sizeof c->key, "%s", key);
+    c->n = 1;
+}
+
+static int cov_cmp(const void *a, const void *b)
+{
+    const struct eng_cov *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+void eng_flush_coverage(struct engine *e)
+{
+    qsort(e->cov, e->ncov, sizeof(*e->cov), cov_cmp);
+    if (e->rec)
+        for (size_t i = 0; i < e->ncov; i++)
+            rec_coverage(e->rec, e->run_id, e->cov[i].kind, e->cov[i].key, e->cov[i].n);
+}
+
+static const char *type_at(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    p2m_access_t a;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return "out_of_range";
+    p2m_get_entry(d, gfn, &t, &a);
+    return p2m_type_name(t);
+}
+
+/* (op, type before -> type after) or (op, type before, error). */
+static void cover_p2m(struct engine *e, const char *op, const char *before,
+                      const struct domain *d, gfn_t gfn, int rc)
+{
+    if (rc)
+        eng_cover(e, "p2m", "%s:%s:rc=%d", op, before, rc);
+    else
+        eng_cover(e, "p2m", "%s:%s->%s", op, before, type_at(d, gfn));
+}
+
 /* ---- lifecycle ------------------------------------------------------------------ */
 
 int eng_init(struct engine *e, uint64_t nr_frames, uint64_t seed,
@@ -198,6 +261,9 @@ void eng_fini(struct engine *e)
         oracle_destroy(e->oracle);
     e->host = NULL;
     e->oracle = NULL;
+    free(e->cov);
+    e->cov = NULL;
+    e->ncov = e->capcov = 0;
 }
 
 int eng_set_host_frames(struct engine *e, uint64_t nr_frames)
@@ -287,7 +353,9 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 {
     mfn_t m = INVALID_MFN;
+    const char *before = type_at(d, gfn);
     int rc = guest_populate_page(d, gfn, &m);
+    cover_p2m(e, "populate", before, d, gfn, rc);
     int erc = oracle_op_populate(e->oracle, d->id, gfn, rc ? INVALID_MFN : m,
                                  rc == -ENOMEM);
     char args[64], res[64];
@@ -303,7 +371,9 @@ int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    const char *before = type_at(d, gfn);
     int rc = guest_remove_page(d, gfn);
+    cover_p2m(e, "remove", before, d, gfn, rc);
     int erc = oracle_op_remove(e->oracle, d->id, gfn);
     char args[64], res[32];
     snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
@@ -316,7 +386,9 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
+    const char *before = type_at(d, gfn);
     int rc = p2m_set_type(d, gfn, t);
+    cover_p2m(e, "set_type", before, d, gfn, rc);
     int erc = oracle_op_set_type(e->oracle, d->id, gfn, t);
     char args[80], res[32];
     snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64 " type=%s", d->id,
@@ -332,6 +404,7 @@ int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
                       uint64_t value, unsigned width)
 {
     int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
+    eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
     int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
     char args[96], res[32];
     snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " w=%u val=%#" PRIx64,
@@ -359,6 +432,7 @@ int eng_copy_from_guest(struct engine *e, struct domain *d, gpa_t gpa,
 int eng_logdirty_enable(struct engine *e, struct domain *d)
 {
     int rc = paging_log_dirty_enable(d);
+    eng_cover(e, "logdirty", "enable:rc=%d", rc);
     int erc = oracle_op_logdirty_enable(e->oracle, d->id);
     char args[32], res[32];
     snprintf(args, sizeof args, "d=%u", d->id);
@@ -372,6 +446,7 @@ int eng_logdirty_enable(struct engine *e, struct domain *d)
 int eng_logdirty_disable(struct engine *e, struct domain *d)
 {
     int rc = paging_log_dirty_disable(d);
+    eng_cover(e, "logdirty", "disable:rc=%d", rc);
     int erc = oracle_op_logdirty_disable(e->oracle, d->id);
     char args[32], res[32];
     snprintf(args, sizeof args, "d=%u", d->id);
@@ -395,6 +470,7 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
     int erc = oracle_op_logdirty_op(e->oracle, d->id, clean, pages, expect,
                                     &expect_count);
     int rc = paging_log_dirty_op(d, clean, &got_pages, bitmap, stats);
+    eng_cover(e, "logdirty", "%s:rc=%d", clean ? "clean" : "peek", rc);
     char args[64], res[96];
     uint64_t ndirty = 0;
     for (size_t i = 0; i < bytes; i++)
@@ -469,11 +545,18 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
         if (r.outcome == MMU_EPT_MISCONFIG) {
+            eng_cover(e, "npf", "misconfig->crash");
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;
         }
-        switch (hvm_hap_nested_page_fault(d, r.exit_gpa, r.exit_qual, r.exit_gla)) {
+        eng_cover(e, "ept_qual", "%#" PRIx64, r.exit_qual);
+        const char *t = type_at(d, gpa_to_gfn(r.exit_gpa));
+        enum npf_result npf = hvm_hap_nested_page_fault(d, r.exit_gpa, r.exit_qual, r.exit_gla);
+        eng_cover(e, "npf", "%s:%s->%s", t,
+                  r.exit_qual & EPTQ_WRITE ? "write" : r.exit_qual & EPTQ_FETCH ? "fetch" : "read",
+                  npf == NPF_RETRY ? "retry" : npf == NPF_MMIO ? "mmio" : "crash");
+        switch (npf) {
         case NPF_RETRY:
             continue;
         case NPF_MMIO:
@@ -559,6 +642,9 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     /* The oracle reads the guest tables before the model sets A/D bits. */
     oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
     model_access(e, v, va, k, width, wvalue, out);
+    eng_cover(e, "outcome", "%s:%s", kname[k], eng_final_name(out->final));
+    if (out->final == EF_PF)
+        eng_cover(e, "pf_ec", "%#x", out->pf_ec);
 
     char args[128], res[160];
     int n = snprintf(args, sizeof args, "d=%u v=%u gva=%#" PRIx64 " w=%u cpl=%u",

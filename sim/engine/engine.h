@@ -59,6 +59,13 @@ struct eng_access {
     struct eng_exit exits[ENG_MAX_EXITS];
 };
 
+/* One domain-coverage counter (kind, key) -> n; see eng_cover(). */
+struct eng_cov {
+    char kind[12];
+    char key[84];
+    uint64_t n;
+};
+
 struct engine {
     struct host *host;
     struct oracle *oracle;
@@ -75,6 +82,8 @@ struct engine {
     bool verbose;
     bool first_failure_printed;
     char first_problem[512]; /* first failure or divergence, for the summary */
+    struct eng_cov *cov;     /* domain coverage of this run */
+    size_t ncov, capcov;
 };
 
 /* Creates an engine with a host of nr_frames (0: default) frames. */
@@ -117,6 +126,13 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
 void eng_failure(struct engine *e, const char *msg);
 /* A note recorded as a step (scenario log()). */
 void eng_note(struct engine *e, const char *msg);
+
+/* Domain coverage: counts (kind, printf key), e.g. ("p2m",
+ * "populate:mmio_dm->ram_rw").  Not part of the digest. */
+void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes the run's coverage (sorted) to the recorder. */
+void eng_flush_coverage(struct engine *e);
 
 /* Digest as 16 hex digits. */
 void eng_digest_hex(const struct engine *e, char out[17]);

@@ -1293,6 +1293,7 @@ done:
     res->failures = s->eng.failures;
     res->divergences = s->eng.divergences;
     eng_digest_hex(&s->eng, res->digest);
+    eng_flush_coverage(&s->eng);
     if (!res->status[0]) {
         const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
         snprintf(res->status, sizeof res->status, "%s", st);
