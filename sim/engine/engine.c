@@ -200,6 +200,8 @@ static int cov_cmp(const void *a, const void *b)
 
 void eng_flush_coverage(struct engine *e)
 {
+    if (!e->ncov)
+        return;
     qsort(e->cov, e->ncov, sizeof(*e->cov), cov_cmp);
     if (e->rec)
         for (size_t i = 0; i < e->ncov; i++)
