@@ -203,9 +203,12 @@ void eng_flush_coverage(struct engine *e)
     if (!e->ncov)
         return;
     qsort(e->cov, e->ncov, sizeof(*e->cov), cov_cmp);
-    if (e->rec)
-        for (size_t i = 0; i < e->ncov; i++)
+    for (size_t i = 0; i < e->ncov; i++) {
+        if (e->rec)
             rec_coverage(e->rec, e->run_id, e->cov[i].kind, e->cov[i].key, e->cov[i].n);
+        if (e->cov_sink)
+            e->cov_sink(e->cov_ctx, e->cov[i].kind, e->cov[i].key, e->cov[i].n);
+    }
 }
 
 static const char *type_at(const struct domain *d, gfn_t gfn)

@@ -84,6 +84,9 @@ struct engine {
     char first_problem[512]; /* first failure or divergence, for the summary */
     struct eng_cov *cov;     /* domain coverage of this run */
     size_t ncov, capcov;
+    /* Optional second consumer of the coverage (the fuzzer). */
+    void (*cov_sink)(void *ctx, const char *kind, const char *key, uint64_t n);
+    void *cov_ctx;
 };
 
 /* Creates an engine with a host of nr_frames (0: default) frames. */

@@ -173,6 +173,36 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
     }
 }
 
+/* ---- coverage feedback ---------------------------------------------------------- */
+
+/* Distinct (kind, key) transitions seen over the whole fuzz run. */
+struct seen {
+    char (*key)[100];
+    size_t n, cap;
+    size_t fresh; /* new in the current program */
+};
+
+static void seen_add(void *ctx, const char *kind, const char *key, uint64_t count)
+{
+    struct seen *s = ctx;
+    char k[100];
+    (void)count;
+    snprintf(k, sizeof k, "%s|%s", kind, key);
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->key[i], k))
+            return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 128;
+        s->key = realloc(s->key, s->cap * sizeof(*s->key));
+        if (!s->key)
+            abort();
+    }
+    memcpy(s->key[s->n++], k, sizeof k);
+    s->fresh++;
+}
+
+static struct seen *cur_seen; /* the run's table, for run_text() */
+
 /* ---- running and shrinking ------------------------------------------------------- */
 
 struct verdict {
@@ -205,7 +235,8 @@ static void parse_problem(const char *msg, const char *name, struct verdict *v)
 
 static void run_text(const char *name, const char *text, struct verdict *v)
 {
-    struct run_opts o = { .seed = 1 };
+    struct run_opts o = { .seed = 1, .cov_sink = cur_seen ? seen_add : NULL,
+                          .cov_ctx = cur_seen };
     struct run_result r;
     lapi_run_string(name, text, &o, &r);
     snprintf(v->status, sizeof v->status, "%s", r.status);
@@ -340,6 +371,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     }
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     double t0 = now_s(), last = t0;
+    struct seen seen = { 0 };
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;
@@ -353,7 +385,12 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         snprintf(name, sizeof name, "fuzz-%" PRIu64 "-%" PRIu64 ".lua", o->seed, n);
         char *text = prog_text(&p, NULL);
         struct verdict v;
+        cur_seen = &seen;
+        seen.fresh = 0;
         run_text(name, text, &v);
+        cur_seen = NULL; /* shrinking runs do not count */
+        if (seen.fresh)
+            st->new_cov_programs++;
         free(text);
         st->programs++;
         st->ops += nops;
@@ -382,11 +419,17 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (tty && now - last > 0.5) {
             last = now;
             fprintf(stderr, "\rfuzz: %" PRIu64 " programs, %" PRIu64 " ops, %.0f ops/s, "
-                    "%" PRIu64 " findings   ", st->programs, st->ops,
-                    st->ops / (now - t0), st->findings);
+                    "%zu transitions, %" PRIu64 " findings   ", st->programs, st->ops,
+                    st->ops / (now - t0), seen.n, st->findings);
         }
     }
     st->seconds = now_s() - t0;
+    st->transitions = seen.n;
+    if (o->cov_out) {
+        for (size_t i = 0; i < seen.n; i++)
+            fprintf(o->cov_out, "  %s\n", seen.key[i]);
+    }
+    free(seen.key);
     if (tty)
         fprintf(stderr, "\r%78s\r", "");
     return 0;

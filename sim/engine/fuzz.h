@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pagesim/recorder.h"
 
@@ -23,10 +24,13 @@ struct fuzz_opts {
     struct recorder *rec;    /* reproducer runs recorded here (may be NULL) */
     const char *mutants;     /* for the reproducer header, may be NULL */
     bool quiet;
+    FILE *cov_out;           /* list the transitions reached here (may be NULL) */
 };
 
 struct fuzz_stats {
     uint64_t programs, ops, steps, findings, shrink_runs;
+    uint64_t transitions;      /* distinct (kind, key) domain transitions reached */
+    uint64_t new_cov_programs; /* programs that reached something new */
     uint64_t op_counts[FUZZ_NKINDS];
     double seconds;
     char first_field[128];

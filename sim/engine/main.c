@@ -495,7 +495,7 @@ static int cmd_mutants(void)
 static const char usage_fuzz[] =
     "usage: pagesim fuzz [--seed N] [--ops N | --time SECONDS] [--out DIR]\n"
     "                    [--db FILE | --no-db] [--mutant NAME]... [--findings N]\n"
-    "                    [--program-ops N] [--quiet]\n"
+    "                    [--program-ops N] [--coverage] [--quiet]\n"
     "\n"
     "Generates programs of random operations (page-table edits, populate,\n"
     "remove, type changes, log-dirty enable/disable/peek/clean, CPU modes,\n"
@@ -509,6 +509,7 @@ static const char usage_fuzz[] =
     "  --time S        stop after S seconds\n"
     "  --findings N    stop after N findings\n"
     "  --program-ops N operations per program (default 120)\n"
+    "  --coverage      list the domain transitions reached\n"
     "\n"
     "Exit status: 0 no finding, 1 findings, 2 bad usage.\n";
 
@@ -520,6 +521,7 @@ static int cmd_fuzz(int argc, char **argv)
         { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
         { "mutant", required_argument, 0, 'm' }, { "findings", required_argument, 0, 'f' },
         { "program-ops", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' },
+        { "coverage", no_argument, 0, 'c' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct fuzz_opts fo = { .seed = 1, .out_dir = "fuzz-out" };
@@ -541,6 +543,7 @@ static int cmd_fuzz(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'n': nodb = true; break;
         case 'q': fo.quiet = true; break;
+        case 'c': fo.cov_out = stdout; break;
         case 'm': {
             uint32_t bit = mutant_from_name(optarg);
             if (!bit) {
@@ -593,7 +596,10 @@ static int cmd_fuzz(int argc, char **argv)
     printf("fuzz: operation mix:");
     for (unsigned k = 0; k < FUZZ_NKINDS; k++)
         printf(" %s=%" PRIu64, fuzz_op_names[k], st.op_counts[k]);
-    printf("\nfuzz: %" PRIu64 " findings%s%s\n", st.findings,
+    printf("\nfuzz: %" PRIu64 " distinct transitions reached (%" PRIu64
+           " programs found something new)%s\n", st.transitions, st.new_cov_programs,
+           fo.cov_out ? " (listed above)" : "; --coverage lists them");
+    printf("fuzz: %" PRIu64 " findings%s%s\n", st.findings,
            st.findings ? ", reproducers in " : "", st.findings ? fo.out_dir : "");
     return st.findings ? 1 : 0;
 }
