@@ -66,8 +66,8 @@ uint64_t eng_rand(struct engine *e)
 
 const char *eng_final_name(enum eng_final f)
 {
-    static const char *const n[] = { "ok", "pf", "mmio", "crash" };
-    return (unsigned)f < 4 ? n[f] : "?";
+    static const char *const n[] = { "ok", "pf", "mmio", "crash", "gp" };
+    return (unsigned)f < 5 ? n[f] : "?";
 }
 
 /* ---- recording ------------------------------------------------------------- */
@@ -345,6 +345,7 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
     v->cpu.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+    v->cpu.maxphyaddr = 46; /* the Intel-like CPU profile */
     e->vcpus[e->nvcpus++] = v;
     char args[32], res[32];
     snprintf(args, sizeof args, "d=%u", d->id);
@@ -538,6 +539,10 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             }
             return;
         }
+        if (r.outcome == MMU_GP) {
+            out->final = EF_GP; /* #GP(0) to the guest, no exit */
+            return;
+        }
         if (r.outcome == MMU_PF) {
             out->final = EF_PF;
             out->pf_ec = r.pf_ec;
@@ -581,7 +586,8 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
                            unsigned width, uint64_t wvalue)
 {
     static const enum eng_final map[] = { [OR_OK] = EF_OK, [OR_PF] = EF_PF,
-                                          [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH };
+                                          [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH,
+                                          [OR_GP] = EF_GP };
     if (map[x->final] != a->final) {
         divergence(e, "access.outcome", eng_final_name(map[x->final]),
                    eng_final_name(a->final));
@@ -632,6 +638,7 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
         break;
     case EF_CRASH:
+    case EF_GP:
         break;
     }
 }
@@ -640,8 +647,14 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out)
 {
     static const char *const kname[] = { "read", "write", "exec" };
-    struct oracle_cpu oc = { v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
-                             v->cpu.cpl };
+    struct oracle_cpu oc = { .cr0 = v->cpu.cr0, .cr3 = v->cpu.cr3,
+                             .cr4 = v->cpu.cr4, .efer = v->cpu.efer,
+                             .cpl = v->cpu.cpl };
+    oc.rflags = v->cpu.rflags;
+    oc.pkru = v->cpu.pkru;
+    oc.pkrs = v->cpu.pkrs;
+    oc.maxphyaddr = v->cpu.maxphyaddr;
+    oc.implicit = v->cpu.implicit;
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
     /* The oracle reads the guest tables before the model sets A/D bits. */
@@ -672,6 +685,9 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         break;
     case EF_CRASH:
         snprintf(res, sizeof res, "crash exits=%u", out->nexits);
+        break;
+    case EF_GP:
+        snprintf(res, sizeof res, "gp exits=%u", out->nexits);
         break;
     }
     record_step(e, kname[k], args, res);

@@ -35,7 +35,7 @@ struct vcpu {
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
  * exits on the way (the log-dirty write fault, say). */
-enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH };
+enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH, EF_GP };
 
 struct eng_exit {
     enum mmu_outcome kind; /* MMU_EPT_VIOLATION or MMU_EPT_MISCONFIG */
