@@ -1248,6 +1248,7 @@ static int run_chunk(const char *path, const char *text,
     }
     s->eng.log = opts->log;
     s->eng.verbose = opts->verbose;
+    s->eng.hook = opts->hook;
     s->mem_limit = opts->mem_limit ? opts->mem_limit : DEFAULT_MEMLIMIT;
     s->budget = opts->instr_budget ? opts->instr_budget : DEFAULT_BUDGET;
 

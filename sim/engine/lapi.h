@@ -12,6 +12,8 @@
 
 #include "pagesim/recorder.h"
 
+struct eng_access_hook;
+
 struct run_opts {
     uint64_t seed;
     struct recorder *rec;     /* NULL: not recorded */
@@ -20,6 +22,7 @@ struct run_opts {
     const char *mutants;      /* text for the runs row, may be NULL */
     uint64_t instr_budget;    /* Lua VM instructions; 0: default */
     size_t mem_limit;         /* bytes for the Lua heap; 0: default */
+    const struct eng_access_hook *hook; /* guest-access observer (hw-replay) */
 };
 
 /* XTF-like result words: pass; fail (an expect() failed); diverge (the
