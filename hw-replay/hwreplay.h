@@ -26,6 +26,11 @@ struct hw_mem {
     uint64_t max_gfn;
     uint8_t *ram;
     uint8_t *present; /* one byte per gfn */
+    /* optional: when non-NULL the RAM memslots get KVM_MEM_LOG_DIRTY_PAGES
+     * and after the access dirty[gfn] = 1 for each page KVM_GET_DIRTY_LOG
+     * reports (data written, and paging-structure pages whose A/D bits the
+     * walk set) */
+    uint8_t *dirty;
 };
 
 struct hw_access {

@@ -218,7 +218,8 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                  "replay stub needs");
         return;
     }
-    put64(mem->ram, root + 8 * STUB_PML4_IDX, (STUB_GPA + OFF_PDPT) | E_P | E_W | E_U);
+    /* A pre-set: the stub's own walks must not write (or dirty) the root page */
+    put64(mem->ram, root + 8 * STUB_PML4_IDX, (STUB_GPA + OFF_PDPT) | E_P | E_W | E_U | 0x20);
     build_stub(k, a);
 
     int vm = -1, vcpu = -1;
@@ -239,6 +240,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
             e++;
         struct kvm_userspace_memory_region rg = {
             .slot = slot++, .guest_phys_addr = g * PG, .memory_size = (e - g) * PG,
+            .flags = mem->dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
             .userspace_addr = (uintptr_t)(mem->ram + g * PG) };
         if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &rg) < 0) {
             snprintf(r->msg, sizeof r->msg, "KVM_SET_USER_MEMORY_REGION gfns %#" PRIx64
@@ -368,6 +370,33 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
     }
     struct itimerval off = { { 0, 0 }, { 0, 0 } };
     setitimer(ITIMER_REAL, &off, NULL);
+    if (mem->dirty) {
+        memset(mem->dirty, 0, mem->max_gfn);
+        uint32_t sl = 0;
+        for (uint64_t g = 0; g < mem->max_gfn;) {
+            if (!mem->present[g]) {
+                g++;
+                continue;
+            }
+            uint64_t e = g;
+            while (e < mem->max_gfn && mem->present[e])
+                e++;
+            uint64_t words = (e - g + 63) / 64;
+            uint64_t *bm = calloc(words, 8);
+            struct kvm_dirty_log dl = { .slot = sl++ };
+            dl.dirty_bitmap = bm;
+            if (bm && ioctl(vm, KVM_GET_DIRTY_LOG, &dl) == 0) {
+                for (uint64_t i = 0; i < e - g; i++)
+                    if (bm[i / 64] >> (i % 64) & 1)
+                        mem->dirty[g + i] = 1;
+            } else if (r->outcome != HW_ERROR) {
+                r->outcome = HW_ERROR;
+                snprintf(r->msg, sizeof r->msg, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+            }
+            free(bm);
+            g = e;
+        }
+    }
     goto out;
 sregs_fail:
     snprintf(r->msg, sizeof r->msg, "vCPU register setup: %s", strerror(errno));
@@ -387,7 +416,7 @@ double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
     /* A minimal domain: PML4 gfn 0, PDPT 1, PD 2, PT 3, 16 data pages at
      * gfns 0x10.. mapped at 0x400000 (U, W); n CPL3 reads in one VM. */
     struct hw_mem m = { .max_gfn = 0x40 };
-    m.ram = calloc(m.max_gfn, PG);
+    m.ram = aligned_alloc(PG, m.max_gfn * PG); /* memslots need page alignment */
     m.present = calloc(m.max_gfn, 1);
     if (!m.ram || !m.present) {
         free(m.ram);
@@ -395,6 +424,7 @@ double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
         return -1;
     }
     memset(m.present, 1, m.max_gfn);
+    memset(m.ram, 0, m.max_gfn * PG);
     put64(m.ram, 0, 1 * PG | 7);
     put64(m.ram, 1 * PG, 2 * PG | 7);
     put64(m.ram, 2 * PG + 8 * 2, 3 * PG | 7);
@@ -410,8 +440,10 @@ double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     free(m.ram);
     free(m.present);
-    if (r.outcome != HW_OK)
+    if (r.outcome != HW_OK) {
+        fprintf(stderr, "bare KVM loop failed: %s\n", r.msg);
         return -1;
+    }
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     return n / s;
 }

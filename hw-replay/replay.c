@@ -65,6 +65,9 @@ static const char usage[] =
 struct dom_mem {
     struct hw_mem m;
     size_t bytes;
+    bool logdirty;        /* the model's log-dirty was on before the access */
+    uint8_t *ld_before;   /* model dirty bitmap before the access, 1 bit/gfn */
+    uint8_t *ld_after;
 };
 
 struct ctx {
@@ -77,7 +80,7 @@ struct ctx {
     int64_t hw_run;
     struct dom_mem dom[SIM_MAX_DOMAINS];
     /* per run */
-    uint64_t accesses, compared, diffs, known, skipped, cpl0, cpl3;
+    uint64_t accesses, compared, diffs, known, skipped, cpl0, cpl3, ld_checked;
     unsigned printed;
     bool stopped;          /* a guest error ended this replay */
     char error[600];
@@ -97,7 +100,19 @@ static void dom_mem_free(struct dom_mem *dm)
     if (dm->m.ram)
         munmap(dm->m.ram, dm->bytes);
     free(dm->m.present);
+    free(dm->m.dirty);
+    free(dm->ld_before);
+    free(dm->ld_after);
     memset(dm, 0, sizeof *dm);
+}
+
+/* The model's log-dirty bitmap (PEEK: reads only). */
+static int peek_dirty(struct domain *d, uint8_t *bm)
+{
+    uint64_t pages = d->max_gfn;
+    struct log_dirty_stats st;
+    memset(bm, 0, d->max_gfn / 8 + 1);
+    return paging_log_dirty_op(d, false, &pages, bm, &st);
 }
 
 /* The domain's RAM as the access finds it. */
@@ -110,7 +125,11 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
         dm->m.ram = mmap(NULL, dm->bytes, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         dm->m.present = calloc(d->max_gfn, 1);
-        if (dm->m.ram == MAP_FAILED || !dm->m.present) {
+        dm->m.dirty = calloc(d->max_gfn, 1);
+        dm->ld_before = calloc(d->max_gfn / 8 + 1, 1);
+        dm->ld_after = calloc(d->max_gfn / 8 + 1, 1);
+        if (dm->m.ram == MAP_FAILED || !dm->m.present || !dm->m.dirty ||
+            !dm->ld_before || !dm->ld_after) {
             dm->m.ram = NULL;
             dom_mem_free(dm);
             return -1;
@@ -132,6 +151,7 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
         else
             memset(dm->m.ram + g * PAGE_SIZE, 0, PAGE_SIZE);
     }
+    dm->logdirty = d->ld.enabled && peek_dirty(d, dm->ld_before) == 0;
     return 0;
 }
 
@@ -336,6 +356,24 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                 what = x == PTE_A ? "pte.A" : x == PTE_D ? "pte.D" : "pte.AD";
             snprintf(field, sizeof field, "%s@gpa=%#" PRIx64, what, (uint64_t)(g * PAGE_SIZE + o));
             diff(c, e, dom, mf, out, &r, field, a, b, NULL, NULL);
+        }
+    }
+    /* Log-dirty: for every gfn clean in the model's bitmap before the access,
+     * KVM's dirty log (fresh VM: every page this access wrote) must agree
+     * with whether the model marked it. */
+    struct dom_mem *dm = &c->dom[dom % SIM_MAX_DOMAINS];
+    if (dm->logdirty && peek_dirty(d, dm->ld_after) == 0) {
+        c->ld_checked++;
+        for (uint64_t g = 0; g < top; g++) {
+            if (!m->present[g] || (dm->ld_before[g / 8] >> (g % 8) & 1))
+                continue;
+            bool md = dm->ld_after[g / 8] >> (g % 8) & 1, kd = m->dirty[g];
+            if (md != kd) {
+                char field[64];
+                snprintf(field, sizeof field, "logdirty@gfn=%#" PRIx64, g);
+                diff(c, e, dom, mf, out, &r, field, md, kd, md ? "dirty" : "clean",
+                     kd ? "dirty" : "clean");
+            }
         }
     }
     if (nmem > MAX_MEM_DIFFS) {
@@ -590,7 +628,7 @@ int hw_replay_main(int argc, char **argv)
         char mutants[512];
         snprintf(mutants, sizeof mutants, "%s%s%s", rr->mutants,
                  rr->mutants[0] && extra_names[0] ? "," : "", extra_names);
-        cx.accesses = cx.compared = cx.diffs = cx.known = cx.skipped = cx.cpl0 = cx.cpl3 = 0;
+        cx.accesses = cx.compared = cx.diffs = cx.known = cx.skipped = cx.cpl0 = cx.cpl3 = cx.ld_checked = 0;
         cx.printed = 0;
         cx.stopped = false;
         cx.error[0] = 0;
@@ -658,11 +696,11 @@ int hw_replay_main(int argc, char **argv)
         sqlite3_finalize(s);
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
         printf("%-5s kvm run %" PRId64 " %s: %" PRIu64 " accesses, %" PRIu64
-               " compared (cpl0 %" PRIu64 ", cpl3 %" PRIu64 "), %" PRIu64 " diffs, %"
-               PRIu64 " known, %" PRIu64 " skipped%s%s%s\n",
+               " compared (cpl0 %" PRIu64 ", cpl3 %" PRIu64 ", %" PRIu64 " with the "
+               "dirty log), %" PRIu64 " diffs, %" PRIu64 " known, %" PRIu64 " skipped%s%s%s\n",
                !strcmp(status, "pass") ? "PASS" : !strcmp(status, "diff") ? "DIFF"
                : !strcmp(status, "stale") ? "STALE" : "ERROR", rr->id, rr->scenario,
-               cx.accesses, cx.compared, cx.cpl0, cx.cpl3, cx.diffs, cx.known, cx.skipped,
+               cx.accesses, cx.compared, cx.cpl0, cx.cpl3, cx.ld_checked, cx.diffs, cx.known, cx.skipped,
                extra_names[0] ? "; mutants " : "", extra_names, "");
         if (msg[0])
             printf("    %s\n", msg);

@@ -6,7 +6,8 @@
 #   3. the default suite plus tests/hwreplay/cpl3_walk.lua, recorded and
 #      replayed: the differences must be exactly tests/hwreplay/expected-diffs.txt
 #      (model gaps found by replay, each explained there);
-#   4. mutants (model forgets the D bit; ignores CR0.WP) are caught: new
+#   4. mutants (model forgets the D bit; ignores CR0.WP; the log-dirty fault
+#      forgets to mark; log-dirty pages left writable) are caught: new
 #      differences beyond the expected ones;
 #   5. a guest that hangs ends its replay with a clear error within the time
 #      bound; the recorded tables are untouched;
@@ -60,7 +61,7 @@ acc=$(sqlite3 "$T/s.db" "select sum(compared) || ' compared (cpl0 ' || sum(cpl0)
 echo "hwreplay: $n runs replayed on KVM, accesses $acc, $(wc -l <"$T/diffs.txt") differences = expected"
 
 # 4. mutants are caught by replay
-for m in no_dirty_bit ignore_wp; do
+for m in no_dirty_bit ignore_wp ld_fault_no_mark logdirty_writable; do
     cp "$T/s.db" "$T/m.db"
     "$PAGESIM" replay --db "$T/m.db" --all --mutant "$m" >"$T/m.out" 2>&1
     sqlite3 "$T/m.db" "$q and h.mutants like '%$m%'" >/dev/null 2>&1
