@@ -29,9 +29,10 @@ CFLAGS  := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wvla -Wno-unused-paramete
            -Iinclude $(SANFLAGS)
 LDFLAGS := $(SANFLAGS)
 
-LIB_SRC    := $(sort $(wildcard model/*.c sim/*.c oracle/*.c reports/*.c))
+LIB_SRC    := $(sort $(wildcard model/*.c sim/*.c oracle/*.c reports/*.c hw-replay/*.c))
 ENGINE_SRC := $(sort $(filter-out sim/engine/main.c,$(wildcard sim/engine/*.c)))
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(ENGINE_SRC:%.c=$(BUILD)/%.o) \
+              $(BUILD)/hw-replay/stub_blob.o
 LIB        := $(BUILD)/libpagesim.a
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -47,9 +48,20 @@ help:
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/%.o: %.c $(wildcard include/pagesim/*.h) $(wildcard */*.h sim/engine/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/pagesim/*.h) $(wildcard */*.h sim/engine/*.h hw-replay/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+# hw-replay guest stub: as/ld at its link address, flat binary, embedded
+# into libpagesim.a by stub_blob.S (.incbin)
+$(BUILD)/hw-replay/stub.bin: hw-replay/stub.S hw-replay/layout.h
+	@mkdir -p $(dir $@)
+	$(CC) -c -Ihw-replay hw-replay/stub.S -o $(BUILD)/hw-replay/stub.o
+	ld -Ttext=0xffffffff80009000 -o $(BUILD)/hw-replay/stub.elf $(BUILD)/hw-replay/stub.o
+	objcopy -O binary $(BUILD)/hw-replay/stub.elf $@
+
+$(BUILD)/hw-replay/stub_blob.o: hw-replay/stub_blob.S $(BUILD)/hw-replay/stub.bin
+	$(CC) -c -DSTUB_BIN='"$(BUILD)/hw-replay/stub.bin"' $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -93,8 +105,8 @@ fuzz: $(PAGESIM)
 report: $(PAGESIM)
 	@tests/run-report.sh $(PAGESIM)
 
-hwreplay:
-	@tests/run-hwreplay.sh
+hwreplay: $(PAGESIM)
+	@tests/run-hwreplay.sh $(PAGESIM)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \

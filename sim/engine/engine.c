@@ -659,10 +659,14 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     memset(&x, 0, sizeof(x));
     /* The oracle reads the guest tables before the model sets A/D bits. */
     oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
+    if (e->hook && e->hook->pre)
+        e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     model_access(e, v, va, k, width, wvalue, out);
     eng_cover(e, "outcome", "%s:%s", kname[k], eng_final_name(out->final));
     if (out->final == EF_PF)
         eng_cover(e, "pf_ec", "%#x", out->pf_ec);
+    if (e->hook && e->hook->post)
+        e->hook->post(e->hook->ctx, e, v, va, k, width, wvalue, out);
 
     char args[128], res[160];
     int n = snprintf(args, sizeof args, "d=%u v=%u gva=%#" PRIx64 " w=%u cpl=%u",

@@ -87,6 +87,20 @@ struct engine {
     /* Optional second consumer of the coverage (the fuzzer). */
     void (*cov_sink)(void *ctx, const char *kind, const char *key, uint64_t n);
     void *cov_ctx;
+    /* Optional observer of guest accesses (hw-replay): pre is called before
+     * the model performs the access (guest memory as the access finds it),
+     * post after it with the model's outcome.  NULL: none. */
+    const struct eng_access_hook *hook;
+};
+
+/* hw-replay's view of each guest access (see engine.hook). */
+struct eng_access_hook {
+    void *ctx;
+    void (*pre)(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
+                enum access_kind k, unsigned width, uint64_t wvalue);
+    void (*post)(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
+                 enum access_kind k, unsigned width, uint64_t wvalue,
+                 const struct eng_access *out);
 };
 
 /* Creates an engine with a host of nr_frames (0: default) frames. */

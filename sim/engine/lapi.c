@@ -1424,6 +1424,7 @@ static int run_chunk(const char *path, const char *text,
     s->eng.cov_sink = opts->cov_sink;
     s->eng.cov_ctx = opts->cov_ctx;
     s->eng.verbose = opts->verbose;
+    s->eng.hook = opts->hook;
     s->mem_limit = opts->mem_limit ? opts->mem_limit : DEFAULT_MEMLIMIT;
     s->budget = opts->instr_budget ? opts->instr_budget : DEFAULT_BUDGET;
 

@@ -12,6 +12,8 @@
 
 #include "pagesim/recorder.h"
 
+struct eng_access_hook;
+
 struct run_opts {
     uint64_t seed;
     struct recorder *rec;     /* NULL: not recorded */
@@ -23,6 +25,7 @@ struct run_opts {
     /* Optional: receives the run's domain coverage (kind, key, count). */
     void (*cov_sink)(void *ctx, const char *kind, const char *key, uint64_t n);
     void *cov_ctx;
+    const struct eng_access_hook *hook; /* guest-access observer (hw-replay) */
 };
 
 /* XTF-like result words: pass; fail (an expect() failed); diverge (the

@@ -28,6 +28,7 @@
 
 #include "../../reports/report.h"
 #include "fuzz.h"
+#include "../../hw-replay/hwreplay.h"
 #include "lapi.h"
 #include "pagesim/mutant.h"
 #include "pagesim/recorder.h"
@@ -46,6 +47,7 @@ static const char usage_main[] =
     "  merge OUT IN... append the runs of databases IN to database OUT\n"
     "  fuzz            random state transitions vs the oracle, shrunk reproducers\n"
     "  mutants         list the deliberate bugs --mutant can switch on\n"
+    "  replay          re-run recorded runs on KVM and diff against the model\n"
     "\n"
     "examples:\n"
     "  pagesim run scenarios/                     the default suite into pagesim.db\n"
@@ -815,6 +817,8 @@ int main(int argc, char **argv)
         return cmd_fuzz(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))
         return cmd_merge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay"))
+        return hw_replay_main(argc - 1, argv + 1);
     fprintf(stderr, "pagesim: unknown command '%s'\n%s", cmd, usage_main);
     return 2;
 }

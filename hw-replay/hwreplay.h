@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hw-replay/hwreplay.h - replaying recorded runs on real virtualisation
+ * backends (KVM here; QEMU TCG planned) and diffing against the model.
+ *
+ *   replay.c  `pagesim replay`: re-runs a recorded scenario in the model with
+ *             an access hook, checks the digest against the recording, sends
+ *             every guest access to a backend, compares, records hw_runs and
+ *             hw_diffs.
+ *   kvm.c     the KVM backend: one fresh VM per access (so guest page tables
+ *             are never edited by the VMM while a VM lives), memslots over
+ *             the domain's RAM gfns only, the stub (stub.S) at STUB_GPA.
+ *   known.c   the one table of documented backend behaviours.
+ */
+#ifndef PAGESIM_HWREPLAY_H
+#define PAGESIM_HWREPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A domain's guest-physical memory as the access finds it: max_gfn pages at
+ * ram (MAP_NORESERVE), present[] says which gfns are RAM (backed by a
+ * memslot); the others are left out of the VM (MMIO / unpopulated). */
+struct hw_mem {
+    uint64_t max_gfn;
+    uint8_t *ram;
+    uint8_t *present; /* one byte per gfn */
+    /* optional: when non-NULL the RAM memslots get KVM_MEM_LOG_DIRTY_PAGES
+     * and after the access dirty[gfn] = 1 for each page KVM_GET_DIRTY_LOG
+     * reports (data written, and paging-structure pages whose A/D bits the
+     * walk set) */
+    uint8_t *dirty;
+};
+
+struct hw_access {
+    uint64_t cr0, cr3, cr4, efer;
+    unsigned cpl;
+    unsigned kind;    /* 0 read, 1 write, 2 fetch (enum access_kind) */
+    uint64_t gva;
+    unsigned width;
+    uint64_t wvalue;
+};
+
+enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };
+
+struct hw_result {
+    enum hw_outcome outcome;
+    uint64_t value;        /* reads */
+    uint32_t ec;           /* HW_PF */
+    uint64_t cr2;
+    uint64_t mmio_gpa;     /* first MMIO exit */
+    unsigned mmio_exits;
+    unsigned vector;       /* fetch: the exception the fetched bytes raised */
+    char msg[256];         /* HW_SKIP / HW_ERROR: why */
+};
+
+/* ---- KVM backend (kvm.c) ---- */
+struct hw_kvm;
+/* NULL with the reason in why when /dev/kvm cannot create a VM here. */
+struct hw_kvm *hw_kvm_open(char *why, size_t n);
+void hw_kvm_close(struct hw_kvm *k);
+/* Runs one access in a fresh VM over mem (which afterwards holds the guest
+ * memory as the backend left it).  timeout_ms bounds the guest. */
+void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
+                   const struct hw_access *a, unsigned timeout_ms,
+                   struct hw_result *r);
+/* Bare-KVM baseline for the benchmark: n CPL3 accesses in one VM (the
+ * guest loops), returns accesses per second or < 0. */
+double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n);
+
+/* ---- known behaviours (known.c) ---- */
+struct hw_known {
+    const char *backend;   /* "kvm", "qemu" */
+    const char *id;
+    const char *what;      /* one line */
+    const char *source;    /* where it is documented */
+};
+extern const struct hw_known hw_known_table[];
+extern const unsigned hw_known_count;
+
+/* A difference as the comparator sees it. */
+struct hw_diff_view {
+    const char *backend;
+    const struct hw_access *a;
+    int model_final;       /* enum eng_final */
+    uint32_t model_ec;
+    const struct hw_result *r;
+    const char *field;     /* "outcome", "pf_ec", "mem" ... */
+    uint64_t model_val, hw_val;
+};
+/* The known behaviour that explains d, or NULL. */
+const struct hw_known *hw_known_match(const struct hw_diff_view *d);
+
+/* ---- the command (replay.c) ---- */
+int hw_replay_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hw-replay/known.c - THE table of documented backend behaviours.
+ *
+ * Each entry is listed once here.  A difference that one of them explains is
+ * still recorded (hw_diffs.known names the entry) and printed as "known",
+ * never dropped.  Source: ../shared/reference/kvm-here.md (section numbers).
+ */
+#include <string.h>
+
+#include "hwreplay.h"
+
+const struct hw_known hw_known_table[] = {
+    { "kvm", "kvm-cpl0-emulated",
+      "CPL0 accesses are run by KVM's instruction emulator and software walker "
+      "(paging_tmpl.h), not by the CPU; CPL3 accesses run natively on shadow pages",
+      "kvm-here.md s0" },
+    { "kvm", "kvm-no-ad-on-faulting-walk",
+      "a faulting walk sets no A bit at any level (the model agrees)",
+      "kvm-here.md s2" },
+    { "kvm", "kvm-no-tlb-staleness",
+      "the shadow MMU acts as a perfectly coherent TLB: guest PTE changes are seen "
+      "without INVLPG (each replayed access runs in a fresh VM anyway)",
+      "kvm-here.md s3" },
+    { "kvm", "kvm-unbacked-table-pf",
+      "a guest paging-structure page at a gpa without memslot gives #PF ec=0 "
+      "(not-present) where the model takes an EPT violation (MMIO)",
+      "kvm-here.md s4" },
+    { "kvm", "kvm-fetch-unbacked-internal-error",
+      "an instruction fetch from a gpa without memslot ends in "
+      "KVM_EXIT_INTERNAL_ERROR (suberror 1)",
+      "kvm-here.md s4" },
+    { "kvm", "kvm-no-1g-pages",
+      "1 GiB pages (PDPTE.PS=1) are not supported: every access through one "
+      "faults with #PF RSVD (0x9 read, 0xb write), so nothing is written and no "
+      "A/D bit is set, where the model (a CPU with 1 GiB pages) completes it",
+      "kvm-here.md s2" },
+    { "qemu", "qemu72-rsvd-without-p",
+      "QEMU 7.2 TCG reports a reserved-bit #PF with error code 0x8 (no P bit; "
+      "the SDM says 0x9)",
+      "kvm-here.md s1" },
+    { "qemu", "qemu-a-on-faulting-walk",
+      "QEMU TCG sets A in the non-leaf entries of a faulting walk",
+      "kvm-here.md s2" },
+};
+const unsigned hw_known_count = sizeof hw_known_table / sizeof hw_known_table[0];
+
+static const struct hw_known *by_id(const char *id)
+{
+    for (unsigned i = 0; i < hw_known_count; i++)
+        if (!strcmp(hw_known_table[i].id, id))
+            return &hw_known_table[i];
+    return NULL;
+}
+
+/* model_final: 0 ok, 1 pf, 2 mmio, 3 crash (enum eng_final) */
+const struct hw_known *hw_known_match(const struct hw_diff_view *d)
+{
+    bool kvm = !strcmp(d->backend, "kvm"), qemu = !strcmp(d->backend, "qemu");
+    if (kvm && !strcmp(d->field, "outcome") && d->model_final == 2 &&
+        d->r->outcome == HW_PF && !(d->r->ec & 1))
+        return by_id("kvm-unbacked-table-pf");
+    /* Everything that follows from KVM refusing the 1 GiB page: the
+     * outcome and the A/D bits and data the model wrote. */
+    if (kvm && d->model_final == 0 && d->r->outcome == HW_PF && (d->r->ec & 8) &&
+        (!strcmp(d->field, "outcome") || !strncmp(d->field, "pte.", 4) ||
+         !strncmp(d->field, "mem", 3)))
+        return by_id("kvm-no-1g-pages");
+    if (kvm && !strcmp(d->field, "error") && d->a->kind == 2 &&
+        strstr(d->r->msg, "INTERNAL_ERROR") && d->model_final == 2)
+        return by_id("kvm-fetch-unbacked-internal-error");
+    if (qemu && !strcmp(d->field, "pf_ec") && (d->model_val & 9) == 9 &&
+        d->hw_val == (d->model_val & ~1ULL))
+        return by_id("qemu72-rsvd-without-p");
+    if (qemu && !strncmp(d->field, "pte.A", 5) && d->model_final == 1)
+        return by_id("qemu-a-on-faulting-walk");
+    return NULL;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hw-replay/layout.h - memory layout of the replay guest stub, shared by
+ * stub.S (through cpp) and the VMMs (kvm.c).  Only plain #defines.
+ *
+ * The stub lives in its own region of guest-physical memory (STUB_GPA, far
+ * above any domain's gfns) and is mapped at STUB_VA (the top 2 GiB, so every
+ * stub address fits a sign-extended 32-bit displacement) through PML4 slot
+ * 511 of the scenario's own page tables: the VMM copies the domain's memory,
+ * points entry 511 of the recorded CR3's root at STUB_PDPT, and the stub
+ * then runs with the scenario's CR3 -- the recorded access walks exactly the
+ * scenario's tables.  A scenario that uses PML4 slot 511 itself is skipped.
+ */
+#ifndef HWR_LAYOUT_H
+#define HWR_LAYOUT_H
+
+#define STUB_GPA      0x1000000000     /* 64 GiB: above every domain's gfns */
+#define STUB_VA       0xffffffff80000000
+#define STUB_PAGES    64               /* region size: 256 KiB */
+#define STUB_PML4_IDX 511
+
+/* page offsets inside the region */
+#define OFF_PDPT   0x0000   /* PDPT: entry 510 -> PD */
+#define OFF_PD     0x1000   /* PD: entry 0 -> PT */
+#define OFF_PT     0x2000   /* PT: maps the region (U=1) except MAGIC */
+#define OFF_GDT    0x3000   /* GDT at +0, TSS at +0x100 */
+#define OFF_TSS    0x3100
+#define OFF_IDT    0x4000
+#define OFF_PARAMS 0x5000   /* params (host -> stub) and results (stub -> host) */
+#define OFF_KSTACK 0x6000   /* 2 pages, IST1 and RSP0 at the top */
+#define OFF_USTACK 0x8000
+#define OFF_CODE   0x9000   /* stub.bin, linked here */
+#define OFF_MAGIC  0x3f000  /* never mapped: a #PF here means "access done" */
+
+#define STUB_PDPT_IDX 510   /* (STUB_VA >> 30) & 511 */
+
+/* params page fields (absolute stub addresses) */
+#define P_KIND   (STUB_VA + OFF_PARAMS + 0x00)  /* 0 read, 1 write, 2 fetch */
+#define P_GVA    (STUB_VA + OFF_PARAMS + 0x08)
+#define P_WIDTH  (STUB_VA + OFF_PARAMS + 0x10)
+#define P_WVAL   (STUB_VA + OFF_PARAMS + 0x18)
+#define P_CPL    (STUB_VA + OFF_PARAMS + 0x20)
+/* results, written by the exception handler */
+#define R_STATUS (STUB_VA + OFF_PARAMS + 0x100) /* 1 once the handler ran */
+#define R_VEC    (STUB_VA + OFF_PARAMS + 0x108)
+#define R_EC     (STUB_VA + OFF_PARAMS + 0x110)
+#define R_RIP    (STUB_VA + OFF_PARAMS + 0x118)
+#define R_CS     (STUB_VA + OFF_PARAMS + 0x120)
+#define R_CR2    (STUB_VA + OFF_PARAMS + 0x128)
+#define R_RBX    (STUB_VA + OFF_PARAMS + 0x130) /* value read */
+
+#define MAGIC_VA  (STUB_VA + OFF_MAGIC)
+#define KSTACK_TOP (STUB_VA + OFF_KSTACK + 0x2000)
+#define USTACK_TOP (STUB_VA + OFF_USTACK + 0x1000)
+#define STUB_ENTRY (STUB_VA + OFF_CODE)
+/* vector table: handler n at STUB_ENTRY + VEC_OFF + 16 * n */
+#define VEC_OFF   0x800
+
+#define SEL_KCODE 0x08
+#define SEL_KDATA 0x10
+#define SEL_UDATA 0x1b
+#define SEL_UCODE 0x23
+#define SEL_TSS   0x28
+
+/* a non-canonical value: every register holds it during a fetch replay, so
+ * whatever instruction the fetched bytes decode to faults (#GP) instead of
+ * touching memory */
+#define POISON    0x8000000000000000
+
+#endif

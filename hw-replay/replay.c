@@ -1,0 +1,766 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hw-replay/replay.c - `pagesim replay`: recorded runs on a hardware backend.
+ *
+ * For each recorded run: the scenario is re-run in the model (deterministic:
+ * same scenario, seed and mutants give the same trace) with an access hook
+ * (engine.hook).  Before the model performs a guest access the hook copies
+ * the domain's RAM (gfns whose P2M type is RAM; MMIO and unpopulated gfns are
+ * left out of the VM); after it, the same access runs on the backend over
+ * that copy, and the comparator checks outcome, #PF error code and CR2, the
+ * value read, the MMIO gpa, and then every 8-byte word of the domain's RAM
+ * (so A/D bits written by the walk and the data written) against the model.
+ * At the end the re-run digest must equal the recorded one, otherwise the
+ * recording is stale and the replay says so.
+ *
+ * Results: one hw_runs row per replayed run, hw_diffs per difference (with
+ * the known behaviour that explains it, if any), hw_skips per access the
+ * backend cannot express.  The tables are created on first use
+ * (CREATE TABLE IF NOT EXISTS); the recorded tables are only read.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "../sim/engine/engine.h"
+#include "../sim/engine/lapi.h"
+#include "hwreplay.h"
+#include "pagesim/mutant.h"
+
+static const char usage[] =
+    "usage: pagesim replay --db FILE (--run ID | --all) [--backend kvm|qemu]\n"
+    "                      [--mutant NAME]... [--timeout MS] [--bench] [-v]\n"
+    "\n"
+    "Re-runs recorded scenario runs in the model and replays every guest\n"
+    "access on a hardware backend (a fresh KVM VM per access, running the\n"
+    "stub of hw-replay/stub.S), then compares outcome, #PF error code, CR2,\n"
+    "value read, MMIO gpa and the domain's memory afterwards (A/D bits).\n"
+    "Differences go to the terminal and to the hw_runs/hw_diffs tables.\n"
+    "\n"
+    "  --db FILE       pagesim database holding the recorded runs (required)\n"
+    "  --run ID        replay one run\n"
+    "  --all           replay every run in the database\n"
+    "  --backend B     kvm (default) or qemu (not built yet: SKIP)\n"
+    "  --mutant NAME   re-run the model with a deliberate bug (the recorded\n"
+    "                  digest is then not checked)\n"
+    "  --timeout MS    bound per guest access (default 2000)\n"
+    "  --bench         also time a bare KVM loop of CPL3 reads, print the ratio\n"
+    "  -v, --verbose   print every compared access\n"
+    "\n"
+    "Exit status: 0 no unexplained difference; 1 differences, errors or a\n"
+    "stale recording; 2 bad usage or database; 3 backend unavailable (SKIP).\n";
+
+#define MAX_DIFF_PRINT 12
+#define MAX_MEM_DIFFS 16
+
+struct dom_mem {
+    struct hw_mem m;
+    size_t bytes;
+    bool logdirty;        /* the model's log-dirty was on before the access */
+    uint8_t *ld_before;   /* model dirty bitmap before the access, 1 bit/gfn */
+    uint8_t *ld_after;
+};
+
+struct ctx {
+    const char *backend;
+    struct hw_kvm *kvm;
+    unsigned timeout_ms;
+    bool verbose;
+    sqlite3 *db;
+    sqlite3_stmt *ins_diff, *ins_skip;
+    int64_t hw_run;
+    struct dom_mem dom[SIM_MAX_DOMAINS];
+    /* per run */
+    uint64_t accesses, compared, diffs, known, skipped, cpl0, cpl3, ld_checked;
+    unsigned printed;
+    bool stopped;          /* a guest error ended this replay */
+    char error[600];
+    struct hw_access cur;
+    double backend_s;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void dom_mem_free(struct dom_mem *dm)
+{
+    if (dm->m.ram)
+        munmap(dm->m.ram, dm->bytes);
+    free(dm->m.present);
+    free(dm->m.dirty);
+    free(dm->ld_before);
+    free(dm->ld_after);
+    memset(dm, 0, sizeof *dm);
+}
+
+/* The model's log-dirty bitmap (PEEK: reads only). */
+static int peek_dirty(struct domain *d, uint8_t *bm)
+{
+    uint64_t pages = d->max_gfn;
+    struct log_dirty_stats st;
+    memset(bm, 0, d->max_gfn / 8 + 1);
+    return paging_log_dirty_op(d, false, &pages, bm, &st);
+}
+
+/* The domain's RAM as the access finds it. */
+static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
+{
+    struct dom_mem *dm = &c->dom[d->id % SIM_MAX_DOMAINS];
+    if (dm->m.max_gfn != d->max_gfn) {
+        dom_mem_free(dm);
+        dm->bytes = d->max_gfn * PAGE_SIZE;
+        dm->m.ram = mmap(NULL, dm->bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        dm->m.present = calloc(d->max_gfn, 1);
+        dm->m.dirty = calloc(d->max_gfn, 1);
+        dm->ld_before = calloc(d->max_gfn / 8 + 1, 1);
+        dm->ld_after = calloc(d->max_gfn / 8 + 1, 1);
+        if (dm->m.ram == MAP_FAILED || !dm->m.present || !dm->m.dirty ||
+            !dm->ld_before || !dm->ld_after) {
+            dm->m.ram = NULL;
+            dom_mem_free(dm);
+            return -1;
+        }
+        dm->m.max_gfn = d->max_gfn;
+    }
+    uint64_t top = d->max_mapped_pfn + 1 < d->max_gfn ? d->max_mapped_pfn + 1 : d->max_gfn;
+    memset(dm->m.present, 0, d->max_gfn);
+    for (uint64_t g = 0; g < top; g++) {
+        p2m_type_t t;
+        p2m_access_t a;
+        mfn_t m = p2m_get_entry(d, _gfn(g), &t, &a);
+        if (!p2m_is_ram(t) || mfn_eq(m, INVALID_MFN))
+            continue;
+        dm->m.present[g] = 1;
+        const uint8_t *f = hostmem_frame_peek(e->host->mem, m);
+        if (f)
+            memcpy(dm->m.ram + g * PAGE_SIZE, f, PAGE_SIZE);
+        else
+            memset(dm->m.ram + g * PAGE_SIZE, 0, PAGE_SIZE);
+    }
+    dm->logdirty = d->ld.enabled && peek_dirty(d, dm->ld_before) == 0;
+    return 0;
+}
+
+static const char *const kname[] = { "read", "write", "exec" };
+
+static void access_text(const struct hw_access *a, unsigned dom, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%s d=%u gva=%#" PRIx64 " w=%u cpl=%u", kname[a->kind % 3],
+                     dom, a->gva, a->width, a->cpl);
+    if (a->kind == 1)
+        snprintf(buf + k, n - (size_t)k, " val=%#" PRIx64, a->wvalue);
+}
+
+static void diff(struct ctx *c, struct engine *e, unsigned dom, int model_final,
+                 const struct eng_access *out, const struct hw_result *r,
+                 const char *field, uint64_t mv, uint64_t hv, const char *mtext,
+                 const char *htext)
+{
+    struct hw_diff_view v = { c->backend, &c->cur, model_final, out->pf_ec, r,
+                              field, mv, hv };
+    const struct hw_known *k = hw_known_match(&v);
+    char acc[128], ms[64], hs[300];
+    access_text(&c->cur, dom, acc, sizeof acc);
+    if (mtext)
+        snprintf(ms, sizeof ms, "%s", mtext);
+    else
+        snprintf(ms, sizeof ms, "%#" PRIx64, mv);
+    if (htext)
+        snprintf(hs, sizeof hs, "%s", htext);
+    else
+        snprintf(hs, sizeof hs, "%#" PRIx64, hv);
+    if (k)
+        c->known++;
+    else
+        c->diffs++;
+    if (c->printed++ < MAX_DIFF_PRINT)
+        printf("    %s step %" PRIu64 ": %s: %s: model %s, %s %s%s%s%s\n", e->src,
+               e->step + 1, acc, field, ms, c->backend, hs, k ? "  [known: " : "",
+               k ? k->id : "", k ? "]" : "");
+    if (c->ins_diff) {
+        sqlite3_stmt *s = c->ins_diff;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, c->hw_run);
+        sqlite3_bind_int64(s, 2, (int64_t)(e->step + 1));
+        sqlite3_bind_text(s, 3, e->src, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 4, acc, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, field, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 6, ms, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 7, hs, -1, SQLITE_TRANSIENT);
+        if (k)
+            sqlite3_bind_text(s, 8, k->id, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, 8);
+        sqlite3_step(s);
+    }
+}
+
+static void skip(struct ctx *c, struct engine *e, unsigned dom, const char *why)
+{
+    char acc[128];
+    c->skipped++;
+    access_text(&c->cur, dom, acc, sizeof acc);
+    if (c->verbose)
+        printf("    %s step %" PRIu64 ": %s: SKIP: %s\n", e->src, e->step + 1, acc, why);
+    if (c->ins_skip) {
+        sqlite3_stmt *s = c->ins_skip;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, c->hw_run);
+        sqlite3_bind_int64(s, 2, (int64_t)(e->step + 1));
+        sqlite3_bind_text(s, 3, e->src, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 4, acc, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 5, why, -1, SQLITE_TRANSIENT);
+        sqlite3_step(s);
+    }
+}
+
+static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
+                     enum access_kind k, unsigned width, uint64_t wvalue)
+{
+    struct ctx *c = ctx;
+    c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
+                                 v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue };
+    if (!c->stopped && snapshot(c, e, v->d) < 0) {
+        c->stopped = true;
+        snprintf(c->error, sizeof c->error, "out of memory for the domain's RAM copy");
+    }
+}
+
+static uint64_t wmask(unsigned w) { return w >= 8 ? ~0ULL : (1ULL << (8 * w)) - 1; }
+
+static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
+                      enum access_kind k, unsigned width, uint64_t wvalue,
+                      const struct eng_access *out)
+{
+    struct ctx *c = ctx;
+    struct domain *d = v->d;
+    unsigned dom = d->id;
+    c->accesses++;
+    if (c->stopped) {
+        skip(c, e, dom, "an earlier guest error ended this replay");
+        return;
+    }
+    if (out->final == EF_CRASH) {
+        skip(c, e, dom, "the model crashed the domain (EPT misconfiguration or "
+                        "livelock): no hardware counterpart");
+        return;
+    }
+    if (c->cur.cpl != 0 && c->cur.cpl != 3) {
+        skip(c, e, dom, "CPL 1/2 accesses are not replayed");
+        return;
+    }
+    /* The stub lives in PML4 slot 511 of the scenario's own 4-level root
+     * and runs with supervisor pages and PKRU/PKRS zero: other paging modes
+     * (32-bit, PAE, 5-level) and SMEP/SMAP/PKE/PKS are not replayed yet. */
+    if ((c->cur.cr4 & X86_CR4_LA57) || !(c->cur.cr4 & X86_CR4_PAE) ||
+        !(c->cur.efer & X86_EFER_LMA)) {
+        skip(c, e, dom, "paging mode other than 4-level is not replayed yet");
+        return;
+    }
+    if (c->cur.cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)) {
+        skip(c, e, dom, "CR4.SMEP/SMAP/PKE/PKS accesses are not replayed yet");
+        return;
+    }
+    struct hw_mem *m = &c->dom[dom % SIM_MAX_DOMAINS].m;
+    struct hw_result r;
+    double t0 = now_s();
+    hw_kvm_access(c->kvm, m, &c->cur, c->timeout_ms, &r);
+    c->backend_s += now_s() - t0;
+    if (r.outcome == HW_SKIP) {
+        skip(c, e, dom, r.msg);
+        return;
+    }
+    c->compared++;
+    if (c->cur.cpl == 3)
+        c->cpl3++;
+    else
+        c->cpl0++;
+    int mf = (int)out->final;
+    static const char *const on[] = { "ok", "pf", "mmio", "skip", "error" };
+    if (c->verbose) {
+        char acc[128];
+        access_text(&c->cur, dom, acc, sizeof acc);
+        printf("    %s step %" PRIu64 ": %s: model %s, %s %s ec=%#x cr2=%#" PRIx64
+               " val=%#" PRIx64 "\n", e->src, e->step + 1, acc, eng_final_name(out->final),
+               c->backend, on[r.outcome], r.ec, r.cr2, r.value);
+    }
+    /* A non-canonical address: the model's #GP is the stub's vector 13. */
+    if (r.outcome == HW_ERROR && mf == EF_GP && strstr(r.msg, "exception 13 "))
+        return;
+    if (r.outcome == HW_ERROR) {
+        diff(c, e, dom, mf, out, &r, "error", 0, 0, eng_final_name(out->final), r.msg);
+        if (!strstr(r.msg, "INTERNAL_ERROR") || k != ACC_FETCH) {
+            c->stopped = true;
+            snprintf(c->error, sizeof c->error, "%s step %" PRIu64 ": %s", e->src,
+                     e->step + 1, r.msg);
+        }
+        return;
+    }
+    int hf = r.outcome == HW_OK ? EF_OK : r.outcome == HW_PF ? EF_PF : EF_MMIO;
+    if (hf != mf) {
+        char ht[96];
+        if (r.outcome == HW_PF)
+            snprintf(ht, sizeof ht, "pf ec=%#x cr2=%#" PRIx64, r.ec, r.cr2);
+        else if (r.outcome == HW_MMIO)
+            snprintf(ht, sizeof ht, "mmio gpa=%#" PRIx64, r.mmio_gpa);
+        else
+            snprintf(ht, sizeof ht, "ok");
+        char mt[64];
+        if (mf == EF_PF)
+            snprintf(mt, sizeof mt, "pf ec=%#x cr2=%#" PRIx64, out->pf_ec, gva_x(out->cr2));
+        else
+            snprintf(mt, sizeof mt, "%s", eng_final_name(out->final));
+        diff(c, e, dom, mf, out, &r, "outcome", (uint64_t)mf, (uint64_t)hf, mt, ht);
+    } else if (hf == EF_PF) {
+        if (out->pf_ec != r.ec)
+            diff(c, e, dom, mf, out, &r, "pf_ec", out->pf_ec, r.ec, NULL, NULL);
+        if (gva_x(out->cr2) != r.cr2)
+            diff(c, e, dom, mf, out, &r, "cr2", gva_x(out->cr2), r.cr2, NULL, NULL);
+    } else if (hf == EF_MMIO) {
+        if ((gpa_x(out->gpa) & ~7ULL) != (r.mmio_gpa & ~7ULL))
+            diff(c, e, dom, mf, out, &r, "mmio_gpa", gpa_x(out->gpa), r.mmio_gpa,
+                 NULL, NULL);
+    } else if (k == ACC_READ && (out->value & wmask(width)) != (r.value & wmask(width))) {
+        diff(c, e, dom, mf, out, &r, "value", out->value & wmask(width),
+             r.value & wmask(width), NULL, NULL);
+    }
+    (void)va;
+    (void)wvalue;
+    /* The domain's memory afterwards: A/D bits and data, word by word. */
+    unsigned nmem = 0;
+    uint64_t top = d->max_mapped_pfn + 1 < d->max_gfn ? d->max_mapped_pfn + 1 : d->max_gfn;
+    for (uint64_t g = 0; g < top; g++) {
+        if (!m->present[g])
+            continue;
+        p2m_type_t t;
+        p2m_access_t pa;
+        mfn_t mf2 = p2m_get_entry(d, _gfn(g), &t, &pa);
+        static const uint8_t zero[PAGE_SIZE];
+        const uint8_t *f = hostmem_frame_peek(e->host->mem, mf2);
+        if (!f)
+            f = zero;
+        const uint8_t *h = m->ram + g * PAGE_SIZE;
+        if (!memcmp(f, h, PAGE_SIZE))
+            continue;
+        for (unsigned o = 0; o < PAGE_SIZE; o += 8) {
+            uint64_t a, b;
+            memcpy(&a, f + o, 8);
+            memcpy(&b, h + o, 8);
+            if (a == b)
+                continue;
+            if (nmem++ >= MAX_MEM_DIFFS)
+                continue;
+            uint64_t x = a ^ b;
+            char field[64];
+            const char *what = "mem";
+            if (!(x & ~(PTE_A | PTE_D)))
+                what = x == PTE_A ? "pte.A" : x == PTE_D ? "pte.D" : "pte.AD";
+            snprintf(field, sizeof field, "%s@gpa=%#" PRIx64, what, (uint64_t)(g * PAGE_SIZE + o));
+            diff(c, e, dom, mf, out, &r, field, a, b, NULL, NULL);
+        }
+    }
+    /* Log-dirty: for every gfn clean in the model's bitmap before the access,
+     * KVM's dirty log (fresh VM: every page this access wrote) must agree
+     * with whether the model marked it. */
+    struct dom_mem *dm = &c->dom[dom % SIM_MAX_DOMAINS];
+    if (dm->logdirty && peek_dirty(d, dm->ld_after) == 0) {
+        c->ld_checked++;
+        for (uint64_t g = 0; g < top; g++) {
+            if (!m->present[g] || (dm->ld_before[g / 8] >> (g % 8) & 1))
+                continue;
+            bool md = dm->ld_after[g / 8] >> (g % 8) & 1, kd = m->dirty[g];
+            if (md != kd) {
+                char field[64];
+                snprintf(field, sizeof field, "logdirty@gfn=%#" PRIx64, g);
+                diff(c, e, dom, mf, out, &r, field, md, kd, md ? "dirty" : "clean",
+                     kd ? "dirty" : "clean");
+            }
+        }
+    }
+    if (nmem > MAX_MEM_DIFFS) {
+        char n[32];
+        snprintf(n, sizeof n, "%u more words", nmem - MAX_MEM_DIFFS);
+        diff(c, e, dom, mf, out, &r, "mem.more", 0, 0, "", n);
+    }
+}
+
+/* ---- database ---------------------------------------------------------------- */
+
+static const char hw_schema[] =
+    "CREATE TABLE IF NOT EXISTS hw_runs (\n"
+    "    id          INTEGER PRIMARY KEY,\n"
+    "    run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    backend     TEXT NOT NULL,\n"
+    "    status      TEXT NOT NULL CHECK (status IN ('running', 'pass', 'diff',\n"
+    "                                    'error', 'stale')),\n"
+    "    accesses    INTEGER, compared INTEGER, diffs INTEGER, known INTEGER,\n"
+    "    skipped     INTEGER, cpl0 INTEGER, cpl3 INTEGER,\n"
+    "    mutants     TEXT, digest TEXT, message TEXT,\n"
+    "    started_at  TEXT, duration_ms REAL);\n"
+    "CREATE TABLE IF NOT EXISTS hw_diffs (\n"
+    "    id        INTEGER PRIMARY KEY,\n"
+    "    hw_run_id INTEGER NOT NULL REFERENCES hw_runs(id) ON DELETE CASCADE,\n"
+    "    step INTEGER, src TEXT, access TEXT, field TEXT NOT NULL,\n"
+    "    model TEXT, hw TEXT,\n"
+    "    known TEXT);  -- id of the known behaviour (hw-replay/known.c) or NULL\n"
+    "CREATE TABLE IF NOT EXISTS hw_skips (\n"
+    "    id        INTEGER PRIMARY KEY,\n"
+    "    hw_run_id INTEGER NOT NULL REFERENCES hw_runs(id) ON DELETE CASCADE,\n"
+    "    step INTEGER, src TEXT, access TEXT, reason TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS hw_diffs_run ON hw_diffs(hw_run_id);\n";
+
+static int open_db(const char *path, sqlite3 **out)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        fprintf(stderr, "pagesim replay: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "pagesim replay: %s: %s\n", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s;
+    int64_t app = 0, uv = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        app = sqlite3_column_int64(s, 0);
+    else {
+        fprintf(stderr, "pagesim replay: %s: not a database (%s)\n", path, sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        uv = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (app != 0x50475331 || uv != RECORDER_SCHEMA_VERSION) {
+        fprintf(stderr, "pagesim replay: %s: not a pagesim database of schema version %d "
+                "(application_id %#" PRIx64 ", user_version %" PRId64 ")\n", path,
+                RECORDER_SCHEMA_VERSION, app, uv);
+        sqlite3_close(db);
+        return -1;
+    }
+    char *err = NULL;
+    if (sqlite3_exec(db, hw_schema, NULL, NULL, &err) != SQLITE_OK) {
+        fprintf(stderr, "pagesim replay: %s: cannot create the hw tables: %s\n", path, err);
+        sqlite3_free(err);
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+struct recorded {
+    int64_t id;
+    char *scenario, *digest, *mutants;
+    uint64_t seed;
+};
+
+static int load_runs(sqlite3 *db, int64_t only, struct recorded **out, size_t *n)
+{
+    sqlite3_stmt *s;
+    const char *q = only > 0
+        ? "SELECT id, scenario, seed, COALESCE(digest,''), COALESCE(mutants,'') FROM runs WHERE id = ?"
+        : "SELECT id, scenario, seed, COALESCE(digest,''), COALESCE(mutants,'') FROM runs ORDER BY id";
+    if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    if (only > 0)
+        sqlite3_bind_int64(s, 1, only);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct recorded *p = realloc(*out, cap * sizeof **out);
+            if (!p)
+                break;
+            *out = p;
+        }
+        struct recorded *r = &(*out)[(*n)++];
+        r->id = sqlite3_column_int64(s, 0);
+        r->scenario = strdup((const char *)sqlite3_column_text(s, 1));
+        r->seed = (uint64_t)sqlite3_column_int64(s, 2);
+        r->digest = strdup((const char *)sqlite3_column_text(s, 3));
+        r->mutants = strdup((const char *)sqlite3_column_text(s, 4));
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+static uint32_t parse_mutants(const char *list, char *bad, size_t n)
+{
+    uint32_t bits = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        uint32_t b = mutant_from_name(t);
+        if (!b)
+            snprintf(bad, n, "%s", t);
+        bits |= b;
+    }
+    return bits;
+}
+
+int hw_replay_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, 0, 'd' }, { "run", required_argument, 0, 'r' },
+        { "all", no_argument, 0, 'a' }, { "backend", required_argument, 0, 'b' },
+        { "mutant", required_argument, 0, 'm' }, { "timeout", required_argument, 0, 't' },
+        { "bench", no_argument, 0, 'B' }, { "verbose", no_argument, 0, 'v' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    const char *dbpath = NULL, *backend = "kvm";
+    int64_t only = 0;
+    bool all = false, verbose = false, bench = false;
+    unsigned timeout_ms = 2000;
+    uint32_t extra_mutants = 0;
+    char extra_names[256] = "";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dbpath = optarg; break;
+        case 'r': {
+            char *end;
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno || *end || v <= 0) {
+                fprintf(stderr, "pagesim replay: --run: '%s' is not a run id\n", optarg);
+                return 2;
+            }
+            only = v;
+            break;
+        }
+        case 'a': all = true; break;
+        case 'b': backend = optarg; break;
+        case 'm': {
+            uint32_t b = mutant_from_name(optarg);
+            if (!b) {
+                fprintf(stderr, "pagesim replay: unknown mutant '%s' (see 'pagesim mutants')\n",
+                        optarg);
+                return 2;
+            }
+            extra_mutants |= b;
+            size_t n = strlen(extra_names);
+            snprintf(extra_names + n, sizeof extra_names - n, "%s%s", n ? "," : "", optarg);
+            break;
+        }
+        case 't': timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
+            if (!timeout_ms) {
+                fprintf(stderr, "pagesim replay: --timeout: '%s' is not a positive number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'B': bench = true; break;
+        case 'v': verbose = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pagesim replay: unexpected argument '%s'\n%s", argv[optind], usage);
+        return 2;
+    }
+    if (!dbpath || (!all && !only) || (all && only)) {
+        fprintf(stderr, "pagesim replay: need --db FILE and one of --run ID or --all\n%s", usage);
+        return 2;
+    }
+    if (strcmp(backend, "kvm") && strcmp(backend, "qemu")) {
+        fprintf(stderr, "pagesim replay: unknown backend '%s' (kvm or qemu)\n", backend);
+        return 2;
+    }
+    sqlite3 *db;
+    if (open_db(dbpath, &db) < 0)
+        return 2;
+    struct recorded *runs;
+    size_t nruns;
+    if (load_runs(db, only, &runs, &nruns) < 0) {
+        fprintf(stderr, "pagesim replay: %s: %s\n", dbpath, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return 2;
+    }
+    if (only && !nruns) {
+        fprintf(stderr, "pagesim replay: %s: no run with id %" PRId64 "\n", dbpath, only);
+        sqlite3_close(db);
+        free(runs);
+        return 2;
+    }
+    struct ctx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.backend = backend;
+    cx.timeout_ms = timeout_ms;
+    cx.verbose = verbose;
+    cx.db = db;
+    int rc = 0;
+    if (!strcmp(backend, "qemu")) {
+        printf("hw-replay: SKIP qemu: the QEMU TCG backend is not built yet (issue 5, "
+               "scope item 3)\n");
+        rc = 3;
+        goto done;
+    }
+    char why[256];
+    cx.kvm = hw_kvm_open(why, sizeof why);
+    if (!cx.kvm) {
+        printf("hw-replay: SKIP kvm: %s\n", why);
+        rc = 3;
+        goto done;
+    }
+    sqlite3_prepare_v2(db, "INSERT INTO hw_diffs (hw_run_id, step, src, access, field, "
+                       "model, hw, known) VALUES (?,?,?,?,?,?,?,?)", -1, &cx.ins_diff, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO hw_skips (hw_run_id, step, src, access, reason) "
+                       "VALUES (?,?,?,?,?)", -1, &cx.ins_skip, NULL);
+    struct eng_access_hook hook = { &cx, hook_pre, hook_post };
+    uint64_t tot_acc = 0, tot_cmp = 0, tot_diff = 0, tot_known = 0, tot_skip = 0;
+    unsigned npass = 0, ndiff = 0, nerr = 0, nstale = 0;
+    double tot_backend = 0;
+    for (size_t i = 0; i < nruns; i++) {
+        struct recorded *rr = &runs[i];
+        char bad[64] = "";
+        uint32_t rec_mut = parse_mutants(rr->mutants, bad, sizeof bad);
+        char mutants[512];
+        snprintf(mutants, sizeof mutants, "%s%s%s", rr->mutants,
+                 rr->mutants[0] && extra_names[0] ? "," : "", extra_names);
+        cx.accesses = cx.compared = cx.diffs = cx.known = cx.skipped = cx.cpl0 = cx.cpl3 = cx.ld_checked = 0;
+        cx.printed = 0;
+        cx.stopped = false;
+        cx.error[0] = 0;
+        cx.backend_s = 0;
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        sqlite3_stmt *s;
+        sqlite3_prepare_v2(db, "INSERT INTO hw_runs (run_id, backend, status, mutants, "
+                           "started_at) VALUES (?, ?, 'running', ?, "
+                           "strftime('%Y-%m-%dT%H:%M:%fZ','now'))", -1, &s, NULL);
+        sqlite3_bind_int64(s, 1, rr->id);
+        sqlite3_bind_text(s, 2, backend, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, mutants, -1, SQLITE_STATIC);
+        sqlite3_step(s);
+        sqlite3_finalize(s);
+        cx.hw_run = sqlite3_last_insert_rowid(db);
+        const char *status;
+        char msg[700] = "";
+        double t0 = now_s();
+        struct stat st;
+        struct run_result res;
+        memset(&res, 0, sizeof res);
+        if (bad[0]) {
+            status = "error";
+            snprintf(msg, sizeof msg, "recorded mutant '%s' is unknown to this pagesim", bad);
+        } else if (stat(rr->scenario, &st) != 0) {
+            status = "error";
+            snprintf(msg, sizeof msg, "scenario %s: %s (replay from the directory it "
+                     "was recorded in)", rr->scenario, strerror(errno));
+        } else {
+            pagesim_mutants = rec_mut | extra_mutants;
+            struct run_opts ro = { .seed = rr->seed, .hook = &hook };
+            lapi_run_file(rr->scenario, &ro, &res);
+            pagesim_mutants = 0;
+            if (cx.error[0]) {
+                status = "error";
+                snprintf(msg, sizeof msg, "%s", cx.error);
+            } else if (!extra_mutants && strcmp(res.digest, rr->digest)) {
+                status = "stale";
+                snprintf(msg, sizeof msg, "recording is stale: recorded digest %s, the "
+                         "model re-run gives %s (model or scenario changed; re-record "
+                         "with pagesim run)", rr->digest, res.digest);
+            } else if (cx.diffs) {
+                status = "diff";
+            } else {
+                status = "pass";
+            }
+        }
+        double ms = (now_s() - t0) * 1e3;
+        sqlite3_prepare_v2(db, "UPDATE hw_runs SET status=?, accesses=?, compared=?, "
+                           "diffs=?, known=?, skipped=?, cpl0=?, cpl3=?, digest=?, "
+                           "message=?, duration_ms=? WHERE id=?", -1, &s, NULL);
+        sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (int64_t)cx.accesses);
+        sqlite3_bind_int64(s, 3, (int64_t)cx.compared);
+        sqlite3_bind_int64(s, 4, (int64_t)cx.diffs);
+        sqlite3_bind_int64(s, 5, (int64_t)cx.known);
+        sqlite3_bind_int64(s, 6, (int64_t)cx.skipped);
+        sqlite3_bind_int64(s, 7, (int64_t)cx.cpl0);
+        sqlite3_bind_int64(s, 8, (int64_t)cx.cpl3);
+        sqlite3_bind_text(s, 9, res.digest, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 10, msg, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 11, ms);
+        sqlite3_bind_int64(s, 12, cx.hw_run);
+        sqlite3_step(s);
+        sqlite3_finalize(s);
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        printf("%-5s kvm run %" PRId64 " %s: %" PRIu64 " accesses, %" PRIu64
+               " compared (cpl0 %" PRIu64 ", cpl3 %" PRIu64 ", %" PRIu64 " with the "
+               "dirty log), %" PRIu64 " diffs, %" PRIu64 " known, %" PRIu64 " skipped%s%s%s\n",
+               !strcmp(status, "pass") ? "PASS" : !strcmp(status, "diff") ? "DIFF"
+               : !strcmp(status, "stale") ? "STALE" : "ERROR", rr->id, rr->scenario,
+               cx.accesses, cx.compared, cx.cpl0, cx.cpl3, cx.ld_checked, cx.diffs, cx.known, cx.skipped,
+               extra_names[0] ? "; mutants " : "", extra_names, "");
+        if (msg[0])
+            printf("    %s\n", msg);
+        if (!strcmp(status, "pass")) npass++;
+        else if (!strcmp(status, "diff")) ndiff++;
+        else if (!strcmp(status, "stale")) nstale++;
+        else nerr++;
+        tot_acc += cx.accesses;
+        tot_cmp += cx.compared;
+        tot_diff += cx.diffs;
+        tot_known += cx.known;
+        tot_skip += cx.skipped;
+        tot_backend += cx.backend_s;
+    }
+    printf("hw-replay kvm: %zu runs: %u pass, %u diff, %u error, %u stale; %" PRIu64
+           " accesses, %" PRIu64 " compared, %" PRIu64 " diffs, %" PRIu64 " known, %"
+           PRIu64 " skipped\n", nruns, npass, ndiff, nerr, nstale, tot_acc, tot_cmp,
+           tot_diff, tot_known, tot_skip);
+    if (tot_known || verbose) {
+        printf("known behaviours of kvm (hw-replay/known.c):\n");
+        for (unsigned i = 0; i < hw_known_count; i++)
+            if (!strcmp(hw_known_table[i].backend, "kvm"))
+                printf("  %-34s %s [%s]\n", hw_known_table[i].id, hw_known_table[i].what,
+                       hw_known_table[i].source);
+    }
+    if (bench && tot_cmp) {
+        double replay_rate = tot_cmp / tot_backend;
+        double bare = hw_kvm_bare_rate(cx.kvm, 20000000);
+        printf("bench: replay %.0f accesses/s (a fresh VM per access), bare KVM CPL3 loop "
+               "%.0f accesses/s, ratio 1:%.0f\n", replay_rate, bare,
+               bare > 0 ? bare / replay_rate : 0);
+    }
+    rc = (ndiff || nerr || nstale) ? 1 : 0;
+done:
+    sqlite3_finalize(cx.ins_diff);
+    sqlite3_finalize(cx.ins_skip);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        dom_mem_free(&cx.dom[i]);
+    hw_kvm_close(cx.kvm);
+    for (size_t i = 0; i < nruns; i++) {
+        free(runs[i].scenario);
+        free(runs[i].digest);
+        free(runs[i].mutants);
+    }
+    free(runs);
+    sqlite3_close(db);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hw-replay/stub.S - the replay guest: performs ONE recorded access and
+ * reports what happened, for the KVM backend (and, later, QEMU TCG).
+ *
+ * Entered by the VMM in 64-bit mode at CPL0 with CR3 = the recorded CR3
+ * (the scenario's own tables, with PML4 slot 511 pointing at this region),
+ * RSP = KSTACK_TOP, GDT/IDT/TSS set up by the VMM (layout.h).
+ *
+ *   entry: if P_CPL == 3, iretq to do_access at CPL3 (CS 0x23, SS 0x1b)
+ *   do_access: read or write P_GVA with width P_WIDTH (value into %rbx),
+ *     then touch MAGIC_VA, which is never mapped: the #PF handler sees
+ *     CR2 == MAGIC_VA and knows the access completed.  Any other exception
+ *     (the recorded access faulting) is caught the same way.
+ *   fetch: every register (RSP too) is set to a non-canonical POISON, then
+ *     jmp *P_GVA: a fetch fault gives #PF with I/D at P_GVA; a fetch that
+ *     succeeds executes whatever is there, which (all operands poisoned)
+ *     faults with #GP/#UD, or halts -- the VMM reads "fetch completed".
+ *
+ * Every vector 0..31 goes through an IST1 interrupt gate to `common`, which
+ * stores vector, error code, RIP, CS, CR2 and %rbx in the results and halts.
+ * Built with as/ld (-Ttext = STUB_ENTRY), objcopy -O binary.
+ */
+#include "layout.h"
+
+    .text
+    .code64
+    .globl _start
+_start:
+    cmpq $3, P_CPL
+    jne do_access
+    pushq $SEL_UDATA
+    pushq $USTACK_TOP
+    pushq $0x2
+    pushq $SEL_UCODE
+    pushq $do_access
+    iretq
+
+do_access:
+    movq P_KIND, %rax
+    movq P_GVA, %rdi
+    movq P_WVAL, %rsi
+    movq P_WIDTH, %rcx
+    xorl %ebx, %ebx
+    cmpq $2, %rax
+    je do_fetch
+    cmpq $3, %rax
+    je do_loop
+    cmpq $1, %rax
+    je do_write
+    cmpq $1, %rcx
+    je 1f
+    cmpq $2, %rcx
+    je 2f
+    cmpq $4, %rcx
+    je 4f
+    movq (%rdi), %rbx
+    jmp done
+1:  movzbl (%rdi), %ebx
+    jmp done
+2:  movzwl (%rdi), %ebx
+    jmp done
+4:  movl (%rdi), %ebx
+    jmp done
+
+do_write:
+    cmpq $1, %rcx
+    je 1f
+    cmpq $2, %rcx
+    je 2f
+    cmpq $4, %rcx
+    je 4f
+    movq %rsi, (%rdi)
+    jmp done
+1:  movb %sil, (%rdi)
+    jmp done
+2:  movw %si, (%rdi)
+    jmp done
+4:  movl %esi, (%rdi)
+    jmp done
+
+done:
+    movb MAGIC_VA, %al
+    ud2                     /* not reached: the #PF above ends the run */
+
+/* kind 3 (benchmark baseline): P_WIDTH reads of the 8 bytes at P_GVA,
+ * advancing 4 KiB per read and wrapping every P_WVAL pages */
+do_loop:
+    movq %rcx, %rdx         /* reads left */
+    xorl %r8d, %r8d         /* page index */
+5:  movq %r8, %r9
+    shlq $12, %r9
+    movq (%rdi,%r9), %rbx
+    incq %r8
+    cmpq %rsi, %r8
+    jb 6f
+    xorl %r8d, %r8d
+6:  decq %rdx
+    jnz 5b
+    jmp done
+
+do_fetch:
+    movabsq $POISON, %rax
+    movq %rax, %rbx
+    movq %rax, %rcx
+    movq %rax, %rdx
+    movq %rax, %rsi
+    movq %rax, %rdi
+    movq %rax, %rbp
+    movq %rax, %r8
+    movq %rax, %r9
+    movq %rax, %r10
+    movq %rax, %r11
+    movq %rax, %r12
+    movq %rax, %r13
+    movq %rax, %r14
+    movq %rax, %r15
+    movq %rax, %rsp
+    jmp *P_GVA
+
+/* ---- exception vectors 0..31, 16 bytes apart at VEC_OFF ------------------- */
+    .org VEC_OFF
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .balign 16
+    .if (\n == 8) || (\n == 10) || (\n == 11) || (\n == 12) || (\n == 13) || (\n == 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
+    pushq $\n
+    .else
+    pushq $0
+    pushq $\n
+    .endif
+    jmp common
+    .endr
+
+    .balign 16
+common:
+    movq %rbx, R_RBX
+    movq 0(%rsp), %rbx
+    movq %rbx, R_VEC
+    movq 8(%rsp), %rbx
+    movq %rbx, R_EC
+    movq 16(%rsp), %rbx
+    movq %rbx, R_RIP
+    movq 24(%rsp), %rbx
+    movq %rbx, R_CS
+    movq %cr2, %rbx
+    movq %rbx, R_CR2
+    movq $1, R_STATUS
+3:  hlt
+    jmp 3b
