@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -202,6 +204,7 @@ static void seen_add(void *ctx, const char *kind, const char *key, uint64_t coun
 }
 
 static struct seen *cur_seen; /* the run's table, for run_text() */
+static bool fork_programs;    /* run each program in a child (crash-safe) */
 
 /* ---- running and shrinking ------------------------------------------------------- */
 
@@ -233,15 +236,106 @@ static void parse_problem(const char *msg, const char *name, struct verdict *v)
     }
 }
 
-static void run_text(const char *name, const char *text, struct verdict *v)
+static void run_inline(const char *name, const char *text, struct verdict *v,
+                       void (*sink)(void *, const char *, const char *, uint64_t),
+                       void *ctx)
 {
-    struct run_opts o = { .seed = 1, .cov_sink = cur_seen ? seen_add : NULL,
-                          .cov_ctx = cur_seen };
+    struct run_opts o = { .seed = 1, .cov_sink = sink, .cov_ctx = ctx };
     struct run_result r;
     lapi_run_string(name, text, &o, &r);
     snprintf(v->status, sizeof v->status, "%s", r.status);
     v->steps = r.steps;
     parse_problem(r.message, name, v);
+}
+
+/* In the child: coverage is collected as "kind\tkey\n" lines, sent up
+ * the pipe after the verdict. */
+struct linebuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void buf_sink(void *ctx, const char *kind, const char *key, uint64_t n)
+{
+    struct linebuf *b = ctx;
+    (void)n;
+    size_t need = strlen(kind) + strlen(key) + 3;
+    if (b->n + need > b->cap) {
+        b->cap = (b->cap + need) * 2;
+        if (!(b->p = realloc(b->p, b->cap)))
+            abort();
+    }
+    b->n += (size_t)sprintf(b->p + b->n, "%s\t%s\n", kind, key);
+}
+
+/*
+ * Runs a program in a child process, so that a crash, an abort or a
+ * sanitizer report in the C code becomes a finding ("crash" with the
+ * signal) instead of ending the fuzzer.  The child sends its verdict, then
+ * its coverage lines.  Shrinking keeps a crash only if it crashes with the
+ * same signal.
+ */
+static void run_text(const char *name, const char *text, struct verdict *v)
+{
+    int fd[2];
+    if (!fork_programs || pipe(fd) != 0) {
+        run_inline(name, text, v, cur_seen ? seen_add : NULL, cur_seen);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        struct verdict cv;
+        struct linebuf cov = { 0 };
+        memset(&cv, 0, sizeof cv);
+        run_inline(name, text, &cv, cur_seen ? buf_sink : NULL, &cov);
+        /* verdict first, so the parent knows where coverage starts */
+        bool ok = write(fd[1], &cv, sizeof cv) == (ssize_t)sizeof cv;
+        for (size_t off = 0; ok && off < cov.n;) {
+            ssize_t w = write(fd[1], cov.p + off, cov.n - off);
+            ok = w > 0;
+            off += ok ? (size_t)w : 0;
+        }
+        _exit(ok ? 0 : 3);
+    }
+    close(fd[1]);
+    memset(v, 0, sizeof(*v));
+    size_t got = 0;
+    while (pid > 0 && got < sizeof(*v)) {
+        ssize_t n = read(fd[0], (char *)v + got, sizeof(*v) - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    FILE *in = fdopen(fd[0], "r");
+    char line[256];
+    while (in && fgets(line, sizeof line, in)) {
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        tab[strcspn(tab + 1, "\n") + 1] = 0;
+        if (cur_seen)
+            seen_add(cur_seen, line, tab + 1, 1);
+    }
+    if (in)
+        fclose(in);
+    else
+        close(fd[0]);
+    int st = 0;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    if (pid < 0 || got != sizeof(*v) || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        snprintf(v->status, sizeof v->status, "crash");
+        if (pid > 0 && WIFSIGNALED(st))
+            snprintf(v->field, sizeof v->field, "signal %d (%s)", WTERMSIG(st),
+                     strsignal(WTERMSIG(st)));
+        else
+            snprintf(v->field, sizeof v->field, "runner exited with status %d",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        v->line = 0;
+    }
 }
 
 static bool same_failure(const struct verdict *a, const struct verdict *b)
@@ -372,6 +466,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     double t0 = now_s(), last = t0;
     struct seen seen = { 0 };
+    fork_programs = !o->no_fork;
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;

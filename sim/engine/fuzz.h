@@ -24,6 +24,7 @@ struct fuzz_opts {
     struct recorder *rec;    /* reproducer runs recorded here (may be NULL) */
     const char *mutants;     /* for the reproducer header, may be NULL */
     bool quiet;
+    bool no_fork;            /* run programs in-process (debugging) */
     FILE *cov_out;           /* list the transitions reached here (may be NULL) */
 };
 

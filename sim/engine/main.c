@@ -589,7 +589,7 @@ static int cmd_mutants(void)
 static const char usage_fuzz[] =
     "usage: pagesim fuzz [--seed N] [--ops N | --time SECONDS] [--out DIR]\n"
     "                    [--db FILE | --no-db] [--mutant NAME]... [--findings N]\n"
-    "                    [--program-ops N] [--coverage] [--quiet]\n"
+    "                    [--program-ops N] [--coverage] [--no-fork] [--quiet]\n"
     "\n"
     "Generates programs of random operations (page-table edits, populate,\n"
     "remove, type changes, log-dirty enable/disable/peek/clean, CPU modes,\n"
@@ -604,6 +604,8 @@ static const char usage_fuzz[] =
     "  --findings N    stop after N findings\n"
     "  --program-ops N operations per program (default 120)\n"
     "  --coverage      list the domain transitions reached\n"
+    "  --no-fork       run programs in this process (by default each runs in a\n"
+    "                  child, so a crash or sanitizer report becomes a finding)\n"
     "\n"
     "Exit status: 0 no finding, 1 findings, 2 bad usage.\n";
 
@@ -615,7 +617,7 @@ static int cmd_fuzz(int argc, char **argv)
         { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
         { "mutant", required_argument, 0, 'm' }, { "findings", required_argument, 0, 'f' },
         { "program-ops", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' },
-        { "coverage", no_argument, 0, 'c' },
+        { "coverage", no_argument, 0, 'c' }, { "no-fork", no_argument, 0, 'F' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct fuzz_opts fo = { .seed = 1, .out_dir = "fuzz-out" };
@@ -638,6 +640,7 @@ static int cmd_fuzz(int argc, char **argv)
         case 'n': nodb = true; break;
         case 'q': fo.quiet = true; break;
         case 'c': fo.cov_out = stdout; break;
+        case 'F': fo.no_fork = true; break;
         case 'm': {
             uint32_t bit = mutant_from_name(optarg);
             if (!bit) {
