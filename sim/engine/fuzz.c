@@ -111,17 +111,19 @@ static unsigned pick(uint64_t *x, unsigned n) { return (unsigned)(mix(x) % n); }
 /* Operation kinds with their weights (out of the total). */
 enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PEEK, OP_CLEAN, OP_CPU, OP_READ, OP_WRITE, OP_EXEC, OP_WPHYS,
-       OP_FRESH, OP_NKINDS };
+       OP_FRESH, OP_LMAP, OP_LREAD, OP_RAWPTE, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
     [OP_MMIO] = 2, [OP_LD_TOGGLE] = 3, [OP_PEEK] = 3, [OP_CLEAN] = 3,
     [OP_CPU] = 4, [OP_READ] = 12, [OP_WRITE] = 12, [OP_EXEC] = 4,
-    [OP_WPHYS] = 3, [OP_FRESH] = 1,
+    [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
+    [OP_RAWPTE] = 3,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
     "peek", "clean", "cpu_mode", "read", "write", "exec", "write_phys", "fresh",
+    "map_2m", "read_2m", "raw_pte",
 };
 
 static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
@@ -142,8 +144,8 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
         uint64_t g = 0x40 + pick(&x, 0x40);
         switch (k) {
         case OP_MAP:
-            prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s')", d, va,
-                     (uint64_t)(0x40 + pick(&x, 0x30)), flags[pick(&x, 8)]);
+            prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s', 1, %u)", d, va,
+                     (uint64_t)(0x40 + pick(&x, 0x30)), flags[pick(&x, 8)], pick(&x, 4));
             break;
         case OP_UNMAP: prog_add(p, "pts[%u]:unmap(%#" PRIx64 ")", d, va); break;
         case OP_POPULATE: prog_add(p, "doms[%u]:populate(%#" PRIx64 ")", d, g); break;
@@ -155,10 +157,40 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
             break;
         case OP_PEEK: prog_add(p, "doms[%u]:peek_dirty()", d); break;
         case OP_CLEAN: prog_add(p, "doms[%u]:clean_dirty()", d); break;
-        case OP_CPU:
-            prog_add(p, "vcpus[%u]:set{ cpl = %u, wp = %s, nxe = %s }", d, 3 * pick(&x, 2),
-                     pick(&x, 2) ? "true" : "false", pick(&x, 2) ? "true" : "false");
+        case OP_CPU: {
+            /* PKRU: all keys open, all write-disabled, all access-disabled,
+             * or random; 2 bits per key (AD, WD), SDM 4.6.2. */
+            static const uint32_t pkru[] = { 0, 0xaaaaaaaa, 0x55555555, 0 };
+            uint32_t pk = pkru[pick(&x, 4)];
+            if (!pk && pick(&x, 2))
+                pk = (uint32_t)mix(&x);
+            prog_add(p, "vcpus[%u]:set{ cpl = %u, wp = %s, nxe = %s, smep = %s, smap = %s, "
+                        "ac = %s, pke = %s, pkru = %#x }", d, 3 * pick(&x, 2),
+                     pick(&x, 2) ? "true" : "false", pick(&x, 2) ? "true" : "false",
+                     pick(&x, 4) ? "false" : "true", pick(&x, 3) ? "false" : "true",
+                     pick(&x, 2) ? "true" : "false", pick(&x, 3) ? "false" : "true", pk);
             break;
+        }
+        case OP_LMAP:
+            /* 2 MiB pages over gfns 0..0x1ff: RAM (page tables included,
+             * so the large region is only read) and, above the domain's
+             * 0x100 gfns, holes that exit to MMIO. */
+            prog_add(p, "pts[%u]:map(%#" PRIx64 ", 0, '%s', 2, %u)", d,
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(&x, 4),
+                     flags[pick(&x, 8)], pick(&x, 4));
+            break;
+        case OP_LREAD:
+            prog_add(p, "vcpus[%u]:%s(%#" PRIx64 ")", d, pick(&x, 4) ? "read" : "exec",
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(&x, 4) + 8 * pick(&x, 0x40000));
+            break;
+        case OP_RAWPTE: {
+            /* A leaf pointing at data RAM with one random bit 40..63 set:
+             * reserved above MAXPHYADDR, NX, or software-available. */
+            uint64_t raw = (g << 12) | 0x7 | (1ULL << (40 + pick(&x, 24)));
+            prog_add(p, "if pts[%u]:entry(%#" PRIx64 ", 1) then pts[%u]:set_entry(%#" PRIx64
+                        ", 1, %#" PRIx64 ") end", d, va, d, va, raw);
+            break;
+        }
         case OP_READ:
             prog_add(p, "vcpus[%u]:read(%#" PRIx64 ")", d, va + 8 * pick(&x, 512));
             break;

@@ -11,7 +11,7 @@
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 14
+#define FUZZ_NKINDS 17
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {
