@@ -10,6 +10,7 @@
 #   make asan     only the sanitizer pass
 #   make coverage gcov build, tests, lcov HTML report + per-folder summary
 #   make bench    benchmarks, each figure beside its anchor (BENCH lines)
+#   make fuzz-libfuzzer  the libFuzzer entry point, FUZZ_TIME seconds
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -38,7 +39,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz report hwreplay asan coverage bench clean help
+.PHONY: all deps run check unit suite mutants fuzz fuzz-libfuzzer report hwreplay asan coverage bench clean help
 
 all: $(PAGESIM)
 
@@ -113,6 +114,20 @@ asan:
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  FUZZ_SEEDS=10 unit suite fuzz
 
+# libFuzzer: the library again with clang, coverage instrumentation and
+# ASan+UBSan, linked with tests/fuzz/libfuzzer.c.  FUZZ_TIME seconds
+# (default 60); crash-* inputs land in build-lf/artifacts/.
+FUZZ_TIME ?= 60
+fuzz-libfuzzer: deps
+	@command -v clang >/dev/null || scripts/install-deps.sh --with-clang
+	@$(MAKE) --no-print-directory BUILD=build-lf CC=clang OPT=-O1 \
+	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-lf/libpagesim.a
+	clang -std=gnu11 -O1 -g -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build-lf/pagesim-libfuzzer tests/fuzz/libfuzzer.c build-lf/libpagesim.a $(PKG_LIBS) -lm
+	@mkdir -p build-lf/corpus build-lf/artifacts
+	build-lf/pagesim-libfuzzer -max_total_time=$(FUZZ_TIME) -max_len=1024 \
+	  -artifact_prefix=build-lf/artifacts/ build-lf/corpus
+
 bench: $(PAGESIM)
 	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
 
@@ -120,4 +135,4 @@ coverage: deps
 	@tests/run-coverage.sh
 
 clean:
-	rm -rf build build-asan build-cov coverage coverage.log report fuzz-out pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov build-lf coverage coverage.log report fuzz-out pagesim pagesim.db pagesim.db-wal pagesim.db-shm

@@ -5,6 +5,7 @@
 set -eu
 pkgs="gcc make pkg-config liblua5.4-dev libsqlite3-dev sqlite3 libcriterion-dev lcov"
 [ "${1:-}" = "--with-qemu" ] && pkgs="$pkgs qemu-system-x86"
+[ "${1:-}" = "--with-clang" ] && pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -98,7 +98,16 @@ static char *prog_text(const struct prog *p, const bool *keep)
 
 /* ---- generation ------------------------------------------------------------------ */
 
-static uint64_t mix(uint64_t *x)
+/* Where the generator's choices come from: the seeded generator, or (for
+ * the libFuzzer entry point) the fuzzer's input bytes, two per choice. */
+struct entropy {
+    uint64_t x;
+    const uint8_t *b;
+    size_t n, i;
+    bool bytes, exhausted;
+};
+
+static uint64_t mix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -106,7 +115,22 @@ static uint64_t mix(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static unsigned pick(uint64_t *x, unsigned n) { return (unsigned)(mix(x) % n); }
+static uint64_t mix(struct entropy *x)
+{
+    if (!x->bytes)
+        return mix64(&x->x);
+    uint64_t v = 0;
+    for (int k = 0; k < 2; k++) {
+        if (x->i >= x->n) {
+            x->exhausted = true;
+            break;
+        }
+        v = v << 8 | x->b[x->i++];
+    }
+    return v * 0x9e3779b97f4a7c15ULL >> 16 ^ v; /* spread over the range */
+}
+
+static unsigned pick(struct entropy *x, unsigned n) { return (unsigned)(mix(x) % n); }
 
 /* Operation kinds with their weights (out of the total). */
 enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
@@ -126,26 +150,46 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map_2m", "read_2m", "raw_pte",
 };
 
+static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
+                    uint64_t counts[OP_NKINDS]);
+
 static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
                      uint64_t counts[OP_NKINDS])
 {
+    struct entropy e = { .x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL };
+    gen_ops(p, &e, nops, counts);
+}
+
+char *fuzz_program_from_bytes(const uint8_t *data, size_t size, unsigned max_ops)
+{
+    struct prog p = { 0 };
+    struct entropy e = { .b = data, .n = size, .bytes = true };
+    uint64_t counts[OP_NKINDS] = { 0 };
+    gen_ops(&p, &e, max_ops, counts);
+    char *t = prog_text(&p, NULL);
+    prog_free(&p);
+    return t;
+}
+
+static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
+                    uint64_t counts[OP_NKINDS])
+{
     static const char *const flags[] = { "", "w", "u", "wu", "wun", "un", "wa", "wud" };
-    uint64_t x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL;
     unsigned total = 0;
     for (unsigned k = 0; k < OP_NKINDS; k++)
         total += weight[k];
-    for (unsigned i = 0; i < nops; i++) {
-        unsigned w = pick(&x, total), k = 0;
+    for (unsigned i = 0; i < nops && !xe->exhausted; i++) {
+        unsigned w = pick(xe, total), k = 0;
         while (w >= weight[k])
             w -= weight[k++];
         counts[k]++;
-        unsigned d = 1 + pick(&x, 2);
-        uint64_t va = 0x400000 + 0x1000ULL * pick(&x, 16);
-        uint64_t g = 0x40 + pick(&x, 0x40);
+        unsigned d = 1 + pick(xe, 2);
+        uint64_t va = 0x400000 + 0x1000ULL * pick(xe, 16);
+        uint64_t g = 0x40 + pick(xe, 0x40);
         switch (k) {
         case OP_MAP:
             prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s', 1, %u)", d, va,
-                     (uint64_t)(0x40 + pick(&x, 0x30)), flags[pick(&x, 8)], pick(&x, 4));
+                     (uint64_t)(0x40 + pick(xe, 0x30)), flags[pick(xe, 8)], pick(xe, 4));
             break;
         case OP_UNMAP: prog_add(p, "pts[%u]:unmap(%#" PRIx64 ")", d, va); break;
         case OP_POPULATE: prog_add(p, "doms[%u]:populate(%#" PRIx64 ")", d, g); break;
@@ -161,14 +205,14 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
             /* PKRU: all keys open, all write-disabled, all access-disabled,
              * or random; 2 bits per key (AD, WD), SDM 4.6.2. */
             static const uint32_t pkru[] = { 0, 0xaaaaaaaa, 0x55555555, 0 };
-            uint32_t pk = pkru[pick(&x, 4)];
-            if (!pk && pick(&x, 2))
-                pk = (uint32_t)mix(&x);
+            uint32_t pk = pkru[pick(xe, 4)];
+            if (!pk && pick(xe, 2))
+                pk = (uint32_t)mix(xe);
             prog_add(p, "vcpus[%u]:set{ cpl = %u, wp = %s, nxe = %s, smep = %s, smap = %s, "
-                        "ac = %s, pke = %s, pkru = %#x }", d, 3 * pick(&x, 2),
-                     pick(&x, 2) ? "true" : "false", pick(&x, 2) ? "true" : "false",
-                     pick(&x, 4) ? "false" : "true", pick(&x, 3) ? "false" : "true",
-                     pick(&x, 2) ? "true" : "false", pick(&x, 3) ? "false" : "true", pk);
+                        "ac = %s, pke = %s, pkru = %#x }", d, 3 * pick(xe, 2),
+                     pick(xe, 2) ? "true" : "false", pick(xe, 2) ? "true" : "false",
+                     pick(xe, 4) ? "false" : "true", pick(xe, 3) ? "false" : "true",
+                     pick(xe, 2) ? "true" : "false", pick(xe, 3) ? "false" : "true", pk);
             break;
         }
         case OP_LMAP:
@@ -176,31 +220,31 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
              * so the large region is only read) and, above the domain's
              * 0x100 gfns, holes that exit to MMIO. */
             prog_add(p, "pts[%u]:map(%#" PRIx64 ", 0, '%s', 2, %u)", d,
-                     (uint64_t)0x40000000 + 0x200000ULL * pick(&x, 4),
-                     flags[pick(&x, 8)], pick(&x, 4));
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(xe, 4),
+                     flags[pick(xe, 8)], pick(xe, 4));
             break;
         case OP_LREAD:
-            prog_add(p, "vcpus[%u]:%s(%#" PRIx64 ")", d, pick(&x, 4) ? "read" : "exec",
-                     (uint64_t)0x40000000 + 0x200000ULL * pick(&x, 4) + 8 * pick(&x, 0x40000));
+            prog_add(p, "vcpus[%u]:%s(%#" PRIx64 ")", d, pick(xe, 4) ? "read" : "exec",
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(xe, 4) + 8 * pick(xe, 0x40000));
             break;
         case OP_RAWPTE: {
             /* A leaf pointing at data RAM with one random bit 40..63 set:
              * reserved above MAXPHYADDR, NX, or software-available. */
-            uint64_t raw = (g << 12) | 0x7 | (1ULL << (40 + pick(&x, 24)));
+            uint64_t raw = (g << 12) | 0x7 | (1ULL << (40 + pick(xe, 24)));
             prog_add(p, "if pts[%u]:entry(%#" PRIx64 ", 1) then pts[%u]:set_entry(%#" PRIx64
                         ", 1, %#" PRIx64 ") end", d, va, d, va, raw);
             break;
         }
         case OP_READ:
-            prog_add(p, "vcpus[%u]:read(%#" PRIx64 ")", d, va + 8 * pick(&x, 512));
+            prog_add(p, "vcpus[%u]:read(%#" PRIx64 ")", d, va + 8 * pick(xe, 512));
             break;
         case OP_WRITE:
-            prog_add(p, "vcpus[%u]:write(%#" PRIx64 ", %u)", d, va + 8 * pick(&x, 512), i + 1);
+            prog_add(p, "vcpus[%u]:write(%#" PRIx64 ", %u)", d, va + 8 * pick(xe, 512), i + 1);
             break;
         case OP_EXEC: prog_add(p, "vcpus[%u]:exec(%#" PRIx64 ")", d, va); break;
         case OP_WPHYS:
             prog_add(p, "doms[%u]:write_phys(%#" PRIx64 ", %u)", d,
-                     (g << 12) + 8 * pick(&x, 512), i + 1);
+                     (g << 12) + 8 * pick(xe, 512), i + 1);
             break;
         case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
         }

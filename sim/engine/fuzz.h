@@ -6,6 +6,7 @@
 #define PAGESIM_FUZZ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -38,5 +39,10 @@ struct fuzz_stats {
 };
 
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st);
+
+/* The structure-aware decoder behind the libFuzzer entry point: the input
+ * bytes choose the operations (two bytes per choice) of a program of at
+ * most max_ops operations.  Returns malloc'd Lua text (prologue included). */
+char *fuzz_program_from_bytes(const uint8_t *data, size_t size, unsigned max_ops);
 
 #endif /* PAGESIM_FUZZ_H */
