@@ -531,6 +531,85 @@ static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct pro
     return fclose(f);
 }
 
+/* ---- coverage-guided mutation ------------------------------------------------------- */
+
+/* Programs that reached a transition nothing before them had: they are
+ * mutated (a few lines deleted, inserted or replaced by fresh operations)
+ * to make half of the later programs, which biases generation toward the
+ * neighbourhood of new transitions.  All choices come from the seeded
+ * generator, so a seed still gives one sequence. */
+#define CORPUS_MAX 64
+
+struct corpus {
+    struct prog p[CORPUS_MAX];
+    size_t n, next; /* next slot to overwrite once full */
+};
+
+static void prog_copy(struct prog *dst, const struct prog *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    for (size_t i = 0; i < src->n; i++)
+        prog_add(dst, "%s", src->line[i]);
+}
+
+static void corpus_add(struct corpus *c, const struct prog *p)
+{
+    size_t slot = c->n < CORPUS_MAX ? c->n++ : c->next++ % CORPUS_MAX;
+    if (c->p[slot].line)
+        prog_free(&c->p[slot]);
+    prog_copy(&c->p[slot], p);
+}
+
+static void corpus_free(struct corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        prog_free(&c->p[i]);
+}
+
+/* One fresh operation line from e, or NULL. */
+static char *fresh_line(struct entropy *e, uint64_t counts[OP_NKINDS])
+{
+    struct prog one = { 0 };
+    gen_ops(&one, e, 1, counts);
+    char *l = one.n ? one.line[0] : NULL;
+    for (size_t i = 1; i < one.n; i++)
+        free(one.line[i]);
+    free(one.line);
+    return l;
+}
+
+static void mutate(struct prog *p, const struct prog *parent, struct entropy *e,
+                   unsigned nops, uint64_t counts[OP_NKINDS])
+{
+    prog_copy(p, parent);
+    unsigned edits = 1 + pick(e, 8);
+    for (unsigned k = 0; k < edits; k++) {
+        unsigned what = pick(e, 3);
+        size_t at = p->n ? pick(e, (unsigned)p->n) : 0;
+        if (what == 0 && p->n > 1) {            /* delete */
+            free(p->line[at]);
+            memmove(&p->line[at], &p->line[at + 1], (p->n - at - 1) * sizeof(char *));
+            p->n--;
+        } else if (what == 1 || !p->n) {        /* insert */
+            if (p->n >= 2 * nops)
+                continue;
+            char *l = fresh_line(e, counts);
+            if (!l)
+                continue;
+            prog_add(p, "%s", "");              /* grow by one */
+            free(p->line[p->n - 1]);
+            memmove(&p->line[at + 1], &p->line[at], (p->n - 1 - at) * sizeof(char *));
+            p->line[at] = l;
+        } else {                                /* replace */
+            char *l = fresh_line(e, counts);
+            if (!l)
+                continue;
+            free(p->line[at]);
+            p->line[at] = l;
+        }
+    }
+}
+
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
 {
     memset(st, 0, sizeof(*st));
@@ -542,6 +621,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     double t0 = now_s(), last = t0;
     struct seen seen = { 0 };
+    struct corpus corpus = { 0 };
     fork_programs = !o->no_fork;
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
@@ -551,7 +631,13 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (o->max_findings && st->findings >= o->max_findings)
             break;
         struct prog p = { 0 };
-        gen_prog(&p, o->seed, n, nops, st->op_counts);
+        struct entropy me = { .x = o->seed * 0x2545f4914f6cdd1dULL ^ (n + 1) * 0xda942042e4dd58b5ULL };
+        if (corpus.n && pick(&me, 2)) {
+            mutate(&p, &corpus.p[pick(&me, (unsigned)corpus.n)], &me, nops, st->op_counts);
+            st->mutated++;
+        } else {
+            gen_prog(&p, o->seed, n, nops, st->op_counts);
+        }
         char name[64];
         snprintf(name, sizeof name, "fuzz-%" PRIu64 "-%" PRIu64 ".lua", o->seed, n);
         char *text = prog_text(&p, NULL);
@@ -560,8 +646,11 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         seen.fresh = 0;
         run_text(name, text, &v);
         cur_seen = NULL; /* shrinking runs do not count */
-        if (seen.fresh)
+        if (seen.fresh) {
             st->new_cov_programs++;
+            if (!strcmp(v.status, "pass"))
+                corpus_add(&corpus, &p);
+        }
         free(text);
         st->programs++;
         st->ops += nops;
@@ -601,6 +690,8 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
             fprintf(o->cov_out, "  %s\n", seen.key[i]);
     }
     free(seen.key);
+    st->corpus = corpus.n;
+    corpus_free(&corpus);
     if (tty)
         fprintf(stderr, "\r%78s\r", "");
     return 0;

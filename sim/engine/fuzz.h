@@ -33,6 +33,8 @@ struct fuzz_stats {
     uint64_t programs, ops, steps, findings, shrink_runs;
     uint64_t transitions;      /* distinct (kind, key) domain transitions reached */
     uint64_t new_cov_programs; /* programs that reached something new */
+    uint64_t mutated;          /* programs made by mutating the corpus */
+    uint64_t corpus;           /* programs kept for reaching something new */
     uint64_t op_counts[FUZZ_NKINDS];
     double seconds;
     char first_field[128];

@@ -694,7 +694,8 @@ static int cmd_fuzz(int argc, char **argv)
     for (unsigned k = 0; k < FUZZ_NKINDS; k++)
         printf(" %s=%" PRIu64, fuzz_op_names[k], st.op_counts[k]);
     printf("\nfuzz: %" PRIu64 " distinct transitions reached (%" PRIu64
-           " programs found something new)%s\n", st.transitions, st.new_cov_programs,
+           " programs found something new; %" PRIu64 " programs mutated from a corpus of %"
+           PRIu64 ")%s\n", st.transitions, st.new_cov_programs, st.mutated, st.corpus,
            fo.cov_out ? " (listed above)" : "; --coverage lists them");
     printf("fuzz: %" PRIu64 " findings%s%s\n", st.findings,
            st.findings ? ", reproducers in " : "", st.findings ? fo.out_dir : "");
