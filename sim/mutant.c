@@ -16,6 +16,9 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_NO_DIRTY_BIT, "no_dirty_bit" },
     { MUT_IGNORE_WP, "ignore_wp" },
     { MUT_LOGDIRTY_WRITABLE, "logdirty_writable" },
+    { MUT_PAGEIN_NO_M2P, "pagein_no_m2p" },
+    { MUT_MEM_EVENT_2011, "mem_event_2011" },
+    { MUT_NOMINATE_IGNORE_REFS, "nominate_ignore_refs" },
 };
 
 const char *mutant_name(uint32_t bit)
