@@ -31,6 +31,7 @@
 
 #include "engine.h"
 #include "lapi.h"
+#include "pager.h"
 
 #define DEFAULT_BUDGET 200000000ULL /* VM instructions */
 #define DEFAULT_MEMLIMIT (512u << 20)
@@ -39,9 +40,11 @@
 #define MT_DOMAIN "pagesim.domain"
 #define MT_VCPU "pagesim.vcpu"
 #define MT_PT "pagesim.pagetable"
+#define MT_PAGER "pagesim.pager"
 
 struct lstate {
     struct engine eng;
+    struct pager *auto_pager[SIM_MAX_DOMAINS]; /* pagers serving on their own */
     size_t mem_used, mem_limit;
     uint64_t instr, budget;
 };
@@ -676,6 +679,9 @@ static int d_destroy(lua_State *L)
     struct domain **dp = check_dom_ud(L, 1);
     if (!*dp)
         return lerror(L, "domain was already destroyed");
+    struct pager *ap = LS(L)->auto_pager[(*dp)->id];
+    if (ap && ap->d == *dp)
+        LS(L)->auto_pager[(*dp)->id] = NULL;
     eng_domain_destroy(e, *dp);
     *dp = NULL;
     return 0;
@@ -1030,6 +1036,13 @@ static int do_access(lua_State *L, enum access_kind k)
         return lerror(L, "a %u-byte access at gva %#" PRIx64 " crosses a page", w, va);
     struct eng_access a;
     eng_access(e, v, _gva(va), k, w, wv, &a);
+    /* A pager left running serves the ring and the vCPU retries. */
+    struct pager *ap = LS(L)->auto_pager[v->d->id];
+    for (int round = 0; ap && ap->d == v->d && round < 4 &&
+                        (a.final == EF_PAUSED || a.final == EF_BLOCKED); round++) {
+        pager_serve(e, ap);
+        eng_access(e, v, _gva(va), k, w, wv, &a);
+    }
     push_access(L, &a);
     return 1;
 }
@@ -1285,6 +1298,151 @@ static int l_expect_divergence(lua_State *L)
     return 0;
 }
 
+/* ---- the simulated pager (pager.c) ------------------------------------------------------ */
+
+struct pager_ud {
+    struct pager *p;
+    int dom_ref;
+};
+
+static struct pager_ud *check_pager(lua_State *L, int arg)
+{
+    struct pager_ud *u = luaL_checkudata(L, arg, MT_PAGER);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, u->dom_ref);
+    struct domain **dp = luaL_checkudata(L, -1, MT_DOMAIN);
+    lua_pop(L, 1);
+    if (!*dp || !u->p || u->p->d != *dp)
+        lerror(L, "the pager's domain was destroyed");
+    return u;
+}
+
+/* d:pager{ mru_size =, skip_0x80 =, auto = } */
+static int d_pager(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer mru = 16;
+    bool skip = false, autorun = false;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "mru_size");
+        mru = luaL_optinteger(L, -1, 16);
+        lua_getfield(L, 2, "skip_0x80");
+        skip = lua_toboolean(L, -1);
+        lua_getfield(L, 2, "auto");
+        autorun = lua_toboolean(L, -1);
+        lua_pop(L, 3);
+    }
+    if (mru < 0 || mru > PAGER_MAX_MRU)
+        return lerror(L, "pager mru_size must be in 0..%d, not %d", PAGER_MAX_MRU,
+                      (int)mru);
+    struct pager_ud *u = lua_newuserdatauv(L, sizeof(*u), 0);
+    u->p = NULL;
+    u->dom_ref = LUA_NOREF;
+    luaL_setmetatable(L, MT_PAGER);
+    u->p = pager_new(d, (unsigned)mru, skip);
+    if (!u->p)
+        return lerror(L, "out of memory");
+    lua_pushvalue(L, 1);
+    u->dom_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (autorun)
+        LS(L)->auto_pager[d->id] = u->p;
+    return 1;
+}
+
+static int pg_gc(lua_State *L)
+{
+    struct pager_ud *u = luaL_checkudata(L, 1, MT_PAGER);
+    struct lstate *s = LS(L);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (s->auto_pager[i] == u->p)
+            s->auto_pager[i] = NULL;
+    pager_free(u->p);
+    u->p = NULL;
+    if (u->dom_ref != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, u->dom_ref);
+    u->dom_ref = LUA_NOREF;
+    return 0;
+}
+
+static int pg_evict(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 1);
+    if (n < 0)
+        return lerror(L, "pager:evict(n): n must be >= 0");
+    lua_pushinteger(L, pager_evict(e, u->p, (unsigned)n));
+    return 1;
+}
+
+static int pg_serve(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_pushinteger(L, pager_serve(e, u->p));
+    return 1;
+}
+
+static int pg_set_mru_size(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || n > PAGER_MAX_MRU)
+        return lerror(L, "pager mru_size must be in 0..%d, not %d", PAGER_MAX_MRU,
+                      (int)n);
+    pager_set_mru_size(u->p, (unsigned)n);
+    return 0;
+}
+
+static int pg_auto(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    LS(L)->auto_pager[u->p->d->id] = lua_toboolean(L, 2) ? u->p : NULL;
+    return 0;
+}
+
+/* paged() -> ascending list of the gfns this pager has paged out. */
+static int pg_paged(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (uint64_t g = 0; g < u->p->max_gfn; g++)
+        if (pager_is_paged(u->p, g)) {
+            lua_pushinteger(L, (lua_Integer)g);
+            lua_rawseti(L, -2, ++n);
+        }
+    return 1;
+}
+
+static int pg_stats(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_createtable(L, 0, 5);
+    set_field_int(L, "evicted", u->p->evicted);
+    set_field_int(L, "served", u->p->served);
+    set_field_int(L, "dropped", u->p->dropped);
+    set_field_int(L, "mru", u->p->mru_len);
+    set_field_int(L, "mru_size", u->p->mru_size);
+    return 1;
+}
+
+static int pg_index(lua_State *L)
+{
+    luaL_checkudata(L, 1, MT_PAGER);
+    const char *k = luaL_checkstring(L, 2);
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+    if (lua_isnil(L, -1))
+        return lerror(L, "pager has no method '%s'", k);
+    return 1;
+}
+
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                       lua_CFunction index, lua_CFunction gc)
 {
@@ -1318,7 +1476,8 @@ static void open_api(lua_State *L)
         { "get_request", d_get_request }, { "resume", d_resume },
         { "paging", d_paging }, { "map_foreign", d_map_foreign },
         { "unmap_foreign", d_unmap_foreign },
-        { "page_contents", d_page_contents }, { NULL, NULL },
+        { "page_contents", d_page_contents }, { "pager", d_pager },
+        { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
         { "read", v_read }, { "write", v_write }, { "exec", v_exec },
@@ -1331,6 +1490,12 @@ static void open_api(lua_State *L)
     new_class(L, MT_DOMAIN, dom, d_index, NULL);
     new_class(L, MT_VCPU, vcpu, v_index, NULL);
     new_class(L, MT_PT, pt, pt_index, pt_gc);
+    static const luaL_Reg pgr[] = {
+        { "evict", pg_evict }, { "serve", pg_serve },
+        { "set_mru_size", pg_set_mru_size }, { "auto", pg_auto },
+        { "paged", pg_paged }, { "stats", pg_stats }, { NULL, NULL },
+    };
+    new_class(L, MT_PAGER, pgr, pg_index, pg_gc);
 
     static const luaL_Reg globals[] = {
         { "host", l_host }, { "domain", l_domain }, { "expect", l_expect },
