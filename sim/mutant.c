@@ -19,6 +19,7 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_PAGEIN_NO_M2P, "pagein_no_m2p" },
     { MUT_MEM_EVENT_2011, "mem_event_2011" },
     { MUT_NOMINATE_IGNORE_REFS, "nominate_ignore_refs" },
+    { MUT_COPY_PAGED_EFAULT, "copy_paged_efault" },
 };
 
 const char *mutant_name(uint32_t bit)

@@ -329,6 +329,8 @@ static int hvm_copy_frame(struct domain *d, gpa_t gpa, size_t len, mfn_t *mfn,
     if (gfn_x(gfn) >= d->max_gfn)
         return -EFAULT;
     *mfn = p2m_get_entry(d, gfn, t, NULL);
+    if (p2m_is_paging(*t) && MUTANT(MUT_COPY_PAGED_EFAULT))
+        return -EFAULT;
     if (p2m_is_paging(*t)) {
         /* __hvm_copy(): populate, then HVMTRANS_gfn_paged_out, which the
          * callers turn into a retry (-EAGAIN), never a crash. */

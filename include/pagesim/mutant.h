@@ -42,6 +42,9 @@ enum pagesim_mutant {
      * ignores extra references (a foreign mapping), so a mapped page is
      * nominated. */
     MUT_NOMINATE_IGNORE_REFS = 1u << 9,
+    /* seed 002 patch 10/12: before it, a hypervisor copy to or from a
+     * paged-out gfn failed with -EFAULT and never started the page-in. */
+    MUT_COPY_PAGED_EFAULT = 1u << 10,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
