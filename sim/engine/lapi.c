@@ -796,9 +796,17 @@ static uint64_t pt_offset(const struct pagetable *pt, uint64_t va, int level)
 static uint64_t read_entry_w(lua_State *L, struct domain *d, gpa_t a,
                              unsigned w)
 {
+    /* A look at the frame, not a hypervisor copy: the builder must not
+     * have side effects of its own (a copy from a paged-out gfn starts a
+     * page-in, for one), and what it reads is not a scenario step. */
     uint64_t v = 0;
-    if (hvm_copy_from_guest_phys(d, &v, a, w))
-        lerror(L, "page-table page at gpa %#" PRIx64 " is not guest RAM", gpa_x(a));
+    p2m_type_t t;
+    p2m_access_t acc;
+    mfn_t m = p2m_get_entry(d, gpa_to_gfn(a), &t, &acc);
+    if (mfn_eq(m, INVALID_MFN) || !p2m_is_ram(t))
+        lerror(L, "page-table page at gpa %#" PRIx64 " is not guest RAM backed by a "
+               "frame (type %s)", gpa_x(a), p2m_type_name(t));
+    hostmem_read(d->host->mem, hpa_add(mfn_to_hpa(m), gpa_x(a) & ~PAGE_MASK), &v, w);
     return v;
 }
 
