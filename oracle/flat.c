@@ -129,6 +129,7 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->dirty_count = 0;
         od->ld_enabled = false;
         od->ring = false;
+        od->ld_failed = false;
         od->ring_size = od->nreq = od->ndrops = 0;
         od->paged_pages = 0;
         od->leaked = 0;
@@ -282,6 +283,7 @@ int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
     /* hap_disable_log_dirty() + paging_free_log_dirty_bitmap(): the tree
      * goes, dirty_count stays (only CLEAN zeroes it). */
     od->ld_enabled = false;
+    od->ld_failed = false; /* failed_allocs reset with the tree */
     retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
     memset(od->dirty, 0, (od->max_gfn + 7) / 8);
     return 0;
@@ -294,6 +296,9 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || !od->ld_enabled)
         return -EINVAL;
+    /* A dropped mark makes the log unusable until disable (3.3). */
+    if (od->ld_failed)
+        return -ENOMEM;
     /* paging_log_dirty_op(): stats and bitmap as before the op; gfns the
      * domain cannot have are clean (missing tree nodes are zero-filled). */
     if (dirty_count)
@@ -312,6 +317,17 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
         retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
     }
     return 0;
+}
+
+void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->ld_enabled)
+        return;
+    /* The mark needed a new tree page, so the gfn was clean before this
+     * step: whatever the oracle marked for it in this step is undone. */
+    oracle_mark(od, gfn_x(gfn), false);
+    od->ld_failed = true;
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

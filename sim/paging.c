@@ -115,7 +115,7 @@ static mfn_t ld_child(struct domain *d, mfn_t node, unsigned idx, bool alloc,
 }
 
 /* set_pfn_logdirty(): the common body of the two markers. */
-static void set_pfn_logdirty(struct domain *d, gfn_t gfn, bool dirty)
+static void set_pfn_logdirty_one(struct domain *d, gfn_t gfn, bool dirty)
 {
     uint64_t pfn = gfn_x(gfn);
 
@@ -165,6 +165,17 @@ static void set_pfn_logdirty(struct domain *d, gfn_t gfn, bool dirty)
         else
             d->ld.dirty_count--;
     }
+}
+
+/* set_pfn_logdirty() with the gfns of dropped marks remembered for the
+ * harness (d->ld.failed_gfn[]), so the oracle can be told which mark an
+ * injected allocation failure cost. */
+static void set_pfn_logdirty(struct domain *d, gfn_t gfn, bool dirty)
+{
+    unsigned before = d->ld.failed_allocs;
+    set_pfn_logdirty_one(d, gfn, dirty);
+    if (d->ld.failed_allocs != before)
+        d->ld.failed_gfn[before % LOGDIRTY_FAILED_GFNS] = gfn_x(gfn);
 }
 
 /* paging_mark_pfn_dirty(): no-op unless log-dirty is on; may allocate. */

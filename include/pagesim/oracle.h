@@ -58,6 +58,12 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
                           uint64_t pages, uint8_t *bitmap,
                           uint64_t *dirty_count);
 
+/* The sim could not allocate a radix-tree page for the dirty mark of gfn
+ * (paging_new_log_dirty_page() failed): the mark is dropped, and every
+ * PEEK/CLEAN fails with -ENOMEM until log-dirty is disabled
+ * (xen-paging.md 3.3). */
+void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
+
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);

@@ -100,6 +100,11 @@ struct host {
     uint64_t *free_stack;      /* free frames; pop from the top */
     uint64_t nr_free;
     uint64_t allocs, frees;    /* lifetime counters */
+    /* Allocation fault injection: the allocation attempt numbered fail_at
+     * (counted by alloc_attempts, from 1) fails, and so does every
+     * allocation for a domain in fail_domains (bit per domid). */
+    uint64_t alloc_attempts, fail_at, injected_failures;
+    uint32_t fail_domains;
     struct domain *domains[SIM_MAX_DOMAINS];
 };
 
@@ -124,6 +129,10 @@ struct log_dirty {
     unsigned allocs;          /* node + leaf pages allocated */
     unsigned failed_allocs;
     uint64_t dirty_count;     /* bits set */
+    /* gfns whose dirty mark was dropped, by failed_allocs % N (harness
+     * bookkeeping, not Xen state) */
+#define LOGDIRTY_FAILED_GFNS 8
+    uint64_t failed_gfn[LOGDIRTY_FAILED_GFNS];
     uint64_t fault_count;
 };
 

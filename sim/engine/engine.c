@@ -178,6 +178,21 @@ static void check_u64(struct engine *e, const char *field, uint64_t expected,
  * invariants of the sim state on its own. */
 static void check_state(struct engine *e)
 {
+    /* Allocation failures are the environment's doing (fault injection or
+     * an exhausted heap): tell the oracle which log-dirty marks they cost,
+     * it predicts the consequences. */
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        const struct domain *d = e->host->domains[i];
+        if (!d)
+            continue;
+        if (d->ld.failed_allocs < e->ld_failed_seen[i])
+            e->ld_failed_seen[i] = 0; /* reset by disable */
+        for (unsigned n = e->ld_failed_seen[i]; n < d->ld.failed_allocs; n++)
+            oracle_op_logdirty_mark_failed(
+                e->oracle, d->id,
+                _gfn(d->ld.failed_gfn[n % LOGDIRTY_FAILED_GFNS]));
+        e->ld_failed_seen[i] = d->ld.failed_allocs;
+    }
     oracle_compare(e->oracle, e->host, divergence, e);
     oracle_invariants(e->host, divergence, e);
 }

@@ -91,6 +91,7 @@ struct engine {
     char first_problem[512]; /* first failure or divergence, for the summary */
     struct eng_expect expects[ENG_MAX_EXPECTS];
     unsigned nexpects;
+    unsigned ld_failed_seen[SIM_MAX_DOMAINS]; /* failed_allocs told the oracle */
 };
 
 /* Creates an engine with a host of nr_frames (0: default) frames. */
