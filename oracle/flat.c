@@ -245,6 +245,10 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
+    /* Read-only RAM: __hvm_copy() discards the write (no mark). */
+    if (g < od->max_gfn && od->type[g] == p2m_ram_ro &&
+        od->mfn[g] != mfn_x(INVALID_MFN))
+        return 0;
     if (g >= od->max_gfn || !p2m_is_pageable(od->type[g]) ||
         od->mfn[g] == mfn_x(INVALID_MFN))
         return -EFAULT;

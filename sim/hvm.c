@@ -12,11 +12,12 @@
  * Outcomes:
  *   write to p2m_ram_logdirty  -> mark dirty, logdirty -> rw,  NPF_RETRY
  *   any access to p2m_mmio_dm  -> handle_mmio (device model),  NPF_MMIO
+ *   write to p2m_ram_ro        -> emulated, write discarded,   NPF_DISCARD
  *   anything else              -> domain_crash(),              NPF_CRASH
  *
  * Paging types: see hvm_hap_nested_page_fault_vcpu().
  * Not modelled (each would be another outcome): mem_access events,
- * sharing, write-discard to ram_ro / grant_map_ro, ioreq_server, and
+ * sharing, write-discard to grant_map_ro, ioreq_server, and
  * Xen's "spurious fault" rule that retries any other fault on a RAM type.
  */
 #include "pagesim/mutant.h"
@@ -59,6 +60,10 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
     }
     if (t == p2m_ram_paging_in)
         return NPF_SPIN;
+    /* p2m_is_discard_write(): handle_mmio_with_translation() emulates the
+     * instruction and __hvm_copy() drops the write; the vCPU goes on. */
+    if ((qual & EPTQ_WRITE) && t == p2m_ram_ro)
+        return NPF_DISCARD;
 
     if (t == p2m_mmio_dm)
         return NPF_MMIO;

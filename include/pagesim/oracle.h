@@ -84,6 +84,7 @@ enum oracle_final {
     OR_PAUSED,  /* the vCPU is paused for the pager (vm_event pause) */
     OR_BLOCKED, /* the vCPU waits: for a ring slot, or re-faults on a
                    paging_in gfn until prep */
+    OR_DISCARD, /* a write to ram_ro: emulated and dropped */
 };
 
 enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };
@@ -147,6 +148,7 @@ int oracle_op_resume(struct oracle *o, domid_t d, const struct vm_event_req *rsp
 /* A foreign mapping of gfn (mfn: what the sim returned) / its unmap. */
 int oracle_op_foreign_map(struct oracle *o, domid_t d, gfn_t gfn);
 int oracle_op_foreign_unmap(struct oracle *o, domid_t d, mfn_t mfn);
+int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
 int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa,
                               size_t len);
 

@@ -310,6 +310,7 @@ enum npf_result {
     NPF_PAUSED,    /* paged out: populate sent, vCPU paused for the pager */
     NPF_WAIT_SLOT, /* paged out, ring full: vCPU waits for a slot */
     NPF_SPIN,      /* paging_in: re-faults until the pager's prep */
+    NPF_DISCARD,   /* write to ram_ro: emulated, the write discarded */
 };
 
 /* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
@@ -372,6 +373,12 @@ enum vcpu_run_state vcpu_run_state(const struct domain *d, unsigned v);
  * extra reference. */
 int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
 int foreign_unmap(struct domain *d, mfn_t mfn);
+
+/* HVMOP_set_mem_type / XEN_DMOP_set_mem_type for one gfn (hvm/dm.c
+ * set_mem_type()): t is ram_rw or ram_ro; a ram_rw request under
+ * log-dirty gives ram_logdirty.  0, -EINVAL (t not allowed, gfn not RAM),
+ * -EAGAIN (paging type: populate sent as a foreign request). */
+int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t t);
 
 /* NPF on a paging type: see hvm.c. */
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,

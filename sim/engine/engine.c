@@ -68,8 +68,8 @@ uint64_t eng_rand(struct engine *e)
 const char *eng_final_name(enum eng_final f)
 {
     static const char *const n[] = { "ok", "pf", "mmio", "crash", "paused",
-                                     "blocked" };
-    return (unsigned)f < 6 ? n[f] : "?";
+                                     "blocked", "discard" };
+    return (unsigned)f < 7 ? n[f] : "?";
 }
 
 /* ---- recording ------------------------------------------------------------- */
@@ -530,6 +530,10 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         case NPF_SPIN:
             out->final = EF_BLOCKED;
             return;
+        case NPF_DISCARD:
+            out->final = EF_DISCARD;
+            out->gpa = r.exit_gpa;
+            return;
         case NPF_RETRY:
             continue;
         case NPF_MMIO:
@@ -551,7 +555,8 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
     static const enum eng_final map[] = { [OR_OK] = EF_OK, [OR_PF] = EF_PF,
                                           [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH,
                                           [OR_PAUSED] = EF_PAUSED,
-                                          [OR_BLOCKED] = EF_BLOCKED };
+                                          [OR_BLOCKED] = EF_BLOCKED,
+                                          [OR_DISCARD] = EF_DISCARD };
     if (map[x->final] != a->final) {
         divergence(e, "access.outcome", eng_final_name(map[x->final]),
                    eng_final_name(a->final));
@@ -601,6 +606,9 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
     case EF_MMIO:
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
         break;
+    case EF_DISCARD:
+        check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
+        break;
     case EF_CRASH:
     case EF_PAUSED:
     case EF_BLOCKED:
@@ -647,6 +655,10 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     case EF_BLOCKED:
         snprintf(res, sizeof res, "%s exits=%u", eng_final_name(out->final),
                  out->nexits);
+        break;
+    case EF_DISCARD:
+        snprintf(res, sizeof res, "discard gpa=%#" PRIx64 " exits=%u",
+                 gpa_x(out->gpa), out->nexits);
         break;
     }
     record_step(e, kname[k], args, res);

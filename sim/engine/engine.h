@@ -39,6 +39,7 @@ enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH,
                  EF_PAUSED,   /* vCPU paused for the pager (or already was) */
                  EF_BLOCKED,  /* vCPU waits for a ring slot, or re-faults on a
                                  gfn being paged in */
+                 EF_DISCARD,  /* write to ram_ro: emulated, dropped */
 };
 
 struct eng_exit {
@@ -169,6 +170,7 @@ int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf);
 int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out);
 int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rsp);
 int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
+int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t);
 int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 
 #endif /* PAGESIM_ENGINE_H */

@@ -988,6 +988,8 @@ static void push_access(lua_State *L, const struct eng_access *a)
     lua_setfield(L, -2, "paused");
     lua_pushboolean(L, a->final == EF_BLOCKED);
     lua_setfield(L, -2, "blocked");
+    lua_pushboolean(L, a->final == EF_DISCARD);
+    lua_setfield(L, -2, "discarded");
     if (a->final == EF_OK || a->final == EF_MMIO) {
         set_field_int(L, "value", a->value);
         set_field_int(L, "gpa", gpa_x(a->gpa));
@@ -1443,6 +1445,20 @@ static int pg_index(lua_State *L)
     return 1;
 }
 
+/* d:set_mem_type(gfn, "ram_ro" | "ram_rw") -> rc */
+static int d_set_mem_type(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    const char *tn = luaL_checkstring(L, 3);
+    int t = p2m_type_from_name(tn);
+    if (t != p2m_ram_rw && t != p2m_ram_ro)
+        return lerror(L, "set_mem_type: type must be ram_rw or ram_ro, not '%s'", tn);
+    lua_pushinteger(L, eng_set_mem_type(e, d, g, (p2m_type_t)t));
+    return 1;
+}
+
 /* ---- allocator fault injection ---------------------------------------------------------- */
 
 /* fail_alloc{ nth = N }: the Nth heap allocation from now fails;
@@ -1518,6 +1534,7 @@ static void open_api(lua_State *L)
         { "paging", d_paging }, { "map_foreign", d_map_foreign },
         { "unmap_foreign", d_unmap_foreign },
         { "page_contents", d_page_contents }, { "pager", d_pager },
+        { "set_mem_type", d_set_mem_type },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {

@@ -29,7 +29,7 @@ for step = 1, 250 do
   local d, p = doms[i], pagers[i]
   local v = vcpus[i][math.random(1, 2)]
   local g = math.random(0x10, 0x7f)
-  local op = math.random(1, 21)
+  local op = math.random(1, 22)
   if op <= 2 then
     d:nominate(g)
   elseif op <= 3 then
@@ -70,8 +70,10 @@ for step = 1, 250 do
     v:read(va(math.random(0, 7)))
   elseif op <= 20 then
     v:write(va(math.random(0, 7)), step)
-  else
+  elseif op == 21 then
     fail_alloc{ nth = math.random(1, 4) }   -- one of the next allocations fails
+  else
+    d:set_mem_type(g, math.random(2) == 1 and "ram_ro" or "ram_rw")
   end
 end
 -- Drain: the pager serves until every vCPU runs again.

@@ -268,3 +268,22 @@ Test(mempaging, logdirty_mark_dropped_on_failed_alloc)
     cr_assert_eq(paging_log_dirty_disable(d), 0);
     cr_assert_eq(d->ld.failed_allocs, 0);
 }
+
+/* ---- ram_ro (hvm.c, set_mem_type) ------------------------------------------------ */
+
+Test(mempaging, ram_ro_writes_are_discarded)
+{
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(3), p2m_ram_ro), 0);
+    cr_assert_eq(type_of(3), p2m_ram_ro);
+    cr_assert_eq(hvm_hap_nested_page_fault_vcpu(d, 0, _gpa(0x3000), EPTQ_WRITE,
+                                                _gva(0)), NPF_DISCARD);
+    uint64_t v = 7, got = 0;
+    cr_assert_eq(hvm_copy_to_guest_phys(d, _gpa(0x3000), &v, 8), 0);
+    cr_assert_eq(hvm_copy_from_guest_phys(d, &got, _gpa(0x3000), 8), 0);
+    cr_assert_eq(got, 0, "the copy was discarded");
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(0x80), p2m_ram_ro), -EINVAL);
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(3), p2m_mmio_dm), -EINVAL);
+    cr_assert_eq(paging_log_dirty_enable(d), 0);
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(3), p2m_ram_rw), 0);
+    cr_assert_eq(type_of(3), p2m_ram_logdirty);
+}
