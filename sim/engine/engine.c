@@ -116,6 +116,9 @@ static void divergence(void *ctx, const char *field, const char *expected,
         digest_str(e, "finding");
         digest_str(e, args);
         digest_str(e, res);
+        /* Its own row in steps (a step number of its own, like vmexit
+         * rows). */
+        e->step++;
         if (e->rec)
             rec_step(e->rec, e->run_id, e->step, e->src, "finding", args, res);
         return;
