@@ -132,7 +132,6 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->ld_failed = false;
         od->ring_size = od->nreq = od->ndrops = 0;
         od->paged_pages = 0;
-        od->leaked = 0;
         memset(od->vstate, 0, sizeof(od->vstate));
         memset(od->vpause, 0, sizeof(od->vpause));
         return;

@@ -61,7 +61,6 @@ struct oracle_dom {
     int64_t paged_pages;
     uint8_t vstate[SIM_MAX_VCPUS];
     uint32_t vpause[SIM_MAX_VCPUS];
-    uint64_t leaked; /* frames d owns but maps nowhere (for tot_pages) */
 };
 
 struct oracle {
