@@ -3,7 +3,8 @@
 #   make run      install missing Debian packages, build, run the default
 #                 suite (scenarios/) into pagesim.db, print the summary
 #   make check    install, build, then every test: Criterion unit tests,
-#                 the scenario suite, the mutants, a short fuzz, hw-replay
+#                 the scenario suite, the mutants, the permission
+#                 matrices (make matrix), a short fuzz, hw-replay
 #                 status, and the unit tests, suite and fuzz again under
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
@@ -34,7 +35,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help
+.PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help matrix
 
 all: $(PAGESIM)
 
@@ -88,6 +89,14 @@ fuzz: $(PAGESIM)
 
 hwreplay:
 	@tests/run-hwreplay.sh
+
+# The exhaustive permission matrices: model vs oracle, driven from C.
+$(BUILD)/tests/perm_matrix: tests/matrix/perm_matrix.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+matrix: $(BUILD)/tests/perm_matrix
+	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \

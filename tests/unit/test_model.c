@@ -454,3 +454,105 @@ Test(model, mutant_ignore_wp)
     cpu.cpl = 0;
     expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W);
 }
+
+/* ---- issue 4: modes, large pages, reserved bits, SMEP/SMAP/PK -------------- */
+
+Test(model, large_2m_and_1g_pages)
+{
+    /* A 2 MiB leaf at the PD: frame 0 + va[20:0]; PAT bit 12 is not an
+     * address bit. */
+    wr(GT_GFN(2) + GOFF, TIDX(2), PTE_P | PTE_W | PTE_PS | (1ULL << 12));
+    struct mmu_result r = go(ACC_WRITE);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(gpa_x(r.gpa), TVA & 0x1FFFFF);
+    cr_assert_eq(r.page_shift, 21);
+    cr_assert(gpte(2) & PTE_D, "D goes to the large leaf");
+    cr_assert_eq(r.refs, 3 + 4 * 4 + 1, "3 entries, 4 EPT walks, D write");
+    /* A 1 GiB leaf at the PDPT: bits 29:13 reserved. */
+    wr(GT_GFN(3) + GOFF, TIDX(3), PTE_P | PTE_W | PTE_PS | PTE_A);
+    r = go(ACC_READ); /* gfn 0x604 is beyond the EPT: a final-gpa exit */
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION);
+    cr_assert_eq(gpa_x(r.exit_gpa), TVA & 0x3FFFFFFF);
+    cr_assert(r.exit_qual & EPTQ_GLA_XLATE);
+    wr(GT_GFN(3) + GOFF, TIDX(3), PTE_P | PTE_W | PTE_PS | (1ULL << 21));
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_RSVD);
+}
+
+Test(model, rsvd_maxphyaddr_and_pml4_ps)
+{
+    cpu.maxphyaddr = 40;
+    gpte_set(1, GUEST_ALL | (1ULL << 45));
+    expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W | PFEC_RSVD);
+    cpu.maxphyaddr = 0; /* 52: an address bit now, so it is an EPT exit */
+    cr_assert_eq(go(ACC_READ).outcome, MMU_EPT_VIOLATION);
+    gpte_set(1, GUEST_ALL);
+    gpte_set(4, GUEST_ALL | PTE_PS);
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_RSVD);
+}
+
+Test(model, canonical_gp)
+{
+    struct mmu_result r;
+    mmu_translate(hm, &cpu, &ept, _gva(0x0000800000000000ULL), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_GP);
+    cr_assert_eq(r.refs, 0, "#GP before any reference");
+    cpu.cr4 |= X86_CR4_LA57; /* 57-bit: canonical now, walks */
+    mmu_translate(hm, &cpu, &ept, _gva(0x0000800000000000ULL), ACC_READ, &r);
+    cr_assert_neq(r.outcome, MMU_GP);
+}
+
+Test(model, smep_smap_ac_implicit)
+{
+    cpu.cr4 |= X86_CR4_SMEP | X86_CR4_SMAP;
+    expect_pf(go(ACC_FETCH), PFEC_P | PFEC_ID);
+    expect_pf(go(ACC_READ), PFEC_P);
+    cpu.rflags = X86_RFLAGS_AC;
+    cr_assert_eq(go(ACC_READ).outcome, MMU_OK);
+    cpu.implicit = true;
+    expect_pf(go(ACC_READ), PFEC_P);
+    cpu.cpl = 3; /* implicit: supervisor even at CPL 3, U/S = 0 */
+    expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W);
+}
+
+Test(model, pkru_pkrs_pk_bit)
+{
+    gpte_set(1, GUEST_ALL | (7ULL << 59)); /* key 7 */
+    cpu.cr4 |= X86_CR4_PKE;
+    cpu.pkru = 1u << 14; /* AD7 */
+    cpu.cpl = 3;
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_U | PFEC_PK);
+    cr_assert_eq(go(ACC_FETCH).outcome, MMU_OK, "keys never block fetches");
+    cpu.pkru = 2u << 14; /* WD7 */
+    expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W | PFEC_U | PFEC_PK);
+    cpu.cpl = 0;
+    cpu.cr0 &= ~X86_CR0_WP;
+    cr_assert_eq(go(ACC_WRITE).outcome, MMU_OK, "WD, supervisor, WP=0");
+    /* PKRS: supervisor pages. */
+    gpte_set(1, (GUEST_ALL & ~PTE_U) | (7ULL << 59));
+    cpu.cr4 |= X86_CR4_PKS;
+    cpu.pkrs = 1u << 14;
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_PK);
+}
+
+Test(model, pae_and_32bit_modes)
+{
+    /* 32-bit: CR3 -> PD (4-byte entries) -> 4 MiB page with CR4.PSE. */
+    uint32_t pde = PTE_P | PTE_W | PTE_PS; /* frame 0 */
+    uint64_t va = 0x00C01234;
+    cr_assert_eq(hostmem_write(hm, _hpa(((0x30 + GOFF) << 12) + 4 * 3), &pde, 4), 0);
+    cpu.cr3 = 0x30 << 12;
+    cpu.cr4 = X86_CR4_PSE;
+    cpu.efer = 0;
+    cr_assert_eq(mmu_mode_of(&cpu), MMU_MODE_32);
+    struct mmu_result r;
+    mmu_translate(hm, &cpu, &ept, _gva(va), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(gpa_x(r.gpa), 0x001234);
+    cr_assert_eq(r.page_shift, 22);
+    /* PAE: a PDPTE with reserved bit 1 is #GP. */
+    cpu.cr4 = X86_CR4_PAE;
+    cr_assert_eq(mmu_mode_of(&cpu), MMU_MODE_PAE);
+    wr(0x30 + GOFF, 0, (0x31ULL << 12) | PTE_P | PTE_W);
+    mmu_translate(hm, &cpu, &ept, _gva(0x1000), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_GP);
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make matrix: the exhaustive permission matrices (model vs oracle), then a
+# proof that they can fail: each model mutant of the walk (a deliberate bug,
+# see include/pagesim/mutant.h) must give at least one FAIL line.
+set -u
+BIN=${1:?usage: run.sh PERM_MATRIX}
+bad=0
+"$BIN" || bad=1
+for m in ignore_wp no_dirty_bit no_rsvd_maxphy smap_ignore_ac pk_ignore_wd \
+         large_pat_addr; do
+    out=$("$BIN" --quick --mutant "$m" 4-level 32-bit)
+    if [ $? = 0 ] || ! grep -q ': FAIL: ' <<<"$out"; then
+        echo "matrix: mutant $m NOT caught"
+        bad=1
+    else
+        echo "matrix: mutant $m caught: $(grep -c ': FAIL: ' <<<"$out") failures shown, $(tail -1 <<<"$out" | sed 's/^matrix: total //')"
+    fi
+done
+[ $bad = 0 ] && echo "matrix: all passed" || { echo "matrix: FAILED"; exit 1; }
