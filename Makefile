@@ -95,8 +95,12 @@ $(BUILD)/tests/perm_matrix: tests/matrix/perm_matrix.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
-matrix: $(BUILD)/tests/perm_matrix
-	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix
+$(BUILD)/tests/ept_matrix: tests/matrix/ept_matrix.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix
+	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \

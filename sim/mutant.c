@@ -20,6 +20,8 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
     { MUT_PK_IGNORE_WD, "pk_ignore_wd" },
     { MUT_LARGE_PAT_ADDR, "large_pat_addr" },
+    { MUT_EPT_LARGE_NO_RSVD, "ept_large_no_rsvd" },
+    { MUT_EPT_NO_DIRTY, "ept_no_dirty" },
 };
 
 const char *mutant_name(uint32_t bit)

@@ -60,6 +60,8 @@
 #define EPT_R (1ULL << 0)
 #define EPT_W (1ULL << 1)
 #define EPT_X (1ULL << 2)
+#define EPT_PS (1ULL << 7) /* a 2 MiB (level 2) or 1 GiB (level 3) leaf */
+#define EPT_IPAT (1ULL << 6)
 #define EPT_A (1ULL << 8)
 #define EPT_D (1ULL << 9)
 #define EPT_ADDR_MASK 0x000FFFFFFFFFF000ULL
@@ -93,7 +95,12 @@ enum mmu_mode mmu_mode_of(const struct mmu_cpu *cpu);
 
 /* The EPTP as far as the walk cares. */
 struct mmu_ept {
-    mfn_t root; /* frame of the EPT PML4 */
+    mfn_t root; /* frame of the EPT PML4 (PML5 with levels = 5) */
+    /* Zero-initialised fields keep the skeleton's EPT: 4 levels, no A/D,
+     * MAXPHYADDR 52. */
+    unsigned levels;     /* EPTP bits 5:3 + 1: 4 or 5 (0 means 4) */
+    bool ad;             /* EPTP bit 6: EPT accessed/dirty flags */
+    unsigned maxphyaddr; /* bits 51:MAXPHYADDR of entries are reserved */
 };
 
 enum mmu_outcome {
@@ -124,6 +131,10 @@ struct mmu_result {
     unsigned ept_refs;   /* EPT entry reads */
     unsigned ad_writes;  /* guest A/D bit write-backs */
     unsigned page_shift; /* MMU_OK: 12, 21, 22 or 30 (guest page size) */
+    /* MMU_OK: the EPT leaf of the final gpa (SDM 29.3.7). */
+    unsigned ept_memtype; /* bits 5:3 */
+    bool ept_ipat;        /* bit 6, ignore PAT */
+    unsigned ept_shift;   /* 12, 21 or 30 (EPT page size) */
 };
 
 /* One guest access of kind k at gva through guest paging (cpu) and EPT
@@ -135,7 +146,11 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
 
 /* EPT-only walk of one guest-physical address (used for the 2D walk and by
  * tools).  'walk' says the gpa is a guest paging-structure reference (exit
- * qualification bit 8 = 0).  On success res->hpa is filled. */
+ * qualification bit 8 = 0).  On success res->hpa, ept_memtype, ept_ipat
+ * and ept_shift are filled and, with ept->ad, the EPT A flags of every
+ * entry used (and D of the leaf for writes) are set in memory.  With
+ * ept->ad a paging-structure reference ('walk') counts as a write (SDM
+ * 29.3.5): it needs W, reports bits 0 and 1, and sets D. */
 void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                    enum access_kind k, bool walk, gva_t gla,
                    struct mmu_result *res);

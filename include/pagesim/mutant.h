@@ -38,6 +38,10 @@ enum pagesim_mutant {
     /* model (issue 4): a large page keeps only 13 offset bits (the PAT bit
      * and higher address bits of the leaf leak into the gpa). */
     MUT_LARGE_PAT_ADDR = 1u << 19,
+    /* model (issue 4): a large EPT leaf's low address bits not reserved. */
+    MUT_EPT_LARGE_NO_RSVD = 1u << 20,
+    /* model (issue 4): EPT A/D on, but the leaf's D is never set. */
+    MUT_EPT_NO_DIRTY = 1u << 21,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

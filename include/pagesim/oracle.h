@@ -124,6 +124,40 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out);
 
+/* ---- raw EPT (issue 4) ------------------------------------------------------------ */
+
+/* The oracle's own reading of one EPT walk over raw tables in host memory
+ * (docs/translation-rules.md "EPT walk"), for the EPT matrix and tools: 4-
+ * or 5-level, 2 MiB / 1 GiB leaves, misconfigurations, exit qualification
+ * bits 0-5, 8 (7 is always set), memory type and ignore-PAT, and the EPT A/D
+ * updates (EPTP bit 6).  Memory is not modified: the entries as they should
+ * be after the walk are listed in upd[]. */
+struct oracle_eptp {
+    uint64_t root_mfn;
+    unsigned levels;     /* 4 or 5 */
+    bool ad;             /* EPTP bit 6 */
+    unsigned maxphyaddr; /* 0 means 52 */
+};
+
+enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG };
+
+struct oracle_ept_result {
+    enum oracle_ept_outcome outcome;
+    uint64_t qual;       /* OE_VIOLATION */
+    uint64_t hpa;        /* OE_OK */
+    unsigned memtype;    /* OE_OK */
+    bool ipat;           /* OE_OK */
+    unsigned shift;      /* OE_OK: 12, 21, 30 */
+    unsigned refs;       /* entries read + entries written (A/D) */
+    unsigned nupd;       /* OE_OK with ad: entries used, root first */
+    struct { uint64_t hpa, value; } upd[5];
+};
+
+void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
+                     const struct oracle_eptp *p, uint64_t gpa,
+                     enum access_kind k, bool paging_access,
+                     struct oracle_ept_result *out);
+
 /* ---- state checks ---------------------------------------------------------------- */
 
 /* Compares the sim's state with the flat model: every domain's P2M (decoded

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make matrix: the exhaustive permission matrices (model vs oracle), then a
-# proof that they can fail: each model mutant of the walk (a deliberate bug,
-# see include/pagesim/mutant.h) must give at least one FAIL line.
+# make matrix: the exhaustive permission matrices (model vs oracle: guest
+# walk, then EPT), each followed by a proof that it can fail: each model
+# mutant of the walk / the EPT (a deliberate bug, see
+# include/pagesim/mutant.h) must give at least one FAIL line.
 set -u
-BIN=${1:?usage: run.sh PERM_MATRIX}
+BIN=${1:?usage: run.sh PERM_MATRIX EPT_MATRIX}
 bad=0
 "$BIN" || bad=1
 for m in ignore_wp no_dirty_bit no_rsvd_maxphy smap_ignore_ac pk_ignore_wd \
@@ -14,6 +15,17 @@ for m in ignore_wp no_dirty_bit no_rsvd_maxphy smap_ignore_ac pk_ignore_wd \
         bad=1
     else
         echo "matrix: mutant $m caught: $(grep -c ': FAIL: ' <<<"$out") failures shown, $(tail -1 <<<"$out" | sed 's/^matrix: total //')"
+    fi
+done
+EBIN=${2:?usage: run.sh PERM_MATRIX EPT_MATRIX}
+"$EBIN" || bad=1
+for m in $(grep -v '^#' "$(dirname "$0")/matrix-only-mutants"); do
+    out=$("$EBIN" --quick --mutant "$m")
+    if [ $? = 0 ] || ! grep -q ': FAIL: ' <<<"$out"; then
+        echo "matrix: mutant $m NOT caught"
+        bad=1
+    else
+        echo "matrix: mutant $m caught: $(tail -1 <<<"$out" | sed 's/^matrix: ept total //')"
     fi
 done
 [ $bad = 0 ] && echo "matrix: all passed" || { echo "matrix: FAILED"; exit 1; }

@@ -415,7 +415,11 @@ Test(model, ept_misconfig_reserved_upper_levels)
 
     wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | EPT_RWX);
     wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX | (1ULL << 7));
-    cr_assert_eq(go(ACC_READ).outcome, MMU_OK); /* PS ignored: bits 6:3 */
+    /* PS makes it a 2 MiB leaf whose address bits 20:12 must be 0. */
+    expect_ept(go(ACC_READ), MMU_EPT_MISCONFIG, 0, gpte_gpa(4));
+    wr(EPT_PD_MFN, 0, EPT_RWX | EPT_WB | EPT_PS); /* identity 2 MiB */
+    struct mmu_result r2 = go(ACC_READ); /* reads the empty gfn 0x10 */
+    expect_pf(r2, 0);
     wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX | (1ULL << 6));
     expect_ept(go(ACC_READ), MMU_EPT_MISCONFIG, 0, gpte_gpa(4));
 }
@@ -555,4 +559,38 @@ Test(model, pae_and_32bit_modes)
     wr(0x30 + GOFF, 0, (0x31ULL << 12) | PTE_P | PTE_W);
     mmu_translate(hm, &cpu, &ept, _gva(0x1000), ACC_READ, &r);
     cr_assert_eq(r.outcome, MMU_GP);
+}
+
+Test(model, ept_large_leaves_memtype_and_ad)
+{
+    /* The PD entry as a 2 MiB identity leaf, WB + ignore-PAT. */
+    wr(EPT_PD_MFN, 0, EPT_RWX | EPT_WB | EPT_IPAT | EPT_PS);
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate(hm, &ept, _gpa(0x1F5678), ACC_READ, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), 0x1F5678);
+    cr_assert_eq(r.ept_memtype, 6);
+    cr_assert(r.ept_ipat);
+    cr_assert_eq(r.ept_shift, 21);
+    cr_assert_eq(r.refs, 3);
+    /* A/D on: A everywhere, D on the leaf for a paging-structure read
+     * (treated as a write), which then needs W. */
+    struct mmu_ept ad = ept;
+    ad.ad = true;
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &ad, _gpa(0x1000), ACC_READ, true, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert(rd(EPT_PML4_MFN, 0) & EPT_A);
+    cr_assert(rd(EPT_PD_MFN, 0) & EPT_D);
+    cr_assert(!(rd(EPT_PML4_MFN, 0) & EPT_D), "D only in the leaf");
+    wr(EPT_PD_MFN, 0, EPT_R | EPT_X | EPT_WB | EPT_PS);
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &ad, _gpa(0x1000), ACC_READ, true, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION);
+    cr_assert_eq(r.exit_qual & 7, EPTQ_READ | EPTQ_WRITE);
+    /* A 1 GiB leaf with address bit 12 set: misconfiguration. */
+    wr(EPT_PDPT_MFN, 0, EPT_RWX | EPT_WB | EPT_PS | (1ULL << 12));
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &ept, _gpa(0x1000), ACC_READ, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_EPT_MISCONFIG);
 }
