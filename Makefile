@@ -8,6 +8,7 @@
 #                 status, and the unit tests, suite and fuzz again under
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
+#   make bench    simulated accesses/s of the model (BENCH lines; not a test)
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -35,7 +36,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help matrix
+.PHONY: all deps run check unit suite mutants fuzz hwreplay asan clean help matrix bench
 
 all: $(PAGESIM)
 
@@ -73,6 +74,15 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@MAKE="$(MAKE)" tests/check.sh
 
+# ---- benchmark (not part of check) ---------------------------------------------
+
+$(BUILD)/bench/bench: bench/bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+bench: $(BUILD)/bench/bench
+	@$(BUILD)/bench/bench $(BENCH_PASSES)
+
 # ---- test stages ------------------------------------------------------------------
 
 unit: $(UNIT_BIN)
@@ -99,8 +109,13 @@ $(BUILD)/tests/ept_matrix: tests/matrix/ept_matrix.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
-matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix
-	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix
+$(BUILD)/tests/tlb_random: tests/matrix/tlb_random.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix $(BUILD)/tests/tlb_random
+	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix \
+	  $(BUILD)/tests/tlb_random
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \

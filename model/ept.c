@@ -102,6 +102,7 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
         hpa_t ea = _hpa(table + 8 * ept_index(gpa, level));
         e = 0;
         (void)hostmem_read64(hm, ea, &e);
+        mmu_log_ref(ept->reflog, hpa_x(ea));
         res->ept_refs++;
         res->refs++;
 
@@ -141,6 +142,7 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
             (void)hostmem_read64(hm, used[i], &cur);
             if ((cur & set) != set) {
                 (void)hostmem_write64(hm, used[i], cur | set);
+                mmu_log_ref(ept->reflog, hpa_x(used[i]));
                 res->refs++;
             }
         }
@@ -153,4 +155,5 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     res->ept_memtype = EPT_EMT(e);
     res->ept_ipat = (e & EPT_IPAT) != 0;
     res->ept_shift = shift;
+    res->ept_perm = (unsigned)perm;
 }

@@ -22,6 +22,8 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_LARGE_PAT_ADDR, "large_pat_addr" },
     { MUT_EPT_LARGE_NO_RSVD, "ept_large_no_rsvd" },
     { MUT_EPT_NO_DIRTY, "ept_no_dirty" },
+    { MUT_TLB_INVLPG_NOP, "tlb_invlpg_nop" },
+    { MUT_TLB_NO_PCID_TAG, "tlb_no_pcid_tag" },
 };
 
 const char *mutant_name(uint32_t bit)

@@ -29,6 +29,7 @@
 #define X86_CR4_PAE (1ULL << 5)
 #define X86_CR4_PGE (1ULL << 7)
 #define X86_CR4_LA57 (1ULL << 12)
+#define X86_CR4_PCIDE (1ULL << 17)
 #define X86_CR4_SMEP (1ULL << 20)
 #define X86_CR4_SMAP (1ULL << 21)
 #define X86_CR4_PKE (1ULL << 22)
@@ -45,6 +46,7 @@
 #define PTE_A (1ULL << 5)
 #define PTE_D (1ULL << 6)
 #define PTE_PS (1ULL << 7)
+#define PTE_G (1ULL << 8)
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR_MASK 0x000FFFFFFFFFF000ULL
 
@@ -93,6 +95,20 @@ enum mmu_mode { MMU_MODE_NONE, MMU_MODE_32, MMU_MODE_PAE, MMU_MODE_4L,
                 MMU_MODE_5L };
 enum mmu_mode mmu_mode_of(const struct mmu_cpu *cpu);
 
+/* Optional log of the host addresses of every memory reference a walk makes
+ * (guest entries, EPT entries, A/D writes), for the cost model. */
+#define MMU_REFLOG_MAX 64
+struct mmu_reflog {
+    unsigned n;
+    uint64_t hpa[MMU_REFLOG_MAX];
+};
+
+static inline void mmu_log_ref(struct mmu_reflog *l, uint64_t hpa)
+{
+    if (l && l->n < MMU_REFLOG_MAX)
+        l->hpa[l->n++] = hpa;
+}
+
 /* The EPTP as far as the walk cares. */
 struct mmu_ept {
     mfn_t root; /* frame of the EPT PML4 (PML5 with levels = 5) */
@@ -101,6 +117,7 @@ struct mmu_ept {
     unsigned levels;     /* EPTP bits 5:3 + 1: 4 or 5 (0 means 4) */
     bool ad;             /* EPTP bit 6: EPT accessed/dirty flags */
     unsigned maxphyaddr; /* bits 51:MAXPHYADDR of entries are reserved */
+    struct mmu_reflog *reflog; /* NULL: no logging */
 };
 
 enum mmu_outcome {
@@ -135,7 +152,16 @@ struct mmu_result {
     unsigned ept_memtype; /* bits 5:3 */
     bool ept_ipat;        /* bit 6, ignore PAT */
     unsigned ept_shift;   /* 12, 21 or 30 (EPT page size) */
+    /* MMU_OK: what a TLB entry caches (SDM 4.10.2.2). */
+    unsigned rights;      /* MMU_R_* */
+    unsigned pkey;        /* leaf bits 62:59 (IA-32e) */
+    unsigned ept_perm;    /* AND of the final EPT walk's R/W/X */
 };
+#define MMU_R_U 1u  /* U/S=1 at every level */
+#define MMU_R_W 2u  /* R/W=1 at every level */
+#define MMU_R_NX 4u /* XD=1 somewhere (and it counts: NXE, not 32-bit) */
+#define MMU_R_D 8u  /* the leaf is dirty (after this access) */
+#define MMU_R_G 16u /* global: leaf G=1 and CR4.PGE=1 */
 
 /* One guest access of kind k at gva through guest paging (cpu) and EPT
  * (ept).  On MMU_OK, guest A (and D for writes) bits have been set in memory.
@@ -143,6 +169,13 @@ struct mmu_result {
 void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t va, enum access_kind k,
                    struct mmu_result *res);
+
+/* The access-rights check of a cached translation (rights MMU_R_*, the
+ * leaf's protection key) under the current CPU state: the #PF error code
+ * of a protection fault, or 0 (docs/translation-rules.md "Access rights").
+ * Used on TLB hits. */
+uint32_t mmu_rights_check(const struct mmu_cpu *cpu, enum access_kind k,
+                          unsigned rights, unsigned pkey);
 
 /* EPT-only walk of one guest-physical address (used for the 2D walk and by
  * tools).  'walk' says the gpa is a guest paging-structure reference (exit

@@ -42,6 +42,10 @@ enum pagesim_mutant {
     MUT_EPT_LARGE_NO_RSVD = 1u << 20,
     /* model (issue 4): EPT A/D on, but the leaf's D is never set. */
     MUT_EPT_NO_DIRTY = 1u << 21,
+    /* model (issue 4): INVLPG does nothing (stale TLB entries survive). */
+    MUT_TLB_INVLPG_NOP = 1u << 22,
+    /* model (issue 4): TLB lookups ignore the PCID tag. */
+    MUT_TLB_NO_PCID_TAG = 1u << 23,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

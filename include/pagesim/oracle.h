@@ -111,6 +111,11 @@ struct oracle_expect {
      * flat model does not know, so no refs are predicted for it. */
     unsigned refs;
     bool refs_valid;
+    /* OR_OK: what the translation grants, for the TLB allowed set: U/S
+     * and R/W ANDed, XD (counting), the leaf's D after the access, global
+     * (G with CR4.PGE), the key, the guest page size (12/21/22/30). */
+    bool r_user, r_write, r_nx, r_dirty, r_global;
+    unsigned r_pkey, r_shift;
     /* guest paging-structure entries after the access (A/D bits), OR_OK */
     unsigned nad;
     struct { hpa_t hpa; uint64_t value; } ad[ORACLE_MAX_AD];
@@ -123,6 +128,43 @@ struct oracle_expect {
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out);
+
+/* ---- TLB allowed outcomes (issue 4) ----------------------------------------------- */
+
+/* The set of translations the architecture still allows a CPU to use from
+ * its TLBs: every successful translation the oracle predicted (tagged by
+ * VPID, PCID, EPTP, with its rights), minus what each invalidation must
+ * remove (SDM 4.10.4, 28.4.3) and what a #PF removes for its page.  A model
+ * access satisfied from a TLB must match one of them (rights re-checked
+ * under the current CPU state); a model walk must match the fresh
+ * prediction.  Own code: nothing shared with model/tlb.c. */
+struct oracle_tlbset;
+
+struct oracle_tlbset *oracle_tlbset_new(void);
+void oracle_tlbset_destroy(struct oracle_tlbset *s);
+/* After oracle_access(): remember an OR_OK (fresh) translation. */
+void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                        uint16_t vpid, uint64_t eptp, gva_t va,
+                        const struct oracle_expect *x);
+/* A #PF was delivered for va: its entries are gone. */
+void oracle_tlbset_pf(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                      uint16_t vpid, gva_t va);
+/* Is a TLB-hit outcome allowed?  ok: the access completed at hpa; else a
+ * #PF with error code ec. */
+bool oracle_tlbset_allows(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                          uint16_t vpid, uint64_t eptp, gva_t va,
+                          enum access_kind k, bool ok, hpa_t hpa, uint32_t ec);
+void oracle_tlbset_invlpg(struct oracle_tlbset *s, uint16_t vpid,
+                          uint16_t pcid, uint64_t va);
+void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
+                           uint16_t pcid, bool noflush);
+void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
+                           unsigned type, uint16_t pcid, uint64_t va);
+void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
+                           uint16_t vpid, uint64_t va);
+void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
+                          uint64_t eptp);
+size_t oracle_tlbset_size(const struct oracle_tlbset *s);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 
