@@ -82,6 +82,11 @@ void tlb_destroy(struct mmu_tlb *t)
     free(t);
 }
 
+const struct cpu_profile *tlb_profile(const struct mmu_tlb *t)
+{
+    return t->p;
+}
+
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s)
 {
     *s = t->st;
@@ -170,7 +175,12 @@ static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
     static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
     if (!(e->eperm & need[k]))
         return false;
-    uint32_t ec = mmu_rights_check(cpu, k, e->rights, e->pkey);
+    /* Fast path: a supervisor-or-user page that is writable, executable,
+     * key-free and not under SMEP/SMAP/PKE/PKS cannot fault. */
+    uint32_t ec = 0;
+    if ((e->rights & (MMU_R_U | MMU_R_W | MMU_R_NX)) != (MMU_R_U | MMU_R_W)
+        || (cpu->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)))
+        ec = mmu_rights_check(cpu, k, e->rights, e->pkey);
     if (ec) {
         /* A #PF from cached rights; it invalidates the page (SDM 4.10.4.1). */
         *res = (struct mmu_result){ .outcome = MMU_PF, .pf_ec = ec,
@@ -181,13 +191,46 @@ static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
     if (k == ACC_WRITE && !(e->rights & MMU_R_D))
         return false; /* a clean entry: walk to set D */
     uint64_t off = va & ((1ULL << e->shift) - 1);
-    *res = (struct mmu_result){ .outcome = MMU_OK,
-                                .gpa = _gpa(e->gbase | off),
-                                .hpa = _hpa(e->hbase | off),
-                                .page_shift = e->shift, .rights = e->rights,
-                                .pkey = e->pkey, .ept_perm = e->eperm };
+    /* Only the fields a hit defines (see tlb.h); no full-struct clear. */
+    res->outcome = MMU_OK;
+    res->gpa = _gpa(e->gbase | off);
+    res->hpa = _hpa(e->hbase | off);
+    res->page_shift = e->shift;
+    res->rights = e->rights;
+    res->pkey = e->pkey;
+    res->ept_perm = e->eperm;
+    res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
     e->stamp = ++t->stamp;
     return true;
+}
+
+bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+               const struct mmu_ept *ept, uint16_t vpid, gva_t gva,
+               enum access_kind k)
+{
+    if (!t)
+        return false;
+    uint64_t va = gva_x(gva);
+    if (mmu_mode_of(cpu) <= MMU_MODE_PAE)
+        va &= 0xFFFFFFFFULL;
+    uint16_t pcid = tlb_pcid_of(cpu);
+    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
+    static const unsigned shifts[] = { 12, 21, 30 };
+    for (int i = 0; i < 5; i++) {
+        int ai = i < 3 ? l1_for(shifts[i], k) : A_STLB;
+        unsigned sh = i < 3 ? shifts[i] : shifts[i - 3];
+        if (ai < 0)
+            continue;
+        struct tlbe *e = arr_find(&t->a[ai], va, sh, vpid, pcid, mfn_x(ept->root));
+        if (!e || !(e->eperm & need[k]))
+            continue;
+        if (mmu_rights_check(cpu, k, e->rights, e->pkey))
+            return true; /* a #PF from the cached rights */
+        if (k == ACC_WRITE && !(e->rights & MMU_R_D))
+            continue;
+        return true;
+    }
+    return false;
 }
 
 void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,

@@ -58,6 +58,7 @@ struct mmu_tlb;
 
 struct mmu_tlb *tlb_new(const struct cpu_profile *p);
 void tlb_destroy(struct mmu_tlb *t);
+const struct cpu_profile *tlb_profile(const struct mmu_tlb *t);
 
 /* Where an access was satisfied. */
 enum tlb_level { TLB_L1 = 1, TLB_STLB = 2, TLB_WALK = 3 };
@@ -75,6 +76,13 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
                 const struct mmu_ept *ept, uint16_t vpid, gva_t va,
                 enum access_kind k, struct mmu_result *res,
                 struct tlb_result *tr);
+
+/* Would tlb_access() be satisfied from a TLB (a hit or a #PF from cached
+ * rights)?  No side effects: lets the engine run the model before the oracle
+ * when the model will not touch memory. */
+bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+               const struct mmu_ept *ept, uint16_t vpid, gva_t va,
+               enum access_kind k);
 
 /* Invalidations (see the top of this file). */
 void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va);

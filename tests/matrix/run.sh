@@ -21,7 +21,8 @@ EBIN=${2:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM}
 TBIN=${3:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM}
 "$EBIN" || bad=1
 "$TBIN" || bad=1
-for m in $(grep -v '^#' "$(dirname "$0")/matrix-only-mutants"); do
+for m in $(grep -v '^#' "$(dirname "$0")/matrix-only-mutants") \
+         tlb_invlpg_nop tlb_no_pcid_tag; do
     case $m in
     tlb_*) out=$("$TBIN" --seeds 50 --mutant "$m") ;;
     *) out=$("$EBIN" --quick --mutant "$m") ;;
