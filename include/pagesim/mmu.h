@@ -14,8 +14,11 @@
  * Nothing here knows about the hypervisor.  The EPT is read from host memory
  * starting at the EPTP root frame; who wrote it is not our business.
  *
- * Skeleton scope: 4-level paging (CR0.PG, CR4.PAE, EFER.LME) with 4 KiB pages,
- * 4-level EPT with 4 KiB pages, U/S, R/W, NX (EFER.NXE), CR0.WP.
+ * Scope (issue 4): no paging, 32-bit, PAE, 4-level and 5-level paging with
+ * 4 KiB / 2 MiB / 4 MiB / 1 GiB pages, canonical checks (#GP), reserved bits
+ * with MAXPHYADDR, U/S, R/W with CR0.WP, NX, SMEP, SMAP (EFLAGS.AC, implicit
+ * accesses), PKRU/PKRS; 4- and 5-level EPT with 2 MiB / 1 GiB leaves, memory
+ * type, EPT A/D.  TLBs live in front of this (pagesim/tlb.h).
  */
 #ifndef PAGESIM_MMU_H
 #define PAGESIM_MMU_H

@@ -1041,13 +1041,40 @@ static bool vcpu_flag(lua_State *L, struct vcpu *v, const char *k)
     return false;
 }
 
+static int setting_rank(const char *k)
+{
+    return !strcmp(k, "vpid") ? 0 : !strcmp(k, "tlb") ? 1 : 2;
+}
+
+static int setting_cmp(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int rx = setting_rank(x), ry = setting_rank(y);
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
 static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
 {
     uint64_t old_cr4 = v->cpu.cr4, old_efer = v->cpu.efer;
     uint64_t old_pg = v->cpu.cr0 & X86_CR0_PG;
+    /* Settings apply in a fixed order (vpid, tlb, then by name), never in
+     * the table's hash order: Debian's Lua randomises string hashing, and
+     * with TLBs the order is visible (MOV CR3 steps). */
+    const char *keys[64];
+    size_t nk = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (lua_type(L, -2) != LUA_TSTRING)
+            lerror(L, "vcpu settings are name = value pairs");
+        if (nk == sizeof keys / sizeof keys[0])
+            lerror(L, "too many vcpu settings");
+        keys[nk++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(keys, nk, sizeof keys[0], setting_cmp);
+    for (size_t ki = 0; ki < nk; ki++) {
+        const char *k = keys[ki];
+        lua_getfield(L, t, k);
         if (!strcmp(k, "cr3")) {
             uint64_t cr3;
             if (lua_isuserdata(L, -1)) {
