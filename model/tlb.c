@@ -244,17 +244,32 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         tr->cycles = 0;
         return;
     }
-    enum mmu_mode m = mmu_mode_of(cpu);
     uint64_t va = gva_x(gva);
-    if (m <= MMU_MODE_PAE)
+    /* Below IA-32e mode (as mmu_mode_of() decides it) the linear address
+     * has 32 bits. */
+    if (!((cpu->cr0 & X86_CR0_PG) && (cpu->cr4 & X86_CR4_PAE)
+          && (cpu->efer & X86_EFER_LMA)))
         va &= 0xFFFFFFFFULL;
     uint16_t pcid = tlb_pcid_of(cpu);
     uint64_t eptp = mfn_x(ept->root);
 
+    /* Fast path: the 4 KiB L1 array, the common hit. */
+    {
+        int ai = k == ACC_FETCH ? A_I4K : A_D4K;
+        struct tlbe *e = arr_find(&t->a[ai], va, 12, vpid, pcid, eptp);
+        if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, res)) {
+            tr->level = TLB_L1;
+            tr->cycles = t->p->lat_l1tlb;
+            t->st.l1_hits++;
+            t->st.cycles += tr->cycles;
+            return;
+        }
+    }
+
     /* L1: the arrays for this kind, each page size. */
     static const unsigned shifts[] = { 12, 21, 30 };
     {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 1; i < 3; i++) {
             int ai = l1_for(shifts[i], k);
             if (ai < 0)
                 continue;
