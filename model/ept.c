@@ -78,9 +78,18 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                    enum access_kind k, bool walk, gva_t gla,
                    struct mmu_result *res)
 {
+    ept_translate_la(hm, ept, gpa, k, walk, false, gla, res);
+}
+
+void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
+                      enum access_kind k, bool walk, bool user_la, gva_t gla,
+                      struct mmu_result *res)
+{
     int levels = ept->levels == 5 ? 5 : 4;
     uint64_t table = mfn_x(ept->root) << PAGE_SHIFT;
-    uint64_t perm = EPT_R | EPT_W | EPT_X; /* AND over the entries walked */
+    /* AND over the entries walked (bit 10 only counts with MBEC). */
+    uint64_t pmask = EPT_R | EPT_W | EPT_X | (ept->mbec ? EPT_XU : 0);
+    uint64_t perm = pmask;
     uint64_t e = 0;
     hpa_t used[EPT_MAX_LEVELS];
     int nused = 0, leaf_level = 1;
@@ -106,7 +115,7 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
         res->ept_refs++;
         res->refs++;
 
-        if (!EPT_PERM(e)) {
+        if (!(e & pmask)) {
             /* Not present: the walk stops; bits 3-5 stay 0. */
             ept_exit(res, MMU_EPT_VIOLATION, qual, gpa, gla);
             return;
@@ -116,7 +125,7 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
             ept_exit(res, MMU_EPT_MISCONFIG, 0, gpa, gla);
             return;
         }
-        perm &= EPT_PERM(e);
+        perm &= e & pmask;
         used[nused++] = ea;
         if (leaf) {
             leaf_level = level;
@@ -126,9 +135,14 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     }
 
     uint64_t need = ept_needed(k) | (as_write ? EPT_W : 0);
+    if (k == ACC_FETCH && ept->mbec && user_la && !MUTANT(MUT_EPT_MBEC_BIT2))
+        need = EPT_XU;
     if ((perm & need) != need) {
-        /* EPT_R/W/X are bits 0-2, the qualification reports them at 3-5. */
-        ept_exit(res, MMU_EPT_VIOLATION, qual | perm << 3, gpa, gla);
+        /* EPT_R/W/X are bits 0-2, the qualification reports them at 3-5;
+         * with MBEC bit 6 is the AND of bit 10. */
+        ept_exit(res, MMU_EPT_VIOLATION,
+                 qual | (perm & 7) << 3 | ((perm & EPT_XU) ? EPTQ_UEXECUTABLE : 0),
+                 gpa, gla);
         return;
     }
 
@@ -155,5 +169,5 @@ void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     res->ept_memtype = EPT_EMT(e);
     res->ept_ipat = (e & EPT_IPAT) != 0;
     res->ept_shift = shift;
-    res->ept_perm = (unsigned)perm;
+    res->ept_perm = (unsigned)(perm & 7) | ((perm & EPT_XU) ? MMU_EPT_XU : 0);
 }

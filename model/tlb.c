@@ -168,12 +168,15 @@ static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
 
 static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
                    uint64_t va, enum access_kind k, uint16_t vpid,
-                   uint16_t pcid, struct mmu_result *res)
+                   uint16_t pcid, bool mbec, struct mmu_result *res)
 {
     /* The EPT part of a combined mapping must allow the access; if not,
      * walk (the walk produces the exit). */
     static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
-    if (!(e->eperm & need[k]))
+    unsigned nd = need[k];
+    if (k == ACC_FETCH && mbec && (e->rights & MMU_R_U))
+        nd = MMU_EPT_XU;
+    if (!(e->eperm & nd))
         return false;
     /* Fast path: a supervisor-or-user page that is writable, executable,
      * key-free and not under SMEP/SMAP/PKE/PKS cannot fault. */
@@ -222,7 +225,12 @@ bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
         if (ai < 0)
             continue;
         struct tlbe *e = arr_find(&t->a[ai], va, sh, vpid, pcid, mfn_x(ept->root));
-        if (!e || !(e->eperm & need[k]))
+        if (!e)
+            continue;
+        unsigned nd = need[k];
+        if (k == ACC_FETCH && ept->mbec && (e->rights & MMU_R_U))
+            nd = MMU_EPT_XU;
+        if (!(e->eperm & nd))
             continue;
         if (mmu_rights_check(cpu, k, e->rights, e->pkey))
             return true; /* a #PF from the cached rights */
@@ -257,7 +265,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
     {
         int ai = k == ACC_FETCH ? A_I4K : A_D4K;
         struct tlbe *e = arr_find(&t->a[ai], va, 12, vpid, pcid, eptp);
-        if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, res)) {
+        if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
             tr->level = TLB_L1;
             tr->cycles = t->p->lat_l1tlb;
             t->st.l1_hits++;
@@ -274,7 +282,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
             if (ai < 0)
                 continue;
             struct tlbe *e = arr_find(&t->a[ai], va, shifts[i], vpid, pcid, eptp);
-            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, res)) {
+            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
                 tr->level = TLB_L1;
                 tr->cycles = t->p->lat_l1tlb;
                 t->st.l1_hits++;
@@ -284,7 +292,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         }
         for (int i = 0; i < 2; i++) {
             struct tlbe *e = arr_find(&t->a[A_STLB], va, shifts[i], vpid, pcid, eptp);
-            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, res)) {
+            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
                 int ai = l1_for(e->shift, k);
                 if (ai >= 0 && res->outcome == MMU_OK)
                     arr_fill(t, &t->a[ai], e);

@@ -293,7 +293,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
     if (MUTANT(MUT_LARGE_PAT_ADDR) && leaf > 1)
         off = (1ULL << 13) - 1;
     gpa_t gpa = _gpa((ent[leaf].val & amask & ~off) | (va & off));
-    ept_translate(hm, ept, gpa, k, false, _gva(va), res);
+    ept_translate_la(hm, ept, gpa, k, false, (rights & PTE_U) != 0, _gva(va), res);
     if (res->outcome != MMU_OK)
         return;
     hpa_t hpa = res->hpa;

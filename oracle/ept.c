@@ -58,6 +58,9 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
                     (paging_access ? 0 : EPTQ_GLA_XLATE);
     unsigned need = (k == ACC_READ ? 1u : k == ACC_WRITE ? 2u : 4u) |
                     (counts_as_write ? 2u : 0u);
+    /* MBEC: a fetch from a user-mode address needs bit 10 instead. */
+    bool need_xu = p->mbec && k == ACC_FETCH && p->user_la;
+    bool xu_all = true; /* AND of bit 10 over the walk */
 
     uint64_t addr[5], val[5];
     unsigned n = 0;
@@ -69,7 +72,8 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
         val[n] = oracle_peek64(mem, nr_frames, addr[n]);
         out->refs++;
         uint64_t e = val[n++];
-        if ((e & OE_RWX) == 0) {
+        bool xu = p->mbec && ((e >> 10) & 1);
+        if ((e & OE_RWX) == 0 && !xu) {
             out->outcome = OE_VIOLATION;
             out->qual = qual; /* readable/writable/executable: 0 */
             return;
@@ -80,10 +84,13 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
             return;
         }
         rights &= (unsigned)(e & OE_RWX);
+        xu_all = xu_all && xu;
         if (lvl == 1 || big) {
-            if ((rights & need) != need) {
+            bool allowed = need_xu ? xu_all : (rights & need) == need;
+            if (!allowed) {
                 out->outcome = OE_VIOLATION;
-                out->qual = qual | ((uint64_t)rights << 3);
+                out->qual = qual | ((uint64_t)rights << 3) |
+                            (p->mbec && xu_all ? 1ULL << 6 : 0);
                 return;
             }
             uint64_t size = 1ULL << shift;

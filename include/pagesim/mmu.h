@@ -69,6 +69,7 @@
 #define EPT_IPAT (1ULL << 6)
 #define EPT_A (1ULL << 8)
 #define EPT_D (1ULL << 9)
+#define EPT_XU (1ULL << 10) /* user-mode execute, with MBEC */
 #define EPT_ADDR_MASK 0x000FFFFFFFFFF000ULL
 
 /* EPT-violation exit qualification (SDM Vol. 3C Table 28-7). */
@@ -78,6 +79,7 @@
 #define EPTQ_READABLE (1ULL << 3)
 #define EPTQ_WRITABLE (1ULL << 4)
 #define EPTQ_EXECUTABLE (1ULL << 5)
+#define EPTQ_UEXECUTABLE (1ULL << 6) /* with MBEC: AND of bit 10 */
 #define EPTQ_GLA_VALID (1ULL << 7)
 #define EPTQ_GLA_XLATE (1ULL << 8) /* 1: final translation; 0: walk / A-D */
 
@@ -120,6 +122,8 @@ struct mmu_ept {
     unsigned levels;     /* EPTP bits 5:3 + 1: 4 or 5 (0 means 4) */
     bool ad;             /* EPTP bit 6: EPT accessed/dirty flags */
     unsigned maxphyaddr; /* bits 51:MAXPHYADDR of entries are reserved */
+    bool mbec;           /* mode-based execute control: bit 2 executes
+                          * supervisor-mode addresses, bit 10 user-mode */
     struct mmu_reflog *reflog; /* NULL: no logging */
 };
 
@@ -158,13 +162,15 @@ struct mmu_result {
     /* MMU_OK: what a TLB entry caches (SDM 4.10.2.2). */
     unsigned rights;      /* MMU_R_* */
     unsigned pkey;        /* leaf bits 62:59 (IA-32e) */
-    unsigned ept_perm;    /* AND of the final EPT walk's R/W/X */
+    unsigned ept_perm;    /* AND of the final EPT walk's R/W/X, and
+                           * MMU_EPT_XU for the AND of bit 10 (MBEC) */
 };
 #define MMU_R_U 1u  /* U/S=1 at every level */
 #define MMU_R_W 2u  /* R/W=1 at every level */
 #define MMU_R_NX 4u /* XD=1 somewhere (and it counts: NXE, not 32-bit) */
 #define MMU_R_D 8u  /* the leaf is dirty (after this access) */
 #define MMU_R_G 16u /* global: leaf G=1 and CR4.PGE=1 */
+#define MMU_EPT_XU 8u /* in ept_perm: user-execute (EPT bit 10) */
 
 /* One guest access of kind k at gva through guest paging (cpu) and EPT
  * (ept).  On MMU_OK, guest A (and D for writes) bits have been set in memory.
@@ -190,5 +196,11 @@ uint32_t mmu_rights_check(const struct mmu_cpu *cpu, enum access_kind k,
 void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                    enum access_kind k, bool walk, gva_t gla,
                    struct mmu_result *res);
+/* The same, saying whether the linear address is a user-mode address (U/S=1
+ * at every guest level): with ept->mbec a fetch needs bit 10 for a
+ * user-mode address and bit 2 for a supervisor-mode one. */
+void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
+                      enum access_kind k, bool walk, bool user_la, gva_t gla,
+                      struct mmu_result *res);
 
 #endif /* PAGESIM_MMU_H */

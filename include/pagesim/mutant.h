@@ -46,6 +46,8 @@ enum pagesim_mutant {
     MUT_TLB_INVLPG_NOP = 1u << 22,
     /* model (issue 4): TLB lookups ignore the PCID tag. */
     MUT_TLB_NO_PCID_TAG = 1u << 23,
+    /* model (issue 4): with MBEC, user-mode fetches check bit 2, not 10. */
+    MUT_EPT_MBEC_BIT2 = 1u << 24,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

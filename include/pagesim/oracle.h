@@ -179,6 +179,8 @@ struct oracle_eptp {
     unsigned levels;     /* 4 or 5 */
     bool ad;             /* EPTP bit 6 */
     unsigned maxphyaddr; /* 0 means 52 */
+    bool mbec;           /* mode-based execute control (bit 10 = user X) */
+    bool user_la;        /* this access's linear address is user-mode */
 };
 
 enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG };

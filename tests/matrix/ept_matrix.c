@@ -34,7 +34,8 @@ static unsigned long failures, tests;
 
 struct tc {
     unsigned levels, leaf, ad, kind, walk, rs, memtype;
-    unsigned perm[6]; /* by level */
+    unsigned mbec, user_la;
+    unsigned perm[6]; /* by level: bits 0-2 R/W/X, bit 3 = EPT bit 10 */
 };
 
 static void describe(const struct tc *t, char *b, size_t n)
@@ -42,13 +43,14 @@ static void describe(const struct tc *t, char *b, size_t n)
     static const char *const kn[] = { "read", "write", "fetch" };
     static const char *const rn[] = { "", " rsvd.large12", " rsvd.table3",
                                       " rsvd.leaf47" };
-    int o = snprintf(b, n, "ept%u leaf=%u %s%s%s mt=%u%s perms", t->levels,
+    int o = snprintf(b, n, "ept%u leaf=%u %s%s%s%s%s mt=%u%s perms", t->levels,
                      t->leaf, kn[t->kind], t->walk ? " walk" : " final",
-                     t->ad ? " ad" : "", t->memtype, rn[t->rs]);
+                     t->ad ? " ad" : "", t->mbec ? " mbec" : "",
+                     t->user_la ? " user-la" : "", t->memtype, rn[t->rs]);
     for (unsigned l = t->levels; l >= t->leaf; l--)
-        o += snprintf(b + o, n - (size_t)o, " L%u=%c%c%c", l,
+        o += snprintf(b + o, n - (size_t)o, " L%u=%c%c%c%s", l,
                       t->perm[l] & 1 ? 'r' : '-', t->perm[l] & 2 ? 'w' : '-',
-                      t->perm[l] & 4 ? 'x' : '-');
+                      t->perm[l] & 4 ? 'x' : '-', t->perm[l] & 8 ? "u" : "");
 }
 
 static void fail(const struct tc *t, const char *what, uint64_t got,
@@ -74,7 +76,7 @@ static void run(const struct tc *t)
     uint64_t hpa[6] = { 0 }, val[6] = { 0 };
     for (unsigned l = t->levels; l >= t->leaf; l--) {
         unsigned idx = (gpa >> (12 + 9 * (l - 1))) & 511;
-        uint64_t e = t->perm[l];
+        uint64_t e = (t->perm[l] & 7) | ((t->perm[l] & 8) ? EPT_XU : 0);
         if (l == t->leaf) {
             static const uint64_t frame[] = { 0, 0x1234000ULL, 0x40000000ULL,
                                               0x80000000ULL };
@@ -94,15 +96,16 @@ static void run(const struct tc *t)
         val[l] = e;
         hostmem_write64(hm, _hpa(hpa[l]), e);
     }
-    struct oracle_eptp op = { TBL(t->levels), t->levels, t->ad, MAXPHY };
+    struct oracle_eptp op = { TBL(t->levels), t->levels, t->ad, MAXPHY,
+                              t->mbec, t->user_la };
     struct oracle_ept_result x;
     oracle_ept_xlate(hm, NR_FRAMES, &op, gpa, (enum access_kind)t->kind,
                      t->walk, &x);
     struct mmu_ept me = { .root = _mfn(TBL(t->levels)), .levels = t->levels,
-                          .ad = t->ad, .maxphyaddr = MAXPHY };
+                          .ad = t->ad, .maxphyaddr = MAXPHY, .mbec = t->mbec };
     struct mmu_result r = { .outcome = MMU_OK };
-    ept_translate(hm, &me, _gpa(gpa), (enum access_kind)t->kind, t->walk,
-                  _gva(0x1000), &r);
+    ept_translate_la(hm, &me, _gpa(gpa), (enum access_kind)t->kind, t->walk,
+                     t->user_la, _gva(0x1000), &r);
     tests++;
 
     static const enum mmu_outcome map[] = { [OE_OK] = MMU_OK,
@@ -146,7 +149,7 @@ static double now_s(void)
 static void sweep(struct tc *t, unsigned l, unsigned mtmax, unsigned rsmax)
 {
     if (l >= t->leaf) {
-        for (unsigned p = 0; p < 8; p++) {
+        for (unsigned p = 0; p < (t->mbec ? 16u : 8u); p++) {
             t->perm[l] = p;
             sweep(t, l - 1, mtmax, rsmax);
         }
@@ -163,7 +166,10 @@ static void sweep(struct tc *t, unsigned l, unsigned mtmax, unsigned rsmax)
                     for (t->walk = 0; t->walk < 2; t->walk++) {
                         if (t->walk && t->kind == ACC_FETCH)
                             continue; /* paging accesses are data */
-                        run(t);
+                        if (t->mbec && t->ad)
+                            continue; /* the MBEC sweep keeps A/D off */
+                        for (t->user_la = 0; t->user_la <= t->mbec; t->user_la++)
+                            run(t);
                     }
         }
 }
@@ -201,6 +207,19 @@ int main(int argc, char **argv)
                 sweep(&t, levels, 8, 4);
         }
         printf("matrix: ept %u-level %lu tests, %lu failures, %.2f s\n", levels,
+               tests - n0, failures - f0, now_s() - t1);
+    }
+    {
+        /* Mode-based execute control: bit 10 as a fourth permission bit on
+         * every entry, user- and supervisor-mode linear addresses; memory
+         * type 0, no reserved bit, A/D off. */
+        unsigned long n0 = tests, f0 = failures;
+        double t1 = now_s();
+        for (unsigned leaf = 1; leaf <= 3; leaf++) {
+            struct tc t = { .levels = 4, .leaf = leaf, .mbec = 1 };
+            sweep(&t, 4, 1, 1);
+        }
+        printf("matrix: ept 4-level mbec %lu tests, %lu failures, %.2f s\n",
                tests - n0, failures - f0, now_s() - t1);
     }
     printf("matrix: ept total %lu tests, %lu failures, %.2f s\n", tests,

@@ -594,3 +594,32 @@ Test(model, ept_large_leaves_memtype_and_ad)
     ept_translate(hm, &ept, _gpa(0x1000), ACC_READ, false, _gva(0), &r);
     cr_assert_eq(r.outcome, MMU_EPT_MISCONFIG);
 }
+
+Test(model, ept_mbec_user_execute)
+{
+    struct mmu_ept mb = ept;
+    mb.mbec = true;
+    /* Leaf: R + X(supervisor) only. */
+    wr(EPT_PT_MFN, DATA_GFN, ((DATA_GFN + GOFF) << 12) | EPT_R | EPT_X | EPT_WB);
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate_la(hm, &mb, _gpa(DATA_GFN << 12), ACC_FETCH, false, false,
+                     _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK, "supervisor-mode address: bit 2");
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate_la(hm, &mb, _gpa(DATA_GFN << 12), ACC_FETCH, false, true,
+                     _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION, "user-mode address needs bit 10");
+    cr_assert_eq(r.exit_qual & (EPTQ_EXECUTABLE | EPTQ_UEXECUTABLE), EPTQ_EXECUTABLE);
+    /* Through the full walk: the guest page is a user page (GUEST_ALL). */
+    mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION);
+    cr_assert(r.exit_qual & EPTQ_GLA_XLATE);
+    wr(EPT_PT_MFN, DATA_GFN, ((DATA_GFN + GOFF) << 12) | EPT_R | EPT_XU | EPT_WB);
+    mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION, "bit 10 must be set at every level");
+    wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | EPT_RWX | EPT_XU);
+    wr(EPT_PDPT_MFN, 0, (EPT_PD_MFN << 12) | EPT_RWX | EPT_XU);
+    wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX | EPT_XU);
+    mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
+    cr_assert_eq(r.outcome, MMU_OK, "bit 10 alone executes user pages");
+}
