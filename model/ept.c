@@ -147,7 +147,22 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     }
 
     /* EPT A/D (SDM 29.3.5): A in every entry used, D in the leaf for a
-     * write (including a paging-structure access, with A/D on). */
+     * write (including a paging-structure access, with A/D on).  With PML
+     * (SDM 29.3.6): if any flag must be set and the index is not in
+     * 0..511, a log-full exit, nothing set; each D set 0 -> 1 logs the
+     * 4 KiB-aligned gpa at log + 8 * index and decrements the index. */
+    if (ept->ad && ept->pml) {
+        bool any = false;
+        for (int i = 0; i < nused && !any; i++) {
+            uint64_t cur = 0;
+            (void)hostmem_read64(hm, used[i], &cur);
+            any = !(cur & EPT_A) || (i == nused - 1 && as_write && !(cur & EPT_D));
+        }
+        if (any && ept->pml->index > 511) {
+            ept_exit(res, MMU_PML_FULL, 0, gpa, gla);
+            return;
+        }
+    }
     if (ept->ad) {
         for (int i = 0; i < nused; i++) {
             uint64_t cur = 0, set = EPT_A;
@@ -158,6 +173,13 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                 (void)hostmem_write64(hm, used[i], cur | set);
                 mmu_log_ref(ept->reflog, hpa_x(used[i]));
                 res->refs++;
+                if (ept->pml && (set & ~cur & EPT_D) && !MUTANT(MUT_PML_NO_LOG)) {
+                    struct mmu_pml *pl = ept->pml;
+                    (void)hostmem_write64(hm, hpa_add(pl->log, 8ULL * pl->index),
+                                          gpa_x(gpa) & PAGE_MASK);
+                    pl->index--; /* 0 wraps to 0xFFFF: full next time */
+                    res->refs++;
+                }
             }
         }
     }

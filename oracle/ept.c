@@ -49,6 +49,7 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
                      struct oracle_ept_result *out)
 {
     memset(out, 0, sizeof(*out));
+    out->pml_index = p->pml_index;
     unsigned nlev = p->levels == 5 ? 5 : 4;
     unsigned maxphy = p->maxphyaddr && p->maxphyaddr < 52 ? p->maxphyaddr : 52;
     bool counts_as_write = k == ACC_WRITE || (p->ad && paging_access);
@@ -100,6 +101,29 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
             out->memtype = (e >> 3) & 7;
             out->ipat = (e >> 6) & 1;
             out->shift = shift;
+            if (p->ad && p->pml) {
+                /* PML (SDM 29.3.6): a flag to set with the index out of
+                 * 0..511 is a log-full exit; a D set 0 -> 1 is logged. */
+                bool flags_to_set = false;
+                for (unsigned i = 0; i < n; i++)
+                    if (!(val[i] & EPT_A))
+                        flags_to_set = true;
+                bool d_set = counts_as_write && !(val[n - 1] & EPT_D);
+                if ((flags_to_set || d_set) && p->pml_index > 511) {
+                    memset(out, 0, sizeof(*out));
+                    out->outcome = OE_PML_FULL;
+                    out->refs = n;
+                    out->pml_index = p->pml_index;
+                    return;
+                }
+                if (d_set) {
+                    out->pml_logged = true;
+                    out->pml_hpa = p->pml_log + 8ULL * p->pml_index;
+                    out->pml_value = gpa & ~0xFFFULL;
+                    out->pml_index = (p->pml_index - 1) & 0xFFFF;
+                    out->refs++;
+                }
+            }
             if (p->ad) {
                 out->nupd = n;
                 for (unsigned i = 0; i < n; i++) {

@@ -25,6 +25,7 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_TLB_INVLPG_NOP, "tlb_invlpg_nop" },
     { MUT_TLB_NO_PCID_TAG, "tlb_no_pcid_tag" },
     { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
+    { MUT_PML_NO_LOG, "pml_no_log" },
 };
 
 const char *mutant_name(uint32_t bit)

@@ -114,6 +114,13 @@ static inline void mmu_log_ref(struct mmu_reflog *l, uint64_t hpa)
         l->hpa[l->n++] = hpa;
 }
 
+/* Page-modification logging (SDM 29.3.6): a 4 KiB log of 512 entries at
+ * 'log', filled downwards from index 511. */
+struct mmu_pml {
+    hpa_t log;
+    uint16_t index;
+};
+
 /* The EPTP as far as the walk cares. */
 struct mmu_ept {
     mfn_t root; /* frame of the EPT PML4 (PML5 with levels = 5) */
@@ -124,6 +131,7 @@ struct mmu_ept {
     unsigned maxphyaddr; /* bits 51:MAXPHYADDR of entries are reserved */
     bool mbec;           /* mode-based execute control: bit 2 executes
                           * supervisor-mode addresses, bit 10 user-mode */
+    struct mmu_pml *pml; /* PML on (needs ad); NULL: off */
     struct mmu_reflog *reflog; /* NULL: no logging */
 };
 
@@ -132,6 +140,7 @@ enum mmu_outcome {
     MMU_PF,            /* #PF delivered to the guest */
     MMU_EPT_VIOLATION, /* VM exit to the hypervisor */
     MMU_EPT_MISCONFIG, /* VM exit to the hypervisor */
+    MMU_PML_FULL,      /* VM exit: PML log full (index not in 0..511) */
     MMU_GP,            /* #GP(0): non-canonical address, or a PAE PDPTE
                         * with reserved bits (loaded as if by MOV CR3) */
 };

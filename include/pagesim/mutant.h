@@ -48,6 +48,8 @@ enum pagesim_mutant {
     MUT_TLB_NO_PCID_TAG = 1u << 23,
     /* model (issue 4): with MBEC, user-mode fetches check bit 2, not 10. */
     MUT_EPT_MBEC_BIT2 = 1u << 24,
+    /* model (issue 4): PML never writes the log (the index still moves). */
+    MUT_PML_NO_LOG = 1u << 25,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

@@ -181,9 +181,13 @@ struct oracle_eptp {
     unsigned maxphyaddr; /* 0 means 52 */
     bool mbec;           /* mode-based execute control (bit 10 = user X) */
     bool user_la;        /* this access's linear address is user-mode */
+    bool pml;            /* page-modification logging (with ad) */
+    uint64_t pml_log;    /* hpa of the 4 KiB log */
+    unsigned pml_index;  /* the PML index before the access */
 };
 
-enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG };
+enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG,
+                          OE_PML_FULL };
 
 struct oracle_ept_result {
     enum oracle_ept_outcome outcome;
@@ -195,6 +199,9 @@ struct oracle_ept_result {
     unsigned refs;       /* entries read + entries written (A/D) */
     unsigned nupd;       /* OE_OK with ad: entries used, root first */
     struct { uint64_t hpa, value; } upd[5];
+    bool pml_logged;     /* OE_OK: a log entry was written ... */
+    uint64_t pml_hpa, pml_value; /* ... here, with this gpa */
+    unsigned pml_index;  /* the index after the access */
 };
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,

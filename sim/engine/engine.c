@@ -577,7 +577,8 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         x->qual = r.exit_qual;
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
-        if (r.outcome == MMU_EPT_MISCONFIG) {
+        if (r.outcome == MMU_EPT_MISCONFIG || r.outcome == MMU_PML_FULL) {
+            /* (PML is never enabled by the engine: unreachable for now.) */
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;

@@ -28,6 +28,8 @@
 #define NR_FRAMES 64
 #define TBL(lvl) (8 + (lvl)) /* the table at level lvl: mfn 9..13 */
 #define MAXPHY 46
+#define PML_MFN 40
+static const unsigned pml_index0[] = { 0, 511, 0, 0xFFFF };
 
 static struct hostmem *hm;
 static unsigned long failures, tests;
@@ -35,6 +37,7 @@ static unsigned long failures, tests;
 struct tc {
     unsigned levels, leaf, ad, kind, walk, rs, memtype;
     unsigned mbec, user_la;
+    unsigned pml; /* 0 off; PML index 511, 0 or 0xFFFF (full) */
     unsigned perm[6]; /* by level: bits 0-2 R/W/X, bit 3 = EPT bit 10 */
 };
 
@@ -47,6 +50,8 @@ static void describe(const struct tc *t, char *b, size_t n)
                      t->leaf, kn[t->kind], t->walk ? " walk" : " final",
                      t->ad ? " ad" : "", t->mbec ? " mbec" : "",
                      t->user_la ? " user-la" : "", t->memtype, rn[t->rs]);
+    if (t->pml)
+        o += snprintf(b + o, n - (size_t)o, " pml.index=%u", pml_index0[t->pml]);
     for (unsigned l = t->levels; l >= t->leaf; l--)
         o += snprintf(b + o, n - (size_t)o, " L%u=%c%c%c%s", l,
                       t->perm[l] & 1 ? 'r' : '-', t->perm[l] & 2 ? 'w' : '-',
@@ -97,12 +102,19 @@ static void run(const struct tc *t)
         hostmem_write64(hm, _hpa(hpa[l]), e);
     }
     struct oracle_eptp op = { TBL(t->levels), t->levels, t->ad, MAXPHY,
-                              t->mbec, t->user_la };
+                              t->mbec, t->user_la, t->pml != 0,
+                              (uint64_t)PML_MFN << 12, pml_index0[t->pml] };
+    struct mmu_pml pml = { _hpa((uint64_t)PML_MFN << 12),
+                           (uint16_t)pml_index0[t->pml] };
+    /* The log slots this matrix can write: 511 and 0. */
+    hostmem_write64(hm, _hpa((uint64_t)PML_MFN << 12), 0);
+    hostmem_write64(hm, _hpa(((uint64_t)PML_MFN << 12) + 8 * 511), 0);
     struct oracle_ept_result x;
     oracle_ept_xlate(hm, NR_FRAMES, &op, gpa, (enum access_kind)t->kind,
                      t->walk, &x);
     struct mmu_ept me = { .root = _mfn(TBL(t->levels)), .levels = t->levels,
-                          .ad = t->ad, .maxphyaddr = MAXPHY, .mbec = t->mbec };
+                          .ad = t->ad, .maxphyaddr = MAXPHY, .mbec = t->mbec,
+                          .pml = t->pml ? &pml : NULL };
     struct mmu_result r = { .outcome = MMU_OK };
     ept_translate_la(hm, &me, _gpa(gpa), (enum access_kind)t->kind, t->walk,
                      t->user_la, _gva(0x1000), &r);
@@ -110,7 +122,8 @@ static void run(const struct tc *t)
 
     static const enum mmu_outcome map[] = { [OE_OK] = MMU_OK,
                                             [OE_VIOLATION] = MMU_EPT_VIOLATION,
-                                            [OE_MISCONFIG] = MMU_EPT_MISCONFIG };
+                                            [OE_MISCONFIG] = MMU_EPT_MISCONFIG,
+                                            [OE_PML_FULL] = MMU_PML_FULL };
     if (r.outcome != map[x.outcome]) {
         fail(t, "outcome", r.outcome, map[x.outcome]);
         return;
@@ -119,6 +132,18 @@ static void run(const struct tc *t)
         fail(t, "refs", r.refs, x.refs);
     if (r.outcome == MMU_EPT_VIOLATION && r.exit_qual != x.qual)
         fail(t, "qualification", r.exit_qual, x.qual);
+    if (t->pml) {
+        if (pml.index != x.pml_index)
+            fail(t, "pml index", pml.index, x.pml_index);
+        for (unsigned i = 0; i < 512; i += 511) {
+            uint64_t got = 0, exp = 0;
+            hostmem_read64(hm, _hpa(((uint64_t)PML_MFN << 12) + 8 * i), &got);
+            if (x.pml_logged && x.pml_hpa == ((uint64_t)PML_MFN << 12) + 8 * i)
+                exp = x.pml_value;
+            if (got != exp)
+                fail(t, "pml log entry", got, exp);
+        }
+    }
     if (r.outcome == MMU_OK) {
         if (hpa_x(r.hpa) != x.hpa)
             fail(t, "hpa", hpa_x(r.hpa), x.hpa);
@@ -169,7 +194,9 @@ static void sweep(struct tc *t, unsigned l, unsigned mtmax, unsigned rsmax)
                         if (t->mbec && t->ad)
                             continue; /* the MBEC sweep keeps A/D off */
                         for (t->user_la = 0; t->user_la <= t->mbec; t->user_la++)
-                            run(t);
+                            for (t->pml = 0; t->pml <= (t->ad && !t->mbec ? 3u : 0u);
+                                 t->pml++)
+                                run(t);
                     }
         }
 }

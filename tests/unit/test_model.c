@@ -623,3 +623,28 @@ Test(model, ept_mbec_user_execute)
     mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
     cr_assert_eq(r.outcome, MMU_OK, "bit 10 alone executes user pages");
 }
+
+Test(model, pml_logs_dirty_and_exits_when_full)
+{
+    struct mmu_pml pml = { _hpa(0x3F000), 511 };
+    struct mmu_ept pe = ept;
+    pe.ad = true;
+    pe.pml = &pml;
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate(hm, &pe, _gpa(0x5678), ACC_WRITE, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(pml.index, 510);
+    uint64_t v = 0;
+    hostmem_read64(hm, _hpa(0x3F000 + 8 * 511), &v);
+    cr_assert_eq(v, 0x5000, "the 4 KiB-aligned gpa is logged");
+    /* D already set: nothing logged. */
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &pe, _gpa(0x5678), ACC_WRITE, false, _gva(0), &r);
+    cr_assert_eq(pml.index, 510);
+    /* Index out of range and a flag to set: log-full exit, nothing set. */
+    pml.index = 0xFFFF;
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &pe, _gpa(0x6000), ACC_READ, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_PML_FULL);
+    cr_assert(!(rd(EPT_PT_MFN, 6) & EPT_A));
+}
