@@ -113,9 +113,14 @@ $(BUILD)/tests/tlb_random: tests/matrix/tlb_random.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
-matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix $(BUILD)/tests/tlb_random
+$(BUILD)/tests/npt_matrix: tests/matrix/npt_matrix.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix $(BUILD)/tests/tlb_random \
+	  $(BUILD)/tests/npt_matrix
 	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix \
-	  $(BUILD)/tests/tlb_random
+	  $(BUILD)/tests/tlb_random $(BUILD)/tests/npt_matrix
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \

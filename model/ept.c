@@ -85,6 +85,10 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                       enum access_kind k, bool walk, bool user_la, gva_t gla,
                       struct mmu_result *res)
 {
+    if (ept->npt) {
+        npt_translate(hm, ept, gpa, k, walk, gla, res);
+        return;
+    }
     int levels = ept->levels == 5 ? 5 : 4;
     uint64_t table = mfn_x(ept->root) << PAGE_SHIFT;
     /* AND over the entries walked (bit 10 only counts with MBEC). */

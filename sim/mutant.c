@@ -26,6 +26,7 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_TLB_NO_PCID_TAG, "tlb_no_pcid_tag" },
     { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
     { MUT_PML_NO_LOG, "pml_no_log" },
+    { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
 };
 
 const char *mutant_name(uint32_t bit)

@@ -132,6 +132,10 @@ struct mmu_ept {
     bool mbec;           /* mode-based execute control: bit 2 executes
                           * supervisor-mode addresses, bit 10 user-mode */
     struct mmu_pml *pml; /* PML on (needs ad); NULL: off */
+    /* AMD nested paging instead of EPT: root is nCR3's frame; the nested
+     * tables use the 4-level long-mode format (model/npt.c). */
+    bool npt;
+    bool npt_nxe;        /* host EFER.NXE for the nested tables */
     struct mmu_reflog *reflog; /* NULL: no logging */
 };
 
@@ -141,6 +145,8 @@ enum mmu_outcome {
     MMU_EPT_VIOLATION, /* VM exit to the hypervisor */
     MMU_EPT_MISCONFIG, /* VM exit to the hypervisor */
     MMU_PML_FULL,      /* VM exit: PML log full (index not in 0..511) */
+    MMU_NPF,           /* #VMEXIT(NPF): exit_qual = EXITINFO1, exit_gpa =
+                        * EXITINFO2 (AMD nested paging) */
     MMU_GP,            /* #GP(0): non-canonical address, or a PAE PDPTE
                         * with reserved bits (loaded as if by MOV CR3) */
 };
@@ -186,6 +192,18 @@ struct mmu_result {
  * On a fault or exit no memory has been modified. */
 void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t va, enum access_kind k,
+                   struct mmu_result *res);
+
+/* #NPF EXITINFO1 bits (AMD APM vol. 2, 15.25.6): the #PF error-code bits
+ * of the nested fault, and where it happened. */
+#define NPF_FINAL (1ULL << 32) /* translating the final gpa */
+#define NPF_GPT (1ULL << 33)   /* translating a guest page-table access */
+
+/* One nested (NPT) translation, the AMD counterpart of ept_translate():
+ * 'walk' says a guest page-table access (those are user-mode reads, or
+ * writes for A/D updates). */
+void npt_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
+                   enum access_kind k, bool walk, gva_t gla,
                    struct mmu_result *res);
 
 /* The access-rights check of a cached translation (rights MMU_R_*, the

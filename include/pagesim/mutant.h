@@ -50,6 +50,8 @@ enum pagesim_mutant {
     MUT_EPT_MBEC_BIT2 = 1u << 24,
     /* model (issue 4): PML never writes the log (the index still moves). */
     MUT_PML_NO_LOG = 1u << 25,
+    /* model (issue 4): NPT ignores the nested R/W bit for writes. */
+    MUT_NPT_IGNORE_RW = 1u << 26,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

@@ -209,6 +209,21 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
                      enum access_kind k, bool paging_access,
                      struct oracle_ept_result *out);
 
+/* The oracle's own AMD nested-paging walk over raw tables
+ * (docs/translation-rules.md "NPT walk"): OE_OK or OE_VIOLATION, which
+ * here means #VMEXIT(NPF) with qual = EXITINFO1; upd[] as for EPT (nested
+ * A/D, always on). */
+struct oracle_nptp {
+    uint64_t root_mfn;   /* nCR3 */
+    bool nxe;            /* host EFER.NXE */
+    unsigned maxphyaddr; /* 0 means 52 */
+};
+
+void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
+                      const struct oracle_nptp *p, uint64_t gpa,
+                      enum access_kind k, bool paging_access,
+                      struct oracle_ept_result *out);
+
 /* ---- state checks ---------------------------------------------------------------- */
 
 /* Compares the sim's state with the flat model: every domain's P2M (decoded

@@ -18,13 +18,16 @@ for m in ignore_wp no_dirty_bit no_rsvd_maxphy smap_ignore_ac pk_ignore_wd \
     fi
 done
 EBIN=${2:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM}
-TBIN=${3:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM}
+TBIN=${3:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM NPT_MATRIX}
+NBIN=${4:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM NPT_MATRIX}
 "$EBIN" || bad=1
 "$TBIN" || bad=1
+"$NBIN" || bad=1
 for m in $(grep -v '^#' "$(dirname "$0")/matrix-only-mutants") \
          tlb_invlpg_nop tlb_no_pcid_tag; do
     case $m in
     tlb_*) out=$("$TBIN" --seeds 50 --mutant "$m") ;;
+    npt_*) out=$("$NBIN" --mutant "$m") ;;
     *) out=$("$EBIN" --quick --mutant "$m") ;;
     esac
     if [ $? = 0 ] || ! grep -q ': FAIL: ' <<<"$out"; then

@@ -648,3 +648,38 @@ Test(model, pml_logs_dirty_and_exits_when_full)
     cr_assert_eq(r.outcome, MMU_PML_FULL);
     cr_assert(!(rd(EPT_PT_MFN, 6) & EPT_A));
 }
+
+Test(model, npt_2d_walk_and_npf)
+{
+    /* The same EPT frames read as a 4-level NPT: P|RW|US tables, leaves
+     * P|RW|US mapping gfn g to mfn g + GOFF. */
+    const uint64_t f = PTE_P | PTE_W | PTE_U;
+    wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | f);
+    wr(EPT_PDPT_MFN, 0, (EPT_PD_MFN << 12) | f);
+    wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | f);
+    for (uint64_t g = 0; g < 0x40; g++)
+        wr(EPT_PT_MFN, (unsigned)g, ((g + GOFF) << 12) | f);
+    struct mmu_ept npt = ept;
+    npt.npt = true;
+    npt.npt_nxe = true;
+    struct mmu_result r;
+    mmu_translate(hm, &cpu, &npt, _gva(TVA), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), ((DATA_GFN + GOFF) << 12) | 0x123);
+    cr_assert(rd(EPT_PT_MFN, DATA_GFN) & PTE_A, "nested A set");
+    /* The guest PT page read-only in the NPT: the A/D update of the PTE is
+     * a nested write during the guest walk: #NPF with W, U, P and bit 33. */
+    gpte_set(1, GUEST_ALL & ~PTE_A);
+    wr(EPT_PT_MFN, GT_GFN(1), ((GT_GFN(1) + GOFF) << 12) | PTE_P | PTE_U);
+    mmu_translate(hm, &cpu, &npt, _gva(TVA), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_NPF);
+    cr_assert_eq(r.exit_qual, NPF_GPT | PFEC_P | PFEC_W | PFEC_U);
+    cr_assert_eq(gpa_x(r.exit_gpa), gpa_x(gpte_gpa(1)));
+    /* A supervisor-only nested leaf: every nested access is a user one. */
+    wr(EPT_PT_MFN, DATA_GFN, ((DATA_GFN + GOFF) << 12) | PTE_P | PTE_W);
+    gpte_set(1, GUEST_ALL);
+    wr(EPT_PT_MFN, GT_GFN(1), ((GT_GFN(1) + GOFF) << 12) | f);
+    mmu_translate(hm, &cpu, &npt, _gva(TVA), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_NPF);
+    cr_assert_eq(r.exit_qual, NPF_FINAL | PFEC_P | PFEC_U);
+}
