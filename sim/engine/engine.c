@@ -281,10 +281,11 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
     v->cpu.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
-    v->cpu.maxphyaddr = 46; /* the Intel-like CPU profile */
+    /* The default CPU profile (recorded in the step): its MAXPHYADDR. */
+    v->cpu.maxphyaddr = cpu_profile_intel.maxphyaddr;
     e->vcpus[e->nvcpus++] = v;
-    char args[32], res[32];
-    snprintf(args, sizeof args, "d=%u", d->id);
+    char args[64], res[32];
+    snprintf(args, sizeof args, "d=%u profile=%s", d->id, cpu_profile_intel.name);
     snprintf(res, sizeof res, "v=%u", id);
     record_step(e, "vcpu_create", args, res);
     return v;
@@ -467,9 +468,10 @@ int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
         return -ENOMEM;
     }
     v->vpid = vpid;
+    v->cpu.maxphyaddr = p->maxphyaddr; /* the profile's; a later setting wins */
     char args[96];
-    snprintf(args, sizeof args, "d=%u v=%u profile=%s vpid=%u",
-             v->d ? v->d->id : 0, v->id, p->name, vpid);
+    snprintf(args, sizeof args, "d=%u v=%u profile=%s vpid=%u maxphyaddr=%u",
+             v->d ? v->d->id : 0, v->id, p->name, vpid, p->maxphyaddr);
     record_step(e, "tlb", args, "enabled");
     return 0;
 }
