@@ -4,7 +4,8 @@
 #                 suite (scenarios/) into pagesim.db, write report/index.html,
 #                 print the summary
 #   make check    install, build, then every test: Criterion unit tests,
-#                 the scenario suite, the mutants, a short fuzz, hw-replay
+#                 the scenario suite, the mutants, the permission
+#                 matrices (make matrix), a short fuzz, hw-replay
 #                 status, and the unit tests, suite and fuzz again under
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
@@ -39,7 +40,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz fuzz-libfuzzer report hwreplay asan coverage bench clean help
+.PHONY: all deps run check unit suite mutants matrix fuzz fuzz-libfuzzer report hwreplay asan coverage bench clean help
 
 all: $(PAGESIM)
 
@@ -89,6 +90,17 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@MAKE="$(MAKE)" tests/check.sh
 
+# ---- benchmark (not part of check) ---------------------------------------------
+
+$(BUILD)/bench/bench: bench/bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+bench: $(BUILD)/bench/bench $(PAGESIM)
+	@echo "==== bench: the model (bench/bench.c)"
+	@$(BUILD)/bench/bench $(BENCH_PASSES)
+	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
+
 # ---- test stages ------------------------------------------------------------------
 
 unit: $(UNIT_BIN)
@@ -109,6 +121,28 @@ report: $(PAGESIM)
 hwreplay: $(PAGESIM)
 	@tests/run-hwreplay.sh $(PAGESIM)
 
+# The exhaustive permission matrices: model vs oracle, driven from C.
+$(BUILD)/tests/perm_matrix: tests/matrix/perm_matrix.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/ept_matrix: tests/matrix/ept_matrix.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/tlb_random: tests/matrix/tlb_random.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/npt_matrix: tests/matrix/npt_matrix.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix $(BUILD)/tests/tlb_random \
+	  $(BUILD)/tests/npt_matrix
+	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix \
+	  $(BUILD)/tests/tlb_random $(BUILD)/tests/npt_matrix
+
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
@@ -127,9 +161,6 @@ fuzz-libfuzzer: deps
 	@mkdir -p build-lf/corpus build-lf/artifacts
 	build-lf/pagesim-libfuzzer -max_total_time=$(FUZZ_TIME) -max_len=1024 \
 	  -artifact_prefix=build-lf/artifacts/ build-lf/corpus
-
-bench: $(PAGESIM)
-	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
 
 coverage: deps
 	@tests/run-coverage.sh

@@ -35,6 +35,7 @@
 #include "../sim/engine/lapi.h"
 #include "hwreplay.h"
 #include "pagesim/mutant.h"
+#include "pagesim/tlb.h"
 
 static const char usage[] =
     "usage: pagesim replay --db FILE (--run ID | --all) [--backend kvm|qemu]\n"
@@ -257,6 +258,19 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     if (out->final == EF_CRASH) {
         skip(c, e, dom, "the model crashed the domain (EPT misconfiguration or "
                         "livelock): no hardware counterpart");
+        return;
+    }
+    /* Known behaviour kvm-no-tlb-staleness: KVM's shadow MMU here is a
+     * perfectly coherent TLB, so an access the model answered from its TLB
+     * (possibly with a translation the guest has since changed, which the
+     * architecture allows until invalidated) has no hardware counterpart. */
+    if (out->tlb_level == TLB_L1 || out->tlb_level == TLB_STLB) {
+        skip(c, e, dom, "the model answered from its TLB; KVM here keeps no stale "
+                        "translations (known: kvm-no-tlb-staleness)");
+        return;
+    }
+    if (c->cur.cr4 & X86_CR4_PCIDE) {
+        skip(c, e, dom, "CR4.PCIDE: KVM_SET_SREGS rejects it on this host (no PCID)");
         return;
     }
     if (out->final == EF_DISCARD) {

@@ -250,6 +250,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
             return;
         p->hpa = res->hpa;
         p->val = mmu_read_entry(hm, p->hpa, g->esize);
+        mmu_log_ref(ept->reflog, hpa_x(p->hpa));
         res->guest_refs++;
         res->refs++;
 
@@ -292,7 +293,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
     if (MUTANT(MUT_LARGE_PAT_ADDR) && leaf > 1)
         off = (1ULL << 13) - 1;
     gpa_t gpa = _gpa((ent[leaf].val & amask & ~off) | (va & off));
-    ept_translate(hm, ept, gpa, k, false, _gva(va), res);
+    ept_translate_la(hm, ept, gpa, k, false, (rights & PTE_U) != 0, _gva(va), res);
     if (res->outcome != MMU_OK)
         return;
     hpa_t hpa = res->hpa;
@@ -323,6 +324,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
             continue;
         uint64_t cur = mmu_read_entry(hm, ent[level].hpa, g->esize) | set;
         (void)hostmem_write(hm, ent[level].hpa, &cur, g->esize);
+        mmu_log_ref(ept->reflog, hpa_x(ent[level].hpa));
         res->ad_writes++;
         res->refs++;
     }
@@ -331,4 +333,26 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
     res->gpa = gpa;
     res->hpa = hpa;
     res->page_shift = shift;
+    /* What a TLB entry for this translation caches. */
+    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
+                  | (nx && m >= MMU_MODE_PAE && nxe ? MMU_R_NX : 0)
+                  | ((ent[leaf].val & PTE_D) || k == ACC_WRITE ? MMU_R_D : 0)
+                  | ((ent[leaf].val & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
+    res->pkey = m >= MMU_MODE_4L ? (unsigned)(ent[leaf].val >> 59) & 15 : 0;
+}
+
+uint32_t mmu_rights_check(const struct mmu_cpu *cpu, enum access_kind k,
+                          unsigned r, unsigned pkey)
+{
+    enum mmu_mode m = mmu_mode_of(cpu);
+    bool uacc = cpu->cpl == 3 && !cpu->implicit;
+    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
+    uint64_t rights = ((r & MMU_R_U) ? PTE_U : 0) | ((r & MMU_R_W) ? PTE_W : 0);
+    uint32_t prot = mmu_rights(cpu, m, k, uacc, rights, (r & MMU_R_NX) != 0,
+                               (uint64_t)pkey << 59);
+    if (!prot)
+        return 0;
+    return prot | (k == ACC_WRITE ? PFEC_W : 0) | (uacc ? PFEC_U : 0)
+           | (k == ACC_FETCH && ((cpu->cr4 & X86_CR4_SMEP)
+                                 || (m >= MMU_MODE_PAE && nxe)) ? PFEC_ID : 0);
 }

@@ -79,6 +79,8 @@ struct attempt {
     uint32_t pf_ec;       /* AT_PF */
     uint64_t cr2;         /* AT_PF */
     uint64_t qual, xgpa;  /* AT_EXIT */
+    bool all_u, all_w, nx, dirty, global; /* AT_OK: the rights */
+    unsigned pkey, pshift;
     bool need_ad[O_MAX_ENT];
     uint64_t add[O_MAX_ENT]; /* bits the access adds to each entry */
 };
@@ -346,6 +348,17 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
     for (unsigned d = 0; d < a->nent; d++)
         a->refs += a->need_ad[d];
     a->end = AT_OK;
+    a->all_u = all_u;
+    a->all_w = all_w;
+    a->nx = any_nx && nxe && m != OM_LEGACY32;
+    a->dirty = write || (leafval & PTE_D);
+    a->global = (leafval & PTE_G) && (cpu->cr4 & X86_CR4_PGE);
+    a->pkey = (m == OM_LONG4 || m == OM_LONG5) ? (leafval >> 59) & 0xF : 0;
+    a->pshift = pshift;
+    if (m == OM_FLAT) {
+        a->all_u = a->all_w = true;
+        a->dirty = true;
+    }
 }
 
 static void predict_ok(const struct attempt *a, const struct hostmem *mem,
@@ -405,6 +418,13 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         attempt(od, cpu, mem, o->nr_frames, gva_x(va), k, &a);
         if (a.end == AT_OK) {
             predict_ok(&a, mem, o->nr_frames, k, width, out);
+            out->r_user = a.all_u;
+            out->r_write = a.all_w;
+            out->r_nx = a.nx;
+            out->r_dirty = a.dirty;
+            out->r_global = a.global;
+            out->r_pkey = a.pkey;
+            out->r_shift = a.pshift;
             out->refs = a.refs;
             out->refs_valid = true;
             return;

@@ -25,6 +25,13 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
     { MUT_PK_IGNORE_WD, "pk_ignore_wd" },
     { MUT_LARGE_PAT_ADDR, "large_pat_addr" },
+    { MUT_EPT_LARGE_NO_RSVD, "ept_large_no_rsvd" },
+    { MUT_EPT_NO_DIRTY, "ept_no_dirty" },
+    { MUT_TLB_INVLPG_NOP, "tlb_invlpg_nop" },
+    { MUT_TLB_NO_PCID_TAG, "tlb_no_pcid_tag" },
+    { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
+    { MUT_PML_NO_LOG, "pml_no_log" },
+    { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
 };
 
 const char *mutant_name(uint32_t bit)

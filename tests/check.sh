@@ -16,6 +16,7 @@ stage() {
 stage unit
 stage suite
 stage mutants
+stage matrix
 stage fuzz
 stage report
 stage hwreplay

@@ -14,8 +14,11 @@
  * Nothing here knows about the hypervisor.  The EPT is read from host memory
  * starting at the EPTP root frame; who wrote it is not our business.
  *
- * Skeleton scope: 4-level paging (CR0.PG, CR4.PAE, EFER.LME) with 4 KiB pages,
- * 4-level EPT with 4 KiB pages, U/S, R/W, NX (EFER.NXE), CR0.WP.
+ * Scope (issue 4): no paging, 32-bit, PAE, 4-level and 5-level paging with
+ * 4 KiB / 2 MiB / 4 MiB / 1 GiB pages, canonical checks (#GP), reserved bits
+ * with MAXPHYADDR, U/S, R/W with CR0.WP, NX, SMEP, SMAP (EFLAGS.AC, implicit
+ * accesses), PKRU/PKRS; 4- and 5-level EPT with 2 MiB / 1 GiB leaves, memory
+ * type, EPT A/D.  TLBs live in front of this (pagesim/tlb.h).
  */
 #ifndef PAGESIM_MMU_H
 #define PAGESIM_MMU_H
@@ -29,6 +32,7 @@
 #define X86_CR4_PAE (1ULL << 5)
 #define X86_CR4_PGE (1ULL << 7)
 #define X86_CR4_LA57 (1ULL << 12)
+#define X86_CR4_PCIDE (1ULL << 17)
 #define X86_CR4_SMEP (1ULL << 20)
 #define X86_CR4_SMAP (1ULL << 21)
 #define X86_CR4_PKE (1ULL << 22)
@@ -45,6 +49,7 @@
 #define PTE_A (1ULL << 5)
 #define PTE_D (1ULL << 6)
 #define PTE_PS (1ULL << 7)
+#define PTE_G (1ULL << 8)
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR_MASK 0x000FFFFFFFFFF000ULL
 
@@ -60,8 +65,11 @@
 #define EPT_R (1ULL << 0)
 #define EPT_W (1ULL << 1)
 #define EPT_X (1ULL << 2)
+#define EPT_PS (1ULL << 7) /* a 2 MiB (level 2) or 1 GiB (level 3) leaf */
+#define EPT_IPAT (1ULL << 6)
 #define EPT_A (1ULL << 8)
 #define EPT_D (1ULL << 9)
+#define EPT_XU (1ULL << 10) /* user-mode execute, with MBEC */
 #define EPT_ADDR_MASK 0x000FFFFFFFFFF000ULL
 
 /* EPT-violation exit qualification (SDM Vol. 3C Table 28-7). */
@@ -71,6 +79,7 @@
 #define EPTQ_READABLE (1ULL << 3)
 #define EPTQ_WRITABLE (1ULL << 4)
 #define EPTQ_EXECUTABLE (1ULL << 5)
+#define EPTQ_UEXECUTABLE (1ULL << 6) /* with MBEC: AND of bit 10 */
 #define EPTQ_GLA_VALID (1ULL << 7)
 #define EPTQ_GLA_XLATE (1ULL << 8) /* 1: final translation; 0: walk / A-D */
 
@@ -91,9 +100,43 @@ enum mmu_mode { MMU_MODE_NONE, MMU_MODE_32, MMU_MODE_PAE, MMU_MODE_4L,
                 MMU_MODE_5L };
 enum mmu_mode mmu_mode_of(const struct mmu_cpu *cpu);
 
+/* Optional log of the host addresses of every memory reference a walk makes
+ * (guest entries, EPT entries, A/D writes), for the cost model. */
+#define MMU_REFLOG_MAX 64
+struct mmu_reflog {
+    unsigned n;
+    uint64_t hpa[MMU_REFLOG_MAX];
+};
+
+static inline void mmu_log_ref(struct mmu_reflog *l, uint64_t hpa)
+{
+    if (l && l->n < MMU_REFLOG_MAX)
+        l->hpa[l->n++] = hpa;
+}
+
+/* Page-modification logging (SDM 29.3.6): a 4 KiB log of 512 entries at
+ * 'log', filled downwards from index 511. */
+struct mmu_pml {
+    hpa_t log;
+    uint16_t index;
+};
+
 /* The EPTP as far as the walk cares. */
 struct mmu_ept {
-    mfn_t root; /* frame of the EPT PML4 */
+    mfn_t root; /* frame of the EPT PML4 (PML5 with levels = 5) */
+    /* Zero-initialised fields keep the skeleton's EPT: 4 levels, no A/D,
+     * MAXPHYADDR 52. */
+    unsigned levels;     /* EPTP bits 5:3 + 1: 4 or 5 (0 means 4) */
+    bool ad;             /* EPTP bit 6: EPT accessed/dirty flags */
+    unsigned maxphyaddr; /* bits 51:MAXPHYADDR of entries are reserved */
+    bool mbec;           /* mode-based execute control: bit 2 executes
+                          * supervisor-mode addresses, bit 10 user-mode */
+    struct mmu_pml *pml; /* PML on (needs ad); NULL: off */
+    /* AMD nested paging instead of EPT: root is nCR3's frame; the nested
+     * tables use the 4-level long-mode format (model/npt.c). */
+    bool npt;
+    bool npt_nxe;        /* host EFER.NXE for the nested tables */
+    struct mmu_reflog *reflog; /* NULL: no logging */
 };
 
 enum mmu_outcome {
@@ -101,6 +144,9 @@ enum mmu_outcome {
     MMU_PF,            /* #PF delivered to the guest */
     MMU_EPT_VIOLATION, /* VM exit to the hypervisor */
     MMU_EPT_MISCONFIG, /* VM exit to the hypervisor */
+    MMU_PML_FULL,      /* VM exit: PML log full (index not in 0..511) */
+    MMU_NPF,           /* #VMEXIT(NPF): exit_qual = EXITINFO1, exit_gpa =
+                        * EXITINFO2 (AMD nested paging) */
     MMU_GP,            /* #GP(0): non-canonical address, or a PAE PDPTE
                         * with reserved bits (loaded as if by MOV CR3) */
 };
@@ -124,7 +170,22 @@ struct mmu_result {
     unsigned ept_refs;   /* EPT entry reads */
     unsigned ad_writes;  /* guest A/D bit write-backs */
     unsigned page_shift; /* MMU_OK: 12, 21, 22 or 30 (guest page size) */
+    /* MMU_OK: the EPT leaf of the final gpa (SDM 29.3.7). */
+    unsigned ept_memtype; /* bits 5:3 */
+    bool ept_ipat;        /* bit 6, ignore PAT */
+    unsigned ept_shift;   /* 12, 21 or 30 (EPT page size) */
+    /* MMU_OK: what a TLB entry caches (SDM 4.10.2.2). */
+    unsigned rights;      /* MMU_R_* */
+    unsigned pkey;        /* leaf bits 62:59 (IA-32e) */
+    unsigned ept_perm;    /* AND of the final EPT walk's R/W/X, and
+                           * MMU_EPT_XU for the AND of bit 10 (MBEC) */
 };
+#define MMU_R_U 1u  /* U/S=1 at every level */
+#define MMU_R_W 2u  /* R/W=1 at every level */
+#define MMU_R_NX 4u /* XD=1 somewhere (and it counts: NXE, not 32-bit) */
+#define MMU_R_D 8u  /* the leaf is dirty (after this access) */
+#define MMU_R_G 16u /* global: leaf G=1 and CR4.PGE=1 */
+#define MMU_EPT_XU 8u /* in ept_perm: user-execute (EPT bit 10) */
 
 /* One guest access of kind k at gva through guest paging (cpu) and EPT
  * (ept).  On MMU_OK, guest A (and D for writes) bits have been set in memory.
@@ -133,11 +194,40 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t va, enum access_kind k,
                    struct mmu_result *res);
 
+/* #NPF EXITINFO1 bits (AMD APM vol. 2, 15.25.6): the #PF error-code bits
+ * of the nested fault, and where it happened. */
+#define NPF_FINAL (1ULL << 32) /* translating the final gpa */
+#define NPF_GPT (1ULL << 33)   /* translating a guest page-table access */
+
+/* One nested (NPT) translation, the AMD counterpart of ept_translate():
+ * 'walk' says a guest page-table access (those are user-mode reads, or
+ * writes for A/D updates). */
+void npt_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
+                   enum access_kind k, bool walk, gva_t gla,
+                   struct mmu_result *res);
+
+/* The access-rights check of a cached translation (rights MMU_R_*, the
+ * leaf's protection key) under the current CPU state: the #PF error code
+ * of a protection fault, or 0 (docs/translation-rules.md "Access rights").
+ * Used on TLB hits. */
+uint32_t mmu_rights_check(const struct mmu_cpu *cpu, enum access_kind k,
+                          unsigned rights, unsigned pkey);
+
 /* EPT-only walk of one guest-physical address (used for the 2D walk and by
  * tools).  'walk' says the gpa is a guest paging-structure reference (exit
- * qualification bit 8 = 0).  On success res->hpa is filled. */
+ * qualification bit 8 = 0).  On success res->hpa, ept_memtype, ept_ipat
+ * and ept_shift are filled and, with ept->ad, the EPT A flags of every
+ * entry used (and D of the leaf for writes) are set in memory.  With
+ * ept->ad a paging-structure reference ('walk') counts as a write (SDM
+ * 29.3.5): it needs W, reports bits 0 and 1, and sets D. */
 void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                    enum access_kind k, bool walk, gva_t gla,
                    struct mmu_result *res);
+/* The same, saying whether the linear address is a user-mode address (U/S=1
+ * at every guest level): with ept->mbec a fetch needs bit 10 for a
+ * user-mode address and bit 2 for a supervisor-mode one. */
+void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
+                      enum access_kind k, bool walk, bool user_la, gva_t gla,
+                      struct mmu_result *res);
 
 #endif /* PAGESIM_MMU_H */

@@ -59,6 +59,20 @@ enum pagesim_mutant {
     /* model (issue 4): a large page keeps only 13 offset bits (the PAT bit
      * and higher address bits of the leaf leak into the gpa). */
     MUT_LARGE_PAT_ADDR = 1u << 19,
+    /* model (issue 4): a large EPT leaf's low address bits not reserved. */
+    MUT_EPT_LARGE_NO_RSVD = 1u << 20,
+    /* model (issue 4): EPT A/D on, but the leaf's D is never set. */
+    MUT_EPT_NO_DIRTY = 1u << 21,
+    /* model (issue 4): INVLPG does nothing (stale TLB entries survive). */
+    MUT_TLB_INVLPG_NOP = 1u << 22,
+    /* model (issue 4): TLB lookups ignore the PCID tag. */
+    MUT_TLB_NO_PCID_TAG = 1u << 23,
+    /* model (issue 4): with MBEC, user-mode fetches check bit 2, not 10. */
+    MUT_EPT_MBEC_BIT2 = 1u << 24,
+    /* model (issue 4): PML never writes the log (the index still moves). */
+    MUT_PML_NO_LOG = 1u << 25,
+    /* model (issue 4): NPT ignores the nested R/W bit for writes. */
+    MUT_NPT_IGNORE_RW = 1u << 26,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

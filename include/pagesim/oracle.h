@@ -121,6 +121,11 @@ struct oracle_expect {
      * flat model does not know, so no refs are predicted for it. */
     unsigned refs;
     bool refs_valid;
+    /* OR_OK: what the translation grants, for the TLB allowed set: U/S
+     * and R/W ANDed, XD (counting), the leaf's D after the access, global
+     * (G with CR4.PGE), the key, the guest page size (12/21/22/30). */
+    bool r_user, r_write, r_nx, r_dirty, r_global;
+    unsigned r_pkey, r_shift;
     /* guest paging-structure entries after the access (A/D bits), OR_OK */
     unsigned nad;
     struct { hpa_t hpa; uint64_t value; } ad[ORACLE_MAX_AD];
@@ -156,6 +161,101 @@ int oracle_op_foreign_unmap(struct oracle *o, domid_t d, mfn_t mfn);
 int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
 int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa,
                               size_t len);
+
+/* ---- TLB allowed outcomes (issue 4) ----------------------------------------------- */
+
+/* The set of translations the architecture still allows a CPU to use from
+ * its TLBs: every successful translation the oracle predicted (tagged by
+ * VPID, PCID, EPTP, with its rights), minus what each invalidation must
+ * remove (SDM 4.10.4, 28.4.3) and what a #PF removes for its page.  A model
+ * access satisfied from a TLB must match one of them (rights re-checked
+ * under the current CPU state); a model walk must match the fresh
+ * prediction.  Own code: nothing shared with model/tlb.c. */
+struct oracle_tlbset;
+
+struct oracle_tlbset *oracle_tlbset_new(void);
+void oracle_tlbset_destroy(struct oracle_tlbset *s);
+/* After oracle_access(): remember an OR_OK (fresh) translation. */
+void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                        uint16_t vpid, uint64_t eptp, gva_t va,
+                        const struct oracle_expect *x);
+/* A #PF was delivered for va: its entries are gone. */
+void oracle_tlbset_pf(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                      uint16_t vpid, gva_t va);
+/* Is a TLB-hit outcome allowed?  ok: the access completed at hpa; else a
+ * #PF with error code ec. */
+bool oracle_tlbset_allows(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                          uint16_t vpid, uint64_t eptp, gva_t va,
+                          enum access_kind k, bool ok, hpa_t hpa, uint32_t ec);
+void oracle_tlbset_invlpg(struct oracle_tlbset *s, uint16_t vpid,
+                          uint16_t pcid, uint64_t va);
+void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
+                           uint16_t pcid, bool noflush);
+void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
+                           unsigned type, uint16_t pcid, uint64_t va);
+void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
+                           uint16_t vpid, uint64_t va);
+void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
+                          uint64_t eptp);
+size_t oracle_tlbset_size(const struct oracle_tlbset *s);
+
+/* ---- raw EPT (issue 4) ------------------------------------------------------------ */
+
+/* The oracle's own reading of one EPT walk over raw tables in host memory
+ * (docs/translation-rules.md "EPT walk"), for the EPT matrix and tools: 4-
+ * or 5-level, 2 MiB / 1 GiB leaves, misconfigurations, exit qualification
+ * bits 0-5, 8 (7 is always set), memory type and ignore-PAT, and the EPT A/D
+ * updates (EPTP bit 6).  Memory is not modified: the entries as they should
+ * be after the walk are listed in upd[]. */
+struct oracle_eptp {
+    uint64_t root_mfn;
+    unsigned levels;     /* 4 or 5 */
+    bool ad;             /* EPTP bit 6 */
+    unsigned maxphyaddr; /* 0 means 52 */
+    bool mbec;           /* mode-based execute control (bit 10 = user X) */
+    bool user_la;        /* this access's linear address is user-mode */
+    bool pml;            /* page-modification logging (with ad) */
+    uint64_t pml_log;    /* hpa of the 4 KiB log */
+    unsigned pml_index;  /* the PML index before the access */
+};
+
+enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG,
+                          OE_PML_FULL };
+
+struct oracle_ept_result {
+    enum oracle_ept_outcome outcome;
+    uint64_t qual;       /* OE_VIOLATION */
+    uint64_t hpa;        /* OE_OK */
+    unsigned memtype;    /* OE_OK */
+    bool ipat;           /* OE_OK */
+    unsigned shift;      /* OE_OK: 12, 21, 30 */
+    unsigned refs;       /* entries read + entries written (A/D) */
+    unsigned nupd;       /* OE_OK with ad: entries used, root first */
+    struct { uint64_t hpa, value; } upd[5];
+    bool pml_logged;     /* OE_OK: a log entry was written ... */
+    uint64_t pml_hpa, pml_value; /* ... here, with this gpa */
+    unsigned pml_index;  /* the index after the access */
+};
+
+void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
+                     const struct oracle_eptp *p, uint64_t gpa,
+                     enum access_kind k, bool paging_access,
+                     struct oracle_ept_result *out);
+
+/* The oracle's own AMD nested-paging walk over raw tables
+ * (docs/translation-rules.md "NPT walk"): OE_OK or OE_VIOLATION, which
+ * here means #VMEXIT(NPF) with qual = EXITINFO1; upd[] as for EPT (nested
+ * A/D, always on). */
+struct oracle_nptp {
+    uint64_t root_mfn;   /* nCR3 */
+    bool nxe;            /* host EFER.NXE */
+    unsigned maxphyaddr; /* 0 means 52 */
+};
+
+void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
+                      const struct oracle_nptp *p, uint64_t gpa,
+                      enum access_kind k, bool paging_access,
+                      struct oracle_ept_result *out);
 
 /* ---- state checks ---------------------------------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "pagesim/tlb.h"
 #include "pagesim/mutant.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
@@ -84,9 +85,12 @@ static void note_problem(struct engine *e, const char *fmt, ...)
     va_end(ap);
 }
 
+static void flush_all_tlbs(struct engine *e, const char *op);
+
 static void record_step(struct engine *e, const char *op, const char *args,
                         const char *result)
 {
+    flush_all_tlbs(e, op);
     e->step++;
     digest_str(e, op);
     digest_str(e, args);
@@ -301,8 +305,11 @@ int eng_init(struct engine *e, uint64_t nr_frames, uint64_t seed,
 
 void eng_fini(struct engine *e)
 {
-    for (unsigned i = 0; i < e->nvcpus; i++)
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        tlb_destroy(e->vcpus[i]->tlb);
+        oracle_tlbset_destroy(e->vcpus[i]->tset);
         free(e->vcpus[i]);
+    }
     e->nvcpus = 0;
     if (e->host)
         host_destroy(e->host);
@@ -389,10 +396,11 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
     v->cpu.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
-    v->cpu.maxphyaddr = 46; /* the Intel-like CPU profile */
+    /* The default CPU profile (recorded in the step): its MAXPHYADDR. */
+    v->cpu.maxphyaddr = cpu_profile_intel.maxphyaddr;
     e->vcpus[e->nvcpus++] = v;
-    char args[32], res[32];
-    snprintf(args, sizeof args, "d=%u", d->id);
+    char args[64], res[32];
+    snprintf(args, sizeof args, "d=%u profile=%s", d->id, cpu_profile_intel.name);
     snprintf(res, sizeof res, "v=%u", id);
     record_step(e, "vcpu_create", args, res);
     return v;
@@ -551,6 +559,90 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
     return rc;
 }
 
+/* ---- TLBs (issue 4) ------------------------------------------------------------------ */
+
+/* After a hypervisor operation the P2M may have changed: Xen's
+ * ept_sync_domain() flushes (INVEPT) -- here every vCPU with TLBs, and the
+ * oracle's sets with them.  Guest copies, accesses and notes do not. */
+static void flush_all_tlbs(struct engine *e, const char *op)
+{
+    static const char *const keep[] = { "read", "write", "exec",
+                                        "copy_to_guest", "copy_from_guest",
+                                        "log", "vcpu_create", "tlb" };
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (!strcmp(op, keep[i]))
+            return;
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        struct vcpu *v = e->vcpus[i];
+        if (!v->tlb)
+            continue;
+        tlb_invept(v->tlb, 2, 0);
+        oracle_tlbset_invept(v->tset, 2, 0);
+    }
+}
+
+int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
+                        const struct cpu_profile *p, uint16_t vpid)
+{
+    if (v->tlb)
+        return -EEXIST;
+    v->tlb = tlb_new(p);
+    v->tset = oracle_tlbset_new();
+    if (!v->tlb || !v->tset) {
+        tlb_destroy(v->tlb);
+        oracle_tlbset_destroy(v->tset);
+        v->tlb = NULL;
+        v->tset = NULL;
+        return -ENOMEM;
+    }
+    v->vpid = vpid;
+    v->cpu.maxphyaddr = p->maxphyaddr; /* the profile's; a later setting wins */
+    char args[96];
+    snprintf(args, sizeof args, "d=%u v=%u profile=%s vpid=%u maxphyaddr=%u",
+             v->d ? v->d->id : 0, v->id, p->name, vpid, p->maxphyaddr);
+    record_step(e, "tlb", args, "enabled");
+    return 0;
+}
+
+void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
+                unsigned type, uint64_t a, uint64_t b)
+{
+    uint16_t pcid = tlb_pcid_of(&v->cpu);
+    uint64_t eptp = v->d ? mfn_x(v->d->ept_root) : 0;
+    if (!strcmp(op, "invlpg")) {
+        tlb_invlpg(v->tlb, v->vpid, pcid, a);
+        if (v->tset)
+            oracle_tlbset_invlpg(v->tset, v->vpid, pcid, a);
+    } else if (!strcmp(op, "mov_cr3")) {
+        bool nf = (a >> 63) && (v->cpu.cr4 & X86_CR4_PCIDE);
+        v->cpu.cr3 = a & ~(1ULL << 63);
+        uint16_t np = tlb_pcid_of(&v->cpu);
+        tlb_mov_cr3(v->tlb, v->vpid, np, nf);
+        if (v->tset)
+            oracle_tlbset_mov_cr3(v->tset, v->vpid, np, nf);
+    } else if (!strcmp(op, "invpcid")) {
+        tlb_invpcid(v->tlb, v->vpid, type, (uint16_t)a, b);
+        if (v->tset)
+            oracle_tlbset_invpcid(v->tset, v->vpid, type, (uint16_t)a, b);
+    } else if (!strcmp(op, "invvpid")) {
+        tlb_invvpid(v->tlb, type, (uint16_t)a, b);
+        if (v->tset)
+            oracle_tlbset_invvpid(v->tset, type, (uint16_t)a, b);
+    } else if (!strcmp(op, "invept")) {
+        tlb_invept(v->tlb, type, eptp);
+        if (v->tset)
+            oracle_tlbset_invept(v->tset, type, eptp);
+    } else if (!strcmp(op, "flush")) {
+        tlb_invvpid(v->tlb, 1, v->vpid, 0);
+        if (v->tset)
+            oracle_tlbset_invvpid(v->tset, 1, v->vpid, 0);
+    }
+    char args[128];
+    snprintf(args, sizeof args, "v=%u %s type=%u a=%#" PRIx64 " b=%#" PRIx64,
+             v->id, op, type, a, b);
+    record_step(e, "tlb", args, "");
+}
+
 /* ---- guest accesses --------------------------------------------------------------- */
 
 static uint64_t width_mask(unsigned width)
@@ -581,7 +673,16 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
     out->final = EF_CRASH; /* if every attempt exits: a livelock */
     for (unsigned attempt = 0; attempt < ENG_MAX_EXITS; attempt++) {
         struct mmu_result r;
-        mmu_translate(e->host->mem, &v->cpu, &ept, va, k, &r);
+        if (v->tlb) {
+            struct tlb_result tr;
+            tlb_access(v->tlb, e->host->mem, &v->cpu, &ept, v->vpid, va, k,
+                       &r, &tr);
+            out->tlb_level = (int)tr.level;
+            out->cycles += tr.cycles;
+            v->cycles += tr.cycles;
+        } else {
+            mmu_translate(e->host->mem, &v->cpu, &ept, va, k, &r);
+        }
         out->refs = r.refs;
         out->total_refs += r.refs;
         if (r.outcome == MMU_OK) {
@@ -607,13 +708,20 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             out->cr2 = r.cr2;
             return;
         }
+        if (v->tlb) {
+            const struct cpu_profile *p = tlb_profile(v->tlb);
+            out->cycles += p->lat_vmexit;
+            v->cycles += p->lat_vmexit;
+        }
         struct eng_exit *x = &out->exits[out->nexits++];
         x->kind = r.outcome;
         x->qual = r.exit_qual;
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
-        if (r.outcome == MMU_EPT_MISCONFIG) {
-            eng_cover(e, "npf", "misconfig->crash");
+        if (r.outcome == MMU_EPT_MISCONFIG || r.outcome == MMU_PML_FULL) {
+            /* (PML is never enabled by the engine: unreachable for now.) */
+            eng_cover(e, "npf", "%s->crash",
+                      r.outcome == MMU_PML_FULL ? "pml_full" : "misconfig");
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;
@@ -735,12 +843,54 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     oc.implicit = v->cpu.implicit;
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
-    /* The oracle reads the guest tables before the model sets A/D bits. */
     oracle_set_vcpu(e->oracle, v->id);
-    oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
     if (e->hook && e->hook->pre)
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
-    model_access(e, v, va, k, width, wvalue, out);
+    uint64_t eptp = mfn_x(v->d->ept_root);
+    struct mmu_ept pept = { .root = v->d->ept_root };
+    bool hit = v->tlb && tlb_probe(v->tlb, &v->cpu, &pept, v->vpid, va, k);
+    bool checked = false;
+    if (hit) {
+        /* Satisfied from a TLB: no memory is touched by the translation,
+         * so the model goes first; the oracle accepts any translation
+         * still allowed (its set), else it must be the fresh one. */
+        model_access(e, v, va, k, width, wvalue, out);
+        bool ok = out->final == EF_OK;
+        if ((ok || out->final == EF_PF)
+            && oracle_tlbset_allows(v->tset, &oc, v->vpid, eptp, va, k, ok,
+                                    out->hpa, out->pf_ec)) {
+            checked = true;
+        } else {
+            oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k,
+                          width, &x);
+            bool fresh = (ok && x.final == OR_OK && hpa_x(x.hpa) == hpa_x(out->hpa))
+                         || (out->final == EF_PF && x.final == OR_PF
+                             && x.pf_ec == out->pf_ec);
+            if (!fresh) {
+                char exp[64], got[64];
+                snprintf(exp, sizeof exp, "%s hpa=%#" PRIx64 " ec=%#x",
+                         eng_final_name(x.final == OR_OK ? EF_OK : x.final == OR_PF
+                                        ? EF_PF : EF_CRASH),
+                         hpa_x(x.hpa), x.pf_ec);
+                snprintf(got, sizeof got, "%s hpa=%#" PRIx64 " ec=%#x (TLB hit)",
+                         eng_final_name(out->final), hpa_x(out->hpa), out->pf_ec);
+                divergence(e, "access.tlb_stale", exp, got);
+            }
+            oracle_tlbset_note(v->tset, &oc, v->vpid, eptp, va, &x);
+            checked = true;
+        }
+        if (out->final == EF_PF)
+            oracle_tlbset_pf(v->tset, &oc, v->vpid, va);
+    } else {
+        /* The oracle reads the guest tables before the model sets A/D. */
+        oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
+        model_access(e, v, va, k, width, wvalue, out);
+        if (v->tset) {
+            oracle_tlbset_note(v->tset, &oc, v->vpid, eptp, va, &x);
+            if (out->final == EF_PF)
+                oracle_tlbset_pf(v->tset, &oc, v->vpid, va);
+        }
+    }
     eng_cover(e, "outcome", "%s:%s", kname[k], eng_final_name(out->final));
     if (out->final == EF_PF)
         eng_cover(e, "pf_ec", "%#x", out->pf_ec);
@@ -780,6 +930,12 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                  gpa_x(out->gpa), out->nexits);
         break;
     }
+    if (v->tlb) {
+        static const char *const ln[] = { "-", "l1", "stlb", "walk" };
+        size_t l = strlen(res);
+        snprintf(res + l, sizeof res - l, " tlb=%s cyc=%" PRIu64,
+                 ln[out->tlb_level & 3], out->cycles);
+    }
     record_step(e, kname[k], args, res);
     for (unsigned i = 0; i < out->nexits; i++) {
         char xa[96];
@@ -791,7 +947,8 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         if (e->rec)
             rec_step(e->rec, e->run_id, ++e->step, e->src, "vmexit", xa, "");
     }
-    compare_access(e, &x, out, k, width, wvalue);
+    if (!checked)
+        compare_access(e, &x, out, k, width, wvalue);
     check_state(e);
 }
 

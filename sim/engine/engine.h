@@ -31,6 +31,13 @@ struct vcpu {
     struct domain *d;
     unsigned id;
     struct mmu_cpu cpu;
+    /* Issue 4: optional TLBs (NULL: every access walks, the default), the
+     * oracle's allowed-translation set mirroring them, the VPID, and the
+     * simulated cycles of the cost model. */
+    struct mmu_tlb *tlb;
+    struct oracle_tlbset *tset;
+    uint16_t vpid;
+    uint64_t cycles;
 };
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
@@ -63,6 +70,8 @@ struct eng_access {
     unsigned total_refs;  /* ... of all attempts */
     unsigned nexits;
     struct eng_exit exits[ENG_MAX_EXITS];
+    int tlb_level;        /* enum tlb_level of the last attempt; 0: no TLB */
+    uint64_t cycles;      /* simulated cycles (with TLBs), VM exits included */
 };
 
 /* A divergence the scenario declared with expect_divergence(): a known
@@ -158,6 +167,21 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
  * (checked by the caller). */
 void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out);
+
+/* Issue 4: TLBs.  Enables the TLBs of v with CPU profile p and VPID vpid
+ * (0 on success).  Then eng_tlb_op performs one invalidation on the model
+ * and mirrors it in the oracle's allowed set:
+ *   "invlpg" (va), "mov_cr3" (a = new CR3 value, bit 63 = no flush; also
+ *   sets v's CR3), "invpcid" (type, a = pcid, b = va), "invvpid" (type,
+ *   a = vpid, b = va), "invept" (type: 1 this domain's EPTP, 2 all),
+ *   "flush" (everything of v: MOV CR4 that changes paging).
+ * Every hypervisor operation other than guest copies flushes the TLBs of
+ * every vCPU (Xen flushes after P2M changes: ept_sync_domain). */
+struct cpu_profile;
+int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
+                        const struct cpu_profile *p, uint16_t vpid);
+void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
+                unsigned type, uint64_t a, uint64_t b);
 
 /* A failed expect() in the scenario. */
 void eng_failure(struct engine *e, const char *msg);

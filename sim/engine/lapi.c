@@ -30,6 +30,7 @@
 #include <lualib.h>
 
 #include "engine.h"
+#include "pagesim/tlb.h"
 #include "lapi.h"
 #include "pager.h"
 
@@ -1053,6 +1054,7 @@ static bool vcpu_flag(lua_State *L, struct vcpu *v, const char *k)
         { "smap", 4, X86_CR4_SMAP }, { "pke", 4, X86_CR4_PKE },
         { "pks", 4, X86_CR4_PKS },   { "ac", 1, X86_RFLAGS_AC },
         { "pg", 0, X86_CR0_PG },     { "pae", 4, X86_CR4_PAE },
+        { "pcide", 4, X86_CR4_PCIDE },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (strcmp(k, f[i].n))
@@ -1065,18 +1067,74 @@ static bool vcpu_flag(lua_State *L, struct vcpu *v, const char *k)
     return false;
 }
 
+static int setting_rank(const char *k)
+{
+    return !strcmp(k, "vpid") ? 0 : !strcmp(k, "tlb") ? 1 : 2;
+}
+
+static int setting_cmp(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int rx = setting_rank(x), ry = setting_rank(y);
+    return rx != ry ? rx - ry : strcmp(x, y);
+}
+
 static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
 {
+    uint64_t old_cr4 = v->cpu.cr4, old_efer = v->cpu.efer;
+    uint64_t old_pg = v->cpu.cr0 & X86_CR0_PG;
+    /* Settings apply in a fixed order (vpid, tlb, then by name), never in
+     * the table's hash order: Debian's Lua randomises string hashing, and
+     * with TLBs the order is visible (MOV CR3 steps). */
+    const char *keys[64];
+    size_t nk = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (lua_type(L, -2) != LUA_TSTRING)
+            lerror(L, "vcpu settings are name = value pairs");
+        if (nk == sizeof keys / sizeof keys[0])
+            lerror(L, "too many vcpu settings");
+        keys[nk++] = lua_tostring(L, -2);
+        lua_pop(L, 1);
+    }
+    qsort(keys, nk, sizeof keys[0], setting_cmp);
+    for (size_t ki = 0; ki < nk; ki++) {
+        const char *k = keys[ki];
+        lua_getfield(L, t, k);
         if (!strcmp(k, "cr3")) {
+            uint64_t cr3;
             if (lua_isuserdata(L, -1)) {
                 struct pagetable *pt = check_pt(L, -1);
-                v->cpu.cr3 = gpa_x(gfn_to_gpa(pt->root));
+                cr3 = gpa_x(gfn_to_gpa(pt->root)) | (v->cpu.cr3 & 0xFFF);
             } else {
-                v->cpu.cr3 = (uint64_t)luaL_checkinteger(L, -1);
+                cr3 = (uint64_t)luaL_checkinteger(L, -1);
             }
+            if (v->tlb) /* MOV CR3: flushes unless bit 63 (with PCIDE) */
+                eng_tlb_op(E(L), v, "mov_cr3", 0, cr3, 0);
+            else
+                v->cpu.cr3 = cr3 & ~(1ULL << 63);
+        } else if (!strcmp(k, "pcid")) {
+            lua_Integer p = luaL_checkinteger(L, -1);
+            if (p < 0 || p > 0xFFF)
+                lerror(L, "pcid must be 0..0xfff, not %d", (int)p);
+            uint64_t cr3 = (v->cpu.cr3 & ~0xFFFULL) | (uint64_t)p;
+            if (v->tlb)
+                eng_tlb_op(E(L), v, "mov_cr3", 0, cr3, 0);
+            else
+                v->cpu.cr3 = cr3;
+        } else if (!strcmp(k, "tlb")) {
+            const struct cpu_profile *p = cpu_profile_by_name(luaL_checkstring(L, -1));
+            if (!p)
+                lerror(L, "unknown CPU profile '%s' (intel amd)", lua_tostring(L, -1));
+            if (v->tlb)
+                lerror(L, "this vcpu already has TLBs");
+            if (eng_vcpu_enable_tlb(E(L), v, p, v->vpid ? v->vpid : (uint16_t)(v->id + 1)))
+                lerror(L, "cannot allocate TLBs");
+        } else if (!strcmp(k, "vpid")) {
+            lua_Integer p = luaL_checkinteger(L, -1);
+            if (p < 0 || p > 0xFFFF)
+                lerror(L, "vpid must be 0..0xffff, not %d", (int)p);
+            v->vpid = (uint16_t)p;
         } else if (!strcmp(k, "cpl")) {
             lua_Integer c = luaL_checkinteger(L, -1);
             if (c < 0 || c > 3)
@@ -1119,6 +1177,11 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
         }
         lua_pop(L, 1);
     }
+    /* MOV CR4 / EFER / CR0.PG changes that change paging flush the vCPU's
+     * TLBs (a superset of the SDM's MOV-to-CR4 rule, allowed). */
+    if (v->tlb && (v->cpu.cr4 != old_cr4 || v->cpu.efer != old_efer
+                   || (v->cpu.cr0 & X86_CR0_PG) != old_pg))
+        eng_tlb_op(E(L), v, "flush", 0, 0, 0);
 }
 
 static int d_vcpu(lua_State *L)
@@ -1180,6 +1243,12 @@ static void push_access(lua_State *L, const struct eng_access *a)
     }
     set_field_int(L, "refs", a->refs);
     set_field_int(L, "total_refs", a->total_refs);
+    if (a->tlb_level) {
+        static const char *const ln[] = { "-", "l1", "stlb", "walk" };
+        lua_pushstring(L, ln[a->tlb_level & 3]);
+        lua_setfield(L, -2, "tlb");
+        set_field_int(L, "cycles", a->cycles);
+    }
     set_field_int(L, "nexits", a->nexits);
     lua_createtable(L, (int)a->nexits, 0);
     for (unsigned i = 0; i < a->nexits; i++) {
@@ -1225,6 +1294,58 @@ static int do_access(lua_State *L, enum access_kind k)
     return 1;
 }
 
+static int v_tlbop(lua_State *L, const char *op)
+{
+    struct vcpu *v = *check_vcpu_ud(L, 1);
+    struct engine *e = E(L);
+    if (!v->tlb)
+        return lerror(L, "%s: this vcpu has no TLBs (d:vcpu{ tlb = \"intel\" })", op);
+    if (!strcmp(op, "invlpg")) {
+        eng_tlb_op(e, v, op, 0, check_u64(L, 2), 0);
+        return 0;
+    }
+    lua_Integer type = luaL_checkinteger(L, 2);
+    if (!strcmp(op, "invept")) {
+        if (type != 1 && type != 2)
+            return lerror(L, "INVEPT type must be 1 (single) or 2 (all), not %d", (int)type);
+        eng_tlb_op(e, v, op, (unsigned)type, 0, 0);
+        return 0;
+    }
+    if (type < 0 || type > 3)
+        return lerror(L, "%s type must be 0..3, not %d", op, (int)type);
+    if (!strcmp(op, "invpcid")) {
+        lua_Integer pcid = luaL_optinteger(L, 3, (lua_Integer)tlb_pcid_of(&v->cpu));
+        eng_tlb_op(e, v, op, (unsigned)type, (uint64_t)pcid,
+                   (uint64_t)luaL_optinteger(L, 4, 0));
+    } else {
+        lua_Integer vp = luaL_optinteger(L, 4, v->vpid);
+        eng_tlb_op(e, v, op, (unsigned)type, (uint64_t)vp,
+                   (uint64_t)luaL_optinteger(L, 3, 0));
+    }
+    return 0;
+}
+
+static int v_invlpg(lua_State *L) { return v_tlbop(L, "invlpg"); }
+static int v_invpcid(lua_State *L) { return v_tlbop(L, "invpcid"); }
+static int v_invvpid(lua_State *L) { return v_tlbop(L, "invvpid"); }
+static int v_invept(lua_State *L) { return v_tlbop(L, "invept"); }
+
+static int v_tlb_stats(lua_State *L)
+{
+    struct vcpu *v = *check_vcpu_ud(L, 1);
+    if (!v->tlb)
+        return lerror(L, "tlb_stats: this vcpu has no TLBs");
+    struct tlb_stats st;
+    tlb_stats(v->tlb, &st);
+    lua_createtable(L, 0, 5);
+    set_field_int(L, "l1_hits", st.l1_hits);
+    set_field_int(L, "stlb_hits", st.stlb_hits);
+    set_field_int(L, "walks", st.walks);
+    set_field_int(L, "walk_refs", st.walk_refs);
+    set_field_int(L, "cycles", v->cycles);
+    return 1;
+}
+
 static int v_read(lua_State *L) { return do_access(L, ACC_READ); }
 static int v_write(lua_State *L) { return do_access(L, ACC_WRITE); }
 static int v_exec(lua_State *L) { return do_access(L, ACC_FETCH); }
@@ -1238,7 +1359,8 @@ static int v_index(lua_State *L)
         { "cr4", v->cpu.cr4 }, { "efer", v->cpu.efer }, { "cpl", v->cpu.cpl },
         { "rflags", v->cpu.rflags }, { "pkru", v->cpu.pkru },
         { "pkrs", v->cpu.pkrs }, { "maxphyaddr", v->cpu.maxphyaddr },
-        { "implicit", v->cpu.implicit },
+        { "implicit", v->cpu.implicit }, { "vpid", v->vpid },
+        { "pcid", v->cpu.cr3 & 0xFFF }, { "cycles", v->cycles },
     };
     if (!strcmp(k, "mode")) {
         static const char *const mn[] = { "none", "32", "pae", "4", "5" };
@@ -1723,7 +1845,9 @@ static void open_api(lua_State *L)
     };
     static const luaL_Reg vcpu[] = {
         { "read", v_read }, { "write", v_write }, { "exec", v_exec },
-        { "set", v_set }, { "state", v_state }, { NULL, NULL },
+        { "set", v_set }, { "state", v_state }, { "invlpg", v_invlpg },
+        { "invpcid", v_invpcid }, { "invvpid", v_invvpid }, { "invept", v_invept },
+        { "tlb_stats", v_tlb_stats }, { NULL, NULL },
     };
     static const luaL_Reg pt[] = {
         { "map", pt_map }, { "unmap", pt_unmap }, { "entry", pt_entry },

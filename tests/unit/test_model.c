@@ -415,7 +415,11 @@ Test(model, ept_misconfig_reserved_upper_levels)
 
     wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | EPT_RWX);
     wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX | (1ULL << 7));
-    cr_assert_eq(go(ACC_READ).outcome, MMU_OK); /* PS ignored: bits 6:3 */
+    /* PS makes it a 2 MiB leaf whose address bits 20:12 must be 0. */
+    expect_ept(go(ACC_READ), MMU_EPT_MISCONFIG, 0, gpte_gpa(4));
+    wr(EPT_PD_MFN, 0, EPT_RWX | EPT_WB | EPT_PS); /* identity 2 MiB */
+    struct mmu_result r2 = go(ACC_READ); /* reads the empty gfn 0x10 */
+    expect_pf(r2, 0);
     wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX | (1ULL << 6));
     expect_ept(go(ACC_READ), MMU_EPT_MISCONFIG, 0, gpte_gpa(4));
 }
@@ -453,4 +457,229 @@ Test(model, mutant_ignore_wp)
     pagesim_mutants = 0;
     cpu.cpl = 0;
     expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W);
+}
+
+/* ---- issue 4: modes, large pages, reserved bits, SMEP/SMAP/PK -------------- */
+
+Test(model, large_2m_and_1g_pages)
+{
+    /* A 2 MiB leaf at the PD: frame 0 + va[20:0]; PAT bit 12 is not an
+     * address bit. */
+    wr(GT_GFN(2) + GOFF, TIDX(2), PTE_P | PTE_W | PTE_PS | (1ULL << 12));
+    struct mmu_result r = go(ACC_WRITE);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(gpa_x(r.gpa), TVA & 0x1FFFFF);
+    cr_assert_eq(r.page_shift, 21);
+    cr_assert(gpte(2) & PTE_D, "D goes to the large leaf");
+    cr_assert_eq(r.refs, 3 + 4 * 4 + 1, "3 entries, 4 EPT walks, D write");
+    /* A 1 GiB leaf at the PDPT: bits 29:13 reserved. */
+    wr(GT_GFN(3) + GOFF, TIDX(3), PTE_P | PTE_W | PTE_PS | PTE_A);
+    r = go(ACC_READ); /* gfn 0x604 is beyond the EPT: a final-gpa exit */
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION);
+    cr_assert_eq(gpa_x(r.exit_gpa), TVA & 0x3FFFFFFF);
+    cr_assert(r.exit_qual & EPTQ_GLA_XLATE);
+    wr(GT_GFN(3) + GOFF, TIDX(3), PTE_P | PTE_W | PTE_PS | (1ULL << 21));
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_RSVD);
+}
+
+Test(model, rsvd_maxphyaddr_and_pml4_ps)
+{
+    cpu.maxphyaddr = 40;
+    gpte_set(1, GUEST_ALL | (1ULL << 45));
+    expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W | PFEC_RSVD);
+    cpu.maxphyaddr = 0; /* 52: an address bit now, so it is an EPT exit */
+    cr_assert_eq(go(ACC_READ).outcome, MMU_EPT_VIOLATION);
+    gpte_set(1, GUEST_ALL);
+    gpte_set(4, GUEST_ALL | PTE_PS);
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_RSVD);
+}
+
+Test(model, canonical_gp)
+{
+    struct mmu_result r;
+    mmu_translate(hm, &cpu, &ept, _gva(0x0000800000000000ULL), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_GP);
+    cr_assert_eq(r.refs, 0, "#GP before any reference");
+    cpu.cr4 |= X86_CR4_LA57; /* 57-bit: canonical now, walks */
+    mmu_translate(hm, &cpu, &ept, _gva(0x0000800000000000ULL), ACC_READ, &r);
+    cr_assert_neq(r.outcome, MMU_GP);
+}
+
+Test(model, smep_smap_ac_implicit)
+{
+    cpu.cr4 |= X86_CR4_SMEP | X86_CR4_SMAP;
+    expect_pf(go(ACC_FETCH), PFEC_P | PFEC_ID);
+    expect_pf(go(ACC_READ), PFEC_P);
+    cpu.rflags = X86_RFLAGS_AC;
+    cr_assert_eq(go(ACC_READ).outcome, MMU_OK);
+    cpu.implicit = true;
+    expect_pf(go(ACC_READ), PFEC_P);
+    cpu.cpl = 3; /* implicit: supervisor even at CPL 3, U/S = 0 */
+    expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W);
+}
+
+Test(model, pkru_pkrs_pk_bit)
+{
+    gpte_set(1, GUEST_ALL | (7ULL << 59)); /* key 7 */
+    cpu.cr4 |= X86_CR4_PKE;
+    cpu.pkru = 1u << 14; /* AD7 */
+    cpu.cpl = 3;
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_U | PFEC_PK);
+    cr_assert_eq(go(ACC_FETCH).outcome, MMU_OK, "keys never block fetches");
+    cpu.pkru = 2u << 14; /* WD7 */
+    expect_pf(go(ACC_WRITE), PFEC_P | PFEC_W | PFEC_U | PFEC_PK);
+    cpu.cpl = 0;
+    cpu.cr0 &= ~X86_CR0_WP;
+    cr_assert_eq(go(ACC_WRITE).outcome, MMU_OK, "WD, supervisor, WP=0");
+    /* PKRS: supervisor pages. */
+    gpte_set(1, (GUEST_ALL & ~PTE_U) | (7ULL << 59));
+    cpu.cr4 |= X86_CR4_PKS;
+    cpu.pkrs = 1u << 14;
+    expect_pf(go(ACC_READ), PFEC_P | PFEC_PK);
+}
+
+Test(model, pae_and_32bit_modes)
+{
+    /* 32-bit: CR3 -> PD (4-byte entries) -> 4 MiB page with CR4.PSE. */
+    uint32_t pde = PTE_P | PTE_W | PTE_PS; /* frame 0 */
+    uint64_t va = 0x00C01234;
+    cr_assert_eq(hostmem_write(hm, _hpa(((0x30 + GOFF) << 12) + 4 * 3), &pde, 4), 0);
+    cpu.cr3 = 0x30 << 12;
+    cpu.cr4 = X86_CR4_PSE;
+    cpu.efer = 0;
+    cr_assert_eq(mmu_mode_of(&cpu), MMU_MODE_32);
+    struct mmu_result r;
+    mmu_translate(hm, &cpu, &ept, _gva(va), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(gpa_x(r.gpa), 0x001234);
+    cr_assert_eq(r.page_shift, 22);
+    /* PAE: a PDPTE with reserved bit 1 is #GP. */
+    cpu.cr4 = X86_CR4_PAE;
+    cr_assert_eq(mmu_mode_of(&cpu), MMU_MODE_PAE);
+    wr(0x30 + GOFF, 0, (0x31ULL << 12) | PTE_P | PTE_W);
+    mmu_translate(hm, &cpu, &ept, _gva(0x1000), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_GP);
+}
+
+Test(model, ept_large_leaves_memtype_and_ad)
+{
+    /* The PD entry as a 2 MiB identity leaf, WB + ignore-PAT. */
+    wr(EPT_PD_MFN, 0, EPT_RWX | EPT_WB | EPT_IPAT | EPT_PS);
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate(hm, &ept, _gpa(0x1F5678), ACC_READ, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), 0x1F5678);
+    cr_assert_eq(r.ept_memtype, 6);
+    cr_assert(r.ept_ipat);
+    cr_assert_eq(r.ept_shift, 21);
+    cr_assert_eq(r.refs, 3);
+    /* A/D on: A everywhere, D on the leaf for a paging-structure read
+     * (treated as a write), which then needs W. */
+    struct mmu_ept ad = ept;
+    ad.ad = true;
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &ad, _gpa(0x1000), ACC_READ, true, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert(rd(EPT_PML4_MFN, 0) & EPT_A);
+    cr_assert(rd(EPT_PD_MFN, 0) & EPT_D);
+    cr_assert(!(rd(EPT_PML4_MFN, 0) & EPT_D), "D only in the leaf");
+    wr(EPT_PD_MFN, 0, EPT_R | EPT_X | EPT_WB | EPT_PS);
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &ad, _gpa(0x1000), ACC_READ, true, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION);
+    cr_assert_eq(r.exit_qual & 7, EPTQ_READ | EPTQ_WRITE);
+    /* A 1 GiB leaf with address bit 12 set: misconfiguration. */
+    wr(EPT_PDPT_MFN, 0, EPT_RWX | EPT_WB | EPT_PS | (1ULL << 12));
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &ept, _gpa(0x1000), ACC_READ, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_EPT_MISCONFIG);
+}
+
+Test(model, ept_mbec_user_execute)
+{
+    struct mmu_ept mb = ept;
+    mb.mbec = true;
+    /* Leaf: R + X(supervisor) only. */
+    wr(EPT_PT_MFN, DATA_GFN, ((DATA_GFN + GOFF) << 12) | EPT_R | EPT_X | EPT_WB);
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate_la(hm, &mb, _gpa(DATA_GFN << 12), ACC_FETCH, false, false,
+                     _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK, "supervisor-mode address: bit 2");
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate_la(hm, &mb, _gpa(DATA_GFN << 12), ACC_FETCH, false, true,
+                     _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION, "user-mode address needs bit 10");
+    cr_assert_eq(r.exit_qual & (EPTQ_EXECUTABLE | EPTQ_UEXECUTABLE), EPTQ_EXECUTABLE);
+    /* Through the full walk: the guest page is a user page (GUEST_ALL). */
+    mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION);
+    cr_assert(r.exit_qual & EPTQ_GLA_XLATE);
+    wr(EPT_PT_MFN, DATA_GFN, ((DATA_GFN + GOFF) << 12) | EPT_R | EPT_XU | EPT_WB);
+    mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION, "bit 10 must be set at every level");
+    wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | EPT_RWX | EPT_XU);
+    wr(EPT_PDPT_MFN, 0, (EPT_PD_MFN << 12) | EPT_RWX | EPT_XU);
+    wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX | EPT_XU);
+    mmu_translate(hm, &cpu, &mb, _gva(TVA), ACC_FETCH, &r);
+    cr_assert_eq(r.outcome, MMU_OK, "bit 10 alone executes user pages");
+}
+
+Test(model, pml_logs_dirty_and_exits_when_full)
+{
+    struct mmu_pml pml = { _hpa(0x3F000), 511 };
+    struct mmu_ept pe = ept;
+    pe.ad = true;
+    pe.pml = &pml;
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate(hm, &pe, _gpa(0x5678), ACC_WRITE, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(pml.index, 510);
+    uint64_t v = 0;
+    hostmem_read64(hm, _hpa(0x3F000 + 8 * 511), &v);
+    cr_assert_eq(v, 0x5000, "the 4 KiB-aligned gpa is logged");
+    /* D already set: nothing logged. */
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &pe, _gpa(0x5678), ACC_WRITE, false, _gva(0), &r);
+    cr_assert_eq(pml.index, 510);
+    /* Index out of range and a flag to set: log-full exit, nothing set. */
+    pml.index = 0xFFFF;
+    r = (struct mmu_result){ .outcome = MMU_OK };
+    ept_translate(hm, &pe, _gpa(0x6000), ACC_READ, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_PML_FULL);
+    cr_assert(!(rd(EPT_PT_MFN, 6) & EPT_A));
+}
+
+Test(model, npt_2d_walk_and_npf)
+{
+    /* The same EPT frames read as a 4-level NPT: P|RW|US tables, leaves
+     * P|RW|US mapping gfn g to mfn g + GOFF. */
+    const uint64_t f = PTE_P | PTE_W | PTE_U;
+    wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | f);
+    wr(EPT_PDPT_MFN, 0, (EPT_PD_MFN << 12) | f);
+    wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | f);
+    for (uint64_t g = 0; g < 0x40; g++)
+        wr(EPT_PT_MFN, (unsigned)g, ((g + GOFF) << 12) | f);
+    struct mmu_ept npt = ept;
+    npt.npt = true;
+    npt.npt_nxe = true;
+    struct mmu_result r;
+    mmu_translate(hm, &cpu, &npt, _gva(TVA), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), ((DATA_GFN + GOFF) << 12) | 0x123);
+    cr_assert(rd(EPT_PT_MFN, DATA_GFN) & PTE_A, "nested A set");
+    /* The guest PT page read-only in the NPT: the A/D update of the PTE is
+     * a nested write during the guest walk: #NPF with W, U, P and bit 33. */
+    gpte_set(1, GUEST_ALL & ~PTE_A);
+    wr(EPT_PT_MFN, GT_GFN(1), ((GT_GFN(1) + GOFF) << 12) | PTE_P | PTE_U);
+    mmu_translate(hm, &cpu, &npt, _gva(TVA), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_NPF);
+    cr_assert_eq(r.exit_qual, NPF_GPT | PFEC_P | PFEC_W | PFEC_U);
+    cr_assert_eq(gpa_x(r.exit_gpa), gpa_x(gpte_gpa(1)));
+    /* A supervisor-only nested leaf: every nested access is a user one. */
+    wr(EPT_PT_MFN, DATA_GFN, ((DATA_GFN + GOFF) << 12) | PTE_P | PTE_W);
+    gpte_set(1, GUEST_ALL);
+    wr(EPT_PT_MFN, GT_GFN(1), ((GT_GFN(1) + GOFF) << 12) | f);
+    mmu_translate(hm, &cpu, &npt, _gva(TVA), ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_NPF);
+    cr_assert_eq(r.exit_qual, NPF_FINAL | PFEC_P | PFEC_U);
 }

@@ -642,6 +642,7 @@ static bool forbidden(const char *sym)
     static const char *const prefixes[] = {
         "p2m_", "ept_", "mmu_", "heap_", "paging_", "hvm_", "guest_", "domain_",
         "host_", "set_gpfn", "get_gpfn", "mutant_", "pagesim_mutants",
+        "tlb_", "cpu_profile",
     };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (!strncmp(sym, prefixes[i], strlen(prefixes[i])))

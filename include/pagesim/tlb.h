@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pagesim/tlb.h - TLBs, CPU profiles and the cycle cost model (model/tlb.c).
+ *
+ * A vCPU's translation caches in front of mmu_translate(): per-size L1 dTLBs,
+ * an L1 iTLB and a unified STLB, set-associative with LRU replacement and
+ * the geometry of a CPU profile.  Entries cache the *combined* guest+EPT
+ * translation (SDM 28.4.1 "combined mappings") tagged by VPID, PCID and
+ * EPTP, plus the global bit; what they cache is the page frame and the
+ * rights (SDM 4.10.2.2).  A hit re-checks the rights under the current
+ * CR0/CR4/EFER/RFLAGS/PKRU; a write hit on a clean entry walks (to set D);
+ * a #PF from a hit invalidates the page (SDM 4.10.4.1).  Not-present
+ * translations are never cached.  Paging-structure caches are not modelled:
+ * every miss is a full walk whose references are costed by a small cache
+ * of page-table lines.
+ *
+ * Invalidation, with the SDM's scope (the minimum it guarantees; a model
+ * may drop more, never less):
+ *   INVLPG          current VPID+PCID entries for the page, and global
+ *                   entries for the page in any PCID
+ *   MOV CR3         non-global entries of the current VPID and the new
+ *                   PCID (PCIDE=0: PCID 0); none with bit 63 set (PCIDE=1)
+ *   INVPCID 0..3    individual address / single context (non-global) /
+ *                   all contexts including globals / all contexts except
+ *                   globals, within the current VPID
+ *   INVVPID 0..3    individual address / single context / all contexts
+ *                   (every VPID but 0) / single context except globals
+ *   INVEPT 1, 2     single context (one EPTP) / all contexts
+ */
+#ifndef PAGESIM_TLB_H
+#define PAGESIM_TLB_H
+
+#include "pagesim/mmu.h"
+
+struct tlb_geom {
+    unsigned entries, ways; /* ways == entries: fully associative */
+};
+
+/* A CPU profile: data, not code (model/profiles.c). */
+struct cpu_profile {
+    const char *name;
+    unsigned maxphyaddr;
+    struct tlb_geom dtlb4k, dtlb2m, dtlb1g, itlb4k, stlb; /* stlb: 4K+2M */
+    unsigned lat_l1tlb;  /* cycles of an access that hits the L1 TLB */
+    unsigned lat_stlb;   /* added by an STLB hit */
+    unsigned lat_walk;   /* fixed cost of starting a walk */
+    unsigned lat_pt_hit; /* one page-table reference hitting the PT-line cache */
+    unsigned lat_pt_miss;/* one page-table reference missing it */
+    unsigned ptc_lines, ptc_ways; /* the PT-line cache (64-byte lines) */
+    unsigned lat_vmexit; /* VM exit + entry round trip */
+};
+
+extern const struct cpu_profile cpu_profile_intel; /* Skylake-like */
+extern const struct cpu_profile cpu_profile_amd;   /* Zen 2-like */
+const struct cpu_profile *cpu_profile_by_name(const char *name);
+
+struct mmu_tlb;
+
+struct mmu_tlb *tlb_new(const struct cpu_profile *p);
+void tlb_destroy(struct mmu_tlb *t);
+const struct cpu_profile *tlb_profile(const struct mmu_tlb *t);
+
+/* Where an access was satisfied. */
+enum tlb_level { TLB_L1 = 1, TLB_STLB = 2, TLB_WALK = 3 };
+
+struct tlb_result {
+    enum tlb_level level;
+    uint64_t cycles;     /* this access (VM exits not included) */
+};
+
+/* One access through the TLBs (t may be NULL: always a walk, no cost).
+ * vpid tags the entries (0: the host / VPID disabled).  res as for
+ * mmu_translate(); on a hit only outcome, gpa, hpa, page_shift (and pf_ec,
+ * cr2) are meaningful and refs = 0. */
+void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
+                const struct mmu_ept *ept, uint16_t vpid, gva_t va,
+                enum access_kind k, struct mmu_result *res,
+                struct tlb_result *tr);
+
+/* Would tlb_access() be satisfied from a TLB (a hit or a #PF from cached
+ * rights)?  No side effects: lets the engine run the model before the oracle
+ * when the model will not touch memory. */
+bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+               const struct mmu_ept *ept, uint16_t vpid, gva_t va,
+               enum access_kind k);
+
+/* Invalidations (see the top of this file). */
+void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va);
+void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
+                 bool noflush);
+void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
+                 uint16_t pcid, uint64_t va);
+void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va);
+void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root);
+
+/* Statistics. */
+struct tlb_stats {
+    uint64_t l1_hits, stlb_hits, walks, cycles, walk_refs;
+};
+void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
+
+/* The PCID an access uses: CR3[11:0] with CR4.PCIDE in IA-32e mode. */
+static inline uint16_t tlb_pcid_of(const struct mmu_cpu *cpu)
+{
+    return (cpu->cr4 & X86_CR4_PCIDE) && (cpu->efer & X86_EFER_LMA)
+               ? (uint16_t)(cpu->cr3 & 0xFFF) : 0;
+}
+
+#endif /* PAGESIM_TLB_H */

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * model/tlb.c - TLBs and the cycle cost model (see pagesim/tlb.h).
+ *
+ * Arrays: [0] dTLB 4K, [1] dTLB 2M, [2] dTLB 1G, [3] iTLB 4K, [4] STLB
+ * (4K and 2M).  A translation is cached at the smaller of the guest and EPT
+ * page sizes (a 2 MiB guest page over 4 KiB EPT pages is cached as 4 KiB
+ * pieces).  Set index = vpn mod sets; LRU by a global stamp.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagesim/tlb.h"
+#include "pagesim/mutant.h"
+
+struct tlbe {
+    uint64_t vpn;   /* va >> shift */
+    uint64_t hbase; /* hpa of the page */
+    uint64_t gbase; /* gpa of the page */
+    uint64_t eptp;  /* EPT root mfn */
+    uint64_t stamp; /* LRU */
+    uint16_t vpid, pcid;
+    uint8_t valid, shift, rights, pkey, eperm;
+    uint8_t gshift; /* the guest page size: invalidation covers all of it */
+};
+
+struct tlb_arr {
+    unsigned sets, ways;
+    struct tlbe *e;
+};
+
+enum { A_D4K, A_D2M, A_D1G, A_I4K, A_STLB, NR_ARR };
+
+struct ptc_line {
+    uint64_t tag;
+    uint64_t stamp;
+    bool valid;
+};
+
+struct mmu_tlb {
+    const struct cpu_profile *p;
+    struct tlb_arr a[NR_ARR];
+    struct ptc_line *ptc; /* PT-line cache */
+    unsigned ptc_sets;
+    uint64_t stamp;
+    struct tlb_stats st;
+};
+
+static bool arr_init(struct tlb_arr *a, struct tlb_geom g)
+{
+    a->ways = g.ways ? g.ways : 1;
+    a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
+    a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
+    return a->e != NULL;
+}
+
+struct mmu_tlb *tlb_new(const struct cpu_profile *p)
+{
+    struct mmu_tlb *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->p = p;
+    bool ok = arr_init(&t->a[A_D4K], p->dtlb4k) && arr_init(&t->a[A_D2M], p->dtlb2m)
+              && arr_init(&t->a[A_D1G], p->dtlb1g) && arr_init(&t->a[A_I4K], p->itlb4k)
+              && arr_init(&t->a[A_STLB], p->stlb);
+    t->ptc_sets = p->ptc_lines / p->ptc_ways;
+    t->ptc = calloc(p->ptc_lines, sizeof(*t->ptc));
+    if (!ok || !t->ptc) {
+        tlb_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+void tlb_destroy(struct mmu_tlb *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < NR_ARR; i++)
+        free(t->a[i].e);
+    free(t->ptc);
+    free(t);
+}
+
+const struct cpu_profile *tlb_profile(const struct mmu_tlb *t)
+{
+    return t->p;
+}
+
+void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s)
+{
+    *s = t->st;
+}
+
+/* ---- lookup and fill ---------------------------------------------------------- */
+
+static struct tlbe *arr_find(struct tlb_arr *a, uint64_t va, unsigned shift,
+                             uint16_t vpid, uint16_t pcid, uint64_t eptp)
+{
+    uint64_t vpn = va >> shift;
+    struct tlbe *set = &a->e[(vpn % a->sets) * a->ways];
+    for (unsigned w = 0; w < a->ways; w++) {
+        struct tlbe *e = &set[w];
+        if (e->valid && e->vpn == vpn && e->shift == shift && e->vpid == vpid
+            && e->eptp == eptp
+            && (e->pcid == pcid || (e->rights & MMU_R_G)
+                || MUTANT(MUT_TLB_NO_PCID_TAG)))
+            return e;
+    }
+    return NULL;
+}
+
+static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
+{
+    struct tlbe *set = &a->e[(n->vpn % a->sets) * a->ways];
+    struct tlbe *victim = &set[0];
+    for (unsigned w = 0; w < a->ways; w++) {
+        struct tlbe *e = &set[w];
+        if (e->valid && e->vpn == n->vpn && e->shift == n->shift
+            && e->vpid == n->vpid && e->pcid == n->pcid && e->eptp == n->eptp) {
+            victim = e; /* replace the same translation */
+            break;
+        }
+        if (!e->valid) {
+            if (victim->valid)
+                victim = e;
+        } else if (victim->valid && e->stamp < victim->stamp) {
+            victim = e;
+        }
+    }
+    *victim = *n;
+    victim->stamp = ++t->stamp;
+}
+
+/* The L1 array for a page size / access kind (-1: none). */
+static int l1_for(unsigned shift, enum access_kind k)
+{
+    if (k == ACC_FETCH)
+        return shift == 12 ? A_I4K : -1;
+    return shift == 12 ? A_D4K : shift == 21 ? A_D2M : A_D1G;
+}
+
+static void drop_page(struct mmu_tlb *t, uint64_t va, uint16_t vpid,
+                      uint16_t pcid, bool globals_too);
+
+/* ---- PT-line cost model ------------------------------------------------------- */
+
+static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
+{
+    uint64_t tag = hpa >> 6;
+    struct ptc_line *set = &t->ptc[(tag % t->ptc_sets) * t->p->ptc_ways];
+    struct ptc_line *victim = &set[0];
+    for (unsigned w = 0; w < t->p->ptc_ways; w++) {
+        if (set[w].valid && set[w].tag == tag) {
+            set[w].stamp = ++t->stamp;
+            return t->p->lat_pt_hit;
+        }
+        if (!set[w].valid || set[w].stamp < victim->stamp)
+            victim = &set[w];
+    }
+    victim->valid = true;
+    victim->tag = tag;
+    victim->stamp = ++t->stamp;
+    return t->p->lat_pt_miss;
+}
+
+/* ---- the access ------------------------------------------------------------------ */
+
+static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
+                   uint64_t va, enum access_kind k, uint16_t vpid,
+                   uint16_t pcid, bool mbec, struct mmu_result *res)
+{
+    /* The EPT part of a combined mapping must allow the access; if not,
+     * walk (the walk produces the exit). */
+    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
+    unsigned nd = need[k];
+    if (k == ACC_FETCH && mbec && (e->rights & MMU_R_U))
+        nd = MMU_EPT_XU;
+    if (!(e->eperm & nd))
+        return false;
+    /* Fast path: a supervisor-or-user page that is writable, executable,
+     * key-free and not under SMEP/SMAP/PKE/PKS cannot fault. */
+    uint32_t ec = 0;
+    if ((e->rights & (MMU_R_U | MMU_R_W | MMU_R_NX)) != (MMU_R_U | MMU_R_W)
+        || (cpu->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)))
+        ec = mmu_rights_check(cpu, k, e->rights, e->pkey);
+    if (ec) {
+        /* A #PF from cached rights; it invalidates the page (SDM 4.10.4.1). */
+        *res = (struct mmu_result){ .outcome = MMU_PF, .pf_ec = ec,
+                                    .cr2 = _gva(va) };
+        drop_page(t, va, vpid, pcid, true);
+        return true;
+    }
+    if (k == ACC_WRITE && !(e->rights & MMU_R_D))
+        return false; /* a clean entry: walk to set D */
+    uint64_t off = va & ((1ULL << e->shift) - 1);
+    /* Only the fields a hit defines (see tlb.h); no full-struct clear. */
+    res->outcome = MMU_OK;
+    res->gpa = _gpa(e->gbase | off);
+    res->hpa = _hpa(e->hbase | off);
+    res->page_shift = e->shift;
+    res->rights = e->rights;
+    res->pkey = e->pkey;
+    res->ept_perm = e->eperm;
+    res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
+    e->stamp = ++t->stamp;
+    return true;
+}
+
+bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+               const struct mmu_ept *ept, uint16_t vpid, gva_t gva,
+               enum access_kind k)
+{
+    if (!t)
+        return false;
+    uint64_t va = gva_x(gva);
+    if (mmu_mode_of(cpu) <= MMU_MODE_PAE)
+        va &= 0xFFFFFFFFULL;
+    uint16_t pcid = tlb_pcid_of(cpu);
+    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
+    static const unsigned shifts[] = { 12, 21, 30 };
+    for (int i = 0; i < 5; i++) {
+        int ai = i < 3 ? l1_for(shifts[i], k) : A_STLB;
+        unsigned sh = i < 3 ? shifts[i] : shifts[i - 3];
+        if (ai < 0)
+            continue;
+        struct tlbe *e = arr_find(&t->a[ai], va, sh, vpid, pcid, mfn_x(ept->root));
+        if (!e)
+            continue;
+        unsigned nd = need[k];
+        if (k == ACC_FETCH && ept->mbec && (e->rights & MMU_R_U))
+            nd = MMU_EPT_XU;
+        if (!(e->eperm & nd))
+            continue;
+        if (mmu_rights_check(cpu, k, e->rights, e->pkey))
+            return true; /* a #PF from the cached rights */
+        if (k == ACC_WRITE && !(e->rights & MMU_R_D))
+            continue;
+        return true;
+    }
+    return false;
+}
+
+void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
+                const struct mmu_ept *ept, uint16_t vpid, gva_t gva,
+                enum access_kind k, struct mmu_result *res,
+                struct tlb_result *tr)
+{
+    if (!t) {
+        mmu_translate(hm, cpu, ept, gva, k, res);
+        tr->level = TLB_WALK;
+        tr->cycles = 0;
+        return;
+    }
+    uint64_t va = gva_x(gva);
+    /* Below IA-32e mode (as mmu_mode_of() decides it) the linear address
+     * has 32 bits. */
+    if (!((cpu->cr0 & X86_CR0_PG) && (cpu->cr4 & X86_CR4_PAE)
+          && (cpu->efer & X86_EFER_LMA)))
+        va &= 0xFFFFFFFFULL;
+    uint16_t pcid = tlb_pcid_of(cpu);
+    uint64_t eptp = mfn_x(ept->root);
+
+    /* Fast path: the 4 KiB L1 array, the common hit. */
+    {
+        int ai = k == ACC_FETCH ? A_I4K : A_D4K;
+        struct tlbe *e = arr_find(&t->a[ai], va, 12, vpid, pcid, eptp);
+        if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+            tr->level = TLB_L1;
+            tr->cycles = t->p->lat_l1tlb;
+            t->st.l1_hits++;
+            t->st.cycles += tr->cycles;
+            return;
+        }
+    }
+
+    /* L1: the arrays for this kind, each page size. */
+    static const unsigned shifts[] = { 12, 21, 30 };
+    {
+        for (int i = 1; i < 3; i++) {
+            int ai = l1_for(shifts[i], k);
+            if (ai < 0)
+                continue;
+            struct tlbe *e = arr_find(&t->a[ai], va, shifts[i], vpid, pcid, eptp);
+            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+                tr->level = TLB_L1;
+                tr->cycles = t->p->lat_l1tlb;
+                t->st.l1_hits++;
+                t->st.cycles += tr->cycles;
+                return;
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            struct tlbe *e = arr_find(&t->a[A_STLB], va, shifts[i], vpid, pcid, eptp);
+            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+                int ai = l1_for(e->shift, k);
+                if (ai >= 0 && res->outcome == MMU_OK)
+                    arr_fill(t, &t->a[ai], e);
+                tr->level = TLB_STLB;
+                tr->cycles = t->p->lat_l1tlb + t->p->lat_stlb;
+                t->st.stlb_hits++;
+                t->st.cycles += tr->cycles;
+                return;
+            }
+        }
+    }
+
+    /* Miss: the full walk, every reference costed. */
+    struct mmu_reflog log;
+    log.n = 0;
+    struct mmu_ept e2 = *ept;
+    e2.reflog = &log;
+    mmu_translate(hm, cpu, &e2, _gva(va), k, res);
+    uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
+    for (unsigned i = 0; i < log.n; i++)
+        cyc += ptc_cost(t, log.hpa[i]);
+    tr->level = TLB_WALK;
+    tr->cycles = cyc;
+    t->st.walks++;
+    t->st.walk_refs += res->refs;
+    t->st.cycles += cyc;
+    if (res->outcome == MMU_PF)
+        drop_page(t, va, vpid, pcid, true);
+    if (res->outcome != MMU_OK)
+        return;
+
+    /* Fill: at the smaller of the guest and EPT page sizes. */
+    unsigned shift = res->page_shift < res->ept_shift ? res->page_shift
+                                                      : res->ept_shift;
+    if (shift == 22) /* a 32-bit 4 MiB page is cached as 2 MiB halves */
+        shift = 21;
+    uint64_t mask = (1ULL << shift) - 1;
+    struct tlbe n = {
+        .vpn = va >> shift, .hbase = hpa_x(res->hpa) & ~mask,
+        .gbase = gpa_x(res->gpa) & ~mask, .eptp = eptp, .vpid = vpid,
+        .pcid = pcid, .valid = 1, .shift = (uint8_t)shift,
+        .rights = (uint8_t)res->rights, .pkey = (uint8_t)res->pkey,
+        .eperm = (uint8_t)res->ept_perm, .gshift = (uint8_t)res->page_shift,
+    };
+    int ai = l1_for(shift, k);
+    if (ai >= 0)
+        arr_fill(t, &t->a[ai], &n);
+    if (shift <= 21)
+        arr_fill(t, &t->a[A_STLB], &n);
+}
+
+/* ---- invalidation ---------------------------------------------------------------- */
+
+/* Drops entries matching pred over every array. */
+#define FOR_EACH_ENTRY(t, e)                                                   \
+    for (int ai_ = 0; ai_ < NR_ARR; ai_++)                                     \
+        for (size_t i_ = 0; i_ < (size_t)(t)->a[ai_].sets * (t)->a[ai_].ways;  \
+             i_++)                                                             \
+            for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)
+
+/* An invalidation for va covers every piece of the guest page it is in
+ * (a large page cached as smaller entries, SDM 4.10.2.3). */
+static bool covers(const struct tlbe *e, uint64_t va)
+{
+    unsigned gs = e->gshift > e->shift ? e->gshift : e->shift;
+    return (e->vpn << e->shift) >> gs == va >> gs;
+}
+
+static void drop_page(struct mmu_tlb *t, uint64_t va, uint16_t vpid,
+                      uint16_t pcid, bool globals_too)
+{
+    FOR_EACH_ENTRY(t, e)
+        if (e->valid && e->vpid == vpid && covers(e, va)
+            && (e->pcid == pcid || (globals_too && (e->rights & MMU_R_G))))
+            e->valid = 0;
+}
+
+void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va)
+{
+    if (t && !MUTANT(MUT_TLB_INVLPG_NOP))
+        drop_page(t, va, vpid, pcid, true);
+}
+
+void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
+                 bool noflush)
+{
+    if (!t || noflush)
+        return;
+    FOR_EACH_ENTRY(t, e)
+        if (e->valid && e->vpid == vpid && e->pcid == new_pcid
+            && !(e->rights & MMU_R_G))
+            e->valid = 0;
+}
+
+void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
+                 uint16_t pcid, uint64_t va)
+{
+    if (!t)
+        return;
+    FOR_EACH_ENTRY(t, e) {
+        if (!e->valid || e->vpid != vpid)
+            continue;
+        bool g = (e->rights & MMU_R_G) != 0;
+        switch (type) {
+        case 0: /* individual address, non-global */
+            if (e->pcid == pcid && !g && covers(e, va))
+                e->valid = 0;
+            break;
+        case 1: /* single context, non-global */
+            if (e->pcid == pcid && !g)
+                e->valid = 0;
+            break;
+        case 2: /* all contexts, globals too */
+            e->valid = 0;
+            break;
+        case 3: /* all contexts except globals */
+            if (!g)
+                e->valid = 0;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va)
+{
+    if (!t)
+        return;
+    FOR_EACH_ENTRY(t, e) {
+        if (!e->valid)
+            continue;
+        switch (type) {
+        case 0: /* individual address: every PCID, globals too */
+            if (e->vpid == vpid && covers(e, va))
+                e->valid = 0;
+            break;
+        case 1:
+            if (e->vpid == vpid)
+                e->valid = 0;
+            break;
+        case 2: /* all VPIDs but 0 */
+            if (e->vpid != 0)
+                e->valid = 0;
+            break;
+        case 3:
+            if (e->vpid == vpid && !(e->rights & MMU_R_G))
+                e->valid = 0;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
+{
+    if (!t)
+        return;
+    FOR_EACH_ENTRY(t, e)
+        if (e->valid && (type == 2 || e->eptp == eptp_root))
+            e->valid = 0;
+}

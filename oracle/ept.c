@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oracle/ept.c - the oracle's own EPT walker over raw tables
+ * (docs/translation-rules.md "EPT walk"; SDM Vol. 3C 29.3).
+ *
+ * Written from the rules, sharing nothing with model/ept.c: the walk is a
+ * loop from the root that first collects the entries it reads, then judges
+ * the collected path (misconfiguration per entry in walk order, the first
+ * non-present entry, the permissions at the leaf), then computes the A/D
+ * image.  Memory is only read.
+ */
+#include <string.h>
+
+#include "oracle_priv.h"
+
+#define OE_RWX 7ULL
+
+/* Is entry e at level lvl (1 = PT) misconfigured?  *big: it is a large
+ * leaf (bit 7 at level 2 or 3). */
+static bool oe_bad(uint64_t e, unsigned lvl, unsigned maxphy, bool *big)
+{
+    unsigned r = e & 1, w = (e >> 1) & 1;
+    *big = (lvl == 2 || lvl == 3) && ((e >> 7) & 1);
+    if (w && !r)
+        return true;
+    if (maxphy < 52 && ((e >> maxphy) & ((1ULL << (52 - maxphy)) - 1)))
+        return true;
+    if (lvl >= 4)
+        return ((e >> 3) & 0x1F) != 0;
+    if (lvl != 1 && !*big)
+        return ((e >> 3) & 0xF) != 0;
+    switch ((e >> 3) & 7) { /* memory type of a leaf */
+    case 2: case 3: case 7:
+        return true;
+    default:
+        break;
+    }
+    if (*big) {
+        unsigned low_bits = lvl == 2 ? 9 : 18; /* address bits 20:12 / 29:12 */
+        if ((e >> 12) & ((1ULL << low_bits) - 1))
+            return true;
+    }
+    return false;
+}
+
+void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
+                     const struct oracle_eptp *p, uint64_t gpa,
+                     enum access_kind k, bool paging_access,
+                     struct oracle_ept_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->pml_index = p->pml_index;
+    unsigned nlev = p->levels == 5 ? 5 : 4;
+    unsigned maxphy = p->maxphyaddr && p->maxphyaddr < 52 ? p->maxphyaddr : 52;
+    bool counts_as_write = k == ACC_WRITE || (p->ad && paging_access);
+    uint64_t kind_bits = (k == ACC_READ ? 1 : k == ACC_WRITE ? 2 : 4) |
+                         (counts_as_write ? 2 : 0);
+    uint64_t qual = kind_bits | EPTQ_GLA_VALID |
+                    (paging_access ? 0 : EPTQ_GLA_XLATE);
+    unsigned need = (k == ACC_READ ? 1u : k == ACC_WRITE ? 2u : 4u) |
+                    (counts_as_write ? 2u : 0u);
+    /* MBEC: a fetch from a user-mode address needs bit 10 instead. */
+    bool need_xu = p->mbec && k == ACC_FETCH && p->user_la;
+    bool xu_all = true; /* AND of bit 10 over the walk */
+
+    uint64_t addr[5], val[5];
+    unsigned n = 0;
+    uint64_t base = p->root_mfn << 12;
+    unsigned rights = 7;
+    for (unsigned lvl = nlev; lvl >= 1; lvl--) {
+        unsigned shift = 12 + 9 * (lvl - 1);
+        addr[n] = base + 8 * ((gpa >> shift) & 0x1FF);
+        val[n] = oracle_peek64(mem, nr_frames, addr[n]);
+        out->refs++;
+        uint64_t e = val[n++];
+        bool xu = p->mbec && ((e >> 10) & 1);
+        if ((e & OE_RWX) == 0 && !xu) {
+            out->outcome = OE_VIOLATION;
+            out->qual = qual; /* readable/writable/executable: 0 */
+            return;
+        }
+        bool big;
+        if (oe_bad(e, lvl, maxphy, &big)) {
+            out->outcome = OE_MISCONFIG;
+            return;
+        }
+        rights &= (unsigned)(e & OE_RWX);
+        xu_all = xu_all && xu;
+        if (lvl == 1 || big) {
+            bool allowed = need_xu ? xu_all : (rights & need) == need;
+            if (!allowed) {
+                out->outcome = OE_VIOLATION;
+                out->qual = qual | ((uint64_t)rights << 3) |
+                            (p->mbec && xu_all ? 1ULL << 6 : 0);
+                return;
+            }
+            uint64_t size = 1ULL << shift;
+            out->outcome = OE_OK;
+            out->hpa = (e & 0x000FFFFFFFFFF000ULL & ~(size - 1)) |
+                       (gpa & (size - 1));
+            out->memtype = (e >> 3) & 7;
+            out->ipat = (e >> 6) & 1;
+            out->shift = shift;
+            if (p->ad && p->pml) {
+                /* PML (SDM 29.3.6): a flag to set with the index out of
+                 * 0..511 is a log-full exit; a D set 0 -> 1 is logged. */
+                bool flags_to_set = false;
+                for (unsigned i = 0; i < n; i++)
+                    if (!(val[i] & EPT_A))
+                        flags_to_set = true;
+                bool d_set = counts_as_write && !(val[n - 1] & EPT_D);
+                if ((flags_to_set || d_set) && p->pml_index > 511) {
+                    memset(out, 0, sizeof(*out));
+                    out->outcome = OE_PML_FULL;
+                    out->refs = n;
+                    out->pml_index = p->pml_index;
+                    return;
+                }
+                if (d_set) {
+                    out->pml_logged = true;
+                    out->pml_hpa = p->pml_log + 8ULL * p->pml_index;
+                    out->pml_value = gpa & ~0xFFFULL;
+                    out->pml_index = (p->pml_index - 1) & 0xFFFF;
+                    out->refs++;
+                }
+            }
+            if (p->ad) {
+                out->nupd = n;
+                for (unsigned i = 0; i < n; i++) {
+                    uint64_t v = val[i] | EPT_A;
+                    if (i == n - 1 && counts_as_write)
+                        v |= EPT_D;
+                    /* Two path entries in one word cannot happen: each
+                     * level is its own table. */
+                    out->upd[i].hpa = addr[i];
+                    out->upd[i].value = v;
+                    out->refs += v != val[i];
+                }
+            }
+            return;
+        }
+        base = e & 0x000FFFFFFFFFF000ULL;
+    }
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oracle/npt.c - the oracle's own AMD nested-paging walker over raw tables
+ * (docs/translation-rules.md "NPT walk"; AMD APM vol. 2, 15.25).  Shares
+ * nothing with model/npt.c: it first reads the whole path (until a leaf or
+ * a not-present entry), then judges it, then computes the A/D image.
+ */
+#include <string.h>
+
+#include "oracle_priv.h"
+
+#define ON_P 1ULL
+#define ON_RW 2ULL
+#define ON_US 4ULL
+#define ON_A 0x20ULL
+#define ON_D 0x40ULL
+#define ON_PS 0x80ULL
+#define ON_XD (1ULL << 63)
+#define ON_ADDR 0x000FFFFFFFFFF000ULL
+
+void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
+                      const struct oracle_nptp *p, uint64_t gpa,
+                      enum access_kind k, bool paging_access,
+                      struct oracle_ept_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint64_t addr[4], val[4];
+    unsigned n = 0, lvl = 4;
+    uint64_t base = p->root_mfn << 12;
+    bool leaf = false;
+    /* Read the path. */
+    for (;;) {
+        addr[n] = base + 8 * ((gpa >> (3 + 9 * lvl)) & 0x1FF);
+        val[n] = oracle_peek64(mem, nr_frames, addr[n]);
+        uint64_t e = val[n++];
+        if (!(e & ON_P))
+            break;
+        if (lvl == 1 || ((lvl == 2 || lvl == 3) && (e & ON_PS))) {
+            leaf = true;
+            break;
+        }
+        base = e & ON_ADDR;
+        lvl--;
+    }
+    out->refs = n;
+
+    bool wr = k == ACC_WRITE, fe = k == ACC_FETCH;
+    uint64_t info = 4 /* U: nested accesses are user accesses */ |
+                    (wr ? 2 : 0) | (fe && p->nxe ? 0x10 : 0) |
+                    (paging_access ? 1ULL << 33 : 1ULL << 32);
+    /* Judge each entry in order: reserved bits, then (at the end) rights. */
+    unsigned mp = p->maxphyaddr && p->maxphyaddr < 52 ? p->maxphyaddr : 52;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t e = val[i];
+        unsigned l = 4 - i;
+        if (!(e & ON_P)) {
+            out->outcome = OE_VIOLATION;
+            out->qual = info;
+            out->refs = i + 1;
+            return;
+        }
+        bool bad = false;
+        if (mp < 52 && ((e >> mp) & ((1ULL << (52 - mp)) - 1)))
+            bad = true;
+        if (!p->nxe && (e & ON_XD))
+            bad = true;
+        if (l == 4 && (e & ON_PS))
+            bad = true;
+        if (leaf && i == n - 1 && l == 2 && ((e >> 13) & 0xFF))
+            bad = true;
+        if (leaf && i == n - 1 && l == 3 && ((e >> 13) & 0x1FFFF))
+            bad = true;
+        if (bad) {
+            out->outcome = OE_VIOLATION;
+            out->qual = info | 1 | 8;
+            out->refs = i + 1; /* the walk stops at the bad entry */
+            return;
+        }
+    }
+    bool us = true, rw = true, xd = false;
+    for (unsigned i = 0; i < n; i++) {
+        us = us && (val[i] & ON_US);
+        rw = rw && (val[i] & ON_RW);
+        xd = xd || (val[i] & ON_XD);
+    }
+    if (!us || (wr && !rw) || (fe && p->nxe && xd)) {
+        out->outcome = OE_VIOLATION;
+        out->qual = info | 1;
+        return;
+    }
+    unsigned l = 5 - n; /* level of the leaf */
+    uint64_t size = 1ULL << (12 + 9 * (l - 1));
+    out->outcome = OE_OK;
+    out->hpa = (val[n - 1] & ON_ADDR & ~(size - 1)) | (gpa & (size - 1));
+    out->shift = 12 + 9 * (l - 1);
+    out->memtype = 6;
+    out->nupd = n;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t v = val[i] | ON_A | (i == n - 1 && wr ? ON_D : 0);
+        out->upd[i].hpa = addr[i];
+        out->upd[i].value = v;
+        out->refs += v != val[i];
+    }
+}

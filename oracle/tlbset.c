@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * oracle/tlbset.c - the translations a CPU may still use from its TLBs
+ * (see pagesim/oracle.h "TLB allowed outcomes"; SDM Vol. 3A 4.10, Vol. 3C
+ * 28.4).  A plain list; entries are (tag, page) pairs with the rights the
+ * translation granted.  Own code: the rights re-check below is written from
+ * docs/translation-rules.md "Access rights", not taken from model/.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle_priv.h"
+
+struct ts_ent {
+    uint16_t vpid, pcid;
+    uint64_t eptp;
+    uint64_t page;   /* va >> shift: the 4 KiB piece cached (the oracle's
+                      * EPT maps 4 KiB pages, so combined mappings are
+                      * 4 KiB even under a large guest page) */
+    unsigned shift;
+    uint64_t gpage;  /* va >> gshift: the guest page, which invalidations
+                      * of any address in it remove (SDM 4.10.2.3) */
+    unsigned gshift;
+    uint64_t hbase;
+    bool u, w, nx, dirty, global;
+    unsigned pkey;
+};
+
+struct oracle_tlbset {
+    struct ts_ent *v;
+    size_t n, cap;
+};
+
+struct oracle_tlbset *oracle_tlbset_new(void)
+{
+    return calloc(1, sizeof(struct oracle_tlbset));
+}
+
+void oracle_tlbset_destroy(struct oracle_tlbset *s)
+{
+    if (s)
+        free(s->v);
+    free(s);
+}
+
+size_t oracle_tlbset_size(const struct oracle_tlbset *s)
+{
+    return s->n;
+}
+
+static uint16_t ts_pcid(const struct oracle_cpu *cpu)
+{
+    bool pcide = (cpu->cr4 >> 17) & 1, lma = (cpu->efer & X86_EFER_LMA) != 0;
+    return pcide && lma ? (uint16_t)(cpu->cr3 & 0xFFF) : 0;
+}
+
+static uint64_t ts_va(const struct oracle_cpu *cpu, gva_t va)
+{
+    return (cpu->efer & X86_EFER_LMA) ? gva_x(va) : (uint32_t)gva_x(va);
+}
+
+/* Remove entries for which drop() says so. */
+#define TS_FILTER(s, e, cond)                                                  \
+    do {                                                                       \
+        size_t j_ = 0;                                                         \
+        for (size_t i_ = 0; i_ < (s)->n; i_++) {                               \
+            const struct ts_ent *e = &(s)->v[i_];                              \
+            if (!(cond))                                                       \
+                (s)->v[j_++] = *e;                                             \
+        }                                                                      \
+        (s)->n = j_;                                                           \
+    } while (0)
+
+static bool ts_covers(const struct ts_ent *e, uint64_t va)
+{
+    return (va >> e->gshift) == e->gpage;
+}
+
+static bool ts_maps(const struct ts_ent *e, uint64_t va)
+{
+    return (va >> e->shift) == e->page;
+}
+
+void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                        uint16_t vpid, uint64_t eptp, gva_t gva,
+                        const struct oracle_expect *x)
+{
+    uint64_t va = ts_va(cpu, gva);
+    uint16_t pcid = ts_pcid(cpu);
+    if (x->final != OR_OK)
+        return;
+    /* The same tag and page: the newer translation replaces the older only
+     * if identical; different ones may coexist (stale + fresh). */
+    struct ts_ent n = { vpid, pcid, eptp, va >> 12, 12,
+                        va >> x->r_shift, x->r_shift,
+                        hpa_x(x->hpa) & ~0xFFFULL,
+                        x->r_user, x->r_write, x->r_nx, x->r_dirty,
+                        x->r_global, x->r_pkey };
+    for (size_t i = 0; i < s->n; i++)
+        if (!memcmp(&s->v[i], &n, sizeof(n)))
+            return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        struct ts_ent *v = realloc(s->v, cap * sizeof(*v));
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = n;
+}
+
+void oracle_tlbset_pf(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                      uint16_t vpid, gva_t gva)
+{
+    /* A delivered #PF invalidates the page's entries (SDM 4.10.4.1). */
+    uint64_t va = ts_va(cpu, gva);
+    uint16_t pcid = ts_pcid(cpu);
+    TS_FILTER(s, e, e->vpid == vpid && ts_covers(e, va) &&
+                        (e->pcid == pcid || e->global));
+}
+
+/* The #PF error code a cached translation gives now, or 0. */
+static uint32_t ts_fault(const struct oracle_cpu *cpu, const struct ts_ent *e,
+                         enum access_kind k)
+{
+    bool user = cpu->cpl == 3 && !cpu->implicit;
+    bool wr = k == ACC_WRITE, fe = k == ACC_FETCH;
+    bool wp = (cpu->cr0 & X86_CR0_WP) != 0;
+    bool bad = false, pk = false;
+    if (user && !e->u)
+        bad = true;
+    if (wr && !e->w && (user || wp))
+        bad = true;
+    if (fe && e->nx)
+        bad = true;
+    if (fe && !user && e->u && (cpu->cr4 & X86_CR4_SMEP))
+        bad = true;
+    if (!fe && !user && e->u && (cpu->cr4 & X86_CR4_SMAP) &&
+        (cpu->implicit || !(cpu->rflags & X86_RFLAGS_AC)))
+        bad = true;
+    if (!fe && (cpu->efer & X86_EFER_LMA)) {
+        uint32_t reg = 0;
+        bool on = false;
+        if (e->u && (cpu->cr4 & X86_CR4_PKE))
+            reg = cpu->pkru, on = true;
+        if (!e->u && (cpu->cr4 & X86_CR4_PKS))
+            reg = cpu->pkrs, on = true;
+        if (on) {
+            bool ad = (reg >> (2 * e->pkey)) & 1;
+            bool wd = (reg >> (2 * e->pkey + 1)) & 1;
+            pk = ad || (wd && wr && (user || wp));
+        }
+    }
+    if (!bad && !pk)
+        return 0;
+    bool pae_nxe = (cpu->cr4 & X86_CR4_PAE) && (cpu->efer & X86_EFER_NXE);
+    return PFEC_P | (wr ? PFEC_W : 0) | (user ? PFEC_U : 0) |
+           (fe && ((cpu->cr4 & X86_CR4_SMEP) || pae_nxe) ? PFEC_ID : 0) |
+           (pk ? PFEC_PK : 0);
+}
+
+bool oracle_tlbset_allows(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
+                          uint16_t vpid, uint64_t eptp, gva_t gva,
+                          enum access_kind k, bool ok, hpa_t hpa, uint32_t ec)
+{
+    uint64_t va = ts_va(cpu, gva);
+    uint16_t pcid = ts_pcid(cpu);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct ts_ent *e = &s->v[i];
+        if (e->vpid != vpid || e->eptp != eptp || !ts_maps(e, va) ||
+            (e->pcid != pcid && !e->global))
+            continue;
+        uint32_t f = ts_fault(cpu, e, k);
+        if (!ok) {
+            if (f && f == ec)
+                return true;
+            continue;
+        }
+        if (f || (k == ACC_WRITE && !e->dirty))
+            continue; /* a write through a clean entry must walk */
+        uint64_t want = e->hbase | (va & ((1ULL << e->shift) - 1));
+        if (hpa_x(hpa) == want)
+            return true;
+    }
+    return false;
+}
+
+void oracle_tlbset_invlpg(struct oracle_tlbset *s, uint16_t vpid,
+                          uint16_t pcid, uint64_t va)
+{
+    TS_FILTER(s, e, e->vpid == vpid && ts_covers(e, va) &&
+                        (e->pcid == pcid || e->global));
+}
+
+void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
+                           uint16_t pcid, bool noflush)
+{
+    if (noflush)
+        return;
+    TS_FILTER(s, e, e->vpid == vpid && e->pcid == pcid && !e->global);
+}
+
+void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
+                           unsigned type, uint16_t pcid, uint64_t va)
+{
+    switch (type) {
+    case 0:
+        TS_FILTER(s, e, e->vpid == vpid && e->pcid == pcid && !e->global &&
+                            ts_covers(e, va));
+        break;
+    case 1:
+        TS_FILTER(s, e, e->vpid == vpid && e->pcid == pcid && !e->global);
+        break;
+    case 2:
+        TS_FILTER(s, e, e->vpid == vpid);
+        break;
+    case 3:
+        TS_FILTER(s, e, e->vpid == vpid && !e->global);
+        break;
+    default:
+        break;
+    }
+}
+
+void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
+                           uint16_t vpid, uint64_t va)
+{
+    switch (type) {
+    case 0:
+        TS_FILTER(s, e, e->vpid == vpid && ts_covers(e, va));
+        break;
+    case 1:
+        TS_FILTER(s, e, e->vpid == vpid);
+        break;
+    case 2:
+        TS_FILTER(s, e, e->vpid != 0);
+        break;
+    case 3:
+        TS_FILTER(s, e, e->vpid == vpid && !e->global);
+        break;
+    default:
+        break;
+    }
+}
+
+void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
+                          uint64_t eptp)
+{
+    TS_FILTER(s, e, type == 2 || e->eptp == eptp);
+}
