@@ -145,23 +145,25 @@ static uint64_t get64(const uint8_t *base, uint64_t off)
     return v;
 }
 
-/* The stub region: its page tables, GDT+TSS, IDT, params, stacks, code. */
-static void build_stub(struct hw_kvm *k, const struct hw_access *a)
+/* The stub region at guest-physical gpa: its page tables, GDT+TSS, IDT,
+ * params, stacks, code; in QEMU mode also the identity tables and the
+ * recorded control registers for the stub to load. */
+void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qemu,
+                   const uint64_t *dump, unsigned ndump)
 {
-    uint8_t *s = k->stub;
     memset(s, 0, STUB_PAGES * PG);
-    put64(s, OFF_PDPT + 8 * STUB_PDPT_IDX, (STUB_GPA + OFF_PD) | E_P | E_W | E_U);
-    put64(s, OFF_PD, (STUB_GPA + OFF_PT) | E_P | E_W | E_U);
+    put64(s, OFF_PDPT + 8 * STUB_PDPT_IDX, (gpa + OFF_PD) | E_P | E_W | E_U);
+    put64(s, OFF_PD, (gpa + OFF_PT) | E_P | E_W | E_U);
     for (uint64_t i = 0; i < STUB_PAGES; i++)
         if (i != OFF_MAGIC / PG)
-            put64(s, OFF_PT + 8 * i, (STUB_GPA + i * PG) | E_P | E_W | E_U);
+            put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W | E_U);
     /* GDT: null, kernel code, kernel data, user data, user code, TSS */
     put64(s, OFF_GDT + 0x08, 0x00209a0000000000ULL);
     put64(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
     put64(s, OFF_GDT + 0x18, 0x00cff2000000ffffULL);
     put64(s, OFF_GDT + 0x20, 0x0020fa0000000000ULL);
     uint64_t tss = STUB_VA + OFF_TSS;
-    put64(s, OFF_GDT + 0x28, 0x67 | (tss & 0xffffff) << 16 | 0x8bULL << 40 |
+    put64(s, OFF_GDT + 0x28, 0x67 | (tss & 0xffffff) << 16 | 0x89ULL << 40 |
                              ((tss >> 24) & 0xff) << 56);
     put64(s, OFF_GDT + 0x30, tss >> 32);
     put64(s, OFF_TSS + 4, KSTACK_TOP);         /* RSP0 */
@@ -178,7 +180,58 @@ static void build_stub(struct hw_kvm *k, const struct hw_access *a)
     put64(s, OFF_PARAMS + 0x10, a->width);
     put64(s, OFF_PARAMS + 0x18, a->wvalue);
     put64(s, OFF_PARAMS + 0x20, a->cpl);
+    if (qemu) {
+        put64(s, OFF_PARAMS + 0x28, 1);
+        put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);
+        put64(s, OFF_PARAMS + 0x38, a->cr3);
+        put64(s, OFF_PARAMS + 0x40, a->cr4 | 0x20);
+        put64(s, OFF_PARAMS + 0x48, a->efer | 0x500);
+        put64(s, OFF_PARAMS + 0x50, gpa + OFF_ID_PML4);
+        put64(s, OFF_PARAMS + 0x58, ndump);
+        for (unsigned i = 0; i < ndump && i < DUMP_MAX; i++)
+            put64(s, OFF_PARAMS + 0x80 + 8 * i, dump[i]);
+        uint16_t gl = 0x37, il = 32 * 16 - 1;
+        uint64_t gb = STUB_VA + OFF_GDT, ib = STUB_VA + OFF_IDT;
+        memcpy(s + OFF_PARAMS + 0x60, &gl, 2);
+        memcpy(s + OFF_PARAMS + 0x62, &gb, 8);
+        memcpy(s + OFF_PARAMS + 0x70, &il, 2);
+        memcpy(s + OFF_PARAMS + 0x72, &ib, 8);
+        /* identity map of 0..1 GiB with 2 MiB pages, and slot 511 */
+        put64(s, OFF_ID_PML4, (gpa + OFF_ID_PDPT) | E_P | E_W);
+        put64(s, OFF_ID_PML4 + 8 * STUB_PML4_IDX, (gpa + OFF_PDPT) | E_P | E_W | E_U | 0x20);
+        put64(s, OFF_ID_PDPT, (gpa + OFF_ID_PD) | E_P | E_W);
+        for (uint64_t i = 0; i < 512; i++)
+            put64(s, OFF_ID_PD + 8 * i, (i << 21) | E_P | E_W | 0x80);
+    }
     memcpy(s + OFF_CODE, hwr_stub_start, (size_t)(hwr_stub_end - hwr_stub_start));
+}
+
+/* The results block (R_STATUS.., 64 bytes) -> outcome. */
+void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r)
+{
+    uint64_t vec = get64(res, 0x08), ec = get64(res, 0x10), rip = get64(res, 0x18),
+             cr2 = get64(res, 0x28);
+    if (a->kind == 2) {
+        if (vec == 14 && rip == a->gva) {
+            r->outcome = HW_PF;
+            r->ec = (uint32_t)ec;
+            r->cr2 = cr2;
+        } else {
+            r->outcome = HW_OK;
+            r->vector = (unsigned)vec;
+        }
+    } else if (vec == 14 && cr2 == MAGIC_VA) {
+        r->outcome = HW_OK;
+        r->value = get64(res, 0x30);
+    } else if (vec == 14) {
+        r->outcome = HW_PF;
+        r->ec = (uint32_t)ec;
+        r->cr2 = cr2;
+    } else {
+        r->outcome = HW_ERROR;
+        snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
+                 " (error code %#" PRIx64 ") at rip %#" PRIx64, vec, ec, rip);
+    }
 }
 
 static void seg(struct kvm_segment *sg, uint16_t sel, uint8_t type, uint8_t dpl,
@@ -220,7 +273,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
     }
     /* A pre-set: the stub's own walks must not write (or dirty) the root page */
     put64(mem->ram, root + 8 * STUB_PML4_IDX, (STUB_GPA + OFF_PDPT) | E_P | E_W | E_U | 0x20);
-    build_stub(k, a);
+    hw_build_stub(k->stub, STUB_GPA, a, false, NULL, 0);
 
     int vm = -1, vcpu = -1;
     struct kvm_run *run = MAP_FAILED;
@@ -332,27 +385,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                 }
                 break;
             }
-            uint64_t vec = RES(0x08), ec = RES(0x10), rip = RES(0x18), cr2 = RES(0x28);
-            if (a->kind == 2) {
-                if (vec == 14 && rip == a->gva) {
-                    r->outcome = HW_PF;
-                    r->ec = (uint32_t)ec;
-                    r->cr2 = cr2;
-                } else {
-                    r->outcome = HW_OK;
-                    r->vector = (unsigned)vec;
-                }
-            } else if (vec == 14 && cr2 == MAGIC_VA) {
-                r->outcome = HW_OK;
-                r->value = RES(0x30);
-            } else if (vec == 14) {
-                r->outcome = HW_PF;
-                r->ec = (uint32_t)ec;
-                r->cr2 = cr2;
-            } else {
-                snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
-                         " (error code %#" PRIx64 ") at rip %#" PRIx64, vec, ec, rip);
-            }
+            hw_decode_result(k->stub + OFF_PARAMS + 0x100, a, r);
             if (r->mmio_exits && r->outcome == HW_OK)
                 r->outcome = HW_MMIO;
             break;

@@ -27,6 +27,35 @@
     .code64
     .globl _start
 _start:
+    cmpq $0, P_QEMU
+    je 1f
+    /* QEMU: arrive from qboot.S on the identity tables; load the stub's
+     * descriptor tables and the recorded control registers */
+    lgdt P_GDTR
+    lidt P_IDTR
+    movl $SEL_KDATA, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+    movl $SEL_TSS, %eax
+    ltr %ax
+    movabsq $KSTACK_TOP, %rsp
+    movl $0xc0000080, %ecx
+    movl P_EFER, %eax
+    movl P_EFER + 4, %edx
+    wrmsr
+    movq P_CR4, %rax
+    movq %rax, %cr4
+    movq P_CR0, %rax
+    movq %rax, %cr0
+    movq P_CR3, %rax
+    movq %rax, %cr3
+    pushq $SEL_KCODE
+    pushq $1f
+    lretq
+1:
     cmpq $3, P_CPL
     jne do_access
     pushq $SEL_UDATA
@@ -145,5 +174,31 @@ common:
     movq %cr2, %rbx
     movq %rbx, R_CR2
     movq $1, R_STATUS
+    cmpq $0, P_QEMU
+    je 3f
+    /* QEMU: results (64 bytes), then the guest pages the VMM listed (the
+     * walk's paging-structure pages and the target page) through the
+     * identity tables, to isa-debugcon; then isa-debug-exit */
+    movl $DEBUGCON_PORT, %edx
+    movq $R_STATUS, %rsi
+    movl $64, %ecx
+    cld
+    rep outsb
+    movq P_IDCR3, %rax
+    movq %rax, %cr3
+    movq P_DUMPN, %r8
+    movq $P_DUMPLIST, %r9
+7:  testq %r8, %r8
+    jz 8f
+    movq (%r9), %rsi
+    movl $4096, %ecx
+    rep outsb
+    addq $8, %r9
+    decq %r8
+    jmp 7b
+8:
+    movl $DEBUGEXIT_PORT, %edx
+    xorl %eax, %eax
+    outl %eax, %dx
 3:  hlt
     jmp 3b

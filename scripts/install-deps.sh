@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pagesim builds and tests with, if missing.
-# Usage: scripts/install-deps.sh [--with-qemu]
+# Usage: scripts/install-deps.sh   (qemu-system-x86 is included: the QEMU TCG
+# replay backend runs in make check; --with-qemu is accepted for older callers)
 # Run as root, or with sudo available.  Does nothing when all are present.
 set -eu
-pkgs="gcc make pkg-config liblua5.4-dev libsqlite3-dev sqlite3 libcriterion-dev lcov"
-[ "${1:-}" = "--with-qemu" ] && pkgs="$pkgs qemu-system-x86"
+pkgs="gcc make pkg-config liblua5.4-dev libsqlite3-dev sqlite3 libcriterion-dev lcov qemu-system-x86"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
