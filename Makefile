@@ -8,6 +8,7 @@
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
 #   make coverage gcov build, tests, lcov HTML report + per-folder summary
+#   make calibrate KVM sweep of CPL3 access costs (calibration.csv)
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -36,12 +37,12 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz hwreplay asan coverage clean help
+.PHONY: all deps run check unit suite mutants fuzz hwreplay calibrate asan coverage clean help
 
 all: $(PAGESIM)
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,15p' Makefile
 
 deps:
 	@scripts/install-deps.sh
@@ -109,6 +110,10 @@ fuzz: $(PAGESIM)
 hwreplay: $(PAGESIM)
 	@tests/run-hwreplay.sh $(PAGESIM)
 
+# KVM calibration sweep (about 1 minute, touches 1 GiB): not part of check
+calibrate: $(PAGESIM)
+	@$(PAGESIM) replay --calibrate --csv calibration.csv
+
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
@@ -118,4 +123,4 @@ coverage: deps
 	@tests/run-coverage.sh
 
 clean:
-	rm -rf build build-asan build-cov coverage coverage.log pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov coverage coverage.log calibration.csv pagesim pagesim.db pagesim.db-wal pagesim.db-shm

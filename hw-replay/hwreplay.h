@@ -40,6 +40,7 @@ struct hw_access {
     uint64_t gva;
     unsigned width;
     uint64_t wvalue;
+    unsigned lcg;     /* loops only: 1 = pseudo-random page order */
 };
 
 enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };
@@ -65,9 +66,14 @@ void hw_kvm_close(struct hw_kvm *k);
 void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                    const struct hw_access *a, unsigned timeout_ms,
                    struct hw_result *r);
-/* Bare-KVM baseline for the benchmark: n CPL3 accesses in one VM (the
- * guest loops), returns accesses per second or < 0. */
+/* Bare-KVM baseline for the benchmark: n CPL3 reads over 16 pages in one
+ * VM (the guest loops, timed with its TSC), accesses per second or < 0. */
 double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n);
+/* Calibration: n CPL3 accesses over npages (power of two, <= 262144),
+ * sequential or pseudo-random; TSC cycles of the timed loop, 0 on error. */
+uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
+                     char *err, size_t errlen);
+double hw_tsc_per_ns(void);
 
 /* shared by the backends (kvm.c): the stub region (STUB_PAGES pages at s,
  * guest-physical gpa) and the decoding of its results block */

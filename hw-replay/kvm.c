@@ -180,6 +180,7 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PARAMS + 0x10, a->width);
     put64(s, OFF_PARAMS + 0x18, a->wvalue);
     put64(s, OFF_PARAMS + 0x20, a->cpl);
+    put64(s, OFF_PARAMS + 0xc8, a->lcg);
     if (qemu) {
         put64(s, OFF_PARAMS + 0x28, 1);
         put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);
@@ -444,39 +445,81 @@ out:
     put64(mem->ram, root + 8 * STUB_PML4_IDX, old511);
 }
 
-double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
+/* A flat test domain for loops: PML4 gfn 0, PDPT 1, PD 2, PTs from gfn 3,
+ * npages data pages from gfn 0x400 mapped at 0x40000000 (U, W). */
+static int loop_domain(struct hw_mem *m, uint64_t npages)
 {
-    /* A minimal domain: PML4 gfn 0, PDPT 1, PD 2, PT 3, 16 data pages at
-     * gfns 0x10.. mapped at 0x400000 (U, W); n CPL3 reads in one VM. */
-    struct hw_mem m = { .max_gfn = 0x40 };
-    m.ram = aligned_alloc(PG, m.max_gfn * PG); /* memslots need page alignment */
-    m.present = calloc(m.max_gfn, 1);
-    if (!m.ram || !m.present) {
-        free(m.ram);
-        free(m.present);
+    uint64_t npt = (npages + 511) / 512;
+    if (npt > 512)
+        return -1;
+    m->max_gfn = 0x400 + npages;
+    m->ram = mmap(NULL, m->max_gfn * PG, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    m->present = calloc(m->max_gfn, 1);
+    m->dirty = NULL;
+    if (m->ram == MAP_FAILED || !m->present) {
+        if (m->ram != MAP_FAILED)
+            munmap(m->ram, m->max_gfn * PG);
+        free(m->present);
         return -1;
     }
-    memset(m.present, 1, m.max_gfn);
-    memset(m.ram, 0, m.max_gfn * PG);
-    put64(m.ram, 0, 1 * PG | 7);
-    put64(m.ram, 1 * PG, 2 * PG | 7);
-    put64(m.ram, 2 * PG + 8 * 2, 3 * PG | 7);
-    for (unsigned i = 0; i < 16; i++)
-        put64(m.ram, 3 * PG + 8 * i, (0x10 + i) * PG | 7);
+    memset(m->present, 1, m->max_gfn);
+    put64(m->ram, 0, 1 * PG | 7);
+    put64(m->ram, 1 * PG + 8 * 1, 2 * PG | 7);      /* 0x40000000: PDPT[1] */
+    for (uint64_t t = 0; t < npt; t++)
+        put64(m->ram, 2 * PG + 8 * t, (3 + t) * PG | 7);
+    for (uint64_t i = 0; i < npages; i++)
+        put64(m->ram, 3 * PG + 8 * i, (0x400 + i) * PG | 7);
+    return 0;
+}
+
+/* n accesses (kind 3 read / 4 write) at CPL3 over npages; returns the TSC
+ * cycles of the timed loop (after a warm-up pass), or 0 on failure. */
+uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
+                     char *err, size_t errlen)
+{
+    struct hw_mem m;
+    if (loop_domain(&m, npages) < 0) {
+        snprintf(err, errlen, "cannot build a %" PRIu64 "-page domain", npages);
+        return 0;
+    }
     struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0, .cr4 = 0x20, .efer = 0xd00,
-                           .cpl = 3, .kind = 3, .gva = 0x400000, .width = n,
-                           .wvalue = 16 };
+                           .cpl = 3, .kind = write ? 4 : 3, .gva = 0x40000000,
+                           .width = (unsigned)n, .wvalue = npages, .lcg = lcg };
     struct hw_result r;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    hw_kvm_access(k, &m, &a, 10000, &r);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    free(m.ram);
+    hw_kvm_access(k, &m, &a, 60000, &r);
+    munmap(m.ram, m.max_gfn * PG);
     free(m.present);
     if (r.outcome != HW_OK) {
-        fprintf(stderr, "bare KVM loop failed: %s\n", r.msg);
+        snprintf(err, errlen, "%s", r.msg[0] ? r.msg : "guest loop failed");
+        return 0;
+    }
+    return r.value ? r.value : 1;
+}
+
+/* TSC ticks per nanosecond, measured against CLOCK_MONOTONIC. */
+double hw_tsc_per_ns(void)
+{
+    struct timespec t0, t1, nap = { 0, 50000000 };
+    unsigned lo, hi;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    uint64_t c0 = (uint64_t)hi << 32 | lo;
+    nanosleep(&nap, NULL);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t c1 = (uint64_t)hi << 32 | lo;
+    double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+    return (double)(c1 - c0) / ns;
+}
+
+double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
+{
+    char err[256];
+    uint64_t cyc = hw_kvm_loop(k, 16, n, false, false, err, sizeof err);
+    if (!cyc) {
+        fprintf(stderr, "bare KVM loop failed: %s\n", err);
         return -1;
     }
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    return n / s;
+    return n / ((double)cyc / hw_tsc_per_ns() / 1e9);
 }

@@ -64,6 +64,12 @@
 #define P_IDTR   (STUB_VA + OFF_PARAMS + 0x70)
 #define P_DUMPLIST (STUB_VA + OFF_PARAMS + 0x80) /* their gpas */
 #define DUMP_MAX 8
+/* benchmark/calibration loops (kind 3 read, 4 write): P_WIDTH accesses over
+ * P_WVAL pages (a power of two) from P_GVA, sequential or, with P_LCG = 1,
+ * in the order idx = 5 * idx + 1 mod pages (a full-period permutation);
+ * one warm-up pass first, then the TSC cycles of the timed loop go to the
+ * results' value */
+#define P_LCG    (STUB_VA + OFF_PARAMS + 0xc8)
 /* results, written by the exception handler */
 #define R_STATUS (STUB_VA + OFF_PARAMS + 0x100) /* 1 once the handler ran */
 #define R_VEC    (STUB_VA + OFF_PARAMS + 0x108)

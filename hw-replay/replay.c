@@ -39,6 +39,7 @@
 static const char usage[] =
     "usage: pagesim replay --db FILE (--run ID | --all) [--backend kvm|qemu]\n"
     "                      [--mutant NAME]... [--timeout MS] [--bench] [-v]\n"
+    "       pagesim replay --calibrate [--csv FILE]\n"
     "\n"
     "Re-runs recorded scenario runs in the model and replays every guest\n"
     "access on a hardware backend (a fresh KVM VM per access, running the\n"
@@ -55,6 +56,10 @@ static const char usage[] =
     "  --timeout MS    bound per guest access (default 2000)\n"
     "  --bench         also time a bare KVM loop of CPL3 reads, print the ratio\n"
     "  -v, --verbose   print every compared access\n"
+    "  --calibrate     KVM sweep: CPL3 reads/writes, sequential and pseudo-random,\n"
+    "                  working sets 16 pages .. 1 GiB; ns per access measured\n"
+    "                  beside the model's memory references per access\n"
+    "  --csv FILE      with --calibrate: also write the table as CSV\n"
     "\n"
     "Exit status: 0 no unexplained difference; 1 differences, errors or a\n"
     "stale recording; 2 bad usage or database; 3 backend unavailable (SKIP).\n";
@@ -234,7 +239,7 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
 {
     struct ctx *c = ctx;
     c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
-                                 v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue };
+                                 v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0 };
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;
         snprintf(c->error, sizeof c->error, "out of memory for the domain's RAM copy");
@@ -544,6 +549,64 @@ static uint32_t parse_mutants(const char *list, char *bad, size_t n)
     return bits;
 }
 
+/* The calibration sweep (issue 5 item 5): measured on KVM at CPL3 (native,
+ * shadow paging) and, beside it, what the model says an access costs: its
+ * memory references per access (a 2D walk every time: the model has no TLB
+ * or paging-structure caches yet, and no cycle cost model -- issue 4). */
+static int calibrate(const char *csv)
+{
+    char why[256];
+    struct hw_kvm *k = hw_kvm_open(why, sizeof why);
+    if (!k) {
+        printf("hw-replay: SKIP kvm: %s\n", why);
+        return 3;
+    }
+    FILE *f = NULL;
+    if (csv && !(f = fopen(csv, "w"))) {
+        fprintf(stderr, "pagesim replay: %s: %s\n", csv, strerror(errno));
+        hw_kvm_close(k);
+        return 2;
+    }
+    if (f)
+        fprintf(f, "pages,bytes,pattern,op,accesses,ns_per_access,model_refs_per_access\n");
+    double tpn = hw_tsc_per_ns();
+    static const uint64_t sizes[] = { 16, 256, 4096, 65536, 262144 };
+    static const char *const sname[] = { "64K", "1M", "16M", "256M", "1G" };
+    printf("calibration on KVM, CPL3 (TSC %.3f GHz); model: 24 references per access "
+           "(4 guest entries x 5-reference EPT walks + 4 for the gpa; no TLB yet)\n", tpn);
+    printf("%-6s %-5s %-5s %12s %14s %11s  %s\n", "wset", "order", "op", "accesses",
+           "ns/access", "model refs", "measured (log scale, '#' = x2 from 0.25 ns)");
+    int rc = 0;
+    for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (unsigned lcg = 0; lcg < 2; lcg++) {
+            for (unsigned w = 0; w < 2; w++) {
+                uint64_t n = 4u << 20;
+                char err[256];
+                uint64_t cyc = hw_kvm_loop(k, sizes[i], n, w, lcg, err, sizeof err);
+                if (!cyc) {
+                    printf("%-6s %-5s %-5s ERROR %s\n", sname[i], lcg ? "rand" : "seq",
+                           w ? "write" : "read", err);
+                    rc = 1;
+                    continue;
+                }
+                double ns = (double)cyc / tpn / (double)n;
+                char bar[64] = "";
+                for (double v = 0.25; v < ns && strlen(bar) < 40; v *= 2)
+                    strcat(bar, "#");
+                printf("%-6s %-5s %-5s %12" PRIu64 " %14.3f %11d  %s\n", sname[i],
+                       lcg ? "rand" : "seq", w ? "write" : "read", n, ns, 24, bar);
+                if (f)
+                    fprintf(f, "%" PRIu64 ",%" PRIu64 ",%s,%s,%" PRIu64 ",%.4f,24\n", sizes[i],
+                            sizes[i] * 4096, lcg ? "rand" : "seq", w ? "write" : "read", n, ns);
+            }
+        }
+    }
+    if (f)
+        fclose(f);
+    hw_kvm_close(k);
+    return rc;
+}
+
 int hw_replay_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -551,9 +614,11 @@ int hw_replay_main(int argc, char **argv)
         { "all", no_argument, 0, 'a' }, { "backend", required_argument, 0, 'b' },
         { "mutant", required_argument, 0, 'm' }, { "timeout", required_argument, 0, 't' },
         { "bench", no_argument, 0, 'B' }, { "verbose", no_argument, 0, 'v' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "help", no_argument, 0, 'h' }, { "calibrate", no_argument, 0, 'C' },
+        { "csv", required_argument, 0, 'c' }, { 0, 0, 0, 0 },
     };
-    const char *dbpath = NULL, *backend = "kvm";
+    const char *dbpath = NULL, *backend = "kvm", *csv = NULL;
+    bool calib = false;
     int64_t only = 0;
     bool all = false, verbose = false, bench = false;
     unsigned timeout_ms = 2000;
@@ -596,6 +661,8 @@ int hw_replay_main(int argc, char **argv)
             }
             break;
         case 'B': bench = true; break;
+        case 'C': calib = true; break;
+        case 'c': csv = optarg; break;
         case 'v': verbose = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
@@ -605,6 +672,8 @@ int hw_replay_main(int argc, char **argv)
         fprintf(stderr, "pagesim replay: unexpected argument '%s'\n%s", argv[optind], usage);
         return 2;
     }
+    if (calib)
+        return calibrate(csv);
     if (!dbpath || (!all && !only) || (all && only)) {
         fprintf(stderr, "pagesim replay: need --db FILE and one of --run ID or --all\n%s", usage);
         return 2;

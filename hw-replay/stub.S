@@ -75,6 +75,8 @@ do_access:
     je do_fetch
     cmpq $3, %rax
     je do_loop
+    cmpq $4, %rax
+    je do_loop
     cmpq $1, %rax
     je do_write
     cmpq $1, %rcx
@@ -112,20 +114,50 @@ done:
     movb MAGIC_VA, %al
     ud2                     /* not reached: the #PF above ends the run */
 
-/* kind 3 (benchmark baseline): P_WIDTH reads of the 8 bytes at P_GVA,
- * advancing 4 KiB per read and wrapping every P_WVAL pages */
+/* kinds 3/4 (benchmark, calibration): see layout.h.  %rax kind, %rcx
+ * accesses, %rsi pages, %rdi base. */
 do_loop:
-    movq %rcx, %rdx         /* reads left */
-    xorl %r8d, %r8d         /* page index */
+    movq %rax, %r12         /* kind */
+    movq P_LCG, %r10
+    leaq -1(%rsi), %r11     /* index mask */
+    movq %rsi, %rdx         /* warm-up: every page once, same op (sets A/D) */
+    xorl %r8d, %r8d
+9:  movq %r8, %r9
+    shlq $12, %r9
+    cmpq $4, %r12
+    je 14f
+    movq (%rdi,%r9), %rbx
+    jmp 15f
+14: movq %r8, (%rdi,%r9)
+15: incq %r8
+    decq %rdx
+    jnz 9b
+    movq %rcx, %r13         /* timed loop */
+    xorl %r8d, %r8d
+    rdtsc
+    shlq $32, %rdx
+    orq %rax, %rdx
+    movq %rdx, %r14
 5:  movq %r8, %r9
     shlq $12, %r9
+    cmpq $4, %r12
+    je 10f
     movq (%rdi,%r9), %rbx
-    incq %r8
-    cmpq %rsi, %r8
-    jb 6f
-    xorl %r8d, %r8d
-6:  decq %rdx
+    jmp 11f
+10: movq %r8, (%rdi,%r9)
+11: testq %r10, %r10
+    jz 12f
+    leaq 1(%r8,%r8,4), %r8
+    jmp 13f
+12: incq %r8
+13: andq %r11, %r8
+    decq %r13
     jnz 5b
+    rdtsc
+    shlq $32, %rdx
+    orq %rax, %rdx
+    subq %r14, %rdx
+    movq %rdx, %rbx         /* TSC cycles of the timed loop */
     jmp done
 
 do_fetch:

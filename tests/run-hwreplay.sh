@@ -52,13 +52,13 @@ expect_rc 2 "$PAGESIM" replay --db "$T/s.db" --all --mutant no_such_bug
 
 kvm_part() {
     # 2. can this machine create a KVM VM?
-    "$PAGESIM" replay --db "$T/s.db" --all >"$T/all.out" 2>&1; rc=$?
+    "$PAGESIM" replay --db "$T/s.db" --all --bench >"$T/all.out" 2>&1; rc=$?
     if [ "$rc" = 3 ]; then
         grep -m1 '^hw-replay: SKIP' "$T/all.out" || echo "hw-replay: SKIP kvm: backend unavailable"
         return 0
     fi
     [ "$rc" = 0 ] || [ "$rc" = 1 ] || { cat "$T/all.out"; fail "replay --all exited $rc"; }
-    grep -v '^known\|^  kvm-\|^PASS' "$T/all.out" | sed 's/^/  /'
+    grep -v '^known\|^  kvm-\|^PASS\|^bench' "$T/all.out" | sed 's/^/  /'
 
     # 3. differences == expected
     sqlite3 "$T/s.db" "$q" >"$T/diffs.txt"
@@ -69,6 +69,7 @@ kvm_part() {
     acc=$(sqlite3 "$T/s.db" "select sum(compared) || ' compared (cpl0 ' || sum(cpl0) || ', cpl3 ' || sum(cpl3) || ')' from hw_runs")
     [ "$n" = "$(sqlite3 "$T/s.db" 'select count(*) from runs')" ] || fail "not every run was replayed"
     echo "hwreplay: KVM: $n runs replayed, accesses $acc, $(wc -l <"$T/diffs.txt") differences = expected"
+    grep '^bench:' "$T/all.out" | sed 's/^/hwreplay: KVM: /'
 
     # 4. mutants are caught by replay
     for m in no_dirty_bit ignore_wp ld_fault_no_mark logdirty_writable; do
