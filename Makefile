@@ -8,7 +8,7 @@
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
 #   make coverage gcov build, tests, lcov HTML report + per-folder summary
-#   make calibrate KVM sweep of CPL3 access costs (calibration.csv)
+#   make calibrate KVM sweep of CPL3 access costs (calibration.csv/.svg)
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -112,7 +112,7 @@ hwreplay: $(PAGESIM)
 
 # KVM calibration sweep (about 1 minute, touches 1 GiB): not part of check
 calibrate: $(PAGESIM)
-	@$(PAGESIM) replay --calibrate --csv calibration.csv
+	@$(PAGESIM) replay --calibrate --csv calibration.csv --svg calibration.svg
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
@@ -123,4 +123,4 @@ coverage: deps
 	@tests/run-coverage.sh
 
 clean:
-	rm -rf build build-asan build-cov coverage coverage.log calibration.csv pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov coverage coverage.log calibration.csv calibration.svg pagesim pagesim.db pagesim.db-wal pagesim.db-shm

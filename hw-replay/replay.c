@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@
 static const char usage[] =
     "usage: pagesim replay --db FILE (--run ID | --all) [--backend kvm|qemu]\n"
     "                      [--mutant NAME]... [--timeout MS] [--bench] [-v]\n"
-    "       pagesim replay --calibrate [--csv FILE]\n"
+    "       pagesim replay --calibrate [--csv FILE] [--svg FILE]\n"
     "\n"
     "Re-runs recorded scenario runs in the model and replays every guest\n"
     "access on a hardware backend (a fresh KVM VM per access, running the\n"
@@ -60,6 +61,7 @@ static const char usage[] =
     "                  working sets 16 pages .. 1 GiB; ns per access measured\n"
     "                  beside the model's memory references per access\n"
     "  --csv FILE      with --calibrate: also write the table as CSV\n"
+    "  --svg FILE      with --calibrate: also draw it (SVG line chart)\n"
     "\n"
     "Exit status: 0 no unexplained difference; 1 differences, errors or a\n"
     "stale recording; 2 bad usage or database; 3 backend unavailable (SKIP).\n";
@@ -553,8 +555,52 @@ static uint32_t parse_mutants(const char *list, char *bad, size_t n)
  * shadow paging) and, beside it, what the model says an access costs: its
  * memory references per access (a 2D walk every time: the model has no TLB
  * or paging-structure caches yet, and no cycle cost model -- issue 4). */
-static int calibrate(const char *csv)
+/* An SVG line chart of the sweep: x = working set (log2), y = ns/access
+ * (log10), one polyline per pattern. */
+static void write_svg(const char *path, const double ns[5][4], const char *const *sname)
 {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "pagesim replay: %s: %s\n", path, strerror(errno));
+        return;
+    }
+    static const char *const series[] = { "seq read", "seq write", "rand read", "rand write" };
+    static const char *const color[] = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e" };
+    const double W = 640, H = 400, L = 60, R = 150, T = 30, B = 50;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%.0f\" y=\"18\">KVM CPL3 cost per access (ns, log scale) vs working set; "
+            "model: 24 refs/access</text>\n", L);
+    /* y: 0.5 ns .. 1000 ns, log10 */
+    double y0 = log10(0.5), y1 = log10(1000.0);
+#define YP(v) (T + (H - T - B) * (1 - (log10(v) - y0) / (y1 - y0)))
+#define XP(i) (L + (W - L - R) * (i) / 4.0)
+    for (double v = 1; v <= 1000; v *= 10) {
+        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
+                L, W - R, YP(v), YP(v), L - 5, YP(v) + 4, v);
+    }
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", XP(i),
+                H - B + 20, sname[i]);
+    for (int s = 0; s < 4; s++) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color[s]);
+        for (int i = 0; i < 5; i++)
+            if (ns[i][s] > 0)
+                fprintf(f, "%.1f,%.1f ", XP(i), YP(ns[i][s] < 0.5 ? 0.5 : ns[i][s]));
+        fprintf(f, "\"/>\n<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">%s</text>\n", W - R + 10,
+                T + 20.0 + 18 * s, color[s], series[s]);
+    }
+#undef XP
+#undef YP
+    fprintf(f, "</svg>\n");
+    fclose(f);
+}
+
+static int calibrate(const char *csv, const char *svg)
+{
+    double table[5][4] = { { 0 } };
     char why[256];
     struct hw_kvm *k = hw_kvm_open(why, sizeof why);
     if (!k) {
@@ -590,6 +636,7 @@ static int calibrate(const char *csv)
                     continue;
                 }
                 double ns = (double)cyc / tpn / (double)n;
+                table[i][lcg * 2 + w] = ns;
                 char bar[64] = "";
                 for (double v = 0.25; v < ns && strlen(bar) < 40; v *= 2)
                     strcat(bar, "#");
@@ -603,6 +650,8 @@ static int calibrate(const char *csv)
     }
     if (f)
         fclose(f);
+    if (svg)
+        write_svg(svg, (const double (*)[4])table, sname);
     hw_kvm_close(k);
     return rc;
 }
@@ -615,9 +664,10 @@ int hw_replay_main(int argc, char **argv)
         { "mutant", required_argument, 0, 'm' }, { "timeout", required_argument, 0, 't' },
         { "bench", no_argument, 0, 'B' }, { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' }, { "calibrate", no_argument, 0, 'C' },
-        { "csv", required_argument, 0, 'c' }, { 0, 0, 0, 0 },
+        { "csv", required_argument, 0, 'c' }, { "svg", required_argument, 0, 'S' },
+        { 0, 0, 0, 0 },
     };
-    const char *dbpath = NULL, *backend = "kvm", *csv = NULL;
+    const char *dbpath = NULL, *backend = "kvm", *csv = NULL, *svg = NULL;
     bool calib = false;
     int64_t only = 0;
     bool all = false, verbose = false, bench = false;
@@ -663,6 +713,7 @@ int hw_replay_main(int argc, char **argv)
         case 'B': bench = true; break;
         case 'C': calib = true; break;
         case 'c': csv = optarg; break;
+        case 'S': svg = optarg; break;
         case 'v': verbose = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
@@ -673,7 +724,7 @@ int hw_replay_main(int argc, char **argv)
         return 2;
     }
     if (calib)
-        return calibrate(csv);
+        return calibrate(csv, svg);
     if (!dbpath || (!all && !only) || (all && only)) {
         fprintf(stderr, "pagesim replay: need --db FILE and one of --run ID or --all\n%s", usage);
         return 2;
