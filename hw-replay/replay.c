@@ -270,6 +270,40 @@ static bool path_hits_hole(const struct hw_mem *m, const struct hw_access *a)
     return qemu_hole(t >> PAGE_SHIFT);
 }
 
+/* A feature the backend (or the stub) lacks: the reason, or NULL. */
+static const char *feature_skip(const struct ctx *c, const struct hw_mem *m,
+                                const struct hw_access *a)
+{
+    if (!(a->cr0 & X86_CR0_PG) || !(a->cr4 & X86_CR4_PAE) || !(a->efer & X86_EFER_LME))
+        return "only 4-level long-mode paging is replayed (the stub runs in 64-bit mode)";
+    if (a->cr4 & (1ULL << 12))
+        return c->kvm ? "CR4.LA57: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)"
+                      : "CR4.LA57: the stub sets up 4-level paging only";
+    if (a->cr4 & (1ULL << 17))
+        return c->kvm ? "CR4.PCIDE: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)"
+                      : "CR4.PCIDE: not set up by the stub";
+    if (a->cr4 & (1ULL << 22))
+        return c->kvm ? "CR4.PKE: PKRU cannot be loaded, wrpkru ends in INTERNAL_ERROR "
+                        "under KVM here (kvm-here.md s1)"
+                      : "CR4.PKE: the stub does not load PKRU";
+    if (c->kvm) {
+        /* 1 GiB pages: KVM here faults them with RSVD (kvm-here.md s2) */
+        uint64_t t = a->cr3 & PTE_ADDR_MASK, e;
+        for (int lvl = 4; lvl >= 3; lvl--) {
+            uint64_t g = t >> PAGE_SHIFT;
+            if (g >= m->max_gfn || !m->present[g])
+                break;
+            memcpy(&e, m->ram + t + 8 * ((a->gva >> (12 + 9 * (lvl - 1))) & 511), 8);
+            if (!(e & PTE_P))
+                break;
+            if (lvl == 3 && (e & PTE_PS))
+                return "1 GiB page: KVM here faults PDPTE.PS with RSVD (kvm-here.md s2)";
+            t = e & PTE_ADDR_MASK;
+        }
+    }
+    return NULL;
+}
+
 static uint64_t wmask(unsigned w) { return w >= 8 ? ~0ULL : (1ULL << (8 * w)) - 1; }
 
 static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
@@ -295,6 +329,11 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     }
     struct hw_mem *m = &c->dom[dom % SIM_MAX_DOMAINS].m;
     struct hw_result r;
+    const char *why = feature_skip(c, m, &c->cur);
+    if (why) {
+        skip(c, e, dom, why);
+        return;
+    }
     if (c->qemu && out->final == EF_MMIO) {
         skip(c, e, dom, "MMIO: the QEMU backend backs every gpa below 80 MiB with "
                         "RAM, so the domain's holes cannot exit");

@@ -94,6 +94,13 @@ kvm_part() {
     [ "$(sqlite3 "$T/h.db" 'select count(*) from steps')" = "$before" ] || fail "recorded steps changed"
     echo "hwreplay: KVM: hanging guest stopped after 300 ms, recorded as error"
 
+    # features the backend lacks: SKIP with the reason
+    "$PAGESIM" run --db "$T/f.db" tests/hwreplay/features.lua >/dev/null || fail "recording features.lua failed"
+    expect_rc 0 "$PAGESIM" replay --db "$T/f.db" --all
+    [ "$(sqlite3 "$T/f.db" "select count(*) from hw_skips where reason like 'CR4.PCIDE%' or reason like 'CR4.PKE%' or reason like 'CR4.LA57%'")" = 3 ] \
+      || fail "unavailable features not skipped with their reason"
+    echo "hwreplay: KVM: CR4.PCIDE, CR4.PKE, CR4.LA57 accesses skipped with their reasons"
+
     # 6. stale recording
     "$PAGESIM" run --db "$T/st.db" scenarios/walk/accessed_dirty.lua >/dev/null
     sqlite3 "$T/st.db" "update runs set digest = '0000000000000000'"
