@@ -1,7 +1,8 @@
 # pagesim - top-level Makefile.
 #
 #   make run      install missing Debian packages, build, run the default
-#                 suite (scenarios/) into pagesim.db, print the summary
+#                 suite (scenarios/) into pagesim.db, write report/index.html,
+#                 print the summary
 #   make check    install, build, then every test: Criterion unit tests,
 #                 the scenario suite, the mutants, a short fuzz, hw-replay
 #                 status, and the unit tests, suite and fuzz again under
@@ -9,6 +10,8 @@
 #   make asan     only the sanitizer pass
 #   make coverage gcov build, tests, lcov HTML report + per-folder summary
 #   make calibrate KVM sweep of CPL3 access costs (calibration.csv/.svg)
+#   make bench    benchmarks, each figure beside its anchor (BENCH lines)
+#   make fuzz-libfuzzer  the libFuzzer entry point, FUZZ_TIME seconds
 #   make all      just build ./pagesim and libpagesim.a
 #
 # Everything builds with -Wall -Wextra -Werror.  Objects go to build/
@@ -37,12 +40,12 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants fuzz hwreplay calibrate asan coverage clean help
+.PHONY: all deps run check unit suite mutants fuzz fuzz-libfuzzer report hwreplay calibrate asan coverage bench clean help
 
 all: $(PAGESIM)
 
 help:
-	@sed -n '2,15p' Makefile
+	@sed -n '2,16p' Makefile
 
 deps:
 	@scripts/install-deps.sh
@@ -86,7 +89,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@rm -f pagesim.db pagesim.db-wal pagesim.db-shm
 	@./pagesim run --db pagesim.db scenarios/; rc=$$?; \
-	  echo "report: pagesim.db  (try: ./pagesim show --db pagesim.db, or sqlite3 pagesim.db 'select * from run_summary')"; \
+	  ./pagesim report --db pagesim.db -o report >/dev/null && \
+	  echo "report: report/index.html (HTML); database: pagesim.db (./pagesim show, or sqlite3 pagesim.db 'select * from run_summary')"; \
 	  exit $$rc
 
 check: deps
@@ -107,6 +111,9 @@ mutants: $(PAGESIM)
 fuzz: $(PAGESIM)
 	@tests/run-fuzz.sh $(PAGESIM)
 
+report: $(PAGESIM)
+	@tests/run-report.sh $(PAGESIM)
+
 hwreplay: $(PAGESIM)
 	@tests/run-hwreplay.sh $(PAGESIM)
 
@@ -119,8 +126,25 @@ asan:
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  FUZZ_SEEDS=10 unit suite fuzz
 
+# libFuzzer: the library again with clang, coverage instrumentation and
+# ASan+UBSan, linked with tests/fuzz/libfuzzer.c.  FUZZ_TIME seconds
+# (default 60); crash-* inputs land in build-lf/artifacts/.
+FUZZ_TIME ?= 60
+fuzz-libfuzzer: deps
+	@command -v clang >/dev/null || scripts/install-deps.sh --with-clang
+	@$(MAKE) --no-print-directory BUILD=build-lf CC=clang OPT=-O1 \
+	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-lf/libpagesim.a
+	clang -std=gnu11 -O1 -g -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build-lf/pagesim-libfuzzer tests/fuzz/libfuzzer.c build-lf/libpagesim.a $(PKG_LIBS) -lm
+	@mkdir -p build-lf/corpus build-lf/artifacts
+	build-lf/pagesim-libfuzzer -max_total_time=$(FUZZ_TIME) -max_len=1024 \
+	  -artifact_prefix=build-lf/artifacts/ build-lf/corpus
+
+bench: $(PAGESIM)
+	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
+
 coverage: deps
 	@tests/run-coverage.sh
 
 clean:
-	rm -rf build build-asan build-cov coverage coverage.log calibration.csv calibration.svg pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov build-lf coverage coverage.log report fuzz-out calibration.csv calibration.svg pagesim pagesim.db pagesim.db-wal pagesim.db-shm

@@ -30,6 +30,11 @@ const struct hw_known hw_known_table[] = {
       "an instruction fetch from a gpa without memslot ends in "
       "KVM_EXIT_INTERNAL_ERROR (suberror 1)",
       "kvm-here.md s4" },
+    { "kvm", "kvm-no-1g-pages",
+      "1 GiB pages (PDPTE.PS=1) are not supported: every access through one "
+      "faults with #PF RSVD (0x9 read, 0xb write), so nothing is written and no "
+      "A/D bit is set, where the model (a CPU with 1 GiB pages) completes it",
+      "kvm-here.md s2" },
     { "qemu", "qemu72-rsvd-without-p",
       "QEMU 7.2 TCG reports a reserved-bit #PF with error code 0x8 (no P bit; "
       "the SDM says 0x9)",
@@ -55,6 +60,12 @@ const struct hw_known *hw_known_match(const struct hw_diff_view *d)
     if (kvm && !strcmp(d->field, "outcome") && d->model_final == 2 &&
         d->r->outcome == HW_PF && !(d->r->ec & 1))
         return by_id("kvm-unbacked-table-pf");
+    /* Everything that follows from KVM refusing the 1 GiB page: the
+     * outcome and the A/D bits and data the model wrote. */
+    if (kvm && d->model_final == 0 && d->r->outcome == HW_PF && (d->r->ec & 8) &&
+        (!strcmp(d->field, "outcome") || !strncmp(d->field, "pte.", 4) ||
+         !strncmp(d->field, "mem", 3)))
+        return by_id("kvm-no-1g-pages");
     if (kvm && !strcmp(d->field, "error") && d->a->kind == 2 &&
         strstr(d->r->msg, "INTERNAL_ERROR") && d->model_final == 2)
         return by_id("kvm-fetch-unbacked-internal-error");

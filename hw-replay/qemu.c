@@ -155,6 +155,14 @@ static unsigned path_pages(const struct hw_mem *m, const struct hw_access *a, ui
         uint64_t e = get64(m->ram, t + 8 * ((a->gva >> (12 + 9 * (lvl - 1))) & 511));
         if (!(e & 1))
             break;
+        if ((lvl == 3 || lvl == 2) && (e & 0x80)) {   /* 1 GiB / 2 MiB page */
+            uint64_t size = 1ULL << (12 + 9 * (lvl - 1));
+            uint64_t gpa = ((e & 0x000ffffffffff000ULL) & ~(size - 1)) | (a->gva & (size - 1));
+            t = gpa & ~(PG - 1);
+            if (t / PG < m->max_gfn && m->present[t / PG])
+                out[n++] = t;
+            break;
+        }
         t = e & 0x000ffffffffff000ULL;
     }
     return n;

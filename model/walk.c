@@ -1,33 +1,96 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * model/walk.c - one guest access: the 4-level guest walk nested in EPT.
+ * model/walk.c - one guest access: the guest walk nested in EPT.
  *
- * Models SDM Vol. 3A 4.5 (4-level paging, 4 KiB pages only), 4.6 (access
- * rights: U/S, R/W with CR0.WP, NX with EFER.NXE), 4.7 (#PF error code),
- * 4.8 (accessed and dirty flags) and Vol. 3C 29.3.3.2 (guest A/D updates are
- * EPT data writes), as specified in docs/translation-rules.md.
+ * Models SDM Vol. 3A 4.1-4.5 (32-bit, PAE, 4-level and 5-level paging with
+ * 4 KiB, 2 MiB, 4 MiB and 1 GiB pages; canonical addresses; reserved bits),
+ * 4.6 (access rights: U/S, R/W with CR0.WP, NX with EFER.NXE, SMEP, SMAP
+ * with EFLAGS.AC and implicit supervisor accesses, PKRU and PKRS), 4.7 (#PF
+ * error code), 4.8 (accessed and dirty flags) and Vol. 3C 29.3.3.2 (guest
+ * A/D updates are EPT data writes), as specified in
+ * docs/translation-rules.md.
  *
- * The shape is Bochs's explicit 2D walk: before each guest paging-structure
+ * One parameterised walker (after KVM's paging_tmpl.h): a small table gives
+ * each mode's geometry (levels, entry size, index bits), a function gives the
+ * reserved bits of an entry at a level.  Before each guest paging-structure
  * entry is read, its guest-physical address goes through ept_translate() as
  * a paging-structure read; the final gpa then goes through the EPT with the
  * access's own kind.  The order of the phases is the precedence of faults:
  *
- *   1. walk      EPT exit on an entry's gpa, or #PF not-present
- *   2. rights    #PF protection (user, then write, then NX)
+ *   0. address   #GP for a non-canonical address (4-/5-level)
+ *   1. walk      EPT exit on an entry's gpa, #PF not-present, #PF RSVD
+ *                (#GP for a reserved PAE PDPTE)
+ *   2. rights    #PF protection (U/S, R/W, NX, SMEP, SMAP, PK)
  *   3. final     EPT exit on the final gpa
  *   4. A/D       EPT write violation on the first entry to update
  *   5. commit    A/D bits written -- the only memory write, so a fault or
- *                exit in 1-4 leaves memory untouched
+ *                exit in 0-4 leaves memory untouched
  */
 #include "pagesim/mmu.h"
 #include "pagesim/mutant.h"
 
-#define MMU_LEVELS 4
+#define MMU_MAX_LEVELS 5
 
-/* Index of va in the guest table at 'level' (4 = PML4 ... 1 = PT). */
-static unsigned mmu_index(gva_t va, int level)
+/* Geometry of one paging mode; arrays are indexed by level (1 = PTE). */
+struct mmu_geom {
+    int levels;
+    unsigned esize;                     /* bytes per entry */
+    unsigned shift[MMU_MAX_LEVELS + 1]; /* va bit where the index starts */
+    unsigned ibits[MMU_MAX_LEVELS + 1]; /* index width */
+    unsigned large;                     /* levels where PS=1 maps a page */
+};
+
+static const struct mmu_geom mmu_geoms[] = {
+    [MMU_MODE_32] = { 2, 4, { 0, 12, 22 }, { 0, 10, 10 }, 1u << 2 },
+    [MMU_MODE_PAE] = { 3, 8, { 0, 12, 21, 30 }, { 0, 9, 9, 2 }, 1u << 2 },
+    [MMU_MODE_4L] = { 4, 8, { 0, 12, 21, 30, 39 }, { 0, 9, 9, 9, 9 },
+                      1u << 2 | 1u << 3 },
+    [MMU_MODE_5L] = { 5, 8, { 0, 12, 21, 30, 39, 48 }, { 0, 9, 9, 9, 9, 9 },
+                      1u << 2 | 1u << 3 },
+};
+
+enum mmu_mode mmu_mode_of(const struct mmu_cpu *cpu)
 {
-    return (gva_x(va) >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+    if (!(cpu->cr0 & X86_CR0_PG))
+        return MMU_MODE_NONE;
+    if (!(cpu->cr4 & X86_CR4_PAE))
+        return MMU_MODE_32;
+    if (!(cpu->efer & X86_EFER_LMA))
+        return MMU_MODE_PAE;
+    return (cpu->cr4 & X86_CR4_LA57) ? MMU_MODE_5L : MMU_MODE_4L;
+}
+
+/* Bits 51:MAXPHYADDR. */
+static uint64_t mmu_above_maxphy(unsigned maxphy)
+{
+    if (!maxphy || maxphy >= 52)
+        return 0;
+    return ((1ULL << 52) - 1) & ~((1ULL << maxphy) - 1);
+}
+
+/* Reserved bits of a present entry at 'level' (SDM 4.3-4.5; rules "Reserved
+ * bits").  'leaf' says PS=1 made it a large-page leaf (level > 1). */
+static uint64_t mmu_rsvd(enum mmu_mode m, int level, bool leaf, bool nxe,
+                         unsigned maxphy)
+{
+    uint64_t r;
+    if (m == MMU_MODE_32)
+        return leaf ? 0x3FE000ULL : 0; /* 4 MiB PDE, PSE-36 off: 21:13 */
+    r = mmu_above_maxphy(maxphy);
+    if (!nxe)
+        r |= PTE_NX;
+    if (m == MMU_MODE_PAE) {
+        if (level == 3) /* PDPTE register: 2:1, 8:5, 63:MAXPHYADDR */
+            return mmu_above_maxphy(maxphy) | 0x1E6ULL | 0xFFF0000000000000ULL;
+        r |= 0x7FF0000000000000ULL; /* 62:52 */
+    }
+    if (level >= 4)
+        r |= PTE_PS;
+    if (leaf)
+        r |= level == 3 ? 0x3FFFE000ULL : 0x1FE000ULL; /* 29:13 / 20:13 */
+    if (MUTANT(MUT_NO_RSVD_MAXPHY))
+        r &= ~mmu_above_maxphy(maxphy);
+    return r;
 }
 
 /* One guest paging-structure entry used by the walk. */
@@ -44,69 +107,192 @@ static void mmu_pf(struct mmu_result *res, uint32_t ec, gva_t va)
     res->cr2 = va;
 }
 
-/* The A/D bits the access must set in the entry at 'level' (0: none).
- * Only the PTE maps the page in this scope, so only it gets D. */
-static uint64_t mmu_ad_bits(uint64_t e, int level, enum access_kind k)
+static void mmu_gp(struct mmu_result *res)
 {
+    res->outcome = MMU_GP;
+}
+
+/* The A/D bits the access must set in the entry at 'level' (0: none). */
+static uint64_t mmu_ad_bits(enum mmu_mode m, uint64_t e, int level, int leaf,
+                            enum access_kind k)
+{
+    if (m == MMU_MODE_PAE && level == 3)
+        return 0; /* PDPTEs have no accessed flag */
     uint64_t set = PTE_A;
-    if (level == 1 && k == ACC_WRITE && !MUTANT(MUT_NO_DIRTY_BIT))
+    if (level == leaf && k == ACC_WRITE && !MUTANT(MUT_NO_DIRTY_BIT))
         set |= PTE_D;
     return set & ~e;
 }
 
+/* Protection-key rights check (SDM 4.6.2): the PK bit if the key denies. */
+static uint32_t mmu_pk(uint32_t reg, unsigned key, bool write, bool uacc,
+                       bool wp)
+{
+    unsigned ad = (reg >> (2 * key)) & 1, wd = (reg >> (2 * key + 1)) & 1;
+    if (ad || (wd && write && (uacc || wp) && !MUTANT(MUT_PK_IGNORE_WD)))
+        return PFEC_PK;
+    return 0;
+}
+
+/* Access rights (SDM 4.6): the #PF error-code bits P (and PK) of a
+ * protection fault, or 0. */
+static uint32_t mmu_rights(const struct mmu_cpu *cpu, enum mmu_mode m,
+                           enum access_kind k, bool uacc, uint64_t rights,
+                           bool nx, uint64_t leaf)
+{
+    bool upage = (rights & PTE_U) != 0;
+    bool write = k == ACC_WRITE, fetch = k == ACC_FETCH;
+    bool wp = (cpu->cr0 & X86_CR0_WP) && !MUTANT(MUT_IGNORE_WP);
+    bool fault = false;
+    uint32_t pk = 0;
+
+    if (uacc && !upage)
+        fault = true;
+    if (write && !(rights & PTE_W) && (uacc || wp))
+        fault = true;
+    if (fetch) {
+        if (nx && m >= MMU_MODE_PAE && (cpu->efer & X86_EFER_NXE))
+            fault = true;
+        if (!uacc && upage && (cpu->cr4 & X86_CR4_SMEP))
+            fault = true;
+    } else {
+        bool ac = (cpu->rflags & X86_RFLAGS_AC) != 0;
+        if (MUTANT(MUT_SMAP_IGNORE_AC))
+            ac = false;
+        if (!uacc && upage && (cpu->cr4 & X86_CR4_SMAP)
+            && (cpu->implicit || !ac))
+            fault = true;
+        if (m >= MMU_MODE_4L) {
+            unsigned key = (unsigned)(leaf >> 59) & 15;
+            if (upage && (cpu->cr4 & X86_CR4_PKE))
+                pk = mmu_pk(cpu->pkru, key, write, uacc, wp);
+            else if (!upage && (cpu->cr4 & X86_CR4_PKS))
+                pk = mmu_pk(cpu->pkrs, key, write, uacc, wp);
+        }
+    }
+    if (pk)
+        fault = true;
+    return fault ? PFEC_P | pk : 0;
+}
+
+static uint64_t mmu_read_entry(struct hostmem *hm, hpa_t a, unsigned esize)
+{
+    /* Outside host memory reads as not present. */
+    if (esize == 8) {
+        uint64_t v = 0;
+        (void)hostmem_read64(hm, a, &v);
+        return v;
+    }
+    uint32_t v = 0;
+    (void)hostmem_read(hm, a, &v, 4);
+    return v;
+}
+
 void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
-                   const struct mmu_ept *ept, gva_t va, enum access_kind k,
+                   const struct mmu_ept *ept, gva_t gva, enum access_kind k,
                    struct mmu_result *res)
 {
-    struct mmu_entry ent[MMU_LEVELS + 1]; /* by level; [0] unused */
-    bool user = cpu->cpl == 3;
+    struct mmu_entry ent[MMU_MAX_LEVELS + 1]; /* by level; [0] unused */
+    ent[1].val = 0;
+    enum mmu_mode m = mmu_mode_of(cpu);
+    bool uacc = cpu->cpl == 3 && !cpu->implicit;
     bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
-    uint64_t table = cpu->cr3 & PTE_ADDR_MASK;
-    uint64_t rights = PTE_U | PTE_W; /* ANDed over the levels */
-    bool nx = false;                 /* ORed over the levels */
+    uint64_t va = gva_x(gva);
 
     *res = (struct mmu_result){ .outcome = MMU_OK };
 
+    /* 0. The linear address: 32 bits below IA-32e mode, canonical in it. */
+    if (m <= MMU_MODE_PAE) {
+        va &= 0xFFFFFFFFULL;
+    } else {
+        unsigned top = m == MMU_MODE_5L ? 56 : 47;
+        int64_t sx = (int64_t)(va << (63 - top)) >> (63 - top);
+        if ((uint64_t)sx != va) {
+            mmu_gp(res);
+            return;
+        }
+    }
+    if (m == MMU_MODE_NONE) {
+        /* No paging: the linear address is the guest-physical address. */
+        res->page_shift = PAGE_SHIFT;
+        ept_translate(hm, ept, _gpa(va), k, false, _gva(va), res);
+        if (res->outcome == MMU_OK)
+            res->gpa = _gpa(va);
+        return;
+    }
+
+    const struct mmu_geom *g = &mmu_geoms[m];
+    unsigned large = g->large;
+    if (m == MMU_MODE_32 && !(cpu->cr4 & X86_CR4_PSE))
+        large = 0;
+    uint64_t amask = g->esize == 8 ? PTE_ADDR_MASK : 0xFFFFF000ULL;
+    uint64_t table = m == MMU_MODE_PAE ? cpu->cr3 & 0xFFFFFFE0ULL
+                                       : cpu->cr3 & amask;
+    uint64_t rights = PTE_U | PTE_W; /* ANDed over the levels */
+    bool nx = false;                 /* ORed over the levels */
+    int leaf = 1;
+
     /* The #PF error code bits that depend only on the access. */
-    uint32_t ec = (k == ACC_WRITE ? PFEC_W : 0) | (user ? PFEC_U : 0)
-                  | (k == ACC_FETCH && nxe ? PFEC_ID : 0);
+    uint32_t ec = (k == ACC_WRITE ? PFEC_W : 0) | (uacc ? PFEC_U : 0)
+                  | (k == ACC_FETCH && ((cpu->cr4 & X86_CR4_SMEP)
+                                        || (m >= MMU_MODE_PAE && nxe))
+                         ? PFEC_ID : 0);
 
-    /* 1. The walk.  PS is ignored in this scope: every level is a table. */
-    for (int level = MMU_LEVELS; level >= 1; level--) {
+    /* 1. The walk. */
+    for (int level = g->levels; level >= 1; level--) {
         struct mmu_entry *p = &ent[level];
+        unsigned idx = (unsigned)(va >> g->shift[level])
+                       & ((1u << g->ibits[level]) - 1);
 
-        p->gpa = _gpa(table + 8 * mmu_index(va, level));
-        ept_translate(hm, ept, p->gpa, ACC_READ, true, va, res);
+        p->gpa = _gpa(table + g->esize * idx);
+        ept_translate(hm, ept, p->gpa, ACC_READ, true, _gva(va), res);
         if (res->outcome != MMU_OK)
             return;
         p->hpa = res->hpa;
-        p->val = 0; /* outside host memory reads as not present */
-        (void)hostmem_read64(hm, p->hpa, &p->val);
+        p->val = mmu_read_entry(hm, p->hpa, g->esize);
         res->guest_refs++;
         res->refs++;
 
         if (!(p->val & PTE_P)) {
-            mmu_pf(res, ec, va);
+            mmu_pf(res, ec, _gva(va));
             return;
         }
-        rights &= p->val;
-        nx |= (p->val & PTE_NX) != 0;
-        table = p->val & PTE_ADDR_MASK;
+        bool big = (large >> level & 1) && (p->val & PTE_PS);
+        bool is_leaf = level == 1 || big;
+        if (p->val & mmu_rsvd(m, level, big, nxe, cpu->maxphyaddr)) {
+            if (m == MMU_MODE_PAE && level == 3)
+                mmu_gp(res);
+            else
+                mmu_pf(res, ec | PFEC_P | PFEC_RSVD, _gva(va));
+            return;
+        }
+        if (!(m == MMU_MODE_PAE && level == 3)) { /* PDPTE: no rights */
+            rights &= p->val;
+            nx |= (p->val & PTE_NX) != 0;
+        }
+        if (is_leaf) {
+            leaf = level;
+            break;
+        }
+        table = p->val & amask;
     }
 
-    /* 2. Access rights, in the rules' order of precedence.  A supervisor
-     * write ignores R/W unless CR0.WP (the mutant forgets CR0.WP). */
-    bool wp = (cpu->cr0 & X86_CR0_WP) && !MUTANT(MUT_IGNORE_WP);
-    if ((user && !(rights & PTE_U))
-        || (k == ACC_WRITE && !(rights & PTE_W) && (user || wp))
-        || (k == ACC_FETCH && nxe && nx)) {
-        mmu_pf(res, ec | PFEC_P, va);
+    /* 2. Access rights. */
+    uint32_t prot = mmu_rights(cpu, m, k, uacc, rights, nx, ent[leaf].val);
+    if (prot) {
+        mmu_pf(res, ec | prot, _gva(va));
         return;
     }
 
-    /* 3. The final gpa, through the EPT with the access's own kind. */
-    gpa_t gpa = _gpa(table | (gva_x(va) & ~PAGE_MASK));
-    ept_translate(hm, ept, gpa, k, false, va, res);
+    /* 3. The final gpa, through the EPT with the access's own kind.  A large
+     * page takes its frame from the leaf's address bits above the page size
+     * (the PAT bit 12 of a large leaf is not an address bit). */
+    unsigned shift = g->shift[leaf];
+    uint64_t off = (1ULL << shift) - 1;
+    if (MUTANT(MUT_LARGE_PAT_ADDR) && leaf > 1)
+        off = (1ULL << 13) - 1;
+    gpa_t gpa = _gpa((ent[leaf].val & amask & ~off) | (va & off));
+    ept_translate(hm, ept, gpa, k, false, _gva(va), res);
     if (res->outcome != MMU_OK)
         return;
     hpa_t hpa = res->hpa;
@@ -115,11 +301,11 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
      * be allowed before any is made.  The hardware has these EPT entries
      * from the walk, so the re-check is done on a scratch result and costs
      * no references. */
-    for (int level = MMU_LEVELS; level >= 1; level--) {
-        if (!mmu_ad_bits(ent[level].val, level, k))
+    for (int level = g->levels; level >= leaf; level--) {
+        if (!mmu_ad_bits(m, ent[level].val, level, leaf, k))
             continue;
         struct mmu_result chk = { .outcome = MMU_OK };
-        ept_translate(hm, ept, ent[level].gpa, ACC_WRITE, true, va, &chk);
+        ept_translate(hm, ept, ent[level].gpa, ACC_WRITE, true, _gva(va), &chk);
         if (chk.outcome != MMU_OK) {
             res->outcome = chk.outcome;
             res->exit_qual = chk.exit_qual;
@@ -131,13 +317,12 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
 
     /* 5. Commit.  The hardware sets A/D with a locked OR, so OR into what
      * memory holds now: one entry can serve at two levels (a self-map). */
-    for (int level = MMU_LEVELS; level >= 1; level--) {
-        uint64_t set = mmu_ad_bits(ent[level].val, level, k);
+    for (int level = g->levels; level >= leaf; level--) {
+        uint64_t set = mmu_ad_bits(m, ent[level].val, level, leaf, k);
         if (!set)
             continue;
-        uint64_t cur = 0;
-        (void)hostmem_read64(hm, ent[level].hpa, &cur);
-        (void)hostmem_write64(hm, ent[level].hpa, cur | set);
+        uint64_t cur = mmu_read_entry(hm, ent[level].hpa, g->esize) | set;
+        (void)hostmem_write(hm, ent[level].hpa, &cur, g->esize);
         res->ad_writes++;
         res->refs++;
     }
@@ -145,4 +330,5 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
     res->outcome = MMU_OK;
     res->gpa = gpa;
     res->hpa = hpa;
+    res->page_shift = shift;
 }

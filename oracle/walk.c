@@ -56,82 +56,263 @@ static uint64_t exit_qual(uint64_t kind_bit, unsigned perm, bool final)
            (final ? EPTQ_GLA_XLATE : 0);
 }
 
-enum attempt_end { AT_OK, AT_PF, AT_EXIT };
+enum attempt_end { AT_OK, AT_PF, AT_EXIT, AT_GP };
+
+/* Paging modes, numbered as the oracle likes them. */
+enum o_mode { OM_FLAT, OM_LEGACY32, OM_PAE3, OM_LONG4, OM_LONG5 };
+
+#define O_MAX_ENT 5
 
 struct gentry {
     uint64_t gpa, hpa, val;
     unsigned eperm; /* EPT r/w/x of the entry's page */
+    unsigned size;  /* 4 or 8 bytes */
+    bool has_a;     /* the entry has an accessed flag (not a PAE PDPTE) */
 };
 
 struct attempt {
     enum attempt_end end;
     unsigned refs;
-    struct gentry ent[4]; /* PML4E .. PTE */
+    unsigned nent;               /* entries walked, top first */
+    struct gentry ent[O_MAX_ENT];
     uint64_t gpa, hpa;    /* AT_OK */
     uint32_t pf_ec;       /* AT_PF */
+    uint64_t cr2;         /* AT_PF */
     uint64_t qual, xgpa;  /* AT_EXIT */
-    bool need_ad[4];
+    bool need_ad[O_MAX_ENT];
+    uint64_t add[O_MAX_ENT]; /* bits the access adds to each entry */
 };
+
+static enum o_mode o_mode(const struct oracle_cpu *cpu)
+{
+    if (!(cpu->cr0 & X86_CR0_PG))
+        return OM_FLAT;
+    if (!(cpu->cr4 & X86_CR4_PAE))
+        return OM_LEGACY32;
+    if (!(cpu->efer & X86_EFER_LMA))
+        return OM_PAE3;
+    if (cpu->cr4 & X86_CR4_LA57)
+        return OM_LONG5;
+    return OM_LONG4;
+}
+
+/* Bit range [hi:lo] as a mask. */
+static uint64_t bits(unsigned hi, unsigned lo)
+{
+    uint64_t top = hi >= 63 ? ~0ULL : (1ULL << (hi + 1)) - 1;
+    return top & ~((1ULL << lo) - 1);
+}
+
+/* The physical-address width the entries may use. */
+static unsigned o_maxphy(const struct oracle_cpu *cpu)
+{
+    return cpu->maxphyaddr && cpu->maxphyaddr < 52 ? cpu->maxphyaddr : 52;
+}
+
+/* Reserved-bit test of one present entry (translation-rules "Reserved
+ * bits").  depth counts from the root (0); 'big' says PS made it a leaf. */
+static bool o_reserved(const struct oracle_cpu *cpu, enum o_mode m,
+                       unsigned depth, bool big, uint64_t e)
+{
+    unsigned mp = o_maxphy(cpu);
+    bool nxe = cpu->efer & X86_EFER_NXE;
+    uint64_t hi = mp < 52 ? bits(51, mp) : 0;
+    switch (m) {
+    case OM_LEGACY32:
+        /* Only a 4 MiB PDE (PSE-36 absent) has reserved bits: 21:13. */
+        return big && (e & bits(21, 13));
+    case OM_PAE3:
+        if (depth == 0) /* PDPTE */
+            return (e & (hi | bits(63, 52) | bits(2, 1) | bits(8, 5))) != 0;
+        if ((e & (hi | bits(62, 52))) || (!nxe && (e >> 63)))
+            return true;
+        return big && (e & bits(20, 13));
+    case OM_LONG4:
+    case OM_LONG5: {
+        unsigned lvl = (m == OM_LONG5 ? 5 : 4) - depth; /* 1 = PTE */
+        if ((e & hi) || (!nxe && (e >> 63)))
+            return true;
+        if (lvl >= 4 && (e & PTE_PS))
+            return true;
+        if (big && lvl == 3)
+            return (e & bits(29, 13)) != 0;
+        if (big && lvl == 2)
+            return (e & bits(20, 13)) != 0;
+        return false;
+    }
+    default:
+        return false;
+    }
+}
+
+/* PKRU/PKRS (SDM 4.6.2): does key 'key' of register 'reg' deny? */
+static bool o_key_denies(uint32_t reg, unsigned key, bool write, bool user,
+                         bool wp)
+{
+    bool ad = (reg >> (2 * key)) & 1;
+    bool wd = (reg >> (2 * key + 1)) & 1;
+    return ad || (wd && write && (user || wp));
+}
 
 static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
                     const struct hostmem *mem, uint64_t nr_frames, uint64_t va,
                     enum access_kind k, struct attempt *a)
 {
-    bool user = cpu->cpl == 3, write = k == ACC_WRITE, fetch = k == ACC_FETCH;
+    enum o_mode m = o_mode(cpu);
+    bool user = cpu->cpl == 3 && !cpu->implicit;
+    bool write = k == ACC_WRITE, fetch = k == ACC_FETCH;
     bool nxe = cpu->efer & X86_EFER_NXE;
-    uint64_t table = cpu->cr3 & PTE_ADDR_MASK;
-    bool all_u = true, all_w = true, any_nx = false;
+    bool wp = cpu->cr0 & X86_CR0_WP;
     struct xlate x;
+    static const uint64_t kind_bit[] = { EPTQ_READ, EPTQ_WRITE, EPTQ_FETCH };
+    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
 
     memset(a, 0, sizeof(*a));
-    /* #PF error code bits that do not depend on the fault (SDM 4.7). */
-    uint32_t ec = (write ? PFEC_W : 0) | (user ? PFEC_U : 0) |
-                  (fetch && nxe ? PFEC_ID : 0);
 
-    for (unsigned lvl = 0; lvl < 4; lvl++) {
-        uint64_t idx = (va >> (39 - 9 * lvl)) & 511;
-        uint64_t egpa = table + 8 * idx;
-        /* The entry's gpa goes through the EPT as a read, walk semantics. */
-        ideal_xlate(od, egpa, &x);
-        if (!(x.perm & EPT_R)) {
-            a->end = AT_EXIT;
-            a->qual = exit_qual(EPTQ_READ, x.perm, false);
-            a->xgpa = egpa;
+    /* Linear-address width and canonical form. */
+    if (m == OM_LONG4 || m == OM_LONG5) {
+        unsigned b = m == OM_LONG5 ? 56 : 47;
+        uint64_t upper = va >> b; /* bits 63:b must be all 0 or all 1 */
+        if (upper != 0 && upper != (~0ULL >> b)) {
+            a->end = AT_GP;
             return;
         }
-        a->refs += 4 + 1; /* its EPT walk, then the entry itself */
-        uint64_t e = oracle_peek64(mem, nr_frames, x.hpa);
-        a->ent[lvl] = (struct gentry){ egpa, x.hpa, e, x.perm };
-        if (!(e & PTE_P)) {
-            a->end = AT_PF;
-            a->pf_ec = ec;
-            return;
+    } else {
+        va = (uint32_t)va;
+    }
+    a->cr2 = va;
+
+    /* Geometry, spelled out per mode. */
+    unsigned nlev, esz;
+    unsigned vshift[O_MAX_ENT]; /* by depth */
+    unsigned ibits[O_MAX_ENT];
+    uint64_t table;
+    switch (m) {
+    case OM_LEGACY32:
+        nlev = 2, esz = 4;
+        vshift[0] = 22, vshift[1] = 12;
+        ibits[0] = ibits[1] = 10;
+        table = cpu->cr3 & 0xFFFFF000u;
+        break;
+    case OM_PAE3:
+        nlev = 3, esz = 8;
+        vshift[0] = 30, vshift[1] = 21, vshift[2] = 12;
+        ibits[0] = 2, ibits[1] = ibits[2] = 9;
+        table = cpu->cr3 & 0xFFFFFFE0u;
+        break;
+    case OM_LONG4:
+    case OM_LONG5:
+        nlev = m == OM_LONG5 ? 5 : 4, esz = 8;
+        for (unsigned i = 0; i < nlev; i++) {
+            vshift[i] = 12 + 9 * (nlev - 1 - i);
+            ibits[i] = 9;
         }
-        all_u &= !!(e & PTE_U);
-        all_w &= !!(e & PTE_W);
-        any_nx |= !!(e & PTE_NX);
-        /* PS in a PDPTE/PDE is ignored in the skeleton: always a table. */
-        table = e & PTE_ADDR_MASK;
+        table = cpu->cr3 & bits(51, 12);
+        break;
+    default:
+        nlev = 0, esz = 8, table = 0;
+        break;
     }
 
-    /* Protection checks, in the order of translation-rules.md. */
-    bool prot = false;
-    if (user && !all_u)
-        prot = true;
-    else if (write && !all_w && (user || (cpu->cr0 & X86_CR0_WP)))
-        prot = true;
-    else if (fetch && nxe && any_nx)
-        prot = true;
-    if (prot) {
-        a->end = AT_PF;
-        a->pf_ec = ec | PFEC_P;
-        return;
+    /* #PF error code bits that do not depend on the fault (SDM 4.7). */
+    bool id = fetch && ((cpu->cr4 & X86_CR4_SMEP) || (m >= OM_PAE3 && nxe));
+    uint32_t ec = (write ? PFEC_W : 0) | (user ? PFEC_U : 0) |
+                  (id ? PFEC_ID : 0);
+
+    bool all_u = true, all_w = true, any_nx = false;
+    uint64_t leafval = 0, gpa;
+    unsigned pshift = 12;
+
+    if (m == OM_FLAT) {
+        gpa = va;
+    } else {
+        uint64_t amask = esz == 4 ? 0xFFFFF000u : bits(51, 12);
+        bool done = false;
+        for (unsigned d = 0; d < nlev && !done; d++) {
+            uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
+            uint64_t egpa = table + esz * idx;
+            ideal_xlate(od, egpa, &x);
+            if (!(x.perm & EPT_R)) {
+                a->end = AT_EXIT;
+                a->qual = exit_qual(EPTQ_READ, x.perm, false);
+                a->xgpa = egpa;
+                return;
+            }
+            a->refs += 4 + 1; /* its EPT walk, then the entry itself */
+            uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
+            if (esz == 4)
+                e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
+            bool pdpte = m == OM_PAE3 && d == 0;
+            a->ent[d] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
+            a->nent = d + 1;
+            if (!(e & PTE_P)) {
+                a->end = AT_PF;
+                a->pf_ec = ec;
+                return;
+            }
+            unsigned lvl = nlev - d; /* 1 = PTE */
+            bool big = false;
+            if (e & PTE_PS) {
+                if (m == OM_LEGACY32)
+                    big = lvl == 2 && (cpu->cr4 & X86_CR4_PSE);
+                else if (m == OM_PAE3)
+                    big = lvl == 2;
+                else
+                    big = lvl == 2 || lvl == 3;
+            }
+            if (o_reserved(cpu, m, d, big, e)) {
+                if (pdpte) {
+                    a->end = AT_GP;
+                } else {
+                    a->end = AT_PF;
+                    a->pf_ec = ec | PFEC_P | PFEC_RSVD;
+                }
+                return;
+            }
+            if (!pdpte) {
+                all_u = all_u && (e & PTE_U);
+                all_w = all_w && (e & PTE_W);
+                any_nx = any_nx || (esz == 8 && (e >> 63));
+            }
+            if (lvl == 1 || big) {
+                leafval = e;
+                pshift = vshift[d];
+                done = true;
+            } else {
+                table = e & amask;
+            }
+        }
+        uint64_t pmask = (1ULL << pshift) - 1;
+        gpa = (leafval & amask & ~pmask) | (va & pmask);
+
+        /* Protection checks (translation-rules "Access rights"). */
+        bool fault = false, pk = false;
+        if (user && !all_u)
+            fault = true;
+        if (write && !all_w && (user || wp))
+            fault = true;
+        if (fetch && nxe && any_nx && m != OM_LEGACY32)
+            fault = true;
+        if (fetch && !user && all_u && (cpu->cr4 & X86_CR4_SMEP))
+            fault = true;
+        if (!fetch && !user && all_u && (cpu->cr4 & X86_CR4_SMAP) &&
+            (cpu->implicit || !(cpu->rflags & X86_RFLAGS_AC)))
+            fault = true;
+        if (!fetch && (m == OM_LONG4 || m == OM_LONG5)) {
+            unsigned key = (leafval >> 59) & 0xF;
+            if (all_u && (cpu->cr4 & X86_CR4_PKE))
+                pk = o_key_denies(cpu->pkru, key, write, user, wp);
+            if (!all_u && (cpu->cr4 & X86_CR4_PKS))
+                pk = o_key_denies(cpu->pkrs, key, write, user, wp);
+        }
+        if (fault || pk) {
+            a->end = AT_PF;
+            a->pf_ec = ec | PFEC_P | (pk ? PFEC_PK : 0);
+            return;
+        }
     }
 
     /* The final gpa, with the access's own kind. */
-    uint64_t gpa = table | (va & ~PAGE_MASK);
-    static const uint64_t kind_bit[] = { EPTQ_READ, EPTQ_WRITE, EPTQ_FETCH };
-    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
     ideal_xlate(od, gpa, &x);
     if (!(x.perm & need[k])) {
         a->end = AT_EXIT;
@@ -145,50 +326,49 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
 
     /* A/D (SDM 4.8) are EPT writes to the paging-structure pages
      * (SDM 29.3.3.2): every update must be allowed before any is made. */
-    for (unsigned lvl = 0; lvl < 4; lvl++) {
-        const struct gentry *g = &a->ent[lvl];
-        a->need_ad[lvl] = !(g->val & PTE_A) ||
-                          (lvl == 3 && write && !(g->val & PTE_D));
-        if (a->need_ad[lvl] && !(g->eperm & EPT_W)) {
+    for (unsigned d = 0; d < a->nent; d++) {
+        const struct gentry *g = &a->ent[d];
+        bool leaf = d + 1 == a->nent;
+        uint64_t add = 0;
+        if (g->has_a && !(g->val & PTE_A))
+            add |= PTE_A;
+        if (leaf && write && !(g->val & PTE_D))
+            add |= PTE_D;
+        a->add[d] = add;
+        a->need_ad[d] = add != 0;
+        if (a->need_ad[d] && !(g->eperm & EPT_W)) {
             a->end = AT_EXIT;
             a->qual = exit_qual(EPTQ_WRITE, g->eperm, false);
             a->xgpa = g->gpa;
             return;
         }
     }
-    for (unsigned lvl = 0; lvl < 4; lvl++)
-        a->refs += a->need_ad[lvl];
+    for (unsigned d = 0; d < a->nent; d++)
+        a->refs += a->need_ad[d];
     a->end = AT_OK;
-}
-
-/* Bits an A/D update adds to entry lvl. */
-static uint64_t ad_bits(const struct attempt *a, unsigned lvl, bool write)
-{
-    if (!a->need_ad[lvl])
-        return 0;
-    return PTE_A | (lvl == 3 && write ? PTE_D : 0);
 }
 
 static void predict_ok(const struct attempt *a, const struct hostmem *mem,
                        uint64_t nr_frames, enum access_kind k, unsigned width,
                        struct oracle_expect *out)
 {
-    bool write = k == ACC_WRITE;
     out->final = OR_OK;
     out->gpa = _gpa(a->gpa);
     out->hpa = _hpa(a->hpa);
-    /* Each entry after the update; an entry reached at several levels (a
-     * recursive mapping) collects the bits of all of them. */
-    out->nad = 4;
-    for (unsigned i = 0; i < 4; i++) {
-        uint64_t v = a->ent[i].val;
-        for (unsigned j = 0; j < 4; j++)
-            if (a->ent[j].hpa == a->ent[i].hpa)
-                v |= ad_bits(a, j, write);
-        out->ad[i].hpa = _hpa(a->ent[i].hpa);
+    /* Each 8-byte word holding an entry, after the update; a word reached
+     * by several entries (a recursive mapping, or two 4-byte entries)
+     * collects the bits of all of them. */
+    out->nad = a->nent;
+    for (unsigned i = 0; i < a->nent; i++) {
+        uint64_t w = a->ent[i].hpa & ~7ULL;
+        uint64_t v = oracle_peek64(mem, nr_frames, w);
+        for (unsigned j = 0; j < a->nent; j++)
+            if ((a->ent[j].hpa & ~7ULL) == w)
+                v |= a->add[j] << (8 * (a->ent[j].hpa & 7));
+        out->ad[i].hpa = _hpa(w);
         out->ad[i].value = v;
     }
-    if (write)
+    if (k == ACC_WRITE)
         return;
     /* The value read, as memory stands after the A/D updates (the model
      * sets them before reading). */
@@ -196,7 +376,7 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
     for (unsigned b = 0; b < width && b < 8; b++) {
         uint64_t hpa = a->hpa + b;
         uint64_t word = oracle_peek64(mem, nr_frames, hpa & ~7ULL);
-        for (unsigned i = 0; i < 4; i++)
+        for (unsigned i = 0; i < out->nad; i++)
             if (hpa_x(out->ad[i].hpa) == (hpa & ~7ULL))
                 word = out->ad[i].value;
         val |= ((word >> (8 * (hpa & 7))) & 0xFF) << (8 * b);
@@ -223,10 +403,14 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             out->refs_valid = true;
             return;
         }
+        if (a.end == AT_GP) {
+            out->final = OR_GP;
+            return;
+        }
         if (a.end == AT_PF) {
             out->final = OR_PF;
             out->pf_ec = a.pf_ec;
-            out->cr2 = va;
+            out->cr2 = _gva(a.cr2);
             out->refs = a.refs;
             out->refs_valid = true;
             return;
@@ -235,7 +419,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         x->kind = OR_EXIT_EPT_VIOLATION;
         x->qual = a.qual;
         x->gpa = _gpa(a.xgpa);
-        x->gla = va;
+        x->gla = _gva(a.cr2);
 
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */

@@ -52,6 +52,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ enum rec_stmt {
 	REC_ST_STEP,
 	REC_ST_DIVERGENCE,
 	REC_ST_FAILURE,
+	REC_ST_COVERAGE,
 	REC_ST_COUNT
 };
 
@@ -98,6 +100,10 @@ static const char *const rec_stmt_sql[REC_ST_COUNT] = {
 	[REC_ST_FAILURE] =
 		"INSERT INTO failures (run_id, step, src, message)"
 		" VALUES (?1, ?2, ?3, ?4)",
+	[REC_ST_COVERAGE] =
+		"INSERT INTO coverage (run_id, kind, key, count)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (run_id, kind, key)"
+		" DO UPDATE SET count = count + excluded.count",
 };
 
 struct recorder {
@@ -114,6 +120,7 @@ struct recorder {
 enum rec_kind {
 	REC_KIND_EMPTY,  /* no schema: initialise it */
 	REC_KIND_OURS,   /* pagesim schema, current version */
+	REC_KIND_UPGRADE, /* pagesim schema version 1: upgrade in place */
 	REC_KIND_REFUSE, /* anything else: leave it alone */
 };
 
@@ -234,6 +241,8 @@ static enum rec_kind rec_inspect(sqlite3 *db, const char *path, char *msg,
 		        (long long)uv, RECORDER_SCHEMA_VERSION);
 		return REC_KIND_REFUSE;
 	}
+	if (uv == 1)
+		return REC_KIND_UPGRADE;
 	if (uv != RECORDER_SCHEMA_VERSION) {
 		rec_fmt(msg, msglen, path,
 		        "unknown schema version %lld (this pagesim has %d)",
@@ -327,6 +336,42 @@ rollback:
 	return -1;
 }
 
+/* Version 1 -> 2 in place, in one transaction, re-inspected inside it so
+ * that two processes opening the same old file upgrade it once. */
+static int rec_upgrade(struct recorder *r)
+{
+	char msg[sizeof(r->err)];
+	int64_t uv = 0;
+
+	if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return rec_fail(r, "%s", sqlite3_errmsg(r->db));
+	switch (rec_inspect(r->db, r->path, msg, sizeof(msg))) {
+	case REC_KIND_OURS:
+		break; /* someone else upgraded it meanwhile */
+	case REC_KIND_UPGRADE:
+		if (sqlite3_exec(r->db, rec_upgrade_v1_v2_sql, NULL, NULL, NULL) !=
+		        SQLITE_OK ||
+		    rec_query_int(r->db, "PRAGMA user_version", &uv) != SQLITE_OK ||
+		    uv != RECORDER_SCHEMA_VERSION) {
+			rec_fail(r, "upgrading schema 1 -> %d: %s",
+			         RECORDER_SCHEMA_VERSION, sqlite3_errmsg(r->db));
+			goto rollback;
+		}
+		break;
+	default:
+		memcpy(r->err, msg, sizeof(r->err));
+		goto rollback;
+	}
+	if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rec_fail(r, "%s", sqlite3_errmsg(r->db));
+		goto rollback;
+	}
+	return 0;
+rollback:
+	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 static int rec_prepare(struct recorder *r)
 {
 	for (int i = 0; i < REC_ST_COUNT; i++) {
@@ -391,6 +436,8 @@ struct recorder *rec_open(const char *path, char *err, size_t errlen)
 	if (rec_configure(r))
 		goto fail;
 	if (kind == REC_KIND_EMPTY && rec_create_schema(r))
+		goto fail;
+	if (kind == REC_KIND_UPGRADE && rec_upgrade(r))
 		goto fail;
 	if (rec_prepare(r))
 		goto fail;
@@ -652,6 +699,22 @@ int rec_failure(struct recorder *r, int64_t run, uint64_t step,
 /* -------------------------------------------------------------------- */
 /* Closing                                                              */
 
+int rec_coverage(struct recorder *r, int64_t run, const char *kind,
+                 const char *key, uint64_t count)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!r)
+		return -1;
+	st = r->st[REC_ST_COVERAGE];
+	rc = rec_bind_i64(st, 1, run, SQLITE_OK);
+	rc = rec_bind_text(st, 2, kind, rc);
+	rc = rec_bind_text(st, 3, key, rc);
+	rc = rec_bind_u64(st, 4, count, rc);
+	return rec_write(r, REC_ST_COVERAGE, rc);
+}
+
 void rec_close(struct recorder *r)
 {
 	int bad = 0;
@@ -728,6 +791,9 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		"INSERT INTO main.failures (run_id, step, src, message)"
 		" SELECT m.new, step, s.src, message FROM src.failures s"
 		" JOIN temp.pagesim_idmap m ON m.old = s.run_id ORDER BY s.id",
+		"INSERT INTO main.coverage (run_id, kind, key, count)"
+		" SELECT m.new, kind, key, count FROM src.coverage s"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
 	};
 	sqlite3 *in = NULL;
 	sqlite3_stmt *st = NULL;
@@ -740,8 +806,12 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		sqlite3_close(in);
 		return -1;
 	}
+	bool src_v1 = false;
 	switch (rec_inspect(in, src, msg, sizeof(msg))) {
 	case REC_KIND_OURS:
+		break;
+	case REC_KIND_UPGRADE: /* read as it is: it has no coverage table */
+		src_v1 = true;
 		break;
 	case REC_KIND_EMPTY:
 		rec_fmt(msg, sizeof(msg), src, "not a pagesim database (empty)");
@@ -770,7 +840,8 @@ int64_t rec_merge(struct recorder *r, const char *src)
 	if (rec_exec_sql(r, "CREATE TEMP TABLE pagesim_idmap"
 	                    " (old INTEGER NOT NULL, new INTEGER)"))
 		goto rollback;
-	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++)
+	/* The last statement copies coverage, which a version 1 file lacks. */
+	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]) - src_v1; i++)
 		if (rec_exec_sql(r, copy[i]))
 			goto rollback;
 	if (rec_query_int(r->db, "SELECT count(*) FROM temp.pagesim_idmap",

@@ -9,7 +9,7 @@
 #include "schema.h"
 
 const char rec_schema_sql[] =
-    "-- pagesim trace database, schema version 1.\n"
+    "-- pagesim trace database, schema version 2.\n"
     "--\n"
     "-- Written by rec_open() (reports/recorder.c) into a new or empty file,\n"
     "-- in one transaction.  reports/schema.c embeds this exact text (the unit\n"
@@ -74,6 +74,18 @@ const char rec_schema_sql[] =
     "    message TEXT NOT NULL\n"
     ");\n"
     "\n"
+    "-- Domain coverage: how often a run reached each transition or code, e.g.\n"
+    "-- kind 'p2m' key 'populate:mmio_dm->ram_rw', kind 'pf_ec' key '0x3',\n"
+    "-- kind 'ept_qual' key '0x1aa', kind 'npf' key 'ram_logdirty:write->retry'.\n"
+    "-- Added in version 2 (rec_open() upgrades version 1 files in place).\n"
+    "CREATE TABLE coverage (\n"
+    "    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    kind   TEXT NOT NULL,\n"
+    "    key    TEXT NOT NULL,\n"
+    "    count  INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (run_id, kind, key)\n"
+    ") WITHOUT ROWID;\n"
+    "\n"
     "CREATE INDEX divergences_run ON divergences(run_id);\n"
     "CREATE INDEX failures_run ON failures(run_id);\n"
     "\n"
@@ -103,5 +115,27 @@ const char rec_schema_sql[] =
     "    GROUP BY status\n"
     "    ORDER BY status;\n"
     "\n"
+    "CREATE VIEW transition_coverage AS\n"
+    "    SELECT kind, key, COUNT(*) AS runs, SUM(count) AS total\n"
+    "    FROM coverage\n"
+    "    GROUP BY kind, key\n"
+    "    ORDER BY kind, key;\n"
+    "\n"
     "PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'\n"
-    "PRAGMA user_version = 1;\n";
+    "PRAGMA user_version = 2;\n";
+
+/* Version 1 -> 2: the coverage table and its view, nothing else changed. */
+const char rec_upgrade_v1_v2_sql[] =
+    "CREATE TABLE coverage (\n"
+    "    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    kind   TEXT NOT NULL,\n"
+    "    key    TEXT NOT NULL,\n"
+    "    count  INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (run_id, kind, key)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE VIEW transition_coverage AS\n"
+    "    SELECT kind, key, COUNT(*) AS runs, SUM(count) AS total\n"
+    "    FROM coverage\n"
+    "    GROUP BY kind, key\n"
+    "    ORDER BY kind, key;\n"
+    "PRAGMA user_version = 2;\n";

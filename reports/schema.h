@@ -9,5 +9,6 @@
 /* Schema version RECORDER_SCHEMA_VERSION: DDL plus the application_id and
  * user_version PRAGMAs, ready for sqlite3_exec() inside one transaction. */
 extern const char rec_schema_sql[];
+extern const char rec_upgrade_v1_v2_sql[];
 
 #endif /* PAGESIM_REPORTS_SCHEMA_H */

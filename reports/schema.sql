@@ -1,4 +1,4 @@
--- pagesim trace database, schema version 1.
+-- pagesim trace database, schema version 2.
 --
 -- Written by rec_open() (reports/recorder.c) into a new or empty file,
 -- in one transaction.  reports/schema.c embeds this exact text (the unit
@@ -63,6 +63,18 @@ CREATE TABLE failures (
     message TEXT NOT NULL
 );
 
+-- Domain coverage: how often a run reached each transition or code, e.g.
+-- kind 'p2m' key 'populate:mmio_dm->ram_rw', kind 'pf_ec' key '0x3',
+-- kind 'ept_qual' key '0x1aa', kind 'npf' key 'ram_logdirty:write->retry'.
+-- Added in version 2 (rec_open() upgrades version 1 files in place).
+CREATE TABLE coverage (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind   TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, kind, key)
+) WITHOUT ROWID;
+
 CREATE INDEX divergences_run ON divergences(run_id);
 CREATE INDEX failures_run ON failures(run_id);
 
@@ -92,5 +104,11 @@ CREATE VIEW run_totals AS
     GROUP BY status
     ORDER BY status;
 
+CREATE VIEW transition_coverage AS
+    SELECT kind, key, COUNT(*) AS runs, SUM(count) AS total
+    FROM coverage
+    GROUP BY kind, key
+    ORDER BY kind, key;
+
 PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -5,6 +5,7 @@
 # Run as root, or with sudo available.  Does nothing when all are present.
 set -eu
 pkgs="gcc make pkg-config liblua5.4-dev libsqlite3-dev sqlite3 libcriterion-dev lcov qemu-system-x86"
+[ "${1:-}" = "--with-clang" ] && pkgs="$pkgs clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -16,6 +16,10 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_NO_DIRTY_BIT, "no_dirty_bit" },
     { MUT_IGNORE_WP, "ignore_wp" },
     { MUT_LOGDIRTY_WRITABLE, "logdirty_writable" },
+    { MUT_NO_RSVD_MAXPHY, "no_rsvd_maxphy" },
+    { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
+    { MUT_PK_IGNORE_WD, "pk_ignore_wd" },
+    { MUT_LARGE_PAT_ADDR, "large_pat_addr" },
 };
 
 const char *mutant_name(uint32_t bit)

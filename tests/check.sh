@@ -17,6 +17,7 @@ stage unit
 stage suite
 stage mutants
 stage fuzz
+stage report
 stage hwreplay
 stage asan
 [ -n "$failed_names" ] && echo "check: failed stages:$failed_names"

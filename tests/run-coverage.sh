@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make coverage: builds with gcov into build-cov/, runs the unit tests, the
-# suite, the mutants and the fuzz, and writes an lcov HTML report to
+# suite, the fuzz and the report stage, and writes an lcov HTML report to
 # coverage/html/ plus a line/branch summary per folder.
 set -u
 B=build-cov
 rm -rf "$B" coverage
+make --no-print-directory all >/dev/null || { echo "coverage: build failed"; exit 1; }
 make --no-print-directory BUILD=$B OPT=-O0 SANFLAGS=--coverage FUZZ_SEEDS=10 \
-    unit suite fuzz >coverage.log 2>&1 || { tail -20 coverage.log; echo "coverage: tests failed"; exit 1; }
+    unit suite fuzz report >coverage.log 2>&1 || { tail -20 coverage.log; echo "coverage: tests failed"; exit 1; }
 mkdir -p coverage
 lcov --quiet --rc lcov_branch_coverage=1 --capture --directory "$B" \
      --output-file coverage/all.info 2>/dev/null || { echo "coverage: lcov failed"; exit 1; }
@@ -34,3 +35,10 @@ lcov --quiet --rc lcov_branch_coverage=1 --remove coverage/sim_all.info "$PWD/si
 summary "sim (core)" coverage/sim_core.info
 lcov --rc lcov_branch_coverage=1 --summary coverage/pagesim.info 2>&1 | grep -E 'lines|branches' | sed 's/^/  total /'
 echo "coverage: report at coverage/html/index.html"
+
+# Domain coverage: which transitions and codes the suite and a fuzz reached.
+./pagesim run --db coverage/domain.db scenarios/ >/dev/null 2>&1
+echo "coverage: domain transitions reached by the suite, per kind:"
+sqlite3 coverage/domain.db "select kind, count(*), sum(total) from transition_coverage group by kind" |
+    awk -F'|' '{printf "  %-10s %4d distinct, %8d times\n", $1, $2, $3}'
+echo "coverage: the full list: sqlite3 coverage/domain.db 'select * from transition_coverage'"

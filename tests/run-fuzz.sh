@@ -20,4 +20,16 @@ echo "fuzz: $N seeds of random_ops.lua, $steps steps checked against the oracle"
 # The generator-driven fuzzer, fixed seed, bounded: deterministic.
 "$PAGESIM" fuzz --no-db --seed 1 --ops "${FUZZ_OPS:-12000}" --out "$T/out" || {
     echo "fuzz: pagesim fuzz found something; reproducers:"; cat "$T"/out/*.lua; bad=1; }
+# Determinism of findings: the same seed (with a mutant, so there is
+# something to find) gives the same reproducers (but for the path each
+# names in its "reproduce with" line).
+for k in 1 2; do
+    "$PAGESIM" fuzz --no-db --quiet --seed 3 --mutant ignore_wp --findings 2 --ops 40000 \
+        --out "$T/det$k" >/dev/null 2>&1
+done
+if [ -z "$(ls "$T/det1" 2>/dev/null)" ] || ! diff -r -I "^--   pagesim run" "$T/det1" "$T/det2" >/dev/null; then
+    echo "fuzz: FAIL: the same seed gave different findings"; bad=1
+else
+    echo "fuzz: same seed, same findings ($(ls "$T/det1" | wc -l) reproducers identical)"
+fi
 exit $bad

@@ -43,6 +43,14 @@ grep -q 'missing.lua: cannot open' "$T/bad.out" || fail "missing file not report
 [ "$(sqlite3 "$T/bad.db" "select count(*) from runs where status='error'")" = 5 ] || fail "broken runs not recorded"
 [ "$(sqlite3 "$T/bad.db" "select count(*) from runs where status='pass'")" = 1 ] || fail "good run not recorded"
 
+echo "suite: a hung scenario is killed and the others still run"
+"$PAGESIM" run --db "$T/hang.db" --timeout 1 --max-instructions 1000000000000 \
+    tests/bad/infinite_loop.lua "$good" >"$T/hang.out" 2>&1 && fail "a hung scenario exited 0"
+grep -q 'infinite_loop.lua: did not finish within 1 s' "$T/hang.out" || fail "hang not reported: $(cat "$T/hang.out")"
+grep -q "^PASS .*accessed_dirty" "$T/hang.out" || fail "the scenario after a hang did not run"
+[ "$(sqlite3 "$T/hang.db" "select group_concat(status) from runs order by id")" = "error,pass" ] \
+    || fail "hung run not recorded as error beside the good one"
+
 echo "suite: bad flags and databases"
 "$PAGESIM" run --seed x "$good" >/dev/null 2>"$T/e1" && fail "--seed x accepted"
 grep -q "not a number" "$T/e1" || fail "no message for --seed x"

@@ -25,7 +25,15 @@
 /* Control-register bits used by the walk. */
 #define X86_CR0_WP (1ULL << 16)
 #define X86_CR0_PG (1ULL << 31)
+#define X86_CR4_PSE (1ULL << 4)
 #define X86_CR4_PAE (1ULL << 5)
+#define X86_CR4_PGE (1ULL << 7)
+#define X86_CR4_LA57 (1ULL << 12)
+#define X86_CR4_SMEP (1ULL << 20)
+#define X86_CR4_SMAP (1ULL << 21)
+#define X86_CR4_PKE (1ULL << 22)
+#define X86_CR4_PKS (1ULL << 24)
+#define X86_RFLAGS_AC (1ULL << 18)
 #define X86_EFER_LME (1ULL << 8)
 #define X86_EFER_LMA (1ULL << 10)
 #define X86_EFER_NXE (1ULL << 11)
@@ -46,6 +54,7 @@
 #define PFEC_U (1u << 2)
 #define PFEC_RSVD (1u << 3)
 #define PFEC_ID (1u << 4)
+#define PFEC_PK (1u << 5)
 
 /* EPT entry permission bits (SDM Vol. 3C 29.3.2). */
 #define EPT_R (1ULL << 0)
@@ -69,7 +78,18 @@
 struct mmu_cpu {
     uint64_t cr0, cr3, cr4, efer;
     unsigned cpl; /* 0..3; 3 is a user access */
+    uint64_t rflags;     /* only AC (bit 18) matters: SMAP override */
+    uint32_t pkru, pkrs; /* protection-key rights (CR4.PKE / CR4.PKS) */
+    unsigned maxphyaddr; /* from the CPU profile; 0 means 52 */
+    bool implicit;       /* accesses are implicit supervisor accesses
+                          * (descriptor tables etc.): never user-mode, and
+                          * SMAP ignores EFLAGS.AC for them */
 };
+
+/* The paging mode the control registers select (SDM Vol. 3A 4.1). */
+enum mmu_mode { MMU_MODE_NONE, MMU_MODE_32, MMU_MODE_PAE, MMU_MODE_4L,
+                MMU_MODE_5L };
+enum mmu_mode mmu_mode_of(const struct mmu_cpu *cpu);
 
 /* The EPTP as far as the walk cares. */
 struct mmu_ept {
@@ -81,6 +101,8 @@ enum mmu_outcome {
     MMU_PF,            /* #PF delivered to the guest */
     MMU_EPT_VIOLATION, /* VM exit to the hypervisor */
     MMU_EPT_MISCONFIG, /* VM exit to the hypervisor */
+    MMU_GP,            /* #GP(0): non-canonical address, or a PAE PDPTE
+                        * with reserved bits (loaded as if by MOV CR3) */
 };
 
 struct mmu_result {
@@ -101,6 +123,7 @@ struct mmu_result {
     unsigned guest_refs; /* guest paging-structure entry reads */
     unsigned ept_refs;   /* EPT entry reads */
     unsigned ad_writes;  /* guest A/D bit write-backs */
+    unsigned page_shift; /* MMU_OK: 12, 21, 22 or 30 (guest page size) */
 };
 
 /* One guest access of kind k at gva through guest paging (cpu) and EPT

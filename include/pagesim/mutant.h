@@ -29,6 +29,15 @@ enum pagesim_mutant {
     MUT_IGNORE_WP = 1u << 5,
     /* sim: ept_p2m_type_to_flags() leaves p2m_ram_logdirty writable. */
     MUT_LOGDIRTY_WRITABLE = 1u << 6,
+    /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
+    MUT_NO_RSVD_MAXPHY = 1u << 16,
+    /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */
+    MUT_SMAP_IGNORE_AC = 1u << 17,
+    /* model (issue 4): protection-key WD bits ignored. */
+    MUT_PK_IGNORE_WD = 1u << 18,
+    /* model (issue 4): a large page keeps only 13 offset bits (the PAT bit
+     * and higher address bits of the leaf leak into the gpa). */
+    MUT_LARGE_PAT_ADDR = 1u << 19,
 };
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */

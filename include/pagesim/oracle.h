@@ -68,6 +68,10 @@ bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
 struct oracle_cpu {
     uint64_t cr0, cr3, cr4, efer;
     unsigned cpl;
+    uint64_t rflags;     /* AC, bit 18 */
+    uint32_t pkru, pkrs;
+    unsigned maxphyaddr; /* 0 means 52 */
+    bool implicit;       /* implicit supervisor accesses */
 };
 
 enum oracle_final {
@@ -75,6 +79,7 @@ enum oracle_final {
     OR_PF,      /* #PF delivered to the guest */
     OR_MMIO,    /* forwarded to the device model (mmio_dm gfn) */
     OR_CRASH,   /* the hypervisor could not handle the exit */
+    OR_GP,      /* #GP(0): non-canonical, or a reserved PAE PDPTE */
 };
 
 enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };

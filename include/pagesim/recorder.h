@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORDER_SCHEMA_VERSION 1
+#define RECORDER_SCHEMA_VERSION 2
 
 /* Written into runs.pagesim_version. */
 #ifndef PAGESIM_VERSION
@@ -45,6 +45,9 @@ int rec_divergence(struct recorder *r, int64_t run, uint64_t step,
                    const char *actual);
 int rec_failure(struct recorder *r, int64_t run, uint64_t step,
                 const char *src, const char *message);
+/* Domain coverage of a run: count times (kind, key) was reached. */
+int rec_coverage(struct recorder *r, int64_t run, const char *kind,
+                 const char *key, uint64_t count);
 /* Finishes a run and commits its rows. */
 int rec_run_end(struct recorder *r, int64_t run, const char *status,
                 const char *digest, uint64_t steps, uint64_t failures,

@@ -38,4 +38,5 @@ v:set{ wp = true }
 -- NX: counts only with EFER.NXE=1.
 expect_eq(v:exec(0x3000).ec, PF.P | PF.ID)
 v:set{ nxe = false }
-expect(v:exec(0x3000).ok, "NX is ignored while EFER.NXE=0")
+-- With EFER.NXE=0 bit 63 is a reserved bit (SDM 4.5): RSVD, not NX.
+expect_eq(v:exec(0x3000).ec, PF.P | PF.RSVD, "XD is reserved while EFER.NXE=0")

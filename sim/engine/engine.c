@@ -66,8 +66,8 @@ uint64_t eng_rand(struct engine *e)
 
 const char *eng_final_name(enum eng_final f)
 {
-    static const char *const n[] = { "ok", "pf", "mmio", "crash" };
-    return (unsigned)f < 4 ? n[f] : "?";
+    static const char *const n[] = { "ok", "pf", "mmio", "crash", "gp" };
+    return (unsigned)f < 5 ? n[f] : "?";
 }
 
 /* ---- recording ------------------------------------------------------------- */
@@ -163,6 +163,74 @@ static void check_state(struct engine *e)
     oracle_invariants(e->host, divergence, e);
 }
 
+/* ---- domain coverage ------------------------------------------------------------ */
+
+void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
+{
+    char key[sizeof(e->cov->key)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(key, sizeof key, fmt, ap);
+    va_end(ap);
+    for (size_t i = 0; i < e->ncov; i++)
+        if (!strcmp(e->cov[i].key, key) && !strcmp(e->cov[i].kind, kind)) {
+            e->cov[i].n++;
+            return;
+        }
+    if (e->ncov == e->capcov) {
+        size_t cap = e->capcov ? 2 * e->capcov : 64;
+        struct eng_cov *c = realloc(e->cov, cap * sizeof(*c));
+        if (!c)
+            return;
+        e->cov = c;
+        e->capcov = cap;
+    }
+    struct eng_cov *c = &e->cov[e->ncov++];
+    snprintf(c->kind, sizeof c->kind, "%s", kind);
+    snprintf(c->key, sizeof c->key, "%s", key);
+    c->n = 1;
+}
+
+static int cov_cmp(const void *a, const void *b)
+{
+    const struct eng_cov *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+void eng_flush_coverage(struct engine *e)
+{
+    if (!e->ncov)
+        return;
+    qsort(e->cov, e->ncov, sizeof(*e->cov), cov_cmp);
+    for (size_t i = 0; i < e->ncov; i++) {
+        if (e->rec)
+            rec_coverage(e->rec, e->run_id, e->cov[i].kind, e->cov[i].key, e->cov[i].n);
+        if (e->cov_sink)
+            e->cov_sink(e->cov_ctx, e->cov[i].kind, e->cov[i].key, e->cov[i].n);
+    }
+}
+
+static const char *type_at(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    p2m_access_t a;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return "out_of_range";
+    p2m_get_entry(d, gfn, &t, &a);
+    return p2m_type_name(t);
+}
+
+/* (op, type before -> type after) or (op, type before, error). */
+static void cover_p2m(struct engine *e, const char *op, const char *before,
+                      const struct domain *d, gfn_t gfn, int rc)
+{
+    if (rc)
+        eng_cover(e, "p2m", "%s:%s:rc=%d", op, before, rc);
+    else
+        eng_cover(e, "p2m", "%s:%s->%s", op, before, type_at(d, gfn));
+}
+
 /* ---- lifecycle ------------------------------------------------------------------ */
 
 int eng_init(struct engine *e, uint64_t nr_frames, uint64_t seed,
@@ -198,6 +266,9 @@ void eng_fini(struct engine *e)
         oracle_destroy(e->oracle);
     e->host = NULL;
     e->oracle = NULL;
+    free(e->cov);
+    e->cov = NULL;
+    e->ncov = e->capcov = 0;
 }
 
 int eng_set_host_frames(struct engine *e, uint64_t nr_frames)
@@ -274,6 +345,7 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
     v->cpu.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+    v->cpu.maxphyaddr = 46; /* the Intel-like CPU profile */
     e->vcpus[e->nvcpus++] = v;
     char args[32], res[32];
     snprintf(args, sizeof args, "d=%u", d->id);
@@ -287,7 +359,9 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 {
     mfn_t m = INVALID_MFN;
+    const char *before = type_at(d, gfn);
     int rc = guest_populate_page(d, gfn, &m);
+    cover_p2m(e, "populate", before, d, gfn, rc);
     int erc = oracle_op_populate(e->oracle, d->id, gfn, rc ? INVALID_MFN : m,
                                  rc == -ENOMEM);
     char args[64], res[64];
@@ -303,7 +377,9 @@ int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    const char *before = type_at(d, gfn);
     int rc = guest_remove_page(d, gfn);
+    cover_p2m(e, "remove", before, d, gfn, rc);
     int erc = oracle_op_remove(e->oracle, d->id, gfn);
     char args[64], res[32];
     snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
@@ -316,7 +392,9 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
+    const char *before = type_at(d, gfn);
     int rc = p2m_set_type(d, gfn, t);
+    cover_p2m(e, "set_type", before, d, gfn, rc);
     int erc = oracle_op_set_type(e->oracle, d->id, gfn, t);
     char args[80], res[32];
     snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64 " type=%s", d->id,
@@ -332,6 +410,7 @@ int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
                       uint64_t value, unsigned width)
 {
     int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
+    eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
     int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
     char args[96], res[32];
     snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " w=%u val=%#" PRIx64,
@@ -359,6 +438,7 @@ int eng_copy_from_guest(struct engine *e, struct domain *d, gpa_t gpa,
 int eng_logdirty_enable(struct engine *e, struct domain *d)
 {
     int rc = paging_log_dirty_enable(d);
+    eng_cover(e, "logdirty", "enable:rc=%d", rc);
     int erc = oracle_op_logdirty_enable(e->oracle, d->id);
     char args[32], res[32];
     snprintf(args, sizeof args, "d=%u", d->id);
@@ -372,6 +452,7 @@ int eng_logdirty_enable(struct engine *e, struct domain *d)
 int eng_logdirty_disable(struct engine *e, struct domain *d)
 {
     int rc = paging_log_dirty_disable(d);
+    eng_cover(e, "logdirty", "disable:rc=%d", rc);
     int erc = oracle_op_logdirty_disable(e->oracle, d->id);
     char args[32], res[32];
     snprintf(args, sizeof args, "d=%u", d->id);
@@ -395,6 +476,7 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
     int erc = oracle_op_logdirty_op(e->oracle, d->id, clean, pages, expect,
                                     &expect_count);
     int rc = paging_log_dirty_op(d, clean, &got_pages, bitmap, stats);
+    eng_cover(e, "logdirty", "%s:rc=%d", clean ? "clean" : "peek", rc);
     char args[64], res[96];
     uint64_t ndirty = 0;
     for (size_t i = 0; i < bytes; i++)
@@ -457,6 +539,10 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             }
             return;
         }
+        if (r.outcome == MMU_GP) {
+            out->final = EF_GP; /* #GP(0) to the guest, no exit */
+            return;
+        }
         if (r.outcome == MMU_PF) {
             out->final = EF_PF;
             out->pf_ec = r.pf_ec;
@@ -469,11 +555,18 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
         if (r.outcome == MMU_EPT_MISCONFIG) {
+            eng_cover(e, "npf", "misconfig->crash");
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;
         }
-        switch (hvm_hap_nested_page_fault(d, r.exit_gpa, r.exit_qual, r.exit_gla)) {
+        eng_cover(e, "ept_qual", "%#" PRIx64, r.exit_qual);
+        const char *t = type_at(d, gpa_to_gfn(r.exit_gpa));
+        enum npf_result npf = hvm_hap_nested_page_fault(d, r.exit_gpa, r.exit_qual, r.exit_gla);
+        eng_cover(e, "npf", "%s:%s->%s", t,
+                  r.exit_qual & EPTQ_WRITE ? "write" : r.exit_qual & EPTQ_FETCH ? "fetch" : "read",
+                  npf == NPF_RETRY ? "retry" : npf == NPF_MMIO ? "mmio" : "crash");
+        switch (npf) {
         case NPF_RETRY:
             continue;
         case NPF_MMIO:
@@ -493,7 +586,8 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
                            unsigned width, uint64_t wvalue)
 {
     static const enum eng_final map[] = { [OR_OK] = EF_OK, [OR_PF] = EF_PF,
-                                          [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH };
+                                          [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH,
+                                          [OR_GP] = EF_GP };
     if (map[x->final] != a->final) {
         divergence(e, "access.outcome", eng_final_name(map[x->final]),
                    eng_final_name(a->final));
@@ -544,6 +638,7 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
         break;
     case EF_CRASH:
+    case EF_GP:
         break;
     }
 }
@@ -552,8 +647,14 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out)
 {
     static const char *const kname[] = { "read", "write", "exec" };
-    struct oracle_cpu oc = { v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
-                             v->cpu.cpl };
+    struct oracle_cpu oc = { .cr0 = v->cpu.cr0, .cr3 = v->cpu.cr3,
+                             .cr4 = v->cpu.cr4, .efer = v->cpu.efer,
+                             .cpl = v->cpu.cpl };
+    oc.rflags = v->cpu.rflags;
+    oc.pkru = v->cpu.pkru;
+    oc.pkrs = v->cpu.pkrs;
+    oc.maxphyaddr = v->cpu.maxphyaddr;
+    oc.implicit = v->cpu.implicit;
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
     /* The oracle reads the guest tables before the model sets A/D bits. */
@@ -561,6 +662,9 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     if (e->hook && e->hook->pre)
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     model_access(e, v, va, k, width, wvalue, out);
+    eng_cover(e, "outcome", "%s:%s", kname[k], eng_final_name(out->final));
+    if (out->final == EF_PF)
+        eng_cover(e, "pf_ec", "%#x", out->pf_ec);
     if (e->hook && e->hook->post)
         e->hook->post(e->hook->ctx, e, v, va, k, width, wvalue, out);
 
@@ -585,6 +689,9 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         break;
     case EF_CRASH:
         snprintf(res, sizeof res, "crash exits=%u", out->nexits);
+        break;
+    case EF_GP:
+        snprintf(res, sizeof res, "gp exits=%u", out->nexits);
         break;
     }
     record_step(e, kname[k], args, res);

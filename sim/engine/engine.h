@@ -35,7 +35,7 @@ struct vcpu {
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
  * exits on the way (the log-dirty write fault, say). */
-enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH };
+enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH, EF_GP };
 
 struct eng_exit {
     enum mmu_outcome kind; /* MMU_EPT_VIOLATION or MMU_EPT_MISCONFIG */
@@ -59,6 +59,13 @@ struct eng_access {
     struct eng_exit exits[ENG_MAX_EXITS];
 };
 
+/* One domain-coverage counter (kind, key) -> n; see eng_cover(). */
+struct eng_cov {
+    char kind[12];
+    char key[84];
+    uint64_t n;
+};
+
 struct engine {
     struct host *host;
     struct oracle *oracle;
@@ -75,6 +82,11 @@ struct engine {
     bool verbose;
     bool first_failure_printed;
     char first_problem[512]; /* first failure or divergence, for the summary */
+    struct eng_cov *cov;     /* domain coverage of this run */
+    size_t ncov, capcov;
+    /* Optional second consumer of the coverage (the fuzzer). */
+    void (*cov_sink)(void *ctx, const char *kind, const char *key, uint64_t n);
+    void *cov_ctx;
     /* Optional observer of guest accesses (hw-replay): pre is called before
      * the model performs the access (guest memory as the access finds it),
      * post after it with the model's outcome.  NULL: none. */
@@ -131,6 +143,13 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
 void eng_failure(struct engine *e, const char *msg);
 /* A note recorded as a step (scenario log()). */
 void eng_note(struct engine *e, const char *msg);
+
+/* Domain coverage: counts (kind, printf key), e.g. ("p2m",
+ * "populate:mmio_dm->ram_rw").  Not part of the digest. */
+void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes the run's coverage (sorted) to the recorder. */
+void eng_flush_coverage(struct engine *e);
 
 /* Digest as 16 hex digits. */
 void eng_digest_hex(const struct engine *e, char out[17]);

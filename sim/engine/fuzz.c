@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,7 +98,16 @@ static char *prog_text(const struct prog *p, const bool *keep)
 
 /* ---- generation ------------------------------------------------------------------ */
 
-static uint64_t mix(uint64_t *x)
+/* Where the generator's choices come from: the seeded generator, or (for
+ * the libFuzzer entry point) the fuzzer's input bytes, two per choice. */
+struct entropy {
+    uint64_t x;
+    const uint8_t *b;
+    size_t n, i;
+    bool bytes, exhausted;
+};
+
+static uint64_t mix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -104,44 +115,81 @@ static uint64_t mix(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static unsigned pick(uint64_t *x, unsigned n) { return (unsigned)(mix(x) % n); }
+static uint64_t mix(struct entropy *x)
+{
+    if (!x->bytes)
+        return mix64(&x->x);
+    uint64_t v = 0;
+    for (int k = 0; k < 2; k++) {
+        if (x->i >= x->n) {
+            x->exhausted = true;
+            break;
+        }
+        v = v << 8 | x->b[x->i++];
+    }
+    return v * 0x9e3779b97f4a7c15ULL >> 16 ^ v; /* spread over the range */
+}
+
+static unsigned pick(struct entropy *x, unsigned n) { return (unsigned)(mix(x) % n); }
 
 /* Operation kinds with their weights (out of the total). */
 enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PEEK, OP_CLEAN, OP_CPU, OP_READ, OP_WRITE, OP_EXEC, OP_WPHYS,
-       OP_FRESH, OP_NKINDS };
+       OP_FRESH, OP_LMAP, OP_LREAD, OP_RAWPTE, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
     [OP_MMIO] = 2, [OP_LD_TOGGLE] = 3, [OP_PEEK] = 3, [OP_CLEAN] = 3,
     [OP_CPU] = 4, [OP_READ] = 12, [OP_WRITE] = 12, [OP_EXEC] = 4,
-    [OP_WPHYS] = 3, [OP_FRESH] = 1,
+    [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
+    [OP_RAWPTE] = 3,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
     "peek", "clean", "cpu_mode", "read", "write", "exec", "write_phys", "fresh",
+    "map_2m", "read_2m", "raw_pte",
 };
+
+static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
+                    uint64_t counts[OP_NKINDS]);
 
 static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
                      uint64_t counts[OP_NKINDS])
 {
+    struct entropy e = { .x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL };
+    gen_ops(p, &e, nops, counts);
+}
+
+char *fuzz_program_from_bytes(const uint8_t *data, size_t size, unsigned max_ops)
+{
+    struct prog p = { 0 };
+    struct entropy e = { .b = data, .n = size, .bytes = true };
+    uint64_t counts[OP_NKINDS] = { 0 };
+    gen_ops(&p, &e, max_ops, counts);
+    char *t = prog_text(&p, NULL);
+    prog_free(&p);
+    return t;
+}
+
+static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
+                    uint64_t counts[OP_NKINDS])
+{
     static const char *const flags[] = { "", "w", "u", "wu", "wun", "un", "wa", "wud" };
-    uint64_t x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL;
     unsigned total = 0;
     for (unsigned k = 0; k < OP_NKINDS; k++)
         total += weight[k];
-    for (unsigned i = 0; i < nops; i++) {
-        unsigned w = pick(&x, total), k = 0;
+    for (unsigned i = 0; i < nops && !xe->exhausted; i++) {
+        unsigned w = pick(xe, total), k = 0;
         while (w >= weight[k])
             w -= weight[k++];
         counts[k]++;
-        unsigned d = 1 + pick(&x, 2);
-        uint64_t va = 0x400000 + 0x1000ULL * pick(&x, 16);
-        uint64_t g = 0x40 + pick(&x, 0x40);
+        unsigned d = 1 + pick(xe, 2);
+        uint64_t va = 0x400000 + 0x1000ULL * pick(xe, 16);
+        uint64_t g = 0x40 + pick(xe, 0x40);
         switch (k) {
         case OP_MAP:
-            prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s')", d, va,
-                     (uint64_t)(0x40 + pick(&x, 0x30)), flags[pick(&x, 8)]);
+            prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s', 1, %u)", d, va,
+                     (uint64_t)(0x40 + pick(xe, 0x30)), flags[pick(xe, 8)], pick(xe, 4));
             break;
         case OP_UNMAP: prog_add(p, "pts[%u]:unmap(%#" PRIx64 ")", d, va); break;
         case OP_POPULATE: prog_add(p, "doms[%u]:populate(%#" PRIx64 ")", d, g); break;
@@ -153,25 +201,86 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
             break;
         case OP_PEEK: prog_add(p, "doms[%u]:peek_dirty()", d); break;
         case OP_CLEAN: prog_add(p, "doms[%u]:clean_dirty()", d); break;
-        case OP_CPU:
-            prog_add(p, "vcpus[%u]:set{ cpl = %u, wp = %s, nxe = %s }", d, 3 * pick(&x, 2),
-                     pick(&x, 2) ? "true" : "false", pick(&x, 2) ? "true" : "false");
+        case OP_CPU: {
+            /* PKRU: all keys open, all write-disabled, all access-disabled,
+             * or random; 2 bits per key (AD, WD), SDM 4.6.2. */
+            static const uint32_t pkru[] = { 0, 0xaaaaaaaa, 0x55555555, 0 };
+            uint32_t pk = pkru[pick(xe, 4)];
+            if (!pk && pick(xe, 2))
+                pk = (uint32_t)mix(xe);
+            prog_add(p, "vcpus[%u]:set{ cpl = %u, wp = %s, nxe = %s, smep = %s, smap = %s, "
+                        "ac = %s, pke = %s, pkru = %#x }", d, 3 * pick(xe, 2),
+                     pick(xe, 2) ? "true" : "false", pick(xe, 2) ? "true" : "false",
+                     pick(xe, 4) ? "false" : "true", pick(xe, 3) ? "false" : "true",
+                     pick(xe, 2) ? "true" : "false", pick(xe, 3) ? "false" : "true", pk);
             break;
+        }
+        case OP_LMAP:
+            /* 2 MiB pages over gfns 0..0x1ff: RAM (page tables included,
+             * so the large region is only read) and, above the domain's
+             * 0x100 gfns, holes that exit to MMIO. */
+            prog_add(p, "pts[%u]:map(%#" PRIx64 ", 0, '%s', 2, %u)", d,
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(xe, 4),
+                     flags[pick(xe, 8)], pick(xe, 4));
+            break;
+        case OP_LREAD:
+            prog_add(p, "vcpus[%u]:%s(%#" PRIx64 ")", d, pick(xe, 4) ? "read" : "exec",
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(xe, 4) + 8 * pick(xe, 0x40000));
+            break;
+        case OP_RAWPTE: {
+            /* A leaf pointing at data RAM with one random bit 40..63 set:
+             * reserved above MAXPHYADDR, NX, or software-available. */
+            uint64_t raw = (g << 12) | 0x7 | (1ULL << (40 + pick(xe, 24)));
+            prog_add(p, "if pts[%u]:entry(%#" PRIx64 ", 1) then pts[%u]:set_entry(%#" PRIx64
+                        ", 1, %#" PRIx64 ") end", d, va, d, va, raw);
+            break;
+        }
         case OP_READ:
-            prog_add(p, "vcpus[%u]:read(%#" PRIx64 ")", d, va + 8 * pick(&x, 512));
+            prog_add(p, "vcpus[%u]:read(%#" PRIx64 ")", d, va + 8 * pick(xe, 512));
             break;
         case OP_WRITE:
-            prog_add(p, "vcpus[%u]:write(%#" PRIx64 ", %u)", d, va + 8 * pick(&x, 512), i + 1);
+            prog_add(p, "vcpus[%u]:write(%#" PRIx64 ", %u)", d, va + 8 * pick(xe, 512), i + 1);
             break;
         case OP_EXEC: prog_add(p, "vcpus[%u]:exec(%#" PRIx64 ")", d, va); break;
         case OP_WPHYS:
             prog_add(p, "doms[%u]:write_phys(%#" PRIx64 ", %u)", d,
-                     (g << 12) + 8 * pick(&x, 512), i + 1);
+                     (g << 12) + 8 * pick(xe, 512), i + 1);
             break;
         case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
         }
     }
 }
+
+/* ---- coverage feedback ---------------------------------------------------------- */
+
+/* Distinct (kind, key) transitions seen over the whole fuzz run. */
+struct seen {
+    char (*key)[100];
+    size_t n, cap;
+    size_t fresh; /* new in the current program */
+};
+
+static void seen_add(void *ctx, const char *kind, const char *key, uint64_t count)
+{
+    struct seen *s = ctx;
+    char k[100];
+    (void)count;
+    snprintf(k, sizeof k, "%s|%s", kind, key);
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->key[i], k))
+            return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 128;
+        s->key = realloc(s->key, s->cap * sizeof(*s->key));
+        if (!s->key)
+            abort();
+    }
+    memcpy(s->key[s->n++], k, sizeof k);
+    s->fresh++;
+}
+
+static struct seen *cur_seen; /* the run's table, for run_text() */
+static bool fork_programs;    /* run each program in a child (crash-safe) */
 
 /* ---- running and shrinking ------------------------------------------------------- */
 
@@ -203,14 +312,106 @@ static void parse_problem(const char *msg, const char *name, struct verdict *v)
     }
 }
 
-static void run_text(const char *name, const char *text, struct verdict *v)
+static void run_inline(const char *name, const char *text, struct verdict *v,
+                       void (*sink)(void *, const char *, const char *, uint64_t),
+                       void *ctx)
 {
-    struct run_opts o = { .seed = 1 };
+    struct run_opts o = { .seed = 1, .cov_sink = sink, .cov_ctx = ctx };
     struct run_result r;
     lapi_run_string(name, text, &o, &r);
     snprintf(v->status, sizeof v->status, "%s", r.status);
     v->steps = r.steps;
     parse_problem(r.message, name, v);
+}
+
+/* In the child: coverage is collected as "kind\tkey\n" lines, sent up
+ * the pipe after the verdict. */
+struct linebuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void buf_sink(void *ctx, const char *kind, const char *key, uint64_t n)
+{
+    struct linebuf *b = ctx;
+    (void)n;
+    size_t need = strlen(kind) + strlen(key) + 3;
+    if (b->n + need > b->cap) {
+        b->cap = (b->cap + need) * 2;
+        if (!(b->p = realloc(b->p, b->cap)))
+            abort();
+    }
+    b->n += (size_t)sprintf(b->p + b->n, "%s\t%s\n", kind, key);
+}
+
+/*
+ * Runs a program in a child process, so that a crash, an abort or a
+ * sanitizer report in the C code becomes a finding ("crash" with the
+ * signal) instead of ending the fuzzer.  The child sends its verdict, then
+ * its coverage lines.  Shrinking keeps a crash only if it crashes with the
+ * same signal.
+ */
+static void run_text(const char *name, const char *text, struct verdict *v)
+{
+    int fd[2];
+    if (!fork_programs || pipe(fd) != 0) {
+        run_inline(name, text, v, cur_seen ? seen_add : NULL, cur_seen);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        struct verdict cv;
+        struct linebuf cov = { 0 };
+        memset(&cv, 0, sizeof cv);
+        run_inline(name, text, &cv, cur_seen ? buf_sink : NULL, &cov);
+        /* verdict first, so the parent knows where coverage starts */
+        bool ok = write(fd[1], &cv, sizeof cv) == (ssize_t)sizeof cv;
+        for (size_t off = 0; ok && off < cov.n;) {
+            ssize_t w = write(fd[1], cov.p + off, cov.n - off);
+            ok = w > 0;
+            off += ok ? (size_t)w : 0;
+        }
+        _exit(ok ? 0 : 3);
+    }
+    close(fd[1]);
+    memset(v, 0, sizeof(*v));
+    size_t got = 0;
+    while (pid > 0 && got < sizeof(*v)) {
+        ssize_t n = read(fd[0], (char *)v + got, sizeof(*v) - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    FILE *in = fdopen(fd[0], "r");
+    char line[256];
+    while (in && fgets(line, sizeof line, in)) {
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        tab[strcspn(tab + 1, "\n") + 1] = 0;
+        if (cur_seen)
+            seen_add(cur_seen, line, tab + 1, 1);
+    }
+    if (in)
+        fclose(in);
+    else
+        close(fd[0]);
+    int st = 0;
+    if (pid > 0)
+        waitpid(pid, &st, 0);
+    if (pid < 0 || got != sizeof(*v) || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        snprintf(v->status, sizeof v->status, "crash");
+        if (pid > 0 && WIFSIGNALED(st))
+            snprintf(v->field, sizeof v->field, "signal %d (%s)", WTERMSIG(st),
+                     strsignal(WTERMSIG(st)));
+        else
+            snprintf(v->field, sizeof v->field, "runner exited with status %d",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        v->line = 0;
+    }
 }
 
 static bool same_failure(const struct verdict *a, const struct verdict *b)
@@ -330,6 +531,85 @@ static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct pro
     return fclose(f);
 }
 
+/* ---- coverage-guided mutation ------------------------------------------------------- */
+
+/* Programs that reached a transition nothing before them had: they are
+ * mutated (a few lines deleted, inserted or replaced by fresh operations)
+ * to make half of the later programs, which biases generation toward the
+ * neighbourhood of new transitions.  All choices come from the seeded
+ * generator, so a seed still gives one sequence. */
+#define CORPUS_MAX 64
+
+struct corpus {
+    struct prog p[CORPUS_MAX];
+    size_t n, next; /* next slot to overwrite once full */
+};
+
+static void prog_copy(struct prog *dst, const struct prog *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    for (size_t i = 0; i < src->n; i++)
+        prog_add(dst, "%s", src->line[i]);
+}
+
+static void corpus_add(struct corpus *c, const struct prog *p)
+{
+    size_t slot = c->n < CORPUS_MAX ? c->n++ : c->next++ % CORPUS_MAX;
+    if (c->p[slot].line)
+        prog_free(&c->p[slot]);
+    prog_copy(&c->p[slot], p);
+}
+
+static void corpus_free(struct corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        prog_free(&c->p[i]);
+}
+
+/* One fresh operation line from e, or NULL. */
+static char *fresh_line(struct entropy *e, uint64_t counts[OP_NKINDS])
+{
+    struct prog one = { 0 };
+    gen_ops(&one, e, 1, counts);
+    char *l = one.n ? one.line[0] : NULL;
+    for (size_t i = 1; i < one.n; i++)
+        free(one.line[i]);
+    free(one.line);
+    return l;
+}
+
+static void mutate(struct prog *p, const struct prog *parent, struct entropy *e,
+                   unsigned nops, uint64_t counts[OP_NKINDS])
+{
+    prog_copy(p, parent);
+    unsigned edits = 1 + pick(e, 8);
+    for (unsigned k = 0; k < edits; k++) {
+        unsigned what = pick(e, 3);
+        size_t at = p->n ? pick(e, (unsigned)p->n) : 0;
+        if (what == 0 && p->n > 1) {            /* delete */
+            free(p->line[at]);
+            memmove(&p->line[at], &p->line[at + 1], (p->n - at - 1) * sizeof(char *));
+            p->n--;
+        } else if (what == 1 || !p->n) {        /* insert */
+            if (p->n >= 2 * nops)
+                continue;
+            char *l = fresh_line(e, counts);
+            if (!l)
+                continue;
+            prog_add(p, "%s", "");              /* grow by one */
+            free(p->line[p->n - 1]);
+            memmove(&p->line[at + 1], &p->line[at], (p->n - 1 - at) * sizeof(char *));
+            p->line[at] = l;
+        } else {                                /* replace */
+            char *l = fresh_line(e, counts);
+            if (!l)
+                continue;
+            free(p->line[at]);
+            p->line[at] = l;
+        }
+    }
+}
+
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
 {
     memset(st, 0, sizeof(*st));
@@ -340,6 +620,9 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     }
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     double t0 = now_s(), last = t0;
+    struct seen seen = { 0 };
+    struct corpus corpus = { 0 };
+    fork_programs = !o->no_fork;
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;
@@ -348,12 +631,26 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (o->max_findings && st->findings >= o->max_findings)
             break;
         struct prog p = { 0 };
-        gen_prog(&p, o->seed, n, nops, st->op_counts);
+        struct entropy me = { .x = o->seed * 0x2545f4914f6cdd1dULL ^ (n + 1) * 0xda942042e4dd58b5ULL };
+        if (corpus.n && pick(&me, 2)) {
+            mutate(&p, &corpus.p[pick(&me, (unsigned)corpus.n)], &me, nops, st->op_counts);
+            st->mutated++;
+        } else {
+            gen_prog(&p, o->seed, n, nops, st->op_counts);
+        }
         char name[64];
         snprintf(name, sizeof name, "fuzz-%" PRIu64 "-%" PRIu64 ".lua", o->seed, n);
         char *text = prog_text(&p, NULL);
         struct verdict v;
+        cur_seen = &seen;
+        seen.fresh = 0;
         run_text(name, text, &v);
+        cur_seen = NULL; /* shrinking runs do not count */
+        if (seen.fresh) {
+            st->new_cov_programs++;
+            if (!strcmp(v.status, "pass"))
+                corpus_add(&corpus, &p);
+        }
         free(text);
         st->programs++;
         st->ops += nops;
@@ -382,11 +679,19 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (tty && now - last > 0.5) {
             last = now;
             fprintf(stderr, "\rfuzz: %" PRIu64 " programs, %" PRIu64 " ops, %.0f ops/s, "
-                    "%" PRIu64 " findings   ", st->programs, st->ops,
-                    st->ops / (now - t0), st->findings);
+                    "%zu transitions, %" PRIu64 " findings   ", st->programs, st->ops,
+                    st->ops / (now - t0), seen.n, st->findings);
         }
     }
     st->seconds = now_s() - t0;
+    st->transitions = seen.n;
+    if (o->cov_out) {
+        for (size_t i = 0; i < seen.n; i++)
+            fprintf(o->cov_out, "  %s\n", seen.key[i]);
+    }
+    free(seen.key);
+    st->corpus = corpus.n;
+    corpus_free(&corpus);
     if (tty)
         fprintf(stderr, "\r%78s\r", "");
     return 0;

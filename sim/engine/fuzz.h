@@ -6,11 +6,13 @@
 #define PAGESIM_FUZZ_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 14
+#define FUZZ_NKINDS 17
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {
@@ -23,15 +25,26 @@ struct fuzz_opts {
     struct recorder *rec;    /* reproducer runs recorded here (may be NULL) */
     const char *mutants;     /* for the reproducer header, may be NULL */
     bool quiet;
+    bool no_fork;            /* run programs in-process (debugging) */
+    FILE *cov_out;           /* list the transitions reached here (may be NULL) */
 };
 
 struct fuzz_stats {
     uint64_t programs, ops, steps, findings, shrink_runs;
+    uint64_t transitions;      /* distinct (kind, key) domain transitions reached */
+    uint64_t new_cov_programs; /* programs that reached something new */
+    uint64_t mutated;          /* programs made by mutating the corpus */
+    uint64_t corpus;           /* programs kept for reaching something new */
     uint64_t op_counts[FUZZ_NKINDS];
     double seconds;
     char first_field[128];
 };
 
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st);
+
+/* The structure-aware decoder behind the libFuzzer entry point: the input
+ * bytes choose the operations (two bytes per choice) of a program of at
+ * most max_ops operations.  Returns malloc'd Lua text (prologue included). */
+char *fuzz_program_from_bytes(const uint8_t *data, size_t size, unsigned max_ops);
 
 #endif /* PAGESIM_FUZZ_H */

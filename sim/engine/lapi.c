@@ -698,7 +698,23 @@ struct pagetable {
     int dom_ref;      /* registry ref to the domain userdata */
     gfn_t root;
     uint64_t next, end; /* pool [next, end) */
+    enum mmu_mode mode; /* the format of the tables (default 4-level) */
 };
+
+/* Geometry of the builder's tables per mode (levels, entry size). */
+static int pt_levels(const struct pagetable *pt)
+{
+    static const int n[] = { [MMU_MODE_32] = 2, [MMU_MODE_PAE] = 3,
+                             [MMU_MODE_4L] = 4, [MMU_MODE_5L] = 5 };
+    return n[pt->mode];
+}
+
+static unsigned pt_esize(const struct pagetable *pt)
+{
+    return pt->mode == MMU_MODE_32 ? 4 : 8;
+}
+
+static enum mmu_mode parse_mode(lua_State *L, const char *m);
 
 static struct pagetable *check_pt(lua_State *L, int arg)
 {
@@ -724,6 +740,11 @@ static int d_pagetable(lua_State *L)
     lua_Integer pool = luaL_optinteger(L, -1, (lua_Integer)gfn_x(root) + 1);
     lua_getfield(L, 2, "pool_pages");
     lua_Integer npool = luaL_optinteger(L, -1, 64);
+    lua_getfield(L, 2, "mode");
+    enum mmu_mode mode = lua_isnil(L, -1) ? MMU_MODE_4L
+                                          : parse_mode(L, luaL_checkstring(L, -1));
+    if (mode == MMU_MODE_NONE)
+        return lerror(L, "a page table needs a paging mode (32 pae 4 5)");
     if (pool < 0 || npool < 0 || (uint64_t)(pool + npool) > d->max_gfn)
         return lerror(L, "page-table pool %#x+%d outside the domain's gfns",
                           (int)pool, (int)npool);
@@ -733,6 +754,7 @@ static int d_pagetable(lua_State *L)
     pt->root = root;
     pt->next = (uint64_t)pool;
     pt->end = (uint64_t)(pool + npool);
+    pt->mode = mode;
     luaL_setmetatable(L, MT_PT);
     return 1;
 }
@@ -749,18 +771,29 @@ static unsigned va_index(uint64_t va, int level)
     return (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
 }
 
-static uint64_t read_entry(lua_State *L, struct domain *d, gpa_t a)
+/* Byte offset of va's entry in the table at 'level', in pt's format. */
+static uint64_t pt_offset(const struct pagetable *pt, uint64_t va, int level)
+{
+    if (pt->mode == MMU_MODE_32)
+        return 4ULL * ((va >> (12 + 10 * (level - 1))) & 1023);
+    if (pt->mode == MMU_MODE_PAE && level == 3)
+        return 8ULL * ((va >> 30) & 3);
+    return 8ULL * va_index(va, level);
+}
+
+static uint64_t read_entry_w(lua_State *L, struct domain *d, gpa_t a,
+                             unsigned w)
 {
     uint64_t v = 0;
-    if (hvm_copy_from_guest_phys(d, &v, a, 8))
+    if (hvm_copy_from_guest_phys(d, &v, a, w))
         lerror(L, "page-table page at gpa %#" PRIx64 " is not guest RAM", gpa_x(a));
     return v;
 }
 
-static void write_entry(lua_State *L, struct engine *e, struct domain *d,
-                        gpa_t a, uint64_t v)
+static void write_entry_w(lua_State *L, struct engine *e, struct domain *d,
+                          gpa_t a, uint64_t v, unsigned w)
 {
-    int rc = eng_copy_to_guest(e, d, a, v, 8);
+    int rc = eng_copy_to_guest(e, d, a, v, w);
     if (rc)
         lerror(L, "writing the entry at gpa %#" PRIx64 " failed: %d", gpa_x(a), rc);
 }
@@ -772,9 +805,17 @@ static bool pt_locate(lua_State *L, struct engine *e, struct pagetable *pt,
                       gpa_t *entry)
 {
     gpa_t table = gfn_to_gpa(pt->root);
-    for (int l = 4; l > level; l--) {
-        gpa_t ea = gpa_add(table, 8ULL * va_index(va, l));
-        uint64_t ent = read_entry(L, d, ea);
+    unsigned w = pt_esize(pt);
+    for (int l = pt_levels(pt); l > level; l--) {
+        gpa_t ea = gpa_add(table, pt_offset(pt, va, l));
+        uint64_t ent = read_entry_w(L, d, ea, w);
+        if ((ent & PTE_P) && (ent & PTE_PS) && l <= 3
+            && !(pt->mode == MMU_MODE_PAE && l == 3)) {
+            if (!create)
+                return false;
+            lerror(L, "gva %#" PRIx64 " is mapped by a large page at level %d",
+                   va, l);
+        }
         if (!(ent & PTE_P)) {
             if (!create)
                 return false;
@@ -782,12 +823,16 @@ static bool pt_locate(lua_State *L, struct engine *e, struct pagetable *pt,
                 lerror(L, "page-table pool exhausted (%d pages used)",
                            (int)(pt->end - pt->next));
             gfn_t g = _gfn(pt->next++);
+            if (w == 4 && gfn_x(g) >= (1u << 20))
+                lerror(L, "32-bit page tables need pool gfns below 4 GiB");
             ent = (gfn_x(g) << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U;
-            write_entry(L, e, d, ea, ent);
+            if (pt->mode == MMU_MODE_PAE && l == 3)
+                ent = (gfn_x(g) << PAGE_SHIFT) | PTE_P; /* PDPTE: 2:1 rsvd */
+            write_entry_w(L, e, d, ea, ent, w);
         }
-        table = _gpa(ent & PTE_ADDR_MASK);
+        table = _gpa(ent & (w == 4 ? 0xFFFFF000ULL : PTE_ADDR_MASK));
     }
-    *entry = gpa_add(table, 8ULL * va_index(va, level));
+    *entry = gpa_add(table, pt_offset(pt, va, level));
     return true;
 }
 
@@ -801,19 +846,28 @@ static uint64_t parse_flags(lua_State *L, const char *f)
         case 'n': v |= PTE_NX; break;
         case 'a': v |= PTE_A; break;
         case 'd': v |= PTE_D; break;
+        case 'g': v |= 1ULL << 8; break;
         case 'r': case '-': break;
         default:
-            lerror(L, "unknown page flag '%c' (use r w u n a d)", *f);
+            lerror(L, "unknown page flag '%c' (use r w u n a d g)", *f);
         }
     }
     return v;
 }
 
-static uint64_t check_va(lua_State *L, int arg)
+/* A gva the page table's format can map: below 4 GiB for 32-bit and PAE
+ * tables, canonical (48 or 57 bits) for 4- and 5-level ones. */
+static uint64_t check_pt_va(lua_State *L, int arg, const struct pagetable *pt)
 {
     uint64_t va = check_u64(L, arg);
-    uint64_t top = va >> 47;
-    if (top != 0 && top != 0x1ffff)
+    if (pt->mode == MMU_MODE_32 || pt->mode == MMU_MODE_PAE) {
+        if (va >> 32)
+            lerror(L, "gva %#" PRIx64 " is above 4 GiB (32-bit/PAE tables)", va);
+        return va;
+    }
+    unsigned b = pt->mode == MMU_MODE_5L ? 56 : 47;
+    uint64_t top = va >> b;
+    if (top != 0 && top != (~0ULL >> b))
         lerror(L, "gva %#" PRIx64 " is not canonical", va);
     return va;
 }
@@ -823,12 +877,34 @@ static int pt_map(lua_State *L)
     struct engine *e = E(L);
     struct pagetable *pt = check_pt(L, 1);
     struct domain *d = pt_domain(L, pt);
-    uint64_t va = check_va(L, 2);
+    uint64_t va = check_pt_va(L, 2, pt);
     gfn_t g = check_gfn(L, d, 3);
     uint64_t flags = parse_flags(L, luaL_optstring(L, 4, "w"));
+    int level = (int)luaL_optinteger(L, 5, 1);
+    lua_Integer pkey = luaL_optinteger(L, 6, 0);
+    int maxl = pt->mode == MMU_MODE_PAE || pt->mode == MMU_MODE_32 ? 2 : 3;
+    if (level < 1 || level > maxl)
+        return lerror(L, "a leaf can be at level 1..%d in this mode, not %d",
+                      maxl, level);
+    if (pkey < 0 || pkey > 15)
+        return lerror(L, "protection key must be 0..15, not %d", (int)pkey);
+    if (pkey && pt_esize(pt) == 4)
+        return lerror(L, "32-bit entries have no protection key");
+    if (pt->mode == MMU_MODE_32 && (flags & PTE_NX))
+        return lerror(L, "32-bit entries have no NX bit");
+    unsigned span = pt->mode == MMU_MODE_32 ? 10 : 9;
+    uint64_t npages = 1ULL << (span * (level - 1));
+    if (gfn_x(g) & (npages - 1))
+        return lerror(L, "gfn %#" PRIx64 " is not aligned for a level-%d page",
+                      gfn_x(g), level);
+    if (pt_esize(pt) == 4 && gfn_x(g) >= (1u << 20))
+        return lerror(L, "gfn %#" PRIx64 " does not fit a 32-bit entry", gfn_x(g));
+    if (level > 1)
+        flags |= PTE_PS;
+    flags |= (uint64_t)pkey << 59;
     gpa_t ea;
-    pt_locate(L, e, pt, d, va, 1, true, &ea);
-    write_entry(L, e, d, ea, (gfn_x(g) << PAGE_SHIFT) | flags);
+    pt_locate(L, e, pt, d, va, level, true, &ea);
+    write_entry_w(L, e, d, ea, (gfn_x(g) << PAGE_SHIFT) | flags, pt_esize(pt));
     return 0;
 }
 
@@ -837,18 +913,19 @@ static int pt_unmap(lua_State *L)
     struct engine *e = E(L);
     struct pagetable *pt = check_pt(L, 1);
     struct domain *d = pt_domain(L, pt);
-    uint64_t va = check_va(L, 2);
+    uint64_t va = check_pt_va(L, 2, pt);
     gpa_t ea;
     if (pt_locate(L, e, pt, d, va, 1, false, &ea))
-        write_entry(L, e, d, ea, 0);
+        write_entry_w(L, e, d, ea, 0, pt_esize(pt));
     return 0;
 }
 
-static int check_level(lua_State *L, int arg)
+static int check_level(lua_State *L, int arg, const struct pagetable *pt)
 {
     lua_Integer l = luaL_checkinteger(L, arg);
-    if (l < 1 || l > 4)
-        lerror(L, "paging level must be 1 (PTE) .. 4 (PML4E), not %d", (int)l);
+    if (l < 1 || l > pt_levels(pt))
+        lerror(L, "paging level must be 1 (PTE) .. %d in this mode, not %d",
+               pt_levels(pt), (int)l);
     return (int)l;
 }
 
@@ -857,14 +934,14 @@ static int pt_entry(lua_State *L)
     struct engine *e = E(L);
     struct pagetable *pt = check_pt(L, 1);
     struct domain *d = pt_domain(L, pt);
-    uint64_t va = check_va(L, 2);
-    int level = check_level(L, 3);
+    uint64_t va = check_pt_va(L, 2, pt);
+    int level = check_level(L, 3, pt);
     gpa_t ea;
     if (!pt_locate(L, e, pt, d, va, level, false, &ea)) {
         lua_pushnil(L);
         return 1;
     }
-    lua_pushinteger(L, (lua_Integer)read_entry(L, d, ea));
+    lua_pushinteger(L, (lua_Integer)read_entry_w(L, d, ea, pt_esize(pt)));
     return 1;
 }
 
@@ -873,14 +950,16 @@ static int pt_set_entry(lua_State *L)
     struct engine *e = E(L);
     struct pagetable *pt = check_pt(L, 1);
     struct domain *d = pt_domain(L, pt);
-    uint64_t va = check_va(L, 2);
-    int level = check_level(L, 3);
+    uint64_t va = check_pt_va(L, 2, pt);
+    int level = check_level(L, 3, pt);
     uint64_t v = check_u64(L, 4);
     gpa_t ea;
-    if (!pt_locate(L, e, pt, d, va, level, false, &ea))
+    if (pt_esize(pt) == 4 && (v >> 32))
+        return lerror(L, "value %#" PRIx64 " does not fit a 32-bit entry", v);
+    if (!pt_locate(L, e, pt, d, va, level, true, &ea))
         return lerror(L, "no table at level %d for gva %#" PRIx64 " (map it first)",
                           level, va);
-    write_entry(L, e, d, ea, v);
+    write_entry_w(L, e, d, ea, v, pt_esize(pt));
     return 0;
 }
 
@@ -904,6 +983,67 @@ static int pt_index(lua_State *L)
 }
 
 /* ---- vCPUs ---------------------------------------------------------------------------- */
+
+static enum mmu_mode parse_mode(lua_State *L, const char *m)
+{
+    if (!strcmp(m, "none"))
+        return MMU_MODE_NONE;
+    if (!strcmp(m, "32"))
+        return MMU_MODE_32;
+    if (!strcmp(m, "pae"))
+        return MMU_MODE_PAE;
+    if (!strcmp(m, "4"))
+        return MMU_MODE_4L;
+    if (!strcmp(m, "5"))
+        return MMU_MODE_5L;
+    lerror(L, "unknown paging mode '%s' (none 32 pae 4 5)", m);
+    return MMU_MODE_4L;
+}
+
+/* Sets or clears 'bit' of *reg from a boolean. */
+static void set_bit_from(lua_State *L, uint64_t *reg, uint64_t bit)
+{
+    if (!lua_isboolean(L, -1))
+        lerror(L, "expected a boolean, got %s", luaL_typename(L, -1));
+    *reg = lua_toboolean(L, -1) ? *reg | bit : *reg & ~bit;
+}
+
+/* The control bits for a paging mode: CR0.PG, CR4.PAE/LA57, EFER.LME/LMA. */
+static void apply_mode(struct mmu_cpu *c, enum mmu_mode m)
+{
+    c->cr0 &= ~X86_CR0_PG;
+    c->cr4 &= ~(X86_CR4_PAE | X86_CR4_LA57);
+    c->efer &= ~(X86_EFER_LME | X86_EFER_LMA);
+    if (m != MMU_MODE_NONE)
+        c->cr0 |= X86_CR0_PG;
+    if (m >= MMU_MODE_PAE)
+        c->cr4 |= X86_CR4_PAE;
+    if (m >= MMU_MODE_4L)
+        c->efer |= X86_EFER_LME | X86_EFER_LMA;
+    if (m == MMU_MODE_5L)
+        c->cr4 |= X86_CR4_LA57;
+}
+
+/* Boolean vCPU settings: name -> (register, bit). */
+static bool vcpu_flag(lua_State *L, struct vcpu *v, const char *k)
+{
+    static const struct { const char *n; int reg; uint64_t bit; } f[] = {
+        { "pse", 4, X86_CR4_PSE },   { "pge", 4, X86_CR4_PGE },
+        { "la57", 4, X86_CR4_LA57 }, { "smep", 4, X86_CR4_SMEP },
+        { "smap", 4, X86_CR4_SMAP }, { "pke", 4, X86_CR4_PKE },
+        { "pks", 4, X86_CR4_PKS },   { "ac", 1, X86_RFLAGS_AC },
+        { "pg", 0, X86_CR0_PG },     { "pae", 4, X86_CR4_PAE },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (strcmp(k, f[i].n))
+            continue;
+        uint64_t *reg = f[i].reg == 0 ? &v->cpu.cr0
+                        : f[i].reg == 4 ? &v->cpu.cr4 : &v->cpu.rflags;
+        set_bit_from(L, reg, f[i].bit);
+        return true;
+    }
+    return false;
+}
 
 static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
 {
@@ -934,8 +1074,28 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
             v->cpu.cr4 = (uint64_t)luaL_checkinteger(L, -1);
         } else if (!strcmp(k, "efer")) {
             v->cpu.efer = (uint64_t)luaL_checkinteger(L, -1);
+        } else if (!strcmp(k, "rflags")) {
+            v->cpu.rflags = (uint64_t)luaL_checkinteger(L, -1);
+        } else if (!strcmp(k, "pkru") || !strcmp(k, "pkrs")) {
+            lua_Integer r = luaL_checkinteger(L, -1);
+            if (r < 0 || r > 0xFFFFFFFFLL)
+                lerror(L, "%s must be a 32-bit value", k);
+            *(k[3] == 'u' ? &v->cpu.pkru : &v->cpu.pkrs) = (uint32_t)r;
+        } else if (!strcmp(k, "maxphyaddr")) {
+            lua_Integer m = luaL_checkinteger(L, -1);
+            if (m < 32 || m > 52)
+                lerror(L, "maxphyaddr must be 32..52, not %d", (int)m);
+            v->cpu.maxphyaddr = (unsigned)m;
+        } else if (!strcmp(k, "implicit")) {
+            v->cpu.implicit = lua_toboolean(L, -1);
+        } else if (!strcmp(k, "mode")) {
+            apply_mode(&v->cpu, parse_mode(L, luaL_checkstring(L, -1)));
+        } else if (vcpu_flag(L, v, k)) {
+            /* done */
         } else {
-            lerror(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer)", k);
+            lerror(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer "
+                      "rflags pkru pkrs maxphyaddr implicit mode pse pge la57 "
+                      "smep smap pke pks ac pg pae)", k);
         }
         lua_pop(L, 1);
     }
@@ -978,6 +1138,8 @@ static void push_access(lua_State *L, const struct eng_access *a)
     lua_setfield(L, -2, "mmio");
     lua_pushboolean(L, a->final == EF_CRASH);
     lua_setfield(L, -2, "crash");
+    lua_pushboolean(L, a->final == EF_GP);
+    lua_setfield(L, -2, "gp");
     if (a->final == EF_OK || a->final == EF_MMIO) {
         set_field_int(L, "value", a->value);
         set_field_int(L, "gpa", gpa_x(a->gpa));
@@ -1011,7 +1173,7 @@ static int do_access(lua_State *L, enum access_kind k)
 {
     struct engine *e = E(L);
     struct vcpu *v = *check_vcpu_ud(L, 1);
-    uint64_t va = check_va(L, 2);
+    uint64_t va = check_u64(L, 2); /* non-canonical: the MMU gives #GP */
     uint64_t wv = 0;
     unsigned w;
     if (k == ACC_WRITE) {
@@ -1041,7 +1203,15 @@ static int v_index(lua_State *L)
     struct { const char *n; uint64_t v; } f[] = {
         { "id", v->id }, { "cr0", v->cpu.cr0 }, { "cr3", v->cpu.cr3 },
         { "cr4", v->cpu.cr4 }, { "efer", v->cpu.efer }, { "cpl", v->cpu.cpl },
+        { "rflags", v->cpu.rflags }, { "pkru", v->cpu.pkru },
+        { "pkrs", v->cpu.pkrs }, { "maxphyaddr", v->cpu.maxphyaddr },
+        { "implicit", v->cpu.implicit },
     };
+    if (!strcmp(k, "mode")) {
+        static const char *const mn[] = { "none", "32", "pae", "4", "5" };
+        lua_pushstring(L, mn[mmu_mode_of(&v->cpu)]);
+        return 1;
+    }
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!strcmp(k, f[i].n)) {
             lua_pushinteger(L, (lua_Integer)f[i].v);
@@ -1133,6 +1303,7 @@ static void open_api(lua_State *L)
     set_field_int(L, "U", PFEC_U);
     set_field_int(L, "RSVD", PFEC_RSVD);
     set_field_int(L, "ID", PFEC_ID);
+    set_field_int(L, "PK", PFEC_PK);
     lua_setfield(L, -2, "PF");
     lua_createtable(L, 0, 8);
     set_field_int(L, "R", EPTQ_READ);
@@ -1151,6 +1322,9 @@ static void open_api(lua_State *L)
     set_field_int(L, "A", PTE_A);
     set_field_int(L, "D", PTE_D);
     set_field_int(L, "NX", PTE_NX);
+    set_field_int(L, "PS", PTE_PS);
+    set_field_int(L, "G", 1ULL << 8);
+    set_field_int(L, "PKEY_SHIFT", 59);
     lua_setfield(L, -2, "PTE");
     lua_pop(L, 1);
 }
@@ -1247,6 +1421,8 @@ static int run_chunk(const char *path, const char *text,
         goto record;
     }
     s->eng.log = opts->log;
+    s->eng.cov_sink = opts->cov_sink;
+    s->eng.cov_ctx = opts->cov_ctx;
     s->eng.verbose = opts->verbose;
     s->eng.hook = opts->hook;
     s->mem_limit = opts->mem_limit ? opts->mem_limit : DEFAULT_MEMLIMIT;
@@ -1294,6 +1470,7 @@ done:
     res->failures = s->eng.failures;
     res->divergences = s->eng.divergences;
     eng_digest_hex(&s->eng, res->digest);
+    eng_flush_coverage(&s->eng);
     if (!res->status[0]) {
         const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
         snprintf(res->status, sizeof res->status, "%s", st);

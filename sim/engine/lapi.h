@@ -22,6 +22,9 @@ struct run_opts {
     const char *mutants;      /* text for the runs row, may be NULL */
     uint64_t instr_budget;    /* Lua VM instructions; 0: default */
     size_t mem_limit;         /* bytes for the Lua heap; 0: default */
+    /* Optional: receives the run's domain coverage (kind, key, count). */
+    void (*cov_sink)(void *ctx, const char *kind, const char *key, uint64_t n);
+    void *cov_ctx;
     const struct eng_access_hook *hook; /* guest-access observer (hw-replay) */
 };
 

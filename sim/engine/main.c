@@ -19,10 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "../../reports/report.h"
 #include "fuzz.h"
 #include "../../hw-replay/hwreplay.h"
 #include "lapi.h"
@@ -39,6 +43,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run PATH...     run scenario files (directories are searched for *.lua)\n"
     "  show            print the runs and divergences recorded in a database\n"
+    "  report          write a self-contained HTML report of a database\n"
     "  merge OUT IN... append the runs of databases IN to database OUT\n"
     "  fuzz            random state transitions vs the oracle, shrunk reproducers\n"
     "  mutants         list the deliberate bugs --mutant can switch on\n"
@@ -55,7 +60,8 @@ static const char usage_main[] =
 static const char usage_run[] =
     "usage: pagesim run [--db FILE] [--no-db] [--seed N] [--mutant NAME]...\n"
     "                   [--verbose] [--max-instructions N] [--tap]\n"
-    "                   [--junit FILE] [--shard K/N] SCENARIO_OR_DIR...\n"
+    "                   [--junit FILE] [--shard K/N] [--timeout S] [--no-fork]\n"
+    "                   SCENARIO_OR_DIR...\n"
     "\n"
     "Runs each scenario (a directory means every *.lua below it, in sorted\n"
     "order), checks every step against the oracle, records the runs in the\n"
@@ -72,6 +78,10 @@ static const char usage_run[] =
     "  --junit FILE    also write a JUnit XML report to FILE\n"
     "  --shard K/N     run only the K-th of N deterministic slices of the\n"
     "                  sorted scenario list (1 <= K <= N)\n"
+    "  --timeout S     a scenario still running after S seconds is killed and\n"
+    "                  reported (default 600)\n"
+    "  --no-fork       run scenarios in this process (for a debugger); by\n"
+    "                  default each runs in a child, so a crash ends only it\n"
     "\n"
     "Exit status: 0 all passed, 1 any failure/divergence/error, 2 bad usage.\n";
 
@@ -239,6 +249,75 @@ static int write_junit(const char *path, const struct pathlist *files,
 
 /* ---- run -------------------------------------------------------------------------- */
 
+/* Runs one scenario in a child process, so that a crash or a hang in the
+ * C code (a sim or model bug, or a sanitizer report) ends that scenario
+ * only: the child opens its own database connection (SQLite connections
+ * must not cross fork()), runs, and sends its result through a pipe.  A
+ * child that dies is reported, and recorded by the parent, as an error
+ * naming the signal; the rows of the runs before it are already committed. */
+static void run_isolated(const char *file, const char *db, const struct run_opts *ro,
+                         unsigned timeout_s, struct recorder *rec, struct run_result *r)
+{
+    int fd[2];
+    memset(r, 0, sizeof(*r));
+    fflush(stdout);
+    fflush(stderr);
+    if (pipe(fd) != 0) {
+        snprintf(r->status, sizeof r->status, "error");
+        snprintf(r->message, sizeof r->message, "%s: pipe: %s", file, strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        struct run_opts co = *ro;
+        char err[512];
+        co.rec = db ? rec_open(db, err, sizeof err) : NULL;
+        if (db && !co.rec)
+            fprintf(stderr, "pagesim run: %s\n", err);
+        alarm(timeout_s);
+        lapi_run_file(file, &co, r);
+        if (co.rec)
+            rec_close(co.rec);
+        fflush(stdout);
+        ssize_t n = write(fd[1], r, sizeof(*r));
+        _exit(n == (ssize_t)sizeof(*r) ? 0 : 3);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    if (pid > 0) {
+        while (got < sizeof(*r)) {
+            ssize_t n = read(fd[0], (char *)r + got, sizeof(*r) - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+    }
+    close(fd[0]);
+    int wst = 0;
+    if (pid > 0)
+        waitpid(pid, &wst, 0);
+    if (pid > 0 && got == sizeof(*r) && WIFEXITED(wst) && WEXITSTATUS(wst) == 0)
+        return;
+    memset(r, 0, sizeof(*r));
+    snprintf(r->status, sizeof r->status, "error");
+    if (pid < 0)
+        snprintf(r->message, sizeof r->message, "%s: fork: %s", file, strerror(errno));
+    else if (WIFSIGNALED(wst) && WTERMSIG(wst) == SIGALRM)
+        snprintf(r->message, sizeof r->message, "%s: did not finish within %u s (killed)",
+                 file, timeout_s);
+    else if (WIFSIGNALED(wst))
+        snprintf(r->message, sizeof r->message, "%s: crashed: signal %d (%s)", file,
+                 WTERMSIG(wst), strsignal(WTERMSIG(wst)));
+    else
+        snprintf(r->message, sizeof r->message, "%s: runner exited with status %d", file,
+                 WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+    if (rec) {
+        int64_t id = rec_run_begin(rec, file, ro->seed, ro->mutants);
+        rec_run_end(rec, id, r->status, "", 0, 0, 0, r->message, 0);
+    }
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -247,10 +326,12 @@ static int cmd_run(int argc, char **argv)
         { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' },
         { "max-instructions", required_argument, 0, 'I' },
         { "tap", no_argument, 0, 'T' }, { "junit", required_argument, 0, 'J' },
-        { "shard", required_argument, 0, 'S' }, { 0, 0, 0, 0 },
+        { "shard", required_argument, 0, 'S' }, { "no-fork", no_argument, 0, 'F' },
+        { "timeout", required_argument, 0, 'W' }, { 0, 0, 0, 0 },
     };
     const char *db = "pagesim.db";
-    bool nodb = false, verbose = false, tap = false;
+    bool nodb = false, verbose = false, tap = false, nofork = false;
+    unsigned timeout_s = 600;
     const char *junit = NULL;
     unsigned shard_k = 1, shard_n = 1;
     uint64_t seed = 1, budget = 0;
@@ -273,6 +354,17 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case 'T': tap = true; break;
+        case 'F': nofork = true; break;
+        case 'W': {
+            char *end;
+            unsigned long t = strtoul(optarg, &end, 0);
+            if (*end || !*optarg || t == 0 || t > 86400) {
+                fprintf(stderr, "pagesim run: --timeout: '%s' is not 1..86400 seconds\n", optarg);
+                return 2;
+            }
+            timeout_s = (unsigned)t;
+            break;
+        }
         case 'J': junit = optarg; break;
         case 'S': {
             char extra;
@@ -378,8 +470,10 @@ static int cmd_run(int argc, char **argv)
                 int64_t id = rec_run_begin(rec, files.v[i], seed, ro.mutants);
                 rec_run_end(rec, id, r->status, "", 0, 0, 0, r->message, 0);
             }
-        } else {
+        } else if (nofork) {
             lapi_run_file(files.v[i], &ro, r);
+        } else {
+            run_isolated(files.v[i], nodb ? NULL : db, &ro, timeout_s, rec, r);
         }
         bool ok = !strcmp(r->status, "pass");
         ok ? passed++ : failed++;
@@ -495,7 +589,7 @@ static int cmd_mutants(void)
 static const char usage_fuzz[] =
     "usage: pagesim fuzz [--seed N] [--ops N | --time SECONDS] [--out DIR]\n"
     "                    [--db FILE | --no-db] [--mutant NAME]... [--findings N]\n"
-    "                    [--program-ops N] [--quiet]\n"
+    "                    [--program-ops N] [--coverage] [--no-fork] [--quiet]\n"
     "\n"
     "Generates programs of random operations (page-table edits, populate,\n"
     "remove, type changes, log-dirty enable/disable/peek/clean, CPU modes,\n"
@@ -509,6 +603,9 @@ static const char usage_fuzz[] =
     "  --time S        stop after S seconds\n"
     "  --findings N    stop after N findings\n"
     "  --program-ops N operations per program (default 120)\n"
+    "  --coverage      list the domain transitions reached\n"
+    "  --no-fork       run programs in this process (by default each runs in a\n"
+    "                  child, so a crash or sanitizer report becomes a finding)\n"
     "\n"
     "Exit status: 0 no finding, 1 findings, 2 bad usage.\n";
 
@@ -520,6 +617,7 @@ static int cmd_fuzz(int argc, char **argv)
         { "db", required_argument, 0, 'd' }, { "no-db", no_argument, 0, 'n' },
         { "mutant", required_argument, 0, 'm' }, { "findings", required_argument, 0, 'f' },
         { "program-ops", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' },
+        { "coverage", no_argument, 0, 'c' }, { "no-fork", no_argument, 0, 'F' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct fuzz_opts fo = { .seed = 1, .out_dir = "fuzz-out" };
@@ -541,6 +639,8 @@ static int cmd_fuzz(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'n': nodb = true; break;
         case 'q': fo.quiet = true; break;
+        case 'c': fo.cov_out = stdout; break;
+        case 'F': fo.no_fork = true; break;
         case 'm': {
             uint32_t bit = mutant_from_name(optarg);
             if (!bit) {
@@ -593,9 +693,49 @@ static int cmd_fuzz(int argc, char **argv)
     printf("fuzz: operation mix:");
     for (unsigned k = 0; k < FUZZ_NKINDS; k++)
         printf(" %s=%" PRIu64, fuzz_op_names[k], st.op_counts[k]);
-    printf("\nfuzz: %" PRIu64 " findings%s%s\n", st.findings,
+    printf("\nfuzz: %" PRIu64 " distinct transitions reached (%" PRIu64
+           " programs found something new; %" PRIu64 " programs mutated from a corpus of %"
+           PRIu64 ")%s\n", st.transitions, st.new_cov_programs, st.mutated, st.corpus,
+           fo.cov_out ? " (listed above)" : "; --coverage lists them");
+    printf("fuzz: %" PRIu64 " findings%s%s\n", st.findings,
            st.findings ? ", reproducers in " : "", st.findings ? fo.out_dir : "");
     return st.findings ? 1 : 0;
+}
+
+/* ---- report ---------------------------------------------------------------------------- */
+
+static const char usage_report[] =
+    "usage: pagesim report [--db FILE] [-o DIR]\n"
+    "\n"
+    "Writes DIR/index.html (default DIR: report/): runs with status, duration\n"
+    "and digest; divergences with expected and actual side by side; failed\n"
+    "expects; fuzz findings with their reproducers; per-run plots (inline SVG,\n"
+    "nothing fetched at view time).\n";
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, 0, 'd' }, { "out", required_argument, 0, 'o' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    const char *db = "pagesim.db", *out = "report";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h': fputs(usage_report, stdout); return 0;
+        default: fputs(usage_report, stderr); return 2;
+        }
+    }
+    char path[4096], err[1024];
+    if (report_html(db, out, path, sizeof path, err, sizeof err)) {
+        fprintf(stderr, "pagesim report: %s\n", err);
+        return 2;
+    }
+    printf("report: %s\n", path);
+    return 0;
 }
 
 /* ---- merge ----------------------------------------------------------------------------- */
@@ -675,6 +815,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "mutants"))
         return cmd_mutants();
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "fuzz"))
         return cmd_fuzz(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge"))

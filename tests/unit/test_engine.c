@@ -191,7 +191,7 @@ Test(engine, bad_arguments_name_the_line)
         { "local d = domain{ gfns = 16 }\nd:populate(16)\n", "x.lua:2: gfn 0x10 out of range" },
         { "local d = domain{ gfns = 16, ram = 1 }\nd:set_type(0, 'bogus')\n", "x.lua:2: unknown p2m type 'bogus'" },
         { "local d = domain{ ram = 1 }\nlocal v = d:vcpu()\nv:read(0xffe, 4)\n", "x.lua:3: a 4-byte access" },
-        { "local d = domain{ ram = 1 }\nlocal v = d:vcpu()\nv:read(0x800000000000)\n", "not canonical" },
+        { "local d = domain{ ram = 1 }\nlocal v = d:vcpu()\nlocal pt = d:pagetable{ root = 0 }\npt:map(0x800000000000, 0)\n", "x.lua:4: gva 0x800000000000 is not canonical" },
         { "local d = domain{ ram = 1 }\nd:vcpu{ cpl = 5 }\n", "x.lua:2: cpl must be 0..3" },
         { "local d = domain{}\nd:destroy()\nd:populate(1)\n", "x.lua:3: domain was destroyed" },
         { "domain{}\nhost{ frames = 64 }\n", "x.lua:2: host{} must come before" },

@@ -270,8 +270,8 @@ Test(model, pf_fetch_nx)
     expect_pf(go(ACC_FETCH), PFEC_P | PFEC_ID);
     cr_assert_eq(go(ACC_READ).outcome, MMU_OK);
 
-    cpu.efer &= ~X86_EFER_NXE; /* NX is ignored */
-    cr_assert_eq(go(ACC_FETCH).outcome, MMU_OK);
+    cpu.efer &= ~X86_EFER_NXE; /* bit 63 is now reserved: RSVD, no I/D */
+    expect_pf(go(ACC_FETCH), PFEC_P | PFEC_RSVD);
 }
 
 Test(model, pf_precedence_user_before_write)

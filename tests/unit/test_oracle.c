@@ -457,7 +457,8 @@ static void build_tables(uint64_t flags)
     wr64((gmfn[DATA_GFN] << 12) | 0x120, DATA_VAL);
     cpu = (struct oracle_cpu){ X86_CR0_PG | X86_CR0_WP | 1, GT_GFN(0) << 12,
                                X86_CR4_PAE,
-                               X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE, 0 };
+                               X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE, 0,
+                               0, 0, 0, 0, false };
 }
 
 static uint64_t entry_hpa(unsigned lvl)

@@ -196,7 +196,7 @@ Test(recorder, fresh_database_identity_and_journal)
 	rec_close(r);
 	db = db_open(dbpath);
 	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 1);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
 	cr_assert_eq(q_int(db, "PRAGMA application_id"), 0x50475331);
 	cr_assert_str_eq(q_text(db, "PRAGMA journal_mode", buf, sizeof(buf)),
 	                 "wal");
@@ -308,7 +308,7 @@ Test(recorder, reopen_appends_runs)
 	db = db_open(dbpath);
 	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE status='pass'"),
 	             2);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 1);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
 	sqlite3_close(db);
 }
 
@@ -324,7 +324,7 @@ Test(recorder, newer_schema_version_refused)
 	             SQLITE_OK);
 	sqlite3_close(db);
 
-	expect_refused(dbpath, "schema version 7 is newer than this pagesim (1)");
+	expect_refused(dbpath, "schema version 7 is newer than this pagesim (2)");
 }
 
 Test(recorder, text_file_refused)
@@ -581,4 +581,36 @@ Test(recorder, null_recorder_is_harmless)
 	cr_assert_eq(rec_run_begin(NULL, "s", 0, NULL), -1);
 	cr_assert_eq(rec_step(NULL, 1, 0, NULL, "a", NULL, NULL), -1);
 	cr_assert_str_neq(rec_errmsg(NULL), "");
+}
+
+/* A version 1 database (as pagesim 0.1.0 wrote it) is upgraded in place:
+ * its runs survive, the coverage table appears, and coverage rows add up. */
+Test(recorder, version1_upgraded_in_place)
+{
+	struct recorder *r = must_open(dbpath);
+	int64_t a = rec_run_begin(r, "old", 1, NULL);
+	sqlite3 *db;
+
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	/* turn it back into a version 1 file */
+	db = db_open(dbpath);
+	cr_assert_eq(sqlite3_exec(db, "DROP VIEW transition_coverage;"
+	                              "DROP TABLE coverage;"
+	                              "PRAGMA user_version = 1;",
+	                          NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	r = must_open(dbpath);
+	int64_t b = rec_run_begin(r, "new", 1, NULL);
+	cr_assert_eq(rec_coverage(r, b, "p2m", "populate:mmio_dm->ram_rw", 3), 0,
+	             "%s", rec_errmsg(r));
+	cr_assert_eq(rec_coverage(r, b, "p2m", "populate:mmio_dm->ram_rw", 2), 0);
+	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs"), 2);
+	cr_assert_eq(q_int(db, "SELECT total FROM transition_coverage"), 5);
+	sqlite3_close(db);
 }
