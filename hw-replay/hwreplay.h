@@ -41,6 +41,7 @@ struct hw_access {
     unsigned width;
     uint64_t wvalue;
     unsigned lcg;     /* loops only: 1 = pseudo-random page order */
+    uint64_t rflags;  /* only AC (bit 18) is used: SMAP override at CPL0 */
 };
 
 enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };

@@ -154,9 +154,12 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     memset(s, 0, STUB_PAGES * PG);
     put64(s, OFF_PDPT + 8 * STUB_PDPT_IDX, (gpa + OFF_PD) | E_P | E_W | E_U);
     put64(s, OFF_PD, (gpa + OFF_PT) | E_P | E_W | E_U);
+    /* supervisor pages, except the user copy of the access code and the
+     * user stack: SMEP/SMAP never apply to the stub's own CPL0 work */
     for (uint64_t i = 0; i < STUB_PAGES; i++)
         if (i != OFF_MAGIC / PG)
-            put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W | E_U);
+            put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W |
+                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U : 0));
     /* GDT: null, kernel code, kernel data, user data, user code, TSS */
     put64(s, OFF_GDT + 0x08, 0x00209a0000000000ULL);
     put64(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
@@ -181,6 +184,7 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PARAMS + 0x18, a->wvalue);
     put64(s, OFF_PARAMS + 0x20, a->cpl);
     put64(s, OFF_PARAMS + 0xc8, a->lcg);
+    put64(s, OFF_PARAMS + 0xd0, 2 | (a->rflags & (1ULL << 18)));
     if (qemu) {
         put64(s, OFF_PARAMS + 0x28, 1);
         put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);

@@ -70,6 +70,8 @@
  * one warm-up pass first, then the TSC cycles of the timed loop go to the
  * results' value */
 #define P_LCG    (STUB_VA + OFF_PARAMS + 0xc8)
+#define P_RFLAGS (STUB_VA + OFF_PARAMS + 0xd0)  /* CPL0 accesses: 2 | AC */
+#define OFF_UCODE (OFF_CODE + 0x1000)           /* the user copy: U=1 */
 /* results, written by the exception handler */
 #define R_STATUS (STUB_VA + OFF_PARAMS + 0x100) /* 1 once the handler ran */
 #define R_VEC    (STUB_VA + OFF_PARAMS + 0x108)

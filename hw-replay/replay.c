@@ -241,7 +241,8 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
 {
     struct ctx *c = ctx;
     c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
-                                 v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0 };
+                                 v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0,
+                                 v->cpu.rflags };
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;
         snprintf(c->error, sizeof c->error, "out of memory for the domain's RAM copy");
@@ -326,16 +327,23 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
         skip(c, e, dom, why);
         return;
     }
-    /* The stub lives in PML4 slot 511 of the scenario's own 4-level root
-     * and runs with supervisor pages and PKRU/PKRS zero: other paging modes
-     * (32-bit, PAE, 5-level) and SMEP/SMAP/PKE/PKS are not replayed yet. */
+    /* The stub lives in PML4 slot 511 of the scenario's own 4-level root;
+     * its pages are supervisor pages (but for the user copy of the access
+     * code and the user stack), so SMEP and SMAP do not hit it and the
+     * recorded EFLAGS.AC is loaded for CPL0 accesses.  Other paging modes
+     * (32-bit, PAE, 5-level), protection keys (PKRU/PKRS cannot be loaded)
+     * and implicit supervisor accesses are not replayed yet. */
     if ((c->cur.cr4 & X86_CR4_LA57) || !(c->cur.cr4 & X86_CR4_PAE) ||
         !(c->cur.efer & X86_EFER_LMA)) {
         skip(c, e, dom, "paging mode other than 4-level is not replayed yet");
         return;
     }
-    if (c->cur.cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)) {
-        skip(c, e, dom, "CR4.SMEP/SMAP/PKE/PKS accesses are not replayed yet");
+    if (c->cur.cr4 & (X86_CR4_PKE | X86_CR4_PKS)) {
+        skip(c, e, dom, "CR4.PKE/PKS accesses are not replayed yet (PKRU/PKRS)");
+        return;
+    }
+    if (v->cpu.implicit) {
+        skip(c, e, dom, "implicit supervisor accesses are not replayed yet");
         return;
     }
     struct hw_result r;

@@ -7,13 +7,16 @@
  * (the scenario's own tables, with PML4 slot 511 pointing at this region),
  * RSP = KSTACK_TOP, GDT/IDT/TSS set up by the VMM (layout.h).
  *
- *   entry: if P_CPL == 3, iretq to do_access at CPL3 (CS 0x23, SS 0x1b)
- *   do_access: read or write P_GVA with width P_WIDTH (value into %rbx),
+ *   entry: operands into registers; if P_CPL == 3, iretq to the user copy
+ *     of the access code (its own U=1 page; every other stub page is U=0, so
+ *     CR4.SMEP/SMAP do not hit the stub), else load the recorded EFLAGS.AC
+ *     and run the kernel copy
+ *   access: read or write P_GVA with width P_WIDTH (value into %rbx),
  *     then touch MAGIC_VA, which is never mapped: the #PF handler sees
  *     CR2 == MAGIC_VA and knows the access completed.  Any other exception
  *     (the recorded access faulting) is caught the same way.
- *   fetch: every register (RSP too) is set to a non-canonical POISON, then
- *     jmp *P_GVA: a fetch fault gives #PF with I/D at P_GVA; a fetch that
+ *   fetch: gva pushed, every other register set to a non-canonical POISON,
+ *     ret: a fetch fault gives #PF with I/D at P_GVA; a fetch that
  *     succeeds executes whatever is there, which (all operands poisoned)
  *     faults with #GP/#UD, or halts -- the VMM reads "fetch completed".
  *
@@ -23,62 +26,18 @@
  */
 #include "layout.h"
 
-    .text
-    .code64
-    .globl _start
-_start:
-    cmpq $0, P_QEMU
-    je 1f
-    /* QEMU: arrive from qboot.S on the identity tables; load the stub's
-     * descriptor tables and the recorded control registers */
-    lgdt P_GDTR
-    lidt P_IDTR
-    movl $SEL_KDATA, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
-    movl %eax, %fs
-    movl %eax, %gs
-    movl $SEL_TSS, %eax
-    ltr %ax
-    movabsq $KSTACK_TOP, %rsp
-    movl $0xc0000080, %ecx
-    movl P_EFER, %eax
-    movl P_EFER + 4, %edx
-    wrmsr
-    movq P_CR4, %rax
-    movq %rax, %cr4
-    movq P_CR0, %rax
-    movq %rax, %cr0
-    movq P_CR3, %rax
-    movq %rax, %cr3
-    pushq $SEL_KCODE
-    pushq $1f
-    lretq
-1:
-    cmpq $3, P_CPL
-    jne do_access
-    pushq $SEL_UDATA
-    pushq $USTACK_TOP
-    pushq $0x2
-    pushq $SEL_UCODE
-    pushq $do_access
-    iretq
-
-do_access:
-    movq P_KIND, %rax
-    movq P_GVA, %rdi
-    movq P_WVAL, %rsi
-    movq P_WIDTH, %rcx
+/* The access, for CPL0 (kernel page, U=0: SMEP-safe) and CPL3 (user page).
+ * In: %rax kind, %rdi gva, %rsi value / pages, %rcx width / count, %r10 lcg. */
+.macro ACCESS sfx
     xorl %ebx, %ebx
     cmpq $2, %rax
-    je do_fetch
+    je fetch_\sfx
     cmpq $3, %rax
-    je do_loop
+    je loop_\sfx
     cmpq $4, %rax
-    je do_loop
+    je loop_\sfx
     cmpq $1, %rax
-    je do_write
+    je write_\sfx
     cmpq $1, %rcx
     je 1f
     cmpq $2, %rcx
@@ -86,15 +45,14 @@ do_access:
     cmpq $4, %rcx
     je 4f
     movq (%rdi), %rbx
-    jmp done
+    jmp done_\sfx
 1:  movzbl (%rdi), %ebx
-    jmp done
+    jmp done_\sfx
 2:  movzwl (%rdi), %ebx
-    jmp done
+    jmp done_\sfx
 4:  movl (%rdi), %ebx
-    jmp done
-
-do_write:
+    jmp done_\sfx
+write_\sfx:
     cmpq $1, %rcx
     je 1f
     cmpq $2, %rcx
@@ -102,23 +60,16 @@ do_write:
     cmpq $4, %rcx
     je 4f
     movq %rsi, (%rdi)
-    jmp done
+    jmp done_\sfx
 1:  movb %sil, (%rdi)
-    jmp done
+    jmp done_\sfx
 2:  movw %si, (%rdi)
-    jmp done
+    jmp done_\sfx
 4:  movl %esi, (%rdi)
-    jmp done
-
-done:
-    movb MAGIC_VA, %al
-    ud2                     /* not reached: the #PF above ends the run */
-
-/* kinds 3/4 (benchmark, calibration): see layout.h.  %rax kind, %rcx
- * accesses, %rsi pages, %rdi base. */
-do_loop:
+    jmp done_\sfx
+/* kinds 3/4 (benchmark, calibration): see layout.h */
+loop_\sfx:
     movq %rax, %r12         /* kind */
-    movq P_LCG, %r10
     leaq -1(%rsi), %r11     /* index mask */
     movq %rsi, %rdx         /* warm-up: every page once, same op (sets A/D) */
     xorl %r8d, %r8d
@@ -158,9 +109,13 @@ do_loop:
     orq %rax, %rdx
     subq %r14, %rdx
     movq %rdx, %rbx         /* TSC cycles of the timed loop */
-    jmp done
-
-do_fetch:
+    jmp done_\sfx
+done_\sfx:
+    movb MAGIC_VA, %al
+    ud2                     /* not reached: the #PF above ends the run */
+/* fetch: gva on the stack, every other register poisoned, ret */
+fetch_\sfx:
+    pushq %rdi
     movabsq $POISON, %rax
     movq %rax, %rbx
     movq %rax, %rcx
@@ -176,8 +131,61 @@ do_fetch:
     movq %rax, %r13
     movq %rax, %r14
     movq %rax, %r15
-    movq %rax, %rsp
-    jmp *P_GVA
+    ret
+.endm
+
+    .text
+    .code64
+    .globl _start
+_start:
+    cmpq $0, P_QEMU
+    je 1f
+    /* QEMU: arrive from qboot.S on the identity tables; load the stub's
+     * descriptor tables and the recorded control registers */
+    lgdt P_GDTR
+    lidt P_IDTR
+    movl $SEL_KDATA, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+    movl $SEL_TSS, %eax
+    ltr %ax
+    movabsq $KSTACK_TOP, %rsp
+    movl $0xc0000080, %ecx
+    movl P_EFER, %eax
+    movl P_EFER + 4, %edx
+    wrmsr
+    movq P_CR4, %rax
+    movq %rax, %cr4
+    movq P_CR0, %rax
+    movq %rax, %cr0
+    movq P_CR3, %rax
+    movq %rax, %cr3
+    pushq $SEL_KCODE
+    pushq $1f
+    lretq
+1:
+    /* the access's operands in registers: the user copy of the access code
+     * (a U=1 page) must not read the supervisor params page */
+    movq P_KIND, %rax
+    movq P_GVA, %rdi
+    movq P_WVAL, %rsi
+    movq P_WIDTH, %rcx
+    movq P_LCG, %r10
+    cmpq $3, P_CPL
+    jne 2f
+    pushq $SEL_UDATA
+    pushq $USTACK_TOP
+    pushq $0x2
+    pushq $SEL_UCODE
+    pushq $user_access
+    iretq
+2:  pushq P_RFLAGS           /* CPL0: the recorded EFLAGS.AC (SMAP override) */
+    popfq
+    ACCESS k
+
 
 /* ---- exception vectors 0..31, 16 bytes apart at VEC_OFF ------------------- */
     .org VEC_OFF
@@ -234,3 +242,9 @@ common:
     outl %eax, %dx
 3:  hlt
     jmp 3b
+
+/* ---- the user page (code offset 0x1000, mapped U=1) ------------------------ */
+    .org 0x1000
+user_access:
+    ACCESS u
+

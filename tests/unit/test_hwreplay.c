@@ -26,7 +26,8 @@ Test(hwreplay, stub_region_maps_itself_but_not_magic)
     hw_build_stub(s, STUB_GPA, &a, false, NULL, 0);
     cr_assert_eq(get64(s, OFF_PDPT + 8 * STUB_PDPT_IDX) & ~0xfffULL, STUB_GPA + OFF_PD);
     cr_assert_eq(STUB_PDPT_IDX, (STUB_VA >> 30) & 511);
-    cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_CODE / 4096)), (STUB_GPA + OFF_CODE) | 7);
+    cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_CODE / 4096)), (STUB_GPA + OFF_CODE) | 3, "kernel code: U=0");
+    cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_UCODE / 4096)), (STUB_GPA + OFF_UCODE) | 7, "user copy: U=1");
     cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_MAGIC / 4096)), 0, "MAGIC must never be mapped");
     /* #PF gate -> handler 14, IST1, interrupt gate, kernel CS */
     uint64_t lo = get64(s, OFF_IDT + 16 * 14), hi = get64(s, OFF_IDT + 16 * 14 + 8);
