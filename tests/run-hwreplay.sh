@@ -10,7 +10,8 @@
 #      tests/hwreplay/expected-diffs.txt (model gaps found by replay, each
 #      explained there);
 #   4. mutants (model forgets the D bit; ignores CR0.WP; the log-dirty fault
-#      forgets to mark; log-dirty pages left writable) are caught: new
+#      forgets to mark; log-dirty pages left writable; SMAP ignores EFLAGS.AC;
+#      large-page PAT bit taken as an address bit) are caught: new
 #      differences beyond the expected ones;
 #   5. a guest that hangs ends its replay with a clear error within the time
 #      bound; the recorded tables are untouched;
@@ -72,7 +73,7 @@ kvm_part() {
     grep '^bench:' "$T/all.out" | sed 's/^/hwreplay: KVM: /'
 
     # 4. mutants are caught by replay
-    for m in no_dirty_bit ignore_wp ld_fault_no_mark logdirty_writable; do
+    for m in no_dirty_bit ignore_wp ld_fault_no_mark logdirty_writable smap_ignore_ac large_pat_addr; do
         cp "$T/q.db" "$T/m.db"
         "$PAGESIM" replay --db "$T/m.db" --all --mutant "$m" >"$T/m.out" 2>&1
         new=$(sqlite3 "$T/m.db" "select count(*) from hw_diffs d join hw_runs h on h.id = d.hw_run_id
