@@ -317,6 +317,11 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "livelock): no hardware counterpart");
         return;
     }
+    if (out->final == EF_PAUSED || out->final == EF_BLOCKED) {
+        skip(c, e, dom, "the model paused the vCPU for the pager (a paged-out gfn): "
+                        "userfaultfd replay of mem paging is not built yet");
+        return;
+    }
     if (c->cur.cpl != 0 && c->cur.cpl != 3) {
         skip(c, e, dom, "CPL 1/2 accesses are not replayed");
         return;

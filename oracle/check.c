@@ -23,6 +23,11 @@
  *        M2P INVALID; a free frame has no owner
  *     I6 p2m_pages == EPT table frames reached from the root == PGU_P2M
  *        frames of the domain (and none without a live owner)
+ *     I7 paging (oracle/paging.c): ring requests <= ring size, none without
+ *        a ring; a vCPU is paused for the pager iff its pause count is
+ *        non-zero; a paged gfn has no frame, a paging_out gfn has one
+ *   compare also: d<id>.paged_pages, d<id>.ring.*, d<id>.v<n>.state,
+ *        frame[<mfn>].count (1 + foreign references)
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -191,9 +196,11 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                           "d%u.max_gfn", od->id);
         compare_p2m(o, h, d, od, &r);
         compare_logdirty(h, d, od, &r);
+        oracle_compare_paging(d, od, &r);
         uint64_t ram = 0;
         for (uint64_t g = 0; g < od->max_gfn; g++)
-            ram += p2m_is_ram(od->type[g]) != 0;
+            ram += p2m_is_ram(od->type[g]) && od->mfn[g] != mfn_x(INVALID_MFN);
+        ram += od->leaked;
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),
                           "d%u.tot_pages", od->id);
@@ -218,6 +225,12 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         if (h->m2p[m] != o->m2p[m])
             oracle_report(&r, oracle_hex(o->m2p[m], e1),
                           oracle_hex(h->m2p[m], a1), "m2p[%#" PRIx64 "]", m);
+    /* Page references: an allocated guest frame holds its allocation
+     * reference plus one per foreign mapping. */
+    for (uint64_t m = 0; m < n; m++)
+        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != 1 + o->xrefs[m])
+            oracle_report(&r, u64s(1 + o->xrefs[m], e1),
+                          u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
     return oracle_report_done(&r);
 }
 
@@ -237,6 +250,12 @@ static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e)
     struct oracle_epte x;
     char e1[24], a1[24];
     oracle_epte_decode(e, &x);
+    /* I7: evicted gfns have no frame, nominated ones keep theirs. */
+    if ((x.type == p2m_ram_paged) != (x.mfn == mfn_x(INVALID_MFN)) &&
+        (x.type == p2m_ram_paged || x.type == p2m_ram_paging_out))
+        oracle_report(c->r, x.type == p2m_ram_paged ? "INVALID" : "a frame",
+                      oracle_hex(x.mfn, a1), "I7 d%u.p2m[%#" PRIx64 "].mfn",
+                      c->d->id, gfn);
     if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
         x.mfn == mfn_x(INVALID_MFN))
         return;
@@ -351,6 +370,7 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
         if (!d)
             continue;
         struct inv_ctx c = { h, d, &r, 0 };
+        oracle_invariants_paging(h, d, &r);
 
         /* I1 and the table count of I6. */
         struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c };

@@ -28,7 +28,10 @@ struct oracle *oracle_new(uint64_t nr_frames)
         return NULL;
     o->nr_frames = nr_frames;
     o->m2p = malloc((nr_frames ? nr_frames : 1) * sizeof(uint64_t));
-    if (!o->m2p) {
+    o->xrefs = calloc(nr_frames ? nr_frames : 1, sizeof(uint32_t));
+    if (!o->m2p || !o->xrefs) {
+        free(o->m2p);
+        free(o->xrefs);
         free(o);
         return NULL;
     }
@@ -54,6 +57,7 @@ void oracle_destroy(struct oracle *o)
         if (o->doms[i].live)
             dom_free(&o->doms[i]);
     free(o->m2p);
+    free(o->xrefs);
     free(o);
 }
 
@@ -124,6 +128,12 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->max_gfn = max_gfn;
         od->dirty_count = 0;
         od->ld_enabled = false;
+        od->ring = false;
+        od->ring_size = od->nreq = od->ndrops = 0;
+        od->paged_pages = 0;
+        od->leaked = 0;
+        memset(od->vstate, 0, sizeof(od->vstate));
+        memset(od->vpause, 0, sizeof(od->vpause));
         return;
     }
 }
@@ -136,8 +146,11 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
     for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (p2m_is_ram(od->type[g]))
+        if (p2m_is_ram(od->type[g])) {
             m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
+            if (od->mfn[g] < o->nr_frames)
+                o->xrefs[od->mfn[g]] = 0; /* freed whoever maps it */
+        }
     dom_free(od);
 }
 
@@ -183,7 +196,11 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
         return -ESRCH;
     if (g >= od->max_gfn)
         return -EINVAL;
-    /* guest_remove_page(): nothing to release at a non-RAM gfn. */
+    /* guest_remove_page(): paged-out gfns (oracle/paging.c); nothing to
+     * release at a non-RAM gfn. */
+    int prc = oracle_remove_paging(o, od, g);
+    if (prc != 1)
+        return prc;
     if (!p2m_is_ram(od->type[g]))
         return -ENOENT;
     unmap_ram(o, od, g);
@@ -220,6 +237,13 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
      * fault (rw or logdirty), no EPT permission check. */
     if ((gpa_x(gpa) & ~PAGE_MASK) + len > PAGE_SIZE)
         return -EFAULT;
+    /* A paged-out gfn: populate as a foreign caller, the copy retries. */
+    if (g < od->max_gfn && (od->type[g] == p2m_ram_paging_out ||
+                            od->type[g] == p2m_ram_paged ||
+                            od->type[g] == p2m_ram_paging_in)) {
+        oracle_populate(od, g, VM_EVENT_NO_VCPU);
+        return -EAGAIN;
+    }
     if (g >= od->max_gfn || !p2m_is_pageable(od->type[g]) ||
         od->mfn[g] == mfn_x(INVALID_MFN))
         return -EFAULT;

@@ -50,13 +50,41 @@ struct oracle_dom {
      * not reset it, so it can exceed the bits set. */
     uint64_t dirty_count;
     bool ld_enabled;
+    /* mem paging (oracle/paging.c): the paging ring as a plain FIFO of
+     * requests, drop notices waiting for a slot, d->paged_pages, and the
+     * run state and vm_event pause count of each vCPU. */
+    bool ring;
+    unsigned ring_size, nreq, ndrops;
+    struct vm_event_req req[VM_EVENT_RING_MAX];
+    struct vm_event_req drops[VM_EVENT_RING_MAX];
+    int64_t paged_pages;
+    uint8_t vstate[SIM_MAX_VCPUS];
+    uint32_t vpause[SIM_MAX_VCPUS];
+    uint64_t leaked; /* frames d owns but maps nowhere (for tot_pages) */
 };
 
 struct oracle {
     uint64_t nr_frames;
     uint64_t *m2p; /* [nr_frames] */
+    uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
+    uint32_t cur_vcpu; /* the vCPU of the access being predicted */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
 };
+
+/* ---- paging.c ------------------------------------------------------------ */
+
+/* p2m_mem_paging_populate() on the flat model for a guest vCPU (vcpu <
+ * SIM_MAX_VCPUS) or a foreign caller; returns the access outcome for a
+ * guest vCPU (OR_PAUSED, OR_BLOCKED, OR_CRASH) and OR_OK otherwise. */
+int oracle_populate(struct oracle_dom *od, uint64_t gfn, uint32_t vcpu);
+/* guest_remove_page() of a paged / paging_in gfn as intended: expected rc,
+ * or 1 if the gfn holds no such type. */
+int oracle_remove_paging(struct oracle *o, struct oracle_dom *od, uint64_t g);
+struct oracle_reporter;
+void oracle_compare_paging(const struct domain *d, const struct oracle_dom *od,
+                           struct oracle_reporter *r);
+void oracle_invariants_paging(const struct host *h, const struct domain *d,
+                              struct oracle_reporter *r);
 
 /* ---- flat.c -------------------------------------------------------------- */
 

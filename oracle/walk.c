@@ -393,6 +393,12 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     out->final = OR_CRASH;
     if (!od)
         return;
+    /* A vCPU that is paused or asleep does not run (oracle/paging.c). */
+    if (o->cur_vcpu < SIM_MAX_VCPUS && od->vstate[o->cur_vcpu] != VCPU_RUNNABLE) {
+        out->final = od->vstate[o->cur_vcpu] == VCPU_PAUSED_PAGER ? OR_PAUSED
+                                                                  : OR_BLOCKED;
+        return;
+    }
 
     for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
         struct attempt a;
@@ -425,6 +431,19 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
         unsigned t = g < od->max_gfn ? od->type[g] : p2m_mmio_dm;
+        /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
+         * being paged in just faults again until prep. */
+        if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
+            int f = oracle_populate(od, g, o->cur_vcpu);
+            if (f == OR_OK)
+                continue;
+            out->final = (enum oracle_final)f;
+            return;
+        }
+        if (t == p2m_ram_paging_in) {
+            out->final = OR_BLOCKED;
+            return;
+        }
         if ((a.qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
             /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
              * then the vCPU re-executes the access. */

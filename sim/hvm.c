@@ -14,21 +14,51 @@
  *   any access to p2m_mmio_dm  -> handle_mmio (device model),  NPF_MMIO
  *   anything else              -> domain_crash(),              NPF_CRASH
  *
- * Not modelled (each would be another outcome): mem_access events, paging
- * and sharing, write-discard to ram_ro / grant_map_ro, ioreq_server, and
+ * Paging types: see hvm_hap_nested_page_fault_vcpu().
+ * Not modelled (each would be another outcome): mem_access events,
+ * sharing, write-discard to ram_ro / grant_map_ro, ioreq_server, and
  * Xen's "spurious fault" rule that retries any other fault on a RAM type.
  */
 #include "pagesim/mutant.h"
 #include "sim-internal.h"
 
-/* Returns what the vCPU does next; see the table above. */
+/* Returns what the vCPU does next; see the table above.  As vCPU 0. */
 enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
                                           uint64_t qual, gva_t gla)
+{
+    return hvm_hap_nested_page_fault_vcpu(d, 0, gpa, qual, gla);
+}
+
+/* The same for vCPU 'vcpu' of d ("current").  Paging types (mem_paging.c):
+ *   ram_paged, ram_paging_out -> p2m_mem_paging_populate() after the gfn
+ *       lock is dropped: the vCPU is paused until the pager's response
+ *       (NPF_PAUSED), or sleeps for a ring slot (NPF_WAIT_SLOT), or, with
+ *       no ring, the domain crashes;
+ *   ram_paging_in -> not in hvm.c's "paged" test: rc = 1, the access is
+ *       re-executed and faults again until prep completes (NPF_SPIN). */
+enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
+                                               gpa_t gpa, uint64_t qual,
+                                               gva_t gla)
 {
     gfn_t gfn = gpa_to_gfn(gpa);
     p2m_type_t t;
 
     p2m_get_entry(d, gfn, &t, NULL);
+
+    if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
+        switch (p2m_mem_paging_populate(d, gfn, vcpu)) {
+        case POP_SENT:
+            return NPF_PAUSED;
+        case POP_WAIT_SLOT:
+            return NPF_WAIT_SLOT;
+        case POP_CRASH:
+            return NPF_CRASH;
+        default:
+            return NPF_RETRY;
+        }
+    }
+    if (t == p2m_ram_paging_in)
+        return NPF_SPIN;
 
     if (t == p2m_mmio_dm)
         return NPF_MMIO;

@@ -284,6 +284,24 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
     if (gfn_x(gfn) >= d->max_gfn)
         return -ENOENT;
     mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
+    if (t == p2m_ram_paged || t == p2m_ram_paging_in) {
+        /* Xen: guest_physmap_remove_page(), then
+         * p2m_mem_paging_drop_page().  p2m_remove_entry() refuses a RAM
+         * entry without a frame with -EILSEQ, so a paged gfn (and a
+         * paging_in gfn whose frame is gone) is never removed and the pager
+         * never told (reference 2.4.1, upstream as it is). */
+        if (!hostmem_mfn_valid(h->nr_frames, mfn))
+            return -EILSEQ;
+        /* paging_in that was never evicted: the entry goes, but the page's
+         * allocation reference is never dropped, so it stays d's, unmapped,
+         * until teardown; and drop_page() decrements paged_pages for a page
+         * never counted (reference 2.4.2). */
+        int rc = p2m_remove_page(d, gfn, mfn);
+        if (rc)
+            return rc;
+        mem_paging_drop_page(d, gfn, t);
+        return 0;
+    }
     if (!p2m_is_ram(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
         return -ENOENT;
     int rc = p2m_remove_page(d, gfn, mfn);
@@ -299,8 +317,8 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
 /*
  * The frame behind gpa for a hypervisor copy of len bytes: 0 with *mfn and
  * *t set, -EINVAL (crosses a page: the skeleton does not split), -EFAULT
- * (not RAM with a frame: __hvm_copy()'s HVMTRANS_bad_gfn_to_mfn and
- * HVMTRANS_gfn_paged_out both end up as -EFAULT here).
+ * (not RAM with a frame: HVMTRANS_bad_gfn_to_mfn), -EAGAIN (a paging
+ * type: populate sent as a foreign request, HVMTRANS_gfn_paged_out).
  */
 static int hvm_copy_frame(struct domain *d, gpa_t gpa, size_t len, mfn_t *mfn,
                           p2m_type_t *t)
@@ -311,6 +329,14 @@ static int hvm_copy_frame(struct domain *d, gpa_t gpa, size_t len, mfn_t *mfn,
     if (gfn_x(gfn) >= d->max_gfn)
         return -EFAULT;
     *mfn = p2m_get_entry(d, gfn, t, NULL);
+    if (p2m_is_paging(*t) && MUTANT(MUT_COPY_PAGED_EFAULT))
+        return -EFAULT;
+    if (p2m_is_paging(*t)) {
+        /* __hvm_copy(): populate, then HVMTRANS_gfn_paged_out, which the
+         * callers turn into a retry (-EAGAIN), never a crash. */
+        p2m_mem_paging_populate(d, gfn, VM_EVENT_NO_VCPU);
+        return -EAGAIN;
+    }
     if (!p2m_is_ram(*t) || !hostmem_mfn_valid(d->host->nr_frames, *mfn))
         return -EFAULT;
     return 0;

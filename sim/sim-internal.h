@@ -32,4 +32,8 @@ void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt);
 /* paging.c: frees the log-dirty tree (paging_free_log_dirty_bitmap()). */
 void paging_free_log_dirty_bitmap(struct domain *d);
 
+/* mem_paging.c: p2m_mem_paging_drop_page() for guest_remove_page(); t is
+ * the type the gfn had. */
+void mem_paging_drop_page(struct domain *d, gfn_t gfn, p2m_type_t t);
+
 #endif /* PAGESIM_SIM_INTERNAL_H */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A short fuzz.  (1) tests/fuzz/random_ops.lua draws a random sequence of
+# A short fuzz: each tests/fuzz/*.lua (random_ops, paging_ops) draws a random sequence of
 # hypervisor operations and guest accesses from the run's seed; every step
 # is checked against the oracle, so any divergence fails.  FUZZ_SEEDS sets
 # how many seeds (default 40).  (2) `pagesim fuzz` with a fixed seed and
@@ -11,12 +11,14 @@ N=${FUZZ_SEEDS:-40}
 T=$(mktemp -d /tmp/pagesim-fuzz.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 bad=0
+for f in tests/fuzz/*.lua; do
 for s in $(seq 1 "$N"); do
-    out=$("$PAGESIM" run --db "$T/fuzz.db" --seed "$s" tests/fuzz/random_ops.lua) || {
-        echo "$out"; echo "fuzz: seed $s FAILED (reproduce: $PAGESIM run -v --seed $s tests/fuzz/random_ops.lua)"; bad=1; }
+    out=$("$PAGESIM" run --db "$T/fuzz.db" --seed "$s" "$f") || {
+        echo "$out"; echo "fuzz: seed $s FAILED (reproduce: $PAGESIM run -v --seed $s $f)"; bad=1; }
+done
 done
 steps=$(sqlite3 "$T/fuzz.db" 'select sum(steps) from runs')
-echo "fuzz: $N seeds of random_ops.lua, $steps steps checked against the oracle"
+echo "fuzz: $N seeds x $(ls tests/fuzz/*.lua | wc -l) scenarios, $steps steps checked against the oracle"
 # The generator-driven fuzzer, fixed seed, bounded: deterministic.
 "$PAGESIM" fuzz --no-db --seed 1 --ops "${FUZZ_OPS:-12000}" --out "$T/out" || {
     echo "fuzz: pagesim fuzz found something; reproducers:"; cat "$T"/out/*.lua; bad=1; }

@@ -29,6 +29,22 @@ enum pagesim_mutant {
     MUT_IGNORE_WP = 1u << 5,
     /* sim: ept_p2m_type_to_flags() leaves p2m_ram_logdirty writable. */
     MUT_LOGDIRTY_WRITABLE = 1u << 6,
+    /* seed 002 patch 07/12: page-in (prep / resume) installs the new frame
+     * in the P2M without set_gpfn_from_mfn(), so the M2P of the paged-in
+     * frame stays INVALID. */
+    MUT_PAGEIN_NO_M2P = 1u << 7,
+    /* seed 002 patch 08/12 (2011 mem_event): a 64-slot ring, one-way drop
+     * events lost when it is full, and vCPUs paused on a full ring woken
+     * only by a response -- never by the pager consuming drop events --
+     * so a vCPU that hit a ring full of drop events never resumes. */
+    MUT_MEM_EVENT_2011 = 1u << 8,
+    /* seed 004 (mem paging docs: "the page must not be in use"): nominate
+     * ignores extra references (a foreign mapping), so a mapped page is
+     * nominated. */
+    MUT_NOMINATE_IGNORE_REFS = 1u << 9,
+    /* seed 002 patch 10/12: before it, a hypervisor copy to or from a
+     * paged-out gfn failed with -EFAULT and never started the page-in. */
+    MUT_COPY_PAGED_EFAULT = 1u << 10,
     /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
     MUT_NO_RSVD_MAXPHY = 1u << 16,
     /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

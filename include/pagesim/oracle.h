@@ -80,6 +80,9 @@ enum oracle_final {
     OR_MMIO,    /* forwarded to the device model (mmio_dm gfn) */
     OR_CRASH,   /* the hypervisor could not handle the exit */
     OR_GP,      /* #GP(0): non-canonical, or a reserved PAE PDPTE */
+    OR_PAUSED,  /* the vCPU is paused for the pager (vm_event pause) */
+    OR_BLOCKED, /* the vCPU waits: for a ring slot, or re-faults on a
+                   paging_in gfn until prep */
 };
 
 enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };
@@ -124,6 +127,28 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out);
 
+/* ---- mem paging (oracle/paging.c) ------------------------------------------------ */
+
+/* The vCPU (of the domain) whose access oracle_access() predicts next. */
+void oracle_set_vcpu(struct oracle *o, uint32_t vcpu);
+/* Ring slots come from the sim: the interface's request size fixes them. */
+int oracle_op_paging_enable(struct oracle *o, domid_t d, unsigned slots);
+int oracle_op_paging_disable(struct oracle *o, domid_t d);
+int oracle_op_nominate(struct oracle *o, domid_t d, gfn_t gfn);
+int oracle_op_evict(struct oracle *o, domid_t d, gfn_t gfn);
+/* prep: mfn is what the sim allocated (used only when a frame is needed);
+ * nomem says the sim's heap was empty. */
+int oracle_op_prep(struct oracle *o, domid_t d, gfn_t gfn, bool buffer,
+                   mfn_t mfn, bool nomem);
+/* RING_GET_REQUEST: 0 with *out, -ENODEV, -ENOENT. */
+int oracle_op_get_request(struct oracle *o, domid_t d, struct vm_event_req *out);
+int oracle_op_resume(struct oracle *o, domid_t d, const struct vm_event_req *rsp);
+/* A foreign mapping of gfn (mfn: what the sim returned) / its unmap. */
+int oracle_op_foreign_map(struct oracle *o, domid_t d, gfn_t gfn);
+int oracle_op_foreign_unmap(struct oracle *o, domid_t d, mfn_t mfn);
+int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa,
+                              size_t len);
+
 /* ---- state checks ---------------------------------------------------------------- */
 
 /* Compares the sim's state with the flat model: every domain's P2M (decoded
@@ -142,6 +167,9 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
  *      tree but keeps dirty_count; oracle_compare checks the exact value)
  *   I4 ld.allocs equals the number of frames the radix tree references, and
  *      the heap's PGU_LOGDIRTY frames of the domain
+ *   I7 the paging ring holds at most ring_size requests; a vCPU is paused
+ *      for the pager iff its pause count is non-zero; a paged gfn has no
+ *      frame, a paging_out gfn has one
  * Returns the number of violations reported. */
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx);

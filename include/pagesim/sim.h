@@ -127,6 +127,59 @@ struct log_dirty {
     uint64_t fault_count;
 };
 
+/* ---- vm_event ring and mem paging state (mem_paging.c) -------------------- */
+
+#define SIM_MAX_VCPUS 64               /* per domain */
+#define VM_EVENT_RING_SLOTS 8          /* __CONST_RING_SIZE(vm_event, 4096) */
+#define MEM_EVENT_RING_SLOTS_2011 64   /* 40-byte mem_event_request_t */
+#define VM_EVENT_RING_MAX 64
+
+/* struct vm_event_paging flags (public/vm_event.h) */
+#define MEM_PAGING_DROP_PAGE (1u << 0)
+#define MEM_PAGING_EVICT_FAIL (1u << 1)
+/* vm_event request/response flags */
+#define VM_EVENT_FLAG_VCPU_PAUSED (1u << 0)
+#define VM_EVENT_FLAG_FOREIGN (1u << 1)
+/* vcpu_id of a request made by no vCPU of the domain (a foreign caller:
+ * tool stack, hypervisor copy, foreign mapping). */
+#define VM_EVENT_NO_VCPU 0xFFFFFFFFu
+
+/* vm_event_request_t / vm_event_response_t, paging part only. */
+struct vm_event_req {
+    uint64_t gfn;
+    uint32_t p2mt;    /* type when the event was raised */
+    uint32_t pflags;  /* MEM_PAGING_* */
+    uint32_t flags;   /* VM_EVENT_FLAG_* */
+    uint32_t vcpu_id; /* VM_EVENT_NO_VCPU for foreign requests */
+};
+
+/* A guest vCPU as the paging code sees it. */
+enum vcpu_run_state {
+    VCPU_RUNNABLE = 0,
+    VCPU_PAUSED_PAGER, /* vm_event_vcpu_pause(): waiting for the response */
+    VCPU_WAIT_SLOT,    /* on ved->wq: waiting for a free ring slot */
+};
+
+/*
+ * The paging vm_event ring (d->vm_event_paging) with its requests, and
+ * per-vCPU pause state.  Slots are claimed and filled in one step here
+ * (no operation yields between vm_event_claim_slot() and
+ * vm_event_put_request()), so a slot is either free or holds a request.
+ * Responses are consumed at once by vm_event_resume().
+ */
+struct mem_paging {
+    bool ring_enabled;
+    unsigned ring_size;       /* slots */
+    unsigned req_cons, nreq;  /* circular queue of pending requests */
+    struct vm_event_req req[VM_EVENT_RING_MAX];
+    unsigned pending_drops;   /* drop notices waiting for a slot */
+    struct vm_event_req drops[VM_EVENT_RING_MAX];
+    uint64_t lost;            /* events lost on a full ring (2011 mutant) */
+    int64_t paged_pages;      /* d->paged_pages (atomic_t: can go below 0) */
+    uint8_t vcpu_state[SIM_MAX_VCPUS];  /* enum vcpu_run_state */
+    uint32_t pause_count[SIM_MAX_VCPUS]; /* v->vm_event_pause_count */
+};
+
 struct domain {
     struct host *host;
     domid_t id;
@@ -137,6 +190,7 @@ struct domain {
     unsigned p2m_pages;       /* EPT table frames in use, root included */
     uint64_t tot_pages;       /* guest RAM frames owned */
     struct log_dirty ld;
+    struct mem_paging paging; /* mem_paging.c */
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -244,6 +298,9 @@ enum npf_result {
     NPF_RETRY = 0, /* fixed up: re-execute the access */
     NPF_MMIO,      /* forwarded to the device model (p2m_mmio_dm) */
     NPF_CRASH,     /* unhandled: domain_crash() */
+    NPF_PAUSED,    /* paged out: populate sent, vCPU paused for the pager */
+    NPF_WAIT_SLOT, /* paged out, ring full: vCPU waits for a slot */
+    NPF_SPIN,      /* paging_in: re-faults until the pager's prep */
 };
 
 /* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
@@ -251,5 +308,65 @@ enum npf_result {
  * p2m_change_type_one(logdirty -> rw), retry. */
 enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
                                           uint64_t qual, gva_t gla);
+
+/* ---- mem paging and the vm_event ring (mem_paging.c) ----------------------- */
+
+#define p2m_is_paging(t)                                                       \
+    ((t) == p2m_ram_paging_out || (t) == p2m_ram_paged ||                      \
+     (t) == p2m_ram_paging_in)
+
+/* vm_event_enable() for XEN_DOMCTL_VM_EVENT_OP_PAGING: 0, -EBUSY (ring
+ * already there).  8 slots (64 under MUT_MEM_EVENT_2011). */
+int vm_event_paging_enable(struct domain *d);
+/* vm_event_disable(): -EINVAL (no ring), -EBUSY (a vCPU waits for a slot).
+ * Vcpus paused for the pager are unpaused; paged gfns stay paged. */
+int vm_event_paging_disable(struct domain *d);
+/* Requests on the ring now (RING_FREE_REQUESTS = size - this). */
+unsigned vm_event_ring_used(const struct domain *d);
+
+/* XENMEM_paging_op_nominate: -ENODEV (no ring), -EBUSY (not pageable RAM,
+ * invalid mfn, extra references), 0: type -> ram_paging_out, mfn kept. */
+int mem_paging_nominate(struct domain *d, gfn_t gfn);
+/* XENMEM_paging_op_evict: -ENODEV, -EBUSY (not paging_out, extra refs);
+ * 0: type -> ram_paged with INVALID_MFN, paged_pages++, frame freed. */
+int mem_paging_evict(struct domain *d, gfn_t gfn);
+/* XENMEM_paging_op_prep (prepare()): buf (PAGE_SIZE bytes) may be NULL.
+ * -ENODEV, -ENOENT (not paged / paging_in), -EINVAL (no frame and no
+ * buffer), -ENOMEM; 0: type -> ram_rw (ram_logdirty under log-dirty), M2P
+ * set, paged_pages-- if a frame was allocated. */
+int mem_paging_prep(struct domain *d, gfn_t gfn, const void *buf);
+
+enum populate_result {
+    POP_SENT = 0,    /* request on the ring (caller paused if a vCPU) */
+    POP_NOTHING,     /* nothing to page in; slot cancelled */
+    POP_WAIT_SLOT,   /* guest vCPU sleeps for a slot (VCPU_WAIT_SLOT) */
+    POP_BUSY,        /* foreign caller, ring full: silently nothing */
+    POP_CRASH,       /* no ring: domain_crash() */
+};
+/* p2m_mem_paging_populate(): vcpu is the id of the calling vCPU of d, or
+ * VM_EVENT_NO_VCPU. */
+enum populate_result p2m_mem_paging_populate(struct domain *d, gfn_t gfn,
+                                             uint32_t vcpu);
+/* The pager's RING_GET_REQUEST: 0 with *out, -ENODEV (no ring), -ENOENT
+ * (ring empty).  Frees the slot: vm_event_wake(). */
+int vm_event_get_request(struct domain *d, struct vm_event_req *out);
+/* vm_event_resume() with one response: p2m_mem_paging_resume() unless
+ * MEM_PAGING_DROP_PAGE, then unpause if VM_EVENT_FLAG_VCPU_PAUSED.
+ * -ENODEV (no ring); a response naming no vCPU of d is skipped (0). */
+int vm_event_resume(struct domain *d, const struct vm_event_req *rsp);
+/* The state of vCPU v of d. */
+enum vcpu_run_state vcpu_run_state(const struct domain *d, unsigned v);
+
+/* get_page()/put_page() by a foreign domain mapping gfn (xc_map_foreign):
+ * 0 with *mfn, -ENOENT (paging type: populate sent as foreign, retry),
+ * -EINVAL (no RAM frame).  unmap: -EINVAL if mfn is not d's or holds no
+ * extra reference. */
+int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
+int foreign_unmap(struct domain *d, mfn_t mfn);
+
+/* NPF on a paging type: see hvm.c. */
+enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
+                                               gpa_t gpa, uint64_t qual,
+                                               gva_t gla);
 
 #endif /* PAGESIM_SIM_H */

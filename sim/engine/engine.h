@@ -35,7 +35,12 @@ struct vcpu {
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
  * exits on the way (the log-dirty write fault, say). */
-enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH, EF_GP };
+enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH,
+                 EF_GP,       /* #GP(0): non-canonical, or a reserved PAE PDPTE */
+                 EF_PAUSED,   /* vCPU paused for the pager (or already was) */
+                 EF_BLOCKED,  /* vCPU waits for a ring slot, or re-faults on a
+                                 gfn being paged in */
+};
 
 struct eng_exit {
     enum mmu_outcome kind; /* MMU_EPT_VIOLATION or MMU_EPT_MISCONFIG */
@@ -57,6 +62,16 @@ struct eng_access {
     unsigned total_refs;  /* ... of all attempts */
     unsigned nexits;
     struct eng_exit exits[ENG_MAX_EXITS];
+};
+
+/* A divergence the scenario declared with expect_divergence(): a known
+ * finding (an upstream misbehaviour the oracle does not share). */
+#define ENG_MAX_EXPECTS 16
+struct eng_expect {
+    char pattern[96];  /* fnmatch() glob over the divergence field */
+    char name[96];
+    char src[256];     /* where it was declared */
+    uint64_t hits;
 };
 
 /* One domain-coverage counter (kind, key) -> n; see eng_cover(). */
@@ -91,6 +106,9 @@ struct engine {
      * the model performs the access (guest memory as the access finds it),
      * post after it with the model's outcome.  NULL: none. */
     const struct eng_access_hook *hook;
+    /* Known findings the scenario declared (expect_divergence). */
+    struct eng_expect expects[ENG_MAX_EXPECTS];
+    unsigned nexpects;
 };
 
 /* hw-replay's view of each guest access (see engine.hook). */
@@ -155,5 +173,36 @@ void eng_flush_coverage(struct engine *e);
 void eng_digest_hex(const struct engine *e, char out[17]);
 
 const char *eng_final_name(enum eng_final f);
+
+/* ---- expected divergences (known findings) ---------------------------------------- */
+
+/* Declares that divergences whose field matches pattern are the finding
+ * 'name': they are recorded as "finding" steps instead of divergences.
+ * -ENOSPC when too many are declared. */
+int eng_expect_divergence(struct engine *e, const char *pattern, const char *name);
+/* At the end of a run: an expected divergence that never occurred is a
+ * failure; the findings seen are logged. */
+void eng_finish_expects(struct engine *e);
+
+/* ---- mem paging (engine-paging.c) --------------------------------------------------- */
+
+/* Building blocks for engine-paging.c (defined in engine.c). */
+void eng_record(struct engine *e, const char *op, const char *args,
+                const char *result);
+void eng_check_rc(struct engine *e, const char *what, int expected, int actual);
+void eng_check_state(struct engine *e);
+void eng_divergence(struct engine *e, const char *field, const char *expected,
+                    const char *actual);
+
+int eng_paging_enable(struct engine *e, struct domain *d);
+int eng_paging_disable(struct engine *e, struct domain *d);
+int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn);
+int eng_evict(struct engine *e, struct domain *d, gfn_t gfn);
+/* buf: PAGE_SIZE bytes or NULL. */
+int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf);
+int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out);
+int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rsp);
+int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
+int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 
 #endif /* PAGESIM_ENGINE_H */

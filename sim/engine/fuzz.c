@@ -39,16 +39,51 @@
 
 static const char prologue[] =
     "host{ frames = 1024 }\n"
-    "local doms, pts, vcpus = {}, {}, {}\n"
+    "local doms, pts, vcpus, pagers, held = {}, {}, {}, {}, { {}, {} }\n"
     "local function fresh(i)\n"
-    "  if doms[i] then doms[i]:destroy() end\n"
+    "  if doms[i] then\n"
+    "    for _, m in ipairs(held[i]) do doms[i]:unmap_foreign(m) end\n"
+    "    held[i] = {}\n"
+    "    doms[i]:destroy()\n"
+    "  end\n"
     "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60 }\n"
     "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
     "  vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
+    "  doms[i]:paging_enable()\n"
+    "  pagers[i] = doms[i]:pager{ mru_size = 4 }\n"
+    "end\n"
+    "-- removal of a paged / paging_in gfn is a known upstream finding\n"
+    "-- (scenarios/findings/), and a foreign-mapped page is not removed\n"
+    "local function rm(i, g)\n"
+    "  local t = doms[i]:type(g)\n"
+    "  if t == 'ram_paged' or t == 'ram_paging_in' then return end\n"
+    "  local m = doms[i]:mfn(g)\n"
+    "  for _, h in ipairs(held[i]) do if h == m then return end end\n"
+    "  doms[i]:remove(g)\n"
+    "end\n"
+    "local function page_in(i, buf)\n"
+    "  local r = doms[i]:get_request()\n"
+    "  if r and not r.drop then doms[i]:prep(r.gfn, buf); doms[i]:resume(r) end\n"
+    "end\n"
+    "local function fmap(i, g)\n"
+    "  local m = doms[i]:map_foreign(g)\n"
+    "  if m then table.insert(held[i], m) end\n"
+    "end\n"
+    "local function funmap(i)\n"
+    "  local m = table.remove(held[i])\n"
+    "  if m then doms[i]:unmap_foreign(m) end\n"
+    "end\n"
+    "-- page-table edits go through the domain's RAM; with a table page paged\n"
+    "-- out they cannot be made (the builder raises): skip them then\n"
+    "local function map(i, ...) pcall(pts[i].map, pts[i], ...) end\n"
+    "local function unmap(i, va) pcall(pts[i].unmap, pts[i], va) end\n"
+    "local function rawpte(i, va, v)\n"
+    "  local ok, e = pcall(pts[i].entry, pts[i], va, 1)\n"
+    "  if ok and e then pcall(pts[i].set_entry, pts[i], va, 1, v) end\n"
     "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
-#define PROLOGUE_LINES 10
+#define PROLOGUE_LINES 44
 
 struct prog {
     char **line;
@@ -135,19 +170,22 @@ static unsigned pick(struct entropy *x, unsigned n) { return (unsigned)(mix(x) %
 /* Operation kinds with their weights (out of the total). */
 enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PEEK, OP_CLEAN, OP_CPU, OP_READ, OP_WRITE, OP_EXEC, OP_WPHYS,
-       OP_FRESH, OP_LMAP, OP_LREAD, OP_RAWPTE, OP_NKINDS };
+       OP_FRESH, OP_LMAP, OP_LREAD, OP_RAWPTE, OP_NOMINATE, OP_EVICT,
+       OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
     [OP_MMIO] = 2, [OP_LD_TOGGLE] = 3, [OP_PEEK] = 3, [OP_CLEAN] = 3,
     [OP_CPU] = 4, [OP_READ] = 12, [OP_WRITE] = 12, [OP_EXEC] = 4,
     [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
-    [OP_RAWPTE] = 3,
+    [OP_RAWPTE] = 3, [OP_NOMINATE] = 3, [OP_EVICT] = 2, [OP_PAGER_EVICT] = 3,
+    [OP_PAGER_SERVE] = 3, [OP_PAGE_IN] = 2, [OP_FMAP] = 2, [OP_FUNMAP] = 2,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
     "peek", "clean", "cpu_mode", "read", "write", "exec", "write_phys", "fresh",
-    "map_2m", "read_2m", "raw_pte",
+    "map_2m", "read_2m", "raw_pte", "nominate", "evict", "pager_evict",
+    "pager_serve", "page_in", "map_foreign", "unmap_foreign",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -188,12 +226,12 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
         uint64_t g = 0x40 + pick(xe, 0x40);
         switch (k) {
         case OP_MAP:
-            prog_add(p, "pts[%u]:map(%#" PRIx64 ", %#" PRIx64 ", '%s', 1, %u)", d, va,
+            prog_add(p, "map(%u, %#" PRIx64 ", %#" PRIx64 ", '%s', 1, %u)", d, va,
                      (uint64_t)(0x40 + pick(xe, 0x30)), flags[pick(xe, 8)], pick(xe, 4));
             break;
-        case OP_UNMAP: prog_add(p, "pts[%u]:unmap(%#" PRIx64 ")", d, va); break;
+        case OP_UNMAP: prog_add(p, "unmap(%u, %#" PRIx64 ")", d, va); break;
         case OP_POPULATE: prog_add(p, "doms[%u]:populate(%#" PRIx64 ")", d, g); break;
-        case OP_REMOVE: prog_add(p, "doms[%u]:remove(%#" PRIx64 ")", d, g); break;
+        case OP_REMOVE: prog_add(p, "rm(%u, %#" PRIx64 ")", d, g); break;
         case OP_MMIO: prog_add(p, "doms[%u]:set_type(%#" PRIx64 ", 'mmio_dm')", d, g); break;
         case OP_LD_TOGGLE:
             prog_add(p, "if doms[%u]:logdirty().enabled then doms[%u]:logdirty_disable() "
@@ -219,7 +257,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             /* 2 MiB pages over gfns 0..0x1ff: RAM (page tables included,
              * so the large region is only read) and, above the domain's
              * 0x100 gfns, holes that exit to MMIO. */
-            prog_add(p, "pts[%u]:map(%#" PRIx64 ", 0, '%s', 2, %u)", d,
+            prog_add(p, "map(%u, %#" PRIx64 ", 0, '%s', 2, %u)", d,
                      (uint64_t)0x40000000 + 0x200000ULL * pick(xe, 4),
                      flags[pick(xe, 8)], pick(xe, 4));
             break;
@@ -231,8 +269,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             /* A leaf pointing at data RAM with one random bit 40..63 set:
              * reserved above MAXPHYADDR, NX, or software-available. */
             uint64_t raw = (g << 12) | 0x7 | (1ULL << (40 + pick(xe, 24)));
-            prog_add(p, "if pts[%u]:entry(%#" PRIx64 ", 1) then pts[%u]:set_entry(%#" PRIx64
-                        ", 1, %#" PRIx64 ") end", d, va, d, va, raw);
+            prog_add(p, "rawpte(%u, %#" PRIx64 ", %#" PRIx64 ")", d, va, raw);
             break;
         }
         case OP_READ:
@@ -247,6 +284,16 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                      (g << 12) + 8 * pick(xe, 512), i + 1);
             break;
         case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
+        /* mem paging: gfns 0x10..0x7f, page-table pages included */
+        case OP_NOMINATE:
+            prog_add(p, "doms[%u]:nominate(%#x)", d, 0x10 + pick(xe, 0x70));
+            break;
+        case OP_EVICT: prog_add(p, "doms[%u]:evict(%#x)", d, 0x10 + pick(xe, 0x70)); break;
+        case OP_PAGER_EVICT: prog_add(p, "pagers[%u]:evict(%u)", d, 1 + pick(xe, 4)); break;
+        case OP_PAGER_SERVE: prog_add(p, "pagers[%u]:serve()", d); break;
+        case OP_PAGE_IN: prog_add(p, "page_in(%u%s)", d, pick(xe, 2) ? ", 'x'" : ""); break;
+        case OP_FMAP: prog_add(p, "fmap(%u, %#x)", d, 0x10 + pick(xe, 0x70)); break;
+        case OP_FUNMAP: prog_add(p, "funmap(%u)", d); break;
         }
     }
 }

@@ -31,6 +31,7 @@
 
 #include "engine.h"
 #include "lapi.h"
+#include "pager.h"
 
 #define DEFAULT_BUDGET 200000000ULL /* VM instructions */
 #define DEFAULT_MEMLIMIT (512u << 20)
@@ -39,9 +40,11 @@
 #define MT_DOMAIN "pagesim.domain"
 #define MT_VCPU "pagesim.vcpu"
 #define MT_PT "pagesim.pagetable"
+#define MT_PAGER "pagesim.pager"
 
 struct lstate {
     struct engine eng;
+    struct pager *auto_pager[SIM_MAX_DOMAINS]; /* pagers serving on their own */
     size_t mem_used, mem_limit;
     uint64_t instr, budget;
 };
@@ -523,6 +526,12 @@ static int d_remove(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     gfn_t g = check_gfn(L, d, 2);
+    mfn_t fm = p2m_get_entry(d, g, NULL, NULL);
+    if (hostmem_mfn_valid(e->host->nr_frames, fm) &&
+        e->host->frames[mfn_x(fm)].count > 1)
+        return lerror(L, "gfn %#" PRIx64 " is mapped by a foreign domain: "
+                      "unmap_foreign() it first (removal of a page with "
+                      "foreign references is not modelled)", gfn_x(g));
     lua_pushinteger(L, eng_remove(e, d, g));
     return 1;
 }
@@ -676,6 +685,9 @@ static int d_destroy(lua_State *L)
     struct domain **dp = check_dom_ud(L, 1);
     if (!*dp)
         return lerror(L, "domain was already destroyed");
+    struct pager *ap = LS(L)->auto_pager[(*dp)->id];
+    if (ap && ap->d == *dp)
+        LS(L)->auto_pager[(*dp)->id] = NULL;
     eng_domain_destroy(e, *dp);
     *dp = NULL;
     return 0;
@@ -784,9 +796,17 @@ static uint64_t pt_offset(const struct pagetable *pt, uint64_t va, int level)
 static uint64_t read_entry_w(lua_State *L, struct domain *d, gpa_t a,
                              unsigned w)
 {
+    /* A look at the frame, not a hypervisor copy: the builder must not
+     * have side effects of its own (a copy from a paged-out gfn starts a
+     * page-in, for one), and what it reads is not a scenario step. */
     uint64_t v = 0;
-    if (hvm_copy_from_guest_phys(d, &v, a, w))
-        lerror(L, "page-table page at gpa %#" PRIx64 " is not guest RAM", gpa_x(a));
+    p2m_type_t t;
+    p2m_access_t acc;
+    mfn_t m = p2m_get_entry(d, gpa_to_gfn(a), &t, &acc);
+    if (mfn_eq(m, INVALID_MFN) || !p2m_is_ram(t))
+        lerror(L, "page-table page at gpa %#" PRIx64 " is not guest RAM backed by a "
+               "frame (type %s)", gpa_x(a), p2m_type_name(t));
+    hostmem_read(d->host->mem, hpa_add(mfn_to_hpa(m), gpa_x(a) & ~PAGE_MASK), &v, w);
     return v;
 }
 
@@ -1140,6 +1160,10 @@ static void push_access(lua_State *L, const struct eng_access *a)
     lua_setfield(L, -2, "crash");
     lua_pushboolean(L, a->final == EF_GP);
     lua_setfield(L, -2, "gp");
+    lua_pushboolean(L, a->final == EF_PAUSED);
+    lua_setfield(L, -2, "paused");
+    lua_pushboolean(L, a->final == EF_BLOCKED);
+    lua_setfield(L, -2, "blocked");
     if (a->final == EF_OK || a->final == EF_MMIO) {
         set_field_int(L, "value", a->value);
         set_field_int(L, "gpa", gpa_x(a->gpa));
@@ -1188,6 +1212,13 @@ static int do_access(lua_State *L, enum access_kind k)
         return lerror(L, "a %u-byte access at gva %#" PRIx64 " crosses a page", w, va);
     struct eng_access a;
     eng_access(e, v, _gva(va), k, w, wv, &a);
+    /* A pager left running serves the ring and the vCPU retries. */
+    struct pager *ap = LS(L)->auto_pager[v->d->id];
+    for (int round = 0; ap && ap->d == v->d && round < 4 &&
+                        (a.final == EF_PAUSED || a.final == EF_BLOCKED); round++) {
+        pager_serve(e, ap);
+        eng_access(e, v, _gva(va), k, w, wv, &a);
+    }
     push_access(L, &a);
     return 1;
 }
@@ -1247,6 +1278,355 @@ static int d_index(lua_State *L)
     return 1;
 }
 
+/* ---- mem paging and the vm_event ring (engine-paging.c) --------------------------------- */
+
+static int d_paging_enable(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_pushinteger(L, eng_paging_enable(e, check_domain(L, 1)));
+    return 1;
+}
+
+static int d_paging_disable(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_pushinteger(L, eng_paging_disable(e, check_domain(L, 1)));
+    return 1;
+}
+
+static int d_nominate(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_pushinteger(L, eng_nominate(e, d, check_gfn(L, d, 2)));
+    return 1;
+}
+
+static int d_evict(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_pushinteger(L, eng_evict(e, d, check_gfn(L, d, 2)));
+    return 1;
+}
+
+/* prep(gfn [, buffer]): buffer is a string of at most 4096 bytes (the page
+ * contents, zero-padded), or nil for xc_mem_paging_prep's NULL buffer. */
+static int d_prep(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    static uint8_t page[PAGE_SIZE];
+    const void *buf = NULL;
+    if (!lua_isnoneornil(L, 3)) {
+        size_t len;
+        const char *str = luaL_checklstring(L, 3, &len);
+        if (len > PAGE_SIZE)
+            return lerror(L, "prep buffer of %zu bytes is larger than a page", len);
+        memset(page, 0, sizeof page);
+        memcpy(page, str, len);
+        buf = page;
+    }
+    lua_pushinteger(L, eng_prep(e, d, g, buf));
+    return 1;
+}
+
+static void push_request(lua_State *L, const struct vm_event_req *r)
+{
+    lua_createtable(L, 0, 10);
+    set_field_int(L, "gfn", r->gfn);
+    lua_pushstring(L, p2m_type_name((p2m_type_t)r->p2mt));
+    lua_setfield(L, -2, "type");
+    set_field_int(L, "pflags", r->pflags);
+    set_field_int(L, "flags", r->flags);
+    lua_pushboolean(L, r->pflags & MEM_PAGING_DROP_PAGE);
+    lua_setfield(L, -2, "drop");
+    lua_pushboolean(L, r->pflags & MEM_PAGING_EVICT_FAIL);
+    lua_setfield(L, -2, "evict_fail");
+    lua_pushboolean(L, r->flags & VM_EVENT_FLAG_VCPU_PAUSED);
+    lua_setfield(L, -2, "paused");
+    lua_pushboolean(L, r->flags & VM_EVENT_FLAG_FOREIGN);
+    lua_setfield(L, -2, "foreign");
+    if (r->vcpu_id != VM_EVENT_NO_VCPU)
+        set_field_int(L, "vcpu", r->vcpu_id);
+}
+
+/* get_request() -> request table, or nil, rc (-ENOENT: ring empty). */
+static int d_get_request(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    struct vm_event_req r;
+    int rc = eng_get_request(e, d, &r);
+    if (rc) {
+        lua_pushnil(L);
+        lua_pushinteger(L, rc);
+        return 2;
+    }
+    push_request(L, &r);
+    return 1;
+}
+
+/* resume(req): the response echoes a request (gfn, vcpu, flags, pflags),
+ * as xenpaging does; fields may be overridden in the table. */
+static int d_resume(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    struct vm_event_req r = { .vcpu_id = VM_EVENT_NO_VCPU };
+    lua_getfield(L, 2, "gfn");
+    r.gfn = (uint64_t)luaL_checkinteger(L, -1);
+    lua_getfield(L, 2, "vcpu");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer v = luaL_checkinteger(L, -1);
+        if (v < 0 || v >= SIM_MAX_VCPUS)
+            return lerror(L, "resume: vcpu %d out of range (0..%d)", (int)v,
+                          SIM_MAX_VCPUS - 1);
+        r.vcpu_id = (uint32_t)v;
+    }
+    lua_getfield(L, 2, "flags");
+    r.flags = (uint32_t)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "pflags");
+    r.pflags = (uint32_t)luaL_optinteger(L, -1, 0);
+    lua_pop(L, 4);
+    lua_pushinteger(L, eng_resume(e, d, &r));
+    return 1;
+}
+
+static int d_paging(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_createtable(L, 0, 6);
+    lua_pushboolean(L, d->paging.ring_enabled);
+    lua_setfield(L, -2, "enabled");
+    set_field_int(L, "ring_size", d->paging.ring_size);
+    set_field_int(L, "requests", d->paging.nreq);
+    set_field_int(L, "waiting_drops", d->paging.pending_drops);
+    lua_pushinteger(L, (lua_Integer)d->paging.paged_pages);
+    lua_setfield(L, -2, "paged_pages");
+    set_field_int(L, "lost", d->paging.lost);
+    return 1;
+}
+
+/* map_foreign(gfn) -> mfn, or nil, rc: a foreign domain maps the page
+ * (get_page), holding a reference until unmap_foreign(mfn). */
+static int d_map_foreign(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    mfn_t m;
+    int rc = eng_foreign_map(e, d, check_gfn(L, d, 2), &m);
+    if (rc) {
+        lua_pushnil(L);
+        lua_pushinteger(L, rc);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)mfn_x(m));
+    return 1;
+}
+
+static int d_unmap_foreign(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t m = check_u64(L, 2);
+    lua_pushinteger(L, eng_foreign_unmap(e, d, _mfn(m)));
+    return 1;
+}
+
+/* page_contents(gfn) -> the 4096 bytes of the frame behind gfn (the
+ * pager's foreign read before evict), or nil when the gfn has no frame. */
+static int d_page_contents(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    mfn_t m = p2m_get_entry(d, g, NULL, NULL);
+    static uint8_t page[PAGE_SIZE];
+    if (!hostmem_mfn_valid(d->host->nr_frames, m) ||
+        hostmem_read(d->host->mem, mfn_to_hpa(m), page, PAGE_SIZE)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushlstring(L, (const char *)page, PAGE_SIZE);
+    return 1;
+}
+
+static int v_state(lua_State *L)
+{
+    E(L);
+    struct vcpu *v = *check_vcpu_ud(L, 1);
+    static const char *const n[] = { "runnable", "paused", "waiting_slot" };
+    unsigned s = vcpu_run_state(v->d, v->id);
+    lua_pushstring(L, s < 3 ? n[s] : "?");
+    return 1;
+}
+
+/* expect_divergence(pattern, name): divergences whose field matches the
+ * glob pattern are the known finding 'name' (recorded, run stays green);
+ * it is a failure if none occurs. */
+static int l_expect_divergence(lua_State *L)
+{
+    struct engine *e = E(L);
+    const char *pat = luaL_checkstring(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    if (strlen(pat) >= sizeof(e->expects[0].pattern) ||
+        strlen(name) >= sizeof(e->expects[0].name))
+        return lerror(L, "expect_divergence: pattern or name too long");
+    if (eng_expect_divergence(e, pat, name))
+        return lerror(L, "expect_divergence: at most %d per scenario",
+                      ENG_MAX_EXPECTS);
+    return 0;
+}
+
+/* ---- the simulated pager (pager.c) ------------------------------------------------------ */
+
+struct pager_ud {
+    struct pager *p;
+    int dom_ref;
+};
+
+static struct pager_ud *check_pager(lua_State *L, int arg)
+{
+    struct pager_ud *u = luaL_checkudata(L, arg, MT_PAGER);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, u->dom_ref);
+    struct domain **dp = luaL_checkudata(L, -1, MT_DOMAIN);
+    lua_pop(L, 1);
+    if (!*dp || !u->p || u->p->d != *dp)
+        lerror(L, "the pager's domain was destroyed");
+    return u;
+}
+
+/* d:pager{ mru_size =, skip_0x80 =, auto = } */
+static int d_pager(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer mru = 16;
+    bool skip = false, autorun = false;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "mru_size");
+        mru = luaL_optinteger(L, -1, 16);
+        lua_getfield(L, 2, "skip_0x80");
+        skip = lua_toboolean(L, -1);
+        lua_getfield(L, 2, "auto");
+        autorun = lua_toboolean(L, -1);
+        lua_pop(L, 3);
+    }
+    if (mru < 0 || mru > PAGER_MAX_MRU)
+        return lerror(L, "pager mru_size must be in 0..%d, not %d", PAGER_MAX_MRU,
+                      (int)mru);
+    struct pager_ud *u = lua_newuserdatauv(L, sizeof(*u), 0);
+    u->p = NULL;
+    u->dom_ref = LUA_NOREF;
+    luaL_setmetatable(L, MT_PAGER);
+    u->p = pager_new(d, (unsigned)mru, skip);
+    if (!u->p)
+        return lerror(L, "out of memory");
+    lua_pushvalue(L, 1);
+    u->dom_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (autorun)
+        LS(L)->auto_pager[d->id] = u->p;
+    return 1;
+}
+
+static int pg_gc(lua_State *L)
+{
+    struct pager_ud *u = luaL_checkudata(L, 1, MT_PAGER);
+    struct lstate *s = LS(L);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (s->auto_pager[i] == u->p)
+            s->auto_pager[i] = NULL;
+    pager_free(u->p);
+    u->p = NULL;
+    if (u->dom_ref != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, u->dom_ref);
+    u->dom_ref = LUA_NOREF;
+    return 0;
+}
+
+static int pg_evict(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 1);
+    if (n < 0)
+        return lerror(L, "pager:evict(n): n must be >= 0");
+    lua_pushinteger(L, pager_evict(e, u->p, (unsigned)n));
+    return 1;
+}
+
+static int pg_serve(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_pushinteger(L, pager_serve(e, u->p));
+    return 1;
+}
+
+static int pg_set_mru_size(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || n > PAGER_MAX_MRU)
+        return lerror(L, "pager mru_size must be in 0..%d, not %d", PAGER_MAX_MRU,
+                      (int)n);
+    pager_set_mru_size(u->p, (unsigned)n);
+    return 0;
+}
+
+static int pg_auto(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    LS(L)->auto_pager[u->p->d->id] = lua_toboolean(L, 2) ? u->p : NULL;
+    return 0;
+}
+
+/* paged() -> ascending list of the gfns this pager has paged out. */
+static int pg_paged(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (uint64_t g = 0; g < u->p->max_gfn; g++)
+        if (pager_is_paged(u->p, g)) {
+            lua_pushinteger(L, (lua_Integer)g);
+            lua_rawseti(L, -2, ++n);
+        }
+    return 1;
+}
+
+static int pg_stats(lua_State *L)
+{
+    E(L);
+    struct pager_ud *u = check_pager(L, 1);
+    lua_createtable(L, 0, 5);
+    set_field_int(L, "evicted", u->p->evicted);
+    set_field_int(L, "served", u->p->served);
+    set_field_int(L, "dropped", u->p->dropped);
+    set_field_int(L, "mru", u->p->mru_len);
+    set_field_int(L, "mru_size", u->p->mru_size);
+    return 1;
+}
+
+static int pg_index(lua_State *L)
+{
+    luaL_checkudata(L, 1, MT_PAGER);
+    const char *k = luaL_checkstring(L, 2);
+    luaL_getmetafield(L, 1, "methods");
+    lua_getfield(L, -1, k);
+    if (lua_isnil(L, -1))
+        return lerror(L, "pager has no method '%s'", k);
+    return 1;
+}
+
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                       lua_CFunction index, lua_CFunction gc)
 {
@@ -1273,11 +1653,19 @@ static void open_api(lua_State *L)
         { "logdirty_disable", d_logdirty_disable },
         { "peek_dirty", d_peek_dirty }, { "clean_dirty", d_clean_dirty },
         { "logdirty", d_logdirty }, { "destroy", d_destroy },
-        { "vcpu", d_vcpu }, { "pagetable", d_pagetable }, { NULL, NULL },
+        { "vcpu", d_vcpu }, { "pagetable", d_pagetable },
+        { "paging_enable", d_paging_enable },
+        { "paging_disable", d_paging_disable }, { "nominate", d_nominate },
+        { "evict", d_evict }, { "prep", d_prep },
+        { "get_request", d_get_request }, { "resume", d_resume },
+        { "paging", d_paging }, { "map_foreign", d_map_foreign },
+        { "unmap_foreign", d_unmap_foreign },
+        { "page_contents", d_page_contents }, { "pager", d_pager },
+        { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
         { "read", v_read }, { "write", v_write }, { "exec", v_exec },
-        { "set", v_set }, { NULL, NULL },
+        { "set", v_set }, { "state", v_state }, { NULL, NULL },
     };
     static const luaL_Reg pt[] = {
         { "map", pt_map }, { "unmap", pt_unmap }, { "entry", pt_entry },
@@ -1286,12 +1674,19 @@ static void open_api(lua_State *L)
     new_class(L, MT_DOMAIN, dom, d_index, NULL);
     new_class(L, MT_VCPU, vcpu, v_index, NULL);
     new_class(L, MT_PT, pt, pt_index, pt_gc);
+    static const luaL_Reg pgr[] = {
+        { "evict", pg_evict }, { "serve", pg_serve },
+        { "set_mru_size", pg_set_mru_size }, { "auto", pg_auto },
+        { "paged", pg_paged }, { "stats", pg_stats }, { NULL, NULL },
+    };
+    new_class(L, MT_PAGER, pgr, pg_index, pg_gc);
 
     static const luaL_Reg globals[] = {
         { "host", l_host }, { "domain", l_domain }, { "expect", l_expect },
         { "expect_eq", l_expect_eq }, { "m2p", l_m2p }, { "hex", l_hex },
         { "log", l_log }, { "print", l_log }, { "pairs", det_pairs },
-        { "next", det_next }, { "tostring", det_tostring }, { NULL, NULL },
+        { "next", det_next }, { "tostring", det_tostring },
+        { "expect_divergence", l_expect_divergence }, { NULL, NULL },
     };
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);
@@ -1463,6 +1858,8 @@ static int run_chunk(const char *path, const char *text,
         if (opts->verbose && msg && opts->log)
             fprintf(opts->log, "%s\n", msg);
     }
+    if (rc == LUA_OK)
+        eng_finish_expects(&s->eng);
     lua_close(L);
 
 done:

@@ -230,3 +230,66 @@ Test(engine, host_frames_bound_the_heap)
         "expect_eq(rc, -12, 'the heap runs out: -ENOMEM')\n", 1, &r);
     cr_assert_eq(rc, 0, "%s", r.message);
 }
+
+/* ---- expected divergences (known findings) ------------------------------------------- */
+
+static const char *const paged_remove =
+    "local d = domain{ name = 'a', gfns = 0x40, ram = 4 }\n"
+    "d:paging_enable()\n"
+    "d:nominate(1)\n"
+    "d:evict(1)\n"
+    "d:remove(1)\n";
+
+Test(engine, unexpected_finding_diverges)
+{
+    struct run_result r;
+    int rc = run_lua("f1.lua", paged_remove, 1, &r);
+    cr_assert_neq(rc, 0);
+    cr_assert_str_eq(r.status, "diverge");
+    cr_assert(strstr(r.message, "remove.rc"), "%s", r.message);
+}
+
+Test(engine, declared_finding_keeps_the_run_green)
+{
+    struct run_result r;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "expect_divergence('remove.rc', 'eilseq')\n"
+             "expect_divergence('d0.p2m*', 'stays paged')\n"
+             "expect_divergence('d0.paged_pages', 'count')\n"
+             "expect_divergence('d0.ring.*', 'no drop')\n%s", paged_remove);
+    int rc = run_lua("f2.lua", text, 1, &r);
+    cr_assert_eq(rc, 0, "%s %s", r.status, r.message);
+    cr_assert_eq(r.divergences, 0);
+}
+
+Test(engine, declared_finding_that_does_not_occur_fails)
+{
+    struct run_result r;
+    int rc = run_lua("f3.lua",
+                     "expect_divergence('d0.p2m*', 'never')\n"
+                     "local d = domain{ name = 'a', gfns = 0x40, ram = 4 }\n", 1, &r);
+    cr_assert_neq(rc, 0);
+    cr_assert_str_eq(r.status, "fail");
+    cr_assert(strstr(r.message, "f3.lua:1: expected divergence 'never'"), "%s",
+              r.message);
+}
+
+Test(engine, paging_access_outcomes)
+{
+    struct run_result r;
+    int rc = run_lua("pg.lua",
+                     "local d = domain{ name = 'a', gfns = 0x100, ram = 0x40 }\n"
+                     "local pt = d:pagetable{ root = 0x10 }\n"
+                     "pt:map(0x400000, 0x30, 'wu')\n"
+                     "local v = d:vcpu{ cr3 = pt }\n"
+                     "expect_eq(v:read(0x400000).kind, 'ok')\n"
+                     "d:paging_enable() d:nominate(0x30) d:evict(0x30)\n"
+                     "expect_eq(v:read(0x400000).kind, 'paused')\n"
+                     "expect_eq(v:state(), 'paused')\n"
+                     "local q = d:get_request()\n"
+                     "expect_eq(d:prep(0x30, ''), 0)\n"
+                     "expect_eq(d:resume(q), 0)\n"
+                     "expect_eq(v:read(0x400000).kind, 'ok')\n", 1, &r);
+    cr_assert_eq(rc, 0, "%s %s", r.status, r.message);
+}

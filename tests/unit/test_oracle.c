@@ -401,6 +401,48 @@ Test(oracle, i6_p2m_pages)
     cr_assert(reported("I6 d1.p2m_pages"));
 }
 
+Test(oracle, i7_ring_overfull_and_pause_count)
+{
+    build_world();
+    dom.paging.ring_enabled = true;
+    dom.paging.ring_size = VM_EVENT_RING_SLOTS;
+    dom.paging.nreq = VM_EVENT_RING_SLOTS + 1;
+    dom.paging.vcpu_state[2] = VCPU_PAUSED_PAGER; /* with no pause count */
+    cr_assert_gt(run_invariants(), 0);
+    cr_assert(reported("I7 d1.ring.requests"));
+    cr_assert(reported("I7 d1.v2"));
+}
+
+Test(oracle, i7_paged_gfn_with_a_frame)
+{
+    build_world();
+    t_ept_set(0x30, t_epte(0x300, p2m_ram_paged));
+    cr_assert_gt(run_invariants(), 0);
+    cr_assert(reported("I7 d1.p2m[0x30].mfn"));
+}
+
+Test(oracle, compare_paging_state)
+{
+    build_world();
+    cr_assert_eq(oracle_op_paging_enable(o, DOM, VM_EVENT_RING_SLOTS), 0);
+    dom.paging.ring_enabled = true;
+    dom.paging.ring_size = VM_EVENT_RING_SLOTS;
+    cr_assert_eq(run_compare(), 0);
+    dom.paging.paged_pages = 3;
+    dom.paging.vcpu_state[0] = VCPU_WAIT_SLOT;
+    dom.paging.lost = 1;
+    cr_assert_geq(run_compare(), 3);
+    cr_assert(reported("d1.paged_pages: expected 0, got 3"));
+    cr_assert(reported("d1.v0.state: expected runnable, got waiting_slot (vCPU stuck)"));
+    cr_assert(reported("d1.ring.lost_events"));
+    /* Nominate on the flat model: the oracle's own rules. */
+    cr_assert_eq(oracle_op_nominate(o, DOM, _gfn(2)), 0);
+    cr_assert_eq(oracle_op_nominate(o, DOM, _gfn(2)), -EBUSY);
+    cr_assert_eq(oracle_op_evict(o, DOM, _gfn(2)), 0);
+    cr_assert_eq(oracle_p2m_type(o, DOM, _gfn(2)), p2m_ram_paged);
+    cr_assert_eq(oracle_op_prep(o, DOM, _gfn(2), false, INVALID_MFN, false), -EINVAL);
+}
+
 /* ---- log-dirty operations --------------------------------------------------------------- */
 
 Test(oracle, logdirty_ops)

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/engine-paging.c - the engine's mem paging and vm_event steps.
+ *
+ * Same four beats as engine.c: the sim core acts (sim/mem_paging.c), the
+ * oracle mirrors (oracle/paging.c), rc and then the whole state are
+ * compared, the step is recorded and digested.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "engine.h"
+
+static void step_rc(struct engine *e, const char *op, const struct domain *d,
+                    const char *extra, int erc, int rc)
+{
+    char args[96], res[32];
+    snprintf(args, sizeof args, "d=%u%s%s", d->id, extra[0] ? " " : "", extra);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    eng_record(e, op, args, res);
+    eng_check_rc(e, op, erc, rc);
+    eng_check_state(e);
+}
+
+static void gfn_arg(char *buf, size_t n, gfn_t gfn)
+{
+    snprintf(buf, n, "gfn=%#" PRIx64, gfn_x(gfn));
+}
+
+int eng_paging_enable(struct engine *e, struct domain *d)
+{
+    int rc = vm_event_paging_enable(d);
+    /* The slot count is the interface's (request size), not behaviour. */
+    int erc = oracle_op_paging_enable(e->oracle, d->id, d->paging.ring_size);
+    char x[32];
+    snprintf(x, sizeof x, "slots=%u", d->paging.ring_size);
+    step_rc(e, "paging_enable", d, x, erc, rc);
+    return rc;
+}
+
+int eng_paging_disable(struct engine *e, struct domain *d)
+{
+    int rc = vm_event_paging_disable(d);
+    int erc = oracle_op_paging_disable(e->oracle, d->id);
+    step_rc(e, "paging_disable", d, "", erc, rc);
+    return rc;
+}
+
+int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
+{
+    int rc = mem_paging_nominate(d, gfn);
+    int erc = oracle_op_nominate(e->oracle, d->id, gfn);
+    char x[48];
+    gfn_arg(x, sizeof x, gfn);
+    step_rc(e, "nominate", d, x, erc, rc);
+    return rc;
+}
+
+int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
+{
+    int rc = mem_paging_evict(d, gfn);
+    int erc = oracle_op_evict(e->oracle, d->id, gfn);
+    char x[48];
+    gfn_arg(x, sizeof x, gfn);
+    step_rc(e, "evict", d, x, erc, rc);
+    return rc;
+}
+
+int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf)
+{
+    int rc = mem_paging_prep(d, gfn, buf);
+    mfn_t m = INVALID_MFN;
+    if (!rc)
+        m = p2m_get_entry(d, gfn, NULL, NULL);
+    int erc = oracle_op_prep(e->oracle, d->id, gfn, buf != NULL, m,
+                             rc == -ENOMEM);
+    char x[64];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " buffer=%s", gfn_x(gfn),
+             buf ? "yes" : "no");
+    step_rc(e, "prep", d, x, erc, rc);
+    return rc;
+}
+
+static void req_text(const struct vm_event_req *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "gfn=%#" PRIx64 " p2mt=%s pflags=%#x flags=%#x vcpu=%d",
+             r->gfn, p2m_type_name((p2m_type_t)r->p2mt), r->pflags, r->flags,
+             r->vcpu_id == VM_EVENT_NO_VCPU ? -1 : (int)r->vcpu_id);
+}
+
+int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out)
+{
+    struct vm_event_req x;
+    memset(out, 0, sizeof(*out));
+    memset(&x, 0, sizeof(x));
+    int rc = vm_event_get_request(d, out);
+    int erc = oracle_op_get_request(e->oracle, d->id, &x);
+    char args[32], res[160];
+    snprintf(args, sizeof args, "d=%u", d->id);
+    if (rc) {
+        snprintf(res, sizeof res, "rc=%d", rc);
+    } else {
+        int n = snprintf(res, sizeof res, "rc=0 ");
+        req_text(out, res + n, sizeof res - (size_t)n);
+    }
+    eng_record(e, "get_request", args, res);
+    eng_check_rc(e, "get_request", erc, rc);
+    if (!rc && !erc && memcmp(out, &x, sizeof(x))) {
+        char a[128], b[128];
+        req_text(&x, a, sizeof a);
+        req_text(out, b, sizeof b);
+        eng_divergence(e, "get_request.req", a, b);
+    }
+    eng_check_state(e);
+    return rc;
+}
+
+int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rsp)
+{
+    int rc = vm_event_resume(d, rsp);
+    int erc = oracle_op_resume(e->oracle, d->id, rsp);
+    char x[128];
+    req_text(rsp, x, sizeof x);
+    step_rc(e, "resume", d, x, erc, rc);
+    return rc;
+}
+
+int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn)
+{
+    *mfn = INVALID_MFN;
+    int rc = foreign_map_gfn(d, gfn, mfn);
+    int erc = oracle_op_foreign_map(e->oracle, d->id, gfn);
+    char x[48];
+    gfn_arg(x, sizeof x, gfn);
+    step_rc(e, "foreign_map", d, x, erc, rc);
+    return rc;
+}
+
+int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
+{
+    int rc = foreign_unmap(d, mfn);
+    int erc = oracle_op_foreign_unmap(e->oracle, d->id, mfn);
+    char x[48];
+    snprintf(x, sizeof x, "mfn=%#" PRIx64, mfn_x(mfn));
+    step_rc(e, "foreign_unmap", d, x, erc, rc);
+    return rc;
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/pager.c - the simulated xenpaging; see pager.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pager.h"
+
+struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80)
+{
+    struct pager *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->d = d;
+    p->max_gfn = d->max_gfn;
+    p->paged = calloc((d->max_gfn + 7) / 8, 1);
+    p->store = calloc(d->max_gfn, sizeof(*p->store));
+    if (!p->paged || !p->store) {
+        pager_free(p);
+        return NULL;
+    }
+    p->cursor = d->max_gfn / 2;
+    p->skip_0x80 = skip_0x80;
+    pager_set_mru_size(p, mru_size);
+    return p;
+}
+
+void pager_free(struct pager *p)
+{
+    if (!p)
+        return;
+    if (p->store)
+        for (uint64_t g = 0; g < p->max_gfn; g++)
+            free(p->store[g]);
+    free(p->store);
+    free(p->paged);
+    free(p);
+}
+
+bool pager_is_paged(const struct pager *p, uint64_t g)
+{
+    return g < p->max_gfn && (p->paged[g / 8] >> (g % 8) & 1);
+}
+
+static void set_paged(struct pager *p, uint64_t g, bool on)
+{
+    if (on)
+        p->paged[g / 8] |= (uint8_t)(1u << (g % 8));
+    else
+        p->paged[g / 8] &= (uint8_t)~(1u << (g % 8));
+}
+
+static bool in_mru(const struct pager *p, uint64_t g)
+{
+    for (unsigned i = 0; i < p->mru_len; i++)
+        if (p->mru[(p->mru_head + i) % PAGER_MAX_MRU] == g)
+            return true;
+    return false;
+}
+
+void pager_set_mru_size(struct pager *p, unsigned n)
+{
+    if (n > PAGER_MAX_MRU)
+        n = PAGER_MAX_MRU;
+    /* Keep the newest entries. */
+    while (p->mru_len > n) {
+        p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
+        p->mru_len--;
+    }
+    p->mru_size = n;
+}
+
+void pager_notify_paged_in(struct pager *p, uint64_t g)
+{
+    if (g >= p->max_gfn)
+        return;
+    set_paged(p, g, false);
+    free(p->store[g]);
+    p->store[g] = NULL;
+    if (!p->mru_size || in_mru(p, g))
+        return;
+    if (p->mru_len == p->mru_size) {
+        p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
+        p->mru_len--;
+    }
+    p->mru[(p->mru_head + p->mru_len) % PAGER_MAX_MRU] = g;
+    p->mru_len++;
+}
+
+uint64_t pager_choose_victim(struct pager *p)
+{
+    for (uint64_t n = 0; n < p->max_gfn; n++) {
+        uint64_t g = p->cursor;
+        p->cursor = (p->cursor + 1) % p->max_gfn;
+        if (g == 0 || (p->skip_0x80 && g == 0x80))
+            continue;
+        if (pager_is_paged(p, g) || in_mru(p, g))
+            continue;
+        return g;
+    }
+    return UINT64_MAX;
+}
+
+unsigned pager_evict(struct engine *e, struct pager *p, unsigned n)
+{
+    struct domain *d = p->d;
+    unsigned done = 0;
+    /* Each gfn is tried at most once per call. */
+    for (uint64_t tries = 0; done < n && tries < p->max_gfn; tries++) {
+        uint64_t g = pager_choose_victim(p);
+        if (g == UINT64_MAX)
+            break;
+        p2m_type_t t;
+        mfn_t m = p2m_get_entry(d, _gfn(g), &t, NULL);
+        if (!p2m_is_pageable(t) || !hostmem_mfn_valid(d->host->nr_frames, m))
+            continue; /* xenpaging would try and get -EBUSY; skip quietly */
+        if (eng_nominate(e, d, _gfn(g)))
+            continue;
+        /* xc_map_foreign_pages + copy out, before evict. */
+        uint8_t *buf = malloc(PAGE_SIZE);
+        if (!buf)
+            break;
+        hostmem_read(d->host->mem, mfn_to_hpa(m), buf, PAGE_SIZE);
+        if (eng_evict(e, d, _gfn(g))) {
+            free(buf); /* touched since nominate: the request will come */
+            continue;
+        }
+        free(p->store[g]);
+        p->store[g] = buf;
+        set_paged(p, g, true);
+        p->evicted++;
+        done++;
+    }
+    return done;
+}
+
+unsigned pager_serve(struct engine *e, struct pager *p)
+{
+    struct domain *d = p->d;
+    struct vm_event_req r;
+    unsigned n = 0;
+    while (!eng_get_request(e, d, &r)) {
+        n++;
+        if (r.gfn >= p->max_gfn)
+            continue;
+        if (r.pflags & MEM_PAGING_DROP_PAGE) {
+            /* The gfn is gone: forget it (seed 002 patch 08/12). */
+            set_paged(p, r.gfn, false);
+            free(p->store[r.gfn]);
+            p->store[r.gfn] = NULL;
+            p->dropped++;
+            continue;
+        }
+        /* Page in: with the saved page if we evicted it, else (evict
+         * failed, the frame is still there) without a buffer.  A duplicate
+         * request finds the gfn paged in already: prep says -ENOENT. */
+        eng_prep(e, d, _gfn(r.gfn), p->store[r.gfn]);
+        eng_resume(e, d, &r);
+        pager_notify_paged_in(p, r.gfn);
+        p->served++;
+    }
+    return n;
+}
