@@ -284,15 +284,23 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                      (g << 12) + 8 * pick(xe, 512), i + 1);
             break;
         case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
-        /* mem paging: gfns 0x10..0x7f, page-table pages included */
+        /* mem paging: gfns 0x10..0x7f, page-table pages included; half
+         * the time a small set (0x40..0x47), so that nominate, evict and
+         * foreign maps meet on the same gfns */
         case OP_NOMINATE:
-            prog_add(p, "doms[%u]:nominate(%#x)", d, 0x10 + pick(xe, 0x70));
+            prog_add(p, "doms[%u]:nominate(%#x)", d,
+                     pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x70));
             break;
-        case OP_EVICT: prog_add(p, "doms[%u]:evict(%#x)", d, 0x10 + pick(xe, 0x70)); break;
+        case OP_EVICT:
+            prog_add(p, "doms[%u]:evict(%#x)", d,
+                     pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x70));
+            break;
         case OP_PAGER_EVICT: prog_add(p, "pagers[%u]:evict(%u)", d, 1 + pick(xe, 4)); break;
         case OP_PAGER_SERVE: prog_add(p, "pagers[%u]:serve()", d); break;
         case OP_PAGE_IN: prog_add(p, "page_in(%u%s)", d, pick(xe, 2) ? ", 'x'" : ""); break;
-        case OP_FMAP: prog_add(p, "fmap(%u, %#x)", d, 0x10 + pick(xe, 0x70)); break;
+        case OP_FMAP:
+            prog_add(p, "fmap(%u, %#x)", d, pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x70));
+            break;
         case OP_FUNMAP: prog_add(p, "funmap(%u)", d); break;
         }
     }
