@@ -317,6 +317,11 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "livelock): no hardware counterpart");
         return;
     }
+    if (out->final == EF_DISCARD) {
+        skip(c, e, dom, "a write the model discarded (p2m_ram_ro): ram_ro gfns are "
+                        "not yet mirrored as read-only memslots");
+        return;
+    }
     if (out->final == EF_PAUSED || out->final == EF_BLOCKED) {
         skip(c, e, dom, "the model paused the vCPU for the pager (a paged-out gfn): "
                         "userfaultfd replay of mem paging is not built yet");

@@ -200,7 +200,6 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         uint64_t ram = 0;
         for (uint64_t g = 0; g < od->max_gfn; g++)
             ram += p2m_is_ram(od->type[g]) && od->mfn[g] != mfn_x(INVALID_MFN);
-        ram += od->leaked;
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),
                           "d%u.tot_pages", od->id);

@@ -129,9 +129,9 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->dirty_count = 0;
         od->ld_enabled = false;
         od->ring = false;
+        od->ld_failed = false;
         od->ring_size = od->nreq = od->ndrops = 0;
         od->paged_pages = 0;
-        od->leaked = 0;
         memset(od->vstate, 0, sizeof(od->vstate));
         memset(od->vpause, 0, sizeof(od->vpause));
         return;
@@ -244,6 +244,10 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
+    /* Read-only RAM: __hvm_copy() discards the write (no mark). */
+    if (g < od->max_gfn && od->type[g] == p2m_ram_ro &&
+        od->mfn[g] != mfn_x(INVALID_MFN))
+        return 0;
     if (g >= od->max_gfn || !p2m_is_pageable(od->type[g]) ||
         od->mfn[g] == mfn_x(INVALID_MFN))
         return -EFAULT;
@@ -282,6 +286,7 @@ int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
     /* hap_disable_log_dirty() + paging_free_log_dirty_bitmap(): the tree
      * goes, dirty_count stays (only CLEAN zeroes it). */
     od->ld_enabled = false;
+    od->ld_failed = false; /* failed_allocs reset with the tree */
     retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
     memset(od->dirty, 0, (od->max_gfn + 7) / 8);
     return 0;
@@ -294,6 +299,9 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || !od->ld_enabled)
         return -EINVAL;
+    /* A dropped mark makes the log unusable until disable (3.3). */
+    if (od->ld_failed)
+        return -ENOMEM;
     /* paging_log_dirty_op(): stats and bitmap as before the op; gfns the
      * domain cannot have are clean (missing tree nodes are zero-filled). */
     if (dirty_count)
@@ -312,6 +320,17 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
         retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
     }
     return 0;
+}
+
+void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->ld_enabled)
+        return;
+    /* The mark needed a new tree page, so the gfn was clean before this
+     * step: whatever the oracle marked for it in this step is undone. */
+    oracle_mark(od, gfn_x(gfn), false);
+    od->ld_failed = true;
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

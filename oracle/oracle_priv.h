@@ -50,6 +50,7 @@ struct oracle_dom {
      * not reset it, so it can exceed the bits set. */
     uint64_t dirty_count;
     bool ld_enabled;
+    bool ld_failed; /* a mark was dropped for lack of memory */
     /* mem paging (oracle/paging.c): the paging ring as a plain FIFO of
      * requests, drop notices waiting for a slot, d->paged_pages, and the
      * run state and vm_event pause count of each vCPU. */
@@ -60,7 +61,6 @@ struct oracle_dom {
     int64_t paged_pages;
     uint8_t vstate[SIM_MAX_VCPUS];
     uint32_t vpause[SIM_MAX_VCPUS];
-    uint64_t leaked; /* frames d owns but maps nowhere (for tot_pages) */
 };
 
 struct oracle {

@@ -304,6 +304,27 @@ int oracle_remove_paging(struct oracle *o, struct oracle_dom *od, uint64_t g)
     return 0;
 }
 
+int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if ((nt != p2m_ram_rw && nt != p2m_ram_ro) || g >= od->max_gfn)
+        return -EINVAL;
+    unsigned t = od->type[g];
+    if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
+        oracle_populate(od, g, VM_EVENT_NO_VCPU);
+        return -EAGAIN;
+    }
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
+        return -EINVAL;
+    /* Read-only RAM under log-dirty becomes logdirty again when made rw. */
+    od->type[g] = nt == p2m_ram_ro ? p2m_ram_ro
+                  : od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    return 0;
+}
+
 /* ---- comparison ------------------------------------------------------------------ */
 
 static const char *vstate_name(unsigned s)

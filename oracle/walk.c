@@ -444,6 +444,12 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             out->final = OR_BLOCKED;
             return;
         }
+        /* A write to read-only RAM is emulated and dropped. */
+        if ((a.qual & EPTQ_WRITE) && t == p2m_ram_ro) {
+            out->final = OR_DISCARD;
+            out->gpa = _gpa(a.xgpa);
+            return;
+        }
         if ((a.qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
             /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
              * then the vCPU re-executes the access. */

@@ -82,11 +82,18 @@ void host_destroy(struct host *h)
 
 /*
  * alloc_domheap_page(): returns a zeroed frame now owned by 'owner' with
- * 'use' and count 1, or INVALID_MFN when the heap is empty.  The M2P entry
+ * 'use' and count 1, or INVALID_MFN when the heap is empty or a failure
+ * is injected (h->fail_at, h->fail_domains).  The M2P entry
  * is left alone, as in Xen: it is the free path's job to have cleared it.
  */
 mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use)
 {
+    h->alloc_attempts++;
+    if (h->alloc_attempts == h->fail_at ||
+        (owner < 32 && (h->fail_domains >> owner & 1))) {
+        h->injected_failures++;
+        return INVALID_MFN;
+    }
     if (!h->nr_free)
         return INVALID_MFN;
     mfn_t m = _mfn(h->free_stack[--h->nr_free]);

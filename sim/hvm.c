@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim/hvm.c - the EPT-violation handler.
+ * sim/hvm.c - the EPT-violation handler, and XEN_DMOP_set_mem_type.
  *
  * Models the log-dirty and MMIO paths of hvm_hap_nested_page_fault() in
  * xen/arch/x86/hvm/hvm.c, reached from vmx_vmexit_handler()'s
@@ -12,11 +12,12 @@
  * Outcomes:
  *   write to p2m_ram_logdirty  -> mark dirty, logdirty -> rw,  NPF_RETRY
  *   any access to p2m_mmio_dm  -> handle_mmio (device model),  NPF_MMIO
+ *   write to p2m_ram_ro        -> emulated, write discarded,   NPF_DISCARD
  *   anything else              -> domain_crash(),              NPF_CRASH
  *
  * Paging types: see hvm_hap_nested_page_fault_vcpu().
  * Not modelled (each would be another outcome): mem_access events,
- * sharing, write-discard to ram_ro / grant_map_ro, ioreq_server, and
+ * sharing, write-discard to grant_map_ro, ioreq_server, and
  * Xen's "spurious fault" rule that retries any other fault on a RAM type.
  */
 #include "pagesim/mutant.h"
@@ -59,6 +60,10 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
     }
     if (t == p2m_ram_paging_in)
         return NPF_SPIN;
+    /* p2m_is_discard_write(): handle_mmio_with_translation() emulates the
+     * instruction and __hvm_copy() drops the write; the vCPU goes on. */
+    if ((qual & EPTQ_WRITE) && t == p2m_ram_ro)
+        return NPF_DISCARD;
 
     if (t == p2m_mmio_dm)
         return NPF_MMIO;
@@ -74,4 +79,26 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
     }
 
     return NPF_CRASH;
+}
+
+/* ---- XEN_DMOP_set_mem_type (hvm/dm.c set_mem_type()) ------------------------ */
+
+int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t nt)
+{
+    p2m_type_t t;
+    if ((nt != p2m_ram_rw && nt != p2m_ram_ro) || gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    p2m_get_entry(d, gfn, &t, NULL);
+    if (p2m_is_paging(t)) {
+        p2m_mem_paging_populate(d, gfn, VM_EVENT_NO_VCPU);
+        return -EAGAIN;
+    }
+    /* allow_p2m_type_change(): RAM to RAM only here. */
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
+        return -EINVAL;
+    if (nt == p2m_ram_rw && d->ld.enabled)
+        nt = p2m_ram_logdirty; /* what p2m_recalc_type() would make of it */
+    if (t == nt)
+        return 0;
+    return p2m_change_type_one(d, gfn, t, nt);
 }

@@ -45,6 +45,11 @@ enum pagesim_mutant {
     /* seed 002 patch 10/12: before it, a hypervisor copy to or from a
      * paged-out gfn failed with -EFAULT and never started the page-in. */
     MUT_COPY_PAGED_EFAULT = 1u << 10,
+    /* seed 000 (c/s 16393, the radix tree): once a tree page could not be
+     * allocated "our dirty log is bogus" and PEEK/CLEAN return -ENOMEM;
+     * the mutant ignores failed_allocs, so the tool stack gets a log that
+     * silently lacks the dropped marks. */
+    MUT_LD_IGNORE_FAILED_ALLOCS = 1u << 11,
     /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
     MUT_NO_RSVD_MAXPHY = 1u << 16,
     /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

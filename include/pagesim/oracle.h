@@ -58,6 +58,12 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
                           uint64_t pages, uint8_t *bitmap,
                           uint64_t *dirty_count);
 
+/* The sim could not allocate a radix-tree page for the dirty mark of gfn
+ * (paging_new_log_dirty_page() failed): the mark is dropped, and every
+ * PEEK/CLEAN fails with -ENOMEM until log-dirty is disabled
+ * (xen-paging.md 3.3). */
+void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
+
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
@@ -83,6 +89,7 @@ enum oracle_final {
     OR_PAUSED,  /* the vCPU is paused for the pager (vm_event pause) */
     OR_BLOCKED, /* the vCPU waits: for a ring slot, or re-faults on a
                    paging_in gfn until prep */
+    OR_DISCARD, /* a write to ram_ro: emulated and dropped */
 };
 
 enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };
@@ -146,6 +153,7 @@ int oracle_op_resume(struct oracle *o, domid_t d, const struct vm_event_req *rsp
 /* A foreign mapping of gfn (mfn: what the sim returned) / its unmap. */
 int oracle_op_foreign_map(struct oracle *o, domid_t d, gfn_t gfn);
 int oracle_op_foreign_unmap(struct oracle *o, domid_t d, mfn_t mfn);
+int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
 int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa,
                               size_t len);
 

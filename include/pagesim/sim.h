@@ -100,6 +100,11 @@ struct host {
     uint64_t *free_stack;      /* free frames; pop from the top */
     uint64_t nr_free;
     uint64_t allocs, frees;    /* lifetime counters */
+    /* Allocation fault injection: the allocation attempt numbered fail_at
+     * (counted by alloc_attempts, from 1) fails, and so does every
+     * allocation for a domain in fail_domains (bit per domid). */
+    uint64_t alloc_attempts, fail_at, injected_failures;
+    uint32_t fail_domains;
     struct domain *domains[SIM_MAX_DOMAINS];
 };
 
@@ -124,6 +129,10 @@ struct log_dirty {
     unsigned allocs;          /* node + leaf pages allocated */
     unsigned failed_allocs;
     uint64_t dirty_count;     /* bits set */
+    /* gfns whose dirty mark was dropped, by failed_allocs % N (harness
+     * bookkeeping, not Xen state) */
+#define LOGDIRTY_FAILED_GFNS 8
+    uint64_t failed_gfn[LOGDIRTY_FAILED_GFNS];
     uint64_t fault_count;
 };
 
@@ -301,6 +310,7 @@ enum npf_result {
     NPF_PAUSED,    /* paged out: populate sent, vCPU paused for the pager */
     NPF_WAIT_SLOT, /* paged out, ring full: vCPU waits for a slot */
     NPF_SPIN,      /* paging_in: re-faults until the pager's prep */
+    NPF_DISCARD,   /* write to ram_ro: emulated, the write discarded */
 };
 
 /* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
@@ -363,6 +373,12 @@ enum vcpu_run_state vcpu_run_state(const struct domain *d, unsigned v);
  * extra reference. */
 int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
 int foreign_unmap(struct domain *d, mfn_t mfn);
+
+/* HVMOP_set_mem_type / XEN_DMOP_set_mem_type for one gfn (hvm/dm.c
+ * set_mem_type()): t is ram_rw or ram_ro; a ram_rw request under
+ * log-dirty gives ram_logdirty.  0, -EINVAL (t not allowed, gfn not RAM),
+ * -EAGAIN (paging type: populate sent as a foreign request). */
+int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t t);
 
 /* NPF on a paging type: see hvm.c. */
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,

@@ -145,3 +145,13 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
     step_rc(e, "foreign_unmap", d, x, erc, rc);
     return rc;
 }
+
+int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
+{
+    int rc = hvm_set_mem_type(d, gfn, t);
+    int erc = oracle_op_set_mem_type(e->oracle, d->id, gfn, t);
+    char x[64];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
+    step_rc(e, "set_mem_type", d, x, erc, rc);
+    return rc;
+}

@@ -68,8 +68,8 @@ uint64_t eng_rand(struct engine *e)
 const char *eng_final_name(enum eng_final f)
 {
     static const char *const n[] = { "ok", "pf", "mmio", "crash", "gp", "paused",
-                                     "blocked" };
-    return (unsigned)f < 7 ? n[f] : "?";
+                                     "blocked", "discard" };
+    return (unsigned)f < sizeof n / sizeof n[0] ? n[f] : "?";
 }
 
 /* ---- recording ------------------------------------------------------------- */
@@ -116,6 +116,9 @@ static void divergence(void *ctx, const char *field, const char *expected,
         digest_str(e, "finding");
         digest_str(e, args);
         digest_str(e, res);
+        /* Its own row in steps (a step number of its own, like vmexit
+         * rows). */
+        e->step++;
         if (e->rec)
             rec_step(e->rec, e->run_id, e->step, e->src, "finding", args, res);
         return;
@@ -178,6 +181,21 @@ static void check_u64(struct engine *e, const char *field, uint64_t expected,
  * invariants of the sim state on its own. */
 static void check_state(struct engine *e)
 {
+    /* Allocation failures are the environment's doing (fault injection or
+     * an exhausted heap): tell the oracle which log-dirty marks they cost,
+     * it predicts the consequences. */
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        const struct domain *d = e->host->domains[i];
+        if (!d)
+            continue;
+        if (d->ld.failed_allocs < e->ld_failed_seen[i])
+            e->ld_failed_seen[i] = 0; /* reset by disable */
+        for (unsigned n = e->ld_failed_seen[i]; n < d->ld.failed_allocs; n++)
+            oracle_op_logdirty_mark_failed(
+                e->oracle, d->id,
+                _gfn(d->ld.failed_gfn[n % LOGDIRTY_FAILED_GFNS]));
+        e->ld_failed_seen[i] = d->ld.failed_allocs;
+    }
     oracle_compare(e->oracle, e->host, divergence, e);
     oracle_invariants(e->host, divergence, e);
 }
@@ -615,6 +633,10 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         case NPF_SPIN:
             out->final = EF_BLOCKED;
             return;
+        case NPF_DISCARD:
+            out->final = EF_DISCARD;
+            out->gpa = r.exit_gpa;
+            return;
         case NPF_RETRY:
             continue;
         case NPF_MMIO:
@@ -637,7 +659,8 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
                                           [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH,
                                           [OR_GP] = EF_GP,
                                           [OR_PAUSED] = EF_PAUSED,
-                                          [OR_BLOCKED] = EF_BLOCKED };
+                                          [OR_BLOCKED] = EF_BLOCKED,
+                                          [OR_DISCARD] = EF_DISCARD };
     if (map[x->final] != a->final) {
         divergence(e, "access.outcome", eng_final_name(map[x->final]),
                    eng_final_name(a->final));
@@ -685,6 +708,9 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
             check_u64(e, "access.refs", x->refs, a->refs);
         break;
     case EF_MMIO:
+        check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
+        break;
+    case EF_DISCARD:
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
         break;
     case EF_CRASH:
@@ -748,6 +774,10 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     case EF_BLOCKED:
         snprintf(res, sizeof res, "%s exits=%u", eng_final_name(out->final),
                  out->nexits);
+        break;
+    case EF_DISCARD:
+        snprintf(res, sizeof res, "discard gpa=%#" PRIx64 " exits=%u",
+                 gpa_x(out->gpa), out->nexits);
         break;
     }
     record_step(e, kname[k], args, res);

@@ -40,6 +40,7 @@ enum eng_final { EF_OK = 0, EF_PF, EF_MMIO, EF_CRASH,
                  EF_PAUSED,   /* vCPU paused for the pager (or already was) */
                  EF_BLOCKED,  /* vCPU waits for a ring slot, or re-faults on a
                                  gfn being paged in */
+                 EF_DISCARD,  /* write to ram_ro: emulated, dropped */
 };
 
 struct eng_exit {
@@ -109,6 +110,7 @@ struct engine {
     /* Known findings the scenario declared (expect_divergence). */
     struct eng_expect expects[ENG_MAX_EXPECTS];
     unsigned nexpects;
+    unsigned ld_failed_seen[SIM_MAX_DOMAINS]; /* failed_allocs told the oracle */
 };
 
 /* hw-replay's view of each guest access (see engine.hook). */
@@ -203,6 +205,7 @@ int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf);
 int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out);
 int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rsp);
 int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
+int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t);
 int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 
 #endif /* PAGESIM_ENGINE_H */

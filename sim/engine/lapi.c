@@ -1164,6 +1164,8 @@ static void push_access(lua_State *L, const struct eng_access *a)
     lua_setfield(L, -2, "paused");
     lua_pushboolean(L, a->final == EF_BLOCKED);
     lua_setfield(L, -2, "blocked");
+    lua_pushboolean(L, a->final == EF_DISCARD);
+    lua_setfield(L, -2, "discarded");
     if (a->final == EF_OK || a->final == EF_MMIO) {
         set_field_int(L, "value", a->value);
         set_field_int(L, "gpa", gpa_x(a->gpa));
@@ -1627,6 +1629,61 @@ static int pg_index(lua_State *L)
     return 1;
 }
 
+/* d:set_mem_type(gfn, "ram_ro" | "ram_rw") -> rc */
+static int d_set_mem_type(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    const char *tn = luaL_checkstring(L, 3);
+    int t = p2m_type_from_name(tn);
+    if (t != p2m_ram_rw && t != p2m_ram_ro)
+        return lerror(L, "set_mem_type: type must be ram_rw or ram_ro, not '%s'", tn);
+    lua_pushinteger(L, eng_set_mem_type(e, d, g, (p2m_type_t)t));
+    return 1;
+}
+
+/* ---- allocator fault injection ---------------------------------------------------------- */
+
+/* fail_alloc{ nth = N }: the Nth heap allocation from now fails;
+ * fail_alloc{ domain = d, on = bool }: every allocation for d fails (or
+ * not).  Returns the heap's counters. */
+static int l_fail_alloc(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct host *h = e->host;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "nth");
+    if (!lua_isnil(L, -1)) {
+        lua_Integer n = luaL_checkinteger(L, -1);
+        if (n < 1)
+            return lerror(L, "fail_alloc: nth must be >= 1, not %d", (int)n);
+        h->fail_at = h->alloc_attempts + (uint64_t)n;
+    }
+    lua_getfield(L, 1, "domain");
+    if (!lua_isnil(L, -1)) {
+        struct domain *d = check_domain(L, -1);
+        lua_getfield(L, 1, "on");
+        bool on = lua_isnil(L, -1) || lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (d->id >= 32)
+            return lerror(L, "fail_alloc: domain id %u too large", d->id);
+        h->fail_domains = on ? h->fail_domains | (1u << d->id)
+                             : h->fail_domains & ~(1u << d->id);
+    }
+    lua_pop(L, 2);
+    char args[96];
+    snprintf(args, sizeof args, "fail_at=%" PRIu64 " domains=%#x", h->fail_at,
+             h->fail_domains);
+    eng_record(e, "fail_alloc", args, "");
+    lua_createtable(L, 0, 4);
+    set_field_int(L, "free", h->nr_free);
+    set_field_int(L, "allocs", h->allocs);
+    set_field_int(L, "attempts", h->alloc_attempts);
+    set_field_int(L, "injected", h->injected_failures);
+    return 1;
+}
+
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                       lua_CFunction index, lua_CFunction gc)
 {
@@ -1661,6 +1718,7 @@ static void open_api(lua_State *L)
         { "paging", d_paging }, { "map_foreign", d_map_foreign },
         { "unmap_foreign", d_unmap_foreign },
         { "page_contents", d_page_contents }, { "pager", d_pager },
+        { "set_mem_type", d_set_mem_type },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
@@ -1686,7 +1744,8 @@ static void open_api(lua_State *L)
         { "expect_eq", l_expect_eq }, { "m2p", l_m2p }, { "hex", l_hex },
         { "log", l_log }, { "print", l_log }, { "pairs", det_pairs },
         { "next", det_next }, { "tostring", det_tostring },
-        { "expect_divergence", l_expect_divergence }, { NULL, NULL },
+        { "expect_divergence", l_expect_divergence },
+        { "fail_alloc", l_fail_alloc }, { NULL, NULL },
     };
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);

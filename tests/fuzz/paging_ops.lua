@@ -1,7 +1,8 @@
 -- Random mem paging traffic for the short fuzz (tests/run-fuzz.sh): the
 -- pager and the scenario nominate, evict, populate (by guest accesses,
 -- hypervisor copies and foreign maps), prep, resume and drain the ring,
--- with log-dirty toggling and balloon traffic on the side.  Page-table
+-- with log-dirty toggling, balloon traffic and injected allocation
+-- failures on the side.  Page-table
 -- pages (gfns 0x10..0x3f) can be paged out too, so guest walks hit paged
 -- gfns.  Removal is only tried on gfns not of a paged type (ram_paged /
 -- ram_paging_in removal is a known upstream finding, see
@@ -28,7 +29,7 @@ for step = 1, 250 do
   local d, p = doms[i], pagers[i]
   local v = vcpus[i][math.random(1, 2)]
   local g = math.random(0x10, 0x7f)
-  local op = math.random(1, 20)
+  local op = math.random(1, 22)
   if op <= 2 then
     d:nominate(g)
   elseif op <= 3 then
@@ -67,8 +68,12 @@ for step = 1, 250 do
     if d:logdirty().enabled then d:logdirty_disable() else d:logdirty_enable() end
   elseif op <= 18 then
     v:read(va(math.random(0, 7)))
-  else
+  elseif op <= 20 then
     v:write(va(math.random(0, 7)), step)
+  elseif op == 21 then
+    fail_alloc{ nth = math.random(1, 4) }   -- one of the next allocations fails
+  else
+    d:set_mem_type(g, math.random(2) == 1 and "ram_ro" or "ram_rw")
   end
 end
 -- Drain: the pager serves until every vCPU runs again.

@@ -236,3 +236,54 @@ Test(mempaging, pagein_no_m2p_mutant)
     cr_assert_eq(mem_paging_prep(d, _gfn(6), page), 0);
     cr_assert_eq(get_gpfn_from_mfn(h, mfn_of(6)), INVALID_M2P_ENTRY);
 }
+
+/* ---- allocator fault injection (heap.c) ----------------------------------------- */
+
+Test(mempaging, fail_nth_allocation_and_domain)
+{
+    uint64_t free0 = h->nr_free;
+    h->fail_at = h->alloc_attempts + 2;
+    mfn_t a = heap_alloc_page(h, d->id, PGU_GUEST);
+    cr_assert(!mfn_eq(a, INVALID_MFN));
+    cr_assert(mfn_eq(heap_alloc_page(h, d->id, PGU_GUEST), INVALID_MFN));
+    cr_assert(!mfn_eq(heap_alloc_page(h, d->id, PGU_GUEST), INVALID_MFN));
+    cr_assert_eq(h->injected_failures, 1);
+    cr_assert_eq(h->nr_free, free0 - 2);
+    h->fail_domains = 1u << d->id;
+    cr_assert(mfn_eq(heap_alloc_page(h, d->id, PGU_GUEST), INVALID_MFN));
+    cr_assert(!mfn_eq(heap_alloc_page(h, DOMID_INVALID - 1, PGU_GUEST), INVALID_MFN));
+}
+
+Test(mempaging, logdirty_mark_dropped_on_failed_alloc)
+{
+    cr_assert_eq(paging_log_dirty_enable(d), 0);
+    h->fail_domains = 1u << d->id;
+    paging_mark_pfn_dirty(d, _gfn(5));
+    cr_assert_eq(d->ld.failed_allocs, 1);
+    cr_assert_eq(d->ld.failed_gfn[0], 5);
+    cr_assert_eq(d->ld.dirty_count, 0);
+    uint64_t pages = 0x10;
+    h->fail_domains = 0;
+    cr_assert_eq(paging_log_dirty_op(d, false, &pages, NULL, NULL), -ENOMEM);
+    cr_assert_eq(paging_log_dirty_disable(d), 0);
+    cr_assert_eq(d->ld.failed_allocs, 0);
+}
+
+/* ---- ram_ro (hvm.c, set_mem_type) ------------------------------------------------ */
+
+Test(mempaging, ram_ro_writes_are_discarded)
+{
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(3), p2m_ram_ro), 0);
+    cr_assert_eq(type_of(3), p2m_ram_ro);
+    cr_assert_eq(hvm_hap_nested_page_fault_vcpu(d, 0, _gpa(0x3000), EPTQ_WRITE,
+                                                _gva(0)), NPF_DISCARD);
+    uint64_t v = 7, got = 0;
+    cr_assert_eq(hvm_copy_to_guest_phys(d, _gpa(0x3000), &v, 8), 0);
+    cr_assert_eq(hvm_copy_from_guest_phys(d, &got, _gpa(0x3000), 8), 0);
+    cr_assert_eq(got, 0, "the copy was discarded");
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(0x80), p2m_ram_ro), -EINVAL);
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(3), p2m_mmio_dm), -EINVAL);
+    cr_assert_eq(paging_log_dirty_enable(d), 0);
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(3), p2m_ram_rw), 0);
+    cr_assert_eq(type_of(3), p2m_ram_logdirty);
+}

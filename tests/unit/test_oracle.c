@@ -680,3 +680,17 @@ Test(oracle_deps, oracle_objects_use_only_hostmem_frame_peek)
     cr_assert(peek);
     cr_assert_eq(bad, 0);
 }
+
+Test(oracle, logdirty_mark_failed_drops_the_mark_and_fails_peek)
+{
+    build_world();
+    cr_assert(oracle_is_dirty(o, DOM, _gfn(8)));
+    oracle_op_logdirty_mark_failed(o, DOM, _gfn(8));
+    cr_assert(!oracle_is_dirty(o, DOM, _gfn(8)));
+    uint8_t bm[2];
+    uint64_t cnt;
+    cr_assert_eq(oracle_op_logdirty_op(o, DOM, false, 16, bm, &cnt), -ENOMEM);
+    cr_assert_eq(oracle_op_logdirty_disable(o, DOM), 0);
+    cr_assert_eq(oracle_op_logdirty_enable(o, DOM), 0);
+    cr_assert_eq(oracle_op_logdirty_op(o, DOM, false, 16, bm, &cnt), 0);
+}

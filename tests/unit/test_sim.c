@@ -719,7 +719,10 @@ Test(sim, npf_other_outcomes)
                                            _gva(0)), NPF_CRASH);
     cr_assert_eq(hvm_hap_nested_page_fault(d, _gpa(0x99000), EPTQ_WRITE,
                                            _gva(0)), NPF_MMIO);
+    /* ram_ro writes are emulated and discarded (issue 3), not a crash. */
     p2m_change_type_one(d, _gfn(0x10), p2m_ram_logdirty, p2m_ram_ro);
     cr_assert_eq(hvm_hap_nested_page_fault(d, _gpa(0x10000), EPTQ_WRITE,
+                                           _gva(0)), NPF_DISCARD);
+    cr_assert_eq(hvm_hap_nested_page_fault(d, _gpa(0x10000), EPTQ_FETCH,
                                            _gva(0)), NPF_CRASH);
 }
