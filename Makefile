@@ -10,6 +10,7 @@
 #                 ASan+UBSan
 #   make asan     only the sanitizer pass
 #   make coverage gcov build, tests, lcov HTML report + per-folder summary
+#   make calibrate KVM sweep of CPL3 access costs (calibration.csv/.svg)
 #   make bench    benchmarks, each figure beside its anchor (BENCH lines)
 #   make fuzz-libfuzzer  the libFuzzer entry point, FUZZ_TIME seconds
 #   make all      just build ./pagesim and libpagesim.a
@@ -40,12 +41,12 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PAGESIM    := $(if $(filter build,$(BUILD)),./pagesim,$(BUILD)/pagesim)
 
-.PHONY: all deps run check unit suite mutants matrix fuzz fuzz-libfuzzer report hwreplay asan coverage bench clean help
+.PHONY: all deps run check unit suite mutants matrix fuzz fuzz-libfuzzer report hwreplay calibrate asan coverage bench clean help
 
 all: $(PAGESIM)
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,16p' Makefile
 
 deps:
 	@scripts/install-deps.sh
@@ -62,8 +63,15 @@ $(BUILD)/hw-replay/stub.bin: hw-replay/stub.S hw-replay/layout.h
 	ld -Ttext=0xffffffff80009000 -o $(BUILD)/hw-replay/stub.elf $(BUILD)/hw-replay/stub.o
 	objcopy -O binary $(BUILD)/hw-replay/stub.elf $@
 
-$(BUILD)/hw-replay/stub_blob.o: hw-replay/stub_blob.S $(BUILD)/hw-replay/stub.bin
-	$(CC) -c -DSTUB_BIN='"$(BUILD)/hw-replay/stub.bin"' $< -o $@
+$(BUILD)/hw-replay/qboot.bin: hw-replay/qboot.S hw-replay/layout.h
+	@mkdir -p $(dir $@)
+	$(CC) -c -Ihw-replay hw-replay/qboot.S -o $(BUILD)/hw-replay/qboot.o
+	ld -Ttext=0x6000000 -o $(BUILD)/hw-replay/qboot.elf $(BUILD)/hw-replay/qboot.o
+	objcopy -O binary $(BUILD)/hw-replay/qboot.elf $@
+
+$(BUILD)/hw-replay/stub_blob.o: hw-replay/stub_blob.S $(BUILD)/hw-replay/stub.bin $(BUILD)/hw-replay/qboot.bin
+	$(CC) -c -DSTUB_BIN='"$(BUILD)/hw-replay/stub.bin"' \
+	  -DQBOOT_BIN='"$(BUILD)/hw-replay/qboot.bin"' $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -143,6 +151,10 @@ matrix: $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix $(BUILD)/tests/tlb_
 	@tests/matrix/run.sh $(BUILD)/tests/perm_matrix $(BUILD)/tests/ept_matrix \
 	  $(BUILD)/tests/tlb_random $(BUILD)/tests/npt_matrix
 
+# KVM calibration sweep (about 1 minute, touches 1 GiB): not part of check
+calibrate: $(PAGESIM)
+	@$(PAGESIM) replay --calibrate --csv calibration.csv --svg calibration.svg
+
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
@@ -166,4 +178,4 @@ coverage: deps
 	@tests/run-coverage.sh
 
 clean:
-	rm -rf build build-asan build-cov build-lf coverage coverage.log report fuzz-out pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+	rm -rf build build-asan build-cov build-lf coverage coverage.log report fuzz-out calibration.csv calibration.svg pagesim pagesim.db pagesim.db-wal pagesim.db-shm

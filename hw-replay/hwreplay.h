@@ -40,6 +40,8 @@ struct hw_access {
     uint64_t gva;
     unsigned width;
     uint64_t wvalue;
+    unsigned lcg;     /* loops only: 1 = pseudo-random page order */
+    uint64_t rflags;  /* only AC (bit 18) is used: SMAP override at CPL0 */
 };
 
 enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };
@@ -65,9 +67,33 @@ void hw_kvm_close(struct hw_kvm *k);
 void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                    const struct hw_access *a, unsigned timeout_ms,
                    struct hw_result *r);
-/* Bare-KVM baseline for the benchmark: n CPL3 accesses in one VM (the
- * guest loops), returns accesses per second or < 0. */
+/* Bare-KVM baseline for the benchmark: n CPL3 reads over 16 pages in one
+ * VM (the guest loops, timed with its TSC), accesses per second or < 0. */
 double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n);
+/* Calibration: n CPL3 accesses over npages (power of two, <= 262144),
+ * sequential or pseudo-random; TSC cycles of the timed loop, 0 on error. */
+uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
+                     char *err, size_t errlen);
+double hw_tsc_per_ns(void);
+
+/* shared by the backends (kvm.c): the stub region (STUB_PAGES pages at s,
+ * guest-physical gpa) and the decoding of its results block */
+void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qemu,
+                   const uint64_t *dump, unsigned ndump);
+void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r);
+
+/* ---- QEMU TCG backend (qemu.c) ---- */
+struct hw_qemu;
+/* NULL with the reason in why when qemu-system-x86_64 is not usable. */
+struct hw_qemu *hw_qemu_open(char *why, size_t n);
+void hw_qemu_close(struct hw_qemu *q);
+/* Boots qemu with qboot.S + the stub for one access over mem (RAM gfns
+ * below QEMU_MAX_RAM); afterwards mem holds the pages the access can
+ * change (its walk's paging-structure pages and the target page) as the
+ * stub dumped them.  No MMIO: the PC's holes make gfns 0xa0-0xff unusable (SKIP). */
+void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem,
+                    const struct hw_access *a, unsigned timeout_ms,
+                    struct hw_result *r);
 
 /* ---- known behaviours (known.c) ---- */
 struct hw_known {

@@ -145,23 +145,28 @@ static uint64_t get64(const uint8_t *base, uint64_t off)
     return v;
 }
 
-/* The stub region: its page tables, GDT+TSS, IDT, params, stacks, code. */
-static void build_stub(struct hw_kvm *k, const struct hw_access *a)
+/* The stub region at guest-physical gpa: its page tables, GDT+TSS, IDT,
+ * params, stacks, code; in QEMU mode also the identity tables and the
+ * recorded control registers for the stub to load. */
+void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qemu,
+                   const uint64_t *dump, unsigned ndump)
 {
-    uint8_t *s = k->stub;
     memset(s, 0, STUB_PAGES * PG);
-    put64(s, OFF_PDPT + 8 * STUB_PDPT_IDX, (STUB_GPA + OFF_PD) | E_P | E_W | E_U);
-    put64(s, OFF_PD, (STUB_GPA + OFF_PT) | E_P | E_W | E_U);
+    put64(s, OFF_PDPT + 8 * STUB_PDPT_IDX, (gpa + OFF_PD) | E_P | E_W | E_U);
+    put64(s, OFF_PD, (gpa + OFF_PT) | E_P | E_W | E_U);
+    /* supervisor pages, except the user copy of the access code and the
+     * user stack: SMEP/SMAP never apply to the stub's own CPL0 work */
     for (uint64_t i = 0; i < STUB_PAGES; i++)
         if (i != OFF_MAGIC / PG)
-            put64(s, OFF_PT + 8 * i, (STUB_GPA + i * PG) | E_P | E_W | E_U);
+            put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W |
+                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U : 0));
     /* GDT: null, kernel code, kernel data, user data, user code, TSS */
     put64(s, OFF_GDT + 0x08, 0x00209a0000000000ULL);
     put64(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
     put64(s, OFF_GDT + 0x18, 0x00cff2000000ffffULL);
     put64(s, OFF_GDT + 0x20, 0x0020fa0000000000ULL);
     uint64_t tss = STUB_VA + OFF_TSS;
-    put64(s, OFF_GDT + 0x28, 0x67 | (tss & 0xffffff) << 16 | 0x8bULL << 40 |
+    put64(s, OFF_GDT + 0x28, 0x67 | (tss & 0xffffff) << 16 | 0x89ULL << 40 |
                              ((tss >> 24) & 0xff) << 56);
     put64(s, OFF_GDT + 0x30, tss >> 32);
     put64(s, OFF_TSS + 4, KSTACK_TOP);         /* RSP0 */
@@ -178,7 +183,60 @@ static void build_stub(struct hw_kvm *k, const struct hw_access *a)
     put64(s, OFF_PARAMS + 0x10, a->width);
     put64(s, OFF_PARAMS + 0x18, a->wvalue);
     put64(s, OFF_PARAMS + 0x20, a->cpl);
+    put64(s, OFF_PARAMS + 0xc8, a->lcg);
+    put64(s, OFF_PARAMS + 0xd0, 2 | (a->rflags & (1ULL << 18)));
+    if (qemu) {
+        put64(s, OFF_PARAMS + 0x28, 1);
+        put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);
+        put64(s, OFF_PARAMS + 0x38, a->cr3);
+        put64(s, OFF_PARAMS + 0x40, a->cr4 | 0x20);
+        put64(s, OFF_PARAMS + 0x48, a->efer | 0x500);
+        put64(s, OFF_PARAMS + 0x50, gpa + OFF_ID_PML4);
+        put64(s, OFF_PARAMS + 0x58, ndump);
+        for (unsigned i = 0; i < ndump && i < DUMP_MAX; i++)
+            put64(s, OFF_PARAMS + 0x80 + 8 * i, dump[i]);
+        uint16_t gl = 0x37, il = 32 * 16 - 1;
+        uint64_t gb = STUB_VA + OFF_GDT, ib = STUB_VA + OFF_IDT;
+        memcpy(s + OFF_PARAMS + 0x60, &gl, 2);
+        memcpy(s + OFF_PARAMS + 0x62, &gb, 8);
+        memcpy(s + OFF_PARAMS + 0x70, &il, 2);
+        memcpy(s + OFF_PARAMS + 0x72, &ib, 8);
+        /* identity map of 0..1 GiB with 2 MiB pages, and slot 511 */
+        put64(s, OFF_ID_PML4, (gpa + OFF_ID_PDPT) | E_P | E_W);
+        put64(s, OFF_ID_PML4 + 8 * STUB_PML4_IDX, (gpa + OFF_PDPT) | E_P | E_W | E_U | 0x20);
+        put64(s, OFF_ID_PDPT, (gpa + OFF_ID_PD) | E_P | E_W);
+        for (uint64_t i = 0; i < 512; i++)
+            put64(s, OFF_ID_PD + 8 * i, (i << 21) | E_P | E_W | 0x80);
+    }
     memcpy(s + OFF_CODE, hwr_stub_start, (size_t)(hwr_stub_end - hwr_stub_start));
+}
+
+/* The results block (R_STATUS.., 64 bytes) -> outcome. */
+void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r)
+{
+    uint64_t vec = get64(res, 0x08), ec = get64(res, 0x10), rip = get64(res, 0x18),
+             cr2 = get64(res, 0x28);
+    if (a->kind == 2) {
+        if (vec == 14 && rip == a->gva) {
+            r->outcome = HW_PF;
+            r->ec = (uint32_t)ec;
+            r->cr2 = cr2;
+        } else {
+            r->outcome = HW_OK;
+            r->vector = (unsigned)vec;
+        }
+    } else if (vec == 14 && cr2 == MAGIC_VA) {
+        r->outcome = HW_OK;
+        r->value = get64(res, 0x30);
+    } else if (vec == 14) {
+        r->outcome = HW_PF;
+        r->ec = (uint32_t)ec;
+        r->cr2 = cr2;
+    } else {
+        r->outcome = HW_ERROR;
+        snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
+                 " (error code %#" PRIx64 ") at rip %#" PRIx64, vec, ec, rip);
+    }
 }
 
 static void seg(struct kvm_segment *sg, uint16_t sel, uint8_t type, uint8_t dpl,
@@ -220,7 +278,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
     }
     /* A pre-set: the stub's own walks must not write (or dirty) the root page */
     put64(mem->ram, root + 8 * STUB_PML4_IDX, (STUB_GPA + OFF_PDPT) | E_P | E_W | E_U | 0x20);
-    build_stub(k, a);
+    hw_build_stub(k->stub, STUB_GPA, a, false, NULL, 0);
 
     int vm = -1, vcpu = -1;
     struct kvm_run *run = MAP_FAILED;
@@ -332,27 +390,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                 }
                 break;
             }
-            uint64_t vec = RES(0x08), ec = RES(0x10), rip = RES(0x18), cr2 = RES(0x28);
-            if (a->kind == 2) {
-                if (vec == 14 && rip == a->gva) {
-                    r->outcome = HW_PF;
-                    r->ec = (uint32_t)ec;
-                    r->cr2 = cr2;
-                } else {
-                    r->outcome = HW_OK;
-                    r->vector = (unsigned)vec;
-                }
-            } else if (vec == 14 && cr2 == MAGIC_VA) {
-                r->outcome = HW_OK;
-                r->value = RES(0x30);
-            } else if (vec == 14) {
-                r->outcome = HW_PF;
-                r->ec = (uint32_t)ec;
-                r->cr2 = cr2;
-            } else {
-                snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
-                         " (error code %#" PRIx64 ") at rip %#" PRIx64, vec, ec, rip);
-            }
+            hw_decode_result(k->stub + OFF_PARAMS + 0x100, a, r);
             if (r->mmio_exits && r->outcome == HW_OK)
                 r->outcome = HW_MMIO;
             break;
@@ -411,39 +449,81 @@ out:
     put64(mem->ram, root + 8 * STUB_PML4_IDX, old511);
 }
 
-double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
+/* A flat test domain for loops: PML4 gfn 0, PDPT 1, PD 2, PTs from gfn 3,
+ * npages data pages from gfn 0x400 mapped at 0x40000000 (U, W). */
+static int loop_domain(struct hw_mem *m, uint64_t npages)
 {
-    /* A minimal domain: PML4 gfn 0, PDPT 1, PD 2, PT 3, 16 data pages at
-     * gfns 0x10.. mapped at 0x400000 (U, W); n CPL3 reads in one VM. */
-    struct hw_mem m = { .max_gfn = 0x40 };
-    m.ram = aligned_alloc(PG, m.max_gfn * PG); /* memslots need page alignment */
-    m.present = calloc(m.max_gfn, 1);
-    if (!m.ram || !m.present) {
-        free(m.ram);
-        free(m.present);
+    uint64_t npt = (npages + 511) / 512;
+    if (npt > 512)
+        return -1;
+    m->max_gfn = 0x400 + npages;
+    m->ram = mmap(NULL, m->max_gfn * PG, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    m->present = calloc(m->max_gfn, 1);
+    m->dirty = NULL;
+    if (m->ram == MAP_FAILED || !m->present) {
+        if (m->ram != MAP_FAILED)
+            munmap(m->ram, m->max_gfn * PG);
+        free(m->present);
         return -1;
     }
-    memset(m.present, 1, m.max_gfn);
-    memset(m.ram, 0, m.max_gfn * PG);
-    put64(m.ram, 0, 1 * PG | 7);
-    put64(m.ram, 1 * PG, 2 * PG | 7);
-    put64(m.ram, 2 * PG + 8 * 2, 3 * PG | 7);
-    for (unsigned i = 0; i < 16; i++)
-        put64(m.ram, 3 * PG + 8 * i, (0x10 + i) * PG | 7);
+    memset(m->present, 1, m->max_gfn);
+    put64(m->ram, 0, 1 * PG | 7);
+    put64(m->ram, 1 * PG + 8 * 1, 2 * PG | 7);      /* 0x40000000: PDPT[1] */
+    for (uint64_t t = 0; t < npt; t++)
+        put64(m->ram, 2 * PG + 8 * t, (3 + t) * PG | 7);
+    for (uint64_t i = 0; i < npages; i++)
+        put64(m->ram, 3 * PG + 8 * i, (0x400 + i) * PG | 7);
+    return 0;
+}
+
+/* n accesses (kind 3 read / 4 write) at CPL3 over npages; returns the TSC
+ * cycles of the timed loop (after a warm-up pass), or 0 on failure. */
+uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
+                     char *err, size_t errlen)
+{
+    struct hw_mem m;
+    if (loop_domain(&m, npages) < 0) {
+        snprintf(err, errlen, "cannot build a %" PRIu64 "-page domain", npages);
+        return 0;
+    }
     struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0, .cr4 = 0x20, .efer = 0xd00,
-                           .cpl = 3, .kind = 3, .gva = 0x400000, .width = n,
-                           .wvalue = 16 };
+                           .cpl = 3, .kind = write ? 4 : 3, .gva = 0x40000000,
+                           .width = (unsigned)n, .wvalue = npages, .lcg = lcg };
     struct hw_result r;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    hw_kvm_access(k, &m, &a, 10000, &r);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    free(m.ram);
+    hw_kvm_access(k, &m, &a, 60000, &r);
+    munmap(m.ram, m.max_gfn * PG);
     free(m.present);
     if (r.outcome != HW_OK) {
-        fprintf(stderr, "bare KVM loop failed: %s\n", r.msg);
+        snprintf(err, errlen, "%s", r.msg[0] ? r.msg : "guest loop failed");
+        return 0;
+    }
+    return r.value ? r.value : 1;
+}
+
+/* TSC ticks per nanosecond, measured against CLOCK_MONOTONIC. */
+double hw_tsc_per_ns(void)
+{
+    struct timespec t0, t1, nap = { 0, 50000000 };
+    unsigned lo, hi;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    uint64_t c0 = (uint64_t)hi << 32 | lo;
+    nanosleep(&nap, NULL);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t c1 = (uint64_t)hi << 32 | lo;
+    double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+    return (double)(c1 - c0) / ns;
+}
+
+double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n)
+{
+    char err[256];
+    uint64_t cyc = hw_kvm_loop(k, 16, n, false, false, err, sizeof err);
+    if (!cyc) {
+        fprintf(stderr, "bare KVM loop failed: %s\n", err);
         return -1;
     }
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    return n / s;
+    return n / ((double)cyc / hw_tsc_per_ns() / 1e9);
 }

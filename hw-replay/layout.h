@@ -31,6 +31,16 @@
 #define OFF_USTACK 0x8000
 #define OFF_CODE   0x9000   /* stub.bin, linked here */
 #define OFF_MAGIC  0x3f000  /* never mapped: a #PF here means "access done" */
+/* QEMU mode: identity map of the first 1 GiB (2 MiB pages) + slot 511 */
+#define OFF_ID_PML4 0x30000
+#define OFF_ID_PDPT 0x31000
+#define OFF_ID_PD   0x32000
+/* QEMU: guest-physical layout (RAM is 0..QEMU_MEM) */
+#define STUB_GPA_QEMU 0x5000000   /* 80 MiB */
+#define QBOOT_ADDR    0x6000000   /* 96 MiB: the multiboot image */
+#define QEMU_MAX_RAM  0x5000000   /* domain RAM copies above this: SKIP */
+#define DEBUGCON_PORT 0xe9
+#define DEBUGEXIT_PORT 0xf4
 
 #define STUB_PDPT_IDX 510   /* (STUB_VA >> 30) & 511 */
 
@@ -40,6 +50,28 @@
 #define P_WIDTH  (STUB_VA + OFF_PARAMS + 0x10)
 #define P_WVAL   (STUB_VA + OFF_PARAMS + 0x18)
 #define P_CPL    (STUB_VA + OFF_PARAMS + 0x20)
+/* QEMU mode (P_QEMU = 1): the stub loads the recorded state itself (the
+ * multiboot loader qboot.S arrives in long mode on the identity tables) and
+ * reports through isa-debugcon instead of halting */
+#define P_QEMU   (STUB_VA + OFF_PARAMS + 0x28)
+#define P_CR0    (STUB_VA + OFF_PARAMS + 0x30)
+#define P_CR3    (STUB_VA + OFF_PARAMS + 0x38)
+#define P_CR4    (STUB_VA + OFF_PARAMS + 0x40)
+#define P_EFER   (STUB_VA + OFF_PARAMS + 0x48)
+#define P_IDCR3  (STUB_VA + OFF_PARAMS + 0x50)  /* identity tables, for the dump */
+#define P_DUMPN  (STUB_VA + OFF_PARAMS + 0x58)  /* pages to dump (<= 8) */
+#define P_GDTR   (STUB_VA + OFF_PARAMS + 0x60)  /* 10-byte pseudo-descriptors */
+#define P_IDTR   (STUB_VA + OFF_PARAMS + 0x70)
+#define P_DUMPLIST (STUB_VA + OFF_PARAMS + 0x80) /* their gpas */
+#define DUMP_MAX 8
+/* benchmark/calibration loops (kind 3 read, 4 write): P_WIDTH accesses over
+ * P_WVAL pages (a power of two) from P_GVA, sequential or, with P_LCG = 1,
+ * in the order idx = 5 * idx + 1 mod pages (a full-period permutation);
+ * one warm-up pass first, then the TSC cycles of the timed loop go to the
+ * results' value */
+#define P_LCG    (STUB_VA + OFF_PARAMS + 0xc8)
+#define P_RFLAGS (STUB_VA + OFF_PARAMS + 0xd0)  /* CPL0 accesses: 2 | AC */
+#define OFF_UCODE (OFF_CODE + 0x1000)           /* the user copy: U=1 */
 /* results, written by the exception handler */
 #define R_STATUS (STUB_VA + OFF_PARAMS + 0x100) /* 1 once the handler ran */
 #define R_VEC    (STUB_VA + OFF_PARAMS + 0x108)

@@ -7,13 +7,16 @@
  * (the scenario's own tables, with PML4 slot 511 pointing at this region),
  * RSP = KSTACK_TOP, GDT/IDT/TSS set up by the VMM (layout.h).
  *
- *   entry: if P_CPL == 3, iretq to do_access at CPL3 (CS 0x23, SS 0x1b)
- *   do_access: read or write P_GVA with width P_WIDTH (value into %rbx),
+ *   entry: operands into registers; if P_CPL == 3, iretq to the user copy
+ *     of the access code (its own U=1 page; every other stub page is U=0, so
+ *     CR4.SMEP/SMAP do not hit the stub), else load the recorded EFLAGS.AC
+ *     and run the kernel copy
+ *   access: read or write P_GVA with width P_WIDTH (value into %rbx),
  *     then touch MAGIC_VA, which is never mapped: the #PF handler sees
  *     CR2 == MAGIC_VA and knows the access completed.  Any other exception
  *     (the recorded access faulting) is caught the same way.
- *   fetch: every register (RSP too) is set to a non-canonical POISON, then
- *     jmp *P_GVA: a fetch fault gives #PF with I/D at P_GVA; a fetch that
+ *   fetch: gva pushed, every other register set to a non-canonical POISON,
+ *     ret: a fetch fault gives #PF with I/D at P_GVA; a fetch that
  *     succeeds executes whatever is there, which (all operands poisoned)
  *     faults with #GP/#UD, or halts -- the VMM reads "fetch completed".
  *
@@ -23,31 +26,18 @@
  */
 #include "layout.h"
 
-    .text
-    .code64
-    .globl _start
-_start:
-    cmpq $3, P_CPL
-    jne do_access
-    pushq $SEL_UDATA
-    pushq $USTACK_TOP
-    pushq $0x2
-    pushq $SEL_UCODE
-    pushq $do_access
-    iretq
-
-do_access:
-    movq P_KIND, %rax
-    movq P_GVA, %rdi
-    movq P_WVAL, %rsi
-    movq P_WIDTH, %rcx
+/* The access, for CPL0 (kernel page, U=0: SMEP-safe) and CPL3 (user page).
+ * In: %rax kind, %rdi gva, %rsi value / pages, %rcx width / count, %r10 lcg. */
+.macro ACCESS sfx
     xorl %ebx, %ebx
     cmpq $2, %rax
-    je do_fetch
+    je fetch_\sfx
     cmpq $3, %rax
-    je do_loop
+    je loop_\sfx
+    cmpq $4, %rax
+    je loop_\sfx
     cmpq $1, %rax
-    je do_write
+    je write_\sfx
     cmpq $1, %rcx
     je 1f
     cmpq $2, %rcx
@@ -55,15 +45,14 @@ do_access:
     cmpq $4, %rcx
     je 4f
     movq (%rdi), %rbx
-    jmp done
+    jmp done_\sfx
 1:  movzbl (%rdi), %ebx
-    jmp done
+    jmp done_\sfx
 2:  movzwl (%rdi), %ebx
-    jmp done
+    jmp done_\sfx
 4:  movl (%rdi), %ebx
-    jmp done
-
-do_write:
+    jmp done_\sfx
+write_\sfx:
     cmpq $1, %rcx
     je 1f
     cmpq $2, %rcx
@@ -71,35 +60,62 @@ do_write:
     cmpq $4, %rcx
     je 4f
     movq %rsi, (%rdi)
-    jmp done
+    jmp done_\sfx
 1:  movb %sil, (%rdi)
-    jmp done
+    jmp done_\sfx
 2:  movw %si, (%rdi)
-    jmp done
+    jmp done_\sfx
 4:  movl %esi, (%rdi)
-    jmp done
-
-done:
-    movb MAGIC_VA, %al
-    ud2                     /* not reached: the #PF above ends the run */
-
-/* kind 3 (benchmark baseline): P_WIDTH reads of the 8 bytes at P_GVA,
- * advancing 4 KiB per read and wrapping every P_WVAL pages */
-do_loop:
-    movq %rcx, %rdx         /* reads left */
-    xorl %r8d, %r8d         /* page index */
+    jmp done_\sfx
+/* kinds 3/4 (benchmark, calibration): see layout.h */
+loop_\sfx:
+    movq %rax, %r12         /* kind */
+    leaq -1(%rsi), %r11     /* index mask */
+    movq %rsi, %rdx         /* warm-up: every page once, same op (sets A/D) */
+    xorl %r8d, %r8d
+9:  movq %r8, %r9
+    shlq $12, %r9
+    cmpq $4, %r12
+    je 14f
+    movq (%rdi,%r9), %rbx
+    jmp 15f
+14: movq %r8, (%rdi,%r9)
+15: incq %r8
+    decq %rdx
+    jnz 9b
+    movq %rcx, %r13         /* timed loop */
+    xorl %r8d, %r8d
+    rdtsc
+    shlq $32, %rdx
+    orq %rax, %rdx
+    movq %rdx, %r14
 5:  movq %r8, %r9
     shlq $12, %r9
+    cmpq $4, %r12
+    je 10f
     movq (%rdi,%r9), %rbx
-    incq %r8
-    cmpq %rsi, %r8
-    jb 6f
-    xorl %r8d, %r8d
-6:  decq %rdx
+    jmp 11f
+10: movq %r8, (%rdi,%r9)
+11: testq %r10, %r10
+    jz 12f
+    leaq 1(%r8,%r8,4), %r8
+    jmp 13f
+12: incq %r8
+13: andq %r11, %r8
+    decq %r13
     jnz 5b
-    jmp done
-
-do_fetch:
+    rdtsc
+    shlq $32, %rdx
+    orq %rax, %rdx
+    subq %r14, %rdx
+    movq %rdx, %rbx         /* TSC cycles of the timed loop */
+    jmp done_\sfx
+done_\sfx:
+    movb MAGIC_VA, %al
+    ud2                     /* not reached: the #PF above ends the run */
+/* fetch: gva on the stack, every other register poisoned, ret */
+fetch_\sfx:
+    pushq %rdi
     movabsq $POISON, %rax
     movq %rax, %rbx
     movq %rax, %rcx
@@ -115,8 +131,61 @@ do_fetch:
     movq %rax, %r13
     movq %rax, %r14
     movq %rax, %r15
-    movq %rax, %rsp
-    jmp *P_GVA
+    ret
+.endm
+
+    .text
+    .code64
+    .globl _start
+_start:
+    cmpq $0, P_QEMU
+    je 1f
+    /* QEMU: arrive from qboot.S on the identity tables; load the stub's
+     * descriptor tables and the recorded control registers */
+    lgdt P_GDTR
+    lidt P_IDTR
+    movl $SEL_KDATA, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+    movl $SEL_TSS, %eax
+    ltr %ax
+    movabsq $KSTACK_TOP, %rsp
+    movl $0xc0000080, %ecx
+    movl P_EFER, %eax
+    movl P_EFER + 4, %edx
+    wrmsr
+    movq P_CR4, %rax
+    movq %rax, %cr4
+    movq P_CR0, %rax
+    movq %rax, %cr0
+    movq P_CR3, %rax
+    movq %rax, %cr3
+    pushq $SEL_KCODE
+    pushq $1f
+    lretq
+1:
+    /* the access's operands in registers: the user copy of the access code
+     * (a U=1 page) must not read the supervisor params page */
+    movq P_KIND, %rax
+    movq P_GVA, %rdi
+    movq P_WVAL, %rsi
+    movq P_WIDTH, %rcx
+    movq P_LCG, %r10
+    cmpq $3, P_CPL
+    jne 2f
+    pushq $SEL_UDATA
+    pushq $USTACK_TOP
+    pushq $0x2
+    pushq $SEL_UCODE
+    pushq $user_access
+    iretq
+2:  pushq P_RFLAGS           /* CPL0: the recorded EFLAGS.AC (SMAP override) */
+    popfq
+    ACCESS k
+
 
 /* ---- exception vectors 0..31, 16 bytes apart at VEC_OFF ------------------- */
     .org VEC_OFF
@@ -145,5 +214,37 @@ common:
     movq %cr2, %rbx
     movq %rbx, R_CR2
     movq $1, R_STATUS
+    cmpq $0, P_QEMU
+    je 3f
+    /* QEMU: results (64 bytes), then the guest pages the VMM listed (the
+     * walk's paging-structure pages and the target page) through the
+     * identity tables, to isa-debugcon; then isa-debug-exit */
+    movl $DEBUGCON_PORT, %edx
+    movq $R_STATUS, %rsi
+    movl $64, %ecx
+    cld
+    rep outsb
+    movq P_IDCR3, %rax
+    movq %rax, %cr3
+    movq P_DUMPN, %r8
+    movq $P_DUMPLIST, %r9
+7:  testq %r8, %r8
+    jz 8f
+    movq (%r9), %rsi
+    movl $4096, %ecx
+    rep outsb
+    addq $8, %r9
+    decq %r8
+    jmp 7b
+8:
+    movl $DEBUGEXIT_PORT, %edx
+    xorl %eax, %eax
+    outl %eax, %dx
 3:  hlt
     jmp 3b
+
+/* ---- the user page (code offset 0x1000, mapped U=1) ------------------------ */
+    .org 0x1000
+user_access:
+    ACCESS u
+

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_hwreplay.c - Criterion tests of the parts of hw-replay/
+ * that need no backend: the stub region the VMMs build (layout.h), the
+ * decoding of the stub's results block, and the known-behaviour table.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../hw-replay/hwreplay.h"
+#include "../../hw-replay/layout.h"
+
+static uint64_t get64(const uint8_t *b, uint64_t off)
+{
+    uint64_t v;
+    memcpy(&v, b + off, 8);
+    return v;
+}
+
+Test(hwreplay, stub_region_maps_itself_but_not_magic)
+{
+    uint8_t *s = calloc(STUB_PAGES, 4096);
+    struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0x10000, .cr4 = 0x20, .efer = 0xd00,
+                           .cpl = 3, .kind = 1, .gva = 0x400000, .width = 4, .wvalue = 7 };
+    hw_build_stub(s, STUB_GPA, &a, false, NULL, 0);
+    cr_assert_eq(get64(s, OFF_PDPT + 8 * STUB_PDPT_IDX) & ~0xfffULL, STUB_GPA + OFF_PD);
+    cr_assert_eq(STUB_PDPT_IDX, (STUB_VA >> 30) & 511);
+    cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_CODE / 4096)), (STUB_GPA + OFF_CODE) | 3, "kernel code: U=0");
+    cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_UCODE / 4096)), (STUB_GPA + OFF_UCODE) | 7, "user copy: U=1");
+    cr_assert_eq(get64(s, OFF_PT + 8 * (OFF_MAGIC / 4096)), 0, "MAGIC must never be mapped");
+    /* #PF gate -> handler 14, IST1, interrupt gate, kernel CS */
+    uint64_t lo = get64(s, OFF_IDT + 16 * 14), hi = get64(s, OFF_IDT + 16 * 14 + 8);
+    uint64_t h = (lo & 0xffff) | ((lo >> 48) & 0xffff) << 16 | hi << 32;
+    cr_assert_eq(h, STUB_ENTRY + VEC_OFF + 16 * 14);
+    cr_assert_eq((lo >> 16) & 0xffff, SEL_KCODE);
+    cr_assert_eq((lo >> 32) & 7, 1, "IST1");
+    cr_assert_eq((lo >> 40) & 0xff, 0x8e);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x08), 0x400000);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x20), 3);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x28), 0, "KVM mode");
+    free(s);
+}
+
+Test(hwreplay, stub_region_qemu_mode)
+{
+    uint8_t *s = calloc(STUB_PAGES, 4096);
+    struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0x10000, .cr4 = 0x20, .efer = 0xd00 };
+    uint64_t dump[2] = { 0x10000, 0x30000 };
+    hw_build_stub(s, STUB_GPA_QEMU, &a, true, dump, 2);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x28), 1);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x38), 0x10000);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x58), 2);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x88), 0x30000);
+    /* identity map: 2 MiB page 48 (96 MiB, qboot) and slot 511 */
+    cr_assert_eq(get64(s, OFF_ID_PD + 8 * 48), (48ULL << 21) | 0x83);
+    cr_assert_eq(get64(s, OFF_ID_PML4 + 8 * 511) & ~0xfffULL, STUB_GPA_QEMU + OFF_PDPT);
+    free(s);
+}
+
+static void res_block(uint8_t *r, uint64_t vec, uint64_t ec, uint64_t rip, uint64_t cr2,
+                      uint64_t rbx)
+{
+    memset(r, 0, 64);
+    uint64_t v[7] = { 1, vec, ec, rip, 0x8, cr2, rbx };
+    memcpy(r, v, sizeof v);
+}
+
+Test(hwreplay, decode_results)
+{
+    uint8_t r[64];
+    struct hw_result out;
+    struct hw_access rd = { .kind = 0, .gva = 0x5000, .width = 8 };
+    res_block(r, 14, 0, 0, MAGIC_VA, 0x1234);
+    memset(&out, 0, sizeof out);
+    hw_decode_result(r, &rd, &out);
+    cr_assert_eq(out.outcome, HW_OK);
+    cr_assert_eq(out.value, 0x1234);
+    res_block(r, 14, 0x4, 0xffffffff80009030, 0x5000, 0);
+    hw_decode_result(r, &rd, &out);
+    cr_assert_eq(out.outcome, HW_PF);
+    cr_assert_eq(out.ec, 4);
+    cr_assert_eq(out.cr2, 0x5000);
+    res_block(r, 13, 0, 0x1, 0, 0);
+    hw_decode_result(r, &rd, &out);
+    cr_assert_eq(out.outcome, HW_ERROR, "#GP during a read is a guest error");
+    struct hw_access fx = { .kind = 2, .gva = 0x3000, .width = 1 };
+    res_block(r, 14, 0x11, 0x3000, 0x3000, 0);
+    hw_decode_result(r, &fx, &out);
+    cr_assert_eq(out.outcome, HW_PF, "fetch fault: #PF at RIP = gva");
+    res_block(r, 13, 0, 0x3000, 0, 0);
+    hw_decode_result(r, &fx, &out);
+    cr_assert_eq(out.outcome, HW_OK, "the fetched instruction faulted: the fetch completed");
+}
+
+Test(hwreplay, known_table_ids_unique_and_matched)
+{
+    for (unsigned i = 0; i < hw_known_count; i++)
+        for (unsigned j = i + 1; j < hw_known_count; j++)
+            cr_assert_str_neq(hw_known_table[i].id, hw_known_table[j].id);
+    struct hw_access a = { .kind = 0 };
+    struct hw_result r = { .outcome = HW_PF, .ec = 0 };
+    struct hw_diff_view d = { "kvm", &a, 2 /* mmio */, 0, &r, "outcome", 2, 1 };
+    const struct hw_known *k = hw_known_match(&d);
+    cr_assert_not_null(k);
+    cr_assert_str_eq(k->id, "kvm-unbacked-table-pf");
+    d.backend = "qemu";
+    cr_assert_null(hw_known_match(&d), "a KVM behaviour does not explain QEMU");
+    struct hw_diff_view e = { "qemu", &a, 1, 9, &r, "pf_ec", 9, 8 };
+    cr_assert_str_eq(hw_known_match(&e)->id, "qemu72-rsvd-without-p");
+    e.hw_val = 0xb;
+    cr_assert_null(hw_known_match(&e));
+    struct hw_diff_view f = { "qemu", &a, 1, 4, &r, "pte.A@gpa=0x10000", 0x11007, 0x11027 };
+    cr_assert_str_eq(hw_known_match(&f)->id, "qemu-a-on-faulting-walk");
+    f.model_final = 0;
+    cr_assert_null(hw_known_match(&f), "A bits on a walk that succeeded are no excuse");
+}
