@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # make coverage: builds with gcov into build-cov/, runs the unit tests, the
-# suite, the fuzz and the report stage, and writes an lcov HTML report to
+# suite, the matrices, the fuzz, the report and the hw-replay stages, and writes an lcov HTML report to
 # coverage/html/ plus a line/branch summary per folder.
 set -u
 B=build-cov
 rm -rf "$B" coverage
 make --no-print-directory all >/dev/null || { echo "coverage: build failed"; exit 1; }
 make --no-print-directory BUILD=$B OPT=-O0 SANFLAGS=--coverage FUZZ_SEEDS=10 \
-    unit suite fuzz report >coverage.log 2>&1 || { tail -20 coverage.log; echo "coverage: tests failed"; exit 1; }
+    unit suite matrix fuzz report hwreplay >coverage.log 2>&1 || { tail -20 coverage.log; echo "coverage: tests failed"; exit 1; }
 mkdir -p coverage
 lcov --quiet --rc lcov_branch_coverage=1 --capture --directory "$B" \
      --output-file coverage/all.info 2>/dev/null || { echo "coverage: lcov failed"; exit 1; }
 lcov --quiet --rc lcov_branch_coverage=1 --extract coverage/all.info \
-     "$PWD/model/*" "$PWD/sim/*" "$PWD/oracle/*" "$PWD/reports/*" \
+     "$PWD/model/*" "$PWD/sim/*" "$PWD/oracle/*" "$PWD/reports/*" "$PWD/hw-replay/*" \
      --output-file coverage/pagesim.info 2>/dev/null
 genhtml --quiet --branch-coverage --output-directory coverage/html coverage/pagesim.info >/dev/null 2>&1
 echo "coverage: per folder (lines, branches)"
@@ -21,7 +21,7 @@ summary() { # name, info file
         awk -v d="$1" '/lines/ {l=$2" "$3" "$4" "$5")"} /branches/ {b=$2" "$3" "$4" "$5")"}
                        END {printf "  %-11s lines %-26s branches %s\n", d, l, b}'
 }
-for d in model sim/engine oracle reports; do
+for d in model sim/engine oracle reports hw-replay; do
     f="coverage/$(echo $d | tr / _).info"
     lcov --quiet --rc lcov_branch_coverage=1 --extract coverage/pagesim.info "$PWD/$d/*" \
          --output-file "$f" 2>/dev/null
