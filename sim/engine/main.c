@@ -152,6 +152,22 @@ static int scan_dir(struct pathlist *out, const char *dir)
     return 0;
 }
 
+/* --mutant NAME: switches the deliberate bug on and appends its name to
+ * the comma-separated list recorded with the runs.  -1 if unknown. */
+static int switch_on_mutant(const char *cmd, const char *name, char *list, size_t len)
+{
+    uint32_t bit = mutant_from_name(name);
+    if (!bit) {
+        fprintf(stderr, "pagesim %s: unknown mutant '%s' (see 'pagesim mutants')\n", cmd,
+                name);
+        return -1;
+    }
+    pagesim_mutants |= bit;
+    size_t n = strlen(list);
+    snprintf(list + n, len - n, "%s%s", n ? "," : "", name);
+    return 0;
+}
+
 /* ---- output formats ---------------------------------------------------------------- */
 
 static const char *status_word(const char *status)
@@ -387,18 +403,10 @@ static int cmd_run(int argc, char **argv)
             }
             break;
         }
-        case 'm': {
-            uint32_t bit = mutant_from_name(optarg);
-            if (!bit) {
-                fprintf(stderr, "pagesim run: unknown mutant '%s' (see 'pagesim mutants')\n",
-                        optarg);
+        case 'm':
+            if (switch_on_mutant("run", optarg, mutants, sizeof mutants))
                 return 2;
-            }
-            pagesim_mutants |= bit;
-            size_t n = strlen(mutants);
-            snprintf(mutants + n, sizeof mutants - n, "%s%s", n ? "," : "", optarg);
             break;
-        }
         case 'h': fputs(usage_run, stdout); return 0;
         default: fputs(usage_run, stderr); return 2;
         }
@@ -641,18 +649,10 @@ static int cmd_fuzz(int argc, char **argv)
         case 'q': fo.quiet = true; break;
         case 'c': fo.cov_out = stdout; break;
         case 'F': fo.no_fork = true; break;
-        case 'm': {
-            uint32_t bit = mutant_from_name(optarg);
-            if (!bit) {
-                fprintf(stderr, "pagesim fuzz: unknown mutant '%s' (see 'pagesim mutants')\n",
-                        optarg);
+        case 'm':
+            if (switch_on_mutant("fuzz", optarg, mutants, sizeof mutants))
                 return 2;
-            }
-            pagesim_mutants |= bit;
-            size_t n = strlen(mutants);
-            snprintf(mutants + n, sizeof mutants - n, "%s%s", n ? "," : "", optarg);
             break;
-        }
         case 'h': fputs(usage_fuzz, stdout); return 0;
         default: fputs(usage_fuzz, stderr); return 2;
         }
