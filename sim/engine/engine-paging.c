@@ -11,17 +11,6 @@
 
 #include "engine.h"
 
-static void step_rc(struct engine *e, const char *op, const struct domain *d,
-                    const char *extra, int erc, int rc)
-{
-    char args[96], res[32];
-    snprintf(args, sizeof args, "d=%u%s%s", d->id, extra[0] ? " " : "", extra);
-    snprintf(res, sizeof res, "rc=%d", rc);
-    eng_record(e, op, args, res);
-    eng_check_rc(e, op, erc, rc);
-    eng_check_state(e);
-}
-
 static void gfn_arg(char *buf, size_t n, gfn_t gfn)
 {
     snprintf(buf, n, "gfn=%#" PRIx64, gfn_x(gfn));
@@ -34,7 +23,7 @@ int eng_paging_enable(struct engine *e, struct domain *d)
     int erc = oracle_op_paging_enable(e->oracle, d->id, d->paging.ring_size);
     char x[32];
     snprintf(x, sizeof x, "slots=%u", d->paging.ring_size);
-    step_rc(e, "paging_enable", d, x, erc, rc);
+    eng_step_rc(e, "paging_enable", d, x, erc, rc);
     return rc;
 }
 
@@ -42,7 +31,7 @@ int eng_paging_disable(struct engine *e, struct domain *d)
 {
     int rc = vm_event_paging_disable(d);
     int erc = oracle_op_paging_disable(e->oracle, d->id);
-    step_rc(e, "paging_disable", d, "", erc, rc);
+    eng_step_rc(e, "paging_disable", d, "", erc, rc);
     return rc;
 }
 
@@ -52,7 +41,7 @@ int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
     int erc = oracle_op_nominate(e->oracle, d->id, gfn);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
-    step_rc(e, "nominate", d, x, erc, rc);
+    eng_step_rc(e, "nominate", d, x, erc, rc);
     return rc;
 }
 
@@ -62,7 +51,7 @@ int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
     int erc = oracle_op_evict(e->oracle, d->id, gfn);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
-    step_rc(e, "evict", d, x, erc, rc);
+    eng_step_rc(e, "evict", d, x, erc, rc);
     return rc;
 }
 
@@ -77,7 +66,7 @@ int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf)
     char x[64];
     snprintf(x, sizeof x, "gfn=%#" PRIx64 " buffer=%s", gfn_x(gfn),
              buf ? "yes" : "no");
-    step_rc(e, "prep", d, x, erc, rc);
+    eng_step_rc(e, "prep", d, x, erc, rc);
     return rc;
 }
 
@@ -121,7 +110,7 @@ int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rs
     int erc = oracle_op_resume(e->oracle, d->id, rsp);
     char x[128];
     req_text(rsp, x, sizeof x);
-    step_rc(e, "resume", d, x, erc, rc);
+    eng_step_rc(e, "resume", d, x, erc, rc);
     return rc;
 }
 
@@ -132,7 +121,7 @@ int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn)
     int erc = oracle_op_foreign_map(e->oracle, d->id, gfn);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
-    step_rc(e, "foreign_map", d, x, erc, rc);
+    eng_step_rc(e, "foreign_map", d, x, erc, rc);
     return rc;
 }
 
@@ -142,7 +131,7 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
     int erc = oracle_op_foreign_unmap(e->oracle, d->id, mfn);
     char x[48];
     snprintf(x, sizeof x, "mfn=%#" PRIx64, mfn_x(mfn));
-    step_rc(e, "foreign_unmap", d, x, erc, rc);
+    eng_step_rc(e, "foreign_unmap", d, x, erc, rc);
     return rc;
 }
 
@@ -152,6 +141,6 @@ int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t
     int erc = oracle_op_set_mem_type(e->oracle, d->id, gfn, t);
     char x[64];
     snprintf(x, sizeof x, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
-    step_rc(e, "set_mem_type", d, x, erc, rc);
+    eng_step_rc(e, "set_mem_type", d, x, erc, rc);
     return rc;
 }

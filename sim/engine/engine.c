@@ -433,12 +433,9 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
     int rc = guest_remove_page(d, gfn);
     cover_p2m(e, "remove", before, d, gfn, rc);
     int erc = oracle_op_remove(e->oracle, d->id, gfn);
-    char args[64], res[32];
-    snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
-    snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "remove", args, res);
-    check_rc(e, "remove", erc, rc);
-    check_state(e);
+    char extra[48];
+    snprintf(extra, sizeof extra, "gfn=%#" PRIx64, gfn_x(gfn));
+    eng_step_rc(e, "remove", d, extra, erc, rc);
     return rc;
 }
 
@@ -448,13 +445,9 @@ int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
     int rc = p2m_set_type(d, gfn, t);
     cover_p2m(e, "set_type", before, d, gfn, rc);
     int erc = oracle_op_set_type(e->oracle, d->id, gfn, t);
-    char args[80], res[32];
-    snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64 " type=%s", d->id,
-             gfn_x(gfn), p2m_type_name(t));
-    snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "set_type", args, res);
-    check_rc(e, "set_type", erc, rc);
-    check_state(e);
+    char extra[80];
+    snprintf(extra, sizeof extra, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
+    eng_step_rc(e, "set_type", d, extra, erc, rc);
     return rc;
 }
 
@@ -464,13 +457,10 @@ int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
     int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
     eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
     int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
-    char args[96], res[32];
-    snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " w=%u val=%#" PRIx64,
-             d->id, gpa_x(gpa), width, value);
-    snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "copy_to_guest", args, res);
-    check_rc(e, "copy_to_guest", erc, rc);
-    check_state(e);
+    char extra[96];
+    snprintf(extra, sizeof extra, "gpa=%#" PRIx64 " w=%u val=%#" PRIx64, gpa_x(gpa), width,
+             value);
+    eng_step_rc(e, "copy_to_guest", d, extra, erc, rc);
     return rc;
 }
 
@@ -495,12 +485,7 @@ int eng_logdirty_enable(struct engine *e, struct domain *d)
     int rc = paging_log_dirty_enable(d);
     eng_cover(e, "logdirty", "enable:rc=%d", rc);
     int erc = oracle_op_logdirty_enable(e->oracle, d->id);
-    char args[32], res[32];
-    snprintf(args, sizeof args, "d=%u", d->id);
-    snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "logdirty_enable", args, res);
-    check_rc(e, "logdirty_enable", erc, rc);
-    check_state(e);
+    eng_step_rc(e, "logdirty_enable", d, "", erc, rc);
     return rc;
 }
 
@@ -509,12 +494,7 @@ int eng_logdirty_disable(struct engine *e, struct domain *d)
     int rc = paging_log_dirty_disable(d);
     eng_cover(e, "logdirty", "disable:rc=%d", rc);
     int erc = oracle_op_logdirty_disable(e->oracle, d->id);
-    char args[32], res[32];
-    snprintf(args, sizeof args, "d=%u", d->id);
-    snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "logdirty_disable", args, res);
-    check_rc(e, "logdirty_disable", erc, rc);
-    check_state(e);
+    eng_step_rc(e, "logdirty_disable", d, "", erc, rc);
     return rc;
 }
 
@@ -996,6 +976,17 @@ void eng_record(struct engine *e, const char *op, const char *args,
 void eng_check_rc(struct engine *e, const char *what, int expected, int actual)
 {
     check_rc(e, what, expected, actual);
+}
+
+void eng_step_rc(struct engine *e, const char *op, const struct domain *d,
+                 const char *extra, int erc, int rc)
+{
+    char args[160], res[32];
+    snprintf(args, sizeof args, "d=%u%s%s", d->id, extra[0] ? " " : "", extra);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, op, args, res);
+    check_rc(e, op, erc, rc);
+    check_state(e);
 }
 
 void eng_check_state(struct engine *e)

@@ -217,6 +217,11 @@ void eng_record(struct engine *e, const char *op, const char *args,
                 const char *result);
 void eng_check_rc(struct engine *e, const char *what, int expected, int actual);
 void eng_check_state(struct engine *e);
+/* The common tail of an operation whose result is a return code: records
+ * "op d=N extra" -> "rc=RC", compares rc with the oracle's erc, then the
+ * whole state. */
+void eng_step_rc(struct engine *e, const char *op, const struct domain *d,
+                 const char *extra, int erc, int rc);
 void eng_divergence(struct engine *e, const char *field, const char *expected,
                     const char *actual);
 
