@@ -6,9 +6,9 @@
 
 #include "pagesim/mutant.h"
 
-uint32_t pagesim_mutants;
+uint64_t pagesim_mutants;
 
-static const struct { uint32_t bit; const char *name; } mutants[] = {
+static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_M2P_KEEP_ON_FREE, "m2p_keep_on_free" },
     { MUT_NO_CLEAN_ON_REMOVE, "no_clean_on_remove" },
     { MUT_NO_DIRTY_ON_ADD, "no_dirty_on_add" },
@@ -34,7 +34,7 @@ static const struct { uint32_t bit; const char *name; } mutants[] = {
     { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
 };
 
-const char *mutant_name(uint32_t bit)
+const char *mutant_name(uint64_t bit)
 {
     for (size_t i = 0; i < sizeof(mutants) / sizeof(mutants[0]); i++)
         if (mutants[i].bit == bit)
@@ -42,7 +42,7 @@ const char *mutant_name(uint32_t bit)
     return NULL;
 }
 
-uint32_t mutant_from_name(const char *name)
+uint64_t mutant_from_name(const char *name)
 {
     for (size_t i = 0; i < sizeof(mutants) / sizeof(mutants[0]); i++)
         if (!strcmp(mutants[i].name, name))

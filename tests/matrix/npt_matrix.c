@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mutant") && i + 1 < argc) {
-            uint32_t m = mutant_from_name(argv[++i]);
+            uint64_t m = mutant_from_name(argv[++i]);
             if (!m) {
                 fprintf(stderr, "npt_matrix: unknown mutant '%s'\n", argv[i]);
                 return 2;
