@@ -16,7 +16,9 @@
  *     I3 ld.dirty_count >= bits set in the radix tree.  Not equality: Xen's
  *        paging_free_log_dirty_bitmap() (disable) frees the tree but leaves
  *        dirty_count, which only CLEAN zeroes; the exact value, which needs
- *        the history, is compare's d<id>.ld.dirty_count.
+ *        the history, is compare's d<id>.ld.dirty_count.  Not after a CLEAN
+ *        of fewer pages than the domain has (ld.partial_clean): it zeroes
+ *        the count and leaves the bits beyond sc->pages.
  *     I4 ld.allocs == frames the tree references == PGU_LOGDIRTY frames of
  *        the domain (and no PGU_LOGDIRTY frame without a live owner)
  *     I5 a frame backing no guest page (free, EPT table, log-dirty node) has
@@ -41,6 +43,31 @@ static const char *u64s(uint64_t v, char buf[24])
 {
     snprintf(buf, 24, "%" PRIu64, v);
     return buf;
+}
+
+/* The sim's dirty log, leaf by leaf: the radix tree (oracle_ld_walk), or
+ * in bitmap mode the flat bitmap's frames, 32768 pfns each, which must be
+ * PGU_LOGDIRTY frames of d.  Returns the frames referenced. */
+unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_ld_visit *v)
+{
+    if (!d->ld.bitmap_mode)
+        return oracle_ld_walk(h, d->ld.top, v);
+    if (!d->ld.bitmap_size)
+        return 0;
+    uint64_t n = 1ULL << d->ld.bitmap_order;
+    for (uint64_t f = 0; f < n; f++) {
+        uint64_t m = mfn_x(d->ld.bitmap) + f;
+        if (m >= h->nr_frames || h->frames[m].use != PGU_LOGDIRTY ||
+            h->frames[m].owner != d->id) {
+            v->bad(v->ctx, "flat bitmap frame not a log-dirty frame of the domain", m);
+            continue;
+        }
+        if (f * (PAGE_SIZE << 3) < d->ld.bitmap_size)
+            v->leaf(v->ctx, f * (PAGE_SIZE << 3),
+                    hostmem_frame_peek(h->mem, _mfn(m)));
+    }
+    return (unsigned)n;
 }
 
 /* ---- oracle_compare ------------------------------------------------------------- */
@@ -161,7 +188,7 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
     if (!v.bits)
         return;
     struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v };
-    oracle_ld_walk(h, d->ld.top, &vis);
+    oracle_sim_ld_leaves(h, d, &vis);
     for (uint64_t g = 0; g < od->max_gfn; g++) {
         bool a = v.bits[g / 8] >> (g % 8) & 1, x = oracle_test_dirty(od, g);
         if (a != x)
@@ -173,6 +200,23 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
     if (d->ld.dirty_count != xc)
         oracle_report(r, u64s(xc, e1), u64s(d->ld.dirty_count, a1),
                       "d%u.ld.dirty_count", od->id);
+    if (d->ld.bitmap_mode != od->ld_bitmap)
+        oracle_report(r, od->ld_bitmap ? "bitmap" : "radix",
+                      d->ld.bitmap_mode ? "bitmap" : "radix", "d%u.ld.mode",
+                      od->id);
+    /* The flat bitmap: the pages of its order, held while enabled. */
+    uint64_t xframes = od->ld_bitmap && od->ld_enabled ? 1ULL << od->ld_order : 0;
+    if (od->ld_bitmap && d->ld.allocs != xframes)
+        oracle_report(r, u64s(xframes, e1), u64s(d->ld.allocs, a1),
+                      "d%u.ld.allocs (bitmap pages)", od->id);
+    /* A preempted op: the domain paused, resuming where the walk stopped. */
+    if (d->ld.preempt.active != od->ld_busy)
+        oracle_report(r, od->ld_busy ? "preempted" : "none",
+                      d->ld.preempt.active ? "preempted" : "none",
+                      "d%u.ld.preempt", od->id);
+    else if (od->ld_busy && d->ld.preempt.done != od->ld_done)
+        oracle_report(r, u64s(od->ld_done, e1), u64s(d->ld.preempt.done, a1),
+                      "d%u.ld.preempt.done", od->id);
 }
 
 unsigned oracle_compare(const struct oracle *o, const struct host *h,
@@ -348,6 +392,12 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
             else
                 ld_frames[slot]++;
             break;
+        case PGU_XEN:
+            /* heap_fragment(): the hypervisor's, no domain's */
+            if (pg->owner != DOMID_XEN)
+                oracle_report(&r, "DOMID_XEN", u64s(pg->owner, a1),
+                              "I5 xen frame[%#" PRIx64 "].owner", m);
+            break;
         case PGU_FREE:
             if (pg->owner != DOMID_INVALID)
                 oracle_report(&r, "none", u64s(pg->owner, a1),
@@ -384,8 +434,8 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
 
         /* I3, I4. */
         struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c };
-        unsigned frames = oracle_ld_walk(h, d->ld.top, &lv);
-        if (d->ld.dirty_count < c.dirty_bits) {
+        unsigned frames = oracle_sim_ld_leaves(h, d, &lv);
+        if (d->ld.dirty_count < c.dirty_bits && !d->ld.partial_clean) {
             char want[40];
             snprintf(want, sizeof want, ">= %" PRIu64 " (bits in tree)",
                      c.dirty_bits);

@@ -130,6 +130,10 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->ld_enabled = false;
         od->ring = false;
         od->ld_failed = false;
+        od->ld_bitmap = od->ld_conservative = false;
+        od->ld_busy = od->ld_busy_clean = false;
+        od->ld_bits = od->ld_done = 0;
+        od->ld_order = 0;
         od->ring_size = od->nreq = od->ndrops = 0;
         od->paged_pages = 0;
         memset(od->vstate, 0, sizeof(od->vstate));
@@ -265,11 +269,76 @@ static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
             od->type[g] = (uint8_t)nt;
 }
 
-int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
+/* Dirty bits [from, to) of od go into bm (bit i = gfn from + i offset by
+ * 'at'): the copy a PEEK makes.  Gfns past max_gfn are clean. */
+static void copy_dirty(const struct oracle_dom *od, uint8_t *bm, uint64_t from,
+                       uint64_t to)
+{
+    for (uint64_t g = from; g < to && g < od->max_gfn; g++)
+        if (oracle_test_dirty(od, g))
+            bm[g / 8] |= (uint8_t)(1u << (g % 8));
+}
+
+/* Clears the dirty bits of gfns [from, to) without touching dirty_count
+ * (clear_page() / memset() in CLEAN; only the final zeroing counts). */
+static void clear_dirty(struct oracle_dom *od, uint64_t from, uint64_t to)
+{
+    for (uint64_t g = from; g < to && g < od->max_gfn; g++)
+        od->dirty[g / 8] &= (uint8_t)~(1u << (g % 8));
+}
+
+void oracle_op_logdirty_config(struct oracle *o, domid_t d, bool bitmap,
+                               bool conservative)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || od->ld_enabled)
+    if (!od)
+        return;
+    od->ld_bitmap = bitmap;
+    od->ld_conservative = conservative;
+    /* The flat bitmap holds one bit per gfn of the domain, in whole 64-bit
+     * words (the old bitmap_size), and lives in the smallest power-of-two
+     * run of pages that holds those bytes. */
+    od->ld_bits = (od->max_gfn + 63) / 64 * 64;
+    od->ld_order = 0;
+    while ((uint64_t)PAGE_SIZE << od->ld_order < od->ld_bits / 8)
+        od->ld_order++;
+}
+
+bool oracle_heap_has_block(const struct host *h, unsigned order)
+{
+    /* Xen's buddy allocator: a block of order n is 2^n free frames starting
+     * at a multiple of 2^n; MAX_ORDER is 20 on x86. */
+    if (order > 20)
+        return false;
+    uint64_t n = 1ULL << order;
+    for (uint64_t first = 0; first + n <= h->nr_frames; first += n) {
+        uint64_t m = first;
+        while (m < first + n && h->frames[m].use == PGU_FREE)
+            m++;
+        if (m == first + n)
+            return true;
+    }
+    return false;
+}
+
+int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
+                                   const struct host *h)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
         return -EINVAL;
+    /* paging_domctl(): only the continuation while one is due. */
+    if (od->ld_busy)
+        return -EBUSY;
+    if (od->ld_enabled)
+        return -EINVAL;
+    /* Pre-2007: the bitmap is allocated first; without memory the domain
+     * stays out of log-dirty mode.  The allocation is the next attempt. */
+    if (od->ld_bitmap && h &&
+        (h->fail_at == h->alloc_attempts + 1 ||
+         (d < 32 && (h->fail_domains >> d & 1)) ||
+         !oracle_heap_has_block(h, od->ld_order)))
+        return -ENOMEM;
     /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
      * tree starts empty; dirty_count is not touched. */
     od->ld_enabled = true;
@@ -278,10 +347,19 @@ int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
     return 0;
 }
 
+int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
+{
+    return oracle_op_logdirty_enable_heap(o, d, NULL);
+}
+
 int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || !od->ld_enabled)
+    if (!od)
+        return -EINVAL;
+    if (od->ld_busy)
+        return -EBUSY;
+    if (!od->ld_enabled)
         return -EINVAL;
     /* hap_disable_log_dirty() + paging_free_log_dirty_bitmap(): the tree
      * goes, dirty_count stays (only CLEAN zeroes it). */
@@ -292,34 +370,105 @@ int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
     return 0;
 }
 
-int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
-                          uint64_t pages, uint8_t *bitmap,
-                          uint64_t *dirty_count)
+/* pfns per L3 entry of the radix tree (an L2 node: 512 leaves of 32768
+ * pfns) -- where Xen asks hypercall_preempt_check() -- per leaf, and in
+ * the whole tree. */
+#define ORACLE_LD_CHUNK (1ULL << 24)
+#define ORACLE_LD_LEAF (1ULL << 15)
+#define ORACLE_LD_TREE (1ULL << 42)
+
+int oracle_op_logdirty_call(struct oracle *o, domid_t d,
+                            struct oracle_ld_call *c)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || !od->ld_enabled)
+    if (!od)
         return -EINVAL;
+    /* A new op while a continuation is due, or a continuation of nothing
+     * or of another op: -EBUSY (paging_domctl()). */
+    if (c->resuming ? !od->ld_busy || od->ld_busy_clean != c->clean
+                    : od->ld_busy)
+        return -EBUSY;
+    if (!od->ld_enabled)
+        return -EINVAL;
+    /* Stats on every call, as they are (the domain is paused between). */
+    c->dirty_count = od->dirty_count;
+    c->fault_count = 0; /* HAP never counts faults */
     /* A dropped mark makes the log unusable until disable (3.3). */
-    if (od->ld_failed)
+    if (od->ld_failed) {
+        od->ld_busy = false;
         return -ENOMEM;
-    /* paging_log_dirty_op(): stats and bitmap as before the op; gfns the
-     * domain cannot have are clean (missing tree nodes are zero-filled). */
-    if (dirty_count)
-        *dirty_count = od->dirty_count;
-    if (bitmap) {
-        memset(bitmap, 0, (pages + 7) / 8);
-        for (uint64_t g = 0; g < pages && g < od->max_gfn; g++)
-            if (oracle_test_dirty(od, g))
-                bitmap[g / 8] |= (uint8_t)(1u << (g % 8));
     }
-    if (clean) {
-        /* CLEAN clears every leaf, then hap_clean_dirty_bitmap() re-arms:
-         * global rw -> logdirty. */
-        memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+    uint64_t want = c->pages;
+    if (od->ld_bitmap) {
+        /* The old code: sc->pages cut to bitmap_size, copied and (CLEAN)
+         * cleared byte by byte, no preemption. */
+        if (want > od->ld_bits)
+            want = od->ld_bits;
+        c->pages = want;
+        copy_dirty(od, c->bitmap, 0, (want + 7) & ~7ULL);
+        if (c->clean)
+            clear_dirty(od, 0, (want + 7) & ~7ULL);
+    } else {
+        /* The walk in chunks of one L3 entry; only the last copy stops
+         * short (rounded up to a byte).  CLEAN clears whole leaves. */
+        uint64_t done = c->resuming ? od->ld_done : 0;
+        while (done < want && done < ORACLE_LD_TREE) {
+            uint64_t end = (done / ORACLE_LD_CHUNK + 1) * ORACLE_LD_CHUNK;
+            uint64_t last = done + ((want - done + 7) & ~7ULL);
+            if (end > last)
+                end = last;
+            copy_dirty(od, c->bitmap, done, end);
+            if (c->clean)
+                clear_dirty(od, done, (end + ORACLE_LD_LEAF - 1) /
+                                          ORACLE_LD_LEAF * ORACLE_LD_LEAF);
+            done = end;
+            /* Preempted after every L3 entry but the tree's very last. */
+            if (c->preempt && done < ORACLE_LD_TREE) {
+                od->ld_busy = true;
+                od->ld_busy_clean = c->clean;
+                od->ld_done = done;
+                return -ERESTART;
+            }
+        }
+        if (done < want)
+            c->pages = done;
+    }
+    od->ld_busy = false;
+    if (c->clean) {
+        /* hap_clean_dirty_bitmap() re-arms: global rw -> logdirty. */
         od->dirty_count = 0;
         retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
     }
     return 0;
+}
+
+int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
+                          uint64_t pages, uint8_t *bitmap,
+                          uint64_t *dirty_count)
+{
+    size_t bytes = (pages + 7) / 8;
+    uint8_t *bm = bitmap ? bitmap : calloc(bytes ? bytes : 1, 1);
+    if (!bm)
+        return -ENOMEM;
+    memset(bm, 0, bytes);
+    struct oracle_ld_call c = { .clean = clean, .pages = pages, .bitmap = bm };
+    int rc = oracle_op_logdirty_call(o, d, &c);
+    if (dirty_count)
+        *dirty_count = c.dirty_count;
+    if (!bitmap)
+        free(bm);
+    return rc;
+}
+
+bool oracle_op_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->ld_enabled)
+        return false;
+    /* 2007: "our dirty log is bogus ... be conservative". */
+    if (od->ld_conservative && od->ld_failed)
+        return true;
+    return oracle_test_dirty(od, gfn_x(gfn));
 }
 
 void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)

@@ -51,6 +51,14 @@ struct oracle_dom {
     uint64_t dirty_count;
     bool ld_enabled;
     bool ld_failed; /* a mark was dropped for lack of memory */
+    bool ld_bitmap;       /* logdirty_mode "bitmap": one flat bitmap ... */
+    uint64_t ld_bits;     /* ... of max_gfn rounded up to 64 bits */
+    unsigned ld_order;    /* ... allocated as 2^ld_order frames */
+    bool ld_conservative; /* 2007 "is dirty" after failed allocations */
+    /* A PEEK/CLEAN preempted with -ERESTART (domain paused until its
+     * continuation completes): which op, and the pfns walked so far. */
+    bool ld_busy, ld_busy_clean;
+    uint64_t ld_done;
     /* mem paging (oracle/paging.c): the paging ring as a plain FIFO of
      * requests, drop notices waiting for a slot, d->paged_pages, and the
      * run state and vm_event pause count of each vCPU. */
@@ -144,6 +152,9 @@ struct oracle_ld_visit {
 };
 unsigned oracle_ld_walk(const struct host *h, mfn_t top,
                         const struct oracle_ld_visit *v);
+/* The same over the domain's log in either mode (oracle/check.c). */
+unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_ld_visit *v);
 
 /* Capped reporting shared by compare and invariants. */
 #define ORACLE_REPORT_CAP 50

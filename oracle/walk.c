@@ -406,6 +406,12 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     out->final = OR_CRASH;
     if (!od)
         return;
+    /* The domain stays paused while a preempted PEEK/CLEAN waits for its
+     * continuation (paging_log_dirty_op()'s domain_pause()). */
+    if (od->ld_busy) {
+        out->final = OR_PAUSED;
+        return;
+    }
     /* A vCPU that is paused or asleep does not run (oracle/paging.c). */
     if (o->cur_vcpu < SIM_MAX_VCPUS && od->vstate[o->cur_vcpu] != VCPU_RUNNABLE) {
         out->final = od->vstate[o->cur_vcpu] == VCPU_PAUSED_PAGER ? OR_PAUSED
