@@ -16,6 +16,8 @@
  * Dirty marks follow seed 001 (98fccdf0ac): additions mark dirty, removals
  * mark clean; hvm_copy_to_guest_phys() marks dirty without changing the type.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +45,42 @@ struct oracle *oracle_new(uint64_t nr_frames)
 
 static void dom_free(struct oracle_dom *od)
 {
-    free(od->mfn);
-    free(od->type);
-    free(od->dirty);
+    for (uint64_t c = 0; od->chunks && c < od->nchunks; c++)
+        free(od->chunks[c]);
+    free(od->chunks);
     memset(od, 0, sizeof(*od));
+}
+
+struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g)
+{
+    uint64_t i = g >> ORACLE_CHUNK_SHIFT;
+    if (g >= od->max_gfn) {
+        fprintf(stderr, "oracle: gfn %#" PRIx64 " of d%u is outside 0..%#" PRIx64 "\n",
+                g, od->id, od->max_gfn);
+        abort();
+    }
+    if (!od->chunks[i]) {
+        struct oracle_chunk *c = malloc(sizeof(*c));
+        if (!c) {
+            fprintf(stderr, "oracle: out of memory for d%u's gfns at %#" PRIx64 "\n",
+                    od->id, g);
+            abort();
+        }
+        /* An empty P2M reads as mmio_dm / INVALID_MFN (ept_get_entry). */
+        memset(c->mfn, 0xff, sizeof(c->mfn));
+        memset(c->type, p2m_mmio_dm, sizeof(c->type));
+        memset(c->dirty, 0, sizeof(c->dirty));
+        od->chunks[i] = c;
+    }
+    return od->chunks[i];
+}
+
+/* Every gfn's dirty bit cleared (chunks kept). */
+static void clear_all_dirty(struct oracle_dom *od)
+{
+    for (uint64_t c = 0; c < od->nchunks; c++)
+        if (od->chunks[c])
+            memset(od->chunks[c]->dirty, 0, sizeof(od->chunks[c]->dirty));
 }
 
 void oracle_destroy(struct oracle *o)
@@ -84,19 +118,21 @@ void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty)
         return;
     /* changed = dirty ? !test_and_set : test_and_clear; count follows. */
     uint8_t bit = (uint8_t)(1u << (gfn % 8));
-    bool was = od->dirty[gfn / 8] & bit;
+    bool was = oracle_test_dirty(od, gfn);
     if (dirty && !was) {
-        od->dirty[gfn / 8] |= bit;
+        oracle_chunk_get(od, gfn)->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] |= bit;
         od->dirty_count++;
     } else if (!dirty && was) {
-        od->dirty[gfn / 8] &= (uint8_t)~bit;
+        oracle_chunk_get(od, gfn)->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] &=
+            (uint8_t)~bit;
         od->dirty_count--;
     }
 }
 
 bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
 {
-    return gfn < od->max_gfn && (od->dirty[gfn / 8] >> (gfn % 8) & 1);
+    const struct oracle_chunk *c = oracle_chunk(od, gfn);
+    return c && (c->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] >> (gfn % 8) & 1);
 }
 
 /* ---- domains ------------------------------------------------------------------ */
@@ -110,19 +146,11 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od = &o->doms[i];
         if (od->live)
             continue;
-        uint64_t n = max_gfn ? max_gfn : 1;
-        od->mfn = malloc(n * sizeof(uint64_t));
-        od->type = malloc(n);
-        od->dirty = calloc((n + 7) / 8, 1);
-        if (!od->mfn || !od->type || !od->dirty) {
-            dom_free(od);
+        /* An empty P2M: no chunk yet (reads as mmio_dm / INVALID_MFN). */
+        od->nchunks = (max_gfn + ORACLE_CHUNK - 1) >> ORACLE_CHUNK_SHIFT;
+        od->chunks = calloc(od->nchunks ? od->nchunks : 1, sizeof(*od->chunks));
+        if (!od->chunks)
             return;
-        }
-        /* An empty P2M reads as mmio_dm / INVALID_MFN (ept_get_entry). */
-        for (uint64_t g = 0; g < n; g++) {
-            od->mfn[g] = mfn_x(INVALID_MFN);
-            od->type[g] = p2m_mmio_dm;
-        }
         od->live = true;
         od->id = d;
         od->max_gfn = max_gfn;
@@ -149,12 +177,15 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
         return;
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
-    for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (p2m_is_ram(od->type[g])) {
-            m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
-            if (od->mfn[g] < o->nr_frames)
-                o->xrefs[od->mfn[g]] = 0; /* freed whoever maps it */
-        }
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        const struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+            if (p2m_is_ram(c->type[i])) {
+                m2p_set(o, c->mfn[i], INVALID_M2P_ENTRY);
+                if (c->mfn[i] < o->nr_frames)
+                    o->xrefs[c->mfn[i]] = 0; /* freed whoever maps it */
+            }
+    }
     dom_free(od);
 }
 
@@ -164,9 +195,9 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
  * M2P becomes INVALID and the gfn is marked clean (seed 001). */
 static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
-    m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
-    od->mfn[g] = mfn_x(INVALID_MFN);
-    od->type[g] = p2m_mmio_dm;
+    m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
     oracle_mark(od, g, false);
 }
 
@@ -179,14 +210,14 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -ESRCH;
     if (g >= od->max_gfn)
         return -EINVAL;
-    if (p2m_is_ram(od->type[g]))
+    if (p2m_is_ram(od_type(od, g)))
         return -EEXIST;
     if (nomem)
         return -ENOMEM;
     /* populate_physmap -> p2m_add_page(): the type follows the global
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
-    od->mfn[g] = mfn_x(mfn);
-    od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    OD_MFN_W(od, g) = mfn_x(mfn);
+    OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
     m2p_set(o, mfn_x(mfn), g);
     oracle_mark(od, g, true);
     return 0;
@@ -205,7 +236,7 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
     int prc = oracle_remove_paging(o, od, g);
     if (prc != 1)
         return prc;
-    if (!p2m_is_ram(od->type[g]))
+    if (!p2m_is_ram(od_type(od, g)))
         return -ENOENT;
     unmap_ram(o, od, g);
     return 0;
@@ -224,10 +255,10 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
         return -EINVAL;
     /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
-    if (p2m_is_ram(od->type[g]))
+    if (p2m_is_ram(od_type(od, g)))
         unmap_ram(o, od, g);
-    od->type[g] = p2m_mmio_dm;
-    od->mfn[g] = mfn_x(INVALID_MFN);
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     return 0;
 }
 
@@ -242,18 +273,18 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
     if ((gpa_x(gpa) & ~PAGE_MASK) + len > PAGE_SIZE)
         return -EFAULT;
     /* A paged-out gfn: populate as a foreign caller, the copy retries. */
-    if (g < od->max_gfn && (od->type[g] == p2m_ram_paging_out ||
-                            od->type[g] == p2m_ram_paged ||
-                            od->type[g] == p2m_ram_paging_in)) {
+    if (g < od->max_gfn && (od_type(od, g) == p2m_ram_paging_out ||
+                            od_type(od, g) == p2m_ram_paged ||
+                            od_type(od, g) == p2m_ram_paging_in)) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
     /* Read-only RAM: __hvm_copy() discards the write (no mark). */
-    if (g < od->max_gfn && od->type[g] == p2m_ram_ro &&
-        od->mfn[g] != mfn_x(INVALID_MFN))
+    if (g < od->max_gfn && od_type(od, g) == p2m_ram_ro &&
+        od_mfn(od, g) != mfn_x(INVALID_MFN))
         return 0;
-    if (g >= od->max_gfn || !p2m_is_pageable(od->type[g]) ||
-        od->mfn[g] == mfn_x(INVALID_MFN))
+    if (g >= od->max_gfn || !p2m_is_pageable(od_type(od, g)) ||
+        od_mfn(od, g) == mfn_x(INVALID_MFN))
         return -EFAULT;
     /* The hypervisor wrote the page: paging_mark_dirty(); the type stays. */
     oracle_mark(od, g, true);
@@ -264,27 +295,42 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
 
 static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 {
-    for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (od->type[g] == ot)
-            od->type[g] = (uint8_t)nt;
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+            if (c->type[i] == ot)
+                c->type[i] = (uint8_t)nt;
+    }
 }
 
-/* Dirty bits [from, to) of od go into bm (bit i = gfn from + i offset by
- * 'at'): the copy a PEEK makes.  Gfns past max_gfn are clean. */
+/* Dirty bits [from, to) of od go into bm at the same bit positions: the
+ * copy a PEEK makes.  Gfns past max_gfn are clean. */
 static void copy_dirty(const struct oracle_dom *od, uint8_t *bm, uint64_t from,
                        uint64_t to)
 {
-    for (uint64_t g = from; g < to && g < od->max_gfn; g++)
+    for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
+        const struct oracle_chunk *c = oracle_chunk(od, g);
+        if (!c) { /* a chunk never written: all clean */
+            g |= ORACLE_CHUNK - 1;
+            continue;
+        }
         if (oracle_test_dirty(od, g))
             bm[g / 8] |= (uint8_t)(1u << (g % 8));
+    }
 }
 
 /* Clears the dirty bits of gfns [from, to) without touching dirty_count
  * (clear_page() / memset() in CLEAN; only the final zeroing counts). */
 static void clear_dirty(struct oracle_dom *od, uint64_t from, uint64_t to)
 {
-    for (uint64_t g = from; g < to && g < od->max_gfn; g++)
-        od->dirty[g / 8] &= (uint8_t)~(1u << (g % 8));
+    for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
+        struct oracle_chunk *c = od->chunks[g >> ORACLE_CHUNK_SHIFT];
+        if (!c) {
+            g |= ORACLE_CHUNK - 1;
+            continue;
+        }
+        c->dirty[(g & (ORACLE_CHUNK - 1)) / 8] &= (uint8_t)~(1u << (g % 8));
+    }
 }
 
 void oracle_op_logdirty_config(struct oracle *o, domid_t d, bool bitmap,
@@ -342,7 +388,7 @@ int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
     /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
      * tree starts empty; dirty_count is not touched. */
     od->ld_enabled = true;
-    memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+    clear_all_dirty(od);
     retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
     return 0;
 }
@@ -366,7 +412,7 @@ int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
     od->ld_enabled = false;
     od->ld_failed = false; /* failed_allocs reset with the tree */
     retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
-    memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+    clear_all_dirty(od);
     return 0;
 }
 
@@ -489,7 +535,7 @@ p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn)
     const struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || gfn_x(gfn) >= od->max_gfn)
         return p2m_mmio_dm;
-    return (p2m_type_t)od->type[gfn_x(gfn)];
+    return (p2m_type_t)od_type(od, gfn_x(gfn));
 }
 
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
@@ -497,7 +543,7 @@ mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
     const struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || gfn_x(gfn) >= od->max_gfn)
         return INVALID_MFN;
-    return _mfn(od->mfn[gfn_x(gfn)]);
+    return _mfn(od_mfn(od, gfn_x(gfn)));
 }
 
 bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn)

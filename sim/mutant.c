@@ -24,6 +24,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_LD_BITMAP_OFF_BY_ONE, "ld_bitmap_off_by_one" },
     { MUT_LD_RESUME_RESTART, "ld_resume_restart" },
     { MUT_LD_PREEMPT_NO_EBUSY, "ld_preempt_no_ebusy" },
+    { MUT_LD_RESUME_SKIP, "ld_resume_skip" },
     { MUT_NO_RSVD_MAXPHY, "no_rsvd_maxphy" },
     { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
     { MUT_PK_IGNORE_WD, "pk_ignore_wd" },

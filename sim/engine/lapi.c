@@ -411,10 +411,11 @@ static int l_domain(lua_State *L)
     lua_Integer gfns = luaL_optinteger(L, -1, 0x1000);
     lua_getfield(L, 1, "ram");
     lua_Integer ram = luaL_optinteger(L, -1, 0);
-    /* The oracle keeps flat per-gfn arrays and compares them after every
-     * step, so the gfn space is bounded (16 GiB of guest-physical space). */
-    if (gfns < 1 || gfns > (1LL << 22))
-        return lerror(L, "domain gfns must be in 1..0x400000 (16 GiB), not %#llx",
+    /* The oracle's per-gfn arrays are chunked (only what was written
+     * exists), so a sparse domain may be large: up to 2^28 gfns (1 TiB),
+     * more than the 2^24 pfns under one L3 entry of the log-dirty tree. */
+    if (gfns < 1 || gfns > (1LL << 28))
+        return lerror(L, "domain gfns must be in 1..0x10000000 (1 TiB), not %#llx",
                       (long long)gfns);
     if (ram < 0 || ram > gfns)
         return lerror(L, "domain ram (%d) must be in 0..gfns", (int)ram);
