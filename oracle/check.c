@@ -251,7 +251,8 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
     struct dirty_view v = { od, r, NULL, 0, 0 };
     struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v };
     oracle_sim_ld_leaves(h, d, &vis);
-    qsort(v.seen, v.nseen, sizeof(*v.seen), cmp_u64);
+    if (v.nseen)
+        qsort(v.seen, v.nseen, sizeof(*v.seen), cmp_u64);
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         const struct oracle_chunk *c = od->chunks[ci];
         uint64_t first = ci << ORACLE_CHUNK_SHIFT;
