@@ -56,3 +56,19 @@ expect_eq(rc, ERESTART)
 got, st = d:continue_dirty_op{ preempt = true }
 expect_eq(#got, 1)
 expect_eq(st.pages, 0x40)
+
+-- A mark dropped while an op waits (the tree's first page cannot be had):
+-- the continuation finds failed_allocs and returns -ENOMEM, which ends the
+-- wait and unpauses the domain (paging_log_dirty_op()'s "out" path).
+expect_eq(d:logdirty_disable(), 0)
+expect_eq(d:logdirty_enable(), 0)
+_, rc = d:peek_dirty{ preempt = true }
+expect_eq(rc, ERESTART)
+fail_alloc{ domain = d, on = true }
+expect_eq(d:write_phys(0x3000, 9), 0)
+fail_alloc{ domain = d, on = false }
+expect_eq(d:logdirty().failed_allocs, 1)
+expect_eq(select(2, d:continue_dirty_op()), -12)
+expect_eq(d:logdirty().preempted, false)
+expect_eq(v:read(0x200000).kind, "ok")
+expect_eq(select(2, d:peek_dirty()), -12, "until disable and enable")
