@@ -436,8 +436,9 @@ int oracle_op_logdirty_call(struct oracle *o, domid_t d,
         return -EBUSY;
     if (!od->ld_enabled)
         return -EINVAL;
-    /* Stats on every call, as they are (the domain is paused between). */
-    c->dirty_count = od->dirty_count;
+    /* Stats on every call, as they are (the domain is paused between),
+     * in the 32-bit fields of xen_domctl_shadow_op_stats (saturated). */
+    c->dirty_count = od->dirty_count > UINT32_MAX ? UINT32_MAX : od->dirty_count;
     c->fault_count = 0; /* HAP never counts faults */
     /* A dropped mark makes the log unusable until disable (3.3). */
     if (od->ld_failed) {

@@ -451,9 +451,12 @@ int paging_log_dirty_op_ex(struct domain *d, bool clean, uint64_t *pages,
         ld->preempt.active = false; /* preempt state zeroed */
     if (!ld->enabled)
         return -EINVAL;
+    /* xen_domctl_shadow_op_stats has 32-bit counts: min(count, UINT32_MAX) */
     if (stats) {
-        stats->dirty_count = ld->dirty_count;
-        stats->fault_count = ld->fault_count;
+        stats->dirty_count = ld->dirty_count > UINT32_MAX ? UINT32_MAX
+                                                          : ld->dirty_count;
+        stats->fault_count = ld->fault_count > UINT32_MAX ? UINT32_MAX
+                                                          : ld->fault_count;
     }
     if (ld->failed_allocs && !MUTANT(MUT_LD_IGNORE_FAILED_ALLOCS)) {
         ld->preempt.active = false; /* out: preempt.dom = NULL, unpause */
