@@ -41,12 +41,12 @@ static void ideal_xlate(const struct oracle_dom *od, uint64_t gpa,
     x->hpa = 0;
     if (g >= od->max_gfn)
         return;
-    x->perm = oracle_type_perms(od->type[g]);
+    x->perm = oracle_type_perms(od_type(od, g));
     /* A type with permissions but no frame cannot be written by Xen
      * (ept_set_entry leaves the entry 0); treat it as not present. */
-    if (od->mfn[g] == mfn_x(INVALID_MFN))
+    if (od_mfn(od, g) == mfn_x(INVALID_MFN))
         x->perm = 0;
-    x->hpa = (od->mfn[g] << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
+    x->hpa = (od_mfn(od, g) << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
 }
 
 /* Exit qualification (SDM Table 28-7), translation-rules.md "EPT walk". */
@@ -439,6 +439,12 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     out->final = OR_CRASH;
     if (!od)
         return;
+    /* The domain stays paused while a preempted PEEK/CLEAN waits for its
+     * continuation (paging_log_dirty_op()'s domain_pause()). */
+    if (od->ld_busy) {
+        out->final = OR_PAUSED;
+        return;
+    }
     /* A vCPU that is paused or asleep does not run (oracle/paging.c). */
     if (o->cur_vcpu < SIM_MAX_VCPUS && od->vstate[o->cur_vcpu] != VCPU_RUNNABLE) {
         out->final = od->vstate[o->cur_vcpu] == VCPU_PAUSED_PAGER ? OR_PAUSED
@@ -483,7 +489,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
-        unsigned t = g < od->max_gfn ? od->type[g] : p2m_mmio_dm;
+        unsigned t = g < od->max_gfn ? od_type(od, g) : p2m_mmio_dm;
         /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
          * being paged in just faults again until prep. */
         if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
@@ -508,7 +514,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
              * then the vCPU re-executes the access. */
             oracle_mark(od, g, true);
-            od->type[g] = p2m_ram_rw;
+            OD_TYPE_W(od, g) = p2m_ram_rw;
             continue;
         }
         if (t == p2m_mmio_dm || t == p2m_invalid) {
