@@ -406,6 +406,35 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     return v;
 }
 
+/* Is name one of the comma-separated words of list? */
+static bool list_has(const char *list, const char *name)
+{
+    size_t l = strlen(name);
+    for (const char *p = list; *p;) {
+        if (!strncmp(p, name, l) && (p[l] == ',' || p[l] == '\0'))
+            return true;
+        const char *c = strchr(p, ',');
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return false;
+}
+
+void eng_profiles(const struct engine *e, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        const struct vcpu *v = e->vcpus[i];
+        const char *name = v->tlb ? tlb_profile(v->tlb)->name : cpu_profile_intel.name;
+        size_t l = strlen(name);
+        if (list_has(buf, name) || n + l + 2 > len)
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", name);
+    }
+}
+
 /* ---- hypervisor operations --------------------------------------------------------- */
 
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)

@@ -148,6 +148,11 @@ struct domain *eng_domain_create(struct engine *e, const char *name,
 void eng_domain_destroy(struct engine *e, struct domain *d);
 struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d);
 
+/* The CPU profiles the run's vCPUs use (their TLB profile, else the
+ * default intel-skylake), comma-separated in vCPU order without repeats;
+ * "" without vCPUs.  Recorded as runs.cpu_profile. */
+void eng_profiles(const struct engine *e, char *buf, size_t len);
+
 /* Hypervisor operations: each returns the sim's rc (0 or -errno). */
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn);

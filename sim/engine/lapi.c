@@ -2051,6 +2051,12 @@ done:
     res->divergences = s->eng.divergences;
     eng_digest_hex(&s->eng, res->digest);
     eng_flush_coverage(&s->eng);
+    if (rec) {
+        char prof[128];
+        eng_profiles(&s->eng, prof, sizeof prof);
+        if (prof[0])
+            rec_run_profile(rec, run, prof);
+    }
     if (!res->status[0]) {
         const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
         snprintf(res->status, sizeof res->status, "%s", st);

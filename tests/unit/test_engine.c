@@ -293,3 +293,29 @@ Test(engine, paging_access_outcomes)
                      "expect_eq(v:read(0x400000).kind, 'ok')\n", 1, &r);
     cr_assert_eq(rc, 0, "%s %s", r.status, r.message);
 }
+
+/* Every run records the CPU profiles of its vCPUs (runs.cpu_profile). */
+Test(engine, run_records_cpu_profiles)
+{
+    char path[128], db[128], cmd[512];
+    snprintf(path, sizeof path, "%s/prof.lua", dir);
+    snprintf(db, sizeof db, "%s/prof.db", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("local d = domain{ name = 'a', gfns = 0x40, ram = 4 }\n"
+          "local a = d:vcpu{}\n"
+          "local b = d:vcpu{ tlb = 'amd' }\n"
+          "local c = d:vcpu{ tlb = 'intel' }\n", f);
+    fclose(f);
+    char err[256];
+    struct recorder *rec = rec_open(db, err, sizeof err);
+    cr_assert_not_null(rec, "%s", err);
+    struct run_opts o = { .seed = 1, .rec = rec };
+    struct run_result r;
+    cr_assert_eq(lapi_run_file(path, &o, &r), 0, "%s %s", r.status, r.message);
+    rec_close(rec);
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 %s 'select cpu_profile from runs')\" = "
+             "intel-skylake,amd-zen2", db);
+    cr_assert_eq(system(cmd), 0, "runs.cpu_profile is not intel-skylake,amd-zen2");
+}
