@@ -47,6 +47,7 @@ static const char *u64s(uint64_t v, char buf[24])
 
 /* The sim's P2M of one domain, decoded over [0, max_gfn). */
 struct p2m_view {
+    const struct oracle_dom *od; /* raw gfns are not compared */
     struct oracle_reporter *r;
     domid_t id;
     uint64_t max_gfn;
@@ -61,6 +62,8 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
     struct oracle_epte x;
     char b1[16];
     oracle_epte_decode(e, &x);
+    if (oracle_is_raw(v->od, gfn))
+        return; /* the scenario's own entry */
     if (gfn < v->max_gfn) {
         v->type[gfn] = (uint8_t)x.type;
         v->mfn[gfn] = x.mfn;
@@ -78,6 +81,8 @@ static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
 {
     struct p2m_view *v = ctx;
     char b[24];
+    if (oracle_is_raw(v->od, gfn))
+        return;
     oracle_report(v->r, what, oracle_hex(entry, b),
                   "d%u.ept.l%u[gfn %#" PRIx64 "]", v->id, level + 1, gfn);
 }
@@ -87,7 +92,7 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                         struct oracle_reporter *r)
 {
     uint64_t n = od->max_gfn ? od->max_gfn : 1;
-    struct p2m_view v = { r, od->id, od->max_gfn, malloc(n),
+    struct p2m_view v = { od, r, od->id, od->max_gfn, malloc(n),
                           malloc(n * sizeof(uint64_t)), calloc(n, 1) };
     if (!v.type || !v.mfn || !v.perm)
         goto out;
@@ -101,6 +106,8 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
     for (uint64_t g = 0; g < od->max_gfn; g++) {
         char e1[24], a1[24];
         unsigned xt = od->type[g], xp = oracle_type_perms(xt);
+        if (oracle_is_raw(od, g))
+            continue;
         if (v.type[g] != xt)
             oracle_report(r, oracle_type_name(xt, e1),
                           oracle_type_name(v.type[g], a1),

@@ -43,6 +43,7 @@ struct oracle *oracle_new(uint64_t nr_frames)
 
 static void dom_free(struct oracle_dom *od)
 {
+    free(od->raw);
     free(od->mfn);
     free(od->type);
     free(od->dirty);
@@ -183,6 +184,8 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
     od->mfn[g] = mfn_x(mfn);
     od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    if (g > od->max_mapped)
+        od->max_mapped = g;
     m2p_set(o, mfn_x(mfn), g);
     oracle_mark(od, g, true);
     return 0;
@@ -331,6 +334,61 @@ void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
      * step: whatever the oracle marked for it in this step is undone. */
     oracle_mark(od, gfn_x(gfn), false);
     od->ld_failed = true;
+}
+
+/* ---- the hardware view: EPTP and raw entries ------------------------------------------ */
+
+void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
+                          bool ad)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return;
+    od->root_mfn = root_mfn;
+    od->ept_ad = ad;
+    od->raw_walk = od->raw_walk || ad;
+}
+
+bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn)
+{
+    if (gfn < od->max_gfn)
+        return od->raw && (od->raw[gfn / 8] >> (gfn % 8) & 1);
+    for (unsigned i = 0; i < od->nraw_hi; i++)
+        if (gfn >= od->raw_hi[i].lo && gfn <= od->raw_hi[i].hi)
+            return true;
+    return false;
+}
+
+void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
+                       unsigned level, bool leaf_valid)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || level < 1 || level > 4)
+        return;
+    uint64_t span = 1ULL << (9 * (level - 1));
+    uint64_t lo = gfn & ~(span - 1), hi = lo + span - 1;
+    od->raw_walk = true;
+    if (!od->raw)
+        od->raw = calloc((od->max_gfn + 7) / 8 + 1, 1);
+    for (uint64_t g = lo; g <= hi && g < od->max_gfn && od->raw; g++)
+        od->raw[g / 8] |= (uint8_t)(1u << (g % 8));
+    /* The part beyond max_gfn: a range, merged with an equal one. */
+    if (hi >= od->max_gfn) {
+        uint64_t l2 = lo < od->max_gfn ? od->max_gfn : lo;
+        bool have = false;
+        for (unsigned i = 0; i < od->nraw_hi; i++)
+            have = have || (od->raw_hi[i].lo <= l2 && od->raw_hi[i].hi >= hi);
+        if (!have && od->nraw_hi < 64) {
+            od->raw_hi[od->nraw_hi].lo = l2;
+            od->raw_hi[od->nraw_hi++].hi = hi;
+        } else if (!have) {
+            /* Out of slots: one range covering everything above. */
+            od->raw_hi[63].lo = od->max_gfn;
+            od->raw_hi[63].hi = ~0ULL;
+        }
+    }
+    if (leaf_valid && hi > od->max_mapped)
+        od->max_mapped = hi;
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

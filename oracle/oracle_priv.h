@@ -61,6 +61,17 @@ struct oracle_dom {
     int64_t paged_pages;
     uint8_t vstate[SIM_MAX_VCPUS];
     uint32_t vpause[SIM_MAX_VCPUS];
+    /* The hardware view (oracle_op_ept_config / oracle_op_ept_raw): the
+     * EPT root, EPTP A/D, whether accesses use the raw walker, the gfns
+     * under raw entries (a bitmap over [0, max_gfn) and ranges beyond),
+     * and the highest gfn ever mapped (Xen's max_mapped_pfn: get_entry
+     * reads anything above as mmio_dm). */
+    uint64_t root_mfn;
+    bool ept_ad, raw_walk;
+    uint8_t *raw;           /* NULL until the first raw entry */
+    unsigned nraw_hi;
+    struct { uint64_t lo, hi; } raw_hi[64];
+    uint64_t max_mapped;
 };
 
 struct oracle {
@@ -93,6 +104,25 @@ struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
  * set_pfn_logdirty() returns unless paging_mode_log_dirty). */
 void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty);
 bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
+
+/* Is gfn under a raw EPT entry the scenario wrote? */
+bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn);
+
+/* ---- ept.c --------------------------------------------------------------- */
+
+/* EPT entries updated during one predicted access (A/D flags), newest
+ * value per address; the raw walker reads through it. */
+struct oracle_ovl {
+    unsigned n;
+    uint64_t hpa[ORACLE_MAX_EPT_AD], val[ORACLE_MAX_EPT_AD];
+};
+void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_eptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out);
+/* Records the result's A/D updates in ov (ignored when full). */
+void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 
 /* ---- decode.c: tables, names, and readers of the sim's state ---------------- */
 

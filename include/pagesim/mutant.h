@@ -77,6 +77,10 @@
 /* model (issue 4): NPT ignores the nested R/W bit for writes. */
 #define MUT_NPT_IGNORE_RW (UINT64_C(1) << 26)
 
+/* model (issue 4): the EPT leaf's memory type and ignore-PAT are not
+ * carried through (every access reports WB, PAT honoured). */
+#define MUT_EPT_MEMTYPE_WB (UINT64_C(1) << 52)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

@@ -200,6 +200,9 @@ struct domain {
     uint64_t tot_pages;       /* guest RAM frames owned */
     struct log_dirty ld;
     struct mem_paging paging; /* mem_paging.c */
+    /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
+     * 29.3.5); guest paging-structure accesses then count as EPT writes. */
+    bool ept_ad;
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -252,6 +255,14 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
 /* set_mmio_p2m_entry()/p2m_set_entry for a non-RAM type (mmio_dm, invalid)
  * at an unmapped-or-RAM gfn; a RAM page there is removed and freed.  */
 int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* Raw EPT entries (a scenario editing the EPT by hand, p2m-ept.c): write
+ * or read the entry for gpa at level 1 (PTE) .. 4 (PML4E).  set creates
+ * missing tables above; 0, -EINVAL, -EEXIST (a large leaf above maps gpa),
+ * -EBUSY (the entry points at a table and value would drop it), -ENOMEM.  get: 0, -EINVAL, -ENOENT (no table at that level). */
+int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
+int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
+                    uint64_t *value);
 
 /* ---- memory ops (common/memory.c) ----------------------------------------- */
 

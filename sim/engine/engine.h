@@ -38,6 +38,10 @@ struct vcpu {
     struct oracle_tlbset *tset;
     uint16_t vpid;
     uint64_t cycles;
+    /* Mode-based execute control (SDM 29.3.3.1): EPT bit 10 grants
+     * execute for user-mode linear addresses.  Only with a CPU profile
+     * that has it (cpu_profile.mbec). */
+    bool mbec;
 };
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
@@ -72,6 +76,10 @@ struct eng_access {
     struct eng_exit exits[ENG_MAX_EXITS];
     int tlb_level;        /* enum tlb_level of the last attempt; 0: no TLB */
     uint64_t cycles;      /* simulated cycles (with TLBs), VM exits included */
+    /* EF_OK after a walk (not a TLB hit): the EPT leaf of the final gpa
+     * (SDM 29.3.7): memory type, ignore-PAT, EPT page size (12/21/30). */
+    unsigned memtype, ept_shift;
+    bool ipat;
 };
 
 /* A divergence the scenario declared with expect_divergence(): a known
@@ -172,6 +180,15 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
  * (checked by the caller). */
 void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out);
+
+/* Issue 4: the EPT as hardware.  eng_ept_config() sets EPTP bit 6 (EPT
+ * A/D flags) of d's EPT, before its first access.  eng_ept_set_raw()
+ * writes a raw EPT entry (p2m_ept_raw_set()) and tells the oracle which
+ * gfns it covers; no TLB is flushed (the scenario invalidates with
+ * v:invept like a hypervisor would).  Both return the sim's rc. */
+int eng_ept_config(struct engine *e, struct domain *d, bool ad);
+int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
+                    unsigned level, uint64_t value);
 
 /* Issue 4: TLBs.  Enables the TLBs of v with CPU profile p and VPID vpid
  * (0 on success).  Then eng_tlb_op performs one invalidation on the model

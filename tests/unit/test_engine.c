@@ -319,3 +319,35 @@ Test(engine, run_records_cpu_profiles)
              "intel-skylake,amd-zen2", db);
     cr_assert_eq(system(cmd), 0, "runs.cpu_profile is not intel-skylake,amd-zen2");
 }
+
+/* Raw EPT entries and MBEC: each misuse is an error naming the line. */
+Test(engine, ept_raw_and_mbec_errors)
+{
+    static const struct { const char *text, *needle; } cases[] = {
+        { "local d = domain{}\nd:ept_set_raw(0, 0, 0)\n",
+          "x.lua:2: ept_set_raw: level must be 1 (PTE) .. 4 (PML4E), not 0" },
+        { "local d = domain{}\nd:ept_get_raw(1 << 48, 1)\n",
+          "x.lua:2: ept_get_raw: gpa 0x1000000000000 is beyond" },
+        { "local d = domain{ ram = 1 }\nd:ept_set_raw(0, 4, 0)\n",
+          "x.lua:2: ept_set_raw: the level-4 entry for gpa 0 points at a P2M table" },
+        { "local d = domain{}\nd:ept_set_raw(0x200000, 2, 0x200087)\nd:ept_set_raw(0x201000, 1, 0)\n",
+          "x.lua:3: ept_set_raw: a large leaf above level 1 maps gpa 0x201000" },
+        { "local d = domain{ ram = 2 }\nd:ept_set_raw(0x1000, 1, d:ept_get_raw(0x1000, 1))\nd:populate(0, 2)\n",
+          "x.lua:3: populate: gfn 0x1 of domain 'dom' is under a raw EPT entry" },
+        { "local d = domain{ ram = 2 }\nd:ept_set_raw(0x1000, 1, d:ept_get_raw(0x1000, 1))\nd:logdirty_enable()\n",
+          "x.lua:3: logdirty_enable: domain 'dom' has raw EPT entries" },
+        { "local d = domain{ ram = 2 }\nd:logdirty_enable()\nd:ept_set_raw(0x1000, 1, 0)\n",
+          "x.lua:3: ept_set_raw: log-dirty is on" },
+        { "local d = domain{ ram = 2 }\nd:ept_set_raw(0x1000, 1, (2 << 52) | 5)\n",
+          "x.lua:2: ept_set_raw: a raw leaf of type ram_logdirty" },
+        { "local d = domain{}\nd:vcpu{ tlb = 'amd', mbec = true }\n",
+          "x.lua:2: the amd-zen2 CPU profile has no mode-based execute control" },
+        { "domain{ ept_ad = 1 }\n", "x.lua:1: domain ept_ad must be a boolean" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run_result r;
+        run_lua("x.lua", cases[i].text, 1, &r);
+        cr_assert_str_eq(r.status, "error", "case %zu: %s", i, r.message);
+        cr_assert(strstr(r.message, cases[i].needle), "case %zu: %s", i, r.message);
+    }
+}
