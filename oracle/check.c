@@ -108,6 +108,10 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
         unsigned xt = od->type[g], xp = oracle_type_perms(xt);
         if (oracle_is_raw(od, g))
             continue;
+        /* With PML a ram_logdirty leaf stays writable (its D flag, not a
+         * fault, reports the first write). */
+        if (xt == p2m_ram_logdirty && od->pml_on)
+            xp = ORACLE_RWX;
         if (v.type[g] != xt)
             oracle_report(r, oracle_type_name(xt, e1),
                           oracle_type_name(v.type[g], a1),
@@ -203,6 +207,16 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                           "d%u.max_gfn", od->id);
         compare_p2m(o, h, d, od, &r);
         compare_logdirty(h, d, od, &r);
+        /* PML: on together with log-dirty, and each vCPU's index (the
+         * number of gpas logged and not yet flushed). */
+        if (d->pml_on != od->pml_on)
+            oracle_report(&r, od->pml_on ? "on" : "off", d->pml_on ? "on" : "off",
+                          "d%u.pml", od->id);
+        for (unsigned v = 0; od->pml_on && d->pml_on && v < SIM_MAX_VCPUS; v++)
+            if (od->pml_log[v] && d->pml[v].index != od->pml_idx[v])
+                oracle_report(&r, u64s(od->pml_idx[v], e1),
+                              u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
+                              od->id, v);
         oracle_compare_paging(d, od, &r);
         uint64_t ram = 0;
         for (uint64_t g = 0; g < od->max_gfn; g++)
@@ -354,6 +368,11 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                 p2m_frames[slot]++;
             else
                 ld_frames[slot]++;
+            break;
+        case PGU_PML:
+            if (!od)
+                oracle_report(&r, "a live domain", u64s(pg->owner, a1),
+                              "I5 PML frame[%#" PRIx64 "].owner", m);
             break;
         case PGU_FREE:
             if (pg->owner != DOMID_INVALID)

@@ -44,6 +44,7 @@ struct oracle *oracle_new(uint64_t nr_frames)
 static void dom_free(struct oracle_dom *od)
 {
     free(od->raw);
+    free(od->pml_gpa);
     free(od->mfn);
     free(od->type);
     free(od->dirty);
@@ -273,9 +274,11 @@ int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || od->ld_enabled)
         return -EINVAL;
-    /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
-     * tree starts empty; dirty_count is not touched. */
+    /* hap_enable_log_dirty(): global rw -> logdirty; with PML the logs
+     * start empty (the engine reports their frames).  The tree starts
+     * empty; dirty_count is not touched. */
     od->ld_enabled = true;
+    od->pml_on = od->pml_mode;
     memset(od->dirty, 0, (od->max_gfn + 7) / 8);
     retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
     return 0;
@@ -290,6 +293,9 @@ int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
      * goes, dirty_count stays (only CLEAN zeroes it). */
     od->ld_enabled = false;
     od->ld_failed = false; /* failed_allocs reset with the tree */
+    /* The logs are dropped: their flush would mark nothing now. */
+    od->pml_on = false;
+    memset(od->pml_log, 0, sizeof(od->pml_log));
     retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
     memset(od->dirty, 0, (od->max_gfn + 7) / 8);
     return 0;
@@ -302,6 +308,8 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || !od->ld_enabled)
         return -EINVAL;
+    /* p2m_flush_hardware_cached_dirty() comes first. */
+    oracle_pml_flush_all(od);
     /* A dropped mark makes the log unusable until disable (3.3). */
     if (od->ld_failed)
         return -ENOMEM;
@@ -389,6 +397,54 @@ void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
     }
     if (leaf_valid && hi > od->max_mapped)
         od->max_mapped = hi;
+}
+
+/* ---- PML ------------------------------------------------------------------------------ */
+
+void oracle_op_pml_config(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || od->pml_mode)
+        return;
+    od->pml_gpa = calloc(SIM_MAX_VCPUS, sizeof(*od->pml_gpa));
+    od->pml_mode = od->pml_gpa != NULL;
+}
+
+void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
+                       uint64_t log_hpa)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->pml_mode || vcpu >= SIM_MAX_VCPUS)
+        return;
+    od->pml_log[vcpu] = log_hpa;
+    od->pml_idx[vcpu] = 511; /* an empty log (SDM 29.3.6) */
+}
+
+unsigned oracle_pml_nretyped;
+uint64_t oracle_pml_retyped[ORACLE_PML_RETYPED_MAX];
+
+void oracle_pml_flush(struct oracle_dom *od, unsigned v)
+{
+    oracle_pml_nretyped = 0;
+    if (!od->pml_on || v >= SIM_MAX_VCPUS || !od->pml_log[v])
+        return;
+    /* Filled downwards from 511; after a full log the index is 0xFFFF. */
+    for (unsigned i = (od->pml_idx[v] + 1) & 0xFFFF; i < 512; i++) {
+        uint64_t g = od->pml_gpa[v][i] >> PAGE_SHIFT;
+        if (g < od->max_gfn && od->type[g] == p2m_ram_logdirty) {
+            od->type[g] = p2m_ram_rw;
+            if (oracle_pml_nretyped < ORACLE_PML_RETYPED_MAX)
+                oracle_pml_retyped[oracle_pml_nretyped++] = g;
+        }
+        oracle_mark(od, g, true);
+    }
+    od->pml_idx[v] = 511;
+}
+
+void oracle_pml_flush_all(struct oracle_dom *od)
+{
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+        oracle_pml_flush(od, v);
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

@@ -72,6 +72,13 @@ struct oracle_dom {
     unsigned nraw_hi;
     struct { uint64_t lo, hi; } raw_hi[64];
     uint64_t max_mapped;
+    /* PML (oracle_op_pml_config): per vCPU the log's host address (0: no
+     * log), the index, and the gpas the oracle predicted into the log. */
+    bool pml_mode, pml_on;
+    uint64_t pml_log[SIM_MAX_VCPUS];
+    unsigned pml_idx[SIM_MAX_VCPUS];
+    uint64_t (*pml_gpa)[512]; /* [SIM_MAX_VCPUS][512], with pml_mode */
+    unsigned cur_vcpu;        /* the vCPU of the access being predicted */
 };
 
 struct oracle {
@@ -104,6 +111,17 @@ struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
  * set_pfn_logdirty() returns unless paging_mode_log_dirty). */
 void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty);
 bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
+
+/* vmx_vcpu_flush_pml_buffer() on the flat model: every gpa in vCPU v's
+ * log (index+1 .. 511) goes ram_logdirty -> ram_rw and is marked dirty;
+ * the index is reset.  oracle_pml_flush_all(): every vCPU. */
+void oracle_pml_flush(struct oracle_dom *od, unsigned v);
+void oracle_pml_flush_all(struct oracle_dom *od);
+/* The gfns the last oracle_pml_flush() retyped logdirty -> rw, for the
+ * access in flight (walk.c rewrites their leaves in its overlay). */
+#define ORACLE_PML_RETYPED_MAX 512
+extern unsigned oracle_pml_nretyped;
+extern uint64_t oracle_pml_retyped[ORACLE_PML_RETYPED_MAX];
 
 /* Is gfn under a raw EPT entry the scenario wrote? */
 bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn);

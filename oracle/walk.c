@@ -78,7 +78,7 @@ static bool use_raw(const struct oracle_dom *od, const struct oracle_cpu *cpu)
  *     reading through the overlay ov of A/D updates this access made, and
  *     adding its own updates to it.
  */
-static void nested(const struct oracle_dom *od, const struct oracle_cpu *cpu,
+static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, uint64_t nr_frames,
                    struct oracle_ovl *ov, uint64_t gpa, enum access_kind k,
                    bool paging, bool user_la, struct xlate *x)
@@ -96,15 +96,29 @@ static void nested(const struct oracle_dom *od, const struct oracle_cpu *cpu,
         x->shift = PAGE_SHIFT;
         return;
     }
+    unsigned v = od->cur_vcpu;
+    bool pml = od->pml_on && v < SIM_MAX_VCPUS && od->pml_log[v];
     struct oracle_eptp p = { .root_mfn = od->root_mfn, .levels = 4,
                              .ad = od->ept_ad, .mbec = cpu->mbec,
-                             .user_la = user_la };
+                             .user_la = user_la, .pml = pml,
+                             .pml_log = pml ? od->pml_log[v] : 0,
+                             .pml_index = pml ? od->pml_idx[v] : 0 };
     struct oracle_ept_result r;
     oracle_ept_xlate_ov(mem, nr_frames, &p, gpa, k, paging, ov, &r);
     x->refs = r.refs;
     switch (r.outcome) {
     case OE_OK:
         x->ok = true;
+        if (r.pml_logged) {
+            /* The processor wrote the log entry: remember the gpa (our
+             * own copy of the log) and check the entry as an update. */
+            od->pml_gpa[v][p.pml_index & 511] = r.pml_value;
+            od->pml_idx[v] = r.pml_index;
+            if (ov->n < ORACLE_MAX_EPT_AD) {
+                ov->hpa[ov->n] = r.pml_hpa;
+                ov->val[ov->n++] = r.pml_value;
+            }
+        }
         x->perm = r.rights & 7;
         x->hpa = r.hpa;
         x->memtype = r.memtype;
@@ -123,6 +137,48 @@ static void nested(const struct oracle_dom *od, const struct oracle_cpu *cpu,
         x->xkind = OR_EXIT_PML_FULL;
         return;
     }
+}
+
+/*
+ * The hypervisor rewrote gfn's leaf as type t while this access was in
+ * flight (p2m_change_type_one() from a fault fix-up or a PML flush): put
+ * the leaf it wrote into the overlay, so that the retry's raw walk reads
+ * it.  A leaf as Xen's ept_set_entry() builds it (xen-paging.md 1.4):
+ * frame and access kept, r/w/x of the type, WB, the type in 57:52, A/D
+ * clear.  Only 4 KiB leaves (the sim writes no others).
+ */
+static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
+                         uint64_t nr_frames, struct oracle_ovl *ov, uint64_t g,
+                         unsigned t)
+{
+    uint64_t table = od->root_mfn, ea = 0, e = 0;
+    for (int level = 4; level >= 1; level--) {
+        ea = (table << PAGE_SHIFT) + 8 * ((g >> (9 * (level - 1))) & 511);
+        e = oracle_peek64(mem, nr_frames, ea);
+        for (unsigned i = 0; i < ov->n; i++)
+            if (ov->hpa[i] == ea)
+                e = ov->val[i];
+        if (level == 1)
+            break;
+        if (!(e & ORACLE_RWX) || (e & (1ULL << 7)))
+            return;
+        table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
+    }
+    unsigned perm = oracle_type_perms(t);
+    if (t == p2m_ram_logdirty && od->pml_on)
+        perm = ORACLE_RWX;
+    uint64_t keep = e & ((0xFULL << 59) | (0xFFFFFFFFFFULL << 12));
+    uint64_t v = keep | perm | ((uint64_t)EPT_MT_WB << 3) | ((uint64_t)t << 52);
+    unsigned i = 0;
+    while (i < ov->n && ov->hpa[i] != ea)
+        i++;
+    if (i == ov->n) {
+        if (ov->n == ORACLE_MAX_EPT_AD)
+            return;
+        ov->n++;
+    }
+    ov->hpa[i] = ea;
+    ov->val[i] = v;
 }
 
 /* The P2M type the hypervisor's get_entry() reads for gfn.  Raw gfns: from
@@ -254,7 +310,7 @@ static bool o_key_denies(uint32_t reg, unsigned key, bool write, bool user,
     return ad || (wd && write && (user || wp));
 }
 
-static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
+static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                     const struct hostmem *mem, uint64_t nr_frames,
                     struct oracle_ovl *ov, uint64_t va, enum access_kind k,
                     struct attempt *a)
@@ -532,6 +588,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     }
 
     struct oracle_ovl ov = { 0 };
+    od->cur_vcpu = o->cur_vcpu;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, &ov, out);
     /* The EPT entries whose A/D flags the access set (raw walks only). */
     out->nept = ov.n;
@@ -584,9 +641,17 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         x->qual = a.xkind == OR_EXIT_EPT_VIOLATION ? a.qual : 0;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
+        /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
+         * re-executed. */
+        if (a.xkind == OR_EXIT_PML_FULL) {
+            oracle_pml_flush(od, od->cur_vcpu);
+            for (unsigned i = 0; i < oracle_pml_nretyped; i++)
+                ovl_set_leaf(od, mem, o->nr_frames, ov, oracle_pml_retyped[i],
+                             p2m_ram_rw);
+            continue;
+        }
         /* A misconfiguration: no p2m recalculation pending here, so Xen's
-         * ept_handle_misconfig() fails and the domain is crashed.  (A
-         * PML-full exit cannot happen yet: PML is not enabled.) */
+         * ept_handle_misconfig() fails and the domain is crashed. */
         if (a.xkind != OR_EXIT_EPT_VIOLATION)
             return;
 
@@ -618,6 +683,8 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
              * then the vCPU re-executes the access. */
             oracle_mark(od, g, true);
             od->type[g] = p2m_ram_rw;
+            if (use_raw(od, cpu))
+                ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_rw);
             continue;
         }
         if (t == p2m_mmio_dm || t == p2m_invalid) {

@@ -141,7 +141,11 @@ static uint64_t ept_make_leaf(const struct domain *d, mfn_t mfn, p2m_type_t t,
 {
     if (!hostmem_mfn_valid(d->host->nr_frames, mfn) && !p2m_allows_invalid_mfn(t))
         return 0;
-    return ept_p2m_type_to_flags(t, a) |
+    /* With PML a 4 KiB ram_logdirty leaf stays writable: the processor logs
+     * the first write (its D flag, clear in a fresh leaf) instead of
+     * faulting (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
+    uint64_t w = t == p2m_ram_logdirty && d->pml_on ? EPT_W : 0;
+    return ept_p2m_type_to_flags(t, a) | w |
            ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
            ((mfn_x(mfn) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT) |
            (((uint64_t)t << EPTE_P2MT_SHIFT) & EPTE_P2MT_MASK) |

@@ -243,6 +243,17 @@ int paging_log_dirty_enable(struct domain *d)
 {
     if (d->ld.enabled)
         return -EINVAL;
+    /* With PML (vmx_domain_enable_pml(), before the type change so that
+     * the ram_logdirty leaves come out writable with D clear): a log page
+     * per vCPU.  Out of memory: nothing changes, as Xen fails the enable. */
+    if (d->pml_mode) {
+        for (unsigned v = 0; v < d->nr_vcpus; v++)
+            if (pml_vcpu_enable(d, v)) {
+                pml_domain_disable(d);
+                return -ENOMEM;
+            }
+        d->pml_on = true;
+    }
     d->ld.enabled = true;
     p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty);
     return 0;
@@ -257,6 +268,11 @@ int paging_log_dirty_disable(struct domain *d)
     if (!d->ld.enabled)
         return -EINVAL;
     d->ld.enabled = false;
+    /* hap_disable_log_dirty() clears the mode before
+     * vmx_domain_disable_pml() flushes: the flush's marks are no-ops, so
+     * the logs are just dropped. */
+    if (d->pml_on)
+        pml_domain_disable(d);
     p2m_change_entry_type_global(d, p2m_ram_logdirty, p2m_ram_rw);
     paging_free_log_dirty_bitmap(d);
     return 0;
@@ -307,6 +323,10 @@ int paging_log_dirty_op(struct domain *d, bool clean, uint64_t *pages,
 
     if (!d->ld.enabled)
         return -EINVAL;
+    /* p2m_flush_hardware_cached_dirty(): gfns the processor logged since
+     * the last PML-full exit are marked first. */
+    if (d->pml_on && !MUTANT(MUT_PML_NO_FLUSH_AT_OP))
+        pml_domain_flush(d);
     if (stats) {
         stats->dirty_count = d->ld.dirty_count;
         stats->fault_count = d->ld.fault_count;

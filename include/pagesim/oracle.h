@@ -71,6 +71,17 @@ void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
  * the P2M itself is still compared with the flat model. */
 void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
                           bool ad);
+/* Dirty tracking by PML (domain{ dirty_tracking = "pml" }, with EPT A/D):
+ * from the next log-dirty enable, ram_logdirty stays writable and the
+ * processor logs gpas whose EPT D flag it sets into each vCPU's 512-entry
+ * log; a PML-full exit and every PEEK/CLEAN flush the logs into the dirty
+ * bitmap (logdirty -> rw, mark).  The oracle keeps its own copy of each
+ * log from its predictions.  oracle_op_pml_log(): the frame the sim chose
+ * for vCPU vcpu's log (at enable, or for a vCPU created while on). */
+void oracle_op_pml_config(struct oracle *o, domid_t d);
+void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
+                       uint64_t log_hpa);
+
 /* A scenario wrote the raw EPT entry for gfn at level (1..4); leaf_valid:
  * it is a leaf Xen's ept_get_entry() reads as a mapping (raising
  * max_mapped_pfn over its range).  From now on the gfns under that entry
@@ -121,7 +132,7 @@ struct oracle_exit {
 
 #define ORACLE_MAX_EXITS 8
 #define ORACLE_MAX_AD 8
-#define ORACLE_MAX_EPT_AD 40
+#define ORACLE_MAX_EPT_AD 640 /* a PML flush can retype 512 leaves */
 
 struct oracle_expect {
     enum oracle_final final;

@@ -81,6 +81,7 @@ enum page_use {
     PGU_GUEST,    /* guest RAM owned by page_info.owner */
     PGU_P2M,      /* EPT table page of owner's P2M (paging pool) */
     PGU_LOGDIRTY, /* log-dirty radix-tree node or leaf (paging pool) */
+    PGU_PML,      /* a vCPU's page-modification log (vmx pml_pg) */
 };
 
 /* Xen's struct page_info, reduced to what the skeleton needs. */
@@ -203,6 +204,16 @@ struct domain {
     /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
      * 29.3.5); guest paging-structure accesses then count as EPT writes. */
     bool ept_ad;
+    /* Dirty tracking by page-modification logging instead of write
+     * protection (pml_mode, needs ept_ad; Xen: vmx_domain_pml_enabled()).
+     * While log-dirty is on (pml_on) every vCPU has a 512-entry log page
+     * and its PML index (the VMCS GUEST_PML_INDEX), and ram_logdirty
+     * leaves are writable with D clear: the processor logs each gpa whose
+     * EPT D flag it sets.  nr_vcpus: vCPU ids 0..nr_vcpus-1 exist. */
+    bool pml_mode, pml_on;
+    unsigned nr_vcpus;
+    mfn_t pml_pg[SIM_MAX_VCPUS];
+    struct mmu_pml pml[SIM_MAX_VCPUS];
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -327,6 +338,20 @@ enum npf_result {
 /* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
  * qualification qual.  A write to p2m_ram_logdirty: paging_mark_pfn_dirty(),
  * p2m_change_type_one(logdirty -> rw), retry. */
+/* PML (hvm.c, Xen's vmx.c / vmcs.c):
+ * pml_vcpu_enable(): vmx_vcpu_enable_pml(): vCPU vcpu of d gets a log page
+ *   (use PGU_PML) and index 511.  0 or -ENOMEM.
+ * pml_vcpu_flush(): vmx_vcpu_flush_pml_buffer(): every logged gfn
+ *   (entries index+1 .. 511) goes ram_logdirty -> ram_rw and is marked
+ *   dirty; the index is reset to 511.  Called on the PML-full VM exit.
+ * pml_domain_flush(): the same for every vCPU: before log-dirty PEEK/CLEAN
+ *   (paging_log_dirty_op() -> p2m_flush_hardware_cached_dirty()).
+ * pml_domain_disable(): vmx_domain_disable_pml(): log pages freed. */
+int pml_vcpu_enable(struct domain *d, unsigned vcpu);
+void pml_vcpu_flush(struct domain *d, unsigned vcpu);
+void pml_domain_flush(struct domain *d);
+void pml_domain_disable(struct domain *d);
+
 enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
                                           uint64_t qual, gva_t gla);
 

@@ -393,6 +393,13 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
             id++;
     v->d = d;
     v->id = id;
+    if (id + 1 > d->nr_vcpus)
+        d->nr_vcpus = id + 1;
+    /* vmx_vcpu_initialise(): a vCPU created while PML is on gets its log
+     * at once (a full heap: it runs without, as the log-less vCPU of an
+     * enable that could not allocate would not exist in Xen). */
+    if (d->pml_on && !pml_vcpu_enable(d, id))
+        oracle_op_pml_log(e->oracle, d->id, id, hpa_x(d->pml[id].log));
     /* 64-bit mode with paging, as a guest kernel leaves it. */
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
@@ -438,15 +445,19 @@ void eng_profiles(const struct engine *e, char *buf, size_t len)
 
 /* ---- the EPT as hardware (issue 4) ----------------------------------------------------- */
 
-int eng_ept_config(struct engine *e, struct domain *d, bool ad)
+int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml)
 {
     /* EPTP bit 6 is part of the VMCS Xen builds for the domain's vCPUs
      * (vmx_domain_update_eptp()); here it is set once, before the first
-     * access, so no TLB holds translations of the other setting. */
-    d->ept_ad = ad;
-    oracle_op_ept_config(e->oracle, d->id, mfn_x(d->ept_root), ad);
+     * access, so no TLB holds translations of the other setting.  PML
+     * needs it (Xen enables PML only with EPT A/D). */
+    d->ept_ad = ad || pml;
+    d->pml_mode = pml;
+    oracle_op_ept_config(e->oracle, d->id, mfn_x(d->ept_root), d->ept_ad);
+    if (pml)
+        oracle_op_pml_config(e->oracle, d->id);
     char args[64];
-    snprintf(args, sizeof args, "d=%u ad=%d", d->id, ad);
+    snprintf(args, sizeof args, "d=%u ad=%d pml=%d", d->id, d->ept_ad, pml);
     record_step(e, "ept_config", args, "rc=0");
     return 0;
 }
@@ -554,6 +565,10 @@ int eng_logdirty_enable(struct engine *e, struct domain *d)
     int rc = paging_log_dirty_enable(d);
     eng_cover(e, "logdirty", "enable:rc=%d", rc);
     int erc = oracle_op_logdirty_enable(e->oracle, d->id);
+    /* With PML: where the sim put each vCPU's log (allocation order is
+     * not specified behaviour, the log's contents are). */
+    for (unsigned v = 0; d->pml_on && v < d->nr_vcpus; v++)
+        oracle_op_pml_log(e->oracle, d->id, v, hpa_x(d->pml[v].log));
     eng_step_rc(e, "logdirty_enable", d, "", erc, rc);
     return rc;
 }
@@ -707,6 +722,9 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
 {
     struct domain *d = v->d;
     struct mmu_ept ept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec };
+    /* PML is on only while log-dirty is, and only for vCPUs with a log. */
+    if (d->pml_on && v->id < SIM_MAX_VCPUS && !mfn_eq(d->pml_pg[v->id], INVALID_MFN))
+        ept.pml = &d->pml[v->id];
     memset(out, 0, sizeof(*out));
     /* A vCPU paused for the pager or asleep on the ring does not run. */
     switch (vcpu_run_state(d, v->id)) {
@@ -774,10 +792,15 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         x->qual = r.exit_qual;
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
-        if (r.outcome == MMU_EPT_MISCONFIG || r.outcome == MMU_PML_FULL) {
-            /* (PML is never enabled by the engine: unreachable for now.) */
-            eng_cover(e, "npf", "%s->crash",
-                      r.outcome == MMU_PML_FULL ? "pml_full" : "misconfig");
+        if (r.outcome == MMU_PML_FULL) {
+            /* EXIT_REASON_PML_FULL: vmx_vcpu_flush_pml_buffer(), then the
+             * guest re-executes the access. */
+            eng_cover(e, "npf", "pml_full->flush");
+            pml_vcpu_flush(d, v->id);
+            continue;
+        }
+        if (r.outcome == MMU_EPT_MISCONFIG) {
+            eng_cover(e, "npf", "misconfig->crash");
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;

@@ -182,11 +182,12 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out);
 
 /* Issue 4: the EPT as hardware.  eng_ept_config() sets EPTP bit 6 (EPT
- * A/D flags) of d's EPT, before its first access.  eng_ept_set_raw()
+ * A/D flags) of d's EPT, and with pml dirty tracking by page-modification
+ * logging (which implies A/D), before its first access.  eng_ept_set_raw()
  * writes a raw EPT entry (p2m_ept_raw_set()) and tells the oracle which
  * gfns it covers; no TLB is flushed (the scenario invalidates with
  * v:invept like a hypervisor would).  Both return the sim's rc. */
-int eng_ept_config(struct engine *e, struct domain *d, bool ad);
+int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml);
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value);
 

@@ -451,12 +451,18 @@ static int l_domain(lua_State *L)
     if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
         return lerror(L, "domain ept_ad must be a boolean");
     bool ept_ad = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "dirty_tracking");
+    const char *dt = luaL_optstring(L, -1, "wp");
+    if (strcmp(dt, "wp") && strcmp(dt, "pml"))
+        return lerror(L, "domain dirty_tracking must be \"wp\" (write protection) "
+                         "or \"pml\" (page-modification logging), not \"%s\"", dt);
+    bool pml = !strcmp(dt, "pml");
     int rc;
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
         return lerror(L, "domain_create('%s') failed: %d", name, rc);
-    if (ept_ad)
-        eng_ept_config(e, d, true);
+    if (ept_ad || pml)
+        eng_ept_config(e, d, ept_ad, pml);
     for (lua_Integer g = 0; g < ram; g++) {
         rc = eng_populate(e, d, _gfn((uint64_t)g), NULL);
         if (rc)
@@ -1242,6 +1248,9 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
                 lerror(L, "unknown CPU profile '%s' (intel amd)", lua_tostring(L, -1));
             if (v->tlb)
                 lerror(L, "this vcpu already has TLBs");
+            if (v->d->pml_mode)
+                lerror(L, "TLBs with PML dirty tracking are not modelled (a write "
+                          "through a TLB entry would set no EPT D flag)");
             if (eng_vcpu_enable_tlb(E(L), v, p, v->vpid ? v->vpid : (uint16_t)(v->id + 1)))
                 lerror(L, "cannot allocate TLBs");
         } else if (!strcmp(k, "vpid")) {

@@ -343,6 +343,10 @@ Test(engine, ept_raw_and_mbec_errors)
         { "local d = domain{}\nd:vcpu{ tlb = 'amd', mbec = true }\n",
           "x.lua:2: the amd-zen2 CPU profile has no mode-based execute control" },
         { "domain{ ept_ad = 1 }\n", "x.lua:1: domain ept_ad must be a boolean" },
+        { "domain{ dirty_tracking = 'shadow' }\n",
+          "x.lua:1: domain dirty_tracking must be \"wp\" (write protection) or \"pml\"" },
+        { "local d = domain{ dirty_tracking = 'pml' }\nd:vcpu{ tlb = 'intel' }\n",
+          "x.lua:2: TLBs with PML dirty tracking are not modelled" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct run_result r;
