@@ -345,6 +345,15 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
         skip(c, e, dom, "CPL 1/2 accesses are not replayed");
         return;
     }
+    /* The backends run the guest under their own EPT/NPT: raw EPT entries,
+     * MBEC and PML (whose dirty marks wait for a flush) have no
+     * counterpart there.  EPT A/D alone changes nothing the guest or the
+     * dirty log can see, so those domains are replayed. */
+    if (d->ept_raw || d->pml_mode || v->mbec) {
+        skip(c, e, dom, "raw EPT entries, MBEC or PML dirty tracking: the "
+                        "backend's EPT is its own (not mirrored)");
+        return;
+    }
     struct hw_mem *m = &c->dom[dom % SIM_MAX_DOMAINS].m;
     const char *why = feature_skip(c, m, &c->cur);
     if (why) {

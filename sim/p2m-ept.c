@@ -415,6 +415,7 @@ int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
          (value & EPT_ADDR_MASK) != (old & EPT_ADDR_MASK)))
         return -EBUSY;
     ept_write(d, table, ept_index(gfn, (int)level), value);
+    d->ept_raw = true;
     bool leaf = level == 1 || ept_is_super(value, (int)level);
     if (leaf && ept_entry_valid(value)) {
         uint64_t span = 1ULL << (9 * (level - 1));

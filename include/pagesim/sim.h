@@ -212,6 +212,9 @@ struct domain {
      * EPT D flag it sets.  nr_vcpus: vCPU ids 0..nr_vcpus-1 exist. */
     bool pml_mode, pml_on;
     unsigned nr_vcpus;
+    /* p2m_ept_raw_set() wrote an entry: the EPT holds entries the
+     * hypervisor did not write (hw-replay cannot mirror them). */
+    bool ept_raw;
     mfn_t pml_pg[SIM_MAX_VCPUS];
     struct mmu_pml pml[SIM_MAX_VCPUS];
 };
