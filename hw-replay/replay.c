@@ -121,6 +121,10 @@ static int peek_dirty(struct domain *d, uint8_t *bm)
     uint64_t pages = d->max_gfn;
     struct log_dirty_stats st;
     memset(bm, 0, d->max_gfn / 8 + 1);
+    /* With PML a PEEK first flushes the vCPUs' logs, which changes the
+     * P2M: not a read.  Such domains are not replayed (hook_post). */
+    if (d->pml_on)
+        return -EBUSY;
     return paging_log_dirty_op(d, false, &pages, bm, &st);
 }
 
