@@ -420,12 +420,12 @@ void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
     od->pml_idx[vcpu] = 511; /* an empty log (SDM 29.3.6) */
 }
 
-unsigned oracle_pml_nretyped;
-uint64_t oracle_pml_retyped[ORACLE_PML_RETYPED_MAX];
-
-void oracle_pml_flush(struct oracle_dom *od, unsigned v)
+void oracle_pml_flush(struct oracle_dom *od, unsigned v, uint64_t *retyped,
+                      unsigned *nretyped)
 {
-    oracle_pml_nretyped = 0;
+    unsigned n = 0;
+    if (nretyped)
+        *nretyped = 0;
     if (!od->pml_on || v >= SIM_MAX_VCPUS || !od->pml_log[v])
         return;
     /* Filled downwards from 511; after a full log the index is 0xFFFF. */
@@ -433,18 +433,20 @@ void oracle_pml_flush(struct oracle_dom *od, unsigned v)
         uint64_t g = od->pml_gpa[v][i] >> PAGE_SHIFT;
         if (g < od->max_gfn && od->type[g] == p2m_ram_logdirty) {
             od->type[g] = p2m_ram_rw;
-            if (oracle_pml_nretyped < ORACLE_PML_RETYPED_MAX)
-                oracle_pml_retyped[oracle_pml_nretyped++] = g;
+            if (retyped && n < 512)
+                retyped[n++] = g;
         }
         oracle_mark(od, g, true);
     }
+    if (nretyped)
+        *nretyped = n;
     od->pml_idx[v] = 511;
 }
 
 void oracle_pml_flush_all(struct oracle_dom *od)
 {
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
-        oracle_pml_flush(od, v);
+        oracle_pml_flush(od, v, NULL, NULL);
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

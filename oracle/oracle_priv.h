@@ -115,13 +115,12 @@ bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
 /* vmx_vcpu_flush_pml_buffer() on the flat model: every gpa in vCPU v's
  * log (index+1 .. 511) goes ram_logdirty -> ram_rw and is marked dirty;
  * the index is reset.  oracle_pml_flush_all(): every vCPU. */
-void oracle_pml_flush(struct oracle_dom *od, unsigned v);
 void oracle_pml_flush_all(struct oracle_dom *od);
-/* The gfns the last oracle_pml_flush() retyped logdirty -> rw, for the
- * access in flight (walk.c rewrites their leaves in its overlay). */
-#define ORACLE_PML_RETYPED_MAX 512
-extern unsigned oracle_pml_nretyped;
-extern uint64_t oracle_pml_retyped[ORACLE_PML_RETYPED_MAX];
+/* The same for one vCPU; retyped (may be NULL, 512 entries) receives the
+ * gfns it turned logdirty -> rw, *nretyped their number (walk.c rewrites
+ * their leaves in the overlay of the access in flight). */
+void oracle_pml_flush(struct oracle_dom *od, unsigned v, uint64_t *retyped,
+                      unsigned *nretyped);
 
 /* Is gfn under a raw EPT entry the scenario wrote? */
 bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn);

@@ -644,10 +644,11 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
          * re-executed. */
         if (a.xkind == OR_EXIT_PML_FULL) {
-            oracle_pml_flush(od, od->cur_vcpu);
-            for (unsigned i = 0; i < oracle_pml_nretyped; i++)
-                ovl_set_leaf(od, mem, o->nr_frames, ov, oracle_pml_retyped[i],
-                             p2m_ram_rw);
+            uint64_t retyped[512];
+            unsigned nr = 0;
+            oracle_pml_flush(od, od->cur_vcpu, retyped, &nr);
+            for (unsigned i = 0; i < nr; i++)
+                ovl_set_leaf(od, mem, o->nr_frames, ov, retyped[i], p2m_ram_rw);
             continue;
         }
         /* A misconfiguration: no p2m recalculation pending here, so Xen's
