@@ -121,6 +121,10 @@ static int peek_dirty(struct domain *d, uint8_t *bm)
     uint64_t pages = d->max_gfn;
     struct log_dirty_stats st;
     memset(bm, 0, d->max_gfn / 8 + 1);
+    /* With PML a PEEK first flushes the vCPUs' logs, which changes the
+     * P2M: not a read.  Such domains are not replayed (hook_post). */
+    if (d->pml_on)
+        return -EBUSY;
     return paging_log_dirty_op(d, false, &pages, bm, &st);
 }
 
@@ -400,6 +404,15 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     }
     if (c->cur.cpl != 0 && c->cur.cpl != 3) {
         skip(c, e, dom, "CPL 1/2 accesses are not replayed");
+        return;
+    }
+    /* The backends run the guest under their own EPT/NPT: raw EPT entries,
+     * MBEC and PML (whose dirty marks wait for a flush) have no
+     * counterpart there.  EPT A/D alone changes nothing the guest or the
+     * dirty log can see, so those domains are replayed. */
+    if (d->ept_raw || d->pml_mode || v->mbec) {
+        skip(c, e, dom, "raw EPT entries, MBEC or PML dirty tracking: the "
+                        "backend's EPT is its own (not mirrored)");
         return;
     }
     struct hw_mem *m = &c->dom[dom % SIM_MAX_DOMAINS].m;

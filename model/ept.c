@@ -192,8 +192,8 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     uint64_t off = (1ULL << shift) - 1;
     res->outcome = MMU_OK;
     res->hpa = _hpa((e & EPT_ADDR_MASK & ~off) | (gpa_x(gpa) & off));
-    res->ept_memtype = EPT_EMT(e);
-    res->ept_ipat = (e & EPT_IPAT) != 0;
+    res->ept_memtype = MUTANT(MUT_EPT_MEMTYPE_WB) ? 6 : EPT_EMT(e);
+    res->ept_ipat = (e & EPT_IPAT) != 0 && !MUTANT(MUT_EPT_MEMTYPE_WB);
     res->ept_shift = shift;
     res->ept_perm = (unsigned)(perm & 7) | ((perm & EPT_XU) ? MMU_EPT_XU : 0);
 }

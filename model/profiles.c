@@ -22,6 +22,9 @@ const struct cpu_profile cpu_profile_intel = {
     .lat_pt_hit = 4, .lat_pt_miss = 44,
     .ptc_lines = 512, .ptc_ways = 8,
     .lat_vmexit = 1550,
+    /* Skylake-SP has MBEC (kvm-unit-tests' ept-mbec runs on
+     * -cpu Skylake-Server,+vmx-mbec); AMD's nested paging has none. */
+    .mbec = true,
 };
 
 /* Zen 2: L1 dTLB 64 entries fully associative, all sizes (modelled as one

@@ -82,7 +82,7 @@ unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
  */
 struct p2m_view {
     struct oracle_reporter *r;
-    const struct oracle_dom *od;
+    const struct oracle_dom *od; /* raw gfns are not compared */
 };
 
 /* One gfn: the sim's decoded entry against the model's. */
@@ -92,6 +92,10 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     char e1[24], a1[24];
     unsigned xt = od_type(od, g), xp = oracle_type_perms(xt);
     uint64_t xm = od_mfn(od, g);
+    /* With PML a ram_logdirty leaf stays writable (its D flag, not a
+     * fault, reports the first write). */
+    if (xt == p2m_ram_logdirty && od->pml_on)
+        xp = ORACLE_RWX;
     if (a->type != xt)
         oracle_report(r, oracle_type_name(xt, e1), oracle_type_name(a->type, a1),
                       "d%u.p2m[%#" PRIx64 "].type", od->id, g);
@@ -109,6 +113,8 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
     struct oracle_epte x;
     char b1[16];
     oracle_epte_decode(e, &x);
+    if (oracle_is_raw(v->od, gfn))
+        return; /* the scenario's own entry */
     if (gfn < v->od->max_gfn) {
         compare_gfn(v->r, v->od, gfn, &x);
         return;
@@ -124,6 +130,8 @@ static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
 {
     struct p2m_view *v = ctx;
     char b[24];
+    if (oracle_is_raw(v->od, gfn))
+        return;
     oracle_report(v->r, what, oracle_hex(entry, b),
                   "d%u.ept.l%u[gfn %#" PRIx64 "]", v->od->id, level + 1, gfn);
 }
@@ -142,7 +150,8 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
             uint64_t g = (ci << ORACLE_CHUNK_SHIFT) + i;
             unsigned xt = c->type[i];
             uint64_t m = c->mfn[i];
-            if (g >= od->max_gfn || (xt == p2m_mmio_dm && m == mfn_x(INVALID_MFN)))
+            if (g >= od->max_gfn || (xt == p2m_mmio_dm && m == mfn_x(INVALID_MFN)) ||
+                oracle_is_raw(od, g))
                 continue;
             /* A missing (zero) entry was not visited by pass 1. */
             uint64_t e = oracle_ept_lookup(h, d->ept_root, g);
@@ -307,6 +316,16 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                           "d%u.max_gfn", od->id);
         compare_p2m(o, h, d, od, &r);
         compare_logdirty(h, d, od, &r);
+        /* PML: on together with log-dirty, and each vCPU's index (the
+         * number of gpas logged and not yet flushed). */
+        if (d->pml_on != od->pml_on)
+            oracle_report(&r, od->pml_on ? "on" : "off", d->pml_on ? "on" : "off",
+                          "d%u.pml", od->id);
+        for (unsigned v = 0; od->pml_on && d->pml_on && v < SIM_MAX_VCPUS; v++)
+            if (od->pml_log[v] && d->pml[v].index != od->pml_idx[v])
+                oracle_report(&r, u64s(od->pml_idx[v], e1),
+                              u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
+                              od->id, v);
         oracle_compare_paging(d, od, &r);
         uint64_t ram = 0;
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
@@ -467,6 +486,11 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
             if (pg->owner != DOMID_XEN)
                 oracle_report(&r, "DOMID_XEN", u64s(pg->owner, a1),
                               "I5 xen frame[%#" PRIx64 "].owner", m);
+            break;
+        case PGU_PML:
+            if (!od)
+                oracle_report(&r, "a live domain", u64s(pg->owner, a1),
+                              "I5 PML frame[%#" PRIx64 "].owner", m);
             break;
         case PGU_FREE:
             if (pg->owner != DOMID_INVALID)

@@ -156,6 +156,11 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
         /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored. */
         if (!(e & ORACLE_RWX))
             continue;
+        /* A large leaf (bit 7 in a PDE or PDPTE, level 1 or 2 here): the
+         * sim writes none, a scenario can (ept_set_raw).  It maps no gfn
+         * of the P2M bookkeeping: the oracle treats its gfns as raw. */
+        if ((level == 1 || level == 2) && (e & (1ULL << 7)))
+            continue;
         /* ept_set_middle_entry() gives every table entry r = w = x = 1, so
          * the leaf alone decides permissions. */
         if ((e & ORACLE_RWX) != ORACLE_RWX)
@@ -200,8 +205,8 @@ uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
                                    (table << PAGE_SHIFT) + 8 * idx);
         if (level == 0)
             return e;
-        if (!(e & ORACLE_RWX))
-            return 0;
+        if (!(e & ORACLE_RWX) || ((level == 1 || level == 2) && (e & (1ULL << 7))))
+            return 0; /* missing, or a (raw) large leaf: no 4 KiB entry */
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     return 0;

@@ -48,6 +48,8 @@ static void dom_free(struct oracle_dom *od)
     for (uint64_t c = 0; od->chunks && c < od->nchunks; c++)
         free(od->chunks[c]);
     free(od->chunks);
+    free(od->raw);
+    free(od->pml_gpa);
     memset(od, 0, sizeof(*od));
 }
 
@@ -218,6 +220,8 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
     OD_MFN_W(od, g) = mfn_x(mfn);
     OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    if (g > od->max_mapped)
+        od->max_mapped = g;
     m2p_set(o, mfn_x(mfn), g);
     oracle_mark(od, g, true);
     return 0;
@@ -385,9 +389,11 @@ int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
          (d < 32 && (h->fail_domains >> d & 1)) ||
          !oracle_heap_has_block(h, od->ld_order)))
         return -ENOMEM;
-    /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
-     * tree starts empty; dirty_count is not touched. */
+    /* hap_enable_log_dirty(): global rw -> logdirty; with PML the logs
+     * start empty (the engine reports their frames).  The tree starts
+     * empty; dirty_count is not touched. */
     od->ld_enabled = true;
+    od->pml_on = od->pml_mode;
     clear_all_dirty(od);
     retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
     return 0;
@@ -411,6 +417,9 @@ int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
      * goes, dirty_count stays (only CLEAN zeroes it). */
     od->ld_enabled = false;
     od->ld_failed = false; /* failed_allocs reset with the tree */
+    /* The logs are dropped: their flush would mark nothing now. */
+    od->pml_on = false;
+    memset(od->pml_log, 0, sizeof(od->pml_log));
     retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
     clear_all_dirty(od);
     return 0;
@@ -436,6 +445,10 @@ int oracle_op_logdirty_call(struct oracle *o, domid_t d,
         return -EBUSY;
     if (!od->ld_enabled)
         return -EINVAL;
+    /* p2m_flush_hardware_cached_dirty() comes first (not on a
+     * continuation). */
+    if (!c->resuming)
+        oracle_pml_flush_all(od);
     /* Stats on every call, as they are (the domain is paused between),
      * in the 32-bit fields of xen_domctl_shadow_op_stats (saturated). */
     c->dirty_count = od->dirty_count > UINT32_MAX ? UINT32_MAX : od->dirty_count;
@@ -527,6 +540,111 @@ void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
      * step: whatever the oracle marked for it in this step is undone. */
     oracle_mark(od, gfn_x(gfn), false);
     od->ld_failed = true;
+}
+
+/* ---- the hardware view: EPTP and raw entries ------------------------------------------ */
+
+void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
+                          bool ad)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return;
+    od->root_mfn = root_mfn;
+    od->ept_ad = ad;
+    od->raw_walk = od->raw_walk || ad;
+}
+
+bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn)
+{
+    if (gfn < od->max_gfn)
+        return od->raw && (od->raw[gfn / 8] >> (gfn % 8) & 1);
+    for (unsigned i = 0; i < od->nraw_hi; i++)
+        if (gfn >= od->raw_hi[i].lo && gfn <= od->raw_hi[i].hi)
+            return true;
+    return false;
+}
+
+void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
+                       unsigned level, bool leaf_valid)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || level < 1 || level > 4)
+        return;
+    uint64_t span = 1ULL << (9 * (level - 1));
+    uint64_t lo = gfn & ~(span - 1), hi = lo + span - 1;
+    od->raw_walk = true;
+    if (!od->raw)
+        od->raw = calloc((od->max_gfn + 7) / 8 + 1, 1);
+    for (uint64_t g = lo; g <= hi && g < od->max_gfn && od->raw; g++)
+        od->raw[g / 8] |= (uint8_t)(1u << (g % 8));
+    /* The part beyond max_gfn: a range, merged with an equal one. */
+    if (hi >= od->max_gfn) {
+        uint64_t l2 = lo < od->max_gfn ? od->max_gfn : lo;
+        bool have = false;
+        for (unsigned i = 0; i < od->nraw_hi; i++)
+            have = have || (od->raw_hi[i].lo <= l2 && od->raw_hi[i].hi >= hi);
+        if (!have && od->nraw_hi < 64) {
+            od->raw_hi[od->nraw_hi].lo = l2;
+            od->raw_hi[od->nraw_hi++].hi = hi;
+        } else if (!have) {
+            /* Out of slots: one range covering everything above. */
+            od->raw_hi[63].lo = od->max_gfn;
+            od->raw_hi[63].hi = ~0ULL;
+        }
+    }
+    if (leaf_valid && hi > od->max_mapped)
+        od->max_mapped = hi;
+}
+
+/* ---- PML ------------------------------------------------------------------------------ */
+
+void oracle_op_pml_config(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || od->pml_mode)
+        return;
+    od->pml_gpa = calloc(SIM_MAX_VCPUS, sizeof(*od->pml_gpa));
+    od->pml_mode = od->pml_gpa != NULL;
+}
+
+void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
+                       uint64_t log_hpa)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->pml_mode || vcpu >= SIM_MAX_VCPUS)
+        return;
+    od->pml_log[vcpu] = log_hpa;
+    od->pml_idx[vcpu] = 511; /* an empty log (SDM 29.3.6) */
+}
+
+void oracle_pml_flush(struct oracle_dom *od, unsigned v, uint64_t *retyped,
+                      unsigned *nretyped)
+{
+    unsigned n = 0;
+    if (nretyped)
+        *nretyped = 0;
+    if (!od->pml_on || v >= SIM_MAX_VCPUS || !od->pml_log[v])
+        return;
+    /* Filled downwards from 511; after a full log the index is 0xFFFF. */
+    for (unsigned i = (od->pml_idx[v] + 1) & 0xFFFF; i < 512; i++) {
+        uint64_t g = od->pml_gpa[v][i] >> PAGE_SHIFT;
+        if (g < od->max_gfn && od_type(od, g) == p2m_ram_logdirty) {
+            OD_TYPE_W(od, g) = p2m_ram_rw;
+            if (retyped && n < 512)
+                retyped[n++] = g;
+        }
+        oracle_mark(od, g, true);
+    }
+    if (nretyped)
+        *nretyped = n;
+    od->pml_idx[v] = 511;
+}
+
+void oracle_pml_flush_all(struct oracle_dom *od)
+{
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+        oracle_pml_flush(od, v, NULL, NULL);
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

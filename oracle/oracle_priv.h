@@ -87,6 +87,24 @@ struct oracle_dom {
     int64_t paged_pages;
     uint8_t vstate[SIM_MAX_VCPUS];
     uint32_t vpause[SIM_MAX_VCPUS];
+    /* The hardware view (oracle_op_ept_config / oracle_op_ept_raw): the
+     * EPT root, EPTP A/D, whether accesses use the raw walker, the gfns
+     * under raw entries (a bitmap over [0, max_gfn) and ranges beyond),
+     * and the highest gfn ever mapped (Xen's max_mapped_pfn: get_entry
+     * reads anything above as mmio_dm). */
+    uint64_t root_mfn;
+    bool ept_ad, raw_walk;
+    uint8_t *raw;           /* NULL until the first raw entry */
+    unsigned nraw_hi;
+    struct { uint64_t lo, hi; } raw_hi[64];
+    uint64_t max_mapped;
+    /* PML (oracle_op_pml_config): per vCPU the log's host address (0: no
+     * log), the index, and the gpas the oracle predicted into the log. */
+    bool pml_mode, pml_on;
+    uint64_t pml_log[SIM_MAX_VCPUS];
+    unsigned pml_idx[SIM_MAX_VCPUS];
+    uint64_t (*pml_gpa)[512]; /* [SIM_MAX_VCPUS][512], with pml_mode */
+    unsigned cur_vcpu;        /* the vCPU of the access being predicted */
 };
 
 struct oracle {
@@ -144,6 +162,35 @@ struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
  * set_pfn_logdirty() returns unless paging_mode_log_dirty). */
 void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty);
 bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
+
+/* vmx_vcpu_flush_pml_buffer() on the flat model: every gpa in vCPU v's
+ * log (index+1 .. 511) goes ram_logdirty -> ram_rw and is marked dirty;
+ * the index is reset.  oracle_pml_flush_all(): every vCPU. */
+void oracle_pml_flush_all(struct oracle_dom *od);
+/* The same for one vCPU; retyped (may be NULL, 512 entries) receives the
+ * gfns it turned logdirty -> rw, *nretyped their number (walk.c rewrites
+ * their leaves in the overlay of the access in flight). */
+void oracle_pml_flush(struct oracle_dom *od, unsigned v, uint64_t *retyped,
+                      unsigned *nretyped);
+
+/* Is gfn under a raw EPT entry the scenario wrote? */
+bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn);
+
+/* ---- ept.c --------------------------------------------------------------- */
+
+/* EPT entries updated during one predicted access (A/D flags), newest
+ * value per address; the raw walker reads through it. */
+struct oracle_ovl {
+    unsigned n;
+    uint64_t hpa[ORACLE_MAX_EPT_AD], val[ORACLE_MAX_EPT_AD];
+};
+void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_eptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out);
+/* Records the result's A/D updates in ov (ignored when full). */
+void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 
 /* ---- decode.c: tables, names, and readers of the sim's state ---------------- */
 

@@ -37,6 +37,9 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
     { MUT_PML_NO_LOG, "pml_no_log" },
     { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
+    { MUT_EPT_MEMTYPE_WB, "ept_memtype_wb" },
+    { MUT_PML_FULL_DROPS_LAST, "pml_full_drops_last" },
+    { MUT_PML_NO_FLUSH_AT_OP, "pml_no_flush_at_op" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -21,8 +21,14 @@
  *       (anything outside P2M_INVALID_MFN_TYPES: e.g. p2m_invalid,
  *       p2m_mmio_dm, p2m_ram_rw) is given an mfn that is not valid.
  *
- * No superpages, no EMT=7 "recalc" misconfigurations: type changes are
- * applied to the leaves at once (see ept_change_type_global()).
+ * The hypervisor writes 4 KiB leaves only; large leaves (bit 7 at level 2
+ * or 3) exist only where a scenario wrote one with p2m_ept_raw_set().
+ * They are read as leaves (ept_get_entry()'s is_epte_superpage() case),
+ * split into 512 smaller leaves when the hypervisor sets an entry below
+ * one (ept_split_super_page()), and left alone by the teardown and the
+ * global type change (they map no frame the domain owns through its P2M).
+ * No EMT=7 "recalc" misconfigurations: type changes are applied to the
+ * leaves at once (see ept_change_type_global()).
  */
 #include "pagesim/mutant.h"
 #include "sim-internal.h"
@@ -135,7 +141,11 @@ static uint64_t ept_make_leaf(const struct domain *d, mfn_t mfn, p2m_type_t t,
 {
     if (!hostmem_mfn_valid(d->host->nr_frames, mfn) && !p2m_allows_invalid_mfn(t))
         return 0;
-    return ept_p2m_type_to_flags(t, a) |
+    /* With PML a 4 KiB ram_logdirty leaf stays writable: the processor logs
+     * the first write (its D flag, clear in a fresh leaf) instead of
+     * faulting (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
+    uint64_t w = t == p2m_ram_logdirty && d->pml_on ? EPT_W : 0;
+    return ept_p2m_type_to_flags(t, a) | w |
            ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
            ((mfn_x(mfn) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT) |
            (((uint64_t)t << EPTE_P2MT_SHIFT) & EPTE_P2MT_MASK) |
@@ -173,15 +183,47 @@ static void ept_write(struct domain *d, mfn_t table, unsigned idx, uint64_t e)
     hostmem_write64(d->host->mem, ept_slot(table, idx), e);
 }
 
+/* is_epte_superpage(): a present entry at level 2 or 3 with bit 7 maps a
+ * 2 MiB / 1 GiB page instead of pointing at a table. */
+static bool ept_is_super(uint64_t e, int level)
+{
+    return (level == 2 || level == 3) && (e & EPT_RWX) && (e & EPTE_SP);
+}
+
 /*
- * ept_next_level(): the table below entry idx of 'table', allocating it
- * (a zeroed frame from the heap, use PGU_P2M) when 'alloc' is set.
- * Returns the table's mfn or INVALID_MFN (missing, or heap empty).
+ * ept_split_super_page(): replace the large leaf e at 'level' (entry idx of
+ * 'table') by a table of 512 leaves one level down that map the same range
+ * with the same bits (bit 7 kept for 2 MiB leaves made from a 1 GiB one,
+ * dropped for 4 KiB leaves).  Returns the new table or INVALID_MFN.
+ */
+static mfn_t ept_split(struct domain *d, mfn_t table, unsigned idx,
+                       uint64_t e, int level)
+{
+    mfn_t m = heap_alloc_page(d->host, d->id, PGU_P2M);
+    if (mfn_eq(m, INVALID_MFN))
+        return INVALID_MFN;
+    d->p2m_pages++;
+    uint64_t step = 1ULL << (PAGE_SHIFT + 9 * (level - 2)); /* bytes per new leaf */
+    uint64_t keep = e & ~EPT_ADDR_MASK & ~(level == 2 ? EPTE_SP : 0);
+    uint64_t base = e & EPT_ADDR_MASK;
+    for (unsigned i = 0; i < EPT_ENTRIES; i++)
+        ept_write(d, m, i, keep | ((base + i * step) & EPT_ADDR_MASK));
+    ept_write(d, table, idx, EPT_RWX | (mfn_x(m) << PAGE_SHIFT));
+    return m;
+}
+
+/*
+ * ept_next_level(): the table below entry idx of 'table' (at 'level'),
+ * allocating it (a zeroed frame from the heap, use PGU_P2M) or splitting a
+ * large leaf there when 'alloc' is set.  Returns the table's mfn or
+ * INVALID_MFN (missing or a large leaf without alloc, or heap empty).
  */
 static mfn_t ept_next_level(struct domain *d, mfn_t table, unsigned idx,
-                            bool alloc)
+                            int level, bool alloc)
 {
     uint64_t e = ept_read(d, table, idx);
+    if (ept_is_super(e, level))
+        return alloc ? ept_split(d, table, idx, e, level) : INVALID_MFN;
     if (e & EPT_RWX)
         return _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     if (!alloc)
@@ -208,7 +250,7 @@ int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
 
     mfn_t table = d->ept_root;
     for (int level = EPT_LEVELS; level > 1; level--) {
-        table = ept_next_level(d, table, ept_index(gfn, level), true);
+        table = ept_next_level(d, table, ept_index(gfn, level), level, true);
         if (mfn_eq(table, INVALID_MFN))
             return -ENOMEM;
     }
@@ -236,19 +278,28 @@ mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
         goto out;
 
     mfn_t table = d->ept_root;
-    for (int level = EPT_LEVELS; level > 1; level--) {
-        /* Read-only walk: the cast is safe because alloc is false. */
-        table = ept_next_level((struct domain *)d, table, ept_index(gfn, level),
-                               false);
-        if (mfn_eq(table, INVALID_MFN))
+    uint64_t e = 0, off = 0;
+    int level;
+    for (level = EPT_LEVELS; level > 1; level--) {
+        e = ept_read(d, table, ept_index(gfn, level));
+        if (ept_is_super(e, level)) {
+            /* A large leaf: the gfn's frame is the leaf's plus the offset. */
+            off = gfn_x(gfn) & ((1ULL << (9 * (level - 1))) - 1);
+            break;
+        }
+        if (!(e & EPT_RWX))
             goto out;
+        table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     }
-    uint64_t e = ept_read(d, table, ept_index(gfn, 1));
+    if (level == 1)
+        e = ept_read(d, table, ept_index(gfn, 1));
     if (!ept_entry_valid(e))
         goto out;
     ty = (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
     ac = (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
     mfn = ept_leaf_mfn(e);
+    if (level > 1 && !mfn_eq(mfn, INVALID_MFN))
+        mfn = _mfn(mfn_x(mfn) + off);
 
 out:
     if (t)
@@ -266,7 +317,7 @@ static void ept_free_table(struct domain *d, mfn_t table, int level)
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
         if (level > 1) {
-            if (e & EPT_RWX)
+            if ((e & EPT_RWX) && !ept_is_super(e, level))
                 ept_free_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
                                level - 1);
             continue;
@@ -301,7 +352,7 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
         if (level > 1) {
-            if (e & EPT_RWX)
+            if ((e & EPT_RWX) && !ept_is_super(e, level))
                 ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
                                  level - 1, ot, nt);
             continue;
@@ -325,4 +376,71 @@ void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt)
 {
     if (!mfn_eq(d->ept_root, INVALID_MFN))
         ept_retype_table(d, d->ept_root, EPT_LEVELS, ot, nt);
+}
+
+/* ---- raw entries (scenario API: d:ept_set_raw / d:ept_get_raw) ------------- */
+
+/*
+ * Writes value as the entry for gpa at 'level' (1 = PTE .. 4 = PML4E),
+ * creating missing tables above it as ept_set_entry() would.  Nothing is
+ * checked or flushed: this is a scenario poking the EPT the way a buggy
+ * hypervisor could.  A leaf (level 1, or bit 7 at level 2/3) that Xen's
+ * is_epte_valid() accepts raises max_mapped_pfn to the last gfn it covers,
+ * as ept_set_entry() does for a mapping of that order.
+ * 0, -EINVAL (level not 1..4, gpa >= 2^48), -EEXIST (a large leaf above
+ * 'level' maps gpa), -EBUSY (the entry points at a table and value would
+ * not), -ENOMEM.
+ */
+int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
+{
+    gfn_t gfn = gpa_to_gfn(gpa);
+    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+        return -EINVAL;
+    mfn_t table = d->ept_root;
+    for (int lv = EPT_LEVELS; lv > (int)level; lv--) {
+        uint64_t e = ept_read(d, table, ept_index(gfn, lv));
+        if (ept_is_super(e, lv))
+            return -EEXIST;
+        table = ept_next_level(d, table, ept_index(gfn, lv), lv, true);
+        if (mfn_eq(table, INVALID_MFN))
+            return -ENOMEM;
+    }
+    /* An entry that points at one of the P2M's tables must keep pointing
+     * at it (present, same address, not a large leaf): otherwise the table
+     * and all below it would leave the P2M unreachable, never to be freed
+     * (Xen's ept_free_entry() would run first). */
+    uint64_t old = ept_read(d, table, ept_index(gfn, (int)level));
+    if (level > 1 && (old & EPT_RWX) && !ept_is_super(old, (int)level) &&
+        (!(value & EPT_RWX) || ept_is_super(value, (int)level) ||
+         (value & EPT_ADDR_MASK) != (old & EPT_ADDR_MASK)))
+        return -EBUSY;
+    ept_write(d, table, ept_index(gfn, (int)level), value);
+    d->ept_raw = true;
+    bool leaf = level == 1 || ept_is_super(value, (int)level);
+    if (leaf && ept_entry_valid(value)) {
+        uint64_t span = 1ULL << (9 * (level - 1));
+        uint64_t last = (gfn_x(gfn) & ~(span - 1)) + span - 1;
+        if (last > d->max_mapped_pfn)
+            d->max_mapped_pfn = last;
+    }
+    return 0;
+}
+
+/* Reads the entry for gpa at 'level' into *value.  0, -EINVAL, -ENOENT (a
+ * table above is missing, or a large leaf above maps gpa). */
+int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
+                    uint64_t *value)
+{
+    gfn_t gfn = gpa_to_gfn(gpa);
+    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+        return -EINVAL;
+    mfn_t table = d->ept_root;
+    for (int lv = EPT_LEVELS; lv > (int)level; lv--) {
+        uint64_t e = ept_read(d, table, ept_index(gfn, lv));
+        if (!(e & EPT_RWX) || ept_is_super(e, lv))
+            return -ENOENT;
+        table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
+    }
+    *value = ept_read(d, table, ept_index(gfn, (int)level));
+    return 0;
 }

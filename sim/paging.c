@@ -354,6 +354,19 @@ int paging_log_dirty_enable(struct domain *d)
         if (rc)
             return rc;
     }
+    /* With PML (vmx_domain_enable_pml(), before the type change so that
+     * the ram_logdirty leaves come out writable with D clear): a log page
+     * per vCPU.  Out of memory: nothing changes, as Xen fails the enable. */
+    if (d->pml_mode) {
+        for (unsigned v = 0; v < d->nr_vcpus; v++)
+            if (pml_vcpu_enable(d, v)) {
+                pml_domain_disable(d);
+                if (d->ld.bitmap_mode)
+                    ld_bitmap_free(d);
+                return -ENOMEM;
+            }
+        d->pml_on = true;
+    }
     d->ld.enabled = true;
     p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty);
     return 0;
@@ -370,6 +383,11 @@ int paging_log_dirty_disable(struct domain *d)
     if (!d->ld.enabled)
         return -EINVAL;
     d->ld.enabled = false;
+    /* hap_disable_log_dirty() clears the mode before
+     * vmx_domain_disable_pml() flushes: the flush's marks are no-ops, so
+     * the logs are just dropped. */
+    if (d->pml_on)
+        pml_domain_disable(d);
     p2m_change_entry_type_global(d, p2m_ram_logdirty, p2m_ram_rw);
     paging_free_log_dirty_bitmap(d);
     return 0;
@@ -451,6 +469,11 @@ int paging_log_dirty_op_ex(struct domain *d, bool clean, uint64_t *pages,
         ld->preempt.active = false; /* preempt state zeroed */
     if (!ld->enabled)
         return -EINVAL;
+    /* p2m_flush_hardware_cached_dirty() (on the first call, not on a
+     * continuation): gfns the processor logged since the last PML-full
+     * exit are marked first. */
+    if (!resuming && d->pml_on && !MUTANT(MUT_PML_NO_FLUSH_AT_OP))
+        pml_domain_flush(d);
     /* xen_domctl_shadow_op_stats has 32-bit counts: min(count, UINT32_MAX) */
     if (stats) {
         stats->dirty_count = ld->dirty_count > UINT32_MAX ? UINT32_MAX

@@ -98,6 +98,18 @@
 /* model (issue 4): NPT ignores the nested R/W bit for writes. */
 #define MUT_NPT_IGNORE_RW (UINT64_C(1) << 26)
 
+/* model (issue 4): the EPT leaf's memory type and ignore-PAT are not
+ * carried through (every access reports WB, PAT honoured). */
+#define MUT_EPT_MEMTYPE_WB (UINT64_C(1) << 52)
+
+/* sim (issue 4): the PML-full exit's flush drops the newest log entry
+ * (entry 0, written last), so that gfn is never marked dirty. */
+#define MUT_PML_FULL_DROPS_LAST (UINT64_C(1) << 53)
+/* sim (issue 4): log-dirty PEEK/CLEAN forget to flush the vCPUs' PML
+ * buffers first (Xen's p2m_flush_hardware_cached_dirty()), so gfns
+ * logged since the last PML-full exit are missing from the bitmap. */
+#define MUT_PML_NO_FLUSH_AT_OP (UINT64_C(1) << 54)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

@@ -92,6 +92,32 @@ bool oracle_op_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
 /* Does a free aligned block of 2^order frames exist in h (page_info read
  * as data)? */
 bool oracle_heap_has_block(const struct host *h, unsigned order);
+/* The EPT as the hardware sees it: the root the sim allocated and EPTP
+ * bit 6 (EPT A/D).  With A/D the oracle walks the sim's EPT with its own
+ * raw walker (oracle/ept.c) for every access of the domain, because which
+ * A flags are already set is a fact of the tables, not of the flat P2M;
+ * the P2M itself is still compared with the flat model. */
+void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
+                          bool ad);
+/* Dirty tracking by PML (domain{ dirty_tracking = "pml" }, with EPT A/D):
+ * from the next log-dirty enable, ram_logdirty stays writable and the
+ * processor logs gpas whose EPT D flag it sets into each vCPU's 512-entry
+ * log; a PML-full exit and every PEEK/CLEAN flush the logs into the dirty
+ * bitmap (logdirty -> rw, mark).  The oracle keeps its own copy of each
+ * log from its predictions.  oracle_op_pml_log(): the frame the sim chose
+ * for vCPU vcpu's log (at enable, or for a vCPU created while on). */
+void oracle_op_pml_config(struct oracle *o, domid_t d);
+void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
+                       uint64_t log_hpa);
+
+/* A scenario wrote the raw EPT entry for gfn at level (1..4); leaf_valid:
+ * it is a leaf Xen's ept_get_entry() reads as a mapping (raising
+ * max_mapped_pfn over its range).  From now on the gfns under that entry
+ * are "raw": their accesses are predicted by the raw walker, the
+ * hypervisor's handling of their exits reads the type from the raw leaf,
+ * and compare leaves their P2M entries alone. */
+void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
+                       unsigned level, bool leaf_valid);
 
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
@@ -107,6 +133,7 @@ struct oracle_cpu {
     uint32_t pkru, pkrs;
     unsigned maxphyaddr; /* 0 means 52 */
     bool implicit;       /* implicit supervisor accesses */
+    bool mbec;           /* the vCPU runs with mode-based execute control */
 };
 
 enum oracle_final {
@@ -121,7 +148,8 @@ enum oracle_final {
     OR_DISCARD, /* a write to ram_ro: emulated and dropped */
 };
 
-enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };
+enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2,
+                        OR_EXIT_PML_FULL = 3 };
 
 struct oracle_exit {
     int kind;          /* enum oracle_exit_kind */
@@ -132,6 +160,7 @@ struct oracle_exit {
 
 #define ORACLE_MAX_EXITS 8
 #define ORACLE_MAX_AD 8
+#define ORACLE_MAX_EPT_AD 640 /* a PML flush can retype 512 leaves */
 
 struct oracle_expect {
     enum oracle_final final;
@@ -158,6 +187,16 @@ struct oracle_expect {
     /* guest paging-structure entries after the access (A/D bits), OR_OK */
     unsigned nad;
     struct { hpa_t hpa; uint64_t value; } ad[ORACLE_MAX_AD];
+    /* OR_OK: the EPT leaf of the final gpa (SDM 29.3.7): memory type,
+     * ignore-PAT, page size (12, 21, 30). */
+    unsigned memtype, ept_shift;
+    bool ipat;
+    /* Domains whose EPT the oracle walks raw (EPT A/D, raw entries, MBEC):
+     * every EPT entry whose A/D flags this access set, with its value
+     * afterwards, in any outcome (the walks that succeeded before an exit
+     * have set theirs). */
+    unsigned nept;
+    struct { hpa_t hpa; uint64_t value; } ept[ORACLE_MAX_EPT_AD];
 };
 
 /* Predicts the access and applies its side effects to the flat model
@@ -264,6 +303,8 @@ struct oracle_ept_result {
     bool pml_logged;     /* OE_OK: a log entry was written ... */
     uint64_t pml_hpa, pml_value; /* ... here, with this gpa */
     unsigned pml_index;  /* the index after the access */
+    unsigned rights;     /* OE_OK: AND of R/W/X over the walk (bits 2:0)
+                          * and, with MBEC, 8 for the AND of bit 10 */
 };
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,

@@ -84,6 +84,7 @@ enum page_use {
                      the flat bitmap of logdirty_mode "bitmap" */
     PGU_XEN,      /* held by the hypervisor (owner DOMID_XEN): frames taken
                      by heap_fragment() to break the heap into single frames */
+    PGU_PML,      /* a vCPU's page-modification log (vmx pml_pg) */
 };
 
 /* Xen's struct page_info, reduced to what the skeleton needs. */
@@ -246,6 +247,22 @@ struct domain {
     uint64_t tot_pages;       /* guest RAM frames owned */
     struct log_dirty ld;
     struct mem_paging paging; /* mem_paging.c */
+    /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
+     * 29.3.5); guest paging-structure accesses then count as EPT writes. */
+    bool ept_ad;
+    /* Dirty tracking by page-modification logging instead of write
+     * protection (pml_mode, needs ept_ad; Xen: vmx_domain_pml_enabled()).
+     * While log-dirty is on (pml_on) every vCPU has a 512-entry log page
+     * and its PML index (the VMCS GUEST_PML_INDEX), and ram_logdirty
+     * leaves are writable with D clear: the processor logs each gpa whose
+     * EPT D flag it sets.  nr_vcpus: vCPU ids 0..nr_vcpus-1 exist. */
+    bool pml_mode, pml_on;
+    unsigned nr_vcpus;
+    /* p2m_ept_raw_set() wrote an entry: the EPT holds entries the
+     * hypervisor did not write (hw-replay cannot mirror them). */
+    bool ept_raw;
+    mfn_t pml_pg[SIM_MAX_VCPUS];
+    struct mmu_pml pml[SIM_MAX_VCPUS];
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -298,6 +315,14 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
 /* set_mmio_p2m_entry()/p2m_set_entry for a non-RAM type (mmio_dm, invalid)
  * at an unmapped-or-RAM gfn; a RAM page there is removed and freed.  */
 int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* Raw EPT entries (a scenario editing the EPT by hand, p2m-ept.c): write
+ * or read the entry for gpa at level 1 (PTE) .. 4 (PML4E).  set creates
+ * missing tables above; 0, -EINVAL, -EEXIST (a large leaf above maps gpa),
+ * -EBUSY (the entry points at a table and value would drop it), -ENOMEM.  get: 0, -EINVAL, -ENOENT (no table at that level). */
+int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
+int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
+                    uint64_t *value);
 
 /* ---- memory ops (common/memory.c) ----------------------------------------- */
 
@@ -388,6 +413,20 @@ enum npf_result {
 /* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
  * qualification qual.  A write to p2m_ram_logdirty: paging_mark_pfn_dirty(),
  * p2m_change_type_one(logdirty -> rw), retry. */
+/* PML (hvm.c, Xen's vmx.c / vmcs.c):
+ * pml_vcpu_enable(): vmx_vcpu_enable_pml(): vCPU vcpu of d gets a log page
+ *   (use PGU_PML) and index 511.  0 or -ENOMEM.
+ * pml_vcpu_flush(): vmx_vcpu_flush_pml_buffer(): every logged gfn
+ *   (entries index+1 .. 511) goes ram_logdirty -> ram_rw and is marked
+ *   dirty; the index is reset to 511.  Called on the PML-full VM exit.
+ * pml_domain_flush(): the same for every vCPU: before log-dirty PEEK/CLEAN
+ *   (paging_log_dirty_op() -> p2m_flush_hardware_cached_dirty()).
+ * pml_domain_disable(): vmx_domain_disable_pml(): log pages freed. */
+int pml_vcpu_enable(struct domain *d, unsigned vcpu);
+void pml_vcpu_flush(struct domain *d, unsigned vcpu);
+void pml_domain_flush(struct domain *d);
+void pml_domain_disable(struct domain *d);
+
 enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
                                           uint64_t qual, gva_t gla);
 

@@ -48,6 +48,7 @@ struct cpu_profile {
     unsigned lat_pt_miss;/* one page-table reference missing it */
     unsigned ptc_lines, ptc_ways; /* the PT-line cache (64-byte lines) */
     unsigned lat_vmexit; /* VM exit + entry round trip */
+    bool mbec;           /* EPT mode-based execute control (Intel only) */
 };
 
 extern const struct cpu_profile cpu_profile_intel; /* Skylake-like */

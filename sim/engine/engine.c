@@ -354,6 +354,7 @@ struct domain *eng_domain_create(struct engine *e, const char *name,
     snprintf(args, sizeof args, "name=%s gfns=%#" PRIx64, name, max_gfn);
     if (d) {
         oracle_op_domain_create(e->oracle, d->id, max_gfn);
+        oracle_op_ept_config(e->oracle, d->id, mfn_x(d->ept_root), d->ept_ad);
         snprintf(res, sizeof res, "d=%u", d->id);
         *rc = 0;
     } else {
@@ -392,6 +393,13 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
             id++;
     v->d = d;
     v->id = id;
+    if (id + 1 > d->nr_vcpus)
+        d->nr_vcpus = id + 1;
+    /* vmx_vcpu_initialise(): a vCPU created while PML is on gets its log
+     * at once (a full heap: it runs without, as the log-less vCPU of an
+     * enable that could not allocate would not exist in Xen). */
+    if (d->pml_on && !pml_vcpu_enable(d, id))
+        oracle_op_pml_log(e->oracle, d->id, id, hpa_x(d->pml[id].log));
     /* 64-bit mode with paging, as a guest kernel leaves it. */
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
@@ -404,6 +412,78 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     snprintf(res, sizeof res, "v=%u", id);
     record_step(e, "vcpu_create", args, res);
     return v;
+}
+
+/* Is name one of the comma-separated words of list? */
+static bool list_has(const char *list, const char *name)
+{
+    size_t l = strlen(name);
+    for (const char *p = list; *p;) {
+        if (!strncmp(p, name, l) && (p[l] == ',' || p[l] == '\0'))
+            return true;
+        const char *c = strchr(p, ',');
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return false;
+}
+
+void eng_profiles(const struct engine *e, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        const struct vcpu *v = e->vcpus[i];
+        const char *name = v->tlb ? tlb_profile(v->tlb)->name : cpu_profile_intel.name;
+        size_t l = strlen(name);
+        if (list_has(buf, name) || n + l + 2 > len)
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", name);
+    }
+}
+
+/* ---- the EPT as hardware (issue 4) ----------------------------------------------------- */
+
+int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml)
+{
+    /* EPTP bit 6 is part of the VMCS Xen builds for the domain's vCPUs
+     * (vmx_domain_update_eptp()); here it is set once, before the first
+     * access, so no TLB holds translations of the other setting.  PML
+     * needs it (Xen enables PML only with EPT A/D). */
+    d->ept_ad = ad || pml;
+    d->pml_mode = pml;
+    oracle_op_ept_config(e->oracle, d->id, mfn_x(d->ept_root), d->ept_ad);
+    if (pml)
+        oracle_op_pml_config(e->oracle, d->id);
+    char args[64];
+    snprintf(args, sizeof args, "d=%u ad=%d pml=%d", d->id, d->ept_ad, pml);
+    record_step(e, "ept_config", args, "rc=0");
+    return 0;
+}
+
+int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
+                    unsigned level, uint64_t value)
+{
+    int rc = p2m_ept_raw_set(d, gpa, level, value);
+    if (!rc) {
+        /* A leaf as ept_get_entry() reads it: level 1, or a present PDE /
+         * PDPTE with bit 7; valid if non-zero (bit 63 aside) and not
+         * p2m_invalid (is_epte_valid()). */
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (value & 7)
+                                   && (value & EPT_PS));
+        unsigned t = (unsigned)((value & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+        bool valid = (value & ~(1ULL << 63)) && t != p2m_invalid;
+        oracle_op_ept_raw(e->oracle, d->id, gfn_x(gpa_to_gfn(gpa)), level,
+                          leaf && valid);
+    }
+    char args[96], res[24];
+    snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " level=%u val=%#" PRIx64,
+             d->id, gpa_x(gpa), level, value);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "ept_set_raw", args, res);
+    check_state(e);
+    return rc;
 }
 
 /* ---- hypervisor operations --------------------------------------------------------- */
@@ -487,6 +567,10 @@ int eng_logdirty_enable(struct engine *e, struct domain *d)
     int erc = oracle_op_logdirty_enable_heap(e->oracle, d->id, e->host);
     int rc = paging_log_dirty_enable(d);
     eng_cover(e, "logdirty", "enable:rc=%d", rc);
+    /* With PML: where the sim put each vCPU's log (allocation order is
+     * not specified behaviour, the log's contents are). */
+    for (unsigned v = 0; d->pml_on && v < d->nr_vcpus; v++)
+        oracle_op_pml_log(e->oracle, d->id, v, hpa_x(d->pml[v].log));
     eng_step_rc(e, "logdirty_enable", d, "", erc, rc);
     return rc;
 }
@@ -688,7 +772,10 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
                          struct eng_access *out)
 {
     struct domain *d = v->d;
-    struct mmu_ept ept = { .root = d->ept_root };
+    struct mmu_ept ept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec };
+    /* PML is on only while log-dirty is, and only for vCPUs with a log. */
+    if (d->pml_on && v->id < SIM_MAX_VCPUS && !mfn_eq(d->pml_pg[v->id], INVALID_MFN))
+        ept.pml = &d->pml[v->id];
     memset(out, 0, sizeof(*out));
     /* A domain paused by a preempted log-dirty op does not run. */
     if (domain_paused_logdirty(d)) {
@@ -709,11 +796,13 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
     out->final = EF_CRASH; /* if every attempt exits: a livelock */
     for (unsigned attempt = 0; attempt < ENG_MAX_EXITS; attempt++) {
         struct mmu_result r;
+        bool walked = true; /* a TLB hit reports no EPT leaf */
         if (v->tlb) {
             struct tlb_result tr;
             tlb_access(v->tlb, e->host->mem, &v->cpu, &ept, v->vpid, va, k,
                        &r, &tr);
             out->tlb_level = (int)tr.level;
+            walked = tr.level == TLB_WALK;
             out->cycles += tr.cycles;
             v->cycles += tr.cycles;
         } else {
@@ -725,6 +814,11 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             out->final = EF_OK;
             out->gpa = r.gpa;
             out->hpa = r.hpa;
+            if (walked) {
+                out->memtype = r.ept_memtype;
+                out->ipat = r.ept_ipat;
+                out->ept_shift = r.ept_shift;
+            }
             if (k == ACC_WRITE) {
                 hostmem_write(e->host->mem, r.hpa, &wvalue, width);
             } else {
@@ -754,10 +848,15 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         x->qual = r.exit_qual;
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
-        if (r.outcome == MMU_EPT_MISCONFIG || r.outcome == MMU_PML_FULL) {
-            /* (PML is never enabled by the engine: unreachable for now.) */
-            eng_cover(e, "npf", "%s->crash",
-                      r.outcome == MMU_PML_FULL ? "pml_full" : "misconfig");
+        if (r.outcome == MMU_PML_FULL) {
+            /* EXIT_REASON_PML_FULL: vmx_vcpu_flush_pml_buffer(), then the
+             * guest re-executes the access. */
+            eng_cover(e, "npf", "pml_full->flush");
+            pml_vcpu_flush(d, v->id);
+            continue;
+        }
+        if (r.outcome == MMU_EPT_MISCONFIG) {
+            eng_cover(e, "npf", "misconfig->crash");
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;
@@ -816,6 +915,7 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
     for (unsigned i = 0; i < x->nexits && i < a->nexits; i++) {
         char f[48];
         int kind = a->exits[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
+                   : a->exits[i].kind == MMU_PML_FULL    ? OR_EXIT_PML_FULL
                                                          : OR_EXIT_EPT_MISCONFIG;
         snprintf(f, sizeof f, "access.exit[%u].kind", i);
         check_u64(e, f, (uint64_t)x->exits[i].kind, (uint64_t)kind);
@@ -826,10 +926,21 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
         snprintf(f, sizeof f, "access.exit[%u].gla", i);
         check_u64(e, f, gva_x(x->exits[i].gla), gva_x(a->exits[i].gla));
     }
+    /* EPT A/D flags the access set (raw walks only; any outcome). */
+    for (unsigned i = 0; i < x->nept; i++) {
+        uint64_t got = 0;
+        char f[48];
+        hostmem_read64(e->host->mem, x->ept[i].hpa, &got);
+        snprintf(f, sizeof f, "ept_entry@hpa%#" PRIx64, hpa_x(x->ept[i].hpa));
+        check_u64(e, f, x->ept[i].value, got);
+    }
     switch (a->final) {
     case EF_OK:
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
         check_u64(e, "access.hpa", hpa_x(x->hpa), hpa_x(a->hpa));
+        check_u64(e, "access.memtype", x->memtype, a->memtype);
+        check_u64(e, "access.ipat", x->ipat, a->ipat);
+        check_u64(e, "access.ept_shift", x->ept_shift, a->ept_shift);
         if (x->refs_valid)
             check_u64(e, "access.refs", x->refs, a->refs);
         if (k != ACC_WRITE) {
@@ -885,13 +996,14 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     oc.pkrs = v->cpu.pkrs;
     oc.maxphyaddr = v->cpu.maxphyaddr;
     oc.implicit = v->cpu.implicit;
+    oc.mbec = v->mbec;
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
     oracle_set_vcpu(e->oracle, v->id);
     if (e->hook && e->hook->pre)
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     uint64_t eptp = mfn_x(v->d->ept_root);
-    struct mmu_ept pept = { .root = v->d->ept_root };
+    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec };
     bool hit = v->tlb && tlb_probe(v->tlb, &v->cpu, &pept, v->vpid, va, k);
     bool checked = false;
     if (hit) {

@@ -46,6 +46,12 @@
 struct lstate {
     struct engine eng;
     struct pager *auto_pager[SIM_MAX_DOMAINS]; /* pagers serving on their own */
+    bool ept_raw[SIM_MAX_DOMAINS]; /* the domain has raw EPT entries */
+    /* The gfn ranges under raw EPT entries, per domain (raw_all: more
+     * than fit, every gfn counts as raw). */
+    struct { uint64_t lo, hi; } raw[SIM_MAX_DOMAINS][32];
+    unsigned nraw[SIM_MAX_DOMAINS];
+    bool raw_all[SIM_MAX_DOMAINS];
     size_t mem_used, mem_limit;
     uint64_t instr, budget;
 };
@@ -366,6 +372,27 @@ static gfn_t check_gfn(lua_State *L, struct domain *d, int arg)
     return _gfn((uint64_t)g);
 }
 
+/* A gfn a hypervisor operation may touch: not under a raw EPT entry,
+ * whose type and frame the oracle's flat P2M does not know. */
+static void check_not_raw(lua_State *L, struct domain *d, gfn_t g, const char *op)
+{
+    struct lstate *ls = LS(L);
+    bool raw = ls->raw_all[d->id];
+    for (unsigned i = 0; i < ls->nraw[d->id] && !raw; i++)
+        raw = gfn_x(g) >= ls->raw[d->id][i].lo && gfn_x(g) <= ls->raw[d->id][i].hi;
+    if (raw)
+        lerror(L, "%s: gfn %#" PRIx64 " of domain '%s' is under a raw EPT entry "
+                  "(ept_set_raw); hypervisor operations on it are not supported",
+               op, gfn_x(g), d->name);
+}
+
+static gfn_t check_op_gfn(lua_State *L, struct domain *d, int arg, const char *op)
+{
+    gfn_t g = check_gfn(L, d, arg);
+    check_not_raw(L, d, g, op);
+    return g;
+}
+
 static unsigned check_width(lua_State *L, int arg)
 {
     lua_Integer w = luaL_optinteger(L, arg, 8);
@@ -421,6 +448,16 @@ static int l_domain(lua_State *L)
         return lerror(L, "domain ram (%d) must be in 0..gfns", (int)ram);
     if (strlen(name) >= sizeof(((struct domain *)0)->name))
         return lerror(L, "domain name '%s' is too long", name);
+    lua_getfield(L, 1, "ept_ad");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        return lerror(L, "domain ept_ad must be a boolean");
+    bool ept_ad = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "dirty_tracking");
+    const char *dt = luaL_optstring(L, -1, "wp");
+    if (strcmp(dt, "wp") && strcmp(dt, "pml"))
+        return lerror(L, "domain dirty_tracking must be \"wp\" (write protection) "
+                         "or \"pml\" (page-modification logging), not \"%s\"", dt);
+    bool pml = !strcmp(dt, "pml");
     int rc;
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
@@ -439,6 +476,8 @@ static int l_domain(lua_State *L)
     }
     if (bitmap || conservative)
         eng_logdirty_config(e, d, bitmap, conservative);
+    if (ept_ad || pml)
+        eng_ept_config(e, d, ept_ad, pml);
     for (lua_Integer g = 0; g < ram; g++) {
         rc = eng_populate(e, d, _gfn((uint64_t)g), NULL);
         if (rc)
@@ -574,6 +613,8 @@ static int d_populate(lua_State *L)
     lua_Integer n = luaL_optinteger(L, 3, 1);
     if (n < 1 || gfn_x(g) + (uint64_t)n > d->max_gfn)
         return lerror(L, "populate count %d runs past the domain's gfns", (int)n);
+    for (lua_Integer i = 0; i < n; i++)
+        check_not_raw(L, d, gfn_add(g, (uint64_t)i), "populate");
     int rc = 0;
     for (lua_Integer i = 0; i < n && !rc; i++)
         rc = eng_populate(e, d, gfn_add(g, (uint64_t)i), NULL);
@@ -585,7 +626,7 @@ static int d_remove(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "remove");
     mfn_t fm = p2m_get_entry(d, g, NULL, NULL);
     if (hostmem_mfn_valid(e->host->nr_frames, fm) &&
         e->host->frames[mfn_x(fm)].count > 1)
@@ -600,7 +641,7 @@ static int d_set_type(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "set_type");
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
     if (t < 0)
@@ -641,6 +682,7 @@ static gpa_t check_gpa(lua_State *L, struct domain *d, int arg, unsigned width)
     uint64_t a = check_u64(L, arg);
     if ((a >> PAGE_SHIFT) >= d->max_gfn)
         lerror(L, "gpa %#" PRIx64 " out of range for domain '%s'", a, d->name);
+    check_not_raw(L, d, _gfn(a >> PAGE_SHIFT), "write_phys/read_phys");
     if ((a & ~PAGE_MASK) + width > PAGE_SIZE)
         lerror(L, "a %u-byte access at gpa %#" PRIx64 " crosses a page", width, a);
     return _gpa(a);
@@ -677,7 +719,82 @@ static int d_read_phys(lua_State *L)
 static int d_logdirty_enable(lua_State *L)
 {
     struct engine *e = E(L);
-    lua_pushinteger(L, eng_logdirty_enable(e, check_domain(L, 1)));
+    struct domain *d = check_domain(L, 1);
+    if (LS(L)->ept_raw[d->id])
+        return lerror(L, "logdirty_enable: domain '%s' has raw EPT entries "
+                         "(ept_set_raw); log-dirty over them is not supported",
+                      d->name);
+    lua_pushinteger(L, eng_logdirty_enable(e, d));
+    return 1;
+}
+
+/* d:ept_set_raw(gpa, level, value): the scenario writes one EPT entry. */
+static int d_ept_set_raw(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    uint64_t value = check_u64(L, 4);
+    if (level < 1 || level > 4)
+        return lerror(L, "ept_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "ept_set_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "EPT (48 bits)", gpa);
+    if (d->ld.enabled)
+        return lerror(L, "ept_set_raw: log-dirty is on in domain '%s'; raw "
+                         "entries and log-dirty do not mix", d->name);
+    bool leaf = level == 1 || ((level == 2 || level == 3) && (value & 7)
+                               && (value & EPT_PS));
+    unsigned t = (unsigned)((value & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    if (leaf && (t == p2m_ram_logdirty || t == p2m_ram_paging_out ||
+                 t == p2m_ram_paged || t == p2m_ram_paging_in))
+        return lerror(L, "ept_set_raw: a raw leaf of type %s (bits 57:52) would "
+                         "be rewritten by the hypervisor's fault handler; "
+                         "not supported", p2m_type_name((p2m_type_t)t));
+    int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
+    if (rc == -EEXIST)
+        return lerror(L, "ept_set_raw: a large leaf above level %d maps gpa "
+                         "%#" PRIx64 "; write that entry instead", (int)level, gpa);
+    if (rc == -EBUSY)
+        return lerror(L, "ept_set_raw: the level-%d entry for gpa %#" PRIx64
+                         " points at a P2M table; a raw value must keep it "
+                         "(R, W or X set, same address, no bit 7)", (int)level, gpa);
+    if (!rc) {
+        struct lstate *ls = LS(L);
+        uint64_t span = 1ULL << (9 * (level - 1)), lo = (gpa >> PAGE_SHIFT) & ~(span - 1);
+        ls->ept_raw[d->id] = true;
+        if (ls->nraw[d->id] < 32) {
+            ls->raw[d->id][ls->nraw[d->id]].lo = lo;
+            ls->raw[d->id][ls->nraw[d->id]++].hi = lo + span - 1;
+        } else {
+            ls->raw_all[d->id] = true;
+        }
+    }
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
+/* d:ept_get_raw(gpa, level) -> the entry, or nil when no table reaches
+ * that level. */
+static int d_ept_get_raw(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    if (level < 1 || level > 4)
+        return lerror(L, "ept_get_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "ept_get_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "EPT (48 bits)", gpa);
+    uint64_t v = 0;
+    if (p2m_ept_raw_get(d, _gpa(gpa), (unsigned)level, &v))
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)v);
     return 1;
 }
 
@@ -865,6 +982,9 @@ static int d_destroy(lua_State *L)
     struct pager *ap = LS(L)->auto_pager[(*dp)->id];
     if (ap && ap->d == *dp)
         LS(L)->auto_pager[(*dp)->id] = NULL;
+    LS(L)->ept_raw[(*dp)->id] = false;
+    LS(L)->nraw[(*dp)->id] = 0;
+    LS(L)->raw_all[(*dp)->id] = false;
     eng_domain_destroy(e, *dp);
     *dp = NULL;
     return 0;
@@ -1304,6 +1424,9 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
                 lerror(L, "unknown CPU profile '%s' (intel amd)", lua_tostring(L, -1));
             if (v->tlb)
                 lerror(L, "this vcpu already has TLBs");
+            if (v->d->pml_mode)
+                lerror(L, "TLBs with PML dirty tracking are not modelled (a write "
+                          "through a TLB entry would set no EPT D flag)");
             if (eng_vcpu_enable_tlb(E(L), v, p, v->vpid ? v->vpid : (uint16_t)(v->id + 1)))
                 lerror(L, "cannot allocate TLBs");
         } else if (!strcmp(k, "vpid")) {
@@ -1342,13 +1465,20 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
             v->cpu.maxphyaddr = (unsigned)m;
         } else if (!strcmp(k, "implicit")) {
             v->cpu.implicit = lua_toboolean(L, -1);
+        } else if (!strcmp(k, "mbec")) {
+            const struct cpu_profile *p = v->tlb ? tlb_profile(v->tlb)
+                                                 : &cpu_profile_intel;
+            if (lua_toboolean(L, -1) && !p->mbec)
+                lerror(L, "the %s CPU profile has no mode-based execute control",
+                       p->name);
+            v->mbec = lua_toboolean(L, -1);
         } else if (!strcmp(k, "mode")) {
             apply_mode(&v->cpu, parse_mode(L, luaL_checkstring(L, -1)));
         } else if (vcpu_flag(L, v, k)) {
             /* done */
         } else {
             lerror(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer "
-                      "rflags pkru pkrs maxphyaddr implicit mode pse pge la57 "
+                      "rflags pkru pkrs maxphyaddr implicit mbec mode pse pge la57 "
                       "smep smap pke pks ac pg pae)", k);
         }
         lua_pop(L, 1);
@@ -1412,6 +1542,12 @@ static void push_access(lua_State *L, const struct eng_access *a)
     if (a->final == EF_OK) {
         set_field_int(L, "hpa", hpa_x(a->hpa));
         set_field_int(L, "mfn", mfn_x(hpa_to_mfn(a->hpa)));
+        if (a->ept_shift) { /* a walk, not a TLB hit */
+            set_field_int(L, "memtype", a->memtype);
+            lua_pushboolean(L, a->ipat);
+            lua_setfield(L, -2, "ipat");
+            set_field_int(L, "ept_shift", a->ept_shift);
+        }
     }
     if (a->final == EF_PF) {
         set_field_int(L, "ec", a->pf_ec);
@@ -1430,6 +1566,7 @@ static void push_access(lua_State *L, const struct eng_access *a)
     for (unsigned i = 0; i < a->nexits; i++) {
         lua_createtable(L, 0, 4);
         lua_pushstring(L, a->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
+                          : a->exits[i].kind == MMU_PML_FULL    ? "pml_full"
                                                                 : "ept_misconfig");
         lua_setfield(L, -2, "kind");
         set_field_int(L, "qual", a->exits[i].qual);
@@ -1537,6 +1674,7 @@ static int v_index(lua_State *L)
         { "pkrs", v->cpu.pkrs }, { "maxphyaddr", v->cpu.maxphyaddr },
         { "implicit", v->cpu.implicit }, { "vpid", v->vpid },
         { "pcid", v->cpu.cr3 & 0xFFF }, { "cycles", v->cycles },
+        { "mbec", v->mbec },
     };
     if (!strcmp(k, "mode")) {
         static const char *const mn[] = { "none", "32", "pae", "4", "5" };
@@ -1598,7 +1736,7 @@ static int d_nominate(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    lua_pushinteger(L, eng_nominate(e, d, check_gfn(L, d, 2)));
+    lua_pushinteger(L, eng_nominate(e, d, check_op_gfn(L, d, 2, "nominate")));
     return 1;
 }
 
@@ -1606,7 +1744,7 @@ static int d_evict(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    lua_pushinteger(L, eng_evict(e, d, check_gfn(L, d, 2)));
+    lua_pushinteger(L, eng_evict(e, d, check_op_gfn(L, d, 2, "evict")));
     return 1;
 }
 
@@ -1616,7 +1754,7 @@ static int d_prep(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "prep");
     static uint8_t page[PAGE_SIZE];
     const void *buf = NULL;
     if (!lua_isnoneornil(L, 3)) {
@@ -1718,7 +1856,7 @@ static int d_map_foreign(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     mfn_t m;
-    int rc = eng_foreign_map(e, d, check_gfn(L, d, 2), &m);
+    int rc = eng_foreign_map(e, d, check_op_gfn(L, d, 2, "map_foreign"), &m);
     if (rc) {
         lua_pushnil(L);
         lua_pushinteger(L, rc);
@@ -1932,7 +2070,7 @@ static int d_set_mem_type(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "set_mem_type");
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
     if (t != p2m_ram_rw && t != p2m_ram_ro)
@@ -2018,6 +2156,7 @@ static void open_api(lua_State *L)
         { "unmap_foreign", d_unmap_foreign },
         { "page_contents", d_page_contents }, { "pager", d_pager },
         { "set_mem_type", d_set_mem_type },
+        { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
@@ -2070,7 +2209,22 @@ static void open_api(lua_State *L)
     set_field_int(L, "EXECUTABLE", EPTQ_EXECUTABLE);
     set_field_int(L, "GLA_VALID", EPTQ_GLA_VALID);
     set_field_int(L, "GLA_XLATE", EPTQ_GLA_XLATE);
+    set_field_int(L, "UEXECUTABLE", EPTQ_UEXECUTABLE);
     lua_setfield(L, -2, "EPTQ");
+    /* EPT entry bits (SDM 29.3.2) and Xen's software fields. */
+    lua_createtable(L, 0, 12);
+    set_field_int(L, "R", EPT_R);
+    set_field_int(L, "W", EPT_W);
+    set_field_int(L, "X", EPT_X);
+    set_field_int(L, "MT_SHIFT", EPTE_EMT_SHIFT);
+    set_field_int(L, "IPAT", EPT_IPAT);
+    set_field_int(L, "PS", EPT_PS);
+    set_field_int(L, "A", EPT_A);
+    set_field_int(L, "D", EPT_D);
+    set_field_int(L, "XU", EPT_XU);
+    set_field_int(L, "TYPE_SHIFT", EPTE_P2MT_SHIFT);
+    set_field_int(L, "ADDR_MASK", EPT_ADDR_MASK);
+    lua_setfield(L, -2, "EPTE");
     lua_createtable(L, 0, 5);
     set_field_int(L, "P", PTE_P);
     set_field_int(L, "W", PTE_W);
@@ -2229,6 +2383,12 @@ done:
     res->divergences = s->eng.divergences;
     eng_digest_hex(&s->eng, res->digest);
     eng_flush_coverage(&s->eng);
+    if (rec) {
+        char prof[128];
+        eng_profiles(&s->eng, prof, sizeof prof);
+        if (prof[0])
+            rec_run_profile(rec, run, prof);
+    }
     if (!res->status[0]) {
         const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
         snprintf(res->status, sizeof res->status, "%s", st);
