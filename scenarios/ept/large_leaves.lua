@@ -5,7 +5,6 @@
 -- carried through to the access (SDM 29.3.7).  The oracle predicts these
 -- accesses with its own raw EPT walker.
 
-host{ frames = 0x80000 }                          -- 2 GiB of host memory
 local d = domain{ name = "big", gfns = 0x1000, ram = 0x100 }
 local pt = d:pagetable{ root = 0x10 }
 local v = d:vcpu{ cr3 = pt }
