@@ -192,6 +192,14 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t gva, enum access_kind k,
                    struct mmu_result *res)
 {
+    mmu_translate_psc(hm, cpu, ept, gva, k, NULL, NULL, res);
+}
+
+void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
+                       const struct mmu_ept *ept, gva_t gva, enum access_kind k,
+                       const struct mmu_psc_start *start,
+                       struct mmu_walklog *wlog, struct mmu_result *res)
+{
     struct mmu_entry ent[MMU_MAX_LEVELS + 1]; /* by level; [0] unused */
     ent[1].val = 0;
     enum mmu_mode m = mmu_mode_of(cpu);
@@ -230,7 +238,17 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                                        : cpu->cr3 & amask;
     uint64_t rights = PTE_U | PTE_W; /* ANDed over the levels */
     bool nx = false;                 /* ORed over the levels */
-    int leaf = 1;
+    int leaf = 1, top = g->levels;
+    /* A paging-structure-cache entry (SDM 4.10.3.2): the walk skips the
+     * levels down to it, taking their rights from the cache. */
+    if (start && m >= MMU_MODE_4L && start->level >= 2 && start->level <= top) {
+        top = start->level - 1;
+        table = start->table_gpa;
+        rights = start->rights & (PTE_U | PTE_W);
+        nx = (start->rights & PTE_NX) != 0;
+    } else {
+        start = NULL;
+    }
 
     /* The #PF error code bits that depend only on the access. */
     uint32_t ec = (k == ACC_WRITE ? PFEC_W : 0) | (uacc ? PFEC_U : 0)
@@ -239,16 +257,26 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                          ? PFEC_ID : 0);
 
     /* 1. The walk. */
-    for (int level = g->levels; level >= 1; level--) {
+    for (int level = top; level >= 1; level--) {
         struct mmu_entry *p = &ent[level];
         unsigned idx = (unsigned)(va >> g->shift[level])
                        & ((1u << g->ibits[level]) - 1);
 
         p->gpa = _gpa(table + g->esize * idx);
-        ept_translate(hm, ept, p->gpa, ACC_READ, true, _gva(va), res);
-        if (res->outcome != MMU_OK)
-            return;
-        p->hpa = res->hpa;
+        if (start && level == top) {
+            /* The cached entry gave the table's host-physical address
+             * (a combined mapping): no EPT walk for it. */
+            p->hpa = _hpa(start->table_hpa + g->esize * idx);
+        } else {
+            ept_translate(hm, ept, p->gpa, ACC_READ, true, _gva(va), res);
+            if (res->outcome != MMU_OK)
+                return;
+            p->hpa = res->hpa;
+        }
+        if (wlog) {
+            wlog->tbl_gpa[level] = table;
+            wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
+        }
         p->val = mmu_read_entry(hm, p->hpa, g->esize);
         mmu_log_ref(ept->reflog, hpa_x(p->hpa));
         res->guest_refs++;
@@ -271,6 +299,8 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
             rights &= p->val;
             nx |= (p->val & PTE_NX) != 0;
         }
+        if (wlog)
+            wlog->rights[level] = (rights & (PTE_U | PTE_W)) | (nx ? PTE_NX : 0);
         if (is_leaf) {
             leaf = level;
             break;
@@ -302,7 +332,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
      * be allowed before any is made.  The hardware has these EPT entries
      * from the walk, so the re-check is done on a scratch result and costs
      * no references. */
-    for (int level = g->levels; level >= leaf; level--) {
+    for (int level = top; level >= leaf; level--) {
         if (!mmu_ad_bits(m, ent[level].val, level, leaf, k))
             continue;
         struct mmu_result chk = { .outcome = MMU_OK };
@@ -318,7 +348,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
 
     /* 5. Commit.  The hardware sets A/D with a locked OR, so OR into what
      * memory holds now: one entry can serve at two levels (a self-map). */
-    for (int level = g->levels; level >= leaf; level--) {
+    for (int level = top; level >= leaf; level--) {
         uint64_t set = mmu_ad_bits(m, ent[level].val, level, leaf, k);
         if (!set)
             continue;
@@ -339,6 +369,10 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                   | ((ent[leaf].val & PTE_D) || k == ACC_WRITE ? MMU_R_D : 0)
                   | ((ent[leaf].val & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
     res->pkey = m >= MMU_MODE_4L ? (unsigned)(ent[leaf].val >> 59) & 15 : 0;
+    if (wlog) {
+        wlog->top = top;
+        wlog->leaf = leaf;
+    }
 }
 
 uint32_t mmu_rights_check(const struct mmu_cpu *cpu, enum access_kind k,

@@ -83,6 +83,8 @@ struct attempt {
     unsigned pkey, pshift;
     bool need_ad[O_MAX_ENT];
     uint64_t add[O_MAX_ENT]; /* bits the access adds to each entry */
+    unsigned npsc;           /* AT_OK, IA-32e: PSC entries it may leave */
+    struct oracle_psc psc[4];
 };
 
 static enum o_mode o_mode(const struct oracle_cpu *cpu)
@@ -158,7 +160,8 @@ static bool o_key_denies(uint32_t reg, unsigned key, bool write, bool user,
 
 static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
                     const struct hostmem *mem, uint64_t nr_frames, uint64_t va,
-                    enum access_kind k, struct attempt *a)
+                    enum access_kind k, const struct oracle_psc *st,
+                    struct attempt *a)
 {
     enum o_mode m = o_mode(cpu);
     bool user = cpu->cpl == 3 && !cpu->implicit;
@@ -224,29 +227,49 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
     bool all_u = true, all_w = true, any_nx = false;
     uint64_t leafval = 0, gpa;
     unsigned pshift = 12;
+    /* A cached upper entry (IA-32e only): start at the level below it. */
+    unsigned d0 = 0;
+    if (st && (m == OM_LONG4 || m == OM_LONG5) && st->level >= 2 &&
+        st->level <= nlev) {
+        d0 = nlev - (st->level - 1);
+        table = st->table_gpa;
+        all_u = st->u, all_w = st->w, any_nx = st->nx;
+    } else {
+        st = NULL;
+    }
 
     if (m == OM_FLAT) {
         gpa = va;
     } else {
         uint64_t amask = esz == 4 ? 0xFFFFF000u : bits(51, 12);
         bool done = false;
-        for (unsigned d = 0; d < nlev && !done; d++) {
+        for (unsigned d = d0; d < nlev && !done; d++) {
             uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
             uint64_t egpa = table + esz * idx;
             ideal_xlate(od, egpa, &x);
-            if (!(x.perm & EPT_R)) {
-                a->end = AT_EXIT;
-                a->qual = exit_qual(EPTQ_READ, x.perm, false);
-                a->xgpa = egpa;
-                return;
+            if (st && d == d0) {
+                /* Read at the cached host address, no EPT walk; x.perm
+                 * still decides an A/D write below. */
+                x.hpa = st->table_hpa + esz * idx;
+                a->refs += 1;
+            } else {
+                if (!(x.perm & EPT_R)) {
+                    a->end = AT_EXIT;
+                    a->qual = exit_qual(EPTQ_READ, x.perm, false);
+                    a->xgpa = egpa;
+                    return;
+                }
+                a->refs += 4 + 1; /* its EPT walk, then the entry itself */
             }
-            a->refs += 4 + 1; /* its EPT walk, then the entry itself */
+            /* The table this entry is in is the one the entry above
+             * points to: complete that entry's PSC record. */
+            if (a->npsc && a->psc[a->npsc - 1].table_hpa == ~0ULL)
+                a->psc[a->npsc - 1].table_hpa = x.hpa - esz * idx;
             uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
             bool pdpte = m == OM_PAE3 && d == 0;
-            a->ent[d] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
-            a->nent = d + 1;
+            a->ent[a->nent++] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
             if (!(e & PTE_P)) {
                 a->end = AT_PF;
                 a->pf_ec = ec;
@@ -282,6 +305,9 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
                 done = true;
             } else {
                 table = e & amask;
+                if (m == OM_LONG4 || m == OM_LONG5)
+                    a->psc[a->npsc++] = (struct oracle_psc){
+                        lvl, table, ~0ULL, all_u, all_w, any_nx };
             }
         }
         uint64_t pmask = (1ULL << pshift) - 1;
@@ -401,6 +427,14 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)
 {
+    oracle_access_psc(o, d, cpu, mem, va, k, width, NULL, out);
+}
+
+void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, gva_t va, enum access_kind k,
+                       unsigned width, const struct oracle_psc *start,
+                       struct oracle_expect *out)
+{
     struct oracle_dom *od = oracle_dom_find(o, d);
     memset(out, 0, sizeof(*out));
     out->final = OR_CRASH;
@@ -415,9 +449,11 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
 
     for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
         struct attempt a;
-        attempt(od, cpu, mem, o->nr_frames, gva_x(va), k, &a);
+        attempt(od, cpu, mem, o->nr_frames, gva_x(va), k, start, &a);
         if (a.end == AT_OK) {
             predict_ok(&a, mem, o->nr_frames, k, width, out);
+            out->npsc = a.npsc;
+            memcpy(out->psc, a.psc, sizeof(a.psc));
             out->r_user = a.all_u;
             out->r_write = a.all_w;
             out->r_nx = a.nx;

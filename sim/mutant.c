@@ -32,6 +32,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
     { MUT_PML_NO_LOG, "pml_no_log" },
     { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
+    { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
+    { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
 };
 
 const char *mutant_name(uint64_t bit)

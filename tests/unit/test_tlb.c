@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "pagesim/mutant.h"
+#include "pagesim/oracle.h"
 #include "pagesim/tlb.h"
 
 #define GOFF 0x100
@@ -63,9 +64,13 @@ Test(tlb, walk_then_hit_and_cost)
     struct tlb_result tr = go(ACC_READ, &r);
     cr_assert_eq(tr.level, TLB_WALK);
     cr_assert_eq(r.refs, 24, "a full 4x4 2D walk");
-    /* 24 references, all missing the PT-line cache the first time (some
-     * share lines), plus the L1, STLB and walk start latencies. */
-    cr_assert_gt(tr.cycles, 10 * cpu_profile_intel.lat_pt_miss);
+    /* The EPT walks after the first start from the EPT PDE cache the first
+     * one filled (all tables sit in one 2 MiB gpa region): only the first
+     * EPT walk reads all 4 levels, the other four read 1 each. */
+    cr_assert_eq(r.epsc_saved, 4 * 3);
+    /* The first EPT walk's 4 tables (distinct lines) miss the PT-line
+     * cache, plus the L1, STLB and walk start latencies. */
+    cr_assert_gt(tr.cycles, 4 * cpu_profile_intel.lat_pt_miss);
     tr = go(ACC_READ, &r);
     cr_assert_eq(tr.level, TLB_L1);
     cr_assert_eq(r.outcome, MMU_OK);
@@ -140,4 +145,167 @@ Test(tlb, profiles)
     cr_assert_eq(cpu_profile_by_name("amd-zen2"), &cpu_profile_amd);
     cr_assert_null(cpu_profile_by_name("vax"));
     cr_assert_eq(cpu_profile_intel.stlb.entries, 1536);
+}
+
+/* ---- paging-structure caches (SDM 4.10.3, 28.4.1) ------------------------------ */
+
+static struct tlb_result go_va(uint64_t va, struct mmu_result *r)
+{
+    struct tlb_result tr;
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(va), ACC_READ, r, &tr);
+    return tr;
+}
+
+/* A second PT (gfn 0x14) whose entry 8 maps gfn 0x22; PT 0x13 maps page 8
+ * to gfn 0x21. */
+static void two_tables(void)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+    w(0x13 + GOFF, 8, (0x21ULL << 12) | a);
+    w(0x14 + GOFF, 8, (0x22ULL << 12) | a);
+}
+
+Test(tlb, psc_skips_levels)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    go(ACC_READ, &r);
+    cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    cr_assert_eq(ps.level, 2, "the deepest: the PDE cache");
+    cr_assert_eq(ps.table_gpa, 0x13ULL << 12);
+    cr_assert_eq(ps.table_hpa, (0x13ULL + GOFF) << 12);
+    cr_assert_eq(ps.rights, PTE_U | PTE_W);
+    two_tables();
+    struct tlb_result tr = go_va(0x8000, &r);
+    cr_assert_eq(tr.level, TLB_WALK);
+    cr_assert_eq(r.refs, 1 + 4, "PTE at its cached host address + final EPT walk");
+    cr_assert_eq(r.epsc_saved, 3, "the final EPT walk from the EPT PDE cache");
+    struct tlb_stats st;
+    tlb_stats(t, &st);
+    cr_assert_eq(st.psc_hits, 1);
+    cr_assert_eq(st.walk_refs, (24 - 12) + (5 - 3), "references made");
+    /* Another PCID has no PSC entries. */
+    cpu.cr4 |= X86_CR4_PCIDE;
+    cpu.cr3 |= 3;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+}
+
+Test(tlb, psc_stale_until_invlpg_of_any_address)
+{
+    struct mmu_result r;
+    two_tables();
+    go(ACC_READ, &r); /* caches PDE -> PT 0x13 */
+    w(0x12 + GOFF, 0, (0x14ULL << 12) | PTE_P | PTE_W | PTE_U | PTE_A);
+    go_va(0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x21ULL + GOFF) << 12, "stale PDE cache: allowed");
+    tlb_invlpg(t, 1, 0, 0x12345000); /* an unrelated address */
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "VA's own TLB entry stays");
+    struct mmu_psc_start ps;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    cr_assert_eq(go_va(0x8000, &r).level, TLB_L1, "0x8000's stale TLB entry stays");
+    tlb_invlpg(t, 1, 0, 0x8000);
+    go_va(0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x22ULL + GOFF) << 12, "a full walk: PT 0x14");
+    cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    cr_assert_eq(ps.table_gpa, 0x14ULL << 12);
+}
+
+Test(tlb, psc_invlpg_mutant_keeps)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    go(ACC_READ, &r);
+    pagesim_mutants = MUT_PSC_INVLPG_KEEP;
+    tlb_invlpg(t, 1, 0, 0x12345000);
+    cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    pagesim_mutants = 0;
+    tlb_invlpg(t, 1, 0, 0x12345000);
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+}
+
+Test(tlb, psc_scope_of_each_invalidation)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    cpu.cr4 |= X86_CR4_PCIDE;
+    cpu.cr3 |= 5;
+#define CACHED() tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps)
+    /* Refill: drop the VPID's TLB entries, then walk VA. */
+#define REFILL() (tlb_invvpid(t, 1, 1, 0), go(ACC_READ, &r))
+    REFILL();
+    tlb_mov_cr3(t, 1, 5, true);
+    cr_assert(CACHED(), "MOV CR3 with bit 63 keeps them");
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1);
+    tlb_mov_cr3(t, 1, 6, false);
+    cr_assert(CACHED(), "MOV CR3 to another PCID keeps PCID 5's");
+    tlb_mov_cr3(t, 1, 5, false);
+    cr_assert_not(CACHED(), "MOV CR3 to PCID 5 drops them");
+    REFILL();
+    tlb_invpcid(t, 1, 0, 6, 0x8000);
+    cr_assert(CACHED(), "INVPCID 0 of another PCID");
+    tlb_invpcid(t, 1, 0, 5, 0x12345000);
+    cr_assert_not(CACHED(), "INVPCID 0: every PSC entry of the PCID");
+    REFILL();
+    tlb_invpcid(t, 1, 3, 0, 0);
+    cr_assert_not(CACHED(), "INVPCID 3");
+    REFILL();
+    tlb_invvpid(t, 1, 2, 0);
+    cr_assert(CACHED(), "INVVPID of another VPID");
+    tlb_invvpid(t, 0, 1, 0x12345000);
+    cr_assert_not(CACHED(), "INVVPID 0 (drops all of the VPID: allowed)");
+    REFILL();
+    tlb_invept(t, 1, 9);
+    cr_assert(CACHED(), "INVEPT of another EPTP");
+    tlb_invept(t, 1, 1);
+    cr_assert_not(CACHED(), "INVEPT single context");
+    REFILL();
+    tlb_invept(t, 2, 0);
+    cr_assert_not(CACHED(), "INVEPT all");
+    /* ... and the EPT PSCs with it: the next walk reads every EPT level of
+     * its first EPT walk again. */
+    go(ACC_READ, &r);
+    cr_assert_eq(r.epsc_saved, 4 * 3);
+#undef CACHED
+#undef REFILL
+}
+
+Test(tlb, psc_pf_drops_the_address)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    go(ACC_READ, &r);
+    /* The PTE for 0x8000 is not present: #PF, which drops the PSC entries
+     * for 0x8000 (the same PDE as VA). */
+    go_va(0x8000, &r);
+    cr_assert_eq(r.outcome, MMU_PF);
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+}
+
+Test(tlb, oracle_psc_set)
+{
+    /* The oracle's side: a noted walk's PSC entries are allowed, until the
+     * SDM's invalidations; INVVPID 0 of another address keeps them. */
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    struct oracle_cpu oc = { .cr0 = cpu.cr0, .cr3 = cpu.cr3, .cr4 = cpu.cr4,
+                             .efer = cpu.efer };
+    struct oracle_expect x = { .final = OR_OK, .r_shift = 12, .npsc = 1 };
+    x.psc[0] = (struct oracle_psc){ 2, 0x13000, 0x113000, true, true, false };
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    struct oracle_psc q = x.psc[0];
+    cr_assert(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    cr_assert_not(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x200000), &q),
+                  "another 2 MiB region");
+    q.w = false;
+    cr_assert_not(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q),
+                  "other rights");
+    q.w = true;
+    oracle_tlbset_invvpid(s, 0, 1, 0x12345000);
+    cr_assert(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    oracle_tlbset_mov_cr3(s, 1, 0, true);
+    cr_assert(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    oracle_tlbset_invlpg(s, 1, 0, 0x12345000);
+    cr_assert_not(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    cr_assert_eq(oracle_tlbset_psc_size(s), 0);
+    oracle_tlbset_destroy(s);
 }
