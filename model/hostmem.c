@@ -13,15 +13,9 @@
 
 #include "pagesim/hostmem.h"
 
-#define HM_CHUNK_SHIFT 9
+/* struct hostmem and HM_CHUNK_SHIFT are in hostmem.h, for the inline
+ * hostmem_read64(). */
 #define HM_CHUNK (1u << HM_CHUNK_SHIFT)
-
-struct hostmem {
-    uint64_t nr_frames;
-    uint64_t nr_chunks;
-    uint64_t backed;
-    uint8_t ***dir; /* [nr_chunks] -> [HM_CHUNK] -> frame or NULL */
-};
 
 struct hostmem *hostmem_new(uint64_t nr_frames)
 {
@@ -122,21 +116,6 @@ int hostmem_write(struct hostmem *hm, hpa_t a, const void *buf, size_t len)
     if (!f)
         return -1;
     memcpy(f + (hpa_x(a) & ~PAGE_MASK), buf, len);
-    return 0;
-}
-
-int hostmem_read64(const struct hostmem *hm, hpa_t a, uint64_t *out)
-{
-    /* The walkers' hot path: a constant-size copy the compiler inlines. */
-    uint64_t x = hpa_x(a), f = x >> PAGE_SHIFT;
-    if ((x & 7) || f >= hm->nr_frames)
-        return -1;
-    uint8_t **chunk = hm->dir[f >> HM_CHUNK_SHIFT];
-    const uint8_t *fr = chunk ? chunk[f & (HM_CHUNK - 1)] : NULL;
-    if (fr)
-        memcpy(out, fr + (x & ~PAGE_MASK), sizeof(*out));
-    else
-        *out = 0;
     return 0;
 }
 

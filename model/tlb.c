@@ -24,7 +24,6 @@ struct tlbe {
     uint64_t hbase; /* hpa of the page */
     uint64_t gbase; /* gpa of the page */
     uint64_t eptp;  /* EPT root mfn */
-    uint64_t stamp; /* LRU */
     uint16_t vpid, pcid;
     uint8_t valid, shift, rights, pkey, eperm;
     uint8_t gshift; /* the guest page size: invalidation covers all of it */
@@ -34,7 +33,19 @@ struct tlb_arr {
     unsigned sets, ways;
     uint64_t mask; /* sets - 1 when sets is a power of two, else 0 */
     struct tlbe *e;
+    /* Parallel to e[], so that a set is searched in one or two cache
+     * lines: key[i] = tkey(vpn, shift) of a valid entry, 0 otherwise;
+     * lru[i] the stamp of its last use. */
+    uint64_t *key, *lru;
+    unsigned has; /* page sizes ever filled (bit per tkey class): lets a
+                   * lookup skip a size never cached -- only a hint */
 };
+
+/* The search key of an entry: page number and size class, never 0. */
+static inline uint64_t tkey(uint64_t vpn, unsigned shift)
+{
+    return vpn << 3 | (uint64_t)((shift - 12) / 9) << 1 | 1;
+}
 
 /* The set an index number falls in: no division on the hot path. */
 static inline uint64_t set_of(uint64_t n, unsigned sets, uint64_t mask)
@@ -67,16 +78,16 @@ struct mmu_epsc {
 
 enum { A_D4K, A_D2M, A_D1G, A_I4K, A_STLB, NR_ARR };
 
-struct ptc_line {
-    uint64_t tag;
-    uint64_t stamp;
-    bool valid;
+/* The PT-line cache: per way, the line's tag (hpa >> 6, plus 1 so that
+ * 0 means empty) and the stamp of its last use. */
+struct ptc_way {
+    uint64_t tag1, stamp;
 };
 
 struct mmu_tlb {
     const struct cpu_profile *p;
     struct tlb_arr a[NR_ARR];
-    struct ptc_line *ptc; /* PT-line cache */
+    struct ptc_way *ptc; /* PT-line cache */
     unsigned ptc_sets;
     uint64_t ptc_mask;
     uint64_t stamp;
@@ -96,7 +107,9 @@ static bool arr_init(struct tlb_arr *a, struct tlb_geom g)
     a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
     a->mask = pow2_mask(a->sets);
     a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
-    return a->e != NULL;
+    a->key = calloc((size_t)a->sets * a->ways, sizeof(*a->key));
+    a->lru = calloc((size_t)a->sets * a->ways, sizeof(*a->lru));
+    return a->e && a->key && a->lru;
 }
 
 static bool psc_init(struct psc_arr *a, struct tlb_geom g)
@@ -137,8 +150,11 @@ void tlb_destroy(struct mmu_tlb *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < NR_ARR; i++)
+    for (int i = 0; i < NR_ARR; i++) {
         free(t->a[i].e);
+        free(t->a[i].key);
+        free(t->a[i].lru);
+    }
     for (int l = 2; l <= 5; l++) {
         free(t->psc[l].e);
         free(t->epsc.a[l].e);
@@ -159,15 +175,19 @@ void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s)
 
 /* ---- lookup and fill ---------------------------------------------------------- */
 
-static struct tlbe *arr_find(struct tlb_arr *a, uint64_t va, unsigned shift,
-                             uint16_t vpid, uint16_t pcid, uint64_t eptp)
+static inline struct tlbe *arr_find(struct tlb_arr *a, uint64_t va,
+                                    unsigned shift, uint16_t vpid,
+                                    uint16_t pcid, uint64_t eptp)
 {
-    uint64_t vpn = va >> shift;
-    struct tlbe *set = &a->e[set_of(vpn, a->sets, a->mask) * a->ways];
+    if (!(a->has >> ((shift - 12) / 9) & 1))
+        return NULL;
+    uint64_t vpn = va >> shift, k = tkey(vpn, shift);
+    size_t base = set_of(vpn, a->sets, a->mask) * a->ways;
     for (unsigned w = 0; w < a->ways; w++) {
-        struct tlbe *e = &set[w];
-        if (e->valid && e->vpn == vpn && e->shift == shift && e->vpid == vpid
-            && e->eptp == eptp
+        if (a->key[base + w] != k)
+            continue;
+        struct tlbe *e = &a->e[base + w];
+        if (e->vpid == vpid && e->eptp == eptp
             && (e->pcid == pcid || (e->rights & MMU_R_G)
                 || MUTANT(MUT_TLB_NO_PCID_TAG)))
             return e;
@@ -177,24 +197,28 @@ static struct tlbe *arr_find(struct tlb_arr *a, uint64_t va, unsigned shift,
 
 static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
 {
-    struct tlbe *set = &a->e[set_of(n->vpn, a->sets, a->mask) * a->ways];
-    struct tlbe *victim = &set[0];
-    for (unsigned w = 0; w < a->ways; w++) {
-        struct tlbe *e = &set[w];
-        if (e->valid && e->vpn == n->vpn && e->shift == n->shift
-            && e->vpid == n->vpid && e->pcid == n->pcid && e->eptp == n->eptp) {
-            victim = e; /* replace the same translation */
-            break;
+    uint64_t k = tkey(n->vpn, n->shift);
+    size_t base = set_of(n->vpn, a->sets, a->mask) * a->ways, v = base;
+    for (size_t i = base; i < base + a->ways; i++) {
+        if (a->key[i] == k) {
+            const struct tlbe *e = &a->e[i];
+            if (e->vpid == n->vpid && e->pcid == n->pcid && e->eptp == n->eptp) {
+                v = i; /* replace the same translation */
+                break;
+            }
         }
-        if (!e->valid) {
-            if (victim->valid)
-                victim = e;
-        } else if (victim->valid && e->stamp < victim->stamp) {
-            victim = e;
+        if (!a->key[i]) {
+            if (a->key[v])
+                v = i;
+        } else if (a->key[v] && a->lru[i] < a->lru[v]) {
+            v = i;
         }
     }
-    *victim = *n;
-    victim->stamp = ++t->stamp;
+    a->e[v] = *n;
+    a->e[v].valid = 1;
+    a->key[v] = k;
+    a->lru[v] = ++t->stamp;
+    a->has |= 1u << ((n->shift - 12) / 9);
 }
 
 /* The L1 array for a page size / access kind (-1: none). */
@@ -378,27 +402,27 @@ void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
 
 static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
 {
-    uint64_t tag = hpa >> 6;
-    struct ptc_line *set = &t->ptc[set_of(tag, t->ptc_sets, t->ptc_mask)
-                                   * t->p->ptc_ways];
-    struct ptc_line *victim = &set[0];
-    for (unsigned w = 0; w < t->p->ptc_ways; w++) {
-        if (set[w].valid && set[w].tag == tag) {
+    uint64_t tag = hpa >> 6, t1 = tag + 1;
+    unsigned ways = t->p->ptc_ways;
+    struct ptc_way *set = &t->ptc[set_of(tag, t->ptc_sets, t->ptc_mask) * ways];
+    struct ptc_way *victim = &set[0];
+    for (unsigned w = 0; w < ways; w++) {
+        if (set[w].tag1 == t1) {
             set[w].stamp = ++t->stamp;
             return t->p->lat_pt_hit;
         }
-        if (!set[w].valid || set[w].stamp < victim->stamp)
+        if (!set[w].tag1 || set[w].stamp < victim->stamp)
             victim = &set[w];
     }
-    victim->valid = true;
-    victim->tag = tag;
+    victim->tag1 = t1;
     victim->stamp = ++t->stamp;
     return t->p->lat_pt_miss;
 }
 
 /* ---- the access ------------------------------------------------------------------ */
 
-static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
+static bool hit_ok(struct mmu_tlb *t, struct tlb_arr *a, struct tlbe *e,
+                   const struct mmu_cpu *cpu,
                    uint64_t va, enum access_kind k, uint16_t vpid,
                    uint16_t pcid, bool mbec, struct mmu_result *res)
 {
@@ -435,7 +459,8 @@ static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
     res->pkey = e->pkey;
     res->ept_perm = e->eperm;
     res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
-    e->stamp = ++t->stamp;
+    res->epsc_saved = 0;
+    a->lru[e - a->e] = ++t->stamp;
     return true;
 }
 
@@ -497,7 +522,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
     {
         int ai = k == ACC_FETCH ? A_I4K : A_D4K;
         struct tlbe *e = arr_find(&t->a[ai], va, 12, vpid, pcid, eptp);
-        if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+        if (e && hit_ok(t, &t->a[ai], e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
             tr->level = TLB_L1;
             tr->cycles = t->p->lat_l1tlb;
             t->st.l1_hits++;
@@ -514,7 +539,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
             if (ai < 0)
                 continue;
             struct tlbe *e = arr_find(&t->a[ai], va, shifts[i], vpid, pcid, eptp);
-            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+            if (e && hit_ok(t, &t->a[ai], e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
                 tr->level = TLB_L1;
                 tr->cycles = t->p->lat_l1tlb;
                 t->st.l1_hits++;
@@ -524,7 +549,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         }
         for (int i = 0; i < 2; i++) {
             struct tlbe *e = arr_find(&t->a[A_STLB], va, shifts[i], vpid, pcid, eptp);
-            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+            if (e && hit_ok(t, &t->a[A_STLB], e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
                 int ai = l1_for(e->shift, k);
                 if (ai >= 0 && res->outcome == MMU_OK)
                     arr_fill(t, &t->a[ai], e);
@@ -592,7 +617,11 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
     for (int ai_ = 0; ai_ < NR_ARR; ai_++)                                     \
         for (size_t i_ = 0; i_ < (size_t)(t)->a[ai_].sets * (t)->a[ai_].ways;  \
              i_++)                                                             \
-            for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)
+            for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)        \
+                if ((t)->a[ai_].key[i_])
+
+/* Invalidates the entry FOR_EACH_ENTRY is at. */
+#define KILL(t, e) ((e)->valid = 0, (t)->a[ai_].key[i_] = 0)
 
 /* An invalidation for va covers every piece of the guest page it is in
  * (a large page cached as smaller entries, SDM 4.10.2.3). */
@@ -610,7 +639,7 @@ static void drop_page(struct mmu_tlb *t, uint64_t va, uint16_t vpid,
     FOR_EACH_ENTRY(t, e)
         if (e->valid && e->vpid == vpid && covers(e, va)
             && (e->pcid == pcid || (globals_too && (e->rights & MMU_R_G))))
-            e->valid = 0;
+            KILL(t, e);
     psc_drop(t, false, vpid, false, pcid, true, va);
 }
 
@@ -621,7 +650,7 @@ void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va)
     FOR_EACH_ENTRY(t, e)
         if (e->valid && e->vpid == vpid && covers(e, va)
             && (e->pcid == pcid || (e->rights & MMU_R_G)))
-            e->valid = 0;
+            KILL(t, e);
     /* SDM 4.10.4.1: INVLPG invalidates all PSC entries of the current
      * PCID, whatever their address. */
     if (!MUTANT(MUT_PSC_INVLPG_KEEP))
@@ -636,7 +665,7 @@ void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
     FOR_EACH_ENTRY(t, e)
         if (e->valid && e->vpid == vpid && e->pcid == new_pcid
             && !(e->rights & MMU_R_G))
-            e->valid = 0;
+            KILL(t, e);
     /* SDM 4.10.4.1: and every PSC entry of the new PCID (PCID 0 without
      * PCIDE). */
     if (!MUTANT(MUT_PSC_CR3_KEEP))
@@ -655,18 +684,18 @@ void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
         switch (type) {
         case 0: /* individual address, non-global */
             if (e->pcid == pcid && !g && covers(e, va))
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 1: /* single context, non-global */
             if (e->pcid == pcid && !g)
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 2: /* all contexts, globals too */
-            e->valid = 0;
+            KILL(t, e);
             break;
         case 3: /* all contexts except globals */
             if (!g)
-                e->valid = 0;
+                KILL(t, e);
             break;
         default:
             break;
@@ -690,19 +719,19 @@ void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va)
         switch (type) {
         case 0: /* individual address: every PCID, globals too */
             if (e->vpid == vpid && covers(e, va))
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 1:
             if (e->vpid == vpid)
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 2: /* all VPIDs but 0 */
             if (e->vpid != 0)
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 3:
             if (e->vpid == vpid && !(e->rights & MMU_R_G))
-                e->valid = 0;
+                KILL(t, e);
             break;
         default:
             break;
@@ -722,7 +751,7 @@ void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
         return;
     FOR_EACH_ENTRY(t, e)
         if (e->valid && (type == 2 || e->eptp == eptp_root))
-            e->valid = 0;
+            KILL(t, e);
     /* Combined and guest-physical mappings of the EPTP (SDM 28.4.3.1). */
     if (type == 1 || type == 2)
         epsc_drop(t, type == 2, eptp_root);
