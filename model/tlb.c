@@ -197,20 +197,20 @@ static inline struct tlbe *arr_find(struct tlb_arr *a, uint64_t va,
 
 static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
 {
-    uint64_t k = tkey(n->vpn, n->shift);
+    uint64_t k = tkey(n->vpn, n->shift), best = ~0ULL;
     size_t base = set_of(n->vpn, a->sets, a->mask) * a->ways, v = base;
+    /* The same translation is replaced; else the first empty way (lru 0),
+     * else the least recently used one. */
     for (size_t i = base; i < base + a->ways; i++) {
         if (a->key[i] == k) {
             const struct tlbe *e = &a->e[i];
             if (e->vpid == n->vpid && e->pcid == n->pcid && e->eptp == n->eptp) {
-                v = i; /* replace the same translation */
+                v = i;
                 break;
             }
         }
-        if (!a->key[i]) {
-            if (a->key[v])
-                v = i;
-        } else if (a->key[v] && a->lru[i] < a->lru[v]) {
+        if (a->lru[i] < best) {
+            best = a->lru[i];
             v = i;
         }
     }
@@ -387,6 +387,24 @@ bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
     return false;
 }
 
+bool mmu_epsc_peek(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                   int levels, int *level, uint64_t *table, uint64_t *perm)
+{
+    for (int l = 2; l <= levels; l++) {
+        struct psc_arr *a = &c->a[l];
+        if (!a->e)
+            continue;
+        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, 0, 0);
+        if (!e)
+            continue;
+        *level = l;
+        *table = e->tbl_hpa;
+        *perm = e->rights;
+        return true;
+    }
+    return false;
+}
+
 void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
                    uint64_t table, uint64_t perm)
 {
@@ -406,12 +424,14 @@ static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
     unsigned ways = t->p->ptc_ways;
     struct ptc_way *set = &t->ptc[set_of(tag, t->ptc_sets, t->ptc_mask) * ways];
     struct ptc_way *victim = &set[0];
+    /* Empty ways have stamp 0, so the oldest is also the last empty one
+     * (<=: as the first version, which took the last empty way). */
     for (unsigned w = 0; w < ways; w++) {
         if (set[w].tag1 == t1) {
             set[w].stamp = ++t->stamp;
             return t->p->lat_pt_hit;
         }
-        if (!set[w].tag1 || set[w].stamp < victim->stamp)
+        if (set[w].stamp <= victim->stamp)
             victim = &set[w];
     }
     victim->tag1 = t1;
@@ -498,10 +518,67 @@ bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
     return false;
 }
 
+static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
+                            const struct mmu_cpu *cpu, const struct mmu_ept *ept,
+                            uint16_t vpid, gva_t gva, enum access_kind k,
+                            struct mmu_result *res, struct tlb_result *tr);
+
+/* The hot path, kept small so that it inlines nothing heavy: an L1 4 KiB
+ * hit on an entry whose rights cannot fault (user, writable, no XD; no
+ * SMEP/SMAP/keys) and, for a write, is dirty.  Exactly what the general
+ * path does for such a hit (hit_ok()); everything else goes there. */
 void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
                 const struct mmu_ept *ept, uint16_t vpid, gva_t gva,
                 enum access_kind k, struct mmu_result *res,
                 struct tlb_result *tr)
+{
+    if (t && (cpu->cr0 & X86_CR0_PG) && (cpu->cr4 & X86_CR4_PAE)
+        && (cpu->efer & X86_EFER_LMA) && !ept->mbec
+        && !(cpu->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS))
+        && !pagesim_mutants) {
+        struct tlb_arr *a = &t->a[k == ACC_FETCH ? A_I4K : A_D4K];
+        uint64_t va = gva_x(gva), vpn = va >> 12, key = tkey(vpn, 12);
+        size_t base = set_of(vpn, a->sets, a->mask) * a->ways;
+        uint16_t pcid = tlb_pcid_of(cpu);
+        uint64_t eptp = mfn_x(ept->root);
+        static const uint8_t need[] = { EPT_R, EPT_W, EPT_X };
+        for (unsigned w = 0; w < a->ways; w++) {
+            if (a->key[base + w] != key)
+                continue;
+            struct tlbe *e = &a->e[base + w];
+            if (e->vpid != vpid || e->eptp != eptp
+                || (e->pcid != pcid && !(e->rights & MMU_R_G)))
+                continue;
+            /* The first match is the one arr_find() returns. */
+            if (!(e->eperm & need[k])
+                || (e->rights & (MMU_R_U | MMU_R_W | MMU_R_NX)) != (MMU_R_U | MMU_R_W)
+                || (k == ACC_WRITE && !(e->rights & MMU_R_D)))
+                break;
+            uint64_t off = va & 0xFFF;
+            res->outcome = MMU_OK;
+            res->gpa = _gpa(e->gbase | off);
+            res->hpa = _hpa(e->hbase | off);
+            res->page_shift = 12;
+            res->rights = e->rights;
+            res->pkey = e->pkey;
+            res->ept_perm = e->eperm;
+            res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
+            res->epsc_saved = 0;
+            a->lru[base + w] = ++t->stamp;
+            tr->level = TLB_L1;
+            tr->cycles = t->p->lat_l1tlb;
+            t->st.l1_hits++;
+            t->st.cycles += tr->cycles;
+            return;
+        }
+    }
+    tlb_access_slow(t, hm, cpu, ept, vpid, gva, k, res, tr);
+}
+
+static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
+                            const struct mmu_cpu *cpu, const struct mmu_ept *ept,
+                            uint16_t vpid, gva_t gva, enum access_kind k,
+                            struct mmu_result *res, struct tlb_result *tr)
 {
     if (!t) {
         mmu_translate(hm, cpu, ept, gva, k, res);
@@ -620,8 +697,9 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
             for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)        \
                 if ((t)->a[ai_].key[i_])
 
-/* Invalidates the entry FOR_EACH_ENTRY is at. */
-#define KILL(t, e) ((e)->valid = 0, (t)->a[ai_].key[i_] = 0)
+/* Invalidates the entry FOR_EACH_ENTRY is at (lru 0: empty, the first
+ * choice of arr_fill()). */
+#define KILL(t, e) ((e)->valid = 0, (t)->a[ai_].key[i_] = 0, (t)->a[ai_].lru[i_] = 0)
 
 /* An invalidation for va covers every piece of the guest page it is in
  * (a large page cached as smaller entries, SDM 4.10.2.3). */

@@ -380,6 +380,128 @@ slow:
     return false;
 }
 
+/* The walk below a paging-structure-cache entry whose next entry is the
+ * leaf (a cached PDE and a 4 KiB PTE, or a cached PDPTE and a 2 MiB PDE):
+ * one guest entry read at the cached host address, then the final EPT
+ * walk, from the deepest EPT PSC entry.  The same conditions as
+ * mmu_fast_n() (no EPT A/D, PML, MBEC, NPT, mutants; nothing to set, no
+ * fault, no exit).  The EPT PSC use and fills are made only once the
+ * access is known to complete, in the order ept.c makes them (lookup, then
+ * fills top down), so a fall back to the general walker leaves no trace. */
+static bool mmu_fast_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
+                         const struct mmu_ept *ept, enum mmu_mode m,
+                         uint64_t va, enum access_kind k,
+                         const struct mmu_psc_start *start,
+                         struct mmu_walklog *wlog, struct mmu_result *res)
+{
+    unsigned vtop = m == MMU_MODE_5L ? 56 : 47;
+    if ((uint64_t)((int64_t)(va << (63 - vtop)) >> (63 - vtop)) != va)
+        return false; /* #GP: the general walker */
+    int level = start->level - 1;
+    unsigned idx = (unsigned)(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+    uint64_t ehpa = start->table_hpa + 8 * idx;
+    uint64_t v = fast_rd(hm, ehpa);
+    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
+    bool big = (level == 2 || level == 3) && (v & PTE_PS);
+    if (!(v & PTE_P) || !(v & PTE_A) || (level != 1 && !big)
+        || (k == ACC_WRITE && !(v & PTE_D)))
+        return false;
+    uint64_t r = mmu_above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX)
+                 | (big ? (level == 3 ? 0x3FFFE000ULL : 0x1FE000ULL) : 0);
+    if (v & r)
+        return false;
+    uint64_t rights = start->rights & v & (PTE_U | PTE_W);
+    bool nx = (start->rights & PTE_NX) || (v & PTE_NX);
+    bool uacc = cpu->cpl == 3 && !cpu->implicit;
+    if (mmu_rights(cpu, m, k, uacc, rights, nx, v))
+        return false;
+    unsigned pshift = PAGE_SHIFT + 9 * (unsigned)(level - 1);
+    uint64_t off = (1ULL << pshift) - 1;
+    uint64_t gpa = (v & PTE_ADDR_MASK & ~off) | (va & off);
+
+    /* The final EPT walk, from the deepest EPT PSC entry (peeked: used and
+     * counted below only if the walk completes). */
+    int elev = ept->levels == 5 ? 5 : 4, top = elev, cl = 0;
+    uint64_t table = mfn_x(ept->root) << PAGE_SHIFT, p = 7, ct, cp;
+    if (ept->epsc && mmu_epsc_peek(ept->epsc, mfn_x(ept->root), gpa, elev,
+                                   &cl, &ct, &cp)) {
+        top = cl - 1;
+        table = ct;
+        p = cp & 7;
+    }
+    uint64_t p0 = p, above = mmu_above_maxphy(ept->maxphyaddr);
+    uint64_t ents[6], e = 0, eas[6];
+    int el;
+    static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
+    for (el = top; el >= 1; el--) {
+        unsigned sh = PAGE_SHIFT + 9 * (unsigned)(el - 1);
+        uint64_t ea = table + 8 * ((gpa >> sh) & 511);
+        e = fast_rd(hm, ea);
+        eas[el] = ea;
+        if (((0x45u >> (e & 7)) & 1) || (e & above))
+            return false;
+        p &= e;
+        ents[el] = e;
+        if (el >= 4 || (el > 1 && !(e & EPT_PS))) {
+            if (e & (el >= 4 ? 0xF8ULL : 0x78ULL))
+                return false;
+            table = e & EPT_ADDR_MASK;
+            continue;
+        }
+        break;
+    }
+    if (el < 1)
+        return false;
+    unsigned esh = PAGE_SHIFT + 9 * (unsigned)(el - 1);
+    uint64_t low = (1ULL << esh) - 1;
+    if (((0x8Cu >> ((e >> 3) & 7)) & 1) || (e & low & ~0xFFFULL)
+        || (p & need[k]) != need[k])
+        return false;
+
+    /* It completes: the references, the EPT PSC use and fills. */
+    mmu_log_ref(ept->reflog, ehpa);
+    for (int l = top; l >= el; l--)
+        mmu_log_ref(ept->reflog, eas[l]);
+    unsigned skipped = cl ? (unsigned)(elev - cl + 1) : 0;
+    if (cl) {
+        int l2;
+        mmu_epsc_lookup(ept->epsc, mfn_x(ept->root), gpa, elev, &l2, &ct, &cp);
+    }
+    if (ept->epsc) {
+        uint64_t q = p0;
+        for (int l = top; l > el; l--) {
+            q &= ents[l] & 7;
+            mmu_epsc_fill(ept->epsc, mfn_x(ept->root), gpa, l,
+                          ents[l] & EPT_ADDR_MASK, q);
+        }
+    }
+    unsigned eref = (unsigned)(top - el + 1) + skipped;
+    res->outcome = MMU_OK;
+    res->gpa = _gpa(gpa);
+    res->hpa = _hpa((e & EPT_ADDR_MASK & ~low) | (gpa & low));
+    res->guest_refs = 1;
+    res->ept_refs = eref;
+    res->refs = 1 + eref;
+    res->epsc_saved = skipped;
+    res->page_shift = pshift;
+    res->ept_memtype = (unsigned)(e >> 3) & 7;
+    res->ept_ipat = (e & EPT_IPAT) != 0;
+    res->ept_shift = esh;
+    res->ept_perm = (unsigned)(p & 7);
+    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
+                  | (nx && nxe ? MMU_R_NX : 0)
+                  | ((v & PTE_D) ? MMU_R_D : 0)
+                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
+    res->pkey = (unsigned)(v >> 59) & 15;
+    if (wlog) {
+        wlog->top = wlog->leaf = level;
+        wlog->tbl_gpa[level] = start->table_gpa;
+        wlog->tbl_hpa[level] = start->table_hpa;
+        wlog->rights[level] = rights | (nx ? PTE_NX : 0);
+    }
+    return true;
+}
+
 static bool mmu_fast(struct hostmem *hm, const struct mmu_cpu *cpu,
                      const struct mmu_ept *ept, enum mmu_mode m, uint64_t va,
                      enum access_kind k, struct mmu_result *res)
@@ -424,10 +546,16 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
             return;
         }
     }
-    if (m >= MMU_MODE_4L && !start && !wlog && !ept->npt && !ept->ad
-        && !ept->mbec && !ept->epsc && !pagesim_mutants) {
-        if (mmu_fast(hm, cpu, ept, m, va, k, res))
-            return;
+    if (m >= MMU_MODE_4L && !ept->npt && !ept->ad && !ept->mbec
+        && !pagesim_mutants) {
+        if (start && start->level >= 2
+            && start->level <= (m == MMU_MODE_5L ? 5 : 4)) {
+            if (mmu_fast_psc(hm, cpu, ept, m, va, k, start, wlog, res))
+                return;
+        } else if (!start && !wlog && !ept->epsc) {
+            if (mmu_fast(hm, cpu, ept, m, va, k, res))
+                return;
+        }
         *res = (struct mmu_result){ .outcome = MMU_OK };
     }
     if (m == MMU_MODE_NONE) {

@@ -174,6 +174,11 @@ bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
                      int levels, int *level, uint64_t *table, uint64_t *perm);
 void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
                    uint64_t table, uint64_t perm);
+/* mmu_epsc_lookup() without using the entry (no LRU update, not counted):
+ * for the walker's fast path, which uses it only once it knows the walk
+ * completes. */
+bool mmu_epsc_peek(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                   int levels, int *level, uint64_t *table, uint64_t *perm);
 
 enum mmu_outcome {
     MMU_OK = 0,
