@@ -163,7 +163,7 @@ static void bench_tlb_hit(void)
     struct tlb_result tr;
     world(512, false);
     struct mmu_tlb *t = tlb_new(&cpu_profile_intel);
-    uint64_t n = getenv("HITS") ? strtoull(getenv("HITS"), 0, 0) : 50000000;
+    uint64_t n = 50000000;
     double t0 = now();
     for (uint64_t i = 0; i < n; i++)
         tlb_access(t, hm, &cpu, &ept, 1, _gva(0x5000 + (i & 0x3F8)), ACC_READ, &r, &tr);
@@ -181,7 +181,7 @@ static void bench_walk_2d(void)
 {
     struct mmu_result r;
     world(512, false);
-    uint64_t n = getenv("WALKS") ? strtoull(getenv("WALKS"), 0, 0) : 10000000, refs = 0;
+    uint64_t n = 10000000, refs = 0;
     double t0 = now();
     for (uint64_t i = 0; i < n; i++) {
         mmu_translate(hm, &cpu, &ept, _gva(((i * 7) & 511) << 12), ACC_READ, &r);

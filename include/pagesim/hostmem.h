@@ -25,6 +25,7 @@ struct hostmem {
     uint64_t nr_chunks;
     uint64_t backed;
     uint8_t ***dir; /* [nr_chunks] -> [1 << HM_CHUNK_SHIFT] -> frame or NULL */
+    uint8_t **slab; /* [nr_chunks] -> the chunk's 2 MiB of backing or NULL */
 };
 
 struct hostmem *hostmem_new(uint64_t nr_frames);
