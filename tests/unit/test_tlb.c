@@ -309,3 +309,94 @@ Test(tlb, oracle_psc_set)
     cr_assert_eq(oracle_tlbset_psc_size(s), 0);
     oracle_tlbset_destroy(s);
 }
+
+/* ---- the fast paths are the general walker ------------------------------------- */
+
+static uint64_t trng = 0x2545F4914F6CDD1DULL;
+static uint64_t trand(void)
+{
+    trng ^= trng << 13;
+    trng ^= trng >> 7;
+    trng ^= trng << 17;
+    return trng;
+}
+
+#define SAME(f) cr_assert_eq(a->f, b->f, "trial %u: " #f " %#llx vs %#llx", n, \
+                             (unsigned long long)a->f, (unsigned long long)b->f)
+static void same_result(unsigned n, const struct mmu_result *a, const struct mmu_result *b)
+{
+    SAME(outcome); SAME(gpa.gpa); SAME(hpa.hpa); SAME(pf_ec); SAME(cr2.gva);
+    SAME(exit_qual); SAME(exit_gpa.gpa); SAME(exit_gla.gva); SAME(refs);
+    SAME(guest_refs); SAME(ept_refs); SAME(ad_writes); SAME(epsc_saved);
+    SAME(page_shift); SAME(ept_memtype); SAME(ept_ipat); SAME(ept_shift);
+    SAME(rights); SAME(pkey); SAME(ept_perm);
+}
+
+/* Random entries at every level, random CPU state and access: the model
+ * with its fast paths (no mutant set) and with them off (a mutant bit of
+ * the sim, which the walk never tests, disables them) must give the same
+ * result, the same memory afterwards and the same TLB statistics. */
+Test(tlb, fast_paths_equal_general_walker)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A;
+    static const uint64_t bits[] = { PTE_P, PTE_W, PTE_U, PTE_A, PTE_D, PTE_G,
+                                     PTE_NX, 1ULL << 51 };
+    for (unsigned n = 0; n < 3000; n++) {
+        uint64_t e[5], ept_leaf;
+        e[4] = (0x11ULL << 12) | a;
+        e[3] = (0x12ULL << 12) | a;
+        e[2] = (0x13ULL << 12) | a;
+        e[1] = (0x20ULL << 12) | a | PTE_D;
+        for (int l = 1; l <= 4; l++)
+            if (trand() % 4 == 0)
+                e[l] ^= bits[trand() % 8];
+        if (trand() % 8 == 0)
+            e[2] = (0x200ULL << 12) | a | PTE_PS | (trand() % 2 ? PTE_D : 0);
+        ept_leaf = ((0x20ULL + GOFF) << 12) | (6 << 3) | (trand() % 8);
+        struct mmu_cpu c = cpu;
+        c.cpl = trand() % 2 ? 3 : 0;
+        c.cr0 ^= trand() % 2 ? X86_CR0_WP : 0;
+        c.efer ^= trand() % 4 == 0 ? X86_EFER_NXE : 0;
+        c.cr4 |= trand() % 8 == 0 ? X86_CR4_SMAP : 0;
+        enum access_kind k = (enum access_kind)(trand() % 3);
+        bool with_tlb = trand() % 2;
+        uint64_t va = VA + 8 * (trand() % 512);
+        uint64_t va2 = va + 0x1000 * (trand() % 2);
+        struct mmu_result r[2];
+        uint64_t mem[2][5];
+        struct tlb_stats st[2];
+        for (int pass = 0; pass < 2; pass++) {
+            pagesim_mutants = pass ? MUT_M2P_KEEP_ON_FREE : 0;
+            w(0x10 + GOFF, 0, e[4]);
+            w(0x11 + GOFF, 0, e[3]);
+            w(0x12 + GOFF, 0, e[2]);
+            w(0x13 + GOFF, 7, e[1]);
+            w(4, 0x20, ept_leaf);
+            tlb_destroy(t);
+            t = tlb_new(&cpu_profile_intel);
+            struct tlb_result tr;
+            if (with_tlb) {
+                /* A first access fills the PSCs (through VA's page), the
+                 * second (another page, same PT) walks below them. */
+                tlb_access(t, hm, &c, &ept, 1, _gva(VA), ACC_READ, &r[pass], &tr);
+                tlb_access(t, hm, &c, &ept, 1, _gva(va2), k, &r[pass], &tr);
+            } else {
+                mmu_translate(hm, &c, &ept, _gva(va), k, &r[pass]);
+            }
+            tlb_stats(t, &st[pass]);
+            hostmem_read64(hm, _hpa(((0x10 + GOFF) << 12)), &mem[pass][4]);
+            hostmem_read64(hm, _hpa(((0x11 + GOFF) << 12)), &mem[pass][3]);
+            hostmem_read64(hm, _hpa(((0x12 + GOFF) << 12)), &mem[pass][2]);
+            hostmem_read64(hm, _hpa(((0x13 + GOFF) << 12) + 56), &mem[pass][1]);
+            hostmem_read64(hm, _hpa((4 << 12) + 8 * 0x20), &mem[pass][0]);
+        }
+        same_result(n, &r[0], &r[1]);
+        for (int l = 0; l < 5; l++)
+            cr_assert_eq(mem[0][l], mem[1][l], "trial %u: memory at level %d", n, l);
+        cr_assert_eq(st[0].cycles, st[1].cycles, "trial %u: cycles", n);
+        cr_assert_eq(st[0].walk_refs, st[1].walk_refs, "trial %u: walk_refs", n);
+        cr_assert_eq(st[0].psc_hits, st[1].psc_hits, "trial %u", n);
+        cr_assert_eq(st[0].epsc_hits, st[1].epsc_hits, "trial %u", n);
+    }
+    pagesim_mutants = 0;
+}
