@@ -92,6 +92,7 @@ struct ctx {
     uint64_t accesses, compared, diffs, known, skipped, cpl0, cpl3, ld_checked;
     unsigned printed;
     bool stopped;          /* a guest error ended this replay */
+    bool psc_walk;         /* the model's walk starts from a PSC entry */
     char error[600];
     struct hw_access cur;
     double backend_s;
@@ -241,6 +242,32 @@ static void skip(struct ctx *c, struct engine *e, unsigned dom, const char *why)
     }
 }
 
+/* Does a paging-structure-cache entry still say what the guest tables say
+ * (the same next table and rights down to its level)?  Reads only (no A/D,
+ * EPT without A/D writes nothing on a read). */
+static bool psc_fresh(struct engine *e, struct vcpu *v,
+                      const struct mmu_psc_start *ps, uint64_t va)
+{
+    struct mmu_ept ept = { .root = v->d->ept_root };
+    int top = (v->cpu.cr4 & X86_CR4_LA57) ? 5 : 4;
+    uint64_t table = v->cpu.cr3 & PTE_ADDR_MASK, rights = PTE_U | PTE_W, nx = 0;
+    for (int l = top; l >= ps->level; l--) {
+        uint64_t gpa = table + 8 * ((va >> (12 + 9 * (l - 1))) & 511);
+        struct mmu_result r = { .outcome = MMU_OK };
+        ept_translate(e->host->mem, &ept, _gpa(gpa), ACC_READ, true, _gva(va), &r);
+        if (r.outcome != MMU_OK)
+            return false;
+        uint64_t en = 0;
+        hostmem_read64(e->host->mem, r.hpa, &en);
+        if (!(en & PTE_P) || (l <= 3 && (en & PTE_PS)))
+            return false;
+        rights &= en;
+        nx |= en & PTE_NX;
+        table = en & PTE_ADDR_MASK;
+    }
+    return table == ps->table_gpa && ((rights & (PTE_U | PTE_W)) | nx) == ps->rights;
+}
+
 static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                      enum access_kind k, unsigned width, uint64_t wvalue)
 {
@@ -248,6 +275,13 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
                                  v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0,
                                  v->cpu.rflags };
+    /* Will the model walk from a paging-structure-cache entry (asked before
+     * the access changes the caches)? */
+    struct mmu_ept ept = { .root = v->d->ept_root };
+    struct mmu_psc_start ps;
+    c->psc_walk = v->tlb && !tlb_probe(v->tlb, &v->cpu, &ept, v->vpid, va, k)
+                  && tlb_psc_probe(v->tlb, &v->cpu, &ept, v->vpid, va, &ps)
+                  && !psc_fresh(e, v, &ps, gva_x(va));
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;
         snprintf(c->error, sizeof c->error, "out of memory for the domain's RAM copy");
@@ -386,6 +420,13 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     if (out->tlb_level == TLB_L1 || out->tlb_level == TLB_STLB) {
         skip(c, e, dom, "the model answered from its TLB; KVM here keeps no stale "
                         "translations (known: kvm-no-tlb-staleness)");
+        return;
+    }
+    /* The same for a walk that skipped levels through a paging-structure
+     * cache entry the guest has changed since (allowed until invalidated). */
+    if (c->psc_walk) {
+        skip(c, e, dom, "the model walked from a stale paging-structure-cache entry; "
+                        "KVM here keeps none (known: kvm-no-tlb-staleness)");
         return;
     }
     if (c->cur.cr4 & X86_CR4_PCIDE) {

@@ -237,6 +237,8 @@ struct attempt {
     unsigned pkey, pshift;
     bool need_ad[O_MAX_ENT];
     uint64_t add[O_MAX_ENT]; /* bits the access adds to each entry */
+    unsigned npsc;           /* AT_OK, IA-32e: PSC entries it may leave */
+    struct oracle_psc psc[4];
 };
 
 static enum o_mode o_mode(const struct oracle_cpu *cpu)
@@ -313,6 +315,7 @@ static bool o_key_denies(uint32_t reg, unsigned key, bool write, bool user,
 static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                     const struct hostmem *mem, uint64_t nr_frames,
                     struct oracle_ovl *ov, uint64_t va, enum access_kind k,
+                    const struct oracle_psc *st,
                     struct attempt *a)
 {
     enum o_mode m = o_mode(cpu);
@@ -377,30 +380,57 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
     bool all_u = true, all_w = true, any_nx = false;
     uint64_t leafval = 0, gpa;
     unsigned pshift = 12;
+    /* A cached upper entry (IA-32e only): start at the level below it. */
+    unsigned d0 = 0;
+    if (st && (m == OM_LONG4 || m == OM_LONG5) && st->level >= 2 &&
+        st->level <= nlev) {
+        d0 = nlev - (st->level - 1);
+        table = st->table_gpa;
+        all_u = st->u, all_w = st->w, any_nx = st->nx;
+    } else {
+        st = NULL;
+    }
 
     if (m == OM_FLAT) {
         gpa = va;
     } else {
         uint64_t amask = esz == 4 ? 0xFFFFF000u : bits(51, 12);
         bool done = false;
-        for (unsigned d = 0; d < nlev && !done; d++) {
+        for (unsigned d = d0; d < nlev && !done; d++) {
             uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
             uint64_t egpa = table + esz * idx;
-            nested(od, cpu, mem, nr_frames, ov, egpa, ACC_READ, true, false, &x);
-            if (!x.ok) {
-                a->end = AT_EXIT;
-                a->xkind = x.xkind;
-                a->qual = x.qual;
-                a->xgpa = egpa;
-                return;
+            if (st && d == d0) {
+                /* Read at the cached host address, no EPT walk; x.perm
+                 * still decides an A/D write below (the raw walker gives
+                 * it for domains whose EPT the oracle walks raw). */
+                if (use_raw(od, cpu)) {
+                    nested(od, cpu, mem, nr_frames, ov, egpa, ACC_READ, true, false, &x);
+                } else {
+                    memset(&x, 0, sizeof(x));
+                    ideal_perm(od, egpa, &x.perm, &x.hpa);
+                }
+                x.hpa = st->table_hpa + esz * idx;
+                a->refs += 1;
+            } else {
+                nested(od, cpu, mem, nr_frames, ov, egpa, ACC_READ, true, false, &x);
+                if (!x.ok) {
+                    a->end = AT_EXIT;
+                    a->xkind = x.xkind;
+                    a->qual = x.qual;
+                    a->xgpa = egpa;
+                    return;
+                }
+                a->refs += x.refs + 1; /* its EPT walk, then the entry itself */
             }
-            a->refs += x.refs + 1; /* its EPT walk, then the entry itself */
+            /* The table this entry is in is the one the entry above
+             * points to: complete that entry's PSC record. */
+            if (a->npsc && a->psc[a->npsc - 1].table_hpa == ~0ULL)
+                a->psc[a->npsc - 1].table_hpa = x.hpa - esz * idx;
             uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
             bool pdpte = m == OM_PAE3 && d == 0;
-            a->ent[d] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
-            a->nent = d + 1;
+            a->ent[a->nent++] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
             if (!(e & PTE_P)) {
                 a->end = AT_PF;
                 a->pf_ec = ec;
@@ -436,6 +466,9 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                 done = true;
             } else {
                 table = e & amask;
+                if (m == OM_LONG4 || m == OM_LONG5)
+                    a->psc[a->npsc++] = (struct oracle_psc){
+                        lvl, table, ~0ULL, all_u, all_w, any_nx };
             }
         }
         uint64_t pmask = (1ULL << pshift) - 1;
@@ -600,12 +633,21 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                                    const struct oracle_cpu *cpu,
                                    const struct hostmem *mem, gva_t va,
                                    enum access_kind k, unsigned width,
+                                   const struct oracle_psc *start,
                                    struct oracle_ovl *ov,
                                    struct oracle_expect *out);
 
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)
+{
+    oracle_access_psc(o, d, cpu, mem, va, k, width, NULL, out);
+}
+
+void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, gva_t va, enum access_kind k,
+                       unsigned width, const struct oracle_psc *start,
+                       struct oracle_expect *out)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     memset(out, 0, sizeof(*out));
@@ -627,7 +669,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
 
     struct oracle_ovl ov = { 0 };
     od->cur_vcpu = o->cur_vcpu;
-    oracle_access_attempts(o, od, cpu, mem, va, k, width, &ov, out);
+    oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
     /* The EPT entries whose A/D flags the access set (raw walks only). */
     out->nept = ov.n;
     for (unsigned i = 0; i < ov.n; i++) {
@@ -640,14 +682,17 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                                    const struct oracle_cpu *cpu,
                                    const struct hostmem *mem, gva_t va,
                                    enum access_kind k, unsigned width,
+                                   const struct oracle_psc *start,
                                    struct oracle_ovl *ov,
                                    struct oracle_expect *out)
 {
     for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
         struct attempt a;
-        attempt(od, cpu, mem, o->nr_frames, ov, gva_x(va), k, &a);
+        attempt(od, cpu, mem, o->nr_frames, ov, gva_x(va), k, start, &a);
         if (a.end == AT_OK) {
             predict_ok(&a, mem, o->nr_frames, k, width, out);
+            out->npsc = a.npsc;
+            memcpy(out->psc, a.psc, sizeof(a.psc));
             out->r_user = a.all_u;
             out->r_write = a.all_w;
             out->r_nx = a.nx;

@@ -40,6 +40,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_EPT_MEMTYPE_WB, "ept_memtype_wb" },
     { MUT_PML_FULL_DROPS_LAST, "pml_full_drops_last" },
     { MUT_PML_NO_FLUSH_AT_OP, "pml_no_flush_at_op" },
+    { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
+    { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
 };
 
 const char *mutant_name(uint64_t bit)

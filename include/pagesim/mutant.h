@@ -97,6 +97,12 @@
 #define MUT_PML_NO_LOG (UINT64_C(1) << 25)
 /* model (issue 4): NPT ignores the nested R/W bit for writes. */
 #define MUT_NPT_IGNORE_RW (UINT64_C(1) << 26)
+/* model (issue 4, PSCs): INVLPG leaves the paging-structure caches of the
+ * PCID (SDM 4.10.4.1 requires all of them gone). */
+#define MUT_PSC_INVLPG_KEEP (UINT64_C(1) << 48)
+/* model (issue 4, PSCs): MOV CR3 without the no-flush bit keeps the PSC
+ * entries of the new PCID. */
+#define MUT_PSC_CR3_KEEP (UINT64_C(1) << 49)
 
 /* model (issue 4): the EPT leaf's memory type and ignore-PAT are not
  * carried through (every access reports WB, PAT honoured). */

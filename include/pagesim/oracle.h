@@ -197,6 +197,16 @@ struct oracle_expect {
      * have set theirs). */
     unsigned nept;
     struct { hpa_t hpa; uint64_t value; } ept[ORACLE_MAX_EPT_AD];
+    /* OR_OK in IA-32e modes: the non-leaf entries the walk used, each as
+     * the paging-structure-cache entry a CPU may now hold (SDM 4.10.3):
+     * its level (2 PDE .. 5 PML5E), the next table's gpa and hpa, and the
+     * rights down to it (U/S, R/W ANDed, XD ORed). */
+    unsigned npsc;
+    struct oracle_psc {
+        unsigned level;
+        uint64_t table_gpa, table_hpa;
+        bool u, w, nx;
+    } psc[4];
 };
 
 /* Predicts the access and applies its side effects to the flat model
@@ -206,6 +216,15 @@ struct oracle_expect {
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out);
+/* The same for a walk that starts from a paging-structure-cache entry
+ * (start: one the TLB set allows, see oracle_tlbset_psc_allows; NULL: a
+ * full walk): the entries down to start->level are not read, their rights
+ * are start's, and the entry below is read at start->table_hpa without an
+ * EPT walk (a combined mapping, SDM 28.4.1): one reference. */
+void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, gva_t va, enum access_kind k,
+                       unsigned width, const struct oracle_psc *start,
+                       struct oracle_expect *out);
 
 /* ---- mem paging (oracle/paging.c) ------------------------------------------------ */
 
@@ -266,6 +285,19 @@ void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
                           uint64_t eptp);
 size_t oracle_tlbset_size(const struct oracle_tlbset *s);
+/* Paging-structure caches (SDM 4.10.3): oracle_tlbset_note() also keeps
+ * the PSC entries of each predicted walk (x->psc), the invalidations and
+ * #PFs above remove them with the SDM's scope (INVLPG, MOV CR3 and
+ * INVPCID 0/1: every entry of the PCID; INVPCID 2/3: of the VPID; INVVPID
+ * 0: the entries that would translate the address, 1/3: of the VPID, 2:
+ * all but VPID 0; INVEPT: of the EPTP / all; #PF: those that would
+ * translate the address, current PCID).  Is a walk from this cached
+ * entry allowed? */
+bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
+                              const struct oracle_cpu *cpu, uint16_t vpid,
+                              uint64_t eptp, gva_t va,
+                              const struct oracle_psc *p);
+size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 

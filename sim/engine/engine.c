@@ -1038,8 +1038,29 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         if (out->final == EF_PF)
             oracle_tlbset_pf(v->tset, &oc, v->vpid, va);
     } else {
-        /* The oracle reads the guest tables before the model sets A/D. */
-        oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
+        /* The oracle reads the guest tables before the model sets A/D.  A
+         * walk that will start from a paging-structure-cache entry is
+         * predicted from the same entry, if the oracle's set still allows
+         * it (SDM 4.10.3: cached upper levels may be stale until
+         * invalidated, never after). */
+        struct mmu_psc_start ps;
+        struct oracle_psc op, *opp = NULL;
+        if (v->tlb && tlb_psc_probe(v->tlb, &v->cpu, &pept, v->vpid, va, &ps)) {
+            op = (struct oracle_psc){ (unsigned)ps.level, ps.table_gpa,
+                                      ps.table_hpa, (ps.rights & PTE_U) != 0,
+                                      (ps.rights & PTE_W) != 0,
+                                      (ps.rights & PTE_NX) != 0 };
+            if (oracle_tlbset_psc_allows(v->tset, &oc, v->vpid, eptp, va, &op)) {
+                opp = &op;
+            } else {
+                char got[96];
+                snprintf(got, sizeof got, "level %d entry -> table gpa %#" PRIx64,
+                         ps.level, ps.table_gpa);
+                divergence(e, "access.psc_stale", "no such cached entry", got);
+            }
+        }
+        oracle_access_psc(e->oracle, v->d->id, &oc, e->host->mem, va, k, width,
+                          opp, &x);
         model_access(e, v, va, k, width, wvalue, out);
         if (v->tset) {
             oracle_tlbset_note(v->tset, &oc, v->vpid, eptp, va, &x);

@@ -1650,11 +1650,13 @@ static int v_tlb_stats(lua_State *L)
         return lerror(L, "tlb_stats: this vcpu has no TLBs");
     struct tlb_stats st;
     tlb_stats(v->tlb, &st);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
     set_field_int(L, "l1_hits", st.l1_hits);
     set_field_int(L, "stlb_hits", st.stlb_hits);
     set_field_int(L, "walks", st.walks);
     set_field_int(L, "walk_refs", st.walk_refs);
+    set_field_int(L, "psc_hits", st.psc_hits);
+    set_field_int(L, "epsc_hits", st.epsc_hits);
     set_field_int(L, "cycles", v->cycles);
     return 1;
 }
