@@ -31,6 +31,13 @@ struct hw_mem {
      * reports (data written, and paging-structure pages whose A/D bits the
      * walk set) */
     uint8_t *dirty;
+    /* optional (KVM): when non-NULL, uffd[gfn] = 1 marks a paged-out gfn:
+     * its page of ram is dropped (MADV_DONTNEED) and registered with
+     * userfaultfd (missing mode) for the access; a pager thread answers each
+     * fault with UFFDIO_COPY of the page's contents from ram as given (the
+     * pager's saved copy), in the order the faults come; afterwards every
+     * page holds what it held before or what the guest made of it. */
+    uint8_t *uffd;
 };
 
 struct hw_access {
@@ -42,6 +49,8 @@ struct hw_access {
     uint64_t wvalue;
     unsigned lcg;     /* loops only: 1 = pseudo-random page order */
     uint64_t rflags;  /* only AC (bit 18) is used: SMAP override at CPL0 */
+    unsigned maxphyaddr; /* the vCPU's MAXPHYADDR (reserved address bits);
+                            0: the backend's own */
 };
 
 enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };
@@ -55,7 +64,12 @@ struct hw_result {
     unsigned mmio_exits;
     unsigned vector;       /* fetch: the exception the fetched bytes raised */
     char msg[256];         /* HW_SKIP / HW_ERROR: why */
+    /* userfaultfd (hw_mem.uffd): the gfns faulted, in fault order (a page
+     * faults once: UFFDIO_COPY maps it); uffd_n may exceed HW_UFFD_MAX */
+    unsigned uffd_n;
+    uint64_t uffd_gfn[16];
 };
+#define HW_UFFD_MAX 16
 
 /* ---- KVM backend (kvm.c) ---- */
 struct hw_kvm;
@@ -75,6 +89,9 @@ double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n);
 uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
                      char *err, size_t errlen);
 double hw_tsc_per_ns(void);
+/* Can this process use userfaultfd on KVM guest memory?  0, or -1 with the
+ * reason in why (checked once by hw_kvm_open; the reason is kept). */
+int hw_kvm_uffd_ok(const struct hw_kvm *k, char *why, size_t n);
 
 /* shared by the backends (kvm.c): the stub region (STUB_PAGES pages at s,
  * guest-physical gpa) and the decoding of its results block */

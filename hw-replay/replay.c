@@ -76,6 +76,28 @@ struct dom_mem {
     bool logdirty;        /* the model's log-dirty was on before the access */
     uint8_t *ld_before;   /* model dirty bitmap before the access, 1 bit/gfn */
     uint8_t *ld_after;
+    /* mem paging (userfaultfd on KVM) */
+    uint8_t *paging;      /* per gfn: a paging type (paging_out/paged/paging_in) */
+    uint8_t *saved;       /* max_gfn pages: the pager's copy, i.e. each gfn's
+                             contents when last seen with a frame and not
+                             waiting for a page-in */
+    uint8_t *uffd;        /* per gfn, for hw_mem.uffd */
+};
+
+/* An access the model paused for the pager (EF_PAUSED / EF_BLOCKED): it is
+ * replayed once, when the vCPU retries it and it completes; the gfns that
+ * were paged out meanwhile are userfaultfd pages then, and the order of
+ * their faults must equal the model's populate requests gathered here. */
+#define MAX_PEND 16
+struct pend {
+    bool used;
+    unsigned dom, vcpu;
+    struct hw_access a;
+    char src[256];
+    uint64_t step;
+    unsigned ngfn;
+    uint64_t gfn[HW_UFFD_MAX];   /* populate requests, in order */
+    uint8_t *paged;              /* per gfn: paging at one of the attempts */
 };
 
 struct ctx {
@@ -95,6 +117,10 @@ struct ctx {
     char error[600];
     struct hw_access cur;
     double backend_s;
+    struct pend pend[MAX_PEND];
+    uint64_t paused, uffd_checked, uffd_faults;
+    sqlite3_stmt *ins_uffd;
+    unsigned ring_nreq;    /* requests on the paging ring before the access */
 };
 
 static double now_s(void)
@@ -112,6 +138,10 @@ static void dom_mem_free(struct dom_mem *dm)
     free(dm->m.dirty);
     free(dm->ld_before);
     free(dm->ld_after);
+    free(dm->paging);
+    free(dm->uffd);
+    if (dm->saved)
+        munmap(dm->saved, dm->bytes);
     memset(dm, 0, sizeof *dm);
 }
 
@@ -122,6 +152,34 @@ static int peek_dirty(struct domain *d, uint8_t *bm)
     struct log_dirty_stats st;
     memset(bm, 0, d->max_gfn / 8 + 1);
     return paging_log_dirty_op(d, false, &pages, bm, &st);
+}
+
+static bool held(const struct ctx *c, unsigned dom, uint64_t g)
+{
+    for (unsigned i = 0; i < MAX_PEND; i++)
+        if (c->pend[i].used && c->pend[i].dom == dom && c->pend[i].paged[g])
+            return true;
+    return false;
+}
+
+/* After an access: the pager's copy follows what the model made of the
+ * frames (the access may have written a page that is paged out next). */
+static void follow_saved(struct ctx *c, struct engine *e, struct domain *d)
+{
+    struct dom_mem *dm = &c->dom[d->id % SIM_MAX_DOMAINS];
+    if (dm->m.max_gfn != d->max_gfn || !dm->saved)
+        return;
+    uint64_t top = d->max_mapped_pfn + 1 < d->max_gfn ? d->max_mapped_pfn + 1 : d->max_gfn;
+    for (uint64_t g = 0; g < top; g++) {
+        p2m_type_t t;
+        p2m_access_t a;
+        mfn_t m = p2m_get_entry(d, _gfn(g), &t, &a);
+        if (!p2m_is_ram(t) || mfn_eq(m, INVALID_MFN) || held(c, d->id, g))
+            continue;
+        const uint8_t *f = hostmem_frame_peek(e->host->mem, m);
+        if (f)
+            memcpy(dm->saved + g * PAGE_SIZE, f, PAGE_SIZE);
+    }
 }
 
 /* The domain's RAM as the access finds it. */
@@ -137,9 +195,16 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
         dm->m.dirty = calloc(d->max_gfn, 1);
         dm->ld_before = calloc(d->max_gfn / 8 + 1, 1);
         dm->ld_after = calloc(d->max_gfn / 8 + 1, 1);
+        dm->paging = calloc(d->max_gfn, 1);
+        dm->uffd = calloc(d->max_gfn, 1);
+        dm->saved = mmap(NULL, dm->bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (dm->saved == MAP_FAILED)
+            dm->saved = NULL;
         if (dm->m.ram == MAP_FAILED || !dm->m.present || !dm->m.dirty ||
-            !dm->ld_before || !dm->ld_after) {
-            dm->m.ram = NULL;
+            !dm->ld_before || !dm->ld_after || !dm->paging || !dm->uffd || !dm->saved) {
+            if (dm->m.ram == MAP_FAILED)
+                dm->m.ram = NULL;
             dom_mem_free(dm);
             return -1;
         }
@@ -147,10 +212,12 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
     }
     uint64_t top = d->max_mapped_pfn + 1 < d->max_gfn ? d->max_mapped_pfn + 1 : d->max_gfn;
     memset(dm->m.present, 0, d->max_gfn);
+    memset(dm->paging, 0, d->max_gfn);
     for (uint64_t g = 0; g < top; g++) {
         p2m_type_t t;
         p2m_access_t a;
         mfn_t m = p2m_get_entry(d, _gfn(g), &t, &a);
+        dm->paging[g] = p2m_is_paging(t) ? 1 : 0;
         if (!p2m_is_ram(t) || mfn_eq(m, INVALID_MFN))
             continue;
         dm->m.present[g] = 1;
@@ -159,6 +226,11 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
             memcpy(dm->m.ram + g * PAGE_SIZE, f, PAGE_SIZE);
         else
             memset(dm->m.ram + g * PAGE_SIZE, 0, PAGE_SIZE);
+        /* The pager's copy follows the frame until the gfn waits for a
+         * page-in (a pending access holds it): then it is what the pager
+         * saved at eviction, independent of what the model restores. */
+        if (!held(c, d->id, g))
+            memcpy(dm->saved + g * PAGE_SIZE, dm->m.ram + g * PAGE_SIZE, PAGE_SIZE);
     }
     dm->logdirty = d->ld.enabled && peek_dirty(d, dm->ld_before) == 0;
     return 0;
@@ -218,23 +290,118 @@ static void diff(struct ctx *c, struct engine *e, unsigned dom, int model_final,
     }
 }
 
-static void skip(struct ctx *c, struct engine *e, unsigned dom, const char *why)
+static void skip_at(struct ctx *c, const char *src, uint64_t step, const char *acc,
+                    const char *why)
 {
-    char acc[128];
     c->skipped++;
-    access_text(&c->cur, dom, acc, sizeof acc);
     if (c->verbose)
-        printf("    %s step %" PRIu64 ": %s: SKIP: %s\n", e->src, e->step + 1, acc, why);
+        printf("    %s step %" PRIu64 ": %s: SKIP: %s\n", src, step, acc, why);
     if (c->ins_skip) {
         sqlite3_stmt *s = c->ins_skip;
         sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, c->hw_run);
-        sqlite3_bind_int64(s, 2, (int64_t)(e->step + 1));
-        sqlite3_bind_text(s, 3, e->src, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s, 2, (int64_t)step);
+        sqlite3_bind_text(s, 3, src, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 4, acc, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 5, why, -1, SQLITE_TRANSIENT);
         sqlite3_step(s);
     }
+}
+
+static void skip(struct ctx *c, struct engine *e, unsigned dom, const char *why)
+{
+    char acc[128];
+    access_text(&c->cur, dom, acc, sizeof acc);
+    skip_at(c, e->src, e->step + 1, acc, why);
+}
+
+/* ---- accesses paused for the pager -------------------------------------- */
+
+static struct pend *pend_find(struct ctx *c, unsigned dom, unsigned vcpu)
+{
+    for (unsigned i = 0; i < MAX_PEND; i++)
+        if (c->pend[i].used && c->pend[i].dom == dom && c->pend[i].vcpu == vcpu)
+            return &c->pend[i];
+    return NULL;
+}
+
+static void pend_free(struct pend *p)
+{
+    free(p->paged);
+    memset(p, 0, sizeof *p);
+}
+
+/* A paused access never retried as such: a skip, with its first step. */
+static void pend_drop(struct ctx *c, struct pend *p, const char *why)
+{
+    char acc[128];
+    access_text(&p->a, p->dom, acc, sizeof acc);
+    skip_at(c, p->src, p->step, acc, why);
+    pend_free(p);
+}
+
+static bool same_access(const struct hw_access *x, const struct hw_access *y)
+{
+    return x->kind == y->kind && x->gva == y->gva && x->width == y->width &&
+           x->wvalue == y->wvalue && x->cpl == y->cpl && x->cr3 == y->cr3;
+}
+
+/* The model paused (or blocked) the vCPU: note the populate request (the
+ * gfn of the EPT violation that sent it) and the gfns paged out now. */
+static void pend_note(struct ctx *c, struct engine *e, struct vcpu *v,
+                      const struct eng_access *out)
+{
+    struct domain *d = v->d;
+    struct pend *p = pend_find(c, d->id, v->id);
+    if (!p) {
+        for (unsigned i = 0; i < MAX_PEND && !p; i++)
+            if (!c->pend[i].used)
+                p = &c->pend[i];
+        if (!p || !(p->paged = calloc(d->max_gfn, 1))) {
+            skip(c, e, d->id, "too many vCPUs waiting for the pager at once");
+            return;
+        }
+        p->used = true;
+        p->dom = d->id;
+        p->vcpu = v->id;
+        p->a = c->cur;
+        snprintf(p->src, sizeof p->src, "%s", e->src);
+        p->step = e->step + 1;
+    }
+    c->paused++;
+    const struct dom_mem *dm = &c->dom[d->id % SIM_MAX_DOMAINS];
+    for (uint64_t g = 0; g < d->max_gfn && g < dm->m.max_gfn; g++)
+        p->paged[g] |= dm->paging[g];
+    /* The populate requests this attempt put on the paging ring (the
+     * pager does not run during an access, so they follow the ones that
+     * were there): the vCPU's own, in ring order. */
+    const struct mem_paging *mp = &d->paging;
+    for (unsigned i = c->ring_nreq; mp->ring_size && i < mp->nreq; i++) {
+        const struct vm_event_req *rq = &mp->req[(mp->req_cons + i) % mp->ring_size];
+        if (rq->vcpu_id != v->id || (rq->pflags & MEM_PAGING_DROP_PAGE))
+            continue;
+        if (p->ngfn < HW_UFFD_MAX)
+            p->gfn[p->ngfn] = rq->gfn;
+        p->ngfn++;
+    }
+    if (c->verbose) {
+        char acc[128];
+        access_text(&c->cur, d->id, acc, sizeof acc);
+        printf("    %s step %" PRIu64 ": %s: model %s: replayed when the vCPU retries it\n",
+               e->src, e->step + 1, acc, eng_final_name(out->final));
+    }
+}
+
+static void gfn_list(const uint64_t *g, unsigned n, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < n && i < HW_UFFD_MAX && k + 24 < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%#" PRIx64, i ? "," : "", g[i]);
+    if (n > HW_UFFD_MAX)
+        snprintf(buf + k, len - k, ",...(%u)", n);
+    if (!n)
+        snprintf(buf, len, "none");
 }
 
 static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
@@ -243,7 +410,8 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     struct ctx *c = ctx;
     c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
                                  v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0,
-                                 v->cpu.rflags };
+                                 v->cpu.rflags, v->cpu.maxphyaddr };
+    c->ring_nreq = v->d->paging.nreq;
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;
         snprintf(c->error, sizeof c->error, "out of memory for the domain's RAM copy");
@@ -309,8 +477,19 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     struct domain *d = v->d;
     unsigned dom = d->id;
     c->accesses++;
+    follow_saved(c, e, d);
     if (c->stopped) {
         skip(c, e, dom, "an earlier guest error ended this replay");
+        return;
+    }
+    struct pend *pd = pend_find(c, dom, v->id);
+    if (pd && !same_access(&pd->a, &c->cur)) {
+        pend_drop(c, pd, "the model paused this access for the pager and the vCPU "
+                         "did not retry it");
+        pd = NULL;
+    }
+    if (out->final == EF_PAUSED || out->final == EF_BLOCKED) {
+        pend_note(c, e, v, out);
         return;
     }
     if (out->final == EF_CRASH) {
@@ -334,11 +513,6 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     if (out->final == EF_DISCARD) {
         skip(c, e, dom, "a write the model discarded (p2m_ram_ro): ram_ro gfns are "
                         "not yet mirrored as read-only memslots");
-        return;
-    }
-    if (out->final == EF_PAUSED || out->final == EF_BLOCKED) {
-        skip(c, e, dom, "the model paused the vCPU for the pager (a paged-out gfn): "
-                        "userfaultfd replay of mem paging is not built yet");
         return;
     }
     if (c->cur.cpl != 0 && c->cur.cpl != 3) {
@@ -381,12 +555,71 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "under QEMU");
         return;
     }
+    /* Paged-out gfns (KVM): userfaultfd pages served with the pager's copy.
+     * The ones a paused attempt found paged out count even though the
+     * model has paged them in since (that is the retry this is). */
+    struct dom_mem *dmu = &c->dom[dom % SIM_MAX_DOMAINS];
+    bool uffd = false;
+    if (c->kvm) {
+        for (uint64_t g = 0; g < m->max_gfn; g++) {
+            dmu->uffd[g] = m->present[g] && (dmu->paging[g] || (pd && pd->paged[g]));
+            uffd |= dmu->uffd[g];
+        }
+        char uwhy[256];
+        if (uffd && hw_kvm_uffd_ok(c->kvm, uwhy, sizeof uwhy) < 0) {
+            char why[300];
+            snprintf(why, sizeof why, "paged-out gfns need userfaultfd: %s", uwhy);
+            skip(c, e, dom, why);
+            if (pd)
+                pend_free(pd);
+            return;
+        }
+        for (uint64_t g = 0; uffd && g < m->max_gfn; g++)
+            if (dmu->uffd[g])
+                memcpy(m->ram + g * PAGE_SIZE, dmu->saved + g * PAGE_SIZE, PAGE_SIZE);
+        m->uffd = uffd ? dmu->uffd : NULL;
+    }
     double t0 = now_s();
     if (c->qemu)
         hw_qemu_access(c->qemu, m, &c->cur, c->timeout_ms, &r);
     else
         hw_kvm_access(c->kvm, m, &c->cur, c->timeout_ms, &r);
     c->backend_s += now_s() - t0;
+    m->uffd = NULL;
+    if (uffd && r.outcome != HW_SKIP && r.outcome != HW_ERROR) {
+        /* the order of userfaultfd faults == the model's populate requests */
+        uint64_t none[1] = { 0 };
+        const uint64_t *mg = pd ? pd->gfn : none;
+        unsigned mn = pd ? pd->ngfn : 0;
+        bool same = mn == r.uffd_n;
+        for (unsigned i = 0; same && i < mn && i < HW_UFFD_MAX; i++)
+            same = mg[i] == r.uffd_gfn[i];
+        char ms[200], hs[200];
+        gfn_list(mg, mn, ms, sizeof ms);
+        gfn_list(r.uffd_gfn, r.uffd_n, hs, sizeof hs);
+        c->uffd_checked++;
+        c->uffd_faults += r.uffd_n;
+        if (c->ins_uffd) {
+            char acc[128];
+            access_text(&c->cur, dom, acc, sizeof acc);
+            sqlite3_stmt *s = c->ins_uffd;
+            sqlite3_reset(s);
+            sqlite3_bind_int64(s, 1, c->hw_run);
+            sqlite3_bind_int64(s, 2, (int64_t)(e->step + 1));
+            sqlite3_bind_text(s, 3, e->src, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 4, acc, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 5, ms, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 6, hs, -1, SQLITE_TRANSIENT);
+            sqlite3_step(s);
+        }
+        if (c->verbose)
+            printf("    %s step %" PRIu64 ": populate requests %s, userfaultfd faults %s\n",
+                   e->src, e->step + 1, ms, hs);
+        if (!same)
+            diff(c, e, dom, (int)out->final, out, &r, "uffd_order", mn, r.uffd_n, ms, hs);
+    }
+    if (pd)
+        pend_free(pd);
     if (r.outcome == HW_SKIP) {
         skip(c, e, dom, r.msg);
         return;
@@ -528,6 +761,12 @@ static const char hw_schema[] =
     "    id        INTEGER PRIMARY KEY,\n"
     "    hw_run_id INTEGER NOT NULL REFERENCES hw_runs(id) ON DELETE CASCADE,\n"
     "    step INTEGER, src TEXT, access TEXT, reason TEXT NOT NULL);\n"
+    "CREATE TABLE IF NOT EXISTS hw_uffd (  -- paged-out gfns (KVM, userfaultfd)\n"
+    "    id        INTEGER PRIMARY KEY,\n"
+    "    hw_run_id INTEGER NOT NULL REFERENCES hw_runs(id) ON DELETE CASCADE,\n"
+    "    step INTEGER, src TEXT, access TEXT,\n"
+    "    populate TEXT,   -- the model's populate requests (gfns, in order)\n"
+    "    faults TEXT);    -- the userfaultfd faults (gfns, in order)\n"
     "CREATE INDEX IF NOT EXISTS hw_diffs_run ON hw_diffs(hw_run_id);\n";
 
 static int open_db(const char *path, sqlite3 **out)
@@ -851,6 +1090,8 @@ int hw_replay_main(int argc, char **argv)
                        "model, hw, known) VALUES (?,?,?,?,?,?,?,?)", -1, &cx.ins_diff, NULL);
     sqlite3_prepare_v2(db, "INSERT INTO hw_skips (hw_run_id, step, src, access, reason) "
                        "VALUES (?,?,?,?,?)", -1, &cx.ins_skip, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO hw_uffd (hw_run_id, step, src, access, populate, "
+                       "faults) VALUES (?,?,?,?,?,?)", -1, &cx.ins_uffd, NULL);
     struct eng_access_hook hook = { &cx, hook_pre, hook_post };
     uint64_t tot_acc = 0, tot_cmp = 0, tot_diff = 0, tot_known = 0, tot_skip = 0;
     unsigned npass = 0, ndiff = 0, nerr = 0, nstale = 0;
@@ -864,6 +1105,7 @@ int hw_replay_main(int argc, char **argv)
                  rr->mutants[0] && extra_names[0] ? "," : "", extra_names);
         cx.accesses = cx.compared = cx.diffs = cx.known = cx.skipped = cx.cpl0 = cx.cpl3 = cx.ld_checked = 0;
         cx.printed = 0;
+        cx.paused = cx.uffd_checked = cx.uffd_faults = 0;
         cx.stopped = false;
         cx.error[0] = 0;
         cx.backend_s = 0;
@@ -896,6 +1138,10 @@ int hw_replay_main(int argc, char **argv)
             struct run_opts ro = { .seed = rr->seed, .hook = &hook };
             lapi_run_file(rr->scenario, &ro, &res);
             pagesim_mutants = 0;
+            for (unsigned p = 0; p < MAX_PEND; p++)
+                if (cx.pend[p].used)
+                    pend_drop(&cx, &cx.pend[p], "the model paused this access for the "
+                              "pager and the run ended before the vCPU retried it");
             if (cx.error[0]) {
                 status = "error";
                 snprintf(msg, sizeof msg, "%s", cx.error);
@@ -929,13 +1175,18 @@ int hw_replay_main(int argc, char **argv)
         sqlite3_step(s);
         sqlite3_finalize(s);
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        char pg[160] = "";
+        if (cx.paused || cx.uffd_checked)
+            snprintf(pg, sizeof pg, "; %" PRIu64 " paused for the pager (replayed on "
+                     "retry), %" PRIu64 " with userfaultfd (%" PRIu64 " faults)",
+                     cx.paused, cx.uffd_checked, cx.uffd_faults);
         printf("%-5s %s run %" PRId64 " %s: %" PRIu64 " accesses, %" PRIu64
                " compared (cpl0 %" PRIu64 ", cpl3 %" PRIu64 ", %" PRIu64 " with the "
                "dirty log), %" PRIu64 " diffs, %" PRIu64 " known, %" PRIu64 " skipped%s%s%s\n",
                !strcmp(status, "pass") ? "PASS" : !strcmp(status, "diff") ? "DIFF"
                : !strcmp(status, "stale") ? "STALE" : "ERROR", backend, rr->id, rr->scenario,
                cx.accesses, cx.compared, cx.cpl0, cx.cpl3, cx.ld_checked, cx.diffs, cx.known, cx.skipped,
-               extra_names[0] ? "; mutants " : "", extra_names, "");
+               extra_names[0] ? "; mutants " : "", extra_names, pg);
         if (msg[0])
             printf("    %s\n", msg);
         if (!strcmp(status, "pass")) npass++;
@@ -971,6 +1222,7 @@ int hw_replay_main(int argc, char **argv)
 done:
     sqlite3_finalize(cx.ins_diff);
     sqlite3_finalize(cx.ins_skip);
+    sqlite3_finalize(cx.ins_uffd);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         dom_mem_free(&cx.dom[i]);
     hw_kvm_close(cx.kvm);

@@ -32,6 +32,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
     { MUT_PML_NO_LOG, "pml_no_log" },
     { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
+    { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -36,7 +36,7 @@ q="select r.scenario, d.src, d.access, d.field, d.model, d.hw, coalesce(d.known,
    order by d.id"
 
 # 1. bad input (no backend needed: the database is checked first)
-"$PAGESIM" run --db "$T/s.db" scenarios/ tests/hwreplay/cpl3_walk.lua >/dev/null \
+"$PAGESIM" run --db "$T/s.db" scenarios/ tests/hwreplay/cpl3_walk.lua tests/hwreplay/paging_uffd.lua >/dev/null \
   || fail "recording the suite failed"
 cp "$T/s.db" "$T/q.db"
 expect_rc 2 "$PAGESIM" replay --db "$T/none.db" --all
@@ -82,6 +82,23 @@ kvm_part() {
         [ "$new" -gt "$base" ] || fail "mutant $m not caught by the KVM replay"
         echo "hwreplay: KVM: mutant $m caught: $new unexplained differences ($base without it)"
     done
+
+    # mem paging: accesses the model paused for the pager are replayed with
+    # their retry, paged-out gfns as userfaultfd pages; the fault order must
+    # equal the populate requests, and a model whose requests name the
+    # wrong gfn is caught by exactly that comparison
+    uf=$(sqlite3 "$T/s.db" "select count(*) || ' accesses with userfaultfd, ' ||
+            sum(faults != 'none') || ' with faults' from hw_uffd")
+    ns=$(sqlite3 "$T/s.db" "select count(*) from hw_skips where reason like '%pager%'")
+    [ "$ns" = 0 ] || fail "$ns accesses paused for the pager were skipped"
+    [ "$(sqlite3 "$T/s.db" "select count(*) from hw_uffd where faults != 'none'")" -ge 5 ] \
+      || fail "mem paging accesses were not replayed with userfaultfd ($uf)"
+    echo "hwreplay: KVM: mem paging: $uf, fault order = populate requests"
+    cp "$T/q.db" "$T/m.db"
+    "$PAGESIM" replay --db "$T/m.db" --all --mutant populate_gfn_aligned >"$T/m.out" 2>&1
+    new=$(sqlite3 "$T/m.db" "select count(*) from hw_diffs where field = 'uffd_order'")
+    [ "$new" -gt 0 ] || fail "mutant populate_gfn_aligned not caught by the userfaultfd order"
+    echo "hwreplay: KVM: mutant populate_gfn_aligned caught: $new userfaultfd orders differ"
 
     # 5. a hanging guest ends its replay within the bound
     "$PAGESIM" run --db "$T/h.db" tests/hwreplay/hang.lua >/dev/null || fail "recording hang.lua failed"

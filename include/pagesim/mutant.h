@@ -76,6 +76,11 @@
 #define MUT_PML_NO_LOG (UINT64_C(1) << 25)
 /* model (issue 4): NPT ignores the nested R/W bit for writes. */
 #define MUT_NPT_IGNORE_RW (UINT64_C(1) << 26)
+/* sim (hw-replay, issue 5): p2m_mem_paging_populate() puts the 2 MiB-
+ * aligned gfn (the order-aligned base the p2m code uses for superpages)
+ * into the request instead of the faulting gfn; replay sees the pager's
+ * userfaultfd faults disagree with the requests. */
+#define MUT_POPULATE_GFN_ALIGNED (UINT64_C(1) << 60)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
