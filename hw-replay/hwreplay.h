@@ -99,6 +99,19 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
                    const uint64_t *dump, unsigned ndump);
 void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r);
 
+/* ---- the model's prediction for a calibration loop (cost.c) ---- */
+struct cpu_profile;
+struct hw_cost {
+    double cycles;  /* simulated cycles per access (model/tlb.c cost model) */
+    double refs;    /* paging-structure references per access (2D walks) */
+    double walks;   /* walks per access (TLB misses) */
+};
+/* The loop hw_kvm_loop() runs (n accesses over npages, a power of two up
+ * to 262144, after a warm-up pass) through the model's TLBs with profile
+ * p, 4-level guest over 4-level EPT.  0, or -1 with the reason in err. */
+int hw_model_cost(const struct cpu_profile *p, uint64_t npages, uint64_t n, bool write,
+                  bool lcg, struct hw_cost *out, char *err, size_t errlen);
+
 /* ---- QEMU TCG backend (qemu.c) ---- */
 struct hw_qemu;
 /* NULL with the reason in why when qemu-system-x86_64 is not usable. */

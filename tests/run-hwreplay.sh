@@ -119,6 +119,28 @@ kvm_part() {
       || fail "unavailable features not skipped with their reason"
     echo "hwreplay: KVM: CR4.PCIDE, CR4.PKE, CR4.LA57 accesses skipped with their reasons"
 
+    # calibration: KVM measured beside the model's prediction, in the
+    # database (a small sweep: 16 and 256 pages)
+    cp "$T/q.db" "$T/c.db"
+    expect_rc 0 "$PAGESIM" replay --calibrate --max-pages 256 --db "$T/c.db" \
+        --csv "$T/c.csv" --svg "$T/c.svg"
+    [ "$(sqlite3 "$T/c.db" "select count(*) from hw_calibration
+          where ns_measured > 0 and ns_predicted > 0 and model_cycles > 0")" = 8 ] \
+      || { cat "$T/out"; fail "calibration rows missing from hw_calibration"; }
+    # the model must see the 256-page set miss its L1 TLB (STLB hits cost more)
+    [ "$(sqlite3 "$T/c.db" "select (select model_cycles from hw_calibration where pages = 256
+          and pattern = 'seq' and op = 'read') > (select model_cycles from hw_calibration
+          where pages = 16 and pattern = 'seq' and op = 'read')")" = 1 ] \
+      || fail "the model predicts no cost for leaving the L1 TLB"
+    [ "$(grep -c 'stroke-dasharray' "$T/c.svg")" = 4 ] || fail "no predicted series in the SVG"
+    [ "$(wc -l <"$T/c.csv")" = 9 ] || fail "calibration CSV incomplete"
+    expect_rc 2 "$PAGESIM" replay --calibrate --profile pentium
+    grep -q "unknown CPU profile 'pentium'" "$T/out" || fail "bad --profile not named"
+    echo "hwreplay: KVM: calibration: 8 patterns measured and predicted ($(sqlite3 "$T/c.db" \
+        "select profile || ', 1M seq read: ' || round(ns_measured, 2) || ' ns measured, ' ||
+         round(ns_predicted, 2) || ' ns predicted' from hw_calibration where pages = 256
+         and pattern = 'seq' and op = 'read'")), in hw_calibration"
+
     # 6. stale recording
     "$PAGESIM" run --db "$T/st.db" scenarios/walk/accessed_dirty.lua >/dev/null
     sqlite3 "$T/st.db" "update runs set digest = '0000000000000000'"

@@ -10,6 +10,7 @@
 
 #include "../../hw-replay/hwreplay.h"
 #include "../../hw-replay/layout.h"
+#include "pagesim/tlb.h"
 
 static uint64_t get64(const uint8_t *b, uint64_t off)
 {
@@ -114,4 +115,44 @@ Test(hwreplay, known_table_ids_unique_and_matched)
     cr_assert_str_eq(hw_known_match(&f)->id, "qemu-a-on-faulting-walk");
     f.model_final = 0;
     cr_assert_null(hw_known_match(&f), "A bits on a walk that succeeded are no excuse");
+}
+
+/* cost.c: the model's prediction for a calibration loop. */
+Test(hwreplay, model_cost_tlb_hits_and_2d_walks)
+{
+    struct hw_cost c;
+    char err[128];
+    /* 16 pages fit the L1 dTLB: after the warm-up every access hits it */
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 16, 4096, false, false, &c, err,
+                               sizeof err), 0, "%s", err);
+    cr_assert_float_eq(c.cycles, (double)cpu_profile_intel.lat_l1tlb, 1e-9);
+    cr_assert_float_eq(c.refs, 0.0, 1e-9);
+    /* 4096 pages overflow the STLB (1536): sequential order misses every
+     * time, and each miss is a 4-level guest walk over 4-level EPT: 4
+     * guest entries + 5 EPT walks of 4 = 24 references */
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 4096, 8192, true, false, &c, err,
+                               sizeof err), 0, "%s", err);
+    cr_assert_float_eq(c.walks, 1.0, 1e-9);
+    cr_assert_float_eq(c.refs, 24.0, 1e-9);
+    cr_assert_gt(c.cycles, (double)cpu_profile_intel.lat_stlb);
+    /* 256 pages: no walks, nearly all STLB hits (the random order gives the
+     * 64-entry L1 an occasional hit) */
+    struct hw_cost m;
+    cr_assert_eq(hw_model_cost(&cpu_profile_amd, 256, 4096, false, true, &m, err,
+                               sizeof err), 0, "%s", err);
+    double stlb = cpu_profile_amd.lat_l1tlb + cpu_profile_amd.lat_stlb;
+    cr_assert(m.cycles > 0.95 * stlb && m.cycles <= stlb, "256 pages, random: %f cycles",
+              m.cycles);
+    cr_assert_float_eq(m.walks, 0.0, 1e-9);
+}
+
+Test(hwreplay, model_cost_refuses_bad_working_sets)
+{
+    struct hw_cost c;
+    char err[128] = "";
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 100, 16, false, false, &c, err,
+                               sizeof err), -1);
+    cr_assert(strstr(err, "power of two"), "%s", err);
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 1 << 19, 16, false, false, &c, err,
+                               sizeof err), -1);
 }
