@@ -51,7 +51,13 @@ struct hw_access {
     uint64_t rflags;  /* only AC (bit 18) is used: SMAP override at CPL0 */
     unsigned maxphyaddr; /* the vCPU's MAXPHYADDR (reserved address bits);
                             0: the backend's own */
+    uint32_t pkru;    /* with CR4.PKE (QEMU): loaded with wrpkru */
 };
+
+/* The protection key the stub's own user pages (user code copy, user
+ * stack) carry under CR4.PKE: the lowest key PKRU neither access- nor
+ * write-disables, or -1 when there is none (the access is skipped). */
+int hw_free_pkey(uint32_t pkru);
 
 enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };
 

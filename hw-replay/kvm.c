@@ -361,6 +361,14 @@ static uint64_t get64(const uint8_t *base, uint64_t off)
     return v;
 }
 
+int hw_free_pkey(uint32_t pkru)
+{
+    for (int k = 0; k < 16; k++)
+        if (!((pkru >> (2 * k)) & 3))
+            return k;
+    return -1;
+}
+
 /* The stub region at guest-physical gpa: its page tables, GDT+TSS, IDT,
  * params, stacks, code; in QEMU mode also the identity tables and the
  * recorded control registers for the stub to load. */
@@ -372,10 +380,14 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PD, (gpa + OFF_PT) | E_P | E_W | E_U);
     /* supervisor pages, except the user copy of the access code and the
      * user stack: SMEP/SMAP never apply to the stub's own CPL0 work */
+    /* ... and under CR4.PKE the user pages carry a key PKRU leaves open
+     * (PTE bits 62:59, SDM 4.6.2), so only the recorded access is checked */
+    int pk = hw_free_pkey(a->pkru);
+    uint64_t ukey = (a->cr4 & (1ULL << 22)) && pk > 0 ? (uint64_t)pk << 59 : 0;
     for (uint64_t i = 0; i < STUB_PAGES; i++)
         if (i != OFF_MAGIC / PG)
             put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W |
-                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U : 0));
+                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U | ukey : 0));
     /* GDT: null, kernel code, kernel data, user data, user code, TSS */
     put64(s, OFF_GDT + 0x08, 0x00209a0000000000ULL);
     put64(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
@@ -401,13 +413,15 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PARAMS + 0x20, a->cpl);
     put64(s, OFF_PARAMS + 0xc8, a->lcg);
     put64(s, OFF_PARAMS + 0xd0, 2 | (a->rflags & (1ULL << 18)));
+    put64(s, OFF_PARAMS + 0xd8, a->pkru);
     if (qemu) {
         put64(s, OFF_PARAMS + 0x28, 1);
         put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);
         put64(s, OFF_PARAMS + 0x38, a->cr3);
         put64(s, OFF_PARAMS + 0x40, a->cr4 | 0x20);
         put64(s, OFF_PARAMS + 0x48, a->efer | 0x500);
-        put64(s, OFF_PARAMS + 0x50, gpa + OFF_ID_PML4);
+        bool la57 = a->cr4 & (1ULL << 12);
+        put64(s, OFF_PARAMS + 0x50, gpa + (la57 ? OFF_ID_PML5 : OFF_ID_PML4));
         put64(s, OFF_PARAMS + 0x58, ndump);
         for (unsigned i = 0; i < ndump && i < DUMP_MAX; i++)
             put64(s, OFF_PARAMS + 0x80 + 8 * i, dump[i]);
@@ -423,6 +437,8 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
         put64(s, OFF_ID_PDPT, (gpa + OFF_ID_PD) | E_P | E_W);
         for (uint64_t i = 0; i < 512; i++)
             put64(s, OFF_ID_PD + 8 * i, (i << 21) | E_P | E_W | 0x80);
+        put64(s, OFF_ID_PML5, (gpa + OFF_ID_PML4) | E_P | E_W);
+        put64(s, OFF_ID_PML5 + 8 * STUB_PML4_IDX, (gpa + OFF_ID_PML4) | E_P | E_W | E_U | 0x20);
     }
     memcpy(s + OFF_CODE, hwr_stub_start, (size_t)(hwr_stub_end - hwr_stub_start));
 }

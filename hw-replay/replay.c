@@ -47,13 +47,16 @@ static const char usage[] =
     "Re-runs recorded scenario runs in the model and replays every guest\n"
     "access on a hardware backend (a fresh KVM VM per access, running the\n"
     "stub of hw-replay/stub.S), then compares outcome, #PF error code, CR2,\n"
-    "value read, MMIO gpa and the domain's memory afterwards (A/D bits).\n"
+    "value read, MMIO gpa and the domain's memory afterwards (A/D bits);\n"
+    "paged-out gfns are userfaultfd pages, whose fault order must match the\n"
+    "model's populate requests (accesses paused for the pager are replayed\n"
+    "with their retry).\n"
     "Differences go to the terminal and to the hw_runs/hw_diffs tables.\n"
     "\n"
     "  --db FILE       pagesim database holding the recorded runs (required)\n"
     "  --run ID        replay one run\n"
     "  --all           replay every run in the database\n"
-    "  --backend B     kvm (default) or qemu (not built yet: SKIP)\n"
+    "  --backend B     kvm (default) or qemu (QEMU TCG, one boot per access)\n"
     "  --mutant NAME   re-run the model with a deliberate bug (the recorded\n"
     "                  digest is then not checked)\n"
     "  --timeout MS    bound per guest access (default 2000)\n"
@@ -416,7 +419,7 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     struct ctx *c = ctx;
     c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
                                  v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0,
-                                 v->cpu.rflags, v->cpu.maxphyaddr };
+                                 v->cpu.rflags, v->cpu.maxphyaddr, v->cpu.pkru };
     c->ring_nreq = v->d->paging.nreq;
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;
@@ -431,7 +434,7 @@ static bool qemu_hole(uint64_t gfn) { return gfn >= 0xa0 && gfn < 0x100; }
 static bool path_hits_hole(const struct hw_mem *m, const struct hw_access *a)
 {
     uint64_t t = a->cr3 & PTE_ADDR_MASK;
-    for (int lvl = 4; lvl >= 1; lvl--) {
+    for (int lvl = a->cr4 & X86_CR4_LA57 ? 5 : 4; lvl >= 1; lvl--) {
         uint64_t g = t >> PAGE_SHIFT;
         if (qemu_hole(g))
             return true;
@@ -457,16 +460,20 @@ static const char *feature_skip(const struct ctx *c, const struct hw_mem *m,
 {
     if (!(a->cr0 & X86_CR0_PG) || !(a->cr4 & X86_CR4_PAE) || !(a->efer & X86_EFER_LME))
         return "only 4-level long-mode paging is replayed (the stub runs in 64-bit mode)";
-    if (a->cr4 & (1ULL << 12))
-        return c->kvm ? "CR4.LA57: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)"
-                      : "CR4.LA57: the stub sets up 4-level paging only";
-    if (a->cr4 & (1ULL << 17))
-        return c->kvm ? "CR4.PCIDE: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)"
-                      : "CR4.PCIDE: not set up by the stub";
-    if (a->cr4 & (1ULL << 22))
-        return c->kvm ? "CR4.PKE: PKRU cannot be loaded, wrpkru ends in INTERNAL_ERROR "
-                        "under KVM here (kvm-here.md s1)"
-                      : "CR4.PKE: the stub does not load PKRU";
+    if ((a->cr4 & (1ULL << 12)) && c->kvm)
+        return "CR4.LA57: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)";
+    /* QEMU TCG (-cpu max) has PCID and PKU: the stub loads CR4.PCIDE with
+     * the recorded CR3 (PCID in bits 11:0) and PKRU with wrpkru. */
+    if ((a->cr4 & (1ULL << 17)) && c->kvm)
+        return "CR4.PCIDE: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)";
+    if ((a->cr4 & (1ULL << 22)) && c->kvm)
+        return "CR4.PKE: PKRU cannot be loaded, wrpkru ends in INTERNAL_ERROR "
+               "under KVM here (kvm-here.md s1)";
+    if (a->cr4 & (1ULL << 24))
+        return "CR4.PKS: the stub does not load IA32_PKRS (supervisor protection keys)";
+    if ((a->cr4 & (1ULL << 22)) && hw_free_pkey(a->pkru) < 0)
+        return "CR4.PKE: the recorded PKRU restricts all 16 keys, so the stub's own user "
+               "pages (user stack) would fault";
     /* 1 GiB pages on KVM are replayed, not skipped: every difference they
      * cause is the known behaviour kvm-no-1g-pages (known.c). */
     (void)m;
@@ -512,10 +519,6 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "translations (known: kvm-no-tlb-staleness)");
         return;
     }
-    if (c->cur.cr4 & X86_CR4_PCIDE) {
-        skip(c, e, dom, "CR4.PCIDE: KVM_SET_SREGS rejects it on this host (no PCID)");
-        return;
-    }
     if (out->final == EF_DISCARD) {
         skip(c, e, dom, "a write the model discarded (p2m_ram_ro): ram_ro gfns are "
                         "not yet mirrored as read-only memslots");
@@ -534,16 +537,13 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     /* The stub lives in PML4 slot 511 of the scenario's own 4-level root;
      * its pages are supervisor pages (but for the user copy of the access
      * code and the user stack), so SMEP and SMAP do not hit it and the
-     * recorded EFLAGS.AC is loaded for CPL0 accesses.  Other paging modes
-     * (32-bit, PAE, 5-level), protection keys (PKRU/PKRS cannot be loaded)
-     * and implicit supervisor accesses are not replayed yet. */
-    if ((c->cur.cr4 & X86_CR4_LA57) || !(c->cur.cr4 & X86_CR4_PAE) ||
-        !(c->cur.efer & X86_EFER_LMA)) {
-        skip(c, e, dom, "paging mode other than 4-level is not replayed yet");
-        return;
-    }
-    if (c->cur.cr4 & (X86_CR4_PKE | X86_CR4_PKS)) {
-        skip(c, e, dom, "CR4.PKE/PKS accesses are not replayed yet (PKRU/PKRS)");
+     * recorded EFLAGS.AC is loaded for CPL0 accesses; on QEMU also PCID
+     * and PKRU (the stub's user pages get a key PKRU leaves open).  Other
+     * paging modes (32-bit, PAE, 5-level), supervisor keys (PKRS) and
+     * implicit supervisor accesses are not replayed yet. */
+    if (!(c->cur.cr4 & X86_CR4_PAE) || !(c->cur.efer & X86_EFER_LMA)) {
+        skip(c, e, dom, "32-bit and PAE paging are not replayed yet (the stub runs "
+                        "in 64-bit mode)");
         return;
     }
     if (v->cpu.implicit) {

@@ -158,8 +158,14 @@ _start:
     movl P_EFER + 4, %edx
     wrmsr
     movq P_CR4, %rax
-    movq %rax, %cr4
-    movq P_CR0, %rax
+    movq %rax, %cr4         /* PCIDE: CR3[11:0] is 0 here (identity tables) */
+    testl $(1 << 22), %eax  /* CR4.PKE: the recorded PKRU */
+    jz 4f
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    movl P_PKRU, %eax
+    wrpkru
+4:  movq P_CR0, %rax
     movq %rax, %cr0
     movq P_CR3, %rax
     movq %rax, %cr3

@@ -164,7 +164,13 @@ qemu_part() {
     diff "$T/qexpected.txt" "$T/qdiffs.txt" >"$T/qd" \
       || { cat "$T/q.out" "$T/qd"; fail "QEMU replay differences changed (expected: tests/hwreplay/expected-diffs-qemu.txt)"; }
     echo "hwreplay: QEMU TCG: $(wc -l <"$T/qdiffs.txt") differences = expected ($(grep -c '|-$' "$T/qdiffs.txt") model gaps, the rest known QEMU behaviours)"
-    for m in ignore_wp:pf_error_codes no_dirty_bit:two_domains_write; do
+    # what KVM here lacks, TCG has: PCID, PKU (wrpkru), LA57 are replayed
+    "$PAGESIM" run --db "$T/qf.db" tests/hwreplay/features.lua >/dev/null || fail "recording features.lua failed"
+    expect_rc 0 "$PAGESIM" replay --db "$T/qf.db" --all --backend qemu
+    [ "$(sqlite3 "$T/qf.db" "select sum(compared) || '/' || sum(skipped) from hw_runs")" = 4/0 ] \
+      || { cat "$T/out"; fail "CR4.PCIDE/PKE/LA57 accesses not replayed on QEMU"; }
+    echo "hwreplay: QEMU TCG: CR4.PCIDE, CR4.PKE (PKRU), CR4.LA57 accesses replayed"
+    for m in ignore_wp:pf_error_codes no_dirty_bit:two_domains_write pk_ignore_wd:smep_smap_pk; do
         mut=${m%%:*} sc=${m#*:}
         id=$(sqlite3 "$T/qm.db" "select id from runs where scenario like '%/$sc.lua'")
         "$PAGESIM" replay --db "$T/qm.db" --run "$id" --backend qemu --mutant "$mut" >/dev/null 2>&1
@@ -176,6 +182,24 @@ qemu_part() {
     done
 }
 
+summary() {
+    # per scenario and backend: what was compared, what differed (unexplained
+    # and known), what was skipped, and the userfaultfd orders checked
+    local db
+    for db in "$T/s.db" "$T/q.db"; do
+        [ "$(sqlite3 "$db" "select count(*) from sqlite_master where name = 'hw_runs'")" = 1 ] || continue
+        [ "$(sqlite3 "$db" "select count(*) from hw_runs")" -gt 0 ] || continue
+        sqlite3 "$db" "select printf('hwreplay: summary %-4s %-46s %4d compared %3d diffs %3d known %3d skipped %2d uffd',
+                h.backend, r.scenario, h.compared, h.diffs, h.known, h.skipped,
+                (select count(*) from hw_uffd u where u.hw_run_id = h.id))
+            from hw_runs h join runs r on r.id = h.run_id order by h.id"
+        sqlite3 "$db" "select printf('hwreplay: summary %-4s %-46s %4d compared %3d diffs %3d known %3d skipped %2d uffd',
+                backend, 'total', sum(compared), sum(diffs), sum(known), sum(skipped),
+                (select count(*) from hw_uffd)) from hw_runs"
+    done
+}
+
 kvm_part
 qemu_part
+summary
 exit 0
