@@ -156,3 +156,34 @@ Test(hwreplay, model_cost_refuses_bad_working_sets)
     cr_assert_eq(hw_model_cost(&cpu_profile_intel, 1 << 19, 16, false, false, &c, err,
                                sizeof err), -1);
 }
+
+/* QEMU, CR4.LA57 and CR4.PKE: the 5-level identity root, the recorded
+ * PKRU, and the stub's user pages on a key PKRU leaves open. */
+Test(hwreplay, stub_region_la57_and_pkeys)
+{
+    uint8_t *s = calloc(STUB_PAGES, 4096);
+    struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0x10000,
+                           .cr4 = 0x20 | (1 << 12) | (1 << 22), .efer = 0xd00,
+                           .pkru = 0xf /* keys 0 and 1 closed */ };
+    hw_build_stub(s, STUB_GPA_QEMU, &a, true, NULL, 0);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x50), STUB_GPA_QEMU + OFF_ID_PML5, "dump on the 5-level root");
+    cr_assert_eq(get64(s, OFF_ID_PML5) & ~0xfffULL, STUB_GPA_QEMU + OFF_ID_PML4);
+    cr_assert_eq(get64(s, OFF_ID_PML5 + 8 * 511) & ~0xfffULL, STUB_GPA_QEMU + OFF_ID_PML4,
+                 "PML5 slot 511 reaches the stub's PDPT through the identity PML4");
+    cr_assert_eq(get64(s, OFF_PARAMS + 0xd8), 0xf, "PKRU for wrpkru");
+    uint64_t u = get64(s, OFF_PT + 8 * (OFF_USTACK / 4096));
+    cr_assert_eq((u >> 59) & 15, 2, "user stack on key 2, the first one PKRU leaves open");
+    cr_assert_eq((get64(s, OFF_PT + 8 * (OFF_CODE / 4096)) >> 59) & 15, 0,
+                 "supervisor pages: PKRU does not apply");
+    /* without CR4.PKE the key bits stay clear */
+    a.cr4 = 0x20;
+    hw_build_stub(s, STUB_GPA_QEMU, &a, true, NULL, 0);
+    cr_assert_eq((get64(s, OFF_PT + 8 * (OFF_USTACK / 4096)) >> 59) & 15, 0);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x50), STUB_GPA_QEMU + OFF_ID_PML4);
+    free(s);
+    cr_assert_eq(hw_free_pkey(0), 0);
+    cr_assert_eq(hw_free_pkey(0x55555554), 0, "keys 1..15 access-disabled, key 0 open");
+    cr_assert_eq(hw_free_pkey(0xaaaaaaaa), -1, "write-disabled keys are closed too");
+    cr_assert_eq(hw_free_pkey(0x3fffffff), 15);
+    cr_assert_eq(hw_free_pkey(0xffffffff), -1);
+}
