@@ -9,6 +9,9 @@
 #                          replay (model re-run, RAM snapshots, comparison)
 #   hwreplay_bare_rate     the bare KVM loop
 #   hwreplay_ratio         bare / backend rate
+#   hwreplay_fresh_vm_rate the backend rate with --fresh-vm (a new VM for
+#                          every access instead of keeping one while no
+#                          guest memory has to change)
 # Anchors (kvm-here.md s8): creating a VM + slot + vCPU and running it to HLT
 # costs about 1.4 ms here, so one VM per access caps replay near 700/s.
 # Where /dev/kvm cannot create a VM: one SKIP line, exit 0.
@@ -18,6 +21,7 @@ T=$(mktemp -d /tmp/pagesim-hwbench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 mapfile -t extra < <(ls tests/hwreplay/*.lua | grep -v '/hang.lua$')
 "$PAGESIM" run --db "$T/b.db" scenarios/ "${extra[@]}" >/dev/null 2>&1
+cp "$T/b.db" "$T/f.db"
 s=$(date +%s.%N)
 "$PAGESIM" replay --db "$T/b.db" --all --bench >"$T/out" 2>&1; rc=$?
 e=$(date +%s.%N)
@@ -39,4 +43,10 @@ echo "$line" | awk -v cmp="$cmp" -v s="$s" -v e="$e" '{
     printf "BENCH hwreplay_e2e_rate %.1f accesses/s\n", cmp / (e - s)
     printf "BENCH hwreplay_bare_rate %.0f accesses/s\n", bare
     printf "BENCH hwreplay_ratio %.0f x\n", (be > 0 ? bare / be : 0)
+}'
+# the same with a fresh VM for every access (no VM kept between accesses)
+"$PAGESIM" replay --db "$T/f.db" --all --bench --fresh-vm >"$T/fout" 2>&1
+grep '^bench:' "$T/fout" | awk '{
+    for (i = 1; i <= NF; i++) if ($i == "replay") be = $(i + 1)
+    printf "BENCH hwreplay_fresh_vm_rate %.1f accesses/s\n", be
 }'

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hw-replay/hwreplay.h - replaying recorded runs on real virtualisation
- * backends (KVM here; QEMU TCG planned) and diffing against the model.
+ * backends (KVM, QEMU TCG) and diffing against the model.
  *
  *   replay.c  `pagesim replay`: re-runs a recorded scenario in the model with
  *             an access hook, checks the digest against the recording, sends
@@ -10,7 +10,9 @@
  *   kvm.c     the KVM backend: one fresh VM per access (so guest page tables
  *             are never edited by the VMM while a VM lives), memslots over
  *             the domain's RAM gfns only, the stub (stub.S) at STUB_GPA.
+ *   qemu.c    the QEMU TCG backend: one boot per access (qboot.S + stub).
  *   known.c   the one table of documented backend behaviours.
+ *   cost.c    the model's prediction for a calibration loop.
  */
 #ifndef PAGESIM_HWREPLAY_H
 #define PAGESIM_HWREPLAY_H
@@ -95,6 +97,12 @@ double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n);
 uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
                      char *err, size_t errlen);
 double hw_tsc_per_ns(void);
+/* Keep the VM of an access for the next one when the VMM would change no
+ * guest memory (same RAM, memslots, root and CPUID, and RAM exactly as KVM
+ * left it): only registers and the stub's parameters are set again.  Off
+ * by default; counts of fresh and reused VMs. */
+void hw_kvm_set_reuse(struct hw_kvm *k, bool on);
+void hw_kvm_counts(const struct hw_kvm *k, uint64_t *fresh, uint64_t *reused);
 /* Can this process use userfaultfd on KVM guest memory?  0, or -1 with the
  * reason in why (checked once by hw_kvm_open; the reason is kept). */
 int hw_kvm_uffd_ok(const struct hw_kvm *k, char *why, size_t n);

@@ -45,7 +45,49 @@ struct hw_kvm {
     uint32_t phys_bits;                     /* as KVM reports them */
     uint8_t *stub; /* STUB_PAGES pages */
     char uffd_why[200]; /* empty: userfaultfd works here */
+    /* The VM of the previous access, kept for the next one when nothing
+     * but the stub's parameters has to change (see vm_reusable()). */
+    bool reuse;
+    struct {
+        int vm, vcpu;
+        struct kvm_run *run;
+        const uint8_t *ram;      /* the hw_mem it was built over */
+        uint64_t max_gfn, root;
+        bool dirty;
+        uint32_t phys;           /* the MAXPHYADDR in its CPUID */
+        uint8_t *present;        /* copies: the memslots it has */
+        uint8_t *after;          /* guest RAM as KVM left it */
+    } live;
+    uint64_t reused, fresh;
 };
+
+static void live_close(struct hw_kvm *k)
+{
+    if (k->live.run && k->live.run != MAP_FAILED)
+        munmap(k->live.run, (size_t)k->run_size);
+    if (k->live.vcpu >= 0)
+        close(k->live.vcpu);
+    if (k->live.vm >= 0)
+        close(k->live.vm);
+    free(k->live.present);
+    if (k->live.after)
+        munmap(k->live.after, k->live.max_gfn * 4096);
+    memset(&k->live, 0, sizeof k->live);
+    k->live.vm = k->live.vcpu = -1;
+}
+
+void hw_kvm_set_reuse(struct hw_kvm *k, bool on)
+{
+    k->reuse = on;
+    if (!on)
+        live_close(k);
+}
+
+void hw_kvm_counts(const struct hw_kvm *k, uint64_t *fresh, uint64_t *reused)
+{
+    *fresh = k->fresh;
+    *reused = k->reused;
+}
 
 static volatile sig_atomic_t timed_out;
 static void on_alarm(int sig) { (void)sig; timed_out = 1; }
@@ -267,6 +309,7 @@ void hw_kvm_close(struct hw_kvm *k)
 {
     if (!k)
         return;
+    live_close(k);
     if (k->kvm >= 0)
         close(k->kvm);
     free(k->cpuid);
@@ -282,6 +325,7 @@ struct hw_kvm *hw_kvm_open(char *why, size_t n)
         snprintf(why, n, "out of memory");
         return NULL;
     }
+    k->live.vm = k->live.vcpu = -1;
     /* PAGESIM_KVM_DEV: another device path, for testing the SKIP path */
     const char *dev = getenv("PAGESIM_KVM_DEV");
     if (!dev || !*dev)
@@ -488,6 +532,26 @@ static void seg(struct kvm_segment *sg, uint16_t sel, uint8_t type, uint8_t dpl,
 
 #define RES(off) get64(k->stub, OFF_PARAMS + 0x100 + (off))
 
+/* Can the previous access's VM run this one?  Only when the VMM would
+ * change no guest memory at all: the same RAM copy, memslots, root and
+ * CPUID, and every RAM byte as KVM left it (the model agreed on all the
+ * A/D bits and data, and the scenario edited nothing in between).  Then
+ * the rule of kvm-here.md section 3 holds as for a fresh VM, and only the
+ * stub's parameters and the registers change. */
+static bool vm_reusable(const struct hw_kvm *k, const struct hw_mem *mem, uint64_t root,
+                        uint32_t phys)
+{
+    if (!k->reuse || k->live.vm < 0 || mem->uffd || k->live.ram != mem->ram ||
+        k->live.max_gfn != mem->max_gfn || k->live.root != root ||
+        k->live.dirty != !!mem->dirty || k->live.phys != phys ||
+        memcmp(k->live.present, mem->present, mem->max_gfn))
+        return false;
+    for (uint64_t g = 0; g < mem->max_gfn; g++)
+        if (mem->present[g] && memcmp(k->live.after + g * PG, mem->ram + g * PG, PG))
+            return false;
+    return true;
+}
+
 void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                    const struct hw_access *a, unsigned timeout_ms,
                    struct hw_result *r)
@@ -514,6 +578,19 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
 
     int vm = -1, vcpu = -1;
     struct kvm_run *run = MAP_FAILED;
+    uint32_t phys = a->maxphyaddr ? a->maxphyaddr : k->phys_bits;
+    bool reused = vm_reusable(k, mem, root, phys);
+    if (reused) {
+        vm = k->live.vm;
+        vcpu = k->live.vcpu;
+        run = k->live.run;
+        k->live.vm = k->live.vcpu = -1;
+        k->live.run = MAP_FAILED;
+        k->reused++;
+    } else {
+        live_close(k);
+        k->fresh++;
+    }
     struct uffd_pager up = { .fd = -1, .stop = { -1, -1 } };
     pthread_t upthr;
     bool uffd_running = false;
@@ -525,6 +602,8 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
         if (st < 0)
             goto out;
     }
+    if (reused)
+        goto regs;
     vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
     if (vm < 0) {
         snprintf(r->msg, sizeof r->msg, "KVM_CREATE_VM: %s", strerror(errno));
@@ -562,8 +641,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
      * guest's CPUID, so a scenario's MAXPHYADDR is replayed as such, not
      * the host's (which differs between these machines: 46 or 48). */
     if (k->leaf_80000008)
-        k->leaf_80000008->eax = (k->leaf_80000008->eax & ~0xffu) |
-                                (a->maxphyaddr ? a->maxphyaddr : k->phys_bits);
+        k->leaf_80000008->eax = (k->leaf_80000008->eax & ~0xffu) | phys;
     vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
     if (vcpu < 0 || ioctl(vcpu, KVM_SET_CPUID2, k->cpuid) < 0) {
         snprintf(r->msg, sizeof r->msg, "vCPU setup: %s", strerror(errno));
@@ -574,6 +652,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
         snprintf(r->msg, sizeof r->msg, "mmap kvm_run: %s", strerror(errno));
         goto out;
     }
+regs:;
     struct kvm_sregs sr;
     if (ioctl(vcpu, KVM_GET_SREGS, &sr) < 0)
         goto sregs_fail;
@@ -689,14 +768,44 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
 sregs_fail:
     snprintf(r->msg, sizeof r->msg, "vCPU register setup: %s", strerror(errno));
 out:
+    if (mem->uffd)
+        uffd_stop(&up, &upthr, uffd_running, mem, r);
+    /* keep a VM that ran cleanly for the next access (vm_reusable()) */
+    if (k->reuse && vm >= 0 && vcpu >= 0 && run != MAP_FAILED && !mem->uffd &&
+        (r->outcome == HW_OK || r->outcome == HW_PF || r->outcome == HW_MMIO)) {
+        if (!k->live.present || k->live.max_gfn != mem->max_gfn) {
+            free(k->live.present);
+            if (k->live.after)
+                munmap(k->live.after, k->live.max_gfn * PG);
+            k->live.present = malloc(mem->max_gfn);
+            k->live.after = mmap(NULL, mem->max_gfn * PG, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (k->live.after == MAP_FAILED)
+                k->live.after = NULL;
+            k->live.max_gfn = mem->max_gfn;
+        }
+        if (k->live.present && k->live.after) {
+            memcpy(k->live.present, mem->present, mem->max_gfn);
+            for (uint64_t g = 0; g < mem->max_gfn; g++)
+                if (mem->present[g])
+                    memcpy(k->live.after + g * PG, mem->ram + g * PG, PG);
+            k->live.vm = vm;
+            k->live.vcpu = vcpu;
+            k->live.run = run;
+            k->live.ram = mem->ram;
+            k->live.root = root;
+            k->live.dirty = mem->dirty != NULL;
+            k->live.phys = phys;
+            vm = vcpu = -1;
+            run = MAP_FAILED;
+        }
+    }
     if (run != MAP_FAILED)
         munmap(run, (size_t)k->run_size);
     if (vcpu >= 0)
         close(vcpu);
     if (vm >= 0)
         close(vm);
-    if (mem->uffd)
-        uffd_stop(&up, &upthr, uffd_running, mem, r);
     /* slot 511 of the root is the stub's, not the scenario's */
     put64(mem->ram, root + 8 * STUB_PML4_IDX, old511);
 }
@@ -744,7 +853,10 @@ uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, 
                            .cpl = 3, .kind = write ? 4 : 3, .gva = 0x40000000,
                            .width = (unsigned)n, .wvalue = npages, .lcg = lcg };
     struct hw_result r;
+    bool reuse = k->reuse;
+    hw_kvm_set_reuse(k, false); /* m is unmapped below: keep no VM over it */
     hw_kvm_access(k, &m, &a, 60000, &r);
+    hw_kvm_set_reuse(k, reuse);
     munmap(m.ram, m.max_gfn * PG);
     free(m.present);
     if (r.outcome != HW_OK) {

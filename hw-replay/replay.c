@@ -61,6 +61,8 @@ static const char usage[] =
     "                  digest is then not checked)\n"
     "  --timeout MS    bound per guest access (default 2000)\n"
     "  --bench         also time a bare KVM loop of CPL3 reads, print the ratio\n"
+    "  --fresh-vm      a new KVM VM for every access (by default the VM of an\n"
+    "                  access runs the next one when no guest memory changes)\n"
     "  -v, --verbose   print every compared access\n"
     "  --calibrate     KVM sweep: CPL3 reads/writes, sequential and pseudo-random,\n"
     "                  working sets 16 pages .. 1 GiB; ns per access measured\n"
@@ -1093,13 +1095,14 @@ int hw_replay_main(int argc, char **argv)
         { "help", no_argument, 0, 'h' }, { "calibrate", no_argument, 0, 'C' },
         { "csv", required_argument, 0, 'c' }, { "svg", required_argument, 0, 'S' },
         { "profile", required_argument, 0, 'P' }, { "max-pages", required_argument, 0, 'M' },
+        { "fresh-vm", no_argument, 0, 'F' },
         { 0, 0, 0, 0 },
     };
     const char *dbpath = NULL, *backend = "kvm", *csv = NULL, *svg = NULL, *prof = NULL;
     uint64_t max_pages = 262144;
     bool calib = false;
     int64_t only = 0;
-    bool all = false, verbose = false, bench = false;
+    bool all = false, verbose = false, bench = false, fresh_vm = false;
     unsigned timeout_ms = 2000;
     uint64_t extra_mutants = 0;
     char extra_names[256] = "";
@@ -1144,6 +1147,7 @@ int hw_replay_main(int argc, char **argv)
         case 'c': csv = optarg; break;
         case 'S': svg = optarg; break;
         case 'P': prof = optarg; break;
+        case 'F': fresh_vm = true; break;
         case 'M': {
             char *end;
             errno = 0;
@@ -1201,8 +1205,8 @@ int hw_replay_main(int argc, char **argv)
     char why[256];
     if (!strcmp(backend, "qemu"))
         cx.qemu = hw_qemu_open(why, sizeof why);
-    else
-        cx.kvm = hw_kvm_open(why, sizeof why);
+    else if ((cx.kvm = hw_kvm_open(why, sizeof why)))
+        hw_kvm_set_reuse(cx.kvm, !fresh_vm);
     if (!cx.kvm && !cx.qemu) {
         printf("hw-replay: SKIP %s: %s\n", backend, why);
         rc = 3;
@@ -1338,9 +1342,11 @@ int hw_replay_main(int argc, char **argv)
     if (bench && tot_cmp && cx.kvm) {
         double replay_rate = tot_cmp / tot_backend;
         double bare = hw_kvm_bare_rate(cx.kvm, 20000000);
-        printf("bench: replay %.0f accesses/s (a fresh VM per access), bare KVM CPL3 loop "
-               "%.0f accesses/s, ratio 1:%.0f\n", replay_rate, bare,
-               bare > 0 ? bare / replay_rate : 0);
+        uint64_t nfresh, nreused;
+        hw_kvm_counts(cx.kvm, &nfresh, &nreused);
+        printf("bench: replay %.0f accesses/s (%" PRIu64 " fresh VMs, %" PRIu64 " reused), "
+               "bare KVM CPL3 loop %.0f accesses/s, ratio 1:%.0f\n", replay_rate, nfresh,
+               nreused, bare, bare > 0 ? bare / replay_rate : 0);
     }
     rc = (ndiff || nerr || nstale) ? 1 : 0;
 done:

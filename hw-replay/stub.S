@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hw-replay/stub.S - the replay guest: performs ONE recorded access and
- * reports what happened, for the KVM backend (and, later, QEMU TCG).
+ * reports what happened, for the KVM and the QEMU TCG backends.
  *
  * Entered by the VMM in 64-bit mode at CPL0 with CR3 = the recorded CR3
  * (the scenario's own tables, with PML4 slot 511 pointing at this region),
