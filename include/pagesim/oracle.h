@@ -64,6 +64,35 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
  * (xen-paging.md 3.3). */
 void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
 
+/* ---- log-dirty completed (issue 3): modes, preemption, queries ---------------- */
+
+/* The domain options: the flat bitmap of the pre-2007 design, and the 2007
+ * seed's conservative "is dirty" answer after failed allocations. */
+void oracle_op_logdirty_config(struct oracle *o, domid_t d, bool bitmap,
+                               bool conservative);
+/* Enable, looking at the heap as the enable finds it (h, read as data;
+ * called before the sim acts): in bitmap mode the flat bitmap needs one
+ * free aligned block of its order, and an injected failure denies it. */
+int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
+                                   const struct host *h);
+/* One PEEK/CLEAN call, first or continuation (resuming).  bitmap holds
+ * (pages + 7) / 8 bytes, zeroed by the caller before the first call and
+ * kept across continuations; pages comes back as the expected sc->pages.
+ * Returns the expected rc (-ERESTART when preempted, -EBUSY). */
+struct oracle_ld_call {
+    bool clean, preempt, resuming;
+    uint64_t pages;
+    uint8_t *bitmap;
+    uint64_t dirty_count, fault_count;
+};
+int oracle_op_logdirty_call(struct oracle *o, domid_t d,
+                            struct oracle_ld_call *c);
+/* The expected answer of paging_gfn_is_dirty(). */
+bool oracle_op_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
+/* Does a free aligned block of 2^order frames exist in h (page_info read
+ * as data)? */
+bool oracle_heap_has_block(const struct host *h, unsigned order);
+
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
