@@ -42,6 +42,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PML_NO_FLUSH_AT_OP, "pml_no_flush_at_op" },
     { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
     { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
+    { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
 };
 
 const char *mutant_name(uint64_t bit)

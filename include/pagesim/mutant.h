@@ -115,6 +115,11 @@
  * buffers first (Xen's p2m_flush_hardware_cached_dirty()), so gfns
  * logged since the last PML-full exit are missing from the bitmap. */
 #define MUT_PML_NO_FLUSH_AT_OP (UINT64_C(1) << 54)
+/* sim (hw-replay, issue 5): p2m_mem_paging_populate() puts the 2 MiB-
+ * aligned gfn (the order-aligned base the p2m code uses for superpages)
+ * into the request instead of the faulting gfn; replay sees the pager's
+ * userfaultfd faults disagree with the requests. */
+#define MUT_POPULATE_GFN_ALIGNED (UINT64_C(1) << 60)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
