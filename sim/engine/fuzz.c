@@ -15,6 +15,9 @@
  *   2. delta debugging (ddmin) over the operation lines, keeping a
  *      candidate only if it still diverges with the same first field;
  *   3. each remaining line alone, left to right, is tried without.
+ * Under --mutant, the shrunk program is run once more with the mutants off:
+ * if it fails then too, the mutant is not what it found, and it goes to
+ * OUT/baseline-SEED-N.lua and does not count as a finding of the mutant.
  * The result goes to OUT/finding-SEED-N.lua with a header saying how it was
  * found, and is recorded in the database as a run of that file.
  *
@@ -34,6 +37,7 @@
 
 #include "fuzz.h"
 #include "lapi.h"
+#include "pagesim/mutant.h"
 
 #define PROG_OPS_DEFAULT 120
 
@@ -48,7 +52,14 @@ static const char prologue[] =
     "  end\n"
     "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60 }\n"
     "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
-    "  vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
+    "  -- domain 1's vCPU has the Intel profile's TLBs (PCIDs on), so the\n"
+    "  -- invalidation operations have something to invalidate; domain 2's\n"
+    "  -- walks on every access\n"
+    "  if i == 1 then\n"
+    "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i], tlb = 'intel', pcide = true, pcid = 1 }\n"
+    "  else\n"
+    "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
+    "  end\n"
     "  doms[i]:paging_enable()\n"
     "  pagers[i] = doms[i]:pager{ mru_size = 4 }\n"
     "end\n"
@@ -81,9 +92,63 @@ static const char prologue[] =
     "  local ok, e = pcall(pts[i].entry, pts[i], va, 1)\n"
     "  if ok and e then pcall(pts[i].set_entry, pts[i], va, 1, v) end\n"
     "end\n"
+    "-- allocation failure injection scoped to one operation: every heap\n"
+    "-- allocation for domain i fails while f runs (sim/heap.c fail_domains)\n"
+    "local function starve(i, f)\n"
+    "  fail_alloc{ domain = doms[i], on = true }\n"
+    "  local ok, e = pcall(f)\n"
+    "  fail_alloc{ domain = doms[i], on = false }\n"
+    "  if not ok then error(e, 0) end\n"
+    "end\n"
+    "-- ring pressure: n hypervisor copies to nominated gfns from g on, each\n"
+    "-- a populate request (until the ring is full), none consumed; then\n"
+    "-- gfn t (a page-table page) is nominated, so that the vCPU's next walk\n"
+    "-- needs a slot\n"
+    "local function flood(i, g, n, t)\n"
+    "  for x = g, g + n - 1 do\n"
+    "    if doms[i]:nominate(x) == 0 then doms[i]:write_phys(x * 4096, x) end\n"
+    "  end\n"
+    "  if t then doms[i]:nominate(t) end\n"
+    "end\n"
+    "-- balloon out n gfns from g on (XENMEM_decrease_reservation)\n"
+    "local function balloon_out(i, g, n)\n"
+    "  for x = g, g + n - 1 do rm(i, x) end\n"
+    "end\n"
+    "-- a stale TLB entry on purpose (domain 1's vCPU): cache va's\n"
+    "-- translation, remap va to gfn g without invalidating, then 'how' (an\n"
+    "-- invalidation or a PCID switch), and read va again: the oracle allows\n"
+    "-- the old translation only while nothing invalidated it\n"
+    "local function stale(va, g, how, arg)\n"
+    "  local v = vcpus[1]\n"
+    "  v:read(va)\n"
+    "  map(1, va, g, 'w', 1, 0)\n"
+    "  if how == 1 then v:invlpg(va)\n"
+    "  elseif how == 2 then v:invpcid(0, v.pcid, va)\n"
+    "  elseif how == 3 then v:set{ cr3 = pts[1].cr3 | arg | (1 << 63) }\n"
+    "  else v:invpcid(1, arg) end\n"
+    "  v:read(va)\n"
+    "end\n"
+    "-- one gfn out and in again: nominate, evict, a hypervisor copy (the\n"
+    "-- populate request), then the pager's answer: 0 prep without buffer\n"
+    "-- and resume, 1 with a buffer, 2 the pager's own serve()\n"
+    "local function roundtrip(i, g, how)\n"
+    "  if doms[i]:nominate(g) ~= 0 then return end\n"
+    "  doms[i]:evict(g)\n"
+    "  doms[i]:read_phys(g * 4096)\n"
+    "  if how == 2 then pagers[i]:serve() else page_in(i, how == 1 and 'x' or nil) end\n"
+    "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
-#define PROLOGUE_LINES 44
+
+/* Lines of the prologue: a program's operation k is on scenario line
+ * prologue_lines() + k + 1. */
+static unsigned prologue_lines(void)
+{
+    unsigned n = 0;
+    for (const char *c = prologue; *c; c++)
+        n += *c == '\n';
+    return n;
+}
 
 struct prog {
     char **line;
@@ -171,7 +236,10 @@ static unsigned pick(struct entropy *x, unsigned n) { return (unsigned)(mix(x) %
 enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PEEK, OP_CLEAN, OP_CPU, OP_READ, OP_WRITE, OP_EXEC, OP_WPHYS,
        OP_FRESH, OP_LMAP, OP_LREAD, OP_RAWPTE, OP_NOMINATE, OP_EVICT,
-       OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP, OP_NKINDS };
+       OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP,
+       OP_INVLPG, OP_MOVCR3, OP_INVPCID, OP_INVVPID, OP_INVEPT, OP_BALLOON_IN,
+       OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
+       OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -180,12 +248,17 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
     [OP_RAWPTE] = 3, [OP_NOMINATE] = 3, [OP_EVICT] = 2, [OP_PAGER_EVICT] = 3,
     [OP_PAGER_SERVE] = 3, [OP_PAGE_IN] = 2, [OP_FMAP] = 2, [OP_FUNMAP] = 2,
+    [OP_INVLPG] = 3, [OP_MOVCR3] = 3, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
+    [OP_INVEPT] = 1, [OP_BALLOON_IN] = 2, [OP_BALLOON_OUT] = 2, [OP_STARVE] = 3,
+    [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
     "peek", "clean", "cpu_mode", "read", "write", "exec", "write_phys", "fresh",
     "map_2m", "read_2m", "raw_pte", "nominate", "evict", "pager_evict",
-    "pager_serve", "page_in", "map_foreign", "unmap_foreign",
+    "pager_serve", "page_in", "map_foreign", "unmap_foreign", "invlpg", "mov_cr3",
+    "invpcid", "invvpid", "invept", "balloon_in", "balloon_out", "starve", "flood",
+    "stale_tlb", "page_roundtrip",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -302,6 +375,67 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             prog_add(p, "fmap(%u, %#x)", d, pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x70));
             break;
         case OP_FUNMAP: prog_add(p, "funmap(%u)", d); break;
+        /* TLB operations (SDM Vol. 3A 4.10.4, Vol. 3C 30.3): on domain 1's
+         * vCPU, the one with TLBs. */
+        case OP_INVLPG: prog_add(p, "vcpus[1]:invlpg(%#" PRIx64 ")", va); break;
+        case OP_MOVCR3:
+            /* MOV CR3 to PCID 1..3, half the time with bit 63 (no flush) */
+            prog_add(p, "vcpus[1]:set{ cr3 = pts[1].cr3 | %u%s }", 1 + pick(xe, 3),
+                     pick(xe, 2) ? " | (1 << 63)" : "");
+            break;
+        case OP_INVPCID:
+            prog_add(p, "vcpus[1]:invpcid(%u, %u, %#" PRIx64 ")", pick(xe, 4),
+                     1 + pick(xe, 3), va);
+            break;
+        case OP_INVVPID:
+            prog_add(p, "vcpus[1]:invvpid(%u, %#" PRIx64 ")", pick(xe, 4), va);
+            break;
+        case OP_INVEPT: prog_add(p, "vcpus[1]:invept(%u)", 1 + pick(xe, 2)); break;
+        /* balloon: increase_reservation / populate_physmap of an extent
+         * of 2..9 pages, decrease_reservation of as many */
+        case OP_BALLOON_IN:
+            prog_add(p, "doms[%u]:populate(%#" PRIx64 ", %u)", d, g, 2 + pick(xe, 8));
+            break;
+        case OP_BALLOON_OUT:
+            prog_add(p, "balloon_out(%u, %#" PRIx64 ", %u)", d, g, 2 + pick(xe, 8));
+            break;
+        case OP_STARVE: {
+            /* one operation with every allocation of the domain failing:
+             * guest frames and EPT tables (populate, page-in) and
+             * log-dirty tree pages (marks by writes and copies) */
+            static const char *const what[] = {
+                "doms[%u]:populate(%#" PRIx64 ")",
+                "doms[%u]:write_phys(%#" PRIx64 "000, 1)",
+                "vcpus[%u]:write(%#" PRIx64 "000, 2)",
+                "page_in(%u, 'x')",
+            };
+            unsigned wk = pick(xe, 4);
+            uint64_t arg = wk == 2 ? va >> 12 : g;
+            char op[96];
+            snprintf(op, sizeof op, what[wk], d, arg);
+            prog_add(p, "starve(%u, function() %s end)", d, op);
+            break;
+        }
+        case OP_FLOOD:
+            /* a few requests, or (one time in three) about as many as a
+             * 64-slot ring holds (the 2011 ring, seed 002 08/12): data gfns
+             * 0x20..0x5f, leaving the page-table pages below for later
+             * nominations whose requests then find the ring full */
+            if (pick(xe, 3))
+                prog_add(p, "flood(%u, %#x, %u)", d, 0x20 + pick(xe, 0x40), 4 + pick(xe, 8));
+            else
+                prog_add(p, "flood(%u, 0x20, %u, %#x)", d, 0x3e + pick(xe, 6), 0x10 + pick(xe, 4));
+            break;
+        case OP_ROUNDTRIP:
+            prog_add(p, "roundtrip(%u, %#x, %u)", d,
+                     pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x50), pick(xe, 3));
+            break;
+        case OP_STALE:
+            /* how: 1 INVLPG, 2 INVPCID individual address, 3 MOV CR3 to
+             * PCID 1..3 without flush, 4 INVPCID single context */
+            prog_add(p, "stale(%#" PRIx64 ", %#" PRIx64 ", %u, %u)", va, g, 1 + pick(xe, 4),
+                     1 + pick(xe, 3));
+            break;
         }
     }
 }
@@ -491,8 +625,9 @@ static unsigned shrink(struct prog *p, const char *name, const struct verdict *w
 {
     unsigned runs = 0;
     /* 1. Drop everything after the failing line. */
-    if (want->line > PROLOGUE_LINES && want->line - PROLOGUE_LINES < p->n) {
-        size_t keepn = want->line - PROLOGUE_LINES;
+    unsigned pl = prologue_lines();
+    if (want->line > pl && want->line - pl < p->n) {
+        size_t keepn = want->line - pl;
         for (size_t i = keepn; i < p->n; i++)
             free(p->line[i]);
         p->n = keepn;
@@ -566,15 +701,17 @@ static double now_s(void)
 }
 
 static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct prog *p,
-                         const struct verdict *v, size_t orig_ops, char *path,
-                         size_t pathlen)
+                         const struct verdict *v, size_t orig_ops, bool baseline,
+                         char *path, size_t pathlen)
 {
-    snprintf(path, pathlen, "%s/finding-%" PRIu64 "-%" PRIu64 ".lua", o->out_dir,
-             o->seed, n);
+    snprintf(path, pathlen, "%s/%s-%" PRIu64 "-%" PRIu64 ".lua", o->out_dir,
+             baseline ? "baseline" : "finding", o->seed, n);
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
     fprintf(f, "-- pagesim fuzz finding: %s in %s\n", v->status, v->field);
+    if (baseline)
+        fprintf(f, "-- it fails without the mutants too: a finding of the real code (or the oracle)\n");
     fprintf(f, "-- found by: pagesim fuzz --seed %" PRIu64 "%s%s (program %" PRIu64 ")\n",
             o->seed, o->mutants ? " --mutant " : "", o->mutants ? o->mutants : "", n);
     fprintf(f, "-- shrunk from %zu to %zu operations; reproduce with:\n", orig_ops, p->n);
@@ -713,20 +850,39 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (strcmp(v.status, "pass")) {
             size_t orig = p.n;
             st->shrink_runs += shrink(&p, name, &v);
-            st->findings++;
+            /* Under --mutant a finding counts only if the mutant causes
+             * it: the shrunk program must pass with the mutants off.  One
+             * that fails without them is a finding of the real code (or of
+             * the oracle), written as baseline-SEED-N.lua. */
+            bool baseline = false;
+            if (pagesim_mutants) {
+                uint64_t saved = pagesim_mutants;
+                struct verdict bv;
+                char *bt = prog_text(&p, NULL);
+                pagesim_mutants = 0;
+                run_text(name, bt, &bv);
+                pagesim_mutants = saved;
+                free(bt);
+                baseline = strcmp(bv.status, "pass") != 0;
+            }
+            if (baseline)
+                st->baseline++;
+            else
+                st->findings++;
             char path[512] = "";
-            if (o->out_dir && write_finding(o, n, &p, &v, orig, path, sizeof path))
+            if (o->out_dir && write_finding(o, n, &p, &v, orig, baseline, path, sizeof path))
                 fprintf(stderr, "pagesim fuzz: writing %s: %s\n", path, strerror(errno));
             if (!o->quiet)
-                printf("fuzz: finding %" PRIu64 ": %s in %s, shrunk %zu -> %zu ops%s%s\n",
-                       st->findings, v.status, v.field, orig, p.n,
-                       path[0] ? ": " : "", path);
+                printf("fuzz: %s %" PRIu64 ": %s in %s, shrunk %zu -> %zu ops%s%s\n",
+                       baseline ? "finding without the mutants" : "finding",
+                       baseline ? st->baseline : st->findings, v.status, v.field, orig,
+                       p.n, path[0] ? ": " : "", path);
             if (o->rec && path[0]) {
                 struct run_opts ro = { .seed = 1, .rec = o->rec, .mutants = o->mutants };
                 struct run_result rr;
                 lapi_run_file(path, &ro, &rr);
             }
-            if (st->findings == 1)
+            if (st->findings == 1 && !baseline)
                 snprintf(st->first_field, sizeof st->first_field, "%s", v.field);
         }
         prog_free(&p);

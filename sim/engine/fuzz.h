@@ -12,7 +12,7 @@
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 24
+#define FUZZ_NKINDS 35
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {
@@ -31,6 +31,8 @@ struct fuzz_opts {
 
 struct fuzz_stats {
     uint64_t programs, ops, steps, findings, shrink_runs;
+    uint64_t baseline;         /* under --mutant: findings that also fail
+                                  without the mutants (not counted above) */
     uint64_t transitions;      /* distinct (kind, key) domain transitions reached */
     uint64_t new_cov_programs; /* programs that reached something new */
     uint64_t mutated;          /* programs made by mutating the corpus */

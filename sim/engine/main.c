@@ -699,7 +699,10 @@ static int cmd_fuzz(int argc, char **argv)
            fo.cov_out ? " (listed above)" : "; --coverage lists them");
     printf("fuzz: %" PRIu64 " findings%s%s\n", st.findings,
            st.findings ? ", reproducers in " : "", st.findings ? fo.out_dir : "");
-    return st.findings ? 1 : 0;
+    if (st.baseline)
+        printf("fuzz: %" PRIu64 " more that fail without the mutants too (baseline-*.lua)\n",
+               st.baseline);
+    return st.findings || st.baseline ? 1 : 0;
 }
 
 /* ---- report ---------------------------------------------------------------------------- */
