@@ -282,4 +282,19 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx);
 
+/* oracle_compare() then oracle_invariants().  With full false, each
+ * domain's EPT and log-dirty tree are decoded again only if a frame the
+ * previous decode read has changed (the oracle keeps copies), so a step that
+ * touches no table costs a few memcmp()s; the reports are exactly those of
+ * the full checks, in the same order (oracle/check.c explains why).
+ * Returns the number of reports. */
+unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
+                      oracle_report_fn report, void *ctx);
+/* After an incremental oracle_check() and no change since: the full checks
+ * again; if their reports differ from that check's, one report
+ * "oracle.incremental" (a fault of the cache itself).  Returns 0 when they
+ * agree or the last check was full. */
+unsigned oracle_check_verify(struct oracle *o, const struct host *h,
+                             oracle_report_fn report, void *ctx);
+
 #endif /* PAGESIM_ORACLE_H */

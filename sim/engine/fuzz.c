@@ -271,6 +271,16 @@ static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
     gen_ops(p, &e, nops, counts);
 }
 
+char *fuzz_program(uint64_t seed, uint64_t n, unsigned nops)
+{
+    struct prog p = { 0 };
+    uint64_t counts[OP_NKINDS] = { 0 };
+    gen_prog(&p, seed, n, nops ? nops : PROG_OPS_DEFAULT, counts);
+    char *t = prog_text(&p, NULL);
+    prog_free(&p);
+    return t;
+}
+
 char *fuzz_program_from_bytes(const uint8_t *data, size_t size, unsigned max_ops)
 {
     struct prog p = { 0 };
@@ -470,6 +480,7 @@ static void seen_add(void *ctx, const char *kind, const char *key, uint64_t coun
 
 static struct seen *cur_seen; /* the run's table, for run_text() */
 static bool fork_programs;    /* run each program in a child (crash-safe) */
+static unsigned full_check_every; /* fuzz_opts.full_check_every */
 
 /* ---- running and shrinking ------------------------------------------------------- */
 
@@ -505,7 +516,8 @@ static void run_inline(const char *name, const char *text, struct verdict *v,
                        void (*sink)(void *, const char *, const char *, uint64_t),
                        void *ctx)
 {
-    struct run_opts o = { .seed = 1, .cov_sink = sink, .cov_ctx = ctx };
+    struct run_opts o = { .seed = 1, .cov_sink = sink, .cov_ctx = ctx,
+                          .full_check_every = full_check_every };
     struct run_result r;
     lapi_run_string(name, text, &o, &r);
     snprintf(v->status, sizeof v->status, "%s", r.status);
@@ -815,6 +827,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     struct seen seen = { 0 };
     struct corpus corpus = { 0 };
     fork_programs = !o->no_fork;
+    full_check_every = o->full_check_every;
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;

@@ -27,6 +27,7 @@ struct fuzz_opts {
     bool quiet;
     bool no_fork;            /* run programs in-process (debugging) */
     FILE *cov_out;           /* list the transitions reached here (may be NULL) */
+    unsigned full_check_every; /* run_opts.full_check_every (0: default) */
 };
 
 struct fuzz_stats {
@@ -43,6 +44,10 @@ struct fuzz_stats {
 };
 
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st);
+
+/* Program n of seed as fuzz_run() generates it when it does not mutate
+ * its corpus (nops operations, 0: the default): malloc'd Lua text. */
+char *fuzz_program(uint64_t seed, uint64_t n, unsigned nops);
 
 /* The structure-aware decoder behind the libFuzzer entry point: the input
  * bytes choose the operations (two bytes per choice) of a program of at

@@ -614,6 +614,9 @@ static const char usage_fuzz[] =
     "  --coverage      list the domain transitions reached\n"
     "  --no-fork       run programs in this process (by default each runs in a\n"
     "                  child, so a crash or sanitizer report becomes a finding)\n"
+    "  --full-check-every K  decode the whole sim state every K-th step check\n"
+    "                  (default 64; 1: every step, as before the incremental\n"
+    "                  checks; same findings either way)\n"
     "\n"
     "Exit status: 0 no finding, 1 findings, 2 bad usage.\n";
 
@@ -626,6 +629,7 @@ static int cmd_fuzz(int argc, char **argv)
         { "mutant", required_argument, 0, 'm' }, { "findings", required_argument, 0, 'f' },
         { "program-ops", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' },
         { "coverage", no_argument, 0, 'c' }, { "no-fork", no_argument, 0, 'F' },
+        { "full-check-every", required_argument, 0, 'K' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct fuzz_opts fo = { .seed = 1, .out_dir = "fuzz-out" };
@@ -649,6 +653,7 @@ static int cmd_fuzz(int argc, char **argv)
         case 'q': fo.quiet = true; break;
         case 'c': fo.cov_out = stdout; break;
         case 'F': fo.no_fork = true; break;
+        case 'K': fo.full_check_every = (unsigned)strtoul(optarg, &end, 0); break;
         case 'm':
             if (switch_on_mutant("fuzz", optarg, mutants, sizeof mutants))
                 return 2;
