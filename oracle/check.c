@@ -517,10 +517,23 @@ struct dom_cache {
     uint8_t *bits;               /* [(span + 7) / 8]: dirty bits */
 };
 
+/* A report as the caller received it. */
+struct memo_rep {
+    char *field, *expected, *actual;
+};
+
 struct oracle_cache {
     struct dom_cache dom[SIM_MAX_DOMAINS];
     uint64_t last_hash; /* FNV-1a of the last check's reports */
     bool last_incremental;
+    /* The last incremental check: every input it read besides memory
+     * (serialised, in[cur]), and its reports.  memo_ok: reusable. */
+    uint8_t *in[2];
+    size_t inlen[2], incap[2];
+    unsigned cur;
+    bool memo_ok;
+    struct memo_rep *reps;
+    unsigned nreps, capreps, memo_n;
 };
 
 static const uint64_t *cache_raw(const struct dom_cache *c) { return c->raw; }
@@ -660,9 +673,10 @@ static void cache_build(struct dom_cache *c, const struct host *h,
     c->ld_frames = oracle_ld_walk(h, d->ld.top, &lv);
 }
 
-/* The cache of slot i, brought up to date; NULL: use the full path. */
+/* The cache of slot i, brought up to date; NULL: use the full path.
+ * *rebuilt is set when it had to decode memory again. */
 static const struct dom_cache *cache_get(struct oracle *o, const struct host *h,
-                                         unsigned i)
+                                         unsigned i, bool *rebuilt)
 {
     const struct domain *d = h->domains[i];
     struct dom_cache *c = &o->cache->dom[i];
@@ -676,9 +690,21 @@ static const struct dom_cache *cache_get(struct oracle *o, const struct host *h,
         return NULL; /* compare reads od->max_gfn gfns, the rest d->max_gfn */
     if (c->d != d || c->id != d->id || c->span != d->max_gfn ||
         c->root != mfn_x(d->ept_root) || c->ld_top != mfn_x(d->ld.top) ||
-        !c->valid || !snaps_same(&c->ept, h) || !snaps_same(&c->ld, h))
+        !c->valid || !snaps_same(&c->ept, h) || !snaps_same(&c->ld, h)) {
         cache_build(c, h, d);
+        *rebuilt = true;
+    }
     return c->valid ? c : NULL;
+}
+
+static void memo_clear_reps(struct oracle_cache *k)
+{
+    for (unsigned i = 0; i < k->nreps; i++) {
+        free(k->reps[i].field);
+        free(k->reps[i].expected);
+        free(k->reps[i].actual);
+    }
+    k->nreps = 0;
 }
 
 void oracle_cache_free(struct oracle *o)
@@ -687,16 +713,80 @@ void oracle_cache_free(struct oracle *o)
         return;
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         cache_clear(&o->cache->dom[i]);
+    memo_clear_reps(o->cache);
+    free(o->cache->reps);
+    free(o->cache->in[0]);
+    free(o->cache->in[1]);
     free(o->cache);
     o->cache = NULL;
 }
 
-/* The reports of one check go to the caller and into a hash. */
+/* The reports of one check go to the caller and into a hash (and, for an
+ * incremental check, into the memo). */
 struct hash_sink {
     oracle_report_fn fn;
     void *ctx;
     uint64_t h;
+    struct oracle_cache *memo; /* NULL: not memoised */
+    bool oom;
 };
+
+/* ---- the memo: a check whose inputs did not change reports as before ---- */
+
+static bool in_add(struct oracle_cache *k, unsigned b, const void *p, size_t n)
+{
+    if (k->inlen[b] + n > k->incap[b]) {
+        size_t cap = 2 * (k->inlen[b] + n);
+        uint8_t *x = realloc(k->in[b], cap);
+        if (!x)
+            return false;
+        k->in[b] = x;
+        k->incap[b] = cap;
+    }
+    memcpy(k->in[b] + k->inlen[b], p, n);
+    k->inlen[b] += n;
+    return true;
+}
+
+/* Serialises into buffer b everything compare_impl() and invariants_impl()
+ * read apart from host memory (which the domain caches vouch for): the
+ * M2P, frame metadata and references on both sides, the sim's domain
+ * structures (log-dirty and paging state included) and the oracle's flat
+ * domains with their arrays. */
+static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle *o,
+                        const struct host *h)
+{
+    bool ok = true;
+    k->inlen[b] = 0;
+    ok &= in_add(k, b, &h->nr_frames, sizeof h->nr_frames);
+    ok &= in_add(k, b, &o->nr_frames, sizeof o->nr_frames);
+    ok &= in_add(k, b, h->frames, h->nr_frames * sizeof(*h->frames));
+    ok &= in_add(k, b, h->m2p, h->nr_frames * sizeof(*h->m2p));
+    ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
+    ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
+    ok &= in_add(k, b, h->domains, sizeof h->domains);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            ok &= in_add(k, b, h->domains[i], sizeof(struct domain));
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
+        const struct oracle_dom *od = &o->doms[i];
+        ok &= in_add(k, b, &od->live, sizeof od->live);
+        if (!od->live)
+            continue;
+        ok &= in_add(k, b, od, sizeof(*od));
+        ok &= in_add(k, b, od->mfn, od->max_gfn * sizeof(*od->mfn));
+        ok &= in_add(k, b, od->type, od->max_gfn * sizeof(*od->type));
+        ok &= in_add(k, b, od->dirty, (od->max_gfn + 7) / 8);
+    }
+    return ok;
+}
+
+static char *dup_str(const char *s, bool *oom)
+{
+    char *d = strdup(s);
+    *oom |= !d;
+    return d;
+}
 
 static void hash_str(uint64_t *h, const char *s)
 {
@@ -712,6 +802,25 @@ static void hash_report(void *ctx, const char *field, const char *expected,
     hash_str(&k->h, field);
     hash_str(&k->h, expected);
     hash_str(&k->h, actual);
+    struct oracle_cache *m = k->memo;
+    if (m) {
+        if (m->nreps == m->capreps) {
+            unsigned cap = m->capreps ? 2 * m->capreps : 16;
+            struct memo_rep *x = realloc(m->reps, cap * sizeof(*x));
+            if (x) {
+                m->reps = x;
+                m->capreps = cap;
+            }
+        }
+        if (m->nreps < m->capreps) {
+            struct memo_rep *r = &m->reps[m->nreps++];
+            r->field = dup_str(field, &k->oom);
+            r->expected = dup_str(expected, &k->oom);
+            r->actual = dup_str(actual, &k->oom);
+        } else {
+            k->oom = true;
+        }
+    }
     if (k->fn)
         k->fn(k->ctx, field, expected, actual);
 }
@@ -721,17 +830,41 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
 {
     if (!o->cache && !(o->cache = calloc(1, sizeof(*o->cache))))
         full = true;
+    struct oracle_cache *m = o->cache;
     const struct dom_cache *cache[SIM_MAX_DOMAINS] = { 0 };
-    if (!full)
-        for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-            cache[i] = cache_get(o, h, i);
-    struct hash_sink k = { report, ctx, 0xcbf29ce484222325ULL };
+    /* The memo is usable when every live domain's decode was reused (host
+     * memory as at the previous check, itself incremental) and nothing
+     * else the checks read has changed. */
+    bool reuse = !full;
+    if (!full) {
+        for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+            bool rebuilt = false;
+            cache[i] = cache_get(o, h, i, &rebuilt);
+            if (h->domains[i] && (rebuilt || !cache[i]))
+                reuse = false;
+        }
+    }
+    unsigned nb = m ? m->cur ^ 1 : 0;
+    bool have_in = m && !full && memo_inputs(m, nb, o, h);
+    if (reuse && have_in && m->memo_ok && m->inlen[nb] == m->inlen[m->cur] &&
+        !memcmp(m->in[nb], m->in[m->cur], m->inlen[nb])) {
+        for (unsigned i = 0; i < m->nreps; i++)
+            report(ctx, m->reps[i].field, m->reps[i].expected, m->reps[i].actual);
+        return m->memo_n; /* last_hash unchanged: the same reports */
+    }
+    if (m)
+        memo_clear_reps(m);
+    struct hash_sink k = { report, ctx, 0xcbf29ce484222325ULL, have_in ? m : NULL, false };
     struct oracle_reporter rc = { hash_report, &k, 0 }, ri = { hash_report, &k, 0 };
     unsigned n = compare_impl(o, h, &rc, full ? NULL : cache);
     n += invariants_impl(h, &ri, full ? NULL : cache);
-    if (o->cache) {
-        o->cache->last_hash = k.h;
-        o->cache->last_incremental = !full;
+    if (m) {
+        m->last_hash = k.h;
+        m->last_incremental = !full;
+        m->memo_ok = have_in && !k.oom;
+        m->memo_n = n;
+        if (have_in)
+            m->cur = nb;
     }
     return n;
 }
@@ -741,7 +874,7 @@ unsigned oracle_check_verify(struct oracle *o, const struct host *h,
 {
     if (!o->cache || !o->cache->last_incremental)
         return 0;
-    struct hash_sink k = { NULL, NULL, 0xcbf29ce484222325ULL };
+    struct hash_sink k = { NULL, NULL, 0xcbf29ce484222325ULL, NULL, false };
     struct oracle_reporter rc = { hash_report, &k, 0 }, ri = { hash_report, &k, 0 };
     compare_impl(o, h, &rc, NULL);
     invariants_impl(h, &ri, NULL);

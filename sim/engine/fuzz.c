@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -239,7 +240,7 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP,
        OP_INVLPG, OP_MOVCR3, OP_INVPCID, OP_INVVPID, OP_INVEPT, OP_BALLOON_IN,
        OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
-       OP_NKINDS };
+       OP_MEMTYPE, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -250,7 +251,7 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_PAGER_SERVE] = 3, [OP_PAGE_IN] = 2, [OP_FMAP] = 2, [OP_FUNMAP] = 2,
     [OP_INVLPG] = 3, [OP_MOVCR3] = 3, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
     [OP_INVEPT] = 1, [OP_BALLOON_IN] = 2, [OP_BALLOON_OUT] = 2, [OP_STARVE] = 3,
-    [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3,
+    [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3, [OP_MEMTYPE] = 2,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -258,11 +259,15 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map_2m", "read_2m", "raw_pte", "nominate", "evict", "pager_evict",
     "pager_serve", "page_in", "map_foreign", "unmap_foreign", "invlpg", "mov_cr3",
     "invpcid", "invvpid", "invept", "balloon_in", "balloon_out", "starve", "flood",
-    "stale_tlb", "page_roundtrip",
+    "stale_tlb", "page_roundtrip", "set_mem_type",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
                     uint64_t counts[OP_NKINDS]);
+
+/* The weights gen_ops() draws with: the static table, or fuzz_run()'s
+ * feedback-adjusted copy (see "coverage feedback" below). */
+static const unsigned *cur_weight = weight;
 
 static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
                      uint64_t counts[OP_NKINDS])
@@ -296,13 +301,14 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                     uint64_t counts[OP_NKINDS])
 {
     static const char *const flags[] = { "", "w", "u", "wu", "wun", "un", "wa", "wud" };
+    const unsigned *wt = cur_weight;
     unsigned total = 0;
     for (unsigned k = 0; k < OP_NKINDS; k++)
-        total += weight[k];
+        total += wt[k];
     for (unsigned i = 0; i < nops && !xe->exhausted; i++) {
         unsigned w = pick(xe, total), k = 0;
-        while (w >= weight[k])
-            w -= weight[k++];
+        while (w >= wt[k])
+            w -= wt[k++];
         counts[k]++;
         unsigned d = 1 + pick(xe, 2);
         uint64_t va = 0x400000 + 0x1000ULL * pick(xe, 16);
@@ -435,6 +441,12 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                 prog_add(p, "flood(%u, %#x, %u)", d, 0x20 + pick(xe, 0x40), 4 + pick(xe, 8));
             else
                 prog_add(p, "flood(%u, 0x20, %u, %#x)", d, 0x3e + pick(xe, 6), 0x10 + pick(xe, 4));
+            break;
+        case OP_MEMTYPE:
+            /* XEN_DMOP_set_mem_type: RAM to ram_ro (writes discarded) or
+             * back to ram_rw */
+            prog_add(p, "doms[%u]:set_mem_type(%#" PRIx64 ", '%s')", d, g,
+                     pick(xe, 2) ? "ram_ro" : "ram_rw");
             break;
         case OP_ROUNDTRIP:
             prog_add(p, "roundtrip(%u, %#x, %u)", d,
@@ -735,6 +747,94 @@ static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct pro
     return fclose(f);
 }
 
+/* ---- coverage feedback: weights ------------------------------------------------------ */
+
+/*
+ * Generation leans toward transitions not reached yet.  The engine's
+ * coverage keys name the operation and the P2M type (paging states
+ * included) it met: "p2m|populate:ram_paged...", "npf|ram_paging_out:read
+ * ->...", "logdirty|peek:rc=...".  For each operation kind below, the share
+ * of its (operation, type) pairs not seen yet sets its weight: the static
+ * weight times (1 + 3 * unseen share).  A kind whose every pair has been
+ * reached falls back to its static weight; one with most pairs unseen gets
+ * up to four times as many draws.  The coverage is a function of the seed,
+ * so the same seed still gives the same programs.
+ */
+/* The values a kind can meet: P2M types (paging states included), the
+ * out-of-range gfn, or log-dirty return codes.  Only reachable pairs: a
+ * read of ram_rw takes no EPT violation, so "npf|ram_rw:read" never comes. */
+static const char *const any_type[] = {
+    "mmio_dm", "ram_rw", "ram_logdirty", "ram_ro", "ram_paging_out", "ram_paged",
+    "ram_paging_in", NULL,
+};
+static const char *const npf_read[] = {
+    "mmio_dm", "out_of_range", "ram_paging_out", "ram_paged", "ram_paging_in", NULL,
+};
+static const char *const npf_write[] = {
+    "mmio_dm", "out_of_range", "ram_paging_out", "ram_paged", "ram_paging_in",
+    "ram_logdirty", "ram_ro", NULL,
+};
+static const char *const ld_rcs[] = { "rc=0", "rc=-22", "rc=-12", NULL };
+
+static const struct target {
+    unsigned kind;
+    const char *prefix;        /* "kind|op:" or "npf|" */
+    const char *suffix;        /* after the value ("npf": ":read" etc.), or NULL */
+    const char *const *values;
+} targets[] = {
+    { OP_POPULATE, "p2m|populate:", NULL, any_type },
+    { OP_BALLOON_IN, "p2m|populate:", NULL, any_type },
+    { OP_REMOVE, "p2m|remove:", NULL, any_type },
+    { OP_BALLOON_OUT, "p2m|remove:", NULL, any_type },
+    { OP_MMIO, "p2m|set_type:", NULL, any_type },
+    { OP_MEMTYPE, "p2m|set_mem_type:", NULL, any_type },
+    { OP_WPHYS, "p2m|copy_to_guest:", NULL, any_type },
+    { OP_FLOOD, "p2m|copy_to_guest:", NULL, any_type },
+    { OP_READ, "npf|", ":read", npf_read },
+    { OP_LREAD, "npf|", ":read", npf_read },
+    { OP_WRITE, "npf|", ":write", npf_write },
+    { OP_STARVE, "npf|", ":write", npf_write },
+    { OP_EXEC, "npf|", ":fetch", npf_read },
+    { OP_PEEK, "logdirty|peek:", NULL, ld_rcs },
+    { OP_CLEAN, "logdirty|clean:", NULL, ld_rcs },
+    { OP_LD_TOGGLE, "logdirty|enable:", NULL, ld_rcs },
+};
+
+static bool seen_has_prefix(const struct seen *s, const char *a, const char *b, const char *c)
+{
+    char want[100];
+    snprintf(want, sizeof want, "%s%s%s", a, b, c ? c : "");
+    size_t n = strlen(want);
+    for (size_t i = 0; i < s->n; i++)
+        if (!strncmp(s->key[i], want, n))
+            return true;
+    return false;
+}
+
+static void feedback(unsigned w[OP_NKINDS], const struct seen *s)
+{
+    memcpy(w, weight, OP_NKINDS * sizeof(*w));
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        const struct target *x = &targets[t];
+        unsigned all = 0, unseen = 0;
+        for (; x->values[all]; all++)
+            unseen += !seen_has_prefix(s, x->prefix, x->values[all], x->suffix);
+        w[x->kind] = weight[x->kind] + (3 * weight[x->kind] * unseen + all / 2) / all;
+    }
+}
+
+/* CPU seconds of this process and its waited-for children (the programs
+ * run in children). */
+static double cpu_s(void)
+{
+    struct rusage a, b;
+    getrusage(RUSAGE_SELF, &a);
+    getrusage(RUSAGE_CHILDREN, &b);
+    return a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec +
+           (a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec +
+            b.ru_stime.tv_usec) / 1e6;
+}
+
 /* ---- coverage-guided mutation ------------------------------------------------------- */
 
 /* Programs that reached a transition nothing before them had: they are
@@ -823,9 +923,12 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         return -1;
     }
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
-    double t0 = now_s(), last = t0;
+    double t0 = now_s(), last = t0, c0 = cpu_s();
     struct seen seen = { 0 };
     struct corpus corpus = { 0 };
+    unsigned fbw[OP_NKINDS];
+    feedback(fbw, &seen);
+    cur_weight = fbw;
     fork_programs = !o->no_fork;
     full_check_every = o->full_check_every;
     for (uint64_t n = 0;; n++) {
@@ -836,12 +939,15 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (o->max_findings && st->findings >= o->max_findings)
             break;
         struct prog p = { 0 };
+        uint64_t prog_counts[OP_NKINDS] = { 0 };
         struct entropy me = { .x = o->seed * 0x2545f4914f6cdd1dULL ^ (n + 1) * 0xda942042e4dd58b5ULL };
         if (corpus.n && pick(&me, 2)) {
             mutate(&p, &corpus.p[pick(&me, (unsigned)corpus.n)], &me, nops, st->op_counts);
             st->mutated++;
         } else {
-            gen_prog(&p, o->seed, n, nops, st->op_counts);
+            gen_prog(&p, o->seed, n, nops, prog_counts);
+            for (unsigned k = 0; k < OP_NKINDS; k++)
+                st->op_counts[k] += prog_counts[k];
         }
         char name[64];
         snprintf(name, sizeof name, "fuzz-%" PRIu64 "-%" PRIu64 ".lua", o->seed, n);
@@ -856,6 +962,8 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
             if (!strcmp(v.status, "pass"))
                 corpus_add(&corpus, &p);
         }
+        if (seen.fresh)
+            feedback(fbw, &seen);
         free(text);
         st->programs++;
         st->ops += nops;
@@ -907,8 +1015,32 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
                     st->ops / (now - t0), seen.n, st->findings);
         }
     }
+    cur_weight = weight;
+    memcpy(st->weights, fbw, sizeof st->weights);
     st->seconds = now_s() - t0;
+    st->cpu_seconds = cpu_s() - c0;
     st->transitions = seen.n;
+    /* Distinct transitions per kind, in the order kinds were first met. */
+    {
+        char kinds[32][24];
+        unsigned cnt[32], nk = 0;
+        for (size_t i = 0; i < seen.n; i++) {
+            size_t kl = strcspn(seen.key[i], "|");
+            unsigned j = 0;
+            while (j < nk && (strlen(kinds[j]) != kl || strncmp(kinds[j], seen.key[i], kl)))
+                j++;
+            if (j == nk && nk < 32) {
+                snprintf(kinds[nk], sizeof kinds[nk], "%.*s", (int)kl, seen.key[i]);
+                cnt[nk++] = 0;
+            }
+            if (j < nk)
+                cnt[j]++;
+        }
+        size_t off = 0;
+        for (unsigned j = 0; j < nk && off < sizeof st->cov_kinds; j++)
+            off += (size_t)snprintf(st->cov_kinds + off, sizeof st->cov_kinds - off, "%s%s %u",
+                                    j ? ", " : "", kinds[j], cnt[j]);
+    }
     if (o->cov_out) {
         for (size_t i = 0; i < seen.n; i++)
             fprintf(o->cov_out, "  %s\n", seen.key[i]);

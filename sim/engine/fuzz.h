@@ -12,7 +12,7 @@
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 35
+#define FUZZ_NKINDS 36
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {
@@ -39,8 +39,11 @@ struct fuzz_stats {
     uint64_t mutated;          /* programs made by mutating the corpus */
     uint64_t corpus;           /* programs kept for reaching something new */
     uint64_t op_counts[FUZZ_NKINDS];
+    unsigned weights[FUZZ_NKINDS]; /* the feedback-adjusted weights at the end */
     double seconds;
+    double cpu_seconds;        /* this process and its children */
     char first_field[128];
+    char cov_kinds[512];       /* "p2m 31, npf 7, ...": transitions per kind */
 };
 
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st);

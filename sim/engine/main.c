@@ -695,13 +695,22 @@ static int cmd_fuzz(int argc, char **argv)
            fo.seed, st.programs, st.ops, st.steps, st.seconds,
            st.seconds > 0 ? st.ops / st.seconds : 0, st.seconds > 0 ? st.steps / st.seconds : 0,
            st.shrink_runs);
+    /* CPU time, children included: on a shared machine the wall-clock rate
+     * above measures the neighbours too. */
+    printf("fuzz: %.2f s of CPU: %.0f checked ops per CPU second, %.0f steps per CPU second\n",
+           st.cpu_seconds, st.cpu_seconds > 0 ? st.ops / st.cpu_seconds : 0,
+           st.cpu_seconds > 0 ? st.steps / st.cpu_seconds : 0);
     printf("fuzz: operation mix:");
     for (unsigned k = 0; k < FUZZ_NKINDS; k++)
         printf(" %s=%" PRIu64, fuzz_op_names[k], st.op_counts[k]);
+    printf("\nfuzz: weights after coverage feedback:");
+    for (unsigned k = 0; k < FUZZ_NKINDS; k++)
+        printf(" %s=%u", fuzz_op_names[k], st.weights[k]);
     printf("\nfuzz: %" PRIu64 " distinct transitions reached (%" PRIu64
            " programs found something new; %" PRIu64 " programs mutated from a corpus of %"
            PRIu64 ")%s\n", st.transitions, st.new_cov_programs, st.mutated, st.corpus,
            fo.cov_out ? " (listed above)" : "; --coverage lists them");
+    printf("fuzz: transitions per kind: %s\n", st.cov_kinds);
     printf("fuzz: %" PRIu64 " findings%s%s\n", st.findings,
            st.findings ? ", reproducers in " : "", st.findings ? fo.out_dir : "");
     if (st.baseline)
