@@ -93,7 +93,7 @@ static void same_outcome(const char *what, const struct outcome *full,
 /* Never a full decode after the first check. */
 #define INCREMENTAL_ONLY 1000000000u
 
-Test(fuzz, incremental_checks_equal_full_on_fuzz_programs, .timeout = 600)
+Test(fuzz, incremental_checks_equal_full_on_fuzz_programs)
 {
     unsigned runs = 0, diverged = 0;
     for (unsigned m = 0; m <= NMUT; m++) {
@@ -121,7 +121,7 @@ Test(fuzz, incremental_checks_equal_full_on_fuzz_programs, .timeout = 600)
     cr_assert_geq(diverged, 10u, "only %u of %u runs diverged", diverged, runs);
 }
 
-Test(fuzz, incremental_checks_equal_full_on_the_suite, .timeout = 600)
+Test(fuzz, incremental_checks_equal_full_on_the_suite)
 {
     /* make runs the tests from the repository root */
     const char *const files[] = {
@@ -188,7 +188,7 @@ static char *read_finding(const char *dir)
     return out;
 }
 
-Test(fuzz, same_seed_same_findings, .timeout = 300)
+Test(fuzz, same_seed_same_findings)
 {
     struct fuzz_stats st[2];
     char *rep[2];
