@@ -16,7 +16,9 @@
  *     I3 ld.dirty_count >= bits set in the radix tree.  Not equality: Xen's
  *        paging_free_log_dirty_bitmap() (disable) frees the tree but leaves
  *        dirty_count, which only CLEAN zeroes; the exact value, which needs
- *        the history, is compare's d<id>.ld.dirty_count.
+ *        the history, is compare's d<id>.ld.dirty_count.  Not after a CLEAN
+ *        of fewer pages than the domain has (ld.partial_clean): it zeroes
+ *        the count and leaves the bits beyond sc->pages.
  *     I4 ld.allocs == frames the tree references == PGU_LOGDIRTY frames of
  *        the domain (and no PGU_LOGDIRTY frame without a live owner)
  *     I5 a frame backing no guest page (free, EPT table, log-dirty node) has
@@ -43,17 +45,70 @@ static const char *u64s(uint64_t v, char buf[24])
     return buf;
 }
 
+/* The sim's dirty log, leaf by leaf: the radix tree (oracle_ld_walk), or
+ * in bitmap mode the flat bitmap's frames, 32768 pfns each, which must be
+ * PGU_LOGDIRTY frames of d.  Returns the frames referenced. */
+unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_ld_visit *v)
+{
+    if (!d->ld.bitmap_mode)
+        return oracle_ld_walk(h, d->ld.top, v);
+    if (!d->ld.bitmap_size)
+        return 0;
+    uint64_t n = 1ULL << d->ld.bitmap_order;
+    for (uint64_t f = 0; f < n; f++) {
+        uint64_t m = mfn_x(d->ld.bitmap) + f;
+        if (m >= h->nr_frames || h->frames[m].use != PGU_LOGDIRTY ||
+            h->frames[m].owner != d->id) {
+            v->bad(v->ctx, "flat bitmap frame not a log-dirty frame of the domain", m);
+            continue;
+        }
+        if (f * (PAGE_SIZE << 3) < d->ld.bitmap_size) {
+            if (v->frame)
+                v->frame(v->ctx, m);
+            v->leaf(v->ctx, f * (PAGE_SIZE << 3),
+                    hostmem_frame_peek(h->mem, _mfn(m)));
+        }
+    }
+    return (unsigned)n;
+}
+
+/* oracle_check()'s record of the frames the checks read (NULL: none). */
+static void rec_table(void *ctx, uint64_t mfn);
+static void rec_frame(void *ctx, uint64_t mfn);
+
 /* ---- oracle_compare ------------------------------------------------------------- */
 
-/* The sim's P2M of one domain, decoded over [0, max_gfn). */
+/*
+ * The sim's P2M of one domain against the flat model, in two passes that
+ * touch only what exists (the flat model is chunked, the EPT sparse):
+ * (1) every non-empty EPT leaf against the model's gfn; (2) every gfn the
+ * model holds (not the empty mmio_dm/INVALID) whose EPT entry is missing,
+ * and the frame behind each RAM gfn.  Together they compare every gfn of
+ * [0, max_gfn), as a dense loop would.
+ */
 struct p2m_view {
     struct oracle_reporter *r;
-    domid_t id;
-    uint64_t max_gfn;
-    uint8_t *type;
-    uint64_t *mfn;
-    uint8_t *perm;
+    const struct oracle_dom *od;
 };
+
+/* One gfn: the sim's decoded entry against the model's. */
+static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
+                        uint64_t g, const struct oracle_epte *a)
+{
+    char e1[24], a1[24];
+    unsigned xt = od_type(od, g), xp = oracle_type_perms(xt);
+    uint64_t xm = od_mfn(od, g);
+    if (a->type != xt)
+        oracle_report(r, oracle_type_name(xt, e1), oracle_type_name(a->type, a1),
+                      "d%u.p2m[%#" PRIx64 "].type", od->id, g);
+    if (a->mfn != xm)
+        oracle_report(r, oracle_hex(xm, e1), oracle_hex(a->mfn, a1),
+                      "d%u.p2m[%#" PRIx64 "].mfn", od->id, g);
+    if (a->perm != xp)
+        oracle_report(r, oracle_perm_name(xp), oracle_perm_name(a->perm),
+                      "d%u.p2m[%#" PRIx64 "].perm", od->id, g);
+}
 
 static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
 {
@@ -61,16 +116,14 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
     struct oracle_epte x;
     char b1[16];
     oracle_epte_decode(e, &x);
-    if (gfn < v->max_gfn) {
-        v->type[gfn] = (uint8_t)x.type;
-        v->mfn[gfn] = x.mfn;
-        v->perm[gfn] = (uint8_t)x.perm;
+    if (gfn < v->od->max_gfn) {
+        compare_gfn(v->r, v->od, gfn, &x);
         return;
     }
     /* Nothing may be mapped outside [0, max_gfn). */
     if (x.type != p2m_mmio_dm || x.perm)
         oracle_report(v->r, "mmio_dm", oracle_type_name(x.type, b1),
-                      "d%u.p2m[%#" PRIx64 "].type", v->id, gfn);
+                      "d%u.p2m[%#" PRIx64 "].type", v->od->id, gfn);
 }
 
 static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
@@ -79,89 +132,116 @@ static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
     struct p2m_view *v = ctx;
     char b[24];
     oracle_report(v->r, what, oracle_hex(entry, b),
-                  "d%u.ept.l%u[gfn %#" PRIx64 "]", v->id, level + 1, gfn);
+                  "d%u.ept.l%u[gfn %#" PRIx64 "]", v->od->id, level + 1, gfn);
 }
-
-/* The decode cache of one domain (see oracle_check() below); NULL: decode
- * from memory now. */
-struct dom_cache;
-static const uint64_t *cache_raw(const struct dom_cache *c);
-static const uint8_t *cache_bits(const struct dom_cache *c);
-static unsigned cache_tables(const struct dom_cache *c);
-static unsigned cache_ld_frames(const struct dom_cache *c);
-static uint64_t cache_ld_bits(const struct dom_cache *c);
 
 static void compare_p2m(const struct oracle *o, const struct host *h,
                         const struct domain *d, const struct oracle_dom *od,
-                        struct oracle_reporter *r, const struct dom_cache *c)
+                        struct oracle_reporter *r)
 {
-    uint64_t n = od->max_gfn ? od->max_gfn : 1;
-    struct p2m_view v = { r, od->id, od->max_gfn, malloc(n),
-                          malloc(n * sizeof(uint64_t)), calloc(n, 1) };
-    if (!v.type || !v.mfn || !v.perm)
-        goto out;
-    for (uint64_t g = 0; g < od->max_gfn; g++) {
-        v.type[g] = p2m_mmio_dm; /* a missing entry */
-        v.mfn[g] = mfn_x(INVALID_MFN);
-    }
-    if (c) {
-        /* The same leaves the walk would find, in the same (gfn) order; a
-         * cached decode had no structural fault and no leaf out of range. */
-        const uint64_t *raw = cache_raw(c);
-        for (uint64_t g = 0; g < od->max_gfn; g++)
-            if (raw[g])
-                view_leaf(&v, g, raw[g]);
-    } else {
-        struct oracle_ept_visit vis = { view_leaf, view_bad, &v, NULL };
-        oracle_ept_walk(h, d->ept_root, &vis);
-    }
+    struct p2m_view v = { r, od };
+    struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
+    oracle_ept_walk(h, d->ept_root, &vis);
 
-    for (uint64_t g = 0; g < od->max_gfn; g++) {
-        char e1[24], a1[24];
-        unsigned xt = od->type[g], xp = oracle_type_perms(xt);
-        if (v.type[g] != xt)
-            oracle_report(r, oracle_type_name(xt, e1),
-                          oracle_type_name(v.type[g], a1),
-                          "d%u.p2m[%#" PRIx64 "].type", od->id, g);
-        if (v.mfn[g] != od->mfn[g])
-            oracle_report(r, oracle_hex(od->mfn[g], e1),
-                          oracle_hex(v.mfn[g], a1),
-                          "d%u.p2m[%#" PRIx64 "].mfn", od->id, g);
-        if (v.perm[g] != xp)
-            oracle_report(r, oracle_perm_name(xp), oracle_perm_name(v.perm[g]),
-                          "d%u.p2m[%#" PRIx64 "].perm", od->id, g);
-        /* The frame behind a RAM gfn is the domain's guest page. */
-        uint64_t m = od->mfn[g];
-        if (p2m_is_ram(xt) && m < h->nr_frames) {
-            if (h->frames[m].owner != od->id)
-                oracle_report(r, u64s(od->id, e1),
-                              u64s(h->frames[m].owner, a1),
-                              "frame[%#" PRIx64 "].owner", m);
-            if (h->frames[m].use != PGU_GUEST)
-                oracle_report(r, u64s(PGU_GUEST, e1),
-                              u64s(h->frames[m].use, a1),
-                              "frame[%#" PRIx64 "].use", m);
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        const struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+            uint64_t g = (ci << ORACLE_CHUNK_SHIFT) + i;
+            unsigned xt = c->type[i];
+            uint64_t m = c->mfn[i];
+            if (g >= od->max_gfn || (xt == p2m_mmio_dm && m == mfn_x(INVALID_MFN)))
+                continue;
+            /* A missing (zero) entry was not visited by pass 1. */
+            uint64_t e = oracle_ept_lookup(h, d->ept_root, g);
+            if (!e) {
+                struct oracle_epte x;
+                oracle_epte_decode(0, &x);
+                compare_gfn(r, od, g, &x);
+            }
+            /* The frame behind a RAM gfn is the domain's guest page. */
+            char e1[24], a1[24];
+            if (p2m_is_ram(xt) && m < h->nr_frames) {
+                if (h->frames[m].owner != od->id)
+                    oracle_report(r, u64s(od->id, e1),
+                                  u64s(h->frames[m].owner, a1),
+                                  "frame[%#" PRIx64 "].owner", m);
+                if (h->frames[m].use != PGU_GUEST)
+                    oracle_report(r, u64s(PGU_GUEST, e1),
+                                  u64s(h->frames[m].use, a1),
+                                  "frame[%#" PRIx64 "].use", m);
+            }
         }
     }
-out:
-    free(v.type);
-    free(v.mfn);
-    free(v.perm);
 }
 
+/*
+ * The sim's dirty log against the flat dirty set, also in two passes: each
+ * leaf the sim has (tree leaf or bitmap page, 32768 pfns) byte by byte
+ * against the model's bits there; then the model's dirty gfns under no
+ * sim leaf at all.
+ */
 struct dirty_view {
-    uint64_t max_gfn;
-    uint8_t *bits; /* [(max_gfn + 7) / 8] */
+    const struct oracle_dom *od;
+    struct oracle_reporter *r;
+    uint64_t *seen;       /* leaf bases visited (sorted before lookups) */
+    size_t nseen, cap;
 };
+
+#define LD_LEAF_PFNS ((uint64_t)PAGE_SIZE << 3)
+
+static void dirty_report(const struct dirty_view *v, uint64_t g, bool x, bool a)
+{
+    oracle_report(v->r, dirty_name(x), dirty_name(a), "d%u.dirty[%#" PRIx64 "]",
+                  v->od->id, g);
+}
 
 static void dirty_leaf(void *ctx, uint64_t base, const uint8_t *bm)
 {
     struct dirty_view *v = ctx;
-    if (!bm || base >= v->max_gfn)
+    const struct oracle_dom *od = v->od;
+    if (base >= od->max_gfn)
         return;
-    for (uint64_t i = 0; i < (PAGE_SIZE << 3) && base + i < v->max_gfn; i++)
-        if (bm[i / 8] >> (i % 8) & 1)
-            v->bits[(base + i) / 8] |= (uint8_t)(1u << ((base + i) % 8));
+    if (v->nseen == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 64;
+        uint64_t *p = realloc(v->seen, cap * sizeof(*p));
+        if (!p)
+            return;
+        v->seen = p;
+        v->cap = cap;
+    }
+    v->seen[v->nseen++] = base;
+    for (uint64_t j = 0; j < LD_LEAF_PFNS / 8; j++) {
+        uint64_t g0 = base + 8 * j;
+        if (g0 >= od->max_gfn)
+            break;
+        const struct oracle_chunk *c = oracle_chunk(od, g0);
+        uint8_t x = c ? c->dirty[(g0 & (ORACLE_CHUNK - 1)) / 8] : 0;
+        uint8_t a = bm ? bm[j] : 0;
+        for (unsigned b = 0; x != a && b < 8 && g0 + b < od->max_gfn; b++)
+            if ((x >> b & 1) != (a >> b & 1))
+                dirty_report(v, g0 + b, x >> b & 1, a >> b & 1);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool leaf_seen(const struct dirty_view *v, uint64_t base)
+{
+    size_t lo = 0, hi = v->nseen;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->seen[mid] == base)
+            return true;
+        if (v->seen[mid] < base)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
 }
 
 /* Structural faults of the tree are reported by oracle_invariants (I4). */
@@ -169,46 +249,54 @@ static void dirty_bad(void *ctx, const char *what, uint64_t mfn) {}
 
 static void compare_logdirty(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od,
-                             struct oracle_reporter *r, const struct dom_cache *c)
+                             struct oracle_reporter *r)
 {
     char e1[24], a1[24];
     if (d->ld.enabled != od->ld_enabled)
         oracle_report(r, od->ld_enabled ? "on" : "off",
                       d->ld.enabled ? "on" : "off", "d%u.ld.enabled", od->id);
-    struct dirty_view v = { od->max_gfn, calloc((od->max_gfn + 7) / 8 + 1, 1) };
-    if (!v.bits)
-        return;
-    if (c) {
-        memcpy(v.bits, cache_bits(c), (od->max_gfn + 7) / 8);
-    } else {
-        struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, NULL };
-        oracle_ld_walk(h, d->ld.top, &vis);
+    struct dirty_view v = { od, r, NULL, 0, 0 };
+    struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, rec_frame };
+    oracle_sim_ld_leaves(h, d, &vis);
+    if (v.nseen)
+        qsort(v.seen, v.nseen, sizeof(*v.seen), cmp_u64);
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        const struct oracle_chunk *c = od->chunks[ci];
+        uint64_t first = ci << ORACLE_CHUNK_SHIFT;
+        if (!c || leaf_seen(&v, first & ~(LD_LEAF_PFNS - 1)))
+            continue;
+        for (uint64_t i = 0; i < ORACLE_CHUNK && first + i < od->max_gfn; i++)
+            if (c->dirty[i / 8] >> (i % 8) & 1)
+                dirty_report(&v, first + i, true, false);
     }
-    for (uint64_t g = 0; g < od->max_gfn; g++) {
-        bool a = v.bits[g / 8] >> (g % 8) & 1, x = oracle_test_dirty(od, g);
-        if (a != x)
-            oracle_report(r, dirty_name(x), dirty_name(a),
-                          "d%u.dirty[%#" PRIx64 "]", od->id, g);
-    }
-    free(v.bits);
+    free(v.seen);
     uint64_t xc = od->dirty_count;
     if (d->ld.dirty_count != xc)
         oracle_report(r, u64s(xc, e1), u64s(d->ld.dirty_count, a1),
                       "d%u.ld.dirty_count", od->id);
+    if (d->ld.bitmap_mode != od->ld_bitmap)
+        oracle_report(r, od->ld_bitmap ? "bitmap" : "radix",
+                      d->ld.bitmap_mode ? "bitmap" : "radix", "d%u.ld.mode",
+                      od->id);
+    /* The flat bitmap: the pages of its order, held while enabled. */
+    uint64_t xframes = od->ld_bitmap && od->ld_enabled ? 1ULL << od->ld_order : 0;
+    if (od->ld_bitmap && d->ld.allocs != xframes)
+        oracle_report(r, u64s(xframes, e1), u64s(d->ld.allocs, a1),
+                      "d%u.ld.allocs (bitmap pages)", od->id);
+    /* A preempted op: the domain paused, resuming where the walk stopped. */
+    if (d->ld.preempt.active != od->ld_busy)
+        oracle_report(r, od->ld_busy ? "preempted" : "none",
+                      d->ld.preempt.active ? "preempted" : "none",
+                      "d%u.ld.preempt", od->id);
+    else if (od->ld_busy && d->ld.preempt.done != od->ld_done)
+        oracle_report(r, u64s(od->ld_done, e1), u64s(d->ld.preempt.done, a1),
+                      "d%u.ld.preempt.done", od->id);
 }
 
-static const struct dom_cache *cache_slot(const struct dom_cache *const *cache,
-                                          unsigned slot)
+unsigned oracle_compare(const struct oracle *o, const struct host *h,
+                        oracle_report_fn report, void *ctx)
 {
-    return cache ? cache[slot] : NULL;
-}
-
-/* oracle_compare() with, per sim domain slot, an optional decode cache. */
-static unsigned compare_impl(const struct oracle *o, const struct host *h,
-                             struct oracle_reporter *rr,
-                             const struct dom_cache *const *cache)
-{
-    struct oracle_reporter r = *rr;
+    struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
 
     /* Domains: the same set alive on both sides. */
@@ -224,12 +312,15 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (d->max_gfn != od->max_gfn)
             oracle_report(&r, u64s(od->max_gfn, e1), u64s(d->max_gfn, a1),
                           "d%u.max_gfn", od->id);
-        compare_p2m(o, h, d, od, &r, cache_slot(cache, i));
-        compare_logdirty(h, d, od, &r, cache_slot(cache, i));
+        compare_p2m(o, h, d, od, &r);
+        compare_logdirty(h, d, od, &r);
         oracle_compare_paging(d, od, &r);
         uint64_t ram = 0;
-        for (uint64_t g = 0; g < od->max_gfn; g++)
-            ram += p2m_is_ram(od->type[g]) && od->mfn[g] != mfn_x(INVALID_MFN);
+        for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+            const struct oracle_chunk *c = od->chunks[ci];
+            for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+                ram += p2m_is_ram(c->type[i]) && c->mfn[i] != mfn_x(INVALID_MFN);
+        }
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),
                           "d%u.tot_pages", od->id);
@@ -260,15 +351,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (h->frames[m].use == PGU_GUEST && h->frames[m].count != 1 + o->xrefs[m])
             oracle_report(&r, u64s(1 + o->xrefs[m], e1),
                           u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
-    *rr = r;
     return oracle_report_done(&r);
-}
-
-unsigned oracle_compare(const struct oracle *o, const struct host *h,
-                        oracle_report_fn report, void *ctx)
-{
-    struct oracle_reporter r = { report, ctx, 0 };
-    return compare_impl(o, h, &r, NULL);
 }
 
 /* ---- oracle_invariants ------------------------------------------------------------ */
@@ -328,10 +411,10 @@ static void inv_ld_bad(void *ctx, const char *what, uint64_t mfn)
                   "I4 d%u.ld.tree: %s", c->d->id, what);
 }
 
-static unsigned invariants_impl(const struct host *h, struct oracle_reporter *rr,
-                                const struct dom_cache *const *cache)
+unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
+                           void *ctx)
 {
-    struct oracle_reporter r = *rr;
+    struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
     uint64_t ld_frames[SIM_MAX_DOMAINS] = { 0 }, p2m_frames[SIM_MAX_DOMAINS] = { 0 };
 
@@ -358,11 +441,9 @@ static unsigned invariants_impl(const struct host *h, struct oracle_reporter *rr
                 break;
             {
                 struct oracle_epte x;
-                const struct dom_cache *c = cache_slot(cache, slot);
-                /* a valid cache holds what the single-path lookup reads */
-                oracle_epte_decode(gfn >= od->max_gfn ? 0
-                                   : c ? cache_raw(c)[gfn]
-                                       : oracle_ept_lookup(h, od->ept_root, gfn),
+                oracle_epte_decode(gfn < od->max_gfn
+                                       ? oracle_ept_lookup(h, od->ept_root, gfn)
+                                       : 0,
                                    &x);
                 if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
                     x.mfn != m) {
@@ -388,6 +469,12 @@ static unsigned invariants_impl(const struct host *h, struct oracle_reporter *rr
             else
                 ld_frames[slot]++;
             break;
+        case PGU_XEN:
+            /* heap_fragment(): the hypervisor's, no domain's */
+            if (pg->owner != DOMID_XEN)
+                oracle_report(&r, "DOMID_XEN", u64s(pg->owner, a1),
+                              "I5 xen frame[%#" PRIx64 "].owner", m);
+            break;
         case PGU_FREE:
             if (pg->owner != DOMID_INVALID)
                 oracle_report(&r, "none", u64s(pg->owner, a1),
@@ -412,18 +499,8 @@ static unsigned invariants_impl(const struct host *h, struct oracle_reporter *rr
         oracle_invariants_paging(h, d, &r);
 
         /* I1 and the table count of I6. */
-        const struct dom_cache *dc = cache_slot(cache, i);
-        unsigned tables;
-        if (dc) {
-            const uint64_t *raw = cache_raw(dc);
-            for (uint64_t g = 0; g < d->max_gfn; g++)
-                if (raw[g])
-                    inv_leaf(&c, g, raw[g]);
-            tables = cache_tables(dc);
-        } else {
-            struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, NULL };
-            tables = oracle_ept_walk(h, d->ept_root, &ev);
-        }
+        struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
+        unsigned tables = oracle_ept_walk(h, d->ept_root, &ev);
         if (tables != d->p2m_pages || d->p2m_pages != p2m_frames[i]) {
             char got[64];
             snprintf(got, sizeof got, "tables=%u pgu_p2m=%" PRIu64, tables,
@@ -433,15 +510,9 @@ static unsigned invariants_impl(const struct host *h, struct oracle_reporter *rr
         }
 
         /* I3, I4. */
-        unsigned frames;
-        if (dc) {
-            frames = cache_ld_frames(dc);
-            c.dirty_bits = cache_ld_bits(dc);
-        } else {
-            struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, NULL };
-            frames = oracle_ld_walk(h, d->ld.top, &lv);
-        }
-        if (d->ld.dirty_count < c.dirty_bits) {
+        struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
+        unsigned frames = oracle_sim_ld_leaves(h, d, &lv);
+        if (d->ld.dirty_count < c.dirty_bits && !d->ld.partial_clean) {
             char want[40];
             snprintf(want, sizeof want, ">= %" PRIu64 " (bits in tree)",
                      c.dirty_bits);
@@ -456,285 +527,78 @@ static unsigned invariants_impl(const struct host *h, struct oracle_reporter *rr
                           d->id);
         }
     }
-    *rr = r;
     return oracle_report_done(&r);
 }
 
-unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
-                           void *ctx)
-{
-    struct oracle_reporter r = { report, ctx, 0 };
-    return invariants_impl(h, &r, NULL);
-}
-
-/* ---- oracle_check: the same checks, decoding only what changed -------------------- */
+/* ---- oracle_check: a clean check is not repeated while nothing changed --------------- */
 
 /*
- * Most steps change no EPT table and no log-dirty tree page (guest reads
- * and writes of RAM, TLB operations, peeks), yet the full checks decode both
- * for every domain after every step, twice (compare and invariants), plus a
- * single-path EPT lookup per guest frame (I2).  The decode is a pure
- * function of the EPT root, the log-dirty top, the domain's max_gfn and the
- * bytes of the frames it read, so oracle_check() keeps, per sim domain slot,
- * a private copy of every frame the last decode read and its result:
- *
- *   - the leaf entry of every gfn below max_gfn (raw[]), in place of the
- *     walk (compare, I1) and of oracle_ept_lookup() (I2);
- *   - the EPT table count (I6), the log-dirty frame count (I4), the bits
- *     set in the tree (I3) and the decoded dirty bitmap (compare).
- *
- * Before reuse every copied frame is compared byte for byte with host
- * memory; any difference, a new root or top, or another max_gfn decodes the
- * domain again.  A decode that met a structural fault (a "bad" report, a
- * leaf at or above max_gfn) is not cached: that domain takes the full path,
- * which reports in its own order.  Everything else the checks read (M2P,
- * frame metadata, domain counters, paging state) is read directly, as
- * before.  So an incremental check reports exactly what the full one
- * reports, in the same order: tests/unit/test_oracle.c runs the fuzzer's
- * programs both ways and compares every report.  A full check every K steps
- * (the engine's choice) and oracle_check_verify() at the end of a run
- * re-derive everything from memory as a cross-check of the cache itself.
+ * Most steps change nothing the checks read (guest reads, TLB operations,
+ * peeks, failed operations), and in a run without divergences the
+ * previous check reported nothing.  The checks are a pure function of what
+ * they read: host memory (the EPT tables, log-dirty tree nodes and leaves,
+ * flat-bitmap pages the walks visit; the single-path lookups of pass 2 and
+ * I2 read only frames the walks visited when the walks reported no fault),
+ * and, outside memory, the M2P, the frame metadata and references, the
+ * sim's domain structures and the oracle's flat domains.  So oracle_check()
+ * keeps, after a check that reported nothing, a copy of every frame the
+ * walks read and a serialisation of everything else; the next check with
+ * full false, if all of it is byte-for-byte the same, reports nothing
+ * without decoding anything.  Otherwise (or with reports) the checks run as
+ * oracle_compare() + oracle_invariants(): same reports, same order.
+ * tests/unit/test_fuzz.c runs programs and scenarios under every suite
+ * mutant both ways and compares every report.  oracle_check_verify() at
+ * the end of a run repeats a reused check in full.
  */
-struct snap {
-    uint64_t mfn;
-    uint8_t data[PAGE_SIZE];
-};
-
-struct snaps {
-    struct snap *s;
-    unsigned n, cap;
-};
-
-struct dom_cache {
-    const struct domain *d; /* the sim domain decoded; NULL: empty */
-    domid_t id;
-    uint64_t root, ld_top, span; /* span: d->max_gfn */
-    bool valid;                  /* decoded without any fault */
-    struct snaps ept, ld;        /* the frames the decode read */
-    unsigned tables, ld_frames;
-    uint64_t ld_bits;            /* bits set over all leaves (I3) */
-    uint64_t *raw;               /* [span]: leaf entry per gfn, 0 none */
-    uint8_t *bits;               /* [(span + 7) / 8]: dirty bits */
-};
-
-/* A report as the caller received it. */
-struct memo_rep {
-    char *field, *expected, *actual;
-};
-
 struct oracle_cache {
-    struct dom_cache dom[SIM_MAX_DOMAINS];
-    uint64_t last_hash; /* FNV-1a of the last check's reports */
-    bool last_incremental;
-    /* The last incremental check: every input it read besides memory
-     * (serialised, in[cur]), and its reports.  memo_ok: reusable. */
-    uint8_t *in[2];
+    uint64_t *frames;       /* frames the last computed check read */
+    size_t nframes, capframes;
+    uint8_t *snap;          /* their bytes, PAGE_SIZE each */
+    size_t capsnap;
+    uint8_t *in[2];         /* serialised other inputs, [cur] the last */
     size_t inlen[2], incap[2];
     unsigned cur;
-    bool memo_ok;
-    struct memo_rep *reps;
-    unsigned nreps, capreps, memo_n;
+    bool recording, oom;
+    bool clean;             /* the last computed check reported nothing */
+    bool last_reused;       /* the last oracle_check() reused it */
+    uint64_t last_hash;     /* FNV-1a of the last check's reports */
 };
 
-static const uint64_t *cache_raw(const struct dom_cache *c) { return c->raw; }
-static const uint8_t *cache_bits(const struct dom_cache *c) { return c->bits; }
-static unsigned cache_tables(const struct dom_cache *c) { return c->tables; }
-static unsigned cache_ld_frames(const struct dom_cache *c) { return c->ld_frames; }
-static uint64_t cache_ld_bits(const struct dom_cache *c) { return c->ld_bits; }
+static struct oracle_cache *cur_rec; /* set while a check records */
+
+static void rec_add(uint64_t m)
+{
+    struct oracle_cache *k = cur_rec;
+    if (!k)
+        return;
+    if (k->nframes == k->capframes) {
+        size_t cap = k->capframes ? 2 * k->capframes : 32;
+        uint64_t *x = realloc(k->frames, cap * sizeof(*x));
+        if (!x) {
+            k->oom = true;
+            return;
+        }
+        k->frames = x;
+        k->capframes = cap;
+    }
+    k->frames[k->nframes++] = m;
+}
+
+static void rec_table(void *ctx, uint64_t mfn) { rec_add(mfn); }
+static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
 
 static const uint8_t zero_frame[PAGE_SIZE];
 
-/* The bytes a walker reads from frame m (an unbacked frame reads as 0). */
 static const uint8_t *frame_bytes(const struct host *h, uint64_t m)
 {
-    const uint8_t *f = hostmem_frame_peek(h->mem, _mfn(m));
+    const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
     return f ? f : zero_frame;
 }
 
-static bool snaps_add(struct snaps *s, const struct host *h, uint64_t m)
-{
-    if (s->n == s->cap) {
-        unsigned cap = s->cap ? 2 * s->cap : 8;
-        struct snap *n = realloc(s->s, cap * sizeof(*n));
-        if (!n)
-            return false;
-        s->s = n;
-        s->cap = cap;
-    }
-    s->s[s->n].mfn = m;
-    memcpy(s->s[s->n].data, frame_bytes(h, m), PAGE_SIZE);
-    s->n++;
-    return true;
-}
-
-static bool snaps_same(const struct snaps *s, const struct host *h)
-{
-    for (unsigned i = 0; i < s->n; i++)
-        if (memcmp(s->s[i].data, frame_bytes(h, s->s[i].mfn), PAGE_SIZE))
-            return false;
-    return true;
-}
-
-struct build {
-    struct dom_cache *c;
-    const struct host *h;
-};
-
-static void b_table(void *ctx, uint64_t m)
-{
-    struct build *b = ctx;
-    if (!snaps_add(&b->c->ept, b->h, m))
-        b->c->valid = false;
-}
-
-static void b_leaf(void *ctx, uint64_t gfn, uint64_t e)
-{
-    struct build *b = ctx;
-    if (gfn < b->c->span)
-        b->c->raw[gfn] = e;
-    else
-        b->c->valid = false; /* compare reports or judges it: full path */
-}
-
-static void b_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
-                  uint64_t entry)
-{
-    ((struct build *)ctx)->c->valid = false;
-}
-
-static void b_ld_frame(void *ctx, uint64_t m)
-{
-    struct build *b = ctx;
-    if (!snaps_add(&b->c->ld, b->h, m))
-        b->c->valid = false;
-}
-
-static void b_ld_leaf(void *ctx, uint64_t base, const uint8_t *bm)
-{
-    struct build *b = ctx;
-    struct dom_cache *c = b->c;
-    if (!bm)
-        return;
-    for (unsigned i = 0; i < PAGE_SIZE; i++)
-        c->ld_bits += (uint64_t)__builtin_popcount(bm[i]);
-    for (uint64_t i = 0; i < (PAGE_SIZE << 3) && base + i < c->span; i++)
-        if (bm[i / 8] >> (i % 8) & 1)
-            c->bits[(base + i) / 8] |= (uint8_t)(1u << ((base + i) % 8));
-}
-
-static void b_ld_bad(void *ctx, const char *what, uint64_t mfn)
-{
-    ((struct build *)ctx)->c->valid = false;
-}
-
-static void cache_clear(struct dom_cache *c)
-{
-    free(c->ept.s);
-    free(c->ld.s);
-    free(c->raw);
-    free(c->bits);
-    memset(c, 0, sizeof(*c));
-}
-
-/* Decodes domain d into c from host memory. */
-static void cache_build(struct dom_cache *c, const struct host *h,
-                        const struct domain *d)
-{
-    struct snaps ept = c->ept, ld = c->ld; /* keep the buffers */
-    uint64_t *raw = c->raw;
-    uint8_t *bits = c->bits;
-    if (c->span != d->max_gfn) {
-        free(raw);
-        free(bits);
-        raw = malloc((d->max_gfn ? d->max_gfn : 1) * sizeof(*raw));
-        bits = malloc((d->max_gfn + 7) / 8 + 1);
-    }
-    memset(c, 0, sizeof(*c));
-    c->ept = (struct snaps){ ept.s, 0, ept.cap };
-    c->ld = (struct snaps){ ld.s, 0, ld.cap };
-    c->raw = raw;
-    c->bits = bits;
-    c->d = d;
-    c->id = d->id;
-    c->span = d->max_gfn;
-    c->root = mfn_x(d->ept_root);
-    c->ld_top = mfn_x(d->ld.top);
-    if (!raw || !bits) {
-        cache_clear(c);
-        return;
-    }
-    c->valid = true;
-    memset(c->raw, 0, c->span * sizeof(*c->raw));
-    memset(c->bits, 0, (c->span + 7) / 8 + 1);
-    struct build b = { c, h };
-    struct oracle_ept_visit ev = { b_leaf, b_bad, &b, b_table };
-    c->tables = oracle_ept_walk(h, d->ept_root, &ev);
-    struct oracle_ld_visit lv = { b_ld_leaf, b_ld_bad, &b, b_ld_frame };
-    c->ld_frames = oracle_ld_walk(h, d->ld.top, &lv);
-}
-
-/* The cache of slot i, brought up to date; NULL: use the full path.
- * *rebuilt is set when it had to decode memory again. */
-static const struct dom_cache *cache_get(struct oracle *o, const struct host *h,
-                                         unsigned i, bool *rebuilt)
-{
-    const struct domain *d = h->domains[i];
-    struct dom_cache *c = &o->cache->dom[i];
-    if (!d) {
-        if (c->d)
-            cache_clear(c);
-        return NULL;
-    }
-    const struct oracle_dom *od = oracle_dom_find(o, d->id);
-    if (od && od->max_gfn != d->max_gfn)
-        return NULL; /* compare reads od->max_gfn gfns, the rest d->max_gfn */
-    if (c->d != d || c->id != d->id || c->span != d->max_gfn ||
-        c->root != mfn_x(d->ept_root) || c->ld_top != mfn_x(d->ld.top) ||
-        !c->valid || !snaps_same(&c->ept, h) || !snaps_same(&c->ld, h)) {
-        cache_build(c, h, d);
-        *rebuilt = true;
-    }
-    return c->valid ? c : NULL;
-}
-
-static void memo_clear_reps(struct oracle_cache *k)
-{
-    for (unsigned i = 0; i < k->nreps; i++) {
-        free(k->reps[i].field);
-        free(k->reps[i].expected);
-        free(k->reps[i].actual);
-    }
-    k->nreps = 0;
-}
-
-void oracle_cache_free(struct oracle *o)
-{
-    if (!o->cache)
-        return;
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        cache_clear(&o->cache->dom[i]);
-    memo_clear_reps(o->cache);
-    free(o->cache->reps);
-    free(o->cache->in[0]);
-    free(o->cache->in[1]);
-    free(o->cache);
-    o->cache = NULL;
-}
-
-/* The reports of one check go to the caller and into a hash (and, for an
- * incremental check, into the memo). */
-struct hash_sink {
-    oracle_report_fn fn;
-    void *ctx;
-    uint64_t h;
-    struct oracle_cache *memo; /* NULL: not memoised */
-    bool oom;
-};
-
-/* ---- the memo: a check whose inputs did not change reports as before ---- */
-
 static bool in_add(struct oracle_cache *k, unsigned b, const void *p, size_t n)
 {
+    if (!n)
+        return true;
     if (k->inlen[b] + n > k->incap[b]) {
         size_t cap = 2 * (k->inlen[b] + n);
         uint8_t *x = realloc(k->in[b], cap);
@@ -748,11 +612,7 @@ static bool in_add(struct oracle_cache *k, unsigned b, const void *p, size_t n)
     return true;
 }
 
-/* Serialises into buffer b everything compare_impl() and invariants_impl()
- * read apart from host memory (which the domain caches vouch for): the
- * M2P, frame metadata and references on both sides, the sim's domain
- * structures (log-dirty and paging state included) and the oracle's flat
- * domains with their arrays. */
+/* Everything outside host memory the checks read, into buffer b. */
 static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle *o,
                         const struct host *h)
 {
@@ -774,19 +634,74 @@ static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle 
         if (!od->live)
             continue;
         ok &= in_add(k, b, od, sizeof(*od));
-        ok &= in_add(k, b, od->mfn, od->max_gfn * sizeof(*od->mfn));
-        ok &= in_add(k, b, od->type, od->max_gfn * sizeof(*od->type));
-        ok &= in_add(k, b, od->dirty, (od->max_gfn + 7) / 8);
+        for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+            const struct oracle_chunk *c = od->chunks[ci];
+            uint64_t first = ci << ORACLE_CHUNK_SHIFT;
+            uint64_t n = od->max_gfn - first < ORACLE_CHUNK ? od->max_gfn - first
+                                                              : ORACLE_CHUNK;
+            ok &= in_add(k, b, &c, sizeof c);
+            if (!c)
+                continue;
+            ok &= in_add(k, b, c->mfn, n * sizeof(*c->mfn));
+            ok &= in_add(k, b, c->type, n * sizeof(*c->type));
+            ok &= in_add(k, b, c->dirty, (n + 7) / 8);
+        }
     }
     return ok;
 }
 
-static char *dup_str(const char *s, bool *oom)
+static bool frames_same(const struct oracle_cache *k, const struct host *h)
 {
-    char *d = strdup(s);
-    *oom |= !d;
-    return d;
+    for (size_t i = 0; i < k->nframes; i++)
+        if (memcmp(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE))
+            return false;
+    return true;
 }
+
+static bool frames_snapshot(struct oracle_cache *k, const struct host *h)
+{
+    /* each table is walked by compare and again by invariants: once is enough */
+    size_t o = 0;
+    for (size_t i = 0; i < k->nframes; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < o && !dup; j++)
+            dup = k->frames[j] == k->frames[i];
+        if (!dup)
+            k->frames[o++] = k->frames[i];
+    }
+    k->nframes = o;
+    if (o * PAGE_SIZE > k->capsnap) {
+        uint8_t *x = realloc(k->snap, o * PAGE_SIZE);
+        if (!x)
+            return false;
+        k->snap = x;
+        k->capsnap = o * PAGE_SIZE;
+    }
+    for (size_t i = 0; i < o; i++)
+        memcpy(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE);
+    return true;
+}
+
+void oracle_cache_free(struct oracle *o)
+{
+    if (!o->cache)
+        return;
+    free(o->cache->frames);
+    free(o->cache->snap);
+    free(o->cache->in[0]);
+    free(o->cache->in[1]);
+    free(o->cache);
+    o->cache = NULL;
+}
+
+/* The reports of one check go to the caller and into a hash. */
+struct hash_sink {
+    oracle_report_fn fn;
+    void *ctx;
+    uint64_t h;
+};
+
+#define HASH_INIT 0xcbf29ce484222325ULL
 
 static void hash_str(uint64_t *h, const char *s)
 {
@@ -802,25 +717,6 @@ static void hash_report(void *ctx, const char *field, const char *expected,
     hash_str(&k->h, field);
     hash_str(&k->h, expected);
     hash_str(&k->h, actual);
-    struct oracle_cache *m = k->memo;
-    if (m) {
-        if (m->nreps == m->capreps) {
-            unsigned cap = m->capreps ? 2 * m->capreps : 16;
-            struct memo_rep *x = realloc(m->reps, cap * sizeof(*x));
-            if (x) {
-                m->reps = x;
-                m->capreps = cap;
-            }
-        }
-        if (m->nreps < m->capreps) {
-            struct memo_rep *r = &m->reps[m->nreps++];
-            r->field = dup_str(field, &k->oom);
-            r->expected = dup_str(expected, &k->oom);
-            r->actual = dup_str(actual, &k->oom);
-        } else {
-            k->oom = true;
-        }
-    }
     if (k->fn)
         k->fn(k->ctx, field, expected, actual);
 }
@@ -828,43 +724,32 @@ static void hash_report(void *ctx, const char *field, const char *expected,
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       oracle_report_fn report, void *ctx)
 {
-    if (!o->cache && !(o->cache = calloc(1, sizeof(*o->cache))))
-        full = true;
-    struct oracle_cache *m = o->cache;
-    const struct dom_cache *cache[SIM_MAX_DOMAINS] = { 0 };
-    /* The memo is usable when every live domain's decode was reused (host
-     * memory as at the previous check, itself incremental) and nothing
-     * else the checks read has changed. */
-    bool reuse = !full;
-    if (!full) {
-        for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
-            bool rebuilt = false;
-            cache[i] = cache_get(o, h, i, &rebuilt);
-            if (h->domains[i] && (rebuilt || !cache[i]))
-                reuse = false;
-        }
+    if (!o->cache)
+        o->cache = calloc(1, sizeof(*o->cache));
+    struct oracle_cache *k = o->cache;
+    unsigned nb = k ? k->cur ^ 1 : 0;
+    bool have_in = k && memo_inputs(k, nb, o, h);
+    if (!full && have_in && k->clean && k->inlen[nb] == k->inlen[k->cur] &&
+        !memcmp(k->in[nb], k->in[k->cur], k->inlen[nb]) && frames_same(k, h)) {
+        k->last_reused = true;
+        k->last_hash = HASH_INIT; /* no reports */
+        return 0;
     }
-    unsigned nb = m ? m->cur ^ 1 : 0;
-    bool have_in = m && !full && memo_inputs(m, nb, o, h);
-    if (reuse && have_in && m->memo_ok && m->inlen[nb] == m->inlen[m->cur] &&
-        !memcmp(m->in[nb], m->in[m->cur], m->inlen[nb])) {
-        for (unsigned i = 0; i < m->nreps; i++)
-            report(ctx, m->reps[i].field, m->reps[i].expected, m->reps[i].actual);
-        return m->memo_n; /* last_hash unchanged: the same reports */
+    struct hash_sink hs = { report, ctx, HASH_INIT };
+    if (k) {
+        k->nframes = 0;
+        k->oom = false;
+        cur_rec = k;
     }
-    if (m)
-        memo_clear_reps(m);
-    struct hash_sink k = { report, ctx, 0xcbf29ce484222325ULL, have_in ? m : NULL, false };
-    struct oracle_reporter rc = { hash_report, &k, 0 }, ri = { hash_report, &k, 0 };
-    unsigned n = compare_impl(o, h, &rc, full ? NULL : cache);
-    n += invariants_impl(h, &ri, full ? NULL : cache);
-    if (m) {
-        m->last_hash = k.h;
-        m->last_incremental = !full;
-        m->memo_ok = have_in && !k.oom;
-        m->memo_n = n;
+    unsigned n = oracle_compare(o, h, hash_report, &hs);
+    n += oracle_invariants(h, hash_report, &hs);
+    cur_rec = NULL;
+    if (k) {
+        k->clean = n == 0 && have_in && !k->oom && frames_snapshot(k, h);
         if (have_in)
-            m->cur = nb;
+            k->cur = nb;
+        k->last_reused = false;
+        k->last_hash = hs.h;
     }
     return n;
 }
@@ -872,13 +757,12 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
 unsigned oracle_check_verify(struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx)
 {
-    if (!o->cache || !o->cache->last_incremental)
+    if (!o->cache || !o->cache->last_reused)
         return 0;
-    struct hash_sink k = { NULL, NULL, 0xcbf29ce484222325ULL, NULL, false };
-    struct oracle_reporter rc = { hash_report, &k, 0 }, ri = { hash_report, &k, 0 };
-    compare_impl(o, h, &rc, NULL);
-    invariants_impl(h, &ri, NULL);
-    if (k.h == o->cache->last_hash)
+    struct hash_sink hs = { NULL, NULL, HASH_INIT };
+    oracle_compare(o, h, hash_report, &hs);
+    oracle_invariants(h, hash_report, &hs);
+    if (hs.h == o->cache->last_hash)
         return 0;
     struct oracle_reporter r = { report, ctx, 0 };
     oracle_report(&r, "the full check's reports", "other reports",

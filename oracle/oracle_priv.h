@@ -9,6 +9,7 @@
  * trees cannot be shared by the oracle.
  *
  * Invariants of the flat model (kept by oracle/flat.c and oracle/walk.c):
+ *   (0) the arrays are flat in meaning, chunked in storage (below);
  *   (1) type[g] is never p2m_invalid: "no mapping" is stored as p2m_mmio_dm
  *       with INVALID_MFN, which is what Xen's ept_get_entry() reads back.
  *   (2) mfn[g] is valid iff type[g] is a RAM type; then m2p[mfn[g]] == g.
@@ -38,19 +39,44 @@
 /* A gpa as the 4-level EPT indexes it: bits 47:12 (SDM 29.3.2). */
 #define ORACLE_EPT_GFN_MASK ((1ULL << 36) - 1)
 
+/*
+ * The per-gfn arrays are flat in meaning but stored in chunks of
+ * ORACLE_CHUNK gfns, allocated when a gfn in them is first written, so a
+ * domain of 2^28 gfns with a few populated ones (the log-dirty
+ * preemption scenarios need more than 2^24) costs a pointer per chunk.  A
+ * missing chunk reads as the empty P2M: mmio_dm, INVALID_MFN, clean.
+ * Readers use od_type()/od_mfn() (never allocate); writers
+ * OD_TYPE_W()/OD_MFN_W() (allocate); whole-domain loops visit the
+ * existing chunks only (oracle_chunk()).
+ */
+#define ORACLE_CHUNK_SHIFT 12
+#define ORACLE_CHUNK (1ULL << ORACLE_CHUNK_SHIFT)
+struct oracle_chunk {
+    uint64_t mfn[ORACLE_CHUNK];
+    uint8_t type[ORACLE_CHUNK];       /* p2m_type_t */
+    uint8_t dirty[ORACLE_CHUNK / 8];  /* one bit per gfn */
+};
+
 struct oracle_dom {
     bool live;
     domid_t id;
     uint64_t max_gfn;
-    uint64_t *mfn;  /* [max_gfn] */
-    uint8_t *type;  /* [max_gfn], p2m_type_t */
-    uint8_t *dirty; /* [(max_gfn + 7) / 8], one bit per gfn */
+    uint64_t nchunks;              /* ceil(max_gfn / ORACLE_CHUNK) */
+    struct oracle_chunk **chunks;  /* [nchunks], NULL: all empty */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
      * not reset it, so it can exceed the bits set. */
     uint64_t dirty_count;
     bool ld_enabled;
     bool ld_failed; /* a mark was dropped for lack of memory */
+    bool ld_bitmap;       /* logdirty_mode "bitmap": one flat bitmap ... */
+    uint64_t ld_bits;     /* ... of max_gfn rounded up to 64 bits */
+    unsigned ld_order;    /* ... allocated as 2^ld_order frames */
+    bool ld_conservative; /* 2007 "is dirty" after failed allocations */
+    /* A PEEK/CLEAN preempted with -ERESTART (domain paused until its
+     * continuation completes): which op, and the pfns walked so far. */
+    bool ld_busy, ld_busy_clean;
+    uint64_t ld_done;
     /* mem paging (oracle/paging.c): the paging ring as a plain FIFO of
      * requests, drop notices waiting for a slot, d->paged_pages, and the
      * run state and vm_event pause count of each vCPU. */
@@ -71,10 +97,35 @@ struct oracle {
     uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
-    struct oracle_cache *cache; /* oracle_check()'s decode cache (check.c) */
+    struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
 };
-/* Frees the decode cache (check.c); for oracle_destroy(). */
+/* Frees oracle_check()'s memo (check.c); for oracle_destroy(). */
 void oracle_cache_free(struct oracle *o);
+
+/* ---- flat.c: the chunked per-gfn arrays ------------------------------------ */
+
+/* The chunk holding gfn g (< max_gfn), allocated (empty) if missing.
+ * Aborts with a message when memory runs out: the oracle cannot judge
+ * without its model. */
+struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g);
+/* The chunk holding g, or NULL when it was never written. */
+static inline const struct oracle_chunk *oracle_chunk(const struct oracle_dom *od,
+                                                      uint64_t g)
+{
+    return g < od->max_gfn ? od->chunks[g >> ORACLE_CHUNK_SHIFT] : NULL;
+}
+static inline unsigned od_type(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->type[g & (ORACLE_CHUNK - 1)] : p2m_mmio_dm;
+}
+static inline uint64_t od_mfn(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->mfn[g & (ORACLE_CHUNK - 1)] : mfn_x(INVALID_MFN);
+}
+#define OD_TYPE_W(od, g) (oracle_chunk_get((od), (g))->type[(g) & (ORACLE_CHUNK - 1)])
+#define OD_MFN_W(od, g) (oracle_chunk_get((od), (g))->mfn[(g) & (ORACLE_CHUNK - 1)])
 
 /* ---- paging.c ------------------------------------------------------------ */
 
@@ -133,7 +184,7 @@ struct oracle_ept_visit {
                 uint64_t entry);
     void *ctx;
     /* Optional (may be NULL): every table frame read, root included, before
-     * its entries (oracle_check()'s decode cache snapshots them). */
+     * its entries (oracle_check() keeps copies of them). */
     void (*table)(void *ctx, uint64_t mfn);
 };
 unsigned oracle_ept_walk(const struct host *h, mfn_t root,
@@ -154,6 +205,9 @@ struct oracle_ld_visit {
 };
 unsigned oracle_ld_walk(const struct host *h, mfn_t top,
                         const struct oracle_ld_visit *v);
+/* The same over the domain's log in either mode (oracle/check.c). */
+unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_ld_visit *v);
 
 /* Capped reporting shared by compare and invariants. */
 #define ORACLE_REPORT_CAP 50

@@ -41,12 +41,12 @@ static void ideal_xlate(const struct oracle_dom *od, uint64_t gpa,
     x->hpa = 0;
     if (g >= od->max_gfn)
         return;
-    x->perm = oracle_type_perms(od->type[g]);
+    x->perm = oracle_type_perms(od_type(od, g));
     /* A type with permissions but no frame cannot be written by Xen
      * (ept_set_entry leaves the entry 0); treat it as not present. */
-    if (od->mfn[g] == mfn_x(INVALID_MFN))
+    if (od_mfn(od, g) == mfn_x(INVALID_MFN))
         x->perm = 0;
-    x->hpa = (od->mfn[g] << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
+    x->hpa = (od_mfn(od, g) << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
 }
 
 /* Exit qualification (SDM Table 28-7), translation-rules.md "EPT walk". */
@@ -361,13 +361,10 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
     }
 }
 
-static void predict_ok(const struct attempt *a, const struct hostmem *mem,
-                       uint64_t nr_frames, enum access_kind k, unsigned width,
-                       struct oracle_expect *out)
+/* out->ad[]: each word holding one of a's entries, after a->add[]. */
+static void predict_ad(const struct attempt *a, const struct hostmem *mem,
+                       uint64_t nr_frames, struct oracle_expect *out)
 {
-    out->final = OR_OK;
-    out->gpa = _gpa(a->gpa);
-    out->hpa = _hpa(a->hpa);
     /* Each 8-byte word holding an entry, after the update; a word reached
      * by several entries (a recursive mapping, or two 4-byte entries)
      * collects the bits of all of them. */
@@ -381,6 +378,16 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
         out->ad[i].hpa = _hpa(w);
         out->ad[i].value = v;
     }
+}
+
+static void predict_ok(const struct attempt *a, const struct hostmem *mem,
+                       uint64_t nr_frames, enum access_kind k, unsigned width,
+                       struct oracle_expect *out)
+{
+    out->final = OR_OK;
+    out->gpa = _gpa(a->gpa);
+    out->hpa = _hpa(a->hpa);
+    predict_ad(a, mem, nr_frames, out);
     if (k == ACC_WRITE)
         return;
     /* The value read, as memory stands after the A/D updates (the model
@@ -397,6 +404,32 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
     out->value = val;
 }
 
+/* An access emulated after an exit on its final gpa (mmio_dm, a write to
+ * ram_ro): the emulator's own walk of the guest tables sets the A bits of
+ * every entry and the leaf's D for a write, as a completed access would,
+ * without any EPT check, and each paging-structure page it changes is
+ * logged dirty.  (Only an exit on the final translation: the walk itself
+ * succeeded, so every entry is known.) */
+static void emulated_ad(struct oracle_dom *od, struct attempt *a,
+                        const struct hostmem *mem, uint64_t nr_frames, bool write,
+                        struct oracle_expect *out)
+{
+    if (!(a->qual & EPTQ_GLA_XLATE))
+        return;
+    for (unsigned d = 0; d < a->nent; d++) {
+        const struct gentry *g = &a->ent[d];
+        uint64_t add = 0;
+        if (g->has_a && !(g->val & PTE_A))
+            add |= PTE_A;
+        if (d + 1 == a->nent && write && !(g->val & PTE_D))
+            add |= PTE_D;
+        a->add[d] = add;
+        if (add)
+            oracle_mark(od, g->gpa >> PAGE_SHIFT, true);
+    }
+    predict_ad(a, mem, nr_frames, out);
+}
+
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)
@@ -406,6 +439,12 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     out->final = OR_CRASH;
     if (!od)
         return;
+    /* The domain stays paused while a preempted PEEK/CLEAN waits for its
+     * continuation (paging_log_dirty_op()'s domain_pause()). */
+    if (od->ld_busy) {
+        out->final = OR_PAUSED;
+        return;
+    }
     /* A vCPU that is paused or asleep does not run (oracle/paging.c). */
     if (o->cur_vcpu < SIM_MAX_VCPUS && od->vstate[o->cur_vcpu] != VCPU_RUNNABLE) {
         out->final = od->vstate[o->cur_vcpu] == VCPU_PAUSED_PAGER ? OR_PAUSED
@@ -450,7 +489,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
-        unsigned t = g < od->max_gfn ? od->type[g] : p2m_mmio_dm;
+        unsigned t = g < od->max_gfn ? od_type(od, g) : p2m_mmio_dm;
         /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
          * being paged in just faults again until prep. */
         if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
@@ -466,6 +505,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         }
         /* A write to read-only RAM is emulated and dropped. */
         if ((a.qual & EPTQ_WRITE) && t == p2m_ram_ro) {
+            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
             out->final = OR_DISCARD;
             out->gpa = _gpa(a.xgpa);
             return;
@@ -474,10 +514,11 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
              * then the vCPU re-executes the access. */
             oracle_mark(od, g, true);
-            od->type[g] = p2m_ram_rw;
+            OD_TYPE_W(od, g) = p2m_ram_rw;
             continue;
         }
         if (t == p2m_mmio_dm || t == p2m_invalid) {
+            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
             out->final = OR_MMIO;
             out->gpa = _gpa(a.xgpa);
             /* No device model: reads float high. */

@@ -53,6 +53,27 @@
  * the mutant ignores failed_allocs, so the tool stack gets a log that
  * silently lacks the dropped marks. */
 #define MUT_LD_IGNORE_FAILED_ALLOCS (UINT64_C(1) << 11)
+/* sim: the instruction emulator's walk after an exit on the final gpa
+ * (handle_mmio, ram_ro writes) leaves the guest A/D bits alone -- the gap
+ * KVM replay found in the model (guest_walk_tables() sets them). */
+#define MUT_EMUL_NO_AD (UINT64_C(1) << 12)
+/* logdirty_mode "bitmap" (pre-2007): the bitmap sized from the maximum
+ * gpfn rounded up without the +1, so when max_gfn - 1 is a multiple of 64
+ * the last gfn falls outside it: its marks are dropped and PEEK/CLEAN
+ * truncate before it. */
+#define MUT_LD_BITMAP_OFF_BY_ONE (UINT64_C(1) << 40)
+/* the continuation of a preempted PEEK/CLEAN starts the walk again from
+ * the first entry instead of preempt.log_dirty.{i4,i3,done}: with a
+ * preemption at every check it never completes. */
+#define MUT_LD_RESUME_RESTART (UINT64_C(1) << 41)
+/* a new PEEK/CLEAN while another waits for its continuation is not
+ * refused with -EBUSY: it runs and forgets the pending one (and unpauses
+ * the domain). */
+#define MUT_LD_PREEMPT_NO_EBUSY (UINT64_C(1) << 42)
+/* the continuation resumes one L3 entry too far (i3 + 2) while the page
+ * count stays: a whole 2^24-pfn chunk is skipped and the next one is
+ * reported at its place. */
+#define MUT_LD_RESUME_SKIP (UINT64_C(1) << 43)
 /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
 #define MUT_NO_RSVD_MAXPHY (UINT64_C(1) << 16)
 /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

@@ -64,6 +64,35 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
  * (xen-paging.md 3.3). */
 void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
 
+/* ---- log-dirty completed (issue 3): modes, preemption, queries ---------------- */
+
+/* The domain options: the flat bitmap of the pre-2007 design, and the 2007
+ * seed's conservative "is dirty" answer after failed allocations. */
+void oracle_op_logdirty_config(struct oracle *o, domid_t d, bool bitmap,
+                               bool conservative);
+/* Enable, looking at the heap as the enable finds it (h, read as data;
+ * called before the sim acts): in bitmap mode the flat bitmap needs one
+ * free aligned block of its order, and an injected failure denies it. */
+int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
+                                   const struct host *h);
+/* One PEEK/CLEAN call, first or continuation (resuming).  bitmap holds
+ * (pages + 7) / 8 bytes, zeroed by the caller before the first call and
+ * kept across continuations; pages comes back as the expected sc->pages.
+ * Returns the expected rc (-ERESTART when preempted, -EBUSY). */
+struct oracle_ld_call {
+    bool clean, preempt, resuming;
+    uint64_t pages;
+    uint8_t *bitmap;
+    uint64_t dirty_count, fault_count;
+};
+int oracle_op_logdirty_call(struct oracle *o, domid_t d,
+                            struct oracle_ld_call *c);
+/* The expected answer of paging_gfn_is_dirty(). */
+bool oracle_op_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
+/* Does a free aligned block of 2^order frames exist in h (page_info read
+ * as data)? */
+bool oracle_heap_has_block(const struct host *h, unsigned order);
+
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
@@ -282,18 +311,18 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx);
 
-/* oracle_compare() then oracle_invariants().  With full false, each
- * domain's EPT and log-dirty tree are decoded again only if a frame the
- * previous decode read has changed (the oracle keeps copies), so a step that
- * touches no table costs a few memcmp()s; the reports are exactly those of
- * the full checks, in the same order (oracle/check.c explains why).
+/* oracle_compare() then oracle_invariants().  With full false, a check is
+ * skipped (0, no report) when the previous one reported nothing and nothing
+ * it read has changed since: the frames its walks read and the M2P, frame,
+ * domain and flat-model state (the oracle keeps copies); the reports are
+ * exactly those of the full checks (oracle/check.c explains why).
  * Returns the number of reports. */
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       oracle_report_fn report, void *ctx);
-/* After an incremental oracle_check() and no change since: the full checks
- * again; if their reports differ from that check's, one report
- * "oracle.incremental" (a fault of the cache itself).  Returns 0 when they
- * agree or the last check was full. */
+/* After an oracle_check() that was skipped, and no change since: the full
+ * checks again; if they report anything, one report "oracle.incremental"
+ * (a fault of the memo itself).  Returns 0 when they agree or the last
+ * check ran in full. */
 unsigned oracle_check_verify(struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx);
 

@@ -80,7 +80,10 @@ enum page_use {
     PGU_FREE = 0,
     PGU_GUEST,    /* guest RAM owned by page_info.owner */
     PGU_P2M,      /* EPT table page of owner's P2M (paging pool) */
-    PGU_LOGDIRTY, /* log-dirty radix-tree node or leaf (paging pool) */
+    PGU_LOGDIRTY, /* log-dirty radix-tree node or leaf (paging pool), or
+                     the flat bitmap of logdirty_mode "bitmap" */
+    PGU_XEN,      /* held by the hypervisor (owner DOMID_XEN): frames taken
+                     by heap_fragment() to break the heap into single frames */
 };
 
 /* Xen's struct page_info, reduced to what the skeleton needs. */
@@ -105,6 +108,9 @@ struct host {
      * allocation for a domain in fail_domains (bit per domid). */
     uint64_t alloc_attempts, fail_at, injected_failures;
     uint32_t fail_domains;
+    /* Higher-order requests that found no free aligned block. */
+    uint64_t order_failures;
+    uint64_t xen_frames;       /* PGU_XEN frames (heap_fragment) */
     struct domain *domains[SIM_MAX_DOMAINS];
 };
 
@@ -116,6 +122,23 @@ mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use);
 /* free_domheap_pages() + mark_page_free(): owner cleared and M2P entry set
  * to INVALID_M2P_ENTRY (the fix of seed 002 patch 06/12, c/s 22706). */
 void heap_free_page(struct host *h, mfn_t m);
+/* alloc_domheap_pages(d, order): 2^order contiguous frames, the first one
+ * aligned to 2^order (a buddy block), all for 'owner' with 'use'; the first
+ * mfn, or INVALID_MFN (empty/fragmented heap, or an injected failure).
+ * order 0 is heap_alloc_page(). */
+#define HEAP_MAX_ORDER 20
+mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
+                       unsigned order);
+/* free_domheap_pages(pg, order): every frame of the block back. */
+void heap_free_pages(struct host *h, mfn_t m, unsigned order);
+/* The largest order with a free aligned block, or -1 if the heap is empty. */
+int heap_max_free_order(const struct host *h);
+/* Fragments the heap on purpose: of the free frames, only those with
+ * mfn % every == 0 stay free; the others become PGU_XEN frames (owner
+ * DOMID_XEN), as if the hypervisor had scattered allocations over the
+ * heap.  every >= 2 leaves no free block of order > 0.  Returns the
+ * frames taken. */
+uint64_t heap_fragment(struct host *h, uint64_t every);
 /* set_gpfn_from_mfn() / get_gpfn_from_mfn() */
 void set_gpfn_from_mfn(struct host *h, mfn_t m, uint64_t gfn);
 uint64_t get_gpfn_from_mfn(const struct host *h, mfn_t m);
@@ -134,6 +157,29 @@ struct log_dirty {
 #define LOGDIRTY_FAILED_GFNS 8
     uint64_t failed_gfn[LOGDIRTY_FAILED_GFNS];
     uint64_t fault_count;
+    /* Domain options (domain{ logdirty_mode =, logdirty_conservative = }):
+     * the flat bitmap of the design before the radix tree (Xen before c/s
+     * 16393, 2007), and the 2007 seed's sh_mfn_is_dirty() answering
+     * "dirty" for every gfn once an allocation has failed. */
+    bool bitmap_mode;
+    bool conservative;
+    /* harness bookkeeping: the last CLEAN asked for fewer pages than the
+     * domain has, or was preempted (marks in between land in the part
+     * already walked), so bits may remain while dirty_count is 0 (Xen
+     * zeroes it at the end whatever happened); invariant I3 waits for a
+     * full CLEAN in one call */
+    bool partial_clean;
+    mfn_t bitmap;             /* first frame of the flat bitmap, or INVALID */
+    unsigned bitmap_order;    /* the bitmap is 2^order contiguous frames */
+    uint64_t bitmap_size;     /* bits: max gpfn + 1 rounded up to 64 */
+    /* d->arch.paging.preempt: a PEEK/CLEAN preempted with -ERESTART, to be
+     * resumed by its continuation; the domain stays paused meanwhile. */
+    struct {
+        bool active;          /* preempt.dom != NULL */
+        bool clean;           /* preempt.op */
+        unsigned i4, i3;      /* preempt.log_dirty.i4/i3: where to resume */
+        uint64_t done;        /* preempt.log_dirty.done: pfns walked */
+    } preempt;
 };
 
 /* ---- vm_event ring and mem paging state (mem_paging.c) -------------------- */
@@ -300,6 +346,32 @@ struct log_dirty_stats {
  * cover.  -EINVAL if log-dirty is off, -ENOMEM after failed allocations. */
 int paging_log_dirty_op(struct domain *d, bool clean, uint64_t *pages,
                         uint8_t *bitmap, struct log_dirty_stats *stats);
+/* Xen's -ERESTART (a continuation is needed). */
+#define ERESTART 85
+/* paging_log_dirty_op() with preemption: 'preempt' makes every
+ * hypercall_preempt_check() (after each L3 and each L4 entry of the tree)
+ * answer true; 'resuming' is the continuation (do_paging_domctl_cont) of a
+ * preempted op, which must be the same op and passes the same bitmap.
+ * -ERESTART: preempted, the domain stays paused, call again with resuming.
+ * -EBUSY: a new op while one waits for its continuation, or a
+ * continuation of a different op / when none waits.  In logdirty_mode
+ * "bitmap" *pages is truncated to bitmap_size and there is no preemption
+ * (the 2007 code had none). */
+int paging_log_dirty_op_ex(struct domain *d, bool clean, uint64_t *pages,
+                           uint8_t *bitmap, struct log_dirty_stats *stats,
+                           bool preempt, bool resuming);
+/* The domain is paused by a preempted log-dirty op (domain_pause() in
+ * paging_log_dirty_op(), held until the continuation completes). */
+#define domain_paused_logdirty(d) ((d)->ld.preempt.active)
+/* Is gfn dirty?  paging_mfn_is_dirty() (upstream: false when a node is
+ * missing, failed_allocs ignored), or with ld.conservative the 2007 seed's
+ * sh_mfn_is_dirty(): true for every gfn once an allocation has failed.
+ * false when log-dirty is off. */
+bool paging_gfn_is_dirty(const struct domain *d, gfn_t gfn);
+/* The flat bitmap's geometry for a domain of max_gfn gfns (logdirty_mode
+ * "bitmap"): bits and allocation order. */
+uint64_t paging_bitmap_bits(uint64_t max_gfn);
+unsigned paging_bitmap_order(uint64_t bits);
 
 /* ---- VM exits (hvm.c) ------------------------------------------------------- */
 

@@ -494,9 +494,11 @@ int eng_copy_from_guest(struct engine *e, struct domain *d, gpa_t gpa,
 
 int eng_logdirty_enable(struct engine *e, struct domain *d)
 {
+    /* The oracle sees the heap as the enable finds it: logdirty_mode
+     * "bitmap" needs a free block of the bitmap's order. */
+    int erc = oracle_op_logdirty_enable_heap(e->oracle, d->id, e->host);
     int rc = paging_log_dirty_enable(d);
     eng_cover(e, "logdirty", "enable:rc=%d", rc);
-    int erc = oracle_op_logdirty_enable(e->oracle, d->id);
     eng_step_rc(e, "logdirty_enable", d, "", erc, rc);
     return rc;
 }
@@ -515,30 +517,57 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
                     struct log_dirty_stats *stats)
 {
     size_t bytes = (pages + 7) / 8;
-    uint8_t *expect = calloc(bytes ? bytes : 1, 1);
-    uint64_t expect_count = 0, got_pages = pages;
-    memset(stats, 0, sizeof(*stats));
-    memset(bitmap, 0, bytes);
+    struct eng_ld_call c = { .clean = clean, .pages = pages, .bitmap = bitmap,
+                             .expect = calloc(bytes ? bytes : 1, 1) };
+    int rc = eng_logdirty_call(e, d, &c);
+    *stats = c.stats;
+    free(c.expect);
+    return rc;
+}
+
+int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c)
+{
+    size_t bytes = (c->pages + 7) / 8;
+    uint64_t want = c->pages, got_pages = c->pages;
+    memset(&c->stats, 0, sizeof(c->stats));
+    if (!c->resuming) {
+        memset(c->bitmap, 0, bytes);
+        memset(c->expect, 0, bytes);
+    }
     /* The oracle reads its bitmap before the op changes it. */
-    int erc = oracle_op_logdirty_op(e->oracle, d->id, clean, pages, expect,
-                                    &expect_count);
-    int rc = paging_log_dirty_op(d, clean, &got_pages, bitmap, stats);
-    eng_cover(e, "logdirty", "%s:rc=%d", clean ? "clean" : "peek", rc);
-    char args[64], res[96];
+    struct oracle_ld_call oc = { .clean = c->clean, .preempt = c->preempt,
+                                 .resuming = c->resuming, .pages = want,
+                                 .bitmap = c->expect };
+    int erc = oracle_op_logdirty_call(e->oracle, d->id, &oc);
+    int rc = paging_log_dirty_op_ex(d, c->clean, &got_pages, c->bitmap,
+                                    &c->stats, c->preempt, c->resuming);
+    c->pages = rc ? want : got_pages;
+    const char *opname = c->resuming ? "logdirty_continue"
+                         : c->clean  ? "logdirty_clean" : "logdirty_peek";
+    eng_cover(e, "logdirty", "%s:rc=%d", c->resuming ? "continue"
+              : c->clean ? "clean" : "peek", rc);
+    char args[80], res[96];
     uint64_t ndirty = 0;
     for (size_t i = 0; i < bytes; i++)
-        ndirty += (uint64_t)__builtin_popcount(bitmap[i]);
-    snprintf(args, sizeof args, "d=%u pages=%#" PRIx64, d->id, pages);
+        ndirty += (uint64_t)__builtin_popcount(c->bitmap[i]);
+    snprintf(args, sizeof args, "d=%u pages=%#" PRIx64 "%s%s", d->id, want,
+             c->preempt ? " preempt" : "", c->resuming && c->clean ? " clean" : "");
     snprintf(res, sizeof res, "rc=%d pages=%#" PRIx64 " dirty=%" PRIu64
-             " dirty_count=%" PRIu64, rc, got_pages, ndirty, stats->dirty_count);
+             " dirty_count=%" PRIu64, rc, c->pages, ndirty, c->stats.dirty_count);
     /* The bitmap's content is part of the trace. */
-    digest_bytes(e, bitmap, bytes);
-    record_step(e, clean ? "logdirty_clean" : "logdirty_peek", args, res);
-    check_rc(e, clean ? "logdirty_clean" : "logdirty_peek", erc, rc);
+    digest_bytes(e, c->bitmap, bytes);
+    record_step(e, opname, args, res);
+    check_rc(e, opname, erc, rc);
+    if (rc == erc && (!rc || rc == -ERESTART || rc == -ENOMEM))
+        check_u64(e, "logdirty.dirty_count", oc.dirty_count, c->stats.dirty_count);
     if (!rc && !erc) {
-        check_u64(e, "logdirty.dirty_count", expect_count, stats->dirty_count);
-        for (uint64_t g = 0; g < pages; g++) {
-            bool x = expect[g / 8] >> (g % 8) & 1, a = bitmap[g / 8] >> (g % 8) & 1;
+        check_u64(e, "logdirty.pages", oc.pages, c->pages);
+        for (uint64_t g = 0; g < want; g++) {
+            if (c->expect[g / 8] == c->bitmap[g / 8]) {
+                g |= 7; /* the whole byte agrees */
+                continue;
+            }
+            bool x = c->expect[g / 8] >> (g % 8) & 1, a = c->bitmap[g / 8] >> (g % 8) & 1;
             if (x != a) {
                 char f[64];
                 snprintf(f, sizeof f, "logdirty.bitmap[%#" PRIx64 "]", g);
@@ -546,7 +575,6 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
             }
         }
     }
-    free(expect);
     check_state(e);
     return rc;
 }
@@ -642,6 +670,29 @@ static uint64_t width_mask(unsigned width)
     return width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1;
 }
 
+/* An access that exits on its final gpa and is then emulated (handle_mmio()
+ * for mmio_dm, the discarded write to ram_ro) is walked again by Xen's
+ * emulator: hvmemul_linear_to_phys() -> paging_gva_to_gfn() ->
+ * guest_walk_tables(), which sets the guest A (and, for a write, D) bits of
+ * a successful walk through its own mapping and paging_mark_dirty()s every
+ * paging-structure frame it changed.  So after the emulated access the
+ * guest sees its tables as if the access had completed.  An exit during
+ * the walk itself (a paging structure in MMIO) is not re-walked. */
+static void emulator_walk(struct engine *e, struct vcpu *v, gva_t va,
+                          enum access_kind k, const struct mmu_result *exit)
+{
+    if (!(exit->exit_qual & EPTQ_GLA_XLATE) || MUTANT(MUT_EMUL_NO_AD))
+        return;
+    struct mmu_ept em = { .root = v->d->ept_root, .emulator = true };
+    struct mmu_result r;
+    mmu_translate(e->host->mem, &v->cpu, &em, va, k, &r);
+    if (r.outcome != MMU_OK)
+        return;
+    for (unsigned i = 0; i < r.nad_gpa; i++)
+        paging_mark_pfn_dirty(v->d, gpa_to_gfn(_gpa(r.ad_gpa[i])));
+    eng_cover(e, "emulate", "walk ad=%u", r.nad_gpa);
+}
+
 /* Runs the access through the model, letting the hypervisor handle VM exits
  * (hvm_hap_nested_page_fault) and retrying, as a vCPU would. */
 static void model_access(struct engine *e, struct vcpu *v, gva_t va,
@@ -651,6 +702,11 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
     struct domain *d = v->d;
     struct mmu_ept ept = { .root = d->ept_root };
     memset(out, 0, sizeof(*out));
+    /* A domain paused by a preempted log-dirty op does not run. */
+    if (domain_paused_logdirty(d)) {
+        out->final = EF_PAUSED;
+        return;
+    }
     /* A vCPU paused for the pager or asleep on the ring does not run. */
     switch (vcpu_run_state(d, v->id)) {
     case VCPU_PAUSED_PAGER:
@@ -734,12 +790,14 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             out->final = EF_BLOCKED;
             return;
         case NPF_DISCARD:
+            emulator_walk(e, v, va, k, &r);
             out->final = EF_DISCARD;
             out->gpa = r.exit_gpa;
             return;
         case NPF_RETRY:
             continue;
         case NPF_MMIO:
+            emulator_walk(e, v, va, k, &r);
             /* No device model is attached: reads float high. */
             out->final = EF_MMIO;
             out->gpa = r.exit_gpa;
@@ -808,10 +866,16 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
             check_u64(e, "access.refs", x->refs, a->refs);
         break;
     case EF_MMIO:
-        check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
-        break;
     case EF_DISCARD:
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
+        /* The emulator's walk (emulator_walk()) set these. */
+        for (unsigned i = 0; i < x->nad; i++) {
+            uint64_t got = 0;
+            char f[48];
+            hostmem_read64(e->host->mem, x->ad[i].hpa, &got);
+            snprintf(f, sizeof f, "guest_pte@hpa%#" PRIx64, hpa_x(x->ad[i].hpa));
+            check_u64(e, f, x->ad[i].value, got);
+        }
         break;
     case EF_CRASH:
     case EF_GP:

@@ -170,6 +170,27 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
                     uint64_t pages, uint8_t *bitmap,
                     struct log_dirty_stats *stats);
 
+/* One PEEK/CLEAN call, or its continuation (resuming), with preemption at
+ * every check when 'preempt' (paging_log_dirty_op_ex).  bitmap and expect
+ * (the oracle's; NULL: not compared) hold (pages + 7) / 8 bytes, zeroed
+ * here on a first call and kept by the caller across continuations.
+ * pages comes back as sc->pages.  Returns the sim's rc. */
+struct eng_ld_call {
+    bool clean, preempt, resuming;
+    uint64_t pages;
+    uint8_t *bitmap, *expect;
+    struct log_dirty_stats stats;
+};
+int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c);
+/* Domain options (engine-logdirty.c): logdirty_mode "bitmap", the 2007
+ * conservative "is dirty"; before log-dirty is first enabled. */
+void eng_logdirty_config(struct engine *e, struct domain *d, bool bitmap,
+                         bool conservative);
+/* paging_gfn_is_dirty() checked against the oracle. */
+bool eng_is_dirty(struct engine *e, struct domain *d, gfn_t gfn);
+/* heap_fragment(every) as a step; returns the frames taken. */
+uint64_t eng_fragment_heap(struct engine *e, uint64_t every);
+
 /* A guest access by v.  width is 1, 2, 4 or 8 and must not cross a page
  * (checked by the caller). */
 void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,

@@ -411,10 +411,11 @@ static int l_domain(lua_State *L)
     lua_Integer gfns = luaL_optinteger(L, -1, 0x1000);
     lua_getfield(L, 1, "ram");
     lua_Integer ram = luaL_optinteger(L, -1, 0);
-    /* The oracle keeps flat per-gfn arrays and compares them after every
-     * step, so the gfn space is bounded (16 GiB of guest-physical space). */
-    if (gfns < 1 || gfns > (1LL << 22))
-        return lerror(L, "domain gfns must be in 1..0x400000 (16 GiB), not %#llx",
+    /* The oracle's per-gfn arrays are chunked (only what was written
+     * exists), so a sparse domain may be large: up to 2^28 gfns (1 TiB),
+     * more than the 2^24 pfns under one L3 entry of the log-dirty tree. */
+    if (gfns < 1 || gfns > (1LL << 28))
+        return lerror(L, "domain gfns must be in 1..0x10000000 (1 TiB), not %#llx",
                       (long long)gfns);
     if (ram < 0 || ram > gfns)
         return lerror(L, "domain ram (%d) must be in 0..gfns", (int)ram);
@@ -424,6 +425,20 @@ static int l_domain(lua_State *L)
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
         return lerror(L, "domain_create('%s') failed: %d", name, rc);
+    /* Log-dirty options, before anything can mark. */
+    lua_getfield(L, 1, "logdirty_mode");
+    const char *mode = luaL_optstring(L, -1, "radix");
+    lua_getfield(L, 1, "logdirty_conservative");
+    bool conservative = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    bool bitmap = !strcmp(mode, "bitmap");
+    if (!bitmap && strcmp(mode, "radix")) {
+        eng_domain_destroy(e, d);
+        return lerror(L, "domain logdirty_mode must be \"radix\" or \"bitmap\", not '%s'",
+                      mode);
+    }
+    if (bitmap || conservative)
+        eng_logdirty_config(e, d, bitmap, conservative);
     for (lua_Integer g = 0; g < ram; g++) {
         rc = eng_populate(e, d, _gfn((uint64_t)g), NULL);
         if (rc)
@@ -432,6 +447,50 @@ static int l_domain(lua_State *L)
     struct domain **dp = lua_newuserdatauv(L, sizeof(*dp), 0);
     *dp = d;
     luaL_setmetatable(L, MT_DOMAIN);
+    return 1;
+}
+
+/* ---- heap ------------------------------------------------------------------------- */
+
+static void push_heap_stats(lua_State *L, const struct host *h)
+{
+    lua_createtable(L, 0, 8);
+    set_field_int(L, "free", h->nr_free);
+    set_field_int(L, "allocs", h->allocs);
+    set_field_int(L, "attempts", h->alloc_attempts);
+    set_field_int(L, "injected", h->injected_failures);
+    set_field_int(L, "order_failures", h->order_failures);
+    set_field_int(L, "xen", h->xen_frames);
+    lua_pushinteger(L, heap_max_free_order(h));
+    lua_setfield(L, -2, "max_order");
+}
+
+/* fragment_heap{ every = N }: of the free frames only those with mfn % N
+ * == 0 stay free (default 2: no free block of order > 0 is left). */
+static int l_fragment_heap(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_Integer every = 2;
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "every");
+        every = luaL_optinteger(L, -1, 2);
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, 1)) {
+        return lerror(L, "fragment_heap takes an optional table { every = N }");
+    }
+    if (every < 2 || every > (1LL << 20))
+        return lerror(L, "fragment_heap: every must be in 2..0x100000, not %lld",
+                      (long long)every);
+    eng_fragment_heap(e, (uint64_t)every);
+    push_heap_stats(L, e->host);
+    return 1;
+}
+
+/* heap() -> the heap's counters and the largest free order. */
+static int l_heap(lua_State *L)
+{
+    struct engine *e = E(L);
+    push_heap_stats(L, e->host);
     return 1;
 }
 
@@ -629,42 +688,153 @@ static int d_logdirty_disable(lua_State *L)
     return 1;
 }
 
-/* peek_dirty([pages]) / clean_dirty([pages]) -> list of dirty gfns, stats. */
-static int logdirty_op(lua_State *L, bool clean)
+/*
+ * A PEEK/CLEAN in progress: its page count and the two bitmaps (the sim's,
+ * the oracle's expectation), kept in a userdata between a preempted call
+ * (-ERESTART) and its continuations, in the registry under
+ * "pagesim.ld_pending"[domid].  The Lua heap cap bounds its size.
+ */
+struct ld_pending {
+    uint64_t pages;
+    bool clean;
+    uint8_t bits[]; /* bitmap, then expect: (pages + 7) / 8 bytes each */
+};
+
+#define LD_PENDING "pagesim.ld_pending"
+/* peek/clean may ask this many pages past the domain's gfns. */
+#define LOGDIRTY_PAGES_SLACK 0x10000
+
+/* Pushes the registry's table of pending ops (creating it). */
+static void ld_pending_table(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LD_PENDING) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, LD_PENDING);
+    }
+}
+
+/*
+ * One PEEK/CLEAN call or continuation.  Results: the list of dirty gfns
+ * and {dirty_count, fault_count, pages}; or nil, rc (-ERESTART: preempted,
+ * continue with d:continue_dirty_op()).
+ */
+static int logdirty_call(lua_State *L, struct domain *d, bool clean,
+                         uint64_t pages, bool preempt, bool resuming)
 {
     struct engine *e = E(L);
-    struct domain *d = check_domain(L, 1);
-    lua_Integer pages = luaL_optinteger(L, 2, (lua_Integer)d->max_gfn);
-    if (pages < 0 || (uint64_t)pages > d->max_gfn)
-        return lerror(L, "page count %d outside 0..%d", (int)pages, (int)d->max_gfn);
-    size_t bytes = ((size_t)pages + 7) / 8;
-    uint8_t *bm = calloc(bytes ? bytes : 1, 1);
-    if (!bm)
-        return lerror(L, "out of memory");
-    struct log_dirty_stats st;
-    int rc = eng_logdirty_op(e, d, clean, (uint64_t)pages, bm, &st);
+    ld_pending_table(L);
+    int tbl = lua_gettop(L);
+    struct ld_pending *p = NULL;
+    if (resuming) {
+        lua_rawgeti(L, tbl, d->id);
+        p = lua_touserdata(L, -1);
+        if (p) {
+            pages = p->pages;
+            clean = p->clean;
+        } else {
+            pages = 0; /* nothing pending: the sim answers -EBUSY */
+        }
+    }
+    size_t bytes = (size_t)((pages + 7) / 8);
+    if (!p) {
+        p = lua_newuserdatauv(L, sizeof(*p) + 2 * bytes + 2, 0);
+        p->pages = pages;
+        p->clean = clean;
+        memset(p->bits, 0, 2 * bytes + 2);
+    }
+    int ud = lua_gettop(L);
+    struct eng_ld_call c = { .clean = clean, .preempt = preempt,
+                             .resuming = resuming, .pages = pages,
+                             .bitmap = p->bits, .expect = p->bits + bytes + 1 };
+    int rc = eng_logdirty_call(e, d, &c);
+    /* -EBUSY leaves the pending op alone; anything else ends or replaces it. */
+    if (rc != -EBUSY) {
+        if (rc == -ERESTART)
+            lua_pushvalue(L, ud);
+        else
+            lua_pushnil(L);
+        lua_rawseti(L, tbl, d->id);
+    }
     if (rc) {
-        free(bm);
         lua_pushnil(L);
         lua_pushinteger(L, rc);
         return 2;
     }
     lua_newtable(L);
     lua_Integer n = 0;
-    for (lua_Integer g = 0; g < pages; g++)
-        if (bm[g / 8] >> (g % 8) & 1) {
-            lua_pushinteger(L, g);
+    for (uint64_t g = 0; g < pages; g++) {
+        if (!p->bits[g / 8]) {
+            g |= 7;
+            continue;
+        }
+        if (p->bits[g / 8] >> (g % 8) & 1) {
+            lua_pushinteger(L, (lua_Integer)g);
             lua_rawseti(L, -2, ++n);
         }
-    free(bm);
-    lua_createtable(L, 0, 2);
-    set_field_int(L, "dirty_count", st.dirty_count);
-    set_field_int(L, "fault_count", st.fault_count);
+    }
+    lua_createtable(L, 0, 3);
+    set_field_int(L, "dirty_count", c.stats.dirty_count);
+    set_field_int(L, "fault_count", c.stats.fault_count);
+    set_field_int(L, "pages", c.pages);
     return 2;
+}
+
+/* peek_dirty([pages]) / clean_dirty([pages]), or with a table
+ * { pages = N, preempt = bool }. */
+static int logdirty_op(lua_State *L, bool clean)
+{
+    struct domain *d = check_domain(L, 1);
+    lua_Integer pages = (lua_Integer)d->max_gfn;
+    bool preempt = false;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "pages");
+        pages = luaL_optinteger(L, -1, pages);
+        lua_getfield(L, 2, "preempt");
+        preempt = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    } else {
+        pages = luaL_optinteger(L, 2, pages);
+    }
+    /* A little past the end, so truncation (bitmap mode) can be seen. */
+    uint64_t lim = d->max_gfn + LOGDIRTY_PAGES_SLACK;
+    if (pages < 0 || (uint64_t)pages > lim)
+        return lerror(L, "page count %lld outside 0..%#llx (gfns + %#x)",
+                      (long long)pages, (unsigned long long)lim,
+                      LOGDIRTY_PAGES_SLACK);
+    return logdirty_call(L, d, clean, (uint64_t)pages, preempt, false);
 }
 
 static int d_peek_dirty(lua_State *L) { return logdirty_op(L, false); }
 static int d_clean_dirty(lua_State *L) { return logdirty_op(L, true); }
+
+/* continue_dirty_op([{ preempt = bool }]): the continuation of the op that
+ * returned -ERESTART (do_paging_domctl_cont). */
+static int d_continue_dirty_op(lua_State *L)
+{
+    struct domain *d = check_domain(L, 1);
+    bool preempt = false;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "preempt");
+        preempt = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, 2)) {
+        return lerror(L, "continue_dirty_op takes an optional table { preempt = bool }");
+    }
+    return logdirty_call(L, d, false, 0, preempt, true);
+}
+
+/* is_dirty(gfn) -> bool: paging_mfn_is_dirty() by gfn (conservative after
+ * failed allocations with logdirty_conservative). */
+static int d_is_dirty(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    lua_pushboolean(L, eng_is_dirty(e, d, g));
+    return 1;
+}
 
 static int d_logdirty(lua_State *L)
 {
@@ -677,6 +847,12 @@ static int d_logdirty(lua_State *L)
     set_field_int(L, "allocs", d->ld.allocs);
     set_field_int(L, "failed_allocs", d->ld.failed_allocs);
     set_field_int(L, "fault_count", d->ld.fault_count);
+    lua_pushstring(L, d->ld.bitmap_mode ? "bitmap" : "radix");
+    lua_setfield(L, -2, "mode");
+    set_field_int(L, "bitmap_pages", d->ld.bitmap_size ? 1ULL << d->ld.bitmap_order : 0);
+    lua_pushboolean(L, d->ld.preempt.active);
+    lua_setfield(L, -2, "preempted");
+    set_field_int(L, "done", d->ld.preempt.active ? d->ld.preempt.done : 0);
     return 1;
 }
 
@@ -1831,6 +2007,7 @@ static void open_api(lua_State *L)
         { "logdirty_enable", d_logdirty_enable },
         { "logdirty_disable", d_logdirty_disable },
         { "peek_dirty", d_peek_dirty }, { "clean_dirty", d_clean_dirty },
+        { "continue_dirty_op", d_continue_dirty_op }, { "is_dirty", d_is_dirty },
         { "logdirty", d_logdirty }, { "destroy", d_destroy },
         { "vcpu", d_vcpu }, { "pagetable", d_pagetable },
         { "paging_enable", d_paging_enable },
@@ -1869,7 +2046,8 @@ static void open_api(lua_State *L)
         { "log", l_log }, { "print", l_log }, { "pairs", det_pairs },
         { "next", det_next }, { "tostring", det_tostring },
         { "expect_divergence", l_expect_divergence },
-        { "fail_alloc", l_fail_alloc }, { NULL, NULL },
+        { "fail_alloc", l_fail_alloc }, { "fragment_heap", l_fragment_heap },
+        { "heap", l_heap }, { NULL, NULL },
     };
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);
