@@ -34,7 +34,8 @@ static const char *const mutants[] = {
     "no_dirty_bit", "ignore_wp", "logdirty_writable", "pagein_no_m2p",
     "mem_event_2011", "nominate_ignore_refs", "copy_paged_efault",
     "ld_ignore_failed_allocs", "no_rsvd_maxphy", "smap_ignore_ac", "pk_ignore_wd",
-    "large_pat_addr", "tlb_invlpg_nop", "tlb_no_pcid_tag",
+    "large_pat_addr", "tlb_invlpg_nop", "tlb_no_pcid_tag", "emul_no_ad",
+    "ld_bitmap_off_by_one", "ld_resume_restart", "ld_preempt_no_ebusy", "ld_resume_skip",
 };
 #define NMUT (sizeof mutants / sizeof mutants[0])
 
