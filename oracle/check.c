@@ -63,12 +63,19 @@ unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
             v->bad(v->ctx, "flat bitmap frame not a log-dirty frame of the domain", m);
             continue;
         }
-        if (f * (PAGE_SIZE << 3) < d->ld.bitmap_size)
+        if (f * (PAGE_SIZE << 3) < d->ld.bitmap_size) {
+            if (v->frame)
+                v->frame(v->ctx, m);
             v->leaf(v->ctx, f * (PAGE_SIZE << 3),
                     hostmem_frame_peek(h->mem, _mfn(m)));
+        }
     }
     return (unsigned)n;
 }
+
+/* oracle_check()'s record of the frames the checks read (NULL: none). */
+static void rec_table(void *ctx, uint64_t mfn);
+static void rec_frame(void *ctx, uint64_t mfn);
 
 /* ---- oracle_compare ------------------------------------------------------------- */
 
@@ -141,7 +148,7 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                         struct oracle_reporter *r)
 {
     struct p2m_view v = { r, od };
-    struct oracle_ept_visit vis = { view_leaf, view_bad, &v };
+    struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
     oracle_ept_walk(h, d->ept_root, &vis);
 
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
@@ -258,7 +265,7 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
         oracle_report(r, od->ld_enabled ? "on" : "off",
                       d->ld.enabled ? "on" : "off", "d%u.ld.enabled", od->id);
     struct dirty_view v = { od, r, NULL, 0, 0 };
-    struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v };
+    struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, rec_frame };
     oracle_sim_ld_leaves(h, d, &vis);
     if (v.nseen)
         qsort(v.seen, v.nseen, sizeof(*v.seen), cmp_u64);
@@ -516,7 +523,7 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
         oracle_invariants_paging(h, d, &r);
 
         /* I1 and the table count of I6. */
-        struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c };
+        struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
         unsigned tables = oracle_ept_walk(h, d->ept_root, &ev);
         if (tables != d->p2m_pages || d->p2m_pages != p2m_frames[i]) {
             char got[64];
@@ -527,7 +534,7 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
         }
 
         /* I3, I4. */
-        struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c };
+        struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
         unsigned frames = oracle_sim_ld_leaves(h, d, &lv);
         if (d->ld.dirty_count < c.dirty_bits && !d->ld.partial_clean) {
             char want[40];
@@ -544,5 +551,245 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                           d->id);
         }
     }
+    return oracle_report_done(&r);
+}
+
+/* ---- oracle_check: a clean check is not repeated while nothing changed --------------- */
+
+/*
+ * Most steps change nothing the checks read (guest reads, TLB operations,
+ * peeks, failed operations), and in a run without divergences the
+ * previous check reported nothing.  The checks are a pure function of what
+ * they read: host memory (the EPT tables, log-dirty tree nodes and leaves,
+ * flat-bitmap pages the walks visit; the single-path lookups of pass 2 and
+ * I2 read only frames the walks visited when the walks reported no fault),
+ * and, outside memory, the M2P, the frame metadata and references, the
+ * sim's domain structures and the oracle's flat domains.  So oracle_check()
+ * keeps, after a check that reported nothing, a copy of every frame the
+ * walks read and a serialisation of everything else; the next check with
+ * full false, if all of it is byte-for-byte the same, reports nothing
+ * without decoding anything.  Otherwise (or with reports) the checks run as
+ * oracle_compare() + oracle_invariants(): same reports, same order.
+ * tests/unit/test_fuzz.c runs programs and scenarios under every suite
+ * mutant both ways and compares every report.  oracle_check_verify() at
+ * the end of a run repeats a reused check in full.
+ */
+struct oracle_cache {
+    uint64_t *frames;       /* frames the last computed check read */
+    size_t nframes, capframes;
+    uint8_t *snap;          /* their bytes, PAGE_SIZE each */
+    size_t capsnap;
+    uint8_t *in[2];         /* serialised other inputs, [cur] the last */
+    size_t inlen[2], incap[2];
+    unsigned cur;
+    bool recording, oom;
+    bool clean;             /* the last computed check reported nothing */
+    bool last_reused;       /* the last oracle_check() reused it */
+    uint64_t last_hash;     /* FNV-1a of the last check's reports */
+};
+
+static struct oracle_cache *cur_rec; /* set while a check records */
+
+static void rec_add(uint64_t m)
+{
+    struct oracle_cache *k = cur_rec;
+    if (!k)
+        return;
+    if (k->nframes == k->capframes) {
+        size_t cap = k->capframes ? 2 * k->capframes : 32;
+        uint64_t *x = realloc(k->frames, cap * sizeof(*x));
+        if (!x) {
+            k->oom = true;
+            return;
+        }
+        k->frames = x;
+        k->capframes = cap;
+    }
+    k->frames[k->nframes++] = m;
+}
+
+static void rec_table(void *ctx, uint64_t mfn) { rec_add(mfn); }
+static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
+
+static const uint8_t zero_frame[PAGE_SIZE];
+
+static const uint8_t *frame_bytes(const struct host *h, uint64_t m)
+{
+    const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
+    return f ? f : zero_frame;
+}
+
+static bool in_add(struct oracle_cache *k, unsigned b, const void *p, size_t n)
+{
+    if (!n)
+        return true;
+    if (k->inlen[b] + n > k->incap[b]) {
+        size_t cap = 2 * (k->inlen[b] + n);
+        uint8_t *x = realloc(k->in[b], cap);
+        if (!x)
+            return false;
+        k->in[b] = x;
+        k->incap[b] = cap;
+    }
+    memcpy(k->in[b] + k->inlen[b], p, n);
+    k->inlen[b] += n;
+    return true;
+}
+
+/* Everything outside host memory the checks read, into buffer b. */
+static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle *o,
+                        const struct host *h)
+{
+    bool ok = true;
+    k->inlen[b] = 0;
+    ok &= in_add(k, b, &h->nr_frames, sizeof h->nr_frames);
+    ok &= in_add(k, b, &o->nr_frames, sizeof o->nr_frames);
+    ok &= in_add(k, b, h->frames, h->nr_frames * sizeof(*h->frames));
+    ok &= in_add(k, b, h->m2p, h->nr_frames * sizeof(*h->m2p));
+    ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
+    ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
+    ok &= in_add(k, b, h->domains, sizeof h->domains);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            ok &= in_add(k, b, h->domains[i], sizeof(struct domain));
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
+        const struct oracle_dom *od = &o->doms[i];
+        ok &= in_add(k, b, &od->live, sizeof od->live);
+        if (!od->live)
+            continue;
+        ok &= in_add(k, b, od, sizeof(*od));
+        for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+            const struct oracle_chunk *c = od->chunks[ci];
+            uint64_t first = ci << ORACLE_CHUNK_SHIFT;
+            uint64_t n = od->max_gfn - first < ORACLE_CHUNK ? od->max_gfn - first
+                                                              : ORACLE_CHUNK;
+            ok &= in_add(k, b, &c, sizeof c);
+            if (!c)
+                continue;
+            ok &= in_add(k, b, c->mfn, n * sizeof(*c->mfn));
+            ok &= in_add(k, b, c->type, n * sizeof(*c->type));
+            ok &= in_add(k, b, c->dirty, (n + 7) / 8);
+        }
+    }
+    return ok;
+}
+
+static bool frames_same(const struct oracle_cache *k, const struct host *h)
+{
+    for (size_t i = 0; i < k->nframes; i++)
+        if (memcmp(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE))
+            return false;
+    return true;
+}
+
+static bool frames_snapshot(struct oracle_cache *k, const struct host *h)
+{
+    /* each table is walked by compare and again by invariants: once is enough */
+    size_t o = 0;
+    for (size_t i = 0; i < k->nframes; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < o && !dup; j++)
+            dup = k->frames[j] == k->frames[i];
+        if (!dup)
+            k->frames[o++] = k->frames[i];
+    }
+    k->nframes = o;
+    if (o * PAGE_SIZE > k->capsnap) {
+        uint8_t *x = realloc(k->snap, o * PAGE_SIZE);
+        if (!x)
+            return false;
+        k->snap = x;
+        k->capsnap = o * PAGE_SIZE;
+    }
+    for (size_t i = 0; i < o; i++)
+        memcpy(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE);
+    return true;
+}
+
+void oracle_cache_free(struct oracle *o)
+{
+    if (!o->cache)
+        return;
+    free(o->cache->frames);
+    free(o->cache->snap);
+    free(o->cache->in[0]);
+    free(o->cache->in[1]);
+    free(o->cache);
+    o->cache = NULL;
+}
+
+/* The reports of one check go to the caller and into a hash. */
+struct hash_sink {
+    oracle_report_fn fn;
+    void *ctx;
+    uint64_t h;
+};
+
+#define HASH_INIT 0xcbf29ce484222325ULL
+
+static void hash_str(uint64_t *h, const char *s)
+{
+    for (; *s; s++)
+        *h = (*h ^ (uint8_t)*s) * 0x100000001b3ULL;
+    *h = (*h ^ 0xff) * 0x100000001b3ULL; /* separator */
+}
+
+static void hash_report(void *ctx, const char *field, const char *expected,
+                        const char *actual)
+{
+    struct hash_sink *k = ctx;
+    hash_str(&k->h, field);
+    hash_str(&k->h, expected);
+    hash_str(&k->h, actual);
+    if (k->fn)
+        k->fn(k->ctx, field, expected, actual);
+}
+
+unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
+                      oracle_report_fn report, void *ctx)
+{
+    if (!o->cache)
+        o->cache = calloc(1, sizeof(*o->cache));
+    struct oracle_cache *k = o->cache;
+    unsigned nb = k ? k->cur ^ 1 : 0;
+    bool have_in = k && memo_inputs(k, nb, o, h);
+    if (!full && have_in && k->clean && k->inlen[nb] == k->inlen[k->cur] &&
+        !memcmp(k->in[nb], k->in[k->cur], k->inlen[nb]) && frames_same(k, h)) {
+        k->last_reused = true;
+        k->last_hash = HASH_INIT; /* no reports */
+        return 0;
+    }
+    struct hash_sink hs = { report, ctx, HASH_INIT };
+    if (k) {
+        k->nframes = 0;
+        k->oom = false;
+        cur_rec = k;
+    }
+    unsigned n = oracle_compare(o, h, hash_report, &hs);
+    n += oracle_invariants(h, hash_report, &hs);
+    cur_rec = NULL;
+    if (k) {
+        k->clean = n == 0 && have_in && !k->oom && frames_snapshot(k, h);
+        if (have_in)
+            k->cur = nb;
+        k->last_reused = false;
+        k->last_hash = hs.h;
+    }
+    return n;
+}
+
+unsigned oracle_check_verify(struct oracle *o, const struct host *h,
+                             oracle_report_fn report, void *ctx)
+{
+    if (!o->cache || !o->cache->last_reused)
+        return 0;
+    struct hash_sink hs = { NULL, NULL, HASH_INIT };
+    oracle_compare(o, h, hash_report, &hs);
+    oracle_invariants(h, hash_report, &hs);
+    if (hs.h == o->cache->last_hash)
+        return 0;
+    struct oracle_reporter r = { report, ctx, 0 };
+    oracle_report(&r, "the full check's reports", "other reports",
+                  "oracle.incremental");
     return oracle_report_done(&r);
 }

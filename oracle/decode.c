@@ -142,6 +142,8 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
 {
     const uint8_t *f = hostmem_frame_peek(w->h->mem, _mfn(m));
     w->tables++;
+    if (w->v->table)
+        w->v->table(w->v->ctx, m);
     if (!f) /* never written: 512 not-present entries */
         return;
     for (unsigned i = 0; i < 512; i++) {
@@ -233,6 +235,8 @@ static bool ld_take(struct ld_walker *w, uint64_t m, const char *what)
         return false;
     }
     w->frames++;
+    if (w->v->frame)
+        w->v->frame(w->v->ctx, m);
     return true;
 }
 

@@ -92,6 +92,7 @@ void oracle_destroy(struct oracle *o)
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
         if (o->doms[i].live)
             dom_free(&o->doms[i]);
+    oracle_cache_free(o);
     free(o->m2p);
     free(o->xrefs);
     free(o);

@@ -107,13 +107,18 @@ struct oracle_dom {
     unsigned cur_vcpu;        /* the vCPU of the access being predicted */
 };
 
+struct oracle_cache;
+
 struct oracle {
     uint64_t nr_frames;
     uint64_t *m2p; /* [nr_frames] */
     uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
+    struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
 };
+/* Frees oracle_check()'s memo (check.c); for oracle_destroy(). */
+void oracle_cache_free(struct oracle *o);
 
 /* ---- flat.c: the chunked per-gfn arrays ------------------------------------ */
 
@@ -225,6 +230,9 @@ struct oracle_ept_visit {
     void (*bad)(void *ctx, uint64_t gfn, unsigned level, const char *what,
                 uint64_t entry);
     void *ctx;
+    /* Optional (may be NULL): every table frame read, root included, before
+     * its entries (oracle_check() keeps copies of them). */
+    void (*table)(void *ctx, uint64_t mfn);
 };
 unsigned oracle_ept_walk(const struct host *h, mfn_t root,
                          const struct oracle_ept_visit *v);
@@ -239,6 +247,8 @@ struct oracle_ld_visit {
     void (*leaf)(void *ctx, uint64_t base_pfn, const uint8_t *bitmap);
     void (*bad)(void *ctx, const char *what, uint64_t mfn);
     void *ctx;
+    /* Optional (may be NULL): every frame read (top, nodes, leaves). */
+    void (*frame)(void *ctx, uint64_t mfn);
 };
 unsigned oracle_ld_walk(const struct host *h, mfn_t top,
                         const struct oracle_ld_visit *v);

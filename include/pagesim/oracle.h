@@ -384,4 +384,19 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx);
 
+/* oracle_compare() then oracle_invariants().  With full false, a check is
+ * skipped (0, no report) when the previous one reported nothing and nothing
+ * it read has changed since: the frames its walks read and the M2P, frame,
+ * domain and flat-model state (the oracle keeps copies); the reports are
+ * exactly those of the full checks (oracle/check.c explains why).
+ * Returns the number of reports. */
+unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
+                      oracle_report_fn report, void *ctx);
+/* After an oracle_check() that was skipped, and no change since: the full
+ * checks again; if they report anything, one report "oracle.incremental"
+ * (a fault of the memo itself).  Returns 0 when they agree or the last
+ * check ran in full. */
+unsigned oracle_check_verify(struct oracle *o, const struct host *h,
+                             oracle_report_fn report, void *ctx);
+
 #endif /* PAGESIM_ORACLE_H */

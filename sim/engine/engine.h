@@ -128,7 +128,14 @@ struct engine {
     struct eng_expect expects[ENG_MAX_EXPECTS];
     unsigned nexpects;
     unsigned ld_failed_seen[SIM_MAX_DOMAINS]; /* failed_allocs told the oracle */
+    /* Every full_check_every-th state check decodes the whole sim state; the
+     * others only what changed (oracle_check()).  0: ENG_FULL_CHECK_EVERY;
+     * 1: all full. */
+    unsigned full_check_every;
+    uint64_t nchecks;
 };
+
+#define ENG_FULL_CHECK_EVERY 64
 
 /* hw-replay's view of each guest access (see engine.hook). */
 struct eng_access_hook {
@@ -253,6 +260,9 @@ int eng_expect_divergence(struct engine *e, const char *pattern, const char *nam
 /* At the end of a run: an expected divergence that never occurred is a
  * failure; the findings seen are logged. */
 void eng_finish_expects(struct engine *e);
+/* End of a run: the last incremental state check repeated in full
+ * (oracle_check_verify()). */
+void eng_finish_checks(struct engine *e);
 
 /* ---- mem paging (engine-paging.c) --------------------------------------------------- */
 

@@ -15,6 +15,9 @@
  *   2. delta debugging (ddmin) over the operation lines, keeping a
  *      candidate only if it still diverges with the same first field;
  *   3. each remaining line alone, left to right, is tried without.
+ * Under --mutant, the shrunk program is run once more with the mutants off:
+ * if it fails then too, the mutant is not what it found, and it goes to
+ * OUT/baseline-SEED-N.lua and does not count as a finding of the mutant.
  * The result goes to OUT/finding-SEED-N.lua with a header saying how it was
  * found, and is recorded in the database as a run of that file.
  *
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +38,7 @@
 
 #include "fuzz.h"
 #include "lapi.h"
+#include "pagesim/mutant.h"
 
 #define PROG_OPS_DEFAULT 120
 
@@ -46,9 +51,18 @@ static const char prologue[] =
     "    held[i] = {}\n"
     "    doms[i]:destroy()\n"
     "  end\n"
-    "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60 }\n"
+    "  -- domain 2 logs dirty pages in the pre-2007 flat bitmap\n"
+    "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60,\n"
+    "                    logdirty_mode = i == 2 and 'bitmap' or nil }\n"
     "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
-    "  vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
+    "  -- domain 1's vCPU has the Intel profile's TLBs (PCIDs on), so the\n"
+    "  -- invalidation operations have something to invalidate; domain 2's\n"
+    "  -- walks on every access\n"
+    "  if i == 1 then\n"
+    "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i], tlb = 'intel', pcide = true, pcid = 1 }\n"
+    "  else\n"
+    "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
+    "  end\n"
     "  doms[i]:paging_enable()\n"
     "  pagers[i] = doms[i]:pager{ mru_size = 4 }\n"
     "end\n"
@@ -60,6 +74,13 @@ static const char prologue[] =
     "  local m = doms[i]:mfn(g)\n"
     "  for _, h in ipairs(held[i]) do if h == m then return end end\n"
     "  doms[i]:remove(g)\n"
+    "end\n"
+    "-- set_type of a foreign-mapped gfn frees the referenced frame: a known\n"
+    "-- finding (README \"Fuzzing\"), kept out of the programs like rm's\n"
+    "local function mmio(i, g)\n"
+    "  local m = doms[i]:mfn(g)\n"
+    "  for _, h in ipairs(held[i]) do if h == m then return end end\n"
+    "  doms[i]:set_type(g, 'mmio_dm')\n"
     "end\n"
     "local function page_in(i, buf)\n"
     "  local r = doms[i]:get_request()\n"
@@ -81,9 +102,63 @@ static const char prologue[] =
     "  local ok, e = pcall(pts[i].entry, pts[i], va, 1)\n"
     "  if ok and e then pcall(pts[i].set_entry, pts[i], va, 1, v) end\n"
     "end\n"
+    "-- allocation failure injection scoped to one operation: every heap\n"
+    "-- allocation for domain i fails while f runs (sim/heap.c fail_domains)\n"
+    "local function starve(i, f)\n"
+    "  fail_alloc{ domain = doms[i], on = true }\n"
+    "  local ok, e = pcall(f)\n"
+    "  fail_alloc{ domain = doms[i], on = false }\n"
+    "  if not ok then error(e, 0) end\n"
+    "end\n"
+    "-- ring pressure: n hypervisor copies to nominated gfns from g on, each\n"
+    "-- a populate request (until the ring is full), none consumed; then\n"
+    "-- gfn t (a page-table page) is nominated, so that the vCPU's next walk\n"
+    "-- needs a slot\n"
+    "local function flood(i, g, n, t)\n"
+    "  for x = g, g + n - 1 do\n"
+    "    if doms[i]:nominate(x) == 0 then doms[i]:write_phys(x * 4096, x) end\n"
+    "  end\n"
+    "  if t then doms[i]:nominate(t) end\n"
+    "end\n"
+    "-- balloon out n gfns from g on (XENMEM_decrease_reservation)\n"
+    "local function balloon_out(i, g, n)\n"
+    "  for x = g, g + n - 1 do rm(i, x) end\n"
+    "end\n"
+    "-- a stale TLB entry on purpose (domain 1's vCPU): cache va's\n"
+    "-- translation, remap va to gfn g without invalidating, then 'how' (an\n"
+    "-- invalidation or a PCID switch), and read va again: the oracle allows\n"
+    "-- the old translation only while nothing invalidated it\n"
+    "local function stale(va, g, how, arg)\n"
+    "  local v = vcpus[1]\n"
+    "  v:read(va)\n"
+    "  map(1, va, g, 'w', 1, 0)\n"
+    "  if how == 1 then v:invlpg(va)\n"
+    "  elseif how == 2 then v:invpcid(0, v.pcid, va)\n"
+    "  elseif how == 3 then v:set{ cr3 = pts[1].cr3 | arg | (1 << 63) }\n"
+    "  else v:invpcid(1, arg) end\n"
+    "  v:read(va)\n"
+    "end\n"
+    "-- one gfn out and in again: nominate, evict, a hypervisor copy (the\n"
+    "-- populate request), then the pager's answer: 0 prep without buffer\n"
+    "-- and resume, 1 with a buffer, 2 the pager's own serve()\n"
+    "local function roundtrip(i, g, how)\n"
+    "  if doms[i]:nominate(g) ~= 0 then return end\n"
+    "  doms[i]:evict(g)\n"
+    "  doms[i]:read_phys(g * 4096)\n"
+    "  if how == 2 then pagers[i]:serve() else page_in(i, how == 1 and 'x' or nil) end\n"
+    "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
-#define PROLOGUE_LINES 44
+
+/* Lines of the prologue: a program's operation k is on scenario line
+ * prologue_lines() + k + 1. */
+static unsigned prologue_lines(void)
+{
+    unsigned n = 0;
+    for (const char *c = prologue; *c; c++)
+        n += *c == '\n';
+    return n;
+}
 
 struct prog {
     char **line;
@@ -171,7 +246,10 @@ static unsigned pick(struct entropy *x, unsigned n) { return (unsigned)(mix(x) %
 enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PEEK, OP_CLEAN, OP_CPU, OP_READ, OP_WRITE, OP_EXEC, OP_WPHYS,
        OP_FRESH, OP_LMAP, OP_LREAD, OP_RAWPTE, OP_NOMINATE, OP_EVICT,
-       OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP, OP_NKINDS };
+       OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP,
+       OP_INVLPG, OP_MOVCR3, OP_INVPCID, OP_INVVPID, OP_INVEPT, OP_BALLOON_IN,
+       OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
+       OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -180,22 +258,42 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
     [OP_RAWPTE] = 3, [OP_NOMINATE] = 3, [OP_EVICT] = 2, [OP_PAGER_EVICT] = 3,
     [OP_PAGER_SERVE] = 3, [OP_PAGE_IN] = 2, [OP_FMAP] = 2, [OP_FUNMAP] = 2,
+    [OP_INVLPG] = 3, [OP_MOVCR3] = 3, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
+    [OP_INVEPT] = 1, [OP_BALLOON_IN] = 2, [OP_BALLOON_OUT] = 2, [OP_STARVE] = 3,
+    [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3, [OP_MEMTYPE] = 2,
+    [OP_PREEMPT] = 2, [OP_CONTINUE] = 2,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
     "peek", "clean", "cpu_mode", "read", "write", "exec", "write_phys", "fresh",
     "map_2m", "read_2m", "raw_pte", "nominate", "evict", "pager_evict",
-    "pager_serve", "page_in", "map_foreign", "unmap_foreign",
+    "pager_serve", "page_in", "map_foreign", "unmap_foreign", "invlpg", "mov_cr3",
+    "invpcid", "invvpid", "invept", "balloon_in", "balloon_out", "starve", "flood",
+    "stale_tlb", "page_roundtrip", "set_mem_type", "preempted_op", "continue_op",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
                     uint64_t counts[OP_NKINDS]);
+
+/* The weights gen_ops() draws with: the static table, or fuzz_run()'s
+ * feedback-adjusted copy (see "coverage feedback" below). */
+static const unsigned *cur_weight = weight;
 
 static void gen_prog(struct prog *p, uint64_t seed, uint64_t n, unsigned nops,
                      uint64_t counts[OP_NKINDS])
 {
     struct entropy e = { .x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL };
     gen_ops(p, &e, nops, counts);
+}
+
+char *fuzz_program(uint64_t seed, uint64_t n, unsigned nops)
+{
+    struct prog p = { 0 };
+    uint64_t counts[OP_NKINDS] = { 0 };
+    gen_prog(&p, seed, n, nops ? nops : PROG_OPS_DEFAULT, counts);
+    char *t = prog_text(&p, NULL);
+    prog_free(&p);
+    return t;
 }
 
 char *fuzz_program_from_bytes(const uint8_t *data, size_t size, unsigned max_ops)
@@ -213,17 +311,20 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                     uint64_t counts[OP_NKINDS])
 {
     static const char *const flags[] = { "", "w", "u", "wu", "wun", "un", "wa", "wud" };
+    const unsigned *wt = cur_weight;
     unsigned total = 0;
     for (unsigned k = 0; k < OP_NKINDS; k++)
-        total += weight[k];
+        total += wt[k];
     for (unsigned i = 0; i < nops && !xe->exhausted; i++) {
         unsigned w = pick(xe, total), k = 0;
-        while (w >= weight[k])
-            w -= weight[k++];
+        while (w >= wt[k])
+            w -= wt[k++];
         counts[k]++;
         unsigned d = 1 + pick(xe, 2);
         uint64_t va = 0x400000 + 0x1000ULL * pick(xe, 16);
-        uint64_t g = 0x40 + pick(xe, 0x40);
+        /* data gfns, one time in eight the last ones (the flat bitmap's
+         * end, bitmap_size = 0x100) */
+        uint64_t g = pick(xe, 8) ? 0x40 + pick(xe, 0x40) : 0xf8 + pick(xe, 8);
         switch (k) {
         case OP_MAP:
             prog_add(p, "map(%u, %#" PRIx64 ", %#" PRIx64 ", '%s', 1, %u)", d, va,
@@ -232,7 +333,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
         case OP_UNMAP: prog_add(p, "unmap(%u, %#" PRIx64 ")", d, va); break;
         case OP_POPULATE: prog_add(p, "doms[%u]:populate(%#" PRIx64 ")", d, g); break;
         case OP_REMOVE: prog_add(p, "rm(%u, %#" PRIx64 ")", d, g); break;
-        case OP_MMIO: prog_add(p, "doms[%u]:set_type(%#" PRIx64 ", 'mmio_dm')", d, g); break;
+        case OP_MMIO: prog_add(p, "mmio(%u, %#" PRIx64 ")", d, g); break;
         case OP_LD_TOGGLE:
             prog_add(p, "if doms[%u]:logdirty().enabled then doms[%u]:logdirty_disable() "
                         "else doms[%u]:logdirty_enable() end", d, d, d);
@@ -302,6 +403,88 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             prog_add(p, "fmap(%u, %#x)", d, pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x70));
             break;
         case OP_FUNMAP: prog_add(p, "funmap(%u)", d); break;
+        /* TLB operations (SDM Vol. 3A 4.10.4, Vol. 3C 30.3): on domain 1's
+         * vCPU, the one with TLBs. */
+        case OP_INVLPG: prog_add(p, "vcpus[1]:invlpg(%#" PRIx64 ")", va); break;
+        case OP_MOVCR3:
+            /* MOV CR3 to PCID 1..3, half the time with bit 63 (no flush) */
+            prog_add(p, "vcpus[1]:set{ cr3 = pts[1].cr3 | %u%s }", 1 + pick(xe, 3),
+                     pick(xe, 2) ? " | (1 << 63)" : "");
+            break;
+        case OP_INVPCID:
+            prog_add(p, "vcpus[1]:invpcid(%u, %u, %#" PRIx64 ")", pick(xe, 4),
+                     1 + pick(xe, 3), va);
+            break;
+        case OP_INVVPID:
+            prog_add(p, "vcpus[1]:invvpid(%u, %#" PRIx64 ")", pick(xe, 4), va);
+            break;
+        case OP_INVEPT: prog_add(p, "vcpus[1]:invept(%u)", 1 + pick(xe, 2)); break;
+        /* balloon: increase_reservation / populate_physmap of an extent
+         * of 2..9 pages, decrease_reservation of as many */
+        case OP_BALLOON_IN:
+        case OP_BALLOON_OUT: {
+            /* at most up to the last gfn, 0xff */
+            uint64_t n = 2 + pick(xe, 8);
+            if (g + n > 0x100)
+                n = 0x100 - g;
+            prog_add(p, k == OP_BALLOON_IN ? "doms[%u]:populate(%#" PRIx64 ", %" PRIu64 ")"
+                                           : "balloon_out(%u, %#" PRIx64 ", %" PRIu64 ")",
+                     d, g, n);
+            break;
+        }
+        case OP_STARVE: {
+            /* one operation with every allocation of the domain failing:
+             * guest frames and EPT tables (populate, page-in) and
+             * log-dirty tree pages (marks by writes and copies) */
+            static const char *const what[] = {
+                "doms[%u]:populate(%#" PRIx64 ")",
+                "doms[%u]:write_phys(%#" PRIx64 "000, 1)",
+                "vcpus[%u]:write(%#" PRIx64 "000, 2)",
+                "page_in(%u, 'x')",
+            };
+            unsigned wk = pick(xe, 4);
+            uint64_t arg = wk == 2 ? va >> 12 : g;
+            char op[96];
+            snprintf(op, sizeof op, what[wk], d, arg);
+            prog_add(p, "starve(%u, function() %s end)", d, op);
+            break;
+        }
+        case OP_FLOOD:
+            /* a few requests, or (one time in three) about as many as a
+             * 64-slot ring holds (the 2011 ring, seed 002 08/12): data gfns
+             * 0x20..0x5f, leaving the page-table pages below for later
+             * nominations whose requests then find the ring full */
+            if (pick(xe, 3))
+                prog_add(p, "flood(%u, %#x, %u)", d, 0x20 + pick(xe, 0x40), 4 + pick(xe, 8));
+            else
+                prog_add(p, "flood(%u, 0x20, %u, %#x)", d, 0x3e + pick(xe, 6), 0x10 + pick(xe, 4));
+            break;
+        case OP_PREEMPT:
+            /* paging_log_dirty_op() preempted after its L3 entry (-ERESTART):
+             * the op waits, later ops get -EBUSY, continue_dirty_op() ends it */
+            prog_add(p, "doms[%u]:%s_dirty{ pages = %#x, preempt = true }", d,
+                     pick(xe, 2) ? "peek" : "clean", pick(xe, 2) ? 0x100 : 0x40 + pick(xe, 0xc0));
+            break;
+        case OP_CONTINUE:
+            prog_add(p, "doms[%u]:continue_dirty_op(%s)", d,
+                     pick(xe, 3) ? "" : "{ preempt = true }");
+            break;
+        case OP_MEMTYPE:
+            /* XEN_DMOP_set_mem_type: RAM to ram_ro (writes discarded) or
+             * back to ram_rw */
+            prog_add(p, "doms[%u]:set_mem_type(%#" PRIx64 ", '%s')", d, g,
+                     pick(xe, 2) ? "ram_ro" : "ram_rw");
+            break;
+        case OP_ROUNDTRIP:
+            prog_add(p, "roundtrip(%u, %#x, %u)", d,
+                     pick(xe, 2) ? 0x40 + pick(xe, 8) : 0x10 + pick(xe, 0x50), pick(xe, 3));
+            break;
+        case OP_STALE:
+            /* how: 1 INVLPG, 2 INVPCID individual address, 3 MOV CR3 to
+             * PCID 1..3 without flush, 4 INVPCID single context */
+            prog_add(p, "stale(%#" PRIx64 ", %#" PRIx64 ", %u, %u)", va, g, 1 + pick(xe, 4),
+                     1 + pick(xe, 3));
+            break;
         }
     }
 }
@@ -336,6 +519,7 @@ static void seen_add(void *ctx, const char *kind, const char *key, uint64_t coun
 
 static struct seen *cur_seen; /* the run's table, for run_text() */
 static bool fork_programs;    /* run each program in a child (crash-safe) */
+static unsigned full_check_every; /* fuzz_opts.full_check_every */
 
 /* ---- running and shrinking ------------------------------------------------------- */
 
@@ -371,7 +555,8 @@ static void run_inline(const char *name, const char *text, struct verdict *v,
                        void (*sink)(void *, const char *, const char *, uint64_t),
                        void *ctx)
 {
-    struct run_opts o = { .seed = 1, .cov_sink = sink, .cov_ctx = ctx };
+    struct run_opts o = { .seed = 1, .cov_sink = sink, .cov_ctx = ctx,
+                          .full_check_every = full_check_every };
     struct run_result r;
     lapi_run_string(name, text, &o, &r);
     snprintf(v->status, sizeof v->status, "%s", r.status);
@@ -491,8 +676,9 @@ static unsigned shrink(struct prog *p, const char *name, const struct verdict *w
 {
     unsigned runs = 0;
     /* 1. Drop everything after the failing line. */
-    if (want->line > PROLOGUE_LINES && want->line - PROLOGUE_LINES < p->n) {
-        size_t keepn = want->line - PROLOGUE_LINES;
+    unsigned pl = prologue_lines();
+    if (want->line > pl && want->line - pl < p->n) {
+        size_t keepn = want->line - pl;
         for (size_t i = keepn; i < p->n; i++)
             free(p->line[i]);
         p->n = keepn;
@@ -566,15 +752,17 @@ static double now_s(void)
 }
 
 static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct prog *p,
-                         const struct verdict *v, size_t orig_ops, char *path,
-                         size_t pathlen)
+                         const struct verdict *v, size_t orig_ops, bool baseline,
+                         char *path, size_t pathlen)
 {
-    snprintf(path, pathlen, "%s/finding-%" PRIu64 "-%" PRIu64 ".lua", o->out_dir,
-             o->seed, n);
+    snprintf(path, pathlen, "%s/%s-%" PRIu64 "-%" PRIu64 ".lua", o->out_dir,
+             baseline ? "baseline" : "finding", o->seed, n);
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
     fprintf(f, "-- pagesim fuzz finding: %s in %s\n", v->status, v->field);
+    if (baseline)
+        fprintf(f, "-- it fails without the mutants too: a finding of the real code (or the oracle)\n");
     fprintf(f, "-- found by: pagesim fuzz --seed %" PRIu64 "%s%s (program %" PRIu64 ")\n",
             o->seed, o->mutants ? " --mutant " : "", o->mutants ? o->mutants : "", n);
     fprintf(f, "-- shrunk from %zu to %zu operations; reproduce with:\n", orig_ops, p->n);
@@ -584,6 +772,94 @@ static int write_finding(const struct fuzz_opts *o, uint64_t n, const struct pro
     fputs(t, f);
     free(t);
     return fclose(f);
+}
+
+/* ---- coverage feedback: weights ------------------------------------------------------ */
+
+/*
+ * Generation leans toward transitions not reached yet.  The engine's
+ * coverage keys name the operation and the P2M type (paging states
+ * included) it met: "p2m|populate:ram_paged...", "npf|ram_paging_out:read
+ * ->...", "logdirty|peek:rc=...".  For each operation kind below, the share
+ * of its (operation, type) pairs not seen yet sets its weight: the static
+ * weight times (1 + 3 * unseen share).  A kind whose every pair has been
+ * reached falls back to its static weight; one with most pairs unseen gets
+ * up to four times as many draws.  The coverage is a function of the seed,
+ * so the same seed still gives the same programs.
+ */
+/* The values a kind can meet: P2M types (paging states included), the
+ * out-of-range gfn, or log-dirty return codes.  Only reachable pairs: a
+ * read of ram_rw takes no EPT violation, so "npf|ram_rw:read" never comes. */
+static const char *const any_type[] = {
+    "mmio_dm", "ram_rw", "ram_logdirty", "ram_ro", "ram_paging_out", "ram_paged",
+    "ram_paging_in", NULL,
+};
+static const char *const npf_read[] = {
+    "mmio_dm", "out_of_range", "ram_paging_out", "ram_paged", "ram_paging_in", NULL,
+};
+static const char *const npf_write[] = {
+    "mmio_dm", "out_of_range", "ram_paging_out", "ram_paged", "ram_paging_in",
+    "ram_logdirty", "ram_ro", NULL,
+};
+static const char *const ld_rcs[] = { "rc=0", "rc=-22", "rc=-12", NULL };
+
+static const struct target {
+    unsigned kind;
+    const char *prefix;        /* "kind|op:" or "npf|" */
+    const char *suffix;        /* after the value ("npf": ":read" etc.), or NULL */
+    const char *const *values;
+} targets[] = {
+    { OP_POPULATE, "p2m|populate:", NULL, any_type },
+    { OP_BALLOON_IN, "p2m|populate:", NULL, any_type },
+    { OP_REMOVE, "p2m|remove:", NULL, any_type },
+    { OP_BALLOON_OUT, "p2m|remove:", NULL, any_type },
+    { OP_MMIO, "p2m|set_type:", NULL, any_type },
+    { OP_MEMTYPE, "p2m|set_mem_type:", NULL, any_type },
+    { OP_WPHYS, "p2m|copy_to_guest:", NULL, any_type },
+    { OP_FLOOD, "p2m|copy_to_guest:", NULL, any_type },
+    { OP_READ, "npf|", ":read", npf_read },
+    { OP_LREAD, "npf|", ":read", npf_read },
+    { OP_WRITE, "npf|", ":write", npf_write },
+    { OP_STARVE, "npf|", ":write", npf_write },
+    { OP_EXEC, "npf|", ":fetch", npf_read },
+    { OP_PEEK, "logdirty|peek:", NULL, ld_rcs },
+    { OP_CLEAN, "logdirty|clean:", NULL, ld_rcs },
+    { OP_LD_TOGGLE, "logdirty|enable:", NULL, ld_rcs },
+};
+
+static bool seen_has_prefix(const struct seen *s, const char *a, const char *b, const char *c)
+{
+    char want[100];
+    snprintf(want, sizeof want, "%s%s%s", a, b, c ? c : "");
+    size_t n = strlen(want);
+    for (size_t i = 0; i < s->n; i++)
+        if (!strncmp(s->key[i], want, n))
+            return true;
+    return false;
+}
+
+static void feedback(unsigned w[OP_NKINDS], const struct seen *s)
+{
+    memcpy(w, weight, OP_NKINDS * sizeof(*w));
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        const struct target *x = &targets[t];
+        unsigned all = 0, unseen = 0;
+        for (; x->values[all]; all++)
+            unseen += !seen_has_prefix(s, x->prefix, x->values[all], x->suffix);
+        w[x->kind] = weight[x->kind] + (3 * weight[x->kind] * unseen + all / 2) / all;
+    }
+}
+
+/* CPU seconds of this process and its waited-for children (the programs
+ * run in children). */
+static double cpu_s(void)
+{
+    struct rusage a, b;
+    getrusage(RUSAGE_SELF, &a);
+    getrusage(RUSAGE_CHILDREN, &b);
+    return a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec +
+           (a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec +
+            b.ru_stime.tv_usec) / 1e6;
 }
 
 /* ---- coverage-guided mutation ------------------------------------------------------- */
@@ -674,10 +950,14 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         return -1;
     }
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
-    double t0 = now_s(), last = t0;
+    double t0 = now_s(), last = t0, c0 = cpu_s();
     struct seen seen = { 0 };
     struct corpus corpus = { 0 };
+    unsigned fbw[OP_NKINDS];
+    feedback(fbw, &seen);
+    cur_weight = fbw;
     fork_programs = !o->no_fork;
+    full_check_every = o->full_check_every;
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;
@@ -686,12 +966,15 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (o->max_findings && st->findings >= o->max_findings)
             break;
         struct prog p = { 0 };
+        uint64_t prog_counts[OP_NKINDS] = { 0 };
         struct entropy me = { .x = o->seed * 0x2545f4914f6cdd1dULL ^ (n + 1) * 0xda942042e4dd58b5ULL };
         if (corpus.n && pick(&me, 2)) {
             mutate(&p, &corpus.p[pick(&me, (unsigned)corpus.n)], &me, nops, st->op_counts);
             st->mutated++;
         } else {
-            gen_prog(&p, o->seed, n, nops, st->op_counts);
+            gen_prog(&p, o->seed, n, nops, prog_counts);
+            for (unsigned k = 0; k < OP_NKINDS; k++)
+                st->op_counts[k] += prog_counts[k];
         }
         char name[64];
         snprintf(name, sizeof name, "fuzz-%" PRIu64 "-%" PRIu64 ".lua", o->seed, n);
@@ -706,6 +989,8 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
             if (!strcmp(v.status, "pass"))
                 corpus_add(&corpus, &p);
         }
+        if (seen.fresh)
+            feedback(fbw, &seen);
         free(text);
         st->programs++;
         st->ops += nops;
@@ -713,20 +998,39 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         if (strcmp(v.status, "pass")) {
             size_t orig = p.n;
             st->shrink_runs += shrink(&p, name, &v);
-            st->findings++;
+            /* Under --mutant a finding counts only if the mutant causes
+             * it: the shrunk program must pass with the mutants off.  One
+             * that fails without them is a finding of the real code (or of
+             * the oracle), written as baseline-SEED-N.lua. */
+            bool baseline = false;
+            if (pagesim_mutants) {
+                uint64_t saved = pagesim_mutants;
+                struct verdict bv;
+                char *bt = prog_text(&p, NULL);
+                pagesim_mutants = 0;
+                run_text(name, bt, &bv);
+                pagesim_mutants = saved;
+                free(bt);
+                baseline = strcmp(bv.status, "pass") != 0;
+            }
+            if (baseline)
+                st->baseline++;
+            else
+                st->findings++;
             char path[512] = "";
-            if (o->out_dir && write_finding(o, n, &p, &v, orig, path, sizeof path))
+            if (o->out_dir && write_finding(o, n, &p, &v, orig, baseline, path, sizeof path))
                 fprintf(stderr, "pagesim fuzz: writing %s: %s\n", path, strerror(errno));
             if (!o->quiet)
-                printf("fuzz: finding %" PRIu64 ": %s in %s, shrunk %zu -> %zu ops%s%s\n",
-                       st->findings, v.status, v.field, orig, p.n,
-                       path[0] ? ": " : "", path);
+                printf("fuzz: %s %" PRIu64 ": %s in %s, shrunk %zu -> %zu ops%s%s\n",
+                       baseline ? "finding without the mutants" : "finding",
+                       baseline ? st->baseline : st->findings, v.status, v.field, orig,
+                       p.n, path[0] ? ": " : "", path);
             if (o->rec && path[0]) {
                 struct run_opts ro = { .seed = 1, .rec = o->rec, .mutants = o->mutants };
                 struct run_result rr;
                 lapi_run_file(path, &ro, &rr);
             }
-            if (st->findings == 1)
+            if (st->findings == 1 && !baseline)
                 snprintf(st->first_field, sizeof st->first_field, "%s", v.field);
         }
         prog_free(&p);
@@ -738,8 +1042,32 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
                     st->ops / (now - t0), seen.n, st->findings);
         }
     }
+    cur_weight = weight;
+    memcpy(st->weights, fbw, sizeof st->weights);
     st->seconds = now_s() - t0;
+    st->cpu_seconds = cpu_s() - c0;
     st->transitions = seen.n;
+    /* Distinct transitions per kind, in the order kinds were first met. */
+    {
+        char kinds[32][24];
+        unsigned cnt[32], nk = 0;
+        for (size_t i = 0; i < seen.n; i++) {
+            size_t kl = strcspn(seen.key[i], "|");
+            unsigned j = 0;
+            while (j < nk && (strlen(kinds[j]) != kl || strncmp(kinds[j], seen.key[i], kl)))
+                j++;
+            if (j == nk && nk < 32) {
+                snprintf(kinds[nk], sizeof kinds[nk], "%.*s", (int)kl, seen.key[i]);
+                cnt[nk++] = 0;
+            }
+            if (j < nk)
+                cnt[j]++;
+        }
+        size_t off = 0;
+        for (unsigned j = 0; j < nk && off < sizeof st->cov_kinds; j++)
+            off += (size_t)snprintf(st->cov_kinds + off, sizeof st->cov_kinds - off, "%s%s %u",
+                                    j ? ", " : "", kinds[j], cnt[j]);
+    }
     if (o->cov_out) {
         for (size_t i = 0; i < seen.n; i++)
             fprintf(o->cov_out, "  %s\n", seen.key[i]);

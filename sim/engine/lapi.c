@@ -2334,6 +2334,7 @@ static int run_chunk(const char *path, const char *text,
     }
     s->eng.log = opts->log;
     s->eng.cov_sink = opts->cov_sink;
+    s->eng.full_check_every = opts->full_check_every;
     s->eng.cov_ctx = opts->cov_ctx;
     s->eng.verbose = opts->verbose;
     s->eng.hook = opts->hook;
@@ -2375,8 +2376,10 @@ static int run_chunk(const char *path, const char *text,
         if (opts->verbose && msg && opts->log)
             fprintf(opts->log, "%s\n", msg);
     }
-    if (rc == LUA_OK)
+    if (rc == LUA_OK) {
+        eng_finish_checks(&s->eng);
         eng_finish_expects(&s->eng);
+    }
     lua_close(L);
 
 done:

@@ -26,6 +26,7 @@ struct run_opts {
     void (*cov_sink)(void *ctx, const char *kind, const char *key, uint64_t n);
     void *cov_ctx;
     const struct eng_access_hook *hook; /* guest-access observer (hw-replay) */
+    unsigned full_check_every; /* engine.full_check_every (0: default) */
 };
 
 /* XTF-like result words: pass; fail (an expect() failed); diverge (the

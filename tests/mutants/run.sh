@@ -48,7 +48,7 @@ for m in "${muts[@]}"; do
     # reproducer must fail with the mutant and pass without it.
     "$PAGESIM" fuzz --no-db --quiet --seed 1 --mutant "$m" --findings 1 --ops 60000 \
         --out "$T/fz-$m" >"$T/fz-$m.out" 2>&1
-    repro=$(ls "$T/fz-$m"/*.lua 2>/dev/null | head -1)
+    repro=$(ls "$T/fz-$m"/finding-*.lua 2>/dev/null | head -1)
     if [ -z "$repro" ]; then
         printf '  not found\n'
     elif "$PAGESIM" run --no-db --mutant "$m" "$repro" >/dev/null 2>&1; then

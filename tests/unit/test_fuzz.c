@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_fuzz.c - the fuzzer (sim/engine/fuzz.c) and the
+ * incremental state checks it relies on for speed (oracle_check()).
+ *
+ * 1. Incremental checks report exactly what full checks report: fuzz
+ *    programs and the scenario suite run under every mutant the suite
+ *    kills, once with a full decode at every step and once with the
+ *    incremental checks (a full one only at the start); the step of the
+ *    first divergence, the message, the counts and the trace digest (which
+ *    folds in every divergence's field, expected and actual value at its
+ *    step) must be equal.
+ * 2. Determinism: the same seed gives the same programs, the same
+ *    operation counts and the same findings and reproducers.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../sim/engine/fuzz.h"
+#include "../../sim/engine/lapi.h"
+#include "pagesim/mutant.h"
+
+static void reset(void) { pagesim_mutants = 0; }
+
+TestSuite(fuzz, .fini = reset);
+
+/* The mutants the default suite kills (tests/mutants/run.sh's rows). */
+static const char *const mutants[] = {
+    "m2p_keep_on_free", "no_clean_on_remove", "no_dirty_on_add", "ld_fault_no_mark",
+    "no_dirty_bit", "ignore_wp", "logdirty_writable", "pagein_no_m2p",
+    "mem_event_2011", "nominate_ignore_refs", "copy_paged_efault",
+    "ld_ignore_failed_allocs", "no_rsvd_maxphy", "smap_ignore_ac", "pk_ignore_wd",
+    "large_pat_addr", "tlb_invlpg_nop", "tlb_no_pcid_tag", "emul_no_ad",
+    "ld_bitmap_off_by_one", "ld_resume_restart", "ld_preempt_no_ebusy", "ld_resume_skip",
+};
+#define NMUT (sizeof mutants / sizeof mutants[0])
+
+struct outcome {
+    struct run_result r;
+    char *log;
+    size_t loglen;
+};
+
+/* Runs text (or the file at path when text is NULL) with the state checks
+ * decoding everything every `every` steps; the log holds the divergence
+ * lines ("step N: DIVERGENCE field: ..."). */
+static void run_mode(const char *name, const char *text, unsigned every,
+                     struct outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    FILE *log = open_memstream(&o->log, &o->loglen);
+    cr_assert_not_null(log);
+    struct run_opts opts = { .seed = 1, .log = log, .full_check_every = every };
+    if (text)
+        lapi_run_string(name, text, &opts, &o->r);
+    else
+        lapi_run_file(name, &opts, &o->r);
+    fclose(log);
+}
+
+/* The step of the first divergence in a log ("...: step N: DIVERGENCE"),
+ * 0 if none. */
+static unsigned long first_divergence_step(const char *log)
+{
+    const char *d = strstr(log, ": DIVERGENCE ");
+    unsigned long step = 0;
+    for (const char *s = log; d && (s = strstr(s, "step ")) && s < d; s++)
+        step = strtoul(s + 5, NULL, 10);
+    return step;
+}
+
+static void same_outcome(const char *what, const struct outcome *full,
+                         const struct outcome *inc, unsigned *diverged)
+{
+    cr_assert_str_eq(full->r.status, inc->r.status, "%s: status", what);
+    cr_assert_eq(full->r.steps, inc->r.steps, "%s: steps", what);
+    cr_assert_eq(full->r.divergences, inc->r.divergences, "%s: divergences %lu vs %lu",
+                 what, (unsigned long)full->r.divergences,
+                 (unsigned long)inc->r.divergences);
+    cr_assert_str_eq(full->r.message, inc->r.message, "%s: first problem", what);
+    cr_assert_str_eq(full->r.digest, inc->r.digest, "%s: digest", what);
+    cr_assert_eq(first_divergence_step(full->log), first_divergence_step(inc->log),
+                 "%s: first divergence step", what);
+    cr_assert_str_eq(full->log, inc->log, "%s: log", what);
+    cr_assert_null(strstr(inc->log, "oracle.incremental"), "%s: cache disagreed", what);
+    if (full->r.divergences)
+        (*diverged)++;
+}
+
+/* Never a full decode after the first check. */
+#define INCREMENTAL_ONLY 1000000000u
+
+Test(fuzz, incremental_checks_equal_full_on_fuzz_programs)
+{
+    unsigned runs = 0, diverged = 0;
+    for (unsigned m = 0; m <= NMUT; m++) {
+        pagesim_mutants = m < NMUT ? mutant_from_name(mutants[m]) : 0;
+        cr_assert(m == NMUT || pagesim_mutants, "unknown mutant %s", mutants[m]);
+        for (uint64_t seed = 1; seed <= 2; seed++)
+            for (uint64_t n = 0; n < 2; n++) {
+                char *text = fuzz_program(seed, n, 120), what[96];
+                snprintf(what, sizeof what, "%s seed %lu program %lu",
+                         m < NMUT ? mutants[m] : "(none)", (unsigned long)seed,
+                         (unsigned long)n);
+                struct outcome full, inc;
+                run_mode("prog.lua", text, 1, &full);
+                run_mode("prog.lua", text, INCREMENTAL_ONLY, &inc);
+                same_outcome(what, &full, &inc, &diverged);
+                if (m == NMUT)
+                    cr_assert_str_eq(full.r.status, "pass", "%s: %s", what, full.r.message);
+                free(full.log);
+                free(inc.log);
+                free(text);
+                runs++;
+            }
+    }
+    /* the comparison must have met divergences to mean anything */
+    cr_assert_geq(diverged, 10u, "only %u of %u runs diverged", diverged, runs);
+}
+
+Test(fuzz, incremental_checks_equal_full_on_the_suite)
+{
+    /* make runs the tests from the repository root */
+    const char *const files[] = {
+        "scenarios/logdirty/failed_allocs.lua", "scenarios/mempaging/ring_full.lua",
+        "scenarios/regressions/m2p_on_free.lua", "scenarios/walk/accessed_dirty.lua",
+        "scenarios/tlb/invalidation.lua",
+    };
+    unsigned diverged = 0;
+    for (unsigned m = 0; m <= NMUT; m++) {
+        pagesim_mutants = m < NMUT ? mutant_from_name(mutants[m]) : 0;
+        for (unsigned f = 0; f < sizeof files / sizeof files[0]; f++) {
+            if (access(files[f], R_OK))
+                cr_skip_test("run from the repository root (%s missing)", files[f]);
+            char what[160];
+            snprintf(what, sizeof what, "%s under %s", files[f],
+                     m < NMUT ? mutants[m] : "(none)");
+            struct outcome full, inc;
+            run_mode(files[f], NULL, 1, &full);
+            run_mode(files[f], NULL, INCREMENTAL_ONLY, &inc);
+            same_outcome(what, &full, &inc, &diverged);
+            free(full.log);
+            free(inc.log);
+        }
+    }
+    cr_assert_gt(diverged, 10u);
+}
+
+Test(fuzz, same_seed_same_programs)
+{
+    char *a = fuzz_program(7, 3, 200), *b = fuzz_program(7, 3, 200);
+    char *c = fuzz_program(8, 3, 200), *d = fuzz_program(7, 4, 200);
+    cr_assert_str_eq(a, b);
+    cr_assert_str_neq(a, c, "another seed, another program");
+    cr_assert_str_neq(a, d, "another program number, another program");
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+}
+
+/* Reads a finding file without its "reproduce with" line (which names the
+ * output directory). */
+static char *read_finding(const char *dir)
+{
+    DIR *dd = opendir(dir);
+    cr_assert_not_null(dd);
+    struct dirent *de;
+    char path[512] = "";
+    while ((de = readdir(dd)))
+        if (!strncmp(de->d_name, "finding-", 8))
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    closedir(dd);
+    cr_assert(path[0], "no finding in %s", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char *out = NULL, line[1024];
+    size_t len = 0;
+    FILE *o = open_memstream(&out, &len);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "--   pagesim run", 16))
+            fputs(line, o);
+    fclose(o);
+    fclose(f);
+    return out;
+}
+
+Test(fuzz, same_seed_same_findings)
+{
+    struct fuzz_stats st[2];
+    char *rep[2];
+    for (int k = 0; k < 2; k++) {
+        char dir[64];
+        snprintf(dir, sizeof dir, "/tmp/pagesim-fuzzdet.XXXXXX");
+        cr_assert_not_null(mkdtemp(dir));
+        pagesim_mutants = mutant_from_name("ignore_wp");
+        struct fuzz_opts o = { .seed = 5, .max_ops = 20000, .max_findings = 1,
+                               .out_dir = dir, .mutants = "ignore_wp", .quiet = true,
+                               .no_fork = true };
+        cr_assert_eq(fuzz_run(&o, &st[k]), 0);
+        rep[k] = read_finding(dir);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        cr_assert_eq(system(cmd), 0);
+    }
+    cr_assert_eq(st[0].findings, 1);
+    cr_assert_eq(st[0].baseline, 0, "ignore_wp's finding must pass without the mutant");
+    cr_assert_eq(st[0].programs, st[1].programs);
+    cr_assert_eq(st[0].ops, st[1].ops);
+    cr_assert_eq(st[0].steps, st[1].steps);
+    cr_assert_eq(st[0].transitions, st[1].transitions);
+    cr_assert_str_eq(st[0].first_field, st[1].first_field);
+    for (unsigned k = 0; k < FUZZ_NKINDS; k++)
+        cr_assert_eq(st[0].op_counts[k], st[1].op_counts[k], "%s", fuzz_op_names[k]);
+    cr_assert_str_eq(rep[0], rep[1]);
+    free(rep[0]);
+    free(rep[1]);
+}
