@@ -74,6 +74,7 @@ enum rec_stmt {
 	REC_ST_DIVERGENCE,
 	REC_ST_FAILURE,
 	REC_ST_COVERAGE,
+	REC_ST_SAMPLE,
 	REC_ST_COUNT
 };
 
@@ -104,6 +105,10 @@ static const char *const rec_stmt_sql[REC_ST_COUNT] = {
 		"INSERT INTO coverage (run_id, kind, key, count)"
 		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (run_id, kind, key)"
 		" DO UPDATE SET count = count + excluded.count",
+	[REC_ST_SAMPLE] =
+		"INSERT INTO samples (run_id, step, domain, dirty, paging_out,"
+		" paged, paging_in, ring_used, ring_size)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct recorder {
@@ -120,7 +125,7 @@ struct recorder {
 enum rec_kind {
 	REC_KIND_EMPTY,  /* no schema: initialise it */
 	REC_KIND_OURS,   /* pagesim schema, current version */
-	REC_KIND_UPGRADE, /* pagesim schema version 1: upgrade in place */
+	REC_KIND_UPGRADE, /* older pagesim schema (1, 2): upgrade in place */
 	REC_KIND_REFUSE, /* anything else: leave it alone */
 };
 
@@ -241,7 +246,7 @@ static enum rec_kind rec_inspect(sqlite3 *db, const char *path, char *msg,
 		        (long long)uv, RECORDER_SCHEMA_VERSION);
 		return REC_KIND_REFUSE;
 	}
-	if (uv == 1)
+	if (uv >= 1 && uv < RECORDER_SCHEMA_VERSION)
 		return REC_KIND_UPGRADE;
 	if (uv != RECORDER_SCHEMA_VERSION) {
 		rec_fmt(msg, msglen, path,
@@ -336,12 +341,14 @@ rollback:
 	return -1;
 }
 
-/* Version 1 -> 2 in place, in one transaction, re-inspected inside it so
- * that two processes opening the same old file upgrade it once. */
+/* Older version -> RECORDER_SCHEMA_VERSION in place, in one transaction,
+ * re-inspected inside it so that two processes opening the same old file
+ * upgrade it once.  Every rec_upgrades[] step at or above the file's
+ * version runs, in order; then user_version is set. */
 static int rec_upgrade(struct recorder *r)
 {
-	char msg[sizeof(r->err)];
-	int64_t uv = 0;
+	char msg[sizeof(r->err)], sql[64];
+	int64_t uv = 0, from = 0;
 
 	if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return rec_fail(r, "%s", sqlite3_errmsg(r->db));
@@ -349,11 +356,27 @@ static int rec_upgrade(struct recorder *r)
 	case REC_KIND_OURS:
 		break; /* someone else upgraded it meanwhile */
 	case REC_KIND_UPGRADE:
-		if (sqlite3_exec(r->db, rec_upgrade_v1_v2_sql, NULL, NULL, NULL) !=
-		        SQLITE_OK ||
+		if (rec_query_int(r->db, "PRAGMA user_version", &from) != SQLITE_OK) {
+			rec_fail(r, "%s", sqlite3_errmsg(r->db));
+			goto rollback;
+		}
+		for (unsigned i = 0; i < rec_nupgrades; i++) {
+			if (rec_upgrades[i].from < from)
+				continue;
+			if (sqlite3_exec(r->db, rec_upgrades[i].sql, NULL, NULL,
+			                 NULL) != SQLITE_OK) {
+				rec_fail(r, "upgrading schema %lld -> %d (step from %d): %s",
+				         (long long)from, RECORDER_SCHEMA_VERSION,
+				         rec_upgrades[i].from, sqlite3_errmsg(r->db));
+				goto rollback;
+			}
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		         RECORDER_SCHEMA_VERSION);
+		if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
 		    rec_query_int(r->db, "PRAGMA user_version", &uv) != SQLITE_OK ||
 		    uv != RECORDER_SCHEMA_VERSION) {
-			rec_fail(r, "upgrading schema 1 -> %d: %s",
+			rec_fail(r, "upgrading schema %lld -> %d: %s", (long long)from,
 			         RECORDER_SCHEMA_VERSION, sqlite3_errmsg(r->db));
 			goto rollback;
 		}
@@ -715,6 +738,27 @@ int rec_coverage(struct recorder *r, int64_t run, const char *kind,
 	return rec_write(r, REC_ST_COVERAGE, rc);
 }
 
+int rec_sample(struct recorder *r, int64_t run, uint64_t step,
+               const struct rec_sample *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!r || !s)
+		return -1;
+	st = r->st[REC_ST_SAMPLE];
+	rc = rec_bind_i64(st, 1, run, SQLITE_OK);
+	rc = rec_bind_u64(st, 2, step, rc);
+	rc = rec_bind_i64(st, 3, s->domain, rc);
+	rc = rec_bind_u64(st, 4, s->dirty, rc);
+	rc = rec_bind_u64(st, 5, s->paging_out, rc);
+	rc = rec_bind_u64(st, 6, s->paged, rc);
+	rc = rec_bind_u64(st, 7, s->paging_in, rc);
+	rc = rec_bind_i64(st, 8, s->ring_used, rc);
+	rc = rec_bind_i64(st, 9, s->ring_size, rc);
+	return rec_write(r, REC_ST_SAMPLE, rc);
+}
+
 void rec_close(struct recorder *r)
 {
 	int bad = 0;
@@ -770,30 +814,40 @@ static int rec_exec_sql(struct recorder *r, const char *sql)
  */
 int64_t rec_merge(struct recorder *r, const char *src)
 {
-	static const char *const copy[] = {
-		"INSERT INTO temp.pagesim_idmap (old)"
-		" SELECT id FROM src.runs ORDER BY id",
-		"UPDATE temp.pagesim_idmap SET new = rowid +"
-		" (SELECT COALESCE(MAX(id), 0) FROM main.runs)",
-		"INSERT INTO main.runs (id, scenario, seed, status, digest, steps,"
+	/* Each statement with the first source schema version that has its
+	 * table: an older source is read as it is. */
+	static const struct {
+		int64_t since;
+		const char *sql;
+	} copy[] = {
+		{ 1, "INSERT INTO temp.pagesim_idmap (old)"
+		" SELECT id FROM src.runs ORDER BY id" },
+		{ 1, "UPDATE temp.pagesim_idmap SET new = rowid +"
+		" (SELECT COALESCE(MAX(id), 0) FROM main.runs)" },
+		{ 1, "INSERT INTO main.runs (id, scenario, seed, status, digest, steps,"
 		" failures, divergences, message, mutants, started_at, duration_ms,"
 		" pagesim_version) SELECT m.new, scenario, seed, status, digest,"
 		" steps, failures, divergences, message, mutants, started_at,"
 		" duration_ms, pagesim_version FROM src.runs s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new",
-		"INSERT INTO main.steps (run_id, step, src, op, args, result)"
+		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new" },
+		{ 1, "INSERT INTO main.steps (run_id, step, src, op, args, result)"
 		" SELECT m.new, step, s.src, op, args, result FROM src.steps s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
-		"INSERT INTO main.divergences (run_id, step, src, field, expected,"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id" },
+		{ 1, "INSERT INTO main.divergences (run_id, step, src, field, expected,"
 		" actual) SELECT m.new, step, s.src, field, expected, actual"
 		" FROM src.divergences s JOIN temp.pagesim_idmap m"
-		" ON m.old = s.run_id ORDER BY s.id",
-		"INSERT INTO main.failures (run_id, step, src, message)"
+		" ON m.old = s.run_id ORDER BY s.id" },
+		{ 1, "INSERT INTO main.failures (run_id, step, src, message)"
 		" SELECT m.new, step, s.src, message FROM src.failures s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.run_id ORDER BY s.id",
-		"INSERT INTO main.coverage (run_id, kind, key, count)"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id ORDER BY s.id" },
+		{ 2, "INSERT INTO main.coverage (run_id, kind, key, count)"
 		" SELECT m.new, kind, key, count FROM src.coverage s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id" },
+		{ 3, "INSERT INTO main.samples (run_id, step, domain, dirty,"
+		     " paging_out, paged, paging_in, ring_used, ring_size)"
+		     " SELECT m.new, step, domain, dirty, paging_out, paged,"
+		     " paging_in, ring_used, ring_size FROM src.samples s"
+		     " JOIN temp.pagesim_idmap m ON m.old = s.run_id" },
 	};
 	sqlite3 *in = NULL;
 	sqlite3_stmt *st = NULL;
@@ -806,12 +860,17 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		sqlite3_close(in);
 		return -1;
 	}
-	bool src_v1 = false;
+	int64_t src_version = RECORDER_SCHEMA_VERSION;
 	switch (rec_inspect(in, src, msg, sizeof(msg))) {
 	case REC_KIND_OURS:
 		break;
-	case REC_KIND_UPGRADE: /* read as it is: it has no coverage table */
-		src_v1 = true;
+	case REC_KIND_UPGRADE: /* read as it is: newer tables are skipped */
+		if (rec_query_int(in, "PRAGMA user_version", &src_version) !=
+		    SQLITE_OK) {
+			rec_fmt(r->err, sizeof(r->err), src, "%s", sqlite3_errmsg(in));
+			sqlite3_close(in);
+			return -1;
+		}
 		break;
 	case REC_KIND_EMPTY:
 		rec_fmt(msg, sizeof(msg), src, "not a pagesim database (empty)");
@@ -840,9 +899,8 @@ int64_t rec_merge(struct recorder *r, const char *src)
 	if (rec_exec_sql(r, "CREATE TEMP TABLE pagesim_idmap"
 	                    " (old INTEGER NOT NULL, new INTEGER)"))
 		goto rollback;
-	/* The last statement copies coverage, which a version 1 file lacks. */
-	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]) - src_v1; i++)
-		if (rec_exec_sql(r, copy[i]))
+	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++)
+		if (copy[i].since <= src_version && rec_exec_sql(r, copy[i].sql))
 			goto rollback;
 	if (rec_query_int(r->db, "SELECT count(*) FROM temp.pagesim_idmap",
 	                  &n) != SQLITE_OK) {

@@ -120,6 +120,9 @@ struct engine {
     struct eng_expect expects[ENG_MAX_EXPECTS];
     unsigned nexpects;
     unsigned ld_failed_seen[SIM_MAX_DOMAINS]; /* failed_allocs told the oracle */
+    /* Last per-step sample written per domain slot (samples.c). */
+    struct rec_sample last_sample[SIM_MAX_DOMAINS];
+    bool sampled[SIM_MAX_DOMAINS];
 };
 
 /* hw-replay's view of each guest access (see engine.hook). */
@@ -192,6 +195,9 @@ void eng_note(struct engine *e, const char *msg);
  * "populate:mmio_dm->ram_rw").  Not part of the digest. */
 void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Records each domain's dirty count, paging-state populations and ring
+ * occupancy when they changed (samples.c); called for every step. */
+void eng_sample_domains(struct engine *e);
 /* Writes the run's coverage (sorted) to the recorder. */
 void eng_flush_coverage(struct engine *e);
 
