@@ -104,10 +104,13 @@ $(BUILD)/bench/bench: bench/bench.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
+# Every bench/*.sh runs with ./pagesim as argument; bench/summary.sh passes
+# the output through and ends it with one table of all BENCH lines.
 bench: $(BUILD)/bench/bench $(PAGESIM)
-	@echo "==== bench: the model (bench/bench.c)"
-	@$(BUILD)/bench/bench $(BENCH_PASSES)
-	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
+	@bash -o pipefail -c '{ echo "==== bench: the model (bench/bench.c)"; \
+	  $(BUILD)/bench/bench $(BENCH_PASSES) || exit 1; \
+	  for b in bench/*.sh; do [ $$b = bench/summary.sh ] && continue; \
+	    echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done; } 2>&1 | bench/summary.sh'
 
 # ---- test stages ------------------------------------------------------------------
 

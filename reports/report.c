@@ -74,7 +74,7 @@ static const char css[] =
 struct series {
     double *x, *y;
     size_t n, cap;
-    char name[40];
+    char name[96];
 };
 
 static void push_xy(struct series *s, double x, double y)
@@ -615,13 +615,13 @@ static void calibration_section(FILE *f, sqlite3 *db)
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        char key[40] = "";
+        char key[96] = "";
         for (int k = 0; k < nk; k++) {
             size_t l = strlen(key);
             snprintf(key + l, sizeof key - l, "%s%s", k ? " " : "", col(st, keycols[k]));
         }
         for (int y = 0; y < ny; y++) {
-            char name[40];
+            char name[200];
             snprintf(name, sizeof name, "%s%s%s", key, key[0] ? " " : "", cols[ycols[y]]);
             size_t i;
             for (i = 0; i < ns && strcmp(s[i].name, name); i++)
@@ -629,14 +629,14 @@ static void calibration_section(FILE *f, sqlite3 *db)
             if (i == ns) {
                 if (ns == 8)
                     continue; /* the legend has room for eight lines */
-                snprintf(s[ns++].name, sizeof s[0].name, "%s", name);
+                snprintf(s[ns++].name, sizeof s[0].name, "%.95s", name);
             }
             push_xy(&s[i], sqlite3_column_double(st, xcol), sqlite3_column_double(st, ycols[y]));
         }
     }
     sqlite3_finalize(st);
     fprintf(f, "<div class=plots>\n");
-    char title[200];
+    char title[320];
     snprintf(title, sizeof title, "calibration (%s): cost per access against %s", table,
              cols[xcol]);
     bool logx = strstr(cols[xcol], "byte") || strstr(cols[xcol], "ws") ||

@@ -267,7 +267,7 @@ static const char *type_at(const struct domain *d, gfn_t gfn)
 static const char *npf_result_name(enum npf_result r)
 {
     static const char *const n[] = { "retry", "mmio", "crash", "paused", "wait_slot",
-                                     "spin" };
+                                     "spin", "discard" };
     return (unsigned)r < sizeof n / sizeof n[0] ? n[r] : "?";
 }
 
