@@ -188,7 +188,9 @@ static void svg_xy(FILE *f, const char *plot, const char *title, const char *xla
             continue;
 #define PX(i) (L + (W - L - R) * ((logx ? log2(s[k].x[i] > 0 ? s[k].x[i] : 1) : s[k].x[i]) - xmin) / (xmax - xmin))
 #define PY(v) (H - B - (H - B - T) * fmin((v), ymax) / ymax)
-        fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", color);
+        /* predicted curves dashed beside the measured ones */
+        fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='1.5'%s points='", color,
+                strstr(s[k].name, "predict") ? " stroke-dasharray='5,3'" : "");
         for (size_t i = 0; i < n; i += stride) {
             if (steps && i)
                 fprintf(f, "%.1f,%.1f ", PX(i), PY(s[k].y[i - stride]));
@@ -535,30 +537,37 @@ static void replay_section(FILE *f, sqlite3 *db)
     fprintf(f, "</div>\n");
 }
 
-/* name contains one of words (NULL-terminated). */
-static bool name_has(const char *name, const char *const *words)
+/* Index of the first word of words (NULL-terminated) that name contains,
+ * or -1: a lower index is a better match. */
+static int name_rank(const char *name, const char *const *words)
 {
-    for (; *words; words++)
-        if (strstr(name, *words))
-            return true;
-    return false;
+    for (int i = 0; words[i]; i++)
+        if (strstr(name, words[i]))
+            return i;
+    return -1;
 }
 
 /*
- * Calibration curves: measured (and, where the database has it, predicted)
- * cost per access against the working set.  The sweep (`pagesim replay
- * --calibrate`) may store its table under a name containing "calib"; the
- * columns are recognised by name: the x axis is the first column whose
- * name mentions the working set (ws, working, size, bytes, pages), every
- * column naming a cost (ns, cycles, measured, predicted, cost) is a y
- * series, and the text columns (pattern, op, ...) split the lines.  A
- * database without such a table, or a table without a predicted column,
- * gets what there is and a sentence saying what is missing.
+ * Calibration curves: measured and predicted cost per access against the
+ * working set.  `pagesim replay --calibrate --db FILE` stores its sweep in
+ * hw_calibration (bytes, pages, pattern, op, ns_measured, ns_predicted,
+ * model_cycles, ...); any table or view whose name contains "calib" is
+ * read the same way, by column names:
+ *   x: the best of bytes > ws > working > size > pages (numeric);
+ *   y: every numeric column naming a time in ns (or, without one, cycles,
+ *      measured, predicted, cost), so one axis holds one unit;
+ *   lines: one per value of the text columns (pattern, op, ...; times such
+ *      as started_at excluded) and y column; predicted ones dashed;
+ *   rows: of the latest sweep when the table has started_at.
+ * A table without a predicted column is drawn with what it has, and the
+ * page says the prediction is missing; no table, a sentence.
  */
 static void calibration_section(FILE *f, sqlite3 *db)
 {
-    static const char *const xw[] = { "ws", "working", "size", "bytes", "pages", NULL };
-    static const char *const yw[] = { "ns", "cycles", "measured", "predicted", "cost", NULL };
+    static const char *const xw[] = { "bytes", "ws", "working", "size", "pages", NULL };
+    static const char *const nsw[] = { "ns", NULL };
+    static const char *const yw[] = { "cycles", "measured", "predicted", "cost", NULL };
+    static const char *const timew[] = { "started", "_at", "date", "time", NULL };
     sqlite3_stmt *st;
     char table[128] = "";
     fprintf(f, "<h2 id=calibration>Calibration: cost per access</h2>\n");
@@ -570,37 +579,47 @@ static void calibration_section(FILE *f, sqlite3 *db)
         sqlite3_finalize(st);
     }
     if (!table[0]) {
-        fprintf(f, "<p>No calibration data in this database (the KVM sweep, <code>make "
-                   "calibrate</code>, writes calibration.csv/.svg; a table whose name contains"
+        fprintf(f, "<p>No calibration data in this database (<code>pagesim replay --calibrate"
+                   " --db FILE</code> stores the KVM sweep; a table whose name contains"
                    " <code>calib</code> is drawn here).</p>\n");
         return;
     }
-    /* classify the columns */
-    char cols[16][64];
-    int xcol = -1, ycols[8], keycols[4], ny = 0, nk = 0, nc = 0;
-    bool predicted = false;
-    char sql[256];
+    /* classify the columns by name and by the type of the first row */
+    char cols[24][64];
+    int nc = 0, xcol = -1, xrank = 99, ycols[8], ny = 0, keycols[4], nk = 0;
+    bool has_ns = false, predicted = false, latest = false;
+    int isnum[24] = { 0 };
+    char sql[512];
     snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" LIMIT 1", table);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        nc = sqlite3_column_count(st) < 16 ? sqlite3_column_count(st) : 16;
+        nc = sqlite3_column_count(st) < 24 ? sqlite3_column_count(st) : 24;
         for (int c = 0; c < nc; c++) {
             snprintf(cols[c], sizeof cols[0], "%s", sqlite3_column_name(st, c));
             for (char *p = cols[c]; *p; p++)
                 *p = (char)tolower((unsigned char)*p);
             int t = sqlite3_column_type(st, c);
-            bool num = t == SQLITE_INTEGER || t == SQLITE_FLOAT;
-            if (num && xcol < 0 && name_has(cols[c], xw))
-                xcol = c;
-            else if (num && ny < 8 && name_has(cols[c], yw)) {
-                ycols[ny++] = c;
-                predicted |= strstr(cols[c], "predict") != NULL;
-            } else if (t == SQLITE_TEXT && nk < 4)
-                keycols[nk++] = c;
+            isnum[c] = t == SQLITE_INTEGER || t == SQLITE_FLOAT ? 1 : t == SQLITE_TEXT ? 2 : 0;
+            int r = name_rank(cols[c], xw);
+            if (isnum[c] == 1 && r >= 0 && r < xrank)
+                xcol = c, xrank = r;
+            has_ns |= isnum[c] == 1 && name_rank(cols[c], nsw) >= 0;
+            latest |= !strcmp(cols[c], "started_at");
         }
     }
     sqlite3_finalize(st);
+    for (int c = 0; c < nc; c++) {
+        if (c == xcol)
+            continue;
+        if (isnum[c] == 1 && ny < 8 &&
+            name_rank(cols[c], has_ns ? nsw : yw) >= 0) {
+            ycols[ny++] = c;
+            predicted |= strstr(cols[c], "predict") != NULL;
+        } else if (isnum[c] == 2 && nk < 4 && name_rank(cols[c], timew) < 0) {
+            keycols[nk++] = c;
+        }
+    }
     if (xcol < 0 || !ny) {
         fprintf(f, "<p>Table <code>");
         esc(f, table);
@@ -611,7 +630,11 @@ static void calibration_section(FILE *f, sqlite3 *db)
     struct series s[8];
     memset(s, 0, sizeof s);
     size_t ns = 0;
-    snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table);
+    if (latest)
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" WHERE started_at ="
+                                  " (SELECT MAX(started_at) FROM \"%s\")", table, table);
+    else
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", table);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -621,6 +644,8 @@ static void calibration_section(FILE *f, sqlite3 *db)
             snprintf(key + l, sizeof key - l, "%s%s", k ? " " : "", col(st, keycols[k]));
         }
         for (int y = 0; y < ny; y++) {
+            if (sqlite3_column_type(st, ycols[y]) == SQLITE_NULL)
+                continue;
             char name[200];
             snprintf(name, sizeof name, "%s%s%s", key, key[0] ? " " : "", cols[ycols[y]]);
             size_t i;
@@ -639,9 +664,8 @@ static void calibration_section(FILE *f, sqlite3 *db)
     char title[320];
     snprintf(title, sizeof title, "calibration (%s): cost per access against %s", table,
              cols[xcol]);
-    bool logx = strstr(cols[xcol], "byte") || strstr(cols[xcol], "ws") ||
-                strstr(cols[xcol], "size");
-    svg_xy(f, "calibration", title, cols[xcol], "cost", s, ns, false, logx, 0);
+    svg_xy(f, "calibration", title, cols[xcol], has_ns ? "ns per access" : "cost", s, ns, false,
+           true, 0);
     fprintf(f, "</div>\n");
     if (!predicted)
         fprintf(f, "<p>No predicted column yet: only the measured cost is drawn.</p>\n");

@@ -24,6 +24,14 @@ SHORT = {"mmio_dm": "mmio", "ram_rw": "rw", "ram_logdirty": "ld", "ram_ro": "ro"
          "ram_paging_out": "pout", "ram_paged": "paged", "ram_paging_in": "pin",
          "out_of_range": "oor"}
 PAGING = ("ram_paging_out", "ram_paged", "ram_paging_in")
+# The types the sim core handles (sim/p2m.c; grant, foreign, shared, PoD,
+# ioreq_server and mmio_direct are not modelled yet) and the operations on
+# them, so that cells never reached show as "." and count in the total.
+P2M_TYPES = ["mmio_dm", "ram_rw", "ram_logdirty", "ram_ro"] + list(PAGING) + ["out_of_range"]
+P2M_OPS = ["populate", "remove", "set_type", "copy_to_guest", "read", "write", "exec"]
+PAGING_TYPES = ["ram_rw", "ram_logdirty"] + list(PAGING)
+PAGING_OPS = ["nominate", "evict", "prep", "resume", "foreign_map", "populate", "remove",
+              "copy_to_guest", "read", "write", "exec"]
 
 
 def parse(kind, key):
@@ -42,9 +50,10 @@ def parse(kind, key):
     return None
 
 
-def matrix(title, triples):
-    ops = sorted({t[0] for t in triples})
-    rows = sorted({t[1] for t in triples})
+def matrix(title, triples, rows, ops):
+    """rows x ops, plus any row or op the database has beyond them."""
+    rows = rows + sorted({t[1] for t in triples} - set(rows))
+    ops = ops + sorted({t[0] for t in triples} - set(ops))
     cells = {}
     for op, before, out in triples:
         cells.setdefault((before, op), set()).add(out)
@@ -84,8 +93,8 @@ def main():
             paging.append(t)
     print("coverage: outcomes: type after (%s), ok = rc 0 (no type change), Enn = rc -nn, npf handling for accesses" %
           ", ".join("%s=%s" % (v, k) for k, v in SHORT.items()))
-    matrix("(P2M type x operation)", p2m)
-    matrix("(paging state x operation)", paging)
+    matrix("(P2M type x operation)", p2m, P2M_TYPES, P2M_OPS)
+    matrix("(paging state x operation)", paging, PAGING_TYPES, PAGING_OPS)
     pf = sorted(int(k, 16) for kind, k, _, _ in rows if kind == "pf_ec")
     names = [(0, "P"), (1, "W"), (2, "U"), (3, "RSVD"), (4, "I"), (5, "PK"), (6, "SS")]
     print("  #PF error codes: %d distinct: %s" %

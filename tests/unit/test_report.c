@@ -176,27 +176,41 @@ Test(report, replay_differences_per_backend)
     free(page);
 }
 
+/* The shape pagesim replay --calibrate --db writes (hw_calibration), first
+ * without its predicted column: only the latest sweep, times in ns on the
+ * axis (cycles left out), one line per pattern, op and cost column. */
 Test(report, calibration_measured_then_predicted)
 {
     record_run();
-    sql("CREATE TABLE calibration (pattern TEXT, op TEXT, ws_bytes INTEGER, measured_ns REAL);"
-        "INSERT INTO calibration VALUES ('seq', 'read', 65536, 2.9);"
-        "INSERT INTO calibration VALUES ('seq', 'read', 16777216, 4.0);"
-        "INSERT INTO calibration VALUES ('rand', 'read', 65536, 1.8);"
-        "INSERT INTO calibration VALUES ('rand', 'read', 16777216, 6.4);");
+    sql("CREATE TABLE hw_calibration (id INTEGER PRIMARY KEY, started_at TEXT, profile TEXT,"
+        " tsc_ghz REAL, pages INTEGER, bytes INTEGER, pattern TEXT, op TEXT, accesses INTEGER,"
+        " ns_measured REAL, model_refs REAL, model_walks REAL, model_cycles REAL);"
+        "INSERT INTO hw_calibration VALUES (1, '2026-01-01', 'intel', 2.0, 16, 65536, 'seq',"
+        " 'read', 100, 2.9, 24, 1, 120);"
+        "INSERT INTO hw_calibration VALUES (2, '2026-01-01', 'intel', 2.0, 4096, 16777216,"
+        " 'seq', 'read', 100, 4.0, 24, 1, 140);"
+        "INSERT INTO hw_calibration VALUES (3, '2026-01-01', 'intel', 2.0, 16, 65536, 'rand',"
+        " 'read', 100, 1.8, 24, 1, 120);"
+        "INSERT INTO hw_calibration VALUES (4, '2025-01-01', 'intel', 2.0, 16, 65536, 'old',"
+        " 'read', 100, 9.9, 24, 1, 120);");
     char *page = render();
     char *p = plot(page, "calibration");
     cr_assert_not_null(p);
-    cr_assert_not_null(strstr(p, ">seq read measured_ns<"), "%s", p);
-    cr_assert_not_null(strstr(p, ">rand read measured_ns<"));
+    cr_assert_not_null(strstr(p, "against bytes"), "x axis: %s", p);
+    cr_assert_not_null(strstr(p, ">intel seq read ns_measured<"), "%s", p);
+    cr_assert_not_null(strstr(p, ">intel rand read ns_measured<"));
+    cr_assert_null(strstr(p, "old read"), "an older sweep drawn: %s", p);
+    cr_assert_null(strstr(p, "model_cycles"), "cycles on the ns axis: %s", p);
+    cr_assert_null(strstr(p, "2026-01-01"), "a time column split the lines: %s", p);
     cr_assert_not_null(strstr(page, "No predicted column yet"));
     free(p);
     free(page);
-    sql("ALTER TABLE calibration ADD COLUMN predicted_ns REAL;"
-        "UPDATE calibration SET predicted_ns = 3.5;");
+    sql("ALTER TABLE hw_calibration ADD COLUMN ns_predicted REAL;"
+        "UPDATE hw_calibration SET ns_predicted = 3.5;");
     page = render();
     p = plot(page, "calibration");
-    cr_assert_not_null(strstr(p, ">seq read predicted_ns<"), "%s", p);
+    cr_assert_not_null(strstr(p, ">intel seq read ns_predicted<"), "%s", p);
+    cr_assert_not_null(strstr(p, "stroke-dasharray"), "predicted not dashed: %s", p);
     cr_assert_null(strstr(page, "No predicted column yet"));
     free(p);
     free(page);
