@@ -28,10 +28,10 @@ PAGING = ("ram_paging_out", "ram_paged", "ram_paging_in")
 # ioreq_server and mmio_direct are not modelled yet) and the operations on
 # them, so that cells never reached show as "." and count in the total.
 P2M_TYPES = ["mmio_dm", "ram_rw", "ram_logdirty", "ram_ro"] + list(PAGING) + ["out_of_range"]
-P2M_OPS = ["populate", "remove", "set_type", "copy_to_guest", "read", "write", "exec"]
+P2M_OPS = ["populate", "remove", "set_type", "copy_to_guest", "read", "write", "fetch"]
 PAGING_TYPES = ["ram_rw", "ram_logdirty"] + list(PAGING)
 PAGING_OPS = ["nominate", "evict", "prep", "resume", "foreign_map", "populate", "remove",
-              "copy_to_guest", "read", "write", "exec"]
+              "copy_to_guest", "read", "write", "fetch"]
 
 
 def parse(kind, key):
