@@ -39,6 +39,16 @@ fi
 grep -q '<h2 id=calibration>' "$h" || fail "no calibration section"
 grep -Eq '(src|href)=.https?://' "$h" && fail "the report fetches something at view time"
 "$PAGESIM" report --db "$T/nonexistent.db" -o "$T/x" >/dev/null 2>&1 && fail "missing db accepted"
+# the text view of the same database (pagesim show)
+"$PAGESIM" show --db "$T/r.db" | grep -q '| scenarios/walk/accessed_dirty.lua |' ||
+    fail "pagesim show lists no runs"
+"$PAGESIM" show --db "$T/r.db" --run 1 | grep -q '| domain_create |' ||
+    fail "pagesim show --run 1 lists no steps"
+d=$(sqlite3 "$T/r.db" "select min(id) from runs where status = 'diverge'")
+"$PAGESIM" show --db "$T/r.db" --run "$d" | sed -n '/| field | expected |/,/^step | message/p' |
+    grep -Eq '^[0-9]+ \| .*\.lua:[0-9]+ \| ' || fail "pagesim show of diverging run $d shows no divergence"
+"$PAGESIM" show --db "$T/nonexistent.db" >/dev/null 2>&1 && fail "pagesim show: missing db accepted"
+"$PAGESIM" mutants | grep -q '^no_dirty_bit' || fail "pagesim mutants does not list no_dirty_bit"
 echo "report: every plot kind present ($(grep -o '<svg' "$h" | wc -l) inline SVG plots, replay: $replayed)"
 
 CHROME=$(command -v chromium || command -v chromium-browser || true)
