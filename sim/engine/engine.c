@@ -97,7 +97,7 @@ static void record_step(struct engine *e, const char *op, const char *args,
     digest_str(e, result);
     if (e->rec) {
         rec_step(e->rec, e->run_id, e->step, e->src, op, args, result);
-        eng_sample_domains(e);
+        eng_sample_domains(e, op);
     }
     if (e->verbose && e->log)
         fprintf(e->log, "    %4" PRIu64 " %-16s %-40s -> %s\n", e->step, op,

@@ -196,8 +196,8 @@ void eng_note(struct engine *e, const char *msg);
 void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Records each domain's dirty count, paging-state populations and ring
- * occupancy when they changed (samples.c); called for every step. */
-void eng_sample_domains(struct engine *e);
+ * occupancy when they changed (samples.c); called for every step op. */
+void eng_sample_domains(struct engine *e, const char *op);
 /* Writes the run's coverage (sorted) to the recorder. */
 void eng_flush_coverage(struct engine *e);
 

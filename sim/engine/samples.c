@@ -19,8 +19,10 @@
  * comparison after each step holds the two equal (a difference is a
  * divergence of its own).  Only a domain that has a paging ring, or had
  * gfns in a paging state at its last sample, is scanned: without a ring
- * nominate() refuses (-ENODEV), so no gfn can enter a paging state.
+ * nominate() refuses (-ENODEV), so no gfn can enter a paging state; and
+ * not after operations that cannot change a paging state (below).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine.h"
@@ -43,10 +45,28 @@ static void count_paging(const struct engine *e, const struct domain *d,
     }
 }
 
-void eng_sample_domains(struct engine *e)
+/* Operations that never change a gfn's paging state: their samples reuse
+ * the last counts instead of scanning the P2M again (log-dirty enable and
+ * disable retype ram_rw <-> ram_logdirty only; get_request only reads the
+ * ring; the rest touch no P2M entry). */
+static bool keeps_paging_states(const char *op)
+{
+    static const char *const keep[] = { "tlb", "log", "vcpu_create", "domain_create",
+                                        "expect_divergence", "finding", "paging_enable",
+                                        "get_request", "logdirty_enable",
+                                        "logdirty_disable", "logdirty_peek",
+                                        "logdirty_clean" };
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (!strcmp(op, keep[i]))
+            return true;
+    return false;
+}
+
+void eng_sample_domains(struct engine *e, const char *op)
 {
     if (!e->rec)
         return;
+    bool rescan = !keeps_paging_states(op);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = e->host->domains[i];
         struct rec_sample s, *last = &e->last_sample[i];
@@ -56,9 +76,14 @@ void eng_sample_domains(struct engine *e)
             s.dirty = d->ld.dirty_count;
             s.ring_used = d->paging.ring_enabled ? d->paging.nreq : 0;
             s.ring_size = d->paging.ring_enabled ? d->paging.ring_size : 0;
-            if (d->paging.ring_enabled || last->paging_out || last->paged ||
-                last->paging_in)
+            if (!rescan && e->sampled[i] && last->domain == d->id) {
+                s.paging_out = last->paging_out;
+                s.paged = last->paged;
+                s.paging_in = last->paging_in;
+            } else if (d->paging.ring_enabled || last->paging_out || last->paged ||
+                       last->paging_in) {
                 count_paging(e, d, &s);
+            }
         } else if (!e->sampled[i]) {
             continue; /* never had a domain: nothing to say */
         } else {
