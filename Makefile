@@ -108,12 +108,15 @@ $(BUILD)/bench/logdirty: bench/logdirty.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
+# Every bench/*.sh runs with ./pagesim as argument; bench/summary.sh passes
+# the output through and ends it with one table of all BENCH lines.
 bench: $(BUILD)/bench/bench $(BUILD)/bench/logdirty $(PAGESIM)
-	@echo "==== bench: the model (bench/bench.c)"
-	@$(BUILD)/bench/bench $(BENCH_PASSES)
-	@echo "==== bench: log-dirty radix tree vs flat bitmap (bench/logdirty.c)"
-	@$(BUILD)/bench/logdirty
-	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
+	@bash -o pipefail -c '{ echo "==== bench: the model (bench/bench.c)"; \
+	  $(BUILD)/bench/bench $(BENCH_PASSES) || exit 1; \
+	  echo "==== bench: log-dirty radix tree vs flat bitmap (bench/logdirty.c)"; \
+	  $(BUILD)/bench/logdirty || exit 1; \
+	  for b in bench/*.sh; do [ $$b = bench/summary.sh ] && continue; \
+	    echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done; } 2>&1 | bench/summary.sh'
 
 # ---- test stages ------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ enum rec_stmt {
 	REC_ST_DIVERGENCE,
 	REC_ST_FAILURE,
 	REC_ST_COVERAGE,
+	REC_ST_SAMPLE,
 	REC_ST_COUNT
 };
 
@@ -107,6 +108,10 @@ static const char *const rec_stmt_sql[REC_ST_COUNT] = {
 		"INSERT INTO coverage (run_id, kind, key, count)"
 		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (run_id, kind, key)"
 		" DO UPDATE SET count = count + excluded.count",
+	[REC_ST_SAMPLE] =
+		"INSERT INTO samples (run_id, step, domain, dirty, paging_out,"
+		" paged, paging_in, ring_used, ring_size)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
 struct recorder {
@@ -123,7 +128,7 @@ struct recorder {
 enum rec_kind {
 	REC_KIND_EMPTY,  /* no schema: initialise it */
 	REC_KIND_OURS,   /* pagesim schema, current version */
-	REC_KIND_UPGRADE, /* pagesim schema version 1 or 2: upgrade in place */
+	REC_KIND_UPGRADE, /* older pagesim schema (1, 2): upgrade in place */
 	REC_KIND_REFUSE, /* anything else: leave it alone */
 };
 
@@ -244,7 +249,7 @@ static enum rec_kind rec_inspect(sqlite3 *db, const char *path, char *msg,
 		        (long long)uv, RECORDER_SCHEMA_VERSION);
 		return REC_KIND_REFUSE;
 	}
-	if (uv == 1 || uv == 2)
+	if (uv >= 1 && uv < RECORDER_SCHEMA_VERSION)
 		return REC_KIND_UPGRADE;
 	if (uv != RECORDER_SCHEMA_VERSION) {
 		rec_fmt(msg, msglen, path,
@@ -339,13 +344,14 @@ rollback:
 	return -1;
 }
 
-/* Version 1 -> 2 -> 3 in place, in one transaction, re-inspected inside
- * it so that two processes opening the same old file upgrade it once.
- * Each step sets its own user_version, so a version 1 file takes both. */
+/* Older version -> RECORDER_SCHEMA_VERSION in place, in one transaction,
+ * re-inspected inside it so that two processes opening the same old file
+ * upgrade it once.  Every rec_upgrades[] step at or above the file's
+ * version runs, in order; then user_version is set. */
 static int rec_upgrade(struct recorder *r)
 {
-	char msg[sizeof(r->err)];
-	int64_t uv = 0;
+	char msg[sizeof(r->err)], sql[64];
+	int64_t uv = 0, from = 0;
 
 	if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return rec_fail(r, "%s", sqlite3_errmsg(r->db));
@@ -353,22 +359,30 @@ static int rec_upgrade(struct recorder *r)
 	case REC_KIND_OURS:
 		break; /* someone else upgraded it meanwhile */
 	case REC_KIND_UPGRADE:
-		if (rec_query_int(r->db, "PRAGMA user_version", &uv) != SQLITE_OK)
-			goto failed;
-		if (uv == 1 &&
-		    (sqlite3_exec(r->db, rec_upgrade_v1_v2_sql, NULL, NULL,
-		                  NULL) != SQLITE_OK ||
-		     rec_query_int(r->db, "PRAGMA user_version", &uv) !=
-		         SQLITE_OK))
-			goto failed;
-		if (uv == 2 &&
-		    (sqlite3_exec(r->db, rec_upgrade_v2_v3_sql, NULL, NULL,
-		                  NULL) != SQLITE_OK ||
-		     rec_query_int(r->db, "PRAGMA user_version", &uv) !=
-		         SQLITE_OK))
-			goto failed;
-		if (uv != RECORDER_SCHEMA_VERSION)
-			goto failed;
+		if (rec_query_int(r->db, "PRAGMA user_version", &from) != SQLITE_OK) {
+			rec_fail(r, "%s", sqlite3_errmsg(r->db));
+			goto rollback;
+		}
+		for (unsigned i = 0; i < rec_nupgrades; i++) {
+			if (rec_upgrades[i].from < from)
+				continue;
+			if (sqlite3_exec(r->db, rec_upgrades[i].sql, NULL, NULL,
+			                 NULL) != SQLITE_OK) {
+				rec_fail(r, "upgrading schema %lld -> %d (step from %d): %s",
+				         (long long)from, RECORDER_SCHEMA_VERSION,
+				         rec_upgrades[i].from, sqlite3_errmsg(r->db));
+				goto rollback;
+			}
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		         RECORDER_SCHEMA_VERSION);
+		if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+		    rec_query_int(r->db, "PRAGMA user_version", &uv) != SQLITE_OK ||
+		    uv != RECORDER_SCHEMA_VERSION) {
+			rec_fail(r, "upgrading schema %lld -> %d: %s", (long long)from,
+			         RECORDER_SCHEMA_VERSION, sqlite3_errmsg(r->db));
+			goto rollback;
+		}
 		break;
 	default:
 		memcpy(r->err, msg, sizeof(r->err));
@@ -379,9 +393,6 @@ static int rec_upgrade(struct recorder *r)
 		goto rollback;
 	}
 	return 0;
-failed:
-	rec_fail(r, "upgrading schema %lld -> %d: %s", (long long)uv,
-	         RECORDER_SCHEMA_VERSION, sqlite3_errmsg(r->db));
 rollback:
 	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -747,6 +758,27 @@ int rec_coverage(struct recorder *r, int64_t run, const char *kind,
 	return rec_write(r, REC_ST_COVERAGE, rc);
 }
 
+int rec_sample(struct recorder *r, int64_t run, uint64_t step,
+               const struct rec_sample *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!r || !s)
+		return -1;
+	st = r->st[REC_ST_SAMPLE];
+	rc = rec_bind_i64(st, 1, run, SQLITE_OK);
+	rc = rec_bind_u64(st, 2, step, rc);
+	rc = rec_bind_i64(st, 3, s->domain, rc);
+	rc = rec_bind_u64(st, 4, s->dirty, rc);
+	rc = rec_bind_u64(st, 5, s->paging_out, rc);
+	rc = rec_bind_u64(st, 6, s->paged, rc);
+	rc = rec_bind_u64(st, 7, s->paging_in, rc);
+	rc = rec_bind_i64(st, 8, s->ring_used, rc);
+	rc = rec_bind_i64(st, 9, s->ring_size, rc);
+	return rec_write(r, REC_ST_SAMPLE, rc);
+}
+
 void rec_close(struct recorder *r)
 {
 	int bad = 0;
@@ -802,35 +834,45 @@ static int rec_exec_sql(struct recorder *r, const char *sql)
  */
 int64_t rec_merge(struct recorder *r, const char *src)
 {
-	static const char *const copy[] = {
-		"INSERT INTO temp.pagesim_idmap (old)"
-		" SELECT id FROM src.runs ORDER BY id",
-		"UPDATE temp.pagesim_idmap SET new = rowid +"
-		" (SELECT COALESCE(MAX(id), 0) FROM main.runs)",
-		"INSERT INTO main.runs (id, scenario, seed, status, digest, steps,"
+	/* Each statement with the first source schema version that has its
+	 * table: an older source is read as it is. */
+	static const struct {
+		int64_t since;
+		const char *sql;
+	} copy[] = {
+		{ 1, "INSERT INTO temp.pagesim_idmap (old)"
+		" SELECT id FROM src.runs ORDER BY id" },
+		{ 1, "UPDATE temp.pagesim_idmap SET new = rowid +"
+		" (SELECT COALESCE(MAX(id), 0) FROM main.runs)" },
+		{ 1, "INSERT INTO main.runs (id, scenario, seed, status, digest, steps,"
 		" failures, divergences, message, mutants, started_at, duration_ms,"
 		" pagesim_version) SELECT m.new, scenario, seed, status, digest,"
 		" steps, failures, divergences, message, mutants, started_at,"
 		" duration_ms, pagesim_version FROM src.runs s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new",
+		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new" },
 		/* version 3 sources: the profile (older ones leave it NULL) */
-		"UPDATE main.runs SET cpu_profile = (SELECT s.cpu_profile FROM"
+		{ 3, "UPDATE main.runs SET cpu_profile = (SELECT s.cpu_profile FROM"
 		" src.runs s JOIN temp.pagesim_idmap m ON m.old = s.id"
 		" WHERE m.new = main.runs.id) WHERE id IN (SELECT new FROM"
-		" temp.pagesim_idmap)",
-		"INSERT INTO main.steps (run_id, step, src, op, args, result)"
+		" temp.pagesim_idmap)" },
+		{ 1, "INSERT INTO main.steps (run_id, step, src, op, args, result)"
 		" SELECT m.new, step, s.src, op, args, result FROM src.steps s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
-		"INSERT INTO main.divergences (run_id, step, src, field, expected,"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id" },
+		{ 1, "INSERT INTO main.divergences (run_id, step, src, field, expected,"
 		" actual) SELECT m.new, step, s.src, field, expected, actual"
 		" FROM src.divergences s JOIN temp.pagesim_idmap m"
-		" ON m.old = s.run_id ORDER BY s.id",
-		"INSERT INTO main.failures (run_id, step, src, message)"
+		" ON m.old = s.run_id ORDER BY s.id" },
+		{ 1, "INSERT INTO main.failures (run_id, step, src, message)"
 		" SELECT m.new, step, s.src, message FROM src.failures s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.run_id ORDER BY s.id",
-		"INSERT INTO main.coverage (run_id, kind, key, count)"
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id ORDER BY s.id" },
+		{ 2, "INSERT INTO main.coverage (run_id, kind, key, count)"
 		" SELECT m.new, kind, key, count FROM src.coverage s"
-		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
+		" JOIN temp.pagesim_idmap m ON m.old = s.run_id" },
+		{ 3, "INSERT INTO main.samples (run_id, step, domain, dirty,"
+		     " paging_out, paged, paging_in, ring_used, ring_size)"
+		     " SELECT m.new, step, domain, dirty, paging_out, paged,"
+		     " paging_in, ring_used, ring_size FROM src.samples s"
+		     " JOIN temp.pagesim_idmap m ON m.old = s.run_id" },
 	};
 	sqlite3 *in = NULL;
 	sqlite3_stmt *st = NULL;
@@ -843,15 +885,17 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		sqlite3_close(in);
 		return -1;
 	}
-	int64_t src_uv = RECORDER_SCHEMA_VERSION;
+	int64_t src_version = RECORDER_SCHEMA_VERSION;
 	switch (rec_inspect(in, src, msg, sizeof(msg))) {
 	case REC_KIND_OURS:
 		break;
-	case REC_KIND_UPGRADE: /* read as it is: v1 has no coverage table,
-	                        * v1 and v2 no cpu_profile column */
-		if (rec_query_int(in, "PRAGMA user_version", &src_uv) !=
-		    SQLITE_OK)
-			src_uv = 1;
+	case REC_KIND_UPGRADE: /* read as it is: newer tables are skipped */
+		if (rec_query_int(in, "PRAGMA user_version", &src_version) !=
+		    SQLITE_OK) {
+			rec_fmt(r->err, sizeof(r->err), src, "%s", sqlite3_errmsg(in));
+			sqlite3_close(in);
+			return -1;
+		}
 		break;
 	case REC_KIND_EMPTY:
 		rec_fmt(msg, sizeof(msg), src, "not a pagesim database (empty)");
@@ -880,15 +924,9 @@ int64_t rec_merge(struct recorder *r, const char *src)
 	if (rec_exec_sql(r, "CREATE TEMP TABLE pagesim_idmap"
 	                    " (old INTEGER NOT NULL, new INTEGER)"))
 		goto rollback;
-	/* copy[3] reads cpu_profile (version 3), the last statement copies
-	 * coverage (version 2 on). */
-	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
-		if ((i == 3 && src_uv < 3) ||
-		    (i == sizeof(copy) / sizeof(copy[0]) - 1 && src_uv < 2))
-			continue;
-		if (rec_exec_sql(r, copy[i]))
+	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++)
+		if (copy[i].since <= src_version && rec_exec_sql(r, copy[i].sql))
 			goto rollback;
-	}
 	if (rec_query_int(r->db, "SELECT count(*) FROM temp.pagesim_idmap",
 	                  &n) != SQLITE_OK) {
 		rec_fail(r, "%s", sqlite3_errmsg(r->db));

@@ -79,6 +79,25 @@ CREATE TABLE coverage (
     PRIMARY KEY (run_id, kind, key)
 ) WITHOUT ROWID;
 
+-- The state of each domain after a step, written only when it changed
+-- (the report's plots over time): log_dirty.dirty_count, gfns per paging
+-- state (p2m_ram_paging_out / _paged / _paging_in, counted in the oracle's
+-- flat P2M, which the step's state comparison has just found equal to the
+-- sim's), and the paging vm_event ring's occupied and total slots.
+-- Added in version 3 (rec_open() upgrades older files in place).
+CREATE TABLE samples (
+    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step       INTEGER NOT NULL,
+    domain     INTEGER NOT NULL,
+    dirty      INTEGER NOT NULL,
+    paging_out INTEGER NOT NULL,
+    paged      INTEGER NOT NULL,
+    paging_in  INTEGER NOT NULL,
+    ring_used  INTEGER NOT NULL,
+    ring_size  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, domain, step)
+) WITHOUT ROWID;
+
 CREATE INDEX divergences_run ON divergences(run_id);
 CREATE INDEX failures_run ON failures(run_id);
 
@@ -113,6 +132,52 @@ CREATE VIEW transition_coverage AS
     FROM coverage
     GROUP BY kind, key
     ORDER BY kind, key;
+
+-- Domain coverage per kind: how many distinct transitions or codes.
+CREATE VIEW coverage_per_kind AS
+    SELECT kind, COUNT(*) AS distinct_keys, SUM(total) AS total
+    FROM transition_coverage
+    GROUP BY kind
+    ORDER BY kind;
+
+-- Simulated cost per run, from the guest accesses' step rows (result
+-- fields tlb=, cyc= and refs=; cycles exist only on vCPUs with TLBs).
+CREATE VIEW run_cycles AS
+    SELECT r.id AS run_id, r.scenario AS scenario,
+           COUNT(s.step) AS accesses,
+           COALESCE(SUM(s.result LIKE '% cyc=%'), 0) AS timed_accesses,
+           COALESCE(SUM(CASE WHEN s.result LIKE '% cyc=%'
+                    THEN CAST(substr(s.result, instr(s.result, ' cyc=') + 5)
+                              AS INTEGER) END), 0) AS cycles,
+           COALESCE(SUM(s.result LIKE '% tlb=l1%'), 0) AS l1_hits,
+           COALESCE(SUM(s.result LIKE '% tlb=stlb%'), 0) AS stlb_hits,
+           COALESCE(SUM(s.result LIKE '% tlb=walk%'), 0) AS walks,
+           COALESCE(SUM(CASE WHEN s.result LIKE '% refs=%'
+                    THEN CAST(substr(s.result, instr(s.result, ' refs=') + 6)
+                              AS INTEGER) END), 0) AS refs
+    FROM runs AS r
+    LEFT JOIN steps AS s
+           ON s.run_id = r.id AND s.op IN ('read', 'write', 'exec')
+    GROUP BY r.id
+    ORDER BY r.id;
+
+-- Hardware replay differences per backend and scenario.  The hw_ tables
+-- are created by the first `pagesim replay` on the file (hw-replay/
+-- replay.c): before that, querying this view fails with "no such table".
+-- diffs are the unexplained differences, known those a documented backend
+-- behaviour explains (hw-replay/known.c).
+CREATE VIEW replay_diffs_per_backend AS
+    SELECT h.backend AS backend, r.scenario AS scenario,
+           COUNT(*) AS replays,
+           SUM(h.status = 'pass') AS passed,
+           COALESCE(SUM(h.compared), 0) AS compared,
+           COALESCE(SUM(h.diffs), 0) AS diffs,
+           COALESCE(SUM(h.known), 0) AS known,
+           COALESCE(SUM(h.skipped), 0) AS skipped
+    FROM hw_runs AS h
+    JOIN runs AS r ON r.id = h.run_id
+    GROUP BY h.backend, r.scenario
+    ORDER BY h.backend, r.scenario;
 
 PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'
 PRAGMA user_version = 3;

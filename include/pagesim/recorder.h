@@ -15,6 +15,9 @@
  *   steps(run_id, step, src, op, args, result)
  *   divergences(run_id, step, src, field, expected, actual)
  *   failures(run_id, step, src, message)     -- failed expect()s
+ *   coverage(run_id, kind, key, count)       -- domain coverage (v2)
+ *   samples(run_id, step, domain, dirty, paging_out, paged, paging_in,
+ *           ring_used, ring_size)            -- per-step domain state (v3)
  */
 #ifndef PAGESIM_RECORDER_H
 #define PAGESIM_RECORDER_H
@@ -49,6 +52,18 @@ int rec_failure(struct recorder *r, int64_t run, uint64_t step,
 /* Domain coverage of a run: count times (kind, key) was reached. */
 int rec_coverage(struct recorder *r, int64_t run, const char *kind,
                  const char *key, uint64_t count);
+/* The state of one domain after a step, for the report's plots over time
+ * (schema version 3, table samples).  The engine writes one only when a
+ * figure changed since the domain's previous sample, so a run costs a few
+ * rows per state change, never one per access. */
+struct rec_sample {
+    uint32_t domain;                        /* domid */
+    uint64_t dirty;                         /* log_dirty.dirty_count */
+    uint64_t paging_out, paged, paging_in;  /* gfns in each paging state */
+    uint32_t ring_used, ring_size;          /* paging vm_event ring slots */
+};
+int rec_sample(struct recorder *r, int64_t run, uint64_t step,
+               const struct rec_sample *s);
 /* Finishes a run and commits its rows. */
 int rec_run_end(struct recorder *r, int64_t run, const char *status,
                 const char *digest, uint64_t steps, uint64_t failures,

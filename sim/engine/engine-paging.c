@@ -16,6 +16,29 @@ static void gfn_arg(char *buf, size_t n, gfn_t gfn)
     snprintf(buf, n, "gfn=%#" PRIx64, gfn_x(gfn));
 }
 
+/* The P2M type of gfn as the domain coverage names it ("out_of_range"
+ * beyond max_gfn, as engine.c's type_at()). */
+static const char *ptype(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return "out_of_range";
+    p2m_get_entry(d, gfn, &t, NULL);
+    return p2m_type_name(t);
+}
+
+/* Domain coverage of a mem-paging operation: (paging state before ->
+ * after) or (state before, error), kind "paging"; e.g.
+ * "nominate:ram_rw->ram_paging_out", "evict:ram_rw:rc=-16". */
+static void cover_paging(struct engine *e, const char *op, const char *before,
+                         const struct domain *d, gfn_t gfn, int rc)
+{
+    if (rc)
+        eng_cover(e, "paging", "%s:%s:rc=%d", op, before, rc);
+    else
+        eng_cover(e, "paging", "%s:%s->%s", op, before, ptype(d, gfn));
+}
+
 int eng_paging_enable(struct engine *e, struct domain *d)
 {
     int rc = vm_event_paging_enable(d);
@@ -37,7 +60,9 @@ int eng_paging_disable(struct engine *e, struct domain *d)
 
 int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    const char *before = ptype(d, gfn);
     int rc = mem_paging_nominate(d, gfn);
+    cover_paging(e, "nominate", before, d, gfn, rc);
     int erc = oracle_op_nominate(e->oracle, d->id, gfn);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
@@ -47,7 +72,9 @@ int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    const char *before = ptype(d, gfn);
     int rc = mem_paging_evict(d, gfn);
+    cover_paging(e, "evict", before, d, gfn, rc);
     int erc = oracle_op_evict(e->oracle, d->id, gfn);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
@@ -57,7 +84,9 @@ int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf)
 {
+    const char *before = ptype(d, gfn);
     int rc = mem_paging_prep(d, gfn, buf);
+    cover_paging(e, "prep", before, d, gfn, rc);
     mfn_t m = INVALID_MFN;
     if (!rc)
         m = p2m_get_entry(d, gfn, NULL, NULL);
@@ -106,7 +135,9 @@ int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out
 
 int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rsp)
 {
+    const char *before = ptype(d, _gfn(rsp->gfn));
     int rc = vm_event_resume(d, rsp);
+    cover_paging(e, "resume", before, d, _gfn(rsp->gfn), rc);
     int erc = oracle_op_resume(e->oracle, d->id, rsp);
     char x[128];
     req_text(rsp, x, sizeof x);
@@ -117,7 +148,9 @@ int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rs
 int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn)
 {
     *mfn = INVALID_MFN;
+    const char *before = ptype(d, gfn);
     int rc = foreign_map_gfn(d, gfn, mfn);
+    cover_paging(e, "foreign_map", before, d, gfn, rc);
     int erc = oracle_op_foreign_map(e->oracle, d->id, gfn);
     char x[48];
     gfn_arg(x, sizeof x, gfn);

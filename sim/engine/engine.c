@@ -95,8 +95,10 @@ static void record_step(struct engine *e, const char *op, const char *args,
     digest_str(e, op);
     digest_str(e, args);
     digest_str(e, result);
-    if (e->rec)
+    if (e->rec) {
         rec_step(e->rec, e->run_id, e->step, e->src, op, args, result);
+        eng_sample_domains(e, op);
+    }
     if (e->verbose && e->log)
         fprintf(e->log, "    %4" PRIu64 " %-16s %-40s -> %s\n", e->step, op,
                 args, result);
@@ -277,7 +279,7 @@ static const char *type_at(const struct domain *d, gfn_t gfn)
 static const char *npf_result_name(enum npf_result r)
 {
     static const char *const n[] = { "retry", "mmio", "crash", "paused", "wait_slot",
-                                     "spin" };
+                                     "spin", "discard" };
     return (unsigned)r < sizeof n / sizeof n[0] ? n[r] : "?";
 }
 

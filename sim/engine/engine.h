@@ -133,6 +133,9 @@ struct engine {
      * 1: all full. */
     unsigned full_check_every;
     uint64_t nchecks;
+    /* Last per-step sample written per domain slot (samples.c). */
+    struct rec_sample last_sample[SIM_MAX_DOMAINS];
+    bool sampled[SIM_MAX_DOMAINS];
 };
 
 #define ENG_FULL_CHECK_EVERY 64
@@ -243,6 +246,9 @@ void eng_note(struct engine *e, const char *msg);
  * "populate:mmio_dm->ram_rw").  Not part of the digest. */
 void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Records each domain's dirty count, paging-state populations and ring
+ * occupancy when they changed (samples.c); called for every step op. */
+void eng_sample_domains(struct engine *e, const char *op);
 /* Writes the run's coverage (sorted) to the recorder. */
 void eng_flush_coverage(struct engine *e);
 

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -354,4 +355,60 @@ Test(engine, ept_raw_and_mbec_errors)
         cr_assert_str_eq(r.status, "error", "case %zu: %s", i, r.message);
         cr_assert(strstr(r.message, cases[i].needle), "case %zu: %s", i, r.message);
     }
+}
+
+/* Per-step samples (sim/engine/samples.c): one row per change of a
+ * domain's dirty count, paging-state populations or ring, on the step
+ * that made it, none for steps that changed nothing. */
+Test(engine, samples_follow_paging_and_logdirty)
+{
+    char path[128], db[128];
+    snprintf(path, sizeof path, "%s/samples.lua", dir);
+    snprintf(db, sizeof db, "%s/samples.db", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("local d = domain{ name = 'g', gfns = 0x40, ram = 0x40 }\n"
+          "expect_eq(d:paging_enable(), 0)\n"
+          "expect_eq(d:nominate(0x20), 0)\n"
+          "expect_eq(d:nominate(0x21), 0)\n"
+          "expect_eq(d:evict(0x20), 0)\n"
+          "expect_eq(d:logdirty_enable(), 0)\n"
+          "d:write_phys(0x1000, 1)\n"
+          "expect_eq(d:paging_disable(), 0)\n", f);
+    fclose(f);
+    char err[256];
+    struct recorder *rec = rec_open(db, err, sizeof err);
+    cr_assert_not_null(rec, "%s", err);
+    struct run_opts o = { .seed = 1, .rec = rec };
+    struct run_result r;
+    cr_assert_eq(lapi_run_file(path, &o, &r), 0, "%s", r.message);
+    rec_close(rec);
+
+    sqlite3 *s;
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_open(db, &s), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(s, "SELECT st.op, dirty, paging_out, paged,"
+                                       " paging_in, ring_size FROM samples"
+                                       " JOIN steps st USING (run_id, step)"
+                                       " ORDER BY step", -1, &st, NULL), SQLITE_OK);
+    static const char *const want[] = {
+        "paging_enable 0 0 0 0 8", "nominate 0 1 0 0 8", "nominate 0 2 0 0 8",
+        "evict 0 1 1 0 8",          "copy_to_guest 1 1 1 0 8",
+        "paging_disable 1 1 1 0 0", /* paged gfns stay paged without a ring */
+    };
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char got[96];
+        snprintf(got, sizeof got, "%s %lld %lld %lld %lld %lld",
+                 (const char *)sqlite3_column_text(st, 0),
+                 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2),
+                 (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4),
+                 (long long)sqlite3_column_int64(st, 5));
+        cr_assert_lt(n, sizeof want / sizeof want[0], "extra sample %s", got);
+        cr_assert_str_eq(got, want[n], "sample %zu", n);
+        n++;
+    }
+    cr_assert_eq(n, sizeof want / sizeof want[0]);
+    sqlite3_finalize(st);
+    sqlite3_close(s);
 }

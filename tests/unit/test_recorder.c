@@ -196,7 +196,7 @@ Test(recorder, fresh_database_identity_and_journal)
 	rec_close(r);
 	db = db_open(dbpath);
 	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
 	cr_assert_eq(q_int(db, "PRAGMA application_id"), 0x50475331);
 	cr_assert_str_eq(q_text(db, "PRAGMA journal_mode", buf, sizeof(buf)),
 	                 "wal");
@@ -204,8 +204,10 @@ Test(recorder, fresh_database_identity_and_journal)
 	                       " IN ('runs','steps','divergences','failures',"
 	                       "'run_summary','divergences_per_scenario',"
 	                       "'run_totals','divergences_run',"
-	                       "'failures_run')"),
-	             9);
+	                       "'failures_run','coverage','samples',"
+	                       "'transition_coverage','coverage_per_kind',"
+	                       "'run_cycles','replay_diffs_per_backend')"),
+	             15);
 	sqlite3_close(db);
 }
 
@@ -308,7 +310,7 @@ Test(recorder, reopen_appends_runs)
 	db = db_open(dbpath);
 	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE status='pass'"),
 	             2);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
 	sqlite3_close(db);
 }
 
@@ -595,7 +597,11 @@ Test(recorder, version1_upgraded_in_place)
 	rec_close(r);
 	/* turn it back into a version 1 file */
 	db = db_open(dbpath);
-	cr_assert_eq(sqlite3_exec(db, "DROP VIEW transition_coverage;"
+	cr_assert_eq(sqlite3_exec(db, "DROP VIEW coverage_per_kind;"
+	                              "DROP VIEW run_cycles;"
+	                              "DROP VIEW replay_diffs_per_backend;"
+	                              "DROP TABLE samples;"
+	                              "DROP VIEW transition_coverage;"
 	                              "DROP TABLE coverage;"
 	                              "ALTER TABLE runs DROP COLUMN cpu_profile;"
 	                              "PRAGMA user_version = 1;",
@@ -610,11 +616,179 @@ Test(recorder, version1_upgraded_in_place)
 	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
 	rec_close(r);
 	db = db_open(dbpath);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
 	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs"), 2);
 	cr_assert_eq(q_int(db, "SELECT total FROM transition_coverage"), 5);
 	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE cpu_profile"
 	                       " IS NULL"), 2);
+	/* ... and the version 3 step ran after the version 2 one */
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM samples"), 0);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM run_cycles"), 2);
+	sqlite3_close(db);
+}
+
+/* ---- schema version 3: samples and the views ----------------------------- */
+
+/* Turns the file at path back into a version 2 file (as pagesim wrote it
+ * before the samples table): drops what version 3 added. */
+static void make_version2(const char *path)
+{
+	sqlite3 *db = db_open(path);
+
+	cr_assert_eq(sqlite3_exec(db, "DROP VIEW coverage_per_kind;"
+	                              "DROP VIEW run_cycles;"
+	                              "DROP VIEW replay_diffs_per_backend;"
+	                              "DROP TABLE samples;"
+	                              "ALTER TABLE runs DROP COLUMN cpu_profile;"
+	                              "PRAGMA user_version = 2;",
+	                          NULL, NULL, NULL), SQLITE_OK,
+	             "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+Test(recorder, samples_round_trip)
+{
+	char buf[512];
+	struct recorder *r = must_open(dbpath);
+	int64_t a = rec_run_begin(r, "s", 1, NULL);
+	struct rec_sample s0 = { .domain = 0, .dirty = 3 };
+	struct rec_sample s1 = { .domain = 1, .paging_out = 2, .paged = 5,
+	                         .paging_in = 1, .ring_used = 7, .ring_size = 8 };
+	sqlite3 *db;
+
+	cr_assert_eq(rec_sample(r, a, 4, &s0), 0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_sample(r, a, 9, &s1), 0, "%s", rec_errmsg(r));
+	/* one row per (run, domain, step) */
+	cr_assert_eq(rec_sample(r, a, 9, &s1), -1);
+	cr_assert_eq(rec_sample(NULL, a, 1, &s0), -1);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 9, 0, 0, NULL, 1.0), 0,
+	             "%s", rec_errmsg(r));
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db, "SELECT * FROM samples ORDER BY step", buf,
+	                        sizeof(buf)),
+	                 "1|4|0|3|0|0|0|0|0\n"
+	                 "1|9|1|0|2|5|1|7|8\n");
+	sqlite3_close(db);
+}
+
+/* Every view added in version 3, with results worked out by hand. */
+Test(recorder, views_v3)
+{
+	char buf[2048];
+	struct recorder *r = must_open(dbpath);
+	int64_t a, b;
+	sqlite3 *db;
+
+	a = rec_run_begin(r, "tlb.lua", 1, NULL);
+	cr_assert_eq(rec_step(r, a, 1, "t:1", "read", "v=0",
+	                      "ok gpa=0x1 refs=24 exits=0 tlb=walk cyc=120"), 0);
+	cr_assert_eq(rec_step(r, a, 2, "t:2", "read", "v=0",
+	                      "ok gpa=0x1 refs=0 exits=0 tlb=l1 cyc=1"), 0);
+	cr_assert_eq(rec_step(r, a, 3, "t:3", "write", "v=0",
+	                      "ok gpa=0x1 refs=0 exits=0 tlb=stlb cyc=9"), 0);
+	cr_assert_eq(rec_step(r, a, 4, "t:4", "populate", "gfn=1",
+	                      "rc=0 cyc=1000 refs=1000"), 0); /* not an access */
+	cr_assert_eq(rec_coverage(r, a, "pf_ec", "0x3", 2), 0);
+	cr_assert_eq(rec_coverage(r, a, "pf_ec", "0x7", 1), 0);
+	cr_assert_eq(rec_coverage(r, a, "p2m", "populate:mmio_dm->ram_rw", 4), 0);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 4, 0, 0, NULL, 1.0), 0);
+	b = rec_run_begin(r, "plain.lua", 1, NULL);
+	cr_assert_eq(rec_step(r, b, 1, "p:1", "exec", "v=0",
+	                      "pf ec=0x15 cr2=0x1 refs=20 exits=0"), 0);
+	cr_assert_eq(rec_coverage(r, b, "pf_ec", "0x3", 5), 0);
+	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db, "SELECT * FROM run_cycles", buf, sizeof(buf)),
+	                 "1|tlb.lua|3|3|130|1|1|1|24\n"
+	                 "2|plain.lua|1|0|0|0|0|0|20\n");
+	cr_assert_str_eq(q_rows(db, "SELECT * FROM coverage_per_kind", buf,
+	                        sizeof(buf)),
+	                 "p2m|1|4\n"
+	                 "pf_ec|2|8\n");
+	/* The hw_ tables come from pagesim replay (hw-replay/replay.c); these
+	 * have the columns the view reads. */
+	cr_assert_eq(sqlite3_exec(db,
+	    "CREATE TABLE hw_runs (id INTEGER PRIMARY KEY, run_id INTEGER,"
+	    " backend TEXT, status TEXT, accesses INTEGER, compared INTEGER,"
+	    " diffs INTEGER, known INTEGER, skipped INTEGER);"
+	    "INSERT INTO hw_runs VALUES (1, 1, 'kvm', 'diff', 5, 4, 2, 1, 1);"
+	    "INSERT INTO hw_runs VALUES (2, 1, 'kvm', 'pass', 5, 5, 0, 0, 0);"
+	    "INSERT INTO hw_runs VALUES (3, 2, 'qemu', 'pass', 1, 1, 0, 3, 0);",
+	    NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_str_eq(q_rows(db, "SELECT * FROM replay_diffs_per_backend",
+	                        buf, sizeof(buf)),
+	                 "kvm|tlb.lua|2|1|9|2|1|1\n"
+	                 "qemu|plain.lua|1|1|1|0|3|0\n");
+	sqlite3_close(db);
+}
+
+/* A version 2 file (coverage, no samples) is upgraded in place to 3. */
+Test(recorder, version2_upgraded_in_place)
+{
+	struct recorder *r = must_open(dbpath);
+	int64_t a = rec_run_begin(r, "old", 1, NULL);
+	struct rec_sample s = { .domain = 2, .dirty = 1 };
+	sqlite3 *db;
+
+	cr_assert_eq(rec_coverage(r, a, "pf_ec", "0x1", 1), 0);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	make_version2(dbpath);
+
+	r = must_open(dbpath);
+	int64_t b = rec_run_begin(r, "new", 1, NULL);
+	cr_assert_eq(rec_sample(r, b, 1, &s), 0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs"), 2);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM coverage"), 1);
+	cr_assert_eq(q_int(db, "SELECT domain FROM samples"), 2);
+	cr_assert_eq(q_int(db, "SELECT distinct_keys FROM coverage_per_kind"), 1);
+	sqlite3_close(db);
+}
+
+/* pagesim merge copies samples, and reads a version 2 source as it is. */
+Test(recorder, merge_copies_samples_and_reads_version2)
+{
+	char src3[600], src2[600], buf[512];
+	struct rec_sample s = { .domain = 0, .paged = 4, .ring_size = 8 };
+	struct recorder *r;
+	int64_t a;
+	sqlite3 *db;
+
+	snprintf(src3, sizeof(src3), "%s/v3.db", tmpdir);
+	snprintf(src2, sizeof(src2), "%s/v2.db", tmpdir);
+	r = must_open(src3);
+	a = rec_run_begin(r, "three", 1, NULL);
+	cr_assert_eq(rec_sample(r, a, 5, &s), 0);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 5, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	r = must_open(src2);
+	a = rec_run_begin(r, "two", 1, NULL);
+	cr_assert_eq(rec_coverage(r, a, "pf_ec", "0x1", 1), 0);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	make_version2(src2);
+
+	r = must_open(dbpath);
+	cr_assert_eq(rec_merge(r, src2), 1, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_merge(r, src3), 1, "%s", rec_errmsg(r));
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db, "SELECT r.scenario, s.step, s.paged,"
+	                            " s.ring_size FROM samples s JOIN runs r"
+	                            " ON r.id = s.run_id", buf, sizeof(buf)),
+	                 "three|5|4|8\n");
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM coverage WHERE run_id = 1"), 1);
+	sqlite3_close(db);
+	/* the version 2 source was only read */
+	db = db_open(src2);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
 	sqlite3_close(db);
 }
 
@@ -644,7 +818,7 @@ Test(recorder, run_profile_recorded)
 /* A version 2 database is upgraded in place to version 3: its runs keep
  * everything and get a NULL profile; new runs record theirs; merging a
  * version 2 file into a version 3 one leaves the profile NULL. */
-Test(recorder, version2_upgraded_in_place)
+Test(recorder, version2_upgraded_in_place_profile)
 {
 	char buf[256], src[sizeof(dbpath) + 8];
 	struct recorder *r = must_open(dbpath);
@@ -655,7 +829,11 @@ Test(recorder, version2_upgraded_in_place)
 	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
 	rec_close(r);
 	db = db_open(dbpath);
-	cr_assert_eq(sqlite3_exec(db, "ALTER TABLE runs DROP COLUMN cpu_profile;"
+	cr_assert_eq(sqlite3_exec(db, "DROP VIEW coverage_per_kind;"
+	                              "DROP VIEW run_cycles;"
+	                              "DROP VIEW replay_diffs_per_backend;"
+	                              "DROP TABLE samples;"
+	                              "ALTER TABLE runs DROP COLUMN cpu_profile;"
 	                              "PRAGMA user_version = 2;",
 	                          NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -683,7 +861,7 @@ Test(recorder, version2_upgraded_in_place)
 	cr_assert_eq(rec_merge(r, src), 1, "%s", rec_errmsg(r));
 	rec_close(r);
 	db = db_open(dbpath);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
 	cr_assert_str_eq(q_rows(db, "SELECT id, scenario, cpu_profile FROM runs"
 	                            " ORDER BY id", buf, sizeof(buf)),
 	                 "1|old|NULL\n2|new|amd-zen2\n3|old|NULL\n");
