@@ -53,9 +53,11 @@ struct p2m_view {
     uint8_t *type;
     uint64_t *mfn;
     uint8_t *perm;
+    uint8_t *order;
+    uint8_t *access;
 };
 
-static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
+static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
 {
     struct p2m_view *v = ctx;
     struct oracle_epte x;
@@ -65,6 +67,9 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
         v->type[gfn] = (uint8_t)x.type;
         v->mfn[gfn] = x.mfn;
         v->perm[gfn] = (uint8_t)x.perm;
+        v->order[gfn] = (uint8_t)order;
+        v->access[gfn] =
+            (uint8_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
         return;
     }
     /* Nothing may be mapped outside [0, max_gfn). */
@@ -88,8 +93,9 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
 {
     uint64_t n = od->max_gfn ? od->max_gfn : 1;
     struct p2m_view v = { r, od->id, od->max_gfn, malloc(n),
-                          malloc(n * sizeof(uint64_t)), calloc(n, 1) };
-    if (!v.type || !v.mfn || !v.perm)
+                          malloc(n * sizeof(uint64_t)), calloc(n, 1),
+                          calloc(n, 1), calloc(n, 1) };
+    if (!v.type || !v.mfn || !v.perm || !v.order || !v.access)
         goto out;
     for (uint64_t g = 0; g < od->max_gfn; g++) {
         v.type[g] = p2m_mmio_dm; /* a missing entry */
@@ -100,7 +106,7 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
 
     for (uint64_t g = 0; g < od->max_gfn; g++) {
         char e1[24], a1[24];
-        unsigned xt = od->type[g], xp = oracle_type_perms(xt);
+        unsigned xt = od->type[g], xp = oracle_perms(xt, od->access[g]);
         if (v.type[g] != xt)
             oracle_report(r, oracle_type_name(xt, e1),
                           oracle_type_name(v.type[g], a1),
@@ -112,6 +118,15 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
         if (v.perm[g] != xp)
             oracle_report(r, oracle_perm_name(xp), oracle_perm_name(v.perm[g]),
                           "d%u.p2m[%#" PRIx64 "].perm", od->id, g);
+        if (v.order[g] != od->order[g])
+            oracle_report(r, u64s(od->order[g], e1), u64s(v.order[g], a1),
+                          "d%u.p2m[%#" PRIx64 "].order", od->id, g);
+        /* The stored access of an entry that holds something (an empty
+         * entry has none: ept_get_entry() answers n). */
+        if ((xt != p2m_mmio_dm || od->mfn[g] != mfn_x(INVALID_MFN)) &&
+            v.access[g] != od->access[g])
+            oracle_report(r, u64s(od->access[g], e1), u64s(v.access[g], a1),
+                          "d%u.p2m[%#" PRIx64 "].access", od->id, g);
         /* The frame behind a RAM gfn is the domain's guest page. */
         uint64_t m = od->mfn[g];
         if (p2m_is_ram(xt) && m < h->nr_frames) {
@@ -129,6 +144,8 @@ out:
     free(v.type);
     free(v.mfn);
     free(v.perm);
+    free(v.order);
+    free(v.access);
 }
 
 struct dirty_view {
@@ -243,7 +260,7 @@ struct inv_ctx {
 };
 
 /* I1 on one leaf. */
-static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e)
+static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
 {
     struct inv_ctx *c = ctx;
     struct oracle_epte x;

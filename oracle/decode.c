@@ -41,6 +41,19 @@ unsigned oracle_type_perms(unsigned t)
     }
 }
 
+/* The access restriction, as a mask of what each p2m_access_t still allows
+ * (r_pw never reaches an entry here: set_access refuses it). */
+unsigned oracle_perms(unsigned t, unsigned a)
+{
+    static const unsigned allow[] = {
+        [p2m_access_n] = 0, [p2m_access_r] = 1, [p2m_access_w] = 2,
+        [p2m_access_rw] = 3, [p2m_access_x] = 4, [p2m_access_rx] = 5,
+        [p2m_access_wx] = 6, [p2m_access_rwx] = 7, [p2m_access_rx2rw] = 5,
+        [p2m_access_n2rwx] = 0, [p2m_access_r_pw] = 1,
+    };
+    return oracle_type_perms(t) & (a < sizeof allow / sizeof allow[0] ? allow[a] : 7);
+}
+
 const char *oracle_type_name(unsigned t, char buf[16])
 {
     static const char *const names[P2M_NR_TYPES] = {
@@ -150,12 +163,30 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
         uint64_t gfn = base + ((uint64_t)i << (9 * level));
         if (level == 0) {
             if (e)
-                w->v->leaf(w->v->ctx, gfn, e);
+                w->v->leaf(w->v->ctx, gfn, e, 0);
             continue;
         }
         /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored. */
         if (!(e & ORACLE_RWX))
             continue;
+        /* Bit 7 in a PDE / PDPTE: a 2 MiB / 1 GiB leaf (ept_entry_t.sp);
+         * reserved in a PML4E.  Each gfn it covers is reported with its
+         * own frame, so callers compare per gfn. */
+        if (e & EPTE_SP) {
+            if (level == 3) {
+                w->v->bad(w->v->ctx, gfn, level, "sp bit in a PML4E", e);
+                continue;
+            }
+            uint64_t n = 1ULL << (9 * level), m = ORACLE_EPTE_MFN(e);
+            if (m & (n - 1))
+                w->v->bad(w->v->ctx, gfn, level, "superpage frame misaligned", e);
+            for (uint64_t j = 0; j < n; j++) {
+                uint64_t f = m == ORACLE_EPTE_MFN_NONE ? m : m + j;
+                w->v->leaf(w->v->ctx, gfn + j,
+                           (e & ~EPT_ADDR_MASK) | (f << PAGE_SHIFT), 9 * level);
+            }
+            continue;
+        }
         /* ept_set_middle_entry() gives every table entry r = w = x = 1, so
          * the leaf alone decides permissions. */
         if ((e & ORACLE_RWX) != ORACLE_RWX)
@@ -202,6 +233,12 @@ uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
             return e;
         if (!(e & ORACLE_RWX))
             return 0;
+        if ((e & EPTE_SP) && level < 3) {
+            uint64_t m = ORACLE_EPTE_MFN(e);
+            if (m != ORACLE_EPTE_MFN_NONE)
+                m += gfn & ((1ULL << (9 * level)) - 1);
+            return (e & ~EPT_ADDR_MASK) | (m << PAGE_SHIFT);
+        }
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     return 0;

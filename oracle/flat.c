@@ -45,6 +45,8 @@ static void dom_free(struct oracle_dom *od)
 {
     free(od->mfn);
     free(od->type);
+    free(od->order);
+    free(od->access);
     free(od->dirty);
     memset(od, 0, sizeof(*od));
 }
@@ -113,8 +115,10 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         uint64_t n = max_gfn ? max_gfn : 1;
         od->mfn = malloc(n * sizeof(uint64_t));
         od->type = malloc(n);
+        od->order = calloc(n, 1);
+        od->access = malloc(n);
         od->dirty = calloc((n + 7) / 8, 1);
-        if (!od->mfn || !od->type || !od->dirty) {
+        if (!od->mfn || !od->type || !od->order || !od->access || !od->dirty) {
             dom_free(od);
             return;
         }
@@ -122,6 +126,7 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         for (uint64_t g = 0; g < n; g++) {
             od->mfn[g] = mfn_x(INVALID_MFN);
             od->type[g] = p2m_mmio_dm;
+            od->access[g] = p2m_access_rwx; /* p2m->default_access */
         }
         od->live = true;
         od->id = d;
@@ -163,7 +168,40 @@ static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
     m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
     od->mfn[g] = mfn_x(INVALID_MFN);
     od->type[g] = p2m_mmio_dm;
+    od->access[g] = p2m_access_rwx;
     oracle_mark(od, g, false);
+}
+
+void oracle_note_nomem(struct oracle *o, bool nomem)
+{
+    o->nomem = nomem;
+}
+
+int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    if (g >= od->max_gfn || od->order[g] == 0)
+        return 0;
+    /* A superpage split allocates table pages: if the sim's heap failed
+     * one, the operation fails and the superpage is intact. */
+    if (o->nomem)
+        return -ENOMEM;
+    uint64_t n = 1ULL << od->order[g], base = g & ~(n - 1);
+    memset(od->order + base, 0, n);
+    return 0;
+}
+
+/* A RAM gfn loses its frame (remove, set_type): a superpage around it is
+ * split first; if that fails, p2m_remove_entry() puts back the M2P entry
+ * and the dirty mark it had just taken away (p2m.c:594-595), so the gfn
+ * stays mapped and is dirty. */
+static int unmap_ram_split(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    if (oracle_split(o, od, g)) {
+        oracle_mark(od, g, true);
+        return -ENOMEM;
+    }
+    unmap_ram(o, od, g);
+    return 0;
 }
 
 int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
@@ -183,8 +221,65 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
     od->mfn[g] = mfn_x(mfn);
     od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    od->order[g] = 0;
+    od->access[g] = p2m_access_rwx;
     m2p_set(o, mfn_x(mfn), g);
     oracle_mark(od, g, true);
+    return 0;
+}
+
+int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
+                              unsigned order, mfn_t mfn, bool nomem)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (order == 0)
+        return oracle_op_populate(o, d, gfn, mfn, nomem);
+    if (order != 9 && order != 18)
+        return -EINVAL;
+    uint64_t n = 1ULL << order;
+    if ((g & (n - 1)) || g >= od->max_gfn || od->max_gfn - g < n)
+        return -EINVAL;
+    /* The harness refuses a range holding anything (sim.h). */
+    for (uint64_t i = 0; i < n; i++)
+        if (od->type[g + i] != p2m_mmio_dm ||
+            od->mfn[g + i] != mfn_x(INVALID_MFN))
+            return -EEXIST;
+    if (nomem)
+        return -ENOMEM;
+    /* One entry of that order: 2^order consecutive frames from mfn, each
+     * gfn RAM with its M2P entry and its dirty mark, as p2m_add_page()
+     * leaves every page of the extent. */
+    for (uint64_t i = 0; i < n; i++) {
+        od->mfn[g + i] = mfn_x(mfn) + i;
+        od->type[g + i] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+        od->order[g + i] = (uint8_t)order;
+        od->access[g + i] = p2m_access_rwx;
+        m2p_set(o, mfn_x(mfn) + i, g + i);
+        oracle_mark(od, g + i, true);
+    }
+    return 0;
+}
+
+int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
+                         p2m_access_t a)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    /* r_pw needs EPT paging-write, which this host lacks. */
+    if (g >= od->max_gfn || (unsigned)a > p2m_access_n2rwx)
+        return -EINVAL;
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
+    /* An entry without frame is not stored (reads as nothing mapped), so
+     * it keeps no access; anything else keeps its type and frame. */
+    if (od->type[g] == p2m_mmio_dm && od->mfn[g] == mfn_x(INVALID_MFN))
+        return 0;
+    od->access[g] = (uint8_t)a;
     return 0;
 }
 
@@ -203,8 +298,7 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
         return prc;
     if (!p2m_is_ram(od->type[g]))
         return -ENOENT;
-    unmap_ram(o, od, g);
-    return 0;
+    return unmap_ram_split(o, od, g);
 }
 
 int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
@@ -220,8 +314,8 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
         return -EINVAL;
     /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
-    if (p2m_is_ram(od->type[g]))
-        unmap_ram(o, od, g);
+    if (p2m_is_ram(od->type[g]) && unmap_ram_split(o, od, g))
+        return -ENOMEM;
     od->type[g] = p2m_mmio_dm;
     od->mfn[g] = mfn_x(INVALID_MFN);
     return 0;
@@ -349,6 +443,20 @@ mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
     if (!od || gfn_x(gfn) >= od->max_gfn)
         return INVALID_MFN;
     return _mfn(od->mfn[gfn_x(gfn)]);
+}
+
+unsigned oracle_p2m_order(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    return od && gfn_x(gfn) < od->max_gfn ? od->order[gfn_x(gfn)] : 0;
+}
+
+p2m_access_t oracle_p2m_access(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    return od && gfn_x(gfn) < od->max_gfn
+               ? (p2m_access_t)od->access[gfn_x(gfn)]
+               : p2m_access_n;
 }
 
 bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn)

@@ -44,6 +44,12 @@ struct oracle_dom {
     uint64_t max_gfn;
     uint64_t *mfn;  /* [max_gfn] */
     uint8_t *type;  /* [max_gfn], p2m_type_t */
+    /* The order (0, 9, 18) of the P2M entry that should map each gfn: a
+     * populated 2 MiB / 1 GiB extent stays one entry until a 4 KiB part of
+     * it changes, and then the whole extent is 4 KiB entries (upstream's
+     * ept_split_super_page() splits every part down to the target). */
+    uint8_t *order; /* [max_gfn] */
+    uint8_t *access; /* [max_gfn], p2m_access_t (rwx by default) */
     uint8_t *dirty; /* [(max_gfn + 7) / 8], one bit per gfn */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
@@ -68,6 +74,7 @@ struct oracle {
     uint64_t *m2p; /* [nr_frames] */
     uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
+    bool nomem; /* the sim's heap failed an allocation in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
 };
 
@@ -87,6 +94,11 @@ void oracle_invariants_paging(const struct host *h, const struct domain *d,
                               struct oracle_reporter *r);
 
 /* ---- flat.c -------------------------------------------------------------- */
+/* A 4 KiB change at gfn g: if g lies in a superpage, every gfn of that
+ * extent becomes a 4 KiB entry (type, access, frame kept).  -ENOMEM, and
+ * nothing changes, when the split needed a table page and the sim's heap
+ * failed it (o->nomem); else 0. */
+int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g);
 
 struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
 /* Dirty-bitmap primitives; marks are no-ops while log-dirty is off (Xen's
@@ -99,6 +111,9 @@ bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
 /* r/w/x (bits 2:0) that Xen's ept_p2m_type_to_flags() gives type t under
  * p2m_access_rwx, on a host with no EPT A/D bits and no PML. */
 unsigned oracle_type_perms(unsigned t);
+/* The same with the p2m_access_t restriction applied (xen-paging.md 1.4:
+ * type permissions first, then the access type). */
+unsigned oracle_perms(unsigned t, unsigned a);
 /* "ram_rw", ..., or "type#N" (buf) for a value outside p2m_type_t. */
 const char *oracle_type_name(unsigned t, char buf[16]);
 const char *oracle_perm_name(unsigned perm); /* "rwx", "r-x", "---" */
@@ -123,14 +138,18 @@ void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
  * frames, intermediate entries without RWX).  Returns the number of table
  * frames reached, the root included. */
 struct oracle_ept_visit {
-    void (*leaf)(void *ctx, uint64_t gfn, uint64_t epte);
+    /* Once per gfn: for a 2 MiB / 1 GiB leaf (order 9 / 18) once for each
+     * gfn it covers, with the entry's mfn field advanced to that gfn's
+     * frame and the sp bit left as stored. */
+    void (*leaf)(void *ctx, uint64_t gfn, uint64_t epte, unsigned order);
     void (*bad)(void *ctx, uint64_t gfn, unsigned level, const char *what,
                 uint64_t entry);
     void *ctx;
 };
 unsigned oracle_ept_walk(const struct host *h, mfn_t root,
                          const struct oracle_ept_visit *v);
-/* Single root walk of gfn: the leaf entry, or 0 when a level is missing. */
+/* Single root walk of gfn: the leaf entry (for a superpage, with the mfn
+ * field advanced to gfn's frame), or 0 when a level is missing. */
 uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn);
 
 /* Walks the log-dirty radix tree at top: leaf() once per leaf bitmap (NULL

@@ -108,6 +108,10 @@ int oracle_op_nominate(struct oracle *o, domid_t d, gfn_t gfn)
         (od->type[g] != p2m_ram_rw && od->type[g] != p2m_ram_logdirty) ||
         !unshared(o, od->mfn[g]))
         return -EBUSY;
+    /* nominate() sets a PAGE_ORDER_4K entry: a superpage is split, and a
+     * failed split fails the nominate with nothing changed. */
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
     od->type[g] = p2m_ram_paging_out;
     return 0;
 }
@@ -320,8 +324,15 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt
     if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
         return -EINVAL;
     /* Read-only RAM under log-dirty becomes logdirty again when made rw. */
-    od->type[g] = nt == p2m_ram_ro ? p2m_ram_ro
-                  : od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    unsigned want = nt == p2m_ram_ro ? p2m_ram_ro
+                    : od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    if (want == t)
+        return 0;
+    /* p2m_change_type_one(): a 4 KiB entry with p2m->default_access. */
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
+    od->type[g] = (uint8_t)want;
+    od->access[g] = p2m_access_rwx;
     return 0;
 }
 

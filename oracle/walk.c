@@ -8,7 +8,8 @@
  * one -- is translated through the flat P2M and oracle_type_perms(), i.e.
  * through the EPT the sim *should* have written (tables r=w=x, leaf per
  * ept_p2m_type_to_flags()).  Consequences of that choice:
- *   - a present translation always costs 4 EPT references;
+ *   - a present translation costs 4 EPT references, 3 through a 2 MiB
+ *     leaf, 2 through a 1 GiB leaf (the flat model's per-gfn order);
  *   - exit qualification bits 5:3 are the leaf's r/w/x (tables are rwx, a
  *     not-present walk gives 0 wherever it stopped);
  *   - how many EPT entries a failing walk read depends on which tables the
@@ -30,6 +31,7 @@
 struct xlate {
     unsigned perm; /* leaf r/w/x; 0 = not present */
     uint64_t hpa;
+    unsigned erefs; /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for 1 GiB */
 };
 
 static void ideal_xlate(const struct oracle_dom *od, uint64_t gpa,
@@ -39,14 +41,24 @@ static void ideal_xlate(const struct oracle_dom *od, uint64_t gpa,
     uint64_t g = (gpa >> PAGE_SHIFT) & ORACLE_EPT_GFN_MASK;
     x->perm = 0;
     x->hpa = 0;
+    x->erefs = 4;
     if (g >= od->max_gfn)
         return;
-    x->perm = oracle_type_perms(od->type[g]);
+    x->perm = oracle_perms(od->type[g], od->access[g]);
+    x->erefs = 4 - od->order[g] / 9;
     /* A type with permissions but no frame cannot be written by Xen
      * (ept_set_entry leaves the entry 0); treat it as not present. */
     if (od->mfn[g] == mfn_x(INVALID_MFN))
         x->perm = 0;
     x->hpa = (od->mfn[g] << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
+}
+
+/* SDM 29.3.3.1: a present leaf that allows writes but not reads is an EPT
+ * misconfiguration -- what the access types w and wx give a writable type
+ * (Xen's ept_p2m_type_to_flags() does not prevent it). */
+static bool ideal_misconfig(const struct xlate *x)
+{
+    return (x->perm & EPT_W) && !(x->perm & EPT_R);
 }
 
 /* Exit qualification (SDM Table 28-7), translation-rules.md "EPT walk". */
@@ -79,6 +91,7 @@ struct attempt {
     uint32_t pf_ec;       /* AT_PF */
     uint64_t cr2;         /* AT_PF */
     uint64_t qual, xgpa;  /* AT_EXIT */
+    bool misconfig;       /* AT_EXIT: an EPT misconfiguration, not a violation */
     bool all_u, all_w, nx, dirty, global; /* AT_OK: the rights */
     unsigned pkey, pshift;
     bool need_ad[O_MAX_ENT];
@@ -234,13 +247,19 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
             uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
             uint64_t egpa = table + esz * idx;
             ideal_xlate(od, egpa, &x);
+            if (ideal_misconfig(&x)) {
+                a->end = AT_EXIT;
+                a->misconfig = true;
+                a->xgpa = egpa;
+                return;
+            }
             if (!(x.perm & EPT_R)) {
                 a->end = AT_EXIT;
                 a->qual = exit_qual(EPTQ_READ, x.perm, false);
                 a->xgpa = egpa;
                 return;
             }
-            a->refs += 4 + 1; /* its EPT walk, then the entry itself */
+            a->refs += x.erefs + 1; /* its EPT walk, then the entry itself */
             uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
@@ -316,13 +335,19 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
 
     /* The final gpa, with the access's own kind. */
     ideal_xlate(od, gpa, &x);
+    if (ideal_misconfig(&x)) {
+        a->end = AT_EXIT;
+        a->misconfig = true;
+        a->xgpa = gpa;
+        return;
+    }
     if (!(x.perm & need[k])) {
         a->end = AT_EXIT;
         a->qual = exit_qual(kind_bit[k], x.perm, true);
         a->xgpa = gpa;
         return;
     }
-    a->refs += 4;
+    a->refs += x.erefs;
     a->gpa = gpa;
     a->hpa = x.hpa;
 
@@ -397,6 +422,21 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
     out->value = val;
 }
 
+/* hvm_hap_nested_page_fault()'s switch over p2m_access_t: is the access
+ * (exit qualification bits 0-2) against the access type? */
+static bool access_violation(unsigned ac, uint64_t qual)
+{
+    static const unsigned allow[] = {
+        [p2m_access_n] = 0, [p2m_access_r] = 1, [p2m_access_w] = 2,
+        [p2m_access_rw] = 3, [p2m_access_x] = 4, [p2m_access_rx] = 5,
+        [p2m_access_wx] = 6, [p2m_access_rwx] = 7, [p2m_access_rx2rw] = 5,
+        [p2m_access_n2rwx] = 0,
+    };
+    unsigned want = (unsigned)(qual & 7); /* read, write, fetch */
+    unsigned ok = ac < sizeof allow / sizeof allow[0] ? allow[ac] : 0;
+    return (want & ~ok) != 0;
+}
+
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)
@@ -442,15 +482,36 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             return;
         }
         struct oracle_exit *x = &out->exits[out->nexits++];
-        x->kind = OR_EXIT_EPT_VIOLATION;
+        x->kind = a.misconfig ? OR_EXIT_EPT_MISCONFIG : OR_EXIT_EPT_VIOLATION;
         x->qual = a.qual;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
+        /* ept_handle_misconfig() finds no pending recalculation to resolve
+         * (type changes are eager here) and the domain is crashed. */
+        if (a.misconfig)
+            return;
 
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
         unsigned t = g < od->max_gfn ? od->type[g] : p2m_mmio_dm;
+        /* mem_access before anything else, for gfns with a frame: rx2rw
+         * written becomes rw and the fault is handled on; any other
+         * violation clears the restriction to rwx (no monitor ring, access
+         * not required) and the access is re-executed.  Each is a 4 KiB
+         * set_entry, splitting a superpage. */
+        bool fall_through = false;
+        if (g < od->max_gfn && od->mfn[g] != mfn_x(INVALID_MFN) &&
+            access_violation(od->access[g], a.qual)) {
+            oracle_split(o, od, g);
+            if ((a.qual & EPTQ_WRITE) && od->access[g] == p2m_access_rx2rw) {
+                od->access[g] = p2m_access_rw;
+                fall_through = true;
+            } else {
+                od->access[g] = p2m_access_rwx;
+                continue;
+            }
+        }
         /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
          * being paged in just faults again until prep. */
         if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
@@ -474,7 +535,10 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
              * then the vCPU re-executes the access. */
             oracle_mark(od, g, true);
+            /* p2m_change_type_one(): order 0, default access. */
+            oracle_split(o, od, g);
             od->type[g] = p2m_ram_rw;
+            od->access[g] = p2m_access_rwx;
             continue;
         }
         if (t == p2m_mmio_dm || t == p2m_invalid) {
@@ -485,6 +549,13 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                              ? (width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1)
                              : 0;
             return;
+        }
+        /* After an rx2rw promotion: RAM's "spurious fault" path marks a
+         * write dirty and re-executes. */
+        if (fall_through) {
+            if ((a.qual & EPTQ_WRITE) && p2m_is_ram(t))
+                oracle_mark(od, g, true);
+            continue;
         }
         return; /* OR_CRASH: domain_crash() */
     }

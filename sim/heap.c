@@ -153,3 +153,52 @@ uint64_t get_gpfn_from_mfn(const struct host *h, mfn_t m)
     return hostmem_mfn_valid(h->nr_frames, m) ? h->m2p[mfn_x(m)]
                                               : INVALID_M2P_ENTRY;
 }
+
+/*
+ * alloc_domheap_pages() for order > 0 (P2M superpages, issue 3): the
+ * lowest-addressed free block of 2^order frames aligned to its size.  The
+ * heap has no buddy lists yet, so the block is found by a scan of
+ * page_info and its frames are taken out of the free stack, which keeps
+ * the LIFO order of the remaining frames (and so the determinism of
+ * order-0 reuse).  One allocation attempt for fault injection.
+ */
+mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
+                       unsigned order)
+{
+    if (order == 0)
+        return heap_alloc_page(h, owner, use);
+    h->alloc_attempts++;
+    if (h->alloc_attempts == h->fail_at ||
+        (owner < 32 && (h->fail_domains >> owner & 1))) {
+        h->injected_failures++;
+        return INVALID_MFN;
+    }
+    uint64_t n = 1ULL << order, base;
+    if (order >= 63 || n > h->nr_free)
+        return INVALID_MFN;
+    for (base = 0; base + n <= h->nr_frames; base += n) {
+        uint64_t i;
+        for (i = 0; i < n && h->frames[base + i].use == PGU_FREE; i++)
+            ;
+        if (i == n)
+            break;
+    }
+    if (base + n > h->nr_frames)
+        return INVALID_MFN;
+    uint64_t k = 0;
+    for (uint64_t j = 0; j < h->nr_free; j++)
+        if (h->free_stack[j] < base || h->free_stack[j] >= base + n)
+            h->free_stack[k++] = h->free_stack[j];
+    h->nr_free = k;
+    struct domain *d = use == PGU_GUEST ? heap_domain(h, owner) : NULL;
+    for (uint64_t i = 0; i < n; i++) {
+        struct page_info *pg = &h->frames[base + i];
+        pg->owner = owner;
+        pg->use = (uint8_t)use;
+        pg->count = 1;
+        h->allocs++;
+        if (d)
+            d->tot_pages++;
+    }
+    return _mfn(base);
+}

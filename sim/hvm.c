@@ -37,14 +37,61 @@ enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
  *       no ring, the domain crashes;
  *   ram_paging_in -> not in hvm.c's "paged" test: rc = 1, the access is
  *       re-executed and faults again until prep completes (NPF_SPIN). */
+/* The access-type switch of hvm_hap_nested_page_fault(): does the access
+ * in the exit qualification (read, write, fetch bits) break a? */
+static bool mem_access_violation(p2m_access_t a, uint64_t qual)
+{
+    bool r = qual & EPTQ_READ, w = qual & EPTQ_WRITE, x = qual & EPTQ_FETCH;
+    switch (a) {
+    case p2m_access_r:
+        return w || x;
+    case p2m_access_w:
+        return r || x;
+    case p2m_access_x:
+        return r || w;
+    case p2m_access_rx:
+    case p2m_access_rx2rw:
+        return w;
+    case p2m_access_wx:
+        return r;
+    case p2m_access_rw:
+        return x;
+    case p2m_access_rwx:
+        return false;
+    default: /* n, n2rwx, anything else */
+        return r || w || x;
+    }
+}
+
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
                                                gpa_t gpa, uint64_t qual,
                                                gva_t gla)
 {
     gfn_t gfn = gpa_to_gfn(gpa);
     p2m_type_t t;
+    p2m_access_t a;
+    bool fall_through = false;
 
-    p2m_get_entry(d, gfn, &t, NULL);
+    mfn_t mfn = p2m_get_entry(d, gfn, &t, &a);
+
+    /* mem_access first, for entries with a frame (hvm.c "Check access
+     * permissions first"): an access the p2m_access_t forbids is a
+     * violation for p2m_mem_access_check().  rx2rw on a write is promoted
+     * to rw and the fault handled on as usual (not a sync event); n2rwx
+     * becomes rwx.  No vm_event monitor ring is modelled and
+     * p2m->access_required is false, so otherwise the restriction is
+     * cleared to rwx and the access re-executed. */
+    if (!mfn_eq(mfn, INVALID_MFN) && mem_access_violation(a, qual)) {
+        if ((qual & EPTQ_WRITE) && a == p2m_access_rx2rw) {
+            if (p2m_set_mem_access(d, gfn, p2m_access_rw))
+                return NPF_CRASH; /* Xen ASSERT()s success */
+            fall_through = true;
+        } else {
+            if (p2m_set_mem_access(d, gfn, p2m_access_rwx))
+                return NPF_CRASH;
+            return NPF_RETRY;
+        }
+    }
 
     if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
         switch (p2m_mem_paging_populate(d, gfn, vcpu)) {
@@ -75,6 +122,15 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
             paging_mark_pfn_dirty(d, gfn);
         if (p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw))
             return NPF_CRASH;
+        return NPF_RETRY;
+    }
+
+    /* After an rx2rw promotion: the "spurious fault" path for RAM -- a
+     * write marks the gfn dirty (a no-op unless log-dirty is on) and the
+     * vCPU re-executes. */
+    if (fall_through) {
+        if ((qual & EPTQ_WRITE) && p2m_is_ram(t))
+            paging_mark_pfn_dirty(d, gfn);
         return NPF_RETRY;
     }
 

@@ -21,6 +21,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_NOMINATE_IGNORE_REFS, "nominate_ignore_refs" },
     { MUT_COPY_PAGED_EFAULT, "copy_paged_efault" },
     { MUT_LD_IGNORE_FAILED_ALLOCS, "ld_ignore_failed_allocs" },
+    { MUT_SPLIT_LOSES_TYPE, "split_loses_type" },
+    { MUT_ACCESS_IGNORED, "access_ignored" },
     { MUT_NO_RSVD_MAXPHY, "no_rsvd_maxphy" },
     { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
     { MUT_PK_IGNORE_WD, "pk_ignore_wd" },

@@ -3,8 +3,8 @@
  * sim/p2m-ept.c - the P2M as a real EPT in host memory.
  *
  * Models xen/arch/x86/mm/p2m-ept.c: ept_p2m_type_to_flags(), ept_set_entry()
- * and ept_get_entry(), plus the teardown and the global type change, for
- * 4 KiB pages only.  The tables are the ones model/ept.c walks: what is
+ * ept_get_entry() and ept_split_super_page(), plus the teardown and the
+ * global type change, for 4 KiB, 2 MiB and 1 GiB entries.  The tables are the ones model/ept.c walks: what is
  * written here is exactly what the simulated hardware sees.
  *
  * Entry encoding (ept_entry_t, xen/arch/x86/include/asm/hvm/vmx/vmx.h):
@@ -21,8 +21,12 @@
  *       (anything outside P2M_INVALID_MFN_TYPES: e.g. p2m_invalid,
  *       p2m_mmio_dm, p2m_ram_rw) is given an mfn that is not valid.
  *
- * No superpages, no EMT=7 "recalc" misconfigurations: type changes are
- * applied to the leaves at once (see ept_change_type_global()).
+ * Superpages (ept_set_entry() with order 9 / 18): a PDE or PDPTE leaf with
+ * the sp bit (7), mfn aligned to its size; changing a 4 KiB part splits it
+ * with ept_split_super_page(), whose table allocations can fail.
+ *
+ * No EMT=7 "recalc" misconfigurations: type changes are applied to the
+ * leaves at once (see ept_change_type_global()).
  */
 #include "pagesim/mutant.h"
 #include "sim-internal.h"
@@ -89,6 +93,9 @@ uint64_t ept_p2m_type_to_flags(p2m_type_t t, p2m_access_t a)
         break;
     }
 
+    /* MUT_ACCESS_IGNORED: the mem_access restriction is never applied. */
+    if (MUTANT(MUT_ACCESS_IGNORED))
+        return f;
     switch (a) {
     case p2m_access_n:
     case p2m_access_n2rwx:
@@ -128,15 +135,33 @@ static bool ept_entry_valid(uint64_t e)
            ((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT) != p2m_invalid;
 }
 
-/* A leaf for (mfn, t, a), or 0 as ept_set_entry() stores for a type that
- * needs a frame but was given none. */
-static uint64_t ept_make_leaf(const struct domain *d, mfn_t mfn, p2m_type_t t,
-                              p2m_access_t a)
+/* is_epte_superpage(): a present entry above the PT with the sp bit. */
+static bool ept_is_super(uint64_t e, int level)
+{
+    return level > 1 && (e & EPT_RWX) && (e & EPTE_SP);
+}
+
+static p2m_type_t ept_leaf_type(uint64_t e)
+{
+    return (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+}
+
+static p2m_access_t ept_leaf_access(uint64_t e)
+{
+    return (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
+}
+
+/* A leaf for (mfn, t, a) at 'level' (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB, with
+ * the sp bit), or 0 as ept_set_entry() stores for a type that needs a frame
+ * but was given none. */
+static uint64_t ept_make_leaf_at(const struct domain *d, mfn_t mfn,
+                                 p2m_type_t t, p2m_access_t a, int level)
 {
     if (!hostmem_mfn_valid(d->host->nr_frames, mfn) && !p2m_allows_invalid_mfn(t))
         return 0;
     return ept_p2m_type_to_flags(t, a) |
            ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
+           (level > 1 ? EPTE_SP : 0) |
            ((mfn_x(mfn) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT) |
            (((uint64_t)t << EPTE_P2MT_SHIFT) & EPTE_P2MT_MASK) |
            (((uint64_t)a << EPTE_ACCESS_SHIFT) & EPTE_ACCESS_MASK);
@@ -173,89 +198,225 @@ static void ept_write(struct domain *d, mfn_t table, unsigned idx, uint64_t e)
     hostmem_write64(d->host->mem, ept_slot(table, idx), e);
 }
 
+/* ept_set_middle_entry(): a zeroed table page from the heap (the domain's
+ * P2M pool), or INVALID_MFN when the allocation fails. */
+static mfn_t ept_alloc_table(struct domain *d)
+{
+    mfn_t m = heap_alloc_page(d->host, d->id, PGU_P2M);
+    if (!mfn_eq(m, INVALID_MFN))
+        d->p2m_pages++;
+    return m;
+}
+
+/* ept_free_entry() for a table entry: the table below it and every table
+ * under that go back to the heap; the guest frames their leaves name are
+ * not touched (they belong to the domain, not to the P2M). */
+static void ept_free_subtree(struct domain *d, mfn_t table, int level)
+{
+    if (level > 1)
+        for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+            uint64_t e = ept_read(d, table, i);
+            if ((e & EPT_RWX) && !ept_is_super(e, level))
+                ept_free_subtree(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
+                                 level - 1);
+        }
+    heap_free_page(d->host, table);
+    if (d->p2m_pages)
+        d->p2m_pages--;
+}
+
 /*
- * ept_next_level(): the table below entry idx of 'table', allocating it
- * (a zeroed frame from the heap, use PGU_P2M) when 'alloc' is set.
- * Returns the table's mfn or INVALID_MFN (missing, or heap empty).
+ * ept_split_super_page(): the superpage e at 'level' becomes a table of 512
+ * entries one level down, each a copy of e with its part of the frame range
+ * (permissions recomputed by ept_p2m_type_to_flags()), and -- as upstream
+ * does -- every one of them is split again until 'target' is reached, so a
+ * 1 GiB leaf split to 4 KiB costs 1 + 512 table pages.  The new subtree is
+ * built off to the side: on an allocation failure what was built is freed
+ * and INVALID_MFN returned, and the caller leaves e in place (the
+ * superpage survives intact).
+ */
+static mfn_t ept_split_super_page(struct domain *d, uint64_t e, int level,
+                                  int target)
+{
+    mfn_t table = ept_alloc_table(d);
+    if (mfn_eq(table, INVALID_MFN))
+        return INVALID_MFN;
+    p2m_type_t t = ept_leaf_type(e);
+    p2m_access_t a = ept_leaf_access(e);
+    mfn_t base = ept_leaf_mfn(e);
+    uint64_t trunk = 1ULL << (9 * (level - 2));
+    for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+        mfn_t m = mfn_eq(base, INVALID_MFN) ? base
+                                            : _mfn(mfn_x(base) + i * trunk);
+        /* MUT_SPLIT_LOSES_TYPE: the other parts come out as plain ram_rw
+         * (the copy forgets sa_p2mt), a split that only looks right for
+         * the entry being changed. */
+        p2m_type_t ct = MUTANT(MUT_SPLIT_LOSES_TYPE) ? p2m_ram_rw : t;
+        uint64_t ne = ept_make_leaf_at(d, m, ct, a, level - 1);
+        if (level - 1 > target) {
+            mfn_t sub = ept_split_super_page(d, ne, level - 1, target);
+            if (mfn_eq(sub, INVALID_MFN)) {
+                ept_free_subtree(d, table, level - 1);
+                return INVALID_MFN;
+            }
+            ne = EPT_RWX | (mfn_x(sub) << PAGE_SHIFT);
+        }
+        ept_write(d, table, i, ne);
+    }
+    return table;
+}
+
+/*
+ * ept_next_level(): the table below entry idx of 'table' at 'level'.  A
+ * missing table is allocated (when 'alloc'); a superpage on the way is
+ * split down to 'target' first (ept_set_entry()'s "i > target" case).
+ * Returns the table's mfn or INVALID_MFN (missing and !alloc, a superpage
+ * and !alloc, heap empty or allocation failure injected).
  */
 static mfn_t ept_next_level(struct domain *d, mfn_t table, unsigned idx,
-                            bool alloc)
+                            int level, bool alloc, int target)
 {
     uint64_t e = ept_read(d, table, idx);
+    if (ept_is_super(e, level)) {
+        if (!alloc)
+            return INVALID_MFN;
+        mfn_t sub = ept_split_super_page(d, e, level, target);
+        if (mfn_eq(sub, INVALID_MFN))
+            return INVALID_MFN;
+        ept_write(d, table, idx, EPT_RWX | (mfn_x(sub) << PAGE_SHIFT));
+        return sub;
+    }
     if (e & EPT_RWX)
         return _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     if (!alloc)
         return INVALID_MFN;
-    mfn_t m = heap_alloc_page(d->host, d->id, PGU_P2M);
+    mfn_t m = ept_alloc_table(d);
     if (mfn_eq(m, INVALID_MFN))
         return INVALID_MFN;
-    d->p2m_pages++;
     ept_write(d, table, idx, EPT_RWX | (mfn_x(m) << PAGE_SHIFT));
     return m;
 }
 
 /*
- * ept_set_entry() for one 4 KiB entry.  Returns 0, -EINVAL (gfn outside
- * [0, max_gfn)), -ENOMEM (no frame for an intermediate table).
+ * ept_set_entry() for an entry of 2^order gfns (order 0, 9 or 18) at gfn,
+ * which must be aligned to it.  The leaf is written at level order/9 + 1;
+ * a superpage above it is split first (which can fail: -ENOMEM, nothing
+ * changed, as upstream); a table that was there is freed after the new
+ * leaf replaces it (ept_free_entry()).  Returns 0, -EINVAL (gfn range
+ * outside [0, max_gfn), misaligned, bad order or type), -ENOMEM.
  */
+int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
+                        p2m_type_t t, p2m_access_t a)
+{
+    if (order != PAGE_ORDER_4K && order != PAGE_ORDER_2M &&
+        order != PAGE_ORDER_1G)
+        return -EINVAL;
+    uint64_t n = 1ULL << order;
+    if (gfn_x(gfn) & (n - 1) || gfn_x(gfn) >= d->max_gfn ||
+        d->max_gfn - gfn_x(gfn) < n || (gfn_x(gfn) + n - 1) >> EPT_GFN_BITS)
+        return -EINVAL;
+    if ((unsigned)t >= P2M_NR_TYPES)
+        return -EINVAL;
+    if (!mfn_eq(mfn, INVALID_MFN) && (mfn_x(mfn) & (n - 1)))
+        return -EINVAL;
+
+    int target = (int)order / 9 + 1;
+    mfn_t table = d->ept_root;
+    for (int level = EPT_LEVELS; level > target; level--) {
+        table = ept_next_level(d, table, ept_index(gfn, level), level, true,
+                               target);
+        if (mfn_eq(table, INVALID_MFN))
+            return -ENOMEM;
+    }
+    unsigned idx = ept_index(gfn, target);
+    uint64_t old = ept_read(d, table, idx);
+    ept_write(d, table, idx, ept_make_leaf_at(d, mfn, t, a, target));
+    if (target > 1 && (old & EPT_RWX) && !ept_is_super(old, target))
+        ept_free_subtree(d, _mfn((old & EPT_ADDR_MASK) >> PAGE_SHIFT),
+                         target - 1);
+
+    /* As ept_set_entry(): track the highest gfn ever given a mapping. */
+    if (t != p2m_invalid && t != p2m_mmio_dm &&
+        gfn_x(gfn) + n - 1 > d->max_mapped_pfn)
+        d->max_mapped_pfn = gfn_x(gfn) + n - 1;
+    return 0;
+}
+
+/* ept_set_entry() for one 4 KiB entry. */
 int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
                   p2m_access_t a)
 {
     if (gfn_x(gfn) >= d->max_gfn || gfn_x(gfn) >> EPT_GFN_BITS)
         return -EINVAL;
-    if ((unsigned)t >= P2M_NR_TYPES)
-        return -EINVAL;
-
-    mfn_t table = d->ept_root;
-    for (int level = EPT_LEVELS; level > 1; level--) {
-        table = ept_next_level(d, table, ept_index(gfn, level), true);
-        if (mfn_eq(table, INVALID_MFN))
-            return -ENOMEM;
-    }
-    ept_write(d, table, ept_index(gfn, 1), ept_make_leaf(d, mfn, t, a));
-
-    /* As ept_set_entry(): track the highest gfn ever given a mapping. */
-    if (t != p2m_invalid && t != p2m_mmio_dm && gfn_x(gfn) > d->max_mapped_pfn)
-        d->max_mapped_pfn = gfn_x(gfn);
-    return 0;
+    return p2m_set_entry_order(d, gfn, mfn, PAGE_ORDER_4K, t, a);
 }
 
 /*
- * ept_get_entry(): the mfn at gfn with *t and *a (either may be NULL).
- * Defaults INVALID_MFN / p2m_mmio_dm / p2m_access_n for gfns above
+ * ept_get_entry(): the mfn at gfn with *t, *a and the *order of the entry
+ * that maps it (any may be NULL).  Inside a superpage the mfn is the
+ * superpage's base plus gfn's offset, as Xen adds it.  Defaults
+ * INVALID_MFN / p2m_mmio_dm / p2m_access_n / order 0 for gfns above
  * max_mapped_pfn, missing tables and entries that are not is_epte_valid().
  */
-mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
-                    p2m_access_t *a)
+mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                          p2m_access_t *a, unsigned *order)
 {
     p2m_type_t ty = p2m_mmio_dm;
     p2m_access_t ac = p2m_access_n;
     mfn_t mfn = INVALID_MFN;
+    unsigned ord = 0;
 
     if (gfn_x(gfn) > d->max_mapped_pfn || gfn_x(gfn) >> EPT_GFN_BITS)
         goto out;
 
     mfn_t table = d->ept_root;
-    for (int level = EPT_LEVELS; level > 1; level--) {
-        /* Read-only walk: the cast is safe because alloc is false. */
-        table = ept_next_level((struct domain *)d, table, ept_index(gfn, level),
-                               false);
-        if (mfn_eq(table, INVALID_MFN))
+    int level;
+    uint64_t e = 0;
+    for (level = EPT_LEVELS; level >= 1; level--) {
+        e = ept_read(d, table, ept_index(gfn, level));
+        if (level == 1 || ept_is_super(e, level))
+            break;
+        if (!(e & EPT_RWX))
             goto out;
+        table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     }
-    uint64_t e = ept_read(d, table, ept_index(gfn, 1));
     if (!ept_entry_valid(e))
         goto out;
-    ty = (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
-    ac = (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
+    ty = ept_leaf_type(e);
+    ac = ept_leaf_access(e);
     mfn = ept_leaf_mfn(e);
+    ord = 9 * (unsigned)(level - 1);
+    if (!mfn_eq(mfn, INVALID_MFN))
+        mfn = _mfn(mfn_x(mfn) + (gfn_x(gfn) & ((1ULL << ord) - 1)));
 
 out:
     if (t)
         *t = ty;
     if (a)
         *a = ac;
+    if (order)
+        *order = ord;
     return mfn;
+}
+
+mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                    p2m_access_t *a)
+{
+    return p2m_get_entry_order(d, gfn, t, a, NULL);
+}
+
+/* Guest RAM this domain owns goes back to the heap (Xen frees it through
+ * relinquish_memory() rather than the P2M): n frames from m. */
+static void ept_free_guest_frames(struct domain *d, mfn_t m, uint64_t n)
+{
+    struct host *h = d->host;
+    for (uint64_t i = 0; i < n && !mfn_eq(m, INVALID_MFN); i++) {
+        mfn_t f = _mfn(mfn_x(m) + i);
+        if (hostmem_mfn_valid(h->nr_frames, f) &&
+            h->frames[mfn_x(f)].owner == d->id &&
+            h->frames[mfn_x(f)].use == PGU_GUEST)
+            heap_free_page(h, f);
+    }
 }
 
 /* Post-order walk of the table at 'level'; see ept_teardown(). */
@@ -265,21 +426,20 @@ static void ept_free_table(struct domain *d, mfn_t table, int level)
 
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
+        if (ept_is_super(e, level)) {
+            if (ept_entry_valid(e))
+                ept_free_guest_frames(d, ept_leaf_mfn(e),
+                                      1ULL << (9 * (level - 1)));
+            continue;
+        }
         if (level > 1) {
             if (e & EPT_RWX)
                 ept_free_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
                                level - 1);
             continue;
         }
-        if (!ept_entry_valid(e))
-            continue;
-        /* Guest RAM this domain owns goes back to the heap (Xen frees it
-         * through relinquish_memory() rather than the P2M). */
-        mfn_t m = ept_leaf_mfn(e);
-        if (hostmem_mfn_valid(h->nr_frames, m) &&
-            h->frames[mfn_x(m)].owner == d->id &&
-            h->frames[mfn_x(m)].use == PGU_GUEST)
-            heap_free_page(h, m);
+        if (ept_entry_valid(e))
+            ept_free_guest_frames(d, ept_leaf_mfn(e), 1);
     }
     heap_free_page(h, table);
     if (d->p2m_pages)
@@ -295,23 +455,25 @@ void ept_teardown(struct domain *d)
     d->ept_root = INVALID_MFN;
 }
 
+/* Superpage leaves are retyped whole: under a global change the whole
+ * range is in the new state, which is the case where resolve_misconfig()
+ * keeps a superpage (it splits only ranges that are partly log-dirty). */
 static void ept_retype_table(struct domain *d, mfn_t table, int level,
                              p2m_type_t ot, p2m_type_t nt)
 {
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
-        if (level > 1) {
+        if (level > 1 && !ept_is_super(e, level)) {
             if (e & EPT_RWX)
                 ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
                                  level - 1, ot, nt);
             continue;
         }
-        if (!ept_entry_valid(e) ||
-            (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT) != ot)
+        if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
             continue;
-        p2m_access_t a =
-            (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
-        ept_write(d, table, i, ept_make_leaf(d, ept_leaf_mfn(e), nt, a));
+        ept_write(d, table, i,
+                  ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
+                                   level));
     }
 }
 

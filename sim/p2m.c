@@ -72,6 +72,54 @@ int p2m_type_from_name(const char *name)
     return -1;
 }
 
+/* ---- type classes and access names ---------------------------------------- */
+
+bool p2m_type_is_ram(p2m_type_t t) { return p2m_is_ram(t); }
+bool p2m_type_is_paging(p2m_type_t t) { return p2m_is_paging(t); }
+bool p2m_type_is_pageable(p2m_type_t t) { return p2m_is_pageable(t); }
+bool p2m_type_is_grant(p2m_type_t t) { return p2m_is_grant(t); }
+bool p2m_type_is_foreign(p2m_type_t t) { return t == p2m_map_foreign; }
+bool p2m_type_is_shared(p2m_type_t t) { return t == p2m_ram_shared; }
+bool p2m_type_is_mmio(p2m_type_t t) { return p2m_is_mmio(t); }
+bool p2m_type_is_pod(p2m_type_t t) { return t == p2m_populate_on_demand; }
+/* P2M_RO_TYPES: the types whose EPT entry has w = 0 although RAM-like. */
+bool p2m_type_is_readonly(p2m_type_t t)
+{
+    return t == p2m_ram_logdirty || t == p2m_ram_ro || t == p2m_grant_map_ro ||
+           t == p2m_ram_shared;
+}
+bool p2m_type_is_changeable(p2m_type_t t)
+{
+    return t == p2m_ram_rw || t == p2m_ram_logdirty || t == p2m_ioreq_server;
+}
+bool p2m_type_is_special(p2m_type_t t)
+{
+    return p2m_is_grant(t) || t == p2m_map_foreign || t == p2m_mmio_direct;
+}
+
+static const char *const p2m_access_names[] = {
+    [p2m_access_n] = "n",         [p2m_access_r] = "r",
+    [p2m_access_w] = "w",         [p2m_access_rw] = "rw",
+    [p2m_access_x] = "x",         [p2m_access_rx] = "rx",
+    [p2m_access_wx] = "wx",       [p2m_access_rwx] = "rwx",
+    [p2m_access_rx2rw] = "rx2rw", [p2m_access_n2rwx] = "n2rwx",
+    [p2m_access_r_pw] = "r_pw",
+};
+#define P2M_NR_ACCESS (sizeof p2m_access_names / sizeof p2m_access_names[0])
+
+const char *p2m_access_name(p2m_access_t a)
+{
+    return (unsigned)a < P2M_NR_ACCESS ? p2m_access_names[a] : "?";
+}
+
+int p2m_access_from_name(const char *name)
+{
+    for (unsigned a = 0; name && a < P2M_NR_ACCESS; a++)
+        if (!strcmp(p2m_access_names[a], name))
+            return (int)a;
+    return -1;
+}
+
 /* Predicates of asm/p2m.h that sim.h does not export. */
 #define p2m_is_paged(t) ((t) == p2m_ram_paged)
 #define p2m_is_foreign(t) ((t) == p2m_map_foreign)
@@ -269,6 +317,78 @@ int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn)
     if (out_mfn)
         *out_mfn = mfn;
     return 0;
+}
+
+/*
+ * populate_physmap() for one extent of 2^order pages (order 9 or 18 gives
+ * a superpage; 0 is guest_populate_page()).  Xen's populate_physmap()
+ * allocates the extent with alloc_domheap_pages(d, order) and
+ * guest_physmap_add_page() maps it with one p2m_set_entry() of that order,
+ * so ept_set_entry() writes one 2 MiB / 1 GiB leaf.  Unlike Xen, which
+ * would replace whatever the range held, the harness refuses a range that
+ * holds anything (-EEXIST), as guest_populate_page() refuses RAM.  Every
+ * frame gets its M2P entry and every gfn its dirty mark, as p2m_add_page()
+ * does per page.  Returns 0 with *out_mfn the first frame (may be NULL),
+ * -EINVAL, -EEXIST, -ENOMEM (no aligned free block, or the P2M tables).
+ */
+int guest_populate_extent(struct domain *d, gfn_t gfn, unsigned order,
+                          mfn_t *out_mfn)
+{
+    struct host *h = d->host;
+    int rc;
+
+    if (order == PAGE_ORDER_4K)
+        return guest_populate_page(d, gfn, out_mfn);
+    if (order != PAGE_ORDER_2M && order != PAGE_ORDER_1G)
+        return -EINVAL;
+    uint64_t n = 1ULL << order;
+    if ((gfn_x(gfn) & (n - 1)) || gfn_x(gfn) >= d->max_gfn ||
+        d->max_gfn - gfn_x(gfn) < n)
+        return -EINVAL;
+    for (uint64_t i = 0; i < n; i++) {
+        p2m_type_t ot;
+        p2m_get_entry(d, gfn_add(gfn, i), &ot, NULL);
+        if (ot != p2m_mmio_dm)
+            return -EEXIST;
+    }
+    mfn_t mfn = heap_alloc_pages(h, d->id, PGU_GUEST, order);
+    if (mfn_eq(mfn, INVALID_MFN))
+        return -ENOMEM;
+    rc = p2m_set_entry_order(d, gfn, mfn, order,
+                             d->ld.enabled ? p2m_ram_logdirty : p2m_ram_rw,
+                             P2M_DEFAULT_ACCESS);
+    if (rc) {
+        for (uint64_t i = n; i-- > 0;)
+            heap_free_page(h, _mfn(mfn_x(mfn) + i));
+        return rc;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        set_gpfn_from_mfn(h, _mfn(mfn_x(mfn) + i), gfn_x(gfn) + i);
+        if (!MUTANT(MUT_NO_DIRTY_ON_ADD))
+            paging_mark_pfn_dirty(d, gfn_add(gfn, i));
+    }
+    if (out_mfn)
+        *out_mfn = mfn;
+    return 0;
+}
+
+/*
+ * set_mem_access() of xen/arch/x86/mm/mem_access.c for one gfn: the entry
+ * is read and written back with the new access at PAGE_ORDER_4K, so a
+ * superpage is split (and the call can fail with -ENOMEM, nothing changed).
+ * An entry without frame (nothing mapped) is stored as 0 by ept_set_entry()
+ * and keeps no access.  p2m_access_r_pw needs EPT paging-write, which this
+ * host lacks: -EINVAL (Xen's xenmem_access_to_p2m_access() refuses it
+ * there too).  Returns 0, -EINVAL, -ENOMEM.
+ */
+int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a)
+{
+    p2m_type_t t;
+
+    if (gfn_x(gfn) >= d->max_gfn || (unsigned)a > p2m_access_n2rwx)
+        return -EINVAL;
+    mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
+    return p2m_set_entry(d, gfn, mfn, t, a);
 }
 
 /*

@@ -53,6 +53,12 @@
  * the mutant ignores failed_allocs, so the tool stack gets a log that
  * silently lacks the dropped marks. */
 #define MUT_LD_IGNORE_FAILED_ALLOCS (UINT64_C(1) << 11)
+/* sim (issue 3, P2M): ept_split_super_page() gives the 511 parts that
+ * are not being changed type ram_rw instead of the superpage's type. */
+#define MUT_SPLIT_LOSES_TYPE (UINT64_C(1) << 32)
+/* sim (issue 3, P2M): ept_p2m_type_to_flags() ignores the access type
+ * (every entry gets its type's permissions, as under rwx). */
+#define MUT_ACCESS_IGNORED (UINT64_C(1) << 33)
 /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
 #define MUT_NO_RSVD_MAXPHY (UINT64_C(1) << 16)
 /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

@@ -48,6 +48,19 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d);
 int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
                        bool nomem);
 int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn);
+/* The sim's heap failed (or did not fail) an allocation during the
+ * operation being mirrored next: a superpage split it needed fails with
+ * -ENOMEM (allocation order is not specified behaviour, the failure is the
+ * sim's; the oracle predicts what a failed split leaves).  Reset by the
+ * engine after the operation. */
+void oracle_note_nomem(struct oracle *o, bool nomem);
+/* populate of one extent of order 9 / 18 at gfn (mfn: the sim's first
+ * frame, used when the expected rc is 0); order 0 is oracle_op_populate. */
+int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
+                              unsigned order, mfn_t mfn, bool nomem);
+/* p2m_set_mem_access() of one gfn. */
+int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
+                         p2m_access_t a);
 int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
 int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len);
 int oracle_op_logdirty_enable(struct oracle *o, domid_t d);
@@ -67,6 +80,8 @@ void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
+unsigned oracle_p2m_order(const struct oracle *o, domid_t d, gfn_t gfn);
+p2m_access_t oracle_p2m_access(const struct oracle *o, domid_t d, gfn_t gfn);
 bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
 
 /* ---- guest accesses ------------------------------------------------------------ */

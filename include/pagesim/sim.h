@@ -73,6 +73,40 @@ int p2m_type_from_name(const char *name); /* -1 if unknown */
 #define p2m_is_grant(t) (p2m_to_mask(t) & P2M_GRANT_TYPES)
 #define p2m_is_pageable(t) (p2m_to_mask(t) & P2M_PAGEABLE_TYPES)
 
+/* The type-class predicates of asm/p2m.h as functions (sim/p2m.c), one per
+ * class, for code and tests that want a bool rather than a mask; the unit
+ * test tests/unit/test_sim.c holds the table of every type x class.
+ *   ram       P2M_RAM_TYPES: rw, logdirty, ro, paging_out/paged/paging_in,
+ *             shared, ioreq_server
+ *   paging    paging_out, paged, paging_in
+ *   pageable  rw, logdirty (what nominate accepts)
+ *   grant     grant_map_rw/ro;  foreign  map_foreign;  shared  ram_shared
+ *   mmio      mmio_dm, mmio_direct;  pod  populate_on_demand
+ *   readonly  P2M_RO_TYPES: logdirty, ro, grant_map_ro, shared
+ *   changeable  rw, logdirty, ioreq_server (global type changes)
+ *   special   grant, foreign, mmio_direct (P2M_SPECIAL_TYPES) */
+bool p2m_type_is_ram(p2m_type_t t);
+bool p2m_type_is_paging(p2m_type_t t);
+bool p2m_type_is_pageable(p2m_type_t t);
+bool p2m_type_is_grant(p2m_type_t t);
+bool p2m_type_is_foreign(p2m_type_t t);
+bool p2m_type_is_shared(p2m_type_t t);
+bool p2m_type_is_mmio(p2m_type_t t);
+bool p2m_type_is_pod(p2m_type_t t);
+bool p2m_type_is_readonly(p2m_type_t t);
+bool p2m_type_is_changeable(p2m_type_t t);
+bool p2m_type_is_special(p2m_type_t t);
+
+/* p2m_access_t names as xenmem_access_t spells them ("n", "r", "w", "rw",
+ * "x", "rx", "wx", "rwx", "rx2rw", "n2rwx", "r_pw"); -1 if unknown. */
+const char *p2m_access_name(p2m_access_t a);
+int p2m_access_from_name(const char *name);
+
+/* Page orders of P2M entries (PAGE_ORDER_4K/2M/1G). */
+#define PAGE_ORDER_4K 0
+#define PAGE_ORDER_2M 9
+#define PAGE_ORDER_1G 18
+
 /* ---- host: frames, heap, M2P --------------------------------------------- */
 
 /* What a host frame is used for. */
@@ -113,6 +147,12 @@ void host_destroy(struct host *h);
 /* alloc_domheap_page(): a zeroed frame for 'owner' with 'use', or
  * INVALID_MFN when the heap is empty. */
 mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use);
+/* alloc_domheap_pages(d, order): 2^order contiguous frames aligned to their
+ * size (the lowest such free block), each as heap_alloc_page() would give
+ * it; the first mfn, or INVALID_MFN (no such block, or a failure injected:
+ * the call counts as one allocation attempt). */
+mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
+                       unsigned order);
 /* free_domheap_pages() + mark_page_free(): owner cleared and M2P entry set
  * to INVALID_M2P_ENTRY (the fix of seed 002 patch 06/12, c/s 22706). */
 void heap_free_page(struct host *h, mfn_t m);
@@ -230,6 +270,20 @@ uint64_t ept_p2m_type_to_flags(p2m_type_t t, p2m_access_t a);
  * tables from the heap.  0, -EINVAL (gfn out of range), -ENOMEM. */
 int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
                   p2m_access_t a);
+/* ept_set_entry() of an entry of 2^order gfns (order 0, 9 or 18) at an
+ * aligned gfn (mfn aligned too, or INVALID_MFN): a 4 KiB, 2 MiB or 1 GiB
+ * leaf.  A superpage that covers gfn is split first (ept_split_super_page():
+ * every part gets the superpage's type, access and its slice of the frames;
+ * the split allocates table pages from the heap); a table where the new
+ * leaf goes is freed.  0, -EINVAL (range outside [0, max_gfn), misaligned,
+ * bad order), -ENOMEM (a table or a split could not be allocated: nothing
+ * changed, the superpage intact). */
+int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
+                        p2m_type_t t, p2m_access_t a);
+/* p2m_get_entry() plus the order (0, 9, 18) of the entry mapping gfn; mfn
+ * is gfn's own frame inside a superpage. */
+mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                          p2m_access_t *a, unsigned *order);
 /* ept_get_entry(): mfn of gfn with its type and access.  Unmapped gfns and
  * gfns above max_mapped_pfn give INVALID_MFN, p2m_mmio_dm, p2m_access_n as
  * Xen's get_entry does. */
@@ -259,6 +313,17 @@ int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
  * p2m_ram_rw (p2m_ram_logdirty while log-dirty is on).  -EEXIST if the gfn
  * already holds RAM, -ENOMEM, -EINVAL. */
 int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn);
+/* XENMEM_populate_physmap for one extent of order 0, 9 or 18 at an aligned
+ * gfn: 2^order contiguous frames (heap_alloc_pages()) mapped by one P2M
+ * entry of that order, M2P set and every gfn marked dirty.  -EINVAL (order,
+ * alignment, range), -EEXIST (a gfn in the range holds anything but
+ * nothing/mmio_dm), -ENOMEM. */
+int guest_populate_extent(struct domain *d, gfn_t gfn, unsigned order,
+                          mfn_t *out_mfn);
+/* p2m_set_mem_access() for one gfn (mem_access.c set_mem_access()): the
+ * entry keeps mfn and type and gets access a, as a 4 KiB entry (a
+ * superpage is split).  0, -EINVAL (gfn, access value), -ENOMEM. */
+int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a);
 /* guest_remove_page() (XENMEM_decrease_reservation): remove and free.
  * -ENOENT for invalid / mmio_dm gfns. */
 int guest_remove_page(struct domain *d, gfn_t gfn);

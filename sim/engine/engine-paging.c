@@ -37,8 +37,11 @@ int eng_paging_disable(struct engine *e, struct domain *d)
 
 int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    uint64_t nm = eng_p2m_nomem_begin(e);
     int rc = mem_paging_nominate(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_nominate(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
     eng_step_rc(e, "nominate", d, x, erc, rc);
@@ -137,8 +140,11 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
 
 int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
+    uint64_t nm = eng_p2m_nomem_begin(e);
     int rc = hvm_set_mem_type(d, gfn, t);
+    eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_set_mem_type(e->oracle, d->id, gfn, t);
+    eng_p2m_nomem_reset(e);
     char x[64];
     snprintf(x, sizeof x, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
     eng_step_rc(e, "set_mem_type", d, x, erc, rc);

@@ -237,4 +237,19 @@ int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
 int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t);
 int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 
+/* ---- P2M superpages and access types (engine-p2m.c) ------------------------------- */
+
+/* Around a sim operation that may split a superpage: begin before it, end
+ * after it (tells the oracle whether an allocation failed), reset after
+ * the oracle has mirrored it. */
+uint64_t eng_p2m_nomem_begin(struct engine *e);
+void eng_p2m_nomem_end(struct engine *e, uint64_t before, int rc);
+void eng_p2m_nomem_reset(struct engine *e);
+/* XENMEM_populate_physmap of one extent of order 0, 9 or 18. */
+int eng_populate_extent(struct engine *e, struct domain *d, gfn_t gfn,
+                        unsigned order, mfn_t *mfn);
+/* p2m_set_mem_access() of one gfn. */
+int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
+                   p2m_access_t a);
+
 #endif /* PAGESIM_ENGINE_H */

@@ -507,10 +507,81 @@ static int l_hex(lua_State *L)
 
 /* ---- domain methods ------------------------------------------------------------------- */
 
+/* d:populate{ gfn = G, order = 0|9|18 }: one extent (issue 3). */
+static int d_populate_extent(lua_State *L, struct engine *e, struct domain *d)
+{
+    /* Unknown keys are errors; the smallest is named, so the message does
+     * not depend on the table's hash order. */
+    const char *bad = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (strcmp(k, "gfn") && strcmp(k, "order") && (!bad || strcmp(k, bad) < 0))
+            bad = k;
+    }
+    if (bad)
+        return lerror(L, "populate{}: unknown key '%s' (gfn, order)", bad);
+    lua_settop(L, 2);
+    lua_getfield(L, 2, "gfn");   /* 3 */
+    lua_getfield(L, 2, "order"); /* 4 */
+    if (lua_isnil(L, 3))
+        return lerror(L, "populate{}: gfn missing");
+    gfn_t g = check_gfn(L, d, 3);
+    lua_Integer order = luaL_optinteger(L, 4, 0);
+    if (order != 0 && order != 9 && order != 18)
+        return lerror(L, "populate{}: order must be 0, 9 (2 MiB) or 18 (1 GiB), not %d",
+                      (int)order);
+    lua_pushinteger(L, eng_populate_extent(e, d, g, (unsigned)order, NULL));
+    return 1;
+}
+
+/* d:order(gfn): the order of the P2M entry mapping gfn (p2m_get_entry). */
+static int d_order(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    unsigned order = 0;
+    p2m_get_entry_order(d, g, NULL, NULL, &order);
+    lua_pushinteger(L, order);
+    return 1;
+}
+
+/* d:set_access(gfn, "rx") -> rc (p2m_set_mem_access). */
+static int d_set_access(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    const char *an = luaL_checkstring(L, 3);
+    int a = p2m_access_from_name(an);
+    if (a < 0 || a == p2m_access_r_pw)
+        return lerror(L, "unknown access type '%s' (n, r, w, rw, x, rx, wx, rwx, "
+                      "rx2rw, n2rwx)", an);
+    lua_pushinteger(L, eng_set_access(e, d, g, (p2m_access_t)a));
+    return 1;
+}
+
+/* d:access(gfn): the p2m_access_t of gfn's entry ("n" when nothing is
+ * mapped, as ept_get_entry() answers). */
+static int d_access(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    p2m_access_t a;
+    p2m_get_entry(d, g, NULL, &a);
+    lua_pushstring(L, p2m_access_name(a));
+    return 1;
+}
+
 static int d_populate(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
+    if (lua_istable(L, 2))
+        return d_populate_extent(L, e, d);
     gfn_t g = check_gfn(L, d, 2);
     lua_Integer n = luaL_optinteger(L, 3, 1);
     if (n < 1 || gfn_x(g) + (uint64_t)n > d->max_gfn)
@@ -1841,6 +1912,8 @@ static void open_api(lua_State *L)
         { "unmap_foreign", d_unmap_foreign },
         { "page_contents", d_page_contents }, { "pager", d_pager },
         { "set_mem_type", d_set_mem_type },
+        { "order", d_order }, { "set_access", d_set_access },
+        { "access", d_access },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim/engine/engine-p2m.c - the engine's steps for P2M superpages and
+ * access types (issue 3, P2M half).
+ *
+ * Same four beats as engine.c: the sim core acts (sim/p2m.c,
+ * sim/p2m-ept.c), the oracle mirrors (oracle/flat.c), rc and then the
+ * whole state are compared, the step is recorded and digested.
+ *
+ * Allocation failures are the sim's (fault injection or an empty heap);
+ * eng_p2m_nomem_begin/end tell the oracle whether one happened during the
+ * operation, so that it can predict what a failed superpage split leaves.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "engine.h"
+
+uint64_t eng_p2m_nomem_begin(struct engine *e)
+{
+    return e->host->injected_failures;
+}
+
+void eng_p2m_nomem_end(struct engine *e, uint64_t before, int rc)
+{
+    oracle_note_nomem(e->oracle,
+                      rc == -ENOMEM || e->host->injected_failures != before);
+}
+
+void eng_p2m_nomem_reset(struct engine *e)
+{
+    oracle_note_nomem(e->oracle, false);
+}
+
+int eng_populate_extent(struct engine *e, struct domain *d, gfn_t gfn,
+                        unsigned order, mfn_t *out)
+{
+    if (order == 0)
+        return eng_populate(e, d, gfn, out);
+    mfn_t m = INVALID_MFN;
+    int rc = guest_populate_extent(d, gfn, order, &m);
+    eng_cover(e, "p2m", rc ? "populate_order%u:rc=%d" : "populate_order%u:ok",
+              order, rc);
+    int erc = oracle_op_populate_extent(e->oracle, d->id, gfn, order,
+                                        rc ? INVALID_MFN : m, rc == -ENOMEM);
+    char x[80];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " order=%u mfn=%#" PRIx64,
+             gfn_x(gfn), order, rc ? UINT64_MAX : mfn_x(m));
+    eng_step_rc(e, "populate_extent", d, x, erc, rc);
+    if (out)
+        *out = rc ? INVALID_MFN : m;
+    return rc;
+}
+
+int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
+                   p2m_access_t a)
+{
+    unsigned order = 0;
+    if (gfn_x(gfn) < d->max_gfn)
+        p2m_get_entry_order(d, gfn, NULL, NULL, &order);
+    uint64_t nm = eng_p2m_nomem_begin(e);
+    int rc = p2m_set_mem_access(d, gfn, a);
+    eng_p2m_nomem_end(e, nm, rc);
+    eng_cover(e, "p2m", "set_access:%s:order%u:rc=%d", p2m_access_name(a),
+              order, rc);
+    int erc = oracle_op_set_access(e->oracle, d->id, gfn, a);
+    eng_p2m_nomem_reset(e);
+    char x[64];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " access=%s", gfn_x(gfn),
+             p2m_access_name(a));
+    eng_step_rc(e, "set_access", d, x, erc, rc);
+    return rc;
+}
