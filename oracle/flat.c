@@ -175,10 +175,21 @@ static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
 void oracle_note_nomem(struct oracle *o, bool nomem)
 {
     o->nomem = nomem;
+    if (!nomem)
+        o->p2m_fail = false;
+}
+
+void oracle_note_p2m_fail(struct oracle *o, bool failed)
+{
+    o->p2m_fail = failed;
 }
 
 int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
+    /* An injected P2M update failure fails the (single) set_entry of the
+     * operation, split or not. */
+    if (o->p2m_fail)
+        return -ENOMEM;
     if (g >= od->max_gfn || od->order[g] == 0)
         return 0;
     /* A superpage split allocates table pages: if the sim's heap failed

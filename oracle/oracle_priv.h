@@ -75,6 +75,7 @@ struct oracle {
     uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
     bool nomem; /* the sim's heap failed an allocation in this step */
+    bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
 };
 

@@ -127,6 +127,12 @@ int oracle_op_evict(struct oracle *o, domid_t d, gfn_t gfn)
     if (g >= od->max_gfn || od->type[g] != p2m_ram_paging_out ||
         !unshared(o, od->mfn[g]))
         return -EBUSY;
+    /* The intended behaviour when the P2M update fails: the error, and
+     * nothing else -- the page keeps its frame and its allocation
+     * reference, paged_pages is not counted.  Upstream has no unwinding
+     * (reference 2.4.3, scenarios/findings/evict_no_rollback.lua). */
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
     /* The frame goes back to the heap: no gfn any more. */
     m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
     od->mfn[g] = mfn_x(INVALID_MFN);

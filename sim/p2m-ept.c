@@ -319,6 +319,8 @@ int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
         return -EINVAL;
     if (!mfn_eq(mfn, INVALID_MFN) && (mfn_x(mfn) & (n - 1)))
         return -EINVAL;
+    if (d->p2m_fail_in && --d->p2m_fail_in == 0)
+        return -ENOMEM;
 
     int target = (int)order / 9 + 1;
     mfn_t table = d->ept_root;

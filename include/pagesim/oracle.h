@@ -54,6 +54,11 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn);
  * sim's; the oracle predicts what a failed split leaves).  Reset by the
  * engine after the operation. */
 void oracle_note_nomem(struct oracle *o, bool nomem);
+/* The P2M update of the operation mirrored next was made to fail
+ * (struct domain.p2m_fail_in reached 0): the 4 KiB set_entry of remove,
+ * set_type, nominate, evict, set_access fails with -ENOMEM.  Reset with
+ * oracle_note_nomem(o, false). */
+void oracle_note_p2m_fail(struct oracle *o, bool failed);
 /* populate of one extent of order 9 / 18 at gfn (mfn: the sim's first
  * frame, used when the expected rc is 0); order 0 is oracle_op_populate. */
 int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,

@@ -240,6 +240,14 @@ struct domain {
     uint64_t tot_pages;       /* guest RAM frames owned */
     struct log_dirty ld;
     struct mem_paging paging; /* mem_paging.c */
+    /* Failure injection for P2M updates (harness, not Xen state): when
+     * non-zero, counts down on every p2m_set_entry*() and the one that
+     * reaches 0 fails with -ENOMEM before writing anything.  It stands for
+     * upstream's failure sources of ept_set_entry() beyond the EPT pages
+     * this model allocates (IOMMU map/unmap with non-shared tables, altp2m
+     * propagation), so that callers' error paths run (evict, reference
+     * 2.4.3). */
+    unsigned p2m_fail_in;
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the

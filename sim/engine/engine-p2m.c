@@ -16,15 +16,17 @@
 
 #include "engine.h"
 
-uint64_t eng_p2m_nomem_begin(struct engine *e)
+struct eng_p2m_note eng_p2m_nomem_begin(struct engine *e, const struct domain *d)
 {
-    return e->host->injected_failures;
+    return (struct eng_p2m_note){ e->host->injected_failures, d->p2m_fail_in, d };
 }
 
-void eng_p2m_nomem_end(struct engine *e, uint64_t before, int rc)
+void eng_p2m_nomem_end(struct engine *e, struct eng_p2m_note before, int rc)
 {
     oracle_note_nomem(e->oracle,
-                      rc == -ENOMEM || e->host->injected_failures != before);
+                      rc == -ENOMEM || e->host->injected_failures != before.injected);
+    /* The injected P2M failure fired in this operation. */
+    oracle_note_p2m_fail(e->oracle, before.fail_in == 1 && before.d->p2m_fail_in == 0);
 }
 
 void eng_p2m_nomem_reset(struct engine *e)
@@ -58,7 +60,7 @@ int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
     unsigned order = 0;
     if (gfn_x(gfn) < d->max_gfn)
         p2m_get_entry_order(d, gfn, NULL, NULL, &order);
-    uint64_t nm = eng_p2m_nomem_begin(e);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_set_mem_access(d, gfn, a);
     eng_p2m_nomem_end(e, nm, rc);
     eng_cover(e, "p2m", "set_access:%s:order%u:rc=%d", p2m_access_name(a),

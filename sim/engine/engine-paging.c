@@ -37,7 +37,7 @@ int eng_paging_disable(struct engine *e, struct domain *d)
 
 int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 {
-    uint64_t nm = eng_p2m_nomem_begin(e);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = mem_paging_nominate(d, gfn);
     eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_nominate(e->oracle, d->id, gfn);
@@ -50,8 +50,11 @@ int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = mem_paging_evict(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_evict(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
     eng_step_rc(e, "evict", d, x, erc, rc);
@@ -140,7 +143,7 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
 
 int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
-    uint64_t nm = eng_p2m_nomem_begin(e);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = hvm_set_mem_type(d, gfn, t);
     eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_set_mem_type(e->oracle, d->id, gfn, t);

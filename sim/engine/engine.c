@@ -430,7 +430,7 @@ int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 {
     const char *before = type_at(d, gfn);
-    uint64_t nm = eng_p2m_nomem_begin(e);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = guest_remove_page(d, gfn);
     eng_p2m_nomem_end(e, nm, rc);
     cover_p2m(e, "remove", before, d, gfn, rc);
@@ -445,7 +445,7 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
     const char *before = type_at(d, gfn);
-    uint64_t nm = eng_p2m_nomem_begin(e);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_set_type(d, gfn, t);
     eng_p2m_nomem_end(e, nm, rc);
     cover_p2m(e, "set_type", before, d, gfn, rc);

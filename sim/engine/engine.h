@@ -242,8 +242,13 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 /* Around a sim operation that may split a superpage: begin before it, end
  * after it (tells the oracle whether an allocation failed), reset after
  * the oracle has mirrored it. */
-uint64_t eng_p2m_nomem_begin(struct engine *e);
-void eng_p2m_nomem_end(struct engine *e, uint64_t before, int rc);
+struct eng_p2m_note {
+    uint64_t injected;   /* host->injected_failures before */
+    unsigned fail_in;    /* d->p2m_fail_in before */
+    const struct domain *d;
+};
+struct eng_p2m_note eng_p2m_nomem_begin(struct engine *e, const struct domain *d);
+void eng_p2m_nomem_end(struct engine *e, struct eng_p2m_note before, int rc);
 void eng_p2m_nomem_reset(struct engine *e);
 /* XENMEM_populate_physmap of one extent of order 0, 9 or 18. */
 int eng_populate_extent(struct engine *e, struct domain *d, gfn_t gfn,

@@ -563,6 +563,21 @@ static int d_set_access(lua_State *L)
     return 1;
 }
 
+/* d:fail_p2m_update(n): the nth P2M update of d from now fails. */
+static int d_fail_p2m_update(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 1);
+    if (n < 0 || n > 1000000)
+        return lerror(L, "fail_p2m_update: n must be in 0..1000000, not %d", (int)n);
+    d->p2m_fail_in = (unsigned)n;
+    char args[48];
+    snprintf(args, sizeof args, "d=%u n=%u", d->id, d->p2m_fail_in);
+    eng_record(e, "fail_p2m_update", args, "");
+    return 0;
+}
+
 /* d:access(gfn): the p2m_access_t of gfn's entry ("n" when nothing is
  * mapped, as ept_get_entry() answers). */
 static int d_access(lua_State *L)
@@ -1913,7 +1928,7 @@ static void open_api(lua_State *L)
         { "page_contents", d_page_contents }, { "pager", d_pager },
         { "set_mem_type", d_set_mem_type },
         { "order", d_order }, { "set_access", d_set_access },
-        { "access", d_access },
+        { "access", d_access }, { "fail_p2m_update", d_fail_p2m_update },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
