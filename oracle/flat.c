@@ -101,6 +101,8 @@ bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
     return gfn < od->max_gfn && (od->dirty[gfn / 8] >> (gfn % 8) & 1);
 }
 
+static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g);
+
 /* ---- domains ------------------------------------------------------------------ */
 
 void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
@@ -151,7 +153,9 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
     for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (p2m_is_ram(od->type[g])) {
+        if (p2m_is_grant(od->type[g]) || od->type[g] == p2m_map_foreign)
+            unmap_special(o, od, g); /* relinquish / gnttab release */
+        else if (p2m_is_ram(od->type[g])) {
             m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
             if (od->mfn[g] < o->nr_frames)
                 o->xrefs[od->mfn[g]] = 0; /* freed whoever maps it */
@@ -226,6 +230,10 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -EINVAL;
     if (p2m_is_ram(od->type[g]))
         return -EEXIST;
+    /* p2m_add_page() refuses to replace a grant or foreign entry (Xen
+     * also crashes the domain). */
+    if (p2m_is_grant(od->type[g]) || od->type[g] == p2m_map_foreign)
+        return -EINVAL;
     if (nomem)
         return -ENOMEM;
     /* populate_physmap -> p2m_add_page(): the type follows the global
@@ -274,6 +282,97 @@ int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
     return 0;
 }
 
+/* Another domain's RAM page that may be mapped (grant, foreign): RAM with
+ * a frame, not paging, not shared; else INVALID. */
+static uint64_t oracle_mappable(const struct oracle_dom *fd, uint64_t g)
+{
+    if (!fd || g >= fd->max_gfn || fd->mfn[g] == mfn_x(INVALID_MFN))
+        return mfn_x(INVALID_MFN);
+    unsigned t = fd->type[g];
+    if (!p2m_is_ram(t) || t == p2m_ram_paging_out || t == p2m_ram_paged ||
+        t == p2m_ram_paging_in || t == p2m_ram_shared)
+        return mfn_x(INVALID_MFN);
+    return fd->mfn[g];
+}
+
+static bool oracle_gfn_empty(const struct oracle_dom *od, uint64_t g)
+{
+    return od->type[g] == p2m_mmio_dm && od->mfn[g] == mfn_x(INVALID_MFN);
+}
+
+/* A special entry (grant, foreign) at g of od naming m, holding one
+ * reference on m; no M2P change, no dirty mark (P2M_SPECIAL_TYPES). */
+static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
+                        uint64_t m, unsigned t)
+{
+    od->type[g] = (uint8_t)t;
+    od->mfn[g] = m;
+    od->order[g] = 0;
+    od->access[g] = p2m_access_rwx;
+    if (m < o->nr_frames)
+        o->xrefs[m]++;
+}
+
+static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    uint64_t m = od->mfn[g];
+    if (m < o->nr_frames && o->xrefs[m])
+        o->xrefs[m]--;
+    od->type[g] = p2m_mmio_dm;
+    od->mfn[g] = mfn_x(INVALID_MFN);
+    od->access[g] = p2m_access_rwx;
+}
+
+int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
+                          gfn_t fgfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, td);
+    const struct oracle_dom *fo = oracle_dom_find(o, fd);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (td == fd || g >= od->max_gfn)
+        return -EINVAL;
+    uint64_t m = oracle_mappable(fo, gfn_x(fgfn));
+    if (m == mfn_x(INVALID_MFN))
+        return -EINVAL;
+    if (!oracle_gfn_empty(od, g))
+        return -EEXIST;
+    map_special(o, od, g, m, p2m_map_foreign);
+    return 0;
+}
+
+int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
+                        gfn_t ggfn, bool readonly)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    const struct oracle_dom *go = oracle_dom_find(o, gd);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (d == gd || g >= od->max_gfn)
+        return -EINVAL;
+    uint64_t m = oracle_mappable(go, gfn_x(ggfn));
+    if (m == mfn_x(INVALID_MFN))
+        return -EINVAL;
+    if (!oracle_gfn_empty(od, g))
+        return -EEXIST;
+    map_special(o, od, g, m, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
+    return 0;
+}
+
+int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn || !p2m_is_grant(od->type[g]))
+        return -EINVAL;
+    unmap_special(o, od, g);
+    return 0;
+}
+
 int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
                          p2m_access_t a)
 {
@@ -307,6 +406,13 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
     int prc = oracle_remove_paging(o, od, g);
     if (prc != 1)
         return prc;
+    /* A foreign mapping is removed with its reference. */
+    if (od->type[g] == p2m_map_foreign) {
+        if (o->p2m_fail)
+            return -ENOMEM;
+        unmap_special(o, od, g);
+        return 0;
+    }
     if (!p2m_is_ram(od->type[g]))
         return -ENOENT;
     return unmap_ram_split(o, od, g);
@@ -323,6 +429,10 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
         return -EINVAL;
     if (g >= od->max_gfn)
         return -EINVAL;
+    /* Grant, foreign (and mmio_direct) entries are not replaced. */
+    unsigned ot = od->type[g];
+    if (p2m_is_grant(ot) || ot == p2m_map_foreign || ot == p2m_mmio_direct)
+        return -EPERM;
     /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
     if (p2m_is_ram(od->type[g]) && unmap_ram_split(o, od, g))

@@ -198,6 +198,14 @@ static void ept_write(struct domain *d, mfn_t table, unsigned idx, uint64_t e)
     hostmem_write64(d->host->mem, ept_slot(table, idx), e);
 }
 
+/* put_page() of a foreign or granted page a leaf of d stopped naming. */
+static void ept_put_foreign(struct domain *d, mfn_t m)
+{
+    struct host *h = d->host;
+    if (hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
+        h->frames[mfn_x(m)].count--;
+}
+
 /* ept_set_middle_entry(): a zeroed table page from the heap (the domain's
  * P2M pool), or INVALID_MFN when the allocation fails. */
 static mfn_t ept_alloc_table(struct domain *d)
@@ -322,6 +330,13 @@ int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
     if (d->p2m_fail_in && --d->p2m_fail_in == 0)
         return -ENOMEM;
 
+    /* atomic_write_ept_entry(): a foreign entry is never a superpage, and
+     * must name an allocated page (it takes a reference below). */
+    if (t == p2m_map_foreign &&
+        (order || !hostmem_mfn_valid(d->host->nr_frames, mfn) ||
+         d->host->frames[mfn_x(mfn)].use != PGU_GUEST))
+        return -EINVAL;
+
     int target = (int)order / 9 + 1;
     mfn_t table = d->ept_root;
     for (int level = EPT_LEVELS; level > target; level--) {
@@ -332,7 +347,18 @@ int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
     }
     unsigned idx = ept_index(gfn, target);
     uint64_t old = ept_read(d, table, idx);
-    ept_write(d, table, idx, ept_make_leaf_at(d, mfn, t, a, target));
+    uint64_t nl = ept_make_leaf_at(d, mfn, t, a, target);
+    ept_write(d, table, idx, nl);
+    /* atomic_write_ept_entry(): a 4 KiB p2m_map_foreign entry holds a
+     * reference on the foreign page -- taken when an entry starts naming
+     * it, dropped when an entry stops (mfn or type changed). */
+    if (target == 1 && ((old ^ nl) & (EPT_ADDR_MASK | EPTE_P2MT_MASK))) {
+        if (t == p2m_map_foreign)
+            d->host->frames[mfn_x(mfn)].count++;
+        if (ept_entry_valid(old) && ept_leaf_type(old) == p2m_map_foreign &&
+            !MUTANT(MUT_FOREIGN_NO_PUT))
+            ept_put_foreign(d, ept_leaf_mfn(old));
+    }
     if (target > 1 && (old & EPT_RWX) && !ept_is_super(old, target))
         ept_free_subtree(d, _mfn((old & EPT_ADDR_MASK) >> PAGE_SHIFT),
                          target - 1);
@@ -440,7 +466,14 @@ static void ept_free_table(struct domain *d, mfn_t table, int level)
                                level - 1);
             continue;
         }
-        if (ept_entry_valid(e))
+        if (!ept_entry_valid(e))
+            continue;
+        /* Foreign entries drop their reference (relinquish_p2m_mapping()),
+         * grant mappings theirs (gnttab_release_mappings()); the pages
+         * belong to other domains. */
+        if (ept_leaf_type(e) == p2m_map_foreign || p2m_is_grant(ept_leaf_type(e)))
+            ept_put_foreign(d, ept_leaf_mfn(e));
+        else
             ept_free_guest_frames(d, ept_leaf_mfn(e), 1);
     }
     heap_free_page(h, table);

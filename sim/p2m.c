@@ -391,6 +391,100 @@ int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a)
     return p2m_set_entry(d, gfn, mfn, t, a);
 }
 
+/* The frame of fd's RAM gfn that another domain may map (grant, foreign):
+ * RAM with a frame, not paging, not shared.  INVALID_MFN otherwise. */
+static mfn_t mappable_frame(struct domain *fd, gfn_t fgfn)
+{
+    p2m_type_t ft;
+    if (gfn_x(fgfn) >= fd->max_gfn)
+        return INVALID_MFN;
+    mfn_t m = p2m_get_entry(fd, fgfn, &ft, NULL);
+    if (!p2m_is_ram(ft) || p2m_is_paging(ft) || p2m_is_shared(ft) ||
+        !hostmem_mfn_valid(fd->host->nr_frames, m))
+        return INVALID_MFN;
+    return m;
+}
+
+/* The harness maps grants and foreign pages only at gfns that hold
+ * nothing, as populate refuses RAM: p2m_add_page() would orphan a RAM page
+ * there (see sim.h). */
+static bool gfn_is_empty(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    mfn_t m = p2m_get_entry(d, gfn, &t, NULL);
+    return t == p2m_mmio_dm && mfn_eq(m, INVALID_MFN);
+}
+
+/*
+ * p2m_add_foreign() (XENMAPSPACE_gmfn_foreign): td maps fd's page at fgfn
+ * at its own gfn as p2m_map_foreign (EPT r w -).  The reference on the
+ * foreign page is taken by the EPT write itself (atomic_write_ept_entry())
+ * and dropped when the entry goes.  Returns 0, -EINVAL (td == fd, gfn out
+ * of range, fgfn holds no mappable RAM -- paging types included: Xen
+ * would start a page-in first, not modelled), -EEXIST (gfn holds
+ * something), -ENOMEM.
+ */
+int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
+                    gfn_t fgfn)
+{
+    if (td == fd || gfn_x(gfn) >= td->max_gfn)
+        return -EINVAL;
+    mfn_t m = mappable_frame(fd, fgfn);
+    if (mfn_eq(m, INVALID_MFN))
+        return -EINVAL;
+    if (!gfn_is_empty(td, gfn))
+        return -EEXIST;
+    return p2m_set_entry(td, gfn, m, p2m_map_foreign, P2M_DEFAULT_ACCESS);
+}
+
+/*
+ * create_grant_p2m_mapping(): d maps the page gd granted (gd's RAM gfn
+ * ggfn) at gfn with p2m_grant_map_rw, or p2m_grant_map_ro for a
+ * GNTMAP_readonly mapping, through p2m_add_page() (no M2P change for grant
+ * types).  map_grant_ref() holds a reference on the granted page until
+ * the unmap.  Returns 0, -EINVAL (d == gd, bad gfn, no mappable RAM at
+ * ggfn), -EEXIST (gfn holds something), -ENOMEM.
+ */
+int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
+                  bool readonly)
+{
+    struct host *h = d->host;
+    if (d == gd || gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t m = mappable_frame(gd, ggfn);
+    if (mfn_eq(m, INVALID_MFN))
+        return -EINVAL;
+    if (!gfn_is_empty(d, gfn))
+        return -EEXIST;
+    h->frames[mfn_x(m)].count++;
+    int rc = p2m_add_page(d, gfn, m,
+                          readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
+    if (rc)
+        h->frames[mfn_x(m)].count--;
+    return rc;
+}
+
+/*
+ * replace_grant_p2m_mapping() with no new mapping (unmap_grant_ref()):
+ * gfn must hold a grant mapping; its entry goes (p2m_remove_page(): no M2P
+ * change, no dirty mark for special types) and the reference is dropped.
+ * Returns 0, -EINVAL (not a grant type, bad gfn), -ENOMEM.
+ */
+int p2m_grant_unmap(struct domain *d, gfn_t gfn)
+{
+    struct host *h = d->host;
+    p2m_type_t t;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t m = p2m_get_entry(d, gfn, &t, NULL);
+    if (!p2m_is_grant(t))
+        return -EINVAL;
+    int rc = p2m_remove_page(d, gfn, m);
+    if (!rc && hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
+        h->frames[mfn_x(m)].count--;
+    return rc;
+}
+
 /*
  * guest_remove_page(): remove gfn's frame from the P2M and free it.
  * Returns 0, -ENOENT (gfn holds no RAM frame: invalid, mmio_dm, paged-out,
@@ -421,6 +515,12 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
             return rc;
         mem_paging_drop_page(d, gfn, t);
         return 0;
+    }
+    if (t == p2m_map_foreign) {
+        /* XENMEM_remove_from_physmap of a foreign mapping: the entry goes,
+         * and with it the EPT's reference on the foreign page. */
+        return p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid,
+                             P2M_DEFAULT_ACCESS);
     }
     if (!p2m_is_ram(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
         return -ENOENT;

@@ -59,6 +59,10 @@
 /* sim (issue 3, P2M): ept_p2m_type_to_flags() ignores the access type
  * (every entry gets its type's permissions, as under rwx). */
 #define MUT_ACCESS_IGNORED (UINT64_C(1) << 33)
+/* sim (issue 3, P2M): atomic_write_ept_entry() forgets to drop the
+ * reference of a p2m_map_foreign entry that is overwritten or removed, so
+ * the foreign page can never be freed or paged out. */
+#define MUT_FOREIGN_NO_PUT (UINT64_C(1) << 34)
 /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
 #define MUT_NO_RSVD_MAXPHY (UINT64_C(1) << 16)
 /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

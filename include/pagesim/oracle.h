@@ -63,6 +63,14 @@ void oracle_note_p2m_fail(struct oracle *o, bool failed);
  * frame, used when the expected rc is 0); order 0 is oracle_op_populate. */
 int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
                               unsigned order, mfn_t mfn, bool nomem);
+/* p2m_add_foreign(), grant map / unmap (sim.h): the frame another domain
+ * maps is the oracle's own (its flat P2M of fd / gd); references counted
+ * in the flat model like foreign tool-stack maps. */
+int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
+                          gfn_t fgfn);
+int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
+                        gfn_t ggfn, bool readonly);
+int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn);
 /* p2m_set_mem_access() of one gfn. */
 int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
                          p2m_access_t a);

@@ -328,6 +328,20 @@ int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn);
  * nothing/mmio_dm), -ENOMEM. */
 int guest_populate_extent(struct domain *d, gfn_t gfn, unsigned order,
                           mfn_t *out_mfn);
+/* p2m_add_foreign() (XENMAPSPACE_gmfn_foreign): td maps fd's RAM page at
+ * fgfn at its gfn as p2m_map_foreign; the EPT entry holds a reference on
+ * the page.  0, -EINVAL (same domain, bad gfn, no mappable RAM at fgfn),
+ * -EEXIST (gfn holds something), -ENOMEM.  guest_remove_page() of the gfn
+ * removes it and drops the reference. */
+int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
+                    gfn_t fgfn);
+/* Grant mapping (create_grant_p2m_mapping() / unmap): d maps the page gd
+ * grants (gd's RAM gfn ggfn) at gfn as p2m_grant_map_rw / _ro, holding a
+ * reference on it until p2m_grant_unmap().  map: 0, -EINVAL, -EEXIST,
+ * -ENOMEM; unmap: 0, -EINVAL (gfn holds no grant), -ENOMEM. */
+int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
+                  bool readonly);
+int p2m_grant_unmap(struct domain *d, gfn_t gfn);
 /* p2m_set_mem_access() for one gfn (mem_access.c set_mem_access()): the
  * entry keeps mfn and type and gets access a, as a 4 KiB entry (a
  * superpage is split).  0, -EINVAL (gfn, access value), -ENOMEM. */

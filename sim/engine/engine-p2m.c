@@ -73,3 +73,40 @@ int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
     eng_step_rc(e, "set_access", d, x, erc, rc);
     return rc;
 }
+
+int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
+                    struct domain *fd, gfn_t fgfn)
+{
+    int rc = p2m_add_foreign(td, gfn, fd, fgfn);
+    eng_cover(e, "p2m", "add_foreign:rc=%d", rc);
+    int erc = oracle_op_add_foreign(e->oracle, td->id, gfn, fd->id, fgfn);
+    char x[80];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " fd=%u fgfn=%#" PRIx64, gfn_x(gfn),
+             fd->id, gfn_x(fgfn));
+    eng_step_rc(e, "add_foreign", td, x, erc, rc);
+    return rc;
+}
+
+int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
+                  struct domain *gd, gfn_t ggfn, bool readonly)
+{
+    int rc = p2m_grant_map(d, gfn, gd, ggfn, readonly);
+    eng_cover(e, "p2m", "grant_map_%s:rc=%d", readonly ? "ro" : "rw", rc);
+    int erc = oracle_op_grant_map(e->oracle, d->id, gfn, gd->id, ggfn, readonly);
+    char x[96];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " gd=%u ggfn=%#" PRIx64 " %s",
+             gfn_x(gfn), gd->id, gfn_x(ggfn), readonly ? "ro" : "rw");
+    eng_step_rc(e, "grant_map", d, x, erc, rc);
+    return rc;
+}
+
+int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn)
+{
+    int rc = p2m_grant_unmap(d, gfn);
+    eng_cover(e, "p2m", "grant_unmap:rc=%d", rc);
+    int erc = oracle_op_grant_unmap(e->oracle, d->id, gfn);
+    char x[48];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64, gfn_x(gfn));
+    eng_step_rc(e, "grant_unmap", d, x, erc, rc);
+    return rc;
+}

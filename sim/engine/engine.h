@@ -256,5 +256,11 @@ int eng_populate_extent(struct engine *e, struct domain *d, gfn_t gfn,
 /* p2m_set_mem_access() of one gfn. */
 int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
                    p2m_access_t a);
+/* p2m_add_foreign(), grant map / unmap. */
+int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
+                    struct domain *fd, gfn_t fgfn);
+int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
+                  struct domain *gd, gfn_t ggfn, bool readonly);
+int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn);
 
 #endif /* PAGESIM_ENGINE_H */

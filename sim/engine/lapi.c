@@ -578,6 +578,43 @@ static int d_fail_p2m_update(lua_State *L)
     return 0;
 }
 
+/* d:add_foreign(gfn, fd, fgfn) -> rc (p2m_add_foreign). */
+static int d_add_foreign(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    struct domain *fd = check_domain(L, 3);
+    gfn_t fg = check_gfn(L, fd, 4);
+    lua_pushinteger(L, eng_add_foreign(e, d, g, fd, fg));
+    return 1;
+}
+
+/* d:grant_map(gfn, gd, ggfn [, "ro"|"rw"]) -> rc. */
+static int d_grant_map(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    struct domain *gd = check_domain(L, 3);
+    gfn_t gg = check_gfn(L, gd, 4);
+    const char *mode = luaL_optstring(L, 5, "rw");
+    if (strcmp(mode, "rw") && strcmp(mode, "ro"))
+        return lerror(L, "grant_map: mode must be \"rw\" or \"ro\", not '%s'", mode);
+    lua_pushinteger(L, eng_grant_map(e, d, g, gd, gg, !strcmp(mode, "ro")));
+    return 1;
+}
+
+/* d:grant_unmap(gfn) -> rc. */
+static int d_grant_unmap(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    lua_pushinteger(L, eng_grant_unmap(e, d, g));
+    return 1;
+}
+
 /* d:access(gfn): the p2m_access_t of gfn's entry ("n" when nothing is
  * mapped, as ept_get_entry() answers). */
 static int d_access(lua_State *L)
@@ -613,8 +650,9 @@ static int d_remove(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     gfn_t g = check_gfn(L, d, 2);
-    mfn_t fm = p2m_get_entry(d, g, NULL, NULL);
-    if (hostmem_mfn_valid(e->host->nr_frames, fm) &&
+    p2m_type_t rt;
+    mfn_t fm = p2m_get_entry(d, g, &rt, NULL);
+    if (p2m_is_ram(rt) && hostmem_mfn_valid(e->host->nr_frames, fm) &&
         e->host->frames[mfn_x(fm)].count > 1)
         return lerror(L, "gfn %#" PRIx64 " is mapped by a foreign domain: "
                       "unmap_foreign() it first (removal of a page with "
@@ -772,6 +810,14 @@ static int d_destroy(lua_State *L)
     struct domain **dp = check_dom_ud(L, 1);
     if (!*dp)
         return lerror(L, "domain was already destroyed");
+    /* A domain whose pages others still map (grant, p2m_add_foreign, tool
+     * stack) would stay a zombie in Xen until they let go: not modelled. */
+    for (uint64_t m = 0; m < e->host->nr_frames; m++)
+        if (e->host->frames[m].use == PGU_GUEST &&
+            e->host->frames[m].owner == (*dp)->id && e->host->frames[m].count > 1)
+            return lerror(L, "domain '%s': frame %#" PRIx64 " is still mapped by "
+                          "another domain (grant, foreign): unmap it first",
+                          (*dp)->name, m);
     struct pager *ap = LS(L)->auto_pager[(*dp)->id];
     if (ap && ap->d == *dp)
         LS(L)->auto_pager[(*dp)->id] = NULL;
@@ -1929,6 +1975,8 @@ static void open_api(lua_State *L)
         { "set_mem_type", d_set_mem_type },
         { "order", d_order }, { "set_access", d_set_access },
         { "access", d_access }, { "fail_p2m_update", d_fail_p2m_update },
+        { "add_foreign", d_add_foreign }, { "grant_map", d_grant_map },
+        { "grant_unmap", d_grant_unmap },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
