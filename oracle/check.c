@@ -214,9 +214,29 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         compare_p2m(o, h, d, od, &r);
         compare_logdirty(h, d, od, &r);
         oracle_compare_paging(d, od, &r);
-        uint64_t ram = 0;
+        uint64_t ram = od->pod_count; /* PoD cache pages are the domain's */
         for (uint64_t g = 0; g < od->max_gfn; g++)
             ram += p2m_is_ram(od->type[g]) && od->mfn[g] != mfn_x(INVALID_MFN);
+        /* Populate-on-demand: entry count and the cache, frame by frame
+         * in the order they will be used. */
+        if (d->pod.entry_count != od->pod_entries)
+            oracle_report(&r, u64s(od->pod_entries, e1),
+                          u64s(d->pod.entry_count, a1), "d%u.pod.entry_count",
+                          od->id);
+        if (d->pod.count != od->pod_count)
+            oracle_report(&r, u64s(od->pod_count, e1), u64s(d->pod.count, a1),
+                          "d%u.pod.count", od->id);
+        for (uint64_t i = 0; i < od->pod_count && i < d->pod.count; i++) {
+            uint64_t am = d->pod.cache[(d->pod.head + i) % d->pod.cap];
+            if (am != od->pod_cache[i])
+                oracle_report(&r, oracle_hex(od->pod_cache[i], e1),
+                              oracle_hex(am, a1), "d%u.pod.cache[%" PRIu64 "]",
+                              od->id, i);
+            else if (am < h->nr_frames && (h->frames[am].owner != od->id ||
+                                           h->frames[am].use != PGU_GUEST))
+                oracle_report(&r, "a page of the domain", "another frame",
+                              "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+        }
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),
                           "d%u.tot_pages", od->id);

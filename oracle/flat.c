@@ -47,6 +47,7 @@ static void dom_free(struct oracle_dom *od)
     free(od->type);
     free(od->order);
     free(od->access);
+    free(od->pod_cache);
     free(od->dirty);
     memset(od, 0, sizeof(*od));
 }
@@ -236,6 +237,8 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -EINVAL;
     if (nomem)
         return -ENOMEM;
+    if (od->type[g] == p2m_populate_on_demand)
+        od->pod_entries--; /* p2m_add_page(): a PoD entry replaced */
     /* populate_physmap -> p2m_add_page(): the type follows the global
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
     od->mfn[g] = mfn_x(mfn);
@@ -373,6 +376,66 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
     return 0;
 }
 
+/* ---- populate-on-demand ------------------------------------------------------- */
+
+int oracle_op_pod_target(struct oracle *o, domid_t d, uint64_t pages,
+                         const uint64_t *added, uint64_t nadded, bool nomem)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return -ESRCH;
+    if (pages < od->pod_count) {
+        /* Shrinking frees from the head (p2m_pod_cache_get()). */
+        uint64_t drop = od->pod_count - pages;
+        memmove(od->pod_cache, od->pod_cache + drop, pages * sizeof(uint64_t));
+        od->pod_count = pages;
+        return 0;
+    }
+    uint64_t want = pages - od->pod_count;
+    if (nadded > want)
+        nadded = want;
+    uint64_t *nc = realloc(od->pod_cache, (od->pod_count + nadded + 1) * sizeof(uint64_t));
+    if (!nc)
+        return -ENOMEM;
+    od->pod_cache = nc;
+    for (uint64_t i = 0; i < nadded; i++)
+        od->pod_cache[od->pod_count++] = added[i];
+    /* Short of the target only when the heap ran out. */
+    return nadded < want ? (nomem ? -ENOMEM : -EIO) : 0;
+}
+
+int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn)
+        return -EINVAL;
+    if (!oracle_gfn_empty(od, g))
+        return -EEXIST;
+    od->type[g] = p2m_populate_on_demand;
+    od->access[g] = p2m_access_rwx;
+    od->pod_entries++;
+    return 0;
+}
+
+bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    if (!od->pod_count)
+        return false;
+    uint64_t m = od->pod_cache[0];
+    memmove(od->pod_cache, od->pod_cache + 1, (od->pod_count - 1) * sizeof(uint64_t));
+    od->pod_count--;
+    od->pod_entries--;
+    od->mfn[g] = m;
+    od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    od->access[g] = p2m_access_rwx;
+    m2p_set(o, m, g);
+    oracle_mark(od, g, true);
+    return true;
+}
+
 int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
                          p2m_access_t a)
 {
@@ -406,6 +469,14 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
     int prc = oracle_remove_paging(o, od, g);
     if (prc != 1)
         return prc;
+    /* p2m_pod_decrease_reservation(): a PoD entry just goes. */
+    if (od->type[g] == p2m_populate_on_demand) {
+        if (o->p2m_fail)
+            return -ENOMEM;
+        od->type[g] = p2m_mmio_dm;
+        od->pod_entries--;
+        return 0;
+    }
     /* A foreign mapping is removed with its reference. */
     if (od->type[g] == p2m_map_foreign) {
         if (o->p2m_fail)
@@ -437,6 +508,8 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
     if (p2m_is_ram(od->type[g]) && unmap_ram_split(o, od, g))
         return -ENOMEM;
+    if (od->type[g] == p2m_populate_on_demand)
+        od->pod_entries--;
     od->type[g] = p2m_mmio_dm;
     od->mfn[g] = mfn_x(INVALID_MFN);
     return 0;
@@ -459,6 +532,10 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
+    /* get_page_from_gfn(P2M_ALLOC) populates a PoD entry first. */
+    if (g < od->max_gfn && od->type[g] == p2m_populate_on_demand &&
+        !oracle_pod_populate(o, od, g))
+        return -EFAULT;
     /* Read-only RAM: __hvm_copy() discards the write (no mark). */
     if (g < od->max_gfn && od->type[g] == p2m_ram_ro &&
         od->mfn[g] != mfn_x(INVALID_MFN))

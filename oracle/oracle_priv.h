@@ -50,6 +50,10 @@ struct oracle_dom {
      * ept_split_super_page() splits every part down to the target). */
     uint8_t *order; /* [max_gfn] */
     uint8_t *access; /* [max_gfn], p2m_access_t (rwx by default) */
+    /* Populate-on-demand: PoD entries, and the cache as a plain FIFO of
+     * frames (first in, first used), pod_cache[0..pod_count). */
+    uint64_t pod_entries, pod_count;
+    uint64_t *pod_cache;
     uint8_t *dirty; /* [(max_gfn + 7) / 8], one bit per gfn */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
@@ -95,6 +99,9 @@ void oracle_invariants_paging(const struct host *h, const struct domain *d,
                               struct oracle_reporter *r);
 
 /* ---- flat.c -------------------------------------------------------------- */
+/* p2m_pod_demand_populate() on the flat model: the first cached frame
+ * backs gfn g (RAM, M2P, dirty).  false when the cache is empty. */
+bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g);
 /* A 4 KiB change at gfn g: if g lies in a superpage, every gfn of that
  * extent becomes a 4 KiB entry (type, access, frame kept).  -ENOMEM, and
  * nothing changes, when the split needed a table page and the sim's heap

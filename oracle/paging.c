@@ -282,6 +282,12 @@ int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
+    /* P2M_ALLOC populates a PoD entry first. */
+    if (t == p2m_populate_on_demand) {
+        if (!oracle_pod_populate(o, od, g))
+            return -EFAULT;
+        t = od->type[g];
+    }
     if (!p2m_is_ram(t) || od->mfn[g] == mfn_x(INVALID_MFN))
         return -EFAULT;
     return 0;

@@ -495,6 +495,18 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
         unsigned t = g < od->max_gfn ? od->type[g] : p2m_mmio_dm;
+        /* A PoD entry is populated from the cache first (P2M_ALLOC), then
+         * RAM's spurious-fault path logs a write under log-dirty; out of
+         * PoD memory the domain is crashed. */
+        if (t == p2m_populate_on_demand) {
+            if (!oracle_pod_populate(o, od, g))
+                return;
+            if ((a.qual & EPTQ_WRITE) && od->type[g] == p2m_ram_logdirty) {
+                oracle_mark(od, g, true);
+                od->type[g] = p2m_ram_rw;
+            }
+            continue;
+        }
         /* mem_access before anything else, for gfns with a frame: rx2rw
          * written becomes rw and the fault is handled on; any other
          * violation clears the restriction to rwx (no monitor ring, access

@@ -74,6 +74,21 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
 
     mfn_t mfn = p2m_get_entry(d, gfn, &t, &a);
 
+    /* get_gfn_type_access(P2M_ALLOC) populates a PoD entry before anything
+     * else; then RAM's "spurious fault" path: a write under log-dirty is
+     * logged and made writable.  Out of PoD memory: domain_crash(). */
+    if (t == p2m_populate_on_demand) {
+        if (!p2m_pod_demand_populate(d, gfn))
+            return NPF_CRASH;
+        p2m_get_entry(d, gfn, &t, NULL);
+        if ((qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
+            paging_mark_pfn_dirty(d, gfn);
+            if (p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw))
+                return NPF_CRASH;
+        }
+        return NPF_RETRY;
+    }
+
     /* mem_access first, for entries with a frame (hvm.c "Check access
      * permissions first"): an access the p2m_access_t forbids is a
      * violation for p2m_mem_access_check().  rx2rw on a write is promoted

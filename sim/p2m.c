@@ -214,9 +214,13 @@ int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
     }
 
     /* 3. The two-way mapping. */
+    p2m_get_entry(d, gfn, &ot, NULL);
     rc = p2m_set_entry(d, gfn, mfn, t, P2M_DEFAULT_ACCESS);
     if (rc)
         return rc;
+    /* A PoD entry replaced: pod.entry_count -= pod_count. */
+    if (ot == p2m_populate_on_demand)
+        d->pod.entry_count--;
     if (!p2m_is_grant(t)) {
         set_gpfn_from_mfn(h, mfn, gfn_x(gfn));
         if (!MUTANT(MUT_NO_DIRTY_ON_ADD))
@@ -282,7 +286,11 @@ int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
             h->frames[mfn_x(omfn)].use == PGU_GUEST)
             heap_free_page(h, omfn);
     }
-    return p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
+    rc = p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
+    /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
+    if (!rc && ot == p2m_populate_on_demand)
+        d->pod.entry_count--;
+    return rc;
 }
 
 /* ---- memory ops ----------------------------------------------------------- */
@@ -516,6 +524,14 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
         mem_paging_drop_page(d, gfn, t);
         return 0;
     }
+    if (t == p2m_populate_on_demand) {
+        /* p2m_pod_decrease_reservation(): the PoD entry just goes. */
+        int rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid,
+                               P2M_DEFAULT_ACCESS);
+        if (!rc)
+            d->pod.entry_count--;
+        return rc;
+    }
     if (t == p2m_map_foreign) {
         /* XENMEM_remove_from_physmap of a foreign mapping: the entry goes,
          * and with it the EPT's reference on the foreign page. */
@@ -556,6 +572,13 @@ static int hvm_copy_frame(struct domain *d, gpa_t gpa, size_t len, mfn_t *mfn,
          * callers turn into a retry (-EAGAIN), never a crash. */
         p2m_mem_paging_populate(d, gfn, VM_EVENT_NO_VCPU);
         return -EAGAIN;
+    }
+    /* get_page_from_gfn(P2M_ALLOC) populates a PoD entry first; out of
+     * PoD memory the copy fails (and Xen crashes the domain). */
+    if (*t == p2m_populate_on_demand) {
+        if (!p2m_pod_demand_populate(d, gfn))
+            return -EFAULT;
+        *mfn = p2m_get_entry(d, gfn, t, NULL);
     }
     if (!p2m_is_ram(*t) || !hostmem_mfn_valid(d->host->nr_frames, *mfn))
         return -EFAULT;
@@ -651,6 +674,8 @@ void domain_destroy(struct domain *d)
     paging_free_log_dirty_bitmap(d);
     d->ld.enabled = false;
     ept_teardown(d);
+    /* The PoD cache's pages are d's: freed by the loop below. */
+    free(d->pod.cache);
     for (uint64_t m = 0; d->tot_pages && m < h->nr_frames; m++)
         if (h->frames[m].use != PGU_FREE && h->frames[m].owner == d->id)
             heap_free_page(h, _mfn(m));

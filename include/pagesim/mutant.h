@@ -63,6 +63,9 @@
  * reference of a p2m_map_foreign entry that is overwritten or removed, so
  * the foreign page can never be freed or paged out. */
 #define MUT_FOREIGN_NO_PUT (UINT64_C(1) << 34)
+/* sim (issue 3, P2M): p2m_pod_cache_get() takes the most recently added
+ * page (the tail) instead of the head of pod.single. */
+#define MUT_POD_CACHE_LIFO (UINT64_C(1) << 35)
 /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
 #define MUT_NO_RSVD_MAXPHY (UINT64_C(1) << 16)
 /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

@@ -71,6 +71,13 @@ int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
 int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
                         gfn_t ggfn, bool readonly);
 int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn);
+/* Populate-on-demand.  pod_target: the cache grows by the frames the sim
+ * allocated (added[], in the order it appended them; which frames is the
+ * allocator's business, nomem says it ran out) or shrinks from the head.
+ * pod_mark: one empty gfn becomes a PoD entry. */
+int oracle_op_pod_target(struct oracle *o, domid_t d, uint64_t pages,
+                         const uint64_t *added, uint64_t nadded, bool nomem);
+int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn);
 /* p2m_set_mem_access() of one gfn. */
 int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
                          p2m_access_t a);

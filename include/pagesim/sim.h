@@ -229,6 +229,17 @@ struct mem_paging {
     uint32_t pause_count[SIM_MAX_VCPUS]; /* v->vm_event_pause_count */
 };
 
+/* p2m->pod (p2m-pod.c), order-0 pages only: the cache of pages PoD entries
+ * are populated from, a FIFO as Xen's pod.single list (added at the tail,
+ * taken from the head), and the number of PoD entries in the P2M. */
+struct pod {
+    uint64_t entry_count;   /* p2m->pod.entry_count */
+    uint64_t count;         /* p2m->pod.count: pages in the cache */
+    uint64_t head;          /* index of the first page in cache[] */
+    uint64_t cap;
+    uint64_t *cache;        /* mfns, [head, head + count) modulo cap */
+};
+
 struct domain {
     struct host *host;
     domid_t id;
@@ -248,6 +259,7 @@ struct domain {
      * propagation), so that callers' error paths run (evict, reference
      * 2.4.3). */
     unsigned p2m_fail_in;
+    struct pod pod;           /* p2m-pod.c */
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -342,6 +354,22 @@ int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
 int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
                   bool readonly);
 int p2m_grant_unmap(struct domain *d, gfn_t gfn);
+/* Populate-on-demand (sim/p2m-pod.c, xen/arch/x86/mm/p2m-pod.c):
+ * p2m_pod_set_target(): the cache grows to 'pages' by order-0 allocations
+ * for d (appended at the tail) or shrinks by freeing from the head.  0,
+ * -ENOMEM (the cache keeps what could be allocated).
+ * p2m_pod_mark(): guest_physmap_mark_populate_on_demand() of one empty gfn:
+ * a p2m_populate_on_demand entry without frame (EPT not present).  0,
+ * -EINVAL, -EEXIST (gfn holds something: the harness refuses), -ENOMEM.
+ * p2m_pod_demand_populate(): the page at the head of the cache is mapped
+ * at gfn (ram_rw, ram_logdirty under log-dirty), M2P set, gfn marked
+ * dirty; false when the cache is empty (Xen: out of PoD memory, the
+ * domain is crashed). */
+int p2m_pod_set_target(struct domain *d, uint64_t pages);
+int p2m_pod_mark(struct domain *d, gfn_t gfn);
+bool p2m_pod_demand_populate(struct domain *d, gfn_t gfn);
+/* The cache's page number i (0 = head), INVALID_MFN past the end. */
+mfn_t p2m_pod_cache_at(const struct domain *d, uint64_t i);
 /* p2m_set_mem_access() for one gfn (mem_access.c set_mem_access()): the
  * entry keeps mfn and type and gets access a, as a 4 KiB entry (a
  * superpage is split).  0, -EINVAL (gfn, access value), -ENOMEM. */

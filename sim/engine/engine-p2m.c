@@ -12,6 +12,7 @@
  * operation, so that it can predict what a failed superpage split leaves.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
@@ -108,5 +109,38 @@ int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn)
     char x[48];
     snprintf(x, sizeof x, "gfn=%#" PRIx64, gfn_x(gfn));
     eng_step_rc(e, "grant_unmap", d, x, erc, rc);
+    return rc;
+}
+
+int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages)
+{
+    uint64_t before = d->pod.count;
+    int rc = p2m_pod_set_target(d, pages);
+    /* The frames the sim appended, in order (the allocator's choice). */
+    uint64_t nadded = d->pod.count > before ? d->pod.count - before : 0;
+    uint64_t added[64], *ap = nadded <= 64 ? added : malloc(nadded * sizeof(*ap));
+    if (!ap)
+        nadded = 0, ap = added;
+    for (uint64_t i = 0; i < nadded; i++)
+        ap[i] = mfn_x(p2m_pod_cache_at(d, before + i));
+    eng_cover(e, "p2m", "pod_target:rc=%d", rc);
+    int erc = oracle_op_pod_target(e->oracle, d->id, pages, ap, nadded,
+                                   rc == -ENOMEM);
+    if (ap != added)
+        free(ap);
+    char x[64];
+    snprintf(x, sizeof x, "pages=%#" PRIx64 " cache=%#" PRIx64, pages, d->pod.count);
+    eng_step_rc(e, "pod_target", d, x, erc, rc);
+    return rc;
+}
+
+int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn)
+{
+    int rc = p2m_pod_mark(d, gfn);
+    eng_cover(e, "p2m", "populate_pod:rc=%d", rc);
+    int erc = oracle_op_pod_mark(e->oracle, d->id, gfn);
+    char x[48];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64, gfn_x(gfn));
+    eng_step_rc(e, "populate_pod", d, x, erc, rc);
     return rc;
 }

@@ -262,5 +262,8 @@ int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
 int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
                   struct domain *gd, gfn_t ggfn, bool readonly);
 int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn);
+/* Populate-on-demand: the cache size, one PoD entry. */
+int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages);
+int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn);
 
 #endif /* PAGESIM_ENGINE_H */

@@ -615,6 +615,40 @@ static int d_grant_unmap(lua_State *L)
     return 1;
 }
 
+/* d:pod_target(pages) -> rc: the PoD cache size. */
+static int d_pod_target(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || (uint64_t)n > e->host->nr_frames)
+        return lerror(L, "pod_target: pages must be in 0..%#" PRIx64 " (host frames), not %lld",
+                      e->host->nr_frames, (long long)n);
+    lua_pushinteger(L, eng_pod_target(e, d, (uint64_t)n));
+    return 1;
+}
+
+/* d:populate_pod(gfn) -> rc: a PoD entry. */
+static int d_populate_pod(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    lua_pushinteger(L, eng_pod_mark(e, d, g));
+    return 1;
+}
+
+/* d:pod() -> {entries, cache}. */
+static int d_pod(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_createtable(L, 0, 2);
+    set_field_int(L, "entries", d->pod.entry_count);
+    set_field_int(L, "cache", d->pod.count);
+    return 1;
+}
+
 /* d:access(gfn): the p2m_access_t of gfn's entry ("n" when nothing is
  * mapped, as ept_get_entry() answers). */
 static int d_access(lua_State *L)
@@ -1976,7 +2010,8 @@ static void open_api(lua_State *L)
         { "order", d_order }, { "set_access", d_set_access },
         { "access", d_access }, { "fail_p2m_update", d_fail_p2m_update },
         { "add_foreign", d_add_foreign }, { "grant_map", d_grant_map },
-        { "grant_unmap", d_grant_unmap },
+        { "grant_unmap", d_grant_unmap }, { "pod_target", d_pod_target },
+        { "populate_pod", d_populate_pod }, { "pod", d_pod },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {

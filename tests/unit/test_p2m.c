@@ -298,3 +298,32 @@ Test(p2m, mutant_access_ignored)
     cr_assert_eq(ept_p2m_type_to_flags(p2m_ram_ro, p2m_access_n), EPT_R | EPT_X);
     pagesim_mutants = 0;
 }
+
+/* ---- populate-on-demand ------------------------------------------------------- */
+
+Test(p2m, pod_cache_is_fifo_and_populates_on_fault)
+{
+    cr_assert_eq(p2m_pod_mark(d, _gfn(0x10)), 0);
+    cr_assert_eq(p2m_pod_mark(d, _gfn(0x11)), 0);
+    cr_assert_eq(p2m_pod_mark(d, _gfn(0x10)), -EEXIST);
+    cr_assert_eq(d->pod.entry_count, 2);
+    cr_assert_eq(raw(0x10, 1) & RWX, 0, "a PoD entry is not present");
+    cr_assert_eq(hvm_hap_nested_page_fault(d, _gpa(0x10000), EPTQ_READ, _gva(0)),
+                 NPF_CRASH, "empty cache: out of PoD memory");
+    cr_assert_eq(p2m_pod_set_target(d, 3), 0);
+    mfn_t first = p2m_pod_cache_at(d, 0), second = p2m_pod_cache_at(d, 1);
+    mfn_t third = p2m_pod_cache_at(d, 2);
+    cr_assert_eq(hvm_hap_nested_page_fault(d, _gpa(0x11000), EPTQ_READ, _gva(0)),
+                 NPF_RETRY);
+    cr_assert_eq(mfn_x(p2m_get_entry(d, _gfn(0x11), NULL, NULL)), mfn_x(first),
+                 "taken from the head");
+    cr_assert_eq(get_gpfn_from_mfn(h, first), 0x11);
+    cr_assert_eq(mfn_x(p2m_pod_cache_at(d, 0)), mfn_x(second));
+    cr_assert_eq(d->pod.entry_count, 1);
+    cr_assert_eq(d->pod.count, 2);
+    cr_assert_eq(guest_remove_page(d, _gfn(0x10)), 0, "decrease_reservation of PoD");
+    cr_assert_eq(d->pod.entry_count, 0);
+    cr_assert_eq(p2m_pod_set_target(d, 1), 0);
+    cr_assert_eq(mfn_x(p2m_pod_cache_at(d, 0)), mfn_x(third), "shrunk from the head");
+    cr_assert(mfn_eq(p2m_pod_cache_at(d, 1), INVALID_MFN));
+}
