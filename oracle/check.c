@@ -106,7 +106,7 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
 
     for (uint64_t g = 0; g < od->max_gfn; g++) {
         char e1[24], a1[24];
-        unsigned xt = od->type[g], xp = oracle_perms(xt, od->access[g]);
+        unsigned xt = od->type[g], xp = oracle_gfn_perms(od, g);
         if (v.type[g] != xt)
             oracle_report(r, oracle_type_name(xt, e1),
                           oracle_type_name(v.type[g], a1),
@@ -217,6 +217,17 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         uint64_t ram = od->pod_count; /* PoD cache pages are the domain's */
         for (uint64_t g = 0; g < od->max_gfn; g++)
             ram += p2m_is_ram(od->type[g]) && od->mfn[g] != mfn_x(INVALID_MFN);
+        /* The ioreq server mapping and its entry count. */
+        uint64_t nioreq = 0;
+        for (uint64_t g = 0; g < od->max_gfn; g++)
+            nioreq += od->type[g] == p2m_ioreq_server;
+        if (d->ioreq.entry_count != nioreq)
+            oracle_report(&r, u64s(nioreq, e1), u64s(d->ioreq.entry_count, a1),
+                          "d%u.ioreq.entry_count", od->id);
+        if (d->ioreq.mapped != od->ioreq_mapped || d->ioreq.write != od->ioreq_write)
+            oracle_report(&r, od->ioreq_mapped ? "mapped" : "none",
+                          d->ioreq.mapped ? "mapped" : "none", "d%u.ioreq.server",
+                          od->id);
         /* Populate-on-demand: entry count and the cache, frame by frame
          * in the order they will be used. */
         if (d->pod.entry_count != od->pod_entries)

@@ -54,6 +54,14 @@ unsigned oracle_perms(unsigned t, unsigned a)
     return oracle_type_perms(t) & (a < sizeof allow / sizeof allow[0] ? allow[a] : 7);
 }
 
+unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g)
+{
+    unsigned p = oracle_perms(od->type[g], od->access[g]);
+    if (od->type[g] == p2m_ioreq_server && od->ioreq_write)
+        p &= ~2u;
+    return p;
+}
+
 const char *oracle_type_name(unsigned t, char buf[16])
 {
     static const char *const names[P2M_NR_TYPES] = {

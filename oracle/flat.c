@@ -376,6 +376,29 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
     return 0;
 }
 
+/* ---- ioreq server ------------------------------------------------------------- */
+
+int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return -ESRCH;
+    if (map) {
+        if (od->ioreq_mapped)
+            return -EBUSY;
+        od->ioreq_mapped = true;
+        od->ioreq_write = write;
+        return 0;
+    }
+    if (!od->ioreq_mapped)
+        return -EINVAL;
+    od->ioreq_mapped = od->ioreq_write = false;
+    for (uint64_t g = 0; g < od->max_gfn; g++)
+        if (od->type[g] == p2m_ioreq_server)
+            od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    return 0;
+}
+
 /* ---- populate-on-demand ------------------------------------------------------- */
 
 int oracle_op_pod_target(struct oracle *o, domid_t d, uint64_t pages,
@@ -540,7 +563,8 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
     if (g < od->max_gfn && od->type[g] == p2m_ram_ro &&
         od->mfn[g] != mfn_x(INVALID_MFN))
         return 0;
-    if (g >= od->max_gfn || !p2m_is_pageable(od->type[g]) ||
+    if (g >= od->max_gfn ||
+        !(p2m_is_pageable(od->type[g]) || od->type[g] == p2m_ioreq_server) ||
         od->mfn[g] == mfn_x(INVALID_MFN))
         return -EFAULT;
     /* The hypervisor wrote the page: paging_mark_dirty(); the type stays. */
@@ -562,6 +586,10 @@ int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || od->ld_enabled)
         return -EINVAL;
+    /* Refused while p2m_ioreq_server entries exist (ioreq.entry_count). */
+    for (uint64_t g = 0; g < od->max_gfn; g++)
+        if (od->type[g] == p2m_ioreq_server)
+            return -EBUSY;
     /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
      * tree starts empty; dirty_count is not touched. */
     od->ld_enabled = true;

@@ -54,6 +54,9 @@ struct oracle_dom {
      * frames (first in, first used), pod_cache[0..pod_count). */
     uint64_t pod_entries, pod_count;
     uint64_t *pod_cache;
+    /* The ioreq server mapped to p2m_ioreq_server, and whether it claims
+     * writes (then those entries have no w). */
+    bool ioreq_mapped, ioreq_write;
     uint8_t *dirty; /* [(max_gfn + 7) / 8], one bit per gfn */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
@@ -122,6 +125,9 @@ unsigned oracle_type_perms(unsigned t);
 /* The same with the p2m_access_t restriction applied (xen-paging.md 1.4:
  * type permissions first, then the access type). */
 unsigned oracle_perms(unsigned t, unsigned a);
+/* The r/w/x gfn g of od should have: oracle_perms() of its type and
+ * access, and no w for ioreq_server when the server claims writes. */
+unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g);
 /* "ram_rw", ..., or "type#N" (buf) for a value outside p2m_type_t. */
 const char *oracle_type_name(unsigned t, char buf[16]);
 const char *oracle_perm_name(unsigned perm); /* "rwx", "r-x", "---" */

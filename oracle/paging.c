@@ -326,17 +326,26 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt
     uint64_t g = gfn_x(gfn);
     if (!od)
         return -ESRCH;
-    if ((nt != p2m_ram_rw && nt != p2m_ram_ro) || g >= od->max_gfn)
+    if ((nt != p2m_ram_rw && nt != p2m_ram_ro && nt != p2m_ioreq_server) ||
+        g >= od->max_gfn)
         return -EINVAL;
     unsigned t = od->type[g];
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
-    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
+    /* ioreq_server: only from ram_rw with a server mapped, back only to
+     * ram_rw. */
+    if (nt == p2m_ioreq_server && (t != p2m_ram_rw || !od->ioreq_mapped))
+        return -EINVAL;
+    if (t == p2m_ioreq_server && nt != p2m_ram_rw)
+        return -EINVAL;
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty &&
+        t != p2m_ioreq_server)
         return -EINVAL;
     /* Read-only RAM under log-dirty becomes logdirty again when made rw. */
     unsigned want = nt == p2m_ram_ro ? p2m_ram_ro
+                    : nt == p2m_ioreq_server ? p2m_ioreq_server
                     : od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
     if (want == t)
         return 0;

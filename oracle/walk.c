@@ -44,7 +44,7 @@ static void ideal_xlate(const struct oracle_dom *od, uint64_t gpa,
     x->erefs = 4;
     if (g >= od->max_gfn)
         return;
-    x->perm = oracle_perms(od->type[g], od->access[g]);
+    x->perm = oracle_gfn_perms(od, g);
     x->erefs = 4 - od->order[g] / 9;
     /* A type with permissions but no frame cannot be written by Xen
      * (ept_set_entry leaves the entry 0); treat it as not present. */
@@ -535,6 +535,13 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         }
         if (t == p2m_ram_paging_in) {
             out->final = OR_BLOCKED;
+            return;
+        }
+        /* A write to an ioreq_server page goes to the ioreq server (no
+         * device model attached: like mmio_dm). */
+        if ((a.qual & EPTQ_WRITE) && t == p2m_ioreq_server) {
+            out->final = OR_MMIO;
+            out->gpa = _gpa(a.xgpa);
             return;
         }
         /* A write to read-only RAM is emulated and dropped. */

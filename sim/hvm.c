@@ -126,6 +126,11 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
      * instruction and __hvm_copy() drops the write; the vCPU goes on. */
     if ((qual & EPTQ_WRITE) && t == p2m_ram_ro)
         return NPF_DISCARD;
+    /* A write to an ioreq_server page (w = 0 when the server claims
+     * writes): handle_mmio() forwards it to the ioreq server -- here, as
+     * for mmio_dm, the device model that is not attached. */
+    if ((qual & EPTQ_WRITE) && t == p2m_ioreq_server)
+        return NPF_MMIO;
 
     if (t == p2m_mmio_dm)
         return NPF_MMIO;
@@ -154,18 +159,46 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
 
 /* ---- XEN_DMOP_set_mem_type (hvm/dm.c set_mem_type()) ------------------------ */
 
+int hvm_map_ioreq_server(struct domain *d, bool map, bool write)
+{
+    if (map) {
+        if (d->ioreq.mapped)
+            return -EBUSY;
+        d->ioreq.mapped = true;
+        d->ioreq.write = write;
+        return 0;
+    }
+    if (!d->ioreq.mapped)
+        return -EINVAL;
+    d->ioreq.mapped = false;
+    d->ioreq.write = false;
+    if (d->ioreq.entry_count)
+        p2m_change_entry_type_global(d, p2m_ioreq_server,
+                                     d->ld.enabled ? p2m_ram_logdirty
+                                                   : p2m_ram_rw);
+    return 0;
+}
+
 int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t nt)
 {
     p2m_type_t t;
-    if ((nt != p2m_ram_rw && nt != p2m_ram_ro) || gfn_x(gfn) >= d->max_gfn)
+    if ((nt != p2m_ram_rw && nt != p2m_ram_ro && nt != p2m_ioreq_server) ||
+        gfn_x(gfn) >= d->max_gfn)
         return -EINVAL;
     p2m_get_entry(d, gfn, &t, NULL);
     if (p2m_is_paging(t)) {
         p2m_mem_paging_populate(d, gfn, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
-    /* allow_p2m_type_change(): RAM to RAM only here. */
-    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
+    /* allow_p2m_type_change(): RAM to RAM only here; ioreq_server only
+     * from ram_rw (with a server mapped: p2m_get_ioreq_server()), and back
+     * only to ram_rw. */
+    if (nt == p2m_ioreq_server && (t != p2m_ram_rw || !d->ioreq.mapped))
+        return -EINVAL;
+    if (t == p2m_ioreq_server && nt != p2m_ram_rw)
+        return -EINVAL;
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty &&
+        t != p2m_ioreq_server)
         return -EINVAL;
     if (nt == p2m_ram_rw && d->ld.enabled)
         nt = p2m_ram_logdirty; /* what p2m_recalc_type() would make of it */

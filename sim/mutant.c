@@ -25,6 +25,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_ACCESS_IGNORED, "access_ignored" },
     { MUT_FOREIGN_NO_PUT, "foreign_no_put" },
     { MUT_POD_CACHE_LIFO, "pod_cache_lifo" },
+    { MUT_IOREQ_WRITABLE, "ioreq_writable" },
     { MUT_NO_RSVD_MAXPHY, "no_rsvd_maxphy" },
     { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
     { MUT_PK_IGNORE_WD, "pk_ignore_wd" },

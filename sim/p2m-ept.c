@@ -159,7 +159,11 @@ static uint64_t ept_make_leaf_at(const struct domain *d, mfn_t mfn,
 {
     if (!hostmem_mfn_valid(d->host->nr_frames, mfn) && !p2m_allows_invalid_mfn(t))
         return 0;
-    return ept_p2m_type_to_flags(t, a) |
+    uint64_t f = ept_p2m_type_to_flags(t, a);
+    /* ioreq_server: w = !(p2m->ioreq.flags & XEN_DMOP_IOREQ_MEM_ACCESS_WRITE). */
+    if (t == p2m_ioreq_server && d->ioreq.write && !MUTANT(MUT_IOREQ_WRITABLE))
+        f &= ~EPT_W;
+    return f |
            ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
            (level > 1 ? EPTE_SP : 0) |
            ((mfn_x(mfn) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT) |
@@ -352,6 +356,16 @@ int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
     /* atomic_write_ept_entry(): a 4 KiB p2m_map_foreign entry holds a
      * reference on the foreign page -- taken when an entry starts naming
      * it, dropped when an entry stops (mfn or type changed). */
+    /* ept_set_entry(): p2m->ioreq.entry_count follows the 4 KiB entries
+     * that become or stop being ioreq_server. */
+    if (target == 1) {
+        bool was = ept_entry_valid(old) && ept_leaf_type(old) == p2m_ioreq_server;
+        bool is = ept_entry_valid(nl) && t == p2m_ioreq_server;
+        if (was && !is && d->ioreq.entry_count)
+            d->ioreq.entry_count--;
+        else if (is && !was)
+            d->ioreq.entry_count++;
+    }
     if (target == 1 && ((old ^ nl) & (EPT_ADDR_MASK | EPTE_P2MT_MASK))) {
         if (t == p2m_map_foreign)
             d->host->frames[mfn_x(mfn)].count++;
@@ -520,6 +534,8 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
  */
 void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt)
 {
+    if (ot == p2m_ioreq_server)
+        d->ioreq.entry_count = 0;
     if (!mfn_eq(d->ept_root, INVALID_MFN))
         ept_retype_table(d, d->ept_root, EPT_LEVELS, ot, nt);
 }

@@ -243,6 +243,9 @@ int paging_log_dirty_enable(struct domain *d)
 {
     if (d->ld.enabled)
         return -EINVAL;
+    /* hap_enable_log_dirty(): not while ioreq_server entries exist. */
+    if (d->ioreq.entry_count)
+        return -EBUSY;
     d->ld.enabled = true;
     p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty);
     return 0;

@@ -66,6 +66,9 @@
 /* sim (issue 3, P2M): p2m_pod_cache_get() takes the most recently added
  * page (the tail) instead of the head of pod.single. */
 #define MUT_POD_CACHE_LIFO (UINT64_C(1) << 35)
+/* sim (issue 3, P2M): ioreq_server entries stay writable although the
+ * mapped server claims writes, so the server never sees them. */
+#define MUT_IOREQ_WRITABLE (UINT64_C(1) << 36)
 /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
 #define MUT_NO_RSVD_MAXPHY (UINT64_C(1) << 16)
 /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */

@@ -260,6 +260,14 @@ struct domain {
      * 2.4.3). */
     unsigned p2m_fail_in;
     struct pod pod;           /* p2m-pod.c */
+    /* p2m->ioreq: the ioreq server the p2m_ioreq_server type is mapped to
+     * (one at most), whether it claims writes
+     * (XEN_DMOP_IOREQ_MEM_ACCESS_WRITE: the entries lose w), and the
+     * number of ioreq_server entries. */
+    struct {
+        bool mapped, write;
+        uint64_t entry_count;
+    } ioreq;
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -490,10 +498,21 @@ int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
 int foreign_unmap(struct domain *d, mfn_t mfn);
 
 /* HVMOP_set_mem_type / XEN_DMOP_set_mem_type for one gfn (hvm/dm.c
- * set_mem_type()): t is ram_rw or ram_ro; a ram_rw request under
- * log-dirty gives ram_logdirty.  0, -EINVAL (t not allowed, gfn not RAM),
+ * set_mem_type()): t is ram_rw, ram_ro or ioreq_server; a ram_rw request
+ * under log-dirty gives ram_logdirty.  allow_p2m_type_change(): to
+ * ioreq_server only from ram_rw and only with a server mapped, from
+ * ioreq_server only to ram_rw.  0, -EINVAL (t not allowed, gfn not RAM),
  * -EAGAIN (paging type: populate sent as a foreign request). */
 int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* XEN_DMOP_map_mem_type_to_ioreq_server (p2m_set_ioreq_server()): map
+ * (flags != 0; 'write' = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE, the only flag:
+ * ioreq_server entries become EPT r - - and guest writes to them go to
+ * the server) or unmap (every ioreq_server entry back to ram_rw, or
+ * ram_logdirty under log-dirty, as the global type change and
+ * p2m_recalc_type() leave it).  0, -EBUSY (already mapped), -EINVAL (unmap
+ * with none mapped). */
+int hvm_map_ioreq_server(struct domain *d, bool map, bool write);
 
 /* NPF on a paging type: see hvm.c. */
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,

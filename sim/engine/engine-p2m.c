@@ -144,3 +144,12 @@ int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn)
     eng_step_rc(e, "populate_pod", d, x, erc, rc);
     return rc;
 }
+
+int eng_ioreq_server(struct engine *e, struct domain *d, bool map)
+{
+    int rc = hvm_map_ioreq_server(d, map, map);
+    eng_cover(e, "p2m", "ioreq_server_%s:rc=%d", map ? "map" : "unmap", rc);
+    int erc = oracle_op_ioreq_server(e->oracle, d->id, map, map);
+    eng_step_rc(e, "map_ioreq_server", d, map ? "flags=write" : "flags=0", erc, rc);
+    return rc;
+}

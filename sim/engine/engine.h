@@ -265,5 +265,7 @@ int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn);
 /* Populate-on-demand: the cache size, one PoD entry. */
 int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages);
 int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn);
+/* XEN_DMOP_map_mem_type_to_ioreq_server: map with the write flag, or unmap. */
+int eng_ioreq_server(struct engine *e, struct domain *d, bool map);
 
 #endif /* PAGESIM_ENGINE_H */

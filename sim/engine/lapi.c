@@ -638,6 +638,16 @@ static int d_populate_pod(lua_State *L)
     return 1;
 }
 
+/* d:map_ioreq_server(on) -> rc. */
+static int d_map_ioreq_server(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    lua_pushinteger(L, eng_ioreq_server(e, d, lua_toboolean(L, 2)));
+    return 1;
+}
+
 /* d:pod() -> {entries, cache}. */
 static int d_pod(lua_State *L)
 {
@@ -1925,8 +1935,9 @@ static int d_set_mem_type(lua_State *L)
     gfn_t g = check_gfn(L, d, 2);
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
-    if (t != p2m_ram_rw && t != p2m_ram_ro)
-        return lerror(L, "set_mem_type: type must be ram_rw or ram_ro, not '%s'", tn);
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ioreq_server)
+        return lerror(L, "set_mem_type: type must be ram_rw, ram_ro or ioreq_server, not '%s'",
+                      tn);
     lua_pushinteger(L, eng_set_mem_type(e, d, g, (p2m_type_t)t));
     return 1;
 }
@@ -2012,6 +2023,7 @@ static void open_api(lua_State *L)
         { "add_foreign", d_add_foreign }, { "grant_map", d_grant_map },
         { "grant_unmap", d_grant_unmap }, { "pod_target", d_pod_target },
         { "populate_pod", d_populate_pod }, { "pod", d_pod },
+        { "map_ioreq_server", d_map_ioreq_server },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
