@@ -287,6 +287,63 @@ static bool path_hits_hole(const struct hw_mem *m, const struct hw_access *a)
     return qemu_hole(t >> PAGE_SHIFT);
 }
 
+/* Does any entry of the 4-level walk of a (over the RAM copy) have a bit of
+ * mask set?  (Stops where the walk would.) */
+static bool path_has_bits(const struct hw_mem *m, const struct hw_access *a, uint64_t mask)
+{
+    uint64_t t = a->cr3 & PTE_ADDR_MASK;
+    for (int lvl = 4; lvl >= 1; lvl--) {
+        uint64_t g = t >> PAGE_SHIFT;
+        if (g >= m->max_gfn || !m->present[g])
+            return false;
+        uint64_t e;
+        memcpy(&e, m->ram + t + 8 * ((a->gva >> (12 + 9 * (lvl - 1))) & 511), 8);
+        if (!(e & PTE_P))
+            return false;
+        if (e & mask)
+            return true;
+        if ((lvl == 3 || lvl == 2) && (e & PTE_PS))
+            return false;
+        t = e & PTE_ADDR_MASK;
+    }
+    return false;
+}
+
+/* The host CPU's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]): KVM gives it to
+ * the guest as is (a smaller guest value needs allow_smaller_maxphyaddr,
+ * which this KVM does not offer), so bits 51:MAXPHYADDR are reserved for the
+ * replayed access at the host's boundary, not the recorded one. */
+static unsigned host_maxphyaddr(void)
+{
+    unsigned eax, ebx, ecx, edx;
+    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx)
+                     : "a"(0x80000008u), "c"(0));
+    return eax & 0xff;
+}
+
+/* An access whose walk has a bit set between the recorded MAXPHYADDR and
+ * the KVM host's: reserved on one side only, so KVM cannot replay what the
+ * model ran.  Accesses whose entries stay below both boundaries replay. */
+static const char *maxphyaddr_skip(const struct ctx *c, const struct hw_mem *m,
+                                   const struct hw_access *a, unsigned model_pa)
+{
+    static char why[160];
+    if (!c->kvm)
+        return NULL; /* QEMU TCG: its own fixed phys-bits, host-independent */
+    unsigned host = host_maxphyaddr(), rec = model_pa ? model_pa : 52;
+    if (host == rec || !host)
+        return NULL;
+    unsigned lo = host < rec ? host : rec, hi = host < rec ? rec : host;
+    uint64_t mask = ((hi >= 64 ? 0 : 1ULL << hi) - 1) & ~((1ULL << lo) - 1);
+    if (!path_has_bits(m, a, mask))
+        return NULL;
+    snprintf(why, sizeof why,
+             "a paging entry sets bits %u-%u: the run's MAXPHYADDR is %u, this KVM "
+             "host's is %u (CPUID 0x80000008), so they are reserved on one side only",
+             lo, hi - 1, rec, host);
+    return why;
+}
+
 /* A feature the backend (or the stub) lacks: the reason, or NULL. */
 static const char *feature_skip(const struct ctx *c, const struct hw_mem *m,
                                 const struct hw_access *a)
@@ -357,6 +414,8 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     }
     struct hw_mem *m = &c->dom[dom % SIM_MAX_DOMAINS].m;
     const char *why = feature_skip(c, m, &c->cur);
+    if (!why)
+        why = maxphyaddr_skip(c, m, &c->cur, v->cpu.maxphyaddr);
     if (why) {
         skip(c, e, dom, why);
         return;

@@ -293,16 +293,19 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
     if (MUTANT(MUT_LARGE_PAT_ADDR) && leaf > 1)
         off = (1ULL << 13) - 1;
     gpa_t gpa = _gpa((ent[leaf].val & amask & ~off) | (va & off));
-    ept_translate_la(hm, ept, gpa, k, false, (rights & PTE_U) != 0, _gva(va), res);
-    if (res->outcome != MMU_OK)
-        return;
-    hpa_t hpa = res->hpa;
+    hpa_t hpa = _hpa(0);
+    if (!ept->emulator) {
+        ept_translate_la(hm, ept, gpa, k, false, (rights & PTE_U) != 0, _gva(va), res);
+        if (res->outcome != MMU_OK)
+            return;
+        hpa = res->hpa;
+    }
 
     /* 4. A/D updates are EPT writes to the paging-structure pages: all must
      * be allowed before any is made.  The hardware has these EPT entries
      * from the walk, so the re-check is done on a scratch result and costs
      * no references. */
-    for (int level = g->levels; level >= leaf; level--) {
+    for (int level = g->levels; level >= leaf && !ept->emulator; level--) {
         if (!mmu_ad_bits(m, ent[level].val, level, leaf, k))
             continue;
         struct mmu_result chk = { .outcome = MMU_OK };
@@ -327,6 +330,8 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
         mmu_log_ref(ept->reflog, hpa_x(ent[level].hpa));
         res->ad_writes++;
         res->refs++;
+        if (ept->emulator && res->nad_gpa < 5)
+            res->ad_gpa[res->nad_gpa++] = gpa_x(ent[level].gpa);
     }
 
     res->outcome = MMU_OK;

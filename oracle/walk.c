@@ -386,13 +386,10 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
     }
 }
 
-static void predict_ok(const struct attempt *a, const struct hostmem *mem,
-                       uint64_t nr_frames, enum access_kind k, unsigned width,
-                       struct oracle_expect *out)
+/* out->ad[]: each word holding one of a's entries, after a->add[]. */
+static void predict_ad(const struct attempt *a, const struct hostmem *mem,
+                       uint64_t nr_frames, struct oracle_expect *out)
 {
-    out->final = OR_OK;
-    out->gpa = _gpa(a->gpa);
-    out->hpa = _hpa(a->hpa);
     /* Each 8-byte word holding an entry, after the update; a word reached
      * by several entries (a recursive mapping, or two 4-byte entries)
      * collects the bits of all of them. */
@@ -406,6 +403,16 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
         out->ad[i].hpa = _hpa(w);
         out->ad[i].value = v;
     }
+}
+
+static void predict_ok(const struct attempt *a, const struct hostmem *mem,
+                       uint64_t nr_frames, enum access_kind k, unsigned width,
+                       struct oracle_expect *out)
+{
+    out->final = OR_OK;
+    out->gpa = _gpa(a->gpa);
+    out->hpa = _hpa(a->hpa);
+    predict_ad(a, mem, nr_frames, out);
     if (k == ACC_WRITE)
         return;
     /* The value read, as memory stands after the A/D updates (the model
@@ -435,6 +442,32 @@ static bool access_violation(unsigned ac, uint64_t qual)
     unsigned want = (unsigned)(qual & 7); /* read, write, fetch */
     unsigned ok = ac < sizeof allow / sizeof allow[0] ? allow[ac] : 0;
     return (want & ~ok) != 0;
+}
+
+/* An access emulated after an exit on its final gpa (mmio_dm, a write to
+ * ram_ro): the emulator's own walk of the guest tables sets the A bits of
+ * every entry and the leaf's D for a write, as a completed access would,
+ * without any EPT check, and each paging-structure page it changes is
+ * logged dirty.  (Only an exit on the final translation: the walk itself
+ * succeeded, so every entry is known.) */
+static void emulated_ad(struct oracle_dom *od, struct attempt *a,
+                        const struct hostmem *mem, uint64_t nr_frames, bool write,
+                        struct oracle_expect *out)
+{
+    if (!(a->qual & EPTQ_GLA_XLATE))
+        return;
+    for (unsigned d = 0; d < a->nent; d++) {
+        const struct gentry *g = &a->ent[d];
+        uint64_t add = 0;
+        if (g->has_a && !(g->val & PTE_A))
+            add |= PTE_A;
+        if (d + 1 == a->nent && write && !(g->val & PTE_D))
+            add |= PTE_D;
+        a->add[d] = add;
+        if (add)
+            oracle_mark(od, g->gpa >> PAGE_SHIFT, true);
+    }
+    predict_ad(a, mem, nr_frames, out);
 }
 
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
@@ -540,12 +573,15 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         /* A write to an ioreq_server page goes to the ioreq server (no
          * device model attached: like mmio_dm). */
         if ((a.qual & EPTQ_WRITE) && t == p2m_ioreq_server) {
+            /* handle_mmio(): the emulator walks the guest tables too. */
+            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
             out->final = OR_MMIO;
             out->gpa = _gpa(a.xgpa);
             return;
         }
         /* A write to read-only RAM is emulated and dropped. */
         if ((a.qual & EPTQ_WRITE) && t == p2m_ram_ro) {
+            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
             out->final = OR_DISCARD;
             out->gpa = _gpa(a.xgpa);
             return;
@@ -561,6 +597,7 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             continue;
         }
         if (t == p2m_mmio_dm || t == p2m_invalid) {
+            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
             out->final = OR_MMIO;
             out->gpa = _gpa(a.xgpa);
             /* No device model: reads float high. */

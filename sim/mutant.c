@@ -21,6 +21,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_NOMINATE_IGNORE_REFS, "nominate_ignore_refs" },
     { MUT_COPY_PAGED_EFAULT, "copy_paged_efault" },
     { MUT_LD_IGNORE_FAILED_ALLOCS, "ld_ignore_failed_allocs" },
+    { MUT_EMUL_NO_AD, "emul_no_ad" },
     { MUT_SPLIT_LOSES_TYPE, "split_loses_type" },
     { MUT_ACCESS_IGNORED, "access_ignored" },
     { MUT_FOREIGN_NO_PUT, "foreign_no_put" },

@@ -137,6 +137,13 @@ struct mmu_ept {
     bool npt;
     bool npt_nxe;        /* host EFER.NXE for the nested tables */
     struct mmu_reflog *reflog; /* NULL: no logging */
+    /* The hypervisor's own software walk, as Xen's instruction emulator
+     * makes it (guest_walk_tables() from hvmemul_linear_to_phys()) after
+     * an exit on the final gpa: the final gpa is not translated through
+     * the EPT (the emulator resolves it in the P2M itself), and A/D bits
+     * are written through the hypervisor's mapping, so no EPT write check
+     * applies to them.  res->ad_gpa[] lists the entries it changed. */
+    bool emulator;
 };
 
 enum mmu_outcome {
@@ -179,6 +186,10 @@ struct mmu_result {
     unsigned pkey;        /* leaf bits 62:59 (IA-32e) */
     unsigned ept_perm;    /* AND of the final EPT walk's R/W/X, and
                            * MMU_EPT_XU for the AND of bit 10 (MBEC) */
+    /* ept->emulator, MMU_OK: the gpas of the guest entries whose A/D bits
+     * the walk changed (Xen marks their frames dirty). */
+    unsigned nad_gpa;
+    uint64_t ad_gpa[5];
 };
 #define MMU_R_U 1u  /* U/S=1 at every level */
 #define MMU_R_W 2u  /* R/W=1 at every level */

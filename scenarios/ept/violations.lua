@@ -18,8 +18,25 @@ expect_eq(q, EPTQ.R | EPTQ.GLA_VALID | EPTQ.GLA_XLATE,
           "read of the final gpa, nothing permitted, linear address valid")
 expect_eq(r.exits[1].gla, 0x11010)
 
+-- Xen then emulates the access (handle_mmio), and its emulator walks the
+-- guest tables again (guest_walk_tables) and sets A as a completed access
+-- would: the guest sees A at every level, and no D yet.
+expect(pt:entry(0x11000, 1) & PTE.A ~= 0, "A set by the emulator's walk")
+expect(pt:entry(0x11000, 4) & PTE.A ~= 0, "A in the PML4E too")
+expect_eq(pt:entry(0x11000, 1) & PTE.D, 0, "a read sets no D")
+
 local w = v:write(0x11010, 1)
 expect_eq(w.exits[1].qual, EPTQ.W | EPTQ.GLA_VALID | EPTQ.GLA_XLATE)
+expect(pt:entry(0x11000, 1) & PTE.D ~= 0, "the emulated write sets D")
+-- With log-dirty on, the emulator logs the page-table page it changed
+-- (paging_mark_dirty() of the PTE's frame), though no EPT exit did.
+pt:set_entry(0x11000, 1, pt:entry(0x11000, 1) & ~PTE.D)
+expect_eq(d:logdirty_enable(), 0)
+v:write(0x11010, 2)
+local ptgfn = pt:entry(0x11000, 2) >> 12
+local dirty = d:peek_dirty()
+expect(#dirty == 1 and dirty[1] == ptgfn, "the PT page is logged dirty by the emulator")
+expect_eq(d:logdirty_disable(), 0)
 
 -- Turning RAM into mmio_dm removes the page: accesses now exit.
 expect(v:read(0x10000).ok)
