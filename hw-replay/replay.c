@@ -403,6 +403,15 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "not yet mirrored as read-only memslots");
         return;
     }
+    if (out->final == EF_MMIO) {
+        p2m_type_t it;
+        p2m_get_entry(d, gpa_to_gfn(out->gpa), &it, NULL);
+        if (it == p2m_ioreq_server) {
+            skip(c, e, dom, "a write the model forwarded to the ioreq server "
+                            "(p2m_ioreq_server): not yet mirrored as read-only memslots");
+            return;
+        }
+    }
     if (out->final == EF_PAUSED || out->final == EF_BLOCKED) {
         skip(c, e, dom, "the model paused the vCPU for the pager (a paged-out gfn): "
                         "userfaultfd replay of mem paging is not built yet");

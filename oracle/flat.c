@@ -341,6 +341,8 @@ int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
         return -EINVAL;
     if (!oracle_gfn_empty(od, g))
         return -EEXIST;
+    if (o->p2m_fail)
+        return -ENOMEM;
     map_special(o, od, g, m, p2m_map_foreign);
     return 0;
 }
@@ -360,6 +362,8 @@ int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
         return -EINVAL;
     if (!oracle_gfn_empty(od, g))
         return -EEXIST;
+    if (o->p2m_fail)
+        return -ENOMEM;
     map_special(o, od, g, m, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
     return 0;
 }
@@ -372,6 +376,8 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
         return -ESRCH;
     if (g >= od->max_gfn || !p2m_is_grant(od->type[g]))
         return -EINVAL;
+    if (o->p2m_fail)
+        return -ENOMEM;
     unmap_special(o, od, g);
     return 0;
 }
@@ -437,6 +443,8 @@ int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn)
         return -EINVAL;
     if (!oracle_gfn_empty(od, g))
         return -EEXIST;
+    if (o->p2m_fail)
+        return -ENOMEM;
     od->type[g] = p2m_populate_on_demand;
     od->access[g] = p2m_access_rwx;
     od->pod_entries++;

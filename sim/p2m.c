@@ -144,7 +144,7 @@ int p2m_access_from_name(const char *name)
 int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
 {
     struct host *h = d->host;
-    p2m_type_t t;
+    p2m_type_t t = p2m_mmio_dm;
 
     if (gfn_x(gfn) >= d->max_gfn)
         return -EINVAL;
@@ -159,8 +159,10 @@ int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
         }
     }
     int rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, P2M_DEFAULT_ACCESS);
-    if (rc && hostmem_mfn_valid(h->nr_frames, mfn)) {
-        /* As Xen: undo the M2P half and re-mark, the entry is still there. */
+    if (rc && hostmem_mfn_valid(h->nr_frames, mfn) && !p2m_is_special(t) &&
+        !p2m_is_shared(t)) {
+        /* As Xen: undo the M2P half and re-mark, the entry is still there
+         * (only for the types whose M2P and mark were taken away). */
         set_gpfn_from_mfn(h, mfn, gfn_x(gfn));
         paging_mark_pfn_dirty(d, gfn);
     }

@@ -55,6 +55,19 @@ expect_eq(w.nexits, 1, "mem_access violation, then cleared")
 expect_eq(b:access(0x80), "rwx")
 expect_eq(b:logdirty_disable(), 0)
 
+-- A failed P2M update (d:fail_p2m_update) changes nothing: no mapping,
+-- no reference; an unmap that fails leaves the grant and the granter's M2P.
+local ENOMEM = -12
+b:fail_p2m_update(1)
+expect_eq(b:grant_map(0x85, a, 0x25), ENOMEM)
+expect_eq(b:type(0x85), "mmio_dm")
+expect_eq(b:grant_map(0x85, a, 0x25), 0)
+b:fail_p2m_update(1)
+expect_eq(b:grant_unmap(0x85), ENOMEM)
+expect_eq(b:type(0x85), "grant_map_rw")
+expect_eq(m2p(a:mfn(0x25)), 0x25, "p2m_remove_entry() undoes only what it did")
+expect_eq(b:grant_unmap(0x85), 0)
+
 -- Unmap: the reference goes, nominate works again.
 expect_eq(b:grant_unmap(0x80), 0)
 expect_eq(b:type(0x80), "mmio_dm")

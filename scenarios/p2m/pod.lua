@@ -16,6 +16,9 @@ local function va(i) return 0x400000 + i * 0x1000 end
 
 for g = 0x100, 0x105 do expect_eq(d:populate_pod(g), 0) end
 expect_eq(d:populate_pod(0x20), EEXIST, "RAM there")
+d:fail_p2m_update(1)
+expect_eq(d:populate_pod(0x106), -12, "the P2M update failed: no entry")
+expect_eq(d:type(0x106), "mmio_dm")
 expect_eq(d:populate_pod(0x100), EEXIST, "already PoD")
 expect_eq(d:type(0x100), "populate_on_demand")
 expect_eq(d:mfn(0x100), nil)

@@ -78,9 +78,12 @@ int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
 int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
                     struct domain *fd, gfn_t fgfn)
 {
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, td);
     int rc = p2m_add_foreign(td, gfn, fd, fgfn);
+    eng_p2m_nomem_end(e, nm, rc);
     eng_cover(e, "p2m", "add_foreign:rc=%d", rc);
     int erc = oracle_op_add_foreign(e->oracle, td->id, gfn, fd->id, fgfn);
+    eng_p2m_nomem_reset(e);
     char x[80];
     snprintf(x, sizeof x, "gfn=%#" PRIx64 " fd=%u fgfn=%#" PRIx64, gfn_x(gfn),
              fd->id, gfn_x(fgfn));
@@ -91,9 +94,12 @@ int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
 int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
                   struct domain *gd, gfn_t ggfn, bool readonly)
 {
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_grant_map(d, gfn, gd, ggfn, readonly);
+    eng_p2m_nomem_end(e, nm, rc);
     eng_cover(e, "p2m", "grant_map_%s:rc=%d", readonly ? "ro" : "rw", rc);
     int erc = oracle_op_grant_map(e->oracle, d->id, gfn, gd->id, ggfn, readonly);
+    eng_p2m_nomem_reset(e);
     char x[96];
     snprintf(x, sizeof x, "gfn=%#" PRIx64 " gd=%u ggfn=%#" PRIx64 " %s",
              gfn_x(gfn), gd->id, gfn_x(ggfn), readonly ? "ro" : "rw");
@@ -103,9 +109,12 @@ int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
 
 int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_grant_unmap(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     eng_cover(e, "p2m", "grant_unmap:rc=%d", rc);
     int erc = oracle_op_grant_unmap(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char x[48];
     snprintf(x, sizeof x, "gfn=%#" PRIx64, gfn_x(gfn));
     eng_step_rc(e, "grant_unmap", d, x, erc, rc);
@@ -136,9 +145,12 @@ int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages)
 
 int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn)
 {
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_pod_mark(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     eng_cover(e, "p2m", "populate_pod:rc=%d", rc);
     int erc = oracle_op_pod_mark(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char x[48];
     snprintf(x, sizeof x, "gfn=%#" PRIx64, gfn_x(gfn));
     eng_step_rc(e, "populate_pod", d, x, erc, rc);
