@@ -104,9 +104,15 @@ $(BUILD)/bench/bench: bench/bench.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
-bench: $(BUILD)/bench/bench $(PAGESIM)
+$(BUILD)/bench/logdirty: bench/logdirty.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
+bench: $(BUILD)/bench/bench $(BUILD)/bench/logdirty $(PAGESIM)
 	@echo "==== bench: the model (bench/bench.c)"
 	@$(BUILD)/bench/bench $(BENCH_PASSES)
+	@echo "==== bench: log-dirty radix tree vs flat bitmap (bench/logdirty.c)"
+	@$(BUILD)/bench/logdirty
 	@for b in bench/*.sh; do echo "==== bench: $$b"; $$b $(PAGESIM) || exit 1; done
 
 # ---- test stages ------------------------------------------------------------------

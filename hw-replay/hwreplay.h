@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hw-replay/hwreplay.h - replaying recorded runs on real virtualisation
- * backends (KVM here; QEMU TCG planned) and diffing against the model.
+ * backends (KVM, QEMU TCG) and diffing against the model.
  *
  *   replay.c  `pagesim replay`: re-runs a recorded scenario in the model with
  *             an access hook, checks the digest against the recording, sends
@@ -10,7 +10,9 @@
  *   kvm.c     the KVM backend: one fresh VM per access (so guest page tables
  *             are never edited by the VMM while a VM lives), memslots over
  *             the domain's RAM gfns only, the stub (stub.S) at STUB_GPA.
+ *   qemu.c    the QEMU TCG backend: one boot per access (qboot.S + stub).
  *   known.c   the one table of documented backend behaviours.
+ *   cost.c    the model's prediction for a calibration loop.
  */
 #ifndef PAGESIM_HWREPLAY_H
 #define PAGESIM_HWREPLAY_H
@@ -31,6 +33,13 @@ struct hw_mem {
      * reports (data written, and paging-structure pages whose A/D bits the
      * walk set) */
     uint8_t *dirty;
+    /* optional (KVM): when non-NULL, uffd[gfn] = 1 marks a paged-out gfn:
+     * its page of ram is dropped (MADV_DONTNEED) and registered with
+     * userfaultfd (missing mode) for the access; a pager thread answers each
+     * fault with UFFDIO_COPY of the page's contents from ram as given (the
+     * pager's saved copy), in the order the faults come; afterwards every
+     * page holds what it held before or what the guest made of it. */
+    uint8_t *uffd;
 };
 
 struct hw_access {
@@ -42,7 +51,15 @@ struct hw_access {
     uint64_t wvalue;
     unsigned lcg;     /* loops only: 1 = pseudo-random page order */
     uint64_t rflags;  /* only AC (bit 18) is used: SMAP override at CPL0 */
+    unsigned maxphyaddr; /* the vCPU's MAXPHYADDR (reserved address bits);
+                            0: the backend's own */
+    uint32_t pkru;    /* with CR4.PKE (QEMU): loaded with wrpkru */
 };
+
+/* The protection key the stub's own user pages (user code copy, user
+ * stack) carry under CR4.PKE: the lowest key PKRU neither access- nor
+ * write-disables, or -1 when there is none (the access is skipped). */
+int hw_free_pkey(uint32_t pkru);
 
 enum hw_outcome { HW_OK = 0, HW_PF, HW_MMIO, HW_SKIP, HW_ERROR };
 
@@ -55,7 +72,12 @@ struct hw_result {
     unsigned mmio_exits;
     unsigned vector;       /* fetch: the exception the fetched bytes raised */
     char msg[256];         /* HW_SKIP / HW_ERROR: why */
+    /* userfaultfd (hw_mem.uffd): the gfns faulted, in fault order (a page
+     * faults once: UFFDIO_COPY maps it); uffd_n may exceed HW_UFFD_MAX */
+    unsigned uffd_n;
+    uint64_t uffd_gfn[16];
 };
+#define HW_UFFD_MAX 16
 
 /* ---- KVM backend (kvm.c) ---- */
 struct hw_kvm;
@@ -75,12 +97,34 @@ double hw_kvm_bare_rate(struct hw_kvm *k, unsigned n);
 uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, bool lcg,
                      char *err, size_t errlen);
 double hw_tsc_per_ns(void);
+/* Keep the VM of an access for the next one when the VMM would change no
+ * guest memory (same RAM, memslots, root and CPUID, and RAM exactly as KVM
+ * left it): only registers and the stub's parameters are set again.  Off
+ * by default; counts of fresh and reused VMs. */
+void hw_kvm_set_reuse(struct hw_kvm *k, bool on);
+void hw_kvm_counts(const struct hw_kvm *k, uint64_t *fresh, uint64_t *reused);
+/* Can this process use userfaultfd on KVM guest memory?  0, or -1 with the
+ * reason in why (checked once by hw_kvm_open; the reason is kept). */
+int hw_kvm_uffd_ok(const struct hw_kvm *k, char *why, size_t n);
 
 /* shared by the backends (kvm.c): the stub region (STUB_PAGES pages at s,
  * guest-physical gpa) and the decoding of its results block */
 void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qemu,
                    const uint64_t *dump, unsigned ndump);
 void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r);
+
+/* ---- the model's prediction for a calibration loop (cost.c) ---- */
+struct cpu_profile;
+struct hw_cost {
+    double cycles;  /* simulated cycles per access (model/tlb.c cost model) */
+    double refs;    /* paging-structure references per access (2D walks) */
+    double walks;   /* walks per access (TLB misses) */
+};
+/* The loop hw_kvm_loop() runs (n accesses over npages, a power of two up
+ * to 262144, after a warm-up pass) through the model's TLBs with profile
+ * p, 4-level guest over 4-level EPT.  0, or -1 with the reason in err. */
+int hw_model_cost(const struct cpu_profile *p, uint64_t npages, uint64_t n, bool write,
+                  bool lcg, struct hw_cost *out, char *err, size_t errlen);
 
 /* ---- QEMU TCG backend (qemu.c) ---- */
 struct hw_qemu;

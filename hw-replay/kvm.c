@@ -13,12 +13,16 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,8 +41,53 @@ struct hw_kvm {
     int kvm;
     int run_size;
     struct kvm_cpuid2 *cpuid;
+    struct kvm_cpuid_entry2 *leaf_80000008; /* address sizes, or NULL */
+    uint32_t phys_bits;                     /* as KVM reports them */
     uint8_t *stub; /* STUB_PAGES pages */
+    char uffd_why[200]; /* empty: userfaultfd works here */
+    /* The VM of the previous access, kept for the next one when nothing
+     * but the stub's parameters has to change (see vm_reusable()). */
+    bool reuse;
+    struct {
+        int vm, vcpu;
+        struct kvm_run *run;
+        const uint8_t *ram;      /* the hw_mem it was built over */
+        uint64_t max_gfn, root;
+        bool dirty;
+        uint32_t phys;           /* the MAXPHYADDR in its CPUID */
+        uint8_t *present;        /* copies: the memslots it has */
+        uint8_t *after;          /* guest RAM as KVM left it */
+    } live;
+    uint64_t reused, fresh;
 };
+
+static void live_close(struct hw_kvm *k)
+{
+    if (k->live.run && k->live.run != MAP_FAILED)
+        munmap(k->live.run, (size_t)k->run_size);
+    if (k->live.vcpu >= 0)
+        close(k->live.vcpu);
+    if (k->live.vm >= 0)
+        close(k->live.vm);
+    free(k->live.present);
+    if (k->live.after)
+        munmap(k->live.after, k->live.max_gfn * 4096);
+    memset(&k->live, 0, sizeof k->live);
+    k->live.vm = k->live.vcpu = -1;
+}
+
+void hw_kvm_set_reuse(struct hw_kvm *k, bool on)
+{
+    k->reuse = on;
+    if (!on)
+        live_close(k);
+}
+
+void hw_kvm_counts(const struct hw_kvm *k, uint64_t *fresh, uint64_t *reused)
+{
+    *fresh = k->fresh;
+    *reused = k->reused;
+}
 
 static volatile sig_atomic_t timed_out;
 static void on_alarm(int sig) { (void)sig; timed_out = 1; }
@@ -59,10 +108,208 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm)
     return NULL;
 }
 
+/* ---- userfaultfd: the pager for paged-out gfns ---------------------------
+ * A paged-out gfn is what Xen's mem paging leaves behind: no frame, and the
+ * next touch (by the guest or by the hypervisor on its behalf) asks the
+ * pager for the contents (p2m_mem_paging_populate(), answered by the pager
+ * with XENMEM_paging_op_prep and a resume).  Here the frame is a dropped
+ * page (MADV_DONTNEED) under userfaultfd in missing mode; the first touch,
+ * by the CPU at CPL3 or by KVM's emulator and walker at CPL0 (both go
+ * through this process's mapping), blocks until the pager thread below
+ * answers with UFFDIO_COPY -- the order of those faults is the order of
+ * the populate requests. */
+static int uffd_open(char *why, size_t n)
+{
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    int e = errno;
+    if (fd < 0) {
+        /* vm.unprivileged_userfaultfd = 0 without CAP_SYS_PTRACE: the
+         * device node (Linux 6.1+) may still be open to this user */
+        int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+        if (dev >= 0) {
+            fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+            close(dev);
+        }
+    }
+    if (fd < 0) {
+        snprintf(why, n, "userfaultfd(2): %s, and /dev/userfaultfd is not usable "
+                 "(as non-root: sysctl vm.unprivileged_userfaultfd=1, or access to "
+                 "/dev/userfaultfd)", strerror(e));
+        return -1;
+    }
+    struct uffdio_api api = { .api = UFFD_API };
+    if (ioctl(fd, UFFDIO_API, &api) < 0) {
+        snprintf(why, n, "UFFDIO_API: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int hw_kvm_uffd_ok(const struct hw_kvm *k, char *why, size_t n)
+{
+    if (!k->uffd_why[0])
+        return 0;
+    snprintf(why, n, "%s", k->uffd_why);
+    return -1;
+}
+
+struct uffd_pager {
+    int fd, stop[2];
+    uint8_t *ram;
+    const uint8_t *saved;  /* the contents to give, indexed like ram */
+    uint64_t npages;
+    struct hw_result *r;
+    uint8_t *hit;          /* per gfn: the guest faulted it in */
+    int err;               /* errno of a failed read/UFFDIO_COPY, or 0 */
+    uint64_t bad_addr;     /* a fault outside ram */
+};
+
+static void *uffd_pager_main(void *arg)
+{
+    struct uffd_pager *p = arg;
+    for (;;) {
+        struct pollfd pf[2] = { { p->fd, POLLIN, 0 }, { p->stop[0], POLLIN, 0 } };
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            p->err = errno;
+            return NULL;
+        }
+        if (pf[0].revents & POLLIN) {
+            struct uffd_msg msg;
+            ssize_t got = read(p->fd, &msg, sizeof msg);
+            if (got != (ssize_t)sizeof msg) {
+                if (got < 0 && (errno == EAGAIN || errno == EINTR))
+                    continue;
+                p->err = got < 0 ? errno : EIO;
+                return NULL;
+            }
+            if (msg.event != UFFD_EVENT_PAGEFAULT)
+                continue;
+            uint64_t addr = msg.arg.pagefault.address & ~(PG - 1);
+            uint64_t g = (addr - (uintptr_t)p->ram) / PG;
+            if (addr < (uintptr_t)p->ram || g >= p->npages) {
+                p->bad_addr = addr;
+                continue;
+            }
+            p->hit[g] = 1;
+            if (p->r->uffd_n < HW_UFFD_MAX)
+                p->r->uffd_gfn[p->r->uffd_n] = g;
+            p->r->uffd_n++;
+            struct uffdio_copy c = { .dst = addr, .src = (uintptr_t)(p->saved + g * PG),
+                                     .len = PG, .mode = 0 };
+            if (ioctl(p->fd, UFFDIO_COPY, &c) < 0 && errno != EEXIST)
+                p->err = errno;
+        }
+        if (pf[1].revents)
+            return NULL;
+    }
+}
+
+/* Drop the uffd pages of mem and start the pager; 0, or -1 with r->msg. */
+static int uffd_start(struct uffd_pager *p, pthread_t *thr, struct hw_mem *mem,
+                      struct hw_result *r)
+{
+    char why[200];
+    memset(p, 0, sizeof *p);
+    p->stop[0] = p->stop[1] = -1;
+    p->ram = mem->ram;
+    p->npages = mem->max_gfn;
+    p->r = r;
+    p->fd = uffd_open(why, sizeof why);
+    if (p->fd < 0) {
+        snprintf(r->msg, sizeof r->msg, "%s", why);
+        return -1;
+    }
+    uint8_t *saved = mmap(NULL, mem->max_gfn * PG, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (saved == MAP_FAILED) {
+        snprintf(r->msg, sizeof r->msg, "mmap for the pager's copy: %s", strerror(errno));
+        return -1;
+    }
+    p->saved = saved;
+    p->hit = calloc(mem->max_gfn, 1);
+    if (!p->hit) {
+        snprintf(r->msg, sizeof r->msg, "out of memory");
+        return -1;
+    }
+    for (uint64_t g = 0; g < mem->max_gfn; g++)
+        if (mem->uffd[g])
+            memcpy(saved + g * PG, mem->ram + g * PG, PG);
+    struct uffdio_register rg = {
+        .range = { .start = (uintptr_t)mem->ram, .len = mem->max_gfn * PG },
+        .mode = UFFDIO_REGISTER_MODE_MISSING };
+    if (ioctl(p->fd, UFFDIO_REGISTER, &rg) < 0) {
+        snprintf(r->msg, sizeof r->msg, "UFFDIO_REGISTER: %s", strerror(errno));
+        return -1;
+    }
+    for (uint64_t g = 0; g < mem->max_gfn; g++)
+        if (mem->uffd[g] && madvise(mem->ram + g * PG, PG, MADV_DONTNEED) < 0) {
+            snprintf(r->msg, sizeof r->msg, "MADV_DONTNEED gfn %#" PRIx64 ": %s", g,
+                     strerror(errno));
+            return -1;
+        }
+    if (pipe2(p->stop, O_CLOEXEC) < 0) {
+        snprintf(r->msg, sizeof r->msg, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    /* the pager thread must not take the SIGALRM meant to end KVM_RUN */
+    sigset_t al, old;
+    sigemptyset(&al);
+    sigaddset(&al, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &al, &old);
+    int e = pthread_create(thr, NULL, uffd_pager_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        snprintf(r->msg, sizeof r->msg, "pthread_create: %s", strerror(e));
+        return -1;
+    }
+    return 1;
+}
+
+/* Stop the pager, unregister, and put back the pages nobody touched (a
+ * missing page reads as zeros once unregistered). */
+static void uffd_stop(struct uffd_pager *p, pthread_t *thr, bool running,
+                      struct hw_mem *mem, struct hw_result *r)
+{
+    if (running) {
+        char c = 1;
+        if (write(p->stop[1], &c, 1) != 1)
+            pthread_cancel(*thr);
+        pthread_join(*thr, NULL);
+    }
+    if (p->fd >= 0) {
+        struct uffdio_range rg = { .start = (uintptr_t)mem->ram, .len = mem->max_gfn * PG };
+        ioctl(p->fd, UFFDIO_UNREGISTER, &rg);
+        close(p->fd);
+    }
+    if (p->saved) {
+        for (uint64_t g = 0; g < mem->max_gfn; g++)
+            if (mem->uffd[g] && (!p->hit || !p->hit[g]))
+                memcpy(mem->ram + g * PG, p->saved + g * PG, PG);
+        munmap((void *)p->saved, mem->max_gfn * PG);
+    }
+    free(p->hit);
+    if (p->stop[0] >= 0)
+        close(p->stop[0]);
+    if (p->stop[1] >= 0)
+        close(p->stop[1]);
+    if (r->outcome != HW_ERROR && (p->err || p->bad_addr)) {
+        r->outcome = HW_ERROR;
+        if (p->err)
+            snprintf(r->msg, sizeof r->msg, "userfaultfd pager: %s", strerror(p->err));
+        else
+            snprintf(r->msg, sizeof r->msg, "userfaultfd fault at %#" PRIx64
+                     " outside the guest's memory", p->bad_addr);
+    }
+}
+
 void hw_kvm_close(struct hw_kvm *k)
 {
     if (!k)
         return;
+    live_close(k);
     if (k->kvm >= 0)
         close(k->kvm);
     free(k->cpuid);
@@ -78,6 +325,7 @@ struct hw_kvm *hw_kvm_open(char *why, size_t n)
         snprintf(why, n, "out of memory");
         return NULL;
     }
+    k->live.vm = k->live.vcpu = -1;
     /* PAGESIM_KVM_DEV: another device path, for testing the SKIP path */
     const char *dev = getenv("PAGESIM_KVM_DEV");
     if (!dev || !*dev)
@@ -99,6 +347,11 @@ struct hw_kvm *hw_kvm_open(char *why, size_t n)
                  strerror(errno));
         goto fail;
     }
+    for (uint32_t i = 0; i < k->cpuid->nent; i++)
+        if (k->cpuid->entries[i].function == 0x80000008) {
+            k->leaf_80000008 = &k->cpuid->entries[i];
+            k->phys_bits = k->leaf_80000008->eax & 0xff;
+        }
     int vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
     if (vm < 0) {
         snprintf(why, n, "KVM_CREATE_VM failed: %s", strerror(errno));
@@ -123,6 +376,13 @@ struct hw_kvm *hw_kvm_open(char *why, size_t n)
         snprintf(why, n, "stub.bin too large");
         goto fail;
     }
+    /* userfaultfd (paged-out gfns): if it cannot work here, those accesses
+     * are skipped with this reason */
+    int uf = uffd_open(k->uffd_why, sizeof k->uffd_why);
+    if (uf >= 0) {
+        close(uf);
+        k->uffd_why[0] = 0;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm; /* no SA_RESTART: KVM_RUN returns EINTR */
@@ -145,6 +405,14 @@ static uint64_t get64(const uint8_t *base, uint64_t off)
     return v;
 }
 
+int hw_free_pkey(uint32_t pkru)
+{
+    for (int k = 0; k < 16; k++)
+        if (!((pkru >> (2 * k)) & 3))
+            return k;
+    return -1;
+}
+
 /* The stub region at guest-physical gpa: its page tables, GDT+TSS, IDT,
  * params, stacks, code; in QEMU mode also the identity tables and the
  * recorded control registers for the stub to load. */
@@ -156,10 +424,14 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PD, (gpa + OFF_PT) | E_P | E_W | E_U);
     /* supervisor pages, except the user copy of the access code and the
      * user stack: SMEP/SMAP never apply to the stub's own CPL0 work */
+    /* ... and under CR4.PKE the user pages carry a key PKRU leaves open
+     * (PTE bits 62:59, SDM 4.6.2), so only the recorded access is checked */
+    int pk = hw_free_pkey(a->pkru);
+    uint64_t ukey = (a->cr4 & (1ULL << 22)) && pk > 0 ? (uint64_t)pk << 59 : 0;
     for (uint64_t i = 0; i < STUB_PAGES; i++)
         if (i != OFF_MAGIC / PG)
             put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W |
-                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U : 0));
+                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U | ukey : 0));
     /* GDT: null, kernel code, kernel data, user data, user code, TSS */
     put64(s, OFF_GDT + 0x08, 0x00209a0000000000ULL);
     put64(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
@@ -185,13 +457,15 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PARAMS + 0x20, a->cpl);
     put64(s, OFF_PARAMS + 0xc8, a->lcg);
     put64(s, OFF_PARAMS + 0xd0, 2 | (a->rflags & (1ULL << 18)));
+    put64(s, OFF_PARAMS + 0xd8, a->pkru);
     if (qemu) {
         put64(s, OFF_PARAMS + 0x28, 1);
         put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);
         put64(s, OFF_PARAMS + 0x38, a->cr3);
         put64(s, OFF_PARAMS + 0x40, a->cr4 | 0x20);
         put64(s, OFF_PARAMS + 0x48, a->efer | 0x500);
-        put64(s, OFF_PARAMS + 0x50, gpa + OFF_ID_PML4);
+        bool la57 = a->cr4 & (1ULL << 12);
+        put64(s, OFF_PARAMS + 0x50, gpa + (la57 ? OFF_ID_PML5 : OFF_ID_PML4));
         put64(s, OFF_PARAMS + 0x58, ndump);
         for (unsigned i = 0; i < ndump && i < DUMP_MAX; i++)
             put64(s, OFF_PARAMS + 0x80 + 8 * i, dump[i]);
@@ -207,6 +481,8 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
         put64(s, OFF_ID_PDPT, (gpa + OFF_ID_PD) | E_P | E_W);
         for (uint64_t i = 0; i < 512; i++)
             put64(s, OFF_ID_PD + 8 * i, (i << 21) | E_P | E_W | 0x80);
+        put64(s, OFF_ID_PML5, (gpa + OFF_ID_PML4) | E_P | E_W);
+        put64(s, OFF_ID_PML5 + 8 * STUB_PML4_IDX, (gpa + OFF_ID_PML4) | E_P | E_W | E_U | 0x20);
     }
     memcpy(s + OFF_CODE, hwr_stub_start, (size_t)(hwr_stub_end - hwr_stub_start));
 }
@@ -256,6 +532,26 @@ static void seg(struct kvm_segment *sg, uint16_t sel, uint8_t type, uint8_t dpl,
 
 #define RES(off) get64(k->stub, OFF_PARAMS + 0x100 + (off))
 
+/* Can the previous access's VM run this one?  Only when the VMM would
+ * change no guest memory at all: the same RAM copy, memslots, root and
+ * CPUID, and every RAM byte as KVM left it (the model agreed on all the
+ * A/D bits and data, and the scenario edited nothing in between).  Then
+ * the rule of kvm-here.md section 3 holds as for a fresh VM, and only the
+ * stub's parameters and the registers change. */
+static bool vm_reusable(const struct hw_kvm *k, const struct hw_mem *mem, uint64_t root,
+                        uint32_t phys)
+{
+    if (!k->reuse || k->live.vm < 0 || mem->uffd || k->live.ram != mem->ram ||
+        k->live.max_gfn != mem->max_gfn || k->live.root != root ||
+        k->live.dirty != !!mem->dirty || k->live.phys != phys ||
+        memcmp(k->live.present, mem->present, mem->max_gfn))
+        return false;
+    for (uint64_t g = 0; g < mem->max_gfn; g++)
+        if (mem->present[g] && memcmp(k->live.after + g * PG, mem->ram + g * PG, PG))
+            return false;
+    return true;
+}
+
 void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
                    const struct hw_access *a, unsigned timeout_ms,
                    struct hw_result *r)
@@ -282,6 +578,32 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
 
     int vm = -1, vcpu = -1;
     struct kvm_run *run = MAP_FAILED;
+    uint32_t phys = a->maxphyaddr ? a->maxphyaddr : k->phys_bits;
+    bool reused = vm_reusable(k, mem, root, phys);
+    if (reused) {
+        vm = k->live.vm;
+        vcpu = k->live.vcpu;
+        run = k->live.run;
+        k->live.vm = k->live.vcpu = -1;
+        k->live.run = MAP_FAILED;
+        k->reused++;
+    } else {
+        live_close(k);
+        k->fresh++;
+    }
+    struct uffd_pager up = { .fd = -1, .stop = { -1, -1 } };
+    pthread_t upthr;
+    bool uffd_running = false;
+    if (mem->uffd) {
+        /* after the slot-511 patch: the pager's copy of a paged-out root
+         * carries it, as the guest must see it */
+        int st = uffd_start(&up, &upthr, mem, r);
+        uffd_running = st > 0;
+        if (st < 0)
+            goto out;
+    }
+    if (reused)
+        goto regs;
     vm = ioctl(k->kvm, KVM_CREATE_VM, 0);
     if (vm < 0) {
         snprintf(r->msg, sizeof r->msg, "KVM_CREATE_VM: %s", strerror(errno));
@@ -314,6 +636,12 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
         snprintf(r->msg, sizeof r->msg, "stub memslot: %s", strerror(errno));
         goto out;
     }
+    /* The recorded MAXPHYADDR (CPUID 0x80000008 EAX[7:0]): with shadow
+     * paging KVM checks the guest's reserved address bits against the
+     * guest's CPUID, so a scenario's MAXPHYADDR is replayed as such, not
+     * the host's (which differs between these machines: 46 or 48). */
+    if (k->leaf_80000008)
+        k->leaf_80000008->eax = (k->leaf_80000008->eax & ~0xffu) | phys;
     vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
     if (vcpu < 0 || ioctl(vcpu, KVM_SET_CPUID2, k->cpuid) < 0) {
         snprintf(r->msg, sizeof r->msg, "vCPU setup: %s", strerror(errno));
@@ -324,6 +652,7 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
         snprintf(r->msg, sizeof r->msg, "mmap kvm_run: %s", strerror(errno));
         goto out;
     }
+regs:;
     struct kvm_sregs sr;
     if (ioctl(vcpu, KVM_GET_SREGS, &sr) < 0)
         goto sregs_fail;
@@ -439,6 +768,38 @@ void hw_kvm_access(struct hw_kvm *k, struct hw_mem *mem,
 sregs_fail:
     snprintf(r->msg, sizeof r->msg, "vCPU register setup: %s", strerror(errno));
 out:
+    if (mem->uffd)
+        uffd_stop(&up, &upthr, uffd_running, mem, r);
+    /* keep a VM that ran cleanly for the next access (vm_reusable()) */
+    if (k->reuse && vm >= 0 && vcpu >= 0 && run != MAP_FAILED && !mem->uffd &&
+        (r->outcome == HW_OK || r->outcome == HW_PF || r->outcome == HW_MMIO)) {
+        if (!k->live.present || k->live.max_gfn != mem->max_gfn) {
+            free(k->live.present);
+            if (k->live.after)
+                munmap(k->live.after, k->live.max_gfn * PG);
+            k->live.present = malloc(mem->max_gfn);
+            k->live.after = mmap(NULL, mem->max_gfn * PG, PROT_READ | PROT_WRITE,
+                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (k->live.after == MAP_FAILED)
+                k->live.after = NULL;
+            k->live.max_gfn = mem->max_gfn;
+        }
+        if (k->live.present && k->live.after) {
+            memcpy(k->live.present, mem->present, mem->max_gfn);
+            for (uint64_t g = 0; g < mem->max_gfn; g++)
+                if (mem->present[g])
+                    memcpy(k->live.after + g * PG, mem->ram + g * PG, PG);
+            k->live.vm = vm;
+            k->live.vcpu = vcpu;
+            k->live.run = run;
+            k->live.ram = mem->ram;
+            k->live.root = root;
+            k->live.dirty = mem->dirty != NULL;
+            k->live.phys = phys;
+            vm = vcpu = -1;
+            run = MAP_FAILED;
+        }
+    }
     if (run != MAP_FAILED)
         munmap(run, (size_t)k->run_size);
     if (vcpu >= 0)
@@ -456,6 +817,7 @@ static int loop_domain(struct hw_mem *m, uint64_t npages)
     uint64_t npt = (npages + 511) / 512;
     if (npt > 512)
         return -1;
+    memset(m, 0, sizeof *m);
     m->max_gfn = 0x400 + npages;
     m->ram = mmap(NULL, m->max_gfn * PG, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -491,7 +853,10 @@ uint64_t hw_kvm_loop(struct hw_kvm *k, uint64_t npages, uint64_t n, bool write, 
                            .cpl = 3, .kind = write ? 4 : 3, .gva = 0x40000000,
                            .width = (unsigned)n, .wvalue = npages, .lcg = lcg };
     struct hw_result r;
+    bool reuse = k->reuse;
+    hw_kvm_set_reuse(k, false); /* m is unmapped below: keep no VM over it */
     hw_kvm_access(k, &m, &a, 60000, &r);
+    hw_kvm_set_reuse(k, reuse);
     munmap(m.ram, m.max_gfn * PG);
     free(m.present);
     if (r.outcome != HW_OK) {

@@ -35,6 +35,10 @@
 #define OFF_ID_PML4 0x30000
 #define OFF_ID_PDPT 0x31000
 #define OFF_ID_PD   0x32000
+/* QEMU, CR4.LA57: a 5-level identity root; entries 0 and 511 both point
+ * at OFF_ID_PML4 (identity at 0, the stub's PDPT at 511), and the
+ * scenario's PML5 gets entry 511 -> OFF_ID_PML4 as well */
+#define OFF_ID_PML5 0x33000
 /* QEMU: guest-physical layout (RAM is 0..QEMU_MEM) */
 #define STUB_GPA_QEMU 0x5000000   /* 80 MiB */
 #define QBOOT_ADDR    0x6000000   /* 96 MiB: the multiboot image */
@@ -71,6 +75,7 @@
  * results' value */
 #define P_LCG    (STUB_VA + OFF_PARAMS + 0xc8)
 #define P_RFLAGS (STUB_VA + OFF_PARAMS + 0xd0)  /* CPL0 accesses: 2 | AC */
+#define P_PKRU   (STUB_VA + OFF_PARAMS + 0xd8)  /* QEMU, CR4.PKE: wrpkru */
 #define OFF_UCODE (OFF_CODE + 0x1000)           /* the user copy: U=1 */
 /* results, written by the exception handler */
 #define R_STATUS (STUB_VA + OFF_PARAMS + 0x100) /* 1 once the handler ran */

@@ -45,11 +45,17 @@ entry:
     xorl %edi, %edi
     rep movsb
     lgdt gdtr
+    /* CR4.LA57 can only change with paging off: a recorded 5-level mode
+     * (P_CR4 bit 12) enters long mode on the 5-level identity root */
+    movl $(STUB_GPA_QEMU + OFF_ID_PML4), %edx
     movl %cr4, %eax
     orl $0x20, %eax          /* PAE */
-    movl %eax, %cr4
-    movl $(STUB_GPA_QEMU + OFF_ID_PML4), %eax
-    movl %eax, %cr3
+    testl $0x1000, (STUB_GPA_QEMU + OFF_PARAMS + 0x40)
+    jz 1f
+    orl $0x1000, %eax        /* LA57 */
+    movl $(STUB_GPA_QEMU + OFF_ID_PML5), %edx
+1:  movl %eax, %cr4
+    movl %edx, %cr3
     movl $0xc0000080, %ecx
     rdmsr
     orl $0x900, %eax         /* LME, NXE */

@@ -145,7 +145,7 @@ static unsigned path_pages(const struct hw_mem *m, const struct hw_access *a, ui
 {
     unsigned n = 0;
     uint64_t t = a->cr3 & 0x000ffffffffff000ULL;
-    for (int lvl = 4; lvl >= 0; lvl--) {
+    for (int lvl = a->cr4 & (1ULL << 12) ? 5 : 4; lvl >= 0; lvl--) {
         uint64_t g = t / PG;
         if (g >= m->max_gfn || !m->present[g])
             break;
@@ -197,7 +197,9 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
                  "replay stub needs");
         return;
     }
-    uint64_t e511 = (STUB_GPA_QEMU + OFF_PDPT) | 0x27;
+    /* 4-level: root[511] -> the stub's PDPT; 5-level: -> the identity
+     * PML4, whose entry 511 is the stub's PDPT (A preset: no writes) */
+    uint64_t e511 = (STUB_GPA_QEMU + (a->cr4 & (1ULL << 12) ? OFF_ID_PML4 : OFF_PDPT)) | 0x27;
     memcpy(mem->ram + root + 8 * STUB_PML4_IDX, &e511, 8);
     char p0[128], p1[128], po[128], pl[128], pk[128], initrd[300];
     snprintf(p0, sizeof p0, "%s/mod0.bin", q->dir);
@@ -218,8 +220,13 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
     unlink(po);
     char chardev[200];
     snprintf(chardev, sizeof chardev, "file,id=d,path=%s", po);
+    /* the vCPU's recorded MAXPHYADDR: TCG checks reserved address bits
+     * against phys-bits (its default is 40) */
+    char cpu[64] = "max";
+    if (a->maxphyaddr >= 32 && a->maxphyaddr <= 52)
+        snprintf(cpu, sizeof cpu, "max,phys-bits=%u", a->maxphyaddr);
     char *const argv[] = {
-        q->exe, "-accel", "tcg", "-cpu", "max", "-m", "256", "-nodefaults",
+        q->exe, "-accel", "tcg", "-cpu", cpu, "-m", "256", "-nodefaults",
         "-display", "none", "-no-reboot", "-kernel", pk, "-initrd", initrd,
         "-chardev", chardev, "-device", "isa-debugcon,iobase=0xe9,chardev=d",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=4", NULL };

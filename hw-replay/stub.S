@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hw-replay/stub.S - the replay guest: performs ONE recorded access and
- * reports what happened, for the KVM backend (and, later, QEMU TCG).
+ * reports what happened, for the KVM and the QEMU TCG backends.
  *
  * Entered by the VMM in 64-bit mode at CPL0 with CR3 = the recorded CR3
  * (the scenario's own tables, with PML4 slot 511 pointing at this region),
@@ -158,8 +158,14 @@ _start:
     movl P_EFER + 4, %edx
     wrmsr
     movq P_CR4, %rax
-    movq %rax, %cr4
-    movq P_CR0, %rax
+    movq %rax, %cr4         /* PCIDE: CR3[11:0] is 0 here (identity tables) */
+    testl $(1 << 22), %eax  /* CR4.PKE: the recorded PKRU */
+    jz 4f
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    movl P_PKRU, %eax
+    wrpkru
+4:  movq P_CR0, %rax
     movq %rax, %cr0
     movq P_CR3, %rax
     movq %rax, %cr3

@@ -96,7 +96,29 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     uint64_t perm = pmask;
     uint64_t e = 0;
     hpa_t used[EPT_MAX_LEVELS];
-    int nused = 0, leaf_level = 1;
+    int nused = 0, leaf_level = 1, top = levels;
+    uint64_t nonleaf[EPT_MAX_LEVELS + 1]; /* entries walked, by level */
+
+    /* EPT paging-structure caches (SDM 28.4.1, guest-physical mappings):
+     * a cached non-leaf entry for this gpa lets the walk start below it.
+     * Entries are only cached from walks that succeeded, so the skipped
+     * levels were present, well configured and (with A/D) accessed; the
+     * skipped reads are counted in refs as if made (mmu.h, epsc_saved). */
+    if (ept->epsc) {
+        int cl;
+        uint64_t ct, cp;
+        if (mmu_epsc_lookup(ept->epsc, mfn_x(ept->root), gpa_x(gpa), levels,
+                            &cl, &ct, &cp)) {
+            unsigned skipped = (unsigned)(levels - cl + 1);
+            res->ept_refs += skipped;
+            res->refs += skipped;
+            res->epsc_saved += skipped;
+            top = cl - 1;
+            table = ct;
+            perm = cp & pmask;
+        }
+    }
+    uint64_t perm0 = perm;
 
     /* With EPT A/D on, guest paging-structure accesses are writes. */
     bool as_write = k == ACC_WRITE || (walk && ept->ad);
@@ -109,7 +131,7 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                     | (as_write ? EPTQ_WRITE : 0)
                     | EPTQ_GLA_VALID | (walk ? 0 : EPTQ_GLA_XLATE);
 
-    for (int level = levels; level >= 1; level--) {
+    for (int level = top; level >= 1; level--) {
         /* A frame outside host memory reads as zero (not present): only a
          * broken EPT writer can point there, and the oracle will notice. */
         hpa_t ea = _hpa(table + 8 * ept_index(gpa, level));
@@ -131,6 +153,7 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
         }
         perm &= e & pmask;
         used[nused++] = ea;
+        nonleaf[level] = e;
         if (leaf) {
             leaf_level = level;
             break;
@@ -188,12 +211,24 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
         }
     }
 
+    /* Cache the non-leaf entries this successful walk used, each with the
+     * permissions ANDed down to it (what a later walk starting below it
+     * must still AND in). */
+    if (ept->epsc) {
+        uint64_t p = perm0;
+        for (int level = top; level > leaf_level; level--) {
+            p &= nonleaf[level] & pmask;
+            mmu_epsc_fill(ept->epsc, mfn_x(ept->root), gpa_x(gpa), level,
+                          nonleaf[level] & EPT_ADDR_MASK, p);
+        }
+    }
+
     unsigned shift = PAGE_SHIFT + 9 * (leaf_level - 1);
     uint64_t off = (1ULL << shift) - 1;
     res->outcome = MMU_OK;
     res->hpa = _hpa((e & EPT_ADDR_MASK & ~off) | (gpa_x(gpa) & off));
-    res->ept_memtype = EPT_EMT(e);
-    res->ept_ipat = (e & EPT_IPAT) != 0;
+    res->ept_memtype = MUTANT(MUT_EPT_MEMTYPE_WB) ? 6 : EPT_EMT(e);
+    res->ept_ipat = (e & EPT_IPAT) != 0 && !MUTANT(MUT_EPT_MEMTYPE_WB);
     res->ept_shift = shift;
     res->ept_perm = (unsigned)(perm & 7) | ((perm & EPT_XU) ? MMU_EPT_XU : 0);
 }

@@ -5,7 +5,13 @@
  * Arrays: [0] dTLB 4K, [1] dTLB 2M, [2] dTLB 1G, [3] iTLB 4K, [4] STLB
  * (4K and 2M).  A translation is cached at the smaller of the guest and EPT
  * page sizes (a 2 MiB guest page over 4 KiB EPT pages is cached as 4 KiB
- * pieces).  Set index = vpn mod sets; LRU by a global stamp.
+ * pieces).  Set index = vpn mod sets (a mask when sets is a power of
+ * two); LRU by a global stamp.
+ *
+ * Paging-structure caches: one set-associative array per level of the
+ * cached entry, for the guest (combined mappings: VPID, PCID, EPTP tags,
+ * the next table's gpa and hpa, the rights down to the entry) and for the
+ * EPT (guest-physical mappings: EPTP tag, the next table, the R/W/X AND).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +24,6 @@ struct tlbe {
     uint64_t hbase; /* hpa of the page */
     uint64_t gbase; /* gpa of the page */
     uint64_t eptp;  /* EPT root mfn */
-    uint64_t stamp; /* LRU */
     uint16_t vpid, pcid;
     uint8_t valid, shift, rights, pkey, eperm;
     uint8_t gshift; /* the guest page size: invalidation covers all of it */
@@ -26,30 +31,94 @@ struct tlbe {
 
 struct tlb_arr {
     unsigned sets, ways;
+    uint64_t mask; /* sets - 1 when sets is a power of two, else 0 */
     struct tlbe *e;
+    /* Parallel to e[], so that a set is searched in one or two cache
+     * lines: key[i] = tkey(vpn, shift) of a valid entry, 0 otherwise;
+     * lru[i] the stamp of its last use. */
+    uint64_t *key, *lru;
+    unsigned has; /* page sizes ever filled (bit per tkey class): lets a
+                   * lookup skip a size never cached -- only a hint */
+};
+
+/* The search key of an entry: page number and size class, never 0. */
+static inline uint64_t tkey(uint64_t vpn, unsigned shift)
+{
+    return vpn << 3 | (uint64_t)((shift - 12) / 9) << 1 | 1;
+}
+
+/* The set an index number falls in: no division on the hot path. */
+static inline uint64_t set_of(uint64_t n, unsigned sets, uint64_t mask)
+{
+    return mask || sets == 1 ? n & mask : n % sets;
+}
+
+/* One paging-structure-cache entry. */
+struct psce {
+    uint64_t tag;     /* va >> (12 + 9 * (level - 1)); EPT: gpa >> same */
+    uint64_t eptp;
+    uint64_t tbl_gpa; /* guest: the next table's gpa (EPT: unused) */
+    uint64_t tbl_hpa; /* the next table's host-physical address */
+    uint64_t rights;  /* guest: PTE_U/W ANDed, PTE_NX ORed; EPT: perms */
+    uint64_t stamp;
+    uint16_t vpid, pcid;
+    uint8_t valid;
+};
+
+struct psc_arr {
+    unsigned sets, ways;
+    uint64_t mask;
+    struct psce *e; /* NULL: no cache at this level */
+};
+
+struct mmu_epsc {
+    struct mmu_tlb *t;
+    struct psc_arr a[6];
 };
 
 enum { A_D4K, A_D2M, A_D1G, A_I4K, A_STLB, NR_ARR };
 
-struct ptc_line {
-    uint64_t tag;
-    uint64_t stamp;
-    bool valid;
+/* The PT-line cache: per way, the line's tag (hpa >> 6, plus 1 so that
+ * 0 means empty) and the stamp of its last use. */
+struct ptc_way {
+    uint64_t tag1, stamp;
 };
 
 struct mmu_tlb {
     const struct cpu_profile *p;
     struct tlb_arr a[NR_ARR];
-    struct ptc_line *ptc; /* PT-line cache */
+    struct ptc_way *ptc; /* PT-line cache */
     unsigned ptc_sets;
+    uint64_t ptc_mask;
     uint64_t stamp;
     struct tlb_stats st;
+    struct psc_arr psc[6]; /* guest PSCs by level (2..5) */
+    struct mmu_epsc epsc;  /* EPT PSCs */
 };
+
+static uint64_t pow2_mask(unsigned sets)
+{
+    return sets && !(sets & (sets - 1)) ? sets - 1 : 0;
+}
 
 static bool arr_init(struct tlb_arr *a, struct tlb_geom g)
 {
     a->ways = g.ways ? g.ways : 1;
     a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
+    a->mask = pow2_mask(a->sets);
+    a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
+    a->key = calloc((size_t)a->sets * a->ways, sizeof(*a->key));
+    a->lru = calloc((size_t)a->sets * a->ways, sizeof(*a->lru));
+    return a->e && a->key && a->lru;
+}
+
+static bool psc_init(struct psc_arr *a, struct tlb_geom g)
+{
+    if (!g.entries)
+        return true; /* none at this level */
+    a->ways = g.ways ? g.ways : 1;
+    a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
+    a->mask = pow2_mask(a->sets);
     a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
     return a->e != NULL;
 }
@@ -63,7 +132,12 @@ struct mmu_tlb *tlb_new(const struct cpu_profile *p)
     bool ok = arr_init(&t->a[A_D4K], p->dtlb4k) && arr_init(&t->a[A_D2M], p->dtlb2m)
               && arr_init(&t->a[A_D1G], p->dtlb1g) && arr_init(&t->a[A_I4K], p->itlb4k)
               && arr_init(&t->a[A_STLB], p->stlb);
+    for (int l = 2; l <= 5; l++)
+        ok = ok && psc_init(&t->psc[l], p->psc[l])
+             && psc_init(&t->epsc.a[l], p->epsc[l]);
+    t->epsc.t = t;
     t->ptc_sets = p->ptc_lines / p->ptc_ways;
+    t->ptc_mask = pow2_mask(t->ptc_sets);
     t->ptc = calloc(p->ptc_lines, sizeof(*t->ptc));
     if (!ok || !t->ptc) {
         tlb_destroy(t);
@@ -76,8 +150,15 @@ void tlb_destroy(struct mmu_tlb *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < NR_ARR; i++)
+    for (int i = 0; i < NR_ARR; i++) {
         free(t->a[i].e);
+        free(t->a[i].key);
+        free(t->a[i].lru);
+    }
+    for (int l = 2; l <= 5; l++) {
+        free(t->psc[l].e);
+        free(t->epsc.a[l].e);
+    }
     free(t->ptc);
     free(t);
 }
@@ -94,15 +175,19 @@ void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s)
 
 /* ---- lookup and fill ---------------------------------------------------------- */
 
-static struct tlbe *arr_find(struct tlb_arr *a, uint64_t va, unsigned shift,
-                             uint16_t vpid, uint16_t pcid, uint64_t eptp)
+static inline struct tlbe *arr_find(struct tlb_arr *a, uint64_t va,
+                                    unsigned shift, uint16_t vpid,
+                                    uint16_t pcid, uint64_t eptp)
 {
-    uint64_t vpn = va >> shift;
-    struct tlbe *set = &a->e[(vpn % a->sets) * a->ways];
+    if (!(a->has >> ((shift - 12) / 9) & 1))
+        return NULL;
+    uint64_t vpn = va >> shift, k = tkey(vpn, shift);
+    size_t base = set_of(vpn, a->sets, a->mask) * a->ways;
     for (unsigned w = 0; w < a->ways; w++) {
-        struct tlbe *e = &set[w];
-        if (e->valid && e->vpn == vpn && e->shift == shift && e->vpid == vpid
-            && e->eptp == eptp
+        if (a->key[base + w] != k)
+            continue;
+        struct tlbe *e = &a->e[base + w];
+        if (e->vpid == vpid && e->eptp == eptp
             && (e->pcid == pcid || (e->rights & MMU_R_G)
                 || MUTANT(MUT_TLB_NO_PCID_TAG)))
             return e;
@@ -112,24 +197,28 @@ static struct tlbe *arr_find(struct tlb_arr *a, uint64_t va, unsigned shift,
 
 static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
 {
-    struct tlbe *set = &a->e[(n->vpn % a->sets) * a->ways];
-    struct tlbe *victim = &set[0];
-    for (unsigned w = 0; w < a->ways; w++) {
-        struct tlbe *e = &set[w];
-        if (e->valid && e->vpn == n->vpn && e->shift == n->shift
-            && e->vpid == n->vpid && e->pcid == n->pcid && e->eptp == n->eptp) {
-            victim = e; /* replace the same translation */
-            break;
+    uint64_t k = tkey(n->vpn, n->shift), best = ~0ULL;
+    size_t base = set_of(n->vpn, a->sets, a->mask) * a->ways, v = base;
+    /* The same translation is replaced; else the first empty way (lru 0),
+     * else the least recently used one. */
+    for (size_t i = base; i < base + a->ways; i++) {
+        if (a->key[i] == k) {
+            const struct tlbe *e = &a->e[i];
+            if (e->vpid == n->vpid && e->pcid == n->pcid && e->eptp == n->eptp) {
+                v = i;
+                break;
+            }
         }
-        if (!e->valid) {
-            if (victim->valid)
-                victim = e;
-        } else if (victim->valid && e->stamp < victim->stamp) {
-            victim = e;
+        if (a->lru[i] < best) {
+            best = a->lru[i];
+            v = i;
         }
     }
-    *victim = *n;
-    victim->stamp = ++t->stamp;
+    a->e[v] = *n;
+    a->e[v].valid = 1;
+    a->key[v] = k;
+    a->lru[v] = ++t->stamp;
+    a->has |= 1u << ((n->shift - 12) / 9);
 }
 
 /* The L1 array for a page size / access kind (-1: none). */
@@ -143,30 +232,217 @@ static int l1_for(unsigned shift, enum access_kind k)
 static void drop_page(struct mmu_tlb *t, uint64_t va, uint16_t vpid,
                       uint16_t pcid, bool globals_too);
 
+/* ---- paging-structure caches ------------------------------------------------------ */
+
+static inline unsigned lvl_shift(int level)
+{
+    return 12 + 9 * (unsigned)(level - 1);
+}
+
+static struct psce *psc_find(struct psc_arr *a, uint64_t tag, uint64_t eptp,
+                             uint16_t vpid, uint16_t pcid)
+{
+    struct psce *set = &a->e[set_of(tag, a->sets, a->mask) * a->ways];
+    for (unsigned w = 0; w < a->ways; w++) {
+        struct psce *e = &set[w];
+        if (e->valid && e->tag == tag && e->eptp == eptp && e->vpid == vpid
+            && e->pcid == pcid)
+            return e;
+    }
+    return NULL;
+}
+
+static void psc_fill(struct mmu_tlb *t, struct psc_arr *a, const struct psce *n)
+{
+    struct psce *set = &a->e[set_of(n->tag, a->sets, a->mask) * a->ways];
+    struct psce *victim = &set[0];
+    for (unsigned w = 0; w < a->ways; w++) {
+        struct psce *e = &set[w];
+        if (e->valid && e->tag == n->tag && e->eptp == n->eptp
+            && e->vpid == n->vpid && e->pcid == n->pcid) {
+            victim = e;
+            break;
+        }
+        if (!e->valid) {
+            if (victim->valid)
+                victim = e;
+        } else if (victim->valid && e->stamp < victim->stamp) {
+            victim = e;
+        }
+    }
+    *victim = *n;
+    victim->valid = 1;
+    victim->stamp = ++t->stamp;
+}
+
+/* The deepest guest PSC entry for va (IA-32e modes only). */
+static bool psc_lookup(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                       uint64_t eptp, uint16_t vpid, uint16_t pcid,
+                       uint64_t va, bool touch, struct mmu_psc_start *out)
+{
+    enum mmu_mode m = mmu_mode_of(cpu);
+    if (m < MMU_MODE_4L)
+        return false;
+    int top = m == MMU_MODE_5L ? 5 : 4;
+    for (int l = 2; l <= top; l++) {
+        struct psc_arr *a = &t->psc[l];
+        if (!a->e)
+            continue;
+        uint64_t tag = va >> lvl_shift(l);
+        struct psce *e = psc_find(a, tag, eptp, vpid, pcid);
+        if (!e)
+            continue;
+        out->level = l;
+        out->table_gpa = e->tbl_gpa;
+        out->table_hpa = e->tbl_hpa;
+        out->rights = e->rights;
+        if (touch)
+            e->stamp = ++t->stamp;
+        return true;
+    }
+    return false;
+}
+
+bool tlb_psc_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                   const struct mmu_ept *ept, uint16_t vpid, gva_t va,
+                   struct mmu_psc_start *out)
+{
+    if (!t || ept->npt)
+        return false;
+    return psc_lookup(t, cpu, mfn_x(ept->root), vpid, tlb_pcid_of(cpu),
+                      gva_x(va), false, out);
+}
+
+/* After a successful walk: cache every non-leaf entry it read, each as a
+ * combined mapping (the next table's gpa and hpa, rights down to it). */
+static void psc_fill_walk(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                          uint64_t eptp, uint16_t vpid, uint16_t pcid,
+                          uint64_t va, const struct mmu_walklog *w)
+{
+    for (int l = w->top; l > w->leaf; l--) {
+        if (!t->psc[l].e)
+            continue;
+        struct psce n = { .tag = va >> lvl_shift(l), .eptp = eptp, .vpid = vpid, .pcid = pcid,
+                          .tbl_gpa = w->tbl_gpa[l - 1],
+                          .tbl_hpa = w->tbl_hpa[l - 1],
+                          .rights = w->rights[l] };
+        psc_fill(t, &t->psc[l], &n);
+    }
+}
+
+/* Drops guest PSC entries: of one VPID (any_vpid: of every VPID but 0),
+ * of one PCID (any_pcid: all), for one address (va_only) or all. */
+static void psc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
+                     bool any_pcid, uint16_t pcid, bool va_only, uint64_t va)
+{
+    for (int l = 2; l <= 5; l++) {
+        struct psc_arr *a = &t->psc[l];
+        for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways; i++) {
+            struct psce *e = &a->e[i];
+            if (!e->valid)
+                continue;
+            if (any_vpid ? e->vpid == 0 : e->vpid != vpid)
+                continue;
+            if (!any_pcid && e->pcid != pcid)
+                continue;
+            /* The entry would translate va: the same prefix (tags keep
+             * the canonical upper bits, so no mode needs masking). */
+            if (va_only && e->tag != va >> lvl_shift(l))
+                continue;
+            e->valid = 0;
+        }
+    }
+}
+
+/* Drops EPT PSC entries of one EPTP root (all: every one) and the guest
+ * PSC entries tagged with it. */
+static void epsc_drop(struct mmu_tlb *t, bool all, uint64_t root)
+{
+    for (int l = 2; l <= 5; l++) {
+        struct psc_arr *as[2] = { &t->psc[l], &t->epsc.a[l] };
+        for (int j = 0; j < 2; j++)
+            for (size_t i = 0; as[j]->e && i < (size_t)as[j]->sets * as[j]->ways; i++)
+                if (all || as[j]->e[i].eptp == root)
+                    as[j]->e[i].valid = 0;
+    }
+}
+
+bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                     int levels, int *level, uint64_t *table, uint64_t *perm)
+{
+    for (int l = 2; l <= levels; l++) {
+        struct psc_arr *a = &c->a[l];
+        if (!a->e)
+            continue;
+        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, 0, 0);
+        if (!e)
+            continue;
+        e->stamp = ++c->t->stamp;
+        *level = l;
+        *table = e->tbl_hpa;
+        *perm = e->rights;
+        c->t->st.epsc_hits++;
+        return true;
+    }
+    return false;
+}
+
+bool mmu_epsc_peek(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                   int levels, int *level, uint64_t *table, uint64_t *perm)
+{
+    for (int l = 2; l <= levels; l++) {
+        struct psc_arr *a = &c->a[l];
+        if (!a->e)
+            continue;
+        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, 0, 0);
+        if (!e)
+            continue;
+        *level = l;
+        *table = e->tbl_hpa;
+        *perm = e->rights;
+        return true;
+    }
+    return false;
+}
+
+void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
+                   uint64_t table, uint64_t perm)
+{
+    struct psc_arr *a = &c->a[level];
+    if (level < 2 || level > 5 || !a->e)
+        return;
+    struct psce n = { .tag = gpa >> lvl_shift(level), .eptp = root,
+                      .tbl_hpa = table, .rights = perm };
+    psc_fill(c->t, a, &n);
+}
+
 /* ---- PT-line cost model ------------------------------------------------------- */
 
 static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
 {
-    uint64_t tag = hpa >> 6;
-    struct ptc_line *set = &t->ptc[(tag % t->ptc_sets) * t->p->ptc_ways];
-    struct ptc_line *victim = &set[0];
-    for (unsigned w = 0; w < t->p->ptc_ways; w++) {
-        if (set[w].valid && set[w].tag == tag) {
+    uint64_t tag = hpa >> 6, t1 = tag + 1;
+    unsigned ways = t->p->ptc_ways;
+    struct ptc_way *set = &t->ptc[set_of(tag, t->ptc_sets, t->ptc_mask) * ways];
+    struct ptc_way *victim = &set[0];
+    /* Empty ways have stamp 0, so the oldest is also the last empty one
+     * (<=: as the first version, which took the last empty way). */
+    for (unsigned w = 0; w < ways; w++) {
+        if (set[w].tag1 == t1) {
             set[w].stamp = ++t->stamp;
             return t->p->lat_pt_hit;
         }
-        if (!set[w].valid || set[w].stamp < victim->stamp)
+        if (set[w].stamp <= victim->stamp)
             victim = &set[w];
     }
-    victim->valid = true;
-    victim->tag = tag;
+    victim->tag1 = t1;
     victim->stamp = ++t->stamp;
     return t->p->lat_pt_miss;
 }
 
 /* ---- the access ------------------------------------------------------------------ */
 
-static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
+static bool hit_ok(struct mmu_tlb *t, struct tlb_arr *a, struct tlbe *e,
+                   const struct mmu_cpu *cpu,
                    uint64_t va, enum access_kind k, uint16_t vpid,
                    uint16_t pcid, bool mbec, struct mmu_result *res)
 {
@@ -203,7 +479,8 @@ static bool hit_ok(struct mmu_tlb *t, struct tlbe *e, const struct mmu_cpu *cpu,
     res->pkey = e->pkey;
     res->ept_perm = e->eperm;
     res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
-    e->stamp = ++t->stamp;
+    res->epsc_saved = 0;
+    a->lru[e - a->e] = ++t->stamp;
     return true;
 }
 
@@ -241,10 +518,67 @@ bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
     return false;
 }
 
+static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
+                            const struct mmu_cpu *cpu, const struct mmu_ept *ept,
+                            uint16_t vpid, gva_t gva, enum access_kind k,
+                            struct mmu_result *res, struct tlb_result *tr);
+
+/* The hot path, kept small so that it inlines nothing heavy: an L1 4 KiB
+ * hit on an entry whose rights cannot fault (user, writable, no XD; no
+ * SMEP/SMAP/keys) and, for a write, is dirty.  Exactly what the general
+ * path does for such a hit (hit_ok()); everything else goes there. */
 void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
                 const struct mmu_ept *ept, uint16_t vpid, gva_t gva,
                 enum access_kind k, struct mmu_result *res,
                 struct tlb_result *tr)
+{
+    if (t && (cpu->cr0 & X86_CR0_PG) && (cpu->cr4 & X86_CR4_PAE)
+        && (cpu->efer & X86_EFER_LMA) && !ept->mbec
+        && !(cpu->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS))
+        && !pagesim_mutants) {
+        struct tlb_arr *a = &t->a[k == ACC_FETCH ? A_I4K : A_D4K];
+        uint64_t va = gva_x(gva), vpn = va >> 12, key = tkey(vpn, 12);
+        size_t base = set_of(vpn, a->sets, a->mask) * a->ways;
+        uint16_t pcid = tlb_pcid_of(cpu);
+        uint64_t eptp = mfn_x(ept->root);
+        static const uint8_t need[] = { EPT_R, EPT_W, EPT_X };
+        for (unsigned w = 0; w < a->ways; w++) {
+            if (a->key[base + w] != key)
+                continue;
+            struct tlbe *e = &a->e[base + w];
+            if (e->vpid != vpid || e->eptp != eptp
+                || (e->pcid != pcid && !(e->rights & MMU_R_G)))
+                continue;
+            /* The first match is the one arr_find() returns. */
+            if (!(e->eperm & need[k])
+                || (e->rights & (MMU_R_U | MMU_R_W | MMU_R_NX)) != (MMU_R_U | MMU_R_W)
+                || (k == ACC_WRITE && !(e->rights & MMU_R_D)))
+                break;
+            uint64_t off = va & 0xFFF;
+            res->outcome = MMU_OK;
+            res->gpa = _gpa(e->gbase | off);
+            res->hpa = _hpa(e->hbase | off);
+            res->page_shift = 12;
+            res->rights = e->rights;
+            res->pkey = e->pkey;
+            res->ept_perm = e->eperm;
+            res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
+            res->epsc_saved = 0;
+            a->lru[base + w] = ++t->stamp;
+            tr->level = TLB_L1;
+            tr->cycles = t->p->lat_l1tlb;
+            t->st.l1_hits++;
+            t->st.cycles += tr->cycles;
+            return;
+        }
+    }
+    tlb_access_slow(t, hm, cpu, ept, vpid, gva, k, res, tr);
+}
+
+static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
+                            const struct mmu_cpu *cpu, const struct mmu_ept *ept,
+                            uint16_t vpid, gva_t gva, enum access_kind k,
+                            struct mmu_result *res, struct tlb_result *tr)
 {
     if (!t) {
         mmu_translate(hm, cpu, ept, gva, k, res);
@@ -265,7 +599,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
     {
         int ai = k == ACC_FETCH ? A_I4K : A_D4K;
         struct tlbe *e = arr_find(&t->a[ai], va, 12, vpid, pcid, eptp);
-        if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+        if (e && hit_ok(t, &t->a[ai], e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
             tr->level = TLB_L1;
             tr->cycles = t->p->lat_l1tlb;
             t->st.l1_hits++;
@@ -282,7 +616,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
             if (ai < 0)
                 continue;
             struct tlbe *e = arr_find(&t->a[ai], va, shifts[i], vpid, pcid, eptp);
-            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+            if (e && hit_ok(t, &t->a[ai], e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
                 tr->level = TLB_L1;
                 tr->cycles = t->p->lat_l1tlb;
                 t->st.l1_hits++;
@@ -292,7 +626,7 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         }
         for (int i = 0; i < 2; i++) {
             struct tlbe *e = arr_find(&t->a[A_STLB], va, shifts[i], vpid, pcid, eptp);
-            if (e && hit_ok(t, e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
+            if (e && hit_ok(t, &t->a[A_STLB], e, cpu, va, k, vpid, pcid, ept->mbec, res)) {
                 int ai = l1_for(e->shift, k);
                 if (ai >= 0 && res->outcome == MMU_OK)
                     arr_fill(t, &t->a[ai], e);
@@ -305,24 +639,33 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         }
     }
 
-    /* Miss: the full walk, every reference costed. */
+    /* Miss: the walk, from the deepest PSC entry (AMD nested paging has
+     * none here), every reference it makes costed. */
     struct mmu_reflog log;
     log.n = 0;
     struct mmu_ept e2 = *ept;
     e2.reflog = &log;
-    mmu_translate(hm, cpu, &e2, _gva(va), k, res);
+    struct mmu_psc_start ps;
+    struct mmu_walklog wl;
+    bool from_psc = !ept->npt && psc_lookup(t, cpu, eptp, vpid, pcid, va, true, &ps);
+    if (!ept->npt)
+        e2.epsc = &t->epsc;
+    mmu_translate_psc(hm, cpu, &e2, _gva(va), k, from_psc ? &ps : NULL, &wl, res);
     uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
     for (unsigned i = 0; i < log.n; i++)
         cyc += ptc_cost(t, log.hpa[i]);
     tr->level = TLB_WALK;
     tr->cycles = cyc;
     t->st.walks++;
-    t->st.walk_refs += res->refs;
+    t->st.psc_hits += from_psc;
+    t->st.walk_refs += res->refs - res->epsc_saved;
     t->st.cycles += cyc;
     if (res->outcome == MMU_PF)
         drop_page(t, va, vpid, pcid, true);
     if (res->outcome != MMU_OK)
         return;
+    if (!ept->npt && mmu_mode_of(cpu) >= MMU_MODE_4L)
+        psc_fill_walk(t, cpu, eptp, vpid, pcid, va, &wl);
 
     /* Fill: at the smaller of the guest and EPT page sizes. */
     unsigned shift = res->page_shift < res->ept_shift ? res->page_shift
@@ -351,7 +694,12 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
     for (int ai_ = 0; ai_ < NR_ARR; ai_++)                                     \
         for (size_t i_ = 0; i_ < (size_t)(t)->a[ai_].sets * (t)->a[ai_].ways;  \
              i_++)                                                             \
-            for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)
+            for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)        \
+                if ((t)->a[ai_].key[i_])
+
+/* Invalidates the entry FOR_EACH_ENTRY is at (lru 0: empty, the first
+ * choice of arr_fill()). */
+#define KILL(t, e) ((e)->valid = 0, (t)->a[ai_].key[i_] = 0, (t)->a[ai_].lru[i_] = 0)
 
 /* An invalidation for va covers every piece of the guest page it is in
  * (a large page cached as smaller entries, SDM 4.10.2.3). */
@@ -361,19 +709,30 @@ static bool covers(const struct tlbe *e, uint64_t va)
     return (e->vpn << e->shift) >> gs == va >> gs;
 }
 
+/* A #PF (SDM 4.10.4.1): the page's entries, and the PSC entries that
+ * would translate the address, in the current PCID. */
 static void drop_page(struct mmu_tlb *t, uint64_t va, uint16_t vpid,
                       uint16_t pcid, bool globals_too)
 {
     FOR_EACH_ENTRY(t, e)
         if (e->valid && e->vpid == vpid && covers(e, va)
             && (e->pcid == pcid || (globals_too && (e->rights & MMU_R_G))))
-            e->valid = 0;
+            KILL(t, e);
+    psc_drop(t, false, vpid, false, pcid, true, va);
 }
 
 void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va)
 {
-    if (t && !MUTANT(MUT_TLB_INVLPG_NOP))
-        drop_page(t, va, vpid, pcid, true);
+    if (!t || MUTANT(MUT_TLB_INVLPG_NOP))
+        return;
+    FOR_EACH_ENTRY(t, e)
+        if (e->valid && e->vpid == vpid && covers(e, va)
+            && (e->pcid == pcid || (e->rights & MMU_R_G)))
+            KILL(t, e);
+    /* SDM 4.10.4.1: INVLPG invalidates all PSC entries of the current
+     * PCID, whatever their address. */
+    if (!MUTANT(MUT_PSC_INVLPG_KEEP))
+        psc_drop(t, false, vpid, false, pcid, false, 0);
 }
 
 void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
@@ -384,7 +743,11 @@ void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
     FOR_EACH_ENTRY(t, e)
         if (e->valid && e->vpid == vpid && e->pcid == new_pcid
             && !(e->rights & MMU_R_G))
-            e->valid = 0;
+            KILL(t, e);
+    /* SDM 4.10.4.1: and every PSC entry of the new PCID (PCID 0 without
+     * PCIDE). */
+    if (!MUTANT(MUT_PSC_CR3_KEEP))
+        psc_drop(t, false, vpid, false, new_pcid, false, 0);
 }
 
 void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
@@ -399,23 +762,29 @@ void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
         switch (type) {
         case 0: /* individual address, non-global */
             if (e->pcid == pcid && !g && covers(e, va))
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 1: /* single context, non-global */
             if (e->pcid == pcid && !g)
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 2: /* all contexts, globals too */
-            e->valid = 0;
+            KILL(t, e);
             break;
         case 3: /* all contexts except globals */
             if (!g)
-                e->valid = 0;
+                KILL(t, e);
             break;
         default:
             break;
         }
     }
+    /* PSCs: types 0 and 1 every entry of the PCID, 2 and 3 all (SDM
+     * INVPCID; paging-structure caches hold no global entries). */
+    if (type <= 1)
+        psc_drop(t, false, vpid, false, pcid, false, 0);
+    else if (type <= 3)
+        psc_drop(t, false, vpid, true, 0, false, 0);
 }
 
 void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va)
@@ -428,24 +797,30 @@ void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va)
         switch (type) {
         case 0: /* individual address: every PCID, globals too */
             if (e->vpid == vpid && covers(e, va))
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 1:
             if (e->vpid == vpid)
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 2: /* all VPIDs but 0 */
             if (e->vpid != 0)
-                e->valid = 0;
+                KILL(t, e);
             break;
         case 3:
             if (e->vpid == vpid && !(e->rights & MMU_R_G))
-                e->valid = 0;
+                KILL(t, e);
             break;
         default:
             break;
         }
     }
+    /* PSCs: type 2 every VPID but 0; the others every entry of the VPID
+     * (more than type 0 needs, see tlb.h). */
+    if (type == 2)
+        psc_drop(t, true, 0, true, 0, false, 0);
+    else if (type <= 3)
+        psc_drop(t, false, vpid, true, 0, false, 0);
 }
 
 void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
@@ -454,5 +829,8 @@ void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
         return;
     FOR_EACH_ENTRY(t, e)
         if (e->valid && (type == 2 || e->eptp == eptp_root))
-            e->valid = 0;
+            KILL(t, e);
+    /* Combined and guest-physical mappings of the EPTP (SDM 28.4.3.1). */
+    if (type == 1 || type == 2)
+        epsc_drop(t, type == 2, eptp_root);
 }

@@ -188,9 +188,343 @@ static uint64_t mmu_read_entry(struct hostmem *hm, hpa_t a, unsigned esize)
     return v;
 }
 
+/* ---- the fast path ------------------------------------------------------------ */
+
+#define FAST_INLINE static inline __attribute__((always_inline))
+
+/* An 8-byte-aligned entry: as hostmem_read64(), without the alignment
+ * check (table + 8 * index is aligned). */
+FAST_INLINE uint64_t fast_rd(const struct hostmem *hm, uint64_t a)
+{
+    uint64_t f = a >> PAGE_SHIFT, v = 0;
+    if (f >= hm->nr_frames)
+        return 0;
+    uint8_t **chunk = hm->dir[f >> HM_CHUNK_SHIFT];
+    const uint8_t *fr = chunk ? chunk[f & ((1u << HM_CHUNK_SHIFT) - 1)] : NULL;
+    if (fr)
+        __builtin_memcpy(&v, fr + (a & ~PAGE_MASK), sizeof(v));
+    return v;
+}
+
+/* A host-side lookup memo (not a modelled cache: every entry is still
+ * read from host memory): the frame each EPT level used last, so that the
+ * five EPT walks of one 2D walk, which mostly share their upper tables,
+ * skip hostmem's directory for them. */
+struct fast_memo {
+    uint64_t f[6];
+    const uint8_t *p[6];
+};
+
+FAST_INLINE uint64_t fast_rd_memo(const struct hostmem *hm, uint64_t a,
+                                  struct fast_memo *mm, int level)
+{
+    uint64_t f = a >> PAGE_SHIFT, v = 0;
+    const uint8_t *fr;
+    if (mm->f[level] == f) {
+        fr = mm->p[level];
+    } else {
+        if (f >= hm->nr_frames)
+            return 0;
+        uint8_t **chunk = hm->dir[f >> HM_CHUNK_SHIFT];
+        fr = chunk ? chunk[f & ((1u << HM_CHUNK_SHIFT) - 1)] : NULL;
+        mm->f[level] = f;
+        mm->p[level] = fr;
+    }
+    if (fr)
+        __builtin_memcpy(&v, fr + (a & ~PAGE_MASK), sizeof(v));
+    return v;
+}
+
+/* One EPT walk of the common kind: no A/D, PML, MBEC, NPT or caches (the
+ * caller checked), LEVELS a constant so the loop unrolls.  True with *hpa
+ * etc. when the walk ends in a present, well-configured leaf whose R/W/X
+ * AND has 'need'; false when ept.c would report an exit or a
+ * misconfiguration (it then runs and reports it).  Reads only; *nref counts
+ * the entries read, each logged. */
+FAST_INLINE bool fast_ept(const struct hostmem *hm, const struct mmu_ept *ept,
+                          const int levels, uint64_t above, uint64_t gpa,
+                          uint64_t need, uint64_t *hpa, uint64_t *leafe,
+                          unsigned *shift, unsigned *perm, unsigned *nref,
+                          struct fast_memo *mm)
+{
+    uint64_t table = mfn_x(ept->root) << PAGE_SHIFT, p = 7;
+    unsigned n = 0;
+#pragma GCC unroll 5
+    for (int level = levels; level >= 1; level--) {
+        const unsigned sh = PAGE_SHIFT + 9 * (unsigned)(level - 1);
+        uint64_t ea = table + 8 * ((gpa >> sh) & 511);
+        uint64_t e = fast_rd_memo(hm, ea, mm, level);
+        mmu_log_ref(ept->reflog, ea);
+        n++;
+        /* ept.c's exits, in one test: R/W/X = 000 (not present), 010 or
+         * 110 (W without R) -- bits 0, 2, 6 of 0x45 -- or bits above
+         * MAXPHYADDR. */
+        if (((0x45u >> (e & 7)) & 1) || (e & above))
+            goto out;
+        p &= e;
+        if (level >= 4 || (level > 1 && !(e & EPT_PS))) {
+            /* Reserved bits 7:3 (PML4E/PML5E) or 6:3 (PDPTE/PDE). */
+            if (e & (level >= 4 ? 0xF8ULL : 0x78ULL))
+                goto out;
+            table = e & EPT_ADDR_MASK;
+            continue;
+        }
+        /* A leaf: memory types 2, 3 and 7 (bits of 0x8C) are reserved, so
+         * are a large leaf's address bits below its size. */
+        uint64_t low = (1ULL << sh) - 1;
+        if (((0x8Cu >> ((e >> 3) & 7)) & 1) || (e & low & ~0xFFFULL)
+            || (p & need) != need)
+            goto out;
+        *nref += n;
+        *shift = sh;
+        *hpa = (e & EPT_ADDR_MASK & ~low) | (gpa & low);
+        *leafe = e;
+        *perm = (unsigned)p;
+        return true;
+    }
+out:
+    *nref += n;
+    return false;
+}
+
+/* The common access, without the general walker's bookkeeping: IA-32e
+ * paging (GLEV = 4 or 5 levels) over an ELEV-level EPT without A/D, PML,
+ * MBEC, NPT, paging-structure caches or mutants, no PSC start, every entry
+ * present with nothing reserved and A (and the leaf's D for a write)
+ * already set, rights that allow the access.  It makes exactly the
+ * references mmu_translate_psc() would, in the same order, and fills *res
+ * as it would; for anything else it returns false having changed nothing
+ * but *res (which the general walker rewrites) and the reference log
+ * (restored). */
+FAST_INLINE bool mmu_fast_n(struct hostmem *hm, const struct mmu_cpu *cpu,
+                            const struct mmu_ept *ept, const int glev,
+                            const int elev, uint64_t va, enum access_kind k,
+                            struct mmu_result *res)
+{
+    enum mmu_mode m = glev == 5 ? MMU_MODE_5L : MMU_MODE_4L;
+    unsigned n0 = ept->reflog ? ept->reflog->n : 0;
+    bool uacc = cpu->cpl == 3 && !cpu->implicit;
+    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
+    uint64_t eabove = mmu_above_maxphy(ept->maxphyaddr);
+    /* Reserved in every present IA-32e entry (SDM 4.5); PS at levels 4-5
+     * and the large leaves' low address bits are added below. */
+    uint64_t rs = mmu_above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX);
+    uint64_t table = cpu->cr3 & PTE_ADDR_MASK, v = 0, rights = PTE_U | PTE_W;
+    uint64_t hpa, ee;
+    unsigned sh, ep, eref = 0, gref = 0;
+    bool nx = false;
+    int level;
+    /* No frame number is ~0 (hostmem has fewer frames). */
+    struct fast_memo mm = { { ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL }, { 0 } };
+#pragma GCC unroll 5
+    for (level = glev; level >= 1; level--) {
+        const unsigned vs = PAGE_SHIFT + 9 * (unsigned)(level - 1);
+        uint64_t gpa = table + 8 * ((va >> vs) & 511);
+        if (!fast_ept(hm, ept, elev, eabove, gpa, EPT_R, &hpa, &ee, &sh, &ep, &eref, &mm))
+            goto slow;
+        v = fast_rd(hm, hpa);
+        mmu_log_ref(ept->reflog, hpa);
+        gref++;
+        if (!(v & PTE_P) || !(v & PTE_A))
+            goto slow;
+        bool big = (level == 2 || level == 3) && (v & PTE_PS);
+        uint64_t r = rs | (level >= 4 ? PTE_PS : 0)
+                     | (big ? (level == 3 ? 0x3FFFE000ULL : 0x1FE000ULL) : 0);
+        if (v & r)
+            goto slow;
+        rights &= v;
+        nx |= (v & PTE_NX) != 0;
+        if (level == 1 || big)
+            break;
+        table = v & PTE_ADDR_MASK;
+    }
+    if (k == ACC_WRITE && !(v & PTE_D))
+        goto slow;
+    /* Rights (SDM 4.6): without SMEP, SMAP or keys only U/S, R/W with
+     * CR0.WP and XD can fault; otherwise the full check. */
+    if (cpu->cr4 & (X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_PKS)) {
+        if (mmu_rights(cpu, m, k, uacc, rights, nx, v))
+            goto slow;
+    } else if ((uacc && !(rights & PTE_U))
+               || (k == ACC_WRITE && !(rights & PTE_W)
+                   && (uacc || (cpu->cr0 & X86_CR0_WP)))
+               || (k == ACC_FETCH && nx && nxe)) {
+        goto slow;
+    }
+    unsigned pshift = PAGE_SHIFT + 9 * (unsigned)(level - 1);
+    uint64_t off = (1ULL << pshift) - 1;
+    uint64_t gpa = (v & PTE_ADDR_MASK & ~off) | (va & off);
+    static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
+    if (!fast_ept(hm, ept, elev, eabove, gpa, need[k], &hpa, &ee, &sh, &ep, &eref, &mm))
+        goto slow;
+    res->outcome = MMU_OK;
+    res->gpa = _gpa(gpa);
+    res->hpa = _hpa(hpa);
+    res->guest_refs = gref;
+    res->ept_refs = eref;
+    res->refs = gref + eref;
+    res->page_shift = pshift;
+    res->ept_memtype = (unsigned)(ee >> 3) & 7;
+    res->ept_ipat = (ee & EPT_IPAT) != 0;
+    res->ept_shift = sh;
+    res->ept_perm = ep;
+    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
+                  | (nx && nxe ? MMU_R_NX : 0)
+                  | ((v & PTE_D) ? MMU_R_D : 0)
+                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
+    res->pkey = (unsigned)(v >> 59) & 15;
+    return true;
+slow:
+    if (ept->reflog)
+        ept->reflog->n = n0;
+    return false;
+}
+
+/* The walk below a paging-structure-cache entry whose next entry is the
+ * leaf (a cached PDE and a 4 KiB PTE, or a cached PDPTE and a 2 MiB PDE):
+ * one guest entry read at the cached host address, then the final EPT
+ * walk, from the deepest EPT PSC entry.  The same conditions as
+ * mmu_fast_n() (no EPT A/D, PML, MBEC, NPT, mutants; nothing to set, no
+ * fault, no exit).  The EPT PSC use and fills are made only once the
+ * access is known to complete, in the order ept.c makes them (lookup, then
+ * fills top down), so a fall back to the general walker leaves no trace. */
+static bool mmu_fast_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
+                         const struct mmu_ept *ept, enum mmu_mode m,
+                         uint64_t va, enum access_kind k,
+                         const struct mmu_psc_start *start,
+                         struct mmu_walklog *wlog, struct mmu_result *res)
+{
+    unsigned vtop = m == MMU_MODE_5L ? 56 : 47;
+    if ((uint64_t)((int64_t)(va << (63 - vtop)) >> (63 - vtop)) != va)
+        return false; /* #GP: the general walker */
+    int level = start->level - 1;
+    unsigned idx = (unsigned)(va >> (PAGE_SHIFT + 9 * (level - 1))) & 511;
+    uint64_t ehpa = start->table_hpa + 8 * idx;
+    uint64_t v = fast_rd(hm, ehpa);
+    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
+    bool big = (level == 2 || level == 3) && (v & PTE_PS);
+    if (!(v & PTE_P) || !(v & PTE_A) || (level != 1 && !big)
+        || (k == ACC_WRITE && !(v & PTE_D)))
+        return false;
+    uint64_t r = mmu_above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX)
+                 | (big ? (level == 3 ? 0x3FFFE000ULL : 0x1FE000ULL) : 0);
+    if (v & r)
+        return false;
+    uint64_t rights = start->rights & v & (PTE_U | PTE_W);
+    bool nx = (start->rights & PTE_NX) || (v & PTE_NX);
+    bool uacc = cpu->cpl == 3 && !cpu->implicit;
+    if (mmu_rights(cpu, m, k, uacc, rights, nx, v))
+        return false;
+    unsigned pshift = PAGE_SHIFT + 9 * (unsigned)(level - 1);
+    uint64_t off = (1ULL << pshift) - 1;
+    uint64_t gpa = (v & PTE_ADDR_MASK & ~off) | (va & off);
+
+    /* The final EPT walk, from the deepest EPT PSC entry (peeked: used and
+     * counted below only if the walk completes). */
+    int elev = ept->levels == 5 ? 5 : 4, top = elev, cl = 0;
+    uint64_t table = mfn_x(ept->root) << PAGE_SHIFT, p = 7, ct, cp;
+    if (ept->epsc && mmu_epsc_peek(ept->epsc, mfn_x(ept->root), gpa, elev,
+                                   &cl, &ct, &cp)) {
+        top = cl - 1;
+        table = ct;
+        p = cp & 7;
+    }
+    uint64_t p0 = p, above = mmu_above_maxphy(ept->maxphyaddr);
+    uint64_t ents[6], e = 0, eas[6];
+    int el;
+    static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
+    for (el = top; el >= 1; el--) {
+        unsigned sh = PAGE_SHIFT + 9 * (unsigned)(el - 1);
+        uint64_t ea = table + 8 * ((gpa >> sh) & 511);
+        e = fast_rd(hm, ea);
+        eas[el] = ea;
+        if (((0x45u >> (e & 7)) & 1) || (e & above))
+            return false;
+        p &= e;
+        ents[el] = e;
+        if (el >= 4 || (el > 1 && !(e & EPT_PS))) {
+            if (e & (el >= 4 ? 0xF8ULL : 0x78ULL))
+                return false;
+            table = e & EPT_ADDR_MASK;
+            continue;
+        }
+        break;
+    }
+    if (el < 1)
+        return false;
+    unsigned esh = PAGE_SHIFT + 9 * (unsigned)(el - 1);
+    uint64_t low = (1ULL << esh) - 1;
+    if (((0x8Cu >> ((e >> 3) & 7)) & 1) || (e & low & ~0xFFFULL)
+        || (p & need[k]) != need[k])
+        return false;
+
+    /* It completes: the references, the EPT PSC use and fills. */
+    mmu_log_ref(ept->reflog, ehpa);
+    for (int l = top; l >= el; l--)
+        mmu_log_ref(ept->reflog, eas[l]);
+    unsigned skipped = cl ? (unsigned)(elev - cl + 1) : 0;
+    if (cl) {
+        int l2;
+        mmu_epsc_lookup(ept->epsc, mfn_x(ept->root), gpa, elev, &l2, &ct, &cp);
+    }
+    if (ept->epsc) {
+        uint64_t q = p0;
+        for (int l = top; l > el; l--) {
+            q &= ents[l] & 7;
+            mmu_epsc_fill(ept->epsc, mfn_x(ept->root), gpa, l,
+                          ents[l] & EPT_ADDR_MASK, q);
+        }
+    }
+    unsigned eref = (unsigned)(top - el + 1) + skipped;
+    res->outcome = MMU_OK;
+    res->gpa = _gpa(gpa);
+    res->hpa = _hpa((e & EPT_ADDR_MASK & ~low) | (gpa & low));
+    res->guest_refs = 1;
+    res->ept_refs = eref;
+    res->refs = 1 + eref;
+    res->epsc_saved = skipped;
+    res->page_shift = pshift;
+    res->ept_memtype = (unsigned)(e >> 3) & 7;
+    res->ept_ipat = (e & EPT_IPAT) != 0;
+    res->ept_shift = esh;
+    res->ept_perm = (unsigned)(p & 7);
+    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
+                  | (nx && nxe ? MMU_R_NX : 0)
+                  | ((v & PTE_D) ? MMU_R_D : 0)
+                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
+    res->pkey = (unsigned)(v >> 59) & 15;
+    if (wlog) {
+        wlog->top = wlog->leaf = level;
+        wlog->tbl_gpa[level] = start->table_gpa;
+        wlog->tbl_hpa[level] = start->table_hpa;
+        wlog->rights[level] = rights | (nx ? PTE_NX : 0);
+    }
+    return true;
+}
+
+static bool mmu_fast(struct hostmem *hm, const struct mmu_cpu *cpu,
+                     const struct mmu_ept *ept, enum mmu_mode m, uint64_t va,
+                     enum access_kind k, struct mmu_result *res)
+{
+    bool e5 = ept->levels == 5;
+    if (m == MMU_MODE_4L)
+        return e5 ? mmu_fast_n(hm, cpu, ept, 4, 5, va, k, res)
+                  : mmu_fast_n(hm, cpu, ept, 4, 4, va, k, res);
+    return e5 ? mmu_fast_n(hm, cpu, ept, 5, 5, va, k, res)
+              : mmu_fast_n(hm, cpu, ept, 5, 4, va, k, res);
+}
+
 void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t gva, enum access_kind k,
                    struct mmu_result *res)
+{
+    mmu_translate_psc(hm, cpu, ept, gva, k, NULL, NULL, res);
+}
+
+void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
+                       const struct mmu_ept *ept, gva_t gva, enum access_kind k,
+                       const struct mmu_psc_start *start,
+                       struct mmu_walklog *wlog, struct mmu_result *res)
 {
     struct mmu_entry ent[MMU_MAX_LEVELS + 1]; /* by level; [0] unused */
     ent[1].val = 0;
@@ -212,6 +546,18 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
             return;
         }
     }
+    if (m >= MMU_MODE_4L && !ept->npt && !ept->ad && !ept->mbec && !ept->emulator
+        && !pagesim_mutants) {
+        if (start && start->level >= 2
+            && start->level <= (m == MMU_MODE_5L ? 5 : 4)) {
+            if (mmu_fast_psc(hm, cpu, ept, m, va, k, start, wlog, res))
+                return;
+        } else if (!start && !wlog && !ept->epsc) {
+            if (mmu_fast(hm, cpu, ept, m, va, k, res))
+                return;
+        }
+        *res = (struct mmu_result){ .outcome = MMU_OK };
+    }
     if (m == MMU_MODE_NONE) {
         /* No paging: the linear address is the guest-physical address. */
         res->page_shift = PAGE_SHIFT;
@@ -230,7 +576,17 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                                        : cpu->cr3 & amask;
     uint64_t rights = PTE_U | PTE_W; /* ANDed over the levels */
     bool nx = false;                 /* ORed over the levels */
-    int leaf = 1;
+    int leaf = 1, top = g->levels;
+    /* A paging-structure-cache entry (SDM 4.10.3.2): the walk skips the
+     * levels down to it, taking their rights from the cache. */
+    if (start && m >= MMU_MODE_4L && start->level >= 2 && start->level <= top) {
+        top = start->level - 1;
+        table = start->table_gpa;
+        rights = start->rights & (PTE_U | PTE_W);
+        nx = (start->rights & PTE_NX) != 0;
+    } else {
+        start = NULL;
+    }
 
     /* The #PF error code bits that depend only on the access. */
     uint32_t ec = (k == ACC_WRITE ? PFEC_W : 0) | (uacc ? PFEC_U : 0)
@@ -239,16 +595,26 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                          ? PFEC_ID : 0);
 
     /* 1. The walk. */
-    for (int level = g->levels; level >= 1; level--) {
+    for (int level = top; level >= 1; level--) {
         struct mmu_entry *p = &ent[level];
         unsigned idx = (unsigned)(va >> g->shift[level])
                        & ((1u << g->ibits[level]) - 1);
 
         p->gpa = _gpa(table + g->esize * idx);
-        ept_translate(hm, ept, p->gpa, ACC_READ, true, _gva(va), res);
-        if (res->outcome != MMU_OK)
-            return;
-        p->hpa = res->hpa;
+        if (start && level == top) {
+            /* The cached entry gave the table's host-physical address
+             * (a combined mapping): no EPT walk for it. */
+            p->hpa = _hpa(start->table_hpa + g->esize * idx);
+        } else {
+            ept_translate(hm, ept, p->gpa, ACC_READ, true, _gva(va), res);
+            if (res->outcome != MMU_OK)
+                return;
+            p->hpa = res->hpa;
+        }
+        if (wlog) {
+            wlog->tbl_gpa[level] = table;
+            wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
+        }
         p->val = mmu_read_entry(hm, p->hpa, g->esize);
         mmu_log_ref(ept->reflog, hpa_x(p->hpa));
         res->guest_refs++;
@@ -271,6 +637,8 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
             rights &= p->val;
             nx |= (p->val & PTE_NX) != 0;
         }
+        if (wlog)
+            wlog->rights[level] = (rights & (PTE_U | PTE_W)) | (nx ? PTE_NX : 0);
         if (is_leaf) {
             leaf = level;
             break;
@@ -305,7 +673,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
      * be allowed before any is made.  The hardware has these EPT entries
      * from the walk, so the re-check is done on a scratch result and costs
      * no references. */
-    for (int level = g->levels; level >= leaf && !ept->emulator; level--) {
+    for (int level = top; level >= leaf && !ept->emulator; level--) {
         if (!mmu_ad_bits(m, ent[level].val, level, leaf, k))
             continue;
         struct mmu_result chk = { .outcome = MMU_OK };
@@ -321,7 +689,7 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
 
     /* 5. Commit.  The hardware sets A/D with a locked OR, so OR into what
      * memory holds now: one entry can serve at two levels (a self-map). */
-    for (int level = g->levels; level >= leaf; level--) {
+    for (int level = top; level >= leaf; level--) {
         uint64_t set = mmu_ad_bits(m, ent[level].val, level, leaf, k);
         if (!set)
             continue;
@@ -344,6 +712,10 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                   | ((ent[leaf].val & PTE_D) || k == ACC_WRITE ? MMU_R_D : 0)
                   | ((ent[leaf].val & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
     res->pkey = m >= MMU_MODE_4L ? (unsigned)(ent[leaf].val >> 59) & 15 : 0;
+    if (wlog) {
+        wlog->top = top;
+        wlog->leaf = leaf;
+    }
 }
 
 uint32_t mmu_rights_check(const struct mmu_cpu *cpu, enum access_kind k,

@@ -56,8 +56,8 @@ unsigned oracle_perms(unsigned t, unsigned a)
 
 unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g)
 {
-    unsigned p = oracle_perms(od->type[g], od->access[g]);
-    if (od->type[g] == p2m_ioreq_server && od->ioreq_write)
+    unsigned p = oracle_perms(od_type(od, g), od_access(od, g));
+    if (od_type(od, g) == p2m_ioreq_server && od->ioreq_write)
         p &= ~2u;
     return p;
 }

@@ -43,10 +43,45 @@ static bool oe_bad(uint64_t e, unsigned lvl, unsigned maxphy, bool *big)
     return false;
 }
 
+/* One entry: the overlay's value if the access already updated it. */
+static uint64_t ov_peek(const struct hostmem *mem, uint64_t nr_frames,
+                        const struct oracle_ovl *ov, uint64_t hpa)
+{
+    for (unsigned i = 0; ov && i < ov->n; i++)
+        if (ov->hpa[i] == hpa)
+            return ov->val[i];
+    return oracle_peek64(mem, nr_frames, hpa);
+}
+
+void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r)
+{
+    for (unsigned u = 0; u < r->nupd; u++) {
+        unsigned i = 0;
+        while (i < ov->n && ov->hpa[i] != r->upd[u].hpa)
+            i++;
+        if (i == ov->n) {
+            if (ov->n == ORACLE_MAX_EPT_AD)
+                continue;
+            ov->n++;
+        }
+        ov->hpa[i] = r->upd[u].hpa;
+        ov->val[i] = r->upd[u].value;
+    }
+}
+
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
                      const struct oracle_eptp *p, uint64_t gpa,
                      enum access_kind k, bool paging_access,
                      struct oracle_ept_result *out)
+{
+    oracle_ept_xlate_ov(mem, nr_frames, p, gpa, k, paging_access, NULL, out);
+}
+
+void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_eptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out)
 {
     memset(out, 0, sizeof(*out));
     out->pml_index = p->pml_index;
@@ -70,7 +105,7 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
     for (unsigned lvl = nlev; lvl >= 1; lvl--) {
         unsigned shift = 12 + 9 * (lvl - 1);
         addr[n] = base + 8 * ((gpa >> shift) & 0x1FF);
-        val[n] = oracle_peek64(mem, nr_frames, addr[n]);
+        val[n] = ov_peek(mem, nr_frames, ov, addr[n]);
         out->refs++;
         uint64_t e = val[n++];
         bool xu = p->mbec && ((e >> 10) & 1);
@@ -101,6 +136,7 @@ void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
             out->memtype = (e >> 3) & 7;
             out->ipat = (e >> 6) & 1;
             out->shift = shift;
+            out->rights = rights | (p->mbec && xu_all ? 8u : 0u);
             if (p->ad && p->pml) {
                 /* PML (SDM 29.3.6): a flag to set with the index out of
                  * 0..511 is a log-full exit; a D set 0 -> 1 is logged. */

@@ -16,6 +16,8 @@
  * Dirty marks follow seed 001 (98fccdf0ac): additions mark dirty, removals
  * mark clean; hvm_copy_to_guest_phys() marks dirty without changing the type.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,13 +45,48 @@ struct oracle *oracle_new(uint64_t nr_frames)
 
 static void dom_free(struct oracle_dom *od)
 {
-    free(od->mfn);
-    free(od->type);
-    free(od->order);
-    free(od->access);
+    for (uint64_t c = 0; od->chunks && c < od->nchunks; c++)
+        free(od->chunks[c]);
+    free(od->chunks);
+    free(od->raw);
+    free(od->pml_gpa);
     free(od->pod_cache);
-    free(od->dirty);
     memset(od, 0, sizeof(*od));
+}
+
+struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g)
+{
+    uint64_t i = g >> ORACLE_CHUNK_SHIFT;
+    if (g >= od->max_gfn) {
+        fprintf(stderr, "oracle: gfn %#" PRIx64 " of d%u is outside 0..%#" PRIx64 "\n",
+                g, od->id, od->max_gfn);
+        abort();
+    }
+    if (!od->chunks[i]) {
+        struct oracle_chunk *c = malloc(sizeof(*c));
+        if (!c) {
+            fprintf(stderr, "oracle: out of memory for d%u's gfns at %#" PRIx64 "\n",
+                    od->id, g);
+            abort();
+        }
+        /* An empty P2M reads as mmio_dm / INVALID_MFN (ept_get_entry). */
+        memset(c->mfn, 0xff, sizeof(c->mfn));
+        memset(c->type, p2m_mmio_dm, sizeof(c->type));
+        memset(c->order, 0, sizeof(c->order));
+        /* p2m->default_access */
+        memset(c->access, p2m_access_rwx, sizeof(c->access));
+        memset(c->dirty, 0, sizeof(c->dirty));
+        od->chunks[i] = c;
+    }
+    return od->chunks[i];
+}
+
+/* Every gfn's dirty bit cleared (chunks kept). */
+static void clear_all_dirty(struct oracle_dom *od)
+{
+    for (uint64_t c = 0; c < od->nchunks; c++)
+        if (od->chunks[c])
+            memset(od->chunks[c]->dirty, 0, sizeof(od->chunks[c]->dirty));
 }
 
 void oracle_destroy(struct oracle *o)
@@ -87,19 +124,21 @@ void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty)
         return;
     /* changed = dirty ? !test_and_set : test_and_clear; count follows. */
     uint8_t bit = (uint8_t)(1u << (gfn % 8));
-    bool was = od->dirty[gfn / 8] & bit;
+    bool was = oracle_test_dirty(od, gfn);
     if (dirty && !was) {
-        od->dirty[gfn / 8] |= bit;
+        oracle_chunk_get(od, gfn)->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] |= bit;
         od->dirty_count++;
     } else if (!dirty && was) {
-        od->dirty[gfn / 8] &= (uint8_t)~bit;
+        oracle_chunk_get(od, gfn)->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] &=
+            (uint8_t)~bit;
         od->dirty_count--;
     }
 }
 
 bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
 {
-    return gfn < od->max_gfn && (od->dirty[gfn / 8] >> (gfn % 8) & 1);
+    const struct oracle_chunk *c = oracle_chunk(od, gfn);
+    return c && (c->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] >> (gfn % 8) & 1);
 }
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g);
@@ -115,22 +154,11 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od = &o->doms[i];
         if (od->live)
             continue;
-        uint64_t n = max_gfn ? max_gfn : 1;
-        od->mfn = malloc(n * sizeof(uint64_t));
-        od->type = malloc(n);
-        od->order = calloc(n, 1);
-        od->access = malloc(n);
-        od->dirty = calloc((n + 7) / 8, 1);
-        if (!od->mfn || !od->type || !od->order || !od->access || !od->dirty) {
-            dom_free(od);
+        /* An empty P2M: no chunk yet (reads as mmio_dm / INVALID_MFN). */
+        od->nchunks = (max_gfn + ORACLE_CHUNK - 1) >> ORACLE_CHUNK_SHIFT;
+        od->chunks = calloc(od->nchunks ? od->nchunks : 1, sizeof(*od->chunks));
+        if (!od->chunks)
             return;
-        }
-        /* An empty P2M reads as mmio_dm / INVALID_MFN (ept_get_entry). */
-        for (uint64_t g = 0; g < n; g++) {
-            od->mfn[g] = mfn_x(INVALID_MFN);
-            od->type[g] = p2m_mmio_dm;
-            od->access[g] = p2m_access_rwx; /* p2m->default_access */
-        }
         od->live = true;
         od->id = d;
         od->max_gfn = max_gfn;
@@ -138,6 +166,10 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->ld_enabled = false;
         od->ring = false;
         od->ld_failed = false;
+        od->ld_bitmap = od->ld_conservative = false;
+        od->ld_busy = od->ld_busy_clean = false;
+        od->ld_bits = od->ld_done = 0;
+        od->ld_order = 0;
         od->ring_size = od->nreq = od->ndrops = 0;
         od->paged_pages = 0;
         memset(od->vstate, 0, sizeof(od->vstate));
@@ -153,14 +185,19 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
         return;
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
-    for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (p2m_is_grant(od->type[g]) || od->type[g] == p2m_map_foreign)
-            unmap_special(o, od, g); /* relinquish / gnttab release */
-        else if (p2m_is_ram(od->type[g])) {
-            m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
-            if (od->mfn[g] < o->nr_frames)
-                o->xrefs[od->mfn[g]] = 0; /* freed whoever maps it */
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        const struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+            uint64_t g = ci * ORACLE_CHUNK + i;
+            if (p2m_is_grant(c->type[i]) || c->type[i] == p2m_map_foreign)
+                unmap_special(o, od, g); /* relinquish / gnttab release */
+            else if (p2m_is_ram(c->type[i])) {
+                m2p_set(o, c->mfn[i], INVALID_M2P_ENTRY);
+                if (c->mfn[i] < o->nr_frames)
+                    o->xrefs[c->mfn[i]] = 0; /* freed whoever maps it */
+            }
         }
+    }
     dom_free(od);
 }
 
@@ -170,10 +207,10 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
  * M2P becomes INVALID and the gfn is marked clean (seed 001). */
 static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
-    m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
-    od->mfn[g] = mfn_x(INVALID_MFN);
-    od->type[g] = p2m_mmio_dm;
-    od->access[g] = p2m_access_rwx;
+    m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     oracle_mark(od, g, false);
 }
 
@@ -195,14 +232,15 @@ int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g)
      * operation, split or not. */
     if (o->p2m_fail)
         return -ENOMEM;
-    if (g >= od->max_gfn || od->order[g] == 0)
+    if (g >= od->max_gfn || od_order(od, g) == 0)
         return 0;
     /* A superpage split allocates table pages: if the sim's heap failed
      * one, the operation fails and the superpage is intact. */
     if (o->nomem)
         return -ENOMEM;
-    uint64_t n = 1ULL << od->order[g], base = g & ~(n - 1);
-    memset(od->order + base, 0, n);
+    uint64_t n = 1ULL << od_order(od, g), base = g & ~(n - 1);
+    for (uint64_t i = 0; i < n; i++)
+        OD_ORDER_W(od, base + i) = 0;
     return 0;
 }
 
@@ -229,22 +267,24 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -ESRCH;
     if (g >= od->max_gfn)
         return -EINVAL;
-    if (p2m_is_ram(od->type[g]))
+    if (p2m_is_ram(od_type(od, g)))
         return -EEXIST;
     /* p2m_add_page() refuses to replace a grant or foreign entry (Xen
      * also crashes the domain). */
-    if (p2m_is_grant(od->type[g]) || od->type[g] == p2m_map_foreign)
+    if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign)
         return -EINVAL;
     if (nomem)
         return -ENOMEM;
-    if (od->type[g] == p2m_populate_on_demand)
+    if (od_type(od, g) == p2m_populate_on_demand)
         od->pod_entries--; /* p2m_add_page(): a PoD entry replaced */
     /* populate_physmap -> p2m_add_page(): the type follows the global
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
-    od->mfn[g] = mfn_x(mfn);
-    od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
-    od->order[g] = 0;
-    od->access[g] = p2m_access_rwx;
+    OD_MFN_W(od, g) = mfn_x(mfn);
+    OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    OD_ORDER_W(od, g) = 0;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
+    if (g > od->max_mapped)
+        od->max_mapped = g;
     m2p_set(o, mfn_x(mfn), g);
     oracle_mark(od, g, true);
     return 0;
@@ -266,8 +306,8 @@ int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
         return -EINVAL;
     /* The harness refuses a range holding anything (sim.h). */
     for (uint64_t i = 0; i < n; i++)
-        if (od->type[g + i] != p2m_mmio_dm ||
-            od->mfn[g + i] != mfn_x(INVALID_MFN))
+        if (od_type(od, g + i) != p2m_mmio_dm ||
+            od_mfn(od, g + i) != mfn_x(INVALID_MFN))
             return -EEXIST;
     if (nomem)
         return -ENOMEM;
@@ -275,10 +315,10 @@ int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
      * gfn RAM with its M2P entry and its dirty mark, as p2m_add_page()
      * leaves every page of the extent. */
     for (uint64_t i = 0; i < n; i++) {
-        od->mfn[g + i] = mfn_x(mfn) + i;
-        od->type[g + i] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
-        od->order[g + i] = (uint8_t)order;
-        od->access[g + i] = p2m_access_rwx;
+        OD_MFN_W(od, g + i) = mfn_x(mfn) + i;
+        OD_TYPE_W(od, g + i) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+        OD_ORDER_W(od, g + i) = (uint8_t)order;
+        OD_ACCESS_W(od, g + i) = p2m_access_rwx;
         m2p_set(o, mfn_x(mfn) + i, g + i);
         oracle_mark(od, g + i, true);
     }
@@ -289,18 +329,18 @@ int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
  * a frame, not paging, not shared; else INVALID. */
 static uint64_t oracle_mappable(const struct oracle_dom *fd, uint64_t g)
 {
-    if (!fd || g >= fd->max_gfn || fd->mfn[g] == mfn_x(INVALID_MFN))
+    if (!fd || g >= fd->max_gfn || od_mfn(fd, g) == mfn_x(INVALID_MFN))
         return mfn_x(INVALID_MFN);
-    unsigned t = fd->type[g];
+    unsigned t = od_type(fd, g);
     if (!p2m_is_ram(t) || t == p2m_ram_paging_out || t == p2m_ram_paged ||
         t == p2m_ram_paging_in || t == p2m_ram_shared)
         return mfn_x(INVALID_MFN);
-    return fd->mfn[g];
+    return od_mfn(fd, g);
 }
 
 static bool oracle_gfn_empty(const struct oracle_dom *od, uint64_t g)
 {
-    return od->type[g] == p2m_mmio_dm && od->mfn[g] == mfn_x(INVALID_MFN);
+    return od_type(od, g) == p2m_mmio_dm && od_mfn(od, g) == mfn_x(INVALID_MFN);
 }
 
 /* A special entry (grant, foreign) at g of od naming m, holding one
@@ -308,22 +348,22 @@ static bool oracle_gfn_empty(const struct oracle_dom *od, uint64_t g)
 static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
                         uint64_t m, unsigned t)
 {
-    od->type[g] = (uint8_t)t;
-    od->mfn[g] = m;
-    od->order[g] = 0;
-    od->access[g] = p2m_access_rwx;
+    OD_TYPE_W(od, g) = (uint8_t)t;
+    OD_MFN_W(od, g) = m;
+    OD_ORDER_W(od, g) = 0;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     if (m < o->nr_frames)
         o->xrefs[m]++;
 }
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
-    uint64_t m = od->mfn[g];
+    uint64_t m = od_mfn(od, g);
     if (m < o->nr_frames && o->xrefs[m])
         o->xrefs[m]--;
-    od->type[g] = p2m_mmio_dm;
-    od->mfn[g] = mfn_x(INVALID_MFN);
-    od->access[g] = p2m_access_rwx;
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
 }
 
 int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
@@ -374,7 +414,7 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
     uint64_t g = gfn_x(gfn);
     if (!od)
         return -ESRCH;
-    if (g >= od->max_gfn || !p2m_is_grant(od->type[g]))
+    if (g >= od->max_gfn || !p2m_is_grant(od_type(od, g)))
         return -EINVAL;
     if (o->p2m_fail)
         return -ENOMEM;
@@ -399,9 +439,12 @@ int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write)
     if (!od->ioreq_mapped)
         return -EINVAL;
     od->ioreq_mapped = od->ioreq_write = false;
-    for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (od->type[g] == p2m_ioreq_server)
-            od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+            if (c->type[i] == p2m_ioreq_server)
+                c->type[i] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    }
     return 0;
 }
 
@@ -445,8 +488,8 @@ int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn)
         return -EEXIST;
     if (o->p2m_fail)
         return -ENOMEM;
-    od->type[g] = p2m_populate_on_demand;
-    od->access[g] = p2m_access_rwx;
+    OD_TYPE_W(od, g) = p2m_populate_on_demand;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     od->pod_entries++;
     return 0;
 }
@@ -459,9 +502,9 @@ bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g)
     memmove(od->pod_cache, od->pod_cache + 1, (od->pod_count - 1) * sizeof(uint64_t));
     od->pod_count--;
     od->pod_entries--;
-    od->mfn[g] = m;
-    od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
-    od->access[g] = p2m_access_rwx;
+    OD_MFN_W(od, g) = m;
+    OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     m2p_set(o, m, g);
     oracle_mark(od, g, true);
     return true;
@@ -481,9 +524,9 @@ int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
         return -ENOMEM;
     /* An entry without frame is not stored (reads as nothing mapped), so
      * it keeps no access; anything else keeps its type and frame. */
-    if (od->type[g] == p2m_mmio_dm && od->mfn[g] == mfn_x(INVALID_MFN))
+    if (od_type(od, g) == p2m_mmio_dm && od_mfn(od, g) == mfn_x(INVALID_MFN))
         return 0;
-    od->access[g] = (uint8_t)a;
+    OD_ACCESS_W(od, g) = (uint8_t)a;
     return 0;
 }
 
@@ -501,21 +544,21 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
     if (prc != 1)
         return prc;
     /* p2m_pod_decrease_reservation(): a PoD entry just goes. */
-    if (od->type[g] == p2m_populate_on_demand) {
+    if (od_type(od, g) == p2m_populate_on_demand) {
         if (o->p2m_fail)
             return -ENOMEM;
-        od->type[g] = p2m_mmio_dm;
+        OD_TYPE_W(od, g) = p2m_mmio_dm;
         od->pod_entries--;
         return 0;
     }
     /* A foreign mapping is removed with its reference. */
-    if (od->type[g] == p2m_map_foreign) {
+    if (od_type(od, g) == p2m_map_foreign) {
         if (o->p2m_fail)
             return -ENOMEM;
         unmap_special(o, od, g);
         return 0;
     }
-    if (!p2m_is_ram(od->type[g]))
+    if (!p2m_is_ram(od_type(od, g)))
         return -ENOENT;
     return unmap_ram_split(o, od, g);
 }
@@ -532,17 +575,17 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
     if (g >= od->max_gfn)
         return -EINVAL;
     /* Grant, foreign (and mmio_direct) entries are not replaced. */
-    unsigned ot = od->type[g];
+    unsigned ot = od_type(od, g);
     if (p2m_is_grant(ot) || ot == p2m_map_foreign || ot == p2m_mmio_direct)
         return -EPERM;
     /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
-    if (p2m_is_ram(od->type[g]) && unmap_ram_split(o, od, g))
+    if (p2m_is_ram(od_type(od, g)) && unmap_ram_split(o, od, g))
         return -ENOMEM;
-    if (od->type[g] == p2m_populate_on_demand)
+    if (od_type(od, g) == p2m_populate_on_demand)
         od->pod_entries--;
-    od->type[g] = p2m_mmio_dm;
-    od->mfn[g] = mfn_x(INVALID_MFN);
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     return 0;
 }
 
@@ -557,23 +600,23 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
     if ((gpa_x(gpa) & ~PAGE_MASK) + len > PAGE_SIZE)
         return -EFAULT;
     /* A paged-out gfn: populate as a foreign caller, the copy retries. */
-    if (g < od->max_gfn && (od->type[g] == p2m_ram_paging_out ||
-                            od->type[g] == p2m_ram_paged ||
-                            od->type[g] == p2m_ram_paging_in)) {
+    if (g < od->max_gfn && (od_type(od, g) == p2m_ram_paging_out ||
+                            od_type(od, g) == p2m_ram_paged ||
+                            od_type(od, g) == p2m_ram_paging_in)) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
     /* get_page_from_gfn(P2M_ALLOC) populates a PoD entry first. */
-    if (g < od->max_gfn && od->type[g] == p2m_populate_on_demand &&
+    if (g < od->max_gfn && od_type(od, g) == p2m_populate_on_demand &&
         !oracle_pod_populate(o, od, g))
         return -EFAULT;
     /* Read-only RAM: __hvm_copy() discards the write (no mark). */
-    if (g < od->max_gfn && od->type[g] == p2m_ram_ro &&
-        od->mfn[g] != mfn_x(INVALID_MFN))
+    if (g < od->max_gfn && od_type(od, g) == p2m_ram_ro &&
+        od_mfn(od, g) != mfn_x(INVALID_MFN))
         return 0;
     if (g >= od->max_gfn ||
-        !(p2m_is_pageable(od->type[g]) || od->type[g] == p2m_ioreq_server) ||
-        od->mfn[g] == mfn_x(INVALID_MFN))
+        !(p2m_is_pageable(od_type(od, g)) || od_type(od, g) == p2m_ioreq_server) ||
+        od_mfn(od, g) == mfn_x(INVALID_MFN))
         return -EFAULT;
     /* The hypervisor wrote the page: paging_mark_dirty(); the type stays. */
     oracle_mark(od, g, true);
@@ -584,39 +627,211 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
 
 static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 {
-    for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (od->type[g] == ot)
-            od->type[g] = (uint8_t)nt;
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+            if (c->type[i] == ot)
+                c->type[i] = (uint8_t)nt;
+    }
+}
+
+/* Dirty bits [from, to) of od go into bm at the same bit positions: the
+ * copy a PEEK makes.  Gfns past max_gfn are clean. */
+static void copy_dirty(const struct oracle_dom *od, uint8_t *bm, uint64_t from,
+                       uint64_t to)
+{
+    for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
+        const struct oracle_chunk *c = oracle_chunk(od, g);
+        if (!c) { /* a chunk never written: all clean */
+            g |= ORACLE_CHUNK - 1;
+            continue;
+        }
+        if (oracle_test_dirty(od, g))
+            bm[g / 8] |= (uint8_t)(1u << (g % 8));
+    }
+}
+
+/* Clears the dirty bits of gfns [from, to) without touching dirty_count
+ * (clear_page() / memset() in CLEAN; only the final zeroing counts). */
+static void clear_dirty(struct oracle_dom *od, uint64_t from, uint64_t to)
+{
+    for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
+        struct oracle_chunk *c = od->chunks[g >> ORACLE_CHUNK_SHIFT];
+        if (!c) {
+            g |= ORACLE_CHUNK - 1;
+            continue;
+        }
+        c->dirty[(g & (ORACLE_CHUNK - 1)) / 8] &= (uint8_t)~(1u << (g % 8));
+    }
+}
+
+void oracle_op_logdirty_config(struct oracle *o, domid_t d, bool bitmap,
+                               bool conservative)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return;
+    od->ld_bitmap = bitmap;
+    od->ld_conservative = conservative;
+    /* The flat bitmap holds one bit per gfn of the domain, in whole 64-bit
+     * words (the old bitmap_size), and lives in the smallest power-of-two
+     * run of pages that holds those bytes. */
+    od->ld_bits = (od->max_gfn + 63) / 64 * 64;
+    od->ld_order = 0;
+    while ((uint64_t)PAGE_SIZE << od->ld_order < od->ld_bits / 8)
+        od->ld_order++;
+}
+
+bool oracle_heap_has_block(const struct host *h, unsigned order)
+{
+    /* Xen's buddy allocator: a block of order n is 2^n free frames starting
+     * at a multiple of 2^n; MAX_ORDER is 20 on x86. */
+    if (order > 20)
+        return false;
+    uint64_t n = 1ULL << order;
+    for (uint64_t first = 0; first + n <= h->nr_frames; first += n) {
+        uint64_t m = first;
+        while (m < first + n && h->frames[m].use == PGU_FREE)
+            m++;
+        if (m == first + n)
+            return true;
+    }
+    return false;
+}
+
+int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
+                                   const struct host *h)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return -EINVAL;
+    /* paging_domctl(): only the continuation while one is due. */
+    if (od->ld_busy)
+        return -EBUSY;
+    if (od->ld_enabled)
+        return -EINVAL;
+    /* Refused while p2m_ioreq_server entries exist (ioreq.entry_count). */
+    for (uint64_t ci = 0; ci < od->nchunks; ci++)
+        for (uint64_t i = 0; od->chunks[ci] && i < ORACLE_CHUNK; i++)
+            if (od->chunks[ci]->type[i] == p2m_ioreq_server)
+                return -EBUSY;
+    /* Pre-2007: the bitmap is allocated first; without memory the domain
+     * stays out of log-dirty mode.  The allocation is the next attempt. */
+    if (od->ld_bitmap && h &&
+        (h->fail_at == h->alloc_attempts + 1 ||
+         (d < 32 && (h->fail_domains >> d & 1)) ||
+         !oracle_heap_has_block(h, od->ld_order)))
+        return -ENOMEM;
+    /* hap_enable_log_dirty(): global rw -> logdirty; with PML the logs
+     * start empty (the engine reports their frames).  The tree starts
+     * empty; dirty_count is not touched. */
+    od->ld_enabled = true;
+    od->pml_on = od->pml_mode;
+    clear_all_dirty(od);
+    retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
+    return 0;
 }
 
 int oracle_op_logdirty_enable(struct oracle *o, domid_t d)
 {
-    struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || od->ld_enabled)
-        return -EINVAL;
-    /* Refused while p2m_ioreq_server entries exist (ioreq.entry_count). */
-    for (uint64_t g = 0; g < od->max_gfn; g++)
-        if (od->type[g] == p2m_ioreq_server)
-            return -EBUSY;
-    /* hap_enable_log_dirty(): global rw -> logdirty (no PML here).  The
-     * tree starts empty; dirty_count is not touched. */
-    od->ld_enabled = true;
-    memset(od->dirty, 0, (od->max_gfn + 7) / 8);
-    retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
-    return 0;
+    return oracle_op_logdirty_enable_heap(o, d, NULL);
 }
 
 int oracle_op_logdirty_disable(struct oracle *o, domid_t d)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || !od->ld_enabled)
+    if (!od)
+        return -EINVAL;
+    if (od->ld_busy)
+        return -EBUSY;
+    if (!od->ld_enabled)
         return -EINVAL;
     /* hap_disable_log_dirty() + paging_free_log_dirty_bitmap(): the tree
      * goes, dirty_count stays (only CLEAN zeroes it). */
     od->ld_enabled = false;
     od->ld_failed = false; /* failed_allocs reset with the tree */
+    /* The logs are dropped: their flush would mark nothing now. */
+    od->pml_on = false;
+    memset(od->pml_log, 0, sizeof(od->pml_log));
     retype_all(od, p2m_ram_logdirty, p2m_ram_rw);
-    memset(od->dirty, 0, (od->max_gfn + 7) / 8);
+    clear_all_dirty(od);
+    return 0;
+}
+
+/* pfns per L3 entry of the radix tree (an L2 node: 512 leaves of 32768
+ * pfns) -- where Xen asks hypercall_preempt_check() -- per leaf, and in
+ * the whole tree. */
+#define ORACLE_LD_CHUNK (1ULL << 24)
+#define ORACLE_LD_LEAF (1ULL << 15)
+#define ORACLE_LD_TREE (1ULL << 42)
+
+int oracle_op_logdirty_call(struct oracle *o, domid_t d,
+                            struct oracle_ld_call *c)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return -EINVAL;
+    /* A new op while a continuation is due, or a continuation of nothing
+     * or of another op: -EBUSY (paging_domctl()). */
+    if (c->resuming ? !od->ld_busy || od->ld_busy_clean != c->clean
+                    : od->ld_busy)
+        return -EBUSY;
+    if (!od->ld_enabled)
+        return -EINVAL;
+    /* p2m_flush_hardware_cached_dirty() comes first (not on a
+     * continuation). */
+    if (!c->resuming)
+        oracle_pml_flush_all(od);
+    /* Stats on every call, as they are (the domain is paused between),
+     * in the 32-bit fields of xen_domctl_shadow_op_stats (saturated). */
+    c->dirty_count = od->dirty_count > UINT32_MAX ? UINT32_MAX : od->dirty_count;
+    c->fault_count = 0; /* HAP never counts faults */
+    /* A dropped mark makes the log unusable until disable (3.3). */
+    if (od->ld_failed) {
+        od->ld_busy = false;
+        return -ENOMEM;
+    }
+    uint64_t want = c->pages;
+    if (od->ld_bitmap) {
+        /* The old code: sc->pages cut to bitmap_size, copied and (CLEAN)
+         * cleared byte by byte, no preemption. */
+        if (want > od->ld_bits)
+            want = od->ld_bits;
+        c->pages = want;
+        copy_dirty(od, c->bitmap, 0, (want + 7) & ~7ULL);
+        if (c->clean)
+            clear_dirty(od, 0, (want + 7) & ~7ULL);
+    } else {
+        /* The walk in chunks of one L3 entry; only the last copy stops
+         * short (rounded up to a byte).  CLEAN clears whole leaves. */
+        uint64_t done = c->resuming ? od->ld_done : 0;
+        while (done < want && done < ORACLE_LD_TREE) {
+            uint64_t end = (done / ORACLE_LD_CHUNK + 1) * ORACLE_LD_CHUNK;
+            uint64_t last = done + ((want - done + 7) & ~7ULL);
+            if (end > last)
+                end = last;
+            copy_dirty(od, c->bitmap, done, end);
+            if (c->clean)
+                clear_dirty(od, done, (end + ORACLE_LD_LEAF - 1) /
+                                          ORACLE_LD_LEAF * ORACLE_LD_LEAF);
+            done = end;
+            /* Preempted after every L3 entry but the tree's very last. */
+            if (c->preempt && done < ORACLE_LD_TREE) {
+                od->ld_busy = true;
+                od->ld_busy_clean = c->clean;
+                od->ld_done = done;
+                return -ERESTART;
+            }
+        }
+        if (done < want)
+            c->pages = done;
+    }
+    od->ld_busy = false;
+    if (c->clean) {
+        /* hap_clean_dirty_bitmap() re-arms: global rw -> logdirty. */
+        od->dirty_count = 0;
+        retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
+    }
     return 0;
 }
 
@@ -624,30 +839,29 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
                           uint64_t pages, uint8_t *bitmap,
                           uint64_t *dirty_count)
 {
-    struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || !od->ld_enabled)
-        return -EINVAL;
-    /* A dropped mark makes the log unusable until disable (3.3). */
-    if (od->ld_failed)
+    size_t bytes = (pages + 7) / 8;
+    uint8_t *bm = bitmap ? bitmap : calloc(bytes ? bytes : 1, 1);
+    if (!bm)
         return -ENOMEM;
-    /* paging_log_dirty_op(): stats and bitmap as before the op; gfns the
-     * domain cannot have are clean (missing tree nodes are zero-filled). */
+    memset(bm, 0, bytes);
+    struct oracle_ld_call c = { .clean = clean, .pages = pages, .bitmap = bm };
+    int rc = oracle_op_logdirty_call(o, d, &c);
     if (dirty_count)
-        *dirty_count = od->dirty_count;
-    if (bitmap) {
-        memset(bitmap, 0, (pages + 7) / 8);
-        for (uint64_t g = 0; g < pages && g < od->max_gfn; g++)
-            if (oracle_test_dirty(od, g))
-                bitmap[g / 8] |= (uint8_t)(1u << (g % 8));
-    }
-    if (clean) {
-        /* CLEAN clears every leaf, then hap_clean_dirty_bitmap() re-arms:
-         * global rw -> logdirty. */
-        memset(od->dirty, 0, (od->max_gfn + 7) / 8);
-        od->dirty_count = 0;
-        retype_all(od, p2m_ram_rw, p2m_ram_logdirty);
-    }
-    return 0;
+        *dirty_count = c.dirty_count;
+    if (!bitmap)
+        free(bm);
+    return rc;
+}
+
+bool oracle_op_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->ld_enabled)
+        return false;
+    /* 2007: "our dirty log is bogus ... be conservative". */
+    if (od->ld_conservative && od->ld_failed)
+        return true;
+    return oracle_test_dirty(od, gfn_x(gfn));
 }
 
 void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
@@ -661,6 +875,111 @@ void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
     od->ld_failed = true;
 }
 
+/* ---- the hardware view: EPTP and raw entries ------------------------------------------ */
+
+void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
+                          bool ad)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return;
+    od->root_mfn = root_mfn;
+    od->ept_ad = ad;
+    od->raw_walk = od->raw_walk || ad;
+}
+
+bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn)
+{
+    if (gfn < od->max_gfn)
+        return od->raw && (od->raw[gfn / 8] >> (gfn % 8) & 1);
+    for (unsigned i = 0; i < od->nraw_hi; i++)
+        if (gfn >= od->raw_hi[i].lo && gfn <= od->raw_hi[i].hi)
+            return true;
+    return false;
+}
+
+void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
+                       unsigned level, bool leaf_valid)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || level < 1 || level > 4)
+        return;
+    uint64_t span = 1ULL << (9 * (level - 1));
+    uint64_t lo = gfn & ~(span - 1), hi = lo + span - 1;
+    od->raw_walk = true;
+    if (!od->raw)
+        od->raw = calloc((od->max_gfn + 7) / 8 + 1, 1);
+    for (uint64_t g = lo; g <= hi && g < od->max_gfn && od->raw; g++)
+        od->raw[g / 8] |= (uint8_t)(1u << (g % 8));
+    /* The part beyond max_gfn: a range, merged with an equal one. */
+    if (hi >= od->max_gfn) {
+        uint64_t l2 = lo < od->max_gfn ? od->max_gfn : lo;
+        bool have = false;
+        for (unsigned i = 0; i < od->nraw_hi; i++)
+            have = have || (od->raw_hi[i].lo <= l2 && od->raw_hi[i].hi >= hi);
+        if (!have && od->nraw_hi < 64) {
+            od->raw_hi[od->nraw_hi].lo = l2;
+            od->raw_hi[od->nraw_hi++].hi = hi;
+        } else if (!have) {
+            /* Out of slots: one range covering everything above. */
+            od->raw_hi[63].lo = od->max_gfn;
+            od->raw_hi[63].hi = ~0ULL;
+        }
+    }
+    if (leaf_valid && hi > od->max_mapped)
+        od->max_mapped = hi;
+}
+
+/* ---- PML ------------------------------------------------------------------------------ */
+
+void oracle_op_pml_config(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || od->pml_mode)
+        return;
+    od->pml_gpa = calloc(SIM_MAX_VCPUS, sizeof(*od->pml_gpa));
+    od->pml_mode = od->pml_gpa != NULL;
+}
+
+void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
+                       uint64_t log_hpa)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || !od->pml_mode || vcpu >= SIM_MAX_VCPUS)
+        return;
+    od->pml_log[vcpu] = log_hpa;
+    od->pml_idx[vcpu] = 511; /* an empty log (SDM 29.3.6) */
+}
+
+void oracle_pml_flush(struct oracle_dom *od, unsigned v, uint64_t *retyped,
+                      unsigned *nretyped)
+{
+    unsigned n = 0;
+    if (nretyped)
+        *nretyped = 0;
+    if (!od->pml_on || v >= SIM_MAX_VCPUS || !od->pml_log[v])
+        return;
+    /* Filled downwards from 511; after a full log the index is 0xFFFF. */
+    for (unsigned i = (od->pml_idx[v] + 1) & 0xFFFF; i < 512; i++) {
+        uint64_t g = od->pml_gpa[v][i] >> PAGE_SHIFT;
+        if (g < od->max_gfn && od_type(od, g) == p2m_ram_logdirty) {
+            OD_TYPE_W(od, g) = p2m_ram_rw;
+            if (retyped && n < 512)
+                retyped[n++] = g;
+        }
+        oracle_mark(od, g, true);
+    }
+    if (nretyped)
+        *nretyped = n;
+    od->pml_idx[v] = 511;
+}
+
+void oracle_pml_flush_all(struct oracle_dom *od)
+{
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+        oracle_pml_flush(od, v, NULL, NULL);
+}
+
 /* ---- queries ------------------------------------------------------------------------ */
 
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn)
@@ -668,7 +987,7 @@ p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn)
     const struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || gfn_x(gfn) >= od->max_gfn)
         return p2m_mmio_dm;
-    return (p2m_type_t)od->type[gfn_x(gfn)];
+    return (p2m_type_t)od_type(od, gfn_x(gfn));
 }
 
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
@@ -676,20 +995,20 @@ mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
     const struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od || gfn_x(gfn) >= od->max_gfn)
         return INVALID_MFN;
-    return _mfn(od->mfn[gfn_x(gfn)]);
+    return _mfn(od_mfn(od, gfn_x(gfn)));
 }
 
 unsigned oracle_p2m_order(const struct oracle *o, domid_t d, gfn_t gfn)
 {
     const struct oracle_dom *od = oracle_dom_find(o, d);
-    return od && gfn_x(gfn) < od->max_gfn ? od->order[gfn_x(gfn)] : 0;
+    return od && gfn_x(gfn) < od->max_gfn ? od_order(od, gfn_x(gfn)) : 0;
 }
 
 p2m_access_t oracle_p2m_access(const struct oracle *o, domid_t d, gfn_t gfn)
 {
     const struct oracle_dom *od = oracle_dom_find(o, d);
     return od && gfn_x(gfn) < od->max_gfn
-               ? (p2m_access_t)od->access[gfn_x(gfn)]
+               ? (p2m_access_t)od_access(od, gfn_x(gfn))
                : p2m_access_n;
 }
 

@@ -9,6 +9,7 @@
  * trees cannot be shared by the oracle.
  *
  * Invariants of the flat model (kept by oracle/flat.c and oracle/walk.c):
+ *   (0) the arrays are flat in meaning, chunked in storage (below);
  *   (1) type[g] is never p2m_invalid: "no mapping" is stored as p2m_mmio_dm
  *       with INVALID_MFN, which is what Xen's ept_get_entry() reads back.
  *   (2) mfn[g] is valid iff type[g] is a RAM type; then m2p[mfn[g]] == g.
@@ -38,18 +39,36 @@
 /* A gpa as the 4-level EPT indexes it: bits 47:12 (SDM 29.3.2). */
 #define ORACLE_EPT_GFN_MASK ((1ULL << 36) - 1)
 
-struct oracle_dom {
-    bool live;
-    domid_t id;
-    uint64_t max_gfn;
-    uint64_t *mfn;  /* [max_gfn] */
-    uint8_t *type;  /* [max_gfn], p2m_type_t */
+/*
+ * The per-gfn arrays are flat in meaning but stored in chunks of
+ * ORACLE_CHUNK gfns, allocated when a gfn in them is first written, so a
+ * domain of 2^28 gfns with a few populated ones (the log-dirty
+ * preemption scenarios need more than 2^24) costs a pointer per chunk.  A
+ * missing chunk reads as the empty P2M: mmio_dm, INVALID_MFN, clean.
+ * Readers use od_type()/od_mfn() (never allocate); writers
+ * OD_TYPE_W()/OD_MFN_W() (allocate); whole-domain loops visit the
+ * existing chunks only (oracle_chunk()).
+ */
+#define ORACLE_CHUNK_SHIFT 12
+#define ORACLE_CHUNK (1ULL << ORACLE_CHUNK_SHIFT)
+struct oracle_chunk {
+    uint64_t mfn[ORACLE_CHUNK];
+    uint8_t type[ORACLE_CHUNK];       /* p2m_type_t */
     /* The order (0, 9, 18) of the P2M entry that should map each gfn: a
      * populated 2 MiB / 1 GiB extent stays one entry until a 4 KiB part of
      * it changes, and then the whole extent is 4 KiB entries (upstream's
      * ept_split_super_page() splits every part down to the target). */
-    uint8_t *order; /* [max_gfn] */
-    uint8_t *access; /* [max_gfn], p2m_access_t (rwx by default) */
+    uint8_t order[ORACLE_CHUNK];
+    uint8_t access[ORACLE_CHUNK];     /* p2m_access_t (rwx by default) */
+    uint8_t dirty[ORACLE_CHUNK / 8];  /* one bit per gfn */
+};
+
+struct oracle_dom {
+    bool live;
+    domid_t id;
+    uint64_t max_gfn;
+    uint64_t nchunks;              /* ceil(max_gfn / ORACLE_CHUNK) */
+    struct oracle_chunk **chunks;  /* [nchunks], NULL: all empty */
     /* Populate-on-demand: PoD entries, and the cache as a plain FIFO of
      * frames (first in, first used), pod_cache[0..pod_count). */
     uint64_t pod_entries, pod_count;
@@ -57,13 +76,20 @@ struct oracle_dom {
     /* The ioreq server mapped to p2m_ioreq_server, and whether it claims
      * writes (then those entries have no w). */
     bool ioreq_mapped, ioreq_write;
-    uint8_t *dirty; /* [(max_gfn + 7) / 8], one bit per gfn */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
      * not reset it, so it can exceed the bits set. */
     uint64_t dirty_count;
     bool ld_enabled;
     bool ld_failed; /* a mark was dropped for lack of memory */
+    bool ld_bitmap;       /* logdirty_mode "bitmap": one flat bitmap ... */
+    uint64_t ld_bits;     /* ... of max_gfn rounded up to 64 bits */
+    unsigned ld_order;    /* ... allocated as 2^ld_order frames */
+    bool ld_conservative; /* 2007 "is dirty" after failed allocations */
+    /* A PEEK/CLEAN preempted with -ERESTART (domain paused until its
+     * continuation completes): which op, and the pfns walked so far. */
+    bool ld_busy, ld_busy_clean;
+    uint64_t ld_done;
     /* mem paging (oracle/paging.c): the paging ring as a plain FIFO of
      * requests, drop notices waiting for a slot, d->paged_pages, and the
      * run state and vm_event pause count of each vCPU. */
@@ -74,6 +100,24 @@ struct oracle_dom {
     int64_t paged_pages;
     uint8_t vstate[SIM_MAX_VCPUS];
     uint32_t vpause[SIM_MAX_VCPUS];
+    /* The hardware view (oracle_op_ept_config / oracle_op_ept_raw): the
+     * EPT root, EPTP A/D, whether accesses use the raw walker, the gfns
+     * under raw entries (a bitmap over [0, max_gfn) and ranges beyond),
+     * and the highest gfn ever mapped (Xen's max_mapped_pfn: get_entry
+     * reads anything above as mmio_dm). */
+    uint64_t root_mfn;
+    bool ept_ad, raw_walk;
+    uint8_t *raw;           /* NULL until the first raw entry */
+    unsigned nraw_hi;
+    struct { uint64_t lo, hi; } raw_hi[64];
+    uint64_t max_mapped;
+    /* PML (oracle_op_pml_config): per vCPU the log's host address (0: no
+     * log), the index, and the gpas the oracle predicted into the log. */
+    bool pml_mode, pml_on;
+    uint64_t pml_log[SIM_MAX_VCPUS];
+    unsigned pml_idx[SIM_MAX_VCPUS];
+    uint64_t (*pml_gpa)[512]; /* [SIM_MAX_VCPUS][512], with pml_mode */
+    unsigned cur_vcpu;        /* the vCPU of the access being predicted */
 };
 
 struct oracle {
@@ -85,6 +129,43 @@ struct oracle {
     bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
 };
+
+/* ---- flat.c: the chunked per-gfn arrays ------------------------------------ */
+
+/* The chunk holding gfn g (< max_gfn), allocated (empty) if missing.
+ * Aborts with a message when memory runs out: the oracle cannot judge
+ * without its model. */
+struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g);
+/* The chunk holding g, or NULL when it was never written. */
+static inline const struct oracle_chunk *oracle_chunk(const struct oracle_dom *od,
+                                                      uint64_t g)
+{
+    return g < od->max_gfn ? od->chunks[g >> ORACLE_CHUNK_SHIFT] : NULL;
+}
+static inline unsigned od_type(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->type[g & (ORACLE_CHUNK - 1)] : p2m_mmio_dm;
+}
+static inline uint64_t od_mfn(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->mfn[g & (ORACLE_CHUNK - 1)] : mfn_x(INVALID_MFN);
+}
+static inline unsigned od_order(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->order[g & (ORACLE_CHUNK - 1)] : 0;
+}
+static inline unsigned od_access(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->access[g & (ORACLE_CHUNK - 1)] : p2m_access_rwx;
+}
+#define OD_TYPE_W(od, g) (oracle_chunk_get((od), (g))->type[(g) & (ORACLE_CHUNK - 1)])
+#define OD_MFN_W(od, g) (oracle_chunk_get((od), (g))->mfn[(g) & (ORACLE_CHUNK - 1)])
+#define OD_ORDER_W(od, g) (oracle_chunk_get((od), (g))->order[(g) & (ORACLE_CHUNK - 1)])
+#define OD_ACCESS_W(od, g) (oracle_chunk_get((od), (g))->access[(g) & (ORACLE_CHUNK - 1)])
 
 /* ---- paging.c ------------------------------------------------------------ */
 
@@ -116,6 +197,35 @@ struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
  * set_pfn_logdirty() returns unless paging_mode_log_dirty). */
 void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty);
 bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn);
+
+/* vmx_vcpu_flush_pml_buffer() on the flat model: every gpa in vCPU v's
+ * log (index+1 .. 511) goes ram_logdirty -> ram_rw and is marked dirty;
+ * the index is reset.  oracle_pml_flush_all(): every vCPU. */
+void oracle_pml_flush_all(struct oracle_dom *od);
+/* The same for one vCPU; retyped (may be NULL, 512 entries) receives the
+ * gfns it turned logdirty -> rw, *nretyped their number (walk.c rewrites
+ * their leaves in the overlay of the access in flight). */
+void oracle_pml_flush(struct oracle_dom *od, unsigned v, uint64_t *retyped,
+                      unsigned *nretyped);
+
+/* Is gfn under a raw EPT entry the scenario wrote? */
+bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn);
+
+/* ---- ept.c --------------------------------------------------------------- */
+
+/* EPT entries updated during one predicted access (A/D flags), newest
+ * value per address; the raw walker reads through it. */
+struct oracle_ovl {
+    unsigned n;
+    uint64_t hpa[ORACLE_MAX_EPT_AD], val[ORACLE_MAX_EPT_AD];
+};
+void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_eptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out);
+/* Records the result's A/D updates in ov (ignored when full). */
+void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 
 /* ---- decode.c: tables, names, and readers of the sim's state ---------------- */
 
@@ -177,6 +287,9 @@ struct oracle_ld_visit {
 };
 unsigned oracle_ld_walk(const struct host *h, mfn_t top,
                         const struct oracle_ld_visit *v);
+/* The same over the domain's log in either mode (oracle/check.c). */
+unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_ld_visit *v);
 
 /* Capped reporting shared by compare and invariants. */
 #define ORACLE_REPORT_CAP 50

@@ -105,14 +105,14 @@ int oracle_op_nominate(struct oracle *o, domid_t d, gfn_t gfn)
         return -ENODEV;
     /* Pageable RAM (rw, logdirty) with a frame nobody else references. */
     if (g >= od->max_gfn ||
-        (od->type[g] != p2m_ram_rw && od->type[g] != p2m_ram_logdirty) ||
-        !unshared(o, od->mfn[g]))
+        (od_type(od, g) != p2m_ram_rw && od_type(od, g) != p2m_ram_logdirty) ||
+        !unshared(o, od_mfn(od, g)))
         return -EBUSY;
     /* nominate() sets a PAGE_ORDER_4K entry: a superpage is split, and a
      * failed split fails the nominate with nothing changed. */
     if (oracle_split(o, od, g))
         return -ENOMEM;
-    od->type[g] = p2m_ram_paging_out;
+    OD_TYPE_W(od, g) = p2m_ram_paging_out;
     return 0;
 }
 
@@ -124,8 +124,8 @@ int oracle_op_evict(struct oracle *o, domid_t d, gfn_t gfn)
         return -ESRCH;
     if (!od->ring)
         return -ENODEV;
-    if (g >= od->max_gfn || od->type[g] != p2m_ram_paging_out ||
-        !unshared(o, od->mfn[g]))
+    if (g >= od->max_gfn || od_type(od, g) != p2m_ram_paging_out ||
+        !unshared(o, od_mfn(od, g)))
         return -EBUSY;
     /* The intended behaviour when the P2M update fails: the error, and
      * nothing else -- the page keeps its frame and its allocation
@@ -134,9 +134,9 @@ int oracle_op_evict(struct oracle *o, domid_t d, gfn_t gfn)
     if (oracle_split(o, od, g))
         return -ENOMEM;
     /* The frame goes back to the heap: no gfn any more. */
-    m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
-    od->mfn[g] = mfn_x(INVALID_MFN);
-    od->type[g] = p2m_ram_paged;
+    m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_TYPE_W(od, g) = p2m_ram_paged;
     od->paged_pages++;
     return 0;
 }
@@ -151,20 +151,20 @@ int oracle_op_prep(struct oracle *o, domid_t d, gfn_t gfn, bool buffer,
     if (!od->ring)
         return -ENODEV;
     if (g >= od->max_gfn ||
-        (od->type[g] != p2m_ram_paging_in && od->type[g] != p2m_ram_paged))
+        (od_type(od, g) != p2m_ram_paging_in && od_type(od, g) != p2m_ram_paged))
         return -ENOENT;
-    if (od->mfn[g] == mfn_x(INVALID_MFN)) {
+    if (od_mfn(od, g) == mfn_x(INVALID_MFN)) {
         if (!buffer)
             return -EINVAL;
         if (nomem)
             return -ENOMEM;
-        od->mfn[g] = mfn_x(mfn);
+        OD_MFN_W(od, g) = mfn_x(mfn);
         od->paged_pages--;
     }
     /* The final type at once, and the M2P (seed 002 patch 07/12); no dirty
      * mark (mem_paging.c has none). */
-    od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
-    m2p_set(o, od->mfn[g], g);
+    OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    m2p_set(o, od_mfn(od, g), g);
     return 0;
 }
 
@@ -179,13 +179,13 @@ int oracle_populate(struct oracle_dom *od, uint64_t g, uint32_t vcpu)
         od->vstate[vcpu] = VCPU_WAIT_SLOT;
         return OR_BLOCKED;
     }
-    unsigned t = od->type[g];
+    unsigned t = od_type(od, g);
     struct vm_event_req r = { .gfn = g, .p2mt = t, .vcpu_id = vcpu };
     bool out = t == p2m_ram_paging_out || t == p2m_ram_paged;
     if (out) {
         if (t == p2m_ram_paging_out)
             r.pflags = MEM_PAGING_EVICT_FAIL;
-        od->type[g] = p2m_ram_paging_in;
+        OD_TYPE_W(od, g) = p2m_ram_paging_in;
     }
     if (guest && (out || t == p2m_ram_paging_in)) {
         od->vpause[vcpu]++;
@@ -228,9 +228,9 @@ int oracle_op_resume(struct oracle *o, domid_t d, const struct vm_event_req *rsp
         return 0;
     uint64_t g = rsp->gfn;
     if (!(rsp->pflags & MEM_PAGING_DROP_PAGE) && g < od->max_gfn &&
-        od->type[g] == p2m_ram_paging_in && od->mfn[g] != mfn_x(INVALID_MFN)) {
-        od->type[g] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
-        m2p_set(o, od->mfn[g], g);
+        od_type(od, g) == p2m_ram_paging_in && od_mfn(od, g) != mfn_x(INVALID_MFN)) {
+        OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+        m2p_set(o, od_mfn(od, g), g);
     }
     if ((rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED) && !--od->vpause[v])
         od->vstate[v] = VCPU_RUNNABLE;
@@ -245,14 +245,14 @@ int oracle_op_foreign_map(struct oracle *o, domid_t d, gfn_t gfn)
         return -ESRCH;
     if (g >= od->max_gfn)
         return -EINVAL;
-    unsigned t = od->type[g];
+    unsigned t = od_type(od, g);
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -ENOENT;
     }
-    if (!p2m_is_ram(t) || od->mfn[g] >= o->nr_frames)
+    if (!p2m_is_ram(t) || od_mfn(od, g) >= o->nr_frames)
         return -EINVAL;
-    o->xrefs[od->mfn[g]]++;
+    o->xrefs[od_mfn(od, g)]++;
     return 0;
 }
 
@@ -277,7 +277,7 @@ int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len
         return -EINVAL;
     if (g >= od->max_gfn)
         return -EFAULT;
-    unsigned t = od->type[g];
+    unsigned t = od_type(od, g);
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
@@ -286,9 +286,9 @@ int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len
     if (t == p2m_populate_on_demand) {
         if (!oracle_pod_populate(o, od, g))
             return -EFAULT;
-        t = od->type[g];
+        t = od_type(od, g);
     }
-    if (!p2m_is_ram(t) || od->mfn[g] == mfn_x(INVALID_MFN))
+    if (!p2m_is_ram(t) || od_mfn(od, g) == mfn_x(INVALID_MFN))
         return -EFAULT;
     return 0;
 }
@@ -297,14 +297,14 @@ int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len
  * returns the expected rc, or 1 when the gfn is not of a paging type. */
 int oracle_remove_paging(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
-    unsigned t = od->type[g];
+    unsigned t = od_type(od, g);
     if (t != p2m_ram_paged && t != p2m_ram_paging_in)
         return 1;
-    bool had_frame = od->mfn[g] != mfn_x(INVALID_MFN);
+    bool had_frame = od_mfn(od, g) != mfn_x(INVALID_MFN);
     if (had_frame)
-        m2p_set(o, od->mfn[g], INVALID_M2P_ENTRY);
-    od->mfn[g] = mfn_x(INVALID_MFN);
-    od->type[g] = p2m_mmio_dm;
+        m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
     oracle_mark(od, g, false);
     if (!had_frame)
         od->paged_pages--;
@@ -329,7 +329,7 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt
     if ((nt != p2m_ram_rw && nt != p2m_ram_ro && nt != p2m_ioreq_server) ||
         g >= od->max_gfn)
         return -EINVAL;
-    unsigned t = od->type[g];
+    unsigned t = od_type(od, g);
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
@@ -352,8 +352,8 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt
     /* p2m_change_type_one(): a 4 KiB entry with p2m->default_access. */
     if (oracle_split(o, od, g))
         return -ENOMEM;
-    od->type[g] = (uint8_t)want;
-    od->access[g] = p2m_access_rwx;
+    OD_TYPE_W(od, g) = (uint8_t)want;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     return 0;
 }
 

@@ -26,9 +26,23 @@ struct ts_ent {
     unsigned pkey;
 };
 
+/* A paging-structure-cache entry a CPU may hold (SDM 4.10.3.1): the
+ * linear-address prefix of a non-leaf entry at 'level', and what it maps
+ * to.  Kept from every predicted successful walk until invalidated. */
+struct ts_psc {
+    uint16_t vpid, pcid;
+    uint64_t eptp;
+    unsigned level;
+    uint64_t prefix;  /* va >> (12 + 9 * (level - 1)) */
+    uint64_t table_gpa, table_hpa;
+    bool u, w, nx;
+};
+
 struct oracle_tlbset {
     struct ts_ent *v;
     size_t n, cap;
+    struct ts_psc *p;
+    size_t np, pcap;
 };
 
 struct oracle_tlbset *oracle_tlbset_new(void)
@@ -38,9 +52,71 @@ struct oracle_tlbset *oracle_tlbset_new(void)
 
 void oracle_tlbset_destroy(struct oracle_tlbset *s)
 {
-    if (s)
+    if (s) {
         free(s->v);
+        free(s->p);
+    }
     free(s);
+}
+
+static uint16_t ts_pcid(const struct oracle_cpu *cpu);
+
+size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s)
+{
+    return s->np;
+}
+
+static uint64_t ts_prefix(uint64_t va, unsigned level)
+{
+    return va >> (12 + 9 * (level - 1));
+}
+
+/* Remove PSC entries for which cond holds. */
+#define TS_PSC_FILTER(s, e, cond)                                              \
+    do {                                                                       \
+        size_t j_ = 0;                                                         \
+        for (size_t i_ = 0; i_ < (s)->np; i_++) {                              \
+            const struct ts_psc *e = &(s)->p[i_];                              \
+            if (!(cond))                                                       \
+                (s)->p[j_++] = *e;                                             \
+        }                                                                      \
+        (s)->np = j_;                                                          \
+    } while (0)
+
+static void ts_psc_note(struct oracle_tlbset *s, const struct ts_psc *n)
+{
+    for (size_t i = 0; i < s->np; i++)
+        if (!memcmp(&s->p[i], n, sizeof(*n)))
+            return;
+    if (s->np == s->pcap) {
+        size_t cap = s->pcap ? 2 * s->pcap : 64;
+        struct ts_psc *v = realloc(s->p, cap * sizeof(*v));
+        if (!v)
+            return;
+        s->p = v;
+        s->pcap = cap;
+    }
+    s->p[s->np++] = *n;
+}
+
+bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
+                              const struct oracle_cpu *cpu, uint16_t vpid,
+                              uint64_t eptp, gva_t gva,
+                              const struct oracle_psc *p)
+{
+    uint64_t va = gva_x(gva);
+    uint16_t pcid = ts_pcid(cpu);
+    if (!(cpu->efer & X86_EFER_LMA) || p->level < 2)
+        return false;
+    for (size_t i = 0; i < s->np; i++) {
+        const struct ts_psc *e = &s->p[i];
+        if (e->vpid == vpid && e->pcid == pcid && e->eptp == eptp &&
+            e->level == p->level && e->prefix == ts_prefix(va, p->level) &&
+            e->table_gpa == p->table_gpa && e->table_hpa == p->table_hpa &&
+            e->u == p->u && e->w == p->w && e->nx == p->nx)
+            return true;
+    }
+    return false;
 }
 
 size_t oracle_tlbset_size(const struct oracle_tlbset *s)
@@ -89,6 +165,16 @@ void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
     uint16_t pcid = ts_pcid(cpu);
     if (x->final != OR_OK)
         return;
+    for (unsigned i = 0; i < x->npsc && i < 4; i++) {
+        const struct oracle_psc *q = &x->psc[i];
+        struct ts_psc n;
+        memset(&n, 0, sizeof(n)); /* padding: entries compare by memcmp */
+        n.vpid = vpid, n.pcid = pcid, n.eptp = eptp, n.level = q->level;
+        n.prefix = ts_prefix(va, q->level);
+        n.table_gpa = q->table_gpa, n.table_hpa = q->table_hpa;
+        n.u = q->u, n.w = q->w, n.nx = q->nx;
+        ts_psc_note(s, &n);
+    }
     /* The same tag and page: the newer translation replaces the older only
      * if identical; different ones may coexist (stale + fresh). */
     struct ts_ent n = { vpid, pcid, eptp, va >> 12, 12,
@@ -118,6 +204,9 @@ void oracle_tlbset_pf(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
     uint16_t pcid = ts_pcid(cpu);
     TS_FILTER(s, e, e->vpid == vpid && ts_covers(e, va) &&
                         (e->pcid == pcid || e->global));
+    /* ... and the PSC entries that would translate it. */
+    TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid &&
+                            e->prefix == ts_prefix(va, e->level));
 }
 
 /* The #PF error code a cached translation gives now, or 0. */
@@ -191,6 +280,8 @@ void oracle_tlbset_invlpg(struct oracle_tlbset *s, uint16_t vpid,
 {
     TS_FILTER(s, e, e->vpid == vpid && ts_covers(e, va) &&
                         (e->pcid == pcid || e->global));
+    /* SDM 4.10.4.1: all PSC entries of the current PCID, any address. */
+    TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
 }
 
 void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
@@ -199,6 +290,7 @@ void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
     if (noflush)
         return;
     TS_FILTER(s, e, e->vpid == vpid && e->pcid == pcid && !e->global);
+    TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
 }
 
 void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
@@ -221,6 +313,12 @@ void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
     default:
         break;
     }
+    /* PSCs: types 0 and 1 every entry of the PCID (SDM INVPCID), 2 and 3
+     * every entry of the VPID (PSC entries are never global). */
+    if (type <= 1)
+        TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
+    else if (type <= 3)
+        TS_PSC_FILTER(s, e, e->vpid == vpid);
 }
 
 void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
@@ -242,10 +340,29 @@ void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
     default:
         break;
     }
+    /* PSCs (SDM 28.4.3.1 / INVVPID): type 0 the combined mappings that
+     * would be used to translate the address, any PCID; 1 and 3 all of the
+     * VPID; 2 all but VPID 0. */
+    switch (type) {
+    case 0:
+        TS_PSC_FILTER(s, e, e->vpid == vpid &&
+                                e->prefix == ts_prefix(va, e->level));
+        break;
+    case 1:
+    case 3:
+        TS_PSC_FILTER(s, e, e->vpid == vpid);
+        break;
+    case 2:
+        TS_PSC_FILTER(s, e, e->vpid != 0);
+        break;
+    default:
+        break;
+    }
 }
 
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
                           uint64_t eptp)
 {
     TS_FILTER(s, e, type == 2 || e->eptp == eptp);
+    TS_PSC_FILTER(s, e, type == 2 || e->eptp == eptp);
 }

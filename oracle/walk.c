@@ -27,38 +27,49 @@
 
 #include "oracle_priv.h"
 
-/* What the ideal EPT says for one gpa. */
+/* One nested translation, as the oracle predicts it. */
 struct xlate {
-    unsigned perm; /* leaf r/w/x; 0 = not present */
+    bool ok;
+    int xkind;      /* !ok: enum oracle_exit_kind */
+    uint64_t qual;  /* !ok, violation: exit qualification */
+    unsigned perm;  /* r/w/x of the path (bits 2:0) */
     uint64_t hpa;
-    unsigned erefs; /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for 1 GiB */
+    unsigned refs;  /* EPT entries read and written */
+    unsigned memtype, shift;
+    bool ipat;
 };
 
-static void ideal_xlate(const struct oracle_dom *od, uint64_t gpa,
-                      struct xlate *x)
+static void ideal_perm(const struct oracle_dom *od, uint64_t gpa,
+                       unsigned *perm, uint64_t *hpa)
 {
     /* The 4-level EPT indexes gpa bits 47:12 only. */
     uint64_t g = (gpa >> PAGE_SHIFT) & ORACLE_EPT_GFN_MASK;
-    x->perm = 0;
-    x->hpa = 0;
-    x->erefs = 4;
+    *perm = 0;
+    *hpa = 0;
     if (g >= od->max_gfn)
         return;
-    x->perm = oracle_gfn_perms(od, g);
-    x->erefs = 4 - od->order[g] / 9;
+    /* The type's permissions restricted by the gfn's access type (and no
+     * w for ioreq_server entries of a write-claiming server). */
+    *perm = oracle_gfn_perms(od, g);
     /* A type with permissions but no frame cannot be written by Xen
      * (ept_set_entry leaves the entry 0); treat it as not present. */
-    if (od->mfn[g] == mfn_x(INVALID_MFN))
-        x->perm = 0;
-    x->hpa = (od->mfn[g] << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
+    if (od_mfn(od, g) == mfn_x(INVALID_MFN))
+        *perm = 0;
+    *hpa = (od_mfn(od, g) << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
 }
 
 /* SDM 29.3.3.1: a present leaf that allows writes but not reads is an EPT
  * misconfiguration -- what the access types w and wx give a writable type
  * (Xen's ept_p2m_type_to_flags() does not prevent it). */
-static bool ideal_misconfig(const struct xlate *x)
+static bool ideal_misconfig(unsigned perm)
 {
-    return (x->perm & EPT_W) && !(x->perm & EPT_R);
+    return (perm & EPT_W) && !(perm & EPT_R);
+}
+
+/* The order (0, 9, 18) of the entry the ideal EPT maps gpa with. */
+static unsigned ideal_order(const struct oracle_dom *od, uint64_t gpa)
+{
+    return od_order(od, (gpa >> PAGE_SHIFT) & ORACLE_EPT_GFN_MASK);
 }
 
 /* Exit qualification (SDM Table 28-7), translation-rules.md "EPT walk". */
@@ -66,6 +77,156 @@ static uint64_t exit_qual(uint64_t kind_bit, unsigned perm, bool final)
 {
     return kind_bit | ((uint64_t)perm << 3) | EPTQ_GLA_VALID |
            (final ? EPTQ_GLA_XLATE : 0);
+}
+
+/* Does this domain's prediction walk the sim's EPT with the raw walker? */
+static bool use_raw(const struct oracle_dom *od, const struct oracle_cpu *cpu)
+{
+    return od->raw_walk || cpu->mbec;
+}
+
+/*
+ * The nested translation of gpa for an access of kind k ('paging': a guest
+ * paging-structure access; user_la: the linear address is user-mode, for
+ * MBEC).  Two ways:
+ *   - ideal: through the flat P2M and oracle_gfn_perms() (type, access),
+ *     i.e. the EPT the sim *should* have written (tables r=w=x, leaves of
+ *     the gfn's order, WB, 4 refs for 4 KiB, 3 for 2 MiB, 2 for 1 GiB);
+ *   - raw (use_raw()): the oracle's own EPT walker over the sim's tables,
+ *     reading through the overlay ov of A/D updates this access made, and
+ *     adding its own updates to it.
+ */
+static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
+                   const struct hostmem *mem, uint64_t nr_frames,
+                   struct oracle_ovl *ov, uint64_t gpa, enum access_kind k,
+                   bool paging, bool user_la, struct xlate *x)
+{
+    static const uint64_t kind_bit[] = { EPTQ_READ, EPTQ_WRITE, EPTQ_FETCH };
+    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
+    memset(x, 0, sizeof(*x));
+    if (!use_raw(od, cpu)) {
+        ideal_perm(od, gpa, &x->perm, &x->hpa);
+        unsigned order = ideal_order(od, gpa);
+        x->ok = (x->perm & need[k]) != 0 && !ideal_misconfig(x->perm);
+        x->xkind = ideal_misconfig(x->perm) ? OR_EXIT_EPT_MISCONFIG
+                                            : OR_EXIT_EPT_VIOLATION;
+        x->qual = exit_qual(kind_bit[k], x->perm, !paging);
+        /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for a 1 GiB one. */
+        x->refs = 4 - order / 9;
+        x->memtype = EPT_MT_WB;
+        x->shift = PAGE_SHIFT + order;
+        return;
+    }
+    unsigned v = od->cur_vcpu;
+    bool pml = od->pml_on && v < SIM_MAX_VCPUS && od->pml_log[v];
+    struct oracle_eptp p = { .root_mfn = od->root_mfn, .levels = 4,
+                             .ad = od->ept_ad, .mbec = cpu->mbec,
+                             .user_la = user_la, .pml = pml,
+                             .pml_log = pml ? od->pml_log[v] : 0,
+                             .pml_index = pml ? od->pml_idx[v] : 0 };
+    struct oracle_ept_result r;
+    oracle_ept_xlate_ov(mem, nr_frames, &p, gpa, k, paging, ov, &r);
+    x->refs = r.refs;
+    switch (r.outcome) {
+    case OE_OK:
+        x->ok = true;
+        if (r.pml_logged) {
+            /* The processor wrote the log entry: remember the gpa (our
+             * own copy of the log) and check the entry as an update. */
+            od->pml_gpa[v][p.pml_index & 511] = r.pml_value;
+            od->pml_idx[v] = r.pml_index;
+            if (ov->n < ORACLE_MAX_EPT_AD) {
+                ov->hpa[ov->n] = r.pml_hpa;
+                ov->val[ov->n++] = r.pml_value;
+            }
+        }
+        x->perm = r.rights & 7;
+        x->hpa = r.hpa;
+        x->memtype = r.memtype;
+        x->shift = r.shift;
+        x->ipat = r.ipat;
+        oracle_ovl_apply(ov, &r);
+        return;
+    case OE_VIOLATION:
+        x->xkind = OR_EXIT_EPT_VIOLATION;
+        x->qual = r.qual;
+        return;
+    case OE_MISCONFIG:
+        x->xkind = OR_EXIT_EPT_MISCONFIG;
+        return;
+    case OE_PML_FULL:
+        x->xkind = OR_EXIT_PML_FULL;
+        return;
+    }
+}
+
+/*
+ * The hypervisor rewrote gfn's leaf as type t while this access was in
+ * flight (p2m_change_type_one() from a fault fix-up or a PML flush): put
+ * the leaf it wrote into the overlay, so that the retry's raw walk reads
+ * it.  A leaf as Xen's ept_set_entry() builds it (xen-paging.md 1.4):
+ * frame and access kept, r/w/x of the type, WB, the type in 57:52, A/D
+ * clear.  Only 4 KiB leaves (a superpage is not rewritten here: superpages
+ * with the raw walker, i.e. with EPT A/D, MBEC or PML, are not predicted yet).
+ */
+static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
+                         uint64_t nr_frames, struct oracle_ovl *ov, uint64_t g,
+                         unsigned t)
+{
+    uint64_t table = od->root_mfn, ea = 0, e = 0;
+    for (int level = 4; level >= 1; level--) {
+        ea = (table << PAGE_SHIFT) + 8 * ((g >> (9 * (level - 1))) & 511);
+        e = oracle_peek64(mem, nr_frames, ea);
+        for (unsigned i = 0; i < ov->n; i++)
+            if (ov->hpa[i] == ea)
+                e = ov->val[i];
+        if (level == 1)
+            break;
+        if (!(e & ORACLE_RWX) || (e & (1ULL << 7)))
+            return;
+        table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
+    }
+    unsigned perm = oracle_type_perms(t);
+    if (t == p2m_ram_logdirty && od->pml_on)
+        perm = ORACLE_RWX;
+    uint64_t keep = e & ((0xFULL << 59) | (0xFFFFFFFFFFULL << 12));
+    uint64_t v = keep | perm | ((uint64_t)EPT_MT_WB << 3) | ((uint64_t)t << 52);
+    unsigned i = 0;
+    while (i < ov->n && ov->hpa[i] != ea)
+        i++;
+    if (i == ov->n) {
+        if (ov->n == ORACLE_MAX_EPT_AD)
+            return;
+        ov->n++;
+    }
+    ov->hpa[i] = ea;
+    ov->val[i] = v;
+}
+
+/* The P2M type the hypervisor's get_entry() reads for gfn.  Raw gfns: from
+ * the scenario's leaf in the sim's tables (a large leaf covers its range),
+ * mmio_dm above the highest gfn ever mapped, as ept_get_entry(). */
+static unsigned hyp_type(const struct oracle_dom *od, const struct hostmem *mem,
+                         uint64_t nr_frames, uint64_t g)
+{
+    if (!oracle_is_raw(od, g))
+        return g < od->max_gfn ? od_type(od, g) : p2m_mmio_dm;
+    if (g > od->max_mapped || g >> 36)
+        return p2m_mmio_dm;
+    uint64_t table = od->root_mfn, e = 0;
+    for (int level = 4; level >= 1; level--) {
+        e = oracle_peek64(mem, nr_frames,
+                          (table << PAGE_SHIFT) + 8 * ((g >> (9 * (level - 1))) & 511));
+        if (level == 1 || ((level == 2 || level == 3) && (e & ORACLE_RWX) &&
+                           (e & (1ULL << 7))))
+            break;
+        if (!(e & ORACLE_RWX))
+            return p2m_mmio_dm;
+        table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
+    }
+    struct oracle_epte x;
+    oracle_epte_decode(e, &x);
+    return x.type;
 }
 
 enum attempt_end { AT_OK, AT_PF, AT_EXIT, AT_GP };
@@ -91,11 +252,15 @@ struct attempt {
     uint32_t pf_ec;       /* AT_PF */
     uint64_t cr2;         /* AT_PF */
     uint64_t qual, xgpa;  /* AT_EXIT */
-    bool misconfig;       /* AT_EXIT: an EPT misconfiguration, not a violation */
+    int xkind;            /* AT_EXIT: enum oracle_exit_kind */
+    unsigned memtype, eshift; /* AT_OK: the final EPT leaf */
+    bool ipat;
     bool all_u, all_w, nx, dirty, global; /* AT_OK: the rights */
     unsigned pkey, pshift;
     bool need_ad[O_MAX_ENT];
     uint64_t add[O_MAX_ENT]; /* bits the access adds to each entry */
+    unsigned npsc;           /* AT_OK, IA-32e: PSC entries it may leave */
+    struct oracle_psc psc[4];
 };
 
 static enum o_mode o_mode(const struct oracle_cpu *cpu)
@@ -169,9 +334,11 @@ static bool o_key_denies(uint32_t reg, unsigned key, bool write, bool user,
     return ad || (wd && write && (user || wp));
 }
 
-static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
-                    const struct hostmem *mem, uint64_t nr_frames, uint64_t va,
-                    enum access_kind k, struct attempt *a)
+static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
+                    const struct hostmem *mem, uint64_t nr_frames,
+                    struct oracle_ovl *ov, uint64_t va, enum access_kind k,
+                    const struct oracle_psc *st,
+                    struct attempt *a)
 {
     enum o_mode m = o_mode(cpu);
     bool user = cpu->cpl == 3 && !cpu->implicit;
@@ -179,8 +346,6 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
     bool nxe = cpu->efer & X86_EFER_NXE;
     bool wp = cpu->cr0 & X86_CR0_WP;
     struct xlate x;
-    static const uint64_t kind_bit[] = { EPTQ_READ, EPTQ_WRITE, EPTQ_FETCH };
-    static const unsigned need[] = { EPT_R, EPT_W, EPT_X };
 
     memset(a, 0, sizeof(*a));
 
@@ -237,35 +402,57 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
     bool all_u = true, all_w = true, any_nx = false;
     uint64_t leafval = 0, gpa;
     unsigned pshift = 12;
+    /* A cached upper entry (IA-32e only): start at the level below it. */
+    unsigned d0 = 0;
+    if (st && (m == OM_LONG4 || m == OM_LONG5) && st->level >= 2 &&
+        st->level <= nlev) {
+        d0 = nlev - (st->level - 1);
+        table = st->table_gpa;
+        all_u = st->u, all_w = st->w, any_nx = st->nx;
+    } else {
+        st = NULL;
+    }
 
     if (m == OM_FLAT) {
         gpa = va;
     } else {
         uint64_t amask = esz == 4 ? 0xFFFFF000u : bits(51, 12);
         bool done = false;
-        for (unsigned d = 0; d < nlev && !done; d++) {
+        for (unsigned d = d0; d < nlev && !done; d++) {
             uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
             uint64_t egpa = table + esz * idx;
-            ideal_xlate(od, egpa, &x);
-            if (ideal_misconfig(&x)) {
-                a->end = AT_EXIT;
-                a->misconfig = true;
-                a->xgpa = egpa;
-                return;
+            if (st && d == d0) {
+                /* Read at the cached host address, no EPT walk; x.perm
+                 * still decides an A/D write below (the raw walker gives
+                 * it for domains whose EPT the oracle walks raw). */
+                if (use_raw(od, cpu)) {
+                    nested(od, cpu, mem, nr_frames, ov, egpa, ACC_READ, true, false, &x);
+                } else {
+                    memset(&x, 0, sizeof(x));
+                    ideal_perm(od, egpa, &x.perm, &x.hpa);
+                }
+                x.hpa = st->table_hpa + esz * idx;
+                a->refs += 1;
+            } else {
+                nested(od, cpu, mem, nr_frames, ov, egpa, ACC_READ, true, false, &x);
+                if (!x.ok) {
+                    a->end = AT_EXIT;
+                    a->xkind = x.xkind;
+                    a->qual = x.qual;
+                    a->xgpa = egpa;
+                    return;
+                }
+                a->refs += x.refs + 1; /* its EPT walk, then the entry itself */
             }
-            if (!(x.perm & EPT_R)) {
-                a->end = AT_EXIT;
-                a->qual = exit_qual(EPTQ_READ, x.perm, false);
-                a->xgpa = egpa;
-                return;
-            }
-            a->refs += x.erefs + 1; /* its EPT walk, then the entry itself */
+            /* The table this entry is in is the one the entry above
+             * points to: complete that entry's PSC record. */
+            if (a->npsc && a->psc[a->npsc - 1].table_hpa == ~0ULL)
+                a->psc[a->npsc - 1].table_hpa = x.hpa - esz * idx;
             uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
             bool pdpte = m == OM_PAE3 && d == 0;
-            a->ent[d] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
-            a->nent = d + 1;
+            a->ent[a->nent++] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
             if (!(e & PTE_P)) {
                 a->end = AT_PF;
                 a->pf_ec = ec;
@@ -301,6 +488,9 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
                 done = true;
             } else {
                 table = e & amask;
+                if (m == OM_LONG4 || m == OM_LONG5)
+                    a->psc[a->npsc++] = (struct oracle_psc){
+                        lvl, table, ~0ULL, all_u, all_w, any_nx };
             }
         }
         uint64_t pmask = (1ULL << pshift) - 1;
@@ -333,23 +523,23 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
         }
     }
 
-    /* The final gpa, with the access's own kind. */
-    ideal_xlate(od, gpa, &x);
-    if (ideal_misconfig(&x)) {
+    /* The final gpa, with the access's own kind; with MBEC a fetch from a
+     * user-mode address (U/S=1 at every level) needs EPT bit 10. */
+    nested(od, cpu, mem, nr_frames, ov, gpa, k, false,
+           m != OM_FLAT && all_u, &x);
+    if (!x.ok) {
         a->end = AT_EXIT;
-        a->misconfig = true;
+        a->xkind = x.xkind;
+        a->qual = x.qual;
         a->xgpa = gpa;
         return;
     }
-    if (!(x.perm & need[k])) {
-        a->end = AT_EXIT;
-        a->qual = exit_qual(kind_bit[k], x.perm, true);
-        a->xgpa = gpa;
-        return;
-    }
-    a->refs += x.erefs;
+    a->refs += x.refs;
     a->gpa = gpa;
     a->hpa = x.hpa;
+    a->memtype = x.memtype;
+    a->eshift = x.shift;
+    a->ipat = x.ipat;
 
     /* A/D (SDM 4.8) are EPT writes to the paging-structure pages
      * (SDM 29.3.3.2): every update must be allowed before any is made. */
@@ -363,9 +553,16 @@ static void attempt(const struct oracle_dom *od, const struct oracle_cpu *cpu,
             add |= PTE_D;
         a->add[d] = add;
         a->need_ad[d] = add != 0;
-        if (a->need_ad[d] && !(g->eperm & EPT_W)) {
+        if (!a->need_ad[d])
+            continue;
+        /* The write permission of the entry's page: the hardware holds
+         * those EPT entries from the walk, so this costs no references. */
+        struct xlate wx;
+        nested(od, cpu, mem, nr_frames, ov, g->gpa, ACC_WRITE, true, false, &wx);
+        if (!wx.ok) {
             a->end = AT_EXIT;
-            a->qual = exit_qual(EPTQ_WRITE, g->eperm, false);
+            a->xkind = wx.xkind;
+            a->qual = wx.qual;
             a->xgpa = g->gpa;
             return;
         }
@@ -469,16 +666,37 @@ static void emulated_ad(struct oracle_dom *od, struct attempt *a,
     }
     predict_ad(a, mem, nr_frames, out);
 }
+static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
+                                   const struct oracle_cpu *cpu,
+                                   const struct hostmem *mem, gva_t va,
+                                   enum access_kind k, unsigned width,
+                                   const struct oracle_psc *start,
+                                   struct oracle_ovl *ov,
+                                   struct oracle_expect *out);
 
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)
+{
+    oracle_access_psc(o, d, cpu, mem, va, k, width, NULL, out);
+}
+
+void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, gva_t va, enum access_kind k,
+                       unsigned width, const struct oracle_psc *start,
+                       struct oracle_expect *out)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     memset(out, 0, sizeof(*out));
     out->final = OR_CRASH;
     if (!od)
         return;
+    /* The domain stays paused while a preempted PEEK/CLEAN waits for its
+     * continuation (paging_log_dirty_op()'s domain_pause()). */
+    if (od->ld_busy) {
+        out->final = OR_PAUSED;
+        return;
+    }
     /* A vCPU that is paused or asleep does not run (oracle/paging.c). */
     if (o->cur_vcpu < SIM_MAX_VCPUS && od->vstate[o->cur_vcpu] != VCPU_RUNNABLE) {
         out->final = od->vstate[o->cur_vcpu] == VCPU_PAUSED_PAGER ? OR_PAUSED
@@ -486,11 +704,32 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
         return;
     }
 
+    struct oracle_ovl ov = { 0 };
+    od->cur_vcpu = o->cur_vcpu;
+    oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
+    /* The EPT entries whose A/D flags the access set (raw walks only). */
+    out->nept = ov.n;
+    for (unsigned i = 0; i < ov.n; i++) {
+        out->ept[i].hpa = _hpa(ov.hpa[i]);
+        out->ept[i].value = ov.val[i];
+    }
+}
+
+static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
+                                   const struct oracle_cpu *cpu,
+                                   const struct hostmem *mem, gva_t va,
+                                   enum access_kind k, unsigned width,
+                                   const struct oracle_psc *start,
+                                   struct oracle_ovl *ov,
+                                   struct oracle_expect *out)
+{
     for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
         struct attempt a;
-        attempt(od, cpu, mem, o->nr_frames, gva_x(va), k, &a);
+        attempt(od, cpu, mem, o->nr_frames, ov, gva_x(va), k, start, &a);
         if (a.end == AT_OK) {
             predict_ok(&a, mem, o->nr_frames, k, width, out);
+            out->npsc = a.npsc;
+            memcpy(out->psc, a.psc, sizeof(a.psc));
             out->r_user = a.all_u;
             out->r_write = a.all_w;
             out->r_nx = a.nx;
@@ -500,6 +739,9 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             out->r_shift = a.pshift;
             out->refs = a.refs;
             out->refs_valid = true;
+            out->memtype = a.memtype;
+            out->ept_shift = a.eshift;
+            out->ipat = a.ipat;
             return;
         }
         if (a.end == AT_GP) {
@@ -515,28 +757,38 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             return;
         }
         struct oracle_exit *x = &out->exits[out->nexits++];
-        x->kind = a.misconfig ? OR_EXIT_EPT_MISCONFIG : OR_EXIT_EPT_VIOLATION;
-        x->qual = a.qual;
+        x->kind = a.xkind;
+        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION ? a.qual : 0;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
-        /* ept_handle_misconfig() finds no pending recalculation to resolve
-         * (type changes are eager here) and the domain is crashed. */
-        if (a.misconfig)
+        /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
+         * re-executed. */
+        if (a.xkind == OR_EXIT_PML_FULL) {
+            uint64_t retyped[512];
+            unsigned nr = 0;
+            oracle_pml_flush(od, od->cur_vcpu, retyped, &nr);
+            for (unsigned i = 0; i < nr; i++)
+                ovl_set_leaf(od, mem, o->nr_frames, ov, retyped[i], p2m_ram_rw);
+            continue;
+        }
+        /* A misconfiguration: no p2m recalculation pending here, so Xen's
+         * ept_handle_misconfig() fails and the domain is crashed. */
+        if (a.xkind != OR_EXIT_EPT_VIOLATION)
             return;
 
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
-        unsigned t = g < od->max_gfn ? od->type[g] : p2m_mmio_dm;
+        unsigned t = hyp_type(od, mem, o->nr_frames, g);
         /* A PoD entry is populated from the cache first (P2M_ALLOC), then
          * RAM's spurious-fault path logs a write under log-dirty; out of
          * PoD memory the domain is crashed. */
         if (t == p2m_populate_on_demand) {
             if (!oracle_pod_populate(o, od, g))
                 return;
-            if ((a.qual & EPTQ_WRITE) && od->type[g] == p2m_ram_logdirty) {
+            if ((a.qual & EPTQ_WRITE) && od_type(od, g) == p2m_ram_logdirty) {
                 oracle_mark(od, g, true);
-                od->type[g] = p2m_ram_rw;
+                OD_TYPE_W(od, g) = p2m_ram_rw;
             }
             continue;
         }
@@ -546,14 +798,15 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
          * not required) and the access is re-executed.  Each is a 4 KiB
          * set_entry, splitting a superpage. */
         bool fall_through = false;
-        if (g < od->max_gfn && od->mfn[g] != mfn_x(INVALID_MFN) &&
-            access_violation(od->access[g], a.qual)) {
+        if (g < od->max_gfn && !od->raw && !od->nraw_hi &&
+            od_mfn(od, g) != mfn_x(INVALID_MFN) &&
+            access_violation(od_access(od, g), a.qual)) {
             oracle_split(o, od, g);
-            if ((a.qual & EPTQ_WRITE) && od->access[g] == p2m_access_rx2rw) {
-                od->access[g] = p2m_access_rw;
+            if ((a.qual & EPTQ_WRITE) && od_access(od, g) == p2m_access_rx2rw) {
+                OD_ACCESS_W(od, g) = p2m_access_rw;
                 fall_through = true;
             } else {
-                od->access[g] = p2m_access_rwx;
+                OD_ACCESS_W(od, g) = p2m_access_rwx;
                 continue;
             }
         }
@@ -592,8 +845,10 @@ void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             oracle_mark(od, g, true);
             /* p2m_change_type_one(): order 0, default access. */
             oracle_split(o, od, g);
-            od->type[g] = p2m_ram_rw;
-            od->access[g] = p2m_access_rwx;
+            OD_TYPE_W(od, g) = p2m_ram_rw;
+            OD_ACCESS_W(od, g) = p2m_access_rwx;
+            if (use_raw(od, cpu))
+                ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_rw);
             continue;
         }
         if (t == p2m_mmio_dm || t == p2m_invalid) {

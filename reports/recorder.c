@@ -70,6 +70,7 @@ enum rec_stmt {
 	REC_ST_RUN_BEGIN, /* ?1 scenario ?2 seed ?3 mutants ?4 version */
 	REC_ST_RUN_END,   /* ?1 id ?2 status ... ?8 duration_ms */
 	REC_ST_RUN_ABORT, /* ?1 id: 'running' -> 'error'/'interrupted' */
+	REC_ST_RUN_PROFILE, /* ?1 id ?2 cpu_profile */
 	REC_ST_STEP,
 	REC_ST_DIVERGENCE,
 	REC_ST_FAILURE,
@@ -91,6 +92,8 @@ static const char *const rec_stmt_sql[REC_ST_COUNT] = {
 	[REC_ST_RUN_ABORT] =
 		"UPDATE runs SET status = 'error', message = 'interrupted'"
 		" WHERE id = ?1 AND status = 'running'",
+	[REC_ST_RUN_PROFILE] =
+		"UPDATE runs SET cpu_profile = ?2 WHERE id = ?1",
 	[REC_ST_STEP] =
 		"INSERT INTO steps (run_id, step, src, op, args, result)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -120,7 +123,7 @@ struct recorder {
 enum rec_kind {
 	REC_KIND_EMPTY,  /* no schema: initialise it */
 	REC_KIND_OURS,   /* pagesim schema, current version */
-	REC_KIND_UPGRADE, /* pagesim schema version 1: upgrade in place */
+	REC_KIND_UPGRADE, /* pagesim schema version 1 or 2: upgrade in place */
 	REC_KIND_REFUSE, /* anything else: leave it alone */
 };
 
@@ -241,7 +244,7 @@ static enum rec_kind rec_inspect(sqlite3 *db, const char *path, char *msg,
 		        (long long)uv, RECORDER_SCHEMA_VERSION);
 		return REC_KIND_REFUSE;
 	}
-	if (uv == 1)
+	if (uv == 1 || uv == 2)
 		return REC_KIND_UPGRADE;
 	if (uv != RECORDER_SCHEMA_VERSION) {
 		rec_fmt(msg, msglen, path,
@@ -336,8 +339,9 @@ rollback:
 	return -1;
 }
 
-/* Version 1 -> 2 in place, in one transaction, re-inspected inside it so
- * that two processes opening the same old file upgrade it once. */
+/* Version 1 -> 2 -> 3 in place, in one transaction, re-inspected inside
+ * it so that two processes opening the same old file upgrade it once.
+ * Each step sets its own user_version, so a version 1 file takes both. */
 static int rec_upgrade(struct recorder *r)
 {
 	char msg[sizeof(r->err)];
@@ -349,14 +353,22 @@ static int rec_upgrade(struct recorder *r)
 	case REC_KIND_OURS:
 		break; /* someone else upgraded it meanwhile */
 	case REC_KIND_UPGRADE:
-		if (sqlite3_exec(r->db, rec_upgrade_v1_v2_sql, NULL, NULL, NULL) !=
-		        SQLITE_OK ||
-		    rec_query_int(r->db, "PRAGMA user_version", &uv) != SQLITE_OK ||
-		    uv != RECORDER_SCHEMA_VERSION) {
-			rec_fail(r, "upgrading schema 1 -> %d: %s",
-			         RECORDER_SCHEMA_VERSION, sqlite3_errmsg(r->db));
-			goto rollback;
-		}
+		if (rec_query_int(r->db, "PRAGMA user_version", &uv) != SQLITE_OK)
+			goto failed;
+		if (uv == 1 &&
+		    (sqlite3_exec(r->db, rec_upgrade_v1_v2_sql, NULL, NULL,
+		                  NULL) != SQLITE_OK ||
+		     rec_query_int(r->db, "PRAGMA user_version", &uv) !=
+		         SQLITE_OK))
+			goto failed;
+		if (uv == 2 &&
+		    (sqlite3_exec(r->db, rec_upgrade_v2_v3_sql, NULL, NULL,
+		                  NULL) != SQLITE_OK ||
+		     rec_query_int(r->db, "PRAGMA user_version", &uv) !=
+		         SQLITE_OK))
+			goto failed;
+		if (uv != RECORDER_SCHEMA_VERSION)
+			goto failed;
 		break;
 	default:
 		memcpy(r->err, msg, sizeof(r->err));
@@ -367,6 +379,9 @@ static int rec_upgrade(struct recorder *r)
 		goto rollback;
 	}
 	return 0;
+failed:
+	rec_fail(r, "upgrading schema %lld -> %d: %s", (long long)uv,
+	         RECORDER_SCHEMA_VERSION, sqlite3_errmsg(r->db));
 rollback:
 	sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
@@ -640,6 +655,23 @@ int rec_run_end(struct recorder *r, int64_t run, const char *status,
 	return rec_txn_commit(r);
 }
 
+int rec_run_profile(struct recorder *r, int64_t run, const char *profile)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK;
+
+	if (!r)
+		return -1;
+	st = r->st[REC_ST_RUN_PROFILE];
+	rc = rec_bind_i64(st, 1, run, rc);
+	rc = rec_bind_text(st, 2, profile, rc);
+	if (rec_write(r, REC_ST_RUN_PROFILE, rc))
+		return -1;
+	if (sqlite3_changes(r->db) != 1)
+		return rec_fail(r, "no run %lld", (long long)run);
+	return 0;
+}
+
 /* -------------------------------------------------------------------- */
 /* Rows                                                                 */
 
@@ -781,6 +813,11 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		" steps, failures, divergences, message, mutants, started_at,"
 		" duration_ms, pagesim_version FROM src.runs s"
 		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new",
+		/* version 3 sources: the profile (older ones leave it NULL) */
+		"UPDATE main.runs SET cpu_profile = (SELECT s.cpu_profile FROM"
+		" src.runs s JOIN temp.pagesim_idmap m ON m.old = s.id"
+		" WHERE m.new = main.runs.id) WHERE id IN (SELECT new FROM"
+		" temp.pagesim_idmap)",
 		"INSERT INTO main.steps (run_id, step, src, op, args, result)"
 		" SELECT m.new, step, s.src, op, args, result FROM src.steps s"
 		" JOIN temp.pagesim_idmap m ON m.old = s.run_id",
@@ -806,12 +843,15 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		sqlite3_close(in);
 		return -1;
 	}
-	bool src_v1 = false;
+	int64_t src_uv = RECORDER_SCHEMA_VERSION;
 	switch (rec_inspect(in, src, msg, sizeof(msg))) {
 	case REC_KIND_OURS:
 		break;
-	case REC_KIND_UPGRADE: /* read as it is: it has no coverage table */
-		src_v1 = true;
+	case REC_KIND_UPGRADE: /* read as it is: v1 has no coverage table,
+	                        * v1 and v2 no cpu_profile column */
+		if (rec_query_int(in, "PRAGMA user_version", &src_uv) !=
+		    SQLITE_OK)
+			src_uv = 1;
 		break;
 	case REC_KIND_EMPTY:
 		rec_fmt(msg, sizeof(msg), src, "not a pagesim database (empty)");
@@ -840,10 +880,15 @@ int64_t rec_merge(struct recorder *r, const char *src)
 	if (rec_exec_sql(r, "CREATE TEMP TABLE pagesim_idmap"
 	                    " (old INTEGER NOT NULL, new INTEGER)"))
 		goto rollback;
-	/* The last statement copies coverage, which a version 1 file lacks. */
-	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]) - src_v1; i++)
+	/* copy[3] reads cpu_profile (version 3), the last statement copies
+	 * coverage (version 2 on). */
+	for (size_t i = 0; i < sizeof(copy) / sizeof(copy[0]); i++) {
+		if ((i == 3 && src_uv < 3) ||
+		    (i == sizeof(copy) / sizeof(copy[0]) - 1 && src_uv < 2))
+			continue;
 		if (rec_exec_sql(r, copy[i]))
 			goto rollback;
+	}
 	if (rec_query_int(r->db, "SELECT count(*) FROM temp.pagesim_idmap",
 	                  &n) != SQLITE_OK) {
 		rec_fail(r, "%s", sqlite3_errmsg(r->db));

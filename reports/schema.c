@@ -9,7 +9,7 @@
 #include "schema.h"
 
 const char rec_schema_sql[] =
-    "-- pagesim trace database, schema version 2.\n"
+    "-- pagesim trace database, schema version 3.\n"
     "--\n"
     "-- Written by rec_open() (reports/recorder.c) into a new or empty file,\n"
     "-- in one transaction.  reports/schema.c embeds this exact text (the unit\n"
@@ -24,7 +24,10 @@ const char rec_schema_sql[] =
     "\n"
     "-- One row per scenario run.  status is 'running' from rec_run_begin()\n"
     "-- until rec_run_end(); a run left 'running' when its recorder is closed\n"
-    "-- becomes 'error' with message 'interrupted'.\n"
+    "-- becomes 'error' with message 'interrupted'.  cpu_profile (added in\n"
+    "-- version 3) names the CPU profiles (model/profiles.c) the run's vCPUs\n"
+    "-- used, comma-separated in vCPU order without repeats, e.g.\n"
+    "-- 'intel-skylake' or 'intel-skylake,amd-zen2'; NULL without vCPUs.\n"
     "CREATE TABLE runs (\n"
     "    id              INTEGER PRIMARY KEY,\n"
     "    scenario        TEXT NOT NULL,\n"
@@ -40,7 +43,8 @@ const char rec_schema_sql[] =
     "    mutants         TEXT,\n"
     "    started_at      TEXT,   -- UTC ISO-8601, informational only\n"
     "    duration_ms     REAL,\n"
-    "    pagesim_version TEXT\n"
+    "    pagesim_version TEXT,\n"
+    "    cpu_profile     TEXT\n"
     ");\n"
     "\n"
     "-- Every operation a run performed, in order.\n"
@@ -122,7 +126,7 @@ const char rec_schema_sql[] =
     "    ORDER BY kind, key;\n"
     "\n"
     "PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'\n"
-    "PRAGMA user_version = 2;\n";
+    "PRAGMA user_version = 3;\n";
 
 /* Version 1 -> 2: the coverage table and its view, nothing else changed. */
 const char rec_upgrade_v1_v2_sql[] =
@@ -139,3 +143,9 @@ const char rec_upgrade_v1_v2_sql[] =
     "    GROUP BY kind, key\n"
     "    ORDER BY kind, key;\n"
     "PRAGMA user_version = 2;\n";
+
+/* Version 2 -> 3: the runs.cpu_profile column (appended, as in the
+ * version 3 CREATE TABLE, so both files have the same column order). */
+const char rec_upgrade_v2_v3_sql[] =
+    "ALTER TABLE runs ADD COLUMN cpu_profile TEXT;\n"
+    "PRAGMA user_version = 3;\n";

@@ -10,5 +10,6 @@
  * user_version PRAGMAs, ready for sqlite3_exec() inside one transaction. */
 extern const char rec_schema_sql[];
 extern const char rec_upgrade_v1_v2_sql[];
+extern const char rec_upgrade_v2_v3_sql[];
 
 #endif /* PAGESIM_REPORTS_SCHEMA_H */

@@ -1,4 +1,4 @@
--- pagesim trace database, schema version 2.
+-- pagesim trace database, schema version 3.
 --
 -- Written by rec_open() (reports/recorder.c) into a new or empty file,
 -- in one transaction.  reports/schema.c embeds this exact text (the unit
@@ -13,7 +13,10 @@
 
 -- One row per scenario run.  status is 'running' from rec_run_begin()
 -- until rec_run_end(); a run left 'running' when its recorder is closed
--- becomes 'error' with message 'interrupted'.
+-- becomes 'error' with message 'interrupted'.  cpu_profile (added in
+-- version 3) names the CPU profiles (model/profiles.c) the run's vCPUs
+-- used, comma-separated in vCPU order without repeats, e.g.
+-- 'intel-skylake' or 'intel-skylake,amd-zen2'; NULL without vCPUs.
 CREATE TABLE runs (
     id              INTEGER PRIMARY KEY,
     scenario        TEXT NOT NULL,
@@ -29,7 +32,8 @@ CREATE TABLE runs (
     mutants         TEXT,
     started_at      TEXT,   -- UTC ISO-8601, informational only
     duration_ms     REAL,
-    pagesim_version TEXT
+    pagesim_version TEXT,
+    cpu_profile     TEXT
 );
 
 -- Every operation a run performed, in order.
@@ -111,4 +115,4 @@ CREATE VIEW transition_coverage AS
     ORDER BY kind, key;
 
 PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

@@ -3,7 +3,7 @@
  * sim/heap.c - host frames: the domain heap, page_info and the M2P.
  *
  * Models xen/common/page_alloc.c (alloc_domheap_pages(), free_domheap_pages(),
- * mark_page_free()) for order-0 pages only, and the M2P accessors of
+ * mark_page_free()), and the M2P accessors of
  * xen/arch/x86/include/asm/mm.h (set_gpfn_from_mfn(), get_gpfn_from_mfn()).
  *
  * The free list is a stack of mfns.  Allocation pops the top, freeing pushes,
@@ -11,6 +11,19 @@
  * makes runs deterministic and makes frame reuse happen as early as
  * possible, which is what exposes stale-M2P bugs such as the one fixed by
  * seed 002 patch 06/12.  A fresh host hands out mfn 0, 1, 2, ... in order.
+ *
+ * Higher orders (alloc_domheap_pages(order > 0)): Xen's buddy allocator
+ * hands out naturally aligned blocks of 2^order frames and fails when no
+ * such block is free, however many single frames are.  Here the block is
+ * found by first fit over aligned blocks, lowest mfn first (page_info says
+ * which frames are free; deterministic), and its frames are taken out of
+ * the free stack in one pass that keeps the order of the others, so the
+ * LIFO reuse of order-0 frames is unchanged.  Freeing a block pushes its
+ * frames highest first, so its lowest frame is reused first.  There are no
+ * per-order free lists: higher-order requests are rare here (the flat
+ * log-dirty bitmap of the pre-2007 design) and a scan is simple to trust.
+ * heap_fragment() breaks the heap on purpose, so that scenarios can show an
+ * order > 0 request failing while order-0 requests still succeed.
  *
  * Invariants:
  *   (1) a frame is on the free stack iff frames[m].use == PGU_FREE;
@@ -140,6 +153,115 @@ void heap_free_page(struct host *h, mfn_t m)
     h->frees++;
 }
 
+/* Drops the frames that are no longer PGU_FREE from the free stack, keeping
+ * the order of the rest (one pass). */
+static void heap_compact_free_stack(struct host *h)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < h->nr_free; i++)
+        if (h->frames[h->free_stack[i]].use == PGU_FREE)
+            h->free_stack[n++] = h->free_stack[i];
+    h->nr_free = n;
+}
+
+static bool heap_block_free(const struct host *h, uint64_t first, uint64_t n)
+{
+    for (uint64_t m = first; m < first + n; m++)
+        if (h->frames[m].use != PGU_FREE)
+            return false;
+    return true;
+}
+
+/* The lowest free aligned block of 2^order frames, or UINT64_MAX. */
+static uint64_t heap_find_block(const struct host *h, unsigned order)
+{
+    uint64_t n = 1ULL << order;
+    for (uint64_t first = 0; first + n <= h->nr_frames; first += n)
+        if (heap_block_free(h, first, n))
+            return first;
+    return UINT64_MAX;
+}
+
+/*
+ * alloc_domheap_pages(): the same fault injection as heap_alloc_page()
+ * (one attempt per call, whatever the order), then the lowest free
+ * aligned block.  Each frame gets owner, use and count 1; the heap counts
+ * one allocation.
+ */
+mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
+                       unsigned order)
+{
+    if (!order)
+        return heap_alloc_page(h, owner, use);
+    h->alloc_attempts++;
+    if (order > HEAP_MAX_ORDER || h->alloc_attempts == h->fail_at ||
+        (owner < 32 && (h->fail_domains >> owner & 1))) {
+        if (order <= HEAP_MAX_ORDER)
+            h->injected_failures++;
+        return INVALID_MFN;
+    }
+    uint64_t first = heap_find_block(h, order);
+    if (first == UINT64_MAX) {
+        h->order_failures++;
+        return INVALID_MFN;
+    }
+    struct domain *d = use == PGU_GUEST ? heap_domain(h, owner) : NULL;
+    for (uint64_t m = first; m < first + (1ULL << order); m++) {
+        struct page_info *pg = &h->frames[m];
+        pg->owner = owner;
+        pg->use = (uint8_t)use;
+        pg->count = 1;
+        if (d)
+            d->tot_pages++;
+    }
+    heap_compact_free_stack(h);
+    h->allocs++;
+    return _mfn(first);
+}
+
+void heap_free_pages(struct host *h, mfn_t m, unsigned order)
+{
+    if (order > HEAP_MAX_ORDER)
+        return;
+    for (uint64_t i = 1ULL << order; i-- > 0;)
+        heap_free_page(h, mfn_add(m, i));
+}
+
+int heap_max_free_order(const struct host *h)
+{
+    int best = -1;
+    for (unsigned o = 0; o <= HEAP_MAX_ORDER && (1ULL << o) <= h->nr_frames; o++) {
+        if (heap_find_block(h, o) == UINT64_MAX)
+            break;
+        best = (int)o; /* a free block of order o contains smaller ones */
+    }
+    return best;
+}
+
+/*
+ * Takes every free frame whose mfn is not a multiple of 'every' for the
+ * hypervisor (PGU_XEN), so no two free frames are adjacent when every >=
+ * 2.  Frames already in use are left alone.
+ */
+uint64_t heap_fragment(struct host *h, uint64_t every)
+{
+    uint64_t taken = 0;
+    if (every < 2)
+        return 0;
+    for (uint64_t i = 0; i < h->nr_free; i++) {
+        uint64_t m = h->free_stack[i];
+        if (m % every == 0)
+            continue;
+        h->frames[m].owner = DOMID_XEN;
+        h->frames[m].use = PGU_XEN;
+        h->frames[m].count = 1;
+        taken++;
+    }
+    heap_compact_free_stack(h);
+    h->xen_frames += taken;
+    return taken;
+}
+
 /* set_gpfn_from_mfn(): machine_to_phys_mapping[m] = gfn. */
 void set_gpfn_from_mfn(struct host *h, mfn_t m, uint64_t gfn)
 {
@@ -152,53 +274,4 @@ uint64_t get_gpfn_from_mfn(const struct host *h, mfn_t m)
 {
     return hostmem_mfn_valid(h->nr_frames, m) ? h->m2p[mfn_x(m)]
                                               : INVALID_M2P_ENTRY;
-}
-
-/*
- * alloc_domheap_pages() for order > 0 (P2M superpages, issue 3): the
- * lowest-addressed free block of 2^order frames aligned to its size.  The
- * heap has no buddy lists yet, so the block is found by a scan of
- * page_info and its frames are taken out of the free stack, which keeps
- * the LIFO order of the remaining frames (and so the determinism of
- * order-0 reuse).  One allocation attempt for fault injection.
- */
-mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
-                       unsigned order)
-{
-    if (order == 0)
-        return heap_alloc_page(h, owner, use);
-    h->alloc_attempts++;
-    if (h->alloc_attempts == h->fail_at ||
-        (owner < 32 && (h->fail_domains >> owner & 1))) {
-        h->injected_failures++;
-        return INVALID_MFN;
-    }
-    uint64_t n = 1ULL << order, base;
-    if (order >= 63 || n > h->nr_free)
-        return INVALID_MFN;
-    for (base = 0; base + n <= h->nr_frames; base += n) {
-        uint64_t i;
-        for (i = 0; i < n && h->frames[base + i].use == PGU_FREE; i++)
-            ;
-        if (i == n)
-            break;
-    }
-    if (base + n > h->nr_frames)
-        return INVALID_MFN;
-    uint64_t k = 0;
-    for (uint64_t j = 0; j < h->nr_free; j++)
-        if (h->free_stack[j] < base || h->free_stack[j] >= base + n)
-            h->free_stack[k++] = h->free_stack[j];
-    h->nr_free = k;
-    struct domain *d = use == PGU_GUEST ? heap_domain(h, owner) : NULL;
-    for (uint64_t i = 0; i < n; i++) {
-        struct page_info *pg = &h->frames[base + i];
-        pg->owner = owner;
-        pg->use = (uint8_t)use;
-        pg->count = 1;
-        h->allocs++;
-        if (d)
-            d->tot_pages++;
-    }
-    return _mfn(base);
 }

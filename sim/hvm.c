@@ -95,8 +95,12 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
      * to rw and the fault handled on as usual (not a sync event); n2rwx
      * becomes rwx.  No vm_event monitor ring is modelled and
      * p2m->access_required is false, so otherwise the restriction is
-     * cleared to rwx and the access re-executed. */
-    if (!mfn_eq(mfn, INVALID_MFN) && mem_access_violation(a, qual)) {
+     * cleared to rwx and the access re-executed.  Not in a domain with
+     * raw EPT entries (d:ept_set_raw): their access field (bits 62:59) is
+     * whatever the scenario wrote, usually 0, which would read as
+     * p2m_access_n; such domains keep the pre-mem_access handling. */
+    if (!d->ept_raw && !mfn_eq(mfn, INVALID_MFN) &&
+        mem_access_violation(a, qual)) {
         if ((qual & EPTQ_WRITE) && a == p2m_access_rx2rw) {
             if (p2m_set_mem_access(d, gfn, p2m_access_rw))
                 return NPF_CRASH; /* Xen ASSERT()s success */
@@ -155,6 +159,66 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
     }
 
     return NPF_CRASH;
+}
+
+/* ---- page-modification logging (Xen's vmx.c / vmcs.c) ------------------------ */
+
+/* The log is filled downwards from entry 511 (SDM 29.3.6). */
+#define PML_ENTRIES 512
+
+int pml_vcpu_enable(struct domain *d, unsigned vcpu)
+{
+    if (vcpu >= SIM_MAX_VCPUS)
+        return -EINVAL;
+    if (!mfn_eq(d->pml_pg[vcpu], INVALID_MFN))
+        return 0; /* already on */
+    mfn_t m = heap_alloc_page(d->host, d->id, PGU_PML);
+    if (mfn_eq(m, INVALID_MFN))
+        return -ENOMEM;
+    d->pml_pg[vcpu] = m;
+    d->pml[vcpu].log = mfn_to_hpa(m);
+    d->pml[vcpu].index = PML_ENTRIES - 1;
+    return 0;
+}
+
+void pml_vcpu_flush(struct domain *d, unsigned vcpu)
+{
+    if (vcpu >= SIM_MAX_VCPUS || mfn_eq(d->pml_pg[vcpu], INVALID_MFN))
+        return;
+    struct mmu_pml *pl = &d->pml[vcpu];
+    /* A full log has index 0xFFFF (decremented past 0): entries 0..511. */
+    unsigned first = (uint16_t)(pl->index + 1);
+    for (unsigned i = first; i < PML_ENTRIES; i++) {
+        if (i == 0 && MUTANT(MUT_PML_FULL_DROPS_LAST))
+            continue;
+        uint64_t gpa = 0;
+        hostmem_read64(d->host->mem, hpa_add(pl->log, 8ULL * i), &gpa);
+        gfn_t gfn = gpa_to_gfn(_gpa(gpa));
+        /* As vmx_vcpu_flush_pml_buffer(): retype, and mark even when the
+         * retype fails (the gfn may have been changed meanwhile). */
+        (void)p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw);
+        paging_mark_pfn_dirty(d, gfn);
+    }
+    pl->index = PML_ENTRIES - 1;
+}
+
+void pml_domain_flush(struct domain *d)
+{
+    for (unsigned v = 0; v < d->nr_vcpus && v < SIM_MAX_VCPUS; v++)
+        pml_vcpu_flush(d, v);
+}
+
+void pml_domain_disable(struct domain *d)
+{
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++) {
+        if (mfn_eq(d->pml_pg[v], INVALID_MFN))
+            continue;
+        heap_free_page(d->host, d->pml_pg[v]);
+        d->pml_pg[v] = INVALID_MFN;
+        d->pml[v].log = _hpa(0);
+        d->pml[v].index = 0;
+    }
+    d->pml_on = false;
 }
 
 /* ---- XEN_DMOP_set_mem_type (hvm/dm.c set_mem_type()) ------------------------ */

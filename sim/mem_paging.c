@@ -262,6 +262,8 @@ enum populate_result p2m_mem_paging_populate(struct domain *d, gfn_t gfn,
         return POP_WAIT_SLOT;
     }
     struct vm_event_req req = { .gfn = gfn_x(gfn), .vcpu_id = vcpu };
+    if (MUTANT(MUT_POPULATE_GFN_ALIGNED))
+        req.gfn &= ~UINT64_C(0x1ff);
     mfn_t mfn = p2m_get_entry(d, gfn, &t, &a);
     req.p2mt = t;
     if (t == p2m_ram_paging_out || t == p2m_ram_paged) {

@@ -27,6 +27,10 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_FOREIGN_NO_PUT, "foreign_no_put" },
     { MUT_POD_CACHE_LIFO, "pod_cache_lifo" },
     { MUT_IOREQ_WRITABLE, "ioreq_writable" },
+    { MUT_LD_BITMAP_OFF_BY_ONE, "ld_bitmap_off_by_one" },
+    { MUT_LD_RESUME_RESTART, "ld_resume_restart" },
+    { MUT_LD_PREEMPT_NO_EBUSY, "ld_preempt_no_ebusy" },
+    { MUT_LD_RESUME_SKIP, "ld_resume_skip" },
     { MUT_NO_RSVD_MAXPHY, "no_rsvd_maxphy" },
     { MUT_SMAP_IGNORE_AC, "smap_ignore_ac" },
     { MUT_PK_IGNORE_WD, "pk_ignore_wd" },
@@ -38,6 +42,12 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_EPT_MBEC_BIT2, "ept_mbec_bit2" },
     { MUT_PML_NO_LOG, "pml_no_log" },
     { MUT_NPT_IGNORE_RW, "npt_ignore_rw" },
+    { MUT_EPT_MEMTYPE_WB, "ept_memtype_wb" },
+    { MUT_PML_FULL_DROPS_LAST, "pml_full_drops_last" },
+    { MUT_PML_NO_FLUSH_AT_OP, "pml_no_flush_at_op" },
+    { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
+    { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
+    { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
 };
 
 const char *mutant_name(uint64_t bit)

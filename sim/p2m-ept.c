@@ -25,6 +25,14 @@
  * the sp bit (7), mfn aligned to its size; changing a 4 KiB part splits it
  * with ept_split_super_page(), whose table allocations can fail.
  *
+ * Large leaves also exist where a scenario wrote one with
+ * p2m_ept_raw_set().  They are read as leaves (ept_get_entry()'s
+ * is_epte_superpage() case) and split by the same ept_split_super_page()
+ * when the hypervisor sets an entry below one -- the parts keep the raw
+ * leaf's bits, as nothing recomputes a raw entry -- and in a domain with
+ * raw entries (d->ept_raw) the teardown and the global type change leave
+ * large leaves alone (they need not map frames the domain owns through
+ * its P2M).
  * No EMT=7 "recalc" misconfigurations: type changes are applied to the
  * leaves at once (see ept_change_type_global()).
  */
@@ -135,10 +143,12 @@ static bool ept_entry_valid(uint64_t e)
            ((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT) != p2m_invalid;
 }
 
-/* is_epte_superpage(): a present entry above the PT with the sp bit. */
+/* is_epte_superpage(): a present entry at level 2 or 3 with the sp bit
+ * maps a 2 MiB / 1 GiB page instead of pointing at a table (bit 7 of a
+ * PML4E is reserved). */
 static bool ept_is_super(uint64_t e, int level)
 {
-    return level > 1 && (e & EPT_RWX) && (e & EPTE_SP);
+    return (level == 2 || level == 3) && (e & EPT_RWX) && (e & EPTE_SP);
 }
 
 static p2m_type_t ept_leaf_type(uint64_t e)
@@ -163,6 +173,12 @@ static uint64_t ept_make_leaf_at(const struct domain *d, mfn_t mfn,
     /* ioreq_server: w = !(p2m->ioreq.flags & XEN_DMOP_IOREQ_MEM_ACCESS_WRITE). */
     if (t == p2m_ioreq_server && d->ioreq.write && !MUTANT(MUT_IOREQ_WRITABLE))
         f &= ~EPT_W;
+    /* With PML a 4 KiB ram_logdirty leaf stays writable: the processor logs
+     * the first write (its D flag, clear in a fresh leaf) instead of
+     * faulting; a superpage stays write-protected so that the write splits
+     * it (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
+    if (t == p2m_ram_logdirty && d->pml_on && level == 1)
+        f |= EPT_W;
     return f |
            ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
            (level > 1 ? EPTE_SP : 0) |
@@ -260,11 +276,25 @@ static mfn_t ept_split_super_page(struct domain *d, uint64_t e, int level,
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         mfn_t m = mfn_eq(base, INVALID_MFN) ? base
                                             : _mfn(mfn_x(base) + i * trunk);
+        /* As upstream: a copy of e (memory type, ipat, A/D, sa_p2mt,
+         * access, ...) with its slice of the frames and sp only above the
+         * PT; the permissions are then recomputed by
+         * ept_p2m_type_to_flags() -- except in a domain with raw entries,
+         * whose large leaves the hypervisor did not write (their parts keep
+         * the raw bits). */
+        uint64_t ne = (e & ~EPT_ADDR_MASK & ~EPTE_SP) |
+                      (level - 1 > 1 ? EPTE_SP : 0) |
+                      ((mfn_eq(m, INVALID_MFN) ? EPTE_MFN_FIELD_MAX
+                                               : mfn_x(m) & EPTE_MFN_FIELD_MAX)
+                       << PAGE_SHIFT);
         /* MUT_SPLIT_LOSES_TYPE: the other parts come out as plain ram_rw
          * (the copy forgets sa_p2mt), a split that only looks right for
          * the entry being changed. */
-        p2m_type_t ct = MUTANT(MUT_SPLIT_LOSES_TYPE) ? p2m_ram_rw : t;
-        uint64_t ne = ept_make_leaf_at(d, m, ct, a, level - 1);
+        if (MUTANT(MUT_SPLIT_LOSES_TYPE) && !d->ept_raw)
+            ne = ept_make_leaf_at(d, m, p2m_ram_rw, a, level - 1);
+        else if (!d->ept_raw)
+            ne = (ne & ~EPT_RWX) |
+                 (ept_make_leaf_at(d, m, t, a, level - 1) & EPT_RWX);
         if (level - 1 > target) {
             mfn_t sub = ept_split_super_page(d, ne, level - 1, target);
             if (mfn_eq(sub, INVALID_MFN)) {
@@ -422,6 +452,7 @@ mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
             goto out;
         table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     }
+
     if (!ept_entry_valid(e))
         goto out;
     ty = ept_leaf_type(e);
@@ -469,13 +500,13 @@ static void ept_free_table(struct domain *d, mfn_t table, int level)
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
         if (ept_is_super(e, level)) {
-            if (ept_entry_valid(e))
+            if (ept_entry_valid(e) && !d->ept_raw)
                 ept_free_guest_frames(d, ept_leaf_mfn(e),
                                       1ULL << (9 * (level - 1)));
             continue;
         }
         if (level > 1) {
-            if (e & EPT_RWX)
+            if ((e & EPT_RWX) && !ept_is_super(e, level))
                 ept_free_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
                                level - 1);
             continue;
@@ -518,6 +549,8 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
                                  level - 1, ot, nt);
             continue;
         }
+        if (level > 1 && d->ept_raw)
+            continue; /* a large leaf in a domain with raw entries */
         if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
             continue;
         ept_write(d, table, i,
@@ -538,4 +571,72 @@ void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt)
         d->ioreq.entry_count = 0;
     if (!mfn_eq(d->ept_root, INVALID_MFN))
         ept_retype_table(d, d->ept_root, EPT_LEVELS, ot, nt);
+}
+
+/* ---- raw entries (scenario API: d:ept_set_raw / d:ept_get_raw) ------------- */
+
+/*
+ * Writes value as the entry for gpa at 'level' (1 = PTE .. 4 = PML4E),
+ * creating missing tables above it as ept_set_entry() would.  Nothing is
+ * checked or flushed: this is a scenario poking the EPT the way a buggy
+ * hypervisor could.  A leaf (level 1, or bit 7 at level 2/3) that Xen's
+ * is_epte_valid() accepts raises max_mapped_pfn to the last gfn it covers,
+ * as ept_set_entry() does for a mapping of that order.
+ * 0, -EINVAL (level not 1..4, gpa >= 2^48), -EEXIST (a large leaf above
+ * 'level' maps gpa), -EBUSY (the entry points at a table and value would
+ * not), -ENOMEM.
+ */
+int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
+{
+    gfn_t gfn = gpa_to_gfn(gpa);
+    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+        return -EINVAL;
+    mfn_t table = d->ept_root;
+    for (int lv = EPT_LEVELS; lv > (int)level; lv--) {
+        uint64_t e = ept_read(d, table, ept_index(gfn, lv));
+        if (ept_is_super(e, lv))
+            return -EEXIST;
+        table = ept_next_level(d, table, ept_index(gfn, lv), lv, true,
+                               (int)level);
+        if (mfn_eq(table, INVALID_MFN))
+            return -ENOMEM;
+    }
+    /* An entry that points at one of the P2M's tables must keep pointing
+     * at it (present, same address, not a large leaf): otherwise the table
+     * and all below it would leave the P2M unreachable, never to be freed
+     * (Xen's ept_free_entry() would run first). */
+    uint64_t old = ept_read(d, table, ept_index(gfn, (int)level));
+    if (level > 1 && (old & EPT_RWX) && !ept_is_super(old, (int)level) &&
+        (!(value & EPT_RWX) || ept_is_super(value, (int)level) ||
+         (value & EPT_ADDR_MASK) != (old & EPT_ADDR_MASK)))
+        return -EBUSY;
+    ept_write(d, table, ept_index(gfn, (int)level), value);
+    d->ept_raw = true;
+    bool leaf = level == 1 || ept_is_super(value, (int)level);
+    if (leaf && ept_entry_valid(value)) {
+        uint64_t span = 1ULL << (9 * (level - 1));
+        uint64_t last = (gfn_x(gfn) & ~(span - 1)) + span - 1;
+        if (last > d->max_mapped_pfn)
+            d->max_mapped_pfn = last;
+    }
+    return 0;
+}
+
+/* Reads the entry for gpa at 'level' into *value.  0, -EINVAL, -ENOENT (a
+ * table above is missing, or a large leaf above maps gpa). */
+int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
+                    uint64_t *value)
+{
+    gfn_t gfn = gpa_to_gfn(gpa);
+    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+        return -EINVAL;
+    mfn_t table = d->ept_root;
+    for (int lv = EPT_LEVELS; lv > (int)level; lv--) {
+        uint64_t e = ept_read(d, table, ept_index(gfn, lv));
+        if (!(e & EPT_RWX) || ept_is_super(e, lv))
+            return -ENOENT;
+        table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
+    }
+    *value = ept_read(d, table, ept_index(gfn, (int)level));
+    return 0;
 }

@@ -652,6 +652,8 @@ struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn)
     d->max_gfn = max_gfn;
     d->max_mapped_pfn = 0; /* as a zeroed struct p2m_domain */
     d->ld.top = INVALID_MFN;
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+        d->pml_pg[v] = INVALID_MFN;
     d->ept_root = heap_alloc_page(h, d->id, PGU_P2M);
     if (mfn_eq(d->ept_root, INVALID_MFN)) {
         free(d);
@@ -673,6 +675,7 @@ void domain_destroy(struct domain *d)
         return;
     struct host *h = d->host;
 
+    pml_domain_disable(d);
     paging_free_log_dirty_bitmap(d);
     d->ld.enabled = false;
     ept_teardown(d);

@@ -36,7 +36,7 @@ q="select r.scenario, d.src, d.access, d.field, d.model, d.hw, coalesce(d.known,
    order by d.id"
 
 # 1. bad input (no backend needed: the database is checked first)
-"$PAGESIM" run --db "$T/s.db" scenarios/ tests/hwreplay/cpl3_walk.lua >/dev/null \
+"$PAGESIM" run --db "$T/s.db" scenarios/ tests/hwreplay/cpl3_walk.lua tests/hwreplay/paging_uffd.lua >/dev/null \
   || fail "recording the suite failed"
 cp "$T/s.db" "$T/q.db"
 expect_rc 2 "$PAGESIM" replay --db "$T/none.db" --all
@@ -71,6 +71,14 @@ kvm_part() {
     [ "$n" = "$(sqlite3 "$T/s.db" 'select count(*) from runs')" ] || fail "not every run was replayed"
     echo "hwreplay: KVM: $n runs replayed, accesses $acc, $(wc -l <"$T/diffs.txt") differences = expected"
     grep '^bench:' "$T/all.out" | sed 's/^/hwreplay: KVM: /'
+    # a VM kept for the next access (nothing in guest memory to change)
+    # must see what a fresh VM sees: the same differences with --fresh-vm
+    grep -q '^bench:.* [1-9][0-9]* reused' "$T/all.out" || fail "no VM was reused"
+    cp "$T/q.db" "$T/fv.db"
+    "$PAGESIM" replay --db "$T/fv.db" --all --fresh-vm >/dev/null 2>&1
+    sqlite3 "$T/fv.db" "$q" | diff "$T/diffs.txt" - >"$T/dd" \
+      || { cat "$T/dd"; fail "a reused VM and a fresh VM per access disagree"; }
+    echo "hwreplay: KVM: reused VMs give the same differences as a fresh VM per access"
 
     # 4. mutants are caught by replay
     for m in no_dirty_bit ignore_wp ld_fault_no_mark logdirty_writable smap_ignore_ac large_pat_addr; do
@@ -82,6 +90,23 @@ kvm_part() {
         [ "$new" -gt "$base" ] || fail "mutant $m not caught by the KVM replay"
         echo "hwreplay: KVM: mutant $m caught: $new unexplained differences ($base without it)"
     done
+
+    # mem paging: accesses the model paused for the pager are replayed with
+    # their retry, paged-out gfns as userfaultfd pages; the fault order must
+    # equal the populate requests, and a model whose requests name the
+    # wrong gfn is caught by exactly that comparison
+    uf=$(sqlite3 "$T/s.db" "select count(*) || ' accesses with userfaultfd, ' ||
+            sum(faults != 'none') || ' with faults' from hw_uffd")
+    ns=$(sqlite3 "$T/s.db" "select count(*) from hw_skips where reason like '%pager%'")
+    [ "$ns" = 0 ] || fail "$ns accesses paused for the pager were skipped"
+    [ "$(sqlite3 "$T/s.db" "select count(*) from hw_uffd where faults != 'none'")" -ge 5 ] \
+      || fail "mem paging accesses were not replayed with userfaultfd ($uf)"
+    echo "hwreplay: KVM: mem paging: $uf, fault order = populate requests"
+    cp "$T/q.db" "$T/m.db"
+    "$PAGESIM" replay --db "$T/m.db" --all --mutant populate_gfn_aligned >"$T/m.out" 2>&1
+    new=$(sqlite3 "$T/m.db" "select count(*) from hw_diffs where field = 'uffd_order'")
+    [ "$new" -gt 0 ] || fail "mutant populate_gfn_aligned not caught by the userfaultfd order"
+    echo "hwreplay: KVM: mutant populate_gfn_aligned caught: $new userfaultfd orders differ"
 
     # 5. a hanging guest ends its replay within the bound
     "$PAGESIM" run --db "$T/h.db" tests/hwreplay/hang.lua >/dev/null || fail "recording hang.lua failed"
@@ -101,6 +126,28 @@ kvm_part() {
     [ "$(sqlite3 "$T/f.db" "select count(*) from hw_skips where reason like 'CR4.PCIDE%' or reason like 'CR4.PKE%' or reason like 'CR4.LA57%'")" = 3 ] \
       || fail "unavailable features not skipped with their reason"
     echo "hwreplay: KVM: CR4.PCIDE, CR4.PKE, CR4.LA57 accesses skipped with their reasons"
+
+    # calibration: KVM measured beside the model's prediction, in the
+    # database (a small sweep: 16 and 256 pages)
+    cp "$T/q.db" "$T/c.db"
+    expect_rc 0 "$PAGESIM" replay --calibrate --max-pages 256 --db "$T/c.db" \
+        --csv "$T/c.csv" --svg "$T/c.svg"
+    [ "$(sqlite3 "$T/c.db" "select count(*) from hw_calibration
+          where ns_measured > 0 and ns_predicted > 0 and model_cycles > 0")" = 8 ] \
+      || { cat "$T/out"; fail "calibration rows missing from hw_calibration"; }
+    # the model must see the 256-page set miss its L1 TLB (STLB hits cost more)
+    [ "$(sqlite3 "$T/c.db" "select (select model_cycles from hw_calibration where pages = 256
+          and pattern = 'seq' and op = 'read') > (select model_cycles from hw_calibration
+          where pages = 16 and pattern = 'seq' and op = 'read')")" = 1 ] \
+      || fail "the model predicts no cost for leaving the L1 TLB"
+    [ "$(grep -c 'stroke-dasharray' "$T/c.svg")" = 4 ] || fail "no predicted series in the SVG"
+    [ "$(wc -l <"$T/c.csv")" = 9 ] || fail "calibration CSV incomplete"
+    expect_rc 2 "$PAGESIM" replay --calibrate --profile pentium
+    grep -q "unknown CPU profile 'pentium'" "$T/out" || fail "bad --profile not named"
+    echo "hwreplay: KVM: calibration: 8 patterns measured and predicted ($(sqlite3 "$T/c.db" \
+        "select profile || ', 1M seq read: ' || round(ns_measured, 2) || ' ns measured, ' ||
+         round(ns_predicted, 2) || ' ns predicted' from hw_calibration where pages = 256
+         and pattern = 'seq' and op = 'read'")), in hw_calibration"
 
     # 6. stale recording
     "$PAGESIM" run --db "$T/st.db" scenarios/walk/accessed_dirty.lua >/dev/null
@@ -125,7 +172,13 @@ qemu_part() {
     diff "$T/qexpected.txt" "$T/qdiffs.txt" >"$T/qd" \
       || { cat "$T/q.out" "$T/qd"; fail "QEMU replay differences changed (expected: tests/hwreplay/expected-diffs-qemu.txt)"; }
     echo "hwreplay: QEMU TCG: $(wc -l <"$T/qdiffs.txt") differences = expected ($(grep -c '|-$' "$T/qdiffs.txt") model gaps, the rest known QEMU behaviours)"
-    for m in ignore_wp:pf_error_codes no_dirty_bit:two_domains_write; do
+    # what KVM here lacks, TCG has: PCID, PKU (wrpkru), LA57 are replayed
+    "$PAGESIM" run --db "$T/qf.db" tests/hwreplay/features.lua >/dev/null || fail "recording features.lua failed"
+    expect_rc 0 "$PAGESIM" replay --db "$T/qf.db" --all --backend qemu
+    [ "$(sqlite3 "$T/qf.db" "select sum(compared) || '/' || sum(skipped) from hw_runs")" = 4/0 ] \
+      || { cat "$T/out"; fail "CR4.PCIDE/PKE/LA57 accesses not replayed on QEMU"; }
+    echo "hwreplay: QEMU TCG: CR4.PCIDE, CR4.PKE (PKRU), CR4.LA57 accesses replayed"
+    for m in ignore_wp:pf_error_codes no_dirty_bit:two_domains_write pk_ignore_wd:smep_smap_pk; do
         mut=${m%%:*} sc=${m#*:}
         id=$(sqlite3 "$T/qm.db" "select id from runs where scenario like '%/$sc.lua'")
         "$PAGESIM" replay --db "$T/qm.db" --run "$id" --backend qemu --mutant "$mut" >/dev/null 2>&1
@@ -137,6 +190,24 @@ qemu_part() {
     done
 }
 
+summary() {
+    # per scenario and backend: what was compared, what differed (unexplained
+    # and known), what was skipped, and the userfaultfd orders checked
+    local db
+    for db in "$T/s.db" "$T/q.db"; do
+        [ "$(sqlite3 "$db" "select count(*) from sqlite_master where name = 'hw_runs'")" = 1 ] || continue
+        [ "$(sqlite3 "$db" "select count(*) from hw_runs")" -gt 0 ] || continue
+        sqlite3 "$db" "select printf('hwreplay: summary %-4s %-46s %4d compared %3d diffs %3d known %3d skipped %2d uffd',
+                h.backend, r.scenario, h.compared, h.diffs, h.known, h.skipped,
+                (select count(*) from hw_uffd u where u.hw_run_id = h.id))
+            from hw_runs h join runs r on r.id = h.run_id order by h.id"
+        sqlite3 "$db" "select printf('hwreplay: summary %-4s %-46s %4d compared %3d diffs %3d known %3d skipped %2d uffd',
+                backend, 'total', sum(compared), sum(diffs), sum(known), sum(skipped),
+                (select count(*) from hw_uffd)) from hw_runs"
+    done
+}
+
 kvm_part
 qemu_part
+summary
 exit 0

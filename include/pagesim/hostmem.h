@@ -17,7 +17,16 @@
 #include <stddef.h>
 #include "pagesim/types.h"
 
-struct hostmem;
+/* The layout is here only for the inline hostmem_read64() below (the
+ * walkers' hot path); everything else goes through the functions. */
+#define HM_CHUNK_SHIFT 9
+struct hostmem {
+    uint64_t nr_frames;
+    uint64_t nr_chunks;
+    uint64_t backed;
+    uint8_t ***dir; /* [nr_chunks] -> [1 << HM_CHUNK_SHIFT] -> frame or NULL */
+    uint8_t **slab; /* [nr_chunks] -> the chunk's 2 MiB of backing or NULL */
+};
 
 struct hostmem *hostmem_new(uint64_t nr_frames);
 void hostmem_destroy(struct hostmem *hm);
@@ -29,7 +38,19 @@ static inline bool hostmem_mfn_valid(uint64_t nr_frames, mfn_t m)
 uint64_t hostmem_backed_frames(const struct hostmem *hm);
 
 /* 8-byte aligned 64-bit access (page-table entries). 0 on success. */
-int hostmem_read64(const struct hostmem *hm, hpa_t a, uint64_t *out);
+static inline int hostmem_read64(const struct hostmem *hm, hpa_t a, uint64_t *out)
+{
+    uint64_t x = hpa_x(a), f = x >> PAGE_SHIFT;
+    if ((x & 7) || f >= hm->nr_frames)
+        return -1;
+    uint8_t **chunk = hm->dir[f >> HM_CHUNK_SHIFT];
+    const uint8_t *fr = chunk ? chunk[f & ((1u << HM_CHUNK_SHIFT) - 1)] : NULL;
+    if (fr)
+        __builtin_memcpy(out, fr + (x & ~PAGE_MASK), sizeof(*out));
+    else
+        *out = 0;
+    return 0;
+}
 int hostmem_write64(struct hostmem *hm, hpa_t a, uint64_t v);
 /* Byte access within one frame. 0 on success. */
 int hostmem_read(const struct hostmem *hm, hpa_t a, void *buf, size_t len);

@@ -144,7 +144,48 @@ struct mmu_ept {
      * are written through the hypervisor's mapping, so no EPT write check
      * applies to them.  res->ad_gpa[] lists the entries it changed. */
     bool emulator;
+    /* EPT paging-structure caches (SDM 28.4.1 "guest-physical mappings"),
+     * model/tlb.c; NULL: none (every EPT walk starts at the root). */
+    struct mmu_epsc *epsc;
 };
+
+/* ---- paging-structure caches (SDM 4.10.3, 28.4.1) ---------------------------- */
+
+/* Where a guest walk starts when a paging-structure-cache entry was used:
+ * the entry at 'level' (a PML4E/PDPTE/PDE cached as a *combined* mapping,
+ * SDM 28.4.1) is not read; the walk reads the entry at level - 1 from
+ * the cached table's host-physical address (no EPT walk for that table),
+ * with the rights the cached upper levels gave. */
+struct mmu_psc_start {
+    int level;           /* the cached entry's level: 2 PDE .. 5 PML5E */
+    uint64_t table_gpa;  /* the table it points to (for A/D EPT checks) */
+    uint64_t table_hpa;  /* ... and its host-physical address */
+    uint64_t rights;     /* PTE_U, PTE_W ANDed and PTE_NX ORed over the
+                          * levels down to 'level' */
+};
+
+/* What a successful IA-32e guest walk used, for filling the caches: for
+ * each level l walked, the table holding its entry (tbl_*[l]) and the
+ * rights accumulated down to l (rights[l], as in mmu_psc_start). */
+struct mmu_walklog {
+    int top, leaf;                 /* levels walked: top .. leaf */
+    uint64_t tbl_gpa[6], tbl_hpa[6], rights[6];
+};
+
+/* The EPT paging-structure caches: lookup of the deepest cached non-leaf
+ * EPT entry for gpa under the EPTP root (level 2 PDE .. 5 PML5E), giving
+ * the next table's address and the R/W/X(/XU) AND down to it; fill after
+ * a successful EPT walk.  model/tlb.c. */
+struct mmu_epsc;
+bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                     int levels, int *level, uint64_t *table, uint64_t *perm);
+void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
+                   uint64_t table, uint64_t perm);
+/* mmu_epsc_lookup() without using the entry (no LRU update, not counted):
+ * for the walker's fast path, which uses it only once it knows the walk
+ * completes. */
+bool mmu_epsc_peek(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                   int levels, int *level, uint64_t *table, uint64_t *perm);
 
 enum mmu_outcome {
     MMU_OK = 0,
@@ -176,6 +217,11 @@ struct mmu_result {
     unsigned guest_refs; /* guest paging-structure entry reads */
     unsigned ept_refs;   /* EPT entry reads */
     unsigned ad_writes;  /* guest A/D bit write-backs */
+    unsigned epsc_saved; /* EPT entry reads an EPT paging-structure-cache
+                          * hit made unnecessary: counted in refs (and
+                          * ept_refs) as if made, so refs stays what the
+                          * oracle predicts; the cost model charges
+                          * refs - epsc_saved */
     unsigned page_shift; /* MMU_OK: 12, 21, 22 or 30 (guest page size) */
     /* MMU_OK: the EPT leaf of the final gpa (SDM 29.3.7). */
     unsigned ept_memtype; /* bits 5:3 */
@@ -204,6 +250,15 @@ struct mmu_result {
 void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t va, enum access_kind k,
                    struct mmu_result *res);
+/* The same, starting below a paging-structure-cache entry (start may be
+ * NULL: a full walk; only in IA-32e modes), and recording what a
+ * successful walk used in *wlog (may be NULL).  res->refs counts the
+ * references made: the cached levels cost none, the first entry read
+ * costs one (its table's address is host-physical). */
+void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
+                       const struct mmu_ept *ept, gva_t va, enum access_kind k,
+                       const struct mmu_psc_start *start,
+                       struct mmu_walklog *wlog, struct mmu_result *res);
 
 /* #NPF EXITINFO1 bits (AMD APM vol. 2, 15.25.6): the #PF error-code bits
  * of the nested fault, and where it happened. */

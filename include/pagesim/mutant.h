@@ -73,6 +73,23 @@
 /* sim (issue 3, P2M): ioreq_server entries stay writable although the
  * mapped server claims writes, so the server never sees them. */
 #define MUT_IOREQ_WRITABLE (UINT64_C(1) << 36)
+/* logdirty_mode "bitmap" (pre-2007): the bitmap sized from the maximum
+ * gpfn rounded up without the +1, so when max_gfn - 1 is a multiple of 64
+ * the last gfn falls outside it: its marks are dropped and PEEK/CLEAN
+ * truncate before it. */
+#define MUT_LD_BITMAP_OFF_BY_ONE (UINT64_C(1) << 40)
+/* the continuation of a preempted PEEK/CLEAN starts the walk again from
+ * the first entry instead of preempt.log_dirty.{i4,i3,done}: with a
+ * preemption at every check it never completes. */
+#define MUT_LD_RESUME_RESTART (UINT64_C(1) << 41)
+/* a new PEEK/CLEAN while another waits for its continuation is not
+ * refused with -EBUSY: it runs and forgets the pending one (and unpauses
+ * the domain). */
+#define MUT_LD_PREEMPT_NO_EBUSY (UINT64_C(1) << 42)
+/* the continuation resumes one L3 entry too far (i3 + 2) while the page
+ * count stays: a whole 2^24-pfn chunk is skipped and the next one is
+ * reported at its place. */
+#define MUT_LD_RESUME_SKIP (UINT64_C(1) << 43)
 /* model (issue 4): guest-entry bits 51:MAXPHYADDR not reserved. */
 #define MUT_NO_RSVD_MAXPHY (UINT64_C(1) << 16)
 /* model (issue 4): SMAP ignores EFLAGS.AC (always blocks). */
@@ -96,6 +113,29 @@
 #define MUT_PML_NO_LOG (UINT64_C(1) << 25)
 /* model (issue 4): NPT ignores the nested R/W bit for writes. */
 #define MUT_NPT_IGNORE_RW (UINT64_C(1) << 26)
+/* model (issue 4, PSCs): INVLPG leaves the paging-structure caches of the
+ * PCID (SDM 4.10.4.1 requires all of them gone). */
+#define MUT_PSC_INVLPG_KEEP (UINT64_C(1) << 48)
+/* model (issue 4, PSCs): MOV CR3 without the no-flush bit keeps the PSC
+ * entries of the new PCID. */
+#define MUT_PSC_CR3_KEEP (UINT64_C(1) << 49)
+
+/* model (issue 4): the EPT leaf's memory type and ignore-PAT are not
+ * carried through (every access reports WB, PAT honoured). */
+#define MUT_EPT_MEMTYPE_WB (UINT64_C(1) << 52)
+
+/* sim (issue 4): the PML-full exit's flush drops the newest log entry
+ * (entry 0, written last), so that gfn is never marked dirty. */
+#define MUT_PML_FULL_DROPS_LAST (UINT64_C(1) << 53)
+/* sim (issue 4): log-dirty PEEK/CLEAN forget to flush the vCPUs' PML
+ * buffers first (Xen's p2m_flush_hardware_cached_dirty()), so gfns
+ * logged since the last PML-full exit are missing from the bitmap. */
+#define MUT_PML_NO_FLUSH_AT_OP (UINT64_C(1) << 54)
+/* sim (hw-replay, issue 5): p2m_mem_paging_populate() puts the 2 MiB-
+ * aligned gfn (the order-aligned base the p2m code uses for superpages)
+ * into the request instead of the faulting gfn; replay sees the pager's
+ * userfaultfd faults disagree with the requests. */
+#define MUT_POPULATE_GFN_ALIGNED (UINT64_C(1) << 60)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;

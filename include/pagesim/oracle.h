@@ -100,6 +100,61 @@ int oracle_op_logdirty_op(struct oracle *o, domid_t d, bool clean,
  * (xen-paging.md 3.3). */
 void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn);
 
+/* ---- log-dirty completed (issue 3): modes, preemption, queries ---------------- */
+
+/* The domain options: the flat bitmap of the pre-2007 design, and the 2007
+ * seed's conservative "is dirty" answer after failed allocations. */
+void oracle_op_logdirty_config(struct oracle *o, domid_t d, bool bitmap,
+                               bool conservative);
+/* Enable, looking at the heap as the enable finds it (h, read as data;
+ * called before the sim acts): in bitmap mode the flat bitmap needs one
+ * free aligned block of its order, and an injected failure denies it. */
+int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
+                                   const struct host *h);
+/* One PEEK/CLEAN call, first or continuation (resuming).  bitmap holds
+ * (pages + 7) / 8 bytes, zeroed by the caller before the first call and
+ * kept across continuations; pages comes back as the expected sc->pages.
+ * Returns the expected rc (-ERESTART when preempted, -EBUSY). */
+struct oracle_ld_call {
+    bool clean, preempt, resuming;
+    uint64_t pages;
+    uint8_t *bitmap;
+    uint64_t dirty_count, fault_count;
+};
+int oracle_op_logdirty_call(struct oracle *o, domid_t d,
+                            struct oracle_ld_call *c);
+/* The expected answer of paging_gfn_is_dirty(). */
+bool oracle_op_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
+/* Does a free aligned block of 2^order frames exist in h (page_info read
+ * as data)? */
+bool oracle_heap_has_block(const struct host *h, unsigned order);
+/* The EPT as the hardware sees it: the root the sim allocated and EPTP
+ * bit 6 (EPT A/D).  With A/D the oracle walks the sim's EPT with its own
+ * raw walker (oracle/ept.c) for every access of the domain, because which
+ * A flags are already set is a fact of the tables, not of the flat P2M;
+ * the P2M itself is still compared with the flat model. */
+void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
+                          bool ad);
+/* Dirty tracking by PML (domain{ dirty_tracking = "pml" }, with EPT A/D):
+ * from the next log-dirty enable, ram_logdirty stays writable and the
+ * processor logs gpas whose EPT D flag it sets into each vCPU's 512-entry
+ * log; a PML-full exit and every PEEK/CLEAN flush the logs into the dirty
+ * bitmap (logdirty -> rw, mark).  The oracle keeps its own copy of each
+ * log from its predictions.  oracle_op_pml_log(): the frame the sim chose
+ * for vCPU vcpu's log (at enable, or for a vCPU created while on). */
+void oracle_op_pml_config(struct oracle *o, domid_t d);
+void oracle_op_pml_log(struct oracle *o, domid_t d, unsigned vcpu,
+                       uint64_t log_hpa);
+
+/* A scenario wrote the raw EPT entry for gfn at level (1..4); leaf_valid:
+ * it is a leaf Xen's ept_get_entry() reads as a mapping (raising
+ * max_mapped_pfn over its range).  From now on the gfns under that entry
+ * are "raw": their accesses are predicted by the raw walker, the
+ * hypervisor's handling of their exits reads the type from the raw leaf,
+ * and compare leaves their P2M entries alone. */
+void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
+                       unsigned level, bool leaf_valid);
+
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
@@ -116,6 +171,7 @@ struct oracle_cpu {
     uint32_t pkru, pkrs;
     unsigned maxphyaddr; /* 0 means 52 */
     bool implicit;       /* implicit supervisor accesses */
+    bool mbec;           /* the vCPU runs with mode-based execute control */
 };
 
 enum oracle_final {
@@ -130,7 +186,8 @@ enum oracle_final {
     OR_DISCARD, /* a write to ram_ro: emulated and dropped */
 };
 
-enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2 };
+enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2,
+                        OR_EXIT_PML_FULL = 3 };
 
 struct oracle_exit {
     int kind;          /* enum oracle_exit_kind */
@@ -141,6 +198,7 @@ struct oracle_exit {
 
 #define ORACLE_MAX_EXITS 8
 #define ORACLE_MAX_AD 8
+#define ORACLE_MAX_EPT_AD 640 /* a PML flush can retype 512 leaves */
 
 struct oracle_expect {
     enum oracle_final final;
@@ -167,6 +225,26 @@ struct oracle_expect {
     /* guest paging-structure entries after the access (A/D bits), OR_OK */
     unsigned nad;
     struct { hpa_t hpa; uint64_t value; } ad[ORACLE_MAX_AD];
+    /* OR_OK: the EPT leaf of the final gpa (SDM 29.3.7): memory type,
+     * ignore-PAT, page size (12, 21, 30). */
+    unsigned memtype, ept_shift;
+    bool ipat;
+    /* Domains whose EPT the oracle walks raw (EPT A/D, raw entries, MBEC):
+     * every EPT entry whose A/D flags this access set, with its value
+     * afterwards, in any outcome (the walks that succeeded before an exit
+     * have set theirs). */
+    unsigned nept;
+    struct { hpa_t hpa; uint64_t value; } ept[ORACLE_MAX_EPT_AD];
+    /* OR_OK in IA-32e modes: the non-leaf entries the walk used, each as
+     * the paging-structure-cache entry a CPU may now hold (SDM 4.10.3):
+     * its level (2 PDE .. 5 PML5E), the next table's gpa and hpa, and the
+     * rights down to it (U/S, R/W ANDed, XD ORed). */
+    unsigned npsc;
+    struct oracle_psc {
+        unsigned level;
+        uint64_t table_gpa, table_hpa;
+        bool u, w, nx;
+    } psc[4];
 };
 
 /* Predicts the access and applies its side effects to the flat model
@@ -176,6 +254,15 @@ struct oracle_expect {
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out);
+/* The same for a walk that starts from a paging-structure-cache entry
+ * (start: one the TLB set allows, see oracle_tlbset_psc_allows; NULL: a
+ * full walk): the entries down to start->level are not read, their rights
+ * are start's, and the entry below is read at start->table_hpa without an
+ * EPT walk (a combined mapping, SDM 28.4.1): one reference. */
+void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, gva_t va, enum access_kind k,
+                       unsigned width, const struct oracle_psc *start,
+                       struct oracle_expect *out);
 
 /* ---- mem paging (oracle/paging.c) ------------------------------------------------ */
 
@@ -236,6 +323,19 @@ void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
                           uint64_t eptp);
 size_t oracle_tlbset_size(const struct oracle_tlbset *s);
+/* Paging-structure caches (SDM 4.10.3): oracle_tlbset_note() also keeps
+ * the PSC entries of each predicted walk (x->psc), the invalidations and
+ * #PFs above remove them with the SDM's scope (INVLPG, MOV CR3 and
+ * INVPCID 0/1: every entry of the PCID; INVPCID 2/3: of the VPID; INVVPID
+ * 0: the entries that would translate the address, 1/3: of the VPID, 2:
+ * all but VPID 0; INVEPT: of the EPTP / all; #PF: those that would
+ * translate the address, current PCID).  Is a walk from this cached
+ * entry allowed? */
+bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
+                              const struct oracle_cpu *cpu, uint16_t vpid,
+                              uint64_t eptp, gva_t va,
+                              const struct oracle_psc *p);
+size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 
@@ -273,6 +373,8 @@ struct oracle_ept_result {
     bool pml_logged;     /* OE_OK: a log entry was written ... */
     uint64_t pml_hpa, pml_value; /* ... here, with this gpa */
     unsigned pml_index;  /* the index after the access */
+    unsigned rights;     /* OE_OK: AND of R/W/X over the walk (bits 2:0)
+                          * and, with MBEC, 8 for the AND of bit 10 */
 };
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,

@@ -10,7 +10,8 @@
  *
  * Tables (see reports/schema.sql):
  *   runs(id, scenario, seed, status, digest, steps, failures, divergences,
- *        message, started_at, duration_ms, mutants, pagesim_version)
+ *        message, started_at, duration_ms, mutants, pagesim_version,
+ *        cpu_profile)
  *   steps(run_id, step, src, op, args, result)
  *   divergences(run_id, step, src, field, expected, actual)
  *   failures(run_id, step, src, message)     -- failed expect()s
@@ -21,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORDER_SCHEMA_VERSION 2
+#define RECORDER_SCHEMA_VERSION 3
 
 /* Written into runs.pagesim_version. */
 #ifndef PAGESIM_VERSION
@@ -53,6 +54,9 @@ int rec_run_end(struct recorder *r, int64_t run, const char *status,
                 const char *digest, uint64_t steps, uint64_t failures,
                 uint64_t divergences, const char *message,
                 double duration_ms);
+/* Sets runs.cpu_profile of a run (schema version 3): the CPU profile
+ * names its vCPUs used, e.g. "intel-skylake,amd-zen2".  0 or -1. */
+int rec_run_profile(struct recorder *r, int64_t run, const char *profile);
 /* Appends every run of the pagesim database at src (identified like
  * rec_open(), only read) with its steps, divergences and failures, under
  * new run ids, in one transaction.  Returns the number of runs copied, or

@@ -114,7 +114,11 @@ enum page_use {
     PGU_FREE = 0,
     PGU_GUEST,    /* guest RAM owned by page_info.owner */
     PGU_P2M,      /* EPT table page of owner's P2M (paging pool) */
-    PGU_LOGDIRTY, /* log-dirty radix-tree node or leaf (paging pool) */
+    PGU_LOGDIRTY, /* log-dirty radix-tree node or leaf (paging pool), or
+                     the flat bitmap of logdirty_mode "bitmap" */
+    PGU_XEN,      /* held by the hypervisor (owner DOMID_XEN): frames taken
+                     by heap_fragment() to break the heap into single frames */
+    PGU_PML,      /* a vCPU's page-modification log (vmx pml_pg) */
 };
 
 /* Xen's struct page_info, reduced to what the skeleton needs. */
@@ -139,6 +143,9 @@ struct host {
      * allocation for a domain in fail_domains (bit per domid). */
     uint64_t alloc_attempts, fail_at, injected_failures;
     uint32_t fail_domains;
+    /* Higher-order requests that found no free aligned block. */
+    uint64_t order_failures;
+    uint64_t xen_frames;       /* PGU_XEN frames (heap_fragment) */
     struct domain *domains[SIM_MAX_DOMAINS];
 };
 
@@ -147,15 +154,26 @@ void host_destroy(struct host *h);
 /* alloc_domheap_page(): a zeroed frame for 'owner' with 'use', or
  * INVALID_MFN when the heap is empty. */
 mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use);
-/* alloc_domheap_pages(d, order): 2^order contiguous frames aligned to their
- * size (the lowest such free block), each as heap_alloc_page() would give
- * it; the first mfn, or INVALID_MFN (no such block, or a failure injected:
- * the call counts as one allocation attempt). */
-mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
-                       unsigned order);
 /* free_domheap_pages() + mark_page_free(): owner cleared and M2P entry set
  * to INVALID_M2P_ENTRY (the fix of seed 002 patch 06/12, c/s 22706). */
 void heap_free_page(struct host *h, mfn_t m);
+/* alloc_domheap_pages(d, order): 2^order contiguous frames, the first one
+ * aligned to 2^order (a buddy block), all for 'owner' with 'use'; the first
+ * mfn, or INVALID_MFN (empty/fragmented heap, or an injected failure).
+ * order 0 is heap_alloc_page(). */
+#define HEAP_MAX_ORDER 20
+mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
+                       unsigned order);
+/* free_domheap_pages(pg, order): every frame of the block back. */
+void heap_free_pages(struct host *h, mfn_t m, unsigned order);
+/* The largest order with a free aligned block, or -1 if the heap is empty. */
+int heap_max_free_order(const struct host *h);
+/* Fragments the heap on purpose: of the free frames, only those with
+ * mfn % every == 0 stay free; the others become PGU_XEN frames (owner
+ * DOMID_XEN), as if the hypervisor had scattered allocations over the
+ * heap.  every >= 2 leaves no free block of order > 0.  Returns the
+ * frames taken. */
+uint64_t heap_fragment(struct host *h, uint64_t every);
 /* set_gpfn_from_mfn() / get_gpfn_from_mfn() */
 void set_gpfn_from_mfn(struct host *h, mfn_t m, uint64_t gfn);
 uint64_t get_gpfn_from_mfn(const struct host *h, mfn_t m);
@@ -174,6 +192,29 @@ struct log_dirty {
 #define LOGDIRTY_FAILED_GFNS 8
     uint64_t failed_gfn[LOGDIRTY_FAILED_GFNS];
     uint64_t fault_count;
+    /* Domain options (domain{ logdirty_mode =, logdirty_conservative = }):
+     * the flat bitmap of the design before the radix tree (Xen before c/s
+     * 16393, 2007), and the 2007 seed's sh_mfn_is_dirty() answering
+     * "dirty" for every gfn once an allocation has failed. */
+    bool bitmap_mode;
+    bool conservative;
+    /* harness bookkeeping: the last CLEAN asked for fewer pages than the
+     * domain has, or was preempted (marks in between land in the part
+     * already walked), so bits may remain while dirty_count is 0 (Xen
+     * zeroes it at the end whatever happened); invariant I3 waits for a
+     * full CLEAN in one call */
+    bool partial_clean;
+    mfn_t bitmap;             /* first frame of the flat bitmap, or INVALID */
+    unsigned bitmap_order;    /* the bitmap is 2^order contiguous frames */
+    uint64_t bitmap_size;     /* bits: max gpfn + 1 rounded up to 64 */
+    /* d->arch.paging.preempt: a PEEK/CLEAN preempted with -ERESTART, to be
+     * resumed by its continuation; the domain stays paused meanwhile. */
+    struct {
+        bool active;          /* preempt.dom != NULL */
+        bool clean;           /* preempt.op */
+        unsigned i4, i3;      /* preempt.log_dirty.i4/i3: where to resume */
+        uint64_t done;        /* preempt.log_dirty.done: pfns walked */
+    } preempt;
 };
 
 /* ---- vm_event ring and mem paging state (mem_paging.c) -------------------- */
@@ -268,6 +309,22 @@ struct domain {
         bool mapped, write;
         uint64_t entry_count;
     } ioreq;
+    /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
+     * 29.3.5); guest paging-structure accesses then count as EPT writes. */
+    bool ept_ad;
+    /* Dirty tracking by page-modification logging instead of write
+     * protection (pml_mode, needs ept_ad; Xen: vmx_domain_pml_enabled()).
+     * While log-dirty is on (pml_on) every vCPU has a 512-entry log page
+     * and its PML index (the VMCS GUEST_PML_INDEX), and ram_logdirty
+     * leaves are writable with D clear: the processor logs each gpa whose
+     * EPT D flag it sets.  nr_vcpus: vCPU ids 0..nr_vcpus-1 exist. */
+    bool pml_mode, pml_on;
+    unsigned nr_vcpus;
+    /* p2m_ept_raw_set() wrote an entry: the EPT holds entries the
+     * hypervisor did not write (hw-replay cannot mirror them). */
+    bool ept_raw;
+    mfn_t pml_pg[SIM_MAX_VCPUS];
+    struct mmu_pml pml[SIM_MAX_VCPUS];
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -334,6 +391,14 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
 /* set_mmio_p2m_entry()/p2m_set_entry for a non-RAM type (mmio_dm, invalid)
  * at an unmapped-or-RAM gfn; a RAM page there is removed and freed.  */
 int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* Raw EPT entries (a scenario editing the EPT by hand, p2m-ept.c): write
+ * or read the entry for gpa at level 1 (PTE) .. 4 (PML4E).  set creates
+ * missing tables above; 0, -EINVAL, -EEXIST (a large leaf above maps gpa),
+ * -EBUSY (the entry points at a table and value would drop it), -ENOMEM.  get: 0, -EINVAL, -ENOENT (no table at that level). */
+int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
+int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
+                    uint64_t *value);
 
 /* ---- memory ops (common/memory.c) ----------------------------------------- */
 
@@ -423,6 +488,32 @@ struct log_dirty_stats {
  * cover.  -EINVAL if log-dirty is off, -ENOMEM after failed allocations. */
 int paging_log_dirty_op(struct domain *d, bool clean, uint64_t *pages,
                         uint8_t *bitmap, struct log_dirty_stats *stats);
+/* Xen's -ERESTART (a continuation is needed). */
+#define ERESTART 85
+/* paging_log_dirty_op() with preemption: 'preempt' makes every
+ * hypercall_preempt_check() (after each L3 and each L4 entry of the tree)
+ * answer true; 'resuming' is the continuation (do_paging_domctl_cont) of a
+ * preempted op, which must be the same op and passes the same bitmap.
+ * -ERESTART: preempted, the domain stays paused, call again with resuming.
+ * -EBUSY: a new op while one waits for its continuation, or a
+ * continuation of a different op / when none waits.  In logdirty_mode
+ * "bitmap" *pages is truncated to bitmap_size and there is no preemption
+ * (the 2007 code had none). */
+int paging_log_dirty_op_ex(struct domain *d, bool clean, uint64_t *pages,
+                           uint8_t *bitmap, struct log_dirty_stats *stats,
+                           bool preempt, bool resuming);
+/* The domain is paused by a preempted log-dirty op (domain_pause() in
+ * paging_log_dirty_op(), held until the continuation completes). */
+#define domain_paused_logdirty(d) ((d)->ld.preempt.active)
+/* Is gfn dirty?  paging_mfn_is_dirty() (upstream: false when a node is
+ * missing, failed_allocs ignored), or with ld.conservative the 2007 seed's
+ * sh_mfn_is_dirty(): true for every gfn once an allocation has failed.
+ * false when log-dirty is off. */
+bool paging_gfn_is_dirty(const struct domain *d, gfn_t gfn);
+/* The flat bitmap's geometry for a domain of max_gfn gfns (logdirty_mode
+ * "bitmap"): bits and allocation order. */
+uint64_t paging_bitmap_bits(uint64_t max_gfn);
+unsigned paging_bitmap_order(uint64_t bits);
 
 /* ---- VM exits (hvm.c) ------------------------------------------------------- */
 
@@ -439,6 +530,20 @@ enum npf_result {
 /* hvm_hap_nested_page_fault() for an EPT violation at gpa with exit
  * qualification qual.  A write to p2m_ram_logdirty: paging_mark_pfn_dirty(),
  * p2m_change_type_one(logdirty -> rw), retry. */
+/* PML (hvm.c, Xen's vmx.c / vmcs.c):
+ * pml_vcpu_enable(): vmx_vcpu_enable_pml(): vCPU vcpu of d gets a log page
+ *   (use PGU_PML) and index 511.  0 or -ENOMEM.
+ * pml_vcpu_flush(): vmx_vcpu_flush_pml_buffer(): every logged gfn
+ *   (entries index+1 .. 511) goes ram_logdirty -> ram_rw and is marked
+ *   dirty; the index is reset to 511.  Called on the PML-full VM exit.
+ * pml_domain_flush(): the same for every vCPU: before log-dirty PEEK/CLEAN
+ *   (paging_log_dirty_op() -> p2m_flush_hardware_cached_dirty()).
+ * pml_domain_disable(): vmx_domain_disable_pml(): log pages freed. */
+int pml_vcpu_enable(struct domain *d, unsigned vcpu);
+void pml_vcpu_flush(struct domain *d, unsigned vcpu);
+void pml_domain_flush(struct domain *d);
+void pml_domain_disable(struct domain *d);
+
 enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
                                           uint64_t qual, gva_t gla);
 

@@ -10,22 +10,36 @@
  * rights (SDM 4.10.2.2).  A hit re-checks the rights under the current
  * CR0/CR4/EFER/RFLAGS/PKRU; a write hit on a clean entry walks (to set D);
  * a #PF from a hit invalidates the page (SDM 4.10.4.1).  Not-present
- * translations are never cached.  Paging-structure caches are not modelled:
- * every miss is a full walk whose references are costed by a small cache
- * of page-table lines.
+ * translations are never cached.  A miss walks; in IA-32e modes the walk
+ * starts below the deepest paging-structure-cache entry for the address
+ * (PML5E/PML4E/PDPTE/PDE caches, SDM 4.10.3, holding combined mappings:
+ * the next table's host-physical address and the rights above it), and
+ * every EPT walk below the deepest EPT paging-structure-cache entry for
+ * the gpa (SDM 28.4.1 guest-physical mappings).  Both are filled only from
+ * walks that succeeded.  The references a walk makes are costed by a small
+ * cache of page-table lines.
  *
  * Invalidation, with the SDM's scope (the minimum it guarantees; a model
  * may drop more, never less):
  *   INVLPG          current VPID+PCID entries for the page, and global
- *                   entries for the page in any PCID
+ *                   entries for the page in any PCID; PSC: every entry of
+ *                   the current VPID+PCID, whatever its address
  *   MOV CR3         non-global entries of the current VPID and the new
- *                   PCID (PCIDE=0: PCID 0); none with bit 63 set (PCIDE=1)
+ *                   PCID (PCIDE=0: PCID 0), and its PSC entries; none
+ *                   with bit 63 set (PCIDE=1)
  *   INVPCID 0..3    individual address / single context (non-global) /
  *                   all contexts including globals / all contexts except
- *                   globals, within the current VPID
+ *                   globals, within the current VPID; PSC: types 0 and 1
+ *                   every entry of the PCID, 2 and 3 every entry
  *   INVVPID 0..3    individual address / single context / all contexts
- *                   (every VPID but 0) / single context except globals
- *   INVEPT 1, 2     single context (one EPTP) / all contexts
+ *                   (every VPID but 0) / single context except globals;
+ *                   PSC: every entry of the VPID (type 0: the SDM asks
+ *                   only for the entries that would translate the
+ *                   address; dropping more is allowed)
+ *   INVEPT 1, 2     single context (one EPTP) / all contexts, TLBs, PSCs
+ *                   and EPT PSCs
+ *   #PF             the page's TLB entries and the PSC entries that would
+ *                   translate the address (current VPID+PCID)
  */
 #ifndef PAGESIM_TLB_H
 #define PAGESIM_TLB_H
@@ -47,7 +61,13 @@ struct cpu_profile {
     unsigned lat_pt_hit; /* one page-table reference hitting the PT-line cache */
     unsigned lat_pt_miss;/* one page-table reference missing it */
     unsigned ptc_lines, ptc_ways; /* the PT-line cache (64-byte lines) */
+    /* Paging-structure caches (SDM 4.10.3), indexed by the level of the
+     * cached entry: [2] PDE, [3] PDPTE, [4] PML4E, [5] PML5E; guest
+     * (combined mappings, tagged VPID/PCID/EPTP) and EPT (guest-physical
+     * mappings, tagged EPTP).  { 0, 0 }: no cache at that level. */
+    struct tlb_geom psc[6], epsc[6];
     unsigned lat_vmexit; /* VM exit + entry round trip */
+    bool mbec;           /* EPT mode-based execute control (Intel only) */
 };
 
 extern const struct cpu_profile cpu_profile_intel; /* Skylake-like */
@@ -84,6 +104,14 @@ bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                const struct mmu_ept *ept, uint16_t vpid, gva_t va,
                enum access_kind k);
 
+/* Would a walk for this access start from a paging-structure-cache entry,
+ * and which (the deepest)?  No side effects; for the engine, which hands
+ * the entry to the oracle (oracle_access_psc) before the model walks.
+ * Only meaningful when tlb_probe() said no TLB hit. */
+bool tlb_psc_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                   const struct mmu_ept *ept, uint16_t vpid, gva_t va,
+                   struct mmu_psc_start *out);
+
 /* Invalidations (see the top of this file). */
 void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va);
 void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
@@ -95,7 +123,11 @@ void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root);
 
 /* Statistics. */
 struct tlb_stats {
-    uint64_t l1_hits, stlb_hits, walks, cycles, walk_refs;
+    uint64_t l1_hits, stlb_hits, walks, cycles;
+    uint64_t walk_refs;  /* memory references the walks made (EPT PSC
+                          * hits and skipped guest levels not counted) */
+    uint64_t psc_hits;   /* walks that started from a guest PSC entry */
+    uint64_t epsc_hits;  /* EPT walks that started from an EPT PSC entry */
 };
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
 

@@ -54,6 +54,7 @@ static inline gpa_t gpa_add(gpa_t a, uint64_t n) { return _gpa(gpa_x(a) + n); }
 
 typedef uint16_t domid_t;
 #define DOMID_INVALID ((domid_t)0x7FF4)   /* Xen's DOMID_INVALID */
+#define DOMID_XEN ((domid_t)0x7FF2)       /* Xen's DOMID_XEN: the hypervisor's own frames */
 
 /* Kind of a guest memory access. */
 enum access_kind {

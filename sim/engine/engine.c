@@ -354,6 +354,7 @@ struct domain *eng_domain_create(struct engine *e, const char *name,
     snprintf(args, sizeof args, "name=%s gfns=%#" PRIx64, name, max_gfn);
     if (d) {
         oracle_op_domain_create(e->oracle, d->id, max_gfn);
+        oracle_op_ept_config(e->oracle, d->id, mfn_x(d->ept_root), d->ept_ad);
         snprintf(res, sizeof res, "d=%u", d->id);
         *rc = 0;
     } else {
@@ -392,6 +393,13 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
             id++;
     v->d = d;
     v->id = id;
+    if (id + 1 > d->nr_vcpus)
+        d->nr_vcpus = id + 1;
+    /* vmx_vcpu_initialise(): a vCPU created while PML is on gets its log
+     * at once (a full heap: it runs without, as the log-less vCPU of an
+     * enable that could not allocate would not exist in Xen). */
+    if (d->pml_on && !pml_vcpu_enable(d, id))
+        oracle_op_pml_log(e->oracle, d->id, id, hpa_x(d->pml[id].log));
     /* 64-bit mode with paging, as a guest kernel leaves it. */
     v->cpu.cr0 = X86_CR0_PG | X86_CR0_WP | 1 /* PE */;
     v->cpu.cr4 = X86_CR4_PAE;
@@ -404,6 +412,78 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     snprintf(res, sizeof res, "v=%u", id);
     record_step(e, "vcpu_create", args, res);
     return v;
+}
+
+/* Is name one of the comma-separated words of list? */
+static bool list_has(const char *list, const char *name)
+{
+    size_t l = strlen(name);
+    for (const char *p = list; *p;) {
+        if (!strncmp(p, name, l) && (p[l] == ',' || p[l] == '\0'))
+            return true;
+        const char *c = strchr(p, ',');
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return false;
+}
+
+void eng_profiles(const struct engine *e, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        const struct vcpu *v = e->vcpus[i];
+        const char *name = v->tlb ? tlb_profile(v->tlb)->name : cpu_profile_intel.name;
+        size_t l = strlen(name);
+        if (list_has(buf, name) || n + l + 2 > len)
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", name);
+    }
+}
+
+/* ---- the EPT as hardware (issue 4) ----------------------------------------------------- */
+
+int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml)
+{
+    /* EPTP bit 6 is part of the VMCS Xen builds for the domain's vCPUs
+     * (vmx_domain_update_eptp()); here it is set once, before the first
+     * access, so no TLB holds translations of the other setting.  PML
+     * needs it (Xen enables PML only with EPT A/D). */
+    d->ept_ad = ad || pml;
+    d->pml_mode = pml;
+    oracle_op_ept_config(e->oracle, d->id, mfn_x(d->ept_root), d->ept_ad);
+    if (pml)
+        oracle_op_pml_config(e->oracle, d->id);
+    char args[64];
+    snprintf(args, sizeof args, "d=%u ad=%d pml=%d", d->id, d->ept_ad, pml);
+    record_step(e, "ept_config", args, "rc=0");
+    return 0;
+}
+
+int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
+                    unsigned level, uint64_t value)
+{
+    int rc = p2m_ept_raw_set(d, gpa, level, value);
+    if (!rc) {
+        /* A leaf as ept_get_entry() reads it: level 1, or a present PDE /
+         * PDPTE with bit 7; valid if non-zero (bit 63 aside) and not
+         * p2m_invalid (is_epte_valid()). */
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (value & 7)
+                                   && (value & EPT_PS));
+        unsigned t = (unsigned)((value & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+        bool valid = (value & ~(1ULL << 63)) && t != p2m_invalid;
+        oracle_op_ept_raw(e->oracle, d->id, gfn_x(gpa_to_gfn(gpa)), level,
+                          leaf && valid);
+    }
+    char args[96], res[24];
+    snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " level=%u val=%#" PRIx64,
+             d->id, gpa_x(gpa), level, value);
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "ept_set_raw", args, res);
+    check_state(e);
+    return rc;
 }
 
 /* ---- hypervisor operations --------------------------------------------------------- */
@@ -488,9 +568,15 @@ int eng_copy_from_guest(struct engine *e, struct domain *d, gpa_t gpa,
 
 int eng_logdirty_enable(struct engine *e, struct domain *d)
 {
+    /* The oracle sees the heap as the enable finds it: logdirty_mode
+     * "bitmap" needs a free block of the bitmap's order. */
+    int erc = oracle_op_logdirty_enable_heap(e->oracle, d->id, e->host);
     int rc = paging_log_dirty_enable(d);
     eng_cover(e, "logdirty", "enable:rc=%d", rc);
-    int erc = oracle_op_logdirty_enable(e->oracle, d->id);
+    /* With PML: where the sim put each vCPU's log (allocation order is
+     * not specified behaviour, the log's contents are). */
+    for (unsigned v = 0; d->pml_on && v < d->nr_vcpus; v++)
+        oracle_op_pml_log(e->oracle, d->id, v, hpa_x(d->pml[v].log));
     eng_step_rc(e, "logdirty_enable", d, "", erc, rc);
     return rc;
 }
@@ -509,30 +595,57 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
                     struct log_dirty_stats *stats)
 {
     size_t bytes = (pages + 7) / 8;
-    uint8_t *expect = calloc(bytes ? bytes : 1, 1);
-    uint64_t expect_count = 0, got_pages = pages;
-    memset(stats, 0, sizeof(*stats));
-    memset(bitmap, 0, bytes);
+    struct eng_ld_call c = { .clean = clean, .pages = pages, .bitmap = bitmap,
+                             .expect = calloc(bytes ? bytes : 1, 1) };
+    int rc = eng_logdirty_call(e, d, &c);
+    *stats = c.stats;
+    free(c.expect);
+    return rc;
+}
+
+int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c)
+{
+    size_t bytes = (c->pages + 7) / 8;
+    uint64_t want = c->pages, got_pages = c->pages;
+    memset(&c->stats, 0, sizeof(c->stats));
+    if (!c->resuming) {
+        memset(c->bitmap, 0, bytes);
+        memset(c->expect, 0, bytes);
+    }
     /* The oracle reads its bitmap before the op changes it. */
-    int erc = oracle_op_logdirty_op(e->oracle, d->id, clean, pages, expect,
-                                    &expect_count);
-    int rc = paging_log_dirty_op(d, clean, &got_pages, bitmap, stats);
-    eng_cover(e, "logdirty", "%s:rc=%d", clean ? "clean" : "peek", rc);
-    char args[64], res[96];
+    struct oracle_ld_call oc = { .clean = c->clean, .preempt = c->preempt,
+                                 .resuming = c->resuming, .pages = want,
+                                 .bitmap = c->expect };
+    int erc = oracle_op_logdirty_call(e->oracle, d->id, &oc);
+    int rc = paging_log_dirty_op_ex(d, c->clean, &got_pages, c->bitmap,
+                                    &c->stats, c->preempt, c->resuming);
+    c->pages = rc ? want : got_pages;
+    const char *opname = c->resuming ? "logdirty_continue"
+                         : c->clean  ? "logdirty_clean" : "logdirty_peek";
+    eng_cover(e, "logdirty", "%s:rc=%d", c->resuming ? "continue"
+              : c->clean ? "clean" : "peek", rc);
+    char args[80], res[96];
     uint64_t ndirty = 0;
     for (size_t i = 0; i < bytes; i++)
-        ndirty += (uint64_t)__builtin_popcount(bitmap[i]);
-    snprintf(args, sizeof args, "d=%u pages=%#" PRIx64, d->id, pages);
+        ndirty += (uint64_t)__builtin_popcount(c->bitmap[i]);
+    snprintf(args, sizeof args, "d=%u pages=%#" PRIx64 "%s%s", d->id, want,
+             c->preempt ? " preempt" : "", c->resuming && c->clean ? " clean" : "");
     snprintf(res, sizeof res, "rc=%d pages=%#" PRIx64 " dirty=%" PRIu64
-             " dirty_count=%" PRIu64, rc, got_pages, ndirty, stats->dirty_count);
+             " dirty_count=%" PRIu64, rc, c->pages, ndirty, c->stats.dirty_count);
     /* The bitmap's content is part of the trace. */
-    digest_bytes(e, bitmap, bytes);
-    record_step(e, clean ? "logdirty_clean" : "logdirty_peek", args, res);
-    check_rc(e, clean ? "logdirty_clean" : "logdirty_peek", erc, rc);
+    digest_bytes(e, c->bitmap, bytes);
+    record_step(e, opname, args, res);
+    check_rc(e, opname, erc, rc);
+    if (rc == erc && (!rc || rc == -ERESTART || rc == -ENOMEM))
+        check_u64(e, "logdirty.dirty_count", oc.dirty_count, c->stats.dirty_count);
     if (!rc && !erc) {
-        check_u64(e, "logdirty.dirty_count", expect_count, stats->dirty_count);
-        for (uint64_t g = 0; g < pages; g++) {
-            bool x = expect[g / 8] >> (g % 8) & 1, a = bitmap[g / 8] >> (g % 8) & 1;
+        check_u64(e, "logdirty.pages", oc.pages, c->pages);
+        for (uint64_t g = 0; g < want; g++) {
+            if (c->expect[g / 8] == c->bitmap[g / 8]) {
+                g |= 7; /* the whole byte agrees */
+                continue;
+            }
+            bool x = c->expect[g / 8] >> (g % 8) & 1, a = c->bitmap[g / 8] >> (g % 8) & 1;
             if (x != a) {
                 char f[64];
                 snprintf(f, sizeof f, "logdirty.bitmap[%#" PRIx64 "]", g);
@@ -540,7 +653,6 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
             }
         }
     }
-    free(expect);
     check_state(e);
     return rc;
 }
@@ -666,8 +778,16 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
                          struct eng_access *out)
 {
     struct domain *d = v->d;
-    struct mmu_ept ept = { .root = d->ept_root };
+    struct mmu_ept ept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec };
+    /* PML is on only while log-dirty is, and only for vCPUs with a log. */
+    if (d->pml_on && v->id < SIM_MAX_VCPUS && !mfn_eq(d->pml_pg[v->id], INVALID_MFN))
+        ept.pml = &d->pml[v->id];
     memset(out, 0, sizeof(*out));
+    /* A domain paused by a preempted log-dirty op does not run. */
+    if (domain_paused_logdirty(d)) {
+        out->final = EF_PAUSED;
+        return;
+    }
     /* A vCPU paused for the pager or asleep on the ring does not run. */
     switch (vcpu_run_state(d, v->id)) {
     case VCPU_PAUSED_PAGER:
@@ -682,11 +802,13 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
     out->final = EF_CRASH; /* if every attempt exits: a livelock */
     for (unsigned attempt = 0; attempt < ENG_MAX_EXITS; attempt++) {
         struct mmu_result r;
+        bool walked = true; /* a TLB hit reports no EPT leaf */
         if (v->tlb) {
             struct tlb_result tr;
             tlb_access(v->tlb, e->host->mem, &v->cpu, &ept, v->vpid, va, k,
                        &r, &tr);
             out->tlb_level = (int)tr.level;
+            walked = tr.level == TLB_WALK;
             out->cycles += tr.cycles;
             v->cycles += tr.cycles;
         } else {
@@ -698,6 +820,11 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             out->final = EF_OK;
             out->gpa = r.gpa;
             out->hpa = r.hpa;
+            if (walked) {
+                out->memtype = r.ept_memtype;
+                out->ipat = r.ept_ipat;
+                out->ept_shift = r.ept_shift;
+            }
             if (k == ACC_WRITE) {
                 hostmem_write(e->host->mem, r.hpa, &wvalue, width);
             } else {
@@ -727,10 +854,15 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         x->qual = r.exit_qual;
         x->gpa = r.exit_gpa;
         x->gla = r.exit_gla;
-        if (r.outcome == MMU_EPT_MISCONFIG || r.outcome == MMU_PML_FULL) {
-            /* (PML is never enabled by the engine: unreachable for now.) */
-            eng_cover(e, "npf", "%s->crash",
-                      r.outcome == MMU_PML_FULL ? "pml_full" : "misconfig");
+        if (r.outcome == MMU_PML_FULL) {
+            /* EXIT_REASON_PML_FULL: vmx_vcpu_flush_pml_buffer(), then the
+             * guest re-executes the access. */
+            eng_cover(e, "npf", "pml_full->flush");
+            pml_vcpu_flush(d, v->id);
+            continue;
+        }
+        if (r.outcome == MMU_EPT_MISCONFIG) {
+            eng_cover(e, "npf", "misconfig->crash");
             /* No p2m recalculation in the skeleton: Xen's
              * ept_handle_misconfig() would fail and crash the domain. */
             return;
@@ -789,6 +921,7 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
     for (unsigned i = 0; i < x->nexits && i < a->nexits; i++) {
         char f[48];
         int kind = a->exits[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
+                   : a->exits[i].kind == MMU_PML_FULL    ? OR_EXIT_PML_FULL
                                                          : OR_EXIT_EPT_MISCONFIG;
         snprintf(f, sizeof f, "access.exit[%u].kind", i);
         check_u64(e, f, (uint64_t)x->exits[i].kind, (uint64_t)kind);
@@ -799,10 +932,21 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
         snprintf(f, sizeof f, "access.exit[%u].gla", i);
         check_u64(e, f, gva_x(x->exits[i].gla), gva_x(a->exits[i].gla));
     }
+    /* EPT A/D flags the access set (raw walks only; any outcome). */
+    for (unsigned i = 0; i < x->nept; i++) {
+        uint64_t got = 0;
+        char f[48];
+        hostmem_read64(e->host->mem, x->ept[i].hpa, &got);
+        snprintf(f, sizeof f, "ept_entry@hpa%#" PRIx64, hpa_x(x->ept[i].hpa));
+        check_u64(e, f, x->ept[i].value, got);
+    }
     switch (a->final) {
     case EF_OK:
         check_u64(e, "access.gpa", gpa_x(x->gpa), gpa_x(a->gpa));
         check_u64(e, "access.hpa", hpa_x(x->hpa), hpa_x(a->hpa));
+        check_u64(e, "access.memtype", x->memtype, a->memtype);
+        check_u64(e, "access.ipat", x->ipat, a->ipat);
+        check_u64(e, "access.ept_shift", x->ept_shift, a->ept_shift);
         if (x->refs_valid)
             check_u64(e, "access.refs", x->refs, a->refs);
         if (k != ACC_WRITE) {
@@ -858,13 +1002,14 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     oc.pkrs = v->cpu.pkrs;
     oc.maxphyaddr = v->cpu.maxphyaddr;
     oc.implicit = v->cpu.implicit;
+    oc.mbec = v->mbec;
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
     oracle_set_vcpu(e->oracle, v->id);
     if (e->hook && e->hook->pre)
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     uint64_t eptp = mfn_x(v->d->ept_root);
-    struct mmu_ept pept = { .root = v->d->ept_root };
+    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec };
     bool hit = v->tlb && tlb_probe(v->tlb, &v->cpu, &pept, v->vpid, va, k);
     bool checked = false;
     if (hit) {
@@ -899,8 +1044,29 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         if (out->final == EF_PF)
             oracle_tlbset_pf(v->tset, &oc, v->vpid, va);
     } else {
-        /* The oracle reads the guest tables before the model sets A/D. */
-        oracle_access(e->oracle, v->d->id, &oc, e->host->mem, va, k, width, &x);
+        /* The oracle reads the guest tables before the model sets A/D.  A
+         * walk that will start from a paging-structure-cache entry is
+         * predicted from the same entry, if the oracle's set still allows
+         * it (SDM 4.10.3: cached upper levels may be stale until
+         * invalidated, never after). */
+        struct mmu_psc_start ps;
+        struct oracle_psc op, *opp = NULL;
+        if (v->tlb && tlb_psc_probe(v->tlb, &v->cpu, &pept, v->vpid, va, &ps)) {
+            op = (struct oracle_psc){ (unsigned)ps.level, ps.table_gpa,
+                                      ps.table_hpa, (ps.rights & PTE_U) != 0,
+                                      (ps.rights & PTE_W) != 0,
+                                      (ps.rights & PTE_NX) != 0 };
+            if (oracle_tlbset_psc_allows(v->tset, &oc, v->vpid, eptp, va, &op)) {
+                opp = &op;
+            } else {
+                char got[96];
+                snprintf(got, sizeof got, "level %d entry -> table gpa %#" PRIx64,
+                         ps.level, ps.table_gpa);
+                divergence(e, "access.psc_stale", "no such cached entry", got);
+            }
+        }
+        oracle_access_psc(e->oracle, v->d->id, &oc, e->host->mem, va, k, width,
+                          opp, &x);
         model_access(e, v, va, k, width, wvalue, out);
         if (v->tset) {
             oracle_tlbset_note(v->tset, &oc, v->vpid, eptp, va, &x);

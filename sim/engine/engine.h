@@ -38,6 +38,10 @@ struct vcpu {
     struct oracle_tlbset *tset;
     uint16_t vpid;
     uint64_t cycles;
+    /* Mode-based execute control (SDM 29.3.3.1): EPT bit 10 grants
+     * execute for user-mode linear addresses.  Only with a CPU profile
+     * that has it (cpu_profile.mbec). */
+    bool mbec;
 };
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
@@ -72,6 +76,10 @@ struct eng_access {
     struct eng_exit exits[ENG_MAX_EXITS];
     int tlb_level;        /* enum tlb_level of the last attempt; 0: no TLB */
     uint64_t cycles;      /* simulated cycles (with TLBs), VM exits included */
+    /* EF_OK after a walk (not a TLB hit): the EPT leaf of the final gpa
+     * (SDM 29.3.7): memory type, ignore-PAT, EPT page size (12/21/30). */
+    unsigned memtype, ept_shift;
+    bool ipat;
 };
 
 /* A divergence the scenario declared with expect_divergence(): a known
@@ -148,6 +156,11 @@ struct domain *eng_domain_create(struct engine *e, const char *name,
 void eng_domain_destroy(struct engine *e, struct domain *d);
 struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d);
 
+/* The CPU profiles the run's vCPUs use (their TLB profile, else the
+ * default intel-skylake), comma-separated in vCPU order without repeats;
+ * "" without vCPUs.  Recorded as runs.cpu_profile. */
+void eng_profiles(const struct engine *e, char *buf, size_t len);
+
 /* Hypervisor operations: each returns the sim's rc (0 or -errno). */
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn);
@@ -163,10 +176,41 @@ int eng_logdirty_op(struct engine *e, struct domain *d, bool clean,
                     uint64_t pages, uint8_t *bitmap,
                     struct log_dirty_stats *stats);
 
+/* One PEEK/CLEAN call, or its continuation (resuming), with preemption at
+ * every check when 'preempt' (paging_log_dirty_op_ex).  bitmap and expect
+ * (the oracle's; NULL: not compared) hold (pages + 7) / 8 bytes, zeroed
+ * here on a first call and kept by the caller across continuations.
+ * pages comes back as sc->pages.  Returns the sim's rc. */
+struct eng_ld_call {
+    bool clean, preempt, resuming;
+    uint64_t pages;
+    uint8_t *bitmap, *expect;
+    struct log_dirty_stats stats;
+};
+int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c);
+/* Domain options (engine-logdirty.c): logdirty_mode "bitmap", the 2007
+ * conservative "is dirty"; before log-dirty is first enabled. */
+void eng_logdirty_config(struct engine *e, struct domain *d, bool bitmap,
+                         bool conservative);
+/* paging_gfn_is_dirty() checked against the oracle. */
+bool eng_is_dirty(struct engine *e, struct domain *d, gfn_t gfn);
+/* heap_fragment(every) as a step; returns the frames taken. */
+uint64_t eng_fragment_heap(struct engine *e, uint64_t every);
+
 /* A guest access by v.  width is 1, 2, 4 or 8 and must not cross a page
  * (checked by the caller). */
 void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out);
+
+/* Issue 4: the EPT as hardware.  eng_ept_config() sets EPTP bit 6 (EPT
+ * A/D flags) of d's EPT, and with pml dirty tracking by page-modification
+ * logging (which implies A/D), before its first access.  eng_ept_set_raw()
+ * writes a raw EPT entry (p2m_ept_raw_set()) and tells the oracle which
+ * gfns it covers; no TLB is flushed (the scenario invalidates with
+ * v:invept like a hypervisor would).  Both return the sim's rc. */
+int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml);
+int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
+                    unsigned level, uint64_t value);
 
 /* Issue 4: TLBs.  Enables the TLBs of v with CPU profile p and VPID vpid
  * (0 on success).  Then eng_tlb_op performs one invalidation on the model

@@ -46,6 +46,12 @@
 struct lstate {
     struct engine eng;
     struct pager *auto_pager[SIM_MAX_DOMAINS]; /* pagers serving on their own */
+    bool ept_raw[SIM_MAX_DOMAINS]; /* the domain has raw EPT entries */
+    /* The gfn ranges under raw EPT entries, per domain (raw_all: more
+     * than fit, every gfn counts as raw). */
+    struct { uint64_t lo, hi; } raw[SIM_MAX_DOMAINS][32];
+    unsigned nraw[SIM_MAX_DOMAINS];
+    bool raw_all[SIM_MAX_DOMAINS];
     size_t mem_used, mem_limit;
     uint64_t instr, budget;
 };
@@ -366,6 +372,27 @@ static gfn_t check_gfn(lua_State *L, struct domain *d, int arg)
     return _gfn((uint64_t)g);
 }
 
+/* A gfn a hypervisor operation may touch: not under a raw EPT entry,
+ * whose type and frame the oracle's flat P2M does not know. */
+static void check_not_raw(lua_State *L, struct domain *d, gfn_t g, const char *op)
+{
+    struct lstate *ls = LS(L);
+    bool raw = ls->raw_all[d->id];
+    for (unsigned i = 0; i < ls->nraw[d->id] && !raw; i++)
+        raw = gfn_x(g) >= ls->raw[d->id][i].lo && gfn_x(g) <= ls->raw[d->id][i].hi;
+    if (raw)
+        lerror(L, "%s: gfn %#" PRIx64 " of domain '%s' is under a raw EPT entry "
+                  "(ept_set_raw); hypervisor operations on it are not supported",
+               op, gfn_x(g), d->name);
+}
+
+static gfn_t check_op_gfn(lua_State *L, struct domain *d, int arg, const char *op)
+{
+    gfn_t g = check_gfn(L, d, arg);
+    check_not_raw(L, d, g, op);
+    return g;
+}
+
 static unsigned check_width(lua_State *L, int arg)
 {
     lua_Integer w = luaL_optinteger(L, arg, 8);
@@ -411,19 +438,46 @@ static int l_domain(lua_State *L)
     lua_Integer gfns = luaL_optinteger(L, -1, 0x1000);
     lua_getfield(L, 1, "ram");
     lua_Integer ram = luaL_optinteger(L, -1, 0);
-    /* The oracle keeps flat per-gfn arrays and compares them after every
-     * step, so the gfn space is bounded (16 GiB of guest-physical space). */
-    if (gfns < 1 || gfns > (1LL << 22))
-        return lerror(L, "domain gfns must be in 1..0x400000 (16 GiB), not %#llx",
+    /* The oracle's per-gfn arrays are chunked (only what was written
+     * exists), so a sparse domain may be large: up to 2^28 gfns (1 TiB),
+     * more than the 2^24 pfns under one L3 entry of the log-dirty tree. */
+    if (gfns < 1 || gfns > (1LL << 28))
+        return lerror(L, "domain gfns must be in 1..0x10000000 (1 TiB), not %#llx",
                       (long long)gfns);
     if (ram < 0 || ram > gfns)
         return lerror(L, "domain ram (%d) must be in 0..gfns", (int)ram);
     if (strlen(name) >= sizeof(((struct domain *)0)->name))
         return lerror(L, "domain name '%s' is too long", name);
+    lua_getfield(L, 1, "ept_ad");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        return lerror(L, "domain ept_ad must be a boolean");
+    bool ept_ad = lua_toboolean(L, -1);
+    lua_getfield(L, 1, "dirty_tracking");
+    const char *dt = luaL_optstring(L, -1, "wp");
+    if (strcmp(dt, "wp") && strcmp(dt, "pml"))
+        return lerror(L, "domain dirty_tracking must be \"wp\" (write protection) "
+                         "or \"pml\" (page-modification logging), not \"%s\"", dt);
+    bool pml = !strcmp(dt, "pml");
     int rc;
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
         return lerror(L, "domain_create('%s') failed: %d", name, rc);
+    /* Log-dirty options, before anything can mark. */
+    lua_getfield(L, 1, "logdirty_mode");
+    const char *mode = luaL_optstring(L, -1, "radix");
+    lua_getfield(L, 1, "logdirty_conservative");
+    bool conservative = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    bool bitmap = !strcmp(mode, "bitmap");
+    if (!bitmap && strcmp(mode, "radix")) {
+        eng_domain_destroy(e, d);
+        return lerror(L, "domain logdirty_mode must be \"radix\" or \"bitmap\", not '%s'",
+                      mode);
+    }
+    if (bitmap || conservative)
+        eng_logdirty_config(e, d, bitmap, conservative);
+    if (ept_ad || pml)
+        eng_ept_config(e, d, ept_ad, pml);
     for (lua_Integer g = 0; g < ram; g++) {
         rc = eng_populate(e, d, _gfn((uint64_t)g), NULL);
         if (rc)
@@ -432,6 +486,50 @@ static int l_domain(lua_State *L)
     struct domain **dp = lua_newuserdatauv(L, sizeof(*dp), 0);
     *dp = d;
     luaL_setmetatable(L, MT_DOMAIN);
+    return 1;
+}
+
+/* ---- heap ------------------------------------------------------------------------- */
+
+static void push_heap_stats(lua_State *L, const struct host *h)
+{
+    lua_createtable(L, 0, 8);
+    set_field_int(L, "free", h->nr_free);
+    set_field_int(L, "allocs", h->allocs);
+    set_field_int(L, "attempts", h->alloc_attempts);
+    set_field_int(L, "injected", h->injected_failures);
+    set_field_int(L, "order_failures", h->order_failures);
+    set_field_int(L, "xen", h->xen_frames);
+    lua_pushinteger(L, heap_max_free_order(h));
+    lua_setfield(L, -2, "max_order");
+}
+
+/* fragment_heap{ every = N }: of the free frames only those with mfn % N
+ * == 0 stay free (default 2: no free block of order > 0 is left). */
+static int l_fragment_heap(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_Integer every = 2;
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "every");
+        every = luaL_optinteger(L, -1, 2);
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, 1)) {
+        return lerror(L, "fragment_heap takes an optional table { every = N }");
+    }
+    if (every < 2 || every > (1LL << 20))
+        return lerror(L, "fragment_heap: every must be in 2..0x100000, not %lld",
+                      (long long)every);
+    eng_fragment_heap(e, (uint64_t)every);
+    push_heap_stats(L, e->host);
+    return 1;
+}
+
+/* heap() -> the heap's counters and the largest free order. */
+static int l_heap(lua_State *L)
+{
+    struct engine *e = E(L);
+    push_heap_stats(L, e->host);
     return 1;
 }
 
@@ -527,11 +625,13 @@ static int d_populate_extent(lua_State *L, struct engine *e, struct domain *d)
     lua_getfield(L, 2, "order"); /* 4 */
     if (lua_isnil(L, 3))
         return lerror(L, "populate{}: gfn missing");
-    gfn_t g = check_gfn(L, d, 3);
+    gfn_t g = check_op_gfn(L, d, 3, "populate");
     lua_Integer order = luaL_optinteger(L, 4, 0);
     if (order != 0 && order != 9 && order != 18)
         return lerror(L, "populate{}: order must be 0, 9 (2 MiB) or 18 (1 GiB), not %d",
                       (int)order);
+    for (uint64_t i = 1; i < (1ULL << order) && gfn_x(g) + i < d->max_gfn; i++)
+        check_not_raw(L, d, gfn_add(g, i), "populate");
     lua_pushinteger(L, eng_populate_extent(e, d, g, (unsigned)order, NULL));
     return 1;
 }
@@ -553,7 +653,7 @@ static int d_set_access(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "set_access");
     const char *an = luaL_checkstring(L, 3);
     int a = p2m_access_from_name(an);
     if (a < 0 || a == p2m_access_r_pw)
@@ -583,9 +683,9 @@ static int d_add_foreign(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "add_foreign");
     struct domain *fd = check_domain(L, 3);
-    gfn_t fg = check_gfn(L, fd, 4);
+    gfn_t fg = check_op_gfn(L, fd, 4, "add_foreign");
     lua_pushinteger(L, eng_add_foreign(e, d, g, fd, fg));
     return 1;
 }
@@ -595,9 +695,9 @@ static int d_grant_map(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "grant_map");
     struct domain *gd = check_domain(L, 3);
-    gfn_t gg = check_gfn(L, gd, 4);
+    gfn_t gg = check_op_gfn(L, gd, 4, "grant_map");
     const char *mode = luaL_optstring(L, 5, "rw");
     if (strcmp(mode, "rw") && strcmp(mode, "ro"))
         return lerror(L, "grant_map: mode must be \"rw\" or \"ro\", not '%s'", mode);
@@ -610,7 +710,7 @@ static int d_grant_unmap(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "grant_unmap");
     lua_pushinteger(L, eng_grant_unmap(e, d, g));
     return 1;
 }
@@ -633,7 +733,7 @@ static int d_populate_pod(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "populate_pod");
     lua_pushinteger(L, eng_pod_mark(e, d, g));
     return 1;
 }
@@ -678,10 +778,12 @@ static int d_populate(lua_State *L)
     struct domain *d = check_domain(L, 1);
     if (lua_istable(L, 2))
         return d_populate_extent(L, e, d);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "populate");
     lua_Integer n = luaL_optinteger(L, 3, 1);
     if (n < 1 || gfn_x(g) + (uint64_t)n > d->max_gfn)
         return lerror(L, "populate count %d runs past the domain's gfns", (int)n);
+    for (lua_Integer i = 0; i < n; i++)
+        check_not_raw(L, d, gfn_add(g, (uint64_t)i), "populate");
     int rc = 0;
     for (lua_Integer i = 0; i < n && !rc; i++)
         rc = eng_populate(e, d, gfn_add(g, (uint64_t)i), NULL);
@@ -693,7 +795,7 @@ static int d_remove(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "remove");
     p2m_type_t rt;
     mfn_t fm = p2m_get_entry(d, g, &rt, NULL);
     if (p2m_is_ram(rt) && hostmem_mfn_valid(e->host->nr_frames, fm) &&
@@ -709,7 +811,7 @@ static int d_set_type(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "set_type");
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
     if (t < 0)
@@ -750,6 +852,7 @@ static gpa_t check_gpa(lua_State *L, struct domain *d, int arg, unsigned width)
     uint64_t a = check_u64(L, arg);
     if ((a >> PAGE_SHIFT) >= d->max_gfn)
         lerror(L, "gpa %#" PRIx64 " out of range for domain '%s'", a, d->name);
+    check_not_raw(L, d, _gfn(a >> PAGE_SHIFT), "write_phys/read_phys");
     if ((a & ~PAGE_MASK) + width > PAGE_SIZE)
         lerror(L, "a %u-byte access at gpa %#" PRIx64 " crosses a page", width, a);
     return _gpa(a);
@@ -786,7 +889,82 @@ static int d_read_phys(lua_State *L)
 static int d_logdirty_enable(lua_State *L)
 {
     struct engine *e = E(L);
-    lua_pushinteger(L, eng_logdirty_enable(e, check_domain(L, 1)));
+    struct domain *d = check_domain(L, 1);
+    if (LS(L)->ept_raw[d->id])
+        return lerror(L, "logdirty_enable: domain '%s' has raw EPT entries "
+                         "(ept_set_raw); log-dirty over them is not supported",
+                      d->name);
+    lua_pushinteger(L, eng_logdirty_enable(e, d));
+    return 1;
+}
+
+/* d:ept_set_raw(gpa, level, value): the scenario writes one EPT entry. */
+static int d_ept_set_raw(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    uint64_t value = check_u64(L, 4);
+    if (level < 1 || level > 4)
+        return lerror(L, "ept_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "ept_set_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "EPT (48 bits)", gpa);
+    if (d->ld.enabled)
+        return lerror(L, "ept_set_raw: log-dirty is on in domain '%s'; raw "
+                         "entries and log-dirty do not mix", d->name);
+    bool leaf = level == 1 || ((level == 2 || level == 3) && (value & 7)
+                               && (value & EPT_PS));
+    unsigned t = (unsigned)((value & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    if (leaf && (t == p2m_ram_logdirty || t == p2m_ram_paging_out ||
+                 t == p2m_ram_paged || t == p2m_ram_paging_in))
+        return lerror(L, "ept_set_raw: a raw leaf of type %s (bits 57:52) would "
+                         "be rewritten by the hypervisor's fault handler; "
+                         "not supported", p2m_type_name((p2m_type_t)t));
+    int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
+    if (rc == -EEXIST)
+        return lerror(L, "ept_set_raw: a large leaf above level %d maps gpa "
+                         "%#" PRIx64 "; write that entry instead", (int)level, gpa);
+    if (rc == -EBUSY)
+        return lerror(L, "ept_set_raw: the level-%d entry for gpa %#" PRIx64
+                         " points at a P2M table; a raw value must keep it "
+                         "(R, W or X set, same address, no bit 7)", (int)level, gpa);
+    if (!rc) {
+        struct lstate *ls = LS(L);
+        uint64_t span = 1ULL << (9 * (level - 1)), lo = (gpa >> PAGE_SHIFT) & ~(span - 1);
+        ls->ept_raw[d->id] = true;
+        if (ls->nraw[d->id] < 32) {
+            ls->raw[d->id][ls->nraw[d->id]].lo = lo;
+            ls->raw[d->id][ls->nraw[d->id]++].hi = lo + span - 1;
+        } else {
+            ls->raw_all[d->id] = true;
+        }
+    }
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
+/* d:ept_get_raw(gpa, level) -> the entry, or nil when no table reaches
+ * that level. */
+static int d_ept_get_raw(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    if (level < 1 || level > 4)
+        return lerror(L, "ept_get_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "ept_get_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "EPT (48 bits)", gpa);
+    uint64_t v = 0;
+    if (p2m_ept_raw_get(d, _gpa(gpa), (unsigned)level, &v))
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)v);
     return 1;
 }
 
@@ -797,42 +975,153 @@ static int d_logdirty_disable(lua_State *L)
     return 1;
 }
 
-/* peek_dirty([pages]) / clean_dirty([pages]) -> list of dirty gfns, stats. */
-static int logdirty_op(lua_State *L, bool clean)
+/*
+ * A PEEK/CLEAN in progress: its page count and the two bitmaps (the sim's,
+ * the oracle's expectation), kept in a userdata between a preempted call
+ * (-ERESTART) and its continuations, in the registry under
+ * "pagesim.ld_pending"[domid].  The Lua heap cap bounds its size.
+ */
+struct ld_pending {
+    uint64_t pages;
+    bool clean;
+    uint8_t bits[]; /* bitmap, then expect: (pages + 7) / 8 bytes each */
+};
+
+#define LD_PENDING "pagesim.ld_pending"
+/* peek/clean may ask this many pages past the domain's gfns. */
+#define LOGDIRTY_PAGES_SLACK 0x10000
+
+/* Pushes the registry's table of pending ops (creating it). */
+static void ld_pending_table(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LD_PENDING) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, LD_PENDING);
+    }
+}
+
+/*
+ * One PEEK/CLEAN call or continuation.  Results: the list of dirty gfns
+ * and {dirty_count, fault_count, pages}; or nil, rc (-ERESTART: preempted,
+ * continue with d:continue_dirty_op()).
+ */
+static int logdirty_call(lua_State *L, struct domain *d, bool clean,
+                         uint64_t pages, bool preempt, bool resuming)
 {
     struct engine *e = E(L);
-    struct domain *d = check_domain(L, 1);
-    lua_Integer pages = luaL_optinteger(L, 2, (lua_Integer)d->max_gfn);
-    if (pages < 0 || (uint64_t)pages > d->max_gfn)
-        return lerror(L, "page count %d outside 0..%d", (int)pages, (int)d->max_gfn);
-    size_t bytes = ((size_t)pages + 7) / 8;
-    uint8_t *bm = calloc(bytes ? bytes : 1, 1);
-    if (!bm)
-        return lerror(L, "out of memory");
-    struct log_dirty_stats st;
-    int rc = eng_logdirty_op(e, d, clean, (uint64_t)pages, bm, &st);
+    ld_pending_table(L);
+    int tbl = lua_gettop(L);
+    struct ld_pending *p = NULL;
+    if (resuming) {
+        lua_rawgeti(L, tbl, d->id);
+        p = lua_touserdata(L, -1);
+        if (p) {
+            pages = p->pages;
+            clean = p->clean;
+        } else {
+            pages = 0; /* nothing pending: the sim answers -EBUSY */
+        }
+    }
+    size_t bytes = (size_t)((pages + 7) / 8);
+    if (!p) {
+        p = lua_newuserdatauv(L, sizeof(*p) + 2 * bytes + 2, 0);
+        p->pages = pages;
+        p->clean = clean;
+        memset(p->bits, 0, 2 * bytes + 2);
+    }
+    int ud = lua_gettop(L);
+    struct eng_ld_call c = { .clean = clean, .preempt = preempt,
+                             .resuming = resuming, .pages = pages,
+                             .bitmap = p->bits, .expect = p->bits + bytes + 1 };
+    int rc = eng_logdirty_call(e, d, &c);
+    /* -EBUSY leaves the pending op alone; anything else ends or replaces it. */
+    if (rc != -EBUSY) {
+        if (rc == -ERESTART)
+            lua_pushvalue(L, ud);
+        else
+            lua_pushnil(L);
+        lua_rawseti(L, tbl, d->id);
+    }
     if (rc) {
-        free(bm);
         lua_pushnil(L);
         lua_pushinteger(L, rc);
         return 2;
     }
     lua_newtable(L);
     lua_Integer n = 0;
-    for (lua_Integer g = 0; g < pages; g++)
-        if (bm[g / 8] >> (g % 8) & 1) {
-            lua_pushinteger(L, g);
+    for (uint64_t g = 0; g < pages; g++) {
+        if (!p->bits[g / 8]) {
+            g |= 7;
+            continue;
+        }
+        if (p->bits[g / 8] >> (g % 8) & 1) {
+            lua_pushinteger(L, (lua_Integer)g);
             lua_rawseti(L, -2, ++n);
         }
-    free(bm);
-    lua_createtable(L, 0, 2);
-    set_field_int(L, "dirty_count", st.dirty_count);
-    set_field_int(L, "fault_count", st.fault_count);
+    }
+    lua_createtable(L, 0, 3);
+    set_field_int(L, "dirty_count", c.stats.dirty_count);
+    set_field_int(L, "fault_count", c.stats.fault_count);
+    set_field_int(L, "pages", c.pages);
     return 2;
+}
+
+/* peek_dirty([pages]) / clean_dirty([pages]), or with a table
+ * { pages = N, preempt = bool }. */
+static int logdirty_op(lua_State *L, bool clean)
+{
+    struct domain *d = check_domain(L, 1);
+    lua_Integer pages = (lua_Integer)d->max_gfn;
+    bool preempt = false;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "pages");
+        pages = luaL_optinteger(L, -1, pages);
+        lua_getfield(L, 2, "preempt");
+        preempt = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+    } else {
+        pages = luaL_optinteger(L, 2, pages);
+    }
+    /* A little past the end, so truncation (bitmap mode) can be seen. */
+    uint64_t lim = d->max_gfn + LOGDIRTY_PAGES_SLACK;
+    if (pages < 0 || (uint64_t)pages > lim)
+        return lerror(L, "page count %lld outside 0..%#llx (gfns + %#x)",
+                      (long long)pages, (unsigned long long)lim,
+                      LOGDIRTY_PAGES_SLACK);
+    return logdirty_call(L, d, clean, (uint64_t)pages, preempt, false);
 }
 
 static int d_peek_dirty(lua_State *L) { return logdirty_op(L, false); }
 static int d_clean_dirty(lua_State *L) { return logdirty_op(L, true); }
+
+/* continue_dirty_op([{ preempt = bool }]): the continuation of the op that
+ * returned -ERESTART (do_paging_domctl_cont). */
+static int d_continue_dirty_op(lua_State *L)
+{
+    struct domain *d = check_domain(L, 1);
+    bool preempt = false;
+    if (lua_istable(L, 2)) {
+        lua_getfield(L, 2, "preempt");
+        preempt = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, 2)) {
+        return lerror(L, "continue_dirty_op takes an optional table { preempt = bool }");
+    }
+    return logdirty_call(L, d, false, 0, preempt, true);
+}
+
+/* is_dirty(gfn) -> bool: paging_mfn_is_dirty() by gfn (conservative after
+ * failed allocations with logdirty_conservative). */
+static int d_is_dirty(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    lua_pushboolean(L, eng_is_dirty(e, d, g));
+    return 1;
+}
 
 static int d_logdirty(lua_State *L)
 {
@@ -845,6 +1134,12 @@ static int d_logdirty(lua_State *L)
     set_field_int(L, "allocs", d->ld.allocs);
     set_field_int(L, "failed_allocs", d->ld.failed_allocs);
     set_field_int(L, "fault_count", d->ld.fault_count);
+    lua_pushstring(L, d->ld.bitmap_mode ? "bitmap" : "radix");
+    lua_setfield(L, -2, "mode");
+    set_field_int(L, "bitmap_pages", d->ld.bitmap_size ? 1ULL << d->ld.bitmap_order : 0);
+    lua_pushboolean(L, d->ld.preempt.active);
+    lua_setfield(L, -2, "preempted");
+    set_field_int(L, "done", d->ld.preempt.active ? d->ld.preempt.done : 0);
     return 1;
 }
 
@@ -865,6 +1160,9 @@ static int d_destroy(lua_State *L)
     struct pager *ap = LS(L)->auto_pager[(*dp)->id];
     if (ap && ap->d == *dp)
         LS(L)->auto_pager[(*dp)->id] = NULL;
+    LS(L)->ept_raw[(*dp)->id] = false;
+    LS(L)->nraw[(*dp)->id] = 0;
+    LS(L)->raw_all[(*dp)->id] = false;
     eng_domain_destroy(e, *dp);
     *dp = NULL;
     return 0;
@@ -1304,6 +1602,9 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
                 lerror(L, "unknown CPU profile '%s' (intel amd)", lua_tostring(L, -1));
             if (v->tlb)
                 lerror(L, "this vcpu already has TLBs");
+            if (v->d->pml_mode)
+                lerror(L, "TLBs with PML dirty tracking are not modelled (a write "
+                          "through a TLB entry would set no EPT D flag)");
             if (eng_vcpu_enable_tlb(E(L), v, p, v->vpid ? v->vpid : (uint16_t)(v->id + 1)))
                 lerror(L, "cannot allocate TLBs");
         } else if (!strcmp(k, "vpid")) {
@@ -1342,13 +1643,20 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
             v->cpu.maxphyaddr = (unsigned)m;
         } else if (!strcmp(k, "implicit")) {
             v->cpu.implicit = lua_toboolean(L, -1);
+        } else if (!strcmp(k, "mbec")) {
+            const struct cpu_profile *p = v->tlb ? tlb_profile(v->tlb)
+                                                 : &cpu_profile_intel;
+            if (lua_toboolean(L, -1) && !p->mbec)
+                lerror(L, "the %s CPU profile has no mode-based execute control",
+                       p->name);
+            v->mbec = lua_toboolean(L, -1);
         } else if (!strcmp(k, "mode")) {
             apply_mode(&v->cpu, parse_mode(L, luaL_checkstring(L, -1)));
         } else if (vcpu_flag(L, v, k)) {
             /* done */
         } else {
             lerror(L, "unknown vcpu setting '%s' (cr3 cpl wp nxe cr0 cr4 efer "
-                      "rflags pkru pkrs maxphyaddr implicit mode pse pge la57 "
+                      "rflags pkru pkrs maxphyaddr implicit mbec mode pse pge la57 "
                       "smep smap pke pks ac pg pae)", k);
         }
         lua_pop(L, 1);
@@ -1412,6 +1720,12 @@ static void push_access(lua_State *L, const struct eng_access *a)
     if (a->final == EF_OK) {
         set_field_int(L, "hpa", hpa_x(a->hpa));
         set_field_int(L, "mfn", mfn_x(hpa_to_mfn(a->hpa)));
+        if (a->ept_shift) { /* a walk, not a TLB hit */
+            set_field_int(L, "memtype", a->memtype);
+            lua_pushboolean(L, a->ipat);
+            lua_setfield(L, -2, "ipat");
+            set_field_int(L, "ept_shift", a->ept_shift);
+        }
     }
     if (a->final == EF_PF) {
         set_field_int(L, "ec", a->pf_ec);
@@ -1430,6 +1744,7 @@ static void push_access(lua_State *L, const struct eng_access *a)
     for (unsigned i = 0; i < a->nexits; i++) {
         lua_createtable(L, 0, 4);
         lua_pushstring(L, a->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
+                          : a->exits[i].kind == MMU_PML_FULL    ? "pml_full"
                                                                 : "ept_misconfig");
         lua_setfield(L, -2, "kind");
         set_field_int(L, "qual", a->exits[i].qual);
@@ -1513,11 +1828,13 @@ static int v_tlb_stats(lua_State *L)
         return lerror(L, "tlb_stats: this vcpu has no TLBs");
     struct tlb_stats st;
     tlb_stats(v->tlb, &st);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
     set_field_int(L, "l1_hits", st.l1_hits);
     set_field_int(L, "stlb_hits", st.stlb_hits);
     set_field_int(L, "walks", st.walks);
     set_field_int(L, "walk_refs", st.walk_refs);
+    set_field_int(L, "psc_hits", st.psc_hits);
+    set_field_int(L, "epsc_hits", st.epsc_hits);
     set_field_int(L, "cycles", v->cycles);
     return 1;
 }
@@ -1537,6 +1854,7 @@ static int v_index(lua_State *L)
         { "pkrs", v->cpu.pkrs }, { "maxphyaddr", v->cpu.maxphyaddr },
         { "implicit", v->cpu.implicit }, { "vpid", v->vpid },
         { "pcid", v->cpu.cr3 & 0xFFF }, { "cycles", v->cycles },
+        { "mbec", v->mbec },
     };
     if (!strcmp(k, "mode")) {
         static const char *const mn[] = { "none", "32", "pae", "4", "5" };
@@ -1598,7 +1916,7 @@ static int d_nominate(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    lua_pushinteger(L, eng_nominate(e, d, check_gfn(L, d, 2)));
+    lua_pushinteger(L, eng_nominate(e, d, check_op_gfn(L, d, 2, "nominate")));
     return 1;
 }
 
@@ -1606,7 +1924,7 @@ static int d_evict(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    lua_pushinteger(L, eng_evict(e, d, check_gfn(L, d, 2)));
+    lua_pushinteger(L, eng_evict(e, d, check_op_gfn(L, d, 2, "evict")));
     return 1;
 }
 
@@ -1616,7 +1934,7 @@ static int d_prep(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "prep");
     static uint8_t page[PAGE_SIZE];
     const void *buf = NULL;
     if (!lua_isnoneornil(L, 3)) {
@@ -1718,7 +2036,7 @@ static int d_map_foreign(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     mfn_t m;
-    int rc = eng_foreign_map(e, d, check_gfn(L, d, 2), &m);
+    int rc = eng_foreign_map(e, d, check_op_gfn(L, d, 2, "map_foreign"), &m);
     if (rc) {
         lua_pushnil(L);
         lua_pushinteger(L, rc);
@@ -1932,7 +2250,7 @@ static int d_set_mem_type(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    gfn_t g = check_op_gfn(L, d, 2, "set_mem_type");
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
     if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ioreq_server)
@@ -2008,6 +2326,7 @@ static void open_api(lua_State *L)
         { "logdirty_enable", d_logdirty_enable },
         { "logdirty_disable", d_logdirty_disable },
         { "peek_dirty", d_peek_dirty }, { "clean_dirty", d_clean_dirty },
+        { "continue_dirty_op", d_continue_dirty_op }, { "is_dirty", d_is_dirty },
         { "logdirty", d_logdirty }, { "destroy", d_destroy },
         { "vcpu", d_vcpu }, { "pagetable", d_pagetable },
         { "paging_enable", d_paging_enable },
@@ -2024,6 +2343,7 @@ static void open_api(lua_State *L)
         { "grant_unmap", d_grant_unmap }, { "pod_target", d_pod_target },
         { "populate_pod", d_populate_pod }, { "pod", d_pod },
         { "map_ioreq_server", d_map_ioreq_server },
+        { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
@@ -2052,7 +2372,8 @@ static void open_api(lua_State *L)
         { "log", l_log }, { "print", l_log }, { "pairs", det_pairs },
         { "next", det_next }, { "tostring", det_tostring },
         { "expect_divergence", l_expect_divergence },
-        { "fail_alloc", l_fail_alloc }, { NULL, NULL },
+        { "fail_alloc", l_fail_alloc }, { "fragment_heap", l_fragment_heap },
+        { "heap", l_heap }, { NULL, NULL },
     };
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);
@@ -2075,7 +2396,22 @@ static void open_api(lua_State *L)
     set_field_int(L, "EXECUTABLE", EPTQ_EXECUTABLE);
     set_field_int(L, "GLA_VALID", EPTQ_GLA_VALID);
     set_field_int(L, "GLA_XLATE", EPTQ_GLA_XLATE);
+    set_field_int(L, "UEXECUTABLE", EPTQ_UEXECUTABLE);
     lua_setfield(L, -2, "EPTQ");
+    /* EPT entry bits (SDM 29.3.2) and Xen's software fields. */
+    lua_createtable(L, 0, 12);
+    set_field_int(L, "R", EPT_R);
+    set_field_int(L, "W", EPT_W);
+    set_field_int(L, "X", EPT_X);
+    set_field_int(L, "MT_SHIFT", EPTE_EMT_SHIFT);
+    set_field_int(L, "IPAT", EPT_IPAT);
+    set_field_int(L, "PS", EPT_PS);
+    set_field_int(L, "A", EPT_A);
+    set_field_int(L, "D", EPT_D);
+    set_field_int(L, "XU", EPT_XU);
+    set_field_int(L, "TYPE_SHIFT", EPTE_P2MT_SHIFT);
+    set_field_int(L, "ADDR_MASK", EPT_ADDR_MASK);
+    lua_setfield(L, -2, "EPTE");
     lua_createtable(L, 0, 5);
     set_field_int(L, "P", PTE_P);
     set_field_int(L, "W", PTE_W);
@@ -2234,6 +2570,12 @@ done:
     res->divergences = s->eng.divergences;
     eng_digest_hex(&s->eng, res->digest);
     eng_flush_coverage(&s->eng);
+    if (rec) {
+        char prof[128];
+        eng_profiles(&s->eng, prof, sizeof prof);
+        if (prof[0])
+            rec_run_profile(rec, run, prof);
+    }
     if (!res->status[0]) {
         const char *st = res->divergences ? "diverge" : res->failures ? "fail" : "pass";
         snprintf(res->status, sizeof res->status, "%s", st);

@@ -567,12 +567,28 @@ static int cmd_show(int argc, char **argv)
         return 2;
     }
     int rc;
+    /* runs.cpu_profile exists from schema version 3 on; an older file is
+     * shown as it is (show never upgrades), its profile column empty. */
+    sqlite3_stmt *uvst;
+    int64_t uv = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &uvst, NULL) == SQLITE_OK) {
+        if (sqlite3_step(uvst) == SQLITE_ROW)
+            uv = sqlite3_column_int64(uvst, 0);
+        sqlite3_finalize(uvst);
+    }
+    const char *prof = uv >= 3 ? "cpu_profile" : "NULL AS cpu_profile";
+    char sql[256];
     if (run < 0) {
-        rc = print_rows(db, "SELECT id, status, steps, failures, divergences, digest, "
-                            "scenario, message FROM runs ORDER BY id", -1);
+        snprintf(sql, sizeof sql, "SELECT id, status, steps, failures, divergences, digest, "
+                                  "%s, scenario, message FROM runs ORDER BY id", prof);
+        rc = print_rows(db, sql, -1);
     } else {
-        rc = print_rows(db, "SELECT step, src, op, args, result FROM steps "
-                            "WHERE run_id = ?1 ORDER BY step", run);
+        snprintf(sql, sizeof sql, "SELECT id, scenario, seed, status, mutants, %s "
+                                  "FROM runs WHERE id = ?1", prof);
+        rc = print_rows(db, sql, run);
+        if (!rc)
+            rc = print_rows(db, "SELECT step, src, op, args, result FROM steps "
+                                "WHERE run_id = ?1 ORDER BY step", run);
         if (!rc)
             rc = print_rows(db, "SELECT step, src, field, expected, actual FROM "
                                 "divergences WHERE run_id = ?1 ORDER BY id", run);

@@ -24,9 +24,10 @@ NBIN=${4:?usage: run.sh PERM_MATRIX EPT_MATRIX TLB_RANDOM NPT_MATRIX}
 "$TBIN" || bad=1
 "$NBIN" || bad=1
 for m in $(grep -v '^#' "$(dirname "$0")/matrix-only-mutants") \
-         tlb_invlpg_nop tlb_no_pcid_tag; do
+         ept_large_no_rsvd ept_no_dirty ept_mbec_bit2 pml_no_log tlb_invlpg_nop tlb_no_pcid_tag \
+         psc_invlpg_keep psc_cr3_keep; do
     case $m in
-    tlb_*) out=$("$TBIN" --seeds 50 --mutant "$m") ;;
+    tlb_*|psc_*) out=$("$TBIN" --seeds 50 --mutant "$m") ;;
     npt_*) out=$("$NBIN" --mutant "$m") ;;
     *) out=$("$EBIN" --quick --mutant "$m") ;;
     esac

@@ -5,11 +5,15 @@
  * A 4-level guest (two PML4s for two PCIDs sharing their lower tables, 16
  * 4 KiB pages and one 2 MiB page) over a hand-built EPT.  Each seed runs a
  * stream of: accesses (random page, kind, CPL), PTE rewrites *without*
- * invalidation (remap, rights, G, present), INVLPG, MOV CR3 with PCIDs and
+ * invalidation (remap, rights, G, present), PDE rewrites without
+ * invalidation (the PD entry of the 16 pages switched between two page
+ * tables, its rights changed: stale paging-structure-cache entries), INVLPG, MOV CR3 with PCIDs and
  * the no-flush bit, INVPCID 0-3, INVVPID 0-3, INVEPT, VPID switches, CR0.WP
  * / SMEP / SMAP toggles.  Every access goes through the model's TLBs
  * (tlb_access, Intel profile) and the oracle: a walk must equal the
- * oracle's fresh prediction; a TLB hit must be in the oracle's allowed set
+ * oracle's prediction -- fresh, or from the paging-structure-cache entry
+ * the model will start from (tlb_psc_probe), which must be in the oracle's
+ * allowed set; a TLB hit must be in the oracle's allowed set
  * (oracle/tlbset.c).  Prints failures as
  *   seed S step N: FAIL: <what>
  * Usage: tlb_random [--seeds N] [--steps N] [--mutant NAME]...
@@ -68,8 +72,19 @@ static void build(void)
     w64(0x12, 0, (0x13ULL << 12) | tbl); /* PDPT */
     w64(0x13, 2, (0x14ULL << 12) | tbl); /* PD[2] -> PT */
     w64(0x13, 3, (0x200ULL << 12) | tbl | PTE_PS | PTE_G); /* 2 MiB */
-    for (unsigned i = 0; i < 16; i++)
+    for (unsigned i = 0; i < 16; i++) {
         w64(0x14, i, ((0x100ULL + i) << 12) | tbl);
+        w64(0x15, i, ((0x180ULL + i) << 12) | tbl); /* the other PT */
+    }
+}
+
+/* The PDE of the 16 pages: PT 0x14 or 0x15, rights varied. */
+static void rewrite_pde(void)
+{
+    uint64_t pt = rnd() % 2 ? 0x14 : 0x15;
+    uint64_t flags = PTE_P | (rnd() % 4 ? PTE_W : 0) | (rnd() % 4 ? PTE_U : 0)
+                     | (rnd() % 8 == 0 ? PTE_NX : 0);
+    w64(0x13, 2, (pt << 12) | flags);
 }
 
 static void rewrite_pte(void)
@@ -122,7 +137,23 @@ static void run_seed(unsigned seed, unsigned steps, uint64_t *hits,
             enum access_kind k = (enum access_kind)(rnd() % 3);
             cpu.cpl = oc.cpl = rnd() % 2 ? 3 : 0;
             struct oracle_expect x;
-            oracle_access(orc, 0, &oc, hm, _gva(va), k, 8, &x);
+            struct mmu_psc_start ps;
+            struct oracle_psc op, *opp = NULL;
+            if (!tlb_probe(t, &cpu, &ept, vpid, _gva(va), k)
+                && tlb_psc_probe(t, &cpu, &ept, vpid, _gva(va), &ps)) {
+                op = (struct oracle_psc){ (unsigned)ps.level, ps.table_gpa,
+                                          ps.table_hpa, (ps.rights & PTE_U) != 0,
+                                          (ps.rights & PTE_W) != 0,
+                                          (ps.rights & PTE_NX) != 0 };
+                if (oracle_tlbset_psc_allows(set, &oc, vpid, EPT_ROOT, _gva(va), &op))
+                    opp = &op;
+                else if (++fails <= 20)
+                    printf("seed %u step %u: FAIL: walk of %#" PRIx64
+                           " would start from a level-%d PSC entry (table %#"
+                           PRIx64 ") that must be invalidated\n", seed, n, va,
+                           ps.level, ps.table_gpa);
+            }
+            oracle_access_psc(orc, 0, &oc, hm, _gva(va), k, 8, opp, &x);
             struct mmu_result r;
             struct tlb_result tr;
             tlb_access(t, hm, &cpu, &ept, vpid, _gva(va), k, &r, &tr);
@@ -130,6 +161,10 @@ static void run_seed(unsigned seed, unsigned steps, uint64_t *hits,
             bool fresh = (ok && x.final == OR_OK && hpa_x(r.hpa) == hpa_x(x.hpa))
                          || (r.outcome == MMU_PF && x.final == OR_PF
                              && r.pf_ec == x.pf_ec);
+            if (tr.level == TLB_WALK && fresh && x.refs_valid && r.refs != x.refs
+                && ++fails <= 20)
+                printf("seed %u step %u: FAIL: walk of %#" PRIx64 " made %u "
+                       "references, expected %u\n", seed, n, va, r.refs, x.refs);
             if (tr.level == TLB_WALK) {
                 (*walks)++;
                 if (!fresh && ++fails <= 20)
@@ -152,8 +187,10 @@ static void run_seed(unsigned seed, unsigned steps, uint64_t *hits,
             oracle_tlbset_note(set, &oc, vpid, EPT_ROOT, _gva(va), &x);
             if (r.outcome == MMU_PF)
                 oracle_tlbset_pf(set, &oc, vpid, _gva(va));
-        } else if (op < 75) {
+        } else if (op < 72) {
             rewrite_pte();
+        } else if (op < 75) {
+            rewrite_pde();
         } else if (op < 82) {
             uint64_t va = pick_va();
             tlb_invlpg(t, vpid, pcid, va);

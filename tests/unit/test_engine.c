@@ -293,3 +293,65 @@ Test(engine, paging_access_outcomes)
                      "expect_eq(v:read(0x400000).kind, 'ok')\n", 1, &r);
     cr_assert_eq(rc, 0, "%s %s", r.status, r.message);
 }
+
+/* Every run records the CPU profiles of its vCPUs (runs.cpu_profile). */
+Test(engine, run_records_cpu_profiles)
+{
+    char path[128], db[128], cmd[512];
+    snprintf(path, sizeof path, "%s/prof.lua", dir);
+    snprintf(db, sizeof db, "%s/prof.db", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("local d = domain{ name = 'a', gfns = 0x40, ram = 4 }\n"
+          "local a = d:vcpu{}\n"
+          "local b = d:vcpu{ tlb = 'amd' }\n"
+          "local c = d:vcpu{ tlb = 'intel' }\n", f);
+    fclose(f);
+    char err[256];
+    struct recorder *rec = rec_open(db, err, sizeof err);
+    cr_assert_not_null(rec, "%s", err);
+    struct run_opts o = { .seed = 1, .rec = rec };
+    struct run_result r;
+    cr_assert_eq(lapi_run_file(path, &o, &r), 0, "%s %s", r.status, r.message);
+    rec_close(rec);
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 %s 'select cpu_profile from runs')\" = "
+             "intel-skylake,amd-zen2", db);
+    cr_assert_eq(system(cmd), 0, "runs.cpu_profile is not intel-skylake,amd-zen2");
+}
+
+/* Raw EPT entries and MBEC: each misuse is an error naming the line. */
+Test(engine, ept_raw_and_mbec_errors)
+{
+    static const struct { const char *text, *needle; } cases[] = {
+        { "local d = domain{}\nd:ept_set_raw(0, 0, 0)\n",
+          "x.lua:2: ept_set_raw: level must be 1 (PTE) .. 4 (PML4E), not 0" },
+        { "local d = domain{}\nd:ept_get_raw(1 << 48, 1)\n",
+          "x.lua:2: ept_get_raw: gpa 0x1000000000000 is beyond" },
+        { "local d = domain{ ram = 1 }\nd:ept_set_raw(0, 4, 0)\n",
+          "x.lua:2: ept_set_raw: the level-4 entry for gpa 0 points at a P2M table" },
+        { "local d = domain{}\nd:ept_set_raw(0x200000, 2, 0x200087)\nd:ept_set_raw(0x201000, 1, 0)\n",
+          "x.lua:3: ept_set_raw: a large leaf above level 1 maps gpa 0x201000" },
+        { "local d = domain{ ram = 2 }\nd:ept_set_raw(0x1000, 1, d:ept_get_raw(0x1000, 1))\nd:populate(0, 2)\n",
+          "x.lua:3: populate: gfn 0x1 of domain 'dom' is under a raw EPT entry" },
+        { "local d = domain{ ram = 2 }\nd:ept_set_raw(0x1000, 1, d:ept_get_raw(0x1000, 1))\nd:logdirty_enable()\n",
+          "x.lua:3: logdirty_enable: domain 'dom' has raw EPT entries" },
+        { "local d = domain{ ram = 2 }\nd:logdirty_enable()\nd:ept_set_raw(0x1000, 1, 0)\n",
+          "x.lua:3: ept_set_raw: log-dirty is on" },
+        { "local d = domain{ ram = 2 }\nd:ept_set_raw(0x1000, 1, (2 << 52) | 5)\n",
+          "x.lua:2: ept_set_raw: a raw leaf of type ram_logdirty" },
+        { "local d = domain{}\nd:vcpu{ tlb = 'amd', mbec = true }\n",
+          "x.lua:2: the amd-zen2 CPU profile has no mode-based execute control" },
+        { "domain{ ept_ad = 1 }\n", "x.lua:1: domain ept_ad must be a boolean" },
+        { "domain{ dirty_tracking = 'shadow' }\n",
+          "x.lua:1: domain dirty_tracking must be \"wp\" (write protection) or \"pml\"" },
+        { "local d = domain{ dirty_tracking = 'pml' }\nd:vcpu{ tlb = 'intel' }\n",
+          "x.lua:2: TLBs with PML dirty tracking are not modelled" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run_result r;
+        run_lua("x.lua", cases[i].text, 1, &r);
+        cr_assert_str_eq(r.status, "error", "case %zu: %s", i, r.message);
+        cr_assert(strstr(r.message, cases[i].needle), "case %zu: %s", i, r.message);
+    }
+}

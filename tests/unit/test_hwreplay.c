@@ -10,6 +10,7 @@
 
 #include "../../hw-replay/hwreplay.h"
 #include "../../hw-replay/layout.h"
+#include "pagesim/tlb.h"
 
 static uint64_t get64(const uint8_t *b, uint64_t off)
 {
@@ -114,4 +115,78 @@ Test(hwreplay, known_table_ids_unique_and_matched)
     cr_assert_str_eq(hw_known_match(&f)->id, "qemu-a-on-faulting-walk");
     f.model_final = 0;
     cr_assert_null(hw_known_match(&f), "A bits on a walk that succeeded are no excuse");
+}
+
+/* cost.c: the model's prediction for a calibration loop. */
+Test(hwreplay, model_cost_tlb_hits_and_2d_walks)
+{
+    struct hw_cost c;
+    char err[128];
+    /* 16 pages fit the L1 dTLB: after the warm-up every access hits it */
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 16, 4096, false, false, &c, err,
+                               sizeof err), 0, "%s", err);
+    cr_assert_float_eq(c.cycles, (double)cpu_profile_intel.lat_l1tlb, 1e-9);
+    cr_assert_float_eq(c.refs, 0.0, 1e-9);
+    /* 4096 pages overflow the STLB (1536): sequential order misses every
+     * time.  Without caches each miss would be a 4-level guest walk over
+     * 4-level EPT (24 references); with the paging-structure caches the
+     * guest PDE's combined mapping gives the PT page's host address and the
+     * EPT PDE cache the final gpa's last EPT level: the PTE read and the
+     * EPT leaf read remain, 2 references. */
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 4096, 8192, true, false, &c, err,
+                               sizeof err), 0, "%s", err);
+    cr_assert_float_eq(c.walks, 1.0, 1e-9);
+    cr_assert_float_eq(c.refs, 2.0, 1e-9);
+    cr_assert_gt(c.cycles, (double)cpu_profile_intel.lat_stlb);
+    /* 256 pages: no walks, nearly all STLB hits (the random order gives the
+     * 64-entry L1 an occasional hit) */
+    struct hw_cost m;
+    cr_assert_eq(hw_model_cost(&cpu_profile_amd, 256, 4096, false, true, &m, err,
+                               sizeof err), 0, "%s", err);
+    double stlb = cpu_profile_amd.lat_l1tlb + cpu_profile_amd.lat_stlb;
+    cr_assert(m.cycles > 0.95 * stlb && m.cycles <= stlb, "256 pages, random: %f cycles",
+              m.cycles);
+    cr_assert_float_eq(m.walks, 0.0, 1e-9);
+}
+
+Test(hwreplay, model_cost_refuses_bad_working_sets)
+{
+    struct hw_cost c;
+    char err[128] = "";
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 100, 16, false, false, &c, err,
+                               sizeof err), -1);
+    cr_assert(strstr(err, "power of two"), "%s", err);
+    cr_assert_eq(hw_model_cost(&cpu_profile_intel, 1 << 19, 16, false, false, &c, err,
+                               sizeof err), -1);
+}
+
+/* QEMU, CR4.LA57 and CR4.PKE: the 5-level identity root, the recorded
+ * PKRU, and the stub's user pages on a key PKRU leaves open. */
+Test(hwreplay, stub_region_la57_and_pkeys)
+{
+    uint8_t *s = calloc(STUB_PAGES, 4096);
+    struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0x10000,
+                           .cr4 = 0x20 | (1 << 12) | (1 << 22), .efer = 0xd00,
+                           .pkru = 0xf /* keys 0 and 1 closed */ };
+    hw_build_stub(s, STUB_GPA_QEMU, &a, true, NULL, 0);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x50), STUB_GPA_QEMU + OFF_ID_PML5, "dump on the 5-level root");
+    cr_assert_eq(get64(s, OFF_ID_PML5) & ~0xfffULL, STUB_GPA_QEMU + OFF_ID_PML4);
+    cr_assert_eq(get64(s, OFF_ID_PML5 + 8 * 511) & ~0xfffULL, STUB_GPA_QEMU + OFF_ID_PML4,
+                 "PML5 slot 511 reaches the stub's PDPT through the identity PML4");
+    cr_assert_eq(get64(s, OFF_PARAMS + 0xd8), 0xf, "PKRU for wrpkru");
+    uint64_t u = get64(s, OFF_PT + 8 * (OFF_USTACK / 4096));
+    cr_assert_eq((u >> 59) & 15, 2, "user stack on key 2, the first one PKRU leaves open");
+    cr_assert_eq((get64(s, OFF_PT + 8 * (OFF_CODE / 4096)) >> 59) & 15, 0,
+                 "supervisor pages: PKRU does not apply");
+    /* without CR4.PKE the key bits stay clear */
+    a.cr4 = 0x20;
+    hw_build_stub(s, STUB_GPA_QEMU, &a, true, NULL, 0);
+    cr_assert_eq((get64(s, OFF_PT + 8 * (OFF_USTACK / 4096)) >> 59) & 15, 0);
+    cr_assert_eq(get64(s, OFF_PARAMS + 0x50), STUB_GPA_QEMU + OFF_ID_PML4);
+    free(s);
+    cr_assert_eq(hw_free_pkey(0), 0);
+    cr_assert_eq(hw_free_pkey(0x55555554), 0, "keys 1..15 access-disabled, key 0 open");
+    cr_assert_eq(hw_free_pkey(0xaaaaaaaa), -1, "write-disabled keys are closed too");
+    cr_assert_eq(hw_free_pkey(0x3fffffff), 15);
+    cr_assert_eq(hw_free_pkey(0xffffffff), -1);
 }

@@ -196,7 +196,7 @@ Test(recorder, fresh_database_identity_and_journal)
 	rec_close(r);
 	db = db_open(dbpath);
 	cr_assert_eq(q_int(db, "PRAGMA user_version"), RECORDER_SCHEMA_VERSION);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
 	cr_assert_eq(q_int(db, "PRAGMA application_id"), 0x50475331);
 	cr_assert_str_eq(q_text(db, "PRAGMA journal_mode", buf, sizeof(buf)),
 	                 "wal");
@@ -308,7 +308,7 @@ Test(recorder, reopen_appends_runs)
 	db = db_open(dbpath);
 	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE status='pass'"),
 	             2);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
 	sqlite3_close(db);
 }
 
@@ -324,7 +324,7 @@ Test(recorder, newer_schema_version_refused)
 	             SQLITE_OK);
 	sqlite3_close(db);
 
-	expect_refused(dbpath, "schema version 7 is newer than this pagesim (2)");
+	expect_refused(dbpath, "schema version 7 is newer than this pagesim (3)");
 }
 
 Test(recorder, text_file_refused)
@@ -597,6 +597,7 @@ Test(recorder, version1_upgraded_in_place)
 	db = db_open(dbpath);
 	cr_assert_eq(sqlite3_exec(db, "DROP VIEW transition_coverage;"
 	                              "DROP TABLE coverage;"
+	                              "ALTER TABLE runs DROP COLUMN cpu_profile;"
 	                              "PRAGMA user_version = 1;",
 	                          NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -609,8 +610,87 @@ Test(recorder, version1_upgraded_in_place)
 	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
 	rec_close(r);
 	db = db_open(dbpath);
-	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
 	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs"), 2);
 	cr_assert_eq(q_int(db, "SELECT total FROM transition_coverage"), 5);
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM runs WHERE cpu_profile"
+	                       " IS NULL"), 2);
 	sqlite3_close(db);
+}
+
+/* Every run records its CPU profile (schema version 3). */
+Test(recorder, run_profile_recorded)
+{
+	char buf[256];
+	struct recorder *r = must_open(dbpath);
+	int64_t a = rec_run_begin(r, "a", 1, NULL);
+	int64_t b = rec_run_begin(r, "b", 1, NULL);
+	sqlite3 *db;
+
+	cr_assert_eq(rec_run_profile(r, a, "intel-skylake,amd-zen2"), 0, "%s",
+	             rec_errmsg(r));
+	cr_assert_eq(rec_run_profile(r, 999, "amd-zen2"), -1);
+	cr_assert(strstr(rec_errmsg(r), "no run 999"), "%s", rec_errmsg(r));
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_str_eq(q_rows(db, "SELECT id, cpu_profile FROM runs ORDER BY id",
+	                        buf, sizeof(buf)),
+	                 "1|intel-skylake,amd-zen2\n2|NULL\n");
+	sqlite3_close(db);
+}
+
+/* A version 2 database is upgraded in place to version 3: its runs keep
+ * everything and get a NULL profile; new runs record theirs; merging a
+ * version 2 file into a version 3 one leaves the profile NULL. */
+Test(recorder, version2_upgraded_in_place)
+{
+	char buf[256], src[sizeof(dbpath) + 8];
+	struct recorder *r = must_open(dbpath);
+	int64_t a = rec_run_begin(r, "old", 1, NULL);
+	sqlite3 *db;
+
+	cr_assert_eq(rec_coverage(r, a, "p2m", "k", 2), 0);
+	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_eq(sqlite3_exec(db, "ALTER TABLE runs DROP COLUMN cpu_profile;"
+	                              "PRAGMA user_version = 2;",
+	                          NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* a copy stays version 2, for the merge below */
+	snprintf(src, sizeof(src), "%s.v2", dbpath);
+	db = db_open(dbpath);
+	cr_assert_eq(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+	                          NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	{
+		FILE *in = fopen(dbpath, "rb"), *out = fopen(src, "wb");
+		char chunk[4096];
+		size_t n;
+		cr_assert(in && out);
+		while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+			cr_assert_eq(fwrite(chunk, 1, n, out), n);
+		fclose(in);
+		fclose(out);
+	}
+
+	r = must_open(dbpath);
+	int64_t b = rec_run_begin(r, "new", 1, NULL);
+	cr_assert_eq(rec_run_profile(r, b, "amd-zen2"), 0, "%s", rec_errmsg(r));
+	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
+	cr_assert_eq(rec_merge(r, src), 1, "%s", rec_errmsg(r));
+	rec_close(r);
+	db = db_open(dbpath);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 3);
+	cr_assert_str_eq(q_rows(db, "SELECT id, scenario, cpu_profile FROM runs"
+	                            " ORDER BY id", buf, sizeof(buf)),
+	                 "1|old|NULL\n2|new|amd-zen2\n3|old|NULL\n");
+	cr_assert_eq(q_int(db, "SELECT count(*) FROM coverage"), 2);
+	sqlite3_close(db);
+	db = db_open(src);
+	cr_assert_eq(q_int(db, "PRAGMA user_version"), 2, "merge only reads");
+	sqlite3_close(db);
+	remove(src);
 }

@@ -726,3 +726,42 @@ Test(sim, npf_other_outcomes)
     cr_assert_eq(hvm_hap_nested_page_fault(d, _gpa(0x10000), EPTQ_FETCH,
                                            _gva(0)), NPF_CRASH);
 }
+
+/* Raw EPT entries (d:ept_set_raw): a 2 MiB leaf is read by get_entry as a
+ * mapping of its range, split into 512 4 KiB leaves with the same bits
+ * when the hypervisor sets one gfn below it (ept_split_super_page()), and
+ * entries pointing at P2M tables cannot be dropped. */
+Test(sim, raw_large_leaf_read_split_and_guarded)
+{
+    uint64_t leaf = 0x200000ULL | EPTE_SP | (6ULL << 3) | EPT_IPAT | 7;
+    uint64_t v = 0;
+    p2m_type_t t;
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(0x200000), 2, leaf), 0);
+    cr_assert_eq(p2m_ept_raw_get(d, _gpa(0x200000), 2, &v), 0);
+    cr_assert_eq(v, leaf);
+    cr_assert_eq(p2m_ept_raw_get(d, _gpa(0x200000), 1, &v), -ENOENT);
+    mfn_t m = p2m_get_entry(d, _gfn(0x2a5), &t, NULL);
+    cr_assert_eq(t, p2m_ram_rw);
+    cr_assert_eq(mfn_x(m), 0x200 + 0xa5);
+    cr_assert_geq(d->max_mapped_pfn, 0x3ff);
+    /* Writing a level-1 entry below the large leaf is refused... */
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(0x2a5000), 1, 0), -EEXIST);
+    /* ...the hypervisor's p2m_set_entry() splits it. */
+    unsigned pages = d->p2m_pages;
+    cr_assert_eq(p2m_set_entry(d, _gfn(0x2a5), INVALID_MFN, p2m_mmio_dm,
+                               p2m_access_rwx), 0);
+    cr_assert_eq(d->p2m_pages, pages + 1);
+    cr_assert_eq(p2m_ept_raw_get(d, _gpa(0x2a6000), 1, &v), 0);
+    cr_assert_eq(v, (leaf & ~EPTE_SP & ~EPT_ADDR_MASK) | (0x2a6ULL << 12));
+    cr_assert_eq(p2m_ept_raw_get(d, _gpa(0x2a5000), 1, &v), 0);
+    cr_assert_eq(v, 0, "the one gfn set: mmio_dm without a frame is 0");
+    m = p2m_get_entry(d, _gfn(0x3ff), &t, NULL);
+    cr_assert_eq(mfn_x(m), 0x3ff);
+    /* The PDE now points at a P2M table: a raw value must keep it. */
+    cr_assert_eq(p2m_ept_raw_get(d, _gpa(0x200000), 2, &v), 0);
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(0x200000), 2, 0), -EBUSY);
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(0x200000), 2, v | EPTE_SP), -EBUSY);
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(0x200000), 2, v & ~(uint64_t)EPT_W), 0);
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(0x200000), 0, 0), -EINVAL);
+    cr_assert_eq(p2m_ept_raw_set(d, _gpa(1ULL << 48), 1, 0), -EINVAL);
+}

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "pagesim/mutant.h"
+#include "pagesim/oracle.h"
 #include "pagesim/tlb.h"
 
 #define GOFF 0x100
@@ -63,9 +64,13 @@ Test(tlb, walk_then_hit_and_cost)
     struct tlb_result tr = go(ACC_READ, &r);
     cr_assert_eq(tr.level, TLB_WALK);
     cr_assert_eq(r.refs, 24, "a full 4x4 2D walk");
-    /* 24 references, all missing the PT-line cache the first time (some
-     * share lines), plus the L1, STLB and walk start latencies. */
-    cr_assert_gt(tr.cycles, 10 * cpu_profile_intel.lat_pt_miss);
+    /* The EPT walks after the first start from the EPT PDE cache the first
+     * one filled (all tables sit in one 2 MiB gpa region): only the first
+     * EPT walk reads all 4 levels, the other four read 1 each. */
+    cr_assert_eq(r.epsc_saved, 4 * 3);
+    /* The first EPT walk's 4 tables (distinct lines) miss the PT-line
+     * cache, plus the L1, STLB and walk start latencies. */
+    cr_assert_gt(tr.cycles, 4 * cpu_profile_intel.lat_pt_miss);
     tr = go(ACC_READ, &r);
     cr_assert_eq(tr.level, TLB_L1);
     cr_assert_eq(r.outcome, MMU_OK);
@@ -140,4 +145,258 @@ Test(tlb, profiles)
     cr_assert_eq(cpu_profile_by_name("amd-zen2"), &cpu_profile_amd);
     cr_assert_null(cpu_profile_by_name("vax"));
     cr_assert_eq(cpu_profile_intel.stlb.entries, 1536);
+}
+
+/* ---- paging-structure caches (SDM 4.10.3, 28.4.1) ------------------------------ */
+
+static struct tlb_result go_va(uint64_t va, struct mmu_result *r)
+{
+    struct tlb_result tr;
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(va), ACC_READ, r, &tr);
+    return tr;
+}
+
+/* A second PT (gfn 0x14) whose entry 8 maps gfn 0x22; PT 0x13 maps page 8
+ * to gfn 0x21. */
+static void two_tables(void)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+    w(0x13 + GOFF, 8, (0x21ULL << 12) | a);
+    w(0x14 + GOFF, 8, (0x22ULL << 12) | a);
+}
+
+Test(tlb, psc_skips_levels)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    go(ACC_READ, &r);
+    cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    cr_assert_eq(ps.level, 2, "the deepest: the PDE cache");
+    cr_assert_eq(ps.table_gpa, 0x13ULL << 12);
+    cr_assert_eq(ps.table_hpa, (0x13ULL + GOFF) << 12);
+    cr_assert_eq(ps.rights, PTE_U | PTE_W);
+    two_tables();
+    struct tlb_result tr = go_va(0x8000, &r);
+    cr_assert_eq(tr.level, TLB_WALK);
+    cr_assert_eq(r.refs, 1 + 4, "PTE at its cached host address + final EPT walk");
+    cr_assert_eq(r.epsc_saved, 3, "the final EPT walk from the EPT PDE cache");
+    struct tlb_stats st;
+    tlb_stats(t, &st);
+    cr_assert_eq(st.psc_hits, 1);
+    cr_assert_eq(st.walk_refs, (24 - 12) + (5 - 3), "references made");
+    /* Another PCID has no PSC entries. */
+    cpu.cr4 |= X86_CR4_PCIDE;
+    cpu.cr3 |= 3;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+}
+
+Test(tlb, psc_stale_until_invlpg_of_any_address)
+{
+    struct mmu_result r;
+    two_tables();
+    go(ACC_READ, &r); /* caches PDE -> PT 0x13 */
+    w(0x12 + GOFF, 0, (0x14ULL << 12) | PTE_P | PTE_W | PTE_U | PTE_A);
+    go_va(0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x21ULL + GOFF) << 12, "stale PDE cache: allowed");
+    tlb_invlpg(t, 1, 0, 0x12345000); /* an unrelated address */
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "VA's own TLB entry stays");
+    struct mmu_psc_start ps;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    cr_assert_eq(go_va(0x8000, &r).level, TLB_L1, "0x8000's stale TLB entry stays");
+    tlb_invlpg(t, 1, 0, 0x8000);
+    go_va(0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x22ULL + GOFF) << 12, "a full walk: PT 0x14");
+    cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    cr_assert_eq(ps.table_gpa, 0x14ULL << 12);
+}
+
+Test(tlb, psc_invlpg_mutant_keeps)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    go(ACC_READ, &r);
+    pagesim_mutants = MUT_PSC_INVLPG_KEEP;
+    tlb_invlpg(t, 1, 0, 0x12345000);
+    cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+    pagesim_mutants = 0;
+    tlb_invlpg(t, 1, 0, 0x12345000);
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+}
+
+Test(tlb, psc_scope_of_each_invalidation)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    cpu.cr4 |= X86_CR4_PCIDE;
+    cpu.cr3 |= 5;
+#define CACHED() tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps)
+    /* Refill: drop the VPID's TLB entries, then walk VA. */
+#define REFILL() (tlb_invvpid(t, 1, 1, 0), go(ACC_READ, &r))
+    REFILL();
+    tlb_mov_cr3(t, 1, 5, true);
+    cr_assert(CACHED(), "MOV CR3 with bit 63 keeps them");
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1);
+    tlb_mov_cr3(t, 1, 6, false);
+    cr_assert(CACHED(), "MOV CR3 to another PCID keeps PCID 5's");
+    tlb_mov_cr3(t, 1, 5, false);
+    cr_assert_not(CACHED(), "MOV CR3 to PCID 5 drops them");
+    REFILL();
+    tlb_invpcid(t, 1, 0, 6, 0x8000);
+    cr_assert(CACHED(), "INVPCID 0 of another PCID");
+    tlb_invpcid(t, 1, 0, 5, 0x12345000);
+    cr_assert_not(CACHED(), "INVPCID 0: every PSC entry of the PCID");
+    REFILL();
+    tlb_invpcid(t, 1, 3, 0, 0);
+    cr_assert_not(CACHED(), "INVPCID 3");
+    REFILL();
+    tlb_invvpid(t, 1, 2, 0);
+    cr_assert(CACHED(), "INVVPID of another VPID");
+    tlb_invvpid(t, 0, 1, 0x12345000);
+    cr_assert_not(CACHED(), "INVVPID 0 (drops all of the VPID: allowed)");
+    REFILL();
+    tlb_invept(t, 1, 9);
+    cr_assert(CACHED(), "INVEPT of another EPTP");
+    tlb_invept(t, 1, 1);
+    cr_assert_not(CACHED(), "INVEPT single context");
+    REFILL();
+    tlb_invept(t, 2, 0);
+    cr_assert_not(CACHED(), "INVEPT all");
+    /* ... and the EPT PSCs with it: the next walk reads every EPT level of
+     * its first EPT walk again. */
+    go(ACC_READ, &r);
+    cr_assert_eq(r.epsc_saved, 4 * 3);
+#undef CACHED
+#undef REFILL
+}
+
+Test(tlb, psc_pf_drops_the_address)
+{
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    go(ACC_READ, &r);
+    /* The PTE for 0x8000 is not present: #PF, which drops the PSC entries
+     * for 0x8000 (the same PDE as VA). */
+    go_va(0x8000, &r);
+    cr_assert_eq(r.outcome, MMU_PF);
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps));
+}
+
+Test(tlb, oracle_psc_set)
+{
+    /* The oracle's side: a noted walk's PSC entries are allowed, until the
+     * SDM's invalidations; INVVPID 0 of another address keeps them. */
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    struct oracle_cpu oc = { .cr0 = cpu.cr0, .cr3 = cpu.cr3, .cr4 = cpu.cr4,
+                             .efer = cpu.efer };
+    struct oracle_expect x = { .final = OR_OK, .r_shift = 12, .npsc = 1 };
+    x.psc[0] = (struct oracle_psc){ 2, 0x13000, 0x113000, true, true, false };
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    struct oracle_psc q = x.psc[0];
+    cr_assert(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    cr_assert_not(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x200000), &q),
+                  "another 2 MiB region");
+    q.w = false;
+    cr_assert_not(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q),
+                  "other rights");
+    q.w = true;
+    oracle_tlbset_invvpid(s, 0, 1, 0x12345000);
+    cr_assert(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    oracle_tlbset_mov_cr3(s, 1, 0, true);
+    cr_assert(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    oracle_tlbset_invlpg(s, 1, 0, 0x12345000);
+    cr_assert_not(oracle_tlbset_psc_allows(s, &oc, 1, 1, _gva(0x8000), &q));
+    cr_assert_eq(oracle_tlbset_psc_size(s), 0);
+    oracle_tlbset_destroy(s);
+}
+
+/* ---- the fast paths are the general walker ------------------------------------- */
+
+static uint64_t trng = 0x2545F4914F6CDD1DULL;
+static uint64_t trand(void)
+{
+    trng ^= trng << 13;
+    trng ^= trng >> 7;
+    trng ^= trng << 17;
+    return trng;
+}
+
+#define SAME(f) cr_assert_eq(a->f, b->f, "trial %u: " #f " %#llx vs %#llx", n, \
+                             (unsigned long long)a->f, (unsigned long long)b->f)
+static void same_result(unsigned n, const struct mmu_result *a, const struct mmu_result *b)
+{
+    SAME(outcome); SAME(gpa.gpa); SAME(hpa.hpa); SAME(pf_ec); SAME(cr2.gva);
+    SAME(exit_qual); SAME(exit_gpa.gpa); SAME(exit_gla.gva); SAME(refs);
+    SAME(guest_refs); SAME(ept_refs); SAME(ad_writes); SAME(epsc_saved);
+    SAME(page_shift); SAME(ept_memtype); SAME(ept_ipat); SAME(ept_shift);
+    SAME(rights); SAME(pkey); SAME(ept_perm);
+}
+
+/* Random entries at every level, random CPU state and access: the model
+ * with its fast paths (no mutant set) and with them off (a mutant bit of
+ * the sim, which the walk never tests, disables them) must give the same
+ * result, the same memory afterwards and the same TLB statistics. */
+Test(tlb, fast_paths_equal_general_walker)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A;
+    static const uint64_t bits[] = { PTE_P, PTE_W, PTE_U, PTE_A, PTE_D, PTE_G,
+                                     PTE_NX, 1ULL << 51 };
+    for (unsigned n = 0; n < 3000; n++) {
+        uint64_t e[5], ept_leaf;
+        e[4] = (0x11ULL << 12) | a;
+        e[3] = (0x12ULL << 12) | a;
+        e[2] = (0x13ULL << 12) | a;
+        e[1] = (0x20ULL << 12) | a | PTE_D;
+        for (int l = 1; l <= 4; l++)
+            if (trand() % 4 == 0)
+                e[l] ^= bits[trand() % 8];
+        if (trand() % 8 == 0)
+            e[2] = (0x200ULL << 12) | a | PTE_PS | (trand() % 2 ? PTE_D : 0);
+        ept_leaf = ((0x20ULL + GOFF) << 12) | (6 << 3) | (trand() % 8);
+        struct mmu_cpu c = cpu;
+        c.cpl = trand() % 2 ? 3 : 0;
+        c.cr0 ^= trand() % 2 ? X86_CR0_WP : 0;
+        c.efer ^= trand() % 4 == 0 ? X86_EFER_NXE : 0;
+        c.cr4 |= trand() % 8 == 0 ? X86_CR4_SMAP : 0;
+        enum access_kind k = (enum access_kind)(trand() % 3);
+        bool with_tlb = trand() % 2;
+        uint64_t va = VA + 8 * (trand() % 512);
+        uint64_t va2 = va + 0x1000 * (trand() % 2);
+        struct mmu_result r[2];
+        uint64_t mem[2][5];
+        struct tlb_stats st[2];
+        for (int pass = 0; pass < 2; pass++) {
+            pagesim_mutants = pass ? MUT_M2P_KEEP_ON_FREE : 0;
+            w(0x10 + GOFF, 0, e[4]);
+            w(0x11 + GOFF, 0, e[3]);
+            w(0x12 + GOFF, 0, e[2]);
+            w(0x13 + GOFF, 7, e[1]);
+            w(4, 0x20, ept_leaf);
+            tlb_destroy(t);
+            t = tlb_new(&cpu_profile_intel);
+            struct tlb_result tr;
+            if (with_tlb) {
+                /* A first access fills the PSCs (through VA's page), the
+                 * second (another page, same PT) walks below them. */
+                tlb_access(t, hm, &c, &ept, 1, _gva(VA), ACC_READ, &r[pass], &tr);
+                tlb_access(t, hm, &c, &ept, 1, _gva(va2), k, &r[pass], &tr);
+            } else {
+                mmu_translate(hm, &c, &ept, _gva(va), k, &r[pass]);
+            }
+            tlb_stats(t, &st[pass]);
+            hostmem_read64(hm, _hpa(((0x10 + GOFF) << 12)), &mem[pass][4]);
+            hostmem_read64(hm, _hpa(((0x11 + GOFF) << 12)), &mem[pass][3]);
+            hostmem_read64(hm, _hpa(((0x12 + GOFF) << 12)), &mem[pass][2]);
+            hostmem_read64(hm, _hpa(((0x13 + GOFF) << 12) + 56), &mem[pass][1]);
+            hostmem_read64(hm, _hpa((4 << 12) + 8 * 0x20), &mem[pass][0]);
+        }
+        same_result(n, &r[0], &r[1]);
+        for (int l = 0; l < 5; l++)
+            cr_assert_eq(mem[0][l], mem[1][l], "trial %u: memory at level %d", n, l);
+        cr_assert_eq(st[0].cycles, st[1].cycles, "trial %u: cycles", n);
+        cr_assert_eq(st[0].walk_refs, st[1].walk_refs, "trial %u: walk_refs", n);
+        cr_assert_eq(st[0].psc_hits, st[1].psc_hits, "trial %u", n);
+        cr_assert_eq(st[0].epsc_hits, st[1].epsc_hits, "trial %u", n);
+    }
+    pagesim_mutants = 0;
 }
