@@ -234,7 +234,17 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
         p2m_access_t a;
         mfn_t m = p2m_get_entry(d, _gfn(g), &t, &a);
         dm->paging[g] = p2m_is_paging(t) ? 1 : 0;
-        if (!p2m_is_ram(t) || mfn_eq(m, INVALID_MFN))
+        /* RAM, and the other domains' pages mapped by grant or
+         * p2m_add_foreign (issue 3): guest-visible memory too; a
+         * populate-on-demand gfn is what its first touch makes it, a
+         * fresh zeroed page from the PoD cache. */
+        if (t == p2m_populate_on_demand) {
+            dm->m.present[g] = 1;
+            memset(dm->m.ram + g * PAGE_SIZE, 0, PAGE_SIZE);
+            continue;
+        }
+        if (!(p2m_is_ram(t) || p2m_is_grant(t) || t == p2m_map_foreign) ||
+            mfn_eq(m, INVALID_MFN))
             continue;
         dm->m.present[g] = 1;
         const uint8_t *f = hostmem_frame_peek(e->host->mem, m);
@@ -631,6 +641,15 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "not yet mirrored as read-only memslots");
         return;
     }
+    if (out->final == EF_MMIO) {
+        p2m_type_t it;
+        p2m_get_entry(d, gpa_to_gfn(out->gpa), &it, NULL);
+        if (it == p2m_ioreq_server) {
+            skip(c, e, dom, "a write the model forwarded to the ioreq server "
+                            "(p2m_ioreq_server): not yet mirrored as read-only memslots");
+            return;
+        }
+    }
     if (c->cur.cpl != 0 && c->cur.cpl != 3) {
         skip(c, e, dom, "CPL 1/2 accesses are not replayed");
         return;
@@ -845,6 +864,13 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
         c->ld_checked++;
         for (uint64_t g = 0; g < top; g++) {
             if (!m->present[g] || (dm->ld_before[g / 8] >> (g % 8) & 1))
+                continue;
+            /* Xen's log-dirty tracks the domain's own RAM: writes through
+             * grant and foreign entries (EPT-writable, not logged in the
+             * mapping domain) are KVM memslot writes but no model marks. */
+            p2m_type_t lt;
+            p2m_get_entry(d, _gfn(g), &lt, NULL);
+            if (p2m_is_grant(lt) || lt == p2m_map_foreign)
                 continue;
             bool md = dm->ld_after[g / 8] >> (g % 8) & 1, kd = m->dirty[g];
             if (md != kd) {

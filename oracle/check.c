@@ -92,29 +92,41 @@ struct p2m_view {
     const struct oracle_dom *od; /* raw gfns are not compared */
 };
 
-/* One gfn: the sim's decoded entry against the model's. */
+/* One gfn: the sim's decoded entry e (0: missing) of the given order
+ * against the model's. */
 static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
-                        uint64_t g, const struct oracle_epte *a)
+                        uint64_t g, uint64_t e, unsigned order)
 {
     char e1[24], a1[24];
-    unsigned xt = od_type(od, g), xp = oracle_type_perms(xt);
+    struct oracle_epte a;
+    oracle_epte_decode(e, &a);
+    unsigned xt = od_type(od, g), xp = oracle_gfn_perms(od, g);
     uint64_t xm = od_mfn(od, g);
-    /* With PML a ram_logdirty leaf stays writable (its D flag, not a
-     * fault, reports the first write). */
-    if (xt == p2m_ram_logdirty && od->pml_on)
-        xp = ORACLE_RWX;
-    if (a->type != xt)
-        oracle_report(r, oracle_type_name(xt, e1), oracle_type_name(a->type, a1),
+    /* With PML a 4 KiB ram_logdirty leaf stays writable (its D flag, not a
+     * fault, reports the first write); a superpage stays write-protected. */
+    if (xt == p2m_ram_logdirty && od->pml_on && od_order(od, g) == 0)
+        xp = oracle_perms(p2m_ram_rw, od_access(od, g));
+    if (a.type != xt)
+        oracle_report(r, oracle_type_name(xt, e1), oracle_type_name(a.type, a1),
                       "d%u.p2m[%#" PRIx64 "].type", od->id, g);
-    if (a->mfn != xm)
-        oracle_report(r, oracle_hex(xm, e1), oracle_hex(a->mfn, a1),
+    if (a.mfn != xm)
+        oracle_report(r, oracle_hex(xm, e1), oracle_hex(a.mfn, a1),
                       "d%u.p2m[%#" PRIx64 "].mfn", od->id, g);
-    if (a->perm != xp)
-        oracle_report(r, oracle_perm_name(xp), oracle_perm_name(a->perm),
+    if (a.perm != xp)
+        oracle_report(r, oracle_perm_name(xp), oracle_perm_name(a.perm),
                       "d%u.p2m[%#" PRIx64 "].perm", od->id, g);
+    if (order != od_order(od, g))
+        oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
+                      "d%u.p2m[%#" PRIx64 "].order", od->id, g);
+    /* The stored access of an entry that holds something (an empty
+     * entry has none: ept_get_entry() answers n). */
+    unsigned aa = e ? (unsigned)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT) : 0;
+    if ((xt != p2m_mmio_dm || xm != mfn_x(INVALID_MFN)) && aa != od_access(od, g))
+        oracle_report(r, u64s(od_access(od, g), e1), u64s(aa, a1),
+                      "d%u.p2m[%#" PRIx64 "].access", od->id, g);
 }
 
-static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
+static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
 {
     struct p2m_view *v = ctx;
     struct oracle_epte x;
@@ -123,7 +135,7 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e)
     if (oracle_is_raw(v->od, gfn))
         return; /* the scenario's own entry */
     if (gfn < v->od->max_gfn) {
-        compare_gfn(v->r, v->od, gfn, &x);
+        compare_gfn(v->r, v->od, gfn, e, order);
         return;
     }
     /* Nothing may be mapped outside [0, max_gfn). */
@@ -162,11 +174,8 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                 continue;
             /* A missing (zero) entry was not visited by pass 1. */
             uint64_t e = oracle_ept_lookup(h, d->ept_root, g);
-            if (!e) {
-                struct oracle_epte x;
-                oracle_epte_decode(0, &x);
-                compare_gfn(r, od, g, &x);
-            }
+            if (!e)
+                compare_gfn(r, od, g, 0, 0);
             /* The frame behind a RAM gfn is the domain's guest page. */
             char e1[24], a1[24];
             if (p2m_is_ram(xt) && m < h->nr_frames) {
@@ -334,11 +343,42 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                               u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
                               od->id, v);
         oracle_compare_paging(d, od, &r);
-        uint64_t ram = 0;
+        uint64_t ram = od->pod_count; /* PoD cache pages are the domain's */
+        /* The ioreq server mapping and its entry count. */
+        uint64_t nioreq = 0;
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
             const struct oracle_chunk *c = od->chunks[ci];
-            for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+            for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
                 ram += p2m_is_ram(c->type[i]) && c->mfn[i] != mfn_x(INVALID_MFN);
+                nioreq += c->type[i] == p2m_ioreq_server;
+            }
+        }
+        if (d->ioreq.entry_count != nioreq)
+            oracle_report(&r, u64s(nioreq, e1), u64s(d->ioreq.entry_count, a1),
+                          "d%u.ioreq.entry_count", od->id);
+        if (d->ioreq.mapped != od->ioreq_mapped || d->ioreq.write != od->ioreq_write)
+            oracle_report(&r, od->ioreq_mapped ? "mapped" : "none",
+                          d->ioreq.mapped ? "mapped" : "none", "d%u.ioreq.server",
+                          od->id);
+        /* Populate-on-demand: entry count and the cache, frame by frame
+         * in the order they will be used. */
+        if (d->pod.entry_count != od->pod_entries)
+            oracle_report(&r, u64s(od->pod_entries, e1),
+                          u64s(d->pod.entry_count, a1), "d%u.pod.entry_count",
+                          od->id);
+        if (d->pod.count != od->pod_count)
+            oracle_report(&r, u64s(od->pod_count, e1), u64s(d->pod.count, a1),
+                          "d%u.pod.count", od->id);
+        for (uint64_t i = 0; i < od->pod_count && i < d->pod.count; i++) {
+            uint64_t am = d->pod.cache[(d->pod.head + i) % d->pod.cap];
+            if (am != od->pod_cache[i])
+                oracle_report(&r, oracle_hex(od->pod_cache[i], e1),
+                              oracle_hex(am, a1), "d%u.pod.cache[%" PRIu64 "]",
+                              od->id, i);
+            else if (am < h->nr_frames && (h->frames[am].owner != od->id ||
+                                           h->frames[am].use != PGU_GUEST))
+                oracle_report(&r, "a page of the domain", "another frame",
+                              "d%u.pod.cache[%" PRIu64 "]", od->id, i);
         }
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),
@@ -383,11 +423,15 @@ struct inv_ctx {
 };
 
 /* I1 on one leaf. */
-static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e)
+static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
 {
     struct inv_ctx *c = ctx;
     struct oracle_epte x;
     char e1[24], a1[24];
+    /* A large leaf in a domain with raw EPT entries may be the scenario's
+     * (ept_set_raw): it maps no gfn of the P2M bookkeeping. */
+    if (order && c->d->ept_raw)
+        return;
     oracle_epte_decode(e, &x);
     /* I7: evicted gfns have no frame, nominated ones keep theirs. */
     if ((x.type == p2m_ram_paged) != (x.mfn == mfn_x(INVALID_MFN)) &&

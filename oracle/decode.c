@@ -41,6 +41,27 @@ unsigned oracle_type_perms(unsigned t)
     }
 }
 
+/* The access restriction, as a mask of what each p2m_access_t still allows
+ * (r_pw never reaches an entry here: set_access refuses it). */
+unsigned oracle_perms(unsigned t, unsigned a)
+{
+    static const unsigned allow[] = {
+        [p2m_access_n] = 0, [p2m_access_r] = 1, [p2m_access_w] = 2,
+        [p2m_access_rw] = 3, [p2m_access_x] = 4, [p2m_access_rx] = 5,
+        [p2m_access_wx] = 6, [p2m_access_rwx] = 7, [p2m_access_rx2rw] = 5,
+        [p2m_access_n2rwx] = 0, [p2m_access_r_pw] = 1,
+    };
+    return oracle_type_perms(t) & (a < sizeof allow / sizeof allow[0] ? allow[a] : 7);
+}
+
+unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g)
+{
+    unsigned p = oracle_perms(od_type(od, g), od_access(od, g));
+    if (od_type(od, g) == p2m_ioreq_server && od->ioreq_write)
+        p &= ~2u;
+    return p;
+}
+
 const char *oracle_type_name(unsigned t, char buf[16])
 {
     static const char *const names[P2M_NR_TYPES] = {
@@ -152,17 +173,30 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
         uint64_t gfn = base + ((uint64_t)i << (9 * level));
         if (level == 0) {
             if (e)
-                w->v->leaf(w->v->ctx, gfn, e);
+                w->v->leaf(w->v->ctx, gfn, e, 0);
             continue;
         }
         /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored. */
         if (!(e & ORACLE_RWX))
             continue;
-        /* A large leaf (bit 7 in a PDE or PDPTE, level 1 or 2 here): the
-         * sim writes none, a scenario can (ept_set_raw).  It maps no gfn
-         * of the P2M bookkeeping: the oracle treats its gfns as raw. */
-        if ((level == 1 || level == 2) && (e & (1ULL << 7)))
+        /* Bit 7 in a PDE / PDPTE: a 2 MiB / 1 GiB leaf (ept_entry_t.sp);
+         * reserved in a PML4E.  Each gfn it covers is reported with its
+         * own frame, so callers compare per gfn. */
+        if (e & EPTE_SP) {
+            if (level == 3) {
+                w->v->bad(w->v->ctx, gfn, level, "sp bit in a PML4E", e);
+                continue;
+            }
+            uint64_t n = 1ULL << (9 * level), m = ORACLE_EPTE_MFN(e);
+            if (m & (n - 1))
+                w->v->bad(w->v->ctx, gfn, level, "superpage frame misaligned", e);
+            for (uint64_t j = 0; j < n; j++) {
+                uint64_t f = m == ORACLE_EPTE_MFN_NONE ? m : m + j;
+                w->v->leaf(w->v->ctx, gfn + j,
+                           (e & ~EPT_ADDR_MASK) | (f << PAGE_SHIFT), 9 * level);
+            }
             continue;
+        }
         /* ept_set_middle_entry() gives every table entry r = w = x = 1, so
          * the leaf alone decides permissions. */
         if ((e & ORACLE_RWX) != ORACLE_RWX)
@@ -207,8 +241,14 @@ uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
                                    (table << PAGE_SHIFT) + 8 * idx);
         if (level == 0)
             return e;
-        if (!(e & ORACLE_RWX) || ((level == 1 || level == 2) && (e & (1ULL << 7))))
-            return 0; /* missing, or a (raw) large leaf: no 4 KiB entry */
+        if (!(e & ORACLE_RWX))
+            return 0;
+        if ((e & EPTE_SP) && level < 3) {
+            uint64_t m = ORACLE_EPTE_MFN(e);
+            if (m != ORACLE_EPTE_MFN_NONE)
+                m += gfn & ((1ULL << (9 * level)) - 1);
+            return (e & ~EPT_ADDR_MASK) | (m << PAGE_SHIFT);
+        }
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     return 0;

@@ -50,6 +50,7 @@ static void dom_free(struct oracle_dom *od)
     free(od->chunks);
     free(od->raw);
     free(od->pml_gpa);
+    free(od->pod_cache);
     memset(od, 0, sizeof(*od));
 }
 
@@ -71,6 +72,9 @@ struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g)
         /* An empty P2M reads as mmio_dm / INVALID_MFN (ept_get_entry). */
         memset(c->mfn, 0xff, sizeof(c->mfn));
         memset(c->type, p2m_mmio_dm, sizeof(c->type));
+        memset(c->order, 0, sizeof(c->order));
+        /* p2m->default_access */
+        memset(c->access, p2m_access_rwx, sizeof(c->access));
         memset(c->dirty, 0, sizeof(c->dirty));
         od->chunks[i] = c;
     }
@@ -138,6 +142,8 @@ bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
     return c && (c->dirty[(gfn & (ORACLE_CHUNK - 1)) / 8] >> (gfn % 8) & 1);
 }
 
+static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g);
+
 /* ---- domains ------------------------------------------------------------------ */
 
 void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
@@ -182,12 +188,16 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         const struct oracle_chunk *c = od->chunks[ci];
-        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
-            if (p2m_is_ram(c->type[i])) {
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+            uint64_t g = ci * ORACLE_CHUNK + i;
+            if (p2m_is_grant(c->type[i]) || c->type[i] == p2m_map_foreign)
+                unmap_special(o, od, g); /* relinquish / gnttab release */
+            else if (p2m_is_ram(c->type[i])) {
                 m2p_set(o, c->mfn[i], INVALID_M2P_ENTRY);
                 if (c->mfn[i] < o->nr_frames)
                     o->xrefs[c->mfn[i]] = 0; /* freed whoever maps it */
             }
+        }
     }
     dom_free(od);
 }
@@ -201,7 +211,52 @@ static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
     m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     oracle_mark(od, g, false);
+}
+
+void oracle_note_nomem(struct oracle *o, bool nomem)
+{
+    o->nomem = nomem;
+    if (!nomem)
+        o->p2m_fail = false;
+}
+
+void oracle_note_p2m_fail(struct oracle *o, bool failed)
+{
+    o->p2m_fail = failed;
+}
+
+int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    /* An injected P2M update failure fails the (single) set_entry of the
+     * operation, split or not. */
+    if (o->p2m_fail)
+        return -ENOMEM;
+    if (g >= od->max_gfn || od_order(od, g) == 0)
+        return 0;
+    /* A superpage split allocates table pages: if the sim's heap failed
+     * one, the operation fails and the superpage is intact. */
+    if (o->nomem)
+        return -ENOMEM;
+    uint64_t n = 1ULL << od_order(od, g), base = g & ~(n - 1);
+    for (uint64_t i = 0; i < n; i++)
+        OD_ORDER_W(od, base + i) = 0;
+    return 0;
+}
+
+/* A RAM gfn loses its frame (remove, set_type): a superpage around it is
+ * split first; if that fails, p2m_remove_entry() puts back the M2P entry
+ * and the dirty mark it had just taken away (p2m.c:594-595), so the gfn
+ * stays mapped and is dirty. */
+static int unmap_ram_split(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    if (oracle_split(o, od, g)) {
+        oracle_mark(od, g, true);
+        return -ENOMEM;
+    }
+    unmap_ram(o, od, g);
+    return 0;
 }
 
 int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
@@ -215,16 +270,264 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -EINVAL;
     if (p2m_is_ram(od_type(od, g)))
         return -EEXIST;
+    /* p2m_add_page() refuses to replace a grant or foreign entry (Xen
+     * also crashes the domain). */
+    if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign)
+        return -EINVAL;
     if (nomem)
         return -ENOMEM;
+    if (od_type(od, g) == p2m_populate_on_demand)
+        od->pod_entries--; /* p2m_add_page(): a PoD entry replaced */
     /* populate_physmap -> p2m_add_page(): the type follows the global
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
     OD_MFN_W(od, g) = mfn_x(mfn);
     OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    OD_ORDER_W(od, g) = 0;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     if (g > od->max_mapped)
         od->max_mapped = g;
     m2p_set(o, mfn_x(mfn), g);
     oracle_mark(od, g, true);
+    return 0;
+}
+
+int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
+                              unsigned order, mfn_t mfn, bool nomem)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (order == 0)
+        return oracle_op_populate(o, d, gfn, mfn, nomem);
+    if (order != 9 && order != 18)
+        return -EINVAL;
+    uint64_t n = 1ULL << order;
+    if ((g & (n - 1)) || g >= od->max_gfn || od->max_gfn - g < n)
+        return -EINVAL;
+    /* The harness refuses a range holding anything (sim.h). */
+    for (uint64_t i = 0; i < n; i++)
+        if (od_type(od, g + i) != p2m_mmio_dm ||
+            od_mfn(od, g + i) != mfn_x(INVALID_MFN))
+            return -EEXIST;
+    if (nomem)
+        return -ENOMEM;
+    /* One entry of that order: 2^order consecutive frames from mfn, each
+     * gfn RAM with its M2P entry and its dirty mark, as p2m_add_page()
+     * leaves every page of the extent. */
+    for (uint64_t i = 0; i < n; i++) {
+        OD_MFN_W(od, g + i) = mfn_x(mfn) + i;
+        OD_TYPE_W(od, g + i) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+        OD_ORDER_W(od, g + i) = (uint8_t)order;
+        OD_ACCESS_W(od, g + i) = p2m_access_rwx;
+        m2p_set(o, mfn_x(mfn) + i, g + i);
+        oracle_mark(od, g + i, true);
+    }
+    return 0;
+}
+
+/* Another domain's RAM page that may be mapped (grant, foreign): RAM with
+ * a frame, not paging, not shared; else INVALID. */
+static uint64_t oracle_mappable(const struct oracle_dom *fd, uint64_t g)
+{
+    if (!fd || g >= fd->max_gfn || od_mfn(fd, g) == mfn_x(INVALID_MFN))
+        return mfn_x(INVALID_MFN);
+    unsigned t = od_type(fd, g);
+    if (!p2m_is_ram(t) || t == p2m_ram_paging_out || t == p2m_ram_paged ||
+        t == p2m_ram_paging_in || t == p2m_ram_shared)
+        return mfn_x(INVALID_MFN);
+    return od_mfn(fd, g);
+}
+
+static bool oracle_gfn_empty(const struct oracle_dom *od, uint64_t g)
+{
+    return od_type(od, g) == p2m_mmio_dm && od_mfn(od, g) == mfn_x(INVALID_MFN);
+}
+
+/* A special entry (grant, foreign) at g of od naming m, holding one
+ * reference on m; no M2P change, no dirty mark (P2M_SPECIAL_TYPES). */
+static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
+                        uint64_t m, unsigned t)
+{
+    OD_TYPE_W(od, g) = (uint8_t)t;
+    OD_MFN_W(od, g) = m;
+    OD_ORDER_W(od, g) = 0;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
+    if (m < o->nr_frames)
+        o->xrefs[m]++;
+}
+
+static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    uint64_t m = od_mfn(od, g);
+    if (m < o->nr_frames && o->xrefs[m])
+        o->xrefs[m]--;
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
+}
+
+int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
+                          gfn_t fgfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, td);
+    const struct oracle_dom *fo = oracle_dom_find(o, fd);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (td == fd || g >= od->max_gfn)
+        return -EINVAL;
+    uint64_t m = oracle_mappable(fo, gfn_x(fgfn));
+    if (m == mfn_x(INVALID_MFN))
+        return -EINVAL;
+    if (!oracle_gfn_empty(od, g))
+        return -EEXIST;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    map_special(o, od, g, m, p2m_map_foreign);
+    return 0;
+}
+
+int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
+                        gfn_t ggfn, bool readonly)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    const struct oracle_dom *go = oracle_dom_find(o, gd);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (d == gd || g >= od->max_gfn)
+        return -EINVAL;
+    uint64_t m = oracle_mappable(go, gfn_x(ggfn));
+    if (m == mfn_x(INVALID_MFN))
+        return -EINVAL;
+    if (!oracle_gfn_empty(od, g))
+        return -EEXIST;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    map_special(o, od, g, m, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
+    return 0;
+}
+
+int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn || !p2m_is_grant(od_type(od, g)))
+        return -EINVAL;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    unmap_special(o, od, g);
+    return 0;
+}
+
+/* ---- ioreq server ------------------------------------------------------------- */
+
+int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return -ESRCH;
+    if (map) {
+        if (od->ioreq_mapped)
+            return -EBUSY;
+        od->ioreq_mapped = true;
+        od->ioreq_write = write;
+        return 0;
+    }
+    if (!od->ioreq_mapped)
+        return -EINVAL;
+    od->ioreq_mapped = od->ioreq_write = false;
+    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+        struct oracle_chunk *c = od->chunks[ci];
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+            if (c->type[i] == p2m_ioreq_server)
+                c->type[i] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    }
+    return 0;
+}
+
+/* ---- populate-on-demand ------------------------------------------------------- */
+
+int oracle_op_pod_target(struct oracle *o, domid_t d, uint64_t pages,
+                         const uint64_t *added, uint64_t nadded, bool nomem)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od)
+        return -ESRCH;
+    if (pages < od->pod_count) {
+        /* Shrinking frees from the head (p2m_pod_cache_get()). */
+        uint64_t drop = od->pod_count - pages;
+        memmove(od->pod_cache, od->pod_cache + drop, pages * sizeof(uint64_t));
+        od->pod_count = pages;
+        return 0;
+    }
+    uint64_t want = pages - od->pod_count;
+    if (nadded > want)
+        nadded = want;
+    uint64_t *nc = realloc(od->pod_cache, (od->pod_count + nadded + 1) * sizeof(uint64_t));
+    if (!nc)
+        return -ENOMEM;
+    od->pod_cache = nc;
+    for (uint64_t i = 0; i < nadded; i++)
+        od->pod_cache[od->pod_count++] = added[i];
+    /* Short of the target only when the heap ran out. */
+    return nadded < want ? (nomem ? -ENOMEM : -EIO) : 0;
+}
+
+int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn)
+        return -EINVAL;
+    if (!oracle_gfn_empty(od, g))
+        return -EEXIST;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    OD_TYPE_W(od, g) = p2m_populate_on_demand;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
+    od->pod_entries++;
+    return 0;
+}
+
+bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g)
+{
+    if (!od->pod_count)
+        return false;
+    uint64_t m = od->pod_cache[0];
+    memmove(od->pod_cache, od->pod_cache + 1, (od->pod_count - 1) * sizeof(uint64_t));
+    od->pod_count--;
+    od->pod_entries--;
+    OD_MFN_W(od, g) = m;
+    OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
+    m2p_set(o, m, g);
+    oracle_mark(od, g, true);
+    return true;
+}
+
+int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
+                         p2m_access_t a)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    /* r_pw needs EPT paging-write, which this host lacks. */
+    if (g >= od->max_gfn || (unsigned)a > p2m_access_n2rwx)
+        return -EINVAL;
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
+    /* An entry without frame is not stored (reads as nothing mapped), so
+     * it keeps no access; anything else keeps its type and frame. */
+    if (od_type(od, g) == p2m_mmio_dm && od_mfn(od, g) == mfn_x(INVALID_MFN))
+        return 0;
+    OD_ACCESS_W(od, g) = (uint8_t)a;
     return 0;
 }
 
@@ -241,10 +544,24 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
     int prc = oracle_remove_paging(o, od, g);
     if (prc != 1)
         return prc;
+    /* p2m_pod_decrease_reservation(): a PoD entry just goes. */
+    if (od_type(od, g) == p2m_populate_on_demand) {
+        if (o->p2m_fail)
+            return -ENOMEM;
+        OD_TYPE_W(od, g) = p2m_mmio_dm;
+        od->pod_entries--;
+        return 0;
+    }
+    /* A foreign mapping is removed with its reference. */
+    if (od_type(od, g) == p2m_map_foreign) {
+        if (o->p2m_fail)
+            return -ENOMEM;
+        unmap_special(o, od, g);
+        return 0;
+    }
     if (!p2m_is_ram(od_type(od, g)))
         return -ENOENT;
-    unmap_ram(o, od, g);
-    return 0;
+    return unmap_ram_split(o, od, g);
 }
 
 int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
@@ -258,10 +575,16 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
         return -EINVAL;
     if (g >= od->max_gfn)
         return -EINVAL;
+    /* Grant, foreign (and mmio_direct) entries are not replaced. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_grant(ot) || ot == p2m_map_foreign || ot == p2m_mmio_direct)
+        return -EPERM;
     /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
-    if (p2m_is_ram(od_type(od, g)))
-        unmap_ram(o, od, g);
+    if (p2m_is_ram(od_type(od, g)) && unmap_ram_split(o, od, g))
+        return -ENOMEM;
+    if (od_type(od, g) == p2m_populate_on_demand)
+        od->pod_entries--;
     OD_TYPE_W(od, g) = p2m_mmio_dm;
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     return 0;
@@ -284,11 +607,16 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
+    /* get_page_from_gfn(P2M_ALLOC) populates a PoD entry first. */
+    if (g < od->max_gfn && od_type(od, g) == p2m_populate_on_demand &&
+        !oracle_pod_populate(o, od, g))
+        return -EFAULT;
     /* Read-only RAM: __hvm_copy() discards the write (no mark). */
     if (g < od->max_gfn && od_type(od, g) == p2m_ram_ro &&
         od_mfn(od, g) != mfn_x(INVALID_MFN))
         return 0;
-    if (g >= od->max_gfn || !p2m_is_pageable(od_type(od, g)) ||
+    if (g >= od->max_gfn ||
+        !(p2m_is_pageable(od_type(od, g)) || od_type(od, g) == p2m_ioreq_server) ||
         od_mfn(od, g) == mfn_x(INVALID_MFN))
         return -EFAULT;
     /* The hypervisor wrote the page: paging_mark_dirty(); the type stays. */
@@ -383,6 +711,11 @@ int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
         return -EBUSY;
     if (od->ld_enabled)
         return -EINVAL;
+    /* Refused while p2m_ioreq_server entries exist (ioreq.entry_count). */
+    for (uint64_t ci = 0; ci < od->nchunks; ci++)
+        for (uint64_t i = 0; od->chunks[ci] && i < ORACLE_CHUNK; i++)
+            if (od->chunks[ci]->type[i] == p2m_ioreq_server)
+                return -EBUSY;
     /* Pre-2007: the bitmap is allocated first; without memory the domain
      * stays out of log-dirty mode.  The allocation is the next attempt. */
     if (od->ld_bitmap && h &&
@@ -664,6 +997,20 @@ mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn)
     if (!od || gfn_x(gfn) >= od->max_gfn)
         return INVALID_MFN;
     return _mfn(od_mfn(od, gfn_x(gfn)));
+}
+
+unsigned oracle_p2m_order(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    return od && gfn_x(gfn) < od->max_gfn ? od_order(od, gfn_x(gfn)) : 0;
+}
+
+p2m_access_t oracle_p2m_access(const struct oracle *o, domid_t d, gfn_t gfn)
+{
+    const struct oracle_dom *od = oracle_dom_find(o, d);
+    return od && gfn_x(gfn) < od->max_gfn
+               ? (p2m_access_t)od_access(od, gfn_x(gfn))
+               : p2m_access_n;
 }
 
 bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn)

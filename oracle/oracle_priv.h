@@ -54,6 +54,12 @@
 struct oracle_chunk {
     uint64_t mfn[ORACLE_CHUNK];
     uint8_t type[ORACLE_CHUNK];       /* p2m_type_t */
+    /* The order (0, 9, 18) of the P2M entry that should map each gfn: a
+     * populated 2 MiB / 1 GiB extent stays one entry until a 4 KiB part of
+     * it changes, and then the whole extent is 4 KiB entries (upstream's
+     * ept_split_super_page() splits every part down to the target). */
+    uint8_t order[ORACLE_CHUNK];
+    uint8_t access[ORACLE_CHUNK];     /* p2m_access_t (rwx by default) */
     uint8_t dirty[ORACLE_CHUNK / 8];  /* one bit per gfn */
 };
 
@@ -63,6 +69,13 @@ struct oracle_dom {
     uint64_t max_gfn;
     uint64_t nchunks;              /* ceil(max_gfn / ORACLE_CHUNK) */
     struct oracle_chunk **chunks;  /* [nchunks], NULL: all empty */
+    /* Populate-on-demand: PoD entries, and the cache as a plain FIFO of
+     * frames (first in, first used), pod_cache[0..pod_count). */
+    uint64_t pod_entries, pod_count;
+    uint64_t *pod_cache;
+    /* The ioreq server mapped to p2m_ioreq_server, and whether it claims
+     * writes (then those entries have no w). */
+    bool ioreq_mapped, ioreq_write;
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
      * not reset it, so it can exceed the bits set. */
@@ -114,6 +127,8 @@ struct oracle {
     uint64_t *m2p; /* [nr_frames] */
     uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
+    bool nomem; /* the sim's heap failed an allocation in this step */
+    bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
     struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
 };
@@ -142,8 +157,20 @@ static inline uint64_t od_mfn(const struct oracle_dom *od, uint64_t g)
     const struct oracle_chunk *c = oracle_chunk(od, g);
     return c ? c->mfn[g & (ORACLE_CHUNK - 1)] : mfn_x(INVALID_MFN);
 }
+static inline unsigned od_order(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->order[g & (ORACLE_CHUNK - 1)] : 0;
+}
+static inline unsigned od_access(const struct oracle_dom *od, uint64_t g)
+{
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    return c ? c->access[g & (ORACLE_CHUNK - 1)] : p2m_access_rwx;
+}
 #define OD_TYPE_W(od, g) (oracle_chunk_get((od), (g))->type[(g) & (ORACLE_CHUNK - 1)])
 #define OD_MFN_W(od, g) (oracle_chunk_get((od), (g))->mfn[(g) & (ORACLE_CHUNK - 1)])
+#define OD_ORDER_W(od, g) (oracle_chunk_get((od), (g))->order[(g) & (ORACLE_CHUNK - 1)])
+#define OD_ACCESS_W(od, g) (oracle_chunk_get((od), (g))->access[(g) & (ORACLE_CHUNK - 1)])
 
 /* ---- paging.c ------------------------------------------------------------ */
 
@@ -161,6 +188,14 @@ void oracle_invariants_paging(const struct host *h, const struct domain *d,
                               struct oracle_reporter *r);
 
 /* ---- flat.c -------------------------------------------------------------- */
+/* p2m_pod_demand_populate() on the flat model: the first cached frame
+ * backs gfn g (RAM, M2P, dirty).  false when the cache is empty. */
+bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g);
+/* A 4 KiB change at gfn g: if g lies in a superpage, every gfn of that
+ * extent becomes a 4 KiB entry (type, access, frame kept).  -ENOMEM, and
+ * nothing changes, when the split needed a table page and the sim's heap
+ * failed it (o->nomem); else 0. */
+int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g);
 
 struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
 /* Dirty-bitmap primitives; marks are no-ops while log-dirty is off (Xen's
@@ -202,6 +237,12 @@ void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 /* r/w/x (bits 2:0) that Xen's ept_p2m_type_to_flags() gives type t under
  * p2m_access_rwx, on a host with no EPT A/D bits and no PML. */
 unsigned oracle_type_perms(unsigned t);
+/* The same with the p2m_access_t restriction applied (xen-paging.md 1.4:
+ * type permissions first, then the access type). */
+unsigned oracle_perms(unsigned t, unsigned a);
+/* The r/w/x gfn g of od should have: oracle_perms() of its type and
+ * access, and no w for ioreq_server when the server claims writes. */
+unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g);
 /* "ram_rw", ..., or "type#N" (buf) for a value outside p2m_type_t. */
 const char *oracle_type_name(unsigned t, char buf[16]);
 const char *oracle_perm_name(unsigned perm); /* "rwx", "r-x", "---" */
@@ -226,7 +267,10 @@ void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
  * frames, intermediate entries without RWX).  Returns the number of table
  * frames reached, the root included. */
 struct oracle_ept_visit {
-    void (*leaf)(void *ctx, uint64_t gfn, uint64_t epte);
+    /* Once per gfn: for a 2 MiB / 1 GiB leaf (order 9 / 18) once for each
+     * gfn it covers, with the entry's mfn field advanced to that gfn's
+     * frame and the sp bit left as stored. */
+    void (*leaf)(void *ctx, uint64_t gfn, uint64_t epte, unsigned order);
     void (*bad)(void *ctx, uint64_t gfn, unsigned level, const char *what,
                 uint64_t entry);
     void *ctx;
@@ -236,7 +280,8 @@ struct oracle_ept_visit {
 };
 unsigned oracle_ept_walk(const struct host *h, mfn_t root,
                          const struct oracle_ept_visit *v);
-/* Single root walk of gfn: the leaf entry, or 0 when a level is missing. */
+/* Single root walk of gfn: the leaf entry (for a superpage, with the mfn
+ * field advanced to gfn's frame), or 0 when a level is missing. */
 uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn);
 
 /* Walks the log-dirty radix tree at top: leaf() once per leaf bitmap (NULL

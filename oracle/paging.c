@@ -108,6 +108,10 @@ int oracle_op_nominate(struct oracle *o, domid_t d, gfn_t gfn)
         (od_type(od, g) != p2m_ram_rw && od_type(od, g) != p2m_ram_logdirty) ||
         !unshared(o, od_mfn(od, g)))
         return -EBUSY;
+    /* nominate() sets a PAGE_ORDER_4K entry: a superpage is split, and a
+     * failed split fails the nominate with nothing changed. */
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
     OD_TYPE_W(od, g) = p2m_ram_paging_out;
     return 0;
 }
@@ -123,6 +127,12 @@ int oracle_op_evict(struct oracle *o, domid_t d, gfn_t gfn)
     if (g >= od->max_gfn || od_type(od, g) != p2m_ram_paging_out ||
         !unshared(o, od_mfn(od, g)))
         return -EBUSY;
+    /* The intended behaviour when the P2M update fails: the error, and
+     * nothing else -- the page keeps its frame and its allocation
+     * reference, paged_pages is not counted.  Upstream has no unwinding
+     * (reference 2.4.3, scenarios/findings/evict_no_rollback.lua). */
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
     /* The frame goes back to the heap: no gfn any more. */
     m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
@@ -272,6 +282,12 @@ int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
+    /* P2M_ALLOC populates a PoD entry first. */
+    if (t == p2m_populate_on_demand) {
+        if (!oracle_pod_populate(o, od, g))
+            return -EFAULT;
+        t = od_type(od, g);
+    }
     if (!p2m_is_ram(t) || od_mfn(od, g) == mfn_x(INVALID_MFN))
         return -EFAULT;
     return 0;
@@ -310,18 +326,34 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt
     uint64_t g = gfn_x(gfn);
     if (!od)
         return -ESRCH;
-    if ((nt != p2m_ram_rw && nt != p2m_ram_ro) || g >= od->max_gfn)
+    if ((nt != p2m_ram_rw && nt != p2m_ram_ro && nt != p2m_ioreq_server) ||
+        g >= od->max_gfn)
         return -EINVAL;
     unsigned t = od_type(od, g);
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
-    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
+    /* ioreq_server: only from ram_rw with a server mapped, back only to
+     * ram_rw. */
+    if (nt == p2m_ioreq_server && (t != p2m_ram_rw || !od->ioreq_mapped))
+        return -EINVAL;
+    if (t == p2m_ioreq_server && nt != p2m_ram_rw)
+        return -EINVAL;
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty &&
+        t != p2m_ioreq_server)
         return -EINVAL;
     /* Read-only RAM under log-dirty becomes logdirty again when made rw. */
-    OD_TYPE_W(od, g) = nt == p2m_ram_ro ? p2m_ram_ro
-                  : od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    unsigned want = nt == p2m_ram_ro ? p2m_ram_ro
+                    : nt == p2m_ioreq_server ? p2m_ioreq_server
+                    : od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    if (want == t)
+        return 0;
+    /* p2m_change_type_one(): a 4 KiB entry with p2m->default_access. */
+    if (oracle_split(o, od, g))
+        return -ENOMEM;
+    OD_TYPE_W(od, g) = (uint8_t)want;
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     return 0;
 }
 

@@ -8,7 +8,8 @@
  * one -- is translated through the flat P2M and oracle_type_perms(), i.e.
  * through the EPT the sim *should* have written (tables r=w=x, leaf per
  * ept_p2m_type_to_flags()).  Consequences of that choice:
- *   - a present translation always costs 4 EPT references;
+ *   - a present translation costs 4 EPT references, 3 through a 2 MiB
+ *     leaf, 2 through a 1 GiB leaf (the flat model's per-gfn order);
  *   - exit qualification bits 5:3 are the leaf's r/w/x (tables are rwx, a
  *     not-present walk gives 0 wherever it stopped);
  *   - how many EPT entries a failing walk read depends on which tables the
@@ -47,12 +48,28 @@ static void ideal_perm(const struct oracle_dom *od, uint64_t gpa,
     *hpa = 0;
     if (g >= od->max_gfn)
         return;
-    *perm = oracle_type_perms(od_type(od, g));
+    /* The type's permissions restricted by the gfn's access type (and no
+     * w for ioreq_server entries of a write-claiming server). */
+    *perm = oracle_gfn_perms(od, g);
     /* A type with permissions but no frame cannot be written by Xen
      * (ept_set_entry leaves the entry 0); treat it as not present. */
     if (od_mfn(od, g) == mfn_x(INVALID_MFN))
         *perm = 0;
     *hpa = (od_mfn(od, g) << PAGE_SHIFT) | (gpa & ~PAGE_MASK);
+}
+
+/* SDM 29.3.3.1: a present leaf that allows writes but not reads is an EPT
+ * misconfiguration -- what the access types w and wx give a writable type
+ * (Xen's ept_p2m_type_to_flags() does not prevent it). */
+static bool ideal_misconfig(unsigned perm)
+{
+    return (perm & EPT_W) && !(perm & EPT_R);
+}
+
+/* The order (0, 9, 18) of the entry the ideal EPT maps gpa with. */
+static unsigned ideal_order(const struct oracle_dom *od, uint64_t gpa)
+{
+    return od_order(od, (gpa >> PAGE_SHIFT) & ORACLE_EPT_GFN_MASK);
 }
 
 /* Exit qualification (SDM Table 28-7), translation-rules.md "EPT walk". */
@@ -72,8 +89,9 @@ static bool use_raw(const struct oracle_dom *od, const struct oracle_cpu *cpu)
  * The nested translation of gpa for an access of kind k ('paging': a guest
  * paging-structure access; user_la: the linear address is user-mode, for
  * MBEC).  Two ways:
- *   - ideal: through the flat P2M and oracle_type_perms(), i.e. the EPT the
- *     sim *should* have written (tables r=w=x, 4 KiB leaves, WB, 4 refs);
+ *   - ideal: through the flat P2M and oracle_gfn_perms() (type, access),
+ *     i.e. the EPT the sim *should* have written (tables r=w=x, leaves of
+ *     the gfn's order, WB, 4 refs for 4 KiB, 3 for 2 MiB, 2 for 1 GiB);
  *   - raw (use_raw()): the oracle's own EPT walker over the sim's tables,
  *     reading through the overlay ov of A/D updates this access made, and
  *     adding its own updates to it.
@@ -88,12 +106,15 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
     memset(x, 0, sizeof(*x));
     if (!use_raw(od, cpu)) {
         ideal_perm(od, gpa, &x->perm, &x->hpa);
-        x->ok = (x->perm & need[k]) != 0;
-        x->xkind = OR_EXIT_EPT_VIOLATION;
+        unsigned order = ideal_order(od, gpa);
+        x->ok = (x->perm & need[k]) != 0 && !ideal_misconfig(x->perm);
+        x->xkind = ideal_misconfig(x->perm) ? OR_EXIT_EPT_MISCONFIG
+                                            : OR_EXIT_EPT_VIOLATION;
         x->qual = exit_qual(kind_bit[k], x->perm, !paging);
-        x->refs = 4;
+        /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for a 1 GiB one. */
+        x->refs = 4 - order / 9;
         x->memtype = EPT_MT_WB;
-        x->shift = PAGE_SHIFT;
+        x->shift = PAGE_SHIFT + order;
         return;
     }
     unsigned v = od->cur_vcpu;
@@ -145,7 +166,8 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
  * the leaf it wrote into the overlay, so that the retry's raw walk reads
  * it.  A leaf as Xen's ept_set_entry() builds it (xen-paging.md 1.4):
  * frame and access kept, r/w/x of the type, WB, the type in 57:52, A/D
- * clear.  Only 4 KiB leaves (the sim writes no others).
+ * clear.  Only 4 KiB leaves (a superpage is not rewritten here: superpages
+ * with the raw walker, i.e. with EPT A/D, MBEC or PML, are not predicted yet).
  */
 static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                          uint64_t nr_frames, struct oracle_ovl *ov, uint64_t g,
@@ -604,6 +626,21 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
     out->value = val;
 }
 
+/* hvm_hap_nested_page_fault()'s switch over p2m_access_t: is the access
+ * (exit qualification bits 0-2) against the access type? */
+static bool access_violation(unsigned ac, uint64_t qual)
+{
+    static const unsigned allow[] = {
+        [p2m_access_n] = 0, [p2m_access_r] = 1, [p2m_access_w] = 2,
+        [p2m_access_rw] = 3, [p2m_access_x] = 4, [p2m_access_rx] = 5,
+        [p2m_access_wx] = 6, [p2m_access_rwx] = 7, [p2m_access_rx2rw] = 5,
+        [p2m_access_n2rwx] = 0,
+    };
+    unsigned want = (unsigned)(qual & 7); /* read, write, fetch */
+    unsigned ok = ac < sizeof allow / sizeof allow[0] ? allow[ac] : 0;
+    return (want & ~ok) != 0;
+}
+
 /* An access emulated after an exit on its final gpa (mmio_dm, a write to
  * ram_ro): the emulator's own walk of the guest tables sets the A bits of
  * every entry and the leaf's D for a write, as a completed access would,
@@ -743,6 +780,36 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
         uint64_t g = a.xgpa >> PAGE_SHIFT;
         unsigned t = hyp_type(od, mem, o->nr_frames, g);
+        /* A PoD entry is populated from the cache first (P2M_ALLOC), then
+         * RAM's spurious-fault path logs a write under log-dirty; out of
+         * PoD memory the domain is crashed. */
+        if (t == p2m_populate_on_demand) {
+            if (!oracle_pod_populate(o, od, g))
+                return;
+            if ((a.qual & EPTQ_WRITE) && od_type(od, g) == p2m_ram_logdirty) {
+                oracle_mark(od, g, true);
+                OD_TYPE_W(od, g) = p2m_ram_rw;
+            }
+            continue;
+        }
+        /* mem_access before anything else, for gfns with a frame: rx2rw
+         * written becomes rw and the fault is handled on; any other
+         * violation clears the restriction to rwx (no monitor ring, access
+         * not required) and the access is re-executed.  Each is a 4 KiB
+         * set_entry, splitting a superpage. */
+        bool fall_through = false;
+        if (g < od->max_gfn && !od->raw && !od->nraw_hi &&
+            od_mfn(od, g) != mfn_x(INVALID_MFN) &&
+            access_violation(od_access(od, g), a.qual)) {
+            oracle_split(o, od, g);
+            if ((a.qual & EPTQ_WRITE) && od_access(od, g) == p2m_access_rx2rw) {
+                OD_ACCESS_W(od, g) = p2m_access_rw;
+                fall_through = true;
+            } else {
+                OD_ACCESS_W(od, g) = p2m_access_rwx;
+                continue;
+            }
+        }
         /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
          * being paged in just faults again until prep. */
         if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
@@ -756,6 +823,15 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
             out->final = OR_BLOCKED;
             return;
         }
+        /* A write to an ioreq_server page goes to the ioreq server (no
+         * device model attached: like mmio_dm). */
+        if ((a.qual & EPTQ_WRITE) && t == p2m_ioreq_server) {
+            /* handle_mmio(): the emulator walks the guest tables too. */
+            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
+            out->final = OR_MMIO;
+            out->gpa = _gpa(a.xgpa);
+            return;
+        }
         /* A write to read-only RAM is emulated and dropped. */
         if ((a.qual & EPTQ_WRITE) && t == p2m_ram_ro) {
             emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
@@ -767,7 +843,10 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
             /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
              * then the vCPU re-executes the access. */
             oracle_mark(od, g, true);
+            /* p2m_change_type_one(): order 0, default access. */
+            oracle_split(o, od, g);
             OD_TYPE_W(od, g) = p2m_ram_rw;
+            OD_ACCESS_W(od, g) = p2m_access_rwx;
             if (use_raw(od, cpu))
                 ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_rw);
             continue;
@@ -781,6 +860,13 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                              ? (width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1)
                              : 0;
             return;
+        }
+        /* After an rx2rw promotion: RAM's "spurious fault" path marks a
+         * write dirty and re-executes. */
+        if (fall_through) {
+            if ((a.qual & EPTQ_WRITE) && p2m_is_ram(t))
+                oracle_mark(od, g, true);
+            continue;
         }
         return; /* OR_CRASH: domain_crash() */
     }

@@ -37,14 +37,80 @@ enum npf_result hvm_hap_nested_page_fault(struct domain *d, gpa_t gpa,
  *       no ring, the domain crashes;
  *   ram_paging_in -> not in hvm.c's "paged" test: rc = 1, the access is
  *       re-executed and faults again until prep completes (NPF_SPIN). */
+/* The access-type switch of hvm_hap_nested_page_fault(): does the access
+ * in the exit qualification (read, write, fetch bits) break a? */
+static bool mem_access_violation(p2m_access_t a, uint64_t qual)
+{
+    bool r = qual & EPTQ_READ, w = qual & EPTQ_WRITE, x = qual & EPTQ_FETCH;
+    switch (a) {
+    case p2m_access_r:
+        return w || x;
+    case p2m_access_w:
+        return r || x;
+    case p2m_access_x:
+        return r || w;
+    case p2m_access_rx:
+    case p2m_access_rx2rw:
+        return w;
+    case p2m_access_wx:
+        return r;
+    case p2m_access_rw:
+        return x;
+    case p2m_access_rwx:
+        return false;
+    default: /* n, n2rwx, anything else */
+        return r || w || x;
+    }
+}
+
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
                                                gpa_t gpa, uint64_t qual,
                                                gva_t gla)
 {
     gfn_t gfn = gpa_to_gfn(gpa);
     p2m_type_t t;
+    p2m_access_t a;
+    bool fall_through = false;
 
-    p2m_get_entry(d, gfn, &t, NULL);
+    mfn_t mfn = p2m_get_entry(d, gfn, &t, &a);
+
+    /* get_gfn_type_access(P2M_ALLOC) populates a PoD entry before anything
+     * else; then RAM's "spurious fault" path: a write under log-dirty is
+     * logged and made writable.  Out of PoD memory: domain_crash(). */
+    if (t == p2m_populate_on_demand) {
+        if (!p2m_pod_demand_populate(d, gfn))
+            return NPF_CRASH;
+        p2m_get_entry(d, gfn, &t, NULL);
+        if ((qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
+            paging_mark_pfn_dirty(d, gfn);
+            if (p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw))
+                return NPF_CRASH;
+        }
+        return NPF_RETRY;
+    }
+
+    /* mem_access first, for entries with a frame (hvm.c "Check access
+     * permissions first"): an access the p2m_access_t forbids is a
+     * violation for p2m_mem_access_check().  rx2rw on a write is promoted
+     * to rw and the fault handled on as usual (not a sync event); n2rwx
+     * becomes rwx.  No vm_event monitor ring is modelled and
+     * p2m->access_required is false, so otherwise the restriction is
+     * cleared to rwx and the access re-executed.  Not in a domain with
+     * raw EPT entries (d:ept_set_raw): their access field (bits 62:59) is
+     * whatever the scenario wrote, usually 0, which would read as
+     * p2m_access_n; such domains keep the pre-mem_access handling. */
+    if (!d->ept_raw && !mfn_eq(mfn, INVALID_MFN) &&
+        mem_access_violation(a, qual)) {
+        if ((qual & EPTQ_WRITE) && a == p2m_access_rx2rw) {
+            if (p2m_set_mem_access(d, gfn, p2m_access_rw))
+                return NPF_CRASH; /* Xen ASSERT()s success */
+            fall_through = true;
+        } else {
+            if (p2m_set_mem_access(d, gfn, p2m_access_rwx))
+                return NPF_CRASH;
+            return NPF_RETRY;
+        }
+    }
 
     if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
         switch (p2m_mem_paging_populate(d, gfn, vcpu)) {
@@ -64,6 +130,11 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
      * instruction and __hvm_copy() drops the write; the vCPU goes on. */
     if ((qual & EPTQ_WRITE) && t == p2m_ram_ro)
         return NPF_DISCARD;
+    /* A write to an ioreq_server page (w = 0 when the server claims
+     * writes): handle_mmio() forwards it to the ioreq server -- here, as
+     * for mmio_dm, the device model that is not attached. */
+    if ((qual & EPTQ_WRITE) && t == p2m_ioreq_server)
+        return NPF_MMIO;
 
     if (t == p2m_mmio_dm)
         return NPF_MMIO;
@@ -75,6 +146,15 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
             paging_mark_pfn_dirty(d, gfn);
         if (p2m_change_type_one(d, gfn, p2m_ram_logdirty, p2m_ram_rw))
             return NPF_CRASH;
+        return NPF_RETRY;
+    }
+
+    /* After an rx2rw promotion: the "spurious fault" path for RAM -- a
+     * write marks the gfn dirty (a no-op unless log-dirty is on) and the
+     * vCPU re-executes. */
+    if (fall_through) {
+        if ((qual & EPTQ_WRITE) && p2m_is_ram(t))
+            paging_mark_pfn_dirty(d, gfn);
         return NPF_RETRY;
     }
 
@@ -143,18 +223,46 @@ void pml_domain_disable(struct domain *d)
 
 /* ---- XEN_DMOP_set_mem_type (hvm/dm.c set_mem_type()) ------------------------ */
 
+int hvm_map_ioreq_server(struct domain *d, bool map, bool write)
+{
+    if (map) {
+        if (d->ioreq.mapped)
+            return -EBUSY;
+        d->ioreq.mapped = true;
+        d->ioreq.write = write;
+        return 0;
+    }
+    if (!d->ioreq.mapped)
+        return -EINVAL;
+    d->ioreq.mapped = false;
+    d->ioreq.write = false;
+    if (d->ioreq.entry_count)
+        p2m_change_entry_type_global(d, p2m_ioreq_server,
+                                     d->ld.enabled ? p2m_ram_logdirty
+                                                   : p2m_ram_rw);
+    return 0;
+}
+
 int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t nt)
 {
     p2m_type_t t;
-    if ((nt != p2m_ram_rw && nt != p2m_ram_ro) || gfn_x(gfn) >= d->max_gfn)
+    if ((nt != p2m_ram_rw && nt != p2m_ram_ro && nt != p2m_ioreq_server) ||
+        gfn_x(gfn) >= d->max_gfn)
         return -EINVAL;
     p2m_get_entry(d, gfn, &t, NULL);
     if (p2m_is_paging(t)) {
         p2m_mem_paging_populate(d, gfn, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
-    /* allow_p2m_type_change(): RAM to RAM only here. */
-    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty)
+    /* allow_p2m_type_change(): RAM to RAM only here; ioreq_server only
+     * from ram_rw (with a server mapped: p2m_get_ioreq_server()), and back
+     * only to ram_rw. */
+    if (nt == p2m_ioreq_server && (t != p2m_ram_rw || !d->ioreq.mapped))
+        return -EINVAL;
+    if (t == p2m_ioreq_server && nt != p2m_ram_rw)
+        return -EINVAL;
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ram_logdirty &&
+        t != p2m_ioreq_server)
         return -EINVAL;
     if (nt == p2m_ram_rw && d->ld.enabled)
         nt = p2m_ram_logdirty; /* what p2m_recalc_type() would make of it */

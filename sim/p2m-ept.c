@@ -3,8 +3,8 @@
  * sim/p2m-ept.c - the P2M as a real EPT in host memory.
  *
  * Models xen/arch/x86/mm/p2m-ept.c: ept_p2m_type_to_flags(), ept_set_entry()
- * and ept_get_entry(), plus the teardown and the global type change, for
- * 4 KiB pages only.  The tables are the ones model/ept.c walks: what is
+ * ept_get_entry() and ept_split_super_page(), plus the teardown and the
+ * global type change, for 4 KiB, 2 MiB and 1 GiB entries.  The tables are the ones model/ept.c walks: what is
  * written here is exactly what the simulated hardware sees.
  *
  * Entry encoding (ept_entry_t, xen/arch/x86/include/asm/hvm/vmx/vmx.h):
@@ -21,12 +21,18 @@
  *       (anything outside P2M_INVALID_MFN_TYPES: e.g. p2m_invalid,
  *       p2m_mmio_dm, p2m_ram_rw) is given an mfn that is not valid.
  *
- * The hypervisor writes 4 KiB leaves only; large leaves (bit 7 at level 2
- * or 3) exist only where a scenario wrote one with p2m_ept_raw_set().
- * They are read as leaves (ept_get_entry()'s is_epte_superpage() case),
- * split into 512 smaller leaves when the hypervisor sets an entry below
- * one (ept_split_super_page()), and left alone by the teardown and the
- * global type change (they map no frame the domain owns through its P2M).
+ * Superpages (ept_set_entry() with order 9 / 18): a PDE or PDPTE leaf with
+ * the sp bit (7), mfn aligned to its size; changing a 4 KiB part splits it
+ * with ept_split_super_page(), whose table allocations can fail.
+ *
+ * Large leaves also exist where a scenario wrote one with
+ * p2m_ept_raw_set().  They are read as leaves (ept_get_entry()'s
+ * is_epte_superpage() case) and split by the same ept_split_super_page()
+ * when the hypervisor sets an entry below one -- the parts keep the raw
+ * leaf's bits, as nothing recomputes a raw entry -- and in a domain with
+ * raw entries (d->ept_raw) the teardown and the global type change leave
+ * large leaves alone (they need not map frames the domain owns through
+ * its P2M).
  * No EMT=7 "recalc" misconfigurations: type changes are applied to the
  * leaves at once (see ept_change_type_global()).
  */
@@ -95,6 +101,9 @@ uint64_t ept_p2m_type_to_flags(p2m_type_t t, p2m_access_t a)
         break;
     }
 
+    /* MUT_ACCESS_IGNORED: the mem_access restriction is never applied. */
+    if (MUTANT(MUT_ACCESS_IGNORED))
+        return f;
     switch (a) {
     case p2m_access_n:
     case p2m_access_n2rwx:
@@ -134,19 +143,45 @@ static bool ept_entry_valid(uint64_t e)
            ((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT) != p2m_invalid;
 }
 
-/* A leaf for (mfn, t, a), or 0 as ept_set_entry() stores for a type that
- * needs a frame but was given none. */
-static uint64_t ept_make_leaf(const struct domain *d, mfn_t mfn, p2m_type_t t,
-                              p2m_access_t a)
+/* is_epte_superpage(): a present entry at level 2 or 3 with the sp bit
+ * maps a 2 MiB / 1 GiB page instead of pointing at a table (bit 7 of a
+ * PML4E is reserved). */
+static bool ept_is_super(uint64_t e, int level)
+{
+    return (level == 2 || level == 3) && (e & EPT_RWX) && (e & EPTE_SP);
+}
+
+static p2m_type_t ept_leaf_type(uint64_t e)
+{
+    return (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+}
+
+static p2m_access_t ept_leaf_access(uint64_t e)
+{
+    return (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
+}
+
+/* A leaf for (mfn, t, a) at 'level' (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB, with
+ * the sp bit), or 0 as ept_set_entry() stores for a type that needs a frame
+ * but was given none. */
+static uint64_t ept_make_leaf_at(const struct domain *d, mfn_t mfn,
+                                 p2m_type_t t, p2m_access_t a, int level)
 {
     if (!hostmem_mfn_valid(d->host->nr_frames, mfn) && !p2m_allows_invalid_mfn(t))
         return 0;
+    uint64_t f = ept_p2m_type_to_flags(t, a);
+    /* ioreq_server: w = !(p2m->ioreq.flags & XEN_DMOP_IOREQ_MEM_ACCESS_WRITE). */
+    if (t == p2m_ioreq_server && d->ioreq.write && !MUTANT(MUT_IOREQ_WRITABLE))
+        f &= ~EPT_W;
     /* With PML a 4 KiB ram_logdirty leaf stays writable: the processor logs
      * the first write (its D flag, clear in a fresh leaf) instead of
-     * faulting (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
-    uint64_t w = t == p2m_ram_logdirty && d->pml_on ? EPT_W : 0;
-    return ept_p2m_type_to_flags(t, a) | w |
+     * faulting; a superpage stays write-protected so that the write splits
+     * it (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
+    if (t == p2m_ram_logdirty && d->pml_on && level == 1)
+        f |= EPT_W;
+    return f |
            ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
+           (level > 1 ? EPTE_SP : 0) |
            ((mfn_x(mfn) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT) |
            (((uint64_t)t << EPTE_P2MT_SHIFT) & EPTE_P2MT_MASK) |
            (((uint64_t)a << EPTE_ACCESS_SHIFT) & EPTE_ACCESS_MASK);
@@ -183,130 +218,278 @@ static void ept_write(struct domain *d, mfn_t table, unsigned idx, uint64_t e)
     hostmem_write64(d->host->mem, ept_slot(table, idx), e);
 }
 
-/* is_epte_superpage(): a present entry at level 2 or 3 with bit 7 maps a
- * 2 MiB / 1 GiB page instead of pointing at a table. */
-static bool ept_is_super(uint64_t e, int level)
+/* put_page() of a foreign or granted page a leaf of d stopped naming. */
+static void ept_put_foreign(struct domain *d, mfn_t m)
 {
-    return (level == 2 || level == 3) && (e & EPT_RWX) && (e & EPTE_SP);
+    struct host *h = d->host;
+    if (hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
+        h->frames[mfn_x(m)].count--;
 }
 
-/*
- * ept_split_super_page(): replace the large leaf e at 'level' (entry idx of
- * 'table') by a table of 512 leaves one level down that map the same range
- * with the same bits (bit 7 kept for 2 MiB leaves made from a 1 GiB one,
- * dropped for 4 KiB leaves).  Returns the new table or INVALID_MFN.
- */
-static mfn_t ept_split(struct domain *d, mfn_t table, unsigned idx,
-                       uint64_t e, int level)
+/* ept_set_middle_entry(): a zeroed table page from the heap (the domain's
+ * P2M pool), or INVALID_MFN when the allocation fails. */
+static mfn_t ept_alloc_table(struct domain *d)
 {
     mfn_t m = heap_alloc_page(d->host, d->id, PGU_P2M);
-    if (mfn_eq(m, INVALID_MFN))
-        return INVALID_MFN;
-    d->p2m_pages++;
-    uint64_t step = 1ULL << (PAGE_SHIFT + 9 * (level - 2)); /* bytes per new leaf */
-    uint64_t keep = e & ~EPT_ADDR_MASK & ~(level == 2 ? EPTE_SP : 0);
-    uint64_t base = e & EPT_ADDR_MASK;
-    for (unsigned i = 0; i < EPT_ENTRIES; i++)
-        ept_write(d, m, i, keep | ((base + i * step) & EPT_ADDR_MASK));
-    ept_write(d, table, idx, EPT_RWX | (mfn_x(m) << PAGE_SHIFT));
+    if (!mfn_eq(m, INVALID_MFN))
+        d->p2m_pages++;
     return m;
 }
 
+/* ept_free_entry() for a table entry: the table below it and every table
+ * under that go back to the heap; the guest frames their leaves name are
+ * not touched (they belong to the domain, not to the P2M). */
+static void ept_free_subtree(struct domain *d, mfn_t table, int level)
+{
+    if (level > 1)
+        for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+            uint64_t e = ept_read(d, table, i);
+            if ((e & EPT_RWX) && !ept_is_super(e, level))
+                ept_free_subtree(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
+                                 level - 1);
+        }
+    heap_free_page(d->host, table);
+    if (d->p2m_pages)
+        d->p2m_pages--;
+}
+
 /*
- * ept_next_level(): the table below entry idx of 'table' (at 'level'),
- * allocating it (a zeroed frame from the heap, use PGU_P2M) or splitting a
- * large leaf there when 'alloc' is set.  Returns the table's mfn or
- * INVALID_MFN (missing or a large leaf without alloc, or heap empty).
+ * ept_split_super_page(): the superpage e at 'level' becomes a table of 512
+ * entries one level down, each a copy of e with its part of the frame range
+ * (permissions recomputed by ept_p2m_type_to_flags()), and -- as upstream
+ * does -- every one of them is split again until 'target' is reached, so a
+ * 1 GiB leaf split to 4 KiB costs 1 + 512 table pages.  The new subtree is
+ * built off to the side: on an allocation failure what was built is freed
+ * and INVALID_MFN returned, and the caller leaves e in place (the
+ * superpage survives intact).
+ */
+static mfn_t ept_split_super_page(struct domain *d, uint64_t e, int level,
+                                  int target)
+{
+    mfn_t table = ept_alloc_table(d);
+    if (mfn_eq(table, INVALID_MFN))
+        return INVALID_MFN;
+    p2m_type_t t = ept_leaf_type(e);
+    p2m_access_t a = ept_leaf_access(e);
+    mfn_t base = ept_leaf_mfn(e);
+    uint64_t trunk = 1ULL << (9 * (level - 2));
+    for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+        mfn_t m = mfn_eq(base, INVALID_MFN) ? base
+                                            : _mfn(mfn_x(base) + i * trunk);
+        /* As upstream: a copy of e (memory type, ipat, A/D, sa_p2mt,
+         * access, ...) with its slice of the frames and sp only above the
+         * PT; the permissions are then recomputed by
+         * ept_p2m_type_to_flags() -- except in a domain with raw entries,
+         * whose large leaves the hypervisor did not write (their parts keep
+         * the raw bits). */
+        uint64_t ne = (e & ~EPT_ADDR_MASK & ~EPTE_SP) |
+                      (level - 1 > 1 ? EPTE_SP : 0) |
+                      ((mfn_eq(m, INVALID_MFN) ? EPTE_MFN_FIELD_MAX
+                                               : mfn_x(m) & EPTE_MFN_FIELD_MAX)
+                       << PAGE_SHIFT);
+        /* MUT_SPLIT_LOSES_TYPE: the other parts come out as plain ram_rw
+         * (the copy forgets sa_p2mt), a split that only looks right for
+         * the entry being changed. */
+        if (MUTANT(MUT_SPLIT_LOSES_TYPE) && !d->ept_raw)
+            ne = ept_make_leaf_at(d, m, p2m_ram_rw, a, level - 1);
+        else if (!d->ept_raw)
+            ne = (ne & ~EPT_RWX) |
+                 (ept_make_leaf_at(d, m, t, a, level - 1) & EPT_RWX);
+        if (level - 1 > target) {
+            mfn_t sub = ept_split_super_page(d, ne, level - 1, target);
+            if (mfn_eq(sub, INVALID_MFN)) {
+                ept_free_subtree(d, table, level - 1);
+                return INVALID_MFN;
+            }
+            ne = EPT_RWX | (mfn_x(sub) << PAGE_SHIFT);
+        }
+        ept_write(d, table, i, ne);
+    }
+    return table;
+}
+
+/*
+ * ept_next_level(): the table below entry idx of 'table' at 'level'.  A
+ * missing table is allocated (when 'alloc'); a superpage on the way is
+ * split down to 'target' first (ept_set_entry()'s "i > target" case).
+ * Returns the table's mfn or INVALID_MFN (missing and !alloc, a superpage
+ * and !alloc, heap empty or allocation failure injected).
  */
 static mfn_t ept_next_level(struct domain *d, mfn_t table, unsigned idx,
-                            int level, bool alloc)
+                            int level, bool alloc, int target)
 {
     uint64_t e = ept_read(d, table, idx);
-    if (ept_is_super(e, level))
-        return alloc ? ept_split(d, table, idx, e, level) : INVALID_MFN;
+    if (ept_is_super(e, level)) {
+        if (!alloc)
+            return INVALID_MFN;
+        mfn_t sub = ept_split_super_page(d, e, level, target);
+        if (mfn_eq(sub, INVALID_MFN))
+            return INVALID_MFN;
+        ept_write(d, table, idx, EPT_RWX | (mfn_x(sub) << PAGE_SHIFT));
+        return sub;
+    }
     if (e & EPT_RWX)
         return _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     if (!alloc)
         return INVALID_MFN;
-    mfn_t m = heap_alloc_page(d->host, d->id, PGU_P2M);
+    mfn_t m = ept_alloc_table(d);
     if (mfn_eq(m, INVALID_MFN))
         return INVALID_MFN;
-    d->p2m_pages++;
     ept_write(d, table, idx, EPT_RWX | (mfn_x(m) << PAGE_SHIFT));
     return m;
 }
 
 /*
- * ept_set_entry() for one 4 KiB entry.  Returns 0, -EINVAL (gfn outside
- * [0, max_gfn)), -ENOMEM (no frame for an intermediate table).
+ * ept_set_entry() for an entry of 2^order gfns (order 0, 9 or 18) at gfn,
+ * which must be aligned to it.  The leaf is written at level order/9 + 1;
+ * a superpage above it is split first (which can fail: -ENOMEM, nothing
+ * changed, as upstream); a table that was there is freed after the new
+ * leaf replaces it (ept_free_entry()).  Returns 0, -EINVAL (gfn range
+ * outside [0, max_gfn), misaligned, bad order or type), -ENOMEM.
  */
+int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
+                        p2m_type_t t, p2m_access_t a)
+{
+    if (order != PAGE_ORDER_4K && order != PAGE_ORDER_2M &&
+        order != PAGE_ORDER_1G)
+        return -EINVAL;
+    uint64_t n = 1ULL << order;
+    if (gfn_x(gfn) & (n - 1) || gfn_x(gfn) >= d->max_gfn ||
+        d->max_gfn - gfn_x(gfn) < n || (gfn_x(gfn) + n - 1) >> EPT_GFN_BITS)
+        return -EINVAL;
+    if ((unsigned)t >= P2M_NR_TYPES)
+        return -EINVAL;
+    if (!mfn_eq(mfn, INVALID_MFN) && (mfn_x(mfn) & (n - 1)))
+        return -EINVAL;
+    if (d->p2m_fail_in && --d->p2m_fail_in == 0)
+        return -ENOMEM;
+
+    /* atomic_write_ept_entry(): a foreign entry is never a superpage, and
+     * must name an allocated page (it takes a reference below). */
+    if (t == p2m_map_foreign &&
+        (order || !hostmem_mfn_valid(d->host->nr_frames, mfn) ||
+         d->host->frames[mfn_x(mfn)].use != PGU_GUEST))
+        return -EINVAL;
+
+    int target = (int)order / 9 + 1;
+    mfn_t table = d->ept_root;
+    for (int level = EPT_LEVELS; level > target; level--) {
+        table = ept_next_level(d, table, ept_index(gfn, level), level, true,
+                               target);
+        if (mfn_eq(table, INVALID_MFN))
+            return -ENOMEM;
+    }
+    unsigned idx = ept_index(gfn, target);
+    uint64_t old = ept_read(d, table, idx);
+    uint64_t nl = ept_make_leaf_at(d, mfn, t, a, target);
+    ept_write(d, table, idx, nl);
+    /* atomic_write_ept_entry(): a 4 KiB p2m_map_foreign entry holds a
+     * reference on the foreign page -- taken when an entry starts naming
+     * it, dropped when an entry stops (mfn or type changed). */
+    /* ept_set_entry(): p2m->ioreq.entry_count follows the 4 KiB entries
+     * that become or stop being ioreq_server. */
+    if (target == 1) {
+        bool was = ept_entry_valid(old) && ept_leaf_type(old) == p2m_ioreq_server;
+        bool is = ept_entry_valid(nl) && t == p2m_ioreq_server;
+        if (was && !is && d->ioreq.entry_count)
+            d->ioreq.entry_count--;
+        else if (is && !was)
+            d->ioreq.entry_count++;
+    }
+    if (target == 1 && ((old ^ nl) & (EPT_ADDR_MASK | EPTE_P2MT_MASK))) {
+        if (t == p2m_map_foreign)
+            d->host->frames[mfn_x(mfn)].count++;
+        if (ept_entry_valid(old) && ept_leaf_type(old) == p2m_map_foreign &&
+            !MUTANT(MUT_FOREIGN_NO_PUT))
+            ept_put_foreign(d, ept_leaf_mfn(old));
+    }
+    if (target > 1 && (old & EPT_RWX) && !ept_is_super(old, target))
+        ept_free_subtree(d, _mfn((old & EPT_ADDR_MASK) >> PAGE_SHIFT),
+                         target - 1);
+
+    /* As ept_set_entry(): track the highest gfn ever given a mapping. */
+    if (t != p2m_invalid && t != p2m_mmio_dm &&
+        gfn_x(gfn) + n - 1 > d->max_mapped_pfn)
+        d->max_mapped_pfn = gfn_x(gfn) + n - 1;
+    return 0;
+}
+
+/* ept_set_entry() for one 4 KiB entry. */
 int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
                   p2m_access_t a)
 {
     if (gfn_x(gfn) >= d->max_gfn || gfn_x(gfn) >> EPT_GFN_BITS)
         return -EINVAL;
-    if ((unsigned)t >= P2M_NR_TYPES)
-        return -EINVAL;
-
-    mfn_t table = d->ept_root;
-    for (int level = EPT_LEVELS; level > 1; level--) {
-        table = ept_next_level(d, table, ept_index(gfn, level), level, true);
-        if (mfn_eq(table, INVALID_MFN))
-            return -ENOMEM;
-    }
-    ept_write(d, table, ept_index(gfn, 1), ept_make_leaf(d, mfn, t, a));
-
-    /* As ept_set_entry(): track the highest gfn ever given a mapping. */
-    if (t != p2m_invalid && t != p2m_mmio_dm && gfn_x(gfn) > d->max_mapped_pfn)
-        d->max_mapped_pfn = gfn_x(gfn);
-    return 0;
+    return p2m_set_entry_order(d, gfn, mfn, PAGE_ORDER_4K, t, a);
 }
 
 /*
- * ept_get_entry(): the mfn at gfn with *t and *a (either may be NULL).
- * Defaults INVALID_MFN / p2m_mmio_dm / p2m_access_n for gfns above
+ * ept_get_entry(): the mfn at gfn with *t, *a and the *order of the entry
+ * that maps it (any may be NULL).  Inside a superpage the mfn is the
+ * superpage's base plus gfn's offset, as Xen adds it.  Defaults
+ * INVALID_MFN / p2m_mmio_dm / p2m_access_n / order 0 for gfns above
  * max_mapped_pfn, missing tables and entries that are not is_epte_valid().
  */
-mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
-                    p2m_access_t *a)
+mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                          p2m_access_t *a, unsigned *order)
 {
     p2m_type_t ty = p2m_mmio_dm;
     p2m_access_t ac = p2m_access_n;
     mfn_t mfn = INVALID_MFN;
+    unsigned ord = 0;
 
     if (gfn_x(gfn) > d->max_mapped_pfn || gfn_x(gfn) >> EPT_GFN_BITS)
         goto out;
 
     mfn_t table = d->ept_root;
-    uint64_t e = 0, off = 0;
     int level;
-    for (level = EPT_LEVELS; level > 1; level--) {
+    uint64_t e = 0;
+    for (level = EPT_LEVELS; level >= 1; level--) {
         e = ept_read(d, table, ept_index(gfn, level));
-        if (ept_is_super(e, level)) {
-            /* A large leaf: the gfn's frame is the leaf's plus the offset. */
-            off = gfn_x(gfn) & ((1ULL << (9 * (level - 1))) - 1);
+        if (level == 1 || ept_is_super(e, level))
             break;
-        }
         if (!(e & EPT_RWX))
             goto out;
         table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
     }
-    if (level == 1)
-        e = ept_read(d, table, ept_index(gfn, 1));
+
     if (!ept_entry_valid(e))
         goto out;
-    ty = (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
-    ac = (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
+    ty = ept_leaf_type(e);
+    ac = ept_leaf_access(e);
     mfn = ept_leaf_mfn(e);
-    if (level > 1 && !mfn_eq(mfn, INVALID_MFN))
-        mfn = _mfn(mfn_x(mfn) + off);
+    ord = 9 * (unsigned)(level - 1);
+    if (!mfn_eq(mfn, INVALID_MFN))
+        mfn = _mfn(mfn_x(mfn) + (gfn_x(gfn) & ((1ULL << ord) - 1)));
 
 out:
     if (t)
         *t = ty;
     if (a)
         *a = ac;
+    if (order)
+        *order = ord;
     return mfn;
+}
+
+mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                    p2m_access_t *a)
+{
+    return p2m_get_entry_order(d, gfn, t, a, NULL);
+}
+
+/* Guest RAM this domain owns goes back to the heap (Xen frees it through
+ * relinquish_memory() rather than the P2M): n frames from m. */
+static void ept_free_guest_frames(struct domain *d, mfn_t m, uint64_t n)
+{
+    struct host *h = d->host;
+    for (uint64_t i = 0; i < n && !mfn_eq(m, INVALID_MFN); i++) {
+        mfn_t f = _mfn(mfn_x(m) + i);
+        if (hostmem_mfn_valid(h->nr_frames, f) &&
+            h->frames[mfn_x(f)].owner == d->id &&
+            h->frames[mfn_x(f)].use == PGU_GUEST)
+            heap_free_page(h, f);
+    }
 }
 
 /* Post-order walk of the table at 'level'; see ept_teardown(). */
@@ -316,6 +499,12 @@ static void ept_free_table(struct domain *d, mfn_t table, int level)
 
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
+        if (ept_is_super(e, level)) {
+            if (ept_entry_valid(e) && !d->ept_raw)
+                ept_free_guest_frames(d, ept_leaf_mfn(e),
+                                      1ULL << (9 * (level - 1)));
+            continue;
+        }
         if (level > 1) {
             if ((e & EPT_RWX) && !ept_is_super(e, level))
                 ept_free_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
@@ -324,13 +513,13 @@ static void ept_free_table(struct domain *d, mfn_t table, int level)
         }
         if (!ept_entry_valid(e))
             continue;
-        /* Guest RAM this domain owns goes back to the heap (Xen frees it
-         * through relinquish_memory() rather than the P2M). */
-        mfn_t m = ept_leaf_mfn(e);
-        if (hostmem_mfn_valid(h->nr_frames, m) &&
-            h->frames[mfn_x(m)].owner == d->id &&
-            h->frames[mfn_x(m)].use == PGU_GUEST)
-            heap_free_page(h, m);
+        /* Foreign entries drop their reference (relinquish_p2m_mapping()),
+         * grant mappings theirs (gnttab_release_mappings()); the pages
+         * belong to other domains. */
+        if (ept_leaf_type(e) == p2m_map_foreign || p2m_is_grant(ept_leaf_type(e)))
+            ept_put_foreign(d, ept_leaf_mfn(e));
+        else
+            ept_free_guest_frames(d, ept_leaf_mfn(e), 1);
     }
     heap_free_page(h, table);
     if (d->p2m_pages)
@@ -346,23 +535,27 @@ void ept_teardown(struct domain *d)
     d->ept_root = INVALID_MFN;
 }
 
+/* Superpage leaves are retyped whole: under a global change the whole
+ * range is in the new state, which is the case where resolve_misconfig()
+ * keeps a superpage (it splits only ranges that are partly log-dirty). */
 static void ept_retype_table(struct domain *d, mfn_t table, int level,
                              p2m_type_t ot, p2m_type_t nt)
 {
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
         uint64_t e = ept_read(d, table, i);
-        if (level > 1) {
-            if ((e & EPT_RWX) && !ept_is_super(e, level))
+        if (level > 1 && !ept_is_super(e, level)) {
+            if (e & EPT_RWX)
                 ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
                                  level - 1, ot, nt);
             continue;
         }
-        if (!ept_entry_valid(e) ||
-            (p2m_type_t)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT) != ot)
+        if (level > 1 && d->ept_raw)
+            continue; /* a large leaf in a domain with raw entries */
+        if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
             continue;
-        p2m_access_t a =
-            (p2m_access_t)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT);
-        ept_write(d, table, i, ept_make_leaf(d, ept_leaf_mfn(e), nt, a));
+        ept_write(d, table, i,
+                  ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
+                                   level));
     }
 }
 
@@ -374,6 +567,8 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
  */
 void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt)
 {
+    if (ot == p2m_ioreq_server)
+        d->ioreq.entry_count = 0;
     if (!mfn_eq(d->ept_root, INVALID_MFN))
         ept_retype_table(d, d->ept_root, EPT_LEVELS, ot, nt);
 }
@@ -401,7 +596,8 @@ int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
         uint64_t e = ept_read(d, table, ept_index(gfn, lv));
         if (ept_is_super(e, lv))
             return -EEXIST;
-        table = ept_next_level(d, table, ept_index(gfn, lv), lv, true);
+        table = ept_next_level(d, table, ept_index(gfn, lv), lv, true,
+                               (int)level);
         if (mfn_eq(table, INVALID_MFN))
             return -ENOMEM;
     }

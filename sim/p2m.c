@@ -72,6 +72,54 @@ int p2m_type_from_name(const char *name)
     return -1;
 }
 
+/* ---- type classes and access names ---------------------------------------- */
+
+bool p2m_type_is_ram(p2m_type_t t) { return p2m_is_ram(t); }
+bool p2m_type_is_paging(p2m_type_t t) { return p2m_is_paging(t); }
+bool p2m_type_is_pageable(p2m_type_t t) { return p2m_is_pageable(t); }
+bool p2m_type_is_grant(p2m_type_t t) { return p2m_is_grant(t); }
+bool p2m_type_is_foreign(p2m_type_t t) { return t == p2m_map_foreign; }
+bool p2m_type_is_shared(p2m_type_t t) { return t == p2m_ram_shared; }
+bool p2m_type_is_mmio(p2m_type_t t) { return p2m_is_mmio(t); }
+bool p2m_type_is_pod(p2m_type_t t) { return t == p2m_populate_on_demand; }
+/* P2M_RO_TYPES: the types whose EPT entry has w = 0 although RAM-like. */
+bool p2m_type_is_readonly(p2m_type_t t)
+{
+    return t == p2m_ram_logdirty || t == p2m_ram_ro || t == p2m_grant_map_ro ||
+           t == p2m_ram_shared;
+}
+bool p2m_type_is_changeable(p2m_type_t t)
+{
+    return t == p2m_ram_rw || t == p2m_ram_logdirty || t == p2m_ioreq_server;
+}
+bool p2m_type_is_special(p2m_type_t t)
+{
+    return p2m_is_grant(t) || t == p2m_map_foreign || t == p2m_mmio_direct;
+}
+
+static const char *const p2m_access_names[] = {
+    [p2m_access_n] = "n",         [p2m_access_r] = "r",
+    [p2m_access_w] = "w",         [p2m_access_rw] = "rw",
+    [p2m_access_x] = "x",         [p2m_access_rx] = "rx",
+    [p2m_access_wx] = "wx",       [p2m_access_rwx] = "rwx",
+    [p2m_access_rx2rw] = "rx2rw", [p2m_access_n2rwx] = "n2rwx",
+    [p2m_access_r_pw] = "r_pw",
+};
+#define P2M_NR_ACCESS (sizeof p2m_access_names / sizeof p2m_access_names[0])
+
+const char *p2m_access_name(p2m_access_t a)
+{
+    return (unsigned)a < P2M_NR_ACCESS ? p2m_access_names[a] : "?";
+}
+
+int p2m_access_from_name(const char *name)
+{
+    for (unsigned a = 0; name && a < P2M_NR_ACCESS; a++)
+        if (!strcmp(p2m_access_names[a], name))
+            return (int)a;
+    return -1;
+}
+
 /* Predicates of asm/p2m.h that sim.h does not export. */
 #define p2m_is_paged(t) ((t) == p2m_ram_paged)
 #define p2m_is_foreign(t) ((t) == p2m_map_foreign)
@@ -96,7 +144,7 @@ int p2m_type_from_name(const char *name)
 int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
 {
     struct host *h = d->host;
-    p2m_type_t t;
+    p2m_type_t t = p2m_mmio_dm;
 
     if (gfn_x(gfn) >= d->max_gfn)
         return -EINVAL;
@@ -111,8 +159,10 @@ int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
         }
     }
     int rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, P2M_DEFAULT_ACCESS);
-    if (rc && hostmem_mfn_valid(h->nr_frames, mfn)) {
-        /* As Xen: undo the M2P half and re-mark, the entry is still there. */
+    if (rc && hostmem_mfn_valid(h->nr_frames, mfn) && !p2m_is_special(t) &&
+        !p2m_is_shared(t)) {
+        /* As Xen: undo the M2P half and re-mark, the entry is still there
+         * (only for the types whose M2P and mark were taken away). */
         set_gpfn_from_mfn(h, mfn, gfn_x(gfn));
         paging_mark_pfn_dirty(d, gfn);
     }
@@ -166,9 +216,13 @@ int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
     }
 
     /* 3. The two-way mapping. */
+    p2m_get_entry(d, gfn, &ot, NULL);
     rc = p2m_set_entry(d, gfn, mfn, t, P2M_DEFAULT_ACCESS);
     if (rc)
         return rc;
+    /* A PoD entry replaced: pod.entry_count -= pod_count. */
+    if (ot == p2m_populate_on_demand)
+        d->pod.entry_count--;
     if (!p2m_is_grant(t)) {
         set_gpfn_from_mfn(h, mfn, gfn_x(gfn));
         if (!MUTANT(MUT_NO_DIRTY_ON_ADD))
@@ -234,7 +288,11 @@ int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
             h->frames[mfn_x(omfn)].use == PGU_GUEST)
             heap_free_page(h, omfn);
     }
-    return p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
+    rc = p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
+    /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
+    if (!rc && ot == p2m_populate_on_demand)
+        d->pod.entry_count--;
+    return rc;
 }
 
 /* ---- memory ops ----------------------------------------------------------- */
@@ -272,6 +330,172 @@ int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn)
 }
 
 /*
+ * populate_physmap() for one extent of 2^order pages (order 9 or 18 gives
+ * a superpage; 0 is guest_populate_page()).  Xen's populate_physmap()
+ * allocates the extent with alloc_domheap_pages(d, order) and
+ * guest_physmap_add_page() maps it with one p2m_set_entry() of that order,
+ * so ept_set_entry() writes one 2 MiB / 1 GiB leaf.  Unlike Xen, which
+ * would replace whatever the range held, the harness refuses a range that
+ * holds anything (-EEXIST), as guest_populate_page() refuses RAM.  Every
+ * frame gets its M2P entry and every gfn its dirty mark, as p2m_add_page()
+ * does per page.  Returns 0 with *out_mfn the first frame (may be NULL),
+ * -EINVAL, -EEXIST, -ENOMEM (no aligned free block, or the P2M tables).
+ */
+int guest_populate_extent(struct domain *d, gfn_t gfn, unsigned order,
+                          mfn_t *out_mfn)
+{
+    struct host *h = d->host;
+    int rc;
+
+    if (order == PAGE_ORDER_4K)
+        return guest_populate_page(d, gfn, out_mfn);
+    if (order != PAGE_ORDER_2M && order != PAGE_ORDER_1G)
+        return -EINVAL;
+    uint64_t n = 1ULL << order;
+    if ((gfn_x(gfn) & (n - 1)) || gfn_x(gfn) >= d->max_gfn ||
+        d->max_gfn - gfn_x(gfn) < n)
+        return -EINVAL;
+    for (uint64_t i = 0; i < n; i++) {
+        p2m_type_t ot;
+        p2m_get_entry(d, gfn_add(gfn, i), &ot, NULL);
+        if (ot != p2m_mmio_dm)
+            return -EEXIST;
+    }
+    mfn_t mfn = heap_alloc_pages(h, d->id, PGU_GUEST, order);
+    if (mfn_eq(mfn, INVALID_MFN))
+        return -ENOMEM;
+    rc = p2m_set_entry_order(d, gfn, mfn, order,
+                             d->ld.enabled ? p2m_ram_logdirty : p2m_ram_rw,
+                             P2M_DEFAULT_ACCESS);
+    if (rc) {
+        for (uint64_t i = n; i-- > 0;)
+            heap_free_page(h, _mfn(mfn_x(mfn) + i));
+        return rc;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        set_gpfn_from_mfn(h, _mfn(mfn_x(mfn) + i), gfn_x(gfn) + i);
+        if (!MUTANT(MUT_NO_DIRTY_ON_ADD))
+            paging_mark_pfn_dirty(d, gfn_add(gfn, i));
+    }
+    if (out_mfn)
+        *out_mfn = mfn;
+    return 0;
+}
+
+/*
+ * set_mem_access() of xen/arch/x86/mm/mem_access.c for one gfn: the entry
+ * is read and written back with the new access at PAGE_ORDER_4K, so a
+ * superpage is split (and the call can fail with -ENOMEM, nothing changed).
+ * An entry without frame (nothing mapped) is stored as 0 by ept_set_entry()
+ * and keeps no access.  p2m_access_r_pw needs EPT paging-write, which this
+ * host lacks: -EINVAL (Xen's xenmem_access_to_p2m_access() refuses it
+ * there too).  Returns 0, -EINVAL, -ENOMEM.
+ */
+int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a)
+{
+    p2m_type_t t;
+
+    if (gfn_x(gfn) >= d->max_gfn || (unsigned)a > p2m_access_n2rwx)
+        return -EINVAL;
+    mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
+    return p2m_set_entry(d, gfn, mfn, t, a);
+}
+
+/* The frame of fd's RAM gfn that another domain may map (grant, foreign):
+ * RAM with a frame, not paging, not shared.  INVALID_MFN otherwise. */
+static mfn_t mappable_frame(struct domain *fd, gfn_t fgfn)
+{
+    p2m_type_t ft;
+    if (gfn_x(fgfn) >= fd->max_gfn)
+        return INVALID_MFN;
+    mfn_t m = p2m_get_entry(fd, fgfn, &ft, NULL);
+    if (!p2m_is_ram(ft) || p2m_is_paging(ft) || p2m_is_shared(ft) ||
+        !hostmem_mfn_valid(fd->host->nr_frames, m))
+        return INVALID_MFN;
+    return m;
+}
+
+/* The harness maps grants and foreign pages only at gfns that hold
+ * nothing, as populate refuses RAM: p2m_add_page() would orphan a RAM page
+ * there (see sim.h). */
+static bool gfn_is_empty(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    mfn_t m = p2m_get_entry(d, gfn, &t, NULL);
+    return t == p2m_mmio_dm && mfn_eq(m, INVALID_MFN);
+}
+
+/*
+ * p2m_add_foreign() (XENMAPSPACE_gmfn_foreign): td maps fd's page at fgfn
+ * at its own gfn as p2m_map_foreign (EPT r w -).  The reference on the
+ * foreign page is taken by the EPT write itself (atomic_write_ept_entry())
+ * and dropped when the entry goes.  Returns 0, -EINVAL (td == fd, gfn out
+ * of range, fgfn holds no mappable RAM -- paging types included: Xen
+ * would start a page-in first, not modelled), -EEXIST (gfn holds
+ * something), -ENOMEM.
+ */
+int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
+                    gfn_t fgfn)
+{
+    if (td == fd || gfn_x(gfn) >= td->max_gfn)
+        return -EINVAL;
+    mfn_t m = mappable_frame(fd, fgfn);
+    if (mfn_eq(m, INVALID_MFN))
+        return -EINVAL;
+    if (!gfn_is_empty(td, gfn))
+        return -EEXIST;
+    return p2m_set_entry(td, gfn, m, p2m_map_foreign, P2M_DEFAULT_ACCESS);
+}
+
+/*
+ * create_grant_p2m_mapping(): d maps the page gd granted (gd's RAM gfn
+ * ggfn) at gfn with p2m_grant_map_rw, or p2m_grant_map_ro for a
+ * GNTMAP_readonly mapping, through p2m_add_page() (no M2P change for grant
+ * types).  map_grant_ref() holds a reference on the granted page until
+ * the unmap.  Returns 0, -EINVAL (d == gd, bad gfn, no mappable RAM at
+ * ggfn), -EEXIST (gfn holds something), -ENOMEM.
+ */
+int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
+                  bool readonly)
+{
+    struct host *h = d->host;
+    if (d == gd || gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t m = mappable_frame(gd, ggfn);
+    if (mfn_eq(m, INVALID_MFN))
+        return -EINVAL;
+    if (!gfn_is_empty(d, gfn))
+        return -EEXIST;
+    h->frames[mfn_x(m)].count++;
+    int rc = p2m_add_page(d, gfn, m,
+                          readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
+    if (rc)
+        h->frames[mfn_x(m)].count--;
+    return rc;
+}
+
+/*
+ * replace_grant_p2m_mapping() with no new mapping (unmap_grant_ref()):
+ * gfn must hold a grant mapping; its entry goes (p2m_remove_page(): no M2P
+ * change, no dirty mark for special types) and the reference is dropped.
+ * Returns 0, -EINVAL (not a grant type, bad gfn), -ENOMEM.
+ */
+int p2m_grant_unmap(struct domain *d, gfn_t gfn)
+{
+    struct host *h = d->host;
+    p2m_type_t t;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t m = p2m_get_entry(d, gfn, &t, NULL);
+    if (!p2m_is_grant(t))
+        return -EINVAL;
+    int rc = p2m_remove_page(d, gfn, m);
+    if (!rc && hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
+        h->frames[mfn_x(m)].count--;
+    return rc;
+}
+
+/*
  * guest_remove_page(): remove gfn's frame from the P2M and free it.
  * Returns 0, -ENOENT (gfn holds no RAM frame: invalid, mmio_dm, paged-out,
  * grant, ...), or an error of p2m_remove_page().
@@ -301,6 +525,20 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
             return rc;
         mem_paging_drop_page(d, gfn, t);
         return 0;
+    }
+    if (t == p2m_populate_on_demand) {
+        /* p2m_pod_decrease_reservation(): the PoD entry just goes. */
+        int rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid,
+                               P2M_DEFAULT_ACCESS);
+        if (!rc)
+            d->pod.entry_count--;
+        return rc;
+    }
+    if (t == p2m_map_foreign) {
+        /* XENMEM_remove_from_physmap of a foreign mapping: the entry goes,
+         * and with it the EPT's reference on the foreign page. */
+        return p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid,
+                             P2M_DEFAULT_ACCESS);
     }
     if (!p2m_is_ram(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
         return -ENOENT;
@@ -336,6 +574,13 @@ static int hvm_copy_frame(struct domain *d, gpa_t gpa, size_t len, mfn_t *mfn,
          * callers turn into a retry (-EAGAIN), never a crash. */
         p2m_mem_paging_populate(d, gfn, VM_EVENT_NO_VCPU);
         return -EAGAIN;
+    }
+    /* get_page_from_gfn(P2M_ALLOC) populates a PoD entry first; out of
+     * PoD memory the copy fails (and Xen crashes the domain). */
+    if (*t == p2m_populate_on_demand) {
+        if (!p2m_pod_demand_populate(d, gfn))
+            return -EFAULT;
+        *mfn = p2m_get_entry(d, gfn, t, NULL);
     }
     if (!p2m_is_ram(*t) || !hostmem_mfn_valid(d->host->nr_frames, *mfn))
         return -EFAULT;
@@ -434,6 +679,8 @@ void domain_destroy(struct domain *d)
     paging_free_log_dirty_bitmap(d);
     d->ld.enabled = false;
     ept_teardown(d);
+    /* The PoD cache's pages are d's: freed by the loop below. */
+    free(d->pod.cache);
     for (uint64_t m = 0; d->tot_pages && m < h->nr_frames; m++)
         if (h->frames[m].use != PGU_FREE && h->frames[m].owner == d->id)
             heap_free_page(h, _mfn(m));

@@ -347,6 +347,9 @@ int paging_log_dirty_enable(struct domain *d)
         return -EBUSY;
     if (d->ld.enabled)
         return -EINVAL;
+    /* hap_enable_log_dirty(): not while ioreq_server entries exist. */
+    if (d->ioreq.entry_count)
+        return -EBUSY;
     /* Pre-2007: paging_alloc_log_dirty_bitmap() first; on failure the
      * domain stays out of log-dirty mode. */
     if (d->ld.bitmap_mode) {

@@ -57,6 +57,22 @@
  * (handle_mmio, ram_ro writes) leaves the guest A/D bits alone -- the gap
  * KVM replay found in the model (guest_walk_tables() sets them). */
 #define MUT_EMUL_NO_AD (UINT64_C(1) << 12)
+/* sim (issue 3, P2M): ept_split_super_page() gives the 511 parts that
+ * are not being changed type ram_rw instead of the superpage's type. */
+#define MUT_SPLIT_LOSES_TYPE (UINT64_C(1) << 32)
+/* sim (issue 3, P2M): ept_p2m_type_to_flags() ignores the access type
+ * (every entry gets its type's permissions, as under rwx). */
+#define MUT_ACCESS_IGNORED (UINT64_C(1) << 33)
+/* sim (issue 3, P2M): atomic_write_ept_entry() forgets to drop the
+ * reference of a p2m_map_foreign entry that is overwritten or removed, so
+ * the foreign page can never be freed or paged out. */
+#define MUT_FOREIGN_NO_PUT (UINT64_C(1) << 34)
+/* sim (issue 3, P2M): p2m_pod_cache_get() takes the most recently added
+ * page (the tail) instead of the head of pod.single. */
+#define MUT_POD_CACHE_LIFO (UINT64_C(1) << 35)
+/* sim (issue 3, P2M): ioreq_server entries stay writable although the
+ * mapped server claims writes, so the server never sees them. */
+#define MUT_IOREQ_WRITABLE (UINT64_C(1) << 36)
 /* logdirty_mode "bitmap" (pre-2007): the bitmap sized from the maximum
  * gpfn rounded up without the +1, so when max_gfn - 1 is a multiple of 64
  * the last gfn falls outside it: its marks are dropped and PEEK/CLEAN

@@ -48,6 +48,42 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d);
 int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
                        bool nomem);
 int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn);
+/* The sim's heap failed (or did not fail) an allocation during the
+ * operation being mirrored next: a superpage split it needed fails with
+ * -ENOMEM (allocation order is not specified behaviour, the failure is the
+ * sim's; the oracle predicts what a failed split leaves).  Reset by the
+ * engine after the operation. */
+void oracle_note_nomem(struct oracle *o, bool nomem);
+/* The P2M update of the operation mirrored next was made to fail
+ * (struct domain.p2m_fail_in reached 0): the 4 KiB set_entry of remove,
+ * set_type, nominate, evict, set_access fails with -ENOMEM.  Reset with
+ * oracle_note_nomem(o, false). */
+void oracle_note_p2m_fail(struct oracle *o, bool failed);
+/* populate of one extent of order 9 / 18 at gfn (mfn: the sim's first
+ * frame, used when the expected rc is 0); order 0 is oracle_op_populate. */
+int oracle_op_populate_extent(struct oracle *o, domid_t d, gfn_t gfn,
+                              unsigned order, mfn_t mfn, bool nomem);
+/* p2m_add_foreign(), grant map / unmap (sim.h): the frame another domain
+ * maps is the oracle's own (its flat P2M of fd / gd); references counted
+ * in the flat model like foreign tool-stack maps. */
+int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
+                          gfn_t fgfn);
+int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
+                        gfn_t ggfn, bool readonly);
+int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn);
+/* Populate-on-demand.  pod_target: the cache grows by the frames the sim
+ * allocated (added[], in the order it appended them; which frames is the
+ * allocator's business, nomem says it ran out) or shrinks from the head.
+ * pod_mark: one empty gfn becomes a PoD entry. */
+int oracle_op_pod_target(struct oracle *o, domid_t d, uint64_t pages,
+                         const uint64_t *added, uint64_t nadded, bool nomem);
+int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn);
+/* XEN_DMOP_map_mem_type_to_ioreq_server: map (write: the server claims
+ * writes) or unmap (ioreq_server entries back to ram_rw / ram_logdirty). */
+int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write);
+/* p2m_set_mem_access() of one gfn. */
+int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
+                         p2m_access_t a);
 int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
 int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len);
 int oracle_op_logdirty_enable(struct oracle *o, domid_t d);
@@ -122,6 +158,8 @@ void oracle_op_ept_raw(struct oracle *o, domid_t d, uint64_t gfn,
 /* Flat-model queries (for tests and the engine's messages). */
 p2m_type_t oracle_p2m_type(const struct oracle *o, domid_t d, gfn_t gfn);
 mfn_t oracle_p2m_mfn(const struct oracle *o, domid_t d, gfn_t gfn);
+unsigned oracle_p2m_order(const struct oracle *o, domid_t d, gfn_t gfn);
+p2m_access_t oracle_p2m_access(const struct oracle *o, domid_t d, gfn_t gfn);
 bool oracle_is_dirty(const struct oracle *o, domid_t d, gfn_t gfn);
 
 /* ---- guest accesses ------------------------------------------------------------ */

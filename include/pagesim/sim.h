@@ -73,6 +73,40 @@ int p2m_type_from_name(const char *name); /* -1 if unknown */
 #define p2m_is_grant(t) (p2m_to_mask(t) & P2M_GRANT_TYPES)
 #define p2m_is_pageable(t) (p2m_to_mask(t) & P2M_PAGEABLE_TYPES)
 
+/* The type-class predicates of asm/p2m.h as functions (sim/p2m.c), one per
+ * class, for code and tests that want a bool rather than a mask; the unit
+ * test tests/unit/test_sim.c holds the table of every type x class.
+ *   ram       P2M_RAM_TYPES: rw, logdirty, ro, paging_out/paged/paging_in,
+ *             shared, ioreq_server
+ *   paging    paging_out, paged, paging_in
+ *   pageable  rw, logdirty (what nominate accepts)
+ *   grant     grant_map_rw/ro;  foreign  map_foreign;  shared  ram_shared
+ *   mmio      mmio_dm, mmio_direct;  pod  populate_on_demand
+ *   readonly  P2M_RO_TYPES: logdirty, ro, grant_map_ro, shared
+ *   changeable  rw, logdirty, ioreq_server (global type changes)
+ *   special   grant, foreign, mmio_direct (P2M_SPECIAL_TYPES) */
+bool p2m_type_is_ram(p2m_type_t t);
+bool p2m_type_is_paging(p2m_type_t t);
+bool p2m_type_is_pageable(p2m_type_t t);
+bool p2m_type_is_grant(p2m_type_t t);
+bool p2m_type_is_foreign(p2m_type_t t);
+bool p2m_type_is_shared(p2m_type_t t);
+bool p2m_type_is_mmio(p2m_type_t t);
+bool p2m_type_is_pod(p2m_type_t t);
+bool p2m_type_is_readonly(p2m_type_t t);
+bool p2m_type_is_changeable(p2m_type_t t);
+bool p2m_type_is_special(p2m_type_t t);
+
+/* p2m_access_t names as xenmem_access_t spells them ("n", "r", "w", "rw",
+ * "x", "rx", "wx", "rwx", "rx2rw", "n2rwx", "r_pw"); -1 if unknown. */
+const char *p2m_access_name(p2m_access_t a);
+int p2m_access_from_name(const char *name);
+
+/* Page orders of P2M entries (PAGE_ORDER_4K/2M/1G). */
+#define PAGE_ORDER_4K 0
+#define PAGE_ORDER_2M 9
+#define PAGE_ORDER_1G 18
+
 /* ---- host: frames, heap, M2P --------------------------------------------- */
 
 /* What a host frame is used for. */
@@ -236,6 +270,17 @@ struct mem_paging {
     uint32_t pause_count[SIM_MAX_VCPUS]; /* v->vm_event_pause_count */
 };
 
+/* p2m->pod (p2m-pod.c), order-0 pages only: the cache of pages PoD entries
+ * are populated from, a FIFO as Xen's pod.single list (added at the tail,
+ * taken from the head), and the number of PoD entries in the P2M. */
+struct pod {
+    uint64_t entry_count;   /* p2m->pod.entry_count */
+    uint64_t count;         /* p2m->pod.count: pages in the cache */
+    uint64_t head;          /* index of the first page in cache[] */
+    uint64_t cap;
+    uint64_t *cache;        /* mfns, [head, head + count) modulo cap */
+};
+
 struct domain {
     struct host *host;
     domid_t id;
@@ -247,6 +292,23 @@ struct domain {
     uint64_t tot_pages;       /* guest RAM frames owned */
     struct log_dirty ld;
     struct mem_paging paging; /* mem_paging.c */
+    /* Failure injection for P2M updates (harness, not Xen state): when
+     * non-zero, counts down on every p2m_set_entry*() and the one that
+     * reaches 0 fails with -ENOMEM before writing anything.  It stands for
+     * upstream's failure sources of ept_set_entry() beyond the EPT pages
+     * this model allocates (IOMMU map/unmap with non-shared tables, altp2m
+     * propagation), so that callers' error paths run (evict, reference
+     * 2.4.3). */
+    unsigned p2m_fail_in;
+    struct pod pod;           /* p2m-pod.c */
+    /* p2m->ioreq: the ioreq server the p2m_ioreq_server type is mapped to
+     * (one at most), whether it claims writes
+     * (XEN_DMOP_IOREQ_MEM_ACCESS_WRITE: the entries lose w), and the
+     * number of ioreq_server entries. */
+    struct {
+        bool mapped, write;
+        uint64_t entry_count;
+    } ioreq;
     /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
      * 29.3.5); guest paging-structure accesses then count as EPT writes. */
     bool ept_ad;
@@ -293,6 +355,20 @@ uint64_t ept_p2m_type_to_flags(p2m_type_t t, p2m_access_t a);
  * tables from the heap.  0, -EINVAL (gfn out of range), -ENOMEM. */
 int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
                   p2m_access_t a);
+/* ept_set_entry() of an entry of 2^order gfns (order 0, 9 or 18) at an
+ * aligned gfn (mfn aligned too, or INVALID_MFN): a 4 KiB, 2 MiB or 1 GiB
+ * leaf.  A superpage that covers gfn is split first (ept_split_super_page():
+ * every part gets the superpage's type, access and its slice of the frames;
+ * the split allocates table pages from the heap); a table where the new
+ * leaf goes is freed.  0, -EINVAL (range outside [0, max_gfn), misaligned,
+ * bad order), -ENOMEM (a table or a split could not be allocated: nothing
+ * changed, the superpage intact). */
+int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
+                        p2m_type_t t, p2m_access_t a);
+/* p2m_get_entry() plus the order (0, 9, 18) of the entry mapping gfn; mfn
+ * is gfn's own frame inside a superpage. */
+mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                          p2m_access_t *a, unsigned *order);
 /* ept_get_entry(): mfn of gfn with its type and access.  Unmapped gfns and
  * gfns above max_mapped_pfn give INVALID_MFN, p2m_mmio_dm, p2m_access_n as
  * Xen's get_entry does. */
@@ -330,6 +406,47 @@ int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
  * p2m_ram_rw (p2m_ram_logdirty while log-dirty is on).  -EEXIST if the gfn
  * already holds RAM, -ENOMEM, -EINVAL. */
 int guest_populate_page(struct domain *d, gfn_t gfn, mfn_t *out_mfn);
+/* XENMEM_populate_physmap for one extent of order 0, 9 or 18 at an aligned
+ * gfn: 2^order contiguous frames (heap_alloc_pages()) mapped by one P2M
+ * entry of that order, M2P set and every gfn marked dirty.  -EINVAL (order,
+ * alignment, range), -EEXIST (a gfn in the range holds anything but
+ * nothing/mmio_dm), -ENOMEM. */
+int guest_populate_extent(struct domain *d, gfn_t gfn, unsigned order,
+                          mfn_t *out_mfn);
+/* p2m_add_foreign() (XENMAPSPACE_gmfn_foreign): td maps fd's RAM page at
+ * fgfn at its gfn as p2m_map_foreign; the EPT entry holds a reference on
+ * the page.  0, -EINVAL (same domain, bad gfn, no mappable RAM at fgfn),
+ * -EEXIST (gfn holds something), -ENOMEM.  guest_remove_page() of the gfn
+ * removes it and drops the reference. */
+int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
+                    gfn_t fgfn);
+/* Grant mapping (create_grant_p2m_mapping() / unmap): d maps the page gd
+ * grants (gd's RAM gfn ggfn) at gfn as p2m_grant_map_rw / _ro, holding a
+ * reference on it until p2m_grant_unmap().  map: 0, -EINVAL, -EEXIST,
+ * -ENOMEM; unmap: 0, -EINVAL (gfn holds no grant), -ENOMEM. */
+int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
+                  bool readonly);
+int p2m_grant_unmap(struct domain *d, gfn_t gfn);
+/* Populate-on-demand (sim/p2m-pod.c, xen/arch/x86/mm/p2m-pod.c):
+ * p2m_pod_set_target(): the cache grows to 'pages' by order-0 allocations
+ * for d (appended at the tail) or shrinks by freeing from the head.  0,
+ * -ENOMEM (the cache keeps what could be allocated).
+ * p2m_pod_mark(): guest_physmap_mark_populate_on_demand() of one empty gfn:
+ * a p2m_populate_on_demand entry without frame (EPT not present).  0,
+ * -EINVAL, -EEXIST (gfn holds something: the harness refuses), -ENOMEM.
+ * p2m_pod_demand_populate(): the page at the head of the cache is mapped
+ * at gfn (ram_rw, ram_logdirty under log-dirty), M2P set, gfn marked
+ * dirty; false when the cache is empty (Xen: out of PoD memory, the
+ * domain is crashed). */
+int p2m_pod_set_target(struct domain *d, uint64_t pages);
+int p2m_pod_mark(struct domain *d, gfn_t gfn);
+bool p2m_pod_demand_populate(struct domain *d, gfn_t gfn);
+/* The cache's page number i (0 = head), INVALID_MFN past the end. */
+mfn_t p2m_pod_cache_at(const struct domain *d, uint64_t i);
+/* p2m_set_mem_access() for one gfn (mem_access.c set_mem_access()): the
+ * entry keeps mfn and type and gets access a, as a 4 KiB entry (a
+ * superpage is split).  0, -EINVAL (gfn, access value), -ENOMEM. */
+int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a);
 /* guest_remove_page() (XENMEM_decrease_reservation): remove and free.
  * -ENOENT for invalid / mmio_dm gfns. */
 int guest_remove_page(struct domain *d, gfn_t gfn);
@@ -486,10 +603,21 @@ int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
 int foreign_unmap(struct domain *d, mfn_t mfn);
 
 /* HVMOP_set_mem_type / XEN_DMOP_set_mem_type for one gfn (hvm/dm.c
- * set_mem_type()): t is ram_rw or ram_ro; a ram_rw request under
- * log-dirty gives ram_logdirty.  0, -EINVAL (t not allowed, gfn not RAM),
+ * set_mem_type()): t is ram_rw, ram_ro or ioreq_server; a ram_rw request
+ * under log-dirty gives ram_logdirty.  allow_p2m_type_change(): to
+ * ioreq_server only from ram_rw and only with a server mapped, from
+ * ioreq_server only to ram_rw.  0, -EINVAL (t not allowed, gfn not RAM),
  * -EAGAIN (paging type: populate sent as a foreign request). */
 int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* XEN_DMOP_map_mem_type_to_ioreq_server (p2m_set_ioreq_server()): map
+ * (flags != 0; 'write' = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE, the only flag:
+ * ioreq_server entries become EPT r - - and guest writes to them go to
+ * the server) or unmap (every ioreq_server entry back to ram_rw, or
+ * ram_logdirty under log-dirty, as the global type change and
+ * p2m_recalc_type() leave it).  0, -EBUSY (already mapped), -EINVAL (unmap
+ * with none mapped). */
+int hvm_map_ioreq_server(struct domain *d, bool map, bool write);
 
 /* NPF on a paging type: see hvm.c. */
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,

@@ -1,7 +1,7 @@
 -- 2 MiB and 1 GiB EPT leaves (SDM Vol. 3C 29.3.2), written raw with
--- d:ept_set_raw: Xen's p2m-ept writes them for superpage mappings; the
--- sim's hypervisor only writes 4 KiB leaves, so the scenario plays that
--- part.  The memory type (bits 5:3) and ignore-PAT (bit 6) of the leaf are
+-- d:ept_set_raw: Xen's p2m-ept writes them for superpage mappings (the
+-- sim's too: d:populate{ order = 9 | 18 }, scenarios/p2m/superpages.lua);
+-- here the scenario writes them raw, with bits the hypervisor would not.  The memory type (bits 5:3) and ignore-PAT (bit 6) of the leaf are
 -- carried through to the access (SDM 29.3.7).  The oracle predicts these
 -- accesses with its own raw EPT walker.
 

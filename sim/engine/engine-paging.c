@@ -61,9 +61,12 @@ int eng_paging_disable(struct engine *e, struct domain *d)
 int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 {
     const char *before = ptype(d, gfn);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = mem_paging_nominate(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     cover_paging(e, "nominate", before, d, gfn, rc);
     int erc = oracle_op_nominate(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
     eng_step_rc(e, "nominate", d, x, erc, rc);
@@ -73,9 +76,12 @@ int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
 {
     const char *before = ptype(d, gfn);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = mem_paging_evict(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     cover_paging(e, "evict", before, d, gfn, rc);
     int erc = oracle_op_evict(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char x[48];
     gfn_arg(x, sizeof x, gfn);
     eng_step_rc(e, "evict", d, x, erc, rc);
@@ -170,8 +176,11 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
 
 int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = hvm_set_mem_type(d, gfn, t);
+    eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_set_mem_type(e->oracle, d->id, gfn, t);
+    eng_p2m_nomem_reset(e);
     char x[64];
     snprintf(x, sizeof x, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
     eng_step_rc(e, "set_mem_type", d, x, erc, rc);

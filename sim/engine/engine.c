@@ -524,9 +524,12 @@ int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 {
     const char *before = type_at(d, gfn);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = guest_remove_page(d, gfn);
+    eng_p2m_nomem_end(e, nm, rc);
     cover_p2m(e, "remove", before, d, gfn, rc);
     int erc = oracle_op_remove(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
     char extra[48];
     snprintf(extra, sizeof extra, "gfn=%#" PRIx64, gfn_x(gfn));
     eng_step_rc(e, "remove", d, extra, erc, rc);
@@ -536,9 +539,12 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
     const char *before = type_at(d, gfn);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_set_type(d, gfn, t);
+    eng_p2m_nomem_end(e, nm, rc);
     cover_p2m(e, "set_type", before, d, gfn, rc);
     int erc = oracle_op_set_type(e->oracle, d->id, gfn, t);
+    eng_p2m_nomem_reset(e);
     char extra[80];
     snprintf(extra, sizeof extra, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
     eng_step_rc(e, "set_type", d, extra, erc, rc);

@@ -297,4 +297,35 @@ int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
 int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t);
 int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 
+/* ---- P2M superpages and access types (engine-p2m.c) ------------------------------- */
+
+/* Around a sim operation that may split a superpage: begin before it, end
+ * after it (tells the oracle whether an allocation failed), reset after
+ * the oracle has mirrored it. */
+struct eng_p2m_note {
+    uint64_t injected;   /* host->injected_failures before */
+    unsigned fail_in;    /* d->p2m_fail_in before */
+    const struct domain *d;
+};
+struct eng_p2m_note eng_p2m_nomem_begin(struct engine *e, const struct domain *d);
+void eng_p2m_nomem_end(struct engine *e, struct eng_p2m_note before, int rc);
+void eng_p2m_nomem_reset(struct engine *e);
+/* XENMEM_populate_physmap of one extent of order 0, 9 or 18. */
+int eng_populate_extent(struct engine *e, struct domain *d, gfn_t gfn,
+                        unsigned order, mfn_t *mfn);
+/* p2m_set_mem_access() of one gfn. */
+int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
+                   p2m_access_t a);
+/* p2m_add_foreign(), grant map / unmap. */
+int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
+                    struct domain *fd, gfn_t fgfn);
+int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
+                  struct domain *gd, gfn_t ggfn, bool readonly);
+int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn);
+/* Populate-on-demand: the cache size, one PoD entry. */
+int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages);
+int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn);
+/* XEN_DMOP_map_mem_type_to_ioreq_server: map with the write flag, or unmap. */
+int eng_ioreq_server(struct engine *e, struct domain *d, bool map);
+
 #endif /* PAGESIM_ENGINE_H */

@@ -605,11 +605,180 @@ static int l_hex(lua_State *L)
 
 /* ---- domain methods ------------------------------------------------------------------- */
 
+/* d:populate{ gfn = G, order = 0|9|18 }: one extent (issue 3). */
+static int d_populate_extent(lua_State *L, struct engine *e, struct domain *d)
+{
+    /* Unknown keys are errors; the smallest is named, so the message does
+     * not depend on the table's hash order. */
+    const char *bad = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (strcmp(k, "gfn") && strcmp(k, "order") && (!bad || strcmp(k, bad) < 0))
+            bad = k;
+    }
+    if (bad)
+        return lerror(L, "populate{}: unknown key '%s' (gfn, order)", bad);
+    lua_settop(L, 2);
+    lua_getfield(L, 2, "gfn");   /* 3 */
+    lua_getfield(L, 2, "order"); /* 4 */
+    if (lua_isnil(L, 3))
+        return lerror(L, "populate{}: gfn missing");
+    gfn_t g = check_op_gfn(L, d, 3, "populate");
+    lua_Integer order = luaL_optinteger(L, 4, 0);
+    if (order != 0 && order != 9 && order != 18)
+        return lerror(L, "populate{}: order must be 0, 9 (2 MiB) or 18 (1 GiB), not %d",
+                      (int)order);
+    for (uint64_t i = 1; i < (1ULL << order) && gfn_x(g) + i < d->max_gfn; i++)
+        check_not_raw(L, d, gfn_add(g, i), "populate");
+    lua_pushinteger(L, eng_populate_extent(e, d, g, (unsigned)order, NULL));
+    return 1;
+}
+
+/* d:order(gfn): the order of the P2M entry mapping gfn (p2m_get_entry). */
+static int d_order(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    unsigned order = 0;
+    p2m_get_entry_order(d, g, NULL, NULL, &order);
+    lua_pushinteger(L, order);
+    return 1;
+}
+
+/* d:set_access(gfn, "rx") -> rc (p2m_set_mem_access). */
+static int d_set_access(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "set_access");
+    const char *an = luaL_checkstring(L, 3);
+    int a = p2m_access_from_name(an);
+    if (a < 0 || a == p2m_access_r_pw)
+        return lerror(L, "unknown access type '%s' (n, r, w, rw, x, rx, wx, rwx, "
+                      "rx2rw, n2rwx)", an);
+    lua_pushinteger(L, eng_set_access(e, d, g, (p2m_access_t)a));
+    return 1;
+}
+
+/* d:fail_p2m_update(n): the nth P2M update of d from now fails. */
+static int d_fail_p2m_update(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer n = luaL_optinteger(L, 2, 1);
+    if (n < 0 || n > 1000000)
+        return lerror(L, "fail_p2m_update: n must be in 0..1000000, not %d", (int)n);
+    d->p2m_fail_in = (unsigned)n;
+    char args[48];
+    snprintf(args, sizeof args, "d=%u n=%u", d->id, d->p2m_fail_in);
+    eng_record(e, "fail_p2m_update", args, "");
+    return 0;
+}
+
+/* d:add_foreign(gfn, fd, fgfn) -> rc (p2m_add_foreign). */
+static int d_add_foreign(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "add_foreign");
+    struct domain *fd = check_domain(L, 3);
+    gfn_t fg = check_op_gfn(L, fd, 4, "add_foreign");
+    lua_pushinteger(L, eng_add_foreign(e, d, g, fd, fg));
+    return 1;
+}
+
+/* d:grant_map(gfn, gd, ggfn [, "ro"|"rw"]) -> rc. */
+static int d_grant_map(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "grant_map");
+    struct domain *gd = check_domain(L, 3);
+    gfn_t gg = check_op_gfn(L, gd, 4, "grant_map");
+    const char *mode = luaL_optstring(L, 5, "rw");
+    if (strcmp(mode, "rw") && strcmp(mode, "ro"))
+        return lerror(L, "grant_map: mode must be \"rw\" or \"ro\", not '%s'", mode);
+    lua_pushinteger(L, eng_grant_map(e, d, g, gd, gg, !strcmp(mode, "ro")));
+    return 1;
+}
+
+/* d:grant_unmap(gfn) -> rc. */
+static int d_grant_unmap(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "grant_unmap");
+    lua_pushinteger(L, eng_grant_unmap(e, d, g));
+    return 1;
+}
+
+/* d:pod_target(pages) -> rc: the PoD cache size. */
+static int d_pod_target(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || (uint64_t)n > e->host->nr_frames)
+        return lerror(L, "pod_target: pages must be in 0..%#" PRIx64 " (host frames), not %lld",
+                      e->host->nr_frames, (long long)n);
+    lua_pushinteger(L, eng_pod_target(e, d, (uint64_t)n));
+    return 1;
+}
+
+/* d:populate_pod(gfn) -> rc: a PoD entry. */
+static int d_populate_pod(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "populate_pod");
+    lua_pushinteger(L, eng_pod_mark(e, d, g));
+    return 1;
+}
+
+/* d:map_ioreq_server(on) -> rc. */
+static int d_map_ioreq_server(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    lua_pushinteger(L, eng_ioreq_server(e, d, lua_toboolean(L, 2)));
+    return 1;
+}
+
+/* d:pod() -> {entries, cache}. */
+static int d_pod(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_createtable(L, 0, 2);
+    set_field_int(L, "entries", d->pod.entry_count);
+    set_field_int(L, "cache", d->pod.count);
+    return 1;
+}
+
+/* d:access(gfn): the p2m_access_t of gfn's entry ("n" when nothing is
+ * mapped, as ept_get_entry() answers). */
+static int d_access(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_gfn(L, d, 2);
+    p2m_access_t a;
+    p2m_get_entry(d, g, NULL, &a);
+    lua_pushstring(L, p2m_access_name(a));
+    return 1;
+}
+
 static int d_populate(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    gfn_t g = check_gfn(L, d, 2);
+    if (lua_istable(L, 2))
+        return d_populate_extent(L, e, d);
+    gfn_t g = check_op_gfn(L, d, 2, "populate");
     lua_Integer n = luaL_optinteger(L, 3, 1);
     if (n < 1 || gfn_x(g) + (uint64_t)n > d->max_gfn)
         return lerror(L, "populate count %d runs past the domain's gfns", (int)n);
@@ -627,8 +796,9 @@ static int d_remove(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     gfn_t g = check_op_gfn(L, d, 2, "remove");
-    mfn_t fm = p2m_get_entry(d, g, NULL, NULL);
-    if (hostmem_mfn_valid(e->host->nr_frames, fm) &&
+    p2m_type_t rt;
+    mfn_t fm = p2m_get_entry(d, g, &rt, NULL);
+    if (p2m_is_ram(rt) && hostmem_mfn_valid(e->host->nr_frames, fm) &&
         e->host->frames[mfn_x(fm)].count > 1)
         return lerror(L, "gfn %#" PRIx64 " is mapped by a foreign domain: "
                       "unmap_foreign() it first (removal of a page with "
@@ -979,6 +1149,14 @@ static int d_destroy(lua_State *L)
     struct domain **dp = check_dom_ud(L, 1);
     if (!*dp)
         return lerror(L, "domain was already destroyed");
+    /* A domain whose pages others still map (grant, p2m_add_foreign, tool
+     * stack) would stay a zombie in Xen until they let go: not modelled. */
+    for (uint64_t m = 0; m < e->host->nr_frames; m++)
+        if (e->host->frames[m].use == PGU_GUEST &&
+            e->host->frames[m].owner == (*dp)->id && e->host->frames[m].count > 1)
+            return lerror(L, "domain '%s': frame %#" PRIx64 " is still mapped by "
+                          "another domain (grant, foreign): unmap it first",
+                          (*dp)->name, m);
     struct pager *ap = LS(L)->auto_pager[(*dp)->id];
     if (ap && ap->d == *dp)
         LS(L)->auto_pager[(*dp)->id] = NULL;
@@ -2075,8 +2253,9 @@ static int d_set_mem_type(lua_State *L)
     gfn_t g = check_op_gfn(L, d, 2, "set_mem_type");
     const char *tn = luaL_checkstring(L, 3);
     int t = p2m_type_from_name(tn);
-    if (t != p2m_ram_rw && t != p2m_ram_ro)
-        return lerror(L, "set_mem_type: type must be ram_rw or ram_ro, not '%s'", tn);
+    if (t != p2m_ram_rw && t != p2m_ram_ro && t != p2m_ioreq_server)
+        return lerror(L, "set_mem_type: type must be ram_rw, ram_ro or ioreq_server, not '%s'",
+                      tn);
     lua_pushinteger(L, eng_set_mem_type(e, d, g, (p2m_type_t)t));
     return 1;
 }
@@ -2158,6 +2337,12 @@ static void open_api(lua_State *L)
         { "unmap_foreign", d_unmap_foreign },
         { "page_contents", d_page_contents }, { "pager", d_pager },
         { "set_mem_type", d_set_mem_type },
+        { "order", d_order }, { "set_access", d_set_access },
+        { "access", d_access }, { "fail_p2m_update", d_fail_p2m_update },
+        { "add_foreign", d_add_foreign }, { "grant_map", d_grant_map },
+        { "grant_unmap", d_grant_unmap }, { "pod_target", d_pod_target },
+        { "populate_pod", d_populate_pod }, { "pod", d_pod },
+        { "map_ioreq_server", d_map_ioreq_server },
         { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
         { NULL, NULL },
     };

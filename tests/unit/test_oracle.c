@@ -71,7 +71,9 @@ static void t_free(uint64_t m)
 static uint64_t t_epte(uint64_t mfn, p2m_type_t t)
 {
     uint64_t perm = t == p2m_ram_rw ? 7 : t == p2m_ram_logdirty ? 5 : 0;
-    return (mfn << 12) | perm | EPT_WB | ((uint64_t)t << EPTE_P2MT_SHIFT);
+    /* access rwx (p2m->default_access), which the oracle compares too */
+    return (mfn << 12) | perm | EPT_WB | ((uint64_t)t << EPTE_P2MT_SHIFT) |
+           ((uint64_t)p2m_access_rwx << EPTE_ACCESS_SHIFT);
 }
 
 /* Writes the EPT leaf of gfn, allocating tables (PGU_P2M) on the way. */
