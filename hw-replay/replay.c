@@ -547,7 +547,7 @@ static unsigned host_maxphyaddr(void)
 static const char *maxphyaddr_skip(const struct ctx *c, const struct hw_mem *m,
                                    const struct hw_access *a, unsigned model_pa)
 {
-    static char why[160];
+    static char why[256];
     if (!c->kvm)
         return NULL; /* QEMU TCG: -cpu max,phys-bits = the run's, host-independent */
     unsigned host = host_maxphyaddr(), rec = model_pa ? model_pa : 52;
