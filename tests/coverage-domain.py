@@ -24,10 +24,12 @@ SHORT = {"mmio_dm": "mmio", "ram_rw": "rw", "ram_logdirty": "ld", "ram_ro": "ro"
          "ram_paging_out": "pout", "ram_paged": "paged", "ram_paging_in": "pin",
          "out_of_range": "oor"}
 PAGING = ("ram_paging_out", "ram_paged", "ram_paging_in")
-# The types the sim core handles (sim/p2m.c; grant, foreign, shared, PoD,
-# ioreq_server and mmio_direct are not modelled yet) and the operations on
-# them, so that cells never reached show as "." and count in the total.
-P2M_TYPES = ["mmio_dm", "ram_rw", "ram_logdirty", "ram_ro"] + list(PAGING) + ["out_of_range"]
+# The types the sim core handles (sim/p2m.c; shared and mmio_direct are not
+# modelled yet) and the operations on them, so that cells never reached
+# show as "." and count in the total.
+P2M_TYPES = (["mmio_dm", "ram_rw", "ram_logdirty", "ram_ro"] + list(PAGING)
+             + ["grant_map_rw", "grant_map_ro", "map_foreign", "populate_on_demand",
+                "ioreq_server", "out_of_range"])
 P2M_OPS = ["populate", "remove", "set_type", "copy_to_guest", "read", "write", "fetch"]
 PAGING_TYPES = ["ram_rw", "ram_logdirty"] + list(PAGING)
 PAGING_OPS = ["nominate", "evict", "prep", "resume", "foreign_map", "populate", "remove",
@@ -37,13 +39,19 @@ PAGING_OPS = ["nominate", "evict", "prep", "resume", "foreign_map", "populate", 
 def parse(kind, key):
     """(op, before, outcome) of a p2m / paging / npf key, or None."""
     if kind in ("p2m", "paging"):
+        if ":" not in key:
+            return None
         op, rest = key.split(":", 1)
         if "->" in rest:
             before, after = rest.split("->", 1)
             return op, before, SHORT.get(after, after)
+        if ":rc=" not in rest:
+            return None
         before, rc = rest.rsplit(":rc=", 1)
         return op, before, "ok" if int(rc) == 0 else "E%d" % -int(rc)
     if kind == "npf":
+        if ":" not in key or "->" not in key:
+            return None  # exits that never reach the P2M (misconfig, pml_full)
         typ, rest = key.split(":", 1)
         acc, res = rest.split("->", 1)
         return acc, typ, res
