@@ -8,6 +8,87 @@
  */
 #include "schema.h"
 
+/* SQL shared by the version 3 schema and the upgrade steps: one text, so
+ * a file created at version 3 and one upgraded to it get the same objects. */
+#define SQL_COVERAGE_TABLE \
+    "CREATE TABLE coverage (\n" \
+    "    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n" \
+    "    kind   TEXT NOT NULL,\n" \
+    "    key    TEXT NOT NULL,\n" \
+    "    count  INTEGER NOT NULL,\n" \
+    "    PRIMARY KEY (run_id, kind, key)\n" \
+    ") WITHOUT ROWID;\n"
+
+#define SQL_SAMPLES_TABLE \
+    "CREATE TABLE samples (\n" \
+    "    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n" \
+    "    step       INTEGER NOT NULL,\n" \
+    "    domain     INTEGER NOT NULL,\n" \
+    "    dirty      INTEGER NOT NULL,\n" \
+    "    paging_out INTEGER NOT NULL,\n" \
+    "    paged      INTEGER NOT NULL,\n" \
+    "    paging_in  INTEGER NOT NULL,\n" \
+    "    ring_used  INTEGER NOT NULL,\n" \
+    "    ring_size  INTEGER NOT NULL,\n" \
+    "    PRIMARY KEY (run_id, domain, step)\n" \
+    ") WITHOUT ROWID;\n"
+
+#define SQL_TRANSITION_COVERAGE_VIEW \
+    "CREATE VIEW transition_coverage AS\n" \
+    "    SELECT kind, key, COUNT(*) AS runs, SUM(count) AS total\n" \
+    "    FROM coverage\n" \
+    "    GROUP BY kind, key\n" \
+    "    ORDER BY kind, key;\n"
+
+#define SQL_COVERAGE_PER_KIND_VIEW \
+    "CREATE VIEW coverage_per_kind AS\n" \
+    "    SELECT kind, COUNT(*) AS distinct_keys, SUM(total) AS total\n" \
+    "    FROM transition_coverage\n" \
+    "    GROUP BY kind\n" \
+    "    ORDER BY kind;\n"
+
+#define SQL_RUN_CYCLES_VIEW \
+    "-- Simulated cost per run, from the guest accesses' step rows (result\n" \
+    "-- fields tlb=, cyc= and refs=; cycles exist only on vCPUs with TLBs).\n" \
+    "CREATE VIEW run_cycles AS\n" \
+    "    SELECT r.id AS run_id, r.scenario AS scenario,\n" \
+    "           COUNT(s.step) AS accesses,\n" \
+    "           COALESCE(SUM(s.result LIKE '% cyc=%'), 0) AS timed_accesses,\n" \
+    "           COALESCE(SUM(CASE WHEN s.result LIKE '% cyc=%'\n" \
+    "                    THEN CAST(substr(s.result, instr(s.result, ' cyc=') + 5)\n" \
+    "                              AS INTEGER) END), 0) AS cycles,\n" \
+    "           COALESCE(SUM(s.result LIKE '% tlb=l1%'), 0) AS l1_hits,\n" \
+    "           COALESCE(SUM(s.result LIKE '% tlb=stlb%'), 0) AS stlb_hits,\n" \
+    "           COALESCE(SUM(s.result LIKE '% tlb=walk%'), 0) AS walks,\n" \
+    "           COALESCE(SUM(CASE WHEN s.result LIKE '% refs=%'\n" \
+    "                    THEN CAST(substr(s.result, instr(s.result, ' refs=') + 6)\n" \
+    "                              AS INTEGER) END), 0) AS refs\n" \
+    "    FROM runs AS r\n" \
+    "    LEFT JOIN steps AS s\n" \
+    "           ON s.run_id = r.id AND s.op IN ('read', 'write', 'exec')\n" \
+    "    GROUP BY r.id\n" \
+    "    ORDER BY r.id;\n"
+
+#define SQL_REPLAY_DIFFS_VIEW \
+    "-- Hardware replay differences per backend and scenario.  The hw_ tables\n" \
+    "-- are created by the first `pagesim replay` on the file (hw-replay/\n" \
+    "-- replay.c): before that, querying this view fails with \"no such table\".\n" \
+    "-- diffs are the unexplained differences, known those a documented backend\n" \
+    "-- behaviour explains (hw-replay/known.c).\n" \
+    "CREATE VIEW replay_diffs_per_backend AS\n" \
+    "    SELECT h.backend AS backend, r.scenario AS scenario,\n" \
+    "           COUNT(*) AS replays,\n" \
+    "           SUM(h.status = 'pass') AS passed,\n" \
+    "           COALESCE(SUM(h.compared), 0) AS compared,\n" \
+    "           COALESCE(SUM(h.diffs), 0) AS diffs,\n" \
+    "           COALESCE(SUM(h.known), 0) AS known,\n" \
+    "           COALESCE(SUM(h.skipped), 0) AS skipped\n" \
+    "    FROM hw_runs AS h\n" \
+    "    JOIN runs AS r ON r.id = h.run_id\n" \
+    "    GROUP BY h.backend, r.scenario\n" \
+    "    ORDER BY h.backend, r.scenario;\n"
+
+
 const char rec_schema_sql[] =
     "-- pagesim trace database, schema version 3.\n"
     "--\n"
@@ -82,13 +163,7 @@ const char rec_schema_sql[] =
     "-- kind 'p2m' key 'populate:mmio_dm->ram_rw', kind 'pf_ec' key '0x3',\n"
     "-- kind 'ept_qual' key '0x1aa', kind 'npf' key 'ram_logdirty:write->retry'.\n"
     "-- Added in version 2 (rec_open() upgrades version 1 files in place).\n"
-    "CREATE TABLE coverage (\n"
-    "    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "    kind   TEXT NOT NULL,\n"
-    "    key    TEXT NOT NULL,\n"
-    "    count  INTEGER NOT NULL,\n"
-    "    PRIMARY KEY (run_id, kind, key)\n"
-    ") WITHOUT ROWID;\n"
+    SQL_COVERAGE_TABLE
     "\n"
     "-- The state of each domain after a step, written only when it changed\n"
     "-- (the report's plots over time): log_dirty.dirty_count, gfns per paging\n"
@@ -96,18 +171,7 @@ const char rec_schema_sql[] =
     "-- flat P2M, which the step's state comparison has just found equal to the\n"
     "-- sim's), and the paging vm_event ring's occupied and total slots.\n"
     "-- Added in version 3 (rec_open() upgrades older files in place).\n"
-    "CREATE TABLE samples (\n"
-    "    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "    step       INTEGER NOT NULL,\n"
-    "    domain     INTEGER NOT NULL,\n"
-    "    dirty      INTEGER NOT NULL,\n"
-    "    paging_out INTEGER NOT NULL,\n"
-    "    paged      INTEGER NOT NULL,\n"
-    "    paging_in  INTEGER NOT NULL,\n"
-    "    ring_used  INTEGER NOT NULL,\n"
-    "    ring_size  INTEGER NOT NULL,\n"
-    "    PRIMARY KEY (run_id, domain, step)\n"
-    ") WITHOUT ROWID;\n"
+    SQL_SAMPLES_TABLE
     "\n"
     "CREATE INDEX divergences_run ON divergences(run_id);\n"
     "CREATE INDEX failures_run ON failures(run_id);\n"
@@ -138,137 +202,34 @@ const char rec_schema_sql[] =
     "    GROUP BY status\n"
     "    ORDER BY status;\n"
     "\n"
-    "CREATE VIEW transition_coverage AS\n"
-    "    SELECT kind, key, COUNT(*) AS runs, SUM(count) AS total\n"
-    "    FROM coverage\n"
-    "    GROUP BY kind, key\n"
-    "    ORDER BY kind, key;\n"
+    SQL_TRANSITION_COVERAGE_VIEW
     "\n"
     "-- Domain coverage per kind: how many distinct transitions or codes.\n"
-    "CREATE VIEW coverage_per_kind AS\n"
-    "    SELECT kind, COUNT(*) AS distinct_keys, SUM(total) AS total\n"
-    "    FROM transition_coverage\n"
-    "    GROUP BY kind\n"
-    "    ORDER BY kind;\n"
+    SQL_COVERAGE_PER_KIND_VIEW
     "\n"
-    "-- Simulated cost per run, from the guest accesses' step rows (result\n"
-    "-- fields tlb=, cyc= and refs=; cycles exist only on vCPUs with TLBs).\n"
-    "CREATE VIEW run_cycles AS\n"
-    "    SELECT r.id AS run_id, r.scenario AS scenario,\n"
-    "           COUNT(s.step) AS accesses,\n"
-    "           COALESCE(SUM(s.result LIKE '% cyc=%'), 0) AS timed_accesses,\n"
-    "           COALESCE(SUM(CASE WHEN s.result LIKE '% cyc=%'\n"
-    "                    THEN CAST(substr(s.result, instr(s.result, ' cyc=') + 5)\n"
-    "                              AS INTEGER) END), 0) AS cycles,\n"
-    "           COALESCE(SUM(s.result LIKE '% tlb=l1%'), 0) AS l1_hits,\n"
-    "           COALESCE(SUM(s.result LIKE '% tlb=stlb%'), 0) AS stlb_hits,\n"
-    "           COALESCE(SUM(s.result LIKE '% tlb=walk%'), 0) AS walks,\n"
-    "           COALESCE(SUM(CASE WHEN s.result LIKE '% refs=%'\n"
-    "                    THEN CAST(substr(s.result, instr(s.result, ' refs=') + 6)\n"
-    "                              AS INTEGER) END), 0) AS refs\n"
-    "    FROM runs AS r\n"
-    "    LEFT JOIN steps AS s\n"
-    "           ON s.run_id = r.id AND s.op IN ('read', 'write', 'exec')\n"
-    "    GROUP BY r.id\n"
-    "    ORDER BY r.id;\n"
+    SQL_RUN_CYCLES_VIEW
     "\n"
-    "-- Hardware replay differences per backend and scenario.  The hw_ tables\n"
-    "-- are created by the first `pagesim replay` on the file (hw-replay/\n"
-    "-- replay.c): before that, querying this view fails with \"no such table\".\n"
-    "-- diffs are the unexplained differences, known those a documented backend\n"
-    "-- behaviour explains (hw-replay/known.c).\n"
-    "CREATE VIEW replay_diffs_per_backend AS\n"
-    "    SELECT h.backend AS backend, r.scenario AS scenario,\n"
-    "           COUNT(*) AS replays,\n"
-    "           SUM(h.status = 'pass') AS passed,\n"
-    "           COALESCE(SUM(h.compared), 0) AS compared,\n"
-    "           COALESCE(SUM(h.diffs), 0) AS diffs,\n"
-    "           COALESCE(SUM(h.known), 0) AS known,\n"
-    "           COALESCE(SUM(h.skipped), 0) AS skipped\n"
-    "    FROM hw_runs AS h\n"
-    "    JOIN runs AS r ON r.id = h.run_id\n"
-    "    GROUP BY h.backend, r.scenario\n"
-    "    ORDER BY h.backend, r.scenario;\n"
+    SQL_REPLAY_DIFFS_VIEW
     "\n"
     "PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'\n"
     "PRAGMA user_version = 3;\n";
 
 /* Version 1 -> 2: the coverage table and its view, nothing else changed. */
 const char rec_upgrade_v1_v2_sql[] =
-    "CREATE TABLE coverage (\n"
-    "    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "    kind   TEXT NOT NULL,\n"
-    "    key    TEXT NOT NULL,\n"
-    "    count  INTEGER NOT NULL,\n"
-    "    PRIMARY KEY (run_id, kind, key)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE VIEW transition_coverage AS\n"
-    "    SELECT kind, key, COUNT(*) AS runs, SUM(count) AS total\n"
-    "    FROM coverage\n"
-    "    GROUP BY kind, key\n"
-    "    ORDER BY kind, key;\n";
+    SQL_COVERAGE_TABLE
+    SQL_TRANSITION_COVERAGE_VIEW;
 
 /* Version 2 -> 3, per-step samples (the report's plots over time) and the
  * views for the common questions.  Kept as its own step so that another
  * version 3 change (e.g. a per-run CPU profile column) is one more entry in
  * rec_upgrades[]. */
 const char rec_upgrade_v2_v3_samples_sql[] =
-    "CREATE TABLE samples (\n"
-    "    run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
-    "    step       INTEGER NOT NULL,\n"
-    "    domain     INTEGER NOT NULL,\n"
-    "    dirty      INTEGER NOT NULL,\n"
-    "    paging_out INTEGER NOT NULL,\n"
-    "    paged      INTEGER NOT NULL,\n"
-    "    paging_in  INTEGER NOT NULL,\n"
-    "    ring_used  INTEGER NOT NULL,\n"
-    "    ring_size  INTEGER NOT NULL,\n"
-    "    PRIMARY KEY (run_id, domain, step)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE VIEW coverage_per_kind AS\n"
-    "    SELECT kind, COUNT(*) AS distinct_keys, SUM(total) AS total\n"
-    "    FROM transition_coverage\n"
-    "    GROUP BY kind\n"
-    "    ORDER BY kind;\n"
+    SQL_SAMPLES_TABLE
+    SQL_COVERAGE_PER_KIND_VIEW
     "\n"
-    "-- Simulated cost per run, from the guest accesses' step rows (result\n"
-    "-- fields tlb=, cyc= and refs=; cycles exist only on vCPUs with TLBs).\n"
-    "CREATE VIEW run_cycles AS\n"
-    "    SELECT r.id AS run_id, r.scenario AS scenario,\n"
-    "           COUNT(s.step) AS accesses,\n"
-    "           COALESCE(SUM(s.result LIKE '% cyc=%'), 0) AS timed_accesses,\n"
-    "           COALESCE(SUM(CASE WHEN s.result LIKE '% cyc=%'\n"
-    "                    THEN CAST(substr(s.result, instr(s.result, ' cyc=') + 5)\n"
-    "                              AS INTEGER) END), 0) AS cycles,\n"
-    "           COALESCE(SUM(s.result LIKE '% tlb=l1%'), 0) AS l1_hits,\n"
-    "           COALESCE(SUM(s.result LIKE '% tlb=stlb%'), 0) AS stlb_hits,\n"
-    "           COALESCE(SUM(s.result LIKE '% tlb=walk%'), 0) AS walks,\n"
-    "           COALESCE(SUM(CASE WHEN s.result LIKE '% refs=%'\n"
-    "                    THEN CAST(substr(s.result, instr(s.result, ' refs=') + 6)\n"
-    "                              AS INTEGER) END), 0) AS refs\n"
-    "    FROM runs AS r\n"
-    "    LEFT JOIN steps AS s\n"
-    "           ON s.run_id = r.id AND s.op IN ('read', 'write', 'exec')\n"
-    "    GROUP BY r.id\n"
-    "    ORDER BY r.id;\n"
+    SQL_RUN_CYCLES_VIEW
     "\n"
-    "-- Hardware replay differences per backend and scenario.  The hw_ tables\n"
-    "-- are created by the first `pagesim replay` on the file (hw-replay/\n"
-    "-- replay.c): before that, querying this view fails with \"no such table\".\n"
-    "-- diffs are the unexplained differences, known those a documented backend\n"
-    "-- behaviour explains (hw-replay/known.c).\n"
-    "CREATE VIEW replay_diffs_per_backend AS\n"
-    "    SELECT h.backend AS backend, r.scenario AS scenario,\n"
-    "           COUNT(*) AS replays,\n"
-    "           SUM(h.status = 'pass') AS passed,\n"
-    "           COALESCE(SUM(h.compared), 0) AS compared,\n"
-    "           COALESCE(SUM(h.diffs), 0) AS diffs,\n"
-    "           COALESCE(SUM(h.known), 0) AS known,\n"
-    "           COALESCE(SUM(h.skipped), 0) AS skipped\n"
-    "    FROM hw_runs AS h\n"
-    "    JOIN runs AS r ON r.id = h.run_id\n"
-    "    GROUP BY h.backend, r.scenario\n"
-    "    ORDER BY h.backend, r.scenario;\n";
+    SQL_REPLAY_DIFFS_VIEW;
 
 /* Applied in order, each step whose from is >= the file's user_version;
  * rec_upgrade() then sets user_version = RECORDER_SCHEMA_VERSION. */
