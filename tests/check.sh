@@ -7,10 +7,13 @@ MAKE=${MAKE:-make}
 passed=0 failed=0 failed_names=""
 stage() {
     echo "==== check: $1"
+    local t0=$SECONDS
     if $MAKE --no-print-directory "$@"; then
         passed=$((passed + 1))
+        echo "==== check: $1 passed in $((SECONDS - t0)) s"
     else
         failed=$((failed + 1)); failed_names="$failed_names $1"
+        echo "==== check: $1 FAILED in $((SECONDS - t0)) s"
     fi
 }
 stage unit
@@ -22,5 +25,5 @@ stage report
 stage hwreplay
 stage asan
 [ -n "$failed_names" ] && echo "check: failed stages:$failed_names"
-echo "check: $passed passed, $failed failed"
+echo "check: $passed passed, $failed failed ($SECONDS s)"
 [ "$failed" = 0 ]
