@@ -25,5 +25,6 @@ stage report
 stage hwreplay
 stage asan
 [ -n "$failed_names" ] && echo "check: failed stages:$failed_names"
-echo "check: $passed passed, $failed failed ($SECONDS s)"
+echo "check: all stages took $SECONDS s"
+echo "check: $passed passed, $failed failed"
 [ "$failed" = 0 ]
