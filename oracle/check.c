@@ -29,7 +29,8 @@
  *        a ring; a vCPU is paused for the pager iff its pause count is
  *        non-zero; a paged gfn has no frame, a paging_out gfn has one
  *   compare also: d<id>.paged_pages, d<id>.ring.*, d<id>.v<n>.state,
- *        frame[<mfn>].count (1 + foreign references)
+ *        frame[<mfn>].count (1 + foreign references; without the 1 for
+ *        a page removed while mapped, which must stay its owner's)
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -343,7 +344,9 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                               u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
                               od->id, v);
         oracle_compare_paging(d, od, &r);
-        uint64_t ram = od->pod_count; /* PoD cache pages are the domain's */
+        /* PoD cache pages are the domain's, and so are pages it removed
+         * that others still reference. */
+        uint64_t ram = od->pod_count + od->orphans;
         /* The ioreq server mapping and its entry count. */
         uint64_t nioreq = 0;
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
@@ -405,11 +408,21 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
             oracle_report(&r, oracle_hex(o->m2p[m], e1),
                           oracle_hex(h->m2p[m], a1), "m2p[%#" PRIx64 "]", m);
     /* Page references: an allocated guest frame holds its allocation
-     * reference plus one per foreign mapping. */
-    for (uint64_t m = 0; m < n; m++)
-        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != 1 + o->xrefs[m])
-            oracle_report(&r, u64s(1 + o->xrefs[m], e1),
+     * reference plus one per foreign mapping; a page its owner removed
+     * while mapped (o->orphan) holds only the mappers' references and
+     * must still be its owner's guest page, not back on the heap. */
+    for (uint64_t m = 0; m < n; m++) {
+        uint64_t want = (o->orphan[m] ? 0 : 1) + o->xrefs[m];
+        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != want)
+            oracle_report(&r, u64s(want, e1),
                           u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
+        if (o->orphan[m] && (h->frames[m].use != PGU_GUEST ||
+                             h->frames[m].owner != o->orphan[m] - 1u)) {
+            snprintf(e1, sizeof e1, "guest page of d%u", o->orphan[m] - 1u);
+            oracle_report(&r, e1, h->frames[m].use == PGU_FREE ? "free" : "another use",
+                          "frame[%#" PRIx64 "].use (removed while mapped)", m);
+        }
+    }
     return oracle_report_done(&r);
 }
 
@@ -692,6 +705,7 @@ static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle 
     ok &= in_add(k, b, h->m2p, h->nr_frames * sizeof(*h->m2p));
     ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
     ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
+    ok &= in_add(k, b, o->orphan, o->nr_frames * sizeof(*o->orphan));
     ok &= in_add(k, b, h->domains, sizeof h->domains);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])

@@ -31,9 +31,11 @@ struct oracle *oracle_new(uint64_t nr_frames)
     o->nr_frames = nr_frames;
     o->m2p = malloc((nr_frames ? nr_frames : 1) * sizeof(uint64_t));
     o->xrefs = calloc(nr_frames ? nr_frames : 1, sizeof(uint32_t));
-    if (!o->m2p || !o->xrefs) {
+    o->orphan = calloc(nr_frames ? nr_frames : 1, sizeof(uint16_t));
+    if (!o->m2p || !o->xrefs || !o->orphan) {
         free(o->m2p);
         free(o->xrefs);
+        free(o->orphan);
         free(o);
         return NULL;
     }
@@ -99,6 +101,7 @@ void oracle_destroy(struct oracle *o)
     oracle_cache_free(o);
     free(o->m2p);
     free(o->xrefs);
+    free(o->orphan);
     free(o);
 }
 
@@ -114,6 +117,20 @@ static void m2p_set(struct oracle *o, uint64_t mfn, uint64_t gfn)
 {
     if (mfn < o->nr_frames)
         o->m2p[mfn] = gfn;
+}
+
+void oracle_put_xref(struct oracle *o, uint64_t mfn)
+{
+    if (mfn >= o->nr_frames || !o->xrefs[mfn])
+        return;
+    if (--o->xrefs[mfn] || !o->orphan[mfn])
+        return;
+    /* The last reference of a removed page: free_domheap_page() (its M2P
+     * entry has been INVALID since the removal). */
+    struct oracle_dom *od = oracle_dom_find(o, (domid_t)(o->orphan[mfn] - 1));
+    if (od && od->orphans)
+        od->orphans--;
+    o->orphan[mfn] = 0;
 }
 
 /* ---- dirty bitmap ---------------------------------------------------------- */
@@ -199,6 +216,14 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
             }
         }
     }
+    /* Its removed-but-referenced pages go too (the engine refuses to
+     * destroy a domain whose pages are still mapped, so there are none). */
+    for (uint64_t m = 0; od->orphans && m < o->nr_frames; m++)
+        if (o->orphan[m] == od->id + 1u) {
+            o->orphan[m] = 0;
+            o->xrefs[m] = 0;
+            od->orphans--;
+        }
     dom_free(od);
 }
 
@@ -208,6 +233,13 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
  * M2P becomes INVALID and the gfn is marked clean (seed 001). */
 static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
+    /* Only the allocation reference goes with the entry: a page someone
+     * else still references stays the domain's until their last put. */
+    uint64_t m = od_mfn(od, g);
+    if (m < o->nr_frames && o->xrefs[m] && !o->orphan[m]) {
+        o->orphan[m] = (uint16_t)(od->id + 1);
+        od->orphans++;
+    }
     m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     OD_TYPE_W(od, g) = p2m_mmio_dm;
@@ -359,9 +391,7 @@ static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
-    uint64_t m = od_mfn(od, g);
-    if (m < o->nr_frames && o->xrefs[m])
-        o->xrefs[m]--;
+    oracle_put_xref(o, od_mfn(od, g));
     OD_TYPE_W(od, g) = p2m_mmio_dm;
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     OD_ACCESS_W(od, g) = p2m_access_rwx;

@@ -218,12 +218,15 @@ static void ept_write(struct domain *d, mfn_t table, unsigned idx, uint64_t e)
     hostmem_write64(d->host->mem, ept_slot(table, idx), e);
 }
 
-/* put_page() of a foreign or granted page a leaf of d stopped naming. */
+/* put_page() of a foreign or granted page a leaf of d stopped naming: never
+ * the owner's allocation reference; the last reference of a page its owner
+ * already removed frees it. */
 static void ept_put_foreign(struct domain *d, mfn_t m)
 {
     struct host *h = d->host;
-    if (hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
-        h->frames[mfn_x(m)].count--;
+    if (hostmem_mfn_valid(h->nr_frames, m) &&
+        h->frames[mfn_x(m)].count > h->frames[mfn_x(m)].allocated)
+        heap_put_page(h, m);
 }
 
 /* ept_set_middle_entry(): a zeroed table page from the heap (the domain's

@@ -266,7 +266,8 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
  * set_typed_p2m_entry() for t = p2m_mmio_dm or p2m_invalid, without a frame
  * (so the entry is stored as 0 and reads back as mmio_dm).  A RAM page at
  * gfn is removed from the P2M (M2P INVALID, gfn marked clean) and, as the
- * sim.h contract asks, freed if d owns it.  Returns 0, -EINVAL (other t,
+ * sim.h contract asks, released if d owns it: its allocation reference is
+ * dropped, so it is freed now or by the last holder's put_page().  Returns 0, -EINVAL (other t,
  * bad gfn), -EPERM (a special entry -- grant, foreign, mmio_direct -- at
  * gfn), -ENOMEM.
  */
@@ -284,9 +285,10 @@ int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
     if (p2m_is_ram(ot) && hostmem_mfn_valid(h->nr_frames, omfn)) {
         if ((rc = p2m_remove_page(d, gfn, omfn)))
             return rc;
-        if (h->frames[mfn_x(omfn)].owner == d->id &&
-            h->frames[mfn_x(omfn)].use == PGU_GUEST)
-            heap_free_page(h, omfn);
+        /* The allocation reference goes; a page the tool stack or another
+         * domain still maps is freed by their last put_page(). */
+        if (h->frames[mfn_x(omfn)].owner == d->id)
+            heap_put_alloc_ref(h, omfn);
     }
     rc = p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
     /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
@@ -490,13 +492,18 @@ int p2m_grant_unmap(struct domain *d, gfn_t gfn)
     if (!p2m_is_grant(t))
         return -EINVAL;
     int rc = p2m_remove_page(d, gfn, m);
-    if (!rc && hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
-        h->frames[mfn_x(m)].count--;
+    /* put_page() of map_grant_ref()'s reference (never the owner's
+     * allocation reference); the last one frees a page its owner already
+     * removed. */
+    if (!rc && hostmem_mfn_valid(h->nr_frames, m) &&
+        h->frames[mfn_x(m)].count > h->frames[mfn_x(m)].allocated)
+        heap_put_page(h, m);
     return rc;
 }
 
 /*
- * guest_remove_page(): remove gfn's frame from the P2M and free it.
+ * guest_remove_page(): remove gfn's frame from the P2M and drop the
+ * allocation reference (freed now unless others hold references).
  * Returns 0, -ENOENT (gfn holds no RAM frame: invalid, mmio_dm, paged-out,
  * grant, ...), or an error of p2m_remove_page().
  */
@@ -545,10 +552,11 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
     int rc = p2m_remove_page(d, gfn, mfn);
     if (rc)
         return rc;
-    /* put_page() of the last reference frees the page. */
-    if (h->frames[mfn_x(mfn)].owner == d->id &&
-        h->frames[mfn_x(mfn)].use == PGU_GUEST)
-        heap_free_page(h, mfn);
+    /* Only PGC_allocated's reference is dropped here: put_page() of the
+     * last reference frees the page, which may be the tool stack's unmap
+     * of a foreign mapping or another domain's grant/foreign unmap. */
+    if (h->frames[mfn_x(mfn)].owner == d->id)
+        heap_put_alloc_ref(h, mfn);
     return 0;
 }
 

@@ -126,6 +126,11 @@ struct page_info {
     domid_t owner;      /* DOMID_INVALID when free */
     uint8_t use;        /* enum page_use */
     uint32_t count;     /* references; 1 for an allocated page */
+    /* PGC_allocated: the owner's allocation reference is one of 'count'.
+     * guest_remove_page() / p2m_set_type() drop it (heap_put_alloc_ref());
+     * a page others still reference stays the owner's, out of the P2M,
+     * until the last heap_put_page() frees it. */
+    uint8_t allocated;
 };
 
 struct domain;
@@ -164,6 +169,15 @@ void heap_free_page(struct host *h, mfn_t m);
 #define HEAP_MAX_ORDER 20
 mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
                        unsigned order);
+/* put_page() of a guest frame: one reference less; the last one frees it
+ * (free_domheap_page(), M2P cleared).  A frame without references is left
+ * alone. */
+void heap_put_page(struct host *h, mfn_t m);
+/* guest_remove_page()'s test_and_clear_bit(_PGC_allocated) + put_page():
+ * the owner's allocation reference goes; the frame is freed now only if
+ * nobody else (tool-stack foreign map, another domain's foreign or grant
+ * entry) holds a reference. */
+void heap_put_alloc_ref(struct host *h, mfn_t m);
 /* free_domheap_pages(pg, order): every frame of the block back. */
 void heap_free_pages(struct host *h, mfn_t m, unsigned order);
 /* The largest order with a free aligned block, or -1 if the heap is empty. */
@@ -389,7 +403,8 @@ int p2m_change_type_one(struct domain *d, gfn_t gfn, p2m_type_t ot,
 void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
                                   p2m_type_t nt);
 /* set_mmio_p2m_entry()/p2m_set_entry for a non-RAM type (mmio_dm, invalid)
- * at an unmapped-or-RAM gfn; a RAM page there is removed and freed.  */
+ * at an unmapped-or-RAM gfn; a RAM page there is removed and its
+ * allocation reference dropped (freed unless others hold references).  */
 int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
 
 /* Raw EPT entries (a scenario editing the EPT by hand, p2m-ept.c): write
@@ -447,8 +462,10 @@ mfn_t p2m_pod_cache_at(const struct domain *d, uint64_t i);
  * entry keeps mfn and type and gets access a, as a 4 KiB entry (a
  * superpage is split).  0, -EINVAL (gfn, access value), -ENOMEM. */
 int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a);
-/* guest_remove_page() (XENMEM_decrease_reservation): remove and free.
- * -ENOENT for invalid / mmio_dm gfns. */
+/* guest_remove_page() (XENMEM_decrease_reservation): remove, and drop the
+ * allocation reference: the page is freed now, or by the last put_page()
+ * of whoever still maps it (foreign_unmap(), a grant / foreign entry of
+ * another domain going).  -ENOENT for invalid / mmio_dm gfns. */
 int guest_remove_page(struct domain *d, gfn_t gfn);
 /* hvm_copy_to_guest_phys(): a hypervisor write into guest RAM (no EPT
  * permission check), marking the page dirty.  -EFAULT for non-RAM. */
@@ -598,7 +615,8 @@ enum vcpu_run_state vcpu_run_state(const struct domain *d, unsigned v);
 /* get_page()/put_page() by a foreign domain mapping gfn (xc_map_foreign):
  * 0 with *mfn, -ENOENT (paging type: populate sent as foreign, retry),
  * -EINVAL (no RAM frame).  unmap: -EINVAL if mfn is not d's or holds no
- * extra reference. */
+ * reference beside the allocation one; the last reference of a page d
+ * removed meanwhile frees it. */
 int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
 int foreign_unmap(struct domain *d, mfn_t mfn);
 

@@ -796,13 +796,6 @@ static int d_remove(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     gfn_t g = check_op_gfn(L, d, 2, "remove");
-    p2m_type_t rt;
-    mfn_t fm = p2m_get_entry(d, g, &rt, NULL);
-    if (p2m_is_ram(rt) && hostmem_mfn_valid(e->host->nr_frames, fm) &&
-        e->host->frames[mfn_x(fm)].count > 1)
-        return lerror(L, "gfn %#" PRIx64 " is mapped by a foreign domain: "
-                      "unmap_foreign() it first (removal of a page with "
-                      "foreign references is not modelled)", gfn_x(g));
     lua_pushinteger(L, eng_remove(e, d, g));
     return 1;
 }
@@ -1153,7 +1146,8 @@ static int d_destroy(lua_State *L)
      * stack) would stay a zombie in Xen until they let go: not modelled. */
     for (uint64_t m = 0; m < e->host->nr_frames; m++)
         if (e->host->frames[m].use == PGU_GUEST &&
-            e->host->frames[m].owner == (*dp)->id && e->host->frames[m].count > 1)
+            e->host->frames[m].owner == (*dp)->id &&
+            e->host->frames[m].count > e->host->frames[m].allocated)
             return lerror(L, "domain '%s': frame %#" PRIx64 " is still mapped by "
                           "another domain (grant, foreign): unmap it first",
                           (*dp)->name, m);
