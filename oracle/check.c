@@ -119,6 +119,16 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     if (order != od_order(od, g))
         oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
                       "d%u.p2m[%#" PRIx64 "].order", od->id, g);
+    /* epte_get_entry_emt(): a direct-MMIO device frame (not RAM) is UC
+     * with ignore-PAT, so the guest never caches device registers. */
+    if (xt == p2m_mmio_direct && a.type == p2m_mmio_direct) {
+        unsigned emt = (unsigned)((e & EPTE_EMT_MASK) >> EPTE_EMT_SHIFT);
+        bool ipat = (e & EPTE_IPAT) != 0;
+        if (emt != EPT_MT_UC || !ipat)
+            oracle_report(r, "UC ipat", ipat ? (emt == EPT_MT_WB ? "WB ipat" : "other ipat")
+                                              : (emt == EPT_MT_WB ? "WB" : "other"),
+                          "d%u.p2m[%#" PRIx64 "].memtype", od->id, g);
+    }
     /* The stored access of an entry that holds something (an empty
      * entry has none: ept_get_entry() answers n). */
     unsigned aa = e ? (unsigned)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT) : 0;

@@ -304,7 +304,8 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -EEXIST;
     /* p2m_add_page() refuses to replace a grant or foreign entry (Xen
      * also crashes the domain). */
-    if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign)
+    if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign ||
+        od_type(od, g) == p2m_mmio_direct)
         return -EINVAL;
     if (nomem)
         return -ENOMEM;
@@ -589,6 +590,9 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
         unmap_special(o, od, g);
         return 0;
     }
+    /* Direct MMIO is not the guest's to give back. */
+    if (od_type(od, g) == p2m_mmio_direct)
+        return -EPERM;
     if (!p2m_is_ram(od_type(od, g)))
         return -ENOENT;
     return unmap_ram_split(o, od, g);
@@ -617,6 +621,68 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
         od->pod_entries--;
     OD_TYPE_W(od, g) = p2m_mmio_dm;
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    return 0;
+}
+
+int oracle_op_set_mmio(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
+                       p2m_access_t a)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn), m = mfn_x(mfn);
+    if (!od)
+        return -ESRCH;
+    /* The domctl: a frame the host's physical address width can name, and
+     * I/O memory the caller may map (host RAM is not). */
+    if (g >= od->max_gfn || (unsigned)a > p2m_access_n2rwx ||
+        m >= (1ULL << (HOST_PADDR_BITS - PAGE_SHIFT)))
+        return -EINVAL;
+    if (m < o->nr_frames)
+        return -EPERM;
+    /* Special entries stay, unless this is the same direct-MMIO mapping:
+     * then only the access may change. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_grant(ot) || ot == p2m_map_foreign || ot == p2m_mmio_direct) {
+        if (ot != p2m_mmio_direct || od_mfn(od, g) != m)
+            return -EPERM;
+        if (od_access(od, g) == a)
+            return 0;
+        if (o->p2m_fail)
+            return -ENOMEM;
+        OD_ACCESS_W(od, g) = (uint8_t)a;
+        return 0;
+    }
+    /* As set_type: RAM there is removed (a superpage split first). */
+    if (p2m_is_ram(ot) && unmap_ram_split(o, od, g))
+        return -ENOMEM;
+    if (od_order(od, g) && oracle_split(o, od, g))
+        return -ENOMEM;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    if (ot == p2m_populate_on_demand)
+        od->pod_entries--;
+    OD_TYPE_W(od, g) = p2m_mmio_direct;
+    OD_MFN_W(od, g) = m;
+    OD_ORDER_W(od, g) = 0;
+    OD_ACCESS_W(od, g) = (uint8_t)a;
+    if (g > od->max_mapped)
+        od->max_mapped = g;
+    return 0;
+}
+
+int oracle_op_clear_mmio(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn || od_type(od, g) != p2m_mmio_direct ||
+        od_mfn(od, g) == mfn_x(INVALID_MFN))
+        return -EINVAL;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     return 0;
 }
 

@@ -177,8 +177,9 @@ int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
  *   2. if the M2P says mfn is already mapped at another gfn of d, and that
  *      gfn really is RAM mapping mfn, that mapping is removed;
  *   3. gfn -> mfn is set, m2p[mfn] = gfn, gfn marked dirty (seed 001).
- * Returns 0, -EINVAL (bad gfn or mfn, mfn not d's, foreign type, a grant or
- * foreign mapping at gfn, which Xen answers with domain_crash()), -ENOMEM.
+ * Returns 0, -EINVAL (bad gfn or mfn, mfn not d's, foreign type, a grant,
+ * foreign or direct-MMIO mapping at gfn, which Xen answers with
+ * domain_crash()), -ENOMEM.
  */
 int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
 {
@@ -197,7 +198,7 @@ int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
 
     /* 1. The p->m mapping already at gfn. */
     mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
-    if (p2m_is_grant(ot) || p2m_is_foreign(ot))
+    if (p2m_is_special(ot)) /* grant, foreign, direct MMIO */
         return -EINVAL;
     if (p2m_is_ram(ot) && !p2m_is_paged(ot) &&
         hostmem_mfn_valid(h->nr_frames, omfn) &&
@@ -271,17 +272,15 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
  * bad gfn), -EPERM (a special entry -- grant, foreign, mmio_direct -- at
  * gfn), -ENOMEM.
  */
-int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
+/* set_typed_p2m_entry() below its special-type check: gfn's current entry
+ * (ot, omfn; not special) is replaced by (mfn, t, a). */
+static int replace_typed_entry(struct domain *d, gfn_t gfn, mfn_t mfn,
+                               p2m_type_t t, p2m_access_t a, p2m_type_t ot,
+                               mfn_t omfn)
 {
     struct host *h = d->host;
-    p2m_type_t ot;
     int rc;
 
-    if ((t != p2m_mmio_dm && t != p2m_invalid) || gfn_x(gfn) >= d->max_gfn)
-        return -EINVAL;
-    mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
-    if (p2m_is_special(ot))
-        return -EPERM;
     if (p2m_is_ram(ot) && hostmem_mfn_valid(h->nr_frames, omfn)) {
         if ((rc = p2m_remove_page(d, gfn, omfn)))
             return rc;
@@ -290,11 +289,74 @@ int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
         if (h->frames[mfn_x(omfn)].owner == d->id)
             heap_put_alloc_ref(h, omfn);
     }
-    rc = p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
+    rc = p2m_set_entry(d, gfn, mfn, t, a);
     /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
     if (!rc && ot == p2m_populate_on_demand)
         d->pod.entry_count--;
     return rc;
+}
+
+int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
+{
+    p2m_type_t ot;
+
+    if ((t != p2m_mmio_dm && t != p2m_invalid) || gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
+    if (p2m_is_special(ot))
+        return -EPERM;
+    return replace_typed_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS, ot,
+                               omfn);
+}
+
+/*
+ * XEN_DOMCTL_memory_mapping's checks (the frame below paddr_bits,
+ * iomem_access_permitted(): here, not host RAM), then set_mmio_p2m_entry()
+ * -> set_typed_p2m_entry(p2m_mmio_direct) for order 0.  Upstream since the
+ * XSA-378 follow-up: a special entry at gfn is refused (-EPERM, and the
+ * domain crashed) unless it is this very mapping (same mfn and type), which
+ * then only takes the new access, or nothing when that is unchanged.
+ */
+int p2m_set_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_access_t a)
+{
+    p2m_type_t ot;
+    p2m_access_t oa;
+
+    if (gfn_x(gfn) >= d->max_gfn || (unsigned)a > p2m_access_n2rwx ||
+        mfn_eq(mfn, INVALID_MFN) ||
+        mfn_x(mfn) >> (HOST_PADDR_BITS - PAGE_SHIFT))
+        return -EINVAL;
+    if (hostmem_mfn_valid(d->host->nr_frames, mfn))
+        return -EPERM;
+    mfn_t omfn = p2m_get_entry(d, gfn, &ot, &oa);
+    if (p2m_is_special(ot)) {
+        if (ot != p2m_mmio_direct || !mfn_eq(omfn, mfn))
+            return -EPERM;
+        return oa == a ? 0 : p2m_set_entry(d, gfn, mfn, p2m_mmio_direct, a);
+    }
+    return replace_typed_entry(d, gfn, mfn, p2m_mmio_direct, a, ot, omfn);
+}
+
+/*
+ * clear_mmio_p2m_entry() for order 0: "gfn_to_mfn failed" (-EINVAL) unless
+ * gfn is mmio_direct with a frame; a different frame than the caller names
+ * only gets a warning ("no mapping between mfn and gfn") and the entry is
+ * cleared all the same.
+ */
+int p2m_clear_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, bool *mismatch)
+{
+    p2m_type_t t;
+
+    if (mismatch)
+        *mismatch = false;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t actual = p2m_get_entry(d, gfn, &t, NULL);
+    if (mfn_eq(actual, INVALID_MFN) || t != p2m_mmio_direct)
+        return -EINVAL;
+    if (mismatch)
+        *mismatch = !mfn_eq(actual, mfn);
+    return p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, P2M_DEFAULT_ACCESS);
 }
 
 /* ---- memory ops ----------------------------------------------------------- */
@@ -547,6 +609,9 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
         return p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid,
                              P2M_DEFAULT_ACCESS);
     }
+    /* guest_remove_page(): direct MMIO is not the guest's to give back. */
+    if (t == p2m_mmio_direct)
+        return -EPERM;
     if (!p2m_is_ram(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
         return -ENOENT;
     int rc = p2m_remove_page(d, gfn, mfn);

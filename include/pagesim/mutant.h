@@ -84,6 +84,10 @@
  * the last gfn falls outside it: its marks are dropped and PEEK/CLEAN
  * truncate before it. */
 #define MUT_LD_BITMAP_OFF_BY_ONE (UINT64_C(1) << 40)
+/* sim (issue 3, P2M): epte_get_entry_emt() gives a direct-MMIO device
+ * frame RAM's memory type (WB, no ipat) instead of UC with ipat, so the
+ * guest would cache device registers. */
+#define MUT_MMIO_DIRECT_WB (UINT64_C(1) << 44)
 /* the continuation of a preempted PEEK/CLEAN starts the walk again from
  * the first entry instead of preempt.log_dirty.{i4,i3,done}: with a
  * preemption at every check it never completes. */

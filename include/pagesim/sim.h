@@ -360,6 +360,9 @@ void domain_destroy(struct domain *d);
 #define EPTE_ACCESS_SHIFT 59
 #define EPTE_ACCESS_MASK (0xFULL << EPTE_ACCESS_SHIFT)
 #define EPT_MT_WB 6
+/* Uncacheable: what epte_get_entry_emt() gives a frame that is not RAM
+ * (!mfn_valid(), a device frame mapped p2m_mmio_direct), with ipat. */
+#define EPT_MT_UC 0
 
 /* ept_p2m_type_to_flags(): the r/w/x bits Xen gives type t under access a.
  * (This host has no EPT A/D and no PML in the skeleton.) */
@@ -406,6 +409,27 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
  * at an unmapped-or-RAM gfn; a RAM page there is removed and its
  * allocation reference dropped (freed unless others hold references).  */
 int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* paddr_bits of the modelled host (CPUID 0x80000008 of the intel-skylake
+ * profile): XEN_DOMCTL_memory_mapping refuses frames at or above it. */
+#define HOST_PADDR_BITS 46
+/* set_mmio_p2m_entry() (XEN_DOMCTL_memory_mapping, map_mmio_regions()) for
+ * one 4 KiB gfn: d's gfn maps the device frame mfn -- a frame outside host
+ * RAM, so no page_info, no M2P, no reference, no dirty logging -- as
+ * p2m_mmio_direct (EPT r w x, UC with ipat) with access a.  Through
+ * set_typed_p2m_entry(): a RAM page at gfn is removed (M2P INVALID, marked
+ * clean) and released as p2m_set_type() releases it; a PoD entry is counted
+ * off; the same mapping again only changes the access (0 if equal).
+ * 0, -EINVAL (bad gfn or access, mfn beyond HOST_PADDR_BITS), -EPERM (mfn
+ * is host RAM: iomem_access_permitted() fails; or gfn holds a grant,
+ * foreign or other mmio_direct mapping, where Xen also crashes the
+ * domain), -ENOMEM. */
+int p2m_set_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_access_t a);
+/* clear_mmio_p2m_entry(): gfn must be mmio_direct with a frame (-EINVAL
+ * otherwise); the entry becomes p2m_invalid.  A different mfn than the
+ * entry's is only warned about by Xen: *mismatch (may be NULL) is set and
+ * the entry is cleared anyway.  0, -EINVAL, -ENOMEM. */
+int p2m_clear_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, bool *mismatch);
 
 /* Raw EPT entries (a scenario editing the EPT by hand, p2m-ept.c): write
  * or read the entry for gpa at level 1 (PTE) .. 4 (PML4E).  set creates

@@ -690,6 +690,60 @@ static int d_add_foreign(lua_State *L)
     return 1;
 }
 
+/* d:set_mmio(gfn, mfn [, { access = "rwx", order = 0 }]) -> rc: a device
+ * frame mapped p2m_mmio_direct (set_mmio_p2m_entry(), issue 3). */
+static int d_set_mmio(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "set_mmio");
+    uint64_t m = check_u64(L, 3);
+    p2m_access_t a = p2m_access_rwx;
+    if (!lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        const char *bad = NULL; /* the smallest unknown key, hash-order free */
+        lua_pushnil(L);
+        while (lua_next(L, 4)) {
+            lua_pop(L, 1);
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            if (strcmp(k, "access") && strcmp(k, "order") && (!bad || strcmp(k, bad) < 0))
+                bad = k;
+        }
+        if (bad)
+            return lerror(L, "set_mmio: unknown option '%s' (access, order)", bad);
+        lua_getfield(L, 4, "order");
+        if (!lua_isnil(L, -1) && luaL_checkinteger(L, -1) != 0)
+            return lerror(L, "set_mmio: order %d: only 4 KiB (order 0) direct-MMIO "
+                          "entries are modelled", (int)lua_tointeger(L, -1));
+        lua_pop(L, 1);
+        lua_getfield(L, 4, "access");
+        if (!lua_isnil(L, -1)) {
+            const char *an = luaL_checkstring(L, -1);
+            int ai = p2m_access_from_name(an);
+            if (ai < 0 || ai == p2m_access_r_pw)
+                return lerror(L, "set_mmio: unknown access type '%s' (n, r, w, rw, x, "
+                              "rx, wx, rwx, rx2rw, n2rwx)", an);
+            a = (p2m_access_t)ai;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, eng_set_mmio(e, d, g, _mfn(m), a));
+    return 1;
+}
+
+/* d:clear_mmio(gfn [, mfn]) -> rc (clear_mmio_p2m_entry()). */
+static int d_clear_mmio(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "clear_mmio");
+    mfn_t m = lua_isnoneornil(L, 3) ? INVALID_MFN : _mfn(check_u64(L, 3));
+    if (lua_isnoneornil(L, 3) && gfn_x(g) < d->max_gfn)
+        m = p2m_get_entry(d, g, NULL, NULL);
+    lua_pushinteger(L, eng_clear_mmio(e, d, g, m));
+    return 1;
+}
+
 /* d:grant_map(gfn, gd, ggfn [, "ro"|"rw"]) -> rc. */
 static int d_grant_map(lua_State *L)
 {
@@ -2338,6 +2392,7 @@ static void open_api(lua_State *L)
         { "populate_pod", d_populate_pod }, { "pod", d_pod },
         { "map_ioreq_server", d_map_ioreq_server },
         { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
+        { "set_mmio", d_set_mmio }, { "clear_mmio", d_clear_mmio },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
