@@ -369,7 +369,8 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         if (d->ioreq.entry_count != nioreq)
             oracle_report(&r, u64s(nioreq, e1), u64s(d->ioreq.entry_count, a1),
                           "d%u.ioreq.entry_count", od->id);
-        if (d->ioreq.mapped != od->ioreq_mapped || d->ioreq.write != od->ioreq_write)
+        if (d->ioreq.mapped != od->ioreq_mapped || d->ioreq.write != od->ioreq_write ||
+            (od->ioreq_mapped && d->ioreq.server != od->ioreq_server))
             oracle_report(&r, od->ioreq_mapped ? "mapped" : "none",
                           d->ioreq.mapped ? "mapped" : "none", "d%u.ioreq.server",
                           od->id);

@@ -456,21 +456,30 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
 
 /* ---- ioreq server ------------------------------------------------------------- */
 
-int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write)
+int oracle_op_ioreq_server(struct oracle *o, domid_t d, unsigned server,
+                           uint32_t flags)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od)
         return -ESRCH;
-    if (map) {
+    /* Writes are the only thing a server can claim; 8 servers. */
+    if (flags & ~XEN_DMOP_IOREQ_MEM_ACCESS_WRITE)
+        return -EINVAL;
+    if (server >= IOREQ_MAX_SERVERS)
+        return -ENOENT;
+    /* The type belongs to one server at a time. */
+    if (flags) {
         if (od->ioreq_mapped)
             return -EBUSY;
         od->ioreq_mapped = true;
-        od->ioreq_write = write;
+        od->ioreq_write = true;
+        od->ioreq_server = server;
         return 0;
     }
-    if (!od->ioreq_mapped)
+    if (!od->ioreq_mapped || od->ioreq_server != server)
         return -EINVAL;
     od->ioreq_mapped = od->ioreq_write = false;
+    od->ioreq_server = 0;
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
         for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)

@@ -76,6 +76,7 @@ struct oracle_dom {
     /* The ioreq server mapped to p2m_ioreq_server, and whether it claims
      * writes (then those entries have no w). */
     bool ioreq_mapped, ioreq_write;
+    unsigned ioreq_server; /* which server, while mapped */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
      * not reset it, so it can exceed the bits set. */

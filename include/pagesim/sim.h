@@ -322,6 +322,7 @@ struct domain {
     struct {
         bool mapped, write;
         uint64_t entry_count;
+        unsigned server; /* p2m->ioreq.server's id while mapped */
     } ioreq;
     /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
      * 29.3.5); guest paging-structure accesses then count as EPT writes. */
@@ -652,14 +653,20 @@ int foreign_unmap(struct domain *d, mfn_t mfn);
  * -EAGAIN (paging type: populate sent as a foreign request). */
 int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t t);
 
-/* XEN_DMOP_map_mem_type_to_ioreq_server (p2m_set_ioreq_server()): map
- * (flags != 0; 'write' = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE, the only flag:
- * ioreq_server entries become EPT r - - and guest writes to them go to
- * the server) or unmap (every ioreq_server entry back to ram_rw, or
- * ram_logdirty under log-dirty, as the global type change and
- * p2m_recalc_type() leave it).  0, -EBUSY (already mapped), -EINVAL (unmap
- * with none mapped). */
-int hvm_map_ioreq_server(struct domain *d, bool map, bool write);
+/* XEN_DMOP_map_mem_type_to_ioreq_server by ioreq server 'server'
+ * (hvm_map_mem_type_to_ioreq_server() -> p2m_set_ioreq_server()).  flags
+ * XEN_DMOP_IOREQ_MEM_ACCESS_WRITE maps p2m_ioreq_server to the server
+ * (its entries become EPT r - - and guest writes go to the server); flags
+ * 0 is the unmap (every ioreq_server entry back to ram_rw, or ram_logdirty
+ * under log-dirty, as the global type change and p2m_recalc_type() leave
+ * it).  The domain's device model runs servers 0..IOREQ_MAX_SERVERS-1.
+ * 0, -EINVAL (any other flag: only writes are forwarded; unmap by a
+ * server that is not the mapped one), -ENOENT (no such server), -EBUSY
+ * (a server -- this or another -- is already mapped: one at a time). */
+#define IOREQ_MAX_SERVERS 8 /* MAX_NR_IOREQ_SERVERS */
+#define XEN_DMOP_IOREQ_MEM_ACCESS_READ (1u << 0)
+#define XEN_DMOP_IOREQ_MEM_ACCESS_WRITE (1u << 1)
+int hvm_map_ioreq_server(struct domain *d, unsigned server, uint32_t flags);
 
 /* NPF on a paging type: see hvm.c. */
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,

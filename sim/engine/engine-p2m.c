@@ -195,11 +195,18 @@ int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn)
     return rc;
 }
 
-int eng_ioreq_server(struct engine *e, struct domain *d, bool map)
+int eng_ioreq_server(struct engine *e, struct domain *d, unsigned server,
+                     uint32_t flags)
 {
-    int rc = hvm_map_ioreq_server(d, map, map);
-    eng_cover(e, "p2m", "ioreq_server_%s:rc=%d", map ? "map" : "unmap", rc);
-    int erc = oracle_op_ioreq_server(e->oracle, d->id, map, map);
-    eng_step_rc(e, "map_ioreq_server", d, map ? "flags=write" : "flags=0", erc, rc);
+    int rc = hvm_map_ioreq_server(d, server, flags);
+    eng_cover(e, "p2m", "ioreq_server_%s:rc=%d", flags ? "map" : "unmap", rc);
+    int erc = oracle_op_ioreq_server(e->oracle, d->id, server, flags);
+    char x[48];
+    /* server 0 with the write flag / 0 keeps the older records' text */
+    if (server == 0 && (flags == 0 || flags == XEN_DMOP_IOREQ_MEM_ACCESS_WRITE))
+        snprintf(x, sizeof x, "%s", flags ? "flags=write" : "flags=0");
+    else
+        snprintf(x, sizeof x, "server=%u flags=%#x", server, flags);
+    eng_step_rc(e, "map_ioreq_server", d, x, erc, rc);
     return rc;
 }

@@ -330,6 +330,7 @@ int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn);
 int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages);
 int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn);
 /* XEN_DMOP_map_mem_type_to_ioreq_server: map with the write flag, or unmap. */
-int eng_ioreq_server(struct engine *e, struct domain *d, bool map);
+int eng_ioreq_server(struct engine *e, struct domain *d, unsigned server,
+                     uint32_t flags);
 
 #endif /* PAGESIM_ENGINE_H */

@@ -793,12 +793,39 @@ static int d_populate_pod(lua_State *L)
 }
 
 /* d:map_ioreq_server(on) -> rc. */
+/* d:map_ioreq_server(on) (server 0, flags WRITE or 0) or
+ * d:map_ioreq_server{ server = N, flags = F } (the DMOP's fields as
+ * numbers: 2 = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE, 1 = ..._READ, 0 = unmap). */
 static int d_map_ioreq_server(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    luaL_checktype(L, 2, LUA_TBOOLEAN);
-    lua_pushinteger(L, eng_ioreq_server(e, d, lua_toboolean(L, 2)));
+    if (lua_type(L, 2) == LUA_TBOOLEAN) {
+        lua_pushinteger(L, eng_ioreq_server(e, d, 0, lua_toboolean(L, 2)
+                                                   ? XEN_DMOP_IOREQ_MEM_ACCESS_WRITE
+                                                   : 0));
+        return 1;
+    }
+    if (lua_type(L, 2) != LUA_TTABLE)
+        return lerror(L, "map_ioreq_server: expected true/false or "
+                      "{ server = N, flags = F }");
+    const char *bad = NULL; /* the smallest unknown key, hash-order free */
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (strcmp(k, "server") && strcmp(k, "flags") && (!bad || strcmp(k, bad) < 0))
+            bad = k;
+    }
+    if (bad)
+        return lerror(L, "map_ioreq_server{}: unknown key '%s' (server, flags)", bad);
+    lua_getfield(L, 2, "server");
+    lua_getfield(L, 2, "flags");
+    lua_Integer srv = luaL_optinteger(L, -2, 0), fl = luaL_optinteger(L, -1, 0);
+    if (srv < 0 || srv > 0xffff || fl < 0 || fl > 0xffffffff)
+        return lerror(L, "map_ioreq_server{}: server 0..65535 and flags 0..2^32-1, "
+                      "not %lld and %lld", (long long)srv, (long long)fl);
+    lua_pushinteger(L, eng_ioreq_server(e, d, (unsigned)srv, (uint32_t)fl));
     return 1;
 }
 

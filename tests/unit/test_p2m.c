@@ -381,3 +381,28 @@ Test(p2m, mutant_mmio_direct_wb)
     cr_assert_eq((e & EPTE_EMT_MASK) >> EPTE_EMT_SHIFT, EPT_MT_WB);
     cr_assert(!(e & EPTE_IPAT));
 }
+
+/* XEN_DMOP_map_mem_type_to_ioreq_server: only the WRITE flag maps, 0
+ * unmaps, one server at a time, the unmap only by the mapped server. */
+Test(p2m, ioreq_server_flags_and_servers)
+{
+    const uint32_t W = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE;
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, XEN_DMOP_IOREQ_MEM_ACCESS_READ), -EINVAL);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, W | XEN_DMOP_IOREQ_MEM_ACCESS_READ), -EINVAL);
+    cr_assert_eq(hvm_map_ioreq_server(d, IOREQ_MAX_SERVERS, W), -ENOENT);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, 0), -EINVAL);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, W), 0);
+    cr_assert(d->ioreq.mapped && d->ioreq.write);
+    cr_assert_eq(d->ioreq.server, 1);
+    cr_assert_eq(hvm_map_ioreq_server(d, 2, W), -EBUSY);
+    cr_assert_eq(hvm_map_ioreq_server(d, 2, 0), -EINVAL);
+    mfn_t m;
+    cr_assert_eq(guest_populate_page(d, _gfn(0x10), &m), 0);
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(0x10), p2m_ioreq_server), 0);
+    cr_assert_eq(raw(0x10, 1) & RWX, EPT_R);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, 0), 0);
+    cr_assert(!d->ioreq.mapped);
+    cr_assert_eq(d->ioreq.entry_count, 0);
+    cr_assert_eq(raw(0x10, 1) & RWX, RWX);
+    cr_assert_eq(hvm_map_ioreq_server(d, 2, W), 0);
+}
