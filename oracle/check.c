@@ -423,15 +423,16 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
      * while mapped (o->orphan) holds only the mappers' references and
      * must still be its owner's guest page, not back on the heap. */
     for (uint64_t m = 0; m < n; m++) {
-        uint64_t want = (o->orphan[m] ? 0 : 1) + o->xrefs[m];
+        uint64_t want = (o->orphan[m] && !(o->orphan[m] & ORPHAN_KEEP) ? 0 : 1) +
+                        o->xrefs[m];
         if (h->frames[m].use == PGU_GUEST && h->frames[m].count != want)
             oracle_report(&r, u64s(want, e1),
                           u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
         if (o->orphan[m] && (h->frames[m].use != PGU_GUEST ||
-                             h->frames[m].owner != o->orphan[m] - 1u)) {
-            snprintf(e1, sizeof e1, "guest page of d%u", o->orphan[m] - 1u);
+                             h->frames[m].owner != ORPHAN_OWNER(o->orphan[m]))) {
+            snprintf(e1, sizeof e1, "guest page of d%u", ORPHAN_OWNER(o->orphan[m]));
             oracle_report(&r, e1, h->frames[m].use == PGU_FREE ? "free" : "another use",
-                          "frame[%#" PRIx64 "].use (removed while mapped)", m);
+                          "frame[%#" PRIx64 "].use (out of the P2M, still the owner's)", m);
         }
     }
     return oracle_report_done(&r);

@@ -123,11 +123,11 @@ void oracle_put_xref(struct oracle *o, uint64_t mfn)
 {
     if (mfn >= o->nr_frames || !o->xrefs[mfn])
         return;
-    if (--o->xrefs[mfn] || !o->orphan[mfn])
+    if (--o->xrefs[mfn] || !o->orphan[mfn] || (o->orphan[mfn] & ORPHAN_KEEP))
         return;
     /* The last reference of a removed page: free_domheap_page() (its M2P
      * entry has been INVALID since the removal). */
-    struct oracle_dom *od = oracle_dom_find(o, (domid_t)(o->orphan[mfn] - 1));
+    struct oracle_dom *od = oracle_dom_find(o, (domid_t)ORPHAN_OWNER(o->orphan[mfn]));
     if (od && od->orphans)
         od->orphans--;
     o->orphan[mfn] = 0;
@@ -216,10 +216,11 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
             }
         }
     }
-    /* Its removed-but-referenced pages go too (the engine refuses to
-     * destroy a domain whose pages are still mapped, so there are none). */
+    /* Its pages out of the P2M go too: those a grant mapping replaced,
+     * and removed-but-referenced ones (none: the engine refuses to destroy
+     * a domain whose pages are still mapped). */
     for (uint64_t m = 0; od->orphans && m < o->nr_frames; m++)
-        if (o->orphan[m] == od->id + 1u) {
+        if (o->orphan[m] && ORPHAN_OWNER(o->orphan[m]) == od->id) {
             o->orphan[m] = 0;
             o->xrefs[m] = 0;
             od->orphans--;
@@ -377,6 +378,19 @@ static bool oracle_gfn_empty(const struct oracle_dom *od, uint64_t g)
     return od_type(od, g) == p2m_mmio_dm && od_mfn(od, g) == mfn_x(INVALID_MFN);
 }
 
+/* What a grant or foreign mapping may replace: nothing, PoD, or RAM with
+ * a frame outside the paging states (special entries and paging types are
+ * refused, -EEXIST). */
+static bool oracle_replaceable(const struct oracle_dom *od, uint64_t g)
+{
+    unsigned t = od_type(od, g);
+    if (oracle_gfn_empty(od, g) || t == p2m_populate_on_demand)
+        return true;
+    return p2m_is_ram(t) && t != p2m_ram_paging_out && t != p2m_ram_paged &&
+           t != p2m_ram_paging_in && t != p2m_ram_shared &&
+           od_mfn(od, g) != mfn_x(INVALID_MFN);
+}
+
 /* A special entry (grant, foreign) at g of od naming m, holding one
  * reference on m; no M2P change, no dirty mark (P2M_SPECIAL_TYPES). */
 static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
@@ -411,10 +425,17 @@ int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
     uint64_t m = oracle_mappable(fo, gfn_x(fgfn));
     if (m == mfn_x(INVALID_MFN))
         return -EINVAL;
-    if (!oracle_gfn_empty(od, g))
+    if (!oracle_replaceable(od, g))
         return -EEXIST;
+    /* p2m_add_foreign(): the domain's own page there is given back first
+     * (guest_remove_page()); a PoD entry is counted off. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_ram(ot) && unmap_ram_split(o, od, g))
+        return -ENOMEM;
     if (o->p2m_fail)
         return -ENOMEM;
+    if (ot == p2m_populate_on_demand)
+        od->pod_entries--;
     map_special(o, od, g, m, p2m_map_foreign);
     return 0;
 }
@@ -432,10 +453,26 @@ int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
     uint64_t m = oracle_mappable(go, gfn_x(ggfn));
     if (m == mfn_x(INVALID_MFN))
         return -EINVAL;
-    if (!oracle_gfn_empty(od, g))
+    if (!oracle_replaceable(od, g))
         return -EEXIST;
+    /* p2m_add_page(): the domain's own page there only leaves the P2M (M2P
+     * INVALID, marked clean); it keeps its allocation reference and stays
+     * the domain's until teardown.  A PoD entry is counted off. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_ram(ot)) {
+        uint64_t om = od_mfn(od, g);
+        if (unmap_ram_split(o, od, g))
+            return -ENOMEM;
+        if (om < o->nr_frames) {
+            if (!o->orphan[om])
+                od->orphans++;
+            o->orphan[om] = (uint16_t)((od->id + 1u) | ORPHAN_KEEP);
+        }
+    }
     if (o->p2m_fail)
         return -ENOMEM;
+    if (ot == p2m_populate_on_demand)
+        od->pod_entries--;
     map_special(o, od, g, m, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
     return 0;
 }

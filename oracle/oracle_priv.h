@@ -132,8 +132,10 @@ struct oracle {
      * set_type) while others still held references: it stays the owner's
      * (tot_pages, page_use guest) without its allocation reference, so its
      * count is xrefs alone, until the last reference goes and frees it
-     * (Xen: PGC_allocated cleared, freed by the last put_page()).  0 for
-     * every other frame. */
+     * (Xen: PGC_allocated cleared, freed by the last put_page()).  With
+     * ORPHAN_KEEP: a page a grant mapping took out of the P2M
+     * (p2m_add_page()), which keeps its allocation reference and stays
+     * its owner's until teardown.  0 for every other frame. */
     uint16_t *orphan;
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
     bool nomem; /* the sim's heap failed an allocation in this step */
@@ -207,6 +209,10 @@ bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g);
 int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g);
 
 struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
+/* o->orphan[] values: the owner, and whether the allocation reference
+ * stays. */
+#define ORPHAN_KEEP 0x100u
+#define ORPHAN_OWNER(v) ((unsigned)((v) & 0xffu) - 1u)
 /* put_page() of a reference beyond the allocation one (a tool-stack
  * foreign map, a grant or foreign entry going): the last reference of an
  * orphaned page frees it. */

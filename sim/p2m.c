@@ -479,9 +479,7 @@ static mfn_t mappable_frame(struct domain *fd, gfn_t fgfn)
     return m;
 }
 
-/* The harness maps grants and foreign pages only at gfns that hold
- * nothing, as populate refuses RAM: p2m_add_page() would orphan a RAM page
- * there (see sim.h). */
+/* Nothing mapped at gfn. */
 static bool gfn_is_empty(const struct domain *d, gfn_t gfn)
 {
     p2m_type_t t;
@@ -489,14 +487,34 @@ static bool gfn_is_empty(const struct domain *d, gfn_t gfn)
     return t == p2m_mmio_dm && mfn_eq(m, INVALID_MFN);
 }
 
+/* What a grant or foreign mapping may replace at gfn: nothing, a PoD
+ * entry, or RAM with its frame, which Xen's p2m_add_page() /
+ * p2m_add_foreign() take out of the way.  Not: special entries (Xen
+ * refuses them, crashing the domain) and the paging types (a paged entry
+ * has no frame to give back, and the pager would have to be told: not
+ * modelled): the harness refuses them with -EEXIST. */
+static bool gfn_is_replaceable(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    mfn_t m = p2m_get_entry(d, gfn, &t, NULL);
+    if (gfn_is_empty(d, gfn) || t == p2m_populate_on_demand)
+        return true;
+    return p2m_is_ram(t) && !p2m_is_paging(t) && t != p2m_ram_shared &&
+           hostmem_mfn_valid(d->host->nr_frames, m);
+}
+
 /*
  * p2m_add_foreign() (XENMAPSPACE_gmfn_foreign): td maps fd's page at fgfn
- * at its own gfn as p2m_map_foreign (EPT r w -).  The reference on the
- * foreign page is taken by the EPT write itself (atomic_write_ept_entry())
- * and dropped when the entry goes.  Returns 0, -EINVAL (td == fd, gfn out
- * of range, fgfn holds no mappable RAM -- paging types included: Xen
- * would start a page-in first, not modelled), -EEXIST (gfn holds
- * something), -ENOMEM.
+ * at its own gfn as p2m_map_foreign (EPT r w -).  A page of td's own
+ * already at gfn is given back first ("normal domain memory is freed, to
+ * avoid leaking memory": guest_remove_page(), which drops its allocation
+ * reference); a PoD entry is replaced (set_typed_p2m_entry() counts it
+ * off).  The reference on the foreign page is taken by the EPT write
+ * itself (atomic_write_ept_entry()) and dropped when the entry goes.
+ * Returns 0, -EINVAL (td == fd, gfn out of range, fgfn holds no mappable
+ * RAM -- paging types included: Xen would start a page-in first, not
+ * modelled), -EEXIST (gfn holds a special or frame-less paging entry),
+ * -ENOMEM.
  */
 int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
                     gfn_t fgfn)
@@ -506,18 +524,32 @@ int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
     mfn_t m = mappable_frame(fd, fgfn);
     if (mfn_eq(m, INVALID_MFN))
         return -EINVAL;
-    if (!gfn_is_empty(td, gfn))
+    if (!gfn_is_replaceable(td, gfn))
         return -EEXIST;
-    return p2m_set_entry(td, gfn, m, p2m_map_foreign, P2M_DEFAULT_ACCESS);
+    p2m_type_t ot;
+    p2m_get_entry(td, gfn, &ot, NULL);
+    if (p2m_is_ram(ot)) {
+        int rc = guest_remove_page(td, gfn);
+        if (rc)
+            return rc;
+    }
+    int rc = p2m_set_entry(td, gfn, m, p2m_map_foreign, P2M_DEFAULT_ACCESS);
+    if (!rc && ot == p2m_populate_on_demand)
+        td->pod.entry_count--;
+    return rc;
 }
 
 /*
  * create_grant_p2m_mapping(): d maps the page gd granted (gd's RAM gfn
  * ggfn) at gfn with p2m_grant_map_rw, or p2m_grant_map_ro for a
  * GNTMAP_readonly mapping, through p2m_add_page() (no M2P change for grant
- * types).  map_grant_ref() holds a reference on the granted page until
- * the unmap.  Returns 0, -EINVAL (d == gd, bad gfn, no mappable RAM at
- * ggfn), -EEXIST (gfn holds something), -ENOMEM.
+ * types).  A RAM page of d's at gfn is only taken out of the P2M (M2P
+ * INVALID, marked clean): p2m_add_page() does not free it, so it stays
+ * d's, unmapped, until teardown (upstream as it is).  A PoD entry is
+ * counted off.  map_grant_ref() holds a reference on the granted page
+ * until the unmap.  Returns 0, -EINVAL (d == gd, bad gfn, no mappable RAM
+ * at ggfn), -EEXIST (gfn holds a special or frame-less paging entry),
+ * -ENOMEM.
  */
 int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
                   bool readonly)
@@ -528,7 +560,7 @@ int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
     mfn_t m = mappable_frame(gd, ggfn);
     if (mfn_eq(m, INVALID_MFN))
         return -EINVAL;
-    if (!gfn_is_empty(d, gfn))
+    if (!gfn_is_replaceable(d, gfn))
         return -EEXIST;
     h->frames[mfn_x(m)].count++;
     int rc = p2m_add_page(d, gfn, m,
