@@ -620,6 +620,13 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                         "livelock): no hardware counterpart");
         return;
     }
+    /* p2m_mmio_direct (issue 3): the access reached a device frame beyond
+     * host RAM, which the replay VM has no device for. */
+    if (out->final == EF_OK && (hpa_x(out->hpa) >> PAGE_SHIFT) >= e->host->nr_frames) {
+        skip(c, e, dom, "a direct-MMIO device frame (p2m_mmio_direct beyond host RAM): "
+                        "no device behind it on the backend");
+        return;
+    }
     /* Known behaviour kvm-no-tlb-staleness: KVM's shadow MMU here is a
      * perfectly coherent TLB, so an access the model answered from its TLB
      * (possibly with a translation the guest has since changed, which the

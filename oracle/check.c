@@ -29,7 +29,8 @@
  *        a ring; a vCPU is paused for the pager iff its pause count is
  *        non-zero; a paged gfn has no frame, a paging_out gfn has one
  *   compare also: d<id>.paged_pages, d<id>.ring.*, d<id>.v<n>.state,
- *        frame[<mfn>].count (1 + foreign references)
+ *        frame[<mfn>].count (1 + foreign references; without the 1 for
+ *        a page removed while mapped, which must stay its owner's)
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -118,6 +119,16 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     if (order != od_order(od, g))
         oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
                       "d%u.p2m[%#" PRIx64 "].order", od->id, g);
+    /* epte_get_entry_emt(): a direct-MMIO device frame (not RAM) is UC
+     * with ignore-PAT, so the guest never caches device registers. */
+    if (xt == p2m_mmio_direct && a.type == p2m_mmio_direct) {
+        unsigned emt = (unsigned)((e & EPTE_EMT_MASK) >> EPTE_EMT_SHIFT);
+        bool ipat = (e & EPTE_IPAT) != 0;
+        if (emt != EPT_MT_UC || !ipat)
+            oracle_report(r, "UC ipat", ipat ? (emt == EPT_MT_WB ? "WB ipat" : "other ipat")
+                                              : (emt == EPT_MT_WB ? "WB" : "other"),
+                          "d%u.p2m[%#" PRIx64 "].memtype", od->id, g);
+    }
     /* The stored access of an entry that holds something (an empty
      * entry has none: ept_get_entry() answers n). */
     unsigned aa = e ? (unsigned)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT) : 0;
@@ -343,7 +354,9 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                               u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
                               od->id, v);
         oracle_compare_paging(d, od, &r);
-        uint64_t ram = od->pod_count; /* PoD cache pages are the domain's */
+        /* PoD cache pages are the domain's, and so are pages it removed
+         * that others still reference. */
+        uint64_t ram = od->pod_count + od->orphans;
         /* The ioreq server mapping and its entry count. */
         uint64_t nioreq = 0;
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
@@ -356,7 +369,8 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         if (d->ioreq.entry_count != nioreq)
             oracle_report(&r, u64s(nioreq, e1), u64s(d->ioreq.entry_count, a1),
                           "d%u.ioreq.entry_count", od->id);
-        if (d->ioreq.mapped != od->ioreq_mapped || d->ioreq.write != od->ioreq_write)
+        if (d->ioreq.mapped != od->ioreq_mapped || d->ioreq.write != od->ioreq_write ||
+            (od->ioreq_mapped && d->ioreq.server != od->ioreq_server))
             oracle_report(&r, od->ioreq_mapped ? "mapped" : "none",
                           d->ioreq.mapped ? "mapped" : "none", "d%u.ioreq.server",
                           od->id);
@@ -405,11 +419,22 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
             oracle_report(&r, oracle_hex(o->m2p[m], e1),
                           oracle_hex(h->m2p[m], a1), "m2p[%#" PRIx64 "]", m);
     /* Page references: an allocated guest frame holds its allocation
-     * reference plus one per foreign mapping. */
-    for (uint64_t m = 0; m < n; m++)
-        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != 1 + o->xrefs[m])
-            oracle_report(&r, u64s(1 + o->xrefs[m], e1),
+     * reference plus one per foreign mapping; a page its owner removed
+     * while mapped (o->orphan) holds only the mappers' references and
+     * must still be its owner's guest page, not back on the heap. */
+    for (uint64_t m = 0; m < n; m++) {
+        uint64_t want = (o->orphan[m] && !(o->orphan[m] & ORPHAN_KEEP) ? 0 : 1) +
+                        o->xrefs[m];
+        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != want)
+            oracle_report(&r, u64s(want, e1),
                           u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
+        if (o->orphan[m] && (h->frames[m].use != PGU_GUEST ||
+                             h->frames[m].owner != ORPHAN_OWNER(o->orphan[m]))) {
+            snprintf(e1, sizeof e1, "guest page of d%u", ORPHAN_OWNER(o->orphan[m]));
+            oracle_report(&r, e1, h->frames[m].use == PGU_FREE ? "free" : "another use",
+                          "frame[%#" PRIx64 "].use (out of the P2M, still the owner's)", m);
+        }
+    }
     return oracle_report_done(&r);
 }
 
@@ -692,6 +717,7 @@ static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle 
     ok &= in_add(k, b, h->m2p, h->nr_frames * sizeof(*h->m2p));
     ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
     ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
+    ok &= in_add(k, b, o->orphan, o->nr_frames * sizeof(*o->orphan));
     ok &= in_add(k, b, h->domains, sizeof h->domains);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])

@@ -31,9 +31,11 @@ struct oracle *oracle_new(uint64_t nr_frames)
     o->nr_frames = nr_frames;
     o->m2p = malloc((nr_frames ? nr_frames : 1) * sizeof(uint64_t));
     o->xrefs = calloc(nr_frames ? nr_frames : 1, sizeof(uint32_t));
-    if (!o->m2p || !o->xrefs) {
+    o->orphan = calloc(nr_frames ? nr_frames : 1, sizeof(uint16_t));
+    if (!o->m2p || !o->xrefs || !o->orphan) {
         free(o->m2p);
         free(o->xrefs);
+        free(o->orphan);
         free(o);
         return NULL;
     }
@@ -99,6 +101,7 @@ void oracle_destroy(struct oracle *o)
     oracle_cache_free(o);
     free(o->m2p);
     free(o->xrefs);
+    free(o->orphan);
     free(o);
 }
 
@@ -114,6 +117,20 @@ static void m2p_set(struct oracle *o, uint64_t mfn, uint64_t gfn)
 {
     if (mfn < o->nr_frames)
         o->m2p[mfn] = gfn;
+}
+
+void oracle_put_xref(struct oracle *o, uint64_t mfn)
+{
+    if (mfn >= o->nr_frames || !o->xrefs[mfn])
+        return;
+    if (--o->xrefs[mfn] || !o->orphan[mfn] || (o->orphan[mfn] & ORPHAN_KEEP))
+        return;
+    /* The last reference of a removed page: free_domheap_page() (its M2P
+     * entry has been INVALID since the removal). */
+    struct oracle_dom *od = oracle_dom_find(o, (domid_t)ORPHAN_OWNER(o->orphan[mfn]));
+    if (od && od->orphans)
+        od->orphans--;
+    o->orphan[mfn] = 0;
 }
 
 /* ---- dirty bitmap ---------------------------------------------------------- */
@@ -199,6 +216,15 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
             }
         }
     }
+    /* Its pages out of the P2M go too: those a grant mapping replaced,
+     * and removed-but-referenced ones (none: the engine refuses to destroy
+     * a domain whose pages are still mapped). */
+    for (uint64_t m = 0; od->orphans && m < o->nr_frames; m++)
+        if (o->orphan[m] && ORPHAN_OWNER(o->orphan[m]) == od->id) {
+            o->orphan[m] = 0;
+            o->xrefs[m] = 0;
+            od->orphans--;
+        }
     dom_free(od);
 }
 
@@ -208,6 +234,13 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
  * M2P becomes INVALID and the gfn is marked clean (seed 001). */
 static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
+    /* Only the allocation reference goes with the entry: a page someone
+     * else still references stays the domain's until their last put. */
+    uint64_t m = od_mfn(od, g);
+    if (m < o->nr_frames && o->xrefs[m] && !o->orphan[m]) {
+        o->orphan[m] = (uint16_t)(od->id + 1);
+        od->orphans++;
+    }
     m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     OD_TYPE_W(od, g) = p2m_mmio_dm;
@@ -272,7 +305,8 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -EEXIST;
     /* p2m_add_page() refuses to replace a grant or foreign entry (Xen
      * also crashes the domain). */
-    if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign)
+    if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign ||
+        od_type(od, g) == p2m_mmio_direct)
         return -EINVAL;
     if (nomem)
         return -ENOMEM;
@@ -344,6 +378,19 @@ static bool oracle_gfn_empty(const struct oracle_dom *od, uint64_t g)
     return od_type(od, g) == p2m_mmio_dm && od_mfn(od, g) == mfn_x(INVALID_MFN);
 }
 
+/* What a grant or foreign mapping may replace: nothing, PoD, or RAM with
+ * a frame outside the paging states (special entries and paging types are
+ * refused, -EEXIST). */
+static bool oracle_replaceable(const struct oracle_dom *od, uint64_t g)
+{
+    unsigned t = od_type(od, g);
+    if (oracle_gfn_empty(od, g) || t == p2m_populate_on_demand)
+        return true;
+    return p2m_is_ram(t) && t != p2m_ram_paging_out && t != p2m_ram_paged &&
+           t != p2m_ram_paging_in && t != p2m_ram_shared &&
+           od_mfn(od, g) != mfn_x(INVALID_MFN);
+}
+
 /* A special entry (grant, foreign) at g of od naming m, holding one
  * reference on m; no M2P change, no dirty mark (P2M_SPECIAL_TYPES). */
 static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
@@ -359,9 +406,7 @@ static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
 {
-    uint64_t m = od_mfn(od, g);
-    if (m < o->nr_frames && o->xrefs[m])
-        o->xrefs[m]--;
+    oracle_put_xref(o, od_mfn(od, g));
     OD_TYPE_W(od, g) = p2m_mmio_dm;
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     OD_ACCESS_W(od, g) = p2m_access_rwx;
@@ -380,10 +425,17 @@ int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
     uint64_t m = oracle_mappable(fo, gfn_x(fgfn));
     if (m == mfn_x(INVALID_MFN))
         return -EINVAL;
-    if (!oracle_gfn_empty(od, g))
+    if (!oracle_replaceable(od, g))
         return -EEXIST;
+    /* p2m_add_foreign(): the domain's own page there is given back first
+     * (guest_remove_page()); a PoD entry is counted off. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_ram(ot) && unmap_ram_split(o, od, g))
+        return -ENOMEM;
     if (o->p2m_fail)
         return -ENOMEM;
+    if (ot == p2m_populate_on_demand)
+        od->pod_entries--;
     map_special(o, od, g, m, p2m_map_foreign);
     return 0;
 }
@@ -401,10 +453,26 @@ int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
     uint64_t m = oracle_mappable(go, gfn_x(ggfn));
     if (m == mfn_x(INVALID_MFN))
         return -EINVAL;
-    if (!oracle_gfn_empty(od, g))
+    if (!oracle_replaceable(od, g))
         return -EEXIST;
+    /* p2m_add_page(): the domain's own page there only leaves the P2M (M2P
+     * INVALID, marked clean); it keeps its allocation reference and stays
+     * the domain's until teardown.  A PoD entry is counted off. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_ram(ot)) {
+        uint64_t om = od_mfn(od, g);
+        if (unmap_ram_split(o, od, g))
+            return -ENOMEM;
+        if (om < o->nr_frames) {
+            if (!o->orphan[om])
+                od->orphans++;
+            o->orphan[om] = (uint16_t)((od->id + 1u) | ORPHAN_KEEP);
+        }
+    }
     if (o->p2m_fail)
         return -ENOMEM;
+    if (ot == p2m_populate_on_demand)
+        od->pod_entries--;
     map_special(o, od, g, m, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
     return 0;
 }
@@ -425,21 +493,30 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)
 
 /* ---- ioreq server ------------------------------------------------------------- */
 
-int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write)
+int oracle_op_ioreq_server(struct oracle *o, domid_t d, unsigned server,
+                           uint32_t flags)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od)
         return -ESRCH;
-    if (map) {
+    /* Writes are the only thing a server can claim; 8 servers. */
+    if (flags & ~XEN_DMOP_IOREQ_MEM_ACCESS_WRITE)
+        return -EINVAL;
+    if (server >= IOREQ_MAX_SERVERS)
+        return -ENOENT;
+    /* The type belongs to one server at a time. */
+    if (flags) {
         if (od->ioreq_mapped)
             return -EBUSY;
         od->ioreq_mapped = true;
-        od->ioreq_write = write;
+        od->ioreq_write = true;
+        od->ioreq_server = server;
         return 0;
     }
-    if (!od->ioreq_mapped)
+    if (!od->ioreq_mapped || od->ioreq_server != server)
         return -EINVAL;
     od->ioreq_mapped = od->ioreq_write = false;
+    od->ioreq_server = 0;
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
         for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
@@ -559,6 +636,9 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
         unmap_special(o, od, g);
         return 0;
     }
+    /* Direct MMIO is not the guest's to give back. */
+    if (od_type(od, g) == p2m_mmio_direct)
+        return -EPERM;
     if (!p2m_is_ram(od_type(od, g)))
         return -ENOENT;
     return unmap_ram_split(o, od, g);
@@ -587,6 +667,68 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
         od->pod_entries--;
     OD_TYPE_W(od, g) = p2m_mmio_dm;
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    return 0;
+}
+
+int oracle_op_set_mmio(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
+                       p2m_access_t a)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn), m = mfn_x(mfn);
+    if (!od)
+        return -ESRCH;
+    /* The domctl: a frame the host's physical address width can name, and
+     * I/O memory the caller may map (host RAM is not). */
+    if (g >= od->max_gfn || (unsigned)a > p2m_access_n2rwx ||
+        m >= (1ULL << (HOST_PADDR_BITS - PAGE_SHIFT)))
+        return -EINVAL;
+    if (m < o->nr_frames)
+        return -EPERM;
+    /* Special entries stay, unless this is the same direct-MMIO mapping:
+     * then only the access may change. */
+    unsigned ot = od_type(od, g);
+    if (p2m_is_grant(ot) || ot == p2m_map_foreign || ot == p2m_mmio_direct) {
+        if (ot != p2m_mmio_direct || od_mfn(od, g) != m)
+            return -EPERM;
+        if (od_access(od, g) == a)
+            return 0;
+        if (o->p2m_fail)
+            return -ENOMEM;
+        OD_ACCESS_W(od, g) = (uint8_t)a;
+        return 0;
+    }
+    /* As set_type: RAM there is removed (a superpage split first). */
+    if (p2m_is_ram(ot) && unmap_ram_split(o, od, g))
+        return -ENOMEM;
+    if (od_order(od, g) && oracle_split(o, od, g))
+        return -ENOMEM;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    if (ot == p2m_populate_on_demand)
+        od->pod_entries--;
+    OD_TYPE_W(od, g) = p2m_mmio_direct;
+    OD_MFN_W(od, g) = m;
+    OD_ORDER_W(od, g) = 0;
+    OD_ACCESS_W(od, g) = (uint8_t)a;
+    if (g > od->max_mapped)
+        od->max_mapped = g;
+    return 0;
+}
+
+int oracle_op_clear_mmio(struct oracle *o, domid_t d, gfn_t gfn)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    uint64_t g = gfn_x(gfn);
+    if (!od)
+        return -ESRCH;
+    if (g >= od->max_gfn || od_type(od, g) != p2m_mmio_direct ||
+        od_mfn(od, g) == mfn_x(INVALID_MFN))
+        return -EINVAL;
+    if (o->p2m_fail)
+        return -ENOMEM;
+    OD_TYPE_W(od, g) = p2m_mmio_dm;
+    OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
+    OD_ACCESS_W(od, g) = p2m_access_rwx;
     return 0;
 }
 

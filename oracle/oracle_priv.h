@@ -76,6 +76,7 @@ struct oracle_dom {
     /* The ioreq server mapped to p2m_ioreq_server, and whether it claims
      * writes (then those entries have no w). */
     bool ioreq_mapped, ioreq_write;
+    unsigned ioreq_server; /* which server, while mapped */
     /* Xen's log_dirty.dirty_count: +1 on a 0->1 mark, -1 on a 1->0 mark,
      * zeroed only by CLEAN -- paging_free_log_dirty_bitmap() (disable) does
      * not reset it, so it can exceed the bits set. */
@@ -98,6 +99,7 @@ struct oracle_dom {
     struct vm_event_req req[VM_EVENT_RING_MAX];
     struct vm_event_req drops[VM_EVENT_RING_MAX];
     int64_t paged_pages;
+    uint64_t orphans; /* frames of o->orphan naming this domain */
     uint8_t vstate[SIM_MAX_VCPUS];
     uint32_t vpause[SIM_MAX_VCPUS];
     /* The hardware view (oracle_op_ept_config / oracle_op_ept_raw): the
@@ -126,6 +128,15 @@ struct oracle {
     uint64_t nr_frames;
     uint64_t *m2p; /* [nr_frames] */
     uint32_t *xrefs; /* [nr_frames]: references beyond the allocation one */
+    /* [nr_frames]: owner id + 1 of a guest page its owner removed (remove,
+     * set_type) while others still held references: it stays the owner's
+     * (tot_pages, page_use guest) without its allocation reference, so its
+     * count is xrefs alone, until the last reference goes and frees it
+     * (Xen: PGC_allocated cleared, freed by the last put_page()).  With
+     * ORPHAN_KEEP: a page a grant mapping took out of the P2M
+     * (p2m_add_page()), which keeps its allocation reference and stays
+     * its owner's until teardown.  0 for every other frame. */
+    uint16_t *orphan;
     uint32_t cur_vcpu; /* the vCPU of the access being predicted */
     bool nomem; /* the sim's heap failed an allocation in this step */
     bool p2m_fail; /* the sim's P2M update was made to fail in this step */
@@ -198,6 +209,14 @@ bool oracle_pod_populate(struct oracle *o, struct oracle_dom *od, uint64_t g);
 int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g);
 
 struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id);
+/* o->orphan[] values: the owner, and whether the allocation reference
+ * stays. */
+#define ORPHAN_KEEP 0x100u
+#define ORPHAN_OWNER(v) ((unsigned)((v) & 0xffu) - 1u)
+/* put_page() of a reference beyond the allocation one (a tool-stack
+ * foreign map, a grant or foreign entry going): the last reference of an
+ * orphaned page frees it. */
+void oracle_put_xref(struct oracle *o, uint64_t mfn);
 /* Dirty-bitmap primitives; marks are no-ops while log-dirty is off (Xen's
  * set_pfn_logdirty() returns unless paging_mode_log_dirty). */
 void oracle_mark(struct oracle_dom *od, uint64_t gfn, bool dirty);

@@ -263,7 +263,7 @@ int oracle_op_foreign_unmap(struct oracle *o, domid_t d, mfn_t mfn)
         return -ESRCH;
     if (mfn_x(mfn) >= o->nr_frames || !o->xrefs[mfn_x(mfn)])
         return -EINVAL;
-    o->xrefs[mfn_x(mfn)]--;
+    oracle_put_xref(o, mfn_x(mfn));
     return 0;
 }
 

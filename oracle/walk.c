@@ -114,6 +114,13 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
         /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for a 1 GiB one. */
         x->refs = 4 - order / 9;
         x->memtype = EPT_MT_WB;
+        /* A direct-MMIO device frame: UC, ignore PAT (epte_get_entry_emt()
+         * for a frame that is not RAM). */
+        uint64_t g = (gpa >> PAGE_SHIFT) & ORACLE_EPT_GFN_MASK;
+        if (g < od->max_gfn && od_type(od, g) == p2m_mmio_direct) {
+            x->memtype = EPT_MT_UC;
+            x->ipat = true;
+        }
         x->shift = PAGE_SHIFT + order;
         return;
     }
@@ -612,6 +619,12 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
     predict_ad(a, mem, nr_frames, out);
     if (k == ACC_WRITE)
         return;
+    /* A device frame (direct MMIO beyond host RAM): no device is
+     * attached, reads float high. */
+    if ((a->hpa >> PAGE_SHIFT) >= nr_frames) {
+        out->value = width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1;
+        return;
+    }
     /* The value read, as memory stands after the A/D updates (the model
      * sets them before reading). */
     uint64_t val = 0;

@@ -114,6 +114,7 @@ mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use)
     pg->owner = owner;
     pg->use = (uint8_t)use;
     pg->count = 1;
+    pg->allocated = 1;
     h->allocs++;
     if (use == PGU_GUEST) {
         struct domain *d = heap_domain(h, owner);
@@ -148,9 +149,53 @@ void heap_free_page(struct host *h, mfn_t m)
     pg->owner = DOMID_INVALID;
     pg->use = PGU_FREE;
     pg->count = 0;
+    pg->allocated = 0;
     hostmem_zero_frame(h->mem, m);
     h->free_stack[h->nr_free++] = mfn_x(m);
     h->frees++;
+}
+
+/*
+ * put_page(): the reference count drops by one and the page is freed when
+ * it reaches zero (free_domheap_page() from put_page()'s slow path).  Xen
+ * would BUG() on a put without a get; here a frame that is free or has no
+ * reference is ignored, as heap_free_page() ignores a double free.
+ */
+void heap_put_page(struct host *h, mfn_t m)
+{
+    if (!hostmem_mfn_valid(h->nr_frames, m))
+        return;
+    struct page_info *pg = &h->frames[mfn_x(m)];
+    if (pg->use == PGU_FREE || !pg->count)
+        return;
+    if (--pg->count == 0)
+        heap_free_page(h, m);
+}
+
+/*
+ * The owner lets go of its page (guest_remove_page(): "if
+ * (test_and_clear_bit(_PGC_allocated)) put_page()", also what
+ * set_typed_p2m_entry() callers leave to the last put): only the
+ * allocation reference goes.  While the tool stack or another domain still
+ * holds one (a foreign map, a foreign or grant P2M entry), the page stays
+ * allocated to its owner (counted in tot_pages, not on the free stack,
+ * M2P already INVALID from p2m_remove_entry()) and the holder's last
+ * heap_put_page() frees it.  MUT_FREE_REFERENCED is the fuzzer's finding:
+ * the page freed at once whatever references it has.
+ */
+void heap_put_alloc_ref(struct host *h, mfn_t m)
+{
+    if (!hostmem_mfn_valid(h->nr_frames, m))
+        return;
+    struct page_info *pg = &h->frames[mfn_x(m)];
+    if (pg->use != PGU_GUEST || !pg->allocated)
+        return;
+    if (MUTANT(MUT_FREE_REFERENCED)) {
+        heap_free_page(h, m);
+        return;
+    }
+    pg->allocated = 0;
+    heap_put_page(h, m);
 }
 
 /* Drops the frames that are no longer PGU_FREE from the free stack, keeping
@@ -211,6 +256,7 @@ mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
         pg->owner = owner;
         pg->use = (uint8_t)use;
         pg->count = 1;
+        pg->allocated = 1;
         if (d)
             d->tot_pages++;
     }

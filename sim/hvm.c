@@ -223,19 +223,31 @@ void pml_domain_disable(struct domain *d)
 
 /* ---- XEN_DMOP_set_mem_type (hvm/dm.c set_mem_type()) ------------------------ */
 
-int hvm_map_ioreq_server(struct domain *d, bool map, bool write)
+int hvm_map_ioreq_server(struct domain *d, unsigned server, uint32_t flags)
 {
-    if (map) {
-        if (d->ioreq.mapped)
+    /* hvm_map_mem_type_to_ioreq_server(): only write forwarding exists
+     * (a READ flag, or any other, is refused); get_ioreq_server(). */
+    if (flags & ~XEN_DMOP_IOREQ_MEM_ACCESS_WRITE)
+        return -EINVAL;
+    if (server >= IOREQ_MAX_SERVERS)
+        return -ENOENT;
+    /* p2m_set_ioreq_server(): flags != 0 maps, refused while any server
+     * holds the type (or, in Xen, ioreq_server entries of an unmapped one
+     * remain: none here, the unmap below resets them at once). */
+    if (flags) {
+        if (d->ioreq.mapped || d->ioreq.entry_count)
             return -EBUSY;
         d->ioreq.mapped = true;
-        d->ioreq.write = write;
+        d->ioreq.write = true;
+        d->ioreq.server = server;
         return 0;
     }
-    if (!d->ioreq.mapped)
+    /* flags 0: the unmap, only by the server that mapped the type. */
+    if (!d->ioreq.mapped || d->ioreq.server != server)
         return -EINVAL;
     d->ioreq.mapped = false;
     d->ioreq.write = false;
+    d->ioreq.server = 0;
     if (d->ioreq.entry_count)
         p2m_change_entry_type_global(d, p2m_ioreq_server,
                                      d->ld.enabled ? p2m_ram_logdirty

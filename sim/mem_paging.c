@@ -367,10 +367,16 @@ int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *out)
     return 0;
 }
 
+/* put_page() of the mapper's reference: never the allocation reference;
+ * the last reference of a page d already removed from its P2M
+ * (guest_remove_page(), set_type) frees it. */
 int foreign_unmap(struct domain *d, mfn_t mfn)
 {
-    if (!guest_frame_of(d, mfn) || d->host->frames[mfn_x(mfn)].count < 2)
+    if (!guest_frame_of(d, mfn))
         return -EINVAL;
-    d->host->frames[mfn_x(mfn)].count--;
+    const struct page_info *pg = &d->host->frames[mfn_x(mfn)];
+    if (pg->count <= pg->allocated)
+        return -EINVAL;
+    heap_put_page(d->host, mfn);
     return 0;
 }

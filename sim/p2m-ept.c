@@ -179,8 +179,17 @@ static uint64_t ept_make_leaf_at(const struct domain *d, mfn_t mfn,
      * it (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
     if (t == p2m_ram_logdirty && d->pml_on && level == 1)
         f |= EPT_W;
-    return f |
-           ((uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT) |
+    /* epte_get_entry_emt(): a frame that is not RAM (!mfn_valid(): the
+     * device frame of an mmio_direct entry) is UC with ipat; the rest WB
+     * (no MTRRs, no iommu, no cache-flush permission modelled; an entry
+     * without frame, which Xen gives the EMT=7 misconfiguration, keeps WB
+     * here as before).
+     * MUT_MMIO_DIRECT_WB gives the device frame RAM's WB. */
+    uint64_t mt = (uint64_t)EPT_MT_WB << EPTE_EMT_SHIFT;
+    if (t == p2m_mmio_direct && !mfn_eq(mfn, INVALID_MFN) &&
+        !hostmem_mfn_valid(d->host->nr_frames, mfn) && !MUTANT(MUT_MMIO_DIRECT_WB))
+        mt = ((uint64_t)EPT_MT_UC << EPTE_EMT_SHIFT) | EPTE_IPAT;
+    return f | mt |
            (level > 1 ? EPTE_SP : 0) |
            ((mfn_x(mfn) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT) |
            (((uint64_t)t << EPTE_P2MT_SHIFT) & EPTE_P2MT_MASK) |
@@ -218,12 +227,15 @@ static void ept_write(struct domain *d, mfn_t table, unsigned idx, uint64_t e)
     hostmem_write64(d->host->mem, ept_slot(table, idx), e);
 }
 
-/* put_page() of a foreign or granted page a leaf of d stopped naming. */
+/* put_page() of a foreign or granted page a leaf of d stopped naming: never
+ * the owner's allocation reference; the last reference of a page its owner
+ * already removed frees it. */
 static void ept_put_foreign(struct domain *d, mfn_t m)
 {
     struct host *h = d->host;
-    if (hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
-        h->frames[mfn_x(m)].count--;
+    if (hostmem_mfn_valid(h->nr_frames, m) &&
+        h->frames[mfn_x(m)].count > h->frames[mfn_x(m)].allocated)
+        heap_put_page(h, m);
 }
 
 /* ept_set_middle_entry(): a zeroed table page from the heap (the domain's

@@ -177,8 +177,9 @@ int p2m_remove_page(struct domain *d, gfn_t gfn, mfn_t mfn)
  *   2. if the M2P says mfn is already mapped at another gfn of d, and that
  *      gfn really is RAM mapping mfn, that mapping is removed;
  *   3. gfn -> mfn is set, m2p[mfn] = gfn, gfn marked dirty (seed 001).
- * Returns 0, -EINVAL (bad gfn or mfn, mfn not d's, foreign type, a grant or
- * foreign mapping at gfn, which Xen answers with domain_crash()), -ENOMEM.
+ * Returns 0, -EINVAL (bad gfn or mfn, mfn not d's, foreign type, a grant,
+ * foreign or direct-MMIO mapping at gfn, which Xen answers with
+ * domain_crash()), -ENOMEM.
  */
 int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
 {
@@ -197,7 +198,7 @@ int p2m_add_page(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t)
 
     /* 1. The p->m mapping already at gfn. */
     mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
-    if (p2m_is_grant(ot) || p2m_is_foreign(ot))
+    if (p2m_is_special(ot)) /* grant, foreign, direct MMIO */
         return -EINVAL;
     if (p2m_is_ram(ot) && !p2m_is_paged(ot) &&
         hostmem_mfn_valid(h->nr_frames, omfn) &&
@@ -266,33 +267,96 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
  * set_typed_p2m_entry() for t = p2m_mmio_dm or p2m_invalid, without a frame
  * (so the entry is stored as 0 and reads back as mmio_dm).  A RAM page at
  * gfn is removed from the P2M (M2P INVALID, gfn marked clean) and, as the
- * sim.h contract asks, freed if d owns it.  Returns 0, -EINVAL (other t,
+ * sim.h contract asks, released if d owns it: its allocation reference is
+ * dropped, so it is freed now or by the last holder's put_page().  Returns 0, -EINVAL (other t,
  * bad gfn), -EPERM (a special entry -- grant, foreign, mmio_direct -- at
  * gfn), -ENOMEM.
  */
-int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
+/* set_typed_p2m_entry() below its special-type check: gfn's current entry
+ * (ot, omfn; not special) is replaced by (mfn, t, a). */
+static int replace_typed_entry(struct domain *d, gfn_t gfn, mfn_t mfn,
+                               p2m_type_t t, p2m_access_t a, p2m_type_t ot,
+                               mfn_t omfn)
 {
     struct host *h = d->host;
-    p2m_type_t ot;
     int rc;
+
+    if (p2m_is_ram(ot) && hostmem_mfn_valid(h->nr_frames, omfn)) {
+        if ((rc = p2m_remove_page(d, gfn, omfn)))
+            return rc;
+        /* The allocation reference goes; a page the tool stack or another
+         * domain still maps is freed by their last put_page(). */
+        if (h->frames[mfn_x(omfn)].owner == d->id)
+            heap_put_alloc_ref(h, omfn);
+    }
+    rc = p2m_set_entry(d, gfn, mfn, t, a);
+    /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
+    if (!rc && ot == p2m_populate_on_demand)
+        d->pod.entry_count--;
+    return rc;
+}
+
+int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t)
+{
+    p2m_type_t ot;
 
     if ((t != p2m_mmio_dm && t != p2m_invalid) || gfn_x(gfn) >= d->max_gfn)
         return -EINVAL;
     mfn_t omfn = p2m_get_entry(d, gfn, &ot, NULL);
     if (p2m_is_special(ot))
         return -EPERM;
-    if (p2m_is_ram(ot) && hostmem_mfn_valid(h->nr_frames, omfn)) {
-        if ((rc = p2m_remove_page(d, gfn, omfn)))
-            return rc;
-        if (h->frames[mfn_x(omfn)].owner == d->id &&
-            h->frames[mfn_x(omfn)].use == PGU_GUEST)
-            heap_free_page(h, omfn);
+    return replace_typed_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS, ot,
+                               omfn);
+}
+
+/*
+ * XEN_DOMCTL_memory_mapping's checks (the frame below paddr_bits,
+ * iomem_access_permitted(): here, not host RAM), then set_mmio_p2m_entry()
+ * -> set_typed_p2m_entry(p2m_mmio_direct) for order 0.  Upstream since the
+ * XSA-378 follow-up: a special entry at gfn is refused (-EPERM, and the
+ * domain crashed) unless it is this very mapping (same mfn and type), which
+ * then only takes the new access, or nothing when that is unchanged.
+ */
+int p2m_set_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_access_t a)
+{
+    p2m_type_t ot;
+    p2m_access_t oa;
+
+    if (gfn_x(gfn) >= d->max_gfn || (unsigned)a > p2m_access_n2rwx ||
+        mfn_eq(mfn, INVALID_MFN) ||
+        mfn_x(mfn) >> (HOST_PADDR_BITS - PAGE_SHIFT))
+        return -EINVAL;
+    if (hostmem_mfn_valid(d->host->nr_frames, mfn))
+        return -EPERM;
+    mfn_t omfn = p2m_get_entry(d, gfn, &ot, &oa);
+    if (p2m_is_special(ot)) {
+        if (ot != p2m_mmio_direct || !mfn_eq(omfn, mfn))
+            return -EPERM;
+        return oa == a ? 0 : p2m_set_entry(d, gfn, mfn, p2m_mmio_direct, a);
     }
-    rc = p2m_set_entry(d, gfn, INVALID_MFN, t, P2M_DEFAULT_ACCESS);
-    /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
-    if (!rc && ot == p2m_populate_on_demand)
-        d->pod.entry_count--;
-    return rc;
+    return replace_typed_entry(d, gfn, mfn, p2m_mmio_direct, a, ot, omfn);
+}
+
+/*
+ * clear_mmio_p2m_entry() for order 0: "gfn_to_mfn failed" (-EINVAL) unless
+ * gfn is mmio_direct with a frame; a different frame than the caller names
+ * only gets a warning ("no mapping between mfn and gfn") and the entry is
+ * cleared all the same.
+ */
+int p2m_clear_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, bool *mismatch)
+{
+    p2m_type_t t;
+
+    if (mismatch)
+        *mismatch = false;
+    if (gfn_x(gfn) >= d->max_gfn)
+        return -EINVAL;
+    mfn_t actual = p2m_get_entry(d, gfn, &t, NULL);
+    if (mfn_eq(actual, INVALID_MFN) || t != p2m_mmio_direct)
+        return -EINVAL;
+    if (mismatch)
+        *mismatch = !mfn_eq(actual, mfn);
+    return p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid, P2M_DEFAULT_ACCESS);
 }
 
 /* ---- memory ops ----------------------------------------------------------- */
@@ -415,9 +479,7 @@ static mfn_t mappable_frame(struct domain *fd, gfn_t fgfn)
     return m;
 }
 
-/* The harness maps grants and foreign pages only at gfns that hold
- * nothing, as populate refuses RAM: p2m_add_page() would orphan a RAM page
- * there (see sim.h). */
+/* Nothing mapped at gfn. */
 static bool gfn_is_empty(const struct domain *d, gfn_t gfn)
 {
     p2m_type_t t;
@@ -425,14 +487,34 @@ static bool gfn_is_empty(const struct domain *d, gfn_t gfn)
     return t == p2m_mmio_dm && mfn_eq(m, INVALID_MFN);
 }
 
+/* What a grant or foreign mapping may replace at gfn: nothing, a PoD
+ * entry, or RAM with its frame, which Xen's p2m_add_page() /
+ * p2m_add_foreign() take out of the way.  Not: special entries (Xen
+ * refuses them, crashing the domain) and the paging types (a paged entry
+ * has no frame to give back, and the pager would have to be told: not
+ * modelled): the harness refuses them with -EEXIST. */
+static bool gfn_is_replaceable(const struct domain *d, gfn_t gfn)
+{
+    p2m_type_t t;
+    mfn_t m = p2m_get_entry(d, gfn, &t, NULL);
+    if (gfn_is_empty(d, gfn) || t == p2m_populate_on_demand)
+        return true;
+    return p2m_is_ram(t) && !p2m_is_paging(t) && t != p2m_ram_shared &&
+           hostmem_mfn_valid(d->host->nr_frames, m);
+}
+
 /*
  * p2m_add_foreign() (XENMAPSPACE_gmfn_foreign): td maps fd's page at fgfn
- * at its own gfn as p2m_map_foreign (EPT r w -).  The reference on the
- * foreign page is taken by the EPT write itself (atomic_write_ept_entry())
- * and dropped when the entry goes.  Returns 0, -EINVAL (td == fd, gfn out
- * of range, fgfn holds no mappable RAM -- paging types included: Xen
- * would start a page-in first, not modelled), -EEXIST (gfn holds
- * something), -ENOMEM.
+ * at its own gfn as p2m_map_foreign (EPT r w -).  A page of td's own
+ * already at gfn is given back first ("normal domain memory is freed, to
+ * avoid leaking memory": guest_remove_page(), which drops its allocation
+ * reference); a PoD entry is replaced (set_typed_p2m_entry() counts it
+ * off).  The reference on the foreign page is taken by the EPT write
+ * itself (atomic_write_ept_entry()) and dropped when the entry goes.
+ * Returns 0, -EINVAL (td == fd, gfn out of range, fgfn holds no mappable
+ * RAM -- paging types included: Xen would start a page-in first, not
+ * modelled), -EEXIST (gfn holds a special or frame-less paging entry),
+ * -ENOMEM.
  */
 int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
                     gfn_t fgfn)
@@ -442,18 +524,32 @@ int p2m_add_foreign(struct domain *td, gfn_t gfn, struct domain *fd,
     mfn_t m = mappable_frame(fd, fgfn);
     if (mfn_eq(m, INVALID_MFN))
         return -EINVAL;
-    if (!gfn_is_empty(td, gfn))
+    if (!gfn_is_replaceable(td, gfn))
         return -EEXIST;
-    return p2m_set_entry(td, gfn, m, p2m_map_foreign, P2M_DEFAULT_ACCESS);
+    p2m_type_t ot;
+    p2m_get_entry(td, gfn, &ot, NULL);
+    if (p2m_is_ram(ot)) {
+        int rc = guest_remove_page(td, gfn);
+        if (rc)
+            return rc;
+    }
+    int rc = p2m_set_entry(td, gfn, m, p2m_map_foreign, P2M_DEFAULT_ACCESS);
+    if (!rc && ot == p2m_populate_on_demand)
+        td->pod.entry_count--;
+    return rc;
 }
 
 /*
  * create_grant_p2m_mapping(): d maps the page gd granted (gd's RAM gfn
  * ggfn) at gfn with p2m_grant_map_rw, or p2m_grant_map_ro for a
  * GNTMAP_readonly mapping, through p2m_add_page() (no M2P change for grant
- * types).  map_grant_ref() holds a reference on the granted page until
- * the unmap.  Returns 0, -EINVAL (d == gd, bad gfn, no mappable RAM at
- * ggfn), -EEXIST (gfn holds something), -ENOMEM.
+ * types).  A RAM page of d's at gfn is only taken out of the P2M (M2P
+ * INVALID, marked clean): p2m_add_page() does not free it, so it stays
+ * d's, unmapped, until teardown (upstream as it is).  A PoD entry is
+ * counted off.  map_grant_ref() holds a reference on the granted page
+ * until the unmap.  Returns 0, -EINVAL (d == gd, bad gfn, no mappable RAM
+ * at ggfn), -EEXIST (gfn holds a special or frame-less paging entry),
+ * -ENOMEM.
  */
 int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
                   bool readonly)
@@ -464,7 +560,7 @@ int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
     mfn_t m = mappable_frame(gd, ggfn);
     if (mfn_eq(m, INVALID_MFN))
         return -EINVAL;
-    if (!gfn_is_empty(d, gfn))
+    if (!gfn_is_replaceable(d, gfn))
         return -EEXIST;
     h->frames[mfn_x(m)].count++;
     int rc = p2m_add_page(d, gfn, m,
@@ -490,13 +586,18 @@ int p2m_grant_unmap(struct domain *d, gfn_t gfn)
     if (!p2m_is_grant(t))
         return -EINVAL;
     int rc = p2m_remove_page(d, gfn, m);
-    if (!rc && hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
-        h->frames[mfn_x(m)].count--;
+    /* put_page() of map_grant_ref()'s reference (never the owner's
+     * allocation reference); the last one frees a page its owner already
+     * removed. */
+    if (!rc && hostmem_mfn_valid(h->nr_frames, m) &&
+        h->frames[mfn_x(m)].count > h->frames[mfn_x(m)].allocated)
+        heap_put_page(h, m);
     return rc;
 }
 
 /*
- * guest_remove_page(): remove gfn's frame from the P2M and free it.
+ * guest_remove_page(): remove gfn's frame from the P2M and drop the
+ * allocation reference (freed now unless others hold references).
  * Returns 0, -ENOENT (gfn holds no RAM frame: invalid, mmio_dm, paged-out,
  * grant, ...), or an error of p2m_remove_page().
  */
@@ -540,15 +641,19 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
         return p2m_set_entry(d, gfn, INVALID_MFN, p2m_invalid,
                              P2M_DEFAULT_ACCESS);
     }
+    /* guest_remove_page(): direct MMIO is not the guest's to give back. */
+    if (t == p2m_mmio_direct)
+        return -EPERM;
     if (!p2m_is_ram(t) || !hostmem_mfn_valid(h->nr_frames, mfn))
         return -ENOENT;
     int rc = p2m_remove_page(d, gfn, mfn);
     if (rc)
         return rc;
-    /* put_page() of the last reference frees the page. */
-    if (h->frames[mfn_x(mfn)].owner == d->id &&
-        h->frames[mfn_x(mfn)].use == PGU_GUEST)
-        heap_free_page(h, mfn);
+    /* Only PGC_allocated's reference is dropped here: put_page() of the
+     * last reference frees the page, which may be the tool stack's unmap
+     * of a foreign mapping or another domain's grant/foreign unmap. */
+    if (h->frames[mfn_x(mfn)].owner == d->id)
+        heap_put_alloc_ref(h, mfn);
     return 0;
 }
 

@@ -73,11 +73,21 @@
 /* sim (issue 3, P2M): ioreq_server entries stay writable although the
  * mapped server claims writes, so the server never sees them. */
 #define MUT_IOREQ_WRITABLE (UINT64_C(1) << 36)
+/* sim (issue 3, found by pagesim fuzz): guest_remove_page() / p2m_set_type()
+ * free the page at once although the tool stack or another domain still
+ * holds a reference (Xen drops only PGC_allocated; the last put_page()
+ * frees), so the holder's unmap fails and the frame is handed out again
+ * while still mapped. */
+#define MUT_FREE_REFERENCED (UINT64_C(1) << 37)
 /* logdirty_mode "bitmap" (pre-2007): the bitmap sized from the maximum
  * gpfn rounded up without the +1, so when max_gfn - 1 is a multiple of 64
  * the last gfn falls outside it: its marks are dropped and PEEK/CLEAN
  * truncate before it. */
 #define MUT_LD_BITMAP_OFF_BY_ONE (UINT64_C(1) << 40)
+/* sim (issue 3, P2M): epte_get_entry_emt() gives a direct-MMIO device
+ * frame RAM's memory type (WB, no ipat) instead of UC with ipat, so the
+ * guest would cache device registers. */
+#define MUT_MMIO_DIRECT_WB (UINT64_C(1) << 44)
 /* the continuation of a preempted PEEK/CLEAN starts the walk again from
  * the first entry instead of preempt.log_dirty.{i4,i3,done}: with a
  * preemption at every check it never completes. */

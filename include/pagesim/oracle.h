@@ -78,13 +78,23 @@ int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn);
 int oracle_op_pod_target(struct oracle *o, domid_t d, uint64_t pages,
                          const uint64_t *added, uint64_t nadded, bool nomem);
 int oracle_op_pod_mark(struct oracle *o, domid_t d, gfn_t gfn);
-/* XEN_DMOP_map_mem_type_to_ioreq_server: map (write: the server claims
- * writes) or unmap (ioreq_server entries back to ram_rw / ram_logdirty). */
-int oracle_op_ioreq_server(struct oracle *o, domid_t d, bool map, bool write);
+/* XEN_DMOP_map_mem_type_to_ioreq_server by server 'server': flags WRITE
+ * maps (the server claims writes), 0 unmaps (ioreq_server entries back to
+ * ram_rw / ram_logdirty); see hvm_map_ioreq_server() for the errors. */
+int oracle_op_ioreq_server(struct oracle *o, domid_t d, unsigned server,
+                           uint32_t flags);
 /* p2m_set_mem_access() of one gfn. */
 int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
                          p2m_access_t a);
 int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t);
+/* Direct MMIO (set_mmio_p2m_entry() / clear_mmio_p2m_entry()): the
+ * expected rc of mapping the device frame mfn (outside the oracle's
+ * nr_frames host RAM) at gfn with access a, and of clearing gfn's mapping
+ * (the caller's mfn does not matter: Xen only warns); the flat model
+ * follows. */
+int oracle_op_set_mmio(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
+                       p2m_access_t a);
+int oracle_op_clear_mmio(struct oracle *o, domid_t d, gfn_t gfn);
 int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len);
 int oracle_op_logdirty_enable(struct oracle *o, domid_t d);
 int oracle_op_logdirty_disable(struct oracle *o, domid_t d);

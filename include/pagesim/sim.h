@@ -126,6 +126,11 @@ struct page_info {
     domid_t owner;      /* DOMID_INVALID when free */
     uint8_t use;        /* enum page_use */
     uint32_t count;     /* references; 1 for an allocated page */
+    /* PGC_allocated: the owner's allocation reference is one of 'count'.
+     * guest_remove_page() / p2m_set_type() drop it (heap_put_alloc_ref());
+     * a page others still reference stays the owner's, out of the P2M,
+     * until the last heap_put_page() frees it. */
+    uint8_t allocated;
 };
 
 struct domain;
@@ -164,6 +169,15 @@ void heap_free_page(struct host *h, mfn_t m);
 #define HEAP_MAX_ORDER 20
 mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
                        unsigned order);
+/* put_page() of a guest frame: one reference less; the last one frees it
+ * (free_domheap_page(), M2P cleared).  A frame without references is left
+ * alone. */
+void heap_put_page(struct host *h, mfn_t m);
+/* guest_remove_page()'s test_and_clear_bit(_PGC_allocated) + put_page():
+ * the owner's allocation reference goes; the frame is freed now only if
+ * nobody else (tool-stack foreign map, another domain's foreign or grant
+ * entry) holds a reference. */
+void heap_put_alloc_ref(struct host *h, mfn_t m);
 /* free_domheap_pages(pg, order): every frame of the block back. */
 void heap_free_pages(struct host *h, mfn_t m, unsigned order);
 /* The largest order with a free aligned block, or -1 if the heap is empty. */
@@ -308,6 +322,7 @@ struct domain {
     struct {
         bool mapped, write;
         uint64_t entry_count;
+        unsigned server; /* p2m->ioreq.server's id while mapped */
     } ioreq;
     /* EPTP bit 6: the processor sets EPT accessed/dirty flags (SDM
      * 29.3.5); guest paging-structure accesses then count as EPT writes. */
@@ -346,6 +361,9 @@ void domain_destroy(struct domain *d);
 #define EPTE_ACCESS_SHIFT 59
 #define EPTE_ACCESS_MASK (0xFULL << EPTE_ACCESS_SHIFT)
 #define EPT_MT_WB 6
+/* Uncacheable: what epte_get_entry_emt() gives a frame that is not RAM
+ * (!mfn_valid(), a device frame mapped p2m_mmio_direct), with ipat. */
+#define EPT_MT_UC 0
 
 /* ept_p2m_type_to_flags(): the r/w/x bits Xen gives type t under access a.
  * (This host has no EPT A/D and no PML in the skeleton.) */
@@ -389,8 +407,30 @@ int p2m_change_type_one(struct domain *d, gfn_t gfn, p2m_type_t ot,
 void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
                                   p2m_type_t nt);
 /* set_mmio_p2m_entry()/p2m_set_entry for a non-RAM type (mmio_dm, invalid)
- * at an unmapped-or-RAM gfn; a RAM page there is removed and freed.  */
+ * at an unmapped-or-RAM gfn; a RAM page there is removed and its
+ * allocation reference dropped (freed unless others hold references).  */
 int p2m_set_type(struct domain *d, gfn_t gfn, p2m_type_t t);
+
+/* paddr_bits of the modelled host (CPUID 0x80000008 of the intel-skylake
+ * profile): XEN_DOMCTL_memory_mapping refuses frames at or above it. */
+#define HOST_PADDR_BITS 46
+/* set_mmio_p2m_entry() (XEN_DOMCTL_memory_mapping, map_mmio_regions()) for
+ * one 4 KiB gfn: d's gfn maps the device frame mfn -- a frame outside host
+ * RAM, so no page_info, no M2P, no reference, no dirty logging -- as
+ * p2m_mmio_direct (EPT r w x, UC with ipat) with access a.  Through
+ * set_typed_p2m_entry(): a RAM page at gfn is removed (M2P INVALID, marked
+ * clean) and released as p2m_set_type() releases it; a PoD entry is counted
+ * off; the same mapping again only changes the access (0 if equal).
+ * 0, -EINVAL (bad gfn or access, mfn beyond HOST_PADDR_BITS), -EPERM (mfn
+ * is host RAM: iomem_access_permitted() fails; or gfn holds a grant,
+ * foreign or other mmio_direct mapping, where Xen also crashes the
+ * domain), -ENOMEM. */
+int p2m_set_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_access_t a);
+/* clear_mmio_p2m_entry(): gfn must be mmio_direct with a frame (-EINVAL
+ * otherwise); the entry becomes p2m_invalid.  A different mfn than the
+ * entry's is only warned about by Xen: *mismatch (may be NULL) is set and
+ * the entry is cleared anyway.  0, -EINVAL, -ENOMEM. */
+int p2m_clear_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, bool *mismatch);
 
 /* Raw EPT entries (a scenario editing the EPT by hand, p2m-ept.c): write
  * or read the entry for gpa at level 1 (PTE) .. 4 (PML4E).  set creates
@@ -447,8 +487,10 @@ mfn_t p2m_pod_cache_at(const struct domain *d, uint64_t i);
  * entry keeps mfn and type and gets access a, as a 4 KiB entry (a
  * superpage is split).  0, -EINVAL (gfn, access value), -ENOMEM. */
 int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a);
-/* guest_remove_page() (XENMEM_decrease_reservation): remove and free.
- * -ENOENT for invalid / mmio_dm gfns. */
+/* guest_remove_page() (XENMEM_decrease_reservation): remove, and drop the
+ * allocation reference: the page is freed now, or by the last put_page()
+ * of whoever still maps it (foreign_unmap(), a grant / foreign entry of
+ * another domain going).  -ENOENT for invalid / mmio_dm gfns. */
 int guest_remove_page(struct domain *d, gfn_t gfn);
 /* hvm_copy_to_guest_phys(): a hypervisor write into guest RAM (no EPT
  * permission check), marking the page dirty.  -EFAULT for non-RAM. */
@@ -598,7 +640,8 @@ enum vcpu_run_state vcpu_run_state(const struct domain *d, unsigned v);
 /* get_page()/put_page() by a foreign domain mapping gfn (xc_map_foreign):
  * 0 with *mfn, -ENOENT (paging type: populate sent as foreign, retry),
  * -EINVAL (no RAM frame).  unmap: -EINVAL if mfn is not d's or holds no
- * extra reference. */
+ * reference beside the allocation one; the last reference of a page d
+ * removed meanwhile frees it. */
 int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *mfn);
 int foreign_unmap(struct domain *d, mfn_t mfn);
 
@@ -610,14 +653,20 @@ int foreign_unmap(struct domain *d, mfn_t mfn);
  * -EAGAIN (paging type: populate sent as a foreign request). */
 int hvm_set_mem_type(struct domain *d, gfn_t gfn, p2m_type_t t);
 
-/* XEN_DMOP_map_mem_type_to_ioreq_server (p2m_set_ioreq_server()): map
- * (flags != 0; 'write' = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE, the only flag:
- * ioreq_server entries become EPT r - - and guest writes to them go to
- * the server) or unmap (every ioreq_server entry back to ram_rw, or
- * ram_logdirty under log-dirty, as the global type change and
- * p2m_recalc_type() leave it).  0, -EBUSY (already mapped), -EINVAL (unmap
- * with none mapped). */
-int hvm_map_ioreq_server(struct domain *d, bool map, bool write);
+/* XEN_DMOP_map_mem_type_to_ioreq_server by ioreq server 'server'
+ * (hvm_map_mem_type_to_ioreq_server() -> p2m_set_ioreq_server()).  flags
+ * XEN_DMOP_IOREQ_MEM_ACCESS_WRITE maps p2m_ioreq_server to the server
+ * (its entries become EPT r - - and guest writes go to the server); flags
+ * 0 is the unmap (every ioreq_server entry back to ram_rw, or ram_logdirty
+ * under log-dirty, as the global type change and p2m_recalc_type() leave
+ * it).  The domain's device model runs servers 0..IOREQ_MAX_SERVERS-1.
+ * 0, -EINVAL (any other flag: only writes are forwarded; unmap by a
+ * server that is not the mapped one), -ENOENT (no such server), -EBUSY
+ * (a server -- this or another -- is already mapped: one at a time). */
+#define IOREQ_MAX_SERVERS 8 /* MAX_NR_IOREQ_SERVERS */
+#define XEN_DMOP_IOREQ_MEM_ACCESS_READ (1u << 0)
+#define XEN_DMOP_IOREQ_MEM_ACCESS_WRITE (1u << 1)
+int hvm_map_ioreq_server(struct domain *d, unsigned server, uint32_t flags);
 
 /* NPF on a paging type: see hvm.c. */
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,

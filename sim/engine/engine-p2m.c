@@ -75,6 +75,44 @@ int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
     return rc;
 }
 
+int eng_set_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn,
+                 p2m_access_t a)
+{
+    const char *before = gfn_x(gfn) < d->max_gfn ? NULL : "out_of_range";
+    p2m_type_t bt = p2m_mmio_dm;
+    if (!before)
+        p2m_get_entry(d, gfn, &bt, NULL);
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
+    int rc = p2m_set_mmio(d, gfn, mfn, a);
+    eng_p2m_nomem_end(e, nm, rc);
+    eng_cover(e, "p2m", "set_mmio:%s->%s", before ? before : p2m_type_name(bt),
+              rc ? "error" : "mmio_direct");
+    int erc = oracle_op_set_mmio(e->oracle, d->id, gfn, mfn, a);
+    eng_p2m_nomem_reset(e);
+    char x[96];
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " mfn=%#" PRIx64 " access=%s",
+             gfn_x(gfn), mfn_x(mfn), p2m_access_name(a));
+    eng_step_rc(e, "set_mmio", d, x, erc, rc);
+    return rc;
+}
+
+int eng_clear_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn)
+{
+    struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
+    bool mismatch = false;
+    int rc = p2m_clear_mmio(d, gfn, mfn, &mismatch);
+    eng_p2m_nomem_end(e, nm, rc);
+    eng_cover(e, "p2m", "clear_mmio:rc=%d", rc);
+    int erc = oracle_op_clear_mmio(e->oracle, d->id, gfn);
+    eng_p2m_nomem_reset(e);
+    char x[96];
+    /* Xen only warns when the caller names another frame than the entry's. */
+    snprintf(x, sizeof x, "gfn=%#" PRIx64 " mfn=%#" PRIx64 "%s", gfn_x(gfn),
+             mfn_x(mfn), mismatch ? " (warning: not the entry's frame)" : "");
+    eng_step_rc(e, "clear_mmio", d, x, erc, rc);
+    return rc;
+}
+
 int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
                     struct domain *fd, gfn_t fgfn)
 {
@@ -157,11 +195,18 @@ int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn)
     return rc;
 }
 
-int eng_ioreq_server(struct engine *e, struct domain *d, bool map)
+int eng_ioreq_server(struct engine *e, struct domain *d, unsigned server,
+                     uint32_t flags)
 {
-    int rc = hvm_map_ioreq_server(d, map, map);
-    eng_cover(e, "p2m", "ioreq_server_%s:rc=%d", map ? "map" : "unmap", rc);
-    int erc = oracle_op_ioreq_server(e->oracle, d->id, map, map);
-    eng_step_rc(e, "map_ioreq_server", d, map ? "flags=write" : "flags=0", erc, rc);
+    int rc = hvm_map_ioreq_server(d, server, flags);
+    eng_cover(e, "p2m", "ioreq_server_%s:rc=%d", flags ? "map" : "unmap", rc);
+    int erc = oracle_op_ioreq_server(e->oracle, d->id, server, flags);
+    char x[48];
+    /* server 0 with the write flag / 0 keeps the older records' text */
+    if (server == 0 && (flags == 0 || flags == XEN_DMOP_IOREQ_MEM_ACCESS_WRITE))
+        snprintf(x, sizeof x, "%s", flags ? "flags=write" : "flags=0");
+    else
+        snprintf(x, sizeof x, "server=%u flags=%#x", server, flags);
+    eng_step_rc(e, "map_ioreq_server", d, x, erc, rc);
     return rc;
 }

@@ -317,6 +317,10 @@ int eng_populate_extent(struct engine *e, struct domain *d, gfn_t gfn,
 int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
                    p2m_access_t a);
 /* p2m_add_foreign(), grant map / unmap. */
+/* set_mmio_p2m_entry() / clear_mmio_p2m_entry() of one gfn (issue 3). */
+int eng_set_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn,
+                 p2m_access_t a);
+int eng_clear_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn);
 int eng_add_foreign(struct engine *e, struct domain *td, gfn_t gfn,
                     struct domain *fd, gfn_t fgfn);
 int eng_grant_map(struct engine *e, struct domain *d, gfn_t gfn,
@@ -326,6 +330,7 @@ int eng_grant_unmap(struct engine *e, struct domain *d, gfn_t gfn);
 int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages);
 int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn);
 /* XEN_DMOP_map_mem_type_to_ioreq_server: map with the write flag, or unmap. */
-int eng_ioreq_server(struct engine *e, struct domain *d, bool map);
+int eng_ioreq_server(struct engine *e, struct domain *d, unsigned server,
+                     uint32_t flags);
 
 #endif /* PAGESIM_ENGINE_H */

@@ -690,6 +690,60 @@ static int d_add_foreign(lua_State *L)
     return 1;
 }
 
+/* d:set_mmio(gfn, mfn [, { access = "rwx", order = 0 }]) -> rc: a device
+ * frame mapped p2m_mmio_direct (set_mmio_p2m_entry(), issue 3). */
+static int d_set_mmio(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "set_mmio");
+    uint64_t m = check_u64(L, 3);
+    p2m_access_t a = p2m_access_rwx;
+    if (!lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        const char *bad = NULL; /* the smallest unknown key, hash-order free */
+        lua_pushnil(L);
+        while (lua_next(L, 4)) {
+            lua_pop(L, 1);
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            if (strcmp(k, "access") && strcmp(k, "order") && (!bad || strcmp(k, bad) < 0))
+                bad = k;
+        }
+        if (bad)
+            return lerror(L, "set_mmio: unknown option '%s' (access, order)", bad);
+        lua_getfield(L, 4, "order");
+        if (!lua_isnil(L, -1) && luaL_checkinteger(L, -1) != 0)
+            return lerror(L, "set_mmio: order %d: only 4 KiB (order 0) direct-MMIO "
+                          "entries are modelled", (int)lua_tointeger(L, -1));
+        lua_pop(L, 1);
+        lua_getfield(L, 4, "access");
+        if (!lua_isnil(L, -1)) {
+            const char *an = luaL_checkstring(L, -1);
+            int ai = p2m_access_from_name(an);
+            if (ai < 0 || ai == p2m_access_r_pw)
+                return lerror(L, "set_mmio: unknown access type '%s' (n, r, w, rw, x, "
+                              "rx, wx, rwx, rx2rw, n2rwx)", an);
+            a = (p2m_access_t)ai;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, eng_set_mmio(e, d, g, _mfn(m), a));
+    return 1;
+}
+
+/* d:clear_mmio(gfn [, mfn]) -> rc (clear_mmio_p2m_entry()). */
+static int d_clear_mmio(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    gfn_t g = check_op_gfn(L, d, 2, "clear_mmio");
+    mfn_t m = lua_isnoneornil(L, 3) ? INVALID_MFN : _mfn(check_u64(L, 3));
+    if (lua_isnoneornil(L, 3) && gfn_x(g) < d->max_gfn)
+        m = p2m_get_entry(d, g, NULL, NULL);
+    lua_pushinteger(L, eng_clear_mmio(e, d, g, m));
+    return 1;
+}
+
 /* d:grant_map(gfn, gd, ggfn [, "ro"|"rw"]) -> rc. */
 static int d_grant_map(lua_State *L)
 {
@@ -739,12 +793,39 @@ static int d_populate_pod(lua_State *L)
 }
 
 /* d:map_ioreq_server(on) -> rc. */
+/* d:map_ioreq_server(on) (server 0, flags WRITE or 0) or
+ * d:map_ioreq_server{ server = N, flags = F } (the DMOP's fields as
+ * numbers: 2 = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE, 1 = ..._READ, 0 = unmap). */
 static int d_map_ioreq_server(lua_State *L)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
-    luaL_checktype(L, 2, LUA_TBOOLEAN);
-    lua_pushinteger(L, eng_ioreq_server(e, d, lua_toboolean(L, 2)));
+    if (lua_type(L, 2) == LUA_TBOOLEAN) {
+        lua_pushinteger(L, eng_ioreq_server(e, d, 0, lua_toboolean(L, 2)
+                                                   ? XEN_DMOP_IOREQ_MEM_ACCESS_WRITE
+                                                   : 0));
+        return 1;
+    }
+    if (lua_type(L, 2) != LUA_TTABLE)
+        return lerror(L, "map_ioreq_server: expected true/false or "
+                      "{ server = N, flags = F }");
+    const char *bad = NULL; /* the smallest unknown key, hash-order free */
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (strcmp(k, "server") && strcmp(k, "flags") && (!bad || strcmp(k, bad) < 0))
+            bad = k;
+    }
+    if (bad)
+        return lerror(L, "map_ioreq_server{}: unknown key '%s' (server, flags)", bad);
+    lua_getfield(L, 2, "server");
+    lua_getfield(L, 2, "flags");
+    lua_Integer srv = luaL_optinteger(L, -2, 0), fl = luaL_optinteger(L, -1, 0);
+    if (srv < 0 || srv > 0xffff || fl < 0 || fl > 0xffffffff)
+        return lerror(L, "map_ioreq_server{}: server 0..65535 and flags 0..2^32-1, "
+                      "not %lld and %lld", (long long)srv, (long long)fl);
+    lua_pushinteger(L, eng_ioreq_server(e, d, (unsigned)srv, (uint32_t)fl));
     return 1;
 }
 
@@ -796,13 +877,6 @@ static int d_remove(lua_State *L)
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     gfn_t g = check_op_gfn(L, d, 2, "remove");
-    p2m_type_t rt;
-    mfn_t fm = p2m_get_entry(d, g, &rt, NULL);
-    if (p2m_is_ram(rt) && hostmem_mfn_valid(e->host->nr_frames, fm) &&
-        e->host->frames[mfn_x(fm)].count > 1)
-        return lerror(L, "gfn %#" PRIx64 " is mapped by a foreign domain: "
-                      "unmap_foreign() it first (removal of a page with "
-                      "foreign references is not modelled)", gfn_x(g));
     lua_pushinteger(L, eng_remove(e, d, g));
     return 1;
 }
@@ -1153,7 +1227,8 @@ static int d_destroy(lua_State *L)
      * stack) would stay a zombie in Xen until they let go: not modelled. */
     for (uint64_t m = 0; m < e->host->nr_frames; m++)
         if (e->host->frames[m].use == PGU_GUEST &&
-            e->host->frames[m].owner == (*dp)->id && e->host->frames[m].count > 1)
+            e->host->frames[m].owner == (*dp)->id &&
+            e->host->frames[m].count > e->host->frames[m].allocated)
             return lerror(L, "domain '%s': frame %#" PRIx64 " is still mapped by "
                           "another domain (grant, foreign): unmap it first",
                           (*dp)->name, m);
@@ -2344,6 +2419,7 @@ static void open_api(lua_State *L)
         { "populate_pod", d_populate_pod }, { "pod", d_pod },
         { "map_ioreq_server", d_map_ioreq_server },
         { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
+        { "set_mmio", d_set_mmio }, { "clear_mmio", d_clear_mmio },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {

@@ -56,13 +56,13 @@ static uint64_t t_alloc(domid_t owner, enum page_use use)
 {
     uint64_t m = next_mfn++;
     cr_assert_lt(m, NFRAMES);
-    h.frames[m] = (struct page_info){ owner, (uint8_t)use, 1 };
+    h.frames[m] = (struct page_info){ owner, (uint8_t)use, 1, 1 };
     return m;
 }
 
 static void t_free(uint64_t m)
 {
-    h.frames[m] = (struct page_info){ DOMID_INVALID, PGU_FREE, 0 };
+    h.frames[m] = (struct page_info){ DOMID_INVALID, PGU_FREE, 0, 0 };
     h.m2p[m] = INVALID_M2P_ENTRY;
     hostmem_zero_frame(h.mem, _mfn(m));
 }

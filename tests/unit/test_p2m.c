@@ -327,3 +327,82 @@ Test(p2m, pod_cache_is_fifo_and_populates_on_fault)
     cr_assert_eq(mfn_x(p2m_pod_cache_at(d, 0)), mfn_x(third), "shrunk from the head");
     cr_assert(mfn_eq(p2m_pod_cache_at(d, 1), INVALID_MFN));
 }
+
+/* set_mmio_p2m_entry(): a device frame (beyond host RAM) mapped
+ * mmio_direct, rwx, UC with ipat, no page_info/M2P involved; the domctl's
+ * checks and set_typed_p2m_entry()'s special-entry rule; clear. */
+Test(p2m, mmio_direct_set_and_clear)
+{
+    mfn_t dev = _mfn(NFRAMES + 0x10);
+    uint64_t nfree = h->nr_free, tables = d->p2m_pages;
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x40), dev, p2m_access_rwx), 0);
+    uint64_t e = raw(0x40, 1);
+    cr_assert_eq(e & RWX, RWX);
+    cr_assert_eq((e & EPTE_EMT_MASK) >> EPTE_EMT_SHIFT, EPT_MT_UC);
+    cr_assert(e & EPTE_IPAT);
+    cr_assert_eq((e & EPT_ADDR_MASK) >> 12, mfn_x(dev));
+    p2m_type_t t;
+    cr_assert(mfn_eq(p2m_get_entry(d, _gfn(0x40), &t, NULL), dev));
+    cr_assert_eq(t, p2m_mmio_direct);
+    cr_assert_eq(nfree - h->nr_free, d->p2m_pages - tables,
+                 "no frame but the EPT tables is taken");
+    /* Errors. */
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x41), _mfn(5), p2m_access_rwx), -EPERM);
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x41), _mfn(1ULL << 34), p2m_access_rwx), -EINVAL);
+    cr_assert_eq(p2m_set_mmio(d, _gfn(MAXGFN), dev, p2m_access_rwx), -EINVAL);
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x40), mfn_add(dev, 1), p2m_access_rwx), -EPERM);
+    cr_assert_eq(guest_remove_page(d, _gfn(0x40)), -EPERM);
+    cr_assert_eq(p2m_set_type(d, _gfn(0x40), p2m_mmio_dm), -EPERM);
+    /* The same mapping: the access only. */
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x40), dev, p2m_access_r), 0);
+    cr_assert_eq(raw(0x40, 1) & RWX, EPT_R);
+    /* Over RAM: removed and freed. */
+    mfn_t m;
+    cr_assert_eq(guest_populate_page(d, _gfn(0x42), &m), 0);
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x42), mfn_add(dev, 2), p2m_access_rwx), 0);
+    cr_assert_eq(h->frames[mfn_x(m)].use, PGU_FREE);
+    cr_assert_eq(get_gpfn_from_mfn(h, m), INVALID_M2P_ENTRY);
+    /* Clear: a different frame only warns. */
+    bool mismatch = false;
+    cr_assert_eq(p2m_clear_mmio(d, _gfn(0x43), dev, &mismatch), -EINVAL);
+    cr_assert_eq(p2m_clear_mmio(d, _gfn(0x42), dev, &mismatch), 0);
+    cr_assert(mismatch);
+    cr_assert_eq(raw(0x42, 1), 0);
+    cr_assert_eq(p2m_clear_mmio(d, _gfn(0x40), dev, &mismatch), 0);
+    cr_assert(!mismatch);
+    cr_assert_eq(p2m_clear_mmio(d, _gfn(0x40), dev, NULL), -EINVAL);
+}
+
+Test(p2m, mutant_mmio_direct_wb)
+{
+    pagesim_mutants = MUT_MMIO_DIRECT_WB;
+    cr_assert_eq(p2m_set_mmio(d, _gfn(0x40), _mfn(NFRAMES), p2m_access_rwx), 0);
+    uint64_t e = raw(0x40, 1);
+    cr_assert_eq((e & EPTE_EMT_MASK) >> EPTE_EMT_SHIFT, EPT_MT_WB);
+    cr_assert(!(e & EPTE_IPAT));
+}
+
+/* XEN_DMOP_map_mem_type_to_ioreq_server: only the WRITE flag maps, 0
+ * unmaps, one server at a time, the unmap only by the mapped server. */
+Test(p2m, ioreq_server_flags_and_servers)
+{
+    const uint32_t W = XEN_DMOP_IOREQ_MEM_ACCESS_WRITE;
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, XEN_DMOP_IOREQ_MEM_ACCESS_READ), -EINVAL);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, W | XEN_DMOP_IOREQ_MEM_ACCESS_READ), -EINVAL);
+    cr_assert_eq(hvm_map_ioreq_server(d, IOREQ_MAX_SERVERS, W), -ENOENT);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, 0), -EINVAL);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, W), 0);
+    cr_assert(d->ioreq.mapped && d->ioreq.write);
+    cr_assert_eq(d->ioreq.server, 1);
+    cr_assert_eq(hvm_map_ioreq_server(d, 2, W), -EBUSY);
+    cr_assert_eq(hvm_map_ioreq_server(d, 2, 0), -EINVAL);
+    mfn_t m;
+    cr_assert_eq(guest_populate_page(d, _gfn(0x10), &m), 0);
+    cr_assert_eq(hvm_set_mem_type(d, _gfn(0x10), p2m_ioreq_server), 0);
+    cr_assert_eq(raw(0x10, 1) & RWX, EPT_R);
+    cr_assert_eq(hvm_map_ioreq_server(d, 1, 0), 0);
+    cr_assert(!d->ioreq.mapped);
+    cr_assert_eq(d->ioreq.entry_count, 0);
+    cr_assert_eq(raw(0x10, 1) & RWX, RWX);
+    cr_assert_eq(hvm_map_ioreq_server(d, 2, W), 0);
+}

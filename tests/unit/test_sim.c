@@ -402,6 +402,56 @@ Test(sim, set_type_replaces_ram)
     cr_assert_eq(p2m_set_type(d, _gfn(0x10), p2m_ram_rw), -EINVAL);
 }
 
+
+/* guest_remove_page() / set_type drop only PGC_allocated's reference: a
+ * page the tool stack maps stays d's (tot_pages, not free, M2P INVALID)
+ * until foreign_unmap()'s put_page() of the last reference frees it. */
+Test(sim, removed_page_lives_until_last_reference)
+{
+    mfn_t m = populate(d, 0x10);
+    mfn_t fm, n = populate(d, 0x11);
+    cr_assert_eq(foreign_map_gfn(d, _gfn(0x10), &fm), 0);
+    cr_assert_eq(foreign_map_gfn(d, _gfn(0x10), &fm), 0);
+    cr_assert_eq(h->frames[mfn_x(m)].count, 3);
+    uint64_t before = h->nr_free;
+    cr_assert_eq(guest_remove_page(d, _gfn(0x10)), 0);
+    cr_assert_eq(h->frames[mfn_x(m)].use, PGU_GUEST);
+    cr_assert_eq(h->frames[mfn_x(m)].owner, d->id);
+    cr_assert_eq(h->frames[mfn_x(m)].count, 2);
+    cr_assert_eq(h->frames[mfn_x(m)].allocated, 0);
+    cr_assert_eq(get_gpfn_from_mfn(h, m), INVALID_M2P_ENTRY);
+    cr_assert_eq(d->tot_pages, 2);
+    cr_assert_eq(h->nr_free, before);
+    cr_assert_eq(foreign_unmap(d, m), 0);
+    cr_assert_eq(h->frames[mfn_x(m)].use, PGU_GUEST);
+    cr_assert_eq(foreign_unmap(d, m), 0);
+    cr_assert_eq(h->frames[mfn_x(m)].use, PGU_FREE);
+    cr_assert_eq(d->tot_pages, 1);
+    cr_assert_eq(h->nr_free, before + 1);
+    cr_assert_eq(foreign_unmap(d, m), -EINVAL);
+
+    /* set_type of a mapped page: the same. */
+    cr_assert_eq(foreign_map_gfn(d, _gfn(0x11), &fm), 0);
+    cr_assert_eq(p2m_set_type(d, _gfn(0x11), p2m_mmio_dm), 0);
+    cr_assert_eq(h->frames[mfn_x(n)].use, PGU_GUEST);
+    cr_assert_eq(h->frames[mfn_x(n)].count, 1);
+    cr_assert_eq(foreign_unmap(d, n), 0);
+    cr_assert_eq(h->frames[mfn_x(n)].use, PGU_FREE);
+    /* The allocation reference is never the mapper's to drop. */
+    mfn_t k = populate(d, 0x12);
+    cr_assert_eq(foreign_unmap(d, k), -EINVAL);
+    cr_assert_eq(h->frames[mfn_x(k)].count, 1);
+}
+
+Test(sim, removed_page_freed_at_once_under_mutant)
+{
+    pagesim_mutants = MUT_FREE_REFERENCED;
+    mfn_t m = populate(d, 0x10), fm;
+    cr_assert_eq(foreign_map_gfn(d, _gfn(0x10), &fm), 0);
+    cr_assert_eq(guest_remove_page(d, _gfn(0x10)), 0);
+    cr_assert_eq(h->frames[mfn_x(m)].use, PGU_FREE);
+    cr_assert_eq(foreign_unmap(d, m), -EINVAL);
+}
 Test(sim, change_type_one_and_global)
 {
     populate(d, 1);
