@@ -823,6 +823,18 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
             out->final = OR_BLOCKED;
             return;
         }
+        /* A write to a shared page (EPT r-x): unshared (oracle/sharing.c),
+         * logged, re-executed; no page for the copy and no sharing ring
+         * to wait on: the domain is crashed.  The copy must equal the
+         * shared frame but for the 8-byte words this write touches. */
+        if ((a.qual & EPTQ_WRITE) && t == p2m_ram_shared) {
+            uint64_t off = a.xgpa & ~PAGE_MASK & ~7ULL;
+            uint64_t hi = off + 16 > PAGE_SIZE ? PAGE_SIZE : off + 16;
+            if (oracle_unshare(o, od, g, false, true, off, hi))
+                return; /* OR_CRASH */
+            oracle_mark(od, g, true);
+            continue;
+        }
         /* A write to an ioreq_server page goes to the ioreq server (no
          * device model attached: like mmio_dm). */
         if ((a.qual & EPTQ_WRITE) && t == p2m_ioreq_server) {

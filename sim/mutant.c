@@ -48,6 +48,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
     { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
     { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
+    { MUT_UNSHARE_IN_PLACE, "unshare_in_place" },
+    { MUT_SHARE_CLIENT_LEAK, "share_client_leak" },
 };
 
 const char *mutant_name(uint64_t bit)
