@@ -50,3 +50,16 @@ expect(sh2 > sh, "handles only grow")
 a:destroy()
 expect_eq(shared_frame(f2), nil)
 expect_eq(m2p(f2), nil)
+
+-- set_type on a shared gfn unshares it first, like remove.
+local d1 = domain{ name = "d1", gfns = 0x100, ram = 0x40 }
+local d2 = domain{ name = "d2", gfns = 0x100, ram = 0x40 }
+expect_eq(d1:sharing_enable(), 0)
+expect_eq(d2:sharing_enable(), 0)
+local s1 = d1:share_nominate(0x23)
+local f3 = d1:mfn(0x23)
+expect_eq(d1:share(0x23, s1, d2, 0x23, d2:share_nominate(0x23)), 0)
+expect_eq(d2:set_type(0x23, "mmio_dm"), 0)
+expect_eq(d2:type(0x23), "mmio_dm")
+expect_eq(shared_frame(f3).sharers, 1)
+expect_eq(d2:sharing().shr_pages, 0)
