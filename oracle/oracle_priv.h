@@ -154,6 +154,12 @@ struct oracle {
         uint64_t g, old, skip_lo, skip_hi;
     } shr_pend[8];
     unsigned shr_npend;
+    /* Frames an unshare predicted in the access being predicted: the new
+     * page reads as the shared frame it will be a copy of (the model has
+     * not made the copy yet), so that a walk through an unshared
+     * page-table page reads its entries (walk.c gpeek()). */
+    uint64_t shr_alias_new[8], shr_alias_old[8];
+    unsigned shr_nalias;
 };
 /* Frees oracle_check()'s memo (check.c); for oracle_destroy(). */
 void oracle_cache_free(struct oracle *o);

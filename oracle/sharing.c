@@ -250,6 +250,10 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
         if (check && o->shr_npend < 8)
             o->shr_pend[o->shr_npend++] =
                 (struct oracle_shr_pend){ od->id, g, m, skip_lo, skip_hi };
+        if (o->shr_nalias < 8) {
+            o->shr_alias_new[o->shr_nalias] = n;
+            o->shr_alias_old[o->shr_nalias++] = m;
+        }
     }
     od->shr_pages--;
     OD_TYPE_W(od, g) = p2m_ram_rw;
