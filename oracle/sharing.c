@@ -106,6 +106,7 @@ int oracle_op_share_nominate(struct oracle *o, domid_t d, gfn_t gfn,
     if (oracle_split(o, od, g))
         return -ENOMEM;
     OD_TYPE_W(od, g) = p2m_ram_shared;
+    OD_ACCESS_W(od, g) = p2m_access_rwx; /* p2m_change_type_one() */
     o->m2p[m] = SHARED_M2P_ENTRY;
     o->xrefs[m] = 1;
     o->shr_handle[m] = (o->shr_next = o->shr_next ? o->shr_next + 1 : 2);

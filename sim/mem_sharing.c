@@ -134,9 +134,10 @@ int mem_sharing_nominate(struct domain *d, gfn_t gfn, uint64_t *handle)
      * allocation reference plus the one just taken. */
     if (pg->count != 1)
         return -E2BIG;
-    /* p2m_change_type_one(): a 4 KiB entry (a superpage is split; upstream
-     * BUG()s if that fails, we leave the page private and report it). */
-    int rc = p2m_set_entry(d, gfn, mfn, p2m_ram_shared, a);
+    /* p2m_change_type_one(): a 4 KiB entry with the default access (a
+     * superpage is split; upstream BUG()s if that fails, we leave the page
+     * private and report it). */
+    int rc = p2m_set_entry(d, gfn, mfn, p2m_ram_shared, P2M_DEFAULT_ACCESS);
     if (rc)
         return rc;
     if ((rc = rmap_add(h, mfn, d->id, gfn))) {
@@ -251,9 +252,11 @@ int mem_sharing_add_to_physmap(struct domain *sd, gfn_t sgfn, uint64_t sh,
     if (rc)
         return rc;
     h->frames[mfn_x(smfn)].count++;
-    /* p2m_set_entry() with the hole's access (an empty entry reads as
-     * p2m_access_n, which Xen would store too; the default is what the
-     * harness stores for a hole's mapping, as set_entry of a new gfn). */
+    /* p2m_set_entry() with the access get_two_gfns() read for the hole.
+     * For an empty gfn ept_get_entry() answers p2m_access_n, which
+     * upstream would store, costing the guest one mem_access exit (no
+     * listener: reset to rwx) on its first access; the harness stores the
+     * default access there instead, and keeps a paged-out entry's. */
     rc = p2m_set_entry(cd, cgfn, smfn, p2m_ram_shared,
                        ct == p2m_mmio_dm || ct == p2m_invalid ? P2M_DEFAULT_ACCESS
                                                               : ca);

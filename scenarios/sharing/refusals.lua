@@ -31,3 +31,9 @@ expect_eq(m2p(f), nil, "the last sharer's page was freed")
 local sh2 = a:share_nominate(0x21)
 expect(sh2 > sh)
 expect_eq(a:unmap_foreign(a:mfn(0x21)), -22)
+
+-- nominate is p2m_change_type_one(): the default access again.
+expect_eq(a:set_access(0x22, "rx"), 0)
+local sh3 = a:share_nominate(0x22)
+expect(sh3 ~= nil)
+expect_eq(a:access(0x22), "rwx")
