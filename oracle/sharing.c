@@ -201,10 +201,14 @@ int oracle_op_share_add_physmap(struct oracle *o, domid_t sd, gfn_t sgfn,
         return -ENOMEM;
     uint64_t old = od_mfn(co, cg);
     if (ct == p2m_ram_paged || ct == p2m_ram_paging_in) {
-        /* The paged-out page stops counting; a frame still there is
-         * freed. */
-        co->paged_pages--;
-        if (old < o->nr_frames)
+        /* The paged-out page stops counting; a frame still there (a
+         * paging_in gfn never evicted) is freed.  The intent: only a page
+         * that was counted (no frame: evicted) is counted down.  Upstream
+         * decrements paged_pages for both (the accounting assumption of
+         * reference 2.4.2): scenarios/findings/share_add_physmap_count.lua. */
+        if (old >= o->nr_frames)
+            co->paged_pages--;
+        else
             o->m2p[old] = INVALID_M2P_ENTRY;
     } else {
         OD_ACCESS_W(co, cg) = p2m_access_rwx;
