@@ -2,11 +2,18 @@
 /*
  * tests/unit/test_sharing.c - sim/mem_sharing.c against Xen's rules, and
  * the oracle's sharing checks (oracle/sharing.c) catching a shared frame
- * that changed and an unshared copy that is not a copy.
+ * that changed and an unshared copy that is not a copy; the incremental
+ * state checks (oracle_check()'s memo, which must see the sharing state)
+ * reporting exactly what full checks report on the sharing scenarios,
+ * with and without the sharing mutants.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "../../sim/engine/lapi.h"
 
 #include "pagesim/mutant.h"
 #include "pagesim/oracle.h"
@@ -244,4 +251,50 @@ Test(sharing, mutants_break_the_rules)
     cr_assert_eq(mem_sharing_unshare_page(b, _gfn(6), 0), 0);
     cr_assert(mfn_eq(mfn_of(b, 6), f), "the shared frame, writable");
     pagesim_mutants = 0;
+}
+
+/* ---- incremental checks on the sharing scenarios --------------------------------- */
+
+struct outcome {
+    struct run_result r;
+    char *log;
+    size_t loglen;
+};
+
+static void run_mode(const char *file, unsigned every, struct outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    FILE *log = open_memstream(&out->log, &out->loglen);
+    cr_assert_not_null(log);
+    struct run_opts opts = { .seed = 1, .log = log, .full_check_every = every };
+    lapi_run_file(file, &opts, &out->r);
+    fclose(log);
+}
+
+Test(sharing_runs, incremental_checks_equal_full)
+{
+    const char *const files[] = {
+        "scenarios/sharing/share_unshare.lua", "scenarios/sharing/pagetable_page.lua",
+        "scenarios/sharing/remove_destroy.lua", "scenarios/sharing/add_physmap.lua",
+    };
+    const uint64_t muts[] = { 0, MUT_UNSHARE_IN_PLACE, MUT_SHARE_CLIENT_LEAK };
+    unsigned diverged = 0;
+    for (unsigned m = 0; m < 3; m++)
+        for (unsigned f = 0; f < sizeof files / sizeof files[0]; f++) {
+            if (access(files[f], R_OK))
+                cr_skip_test("run from the repository root (%s missing)", files[f]);
+            pagesim_mutants = muts[m];
+            struct outcome full, inc;
+            run_mode(files[f], 1, &full);
+            run_mode(files[f], 1000000000u, &inc);
+            pagesim_mutants = 0;
+            cr_assert_str_eq(full.r.digest, inc.r.digest, "%s/%u: digest", files[f], m);
+            cr_assert_eq(full.r.divergences, inc.r.divergences, "%s/%u", files[f], m);
+            cr_assert_str_eq(full.log, inc.log, "%s/%u: log", files[f], m);
+            cr_assert_null(strstr(inc.log, "oracle.incremental"), "%s/%u", files[f], m);
+            diverged += full.r.divergences != 0;
+            free(full.log);
+            free(inc.log);
+        }
+    cr_assert_geq(diverged, 6u, "the mutants must diverge for this to mean anything");
 }
