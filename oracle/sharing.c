@@ -18,7 +18,9 @@
  *      unshares first), so a write must not be visible to the others;
  *   S3 an unshared copy holds the shared frame's bytes, except those the
  *      write that unshared it changes;
- *   S4 d->shr_pages is the number of d's gfns of type ram_shared.
+ *   S4 d->shr_pages is the number of d's gfns of type ram_shared;
+ *   S5 nr_shared_mfns counts the shared frames, nr_saved_mfns the sharers
+ *      beyond the first of each (the frames sharing saved).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -275,9 +277,16 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
 {
     char e1[24], a1[24];
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
-    /* S1, S2 per frame, both ways. */
+    /* S1, S2 per frame, both ways; S5 the host's counters
+     * (XENMEM_get_sharing_shared_pages / _freed_pages): frames shared, and
+     * frames saved = sharers beyond the first of each frame. */
+    int64_t xshared = 0, xsaved = 0;
     for (uint64_t m = 0; m < n; m++) {
         uint64_t xh = shr_handle_of(o, m), ah = h->shr_handle ? h->shr_handle[m] : 0;
+        if (xh) {
+            xshared++;
+            xsaved += (int64_t)o->xrefs[m] - 1;
+        }
         if (!xh && !ah)
             continue;
         if (xh != ah)
@@ -294,6 +303,13 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
         if (frame_hash(p, 0, 0) != o->shr_sum[m])
             oracle_report(r, "unchanged since nominate", "changed",
                           "shared[%#" PRIx64 "].contents", m);
+    }
+    if (h->shr_shared_mfns != xshared || h->shr_saved_mfns != xsaved) {
+        char want[48], got[48];
+        snprintf(want, sizeof want, "shared=%" PRId64 " saved=%" PRId64, xshared, xsaved);
+        snprintf(got, sizeof got, "shared=%" PRId64 " saved=%" PRId64,
+                 h->shr_shared_mfns, h->shr_saved_mfns);
+        oracle_report(r, want, got, "sharing.counters");
     }
     /* S3: each copy made in this step against the frame it was copied
      * from (still shared, so unchanged). */

@@ -2372,11 +2372,15 @@ static int d_share_add_physmap(lua_State *L)
     return 1;
 }
 
-/* d:sharing() -> {enabled, shr_pages}. */
+/* d:sharing() -> {enabled, shr_pages, shared_mfns, saved_mfns}. */
 static int d_sharing(lua_State *L)
 {
     struct domain *d = check_domain(L, 1);
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)d->host->shr_shared_mfns);
+    lua_setfield(L, -2, "shared_mfns");
+    lua_pushinteger(L, (lua_Integer)d->host->shr_saved_mfns);
+    lua_setfield(L, -2, "saved_mfns");
     lua_pushboolean(L, d->sharing_enabled);
     lua_setfield(L, -2, "enabled");
     lua_pushinteger(L, (lua_Integer)d->shr_pages);
