@@ -190,8 +190,10 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
             /* The frame behind a RAM gfn is the domain's guest page. */
             char e1[24], a1[24];
             if (p2m_is_ram(xt) && m < h->nr_frames) {
-                if (h->frames[m].owner != od->id)
-                    oracle_report(r, u64s(od->id, e1),
+                /* A shared frame is dom_cow's (oracle/sharing.c S1). */
+                domid_t xo = xt == p2m_ram_shared ? DOMID_COW : od->id;
+                if (h->frames[m].owner != xo)
+                    oracle_report(r, u64s(xo, e1),
                                   u64s(h->frames[m].owner, a1),
                                   "frame[%#" PRIx64 "].owner", m);
                 if (h->frames[m].use != PGU_GUEST)
@@ -362,7 +364,9 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
             const struct oracle_chunk *c = od->chunks[ci];
             for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
-                ram += p2m_is_ram(c->type[i]) && c->mfn[i] != mfn_x(INVALID_MFN);
+                /* shared frames are dom_cow's, not the domain's */
+                ram += p2m_is_ram(c->type[i]) && c->type[i] != p2m_ram_shared &&
+                       c->mfn[i] != mfn_x(INVALID_MFN);
                 nioreq += c->type[i] == p2m_ioreq_server;
             }
         }
@@ -408,6 +412,9 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         if (!found)
             oracle_report(&r, "present", "absent", "d%u", od->id);
     }
+
+    /* Memory sharing: shared frames, copies made by unsharing, shr_pages. */
+    oracle_compare_sharing(o, h, &r, rec_frame);
 
     /* The M2P, frame by frame. */
     if (h->nr_frames != o->nr_frames)
@@ -472,8 +479,9 @@ static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
                       "I1 d%u.p2m[%#" PRIx64 "].mfn", c->d->id, gfn);
         return;
     }
-    if (c->h->m2p[x.mfn] != gfn)
-        oracle_report(c->r, oracle_hex(gfn, e1), oracle_hex(c->h->m2p[x.mfn], a1),
+    uint64_t want = x.type == p2m_ram_shared ? SHARED_M2P_ENTRY : gfn;
+    if (c->h->m2p[x.mfn] != want)
+        oracle_report(c->r, oracle_hex(want, e1), oracle_hex(c->h->m2p[x.mfn], a1),
                       "I1 d%u.p2m[%#" PRIx64 "] -> m2p[%#" PRIx64 "]", c->d->id,
                       gfn, x.mfn);
 }
@@ -520,6 +528,14 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
         }
         switch (pg->use) {
         case PGU_GUEST:
+            /* A shared frame: dom_cow's, M2P SHARED (I1 checks the
+             * entries naming it). */
+            if (pg->owner == DOMID_COW) {
+                if (gfn != SHARED_M2P_ENTRY)
+                    oracle_report(&r, "SHARED", oracle_hex(gfn, a1),
+                                  "I2 dom_cow frame m2p[%#" PRIx64 "]", m);
+                break;
+            }
             if (!od) {
                 oracle_report(&r, "a live domain", u64s(pg->owner, a1),
                               "I2 frame[%#" PRIx64 "].owner", m);
@@ -718,6 +734,10 @@ static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle 
     ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
     ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
     ok &= in_add(k, b, o->orphan, o->nr_frames * sizeof(*o->orphan));
+    ok &= in_add(k, b, h->shr_handle, h->nr_frames * sizeof(*h->shr_handle));
+    if (o->shr_handle)
+        ok &= in_add(k, b, o->shr_handle, o->nr_frames * sizeof(*o->shr_handle));
+    ok &= in_add(k, b, o->shr_pend, o->shr_npend * sizeof(o->shr_pend[0]));
     ok &= in_add(k, b, h->domains, sizeof h->domains);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
@@ -838,6 +858,8 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     unsigned n = oracle_compare(o, h, hash_report, &hs);
     n += oracle_invariants(h, hash_report, &hs);
     cur_rec = NULL;
+    /* Copies made by unsharing are checked in the step that made them. */
+    o->shr_npend = 0;
     if (k) {
         k->clean = n == 0 && have_in && !k->oom && frames_snapshot(k, h);
         if (have_in)

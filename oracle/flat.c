@@ -102,6 +102,8 @@ void oracle_destroy(struct oracle *o)
     free(o->m2p);
     free(o->xrefs);
     free(o->orphan);
+    free(o->shr_handle);
+    free(o->shr_sum);
     free(o);
 }
 
@@ -201,6 +203,12 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od)
         return;
+    /* relinquish_shared_pages() first: each shared gfn drops its sharer
+     * reference (MEM_SHARING_DESTROY_GFN), the frame freed with the last. */
+    for (uint64_t ci = 0; ci < od->nchunks; ci++)
+        for (uint64_t i = 0; od->chunks[ci] && i < ORACLE_CHUNK; i++)
+            if (od->chunks[ci]->type[i] == p2m_ram_shared)
+                oracle_unshare(o, od, ci * ORACLE_CHUNK + i, true, false, 0, 0);
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
@@ -616,6 +624,13 @@ int oracle_op_remove(struct oracle *o, domid_t d, gfn_t gfn)
         return -ESRCH;
     if (g >= od->max_gfn)
         return -EINVAL;
+    /* A shared gfn is unshared first (a copy unless it is the last
+     * sharer; -ENOMEM: nothing changed), then removed like any page. */
+    if (od_type(od, g) == p2m_ram_shared) {
+        int src = oracle_unshare(o, od, g, false, false, 0, 0);
+        if (src)
+            return src;
+    }
     /* guest_remove_page(): paged-out gfns (oracle/paging.c); nothing to
      * release at a non-RAM gfn. */
     int prc = oracle_remove_paging(o, od, g);
@@ -659,6 +674,12 @@ int oracle_op_set_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
     unsigned ot = od_type(od, g);
     if (p2m_is_grant(ot) || ot == p2m_map_foreign || ot == p2m_mmio_direct)
         return -EPERM;
+    /* A shared gfn is unshared first, as for remove. */
+    if (ot == p2m_ram_shared) {
+        int src = oracle_unshare(o, od, g, false, false, 0, 0);
+        if (src)
+            return src;
+    }
     /* set_typed_p2m_entry(): a RAM page there is removed and freed; either
      * type then reads back as mmio_dm (no mfn: is_epte_valid() false). */
     if (p2m_is_ram(od_type(od, g)) && unmap_ram_split(o, od, g))
@@ -753,6 +774,15 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
     if (g < od->max_gfn && od_type(od, g) == p2m_populate_on_demand &&
         !oracle_pod_populate(o, od, g))
         return -EFAULT;
+    /* A write to a shared page unshares it first (P2M_UNSHARE); if no page
+     * can be had the copy fails.  The copy must hold the shared bytes but
+     * those written now. */
+    if (g < od->max_gfn && od_type(od, g) == p2m_ram_shared) {
+        uint64_t off = gpa_x(gpa) & ~PAGE_MASK;
+        int src = oracle_unshare(o, od, g, false, true, off, off + len);
+        if (src)
+            return src;
+    }
     /* Read-only RAM: __hvm_copy() discards the write (no mark). */
     if (g < od->max_gfn && od_type(od, g) == p2m_ram_ro &&
         od_mfn(od, g) != mfn_x(INVALID_MFN))

@@ -120,6 +120,9 @@ struct oracle_dom {
     unsigned pml_idx[SIM_MAX_VCPUS];
     uint64_t (*pml_gpa)[512]; /* [SIM_MAX_VCPUS][512], with pml_mode */
     unsigned cur_vcpu;        /* the vCPU of the access being predicted */
+    /* Memory sharing: XEN_DOMCTL_MEM_SHARING_CONTROL and d->shr_pages. */
+    bool shr_enabled;
+    uint64_t shr_pages;
 };
 
 struct oracle_cache;
@@ -142,6 +145,32 @@ struct oracle {
     bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
     struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
+    /* Memory sharing (oracle/sharing.c).  Per frame: the handle of a
+     * shared frame (0: not shared) and an FNV-1a hash of its contents when
+     * it was nominated (a shared frame never changes: every writer
+     * unshares first); the sharer count is xrefs[] (the references beyond
+     * the allocation one).  shr_next: the last handle handed out.  The
+     * allocation hint: the frames the sim's heap will hand out next
+     * (INVALID_MFN for an attempt that will fail), for the copy an unshare
+     * allocates (the allocator's choice is not specified behaviour).
+     * Pending copy checks: a gfn unshared onto a new page in this step,
+     * whose bytes must equal the old shared frame's, except the range the
+     * write that unshared it covers. */
+    uint64_t *shr_handle, *shr_sum; /* [nr_frames], allocated on first use */
+    uint64_t shr_next;
+    uint64_t shr_hint[8];
+    unsigned shr_nhint, shr_hint_used;
+    struct oracle_shr_pend {
+        domid_t d;
+        uint64_t g, old, skip_lo, skip_hi;
+    } shr_pend[8];
+    unsigned shr_npend;
+    /* Frames an unshare predicted in the access being predicted: the new
+     * page reads as the shared frame it will be a copy of (the model has
+     * not made the copy yet), so that a walk through an unshared
+     * page-table page reads its entries (walk.c gpeek()). */
+    uint64_t shr_alias_new[8], shr_alias_old[8];
+    unsigned shr_nalias;
 };
 /* Frees oracle_check()'s memo (check.c); for oracle_destroy(). */
 void oracle_cache_free(struct oracle *o);
@@ -197,6 +226,26 @@ void oracle_compare_paging(const struct domain *d, const struct oracle_dom *od,
                            struct oracle_reporter *r);
 void oracle_invariants_paging(const struct host *h, const struct domain *d,
                               struct oracle_reporter *r);
+
+/* ---- sharing.c ------------------------------------------------------------ */
+
+/* __mem_sharing_unshare_page() on the flat model: gfn g of od (ram_shared)
+ * becomes ram_rw on a new frame (the allocation hint's next one; -ENOMEM
+ * and nothing changed if that attempt fails) or, for the last sharer, on
+ * the same frame made private again; M2P, dirty mark.  With destroy
+ * (MEM_SHARING_DESTROY_GFN) only the sharer reference is dropped (the
+ * frame freed with the last one) and the gfn left empty.  skip_lo/hi: the
+ * bytes of the page a write is about to change (no pending copy check if
+ * skip_hi == 0 and !check).  0 if g is not shared. */
+int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
+                   bool destroy, bool check, uint64_t skip_lo, uint64_t skip_hi);
+/* Sharing state against the sim's: per shared frame the owner (dom_cow),
+ * handle, contents unchanged since nominate; the pending copy checks;
+ * d->shr_pages.  frame(): records each frame read (for oracle_check's
+ * memo). */
+void oracle_compare_sharing(const struct oracle *o, const struct host *h,
+                            struct oracle_reporter *r,
+                            void (*frame)(void *ctx, uint64_t mfn));
 
 /* ---- flat.c -------------------------------------------------------------- */
 /* p2m_pod_demand_populate() on the flat model: the first cached frame

@@ -250,7 +250,9 @@ int oracle_op_foreign_map(struct oracle *o, domid_t d, gfn_t gfn)
         oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -ENOENT;
     }
-    if (!p2m_is_ram(t) || od_mfn(od, g) >= o->nr_frames)
+    /* A shared page is dom_cow's, not d's: the harness's foreign map
+     * (get_page(page, d)) refuses it. */
+    if (!p2m_is_ram(t) || t == p2m_ram_shared || od_mfn(od, g) >= o->nr_frames)
         return -EINVAL;
     o->xrefs[od_mfn(od, g)]++;
     return 0;
@@ -261,7 +263,9 @@ int oracle_op_foreign_unmap(struct oracle *o, domid_t d, mfn_t mfn)
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od)
         return -ESRCH;
-    if (mfn_x(mfn) >= o->nr_frames || !o->xrefs[mfn_x(mfn)])
+    /* A shared frame's references are its sharers', not mappings. */
+    if (mfn_x(mfn) >= o->nr_frames || !o->xrefs[mfn_x(mfn)] ||
+        (o->shr_handle && o->shr_handle[mfn_x(mfn)]))
         return -EINVAL;
     oracle_put_xref(o, mfn_x(mfn));
     return 0;

@@ -176,6 +176,21 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
  * clear.  Only 4 KiB leaves (a superpage is not rewritten here: superpages
  * with the raw walker, i.e. with EPT A/D, MBEC or PML, are not predicted yet).
  */
+/* The oracle whose access is being predicted (set by oracle_access_psc()
+ * for the guest-memory reads below). */
+static const struct oracle *walk_o;
+
+/* A guest-memory word as the access will find it: a page an unshare
+ * predicted in this access reads as the shared frame it is a copy of
+ * (the model makes the copy only when it performs the access). */
+static uint64_t gpeek(const struct hostmem *mem, uint64_t nr_frames, uint64_t hpa)
+{
+    for (unsigned i = 0; walk_o && i < walk_o->shr_nalias; i++)
+        if (hpa >> PAGE_SHIFT == walk_o->shr_alias_new[i])
+            hpa = walk_o->shr_alias_old[i] << PAGE_SHIFT | (hpa & ~PAGE_MASK);
+    return oracle_peek64(mem, nr_frames, hpa);
+}
+
 static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                          uint64_t nr_frames, struct oracle_ovl *ov, uint64_t g,
                          unsigned t)
@@ -455,7 +470,7 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
              * points to: complete that entry's PSC record. */
             if (a->npsc && a->psc[a->npsc - 1].table_hpa == ~0ULL)
                 a->psc[a->npsc - 1].table_hpa = x.hpa - esz * idx;
-            uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
+            uint64_t e = gpeek(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
             bool pdpte = m == OM_PAE3 && d == 0;
@@ -600,7 +615,7 @@ static void predict_ad(const struct attempt *a, const struct hostmem *mem,
     out->nad = a->nent;
     for (unsigned i = 0; i < a->nent; i++) {
         uint64_t w = a->ent[i].hpa & ~7ULL;
-        uint64_t v = oracle_peek64(mem, nr_frames, w);
+        uint64_t v = gpeek(mem, nr_frames, w);
         for (unsigned j = 0; j < a->nent; j++)
             if ((a->ent[j].hpa & ~7ULL) == w)
                 v |= a->add[j] << (8 * (a->ent[j].hpa & 7));
@@ -630,7 +645,7 @@ static void predict_ok(const struct attempt *a, const struct hostmem *mem,
     uint64_t val = 0;
     for (unsigned b = 0; b < width && b < 8; b++) {
         uint64_t hpa = a->hpa + b;
-        uint64_t word = oracle_peek64(mem, nr_frames, hpa & ~7ULL);
+        uint64_t word = gpeek(mem, nr_frames, hpa & ~7ULL);
         for (unsigned i = 0; i < out->nad; i++)
             if (hpa_x(out->ad[i].hpa) == (hpa & ~7ULL))
                 word = out->ad[i].value;
@@ -719,7 +734,10 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
 
     struct oracle_ovl ov = { 0 };
     od->cur_vcpu = o->cur_vcpu;
+    o->shr_nalias = 0;
+    walk_o = o;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
+    walk_o = NULL;
     /* The EPT entries whose A/D flags the access set (raw walks only). */
     out->nept = ov.n;
     for (unsigned i = 0; i < ov.n; i++) {
@@ -835,6 +853,18 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         if (t == p2m_ram_paging_in) {
             out->final = OR_BLOCKED;
             return;
+        }
+        /* A write to a shared page (EPT r-x): unshared (oracle/sharing.c),
+         * logged, re-executed; no page for the copy and no sharing ring
+         * to wait on: the domain is crashed.  The copy must equal the
+         * shared frame but for the 8-byte words this write touches. */
+        if ((a.qual & EPTQ_WRITE) && t == p2m_ram_shared) {
+            uint64_t off = a.xgpa & ~PAGE_MASK & ~7ULL;
+            uint64_t hi = off + 16 > PAGE_SIZE ? PAGE_SIZE : off + 16;
+            if (oracle_unshare(o, od, g, false, true, off, hi))
+                return; /* OR_CRASH */
+            oracle_mark(od, g, true);
+            continue;
         }
         /* A write to an ioreq_server page goes to the ioreq server (no
          * device model attached: like mmio_dm). */

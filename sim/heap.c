@@ -55,7 +55,8 @@ struct host *host_new(uint64_t nr_frames)
     h->frames = calloc(nr_frames, sizeof(*h->frames));
     h->m2p = malloc(nr_frames * sizeof(*h->m2p));
     h->free_stack = malloc(nr_frames * sizeof(*h->free_stack));
-    if (!h->mem || !h->frames || !h->m2p || !h->free_stack)
+    h->shr_handle = calloc(nr_frames, sizeof(*h->shr_handle));
+    if (!h->mem || !h->frames || !h->m2p || !h->free_stack || !h->shr_handle)
         goto fail;
     for (uint64_t m = 0; m < nr_frames; m++) {
         h->frames[m].owner = DOMID_INVALID;
@@ -73,6 +74,7 @@ fail:
         free(h->frames);
         free(h->m2p);
         free(h->free_stack);
+        free(h->shr_handle);
         free(h);
     }
     return NULL;
@@ -90,6 +92,8 @@ void host_destroy(struct host *h)
     free(h->frames);
     free(h->m2p);
     free(h->free_stack);
+    free(h->shr_handle);
+    free(h->shr_rmap);
     free(h);
 }
 
@@ -150,6 +154,7 @@ void heap_free_page(struct host *h, mfn_t m)
     pg->use = PGU_FREE;
     pg->count = 0;
     pg->allocated = 0;
+    h->shr_handle[mfn_x(m)] = 0; /* page_sharing_dispose() */
     hostmem_zero_frame(h->mem, m);
     h->free_stack[h->nr_free++] = mfn_x(m);
     h->frees++;

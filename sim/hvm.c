@@ -16,8 +16,9 @@
  *   anything else              -> domain_crash(),              NPF_CRASH
  *
  * Paging types: see hvm_hap_nested_page_fault_vcpu().
+ * A write to p2m_ram_shared unshares the page (mem_sharing.c) and retries.
  * Not modelled (each would be another outcome): mem_access events,
- * sharing, write-discard to grant_map_ro, ioreq_server, and
+ * write-discard to grant_map_ro, ioreq_server, and
  * Xen's "spurious fault" rule that retries any other fault on a RAM type.
  */
 #include "pagesim/mutant.h"
@@ -126,6 +127,17 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
     }
     if (t == p2m_ram_paging_in)
         return NPF_SPIN;
+    /* get_gfn_type_access(P2M_UNSHARE) on a write to a shared page:
+     * mem_sharing_unshare_page(), then RAM's spurious-fault path (the
+     * write is logged, the vCPU re-executes).  If no page could be had for
+     * the copy, mem_sharing_notify_enomem() finds no sharing ring (none is
+     * modelled) and the domain is crashed (mem_sharing.c). */
+    if ((qual & EPTQ_WRITE) && t == p2m_ram_shared) {
+        if (mem_sharing_unshare_page(d, gfn, 0))
+            return NPF_CRASH;
+        paging_mark_pfn_dirty(d, gfn);
+        return NPF_RETRY;
+    }
     /* p2m_is_discard_write(): handle_mmio_with_translation() emulates the
      * instruction and __hvm_copy() drops the write; the vCPU goes on. */
     if ((qual & EPTQ_WRITE) && t == p2m_ram_ro)

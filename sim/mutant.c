@@ -50,6 +50,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
     { MUT_FREE_REFERENCED, "free_referenced" },
     { MUT_MMIO_DIRECT_WB, "mmio_direct_wb" },
+    { MUT_UNSHARE_IN_PLACE, "unshare_in_place" },
+    { MUT_SHARE_CLIENT_LEAK, "share_client_leak" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -281,6 +281,13 @@ static int replace_typed_entry(struct domain *d, gfn_t gfn, mfn_t mfn,
     struct host *h = d->host;
     int rc;
 
+    /* A shared gfn is unshared first, as guest_remove_page() does, so that
+     * its sharer reference goes with it (-ENOMEM: nothing changed). */
+    if (p2m_is_shared(ot)) {
+        if ((rc = mem_sharing_unshare_page(d, gfn, 0)))
+            return rc;
+        omfn = p2m_get_entry(d, gfn, &ot, NULL);
+    }
     if (p2m_is_ram(ot) && hostmem_mfn_valid(h->nr_frames, omfn)) {
         if ((rc = p2m_remove_page(d, gfn, omfn)))
             return rc;
@@ -609,6 +616,16 @@ int guest_remove_page(struct domain *d, gfn_t gfn)
     if (gfn_x(gfn) >= d->max_gfn)
         return -ENOENT;
     mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
+    if (t == p2m_ram_shared) {
+        /* Upstream unshares first (flags 0: a copy unless this is the
+         * last sharer) and then removes the now private page like any
+         * other; on -ENOMEM it notifies without sleeping (no sharing ring
+         * here: dropped) and fails. */
+        int rc = mem_sharing_unshare_page(d, gfn, 0);
+        if (rc)
+            return rc;
+        mfn = p2m_get_entry(d, gfn, &t, NULL);
+    }
     if (t == p2m_ram_paged || t == p2m_ram_paging_in) {
         /* Xen: guest_physmap_remove_page(), then
          * p2m_mem_paging_drop_page().  p2m_remove_entry() refuses a RAM
@@ -707,6 +724,14 @@ int hvm_copy_to_guest_phys(struct domain *d, gpa_t gpa, const void *buf,
     int rc = hvm_copy_frame(d, gpa, len, &mfn, &t);
     if (rc)
         return rc;
+    /* __hvm_copy() asks for the page with P2M_UNSHARE when writing: a
+     * shared page is unshared first; if it stays shared (no page for the
+     * copy) the copy fails (HVMTRANS_gfn_shared, here -ENOMEM). */
+    if (t == p2m_ram_shared) {
+        if ((rc = mem_sharing_unshare_page(d, gpa_to_gfn(gpa), 0)))
+            return rc;
+        mfn = p2m_get_entry(d, gpa_to_gfn(gpa), &t, NULL);
+    }
     if (t == p2m_ram_ro)
         return 0;
     hpa_t hpa = hpa_add(mfn_to_hpa(mfn), gpa_x(gpa) & ~PAGE_MASK);
@@ -781,6 +806,8 @@ void domain_destroy(struct domain *d)
     struct host *h = d->host;
 
     pml_domain_disable(d);
+    /* relinquish_shared_pages(): the sharer references go first. */
+    mem_sharing_relinquish(d);
     paging_free_log_dirty_bitmap(d);
     d->ld.enabled = false;
     ept_teardown(d);

@@ -79,6 +79,14 @@
  * frees), so the holder's unmap fails and the frame is handed out again
  * while still mapped. */
 #define MUT_FREE_REFERENCED (UINT64_C(1) << 37)
+/* sim (issue 3, mem sharing): unsharing a gfn that is not the last
+ * sharer makes the shared frame itself writable at that gfn (no new page,
+ * no copy), so the guest's write shows through every other sharer. */
+#define MUT_UNSHARE_IN_PLACE (UINT64_C(1) << 38)
+/* sim (issue 3, mem sharing): share keeps the client's old frame instead
+ * of freeing it (PGC_allocated never cleared): it leaks, owned by dom_cow
+ * with no sharer and a SHARED M2P entry. */
+#define MUT_SHARE_CLIENT_LEAK (UINT64_C(1) << 39)
 /* logdirty_mode "bitmap" (pre-2007): the bitmap sized from the maximum
  * gpfn rounded up without the +1, so when max_gfn - 1 is a multiple of 64
  * the last gfn falls outside it: its marks are dropped and PEEK/CLEAN

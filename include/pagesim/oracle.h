@@ -297,6 +297,26 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t t)
 int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa,
                               size_t len);
 
+/* ---- memory sharing (oracle/sharing.c) ----------------------------------------- */
+
+/* XEN_DOMCTL_MEM_SHARING_CONTROL. */
+int oracle_op_sharing_control(struct oracle *o, domid_t d, bool enable);
+/* XENMEM_sharing_op_nominate_gfn: expected rc and *handle (the oracle
+ * numbers handles itself); mem: host memory, whose frame contents the
+ * oracle remembers (a shared frame must never change). */
+int oracle_op_share_nominate(struct oracle *o, domid_t d, gfn_t gfn,
+                             const struct hostmem *mem, uint64_t *handle);
+/* XENMEM_sharing_op_share / _add_physmap: expected rc. */
+int oracle_op_share(struct oracle *o, domid_t sd, gfn_t sgfn, uint64_t sh,
+                    domid_t cd, gfn_t cgfn, uint64_t ch);
+int oracle_op_share_add_physmap(struct oracle *o, domid_t sd, gfn_t sgfn,
+                                uint64_t sh, domid_t cd, gfn_t cgfn);
+/* The frames the sim's heap will hand out to the next n allocation
+ * attempts of the operation or access mirrored next (INVALID_MFN for an
+ * attempt that fails): what an unshare's copy gets. */
+void oracle_note_alloc_hint(struct oracle *o, const uint64_t *frames,
+                            unsigned n);
+
 /* ---- TLB allowed outcomes (issue 4) ----------------------------------------------- */
 
 /* The set of translations the architecture still allows a CPU to use from

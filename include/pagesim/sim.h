@@ -152,6 +152,16 @@ struct host {
     uint64_t order_failures;
     uint64_t xen_frames;       /* PGU_XEN frames (heap_fragment) */
     struct domain *domains[SIM_MAX_DOMAINS];
+    /* Memory sharing (mem_sharing.c): per frame the sharing handle of a
+     * shared frame (page->sharing->handle; 0: not shared), the last handle
+     * handed out (next_handle), the reverse map of every shared frame
+     * (page->sharing->gfns: one <domain, gfn> entry per sharer, in the
+     * order they were added), nr_shared_mfns and nr_saved_mfns. */
+    uint64_t *shr_handle;      /* [nr_frames] */
+    uint64_t shr_next_handle;
+    struct shr_rmap { uint64_t mfn, gfn; domid_t dom; } *shr_rmap;
+    size_t shr_nrmap, shr_caprmap;
+    int64_t shr_shared_mfns, shr_saved_mfns;
 };
 
 struct host *host_new(uint64_t nr_frames);
@@ -340,6 +350,11 @@ struct domain {
     bool ept_raw;
     mfn_t pml_pg[SIM_MAX_VCPUS];
     struct mmu_pml pml[SIM_MAX_VCPUS];
+    /* Memory sharing (mem_sharing.c): XEN_DOMCTL_MEM_SHARING_CONTROL
+     * (d->arch.hvm.mem_sharing.enabled) and d->shr_pages (the rmap entries
+     * naming this domain: its gfns backed by a shared frame). */
+    bool sharing_enabled;
+    uint64_t shr_pages;
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -672,5 +687,61 @@ int hvm_map_ioreq_server(struct domain *d, unsigned server, uint32_t flags);
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
                                                gpa_t gpa, uint64_t qual,
                                                gva_t gla);
+
+/* ---- memory sharing (mem_sharing.c) --------------------------------------- */
+
+/* dom_cow, the owner of every shared frame (Xen's DOMID_COW), and the M2P
+ * value of a shared frame (SHARED_M2P_ENTRY: it backs many gfns). */
+#define DOMID_COW ((domid_t)0x7FF3)
+#define SHARED_M2P_ENTRY (~0ULL - 1)
+/* public/memory.h: the handle errors of XENMEM_sharing_op_share. */
+#define XENMEM_SHARING_OP_S_HANDLE_INVALID (-10)
+#define XENMEM_SHARING_OP_C_HANDLE_INVALID (-9)
+/* P2M_SHARABLE_TYPES: what nominate accepts. */
+#define p2m_is_sharable(t) ((t) == p2m_ram_rw || (t) == p2m_ram_logdirty)
+/* Holes add_to_physmap may fill (P2M_HOLE_TYPES). */
+#define p2m_is_hole(t)                                                         \
+    ((t) == p2m_mmio_dm || (t) == p2m_invalid || (t) == p2m_ram_paging_in ||   \
+     (t) == p2m_ram_paged)
+
+/* XEN_DOMCTL_MEM_SHARING_CONTROL: 0. */
+int mem_sharing_control(struct domain *d, bool enable);
+/* XENMEM_sharing_op_nominate_gfn (mem_sharing_nominate_page(), expected
+ * refcount 0): a ram_rw / ram_logdirty gfn becomes ram_shared (EPT r-x),
+ * its frame owned by dom_cow with M2P SHARED_M2P_ENTRY and one sharer;
+ * *handle is a fresh handle (the current one if gfn is already shared).
+ * 0, -ENODEV (sharing not enabled), -EINVAL (no frame, not sharable),
+ * -E2BIG (extra references), -ENOMEM (the 4 KiB entry needed a split). */
+int mem_sharing_nominate(struct domain *d, gfn_t gfn, uint64_t *handle);
+/* XENMEM_sharing_op_share (mem_sharing_share_pages()): every sharer of
+ * the client frame (cd's cgfn, handle ch) is remapped to the source frame
+ * (sd's sgfn, handle sh), the client frame freed.  0 (also when both
+ * already map the same frame), -ENODEV (sd not enabled), -EINVAL (cd not
+ * enabled), XENMEM_SHARING_OP_S/C_HANDLE_INVALID (not shared or stale
+ * handle, checked in the order of the two mfns as upstream). */
+int mem_sharing_share(struct domain *sd, gfn_t sgfn, uint64_t sh,
+                      struct domain *cd, gfn_t cgfn, uint64_t ch);
+/* XENMEM_sharing_op_add_physmap (mem_sharing_add_to_physmap()): cd's hole
+ * cgfn maps the shared source frame as one more sharer.  0, -ENODEV,
+ * -EINVAL, S_HANDLE_INVALID (source not shared, stale handle),
+ * C_HANDLE_INVALID (cgfn is no hole), -ENOMEM. */
+int mem_sharing_add_to_physmap(struct domain *sd, gfn_t sgfn, uint64_t sh,
+                               struct domain *cd, gfn_t cgfn);
+/* __mem_sharing_unshare_page(): gfn stops sharing.  The last sharer gets
+ * the frame back (page_make_private(): no copy); any other gets a new page
+ * with a copy of the contents.  Then ram_rw, M2P = gfn, marked dirty.
+ * destroy (MEM_SHARING_DESTROY_GFN): only the sharer reference is dropped
+ * (the frame freed with the last one) and the entry left to the caller.
+ * 0 (also when gfn is not shared), -ENOMEM (no page for the copy: nothing
+ * changed). */
+#define MEM_SHARING_DESTROY_GFN (1u << 1)
+int mem_sharing_unshare_page(struct domain *d, gfn_t gfn, unsigned flags);
+/* relinquish_shared_pages(): every shared gfn of d is unshared with
+ * MEM_SHARING_DESTROY_GFN and its entry cleared (domain teardown). */
+void mem_sharing_relinquish(struct domain *d);
+/* The handle and sharer count (page type count) of a shared frame; 0 /
+ * 0 when m is not shared. */
+uint64_t mem_sharing_handle(const struct host *h, mfn_t m);
+unsigned mem_sharing_sharers(const struct host *h, mfn_t m);
 
 #endif /* PAGESIM_SIM_H */

@@ -525,6 +525,7 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 {
     const char *before = type_at(d, gfn);
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
+    eng_alloc_hint(e, d); /* a shared gfn is unshared first */
     int rc = guest_remove_page(d, gfn);
     eng_p2m_nomem_end(e, nm, rc);
     cover_p2m(e, "remove", before, d, gfn, rc);
@@ -540,6 +541,7 @@ int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
     const char *before = type_at(d, gfn);
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
+    eng_alloc_hint(e, d); /* a shared gfn is unshared first */
     int rc = p2m_set_type(d, gfn, t);
     eng_p2m_nomem_end(e, nm, rc);
     cover_p2m(e, "set_type", before, d, gfn, rc);
@@ -554,6 +556,7 @@ int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
                       uint64_t value, unsigned width)
 {
+    eng_alloc_hint(e, d); /* a shared page is unshared first */
     int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
     eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
     int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
@@ -1026,6 +1029,7 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
     oracle_set_vcpu(e->oracle, v->id);
+    eng_alloc_hint(e, v->d); /* a write to a shared page unshares it */
     if (e->hook && e->hook->pre)
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     uint64_t eptp = mfn_x(v->d->ept_root);

@@ -333,4 +333,19 @@ int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn);
 int eng_ioreq_server(struct engine *e, struct domain *d, unsigned server,
                      uint32_t flags);
 
+/* ---- memory sharing (engine-sharing.c) -------------------------------------------- */
+
+/* Tells the oracle which frames the heap will hand out to d's next
+ * allocation attempts (what an unshare's copy gets): before an access,
+ * remove, set_type or hypervisor write, any of which may unshare. */
+void eng_alloc_hint(struct engine *e, const struct domain *d);
+int eng_sharing_control(struct engine *e, struct domain *d, bool enable);
+/* XENMEM_sharing_op_nominate_gfn: rc, *handle (0 on error). */
+int eng_share_nominate(struct engine *e, struct domain *d, gfn_t gfn,
+                       uint64_t *handle);
+int eng_share(struct engine *e, struct domain *sd, gfn_t sgfn, uint64_t sh,
+              struct domain *cd, gfn_t cgfn, uint64_t ch);
+int eng_share_add_physmap(struct engine *e, struct domain *sd, gfn_t sgfn,
+                          uint64_t sh, struct domain *cd, gfn_t cgfn);
+
 #endif /* PAGESIM_ENGINE_H */

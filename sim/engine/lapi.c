@@ -590,6 +590,8 @@ static int l_m2p(lua_State *L)
     uint64_t g = get_gpfn_from_mfn(e->host, _mfn(m));
     if (g == INVALID_M2P_ENTRY)
         lua_pushnil(L);
+    else if (g == SHARED_M2P_ENTRY)
+        lua_pushstring(L, "SHARED"); /* a shared frame (mem sharing) */
     else
         lua_pushinteger(L, (lua_Integer)g);
     return 1;
@@ -2376,6 +2378,113 @@ static int l_fail_alloc(lua_State *L)
     return 1;
 }
 
+/* ---- memory sharing (engine-sharing.c) ---------------------------------------- */
+
+/* The raw walker's overlay (EPT A/D, PML, raw entries) does not follow an
+ * unshare's new leaf: such domains cannot share. */
+static struct domain *check_sharing_domain(lua_State *L, int arg, const char *op)
+{
+    struct domain *d = check_domain(L, arg);
+    if (d->ept_raw || d->ept_ad || d->pml_mode)
+        lerror(L, "%s: domain '%s' uses raw EPT entries, EPT A/D or PML; "
+                  "memory sharing is not supported there", op, d->name);
+    return d;
+}
+
+/* d:sharing_enable([on]) -> rc: XEN_DOMCTL_MEM_SHARING_CONTROL. */
+static int d_sharing_enable(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_sharing_domain(L, 1, "sharing_enable");
+    bool on = lua_isnoneornil(L, 2) ? true : lua_toboolean(L, 2);
+    lua_pushinteger(L, eng_sharing_control(e, d, on));
+    return 1;
+}
+
+/* d:share_nominate(gfn) -> handle, or nil, rc. */
+static int d_share_nominate(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_sharing_domain(L, 1, "share_nominate");
+    uint64_t handle = 0;
+    int rc = eng_share_nominate(e, d, check_op_gfn(L, d, 2, "share_nominate"),
+                                &handle);
+    if (rc) {
+        lua_pushnil(L);
+        lua_pushinteger(L, rc);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)handle);
+    return 1;
+}
+
+/* d:share(gfn, handle, cd, cgfn, chandle) -> rc: d is the source. */
+static int d_share(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_sharing_domain(L, 1, "share");
+    gfn_t g = check_op_gfn(L, d, 2, "share");
+    uint64_t sh = check_u64(L, 3);
+    struct domain *cd = check_sharing_domain(L, 4, "share");
+    gfn_t cg = check_op_gfn(L, cd, 5, "share");
+    uint64_t ch = check_u64(L, 6);
+    lua_pushinteger(L, eng_share(e, d, g, sh, cd, cg, ch));
+    return 1;
+}
+
+/* d:share_add_physmap(gfn, handle, cd, cgfn) -> rc. */
+static int d_share_add_physmap(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_sharing_domain(L, 1, "share_add_physmap");
+    gfn_t g = check_op_gfn(L, d, 2, "share_add_physmap");
+    uint64_t sh = check_u64(L, 3);
+    struct domain *cd = check_sharing_domain(L, 4, "share_add_physmap");
+    gfn_t cg = check_op_gfn(L, cd, 5, "share_add_physmap");
+    lua_pushinteger(L, eng_share_add_physmap(e, d, g, sh, cd, cg));
+    return 1;
+}
+
+/* d:sharing() -> {enabled, shr_pages, shared_mfns, saved_mfns}. */
+static int d_sharing(lua_State *L)
+{
+    struct domain *d = check_domain(L, 1);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)d->host->shr_shared_mfns);
+    lua_setfield(L, -2, "shared_mfns");
+    lua_pushinteger(L, (lua_Integer)d->host->shr_saved_mfns);
+    lua_setfield(L, -2, "saved_mfns");
+    lua_pushboolean(L, d->sharing_enabled);
+    lua_setfield(L, -2, "enabled");
+    lua_pushinteger(L, (lua_Integer)d->shr_pages);
+    lua_setfield(L, -2, "shr_pages");
+    return 1;
+}
+
+/* shared_frame(mfn) -> {handle, sharers, owner = "dom_cow"}, or nil when
+ * the frame is not shared. */
+static int l_shared_frame(lua_State *L)
+{
+    struct engine *e = E(L);
+    uint64_t m = check_u64(L, 1);
+    if (m >= e->host->nr_frames)
+        return lerror(L, "mfn %#" PRIx64 " out of range (host has %#" PRIx64 " frames)",
+                      m, e->host->nr_frames);
+    uint64_t h = mem_sharing_handle(e->host, _mfn(m));
+    if (!h) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)h);
+    lua_setfield(L, -2, "handle");
+    lua_pushinteger(L, (lua_Integer)mem_sharing_sharers(e->host, _mfn(m)));
+    lua_setfield(L, -2, "sharers");
+    lua_pushstring(L, e->host->frames[m].owner == DOMID_COW ? "dom_cow" : "other");
+    lua_setfield(L, -2, "owner");
+    return 1;
+}
+
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                       lua_CFunction index, lua_CFunction gc)
 {
@@ -2420,6 +2529,9 @@ static void open_api(lua_State *L)
         { "map_ioreq_server", d_map_ioreq_server },
         { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
         { "set_mmio", d_set_mmio }, { "clear_mmio", d_clear_mmio },
+        { "sharing_enable", d_sharing_enable },
+        { "share_nominate", d_share_nominate }, { "share", d_share },
+        { "share_add_physmap", d_share_add_physmap }, { "sharing", d_sharing },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
@@ -2449,7 +2561,7 @@ static void open_api(lua_State *L)
         { "next", det_next }, { "tostring", det_tostring },
         { "expect_divergence", l_expect_divergence },
         { "fail_alloc", l_fail_alloc }, { "fragment_heap", l_fragment_heap },
-        { "heap", l_heap }, { NULL, NULL },
+        { "heap", l_heap }, { "shared_frame", l_shared_frame }, { NULL, NULL },
     };
     lua_pushglobaltable(L);
     luaL_setfuncs(L, globals, 0);
