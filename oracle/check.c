@@ -343,6 +343,7 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                               u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
                               od->id, v);
         oracle_compare_paging(d, od, &r);
+        oracle_compare_monitor(d, od, &r);
         uint64_t ram = od->pod_count; /* PoD cache pages are the domain's */
         /* The ioreq server mapping and its entry count. */
         uint64_t nioreq = 0;

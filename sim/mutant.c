@@ -48,6 +48,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
     { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
     { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
+    { MUT_MEM_ACCESS_NO_EVENT, "mem_access_no_event" },
+    { MUT_VM_EVENT_NO_BLACK_EYE, "vm_event_no_black_eye" },
 };
 
 const char *mutant_name(uint64_t bit)
