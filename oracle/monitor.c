@@ -269,11 +269,25 @@ void oracle_compare_monitor(const struct domain *d, const struct oracle_dom *od,
             oracle_report(r, e, a, "d%u.monitor.req[%u]", od->id, i);
         }
     }
+    unsigned black = 0;
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+        black += od->mon_state[v] == MON_BLACK_EYE;
+    if (m->blocked != black) {
+        snprintf(e, sizeof e, "%u", black);
+        snprintf(a, sizeof a, "%u", m->blocked);
+        oracle_report(r, e, a, "d%u.monitor.blocked", od->id);
+    }
     if (m->nwait != od->mon_nwait) {
         snprintf(e, sizeof e, "%u", od->mon_nwait);
         snprintf(a, sizeof a, "%u", m->nwait);
         oracle_report(r, e, a, "d%u.monitor.waiting_vcpus", od->id);
     }
+    for (unsigned i = 0; i < m->nwait && i < od->mon_nwait; i++)
+        if (m->waitq[i] != od->mon_waitq[i]) {
+            snprintf(e, sizeof e, "v%u", od->mon_waitq[i]);
+            snprintf(a, sizeof a, "v%u", m->waitq[i]);
+            oracle_report(r, e, a, "d%u.monitor.waitq[%u]", od->id, i);
+        }
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++) {
         if (m->vstate[v] != od->mon_state[v])
             oracle_report(r, mstate_name(od->mon_state[v]), mstate_name(m->vstate[v]),
