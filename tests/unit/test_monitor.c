@@ -199,9 +199,8 @@ Test(monitor, full_ring_waits_then_puts)
 {
     d->nr_vcpus = 1;
     cr_assert_eq(vm_event_monitor_enable(d), 0);
-    /* Fill the ring with answered-later async events by "other" vCPU ids
-     * is not possible with one vCPU (it is black-eyed first), so fill the
-     * slots directly through seven async events and one black eye. */
+    /* One vCPU fills the ring with async events; the eighth put leaves
+     * no slot free and black-eyes it. */
     for (uint64_t g = 0; g < 8; g++)
         cr_assert_eq(p2m_set_mem_access(d, _gfn(g), p2m_access_n2rwx), 0);
     for (unsigned i = 0; i < 8; i++) {
@@ -211,8 +210,8 @@ Test(monitor, full_ring_waits_then_puts)
     }
     cr_assert_eq(vm_event_monitor_used(d), 8);
     cr_assert_eq(monitor_vcpu_state(d, 0), MON_BLACK_EYE);
-    /* Pretend the scheduler ran it anyway: a violation now finds the ring
-     * full and sleeps with its request. */
+    /* Lift the black eye by hand (as another vCPU would find the ring):
+     * a violation now finds the ring full and sleeps with its request. */
     d->monitor.vstate[0] = MON_NONE;
     d->monitor.blocked = 0;
     cr_assert_eq(p2m_set_mem_access(d, _gfn(9), p2m_access_r), 0);
