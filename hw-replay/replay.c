@@ -611,13 +611,24 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                          "did not retry it");
         pd = NULL;
     }
+    /* Paused, asleep or black-eyed for the mem_access listener (the
+     * monitor ring, sim/monitor.c): no vm_event listener on the hardware
+     * side; the vCPU's retry after the response is a fresh access. */
+    if ((out->final == EF_PAUSED || out->final == EF_BLOCKED) &&
+        (vcpu_run_state(d, v->id) == VCPU_PAUSED_MONITOR ||
+         monitor_vcpu_state(d, v->id) != MON_NONE)) {
+        skip(c, e, dom, "the model held this vCPU for the mem_access listener "
+                        "(vm_event monitor ring): no hardware counterpart");
+        return;
+    }
     if (out->final == EF_PAUSED || out->final == EF_BLOCKED) {
         pend_note(c, e, v, out);
         return;
     }
     if (out->final == EF_CRASH) {
-        skip(c, e, dom, "the model crashed the domain (EPT misconfiguration or "
-                        "livelock): no hardware counterpart");
+        skip(c, e, dom, "the model crashed the domain (EPT misconfiguration, "
+                        "livelock, or a mem_access violation with access_required "
+                        "and no listener): no hardware counterpart");
         return;
     }
     /* p2m_mmio_direct (issue 3): the access reached a device frame beyond

@@ -356,6 +356,7 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
                               u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
                               od->id, v);
         oracle_compare_paging(d, od, &r);
+        oracle_compare_monitor(d, od, &r);
         /* PoD cache pages are the domain's, and so are pages it removed
          * that others still reference. */
         uint64_t ram = od->pod_count + od->orphans;

@@ -123,6 +123,17 @@ struct oracle_dom {
     /* Memory sharing: XEN_DOMCTL_MEM_SHARING_CONTROL and d->shr_pages. */
     bool shr_enabled;
     uint64_t shr_pages;
+    /* The monitor ring (oracle/monitor.c): every slot in use, oldest
+     * first, each a request either still unread or read by the listener
+     * and unanswered; the vCPUs asleep for a slot (in order) with the
+     * request each will put; per vCPU: asleep / black-eyed; the number of
+     * vCPUs (max_vcpus for the black eye). */
+    bool mon_ring, mon_required;
+    unsigned mon_size, mon_nslots, mon_nwait, mon_last_wake, nr_vcpus;
+    struct { struct mem_access_req req; bool read; } mon_slot[VM_EVENT_RING_MAX];
+    uint32_t mon_waitq[SIM_MAX_VCPUS];
+    struct mem_access_req mon_wait_req[SIM_MAX_VCPUS];
+    uint8_t mon_state[SIM_MAX_VCPUS]; /* enum monitor_vcpu_state */
 };
 
 struct oracle_cache;
@@ -246,6 +257,25 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn));
+/* ---- monitor.c ------------------------------------------------------------ */
+
+/* A mem_access violation of the gfn's access by the current vCPU
+ * (hvm_hap_nested_page_fault() -> p2m_mem_access_check() -> monitor_traps())
+ * on the flat model: what the fault handler does next. */
+enum oracle_ma {
+    OMA_RETRY,  /* re-execute */
+    OMA_FALL,   /* promoted: handle the fault by type */
+    OMA_PAUSED, /* sync request put, vCPU paused */
+    OMA_BLOCKED, /* sync request, ring full: vCPU asleep */
+    OMA_CRASH,  /* no listener, access required */
+};
+enum oracle_ma oracle_mem_access(struct oracle *o, struct oracle_dom *od,
+                                 uint64_t gpa, uint64_t gla, uint64_t qual);
+/* The access outcome for a vCPU the monitor ring holds (asleep: OR_BLOCKED,
+ * black-eyed: OR_PAUSED), or OR_OK when it runs. */
+int oracle_monitor_hold(const struct oracle_dom *od, unsigned vcpu);
+void oracle_compare_monitor(const struct domain *d, const struct oracle_dom *od,
+                            struct oracle_reporter *r);
 
 /* ---- flat.c -------------------------------------------------------------- */
 /* p2m_pod_demand_populate() on the flat model: the first cached frame

@@ -82,8 +82,12 @@ int oracle_op_paging_disable(struct oracle *o, domid_t d)
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
         if (od->vstate[v] == VCPU_WAIT_SLOT)
             return -EBUSY;
-    memset(od->vstate, 0, sizeof(od->vstate));
-    memset(od->vpause, 0, sizeof(od->vpause));
+    /* A vCPU paused for the monitor ring (oracle/monitor.c) stays. */
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
+        if (od->vstate[v] != VCPU_PAUSED_MONITOR) {
+            od->vstate[v] = VCPU_RUNNABLE;
+            od->vpause[v] = 0;
+        }
     od->ring = false;
     od->nreq = od->ndrops = 0;
     return 0;
@@ -369,6 +373,7 @@ static const char *vstate_name(unsigned s)
     case VCPU_RUNNABLE: return "runnable";
     case VCPU_PAUSED_PAGER: return "paused";
     case VCPU_WAIT_SLOT: return "waiting_slot";
+    case VCPU_PAUSED_MONITOR: return "paused_monitor";
     default: return "?";
     }
 }
@@ -441,7 +446,8 @@ void oracle_invariants_paging(const struct host *h, const struct domain *d,
         oracle_report(r, "no requests without a ring", "requests",
                       "I7 d%u.ring", d->id);
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
-        if ((p->vcpu_state[v] == VCPU_PAUSED_PAGER) != (p->pause_count[v] != 0)) {
+        if ((p->vcpu_state[v] == VCPU_PAUSED_PAGER ||
+             p->vcpu_state[v] == VCPU_PAUSED_MONITOR) != (p->pause_count[v] != 0)) {
             snprintf(a, sizeof a, "state %u count %u", p->vcpu_state[v],
                      p->pause_count[v]);
             oracle_report(r, "paused iff pause count", a, "I7 d%u.v%u", d->id, v);

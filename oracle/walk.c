@@ -727,8 +727,13 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     }
     /* A vCPU that is paused or asleep does not run (oracle/paging.c). */
     if (o->cur_vcpu < SIM_MAX_VCPUS && od->vstate[o->cur_vcpu] != VCPU_RUNNABLE) {
-        out->final = od->vstate[o->cur_vcpu] == VCPU_PAUSED_PAGER ? OR_PAUSED
-                                                                  : OR_BLOCKED;
+        out->final = od->vstate[o->cur_vcpu] == VCPU_WAIT_SLOT ? OR_BLOCKED
+                                                               : OR_PAUSED;
+        return;
+    }
+    /* Or held by the monitor ring (oracle/monitor.c). */
+    if (oracle_monitor_hold(od, o->cur_vcpu) != OR_OK) {
+        out->final = (enum oracle_final)oracle_monitor_hold(od, o->cur_vcpu);
         return;
     }
 
@@ -756,6 +761,12 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
 {
     for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
         struct attempt a;
+        /* The last exit's async mem_access event left the vCPU asleep on
+         * a full monitor ring or black-eyed: it does not re-execute. */
+        if (n && oracle_monitor_hold(od, o->cur_vcpu) != OR_OK) {
+            out->final = (enum oracle_final)oracle_monitor_hold(od, o->cur_vcpu);
+            return;
+        }
         attempt(od, cpu, mem, o->nr_frames, ov, gva_x(va), k, start, &a);
         if (a.end == AT_OK) {
             predict_ok(&a, mem, o->nr_frames, k, width, out);
@@ -823,22 +834,29 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
             }
             continue;
         }
-        /* mem_access before anything else, for gfns with a frame: rx2rw
-         * written becomes rw and the fault is handled on; any other
-         * violation clears the restriction to rwx (no monitor ring, access
-         * not required) and the access is re-executed.  Each is a 4 KiB
-         * set_entry, splitting a superpage. */
+        /* mem_access before anything else, for gfns with a frame
+         * (oracle/monitor.c): promoted and handled on, re-executed after
+         * the restriction is cleared, or the vCPU paused / asleep for the
+         * listener, or the domain crashed (access required, no listener).
+         * Each access change is a 4 KiB set_entry, splitting a superpage. */
         bool fall_through = false;
         if (g < od->max_gfn && !od->raw && !od->nraw_hi &&
             od_mfn(od, g) != mfn_x(INVALID_MFN) &&
             access_violation(od_access(od, g), a.qual)) {
-            oracle_split(o, od, g);
-            if ((a.qual & EPTQ_WRITE) && od_access(od, g) == p2m_access_rx2rw) {
-                OD_ACCESS_W(od, g) = p2m_access_rw;
+            switch (oracle_mem_access(o, od, a.xgpa, a.cr2, a.qual)) {
+            case OMA_FALL:
                 fall_through = true;
-            } else {
-                OD_ACCESS_W(od, g) = p2m_access_rwx;
+                break;
+            case OMA_RETRY:
                 continue;
+            case OMA_PAUSED:
+                out->final = OR_PAUSED;
+                return;
+            case OMA_BLOCKED:
+                out->final = OR_BLOCKED;
+                return;
+            case OMA_CRASH:
+                return;
             }
         }
         /* Paged out: populate for this vCPU (oracle/paging.c); a gfn

@@ -17,7 +17,8 @@
  *
  * Paging types: see hvm_hap_nested_page_fault_vcpu().
  * A write to p2m_ram_shared unshares the page (mem_sharing.c) and retries.
- * Not modelled (each would be another outcome): mem_access events,
+ * mem_access violations: sim/monitor.c.  Not modelled (each would be
+ * another outcome):
  * write-discard to grant_map_ro, ioreq_server, and
  * Xen's "spurious fault" rule that retries any other fault on a RAM type.
  */
@@ -64,6 +65,10 @@ static bool mem_access_violation(p2m_access_t a, uint64_t qual)
     }
 }
 
+static enum npf_result npf_handle_type(struct domain *d, uint32_t vcpu,
+                                       gfn_t gfn, p2m_type_t t, uint64_t qual,
+                                       bool fall_through);
+
 enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
                                                gpa_t gpa, uint64_t qual,
                                                gva_t gla)
@@ -91,28 +96,50 @@ enum npf_result hvm_hap_nested_page_fault_vcpu(struct domain *d, uint32_t vcpu,
     }
 
     /* mem_access first, for entries with a frame (hvm.c "Check access
-     * permissions first"): an access the p2m_access_t forbids is a
-     * violation for p2m_mem_access_check().  rx2rw on a write is promoted
-     * to rw and the fault handled on as usual (not a sync event); n2rwx
-     * becomes rwx.  No vm_event monitor ring is modelled and
-     * p2m->access_required is false, so otherwise the restriction is
-     * cleared to rwx and the access re-executed.  Not in a domain with
-     * raw EPT entries (d:ept_set_raw): their access field (bits 62:59) is
+     * permissions first"): an access the p2m_access_t forbids goes to
+     * p2m_mem_access_check() and monitor_traps() (sim/monitor.c): rx2rw
+     * on a write is promoted to rw and the fault handled on as usual;
+     * n2rwx becomes rwx and, with a listener, an async event is sent and
+     * the fault handled on; other violations either pause the vCPU with a
+     * sync request on the monitor ring, or (no listener) crash the domain
+     * when access_required is set, else have the restriction cleared to
+     * rwx and the access re-executed.  Not in a domain with raw EPT
+     * entries (d:ept_set_raw): their access field (bits 62:59) is
      * whatever the scenario wrote, usually 0, which would read as
      * p2m_access_n; such domains keep the pre-mem_access handling. */
     if (!d->ept_raw && !mfn_eq(mfn, INVALID_MFN) &&
         mem_access_violation(a, qual)) {
-        if ((qual & EPTQ_WRITE) && a == p2m_access_rx2rw) {
-            if (p2m_set_mem_access(d, gfn, p2m_access_rw))
-                return NPF_CRASH; /* Xen ASSERT()s success */
+        switch (p2m_mem_access_check(d, vcpu, gpa, gla, qual, a)) {
+        case MA_FALL:
             fall_through = true;
-        } else {
-            if (p2m_set_mem_access(d, gfn, p2m_access_rwx))
-                return NPF_CRASH;
+            break;
+        case MA_RETRY:
             return NPF_RETRY;
+        case MA_PAUSED:
+            return NPF_PAUSED;
+        case MA_WAIT_SLOT:
+            return NPF_WAIT_SLOT;
+        case MA_CRASH:
+            return NPF_CRASH;
         }
     }
+    /* An async (n2rwx) event: the vCPU finishes handling the fault, then,
+     * on the way out, sleeps in monitor_traps() if the monitor ring was
+     * full, or is descheduled if vm_event_put_request() black-eyed it;
+     * either way it does not re-execute the access now. */
+    enum npf_result res = npf_handle_type(d, vcpu, gfn, t, qual, fall_through);
+    if (res == NPF_RETRY && monitor_vcpu_state(d, vcpu) == MON_WAIT_SLOT)
+        return NPF_WAIT_SLOT;
+    if (res == NPF_RETRY && monitor_vcpu_state(d, vcpu) == MON_BLACK_EYE)
+        return NPF_PAUSED;
+    return res;
+}
 
+/* The rest of hvm_hap_nested_page_fault(), by the gfn's type. */
+static enum npf_result npf_handle_type(struct domain *d, uint32_t vcpu,
+                                       gfn_t gfn, p2m_type_t t, uint64_t qual,
+                                       bool fall_through)
+{
     if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
         switch (p2m_mem_paging_populate(d, gfn, vcpu)) {
         case POP_SENT:

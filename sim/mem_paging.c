@@ -30,7 +30,9 @@
  *     caller sleeping on ved->wq: it is queued (pending_drops) and put on
  *     the ring as soon as a slot frees;
  *   - the "black eye" pause of vm_event_put_request() (fewer free slots
- *     than vCPUs) is not modelled.
+ *     than vCPUs) never applies here: a guest vCPU's request always
+ *     carries a vm_event pause, and foreign producers are exempt; it is
+ *     modelled for the monitor ring (sim/monitor.c).
  *
  * MUT_MEM_EVENT_2011 switches to the 2011 mem_event ring of seed 002
  * patch 08/12: 64 slots, drop notices lost when the ring is full
@@ -107,10 +109,13 @@ int vm_event_paging_disable(struct domain *d)
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
         if (p->vcpu_state[v] == VCPU_WAIT_SLOT)
             return -EBUSY;
-    /* vm_event_cleanup_domain(): unpause every vCPU paused for the ring. */
+    /* vm_event_cleanup_domain(): unpause every vCPU paused for the ring
+     * (a vCPU paused for the monitor ring, sim/monitor.c, stays). */
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++) {
-        p->vcpu_state[v] = VCPU_RUNNABLE;
-        p->pause_count[v] = 0;
+        if (p->vcpu_state[v] != VCPU_PAUSED_MONITOR) {
+            p->vcpu_state[v] = VCPU_RUNNABLE;
+            p->pause_count[v] = 0;
+        }
     }
     p->ring_enabled = false;
     p->nreq = p->req_cons = 0;

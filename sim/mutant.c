@@ -52,6 +52,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_MMIO_DIRECT_WB, "mmio_direct_wb" },
     { MUT_UNSHARE_IN_PLACE, "unshare_in_place" },
     { MUT_SHARE_CLIENT_LEAK, "share_client_leak" },
+    { MUT_MEM_ACCESS_NO_EVENT, "mem_access_no_event" },
+    { MUT_VM_EVENT_NO_BLACK_EYE, "vm_event_no_black_eye" },
 };
 
 const char *mutant_name(uint64_t bit)

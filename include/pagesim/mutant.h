@@ -154,6 +154,15 @@
  * into the request instead of the faulting gfn; replay sees the pager's
  * userfaultfd faults disagree with the requests. */
 #define MUT_POPULATE_GFN_ALIGNED (UINT64_C(1) << 60)
+/* sim (issue 3, mem_access): p2m_mem_access_check() ignores the monitor
+ * ring, as before a listener was modelled: a violation with a listener is
+ * cleared to rwx, no request is sent and the vCPU is not paused (and
+ * access_required never crashes the domain). */
+#define MUT_MEM_ACCESS_NO_EVENT (UINT64_C(1) << 13)
+/* sim (issue 3, vm_event): vm_event_put_request() never gives the "black
+ * eye" (the producing vCPU is not paused when fewer slots are free than
+ * the domain has vCPUs). */
+#define MUT_VM_EVENT_NO_BLACK_EYE (UINT64_C(1) << 14)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;

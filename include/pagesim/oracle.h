@@ -316,6 +316,19 @@ int oracle_op_share_add_physmap(struct oracle *o, domid_t sd, gfn_t sgfn,
  * attempt that fails): what an unshare's copy gets. */
 void oracle_note_alloc_hint(struct oracle *o, const uint64_t *frames,
                             unsigned n);
+/* ---- the monitor ring for mem_access (oracle/monitor.c) --------------------------- */
+
+/* vCPU id of domain d was created (the black eye compares free slots with
+ * the domain's vCPU count). */
+void oracle_op_vcpu_created(struct oracle *o, domid_t d, unsigned id);
+int oracle_op_monitor_enable(struct oracle *o, domid_t d, unsigned slots);
+int oracle_op_monitor_disable(struct oracle *o, domid_t d);
+void oracle_op_access_required(struct oracle *o, domid_t d, bool on);
+/* The listener reads the oldest unread request: 0, -ENODEV, -ENOENT. */
+int oracle_op_monitor_get(struct oracle *o, domid_t d, struct mem_access_req *out);
+/* A response: 0, -ENODEV, -EINVAL (nothing read and unanswered). */
+int oracle_op_monitor_resume(struct oracle *o, domid_t d,
+                             const struct mem_access_req *rsp);
 
 /* ---- TLB allowed outcomes (issue 4) ----------------------------------------------- */
 

@@ -272,6 +272,8 @@ enum vcpu_run_state {
     VCPU_RUNNABLE = 0,
     VCPU_PAUSED_PAGER, /* vm_event_vcpu_pause(): waiting for the response */
     VCPU_WAIT_SLOT,    /* on ved->wq: waiting for a free ring slot */
+    VCPU_PAUSED_MONITOR, /* vm_event_vcpu_pause() for a sync mem_access
+                          * event: waiting for the listener's response */
 };
 
 /*
@@ -292,6 +294,62 @@ struct mem_paging {
     int64_t paged_pages;      /* d->paged_pages (atomic_t: can go below 0) */
     uint8_t vcpu_state[SIM_MAX_VCPUS];  /* enum vcpu_run_state */
     uint32_t pause_count[SIM_MAX_VCPUS]; /* v->vm_event_pause_count */
+};
+
+/* ---- the vm_event monitor ring for mem_access (monitor.c) ------------------- */
+
+/* struct vm_event_mem_access flags (public/vm_event.h). */
+#define MEM_ACCESS_R (1u << 0)
+#define MEM_ACCESS_W (1u << 1)
+#define MEM_ACCESS_X (1u << 2)
+#define MEM_ACCESS_GLA_VALID (1u << 3)
+#define MEM_ACCESS_FAULT_WITH_GLA (1u << 4)
+#define MEM_ACCESS_FAULT_IN_GPT (1u << 5)
+
+/* A VM_EVENT_REASON_MEM_ACCESS request (vm_event_request_t with its
+ * u.mem_access payload) and, echoed, the listener's response.  'access'
+ * is not in Xen's payload: it is the p2m_access_t the violation was
+ * checked against, which a listener learns with xc_get_mem_access(). */
+struct mem_access_req {
+    uint64_t gfn;
+    uint64_t gla;      /* valid with MEM_ACCESS_GLA_VALID, else 0 */
+    uint32_t offset;   /* gpa & 0xfff */
+    uint32_t maflags;  /* MEM_ACCESS_* */
+    uint32_t flags;    /* VM_EVENT_FLAG_* */
+    uint32_t access;   /* p2m_access_t at the violation */
+    uint32_t vcpu_id;
+};
+
+/* Why a vCPU is held by the monitor ring besides a vm_event pause. */
+enum monitor_vcpu_state {
+    MON_NONE = 0,
+    MON_WAIT_SLOT, /* monitor_traps() asleep in vm_event_wait_slot() */
+    MON_BLACK_EYE, /* vm_event_mark_and_pause(): paused until a slot frees */
+};
+
+/*
+ * d->vm_event_monitor as the mem_access listener uses it.  A slot is in
+ * use from vm_event_put_request() until Xen consumes the listener's
+ * response (RING_FREE_REQUESTS counts req_prod_pvt - rsp_cons): requests
+ * still on the ring (nreq) plus requests the listener took and has not
+ * answered (taken).  Claim and put are one step, as for the paging ring.
+ */
+struct vm_event_monitor {
+    bool ring_enabled;
+    bool access_required;     /* p2m->access_required */
+    unsigned ring_size;
+    unsigned req_cons, nreq;  /* circular queue of unread requests */
+    struct mem_access_req req[VM_EVENT_RING_MAX];
+    unsigned taken;           /* read by the listener, not yet answered */
+    /* vCPUs asleep on ved->wq, in the order they slept, with the request
+     * each will put once woken (wait_event() then vm_event_put_request()). */
+    unsigned nwait;
+    uint32_t waitq[SIM_MAX_VCPUS];
+    struct mem_access_req wait_req[SIM_MAX_VCPUS];
+    uint8_t vstate[SIM_MAX_VCPUS]; /* enum monitor_vcpu_state */
+    unsigned blocked;         /* ved->blocked: black-eyed vCPUs */
+    unsigned last_vcpu_wake_up;
+    uint64_t events, black_eyes, crashes; /* counters for d:monitor() */
 };
 
 /* p2m->pod (p2m-pod.c), order-0 pages only: the cache of pages PoD entries
@@ -355,6 +413,7 @@ struct domain {
      * naming this domain: its gfns backed by a shared frame). */
     bool sharing_enabled;
     uint64_t shr_pages;
+    struct vm_event_monitor monitor; /* monitor.c */
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
@@ -743,5 +802,41 @@ void mem_sharing_relinquish(struct domain *d);
  * 0 when m is not shared. */
 uint64_t mem_sharing_handle(const struct host *h, mfn_t m);
 unsigned mem_sharing_sharers(const struct host *h, mfn_t m);
+/* ---- the monitor ring and p2m_mem_access_check() (monitor.c) ---------------- */
+
+/* vm_event_enable() for XEN_DOMCTL_VM_EVENT_OP_MONITOR: 0, -EBUSY (ring
+ * already there).  Same slot count as the paging ring. */
+int vm_event_monitor_enable(struct domain *d);
+/* vm_event_disable(): -EINVAL (no ring), -EBUSY (a vCPU sleeps for a
+ * slot).  Black-eyed vCPUs are unpaused; vm_event-paused ones stay
+ * paused (their pause count is not the ring's). */
+int vm_event_monitor_disable(struct domain *d);
+/* XEN_DOMCTL_set_access_required. */
+void p2m_set_access_required(struct domain *d, bool on);
+/* The listener's RING_GET_REQUEST: 0 with *out, -ENODEV, -ENOENT (empty).
+ * The slot stays in use until the response. */
+int vm_event_monitor_get(struct domain *d, struct mem_access_req *out);
+/* vm_event_resume() on the monitor ring with one response: -ENODEV (no
+ * ring), -EINVAL (no request taken: no slot holds a response).  Frees
+ * the slot (vm_event_wake()); for a vCPU with a vm_event pause, unpauses
+ * it if VM_EVENT_FLAG_VCPU_PAUSED is set. */
+int vm_event_monitor_resume(struct domain *d, const struct mem_access_req *rsp);
+/* Slots in use (requests on the ring + taken and unanswered). */
+unsigned vm_event_monitor_used(const struct domain *d);
+/* Whether vCPU v may run as far as the monitor ring is concerned. */
+enum monitor_vcpu_state monitor_vcpu_state(const struct domain *d, unsigned v);
+
+/* p2m_mem_access_check() + monitor_traps() for a violation of access a by
+ * vCPU 'vcpu' at gpa (hvm_hap_nested_page_fault(), hvm.c). */
+enum mem_access_result {
+    MA_RETRY = 0,  /* handled (promoted, cleared): re-execute */
+    MA_FALL,       /* promoted, go on with the fault (rx2rw write, n2rwx) */
+    MA_PAUSED,     /* sync event put, vCPU vm_event-paused */
+    MA_WAIT_SLOT,  /* sync event, ring full: the vCPU sleeps for a slot */
+    MA_CRASH,      /* no listener and access_required: domain_crash() */
+};
+enum mem_access_result p2m_mem_access_check(struct domain *d, uint32_t vcpu,
+                                            gpa_t gpa, gva_t gla, uint64_t qual,
+                                            p2m_access_t a);
 
 #endif /* PAGESIM_SIM_H */

@@ -409,6 +409,7 @@ struct vcpu *eng_vcpu_create(struct engine *e, struct domain *d)
     v->id = id;
     if (id + 1 > d->nr_vcpus)
         d->nr_vcpus = id + 1;
+    oracle_op_vcpu_created(e->oracle, d->id, id);
     /* vmx_vcpu_initialise(): a vCPU created while PML is on gets its log
      * at once (a full heap: it runs without, as the log-less vCPU of an
      * enable that could not allocate would not exist in Xen). */
@@ -808,10 +809,22 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
     /* A vCPU paused for the pager or asleep on the ring does not run. */
     switch (vcpu_run_state(d, v->id)) {
     case VCPU_PAUSED_PAGER:
+    case VCPU_PAUSED_MONITOR:
         out->final = EF_PAUSED;
         return;
     case VCPU_WAIT_SLOT:
         out->final = EF_BLOCKED;
+        return;
+    default:
+        break;
+    }
+    /* Nor one asleep on, or black-eyed by, the monitor ring. */
+    switch (monitor_vcpu_state(d, v->id)) {
+    case MON_WAIT_SLOT:
+        out->final = EF_BLOCKED;
+        return;
+    case MON_BLACK_EYE:
+        out->final = EF_PAUSED;
         return;
     default:
         break;

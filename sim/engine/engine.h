@@ -297,6 +297,16 @@ int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn);
 int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t);
 int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn);
 
+/* ---- the mem_access listener's monitor ring (engine-monitor.c) --------------------- */
+
+int eng_monitor_enable(struct engine *e, struct domain *d);
+int eng_monitor_disable(struct engine *e, struct domain *d);
+void eng_access_required(struct engine *e, struct domain *d, bool on);
+int eng_monitor_get(struct engine *e, struct domain *d, struct mem_access_req *out);
+int eng_monitor_resume(struct engine *e, struct domain *d,
+                       const struct mem_access_req *rsp);
+void eng_monitor_req_text(const struct mem_access_req *q, char *buf, size_t n);
+
 /* ---- P2M superpages and access types (engine-p2m.c) ------------------------------- */
 
 /* Around a sim operation that may split a superpage: begin before it, end

@@ -2150,13 +2150,200 @@ static int d_page_contents(lua_State *L)
     return 1;
 }
 
+/* ---- the mem_access listener: monitor ring (engine-monitor.c) --------------------------- */
+
+/* monitor_enable{ access_required = bool }: the optional table sets
+ * access_required first (as a listener's xc_domain_set_access_required()
+ * would); unknown keys are errors. */
+static int d_monitor_enable(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        const char *bad = NULL;
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            lua_pop(L, 1);
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            if (strcmp(k, "access_required") && (!bad || strcmp(k, bad) < 0))
+                bad = k;
+        }
+        if (bad)
+            return lerror(L, "monitor_enable{}: unknown key '%s' (access_required)", bad);
+        lua_getfield(L, 2, "access_required");
+        if (!lua_isnil(L, -1)) {
+            luaL_checktype(L, -1, LUA_TBOOLEAN);
+            eng_access_required(e, d, lua_toboolean(L, -1));
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, eng_monitor_enable(e, d));
+    return 1;
+}
+
+static int d_monitor_disable(lua_State *L)
+{
+    struct engine *e = E(L);
+    lua_pushinteger(L, eng_monitor_disable(e, check_domain(L, 1)));
+    return 1;
+}
+
+/* set_access_required(bool): XEN_DOMCTL_set_access_required. */
+static int d_set_access_required(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    eng_access_required(e, d, lua_toboolean(L, 2));
+    return 0;
+}
+
+static void push_bool(lua_State *L, const char *k, bool b)
+{
+    lua_pushboolean(L, b);
+    lua_setfield(L, -2, k);
+}
+
+static void push_ma_request(lua_State *L, const struct mem_access_req *q)
+{
+    lua_createtable(L, 0, 16);
+    set_field_int(L, "gfn", q->gfn);
+    set_field_int(L, "offset", q->offset);
+    if (q->maflags & MEM_ACCESS_GLA_VALID)
+        set_field_int(L, "gla", q->gla);
+    push_bool(L, "r", q->maflags & MEM_ACCESS_R);
+    push_bool(L, "w", q->maflags & MEM_ACCESS_W);
+    push_bool(L, "x", q->maflags & MEM_ACCESS_X);
+    push_bool(L, "gla_valid", q->maflags & MEM_ACCESS_GLA_VALID);
+    push_bool(L, "fault_with_gla", q->maflags & MEM_ACCESS_FAULT_WITH_GLA);
+    push_bool(L, "fault_in_gpt", q->maflags & MEM_ACCESS_FAULT_IN_GPT);
+    lua_pushstring(L, p2m_access_name((p2m_access_t)q->access));
+    lua_setfield(L, -2, "access");
+    set_field_int(L, "maflags", q->maflags);
+    set_field_int(L, "flags", q->flags);
+    push_bool(L, "paused", q->flags & VM_EVENT_FLAG_VCPU_PAUSED);
+    set_field_int(L, "vcpu", q->vcpu_id);
+}
+
+/* monitor_get() -> request table, or nil, rc. */
+static int d_monitor_get(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    struct mem_access_req q;
+    int rc = eng_monitor_get(e, d, &q);
+    if (rc) {
+        lua_pushnil(L);
+        lua_pushinteger(L, rc);
+        return 2;
+    }
+    push_ma_request(L, &q);
+    return 1;
+}
+
+/* monitor_respond(req [, { access = "rw" }]): the response echoes the
+ * request's fields (gfn, vcpu, flags, maflags; any may be overridden in
+ * the table, e.g. flags = 0 to leave the vCPU paused).  'access' is the
+ * listener's XENMEM_access_op_set_access on req.gfn before it responds,
+ * a step of its own. */
+static int d_monitor_respond(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    struct mem_access_req q;
+    memset(&q, 0, sizeof(q));
+    lua_getfield(L, 2, "gfn");
+    q.gfn = (uint64_t)luaL_checkinteger(L, -1);
+    lua_getfield(L, 2, "vcpu");
+    lua_Integer v = luaL_checkinteger(L, -1);
+    if (v < 0 || v >= SIM_MAX_VCPUS)
+        return lerror(L, "monitor_respond: vcpu %d out of range (0..%d)", (int)v,
+                      SIM_MAX_VCPUS - 1);
+    q.vcpu_id = (uint32_t)v;
+    lua_getfield(L, 2, "flags");
+    q.flags = (uint32_t)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "maflags");
+    q.maflags = (uint32_t)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "offset");
+    q.offset = (uint32_t)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "gla");
+    q.gla = (uint64_t)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "access");
+    const char *an = luaL_optstring(L, -1, "n");
+    int ra = p2m_access_from_name(an);
+    if (ra < 0)
+        return lerror(L, "monitor_respond: request access '%s' unknown", an);
+    q.access = (uint32_t)ra;
+    lua_pop(L, 7);
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        const char *bad = NULL;
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            lua_pop(L, 1);
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            if (strcmp(k, "access") && (!bad || strcmp(k, bad) < 0))
+                bad = k;
+        }
+        if (bad)
+            return lerror(L, "monitor_respond: unknown option '%s' (access; "
+                          "emulation is not modelled)", bad);
+        lua_getfield(L, 3, "access");
+        if (!lua_isnil(L, -1)) {
+            const char *nn = luaL_checkstring(L, -1);
+            int a = p2m_access_from_name(nn);
+            if (a < 0 || a == p2m_access_r_pw)
+                return lerror(L, "monitor_respond: unknown access type '%s' (n, r, "
+                              "w, rw, x, rx, wx, rwx, rx2rw, n2rwx)", nn);
+            if (q.gfn >= d->max_gfn)
+                return lerror(L, "monitor_respond: gfn %#llx out of range for "
+                              "access", (unsigned long long)q.gfn);
+            check_not_raw(L, d, _gfn(q.gfn), "monitor_respond");
+            eng_set_access(e, d, _gfn(q.gfn), (p2m_access_t)a);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, eng_monitor_resume(e, d, &q));
+    return 1;
+}
+
+/* monitor() -> the ring's state and counters. */
+static int d_monitor(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    const struct vm_event_monitor *m = &d->monitor;
+    lua_createtable(L, 0, 11);
+    push_bool(L, "enabled", m->ring_enabled);
+    push_bool(L, "access_required", m->access_required);
+    set_field_int(L, "ring_size", m->ring_size);
+    set_field_int(L, "requests", m->nreq);
+    set_field_int(L, "taken", m->taken);
+    set_field_int(L, "used", m->nreq + m->taken);
+    set_field_int(L, "waiting", m->nwait);
+    set_field_int(L, "blocked", m->blocked);
+    set_field_int(L, "events", m->events);
+    set_field_int(L, "black_eyes", m->black_eyes);
+    set_field_int(L, "crashes", m->crashes);
+    return 1;
+}
+
 static int v_state(lua_State *L)
 {
     E(L);
     struct vcpu *v = *check_vcpu_ud(L, 1);
-    static const char *const n[] = { "runnable", "paused", "waiting_slot" };
+    static const char *const n[] = { "runnable", "paused", "waiting_slot",
+                                     "paused_monitor" };
     unsigned s = vcpu_run_state(v->d, v->id);
-    lua_pushstring(L, s < 3 ? n[s] : "?");
+    /* A runnable vCPU may still be held by the monitor ring. */
+    if (s == VCPU_RUNNABLE && monitor_vcpu_state(v->d, v->id) == MON_WAIT_SLOT)
+        lua_pushstring(L, "waiting_monitor_slot");
+    else if (s == VCPU_RUNNABLE && monitor_vcpu_state(v->d, v->id) == MON_BLACK_EYE)
+        lua_pushstring(L, "black_eye");
+    else
+        lua_pushstring(L, s < 4 ? n[s] : "?");
     return 1;
 }
 
@@ -2532,6 +2719,11 @@ static void open_api(lua_State *L)
         { "sharing_enable", d_sharing_enable },
         { "share_nominate", d_share_nominate }, { "share", d_share },
         { "share_add_physmap", d_share_add_physmap }, { "sharing", d_sharing },
+        { "monitor_enable", d_monitor_enable },
+        { "monitor_disable", d_monitor_disable },
+        { "set_access_required", d_set_access_required },
+        { "monitor_get", d_monitor_get }, { "monitor_respond", d_monitor_respond },
+        { "monitor", d_monitor },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
