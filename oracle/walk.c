@@ -111,6 +111,21 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
         x->xkind = ideal_misconfig(x->perm) ? OR_EXIT_EPT_MISCONFIG
                                             : OR_EXIT_EPT_VIOLATION;
         x->qual = exit_qual(kind_bit[k], x->perm, !paging);
+        if (od->npt) {
+            /* AMD NPT (APM 15.25.6): a #NPF whose EXITINFO1 is the #PF
+             * error code of the nested access -- U always (nested accesses
+             * are user accesses), W for a write, I/D for a fetch (the host
+             * runs with EFER.NXE), P when the leaf was present (a type
+             * with any permission: the others are written not present,
+             * whatever level the walk stopped at) -- and bit 32 (final
+             * gpa) or 33 (guest page-table access).  No misconfiguration:
+             * a present leaf always has R. */
+            x->ok = (x->perm & need[k]) != 0;
+            x->xkind = OR_EXIT_NPF;
+            x->qual = PFEC_U | (k == ACC_WRITE ? PFEC_W : 0) |
+                      (k == ACC_FETCH ? PFEC_ID : 0) | (x->perm ? PFEC_P : 0) |
+                      (paging ? NPF_GPT : NPF_FINAL);
+        }
         /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for a 1 GiB one. */
         x->refs = 4 - order / 9;
         x->memtype = EPT_MT_WB;
@@ -651,7 +666,8 @@ static void emulated_ad(struct oracle_dom *od, struct attempt *a,
                         const struct hostmem *mem, uint64_t nr_frames, bool write,
                         struct oracle_expect *out)
 {
-    if (!(a->qual & EPTQ_GLA_XLATE))
+    /* On the final gpa: qualification bit 8, or EXITINFO1 bit 32. */
+    if (!(a->qual & (od->npt ? NPF_FINAL : EPTQ_GLA_XLATE)))
         return;
     for (unsigned d = 0; d < a->nent; d++) {
         const struct gentry *g = &a->ent[d];
@@ -758,7 +774,8 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         struct oracle_exit *x = &out->exits[out->nexits++];
         x->kind = a.xkind;
-        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION ? a.qual : 0;
+        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION || a.xkind == OR_EXIT_NPF
+                      ? a.qual : 0;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
         /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
@@ -773,8 +790,12 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         /* A misconfiguration: no p2m recalculation pending here, so Xen's
          * ept_handle_misconfig() fails and the domain is crashed. */
-        if (a.xkind != OR_EXIT_EPT_VIOLATION)
+        if (a.xkind != OR_EXIT_EPT_VIOLATION && a.xkind != OR_EXIT_NPF)
             return;
+        /* From here on a.qual's bit 1 is "write" in both formats (EPT
+         * qualification bit 1, EXITINFO1 bit 1 = #PF W), which is all the
+         * handler below reads of it besides the access-type check, which
+         * NPT domains skip (no access types). */
 
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
@@ -798,7 +819,7 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
          * not required) and the access is re-executed.  Each is a 4 KiB
          * set_entry, splitting a superpage. */
         bool fall_through = false;
-        if (g < od->max_gfn && !od->raw && !od->nraw_hi &&
+        if (g < od->max_gfn && !od->raw && !od->nraw_hi && !od->npt &&
             od_mfn(od, g) != mfn_x(INVALID_MFN) &&
             access_violation(od_access(od, g), a.qual)) {
             oracle_split(o, od, g);

@@ -48,6 +48,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
     { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
     { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
+    { MUT_NPT_LOGDIRTY_RW, "npt_logdirty_rw" },
+    { MUT_NPF_IGNORE_W, "npf_ignore_w" },
 };
 
 const char *mutant_name(uint64_t bit)
