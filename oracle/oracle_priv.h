@@ -232,6 +232,12 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
                          enum access_kind k, bool paging_access,
                          const struct oracle_ovl *ov,
                          struct oracle_ept_result *out);
+/* oracle_npt_xlate() reading through the overlay ov (may be NULL). */
+void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_nptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out);
 /* Records the result's A/D updates in ov (ignored when full). */
 void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 
@@ -268,10 +274,6 @@ void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
  * from bits 58:52 (p2m_invalid for an entry without flags), the frame,
  * and perm as r/w/x: P, P&RW, P&!NX. */
 void oracle_npte_decode(uint64_t e, struct oracle_epte *out);
-/* The PTE flag bits (11:0 and 63) p2m-pt's p2m_type_to_flags() gives a
- * leaf of type t (xen-paging.md 1.x, p2m-pt.c), the oracle's own table;
- * ioreq_write: a server claims writes.  PS not included. */
-uint64_t oracle_npt_type_flags(unsigned t, bool ioreq_write);
 /* Whether root's tables are NPT (sim domain d->npt, read as data) and
  * the per-format decoders behind one call. */
 void oracle_p2m_decode(bool npt, uint64_t e, struct oracle_epte *out);

@@ -132,6 +132,28 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
         x->shift = PAGE_SHIFT + order;
         return;
     }
+    if (od->npt) {
+        /* Raw nested tables (d:npt_set_raw): the oracle's own NPT walker
+         * over the sim's tables, through the overlay; the host runs with
+         * EFER.NXE and MAXPHYADDR 52 for them. */
+        struct oracle_nptp np = { .root_mfn = od->root_mfn, .nxe = true,
+                                  .maxphyaddr = 52 };
+        struct oracle_ept_result r;
+        oracle_npt_xlate_ov(mem, nr_frames, &np, gpa, k, paging, ov, &r);
+        x->refs = r.refs;
+        if (r.outcome != OE_OK) {
+            x->xkind = OR_EXIT_NPF;
+            x->qual = r.qual;
+            return;
+        }
+        x->ok = true;
+        x->perm = r.rights & 7;
+        x->hpa = r.hpa;
+        x->memtype = r.memtype;
+        x->shift = r.shift;
+        oracle_ovl_apply(ov, &r);
+        return;
+    }
     unsigned v = od->cur_vcpu;
     bool pml = od->pml_on && v < SIM_MAX_VCPUS && od->pml_log[v];
     struct oracle_eptp p = { .root_mfn = od->root_mfn, .levels = 4,
@@ -197,11 +219,27 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                 e = ov->val[i];
         if (level == 1)
             break;
-        if (!(e & ORACLE_RWX) || (e & (1ULL << 7)))
+        if (!(e & (od->npt ? 1ULL : ORACLE_RWX)) || (e & (1ULL << 7)))
             return;
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     unsigned perm = oracle_type_perms(t);
+    if (od->npt) {
+        /* A p2m-pt leaf: frame kept, the type's flags (A and D preset). */
+        uint64_t v = (e & (0xFFFFFFFFFFULL << 12)) |
+                     oracle_npt_type_flags(t, od->ioreq_write) | ((uint64_t)t << 52);
+        unsigned i = 0;
+        while (i < ov->n && ov->hpa[i] != ea)
+            i++;
+        if (i == ov->n) {
+            if (ov->n == ORACLE_MAX_EPT_AD)
+                return;
+            ov->n++;
+        }
+        ov->hpa[i] = ea;
+        ov->val[i] = v;
+        return;
+    }
     if (t == p2m_ram_logdirty && od->pml_on)
         perm = ORACLE_RWX;
     uint64_t keep = e & ((0xFULL << 59) | (0xFFFFFFFFFFULL << 12));
@@ -228,6 +266,23 @@ static unsigned hyp_type(const struct oracle_dom *od, const struct hostmem *mem,
         return g < od->max_gfn ? od_type(od, g) : p2m_mmio_dm;
     if (g > od->max_mapped || g >> 36)
         return p2m_mmio_dm;
+    if (od->npt) {
+        /* p2m_pt_get_entry(): a missing table reads as mmio_dm; the leaf
+         * (PS at level 2/3, present or not) decoded by the oracle. */
+        uint64_t t = od->root_mfn, n = 0;
+        for (int level = 4; level >= 1; level--) {
+            n = oracle_peek64(mem, nr_frames,
+                              (t << PAGE_SHIFT) + 8 * ((g >> (9 * (level - 1))) & 511));
+            if (level == 1 || ((level == 2 || level == 3) && (n & (1ULL << 7))))
+                break;
+            if (!(n & 1))
+                return p2m_mmio_dm;
+            t = (n & EPT_ADDR_MASK) >> PAGE_SHIFT;
+        }
+        struct oracle_epte nx;
+        oracle_npte_decode(n, &nx);
+        return nx.type;
+    }
     uint64_t table = od->root_mfn, e = 0;
     for (int level = 4; level >= 1; level--) {
         e = oracle_peek64(mem, nr_frames,

@@ -371,7 +371,9 @@ static void pt_free_table(struct domain *d, mfn_t table, int level)
     for (unsigned i = 0; i < PT_ENTRIES; i++) {
         uint64_t e = pt_read(d, table, i);
         if (pt_is_super(e, level)) {
-            if (e & PTE_P)
+            /* A raw large leaf need not map frames the domain owns
+             * through its P2M (d:npt_set_raw). */
+            if ((e & PTE_P) && !d->ept_raw)
                 pt_free_guest_frames(d, pt_mfn(e), 1ULL << (9 * (level - 1)));
             continue;
         }
@@ -416,6 +418,8 @@ static void pt_retype_table(struct domain *d, mfn_t table, int level,
                 pt_retype_table(d, pt_mfn(e), level - 1, ot, nt);
             continue;
         }
+        if (level > 1 && d->ept_raw)
+            continue; /* a large leaf in a domain with raw entries */
         if (!e || pt_type(e) != ot)
             continue;
         pt_write(d, table, i, pt_make_leaf(d, pt_mfn(e), nt, level));
@@ -459,5 +463,46 @@ int p2m_npt_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
         table = pt_mfn(e);
     }
     *value = pt_read(d, table, pt_index(gfn, (int)level));
+    return 0;
+}
+
+/*
+ * d:npt_set_raw: value written as the entry for gpa at 'level', creating
+ * missing tables above as p2m_pt_set_entry() would; nothing checked or
+ * flushed (a scenario poking the nested tables the way a buggy hypervisor
+ * could, e.g. with reserved bits).  A leaf (level 1, or PS at level 2/3)
+ * with any flag and a type other than p2m_invalid raises max_mapped_pfn
+ * to the last gfn it covers.  0, -EINVAL (not NPT, level, gpa >= 2^48),
+ * -EEXIST (a large leaf above maps gpa), -EBUSY (the entry points at a
+ * table and value would not: the table would leak), -ENOMEM.
+ */
+int p2m_npt_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
+{
+    gfn_t gfn = gpa_to_gfn(gpa);
+    if (!d->npt || level < 1 || level > PT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+        return -EINVAL;
+    mfn_t table = d->ept_root;
+    for (int lv = PT_LEVELS; lv > (int)level; lv--) {
+        uint64_t e = pt_read(d, table, pt_index(gfn, lv));
+        if (pt_is_super(e, lv))
+            return -EEXIST;
+        table = pt_next_level(d, table, pt_index(gfn, lv), lv, (int)level, gfn);
+        if (mfn_eq(table, INVALID_MFN))
+            return -ENOMEM;
+    }
+    uint64_t old = pt_read(d, table, pt_index(gfn, (int)level));
+    if (level > 1 && (old & PTE_P) && !pt_is_super(old, (int)level) &&
+        (!(value & PTE_P) || pt_is_super(value, (int)level) ||
+         (value & PTE_ADDR_MASK) != (old & PTE_ADDR_MASK)))
+        return -EBUSY;
+    pt_write(d, table, pt_index(gfn, (int)level), value);
+    d->ept_raw = true;
+    bool leaf = level == 1 || pt_is_super(value, (int)level);
+    if (leaf && value && pt_type(value) != p2m_invalid) {
+        uint64_t span = 1ULL << (9 * (level - 1));
+        uint64_t last = (gfn_x(gfn) & ~(span - 1)) + span - 1;
+        if (last > d->max_mapped_pfn)
+            d->max_mapped_pfn = last;
+    }
     return 0;
 }

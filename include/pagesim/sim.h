@@ -416,7 +416,10 @@ int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
 int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
                     uint64_t *value);
 
-/* The raw NPT entry of an NPT domain (p2m-pt.c), as p2m_ept_raw_get(). */
+/* Raw NPT entries of an NPT domain (p2m-pt.c), as p2m_ept_raw_set() /
+ * p2m_ept_raw_get() for the EPT (d->ept_raw is set: the nested tables
+ * hold entries the hypervisor did not write). */
+int p2m_npt_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
 int p2m_npt_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
                     uint64_t *value);
 

@@ -493,8 +493,18 @@ int eng_hap_config(struct engine *e, struct domain *d, bool npt)
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value)
 {
-    int rc = p2m_ept_raw_set(d, gpa, level, value);
-    if (!rc) {
+    int rc = d->npt ? p2m_npt_raw_set(d, gpa, level, value)
+                    : p2m_ept_raw_set(d, gpa, level, value);
+    if (!rc && d->npt) {
+        /* An NPT leaf as p2m_pt_get_entry() reads it: level 1, or PS at
+         * level 2/3; a type other than p2m_invalid (an entry without any
+         * flag is p2m_invalid). */
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (value & PTE_PS));
+        bool any = (value & 0xFFFULL) || (value >> 52);
+        bool valid = any && ((value >> 52) & 0x7F) != p2m_invalid;
+        oracle_op_ept_raw(e->oracle, d->id, gfn_x(gpa_to_gfn(gpa)), level,
+                          leaf && valid);
+    } else if (!rc) {
         /* A leaf as ept_get_entry() reads it: level 1, or a present PDE /
          * PDPTE with bit 7; valid if non-zero (bit 63 aside) and not
          * p2m_invalid (is_epte_valid()). */
@@ -509,7 +519,7 @@ int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
     snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " level=%u val=%#" PRIx64,
              d->id, gpa_x(gpa), level, value);
     snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "ept_set_raw", args, res);
+    record_step(e, d->npt ? "npt_set_raw" : "ept_set_raw", args, res);
     check_state(e);
     return rc;
 }

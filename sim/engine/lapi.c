@@ -993,6 +993,61 @@ static int d_ept_get_raw(lua_State *L)
     return 1;
 }
 
+/* d:npt_set_raw(gpa, level, value) -> rc: a raw entry in the nested
+ * tables of an NPT domain (p2m_npt_raw_set()), as d:ept_set_raw does for
+ * the EPT; the gfns it covers are then the scenario's (hypervisor
+ * operations on them are refused), and the oracle predicts the domain's
+ * accesses with its own NPT walker over the raw tables. */
+static int d_npt_set_raw(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    uint64_t value = check_u64(L, 4);
+    if (!d->npt)
+        return lerror(L, "npt_set_raw: domain '%s' uses hap = \"ept\" (see ept_set_raw)",
+                      d->name);
+    if (level < 1 || level > 4)
+        return lerror(L, "npt_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "npt_set_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "nested tables (48 bits)", gpa);
+    if (d->ld.enabled)
+        return lerror(L, "npt_set_raw: log-dirty is on in domain '%s'; raw "
+                         "entries and log-dirty do not mix", d->name);
+    bool leaf = level == 1 || ((level == 2 || level == 3) && (value & PTE_PS));
+    unsigned t = (unsigned)((value >> 52) & 0x7F);
+    if (leaf && (t == p2m_ram_logdirty || t == p2m_ram_paging_out ||
+                 t == p2m_ram_paged || t == p2m_ram_paging_in ||
+                 t == p2m_populate_on_demand))
+        return lerror(L, "npt_set_raw: a raw leaf of type %s (bits 58:52) would "
+                         "be rewritten by the hypervisor's fault handler; "
+                         "not supported", p2m_type_name((p2m_type_t)t));
+    int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
+    if (rc == -EEXIST)
+        return lerror(L, "npt_set_raw: a large leaf above level %d maps gpa "
+                         "%#" PRIx64 "; write that entry instead", (int)level, gpa);
+    if (rc == -EBUSY)
+        return lerror(L, "npt_set_raw: the level-%d entry for gpa %#" PRIx64
+                         " points at a P2M table; a raw value must keep it "
+                         "(P set, same address, no PS)", (int)level, gpa);
+    if (!rc) {
+        struct lstate *ls = LS(L);
+        uint64_t span = 1ULL << (9 * (level - 1)), lo = (gpa >> PAGE_SHIFT) & ~(span - 1);
+        ls->ept_raw[d->id] = true;
+        if (ls->nraw[d->id] < 32) {
+            ls->raw[d->id][ls->nraw[d->id]].lo = lo;
+            ls->raw[d->id][ls->nraw[d->id]++].hi = lo + span - 1;
+        } else {
+            ls->raw_all[d->id] = true;
+        }
+    }
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
 /* d:npt_get_raw(gpa, level) -> the NPT entry of an NPT domain, or nil
  * when no table reaches that level. */
 static int d_npt_get_raw(lua_State *L)
@@ -2404,7 +2459,8 @@ static void open_api(lua_State *L)
         { "populate_pod", d_populate_pod }, { "pod", d_pod },
         { "map_ioreq_server", d_map_ioreq_server },
         { "ept_set_raw", d_ept_set_raw }, { "ept_get_raw", d_ept_get_raw },
-        { "npt_get_raw", d_npt_get_raw }, { "hap", d_hap },
+        { "npt_set_raw", d_npt_set_raw }, { "npt_get_raw", d_npt_get_raw },
+        { "hap", d_hap },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
