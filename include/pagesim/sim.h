@@ -9,7 +9,10 @@
  *   domain  a HVM guest with a P2M that *is* an EPT (as p2m-ept.c): entries
  *           are real EPT entries written into host memory, with Xen's
  *           permission bits and p2m type in software bits 57:52; and the
- *           log-dirty state (radix tree of host frames, paging.c).
+ *           log-dirty state (radix tree of host frames, paging.c).  With
+ *           hap = "npt" (p2m_set_hap()) the P2M is in Xen's p2m-pt format
+ *           instead (p2m-pt.c): ordinary long-mode PTEs walked as AMD NPT,
+ *           type in bits 58:52; every P2M call below goes to the backend.
  *
  * Nothing here knows about Lua, SQLite or the oracle.  Functions return 0 or
  * a negative errno as Xen does.  Read-only fields of these structs may be
