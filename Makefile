@@ -188,3 +188,9 @@ coverage: deps
 
 clean:
 	rm -rf build build-asan build-cov build-lf coverage coverage.log report fuzz-out calibration.csv calibration.svg pagesim pagesim.db pagesim.db-wal pagesim.db-shm
+
+# NPT (issue 4): the scenario directories that apply re-run with domains
+# made NPT by default (pagesim run --hap npt); see tests/run-npt.sh.
+.PHONY: npt
+npt: $(PAGESIM)
+	@tests/run-npt.sh $(PAGESIM)

@@ -465,7 +465,8 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
                                  v->cpu.rflags, v->cpu.maxphyaddr, v->cpu.pkru };
     /* Will the model walk from a paging-structure-cache entry (asked before
      * the access changes the caches)? */
-    struct mmu_ept ept = { .root = v->d->ept_root };
+    struct mmu_ept ept = { .root = v->d->ept_root, .npt = v->d->npt,
+                           .npt_nxe = v->d->npt };
     struct mmu_psc_start ps;
     c->psc_walk = v->tlb && !tlb_probe(v->tlb, &v->cpu, &ept, v->vpid, va, k)
                   && tlb_psc_probe(v->tlb, &v->cpu, &ept, v->vpid, va, &ps)

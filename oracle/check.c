@@ -100,7 +100,7 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
 {
     char e1[24], a1[24];
     struct oracle_epte a;
-    oracle_epte_decode(e, &a);
+    oracle_p2m_decode(od->npt, e, &a);
     unsigned xt = od_type(od, g), xp = oracle_gfn_perms(od, g);
     uint64_t xm = od_mfn(od, g);
     /* With PML a 4 KiB ram_logdirty leaf stays writable (its D flag, not a
@@ -119,6 +119,20 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     if (order != od_order(od, g))
         oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
                       "d%u.p2m[%#" PRIx64 "].order", od->id, g);
+    /* NPT: the leaf's flags exactly as p2m-pt's p2m_type_to_flags()
+     * gives the type (P, RW, U, A, D, PCD, NX; PS for a superpage), and no
+     * access type to compare (p2m-pt keeps none). */
+    if (od->npt) {
+        if (e && (xt != p2m_mmio_dm || xm != mfn_x(INVALID_MFN))) {
+            uint64_t want = oracle_npt_type_flags(xt, od->ioreq_write) |
+                            (order ? 0x80ULL : 0);
+            uint64_t got = e & (0xFFFULL | (1ULL << 63));
+            if (got != want)
+                oracle_report(r, oracle_hex(want, e1), oracle_hex(got, a1),
+                              "d%u.npt[%#" PRIx64 "].flags", od->id, g);
+        }
+        return;
+    }
     /* epte_get_entry_emt(): a direct-MMIO device frame (not RAM) is UC
      * with ignore-PAT, so the guest never caches device registers. */
     if (xt == p2m_mmio_direct && a.type == p2m_mmio_direct) {
@@ -142,7 +156,7 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
     struct p2m_view *v = ctx;
     struct oracle_epte x;
     char b1[16];
-    oracle_epte_decode(e, &x);
+    oracle_p2m_decode(v->od->npt, e, &x);
     if (oracle_is_raw(v->od, gfn))
         return; /* the scenario's own entry */
     if (gfn < v->od->max_gfn) {
@@ -172,7 +186,10 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
 {
     struct p2m_view v = { r, od };
     struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
-    oracle_ept_walk(h, d->ept_root, &vis);
+    if (od->npt)
+        oracle_npt_walk(h, d->ept_root, &vis);
+    else
+        oracle_ept_walk(h, d->ept_root, &vis);
 
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         const struct oracle_chunk *c = od->chunks[ci];
@@ -184,7 +201,8 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                 oracle_is_raw(od, g))
                 continue;
             /* A missing (zero) entry was not visited by pass 1. */
-            uint64_t e = oracle_ept_lookup(h, d->ept_root, g);
+            uint64_t e = od->npt ? oracle_npt_lookup(h, d->ept_root, g)
+                                 : oracle_ept_lookup(h, d->ept_root, g);
             if (!e)
                 compare_gfn(r, od, g, 0, 0);
             /* The frame behind a RAM gfn is the domain's guest page. */
@@ -465,7 +483,7 @@ static void inv_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
      * (ept_set_raw): it maps no gfn of the P2M bookkeeping. */
     if (order && c->d->ept_raw)
         return;
-    oracle_epte_decode(e, &x);
+    oracle_p2m_decode(c->d->npt, e, &x);
     /* I7: evicted gfns have no frame, nominated ones keep theirs. */
     if ((x.type == p2m_ram_paged) != (x.mfn == mfn_x(INVALID_MFN)) &&
         (x.type == p2m_ram_paged || x.type == p2m_ram_paging_out))
@@ -546,10 +564,11 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                 break;
             {
                 struct oracle_epte x;
-                oracle_epte_decode(gfn < od->max_gfn
-                                       ? oracle_ept_lookup(h, od->ept_root, gfn)
-                                       : 0,
-                                   &x);
+                oracle_p2m_decode(od->npt,
+                                  gfn >= od->max_gfn ? 0
+                                  : od->npt ? oracle_npt_lookup(h, od->ept_root, gfn)
+                                            : oracle_ept_lookup(h, od->ept_root, gfn),
+                                  &x);
                 if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
                     x.mfn != m) {
                     char want[48], got[48], b[16];
@@ -610,7 +629,8 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
 
         /* I1 and the table count of I6. */
         struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
-        unsigned tables = oracle_ept_walk(h, d->ept_root, &ev);
+        unsigned tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
+                                 : oracle_ept_walk(h, d->ept_root, &ev);
         if (tables != d->p2m_pages || d->p2m_pages != p2m_frames[i]) {
             char got[64];
             snprintf(got, sizeof got, "tables=%u pgu_p2m=%" PRIu64, tables,

@@ -142,11 +142,78 @@ void oracle_epte_decode(uint64_t e, struct oracle_epte *out)
         out->mfn = mfn_x(INVALID_MFN);
 }
 
+/* ---- NPT (p2m-pt format) ------------------------------------------------------- */
+
+#define ONPT_P 1ULL
+#define ONPT_RW 2ULL
+#define ONPT_U 4ULL
+#define ONPT_PCD 0x10ULL
+#define ONPT_A 0x20ULL
+#define ONPT_D 0x40ULL
+#define ONPT_PS 0x80ULL
+#define ONPT_NX (1ULL << 63)
+#define ONPT_BASE (ONPT_P | ONPT_U | ONPT_A | ONPT_D)
+#define ORACLE_NPT_ADDR 0x000FFFFFFFFFF000ULL
+
+uint64_t oracle_npt_type_flags(unsigned t, bool ioreq_write)
+{
+    switch (t) {
+    case p2m_ram_rw:
+        return ONPT_BASE | ONPT_RW;
+    case p2m_ram_logdirty: /* write-protected: no PML on SVM */
+    case p2m_ram_ro:
+    case p2m_ram_shared:
+        return ONPT_BASE;
+    case p2m_mmio_direct:
+        return ONPT_BASE | ONPT_RW | ONPT_PCD;
+    case p2m_grant_map_rw:
+    case p2m_map_foreign:
+        return ONPT_BASE | ONPT_RW | ONPT_NX;
+    case p2m_ioreq_server:
+        return ONPT_BASE | (ioreq_write ? 0 : ONPT_RW) | ONPT_NX;
+    case p2m_grant_map_ro:
+        return ONPT_BASE | ONPT_NX;
+    default: /* not present, NX set */
+        return ONPT_NX;
+    }
+}
+
+void oracle_npte_decode(uint64_t e, struct oracle_epte *out)
+{
+    bool any = (e & 0xFFFULL) || (e >> 52);
+    unsigned t = any ? (unsigned)((e >> 52) & 0x7F) : p2m_invalid;
+    out->perm = (e & ONPT_P) ? (1u | ((e & ONPT_RW) ? 2u : 0u) |
+                                ((e & ONPT_NX) ? 0u : 4u))
+                             : 0u;
+    /* p2m_pt_get_entry(): a not-present leaf reads as mmio_dm unless it is
+     * PoD or paging; p2m_invalid reads as mmio_dm. */
+    bool keeps = t == p2m_populate_on_demand || t == p2m_ram_paging_out ||
+                 t == p2m_ram_paged || t == p2m_ram_paging_in;
+    if (t == p2m_invalid || (!(e & ONPT_P) && !keeps)) {
+        out->type = p2m_mmio_dm;
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->type = t;
+    out->mfn = ORACLE_EPTE_MFN(e);
+    if (out->mfn == ORACLE_EPTE_MFN_NONE)
+        out->mfn = mfn_x(INVALID_MFN);
+}
+
+void oracle_p2m_decode(bool npt, uint64_t e, struct oracle_epte *out)
+{
+    if (npt)
+        oracle_npte_decode(e, out);
+    else
+        oracle_epte_decode(e, out);
+}
+
 struct ept_walker {
     const struct host *h;
     const struct oracle_ept_visit *v;
     uint8_t *seen; /* one bit per host frame */
     unsigned tables;
+    bool npt;      /* nested page tables instead of an EPT */
 };
 
 static bool claim_frame(uint8_t *seen, uint64_t m)
@@ -176,8 +243,10 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
                 w->v->leaf(w->v->ctx, gfn, e, 0);
             continue;
         }
-        /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored. */
-        if (!(e & ORACLE_RWX))
+        /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored.
+         * NPT: P = 0 (a not-present superpage with PS is still a leaf). */
+        if (w->npt ? !(e & ONPT_P) && !(level < 3 && (e & ONPT_PS) && e)
+                   : !(e & ORACLE_RWX))
             continue;
         /* Bit 7 in a PDE / PDPTE: a 2 MiB / 1 GiB leaf (ept_entry_t.sp);
          * reserved in a PML4E.  Each gfn it covers is reported with its
@@ -198,9 +267,16 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
             continue;
         }
         /* ept_set_middle_entry() gives every table entry r = w = x = 1, so
-         * the leaf alone decides permissions. */
-        if ((e & ORACLE_RWX) != ORACLE_RWX)
+         * the leaf alone decides permissions; p2m_next_level() gives
+         * P|RW|U|A|D and no NX. */
+        if (w->npt) {
+            if ((e & (0xFFFULL | ONPT_NX) & ~0xF18ULL) !=
+                (ONPT_BASE | ONPT_RW))
+                w->v->bad(w->v->ctx, gfn, level,
+                          "table entry not P|RW|U|A|D without NX", e);
+        } else if ((e & ORACLE_RWX) != ORACLE_RWX) {
             w->v->bad(w->v->ctx, gfn, level, "table entry not rwx", e);
+        }
         uint64_t next = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
         if (next >= w->h->nr_frames) {
             w->v->bad(w->v->ctx, gfn, level, "table frame out of range", e);
@@ -214,20 +290,56 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
     }
 }
 
-unsigned oracle_ept_walk(const struct host *h, mfn_t root,
-                         const struct oracle_ept_visit *v)
+static unsigned walk_root(const struct host *h, mfn_t root,
+                          const struct oracle_ept_visit *v, bool npt)
 {
     if (mfn_x(root) >= h->nr_frames) {
         v->bad(v->ctx, 0, 4, "root frame out of range", mfn_x(root));
         return 0;
     }
-    struct ept_walker w = { h, v, calloc(h->nr_frames / 8 + 1, 1), 0 };
+    struct ept_walker w = { h, v, calloc(h->nr_frames / 8 + 1, 1), 0, npt };
     if (!w.seen)
         return 0;
     claim_frame(w.seen, mfn_x(root));
     walk_ept_table(&w, mfn_x(root), 3, 0);
     free(w.seen);
     return w.tables;
+}
+
+unsigned oracle_ept_walk(const struct host *h, mfn_t root,
+                         const struct oracle_ept_visit *v)
+{
+    return walk_root(h, root, v, false);
+}
+
+unsigned oracle_npt_walk(const struct host *h, mfn_t root,
+                         const struct oracle_ept_visit *v)
+{
+    return walk_root(h, root, v, true);
+}
+
+uint64_t oracle_npt_lookup(const struct host *h, mfn_t root, uint64_t gfn)
+{
+    uint64_t table = mfn_x(root);
+    for (int level = 3; level >= 0; level--) {
+        if (table >= h->nr_frames)
+            return 0;
+        unsigned idx = (unsigned)(gfn >> (9 * level)) & 511;
+        uint64_t e = oracle_peek64(h->mem, h->nr_frames,
+                                   (table << PAGE_SHIFT) + 8 * idx);
+        if (level == 0)
+            return e;
+        if ((e & ONPT_PS) && level < 3) {
+            uint64_t m = ORACLE_EPTE_MFN(e);
+            if (m != ORACLE_EPTE_MFN_NONE)
+                m += gfn & ((1ULL << (9 * level)) - 1);
+            return (e & ~ORACLE_NPT_ADDR) | (m << PAGE_SHIFT);
+        }
+        if (!(e & ONPT_P))
+            return 0;
+        table = ORACLE_EPTE_MFN(e);
+    }
+    return 0;
 }
 
 uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)

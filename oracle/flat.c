@@ -281,6 +281,15 @@ int oracle_split(const struct oracle *o, struct oracle_dom *od, uint64_t g)
     if (o->nomem)
         return -ENOMEM;
     uint64_t n = 1ULL << od_order(od, g), base = g & ~(n - 1);
+    /* p2m-pt (NPT) splits one level at a time along the path only
+     * (p2m_next_level()): in a 1 GiB page only the 2 MiB part holding g
+     * becomes 4 KiB entries, the other 511 stay 2 MiB leaves. */
+    if (od->npt && od_order(od, g) == 18) {
+        uint64_t part = g & ~511ULL;
+        for (uint64_t i = 0; i < n; i++)
+            OD_ORDER_W(od, base + i) = (base + i) >> 9 == part >> 9 ? 0 : 9;
+        return 0;
+    }
     for (uint64_t i = 0; i < n; i++)
         OD_ORDER_W(od, base + i) = 0;
     return 0;
@@ -435,6 +444,9 @@ int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
         return -EINVAL;
     if (!oracle_replaceable(od, g))
         return -EEXIST;
+    /* p2m_pt_set_entry(): foreign types only on EPT. */
+    if (od->npt)
+        return -EINVAL;
     /* p2m_add_foreign(): the domain's own page there is given back first
      * (guest_remove_page()); a PoD entry is counted off. */
     unsigned ot = od_type(od, g);
@@ -605,6 +617,9 @@ int oracle_op_set_access(struct oracle *o, domid_t d, gfn_t gfn,
         return -ESRCH;
     /* r_pw needs EPT paging-write, which this host lacks. */
     if (g >= od->max_gfn || (unsigned)a > p2m_access_n2rwx)
+        return -EINVAL;
+    /* mem_access_memop(): mem_access needs VMX with HAP (not NPT). */
+    if (od->npt)
         return -EINVAL;
     if (oracle_split(o, od, g))
         return -ENOMEM;
@@ -1049,6 +1064,13 @@ void oracle_op_logdirty_mark_failed(struct oracle *o, domid_t d, gfn_t gfn)
 }
 
 /* ---- the hardware view: EPTP and raw entries ------------------------------------------ */
+
+void oracle_op_hap_config(struct oracle *o, domid_t d, bool npt)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (od)
+        od->npt = npt;
+}
 
 void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
                           bool ad)

@@ -23,6 +23,26 @@ void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
                       enum access_kind k, bool paging_access,
                       struct oracle_ept_result *out)
 {
+    oracle_npt_xlate_ov(mem, nr_frames, p, gpa, k, paging_access, NULL, out);
+}
+
+/* One entry: the overlay's value if this access already updated it (the
+ * A/D flags an earlier nested walk of the same access set). */
+static uint64_t npt_peek(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_ovl *ov, uint64_t hpa)
+{
+    for (unsigned i = 0; ov && i < ov->n; i++)
+        if (ov->hpa[i] == hpa)
+            return ov->val[i];
+    return oracle_peek64(mem, nr_frames, hpa);
+}
+
+void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_nptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out)
+{
     memset(out, 0, sizeof(*out));
     uint64_t addr[4], val[4];
     unsigned n = 0, lvl = 4;
@@ -31,7 +51,7 @@ void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
     /* Read the path. */
     for (;;) {
         addr[n] = base + 8 * ((gpa >> (3 + 9 * lvl)) & 0x1FF);
-        val[n] = oracle_peek64(mem, nr_frames, addr[n]);
+        val[n] = npt_peek(mem, nr_frames, ov, addr[n]);
         uint64_t e = val[n++];
         if (!(e & ON_P))
             break;

@@ -109,6 +109,9 @@ struct oracle_dom {
      * reads anything above as mmio_dm). */
     uint64_t root_mfn;
     bool ept_ad, raw_walk;
+    /* hap = "npt" (oracle_op_hap_config): nested page tables in p2m-pt
+     * format, #NPF exits, no access types, no foreign entries. */
+    bool npt;
     uint8_t *raw;           /* NULL until the first raw entry */
     unsigned nraw_hi;
     struct { uint64_t lo, hi; } raw_hi[64];
@@ -327,6 +330,12 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
                          enum access_kind k, bool paging_access,
                          const struct oracle_ovl *ov,
                          struct oracle_ept_result *out);
+/* oracle_npt_xlate() reading through the overlay ov (may be NULL). */
+void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
+                         const struct oracle_nptp *p, uint64_t gpa,
+                         enum access_kind k, bool paging_access,
+                         const struct oracle_ovl *ov,
+                         struct oracle_ept_result *out);
 /* Records the result's A/D updates in ov (ignored when full). */
 void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 
@@ -359,6 +368,13 @@ struct oracle_epte {
     unsigned perm; /* bits 2:0 as stored */
 };
 void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
+/* The same for a leaf of a p2m-pt (NPT) P2M (oracle/decode.c): the type
+ * from bits 58:52 (p2m_invalid for an entry without flags), the frame,
+ * and perm as r/w/x: P, P&RW, P&!NX. */
+void oracle_npte_decode(uint64_t e, struct oracle_epte *out);
+/* Whether root's tables are NPT (sim domain d->npt, read as data) and
+ * the per-format decoders behind one call. */
+void oracle_p2m_decode(bool npt, uint64_t e, struct oracle_epte *out);
 
 /* Walks every table of the EPT rooted at root: leaf() for every non-zero
  * leaf entry, bad() for structural faults (out-of-range or shared table
@@ -378,6 +394,12 @@ struct oracle_ept_visit {
 };
 unsigned oracle_ept_walk(const struct host *h, mfn_t root,
                          const struct oracle_ept_visit *v);
+/* The same over nested page tables (present = P, large leaf = PS, every
+ * table entry P|RW|U|A|D without NX as p2m_next_level() writes it). */
+unsigned oracle_npt_walk(const struct host *h, mfn_t root,
+                         const struct oracle_ept_visit *v);
+/* oracle_ept_lookup() over nested page tables. */
+uint64_t oracle_npt_lookup(const struct host *h, mfn_t root, uint64_t gfn);
 /* Single root walk of gfn: the leaf entry (for a superpage, with the mfn
  * field advanced to gfn's frame), or 0 when a level is missing. */
 uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn);

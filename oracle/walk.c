@@ -111,6 +111,21 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
         x->xkind = ideal_misconfig(x->perm) ? OR_EXIT_EPT_MISCONFIG
                                             : OR_EXIT_EPT_VIOLATION;
         x->qual = exit_qual(kind_bit[k], x->perm, !paging);
+        if (od->npt) {
+            /* AMD NPT (APM 15.25.6): a #NPF whose EXITINFO1 is the #PF
+             * error code of the nested access -- U always (nested accesses
+             * are user accesses), W for a write, I/D for a fetch (the host
+             * runs with EFER.NXE), P when the leaf was present (a type
+             * with any permission: the others are written not present,
+             * whatever level the walk stopped at) -- and bit 32 (final
+             * gpa) or 33 (guest page-table access).  No misconfiguration:
+             * a present leaf always has R. */
+            x->ok = (x->perm & need[k]) != 0;
+            x->xkind = OR_EXIT_NPF;
+            x->qual = PFEC_U | (k == ACC_WRITE ? PFEC_W : 0) |
+                      (k == ACC_FETCH ? PFEC_ID : 0) | (x->perm ? PFEC_P : 0) |
+                      (paging ? NPF_GPT : NPF_FINAL);
+        }
         /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for a 1 GiB one. */
         x->refs = 4 - order / 9;
         x->memtype = EPT_MT_WB;
@@ -122,6 +137,28 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
             x->ipat = true;
         }
         x->shift = PAGE_SHIFT + order;
+        return;
+    }
+    if (od->npt) {
+        /* Raw nested tables (d:npt_set_raw): the oracle's own NPT walker
+         * over the sim's tables, through the overlay; the host runs with
+         * EFER.NXE and MAXPHYADDR 52 for them. */
+        struct oracle_nptp np = { .root_mfn = od->root_mfn, .nxe = true,
+                                  .maxphyaddr = 52 };
+        struct oracle_ept_result r;
+        oracle_npt_xlate_ov(mem, nr_frames, &np, gpa, k, paging, ov, &r);
+        x->refs = r.refs;
+        if (r.outcome != OE_OK) {
+            x->xkind = OR_EXIT_NPF;
+            x->qual = r.qual;
+            return;
+        }
+        x->ok = true;
+        x->perm = r.rights & 7;
+        x->hpa = r.hpa;
+        x->memtype = r.memtype;
+        x->shift = r.shift;
+        oracle_ovl_apply(ov, &r);
         return;
     }
     unsigned v = od->cur_vcpu;
@@ -204,11 +241,27 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                 e = ov->val[i];
         if (level == 1)
             break;
-        if (!(e & ORACLE_RWX) || (e & (1ULL << 7)))
+        if (!(e & (od->npt ? 1ULL : ORACLE_RWX)) || (e & (1ULL << 7)))
             return;
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     unsigned perm = oracle_type_perms(t);
+    if (od->npt) {
+        /* A p2m-pt leaf: frame kept, the type's flags (A and D preset). */
+        uint64_t v = (e & (0xFFFFFFFFFFULL << 12)) |
+                     oracle_npt_type_flags(t, od->ioreq_write) | ((uint64_t)t << 52);
+        unsigned i = 0;
+        while (i < ov->n && ov->hpa[i] != ea)
+            i++;
+        if (i == ov->n) {
+            if (ov->n == ORACLE_MAX_EPT_AD)
+                return;
+            ov->n++;
+        }
+        ov->hpa[i] = ea;
+        ov->val[i] = v;
+        return;
+    }
     if (t == p2m_ram_logdirty && od->pml_on)
         perm = ORACLE_RWX;
     uint64_t keep = e & ((0xFULL << 59) | (0xFFFFFFFFFFULL << 12));
@@ -235,6 +288,23 @@ static unsigned hyp_type(const struct oracle_dom *od, const struct hostmem *mem,
         return g < od->max_gfn ? od_type(od, g) : p2m_mmio_dm;
     if (g > od->max_mapped || g >> 36)
         return p2m_mmio_dm;
+    if (od->npt) {
+        /* p2m_pt_get_entry(): a missing table reads as mmio_dm; the leaf
+         * (PS at level 2/3, present or not) decoded by the oracle. */
+        uint64_t t = od->root_mfn, n = 0;
+        for (int level = 4; level >= 1; level--) {
+            n = oracle_peek64(mem, nr_frames,
+                              (t << PAGE_SHIFT) + 8 * ((g >> (9 * (level - 1))) & 511));
+            if (level == 1 || ((level == 2 || level == 3) && (n & (1ULL << 7))))
+                break;
+            if (!(n & 1))
+                return p2m_mmio_dm;
+            t = (n & EPT_ADDR_MASK) >> PAGE_SHIFT;
+        }
+        struct oracle_epte nx;
+        oracle_npte_decode(n, &nx);
+        return nx.type;
+    }
     uint64_t table = od->root_mfn, e = 0;
     for (int level = 4; level >= 1; level--) {
         e = oracle_peek64(mem, nr_frames,
@@ -679,7 +749,8 @@ static void emulated_ad(struct oracle_dom *od, struct attempt *a,
                         const struct hostmem *mem, uint64_t nr_frames, bool write,
                         struct oracle_expect *out)
 {
-    if (!(a->qual & EPTQ_GLA_XLATE))
+    /* On the final gpa: qualification bit 8, or EXITINFO1 bit 32. */
+    if (!(a->qual & (od->npt ? NPF_FINAL : EPTQ_GLA_XLATE)))
         return;
     for (unsigned d = 0; d < a->nent; d++) {
         const struct gentry *g = &a->ent[d];
@@ -800,7 +871,8 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         struct oracle_exit *x = &out->exits[out->nexits++];
         x->kind = a.xkind;
-        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION ? a.qual : 0;
+        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION || a.xkind == OR_EXIT_NPF
+                      ? a.qual : 0;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
         /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
@@ -815,8 +887,12 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         /* A misconfiguration: no p2m recalculation pending here, so Xen's
          * ept_handle_misconfig() fails and the domain is crashed. */
-        if (a.xkind != OR_EXIT_EPT_VIOLATION)
+        if (a.xkind != OR_EXIT_EPT_VIOLATION && a.xkind != OR_EXIT_NPF)
             return;
+        /* From here on a.qual's bit 1 is "write" in both formats (EPT
+         * qualification bit 1, EXITINFO1 bit 1 = #PF W), which is all the
+         * handler below reads of it besides the access-type check, which
+         * NPT domains skip (no access types). */
 
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
@@ -840,7 +916,7 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
          * listener, or the domain crashed (access required, no listener).
          * Each access change is a 4 KiB set_entry, splitting a superpage. */
         bool fall_through = false;
-        if (g < od->max_gfn && !od->raw && !od->nraw_hi &&
+        if (g < od->max_gfn && !od->raw && !od->nraw_hi && !od->npt &&
             od_mfn(od, g) != mfn_x(INVALID_MFN) &&
             access_violation(od_access(od, g), a.qual)) {
             switch (oracle_mem_access(o, od, a.xgpa, a.cr2, a.qual)) {

@@ -54,6 +54,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_SHARE_CLIENT_LEAK, "share_client_leak" },
     { MUT_MEM_ACCESS_NO_EVENT, "mem_access_no_event" },
     { MUT_VM_EVENT_NO_BLACK_EYE, "vm_event_no_black_eye" },
+    { MUT_NPT_LOGDIRTY_RW, "npt_logdirty_rw" },
+    { MUT_NPF_IGNORE_W, "npf_ignore_w" },
 };
 
 const char *mutant_name(uint64_t bit)

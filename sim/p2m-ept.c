@@ -359,8 +359,8 @@ static mfn_t ept_next_level(struct domain *d, mfn_t table, unsigned idx,
  * leaf replaces it (ept_free_entry()).  Returns 0, -EINVAL (gfn range
  * outside [0, max_gfn), misaligned, bad order or type), -ENOMEM.
  */
-int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
-                        p2m_type_t t, p2m_access_t a)
+static int ept_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn,
+                               unsigned order, p2m_type_t t, p2m_access_t a)
 {
     if (order != PAGE_ORDER_4K && order != PAGE_ORDER_2M &&
         order != PAGE_ORDER_1G)
@@ -442,8 +442,9 @@ int p2m_set_entry(struct domain *d, gfn_t gfn, mfn_t mfn, p2m_type_t t,
  * INVALID_MFN / p2m_mmio_dm / p2m_access_n / order 0 for gfns above
  * max_mapped_pfn, missing tables and entries that are not is_epte_valid().
  */
-mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
-                          p2m_access_t *a, unsigned *order)
+static mfn_t ept_get_entry_order(const struct domain *d, gfn_t gfn,
+                                 p2m_type_t *t, p2m_access_t *a,
+                                 unsigned *order)
 {
     p2m_type_t ty = p2m_mmio_dm;
     p2m_access_t ac = p2m_access_n;
@@ -585,6 +586,15 @@ void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt)
         ept_retype_table(d, d->ept_root, EPT_LEVELS, ot, nt);
 }
 
+/* ept_p2m_init(): the EPT backend's operations. */
+const struct p2m_backend p2m_ept_backend = {
+    .name = "ept",
+    .set_entry = ept_set_entry_order,
+    .get_entry = ept_get_entry_order,
+    .change_type_global = ept_change_type_global,
+    .teardown = ept_teardown,
+};
+
 /* ---- raw entries (scenario API: d:ept_set_raw / d:ept_get_raw) ------------- */
 
 /*
@@ -601,7 +611,8 @@ void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt)
 int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value)
 {
     gfn_t gfn = gpa_to_gfn(gpa);
-    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+    /* An NPT domain has no EPT to poke (d:npt_set_raw is its own). */
+    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS || d->npt)
         return -EINVAL;
     mfn_t table = d->ept_root;
     for (int lv = EPT_LEVELS; lv > (int)level; lv--) {
@@ -640,7 +651,7 @@ int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
                     uint64_t *value)
 {
     gfn_t gfn = gpa_to_gfn(gpa);
-    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS)
+    if (level < 1 || level > EPT_LEVELS || gfn_x(gfn) >> EPT_GFN_BITS || d->npt)
         return -EINVAL;
     mfn_t table = d->ept_root;
     for (int lv = EPT_LEVELS; lv > (int)level; lv--) {

@@ -260,7 +260,7 @@ void p2m_change_entry_type_global(struct domain *d, p2m_type_t ot,
 {
     if (ot == nt || !p2m_is_changeable(ot) || !p2m_is_changeable(nt))
         return;
-    ept_change_type_global(d, ot, nt);
+    P2M_BACKEND(d)->change_type_global(d, ot, nt);
 }
 
 /*
@@ -467,6 +467,11 @@ int p2m_set_mem_access(struct domain *d, gfn_t gfn, p2m_access_t a)
     p2m_type_t t;
 
     if (gfn_x(gfn) >= d->max_gfn || (unsigned)a > p2m_access_n2rwx)
+        return -EINVAL;
+    /* mem_access_memop(): p2m_mem_access_sanity_check() wants VMX with
+     * HAP; p2m-pt keeps no access type (its get_entry answers rwx), so an
+     * NPT domain is refused with -EINVAL and nothing changes. */
+    if (d->npt)
         return -EINVAL;
     mfn_t mfn = p2m_get_entry(d, gfn, &t, NULL);
     return p2m_set_entry(d, gfn, mfn, t, a);
@@ -810,7 +815,7 @@ void domain_destroy(struct domain *d)
     mem_sharing_relinquish(d);
     paging_free_log_dirty_bitmap(d);
     d->ld.enabled = false;
-    ept_teardown(d);
+    P2M_BACKEND(d)->teardown(d);
     /* The PoD cache's pages are d's: freed by the loop below. */
     free(d->pod.cache);
     for (uint64_t m = 0; d->tot_pages && m < h->nr_frames; m++)
@@ -819,4 +824,33 @@ void domain_destroy(struct domain *d)
     if (heap_domain(h, d->id) == d)
         h->domains[d->id] = NULL;
     free(d);
+}
+
+/* ---- the P2M backend (p2m->set_entry / p2m->get_entry) -------------------- */
+
+/* p2m_set_entry() of one entry of 2^order gfns, through the domain's
+ * backend (sim.h). */
+int p2m_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
+                        p2m_type_t t, p2m_access_t a)
+{
+    return P2M_BACKEND(d)->set_entry(d, gfn, mfn, order, t, a);
+}
+
+mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                          p2m_access_t *a, unsigned *order)
+{
+    return P2M_BACKEND(d)->get_entry(d, gfn, t, a, order);
+}
+
+/* p2m_initialise() picks the backend once, before anything is mapped: a
+ * P2M of one format cannot be read by the other. */
+int p2m_set_hap(struct domain *d, bool npt)
+{
+    if (d->npt == npt)
+        return 0;
+    if (d->p2m_pages != 1 || d->max_mapped_pfn || d->tot_pages ||
+        d->nr_vcpus || d->ld.enabled || d->ept_raw)
+        return -EBUSY;
+    d->npt = npt;
+    return 0;
 }

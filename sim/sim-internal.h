@@ -29,6 +29,27 @@ void ept_teardown(struct domain *d);
  * steps. */
 void ept_change_type_global(struct domain *d, p2m_type_t ot, p2m_type_t nt);
 
+/*
+ * The P2M backend: Xen's p2m->set_entry / get_entry /
+ * change_entry_type_global and p2m_teardown's table walk, filled in by
+ * ept_p2m_init() (p2m-ept.c) or p2m_pt_init() (p2m-pt.c).  Everything
+ * above (p2m.c, p2m-pod.c, mem_paging.c, paging.c, hvm.c) goes through
+ * p2m_set_entry_order() / p2m_get_entry_order() / the two calls below,
+ * which dispatch on d->npt.
+ */
+struct p2m_backend {
+    const char *name;
+    int (*set_entry)(struct domain *d, gfn_t gfn, mfn_t mfn, unsigned order,
+                     p2m_type_t t, p2m_access_t a);
+    mfn_t (*get_entry)(const struct domain *d, gfn_t gfn, p2m_type_t *t,
+                       p2m_access_t *a, unsigned *order);
+    void (*change_type_global)(struct domain *d, p2m_type_t ot, p2m_type_t nt);
+    void (*teardown)(struct domain *d);
+};
+extern const struct p2m_backend p2m_ept_backend; /* p2m-ept.c */
+extern const struct p2m_backend p2m_pt_backend;  /* p2m-pt.c */
+#define P2M_BACKEND(d) ((d)->npt ? &p2m_pt_backend : &p2m_ept_backend)
+
 /* paging.c: frees the log-dirty tree (paging_free_log_dirty_bitmap()). */
 void paging_free_log_dirty_bitmap(struct domain *d);
 

@@ -149,6 +149,14 @@
  * buffers first (Xen's p2m_flush_hardware_cached_dirty()), so gfns
  * logged since the last PML-full exit are missing from the bitmap. */
 #define MUT_PML_NO_FLUSH_AT_OP (UINT64_C(1) << 54)
+/* sim (NPT, issue 4): p2m-pt's p2m_type_to_flags() leaves p2m_ram_logdirty
+ * leaves writable (RW), so guest writes under log-dirty never take a #NPF
+ * and are never logged. */
+#define MUT_NPT_LOGDIRTY_RW (UINT64_C(1) << 55)
+/* sim (NPT, issue 4): the #NPF handler's npfec ignores EXITINFO1 bit 1
+ * (W), so a write fault looks like a read to hvm_hap_nested_page_fault():
+ * log-dirty and ram_ro writes are not recognised (the domain crashes). */
+#define MUT_NPF_IGNORE_W (UINT64_C(1) << 56)
 /* sim (hw-replay, issue 5): p2m_mem_paging_populate() puts the 2 MiB-
  * aligned gfn (the order-aligned base the p2m code uses for superpages)
  * into the request instead of the faulting gfn; replay sees the pager's

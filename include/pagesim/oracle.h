@@ -143,6 +143,15 @@ bool oracle_heap_has_block(const struct host *h, unsigned order);
  * raw walker (oracle/ept.c) for every access of the domain, because which
  * A flags are already set is a fact of the tables, not of the flat P2M;
  * the P2M itself is still compared with the flat model. */
+/* The domain's P2M is in p2m-pt format and walked as AMD NPT (hap =
+ * "npt"): exits are #NPF with EXITINFO1, no access types, no foreign
+ * entries, the per-gfn check decodes nested page tables. */
+void oracle_op_hap_config(struct oracle *o, domid_t d, bool npt);
+/* The oracle's own table of the PTE flag bits (11:0 and 63) Xen's p2m-pt
+ * p2m_type_to_flags() gives an NPT leaf of type t (xen-paging.md 1.4's
+ * p2m-pt paragraph; ioreq_write: a server claims writes).  PS is not
+ * included.  oracle/decode.c. */
+uint64_t oracle_npt_type_flags(unsigned t, bool ioreq_write);
 void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
                           bool ad);
 /* Dirty tracking by PML (domain{ dirty_tracking = "pml" }, with EPT A/D):
@@ -197,7 +206,8 @@ enum oracle_final {
 };
 
 enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2,
-                        OR_EXIT_PML_FULL = 3 };
+                        OR_EXIT_PML_FULL = 3,
+                        OR_EXIT_NPF = 4 /* #VMEXIT(NPF), qual = EXITINFO1 */ };
 
 struct oracle_exit {
     int kind;          /* enum oracle_exit_kind */

@@ -9,7 +9,10 @@
  *   domain  a HVM guest with a P2M that *is* an EPT (as p2m-ept.c): entries
  *           are real EPT entries written into host memory, with Xen's
  *           permission bits and p2m type in software bits 57:52; and the
- *           log-dirty state (radix tree of host frames, paging.c).
+ *           log-dirty state (radix tree of host frames, paging.c).  With
+ *           hap = "npt" (p2m_set_hap()) the P2M is in Xen's p2m-pt format
+ *           instead (p2m-pt.c): ordinary long-mode PTEs walked as AMD NPT,
+ *           type in bits 58:52; every P2M call below goes to the backend.
  *
  * Nothing here knows about Lua, SQLite or the oracle.  Functions return 0 or
  * a negative errno as Xen does.  Read-only fields of these structs may be
@@ -407,6 +410,11 @@ struct domain {
      * hypervisor did not write (hw-replay cannot mirror them). */
     bool ept_raw;
     mfn_t pml_pg[SIM_MAX_VCPUS];
+    /* hap = "npt" (p2m_set_hap()): the P2M is in Xen's p2m-pt format
+     * (sim/p2m-pt.c, ordinary long-mode PTEs, type in bits 58:52) and the
+     * vCPUs walk it as AMD nested paging (model/npt.c), with #NPF exits;
+     * ept_root is then nCR3's frame.  false: EPT (p2m-ept.c). */
+    bool npt;
     struct mmu_pml pml[SIM_MAX_VCPUS];
     /* Memory sharing (mem_sharing.c): XEN_DOMCTL_MEM_SHARING_CONTROL
      * (d->arch.hvm.mem_sharing.enabled) and d->shr_pages (the rmap entries
@@ -421,6 +429,11 @@ struct domain {
 struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn);
 /* Frees guest RAM, the P2M tables and the log-dirty tree. */
 void domain_destroy(struct domain *d);
+/* The domain's HAP flavour (Xen picks it from the host CPU: EPT on VMX,
+ * NPT on SVM, p2m_initialise() -> ept_p2m_init() / p2m_pt_init()): npt
+ * selects the p2m-pt backend.  Only while the P2M is still empty (nothing
+ * ever mapped, no vCPU, log-dirty off): 0, or -EBUSY. */
+int p2m_set_hap(struct domain *d, bool npt);
 
 /* ---- P2M (p2m.c, p2m-ept.c) -------------------------------------------------- */
 
@@ -442,6 +455,12 @@ void domain_destroy(struct domain *d);
 /* ept_p2m_type_to_flags(): the r/w/x bits Xen gives type t under access a.
  * (This host has no EPT A/D and no PML in the skeleton.) */
 uint64_t ept_p2m_type_to_flags(p2m_type_t t, p2m_access_t a);
+
+/* p2m_type_to_flags() of p2m-pt.c (sim/p2m-pt.c): the PTE bits Xen gives
+ * a leaf of type t in an NPT P2M -- P|U|A|D (P2M_BASE_FLAGS), RW, PCD, NX
+ * (bit 63) and the type in bits 58:52.  A write-claiming ioreq server of
+ * d removes RW from ioreq_server (d may be NULL: none). */
+uint64_t pt_p2m_type_to_flags(const struct domain *d, p2m_type_t t);
 
 /* p2m_set_entry(): 4 KiB entry gfn -> (mfn, t, a), allocating intermediate
  * tables from the heap.  0, -EINVAL (gfn out of range), -ENOMEM. */
@@ -512,6 +531,13 @@ int p2m_clear_mmio(struct domain *d, gfn_t gfn, mfn_t mfn, bool *mismatch);
  * -EBUSY (the entry points at a table and value would drop it), -ENOMEM.  get: 0, -EINVAL, -ENOENT (no table at that level). */
 int p2m_ept_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
 int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
+                    uint64_t *value);
+
+/* Raw NPT entries of an NPT domain (p2m-pt.c), as p2m_ept_raw_set() /
+ * p2m_ept_raw_get() for the EPT (d->ept_raw is set: the nested tables
+ * hold entries the hypervisor did not write). */
+int p2m_npt_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
+int p2m_npt_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
                     uint64_t *value);
 
 /* ---- memory ops (common/memory.c) ----------------------------------------- */

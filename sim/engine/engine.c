@@ -477,11 +477,35 @@ int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml)
     return 0;
 }
 
+int eng_hap_config(struct engine *e, struct domain *d, bool npt)
+{
+    /* p2m_initialise() chooses the P2M format with the domain, before
+     * anything is mapped (domain{ hap = } calls this at once). */
+    int rc = p2m_set_hap(d, npt);
+    if (!rc)
+        oracle_op_hap_config(e->oracle, d->id, npt);
+    char args[48], res[16];
+    snprintf(args, sizeof args, "d=%u hap=%s", d->id, npt ? "npt" : "ept");
+    snprintf(res, sizeof res, "rc=%d", rc);
+    record_step(e, "hap_config", args, res);
+    return rc;
+}
+
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value)
 {
-    int rc = p2m_ept_raw_set(d, gpa, level, value);
-    if (!rc) {
+    int rc = d->npt ? p2m_npt_raw_set(d, gpa, level, value)
+                    : p2m_ept_raw_set(d, gpa, level, value);
+    if (!rc && d->npt) {
+        /* An NPT leaf as p2m_pt_get_entry() reads it: level 1, or PS at
+         * level 2/3; a type other than p2m_invalid (an entry without any
+         * flag is p2m_invalid). */
+        bool leaf = level == 1 || ((level == 2 || level == 3) && (value & PTE_PS));
+        bool any = (value & 0xFFFULL) || (value >> 52);
+        bool valid = any && ((value >> 52) & 0x7F) != p2m_invalid;
+        oracle_op_ept_raw(e->oracle, d->id, gfn_x(gpa_to_gfn(gpa)), level,
+                          leaf && valid);
+    } else if (!rc) {
         /* A leaf as ept_get_entry() reads it: level 1, or a present PDE /
          * PDPTE with bit 7; valid if non-zero (bit 63 aside) and not
          * p2m_invalid (is_epte_valid()). */
@@ -496,7 +520,7 @@ int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
     snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " level=%u val=%#" PRIx64,
              d->id, gpa_x(gpa), level, value);
     snprintf(res, sizeof res, "rc=%d", rc);
-    record_step(e, "ept_set_raw", args, res);
+    record_step(e, d->npt ? "npt_set_raw" : "ept_set_raw", args, res);
     check_state(e);
     return rc;
 }
@@ -777,9 +801,14 @@ static uint64_t width_mask(unsigned width)
 static void emulator_walk(struct engine *e, struct vcpu *v, gva_t va,
                           enum access_kind k, const struct mmu_result *exit)
 {
-    if (!(exit->exit_qual & EPTQ_GLA_XLATE) || MUTANT(MUT_EMUL_NO_AD))
+    /* An exit on the final gpa: EPT qualification bit 8, or #NPF
+     * EXITINFO1 bit 32 under NPT. */
+    bool final = v->d->npt ? (exit->exit_qual & NPF_FINAL) != 0
+                           : (exit->exit_qual & EPTQ_GLA_XLATE) != 0;
+    if (!final || MUTANT(MUT_EMUL_NO_AD))
         return;
-    struct mmu_ept em = { .root = v->d->ept_root, .emulator = true };
+    struct mmu_ept em = { .root = v->d->ept_root, .emulator = true,
+                          .npt = v->d->npt, .npt_nxe = v->d->npt };
     struct mmu_result r;
     mmu_translate(e->host->mem, &v->cpu, &em, va, k, &r);
     if (r.outcome != MMU_OK)
@@ -796,7 +825,8 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
                          struct eng_access *out)
 {
     struct domain *d = v->d;
-    struct mmu_ept ept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec };
+    struct mmu_ept ept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec,
+                           .npt = d->npt, .npt_nxe = d->npt };
     /* PML is on only while log-dirty is, and only for vCPUs with a log. */
     if (d->pml_on && v->id < SIM_MAX_VCPUS && !mfn_eq(d->pml_pg[v->id], INVALID_MFN))
         ept.pml = &d->pml[v->id];
@@ -902,12 +932,30 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
              * ept_handle_misconfig() would fail and crash the domain. */
             return;
         }
-        eng_cover(e, "ept_qual", "%#" PRIx64, r.exit_qual);
+        uint64_t qual = r.exit_qual;
+        if (r.outcome == MMU_NPF) {
+            /* svm_do_nested_pgfault(): the npfec Xen hands to
+             * hvm_hap_nested_page_fault() from EXITINFO1 (APM 15.25.6):
+             * every #NPF counts as a read, bit 1 (W) a write, bit 4 (I/D)
+             * a fetch; bit 32 (final gpa) gives a linear address, bit 33
+             * (guest page table) none.  Expressed as the EPT qualification
+             * bits hvm.c reads. */
+            eng_cover(e, "npf_info", "%#" PRIx64, r.exit_qual);
+            qual = EPTQ_READ;
+            if ((r.exit_qual & PFEC_W) && !MUTANT(MUT_NPF_IGNORE_W))
+                qual |= EPTQ_WRITE;
+            if (r.exit_qual & PFEC_ID)
+                qual |= EPTQ_FETCH;
+            if (r.exit_qual & NPF_FINAL)
+                qual |= EPTQ_GLA_VALID | EPTQ_GLA_XLATE;
+        } else {
+            eng_cover(e, "ept_qual", "%#" PRIx64, r.exit_qual);
+        }
         const char *t = type_at(d, gpa_to_gfn(r.exit_gpa));
         enum npf_result npf = hvm_hap_nested_page_fault_vcpu(d, v->id, r.exit_gpa,
-                                                             r.exit_qual, r.exit_gla);
+                                                             qual, r.exit_gla);
         eng_cover(e, "npf", "%s:%s->%s", t,
-                  r.exit_qual & EPTQ_WRITE ? "write" : r.exit_qual & EPTQ_FETCH ? "fetch" : "read",
+                  qual & EPTQ_WRITE ? "write" : qual & EPTQ_FETCH ? "fetch" : "read",
                   npf_result_name(npf));
         switch (npf) {
         case NPF_PAUSED:
@@ -957,6 +1005,7 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
         char f[48];
         int kind = a->exits[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
                    : a->exits[i].kind == MMU_PML_FULL    ? OR_EXIT_PML_FULL
+                   : a->exits[i].kind == MMU_NPF         ? OR_EXIT_NPF
                                                          : OR_EXIT_EPT_MISCONFIG;
         snprintf(f, sizeof f, "access.exit[%u].kind", i);
         check_u64(e, f, (uint64_t)x->exits[i].kind, (uint64_t)kind);
@@ -1046,7 +1095,8 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
     if (e->hook && e->hook->pre)
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     uint64_t eptp = mfn_x(v->d->ept_root);
-    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec };
+    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec,
+                            .npt = v->d->npt, .npt_nxe = v->d->npt };
     bool hit = v->tlb && tlb_probe(v->tlb, &v->cpu, &pept, v->vpid, va, k);
     bool checked = false;
     if (hit) {

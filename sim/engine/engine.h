@@ -113,6 +113,7 @@ struct engine {
     unsigned nvcpus;
     FILE *log;            /* messages for the user (stdout) */
     bool verbose;
+    bool default_npt;     /* domain{} without hap = is NPT (run --hap npt) */
     bool first_failure_printed;
     char first_problem[512]; /* first failure or divergence, for the summary */
     struct eng_cov *cov;     /* domain coverage of this run */
@@ -221,6 +222,10 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
 int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml);
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value);
+/* NPT (hap = "npt"): d's P2M in p2m-pt format, its vCPUs walking it as AMD
+ * nested paging (#NPF exits); on an empty P2M only (p2m_set_hap()), and
+ * told to the oracle.  The sim's rc. */
+int eng_hap_config(struct engine *e, struct domain *d, bool npt);
 
 /* Issue 4: TLBs.  Enables the TLBs of v with CPU profile p and VPID vpid
  * (0 on success).  Then eng_tlb_op performs one invalidation on the model

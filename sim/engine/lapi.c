@@ -458,10 +458,29 @@ static int l_domain(lua_State *L)
         return lerror(L, "domain dirty_tracking must be \"wp\" (write protection) "
                          "or \"pml\" (page-modification logging), not \"%s\"", dt);
     bool pml = !strcmp(dt, "pml");
+    /* hap: the nested-paging flavour (Xen: EPT on Intel, NPT on AMD).
+     * The pagesim run --hap option gives the default for domains that do
+     * not say. */
+    lua_getfield(L, 1, "hap");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+        return lerror(L, "domain hap must be a string (\"ept\" or \"npt\")");
+    const char *hap = lua_isnil(L, -1) ? (e->default_npt ? "npt" : "ept")
+                                       : lua_tostring(L, -1);
+    if (strcmp(hap, "ept") && strcmp(hap, "npt"))
+        return lerror(L, "domain hap must be \"ept\" (Intel EPT) or \"npt\" "
+                         "(AMD nested paging), not \"%s\"", hap);
+    bool npt = !strcmp(hap, "npt");
+    if (npt && (ept_ad || pml))
+        return lerror(L, "domain hap = \"npt\" has no EPT A/D bits and no PML: "
+                         "ept_ad and dirty_tracking = \"pml\" need hap = \"ept\"");
     int rc;
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
         return lerror(L, "domain_create('%s') failed: %d", name, rc);
+    if (npt && (rc = eng_hap_config(e, d, true))) {
+        eng_domain_destroy(e, d);
+        return lerror(L, "domain '%s': hap = \"npt\" failed: %d", name, rc);
+    }
     /* Log-dirty options, before anything can mark. */
     lua_getfield(L, 1, "logdirty_mode");
     const char *mode = luaL_optstring(L, -1, "radix");
@@ -982,6 +1001,9 @@ static int d_ept_set_raw(lua_State *L)
     uint64_t gpa = check_u64(L, 2);
     lua_Integer level = luaL_checkinteger(L, 3);
     uint64_t value = check_u64(L, 4);
+    if (d->npt)
+        return lerror(L, "ept_set_raw: domain '%s' uses hap = \"npt\": it has no EPT",
+                      d->name);
     if (level < 1 || level > 4)
         return lerror(L, "ept_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
                       (int)level);
@@ -1030,6 +1052,9 @@ static int d_ept_get_raw(lua_State *L)
     struct domain *d = check_domain(L, 1);
     uint64_t gpa = check_u64(L, 2);
     lua_Integer level = luaL_checkinteger(L, 3);
+    if (d->npt)
+        return lerror(L, "ept_get_raw: domain '%s' uses hap = \"npt\": it has no EPT",
+                      d->name);
     if (level < 1 || level > 4)
         return lerror(L, "ept_get_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
                       (int)level);
@@ -1041,6 +1066,95 @@ static int d_ept_get_raw(lua_State *L)
         lua_pushnil(L);
     else
         lua_pushinteger(L, (lua_Integer)v);
+    return 1;
+}
+
+/* d:npt_set_raw(gpa, level, value) -> rc: a raw entry in the nested
+ * tables of an NPT domain (p2m_npt_raw_set()), as d:ept_set_raw does for
+ * the EPT; the gfns it covers are then the scenario's (hypervisor
+ * operations on them are refused), and the oracle predicts the domain's
+ * accesses with its own NPT walker over the raw tables. */
+static int d_npt_set_raw(lua_State *L)
+{
+    struct engine *e = E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    uint64_t value = check_u64(L, 4);
+    if (!d->npt)
+        return lerror(L, "npt_set_raw: domain '%s' uses hap = \"ept\" (see ept_set_raw)",
+                      d->name);
+    if (level < 1 || level > 4)
+        return lerror(L, "npt_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "npt_set_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "nested tables (48 bits)", gpa);
+    if (d->ld.enabled)
+        return lerror(L, "npt_set_raw: log-dirty is on in domain '%s'; raw "
+                         "entries and log-dirty do not mix", d->name);
+    bool leaf = level == 1 || ((level == 2 || level == 3) && (value & PTE_PS));
+    unsigned t = (unsigned)((value >> 52) & 0x7F);
+    if (leaf && (t == p2m_ram_logdirty || t == p2m_ram_paging_out ||
+                 t == p2m_ram_paged || t == p2m_ram_paging_in ||
+                 t == p2m_populate_on_demand))
+        return lerror(L, "npt_set_raw: a raw leaf of type %s (bits 58:52) would "
+                         "be rewritten by the hypervisor's fault handler; "
+                         "not supported", p2m_type_name((p2m_type_t)t));
+    int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
+    if (rc == -EEXIST)
+        return lerror(L, "npt_set_raw: a large leaf above level %d maps gpa "
+                         "%#" PRIx64 "; write that entry instead", (int)level, gpa);
+    if (rc == -EBUSY)
+        return lerror(L, "npt_set_raw: the level-%d entry for gpa %#" PRIx64
+                         " points at a P2M table; a raw value must keep it "
+                         "(P set, same address, no PS)", (int)level, gpa);
+    if (!rc) {
+        struct lstate *ls = LS(L);
+        uint64_t span = 1ULL << (9 * (level - 1)), lo = (gpa >> PAGE_SHIFT) & ~(span - 1);
+        ls->ept_raw[d->id] = true;
+        if (ls->nraw[d->id] < 32) {
+            ls->raw[d->id][ls->nraw[d->id]].lo = lo;
+            ls->raw[d->id][ls->nraw[d->id]++].hi = lo + span - 1;
+        } else {
+            ls->raw_all[d->id] = true;
+        }
+    }
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
+/* d:npt_get_raw(gpa, level) -> the NPT entry of an NPT domain, or nil
+ * when no table reaches that level. */
+static int d_npt_get_raw(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    uint64_t gpa = check_u64(L, 2);
+    lua_Integer level = luaL_checkinteger(L, 3);
+    if (!d->npt)
+        return lerror(L, "npt_get_raw: domain '%s' uses hap = \"ept\" (see ept_get_raw)",
+                      d->name);
+    if (level < 1 || level > 4)
+        return lerror(L, "npt_get_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
+                      (int)level);
+    if (gpa >> 48)
+        return lerror(L, "npt_get_raw: gpa %#" PRIx64 " is beyond the 4-level "
+                         "nested tables (48 bits)", gpa);
+    uint64_t v = 0;
+    if (p2m_npt_raw_get(d, _gpa(gpa), (unsigned)level, &v))
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)v);
+    return 1;
+}
+
+/* d:hap() -> "ept" or "npt". */
+static int d_hap(lua_State *L)
+{
+    E(L);
+    struct domain *d = check_domain(L, 1);
+    lua_pushstring(L, d->npt ? "npt" : "ept");
     return 1;
 }
 
@@ -1822,6 +1936,7 @@ static void push_access(lua_State *L, const struct eng_access *a)
         lua_createtable(L, 0, 4);
         lua_pushstring(L, a->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
                           : a->exits[i].kind == MMU_PML_FULL    ? "pml_full"
+                          : a->exits[i].kind == MMU_NPF         ? "npf"
                                                                 : "ept_misconfig");
         lua_setfield(L, -2, "kind");
         set_field_int(L, "qual", a->exits[i].qual);
@@ -2724,6 +2839,8 @@ static void open_api(lua_State *L)
         { "set_access_required", d_set_access_required },
         { "monitor_get", d_monitor_get }, { "monitor_respond", d_monitor_respond },
         { "monitor", d_monitor },
+        { "npt_set_raw", d_npt_set_raw }, { "npt_get_raw", d_npt_get_raw },
+        { "hap", d_hap },
         { NULL, NULL },
     };
     static const luaL_Reg vcpu[] = {
@@ -2902,6 +3019,7 @@ static int run_chunk(const char *path, const char *text,
     s->eng.full_check_every = opts->full_check_every;
     s->eng.cov_ctx = opts->cov_ctx;
     s->eng.verbose = opts->verbose;
+    s->eng.default_npt = opts->npt;
     s->eng.hook = opts->hook;
     s->mem_limit = opts->mem_limit ? opts->mem_limit : DEFAULT_MEMLIMIT;
     s->budget = opts->instr_budget ? opts->instr_budget : DEFAULT_BUDGET;

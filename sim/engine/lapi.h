@@ -27,6 +27,8 @@ struct run_opts {
     void *cov_ctx;
     const struct eng_access_hook *hook; /* guest-access observer (hw-replay) */
     unsigned full_check_every; /* engine.full_check_every (0: default) */
+    bool npt;                  /* pagesim run --hap npt: domain{} without
+                                * hap = makes NPT domains */
 };
 
 /* XTF-like result words: pass; fail (an expect() failed); diverge (the

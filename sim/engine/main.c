@@ -61,6 +61,7 @@ static const char usage_run[] =
     "usage: pagesim run [--db FILE] [--no-db] [--seed N] [--mutant NAME]...\n"
     "                   [--verbose] [--max-instructions N] [--tap]\n"
     "                   [--junit FILE] [--shard K/N] [--timeout S] [--no-fork]\n"
+    "                   [--hap ept|npt]\n"
     "                   SCENARIO_OR_DIR...\n"
     "\n"
     "Runs each scenario (a directory means every *.lua below it, in sorted\n"
@@ -76,6 +77,8 @@ static const char usage_run[] =
     "                  (default 200000000)\n"
     "  --tap           print TAP version 13 instead of the plain lines\n"
     "  --junit FILE    also write a JUnit XML report to FILE\n"
+    "  --hap ept|npt   nested paging of domains whose domain{} does not set\n"
+    "                  hap = (default ept)\n"
     "  --shard K/N     run only the K-th of N deterministic slices of the\n"
     "                  sorted scenario list (1 <= K <= N)\n"
     "  --timeout S     a scenario still running after S seconds is killed and\n"
@@ -343,10 +346,12 @@ static int cmd_run(int argc, char **argv)
         { "max-instructions", required_argument, 0, 'I' },
         { "tap", no_argument, 0, 'T' }, { "junit", required_argument, 0, 'J' },
         { "shard", required_argument, 0, 'S' }, { "no-fork", no_argument, 0, 'F' },
-        { "timeout", required_argument, 0, 'W' }, { 0, 0, 0, 0 },
+        { "timeout", required_argument, 0, 'W' },
+        { "hap", required_argument, 0, 'H' }, { 0, 0, 0, 0 },
     };
     const char *db = "pagesim.db";
     bool nodb = false, verbose = false, tap = false, nofork = false;
+    bool npt = false;
     unsigned timeout_s = 600;
     const char *junit = NULL;
     unsigned shard_k = 1, shard_n = 1;
@@ -370,6 +375,13 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case 'T': tap = true; break;
+        case 'H':
+            if (strcmp(optarg, "ept") && strcmp(optarg, "npt")) {
+                fprintf(stderr, "pagesim run: --hap: '%s' is not ept or npt\n", optarg);
+                return 2;
+            }
+            npt = !strcmp(optarg, "npt");
+            break;
         case 'F': nofork = true; break;
         case 'W': {
             char *end;
@@ -457,7 +469,7 @@ static int cmd_run(int argc, char **argv)
                            /* TAP owns stdout: diagnostics go to stderr. */
                            .log = tap ? stderr : stdout,
                            .verbose = verbose, .mutants = mutants[0] ? mutants : NULL,
-                           .instr_budget = budget };
+                           .instr_budget = budget, .npt = npt };
     struct run_result *results = calloc(files.n ? files.n : 1, sizeof(*results));
     if (!results) {
         fprintf(stderr, "pagesim run: out of memory\n");
