@@ -45,15 +45,21 @@
 static const char prologue[] =
     "host{ frames = 1024 }\n"
     "local doms, pts, vcpus, pagers, held = {}, {}, {}, {}, { {}, {} }\n"
-    "local function fresh(i)\n"
+    "local sizes = {}\n"
+    "-- (re)creates domain i: n gfns (default 0x100); how = 'pml' (domain 2:\n"
+    "-- log-dirty by PML, radix tree) or 'ad' (EPT A/D flags on)\n"
+    "local function fresh(i, n, how)\n"
     "  if doms[i] then\n"
     "    for _, m in ipairs(held[i]) do doms[i]:unmap_foreign(m) end\n"
     "    held[i] = {}\n"
     "    doms[i]:destroy()\n"
     "  end\n"
+    "  sizes[i] = n or 0x100\n"
     "  -- domain 2 logs dirty pages in the pre-2007 flat bitmap\n"
-    "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60,\n"
-    "                    logdirty_mode = i == 2 and 'bitmap' or nil }\n"
+    "  doms[i] = domain{ name = 'f' .. i, gfns = sizes[i], ram = 0x60,\n"
+    "                    logdirty_mode = i == 2 and how ~= 'pml' and 'bitmap' or nil,\n"
+    "                    dirty_tracking = how == 'pml' and 'pml' or nil,\n"
+    "                    ept_ad = how == 'ad' or nil }\n"
     "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
     "  -- domain 1's vCPU has the Intel profile's TLBs (PCIDs on), so the\n"
     "  -- invalidation operations have something to invalidate; domain 2's\n"
@@ -146,6 +152,36 @@ static const char prologue[] =
     "  doms[i]:evict(g)\n"
     "  doms[i]:read_phys(g * 4096)\n"
     "  if how == 2 then pagers[i]:serve() else page_in(i, how == 1 and 'x' or nil) end\n"
+    "end\n"
+    "-- the domain's last gfn populated and written: with 64k + 1 gfns its\n"
+    "-- dirty bit is the flat bitmap's last (paging_alloc_log_dirty_bitmap())\n"
+    "local function last(i)\n"
+    "  local g = sizes[i] - 1\n"
+    "  doms[i]:populate(g)\n"
+    "  doms[i]:write_phys(g * 4096, g)\n"
+    "end\n"
+    "-- a third domain, made on first use, without vCPU: 2^24 + 0x100 gfns,\n"
+    "-- two L3 entries of the log-dirty tree (2^24 pfns each), so that a\n"
+    "-- preempted PEEK/CLEAN stops between them (paging_log_dirty_op());\n"
+    "-- log-dirty on first, then gfns on both sides populated (marked dirty)\n"
+    "-- a: 0 populate and write x, 1 preempted PEEK, 2 preempted CLEAN,\n"
+    "-- 3 continue (preempted again), 4 continue, 5 log-dirty off/on, 6 is_dirty\n"
+    "local function big(a, x)\n"
+    "  local d = doms[3]\n"
+    "  if not d then\n"
+    "    d = domain{ name = 'f3', gfns = 0x1000100, ram = 0x10 }\n"
+    "    doms[3] = d\n"
+    "    d:logdirty_enable()\n"
+    "    for _, g in ipairs{ 0x20, 0x1000000, 0x10000ff } do d:populate(g) end\n"
+    "  end\n"
+    "  if a == 0 then d:populate(x); d:write_phys(x * 4096, x)\n"
+    "  elseif a == 1 then d:peek_dirty{ preempt = true }\n"
+    "  elseif a == 2 then d:clean_dirty{ preempt = true }\n"
+    "  elseif a == 3 then d:continue_dirty_op{ preempt = true }\n"
+    "  elseif a == 4 then d:continue_dirty_op()\n"
+    "  elseif a == 5 then\n"
+    "    if d:logdirty().enabled then d:logdirty_disable() else d:logdirty_enable() end\n"
+    "  else d:is_dirty(x) end\n"
     "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
@@ -249,7 +285,8 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP,
        OP_INVLPG, OP_MOVCR3, OP_INVPCID, OP_INVVPID, OP_INVEPT, OP_BALLOON_IN,
        OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
-       OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_NKINDS };
+       OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_IS_DIRTY, OP_LAST, OP_BIG,
+       OP_FRAGMENT, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -261,7 +298,8 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_INVLPG] = 3, [OP_MOVCR3] = 3, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
     [OP_INVEPT] = 1, [OP_BALLOON_IN] = 2, [OP_BALLOON_OUT] = 2, [OP_STARVE] = 3,
     [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3, [OP_MEMTYPE] = 2,
-    [OP_PREEMPT] = 2, [OP_CONTINUE] = 2,
+    [OP_PREEMPT] = 2, [OP_CONTINUE] = 2, [OP_IS_DIRTY] = 2, [OP_LAST] = 2,
+    [OP_BIG] = 4, [OP_FRAGMENT] = 1,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -270,6 +308,7 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "pager_serve", "page_in", "map_foreign", "unmap_foreign", "invlpg", "mov_cr3",
     "invpcid", "invvpid", "invept", "balloon_in", "balloon_out", "starve", "flood",
     "stale_tlb", "page_roundtrip", "set_mem_type", "preempted_op", "continue_op",
+    "is_dirty", "last_gfn", "sparse_domain", "fragment_heap",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -384,7 +423,35 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             prog_add(p, "doms[%u]:write_phys(%#" PRIx64 ", %u)", d,
                      (g << 12) + 8 * pick(xe, 512), i + 1);
             break;
-        case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
+        case OP_FRESH:
+            /* Half the time a variant: domain 2 with 0x101 or 0x141 gfns
+             * (64k + 1: the flat bitmap's size rounds up to the next 64
+             * bits only with Xen's "+ BITS_PER_LONG", seed 1/03) or with
+             * log-dirty by PML; domain 1 with EPT A/D flags. */
+            switch (pick(xe, 2) ? 0 : 1 + pick(xe, 3)) {
+            case 0: prog_add(p, "fresh(%u)", d); break;
+            case 1: prog_add(p, "fresh(%u, nil, '%s')", d, d == 2 ? "pml" : "ad"); break;
+            default: prog_add(p, "fresh(%u, %#x)", d, pick(xe, 2) ? 0x101 : 0x141); break;
+            }
+            break;
+        case OP_IS_DIRTY: prog_add(p, "doms[%u]:is_dirty(%#" PRIx64 ")", d, g); break;
+        case OP_LAST: prog_add(p, "last(%u)", d); break;
+        case OP_BIG: {
+            /* the sparse domain: gfns on both sides of the L3 boundary
+             * 2^24 (the top 0x100 gfns are the second L3 entry's) */
+            unsigned a = pick(xe, 7);
+            uint64_t x = (pick(xe, 2) ? 0x1000000 : 0x10) + pick(xe, 0xf0);
+            if (a == 0 || a == 6)
+                prog_add(p, "big(%u, %#" PRIx64 ")", a, x);
+            else
+                prog_add(p, "big(%u)", a);
+            break;
+        }
+        case OP_FRAGMENT:
+            /* free frames with mfn % N != 0 become Xen's for good: no
+             * free block of order > 0 is left (superpages, tree pages) */
+            prog_add(p, "fragment_heap{ every = %u }", 2 + pick(xe, 3));
+            break;
         /* mem paging: gfns 0x10..0x7f, page-table pages included; half
          * the time a small set (0x40..0x47), so that nominate, evict and
          * foreign maps meet on the same gfns */
@@ -802,6 +869,31 @@ static const char *const npf_write[] = {
     "ram_logdirty", "ram_ro", NULL,
 };
 static const char *const ld_rcs[] = { "rc=0", "rc=-22", "rc=-12", NULL };
+/* mem paging (engine-paging.c's keys "paging|op:before->after" and
+ * "paging|op:before:rc=N"): each state a gfn can be met in, with the
+ * outcome that matters (done or refused), as p2m_mem_paging_nominate(),
+ * _evict(), _prep() and _resume() allow them. */
+static const char *const nominate_vals[] = {
+    "ram_rw->ram_paging_out", "ram_logdirty->ram_paging_out", "ram_rw:rc=",
+    "ram_ro:rc=", "ram_paging_out:rc=", "ram_paged:rc=", "ram_paging_in:rc=",
+    "mmio_dm:rc=", NULL,
+};
+static const char *const evict_vals[] = {
+    "ram_paging_out->ram_paged", "ram_paging_out:rc=", "ram_rw:rc=", "ram_paged:rc=",
+    "ram_paging_in:rc=", "mmio_dm:rc=", NULL,
+};
+static const char *const prep_vals[] = {
+    "ram_paging_in->ram_rw", "ram_paging_in->ram_logdirty", "ram_paging_in:rc=",
+    "ram_paged->", NULL,
+};
+static const char *const resume_vals[] = {
+    "ram_paging_in->", "ram_rw->", "ram_logdirty->", NULL,
+};
+static const char *const fmap_vals[] = {
+    "ram_rw->", "ram_logdirty->", "ram_paging_out:rc=", "ram_paged:rc=",
+    "ram_paging_in:rc=", "mmio_dm:rc=", NULL,
+};
+static const char *const dirty_vals[] = { "dirty", "clean", NULL };
 
 static const struct target {
     unsigned kind;
@@ -825,6 +917,15 @@ static const struct target {
     { OP_PEEK, "logdirty|peek:", NULL, ld_rcs },
     { OP_CLEAN, "logdirty|clean:", NULL, ld_rcs },
     { OP_LD_TOGGLE, "logdirty|enable:", NULL, ld_rcs },
+    { OP_NOMINATE, "paging|nominate:", NULL, nominate_vals },
+    { OP_FLOOD, "paging|nominate:", NULL, nominate_vals },
+    { OP_EVICT, "paging|evict:", NULL, evict_vals },
+    { OP_PAGER_EVICT, "paging|evict:", NULL, evict_vals },
+    { OP_PAGE_IN, "paging|prep:", NULL, prep_vals },
+    { OP_PAGER_SERVE, "paging|prep:", NULL, prep_vals },
+    { OP_ROUNDTRIP, "paging|resume:", NULL, resume_vals },
+    { OP_FMAP, "paging|foreign_map:", NULL, fmap_vals },
+    { OP_IS_DIRTY, "logdirty|is_dirty:", NULL, dirty_vals },
 };
 
 static bool seen_has_prefix(const struct seen *s, const char *a, const char *b, const char *c)
@@ -846,7 +947,11 @@ static void feedback(unsigned w[OP_NKINDS], const struct seen *s)
         unsigned all = 0, unseen = 0;
         for (; x->values[all]; all++)
             unseen += !seen_has_prefix(s, x->prefix, x->values[all], x->suffix);
-        w[x->kind] = weight[x->kind] + (3 * weight[x->kind] * unseen + all / 2) / all;
+        /* a kind with several targets (flood: copies and nominations)
+         * takes the largest */
+        unsigned nw = weight[x->kind] + (3 * weight[x->kind] * unseen + all / 2) / all;
+        if (nw > w[x->kind])
+            w[x->kind] = nw;
     }
 }
 
