@@ -183,6 +183,39 @@ static const char prologue[] =
     "    if d:logdirty().enabled then d:logdirty_disable() else d:logdirty_enable() end\n"
     "  else d:is_dirty(x) end\n"
     "end\n"
+    "-- a 2 MiB extent at gfn 0x200 (domains of 0x400 gfns), then a 4 KiB\n"
+    "-- change inside it, which splits it (ept_split_super_page()):\n"
+    "-- a: 0 populate, 1 set_access, 2 set_mem_type ram_ro, 3 remove\n"
+    "local function super(i, a, k)\n"
+    "  if sizes[i] < 0x400 then return end\n"
+    "  local d, g = doms[i], 0x200 + k\n"
+    "  if a == 0 then d:populate{ gfn = 0x200, order = 9 }\n"
+    "  elseif a == 1 then d:set_access(g, 'rx')\n"
+    "  elseif a == 2 then d:set_mem_type(g, 'ram_ro')\n"
+    "  else rm(i, g) end\n"
+    "end\n"
+    "-- the nth P2M update of one operation fails (-ENOMEM), for the\n"
+    "-- operations whose error paths the oracle follows; disarmed after it\n"
+    "local function p2mfail(i, n, f)\n"
+    "  doms[i]:fail_p2m_update(n)\n"
+    "  local ok, e = pcall(f)\n"
+    "  doms[i]:fail_p2m_update(0)\n"
+    "  if not ok then error(e, 0) end\n"
+    "end\n"
+    "-- populate-on-demand: a: 0 cache target n, 1 a PoD entry at g, 2 a\n"
+    "-- hypervisor copy to g (filled from the cache)\n"
+    "local function pod(i, a, g, n)\n"
+    "  if a == 0 then doms[i]:pod_target(n)\n"
+    "  elseif a == 1 then doms[i]:populate_pod(g)\n"
+    "  else doms[i]:write_phys(g * 4096, g) end\n"
+    "end\n"
+    "-- p2m_add_foreign() of domain 3 - i's RAM page at an empty gfn of i,\n"
+    "-- then XENMEM_remove_from_physmap of it: the reference taken by the\n"
+    "-- EPT write goes with the entry (held across a re-creation it would\n"
+    "-- keep the other domain from being destroyed)\n"
+    "local function addfor(i, g, fg)\n"
+    "  if doms[i]:add_foreign(g, doms[3 - i], fg) == 0 then doms[i]:remove(g) end\n"
+    "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
 
@@ -286,7 +319,8 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_INVLPG, OP_MOVCR3, OP_INVPCID, OP_INVVPID, OP_INVEPT, OP_BALLOON_IN,
        OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
        OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_IS_DIRTY, OP_LAST, OP_BIG,
-       OP_FRAGMENT, OP_NKINDS };
+       OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
+       OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -299,7 +333,8 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_INVEPT] = 1, [OP_BALLOON_IN] = 2, [OP_BALLOON_OUT] = 2, [OP_STARVE] = 3,
     [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3, [OP_MEMTYPE] = 2,
     [OP_PREEMPT] = 2, [OP_CONTINUE] = 2, [OP_IS_DIRTY] = 2, [OP_LAST] = 2,
-    [OP_BIG] = 4, [OP_FRAGMENT] = 1,
+    [OP_BIG] = 2, [OP_FRAGMENT] = 1, [OP_ACCESS] = 3, [OP_SUPER] = 3,
+    [OP_P2MFAIL] = 2, [OP_FOREIGN] = 2, [OP_POD] = 3, [OP_IOREQ] = 2,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -308,7 +343,8 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "pager_serve", "page_in", "map_foreign", "unmap_foreign", "invlpg", "mov_cr3",
     "invpcid", "invvpid", "invept", "balloon_in", "balloon_out", "starve", "flood",
     "stale_tlb", "page_roundtrip", "set_mem_type", "preempted_op", "continue_op",
-    "is_dirty", "last_gfn", "sparse_domain", "fragment_heap",
+    "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
+    "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -431,7 +467,12 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             switch (pick(xe, 2) ? 0 : 1 + pick(xe, 3)) {
             case 0: prog_add(p, "fresh(%u)", d); break;
             case 1: prog_add(p, "fresh(%u, nil, '%s')", d, d == 2 ? "pml" : "ad"); break;
-            default: prog_add(p, "fresh(%u, %#x)", d, pick(xe, 2) ? 0x101 : 0x141); break;
+            default: {
+                /* 0x400: room for a 2 MiB extent at 0x200 (superpage) */
+                static const unsigned n[] = { 0x101, 0x141, 0x400, 0x400 };
+                prog_add(p, "fresh(%u, %#x)", d, n[pick(xe, 4)]);
+                break;
+            }
             }
             break;
         case OP_IS_DIRTY: prog_add(p, "doms[%u]:is_dirty(%#" PRIx64 ")", d, g); break;
@@ -447,6 +488,53 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                 prog_add(p, "big(%u)", a);
             break;
         }
+        case OP_ACCESS: {
+            /* p2m_set_mem_access(): the EPT r/w/x restricted; a guest
+             * access it forbids is an EPT violation the (absent) listener
+             * clears */
+            static const char *const acc[] = { "n", "r", "w", "rw", "x", "rx", "wx",
+                                               "rwx", "rx2rw", "n2rwx" };
+            prog_add(p, "doms[%u]:set_access(%#" PRIx64 ", '%s')", d,
+                     (uint64_t)(0x40 + pick(xe, 0x30)), acc[pick(xe, 10)]);
+            break;
+        }
+        case OP_SUPER:
+            prog_add(p, "super(%u, %u, %#x)", d, pick(xe, 3) ? 1 + pick(xe, 3) : 0,
+                     pick(xe, 0x200));
+            break;
+        case OP_P2MFAIL: {
+            static const char *const what[] = {
+                "doms[%u]:populate(%#" PRIx64 ")", "rm(%u, %#" PRIx64 ")",
+                "doms[%u]:nominate(%#" PRIx64 ")", "doms[%u]:set_access(%#" PRIx64 ", 'r')",
+            };
+            /* Not evict: a failed update there is a known upstream finding
+             * (scenarios/findings/evict_no_rollback.lua).  Not
+             * set_mem_type: of a ram_paging_out gfn the oracle predicts a
+             * page-in request the failed update does not make (README
+             * "Fuzzing", known findings). */
+            char op[96];
+            snprintf(op, sizeof op, what[pick(xe, 4)], d, g);
+            prog_add(p, "p2mfail(%u, %u, function() %s end)", d, 1 + pick(xe, 2), op);
+            break;
+        }
+        case OP_FOREIGN:
+            /* p2m_add_foreign() at an unpopulated gfn of d, of the other
+             * domain's RAM page, and its removal */
+            prog_add(p, "addfor(%u, %#x, %#x)", d, 0x60 + pick(xe, 0x10), 0x40 + pick(xe, 0x20));
+            break;
+        case OP_POD: {
+            unsigned a = pick(xe, 3);
+            prog_add(p, "pod(%u, %u, %#x, %u)", d, a, 0x60 + pick(xe, 0x10), 1 + pick(xe, 8));
+            break;
+        }
+        case OP_IOREQ:
+            /* the ioreq server mapped / unmapped, or a gfn handed to it */
+            if (pick(xe, 2))
+                prog_add(p, "doms[%u]:map_ioreq_server(%s)", d, pick(xe, 2) ? "true" : "false");
+            else
+                prog_add(p, "doms[%u]:set_mem_type(%#" PRIx64 ", '%s')", d,
+                         (uint64_t)(0x40 + pick(xe, 0x30)), pick(xe, 2) ? "ioreq_server" : "ram_rw");
+            break;
         case OP_FRAGMENT:
             /* free frames with mfn % N != 0 become Xen's for good: no
              * free block of order > 0 is left (superpages, tree pages) */
