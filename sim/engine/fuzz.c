@@ -166,14 +166,16 @@ static const char prologue[] =
     "-- log-dirty on first, then gfns on both sides populated (marked dirty)\n"
     "-- a: 0 populate and write x, 1 preempted PEEK, 2 preempted CLEAN,\n"
     "-- 3 continue (preempted again), 4 continue, 5 log-dirty off/on, 6 is_dirty\n"
-    "local function big(a, x)\n"
-    "  local d = doms[3]\n"
-    "  if not d then\n"
-    "    d = domain{ name = 'f3', gfns = 0x1000100, ram = 0x10 }\n"
-    "    doms[3] = d\n"
-    "    d:logdirty_enable()\n"
-    "    for _, g in ipairs{ 0x20, 0x1000000, 0x10000ff } do d:populate(g) end\n"
+    "local function sparse()\n"
+    "  if not doms[3] then\n"
+    "    doms[3] = domain{ name = 'f3', gfns = 0x1000100, ram = 0x10 }\n"
+    "    doms[3]:logdirty_enable()\n"
+    "    for _, g in ipairs{ 0x20, 0x1000000, 0x10000ff } do doms[3]:populate(g) end\n"
     "  end\n"
+    "  return doms[3]\n"
+    "end\n"
+    "local function big(a, x)\n"
+    "  local d = sparse()\n"
     "  if a == 0 then d:populate(x); d:write_phys(x * 4096, x)\n"
     "  elseif a == 1 then d:peek_dirty{ preempt = true }\n"
     "  elseif a == 2 then d:clean_dirty{ preempt = true }\n"
@@ -183,16 +185,22 @@ static const char prologue[] =
     "    if d:logdirty().enabled then d:logdirty_disable() else d:logdirty_enable() end\n"
     "  else d:is_dirty(x) end\n"
     "end\n"
-    "-- a 2 MiB extent at gfn 0x200 (domains of 0x400 gfns), then a 4 KiB\n"
-    "-- change inside it, which splits it (ept_split_super_page()):\n"
-    "-- a: 0 populate, 1 set_access, 2 set_mem_type ram_ro, 3 remove\n"
-    "local function super(i, a, k)\n"
-    "  if sizes[i] < 0x400 then return end\n"
-    "  local d, g = doms[i], 0x200 + k\n"
+    "-- a 2 MiB extent at gfn 0x200 of the sparse domain (ram_logdirty while\n"
+    "-- its log-dirty is on), then a 4 KiB change inside it, which splits it\n"
+    "-- (ept_split_super_page()): a: 0 populate, 1 set_access, 2\n"
+    "-- set_mem_type ram_ro, 3 remove\n"
+    "local function super(a, k)\n"
+    "  local d, g = sparse(), 0x200 + k\n"
     "  if a == 0 then d:populate{ gfn = 0x200, order = 9 }\n"
     "  elseif a == 1 then d:set_access(g, 'rx')\n"
     "  elseif a == 2 then d:set_mem_type(g, 'ram_ro')\n"
-    "  else rm(i, g) end\n"
+    "  else d:remove(g) end\n"
+    "end\n"
+    "-- XEN_DMOP_map_mem_type_to_ioreq_server (once: -EBUSY after), then gfn\n"
+    "-- g to type t\n"
+    "local function ioreq(i, g, t)\n"
+    "  doms[i]:map_ioreq_server(true)\n"
+    "  doms[i]:set_mem_type(g, t)\n"
     "end\n"
     "-- the nth P2M update of one operation fails (-ENOMEM), for the\n"
     "-- operations whose error paths the oracle follows; disarmed after it\n"
@@ -467,12 +475,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             switch (pick(xe, 2) ? 0 : 1 + pick(xe, 3)) {
             case 0: prog_add(p, "fresh(%u)", d); break;
             case 1: prog_add(p, "fresh(%u, nil, '%s')", d, d == 2 ? "pml" : "ad"); break;
-            default: {
-                /* 0x400: room for a 2 MiB extent at 0x200 (superpage) */
-                static const unsigned n[] = { 0x101, 0x141, 0x400, 0x400 };
-                prog_add(p, "fresh(%u, %#x)", d, n[pick(xe, 4)]);
-                break;
-            }
+            default: prog_add(p, "fresh(%u, %#x)", d, pick(xe, 2) ? 0x101 : 0x141); break;
             }
             break;
         case OP_IS_DIRTY: prog_add(p, "doms[%u]:is_dirty(%#" PRIx64 ")", d, g); break;
@@ -494,13 +497,15 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * clears */
             static const char *const acc[] = { "n", "r", "w", "rw", "x", "rx", "wx",
                                                "rwx", "rx2rw", "n2rwx" };
-            prog_add(p, "doms[%u]:set_access(%#" PRIx64 ", '%s')", d,
+            /* Domain 1 only: domain 2 may log dirty pages by PML, and there
+             * the sim keeps a 4 KiB ram_logdirty leaf writable whatever its
+             * access (README "Fuzzing", known findings) */
+            prog_add(p, "doms[1]:set_access(%#" PRIx64 ", '%s')",
                      (uint64_t)(0x40 + pick(xe, 0x30)), acc[pick(xe, 10)]);
             break;
         }
         case OP_SUPER:
-            prog_add(p, "super(%u, %u, %#x)", d, pick(xe, 3) ? 1 + pick(xe, 3) : 0,
-                     pick(xe, 0x200));
+            prog_add(p, "super(%u, %#x)", pick(xe, 3) ? 1 + pick(xe, 3) : 0, pick(xe, 0x200));
             break;
         case OP_P2MFAIL: {
             static const char *const what[] = {
@@ -512,8 +517,12 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * set_mem_type: of a ram_paging_out gfn the oracle predicts a
              * page-in request the failed update does not make (README
              * "Fuzzing", known findings). */
+            /* set_access on domain 1 only, as OP_ACCESS */
+            unsigned wk = pick(xe, 4);
+            if (wk == 3 && d == 2)
+                wk = 2;
             char op[96];
-            snprintf(op, sizeof op, what[pick(xe, 4)], d, g);
+            snprintf(op, sizeof op, what[wk], d, g);
             prog_add(p, "p2mfail(%u, %u, function() %s end)", d, 1 + pick(xe, 2), op);
             break;
         }
@@ -529,11 +538,11 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
         }
         case OP_IOREQ:
             /* the ioreq server mapped / unmapped, or a gfn handed to it */
-            if (pick(xe, 2))
-                prog_add(p, "doms[%u]:map_ioreq_server(%s)", d, pick(xe, 2) ? "true" : "false");
+            if (!pick(xe, 3))
+                prog_add(p, "doms[%u]:map_ioreq_server(false)", d);
             else
-                prog_add(p, "doms[%u]:set_mem_type(%#" PRIx64 ", '%s')", d,
-                         (uint64_t)(0x40 + pick(xe, 0x30)), pick(xe, 2) ? "ioreq_server" : "ram_rw");
+                prog_add(p, "ioreq(%u, %#" PRIx64 ", '%s')", d,
+                         (uint64_t)(0x40 + pick(xe, 0x30)), pick(xe, 3) ? "ioreq_server" : "ram_rw");
             break;
         case OP_FRAGMENT:
             /* free frames with mfn % N != 0 become Xen's for good: no
