@@ -193,7 +193,10 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
 
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         const struct oracle_chunk *c = od->chunks[ci];
-        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+        /* past max_gfn a chunk holds only empty entries (the model
+         * refuses those gfns): the loop stops there */
+        for (uint64_t i = 0; c && i < ORACLE_CHUNK &&
+                             (ci << ORACLE_CHUNK_SHIFT) + i < od->max_gfn; i++) {
             uint64_t g = (ci << ORACLE_CHUNK_SHIFT) + i;
             unsigned xt = c->type[i];
             uint64_t m = c->mfn[i];
@@ -382,7 +385,8 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         uint64_t nioreq = 0;
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
             const struct oracle_chunk *c = od->chunks[ci];
-            for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+            for (uint64_t i = 0; c && i < ORACLE_CHUNK &&
+                                 (ci << ORACLE_CHUNK_SHIFT) + i < od->max_gfn; i++) {
                 /* shared frames are dom_cow's, not the domain's */
                 ram += p2m_is_ram(c->type[i]) && c->type[i] != p2m_ram_shared &&
                        c->mfn[i] != mfn_x(INVALID_MFN);
@@ -514,8 +518,11 @@ static void inv_ld_leaf(void *ctx, uint64_t base, const uint8_t *bm)
     struct inv_ctx *c = ctx;
     if (!bm)
         return;
-    for (unsigned i = 0; i < PAGE_SIZE; i++)
-        c->dirty_bits += (uint64_t)__builtin_popcount(bm[i]);
+    for (unsigned i = 0; i < PAGE_SIZE; i += 8) {
+        uint64_t w;
+        memcpy(&w, bm + i, sizeof w);
+        c->dirty_bits += (uint64_t)__builtin_popcountll(w);
+    }
 }
 
 static void inv_ld_bad(void *ctx, const char *what, uint64_t mfn)

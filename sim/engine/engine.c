@@ -668,7 +668,14 @@ int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c)
               : c->clean ? "clean" : "peek", rc);
     char args[80], res[96];
     uint64_t ndirty = 0;
-    for (size_t i = 0; i < bytes; i++)
+    size_t i = 0;
+    /* 64 bits at a time: a 2^24-gfn domain's bitmap is 2 MiB */
+    for (; i + 8 <= bytes; i += 8) {
+        uint64_t w;
+        memcpy(&w, c->bitmap + i, sizeof w);
+        ndirty += (uint64_t)__builtin_popcountll(w);
+    }
+    for (; i < bytes; i++)
         ndirty += (uint64_t)__builtin_popcount(c->bitmap[i]);
     snprintf(args, sizeof args, "d=%u pages=%#" PRIx64 "%s%s", d->id, want,
              c->preempt ? " preempt" : "", c->resuming && c->clean ? " clean" : "");

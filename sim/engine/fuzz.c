@@ -45,15 +45,21 @@
 static const char prologue[] =
     "host{ frames = 1024 }\n"
     "local doms, pts, vcpus, pagers, held = {}, {}, {}, {}, { {}, {} }\n"
-    "local function fresh(i)\n"
+    "local sizes = {}\n"
+    "-- (re)creates domain i: n gfns (default 0x100); how = 'pml' (domain 2:\n"
+    "-- log-dirty by PML, radix tree) or 'ad' (EPT A/D flags on)\n"
+    "local function fresh(i, n, how)\n"
     "  if doms[i] then\n"
     "    for _, m in ipairs(held[i]) do doms[i]:unmap_foreign(m) end\n"
     "    held[i] = {}\n"
     "    doms[i]:destroy()\n"
     "  end\n"
+    "  sizes[i] = n or 0x100\n"
     "  -- domain 2 logs dirty pages in the pre-2007 flat bitmap\n"
-    "  doms[i] = domain{ name = 'f' .. i, gfns = 0x100, ram = 0x60,\n"
-    "                    logdirty_mode = i == 2 and 'bitmap' or nil }\n"
+    "  doms[i] = domain{ name = 'f' .. i, gfns = sizes[i], ram = 0x60,\n"
+    "                    logdirty_mode = i == 2 and how ~= 'pml' and 'bitmap' or nil,\n"
+    "                    dirty_tracking = how == 'pml' and 'pml' or nil,\n"
+    "                    ept_ad = how == 'ad' or nil }\n"
     "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
     "  -- domain 1's vCPU has the Intel profile's TLBs (PCIDs on), so the\n"
     "  -- invalidation operations have something to invalidate; domain 2's\n"
@@ -139,6 +145,77 @@ static const char prologue[] =
     "  doms[i]:evict(g)\n"
     "  doms[i]:read_phys(g * 4096)\n"
     "  if how == 2 then pagers[i]:serve() else page_in(i, how == 1 and 'x' or nil) end\n"
+    "end\n"
+    "-- the domain's last gfn populated and written: with 64k + 1 gfns its\n"
+    "-- dirty bit is the flat bitmap's last (paging_alloc_log_dirty_bitmap())\n"
+    "local function last(i)\n"
+    "  local g = sizes[i] - 1\n"
+    "  doms[i]:populate(g)\n"
+    "  doms[i]:write_phys(g * 4096, g)\n"
+    "end\n"
+    "-- a third domain, made on first use, without vCPU: 2^24 + 0x100 gfns,\n"
+    "-- two L3 entries of the log-dirty tree (2^24 pfns each), so that a\n"
+    "-- preempted PEEK/CLEAN stops between them (paging_log_dirty_op());\n"
+    "-- log-dirty on first, then gfns on both sides populated (marked dirty)\n"
+    "-- a: 0 populate and write x, 1 preempted PEEK, 2 preempted CLEAN,\n"
+    "-- 3 continue (preempted again), 4 continue, 5 log-dirty off/on, 6 is_dirty\n"
+    "local function sparse()\n"
+    "  if not doms[3] then\n"
+    "    doms[3] = domain{ name = 'f3', gfns = 0x1000100, ram = 0x10 }\n"
+    "    doms[3]:logdirty_enable()\n"
+    "    for _, g in ipairs{ 0x20, 0x1000000, 0x10000ff } do doms[3]:populate(g) end\n"
+    "  end\n"
+    "  return doms[3]\n"
+    "end\n"
+    "local function big(a, x)\n"
+    "  local d = sparse()\n"
+    "  if a == 0 then d:populate(x); d:write_phys(x * 4096, x)\n"
+    "  elseif a == 1 then d:peek_dirty{ preempt = true }\n"
+    "  elseif a == 2 then d:clean_dirty{ preempt = true }\n"
+    "  elseif a == 3 then d:continue_dirty_op{ preempt = true }\n"
+    "  elseif a == 4 then d:continue_dirty_op()\n"
+    "  elseif a == 5 then\n"
+    "    if d:logdirty().enabled then d:logdirty_disable() else d:logdirty_enable() end\n"
+    "  else d:is_dirty(x) end\n"
+    "end\n"
+    "-- a 2 MiB extent at gfn 0x200 of the sparse domain (ram_logdirty while\n"
+    "-- its log-dirty is on), then a 4 KiB change inside it, which splits it\n"
+    "-- (ept_split_super_page()): a: 0 populate, 1 set_access, 2\n"
+    "-- set_mem_type ram_ro, 3 remove\n"
+    "local function super(a, k)\n"
+    "  local d, g = sparse(), 0x200 + k\n"
+    "  if a == 0 then d:populate{ gfn = 0x200, order = 9 }\n"
+    "  elseif a == 1 then d:set_access(g, 'rx')\n"
+    "  elseif a == 2 then d:set_mem_type(g, 'ram_ro')\n"
+    "  else d:remove(g) end\n"
+    "end\n"
+    "-- XEN_DMOP_map_mem_type_to_ioreq_server (once: -EBUSY after), then gfn\n"
+    "-- g to type t\n"
+    "local function ioreq(i, g, t)\n"
+    "  doms[i]:map_ioreq_server(true)\n"
+    "  doms[i]:set_mem_type(g, t)\n"
+    "end\n"
+    "-- the nth P2M update of one operation fails (-ENOMEM), for the\n"
+    "-- operations whose error paths the oracle follows; disarmed after it\n"
+    "local function p2mfail(i, n, f)\n"
+    "  doms[i]:fail_p2m_update(n)\n"
+    "  local ok, e = pcall(f)\n"
+    "  doms[i]:fail_p2m_update(0)\n"
+    "  if not ok then error(e, 0) end\n"
+    "end\n"
+    "-- populate-on-demand: a: 0 cache target n, 1 a PoD entry at g, 2 a\n"
+    "-- hypervisor copy to g (filled from the cache)\n"
+    "local function pod(i, a, g, n)\n"
+    "  if a == 0 then doms[i]:pod_target(n)\n"
+    "  elseif a == 1 then doms[i]:populate_pod(g)\n"
+    "  else doms[i]:write_phys(g * 4096, g) end\n"
+    "end\n"
+    "-- p2m_add_foreign() of domain 3 - i's RAM page at an empty gfn of i,\n"
+    "-- then XENMEM_remove_from_physmap of it: the reference taken by the\n"
+    "-- EPT write goes with the entry (held across a re-creation it would\n"
+    "-- keep the other domain from being destroyed)\n"
+    "local function addfor(i, g, fg)\n"
+    "  if doms[i]:add_foreign(g, doms[3 - i], fg) == 0 then doms[i]:remove(g) end\n"
     "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
@@ -242,7 +319,9 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_PAGER_EVICT, OP_PAGER_SERVE, OP_PAGE_IN, OP_FMAP, OP_FUNMAP,
        OP_INVLPG, OP_MOVCR3, OP_INVPCID, OP_INVVPID, OP_INVEPT, OP_BALLOON_IN,
        OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
-       OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_NKINDS };
+       OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_IS_DIRTY, OP_LAST, OP_BIG,
+       OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
+       OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -251,10 +330,12 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
     [OP_RAWPTE] = 3, [OP_NOMINATE] = 3, [OP_EVICT] = 2, [OP_PAGER_EVICT] = 3,
     [OP_PAGER_SERVE] = 3, [OP_PAGE_IN] = 2, [OP_FMAP] = 2, [OP_FUNMAP] = 2,
-    [OP_INVLPG] = 3, [OP_MOVCR3] = 3, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
+    [OP_INVLPG] = 5, [OP_MOVCR3] = 5, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
     [OP_INVEPT] = 1, [OP_BALLOON_IN] = 2, [OP_BALLOON_OUT] = 2, [OP_STARVE] = 3,
-    [OP_FLOOD] = 1, [OP_STALE] = 3, [OP_ROUNDTRIP] = 3, [OP_MEMTYPE] = 2,
-    [OP_PREEMPT] = 2, [OP_CONTINUE] = 2,
+    [OP_FLOOD] = 1, [OP_STALE] = 6, [OP_ROUNDTRIP] = 3, [OP_MEMTYPE] = 2,
+    [OP_PREEMPT] = 2, [OP_CONTINUE] = 2, [OP_IS_DIRTY] = 2, [OP_LAST] = 2,
+    [OP_BIG] = 2, [OP_FRAGMENT] = 1, [OP_ACCESS] = 3, [OP_SUPER] = 3,
+    [OP_P2MFAIL] = 2, [OP_FOREIGN] = 2, [OP_POD] = 3, [OP_IOREQ] = 2,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -263,6 +344,8 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "pager_serve", "page_in", "map_foreign", "unmap_foreign", "invlpg", "mov_cr3",
     "invpcid", "invvpid", "invept", "balloon_in", "balloon_out", "starve", "flood",
     "stale_tlb", "page_roundtrip", "set_mem_type", "preempted_op", "continue_op",
+    "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
+    "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -377,7 +460,88 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             prog_add(p, "doms[%u]:write_phys(%#" PRIx64 ", %u)", d,
                      (g << 12) + 8 * pick(xe, 512), i + 1);
             break;
-        case OP_FRESH: prog_add(p, "fresh(%u)", d); break;
+        case OP_FRESH:
+            /* Half the time a variant: domain 2 with 0x101 or 0x141 gfns
+             * (64k + 1: the flat bitmap's size rounds up to the next 64
+             * bits only with Xen's "+ BITS_PER_LONG", seed 1/03) or with
+             * log-dirty by PML; domain 1 with EPT A/D flags. */
+            switch (pick(xe, 2) ? 0 : 1 + pick(xe, 3)) {
+            case 0: prog_add(p, "fresh(%u)", d); break;
+            case 1: prog_add(p, "fresh(%u, nil, '%s')", d, d == 2 ? "pml" : "ad"); break;
+            default: prog_add(p, "fresh(%u, %#x)", d, pick(xe, 2) ? 0x101 : 0x141); break;
+            }
+            break;
+        case OP_IS_DIRTY: prog_add(p, "doms[%u]:is_dirty(%#" PRIx64 ")", d, g); break;
+        case OP_LAST: prog_add(p, "last(%u)", d); break;
+        case OP_BIG: {
+            /* the sparse domain: gfns on both sides of the L3 boundary
+             * 2^24 (the top 0x100 gfns are the second L3 entry's) */
+            unsigned a = pick(xe, 7);
+            uint64_t x = (pick(xe, 2) ? 0x1000000 : 0x10) + pick(xe, 0xf0);
+            if (a == 0 || a == 6)
+                prog_add(p, "big(%u, %#" PRIx64 ")", a, x);
+            else
+                prog_add(p, "big(%u)", a);
+            break;
+        }
+        case OP_ACCESS: {
+            /* p2m_set_mem_access(): the EPT r/w/x restricted; a guest
+             * access it forbids is an EPT violation the (absent) listener
+             * clears */
+            static const char *const acc[] = { "n", "r", "w", "rw", "x", "rx", "wx",
+                                               "rwx", "rx2rw", "n2rwx" };
+            /* Domain 1 only: domain 2 may log dirty pages by PML, and there
+             * the sim keeps a 4 KiB ram_logdirty leaf writable whatever its
+             * access (README "Fuzzing", known findings) */
+            prog_add(p, "doms[1]:set_access(%#" PRIx64 ", '%s')",
+                     (uint64_t)(0x40 + pick(xe, 0x30)), acc[pick(xe, 10)]);
+            break;
+        }
+        case OP_SUPER:
+            prog_add(p, "super(%u, %#x)", pick(xe, 3) ? 1 + pick(xe, 3) : 0, pick(xe, 0x200));
+            break;
+        case OP_P2MFAIL: {
+            static const char *const what[] = {
+                "doms[%u]:populate(%#" PRIx64 ")", "rm(%u, %#" PRIx64 ")",
+                "doms[%u]:nominate(%#" PRIx64 ")", "doms[%u]:set_access(%#" PRIx64 ", 'r')",
+            };
+            /* Not evict: a failed update there is a known upstream finding
+             * (scenarios/findings/evict_no_rollback.lua).  Not
+             * set_mem_type: of a ram_paging_out gfn the oracle predicts a
+             * page-in request the failed update does not make (README
+             * "Fuzzing", known findings). */
+            /* set_access on domain 1 only, as OP_ACCESS */
+            unsigned wk = pick(xe, 4);
+            if (wk == 3 && d == 2)
+                wk = 2;
+            char op[96];
+            snprintf(op, sizeof op, what[wk], d, g);
+            prog_add(p, "p2mfail(%u, %u, function() %s end)", d, 1 + pick(xe, 2), op);
+            break;
+        }
+        case OP_FOREIGN:
+            /* p2m_add_foreign() at an unpopulated gfn of d, of the other
+             * domain's RAM page, and its removal */
+            prog_add(p, "addfor(%u, %#x, %#x)", d, 0x60 + pick(xe, 0x10), 0x40 + pick(xe, 0x20));
+            break;
+        case OP_POD: {
+            unsigned a = pick(xe, 3);
+            prog_add(p, "pod(%u, %u, %#x, %u)", d, a, 0x60 + pick(xe, 0x10), 1 + pick(xe, 8));
+            break;
+        }
+        case OP_IOREQ:
+            /* the ioreq server mapped / unmapped, or a gfn handed to it */
+            if (!pick(xe, 3))
+                prog_add(p, "doms[%u]:map_ioreq_server(false)", d);
+            else
+                prog_add(p, "ioreq(%u, %#" PRIx64 ", '%s')", d,
+                         (uint64_t)(0x40 + pick(xe, 0x30)), pick(xe, 3) ? "ioreq_server" : "ram_rw");
+            break;
+        case OP_FRAGMENT:
+            /* free frames with mfn % N != 0 become Xen's for good: no
+             * free block of order > 0 is left (superpages, tree pages) */
+            prog_add(p, "fragment_heap{ every = %u }", 2 + pick(xe, 3));
+            break;
         /* mem paging: gfns 0x10..0x7f, page-table pages included; half
          * the time a small set (0x40..0x47), so that nominate, evict and
          * foreign maps meet on the same gfns */
@@ -795,6 +959,31 @@ static const char *const npf_write[] = {
     "ram_logdirty", "ram_ro", NULL,
 };
 static const char *const ld_rcs[] = { "rc=0", "rc=-22", "rc=-12", NULL };
+/* mem paging (engine-paging.c's keys "paging|op:before->after" and
+ * "paging|op:before:rc=N"): each state a gfn can be met in, with the
+ * outcome that matters (done or refused), as p2m_mem_paging_nominate(),
+ * _evict(), _prep() and _resume() allow them. */
+static const char *const nominate_vals[] = {
+    "ram_rw->ram_paging_out", "ram_logdirty->ram_paging_out", "ram_rw:rc=",
+    "ram_ro:rc=", "ram_paging_out:rc=", "ram_paged:rc=", "ram_paging_in:rc=",
+    "mmio_dm:rc=", NULL,
+};
+static const char *const evict_vals[] = {
+    "ram_paging_out->ram_paged", "ram_paging_out:rc=", "ram_rw:rc=", "ram_paged:rc=",
+    "ram_paging_in:rc=", "mmio_dm:rc=", NULL,
+};
+static const char *const prep_vals[] = {
+    "ram_paging_in->ram_rw", "ram_paging_in->ram_logdirty", "ram_paging_in:rc=",
+    "ram_paged->", NULL,
+};
+static const char *const resume_vals[] = {
+    "ram_paging_in->", "ram_rw->", "ram_logdirty->", NULL,
+};
+static const char *const fmap_vals[] = {
+    "ram_rw->", "ram_logdirty->", "ram_paging_out:rc=", "ram_paged:rc=",
+    "ram_paging_in:rc=", "mmio_dm:rc=", NULL,
+};
+static const char *const dirty_vals[] = { "dirty", "clean", NULL };
 
 static const struct target {
     unsigned kind;
@@ -818,6 +1007,15 @@ static const struct target {
     { OP_PEEK, "logdirty|peek:", NULL, ld_rcs },
     { OP_CLEAN, "logdirty|clean:", NULL, ld_rcs },
     { OP_LD_TOGGLE, "logdirty|enable:", NULL, ld_rcs },
+    { OP_NOMINATE, "paging|nominate:", NULL, nominate_vals },
+    { OP_FLOOD, "paging|nominate:", NULL, nominate_vals },
+    { OP_EVICT, "paging|evict:", NULL, evict_vals },
+    { OP_PAGER_EVICT, "paging|evict:", NULL, evict_vals },
+    { OP_PAGE_IN, "paging|prep:", NULL, prep_vals },
+    { OP_PAGER_SERVE, "paging|prep:", NULL, prep_vals },
+    { OP_ROUNDTRIP, "paging|resume:", NULL, resume_vals },
+    { OP_FMAP, "paging|foreign_map:", NULL, fmap_vals },
+    { OP_IS_DIRTY, "logdirty|is_dirty:", NULL, dirty_vals },
 };
 
 static bool seen_has_prefix(const struct seen *s, const char *a, const char *b, const char *c)
@@ -839,7 +1037,11 @@ static void feedback(unsigned w[OP_NKINDS], const struct seen *s)
         unsigned all = 0, unseen = 0;
         for (; x->values[all]; all++)
             unseen += !seen_has_prefix(s, x->prefix, x->values[all], x->suffix);
-        w[x->kind] = weight[x->kind] + (3 * weight[x->kind] * unseen + all / 2) / all;
+        /* a kind with several targets (flood: copies and nominations)
+         * takes the largest */
+        unsigned nw = weight[x->kind] + (3 * weight[x->kind] * unseen + all / 2) / all;
+        if (nw > w[x->kind])
+            w[x->kind] = nw;
     }
 }
 

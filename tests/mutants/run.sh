@@ -23,7 +23,7 @@ mapfile -t muts < <("$PAGESIM" mutants | grep -vxF -f "$(dirname "$0")/../matrix
 printf '%-22s' "mutant \\ scenario"
 for i in "${!scen[@]}"; do printf '%3d' $((i + 1)); done
 printf '   verdict     fuzz (seed 1)\n'
-killed=0 survived=0 fuzz_killed=0
+killed=0 survived=0 fuzz_killed=0 fuzz_slow=0
 for m in "${muts[@]}"; do
     "$PAGESIM" run --no-db --mutant "$m" "${scen[@]}" >"$T/$m.out" 2>&1
     printf '%-22s' "$m"
@@ -45,9 +45,12 @@ for m in "${muts[@]}"; do
         survived=$((survived + 1)); printf '   SURVIVED  '
     fi
     # The fuzzer, from a fixed seed: the first finding, shrunk; its
-    # reproducer must fail with the mutant and pass without it.
+    # reproducer must fail with the mutant and pass without it.  Bounded
+    # by operations (deterministic), timed: the target is 60 s (issue 6).
+    t0=$(date +%s.%N)
     "$PAGESIM" fuzz --no-db --quiet --seed 1 --mutant "$m" --findings 1 --ops 60000 \
         --out "$T/fz-$m" >"$T/fz-$m.out" 2>&1
+    secs=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2 - $1}')
     repro=$(ls "$T/fz-$m"/finding-*.lua 2>/dev/null | head -1)
     if [ -z "$repro" ]; then
         printf '  not found\n'
@@ -57,7 +60,10 @@ for m in "${muts[@]}"; do
         printf '  reproducer fails without the mutant!\n'
     else
         fuzz_killed=$((fuzz_killed + 1))
-        ops=$(grep -c '' "$repro"); printf '  found, %s-line reproducer\n' "$ops"
+        ops=$(grep -c '' "$repro")
+        slow=$(echo "$secs" | awk '{print ($1 > 60) ? " (over 60 s)" : ""}')
+        [ -n "$slow" ] && fuzz_slow=$((fuzz_slow + 1))
+        printf '  found in %s s%s, %s-line reproducer\n' "$secs" "$slow" "$ops"
     fi
 done
 echo "scenarios:"
@@ -66,6 +72,6 @@ for m in "${muts[@]}"; do
     first=$(grep -m1 '^DIVERGE' "$T/$m.out" | sed -E 's/^DIVERGE +[^ ]+ +//')
     [ -n "$first" ] && echo "  $m: first divergence: $first"
 done
-echo "fuzz: $fuzz_killed of ${#muts[@]} mutants found by 'pagesim fuzz --seed 1' with a valid reproducer"
+echo "fuzz: $fuzz_killed of ${#muts[@]} mutants found by 'pagesim fuzz --seed 1' with a valid reproducer ($fuzz_slow of them after more than 60 s); suites: $killed of ${#muts[@]} killed"
 echo "$killed killed, $survived survived"
 [ "$survived" = 0 ]
