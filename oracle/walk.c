@@ -228,6 +228,8 @@ static uint64_t gpeek(const struct hostmem *mem, uint64_t nr_frames, uint64_t hp
     return oracle_peek64(mem, nr_frames, hpa);
 }
 
+/* The leaf of g as the hypervisor rewrote it during this access (a type or
+ * access change), for the raw walker's next attempt. */
 static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                          uint64_t nr_frames, struct oracle_ovl *ov, uint64_t g,
                          unsigned t)
@@ -262,9 +264,16 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
         ov->val[i] = v;
         return;
     }
-    if (t == p2m_ram_logdirty && od->pml_on)
-        perm = ORACLE_RWX;
+    /* ept_p2m_type_to_flags(): the type's rights (a PML ram_logdirty leaf
+     * writable), then the access restriction. */
     uint64_t keep = e & ((0xFULL << 59) | (0xFFFFFFFFFFULL << 12));
+    if (!oracle_is_raw(od, g) && g < od->max_gfn) {
+        unsigned acc = od_access(od, g);
+        perm = oracle_perms(t == p2m_ram_logdirty && od->pml_on ? p2m_ram_rw : t, acc);
+        keep = (e & (0xFFFFFFFFFFULL << 12)) | ((uint64_t)acc << 59);
+    } else if (t == p2m_ram_logdirty && od->pml_on) {
+        perm = ORACLE_RWX;
+    }
     uint64_t v = keep | perm | ((uint64_t)EPT_MT_WB << 3) | ((uint64_t)t << 52);
     unsigned i = 0;
     while (i < ov->n && ov->hpa[i] != ea)
@@ -924,6 +933,10 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                 fall_through = true;
                 break;
             case OMA_RETRY:
+                /* p2m_set_mem_access() rewrote the leaf (rwx now); the
+                 * raw walker re-reads it from the overlay. */
+                if (use_raw(od, cpu))
+                    ovl_set_leaf(od, mem, o->nr_frames, ov, g, od_type(od, g));
                 continue;
             case OMA_PAUSED:
                 out->final = OR_PAUSED;

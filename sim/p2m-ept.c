@@ -176,9 +176,11 @@ static uint64_t ept_make_leaf_at(const struct domain *d, mfn_t mfn,
     /* With PML a 4 KiB ram_logdirty leaf stays writable: the processor logs
      * the first write (its D flag, clear in a fresh leaf) instead of
      * faulting; a superpage stays write-protected so that the write splits
-     * it (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()). */
+     * it (ept_p2m_type_to_flags() with vmx_domain_pml_enabled()).  The
+     * access restriction is applied after that case in Xen, so an access
+     * type without w (e.g. x) keeps the leaf read-only all the same. */
     if (t == p2m_ram_logdirty && d->pml_on && level == 1)
-        f |= EPT_W;
+        f |= ept_p2m_type_to_flags(p2m_ram_rw, a) & EPT_W;
     /* epte_get_entry_emt(): a frame that is not RAM (!mfn_valid(): the
      * device frame of an mmio_direct entry) is UC with ipat; the rest WB
      * (no MTRRs, no iommu, no cache-flush permission modelled; an entry

@@ -490,10 +490,10 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * clears */
             static const char *const acc[] = { "n", "r", "w", "rw", "x", "rx", "wx",
                                                "rwx", "rx2rw", "n2rwx" };
-            /* Domain 1 only: domain 2 may log dirty pages by PML, and there
-             * the sim keeps a 4 KiB ram_logdirty leaf writable whatever its
-             * access (README "Fuzzing", known findings) */
-            prog_add(p, "doms[1]:set_access(%#" PRIx64 ", '%s')",
+            /* Either domain: domain 2 may log dirty pages by PML, where a
+             * 4 KiB ram_logdirty leaf is writable unless the access type
+             * takes w away (scenarios/logdirty/pml_access.lua, found here) */
+            prog_add(p, "doms[%u]:set_access(%#" PRIx64 ", '%s')", d,
                      (uint64_t)(0x40 + pick(xe, 0x30)), acc[pick(xe, 10)]);
             break;
         }
@@ -510,10 +510,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * set_mem_type: of a ram_paging_out gfn the oracle predicts a
              * page-in request the failed update does not make (README
              * "Fuzzing", known findings). */
-            /* set_access on domain 1 only, as OP_ACCESS */
             unsigned wk = pick(xe, 4);
-            if (wk == 3 && d == 2)
-                wk = 2;
             char op[96];
             snprintf(op, sizeof op, what[wk], d, g);
             prog_add(p, "p2mfail(%u, %u, function() %s end)", d, 1 + pick(xe, 2), op);
