@@ -131,6 +131,11 @@ struct tlb_stats {
 };
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
 
+/* A hash of every entry, LRU stamp and statistic of the TLBs, PSCs, EPT
+ * PSCs and PT-line cache: equal digests, equal state (the differential
+ * tests of the fast paths compare them). */
+uint64_t tlb_state_digest(const struct mmu_tlb *t);
+
 /* The PCID an access uses: CR3[11:0] with CR4.PCIDE in IA-32e mode. */
 static inline uint16_t tlb_pcid_of(const struct mmu_cpu *cpu)
 {
