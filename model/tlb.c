@@ -94,6 +94,10 @@ struct mmu_tlb {
     struct tlb_stats st;
     struct psc_arr psc[6]; /* guest PSCs by level (2..5) */
     struct mmu_epsc epsc;  /* EPT PSCs */
+    /* The PAE PDPTE registers (SDM 4.4.1): valid for CR3 pae_cr3 once
+     * tlb_pae_load() read them; the vCPU's walks in PAE mode use them. */
+    bool pae_valid;
+    uint64_t pae_cr3, pdpte[4];
 };
 
 static uint64_t pow2_mask(unsigned sets)
@@ -847,6 +851,14 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     bool from_psc = !ept->npt && psc_lookup(t, cpu, eptp, vpid, pcid, va, true, &ps);
     if (!ept->npt)
         e2.epsc = &t->epsc;
+    /* PAE: the walk takes the PDPTEs from the registers. */
+    struct mmu_cpu pc;
+    if (t->pae_valid && t->pae_cr3 == cpu->cr3 && mmu_mode_of(cpu) == MMU_MODE_PAE
+        && !MUTANT(MUT_PAE_PDPTE_REREAD)) {
+        pc = *cpu;
+        pc.pdpte = t->pdpte;
+        cpu = &pc;
+    }
     mmu_translate_psc(hm, cpu, &e2, _gva(va), k, from_psc ? &ps : NULL, &wl, res);
     uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
     for (unsigned i = 0; i < log.n; i++)
@@ -882,6 +894,57 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
         arr_fill(t, &t->a[ai], &n);
     if (shift <= 21)
         arr_fill(t, &t->a[A_STLB], &n);
+}
+
+/* ---- the PAE PDPTE registers ---------------------------------------------------- */
+
+/* SDM 4.4.1: with PAE paging, MOV CR3 (and a MOV CR0/CR4 that changes
+ * paging) loads the four PDPTEs of the 32-byte PDPT at CR3[31:5] into
+ * registers, and walks use the registers, not memory, until the next
+ * load; no INVLPG, INVPCID, INVVPID or INVEPT touches them.  Under EPT
+ * the load's reads are guest-physical (translated through the EPT); if
+ * one cannot be translated (an EPT exit) or ept->ad / NPT is on (a load's
+ * EPT A/D updates are not modelled), the registers stay invalid and each
+ * walk reads the PDPT as before.  Reserved bits are checked by the walk
+ * (#GP, as the load would give). */
+bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
+                  const struct mmu_cpu *cpu, const struct mmu_ept *ept)
+{
+    if (!t)
+        return false;
+    t->pae_valid = false;
+    if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->ad || ept->npt || ept->pml)
+        return false;
+    uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0ULL, v[4];
+    for (unsigned i = 0; i < 4; i++) {
+        struct mmu_result r = { .outcome = MMU_OK };
+        ept_translate(hm, ept, _gpa(pdpt + 8 * i), ACC_READ, true,
+                      _gva(0), &r);
+        if (r.outcome != MMU_OK)
+            return false;
+        v[i] = 0;
+        (void)hostmem_read64(hm, r.hpa, &v[i]);
+    }
+    memcpy(t->pdpte, v, sizeof(v));
+    t->pae_cr3 = cpu->cr3;
+    t->pae_valid = true;
+    return true;
+}
+
+void tlb_pae_clear(struct mmu_tlb *t)
+{
+    if (t)
+        t->pae_valid = false;
+}
+
+bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                  uint64_t out[4])
+{
+    if (!t || !t->pae_valid || t->pae_cr3 != cpu->cr3
+        || mmu_mode_of(cpu) != MMU_MODE_PAE)
+        return false;
+    memcpy(out, t->pdpte, sizeof(t->pdpte));
+    return true;
 }
 
 /* ---- invalidation ---------------------------------------------------------------- */

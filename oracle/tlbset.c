@@ -43,6 +43,10 @@ struct oracle_tlbset {
     size_t n, cap;
     struct ts_psc *p;
     size_t np, pcap;
+    /* The PAE PDPTE registers as last loaded (oracle_pae_load()), for CR3
+     * pae_cr3. */
+    bool pae_valid;
+    uint64_t pae_cr3, pdpte[4];
 };
 
 struct oracle_tlbset *oracle_tlbset_new(void)
@@ -365,4 +369,22 @@ void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
 {
     TS_FILTER(s, e, type == 2 || e->eptp == eptp);
     TS_PSC_FILTER(s, e, type == 2 || e->eptp == eptp);
+}
+
+void oracle_tlbset_pae_set(struct oracle_tlbset *s, bool valid, uint64_t cr3,
+                           const uint64_t pdpte[4])
+{
+    s->pae_valid = valid;
+    s->pae_cr3 = cr3;
+    if (valid)
+        memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
+}
+
+bool oracle_tlbset_pae_get(const struct oracle_tlbset *s, uint64_t cr3,
+                           uint64_t out[4])
+{
+    if (!s->pae_valid || s->pae_cr3 != cr3)
+        return false;
+    memcpy(out, s->pdpte, sizeof(s->pdpte));
+    return true;
 }

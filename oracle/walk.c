@@ -421,6 +421,13 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
         for (unsigned d = d0; d < nlev && !done; d++) {
             uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
             uint64_t egpa = table + esz * idx;
+            bool pdpte = m == OM_PAE3 && d == 0;
+            uint64_t e;
+            if (pdpte && cpu->pae_regs) {
+                /* The PDPTE registers the last load filled (SDM 4.4.1):
+                 * no reference, no EPT walk, no A/D. */
+                e = cpu->pdpte[idx];
+            } else {
             if (st && d == d0) {
                 /* Read at the cached host address, no EPT walk; x.perm
                  * still decides an A/D write below (the raw walker gives
@@ -448,11 +455,11 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
              * points to: complete that entry's PSC record. */
             if (a->npsc && a->psc[a->npsc - 1].table_hpa == ~0ULL)
                 a->psc[a->npsc - 1].table_hpa = x.hpa - esz * idx;
-            uint64_t e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
+            e = oracle_peek64(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
-            bool pdpte = m == OM_PAE3 && d == 0;
             a->ent[a->nent++] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
+            }
             if (!(e & PTE_P)) {
                 a->end = AT_PF;
                 a->pf_ec = ec;
@@ -673,6 +680,29 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                                    const struct oracle_psc *start,
                                    struct oracle_ovl *ov,
                                    struct oracle_expect *out);
+
+bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                     const struct hostmem *mem, uint64_t out[4])
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    /* With EPT A/D flags the load's EPT updates are not modelled: no
+     * registers (the model decides the same, tlb_pae_load()). */
+    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad)
+        return false;
+    /* The 32-byte PDPT at CR3[31:5]; each PDPTE's gpa through the EPT as
+     * a paging-structure read (SDM 4.4.1, 29.3.3.2). */
+    uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0u;
+    for (unsigned i = 0; i < 4; i++) {
+        struct oracle_ovl ov = { 0 };
+        struct xlate x;
+        nested(od, cpu, mem, o->nr_frames, &ov, pdpt + 8 * i, ACC_READ, true,
+               false, &x);
+        if (!x.ok)
+            return false;
+        out[i] = oracle_peek64(mem, o->nr_frames, x.hpa & ~7ULL);
+    }
+    return true;
+}
 
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,

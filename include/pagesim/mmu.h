@@ -93,6 +93,12 @@ struct mmu_cpu {
     bool implicit;       /* accesses are implicit supervisor accesses
                           * (descriptor tables etc.): never user-mode, and
                           * SMAP ignores EFLAGS.AC for them */
+    /* PAE paging: the four PDPTE registers (SDM 4.4.1), as the last MOV
+     * CR3 (or paging-changing MOV CR0/CR4) loaded them; the walk uses them
+     * instead of reading the PDPT.  NULL: the PDPT is read on every walk
+     * (as if loaded just before it; vCPUs without TLBs).  model/tlb.c
+     * keeps them for a vCPU with TLBs (tlb_pae_load()). */
+    const uint64_t *pdpte;
 };
 
 /* The paging mode the control registers select (SDM Vol. 3A 4.1). */

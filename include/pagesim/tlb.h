@@ -112,6 +112,19 @@ bool tlb_psc_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, uint16_t vpid, gva_t va,
                    struct mmu_psc_start *out);
 
+/* The PAE PDPTE registers (SDM 4.4.1; model/tlb.c): tlb_pae_load() reads
+ * the four PDPTEs at CR3 through the EPT into the vCPU's registers (MOV
+ * CR3, or a MOV CR0/CR4 changing paging, in PAE mode; false: not loaded,
+ * walks read the PDPT from memory); tlb_pae_clear() forgets them (paging
+ * left PAE mode); tlb_pae_regs() gives them when loaded for the current
+ * CR3 in PAE mode.  Walks of tlb_access() use them; invalidations do not
+ * touch them. */
+bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
+                  const struct mmu_cpu *cpu, const struct mmu_ept *ept);
+void tlb_pae_clear(struct mmu_tlb *t);
+bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                  uint64_t out[4]);
+
 /* Invalidations (see the top of this file). */
 void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va);
 void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,

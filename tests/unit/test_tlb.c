@@ -598,3 +598,69 @@ Test(tlb, fast_paths_equal_general_walker_streams)
         }
     }
 }
+
+/* ---- PAE PDPTE registers ---------------------------------------------------------- */
+
+/* PAE tables in the suite's world: PDPT at gfn 0x30, PD 0x31, PT 0x32, a
+ * second PD 0x33 whose PT 0x34 maps va 0x1000 to gfn 0x21. */
+static void pae_world(void)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A;
+    w(0x30 + GOFF, 0, (0x31ULL << 12) | PTE_P);
+    w(0x31 + GOFF, 0, (0x32ULL << 12) | a);
+    w(0x32 + GOFF, 1, (0x20ULL << 12) | a | PTE_D);
+    w(0x33 + GOFF, 0, (0x34ULL << 12) | a);
+    w(0x34 + GOFF, 1, (0x21ULL << 12) | a | PTE_D);
+    cpu.cr3 = 0x30ULL << 12;
+    cpu.efer = 0;
+}
+
+Test(tlb, pae_pdpte_registers)
+{
+    struct mmu_result r;
+    struct tlb_result tr;
+    uint64_t regs[4];
+    pae_world();
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    cr_assert(tlb_pae_regs(t, &cpu, regs));
+    cr_assert_eq(regs[0], (0x31ULL << 12) | PTE_P);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), ((0x20 + GOFF) << 12) + 8);
+    /* PDE and PTE (an EPT walk each) and the final EPT walk: 14; without
+     * the registers, 5 more (the PDPTE and its EPT walk). */
+    cr_assert_eq(r.refs, 14);
+    struct mmu_result f;
+    mmu_translate(hm, &cpu, &ept, _gva(0x1008), ACC_READ, &f);
+    cr_assert_eq(f.refs, 19);
+    /* A PDPT edit is not seen, whatever is invalidated, until a load. */
+    w(0x30 + GOFF, 0, (0x33ULL << 12) | PTE_P);
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_invept(t, 2, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(hpa_x(r.hpa), ((0x20 + GOFF) << 12) + 8, "the register");
+    /* ... unless the mutant re-reads it. */
+    pagesim_mutants = MUT_PAE_PDPTE_REREAD;
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    pagesim_mutants = 0;
+    cr_assert_eq(hpa_x(r.hpa), ((0x21 + GOFF) << 12) + 8, "mutant: memory");
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(hpa_x(r.hpa), ((0x21 + GOFF) << 12) + 8, "reloaded");
+    /* Another CR3: the registers are not for it. */
+    struct mmu_cpu c2 = cpu;
+    c2.cr3 += 0x20;
+    cr_assert_not(tlb_pae_regs(t, &c2, regs));
+    /* Not loaded: EPT A/D on, a PDPT gpa the EPT does not map, not PAE. */
+    struct mmu_ept ad = ept;
+    ad.ad = true;
+    cr_assert_not(tlb_pae_load(t, hm, &cpu, &ad));
+    cr_assert_not(tlb_pae_regs(t, &cpu, regs));
+    c2.cr3 = 0x3F000ULL + (1ULL << 22); /* gfn 0x43F: no EPT entry */
+    cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+    c2 = cpu;
+    c2.cr4 = 0;
+    cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+}
