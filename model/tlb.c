@@ -350,20 +350,38 @@ static void psc_fill(struct mmu_tlb *t, struct psc_arr *a, const struct psce *n)
     victim->stamp = ++t->stamp;
 }
 
-/* The deepest guest PSC entry for va (IA-32e modes only). */
+/* The tag of a guest PSC entry at 'level' for va: the linear-address bits
+ * above what the entry maps.  32-bit and PAE paging have only a PDE cache
+ * (SDM 4.10.3.1: 4 MiB / 2 MiB per PDE; the PAE PDPTEs are registers,
+ * not cached); their tags carry the mode in bits 62/61, which no IA-32e
+ * tag (va >> 21 or more) reaches, so that an entry of one mode never
+ * serves another. */
+#define PSC_TAG_32 (1ULL << 62)
+#define PSC_TAG_PAE (1ULL << 61)
+static inline uint64_t psc_tag(enum mmu_mode m, int level, uint64_t va)
+{
+    if (m == MMU_MODE_32)
+        return (va & 0xFFFFFFFFULL) >> 22 | PSC_TAG_32;
+    if (m == MMU_MODE_PAE)
+        return (va & 0xFFFFFFFFULL) >> 21 | PSC_TAG_PAE;
+    return va >> lvl_shift(level);
+}
+
+/* The deepest guest PSC entry for va (IA-32e: PDE .. PML5E; 32-bit and
+ * PAE: the PDE cache). */
 static bool psc_lookup(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                        uint64_t eptp, uint16_t vpid, uint16_t pcid,
                        uint64_t va, bool touch, struct mmu_psc_start *out)
 {
     enum mmu_mode m = mmu_mode_of(cpu);
-    if (m < MMU_MODE_4L)
+    if (m == MMU_MODE_NONE)
         return false;
-    int top = m == MMU_MODE_5L ? 5 : 4;
+    int top = m == MMU_MODE_5L ? 5 : m == MMU_MODE_4L ? 4 : 2;
     for (int l = 2; l <= top; l++) {
         struct psc_arr *a = &t->psc[l];
         if (!a->e)
             continue;
-        uint64_t tag = va >> lvl_shift(l);
+        uint64_t tag = psc_tag(m, l, va);
         struct psce *e = psc_find(a, tag, eptp, vpid, pcid);
         if (!e)
             continue;
@@ -394,10 +412,11 @@ static void psc_fill_walk(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                           uint64_t eptp, uint16_t vpid, uint16_t pcid,
                           uint64_t va, const struct mmu_walklog *w)
 {
+    enum mmu_mode m = mmu_mode_of(cpu);
     for (int l = w->top; l > w->leaf; l--) {
-        if (!t->psc[l].e)
+        if (!t->psc[l].e || (m <= MMU_MODE_PAE && l != 2))
             continue;
-        struct psce n = { .tag = va >> lvl_shift(l), .eptp = eptp, .vpid = vpid, .pcid = pcid,
+        struct psce n = { .tag = psc_tag(m, l, va), .eptp = eptp, .vpid = vpid, .pcid = pcid,
                           .tbl_gpa = w->tbl_gpa[l - 1],
                           .tbl_hpa = w->tbl_hpa[l - 1],
                           .rights = w->rights[l] };
@@ -421,8 +440,11 @@ static void psc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
             if (!any_pcid && e->pcid != pcid)
                 continue;
             /* The entry would translate va: the same prefix (tags keep
-             * the canonical upper bits, so no mode needs masking). */
-            if (va_only && e->tag != va >> lvl_shift(l))
+             * the canonical upper bits, so no mode needs masking; a
+             * 32-bit or PAE PDE entry has its own tag). */
+            if (va_only && e->tag != va >> lvl_shift(l)
+                && (l != 2 || (e->tag != psc_tag(MMU_MODE_32, 2, va)
+                               && e->tag != psc_tag(MMU_MODE_PAE, 2, va))))
                 continue;
             e->valid = 0;
         }
@@ -873,7 +895,7 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
         drop_page(t, va, vpid, pcid, true);
     if (res->outcome != MMU_OK)
         return;
-    if (!ept->npt && mmu_mode_of(cpu) >= MMU_MODE_4L)
+    if (!ept->npt && mmu_mode_of(cpu) != MMU_MODE_NONE)
         psc_fill_walk(t, cpu, eptp, vpid, pcid, va, &wl);
 
     /* Fill: at the smaller of the guest and EPT page sizes. */

@@ -579,7 +579,8 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
     int leaf = 1, top = g->levels;
     /* A paging-structure-cache entry (SDM 4.10.3.2): the walk skips the
      * levels down to it, taking their rights from the cache. */
-    if (start && m >= MMU_MODE_4L && start->level >= 2 && start->level <= top) {
+    if (start && start->level >= 2
+        && start->level <= (m <= MMU_MODE_PAE ? 2 : top)) { /* 32/PAE: PDE */
         top = start->level - 1;
         table = start->table_gpa;
         rights = start->rights & (PTE_U | PTE_W);

@@ -402,10 +402,11 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
     bool all_u = true, all_w = true, any_nx = false;
     uint64_t leafval = 0, gpa;
     unsigned pshift = 12;
-    /* A cached upper entry (IA-32e only): start at the level below it. */
+    /* A cached upper entry (IA-32e: PDE .. PML5E; 32-bit and PAE: only a
+     * PDE, SDM 4.10.3.1): start at the level below it. */
     unsigned d0 = 0;
-    if (st && (m == OM_LONG4 || m == OM_LONG5) && st->level >= 2 &&
-        st->level <= nlev) {
+    if (st && m != OM_FLAT && st->level >= 2 &&
+        st->level <= ((m == OM_LONG4 || m == OM_LONG5) ? nlev : 2)) {
         d0 = nlev - (st->level - 1);
         table = st->table_gpa;
         all_u = st->u, all_w = st->w, any_nx = st->nx;
@@ -495,7 +496,7 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                 done = true;
             } else {
                 table = e & amask;
-                if (m == OM_LONG4 || m == OM_LONG5)
+                if (m == OM_LONG4 || m == OM_LONG5 || lvl == 2)
                     a->psc[a->npsc++] = (struct oracle_psc){
                         lvl, table, ~0ULL, all_u, all_w, any_nx };
             }

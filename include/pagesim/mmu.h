@@ -257,7 +257,8 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t va, enum access_kind k,
                    struct mmu_result *res);
 /* The same, starting below a paging-structure-cache entry (start may be
- * NULL: a full walk; only in IA-32e modes), and recording what a
+ * NULL: a full walk; IA-32e: level 2..5, 32-bit and PAE: level 2), and
+ * recording what a
  * successful walk used in *wlog (may be NULL).  res->refs counts the
  * references made: the cached levels cost none, the first entry read
  * costs one (its table's address is host-physical). */

@@ -10,9 +10,10 @@
  * rights (SDM 4.10.2.2).  A hit re-checks the rights under the current
  * CR0/CR4/EFER/RFLAGS/PKRU; a write hit on a clean entry walks (to set D);
  * a #PF from a hit invalidates the page (SDM 4.10.4.1).  Not-present
- * translations are never cached.  A miss walks; in IA-32e modes the walk
- * starts below the deepest paging-structure-cache entry for the address
- * (PML5E/PML4E/PDPTE/PDE caches, SDM 4.10.3, holding combined mappings:
+ * translations are never cached.  A miss walks; the walk starts below the
+ * deepest paging-structure-cache entry for the address (IA-32e:
+ * PML5E/PML4E/PDPTE/PDE caches; 32-bit and PAE: the PDE cache, the PAE
+ * PDPTEs being registers; SDM 4.10.3, holding combined mappings:
  * the next table's host-physical address and the rights above it), and
  * every EPT walk below the deepest EPT paging-structure-cache entry for
  * the gpa (SDM 28.4.1 guest-physical mappings).  Both are filled only from
