@@ -94,6 +94,10 @@ struct mmu_tlb {
     struct tlb_stats st;
     struct psc_arr psc[6]; /* guest PSCs by level (2..5) */
     struct mmu_epsc epsc;  /* EPT PSCs */
+    /* The PAE PDPTE registers (SDM 4.4.1): valid for CR3 pae_cr3 once
+     * tlb_pae_load() read them; the vCPU's walks in PAE mode use them. */
+    bool pae_valid;
+    uint64_t pae_cr3, pdpte[4];
 };
 
 static uint64_t pow2_mask(unsigned sets)
@@ -173,6 +177,56 @@ void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s)
     *s = t->st;
 }
 
+/* FNV-1a over the words of every cache structure (for the differential
+ * tests of the fast paths; not on any hot path). */
+static uint64_t dg(uint64_t h, uint64_t x)
+{
+    for (int i = 0; i < 8; i++, x >>= 8)
+        h = (h ^ (x & 0xFF)) * 0x100000001B3ULL;
+    return h;
+}
+
+static uint64_t psc_digest(uint64_t h, const struct psc_arr *a)
+{
+    for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways; i++) {
+        const struct psce *e = &a->e[i];
+        h = dg(h, e->valid);
+        if (!e->valid)
+            continue;
+        h = dg(dg(dg(dg(h, e->tag), e->eptp), e->tbl_gpa), e->tbl_hpa);
+        h = dg(dg(dg(h, e->rights), e->stamp), (uint64_t)e->vpid << 16 | e->pcid);
+    }
+    return h;
+}
+
+uint64_t tlb_state_digest(const struct mmu_tlb *t)
+{
+    uint64_t h = 0xCBF29CE484222325ULL;
+    for (int ai = 0; ai < NR_ARR; ai++) {
+        const struct tlb_arr *a = &t->a[ai];
+        for (size_t i = 0; i < (size_t)a->sets * a->ways; i++) {
+            h = dg(dg(h, a->key[i]), a->lru[i]);
+            if (!a->key[i])
+                continue;
+            const struct tlbe *e = &a->e[i];
+            h = dg(dg(dg(dg(h, e->vpn), e->hbase), e->gbase), e->eptp);
+            h = dg(h, (uint64_t)e->vpid << 48 | (uint64_t)e->pcid << 32
+                          | (uint64_t)e->shift << 24 | (uint64_t)e->rights << 16
+                          | (uint64_t)e->pkey << 8 | e->eperm);
+            h = dg(dg(h, e->gshift), e->valid);
+        }
+        h = dg(h, a->has);
+    }
+    for (int l = 2; l <= 5; l++)
+        h = psc_digest(psc_digest(h, &t->psc[l]), &t->epsc.a[l]);
+    for (unsigned i = 0; i < t->p->ptc_lines; i++)
+        h = dg(dg(h, t->ptc[i].tag1), t->ptc[i].stamp);
+    const struct tlb_stats *s = &t->st;
+    h = dg(dg(dg(dg(h, s->l1_hits), s->stlb_hits), s->walks), s->cycles);
+    h = dg(dg(dg(dg(h, s->walk_refs), s->psc_hits), s->epsc_hits), t->stamp);
+    return h;
+}
+
 /* ---- lookup and fill ---------------------------------------------------------- */
 
 static inline struct tlbe *arr_find(struct tlb_arr *a, uint64_t va,
@@ -217,6 +271,27 @@ static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
     a->e[v] = *n;
     a->e[v].valid = 1;
     a->key[v] = k;
+    a->lru[v] = ++t->stamp;
+    a->has |= 1u << ((n->shift - 12) / 9);
+}
+
+/* arr_fill() when the caller knows the array holds no entry of the same
+ * translation (its lookup found none): the victim is the first empty way,
+ * else the least recently used -- the way arr_fill() picks then. */
+static inline void arr_fill_new(struct mmu_tlb *t, struct tlb_arr *a,
+                                const struct tlbe *n)
+{
+    size_t base = set_of(n->vpn, a->sets, a->mask) * a->ways, v = base;
+    const uint64_t *lru = &a->lru[base];
+    uint64_t best = lru[0];
+    for (unsigned w = 1; w < a->ways && best; w++)
+        if (lru[w] < best) {
+            best = lru[w];
+            v = base + w;
+        }
+    a->e[v] = *n;
+    a->e[v].valid = 1;
+    a->key[v] = tkey(n->vpn, n->shift);
     a->lru[v] = ++t->stamp;
     a->has |= 1u << ((n->shift - 12) / 9);
 }
@@ -275,20 +350,38 @@ static void psc_fill(struct mmu_tlb *t, struct psc_arr *a, const struct psce *n)
     victim->stamp = ++t->stamp;
 }
 
-/* The deepest guest PSC entry for va (IA-32e modes only). */
+/* The tag of a guest PSC entry at 'level' for va: the linear-address bits
+ * above what the entry maps.  32-bit and PAE paging have only a PDE cache
+ * (SDM 4.10.3.1: 4 MiB / 2 MiB per PDE; the PAE PDPTEs are registers,
+ * not cached); their tags carry the mode in bits 62/61, which no IA-32e
+ * tag (va >> 21 or more) reaches, so that an entry of one mode never
+ * serves another. */
+#define PSC_TAG_32 (1ULL << 62)
+#define PSC_TAG_PAE (1ULL << 61)
+static inline uint64_t psc_tag(enum mmu_mode m, int level, uint64_t va)
+{
+    if (m == MMU_MODE_32)
+        return (va & 0xFFFFFFFFULL) >> 22 | PSC_TAG_32;
+    if (m == MMU_MODE_PAE)
+        return (va & 0xFFFFFFFFULL) >> 21 | PSC_TAG_PAE;
+    return va >> lvl_shift(level);
+}
+
+/* The deepest guest PSC entry for va (IA-32e: PDE .. PML5E; 32-bit and
+ * PAE: the PDE cache). */
 static bool psc_lookup(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                        uint64_t eptp, uint16_t vpid, uint16_t pcid,
                        uint64_t va, bool touch, struct mmu_psc_start *out)
 {
     enum mmu_mode m = mmu_mode_of(cpu);
-    if (m < MMU_MODE_4L)
+    if (m == MMU_MODE_NONE)
         return false;
-    int top = m == MMU_MODE_5L ? 5 : 4;
+    int top = m == MMU_MODE_5L ? 5 : m == MMU_MODE_4L ? 4 : 2;
     for (int l = 2; l <= top; l++) {
         struct psc_arr *a = &t->psc[l];
         if (!a->e)
             continue;
-        uint64_t tag = va >> lvl_shift(l);
+        uint64_t tag = psc_tag(m, l, va);
         struct psce *e = psc_find(a, tag, eptp, vpid, pcid);
         if (!e)
             continue;
@@ -319,10 +412,11 @@ static void psc_fill_walk(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                           uint64_t eptp, uint16_t vpid, uint16_t pcid,
                           uint64_t va, const struct mmu_walklog *w)
 {
+    enum mmu_mode m = mmu_mode_of(cpu);
     for (int l = w->top; l > w->leaf; l--) {
-        if (!t->psc[l].e)
+        if (!t->psc[l].e || (m <= MMU_MODE_PAE && l != 2))
             continue;
-        struct psce n = { .tag = va >> lvl_shift(l), .eptp = eptp, .vpid = vpid, .pcid = pcid,
+        struct psce n = { .tag = psc_tag(m, l, va), .eptp = eptp, .vpid = vpid, .pcid = pcid,
                           .tbl_gpa = w->tbl_gpa[l - 1],
                           .tbl_hpa = w->tbl_hpa[l - 1],
                           .rights = w->rights[l] };
@@ -346,8 +440,11 @@ static void psc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
             if (!any_pcid && e->pcid != pcid)
                 continue;
             /* The entry would translate va: the same prefix (tags keep
-             * the canonical upper bits, so no mode needs masking). */
-            if (va_only && e->tag != va >> lvl_shift(l))
+             * the canonical upper bits, so no mode needs masking; a
+             * 32-bit or PAE PDE entry has its own tag). */
+            if (va_only && e->tag != va >> lvl_shift(l)
+                && (l != 2 || (e->tag != psc_tag(MMU_MODE_32, 2, va)
+                               && e->tag != psc_tag(MMU_MODE_PAE, 2, va))))
                 continue;
             e->valid = 0;
         }
@@ -518,6 +615,128 @@ bool tlb_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
     return false;
 }
 
+/* Bits 51:MAXPHYADDR of an entry (walk.c's mmu_above_maxphy()). */
+static inline uint64_t above_maxphy(unsigned maxphy)
+{
+    if (!maxphy || maxphy >= 52)
+        return 0;
+    return ((1ULL << 52) - 1) & ~((1ULL << maxphy) - 1);
+}
+
+/* The common TLB miss, in one piece: no TLB entry for the page, the
+ * deepest guest PSC entry a PDE (SDM 4.10.3.2: the walk reads only the
+ * PTE, at the cached table's host address), the deepest EPT PSC entry an
+ * EPT PDE (SDM 28.4.1: the PTE's gpa needs only the EPT PTE), the access
+ * allowed with nothing to set -- every access of a strided stream once
+ * the caches are warm (bench stride_256m).  It does exactly what
+ * tlb_access_slow() and mmu_translate_psc()'s mmu_fast_psc() do for such
+ * an access: the same lookups, result, references, PT-line costs, LRU
+ * stamps (in the same order: guest PSC, EPT PSC, the two lines, the L1
+ * fill, the STLB fill), statistics and fills, checked by
+ * tests/unit/test_tlb.c (fast_paths_equal_general_walker_streams).  It
+ * decides before it changes anything: false leaves every structure as it
+ * was, and the general path runs.  The caller checked IA-32e paging, no
+ * SMEP/SMAP/PKE/PKS, no MBEC, no mutant, and that the L1 4 KiB array has
+ * no entry for the page. */
+static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
+                      const struct mmu_cpu *cpu, const struct mmu_ept *ept,
+                      uint16_t vpid, uint16_t pcid, uint64_t va,
+                      enum access_kind k, struct mmu_result *res,
+                      struct tlb_result *tr)
+{
+    if (ept->npt || ept->ad || ept->emulator || ept->pml)
+        return false;
+    unsigned vtop = (cpu->cr4 & X86_CR4_LA57) ? 56 : 47;
+    if ((uint64_t)((int64_t)(va << (63 - vtop)) >> (63 - vtop)) != va)
+        return false; /* #GP: the general walker */
+    uint64_t eptp = mfn_x(ept->root);
+    /* The other L1 sizes and the STLB: any entry for the page (usable or
+     * not) is the general path's business. */
+    if (k != ACC_FETCH && (arr_find(&t->a[A_D2M], va, 21, vpid, pcid, eptp)
+                           || arr_find(&t->a[A_D1G], va, 30, vpid, pcid, eptp)))
+        return false;
+    if (arr_find(&t->a[A_STLB], va, 12, vpid, pcid, eptp)
+        || arr_find(&t->a[A_STLB], va, 21, vpid, pcid, eptp))
+        return false;
+    /* psc_lookup() tries the PDE cache first: a hit there is the deepest. */
+    if (!t->psc[2].e || !t->epsc.a[2].e)
+        return false;
+    struct psce *pe = psc_find(&t->psc[2], va >> 21, eptp, vpid, pcid);
+    if (!pe)
+        return false;
+    /* The PTE, checked as mmu_fast_psc() checks it (a 4 KiB leaf: bit 7
+     * is PAT; SDM 4.6 rights without SMEP/SMAP/keys). */
+    uint64_t pte_hpa = pe->tbl_hpa + 8 * ((va >> 12) & 511), v = 0;
+    (void)hostmem_read64(hm, _hpa(pte_hpa), &v); /* outside: 0, not present */
+    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
+    if (!(v & PTE_P) || !(v & PTE_A) || (k == ACC_WRITE && !(v & PTE_D))
+        || (v & (above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX))))
+        return false;
+    uint64_t rights = pe->rights & v & (PTE_U | PTE_W);
+    bool nx = (pe->rights & PTE_NX) || (v & PTE_NX);
+    bool uacc = cpu->cpl == 3 && !cpu->implicit;
+    if ((uacc && !(rights & PTE_U))
+        || (k == ACC_WRITE && !(rights & PTE_W) && (uacc || (cpu->cr0 & X86_CR0_WP)))
+        || (k == ACC_FETCH && nx && nxe))
+        return false;
+    /* The final gpa's EPT walk: mmu_epsc_lookup() tries the EPT PDE cache
+     * first; below it only the EPT PTE, a leaf. */
+    uint64_t gpa = (v & PTE_ADDR_MASK) | (va & 0xFFF);
+    struct psce *ee = psc_find(&t->epsc.a[2], gpa >> 21, eptp, 0, 0);
+    if (!ee)
+        return false;
+    uint64_t ept_hpa = ee->tbl_hpa + 8 * ((gpa >> 12) & 511), e = 0;
+    (void)hostmem_read64(hm, _hpa(ept_hpa), &e);
+    uint64_t p = ee->rights & e & 7;
+    static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
+    /* ept.c's exits and misconfigurations: R/W/X 000, 010 or 110 (bits of
+     * 0x45), bits above MAXPHYADDR, memory type 2, 3 or 7 (bits of 0x8C);
+     * then the permission the access needs. */
+    if (((0x45u >> (e & 7)) & 1) || (e & above_maxphy(ept->maxphyaddr))
+        || ((0x8Cu >> ((e >> 3) & 7)) & 1) || (p & need[k]) != need[k])
+        return false;
+
+    /* It completes.  The result as the walker leaves it. */
+    unsigned elev = ept->levels == 5 ? 5 : 4;
+    uint64_t hpa = (e & EPT_ADDR_MASK) | (gpa & 0xFFF);
+    *res = (struct mmu_result){
+        .outcome = MMU_OK, .gpa = _gpa(gpa), .hpa = _hpa(hpa),
+        /* One guest read; the EPT walk counts the levels the EPT PSC
+         * skipped as made (see mmu_result.epsc_saved). */
+        .refs = 1 + elev, .guest_refs = 1, .ept_refs = elev,
+        .epsc_saved = elev - 1, .page_shift = 12,
+        .ept_memtype = (unsigned)(e >> 3) & 7, .ept_ipat = (e & EPT_IPAT) != 0,
+        .ept_shift = 12, .ept_perm = (unsigned)p,
+        .rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
+                  | (nx && nxe ? MMU_R_NX : 0) | ((v & PTE_D) ? MMU_R_D : 0)
+                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0),
+        .pkey = (unsigned)(v >> 59) & 15,
+    };
+    /* The caches used, in the general path's order. */
+    pe->stamp = ++t->stamp;
+    ee->stamp = ++t->stamp;
+    t->st.epsc_hits++;
+    uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
+    cyc += ptc_cost(t, pte_hpa);
+    cyc += ptc_cost(t, ept_hpa);
+    tr->level = TLB_WALK;
+    tr->cycles = cyc;
+    t->st.walks++;
+    t->st.psc_hits++;
+    t->st.walk_refs += res->refs - res->epsc_saved;
+    t->st.cycles += cyc;
+    struct tlbe n = {
+        .vpn = va >> 12, .hbase = hpa & ~0xFFFULL, .gbase = gpa & ~0xFFFULL,
+        .eptp = eptp, .vpid = vpid, .pcid = pcid, .valid = 1, .shift = 12,
+        .rights = (uint8_t)res->rights, .pkey = (uint8_t)res->pkey,
+        .eperm = (uint8_t)p, .gshift = 12,
+    };
+    /* The lookups above found no entry of this translation in either. */
+    arr_fill_new(t, &t->a[k == ACC_FETCH ? A_I4K : A_D4K], &n);
+    arr_fill_new(t, &t->a[A_STLB], &n);
+    return true;
+}
+
 static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
                             const struct mmu_cpu *cpu, const struct mmu_ept *ept,
                             uint16_t vpid, gva_t gva, enum access_kind k,
@@ -542,7 +761,8 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         uint16_t pcid = tlb_pcid_of(cpu);
         uint64_t eptp = mfn_x(ept->root);
         static const uint8_t need[] = { EPT_R, EPT_W, EPT_X };
-        for (unsigned w = 0; w < a->ways; w++) {
+        unsigned w;
+        for (w = 0; w < a->ways; w++) {
             if (a->key[base + w] != key)
                 continue;
             struct tlbe *e = &a->e[base + w];
@@ -571,6 +791,9 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
             t->st.cycles += tr->cycles;
             return;
         }
+        /* No L1 4 KiB entry at all: the common miss, below a cached PDE. */
+        if (w == a->ways && miss_fast(t, hm, cpu, ept, vpid, pcid, va, k, res, tr))
+            return;
     }
     tlb_access_slow(t, hm, cpu, ept, vpid, gva, k, res, tr);
 }
@@ -650,6 +873,14 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     bool from_psc = !ept->npt && psc_lookup(t, cpu, eptp, vpid, pcid, va, true, &ps);
     if (!ept->npt)
         e2.epsc = &t->epsc;
+    /* PAE: the walk takes the PDPTEs from the registers. */
+    struct mmu_cpu pc;
+    if (t->pae_valid && t->pae_cr3 == cpu->cr3 && mmu_mode_of(cpu) == MMU_MODE_PAE
+        && !MUTANT(MUT_PAE_PDPTE_REREAD)) {
+        pc = *cpu;
+        pc.pdpte = t->pdpte;
+        cpu = &pc;
+    }
     mmu_translate_psc(hm, cpu, &e2, _gva(va), k, from_psc ? &ps : NULL, &wl, res);
     uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
     for (unsigned i = 0; i < log.n; i++)
@@ -664,7 +895,7 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
         drop_page(t, va, vpid, pcid, true);
     if (res->outcome != MMU_OK)
         return;
-    if (!ept->npt && mmu_mode_of(cpu) >= MMU_MODE_4L)
+    if (!ept->npt && mmu_mode_of(cpu) != MMU_MODE_NONE)
         psc_fill_walk(t, cpu, eptp, vpid, pcid, va, &wl);
 
     /* Fill: at the smaller of the guest and EPT page sizes. */
@@ -685,6 +916,57 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
         arr_fill(t, &t->a[ai], &n);
     if (shift <= 21)
         arr_fill(t, &t->a[A_STLB], &n);
+}
+
+/* ---- the PAE PDPTE registers ---------------------------------------------------- */
+
+/* SDM 4.4.1: with PAE paging, MOV CR3 (and a MOV CR0/CR4 that changes
+ * paging) loads the four PDPTEs of the 32-byte PDPT at CR3[31:5] into
+ * registers, and walks use the registers, not memory, until the next
+ * load; no INVLPG, INVPCID, INVVPID or INVEPT touches them.  Under EPT
+ * the load's reads are guest-physical (translated through the EPT); if
+ * one cannot be translated (an EPT exit) or ept->ad / NPT is on (a load's
+ * EPT A/D updates are not modelled), the registers stay invalid and each
+ * walk reads the PDPT as before.  Reserved bits are checked by the walk
+ * (#GP, as the load would give). */
+bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
+                  const struct mmu_cpu *cpu, const struct mmu_ept *ept)
+{
+    if (!t)
+        return false;
+    t->pae_valid = false;
+    if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->ad || ept->npt || ept->pml)
+        return false;
+    uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0ULL, v[4];
+    for (unsigned i = 0; i < 4; i++) {
+        struct mmu_result r = { .outcome = MMU_OK };
+        ept_translate(hm, ept, _gpa(pdpt + 8 * i), ACC_READ, true,
+                      _gva(0), &r);
+        if (r.outcome != MMU_OK)
+            return false;
+        v[i] = 0;
+        (void)hostmem_read64(hm, r.hpa, &v[i]);
+    }
+    memcpy(t->pdpte, v, sizeof(v));
+    t->pae_cr3 = cpu->cr3;
+    t->pae_valid = true;
+    return true;
+}
+
+void tlb_pae_clear(struct mmu_tlb *t)
+{
+    if (t)
+        t->pae_valid = false;
+}
+
+bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                  uint64_t out[4])
+{
+    if (!t || !t->pae_valid || t->pae_cr3 != cpu->cr3
+        || mmu_mode_of(cpu) != MMU_MODE_PAE)
+        return false;
+    memcpy(out, t->pdpte, sizeof(t->pdpte));
+    return true;
 }
 
 /* ---- invalidation ---------------------------------------------------------------- */

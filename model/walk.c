@@ -579,7 +579,8 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
     int leaf = 1, top = g->levels;
     /* A paging-structure-cache entry (SDM 4.10.3.2): the walk skips the
      * levels down to it, taking their rights from the cache. */
-    if (start && m >= MMU_MODE_4L && start->level >= 2 && start->level <= top) {
+    if (start && start->level >= 2
+        && start->level <= (m <= MMU_MODE_PAE ? 2 : top)) { /* 32/PAE: PDE */
         top = start->level - 1;
         table = start->table_gpa;
         rights = start->rights & (PTE_U | PTE_W);
@@ -601,7 +602,13 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                        & ((1u << g->ibits[level]) - 1);
 
         p->gpa = _gpa(table + g->esize * idx);
-        if (start && level == top) {
+        if (m == MMU_MODE_PAE && level == 3 && cpu->pdpte) {
+            /* PAE: the PDPTE registers (SDM 4.4.1), loaded by MOV CR3 and
+             * kept: no memory reference, no EPT walk, a PDPT edit since
+             * the load is not seen.  Never written (no A flag). */
+            p->hpa = _hpa(0);
+            p->val = cpu->pdpte[idx];
+        } else if (start && level == top) {
             /* The cached entry gave the table's host-physical address
              * (a combined mapping): no EPT walk for it. */
             p->hpa = _hpa(start->table_hpa + g->esize * idx);
@@ -611,14 +618,16 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                 return;
             p->hpa = res->hpa;
         }
-        if (wlog) {
-            wlog->tbl_gpa[level] = table;
-            wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
+        if (!(m == MMU_MODE_PAE && level == 3 && cpu->pdpte)) {
+            if (wlog) {
+                wlog->tbl_gpa[level] = table;
+                wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
+            }
+            p->val = mmu_read_entry(hm, p->hpa, g->esize);
+            mmu_log_ref(ept->reflog, hpa_x(p->hpa));
+            res->guest_refs++;
+            res->refs++;
         }
-        p->val = mmu_read_entry(hm, p->hpa, g->esize);
-        mmu_log_ref(ept->reflog, hpa_x(p->hpa));
-        res->guest_refs++;
-        res->refs++;
 
         if (!(p->val & PTE_P)) {
             mmu_pf(res, ec, _gva(va));

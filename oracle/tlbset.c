@@ -33,7 +33,8 @@ struct ts_psc {
     uint16_t vpid, pcid;
     uint64_t eptp;
     unsigned level;
-    uint64_t prefix;  /* va >> (12 + 9 * (level - 1)) */
+    unsigned mode;    /* TS_M_*: an entry serves only its paging mode */
+    uint64_t prefix;  /* va >> (12 + 9 * (level - 1)); 32-bit: va >> 22 */
     uint64_t table_gpa, table_hpa;
     bool u, w, nx;
 };
@@ -43,6 +44,10 @@ struct oracle_tlbset {
     size_t n, cap;
     struct ts_psc *p;
     size_t np, pcap;
+    /* The PAE PDPTE registers as last loaded (oracle_pae_load()), for CR3
+     * pae_cr3. */
+    bool pae_valid;
+    uint64_t pae_cr3, pdpte[4];
 };
 
 struct oracle_tlbset *oracle_tlbset_new(void)
@@ -66,8 +71,25 @@ size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s)
     return s->np;
 }
 
-static uint64_t ts_prefix(uint64_t va, unsigned level)
+/* Paging modes of PSC entries: IA-32e, 32-bit, PAE (32-bit and PAE
+ * paging cache only PDEs, SDM 4.10.3.1). */
+enum { TS_M_LONG, TS_M_32, TS_M_PAE };
+
+static unsigned ts_mode(const struct oracle_cpu *cpu)
 {
+    if (cpu->efer & X86_EFER_LMA)
+        return TS_M_LONG;
+    return (cpu->cr4 & X86_CR4_PAE) ? TS_M_PAE : TS_M_32;
+}
+
+/* The linear-address bits above what an entry at 'level' maps (a 32-bit
+ * PDE maps 4 MiB). */
+static uint64_t ts_prefix_m(unsigned mode, uint64_t va, unsigned level)
+{
+    if (mode == TS_M_32)
+        return (uint32_t)va >> 22;
+    if (mode == TS_M_PAE)
+        return (uint32_t)va >> 21;
     return va >> (12 + 9 * (level - 1));
 }
 
@@ -106,12 +128,15 @@ bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
 {
     uint64_t va = gva_x(gva);
     uint16_t pcid = ts_pcid(cpu);
-    if (!(cpu->efer & X86_EFER_LMA) || p->level < 2)
+    unsigned mode = ts_mode(cpu);
+    if (!(cpu->cr0 & X86_CR0_PG) || p->level < 2
+        || (mode != TS_M_LONG && p->level != 2))
         return false;
     for (size_t i = 0; i < s->np; i++) {
         const struct ts_psc *e = &s->p[i];
         if (e->vpid == vpid && e->pcid == pcid && e->eptp == eptp &&
-            e->level == p->level && e->prefix == ts_prefix(va, p->level) &&
+            e->mode == mode &&
+            e->level == p->level && e->prefix == ts_prefix_m(mode, va, p->level) &&
             e->table_gpa == p->table_gpa && e->table_hpa == p->table_hpa &&
             e->u == p->u && e->w == p->w && e->nx == p->nx)
             return true;
@@ -170,7 +195,8 @@ void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
         struct ts_psc n;
         memset(&n, 0, sizeof(n)); /* padding: entries compare by memcmp */
         n.vpid = vpid, n.pcid = pcid, n.eptp = eptp, n.level = q->level;
-        n.prefix = ts_prefix(va, q->level);
+        n.mode = ts_mode(cpu);
+        n.prefix = ts_prefix_m(n.mode, va, q->level);
         n.table_gpa = q->table_gpa, n.table_hpa = q->table_hpa;
         n.u = q->u, n.w = q->w, n.nx = q->nx;
         ts_psc_note(s, &n);
@@ -206,7 +232,7 @@ void oracle_tlbset_pf(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
                         (e->pcid == pcid || e->global));
     /* ... and the PSC entries that would translate it. */
     TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid &&
-                            e->prefix == ts_prefix(va, e->level));
+                            e->prefix == ts_prefix_m(e->mode, va, e->level));
 }
 
 /* The #PF error code a cached translation gives now, or 0. */
@@ -346,7 +372,7 @@ void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
     switch (type) {
     case 0:
         TS_PSC_FILTER(s, e, e->vpid == vpid &&
-                                e->prefix == ts_prefix(va, e->level));
+                                e->prefix == ts_prefix_m(e->mode, va, e->level));
         break;
     case 1:
     case 3:
@@ -365,4 +391,22 @@ void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
 {
     TS_FILTER(s, e, type == 2 || e->eptp == eptp);
     TS_PSC_FILTER(s, e, type == 2 || e->eptp == eptp);
+}
+
+void oracle_tlbset_pae_set(struct oracle_tlbset *s, bool valid, uint64_t cr3,
+                           const uint64_t pdpte[4])
+{
+    s->pae_valid = valid;
+    s->pae_cr3 = cr3;
+    if (valid)
+        memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
+}
+
+bool oracle_tlbset_pae_get(const struct oracle_tlbset *s, uint64_t cr3,
+                           uint64_t out[4])
+{
+    if (!s->pae_valid || s->pae_cr3 != cr3)
+        return false;
+    memcpy(out, s->pdpte, sizeof(s->pdpte));
+    return true;
 }

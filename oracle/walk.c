@@ -503,10 +503,11 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
     bool all_u = true, all_w = true, any_nx = false;
     uint64_t leafval = 0, gpa;
     unsigned pshift = 12;
-    /* A cached upper entry (IA-32e only): start at the level below it. */
+    /* A cached upper entry (IA-32e: PDE .. PML5E; 32-bit and PAE: only a
+     * PDE, SDM 4.10.3.1): start at the level below it. */
     unsigned d0 = 0;
-    if (st && (m == OM_LONG4 || m == OM_LONG5) && st->level >= 2 &&
-        st->level <= nlev) {
+    if (st && m != OM_FLAT && st->level >= 2 &&
+        st->level <= ((m == OM_LONG4 || m == OM_LONG5) ? nlev : 2)) {
         d0 = nlev - (st->level - 1);
         table = st->table_gpa;
         all_u = st->u, all_w = st->w, any_nx = st->nx;
@@ -522,6 +523,13 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
         for (unsigned d = d0; d < nlev && !done; d++) {
             uint64_t idx = (va >> vshift[d]) & ((1u << ibits[d]) - 1);
             uint64_t egpa = table + esz * idx;
+            bool pdpte = m == OM_PAE3 && d == 0;
+            uint64_t e;
+            if (pdpte && cpu->pae_regs) {
+                /* The PDPTE registers the last load filled (SDM 4.4.1):
+                 * no reference, no EPT walk, no A/D. */
+                e = cpu->pdpte[idx];
+            } else {
             if (st && d == d0) {
                 /* Read at the cached host address, no EPT walk; x.perm
                  * still decides an A/D write below (the raw walker gives
@@ -549,11 +557,11 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
              * points to: complete that entry's PSC record. */
             if (a->npsc && a->psc[a->npsc - 1].table_hpa == ~0ULL)
                 a->psc[a->npsc - 1].table_hpa = x.hpa - esz * idx;
-            uint64_t e = gpeek(mem, nr_frames, x.hpa & ~7ULL);
+            e = gpeek(mem, nr_frames, x.hpa & ~7ULL);
             if (esz == 4)
                 e = (e >> (8 * (x.hpa & 7))) & 0xFFFFFFFFu;
-            bool pdpte = m == OM_PAE3 && d == 0;
             a->ent[a->nent++] = (struct gentry){ egpa, x.hpa, e, x.perm, esz, !pdpte };
+            }
             if (!(e & PTE_P)) {
                 a->end = AT_PF;
                 a->pf_ec = ec;
@@ -589,7 +597,7 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                 done = true;
             } else {
                 table = e & amask;
-                if (m == OM_LONG4 || m == OM_LONG5)
+                if (m == OM_LONG4 || m == OM_LONG5 || lvl == 2)
                     a->psc[a->npsc++] = (struct oracle_psc){
                         lvl, table, ~0ULL, all_u, all_w, any_nx };
             }
@@ -781,6 +789,29 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                                    const struct oracle_psc *start,
                                    struct oracle_ovl *ov,
                                    struct oracle_expect *out);
+
+bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                     const struct hostmem *mem, uint64_t out[4])
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    /* With EPT A/D flags the load's EPT updates are not modelled: no
+     * registers (the model decides the same, tlb_pae_load()). */
+    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad)
+        return false;
+    /* The 32-byte PDPT at CR3[31:5]; each PDPTE's gpa through the EPT as
+     * a paging-structure read (SDM 4.4.1, 29.3.3.2). */
+    uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0u;
+    for (unsigned i = 0; i < 4; i++) {
+        struct oracle_ovl ov = { 0 };
+        struct xlate x;
+        nested(od, cpu, mem, o->nr_frames, &ov, pdpt + 8 * i, ACC_READ, true,
+               false, &x);
+        if (!x.ok)
+            return false;
+        out[i] = oracle_peek64(mem, o->nr_frames, x.hpa & ~7ULL);
+    }
+    return true;
+}
 
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,

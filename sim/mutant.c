@@ -56,6 +56,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_VM_EVENT_NO_BLACK_EYE, "vm_event_no_black_eye" },
     { MUT_NPT_LOGDIRTY_RW, "npt_logdirty_rw" },
     { MUT_NPF_IGNORE_W, "npf_ignore_w" },
+    { MUT_PAE_PDPTE_REREAD, "pae_pdpte_reread" },
 };
 
 const char *mutant_name(uint64_t bit)

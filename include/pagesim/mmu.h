@@ -93,6 +93,12 @@ struct mmu_cpu {
     bool implicit;       /* accesses are implicit supervisor accesses
                           * (descriptor tables etc.): never user-mode, and
                           * SMAP ignores EFLAGS.AC for them */
+    /* PAE paging: the four PDPTE registers (SDM 4.4.1), as the last MOV
+     * CR3 (or paging-changing MOV CR0/CR4) loaded them; the walk uses them
+     * instead of reading the PDPT.  NULL: the PDPT is read on every walk
+     * (as if loaded just before it; vCPUs without TLBs).  model/tlb.c
+     * keeps them for a vCPU with TLBs (tlb_pae_load()). */
+    const uint64_t *pdpte;
 };
 
 /* The paging mode the control registers select (SDM Vol. 3A 4.1). */
@@ -251,7 +257,8 @@ void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, gva_t va, enum access_kind k,
                    struct mmu_result *res);
 /* The same, starting below a paging-structure-cache entry (start may be
- * NULL: a full walk; only in IA-32e modes), and recording what a
+ * NULL: a full walk; IA-32e: level 2..5, 32-bit and PAE: level 2), and
+ * recording what a
  * successful walk used in *wlog (may be NULL).  res->refs counts the
  * references made: the cached levels cost none, the first entry read
  * costs one (its table's address is host-physical). */

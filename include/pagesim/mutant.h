@@ -172,6 +172,11 @@
  * the domain has vCPUs). */
 #define MUT_VM_EVENT_NO_BLACK_EYE (UINT64_C(1) << 14)
 
+/* model (issue 4): PAE paging re-reads the PDPTEs from memory on every
+ * walk instead of using the PDPTE registers MOV CR3 loaded (SDM 4.4.1),
+ * so a PDPT edit without a CR3 reload is seen at once. */
+#define MUT_PAE_PDPTE_REREAD (UINT64_C(1) << 57)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

@@ -191,7 +191,16 @@ struct oracle_cpu {
     unsigned maxphyaddr; /* 0 means 52 */
     bool implicit;       /* implicit supervisor accesses */
     bool mbec;           /* the vCPU runs with mode-based execute control */
+    /* PAE paging: walks take the PDPTEs from these registers (SDM 4.4.1)
+     * instead of the PDPT in memory (pae_regs false: read per walk). */
+    bool pae_regs;
+    uint64_t pdpte[4];
 };
+
+/* The four PDPTEs a PAE-mode MOV CR3 loads for cpu->cr3, read through the
+ * oracle's own EPT view; false if one cannot be translated (or not PAE). */
+bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                     const struct hostmem *mem, uint64_t out[4]);
 
 enum oracle_final {
     OR_OK = 0,  /* the access completed */
@@ -376,6 +385,13 @@ void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
                           uint64_t eptp);
 size_t oracle_tlbset_size(const struct oracle_tlbset *s);
+/* The PAE PDPTE registers the CPU must be using (SDM 4.4.1): set at each
+ * load (valid false: none loaded, walks read the PDPT), given back while
+ * CR3 is still cr3. */
+void oracle_tlbset_pae_set(struct oracle_tlbset *s, bool valid, uint64_t cr3,
+                           const uint64_t pdpte[4]);
+bool oracle_tlbset_pae_get(const struct oracle_tlbset *s, uint64_t cr3,
+                           uint64_t out[4]);
 /* Paging-structure caches (SDM 4.10.3): oracle_tlbset_note() also keeps
  * the PSC entries of each predicted walk (x->psc), the invalidations and
  * #PFs above remove them with the SDM's scope (INVLPG, MOV CR3 and

@@ -10,9 +10,10 @@
  * rights (SDM 4.10.2.2).  A hit re-checks the rights under the current
  * CR0/CR4/EFER/RFLAGS/PKRU; a write hit on a clean entry walks (to set D);
  * a #PF from a hit invalidates the page (SDM 4.10.4.1).  Not-present
- * translations are never cached.  A miss walks; in IA-32e modes the walk
- * starts below the deepest paging-structure-cache entry for the address
- * (PML5E/PML4E/PDPTE/PDE caches, SDM 4.10.3, holding combined mappings:
+ * translations are never cached.  A miss walks; the walk starts below the
+ * deepest paging-structure-cache entry for the address (IA-32e:
+ * PML5E/PML4E/PDPTE/PDE caches; 32-bit and PAE: the PDE cache, the PAE
+ * PDPTEs being registers; SDM 4.10.3, holding combined mappings:
  * the next table's host-physical address and the rights above it), and
  * every EPT walk below the deepest EPT paging-structure-cache entry for
  * the gpa (SDM 28.4.1 guest-physical mappings).  Both are filled only from
@@ -112,6 +113,19 @@ bool tlb_psc_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
                    const struct mmu_ept *ept, uint16_t vpid, gva_t va,
                    struct mmu_psc_start *out);
 
+/* The PAE PDPTE registers (SDM 4.4.1; model/tlb.c): tlb_pae_load() reads
+ * the four PDPTEs at CR3 through the EPT into the vCPU's registers (MOV
+ * CR3, or a MOV CR0/CR4 changing paging, in PAE mode; false: not loaded,
+ * walks read the PDPT from memory); tlb_pae_clear() forgets them (paging
+ * left PAE mode); tlb_pae_regs() gives them when loaded for the current
+ * CR3 in PAE mode.  Walks of tlb_access() use them; invalidations do not
+ * touch them. */
+bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
+                  const struct mmu_cpu *cpu, const struct mmu_ept *ept);
+void tlb_pae_clear(struct mmu_tlb *t);
+bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                  uint64_t out[4]);
+
 /* Invalidations (see the top of this file). */
 void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va);
 void tlb_mov_cr3(struct mmu_tlb *t, uint16_t vpid, uint16_t new_pcid,
@@ -130,6 +144,11 @@ struct tlb_stats {
     uint64_t epsc_hits;  /* EPT walks that started from an EPT PSC entry */
 };
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
+
+/* A hash of every entry, LRU stamp and statistic of the TLBs, PSCs, EPT
+ * PSCs and PT-line cache: equal digests, equal state (the differential
+ * tests of the fast paths compare them). */
+uint64_t tlb_state_digest(const struct mmu_tlb *t);
 
 /* The PCID an access uses: CR3[11:0] with CR4.PCIDE in IA-32e mode. */
 static inline uint16_t tlb_pcid_of(const struct mmu_cpu *cpu)

@@ -728,6 +728,38 @@ static void flush_all_tlbs(struct engine *e, const char *op)
     }
 }
 
+/* The oracle's view of a vCPU's translation state. */
+static struct oracle_cpu oracle_cpu_of(const struct vcpu *v)
+{
+    struct oracle_cpu oc = { .cr0 = v->cpu.cr0, .cr3 = v->cpu.cr3,
+                             .cr4 = v->cpu.cr4, .efer = v->cpu.efer,
+                             .cpl = v->cpu.cpl };
+    oc.rflags = v->cpu.rflags;
+    oc.pkru = v->cpu.pkru;
+    oc.pkrs = v->cpu.pkrs;
+    oc.maxphyaddr = v->cpu.maxphyaddr;
+    oc.implicit = v->cpu.implicit;
+    oc.mbec = v->mbec;
+    return oc;
+}
+
+/* SDM 4.4.1: in PAE mode a MOV CR3, or a MOV CR0/CR4 that changes paging,
+ * loads the four PDPTE registers, which walks then use until the next
+ * load: the model's (tlb_pae_load()) and, read on its own, the oracle's.
+ * Only vCPUs with TLBs keep them (without, every walk reads the PDPT). */
+static void pae_load(struct engine *e, struct vcpu *v)
+{
+    if (!v->tlb || !v->d || !v->tset)
+        return;
+    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec };
+    (void)tlb_pae_load(v->tlb, e->host->mem, &v->cpu, &pept);
+    struct oracle_cpu oc = oracle_cpu_of(v);
+    uint64_t regs[4] = { 0 };
+    oracle_set_vcpu(e->oracle, v->id);
+    bool ok = oracle_pae_load(e->oracle, v->d->id, &oc, e->host->mem, regs);
+    oracle_tlbset_pae_set(v->tset, ok, v->cpu.cr3, regs);
+}
+
 int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
                         const struct cpu_profile *p, uint16_t vpid)
 {
@@ -748,6 +780,7 @@ int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
     snprintf(args, sizeof args, "d=%u v=%u profile=%s vpid=%u maxphyaddr=%u",
              v->d ? v->d->id : 0, v->id, p->name, vpid, p->maxphyaddr);
     record_step(e, "tlb", args, "enabled");
+    pae_load(e, v); /* as loaded when the vCPU entered PAE paging */
     return 0;
 }
 
@@ -767,6 +800,7 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         tlb_mov_cr3(v->tlb, v->vpid, np, nf);
         if (v->tset)
             oracle_tlbset_mov_cr3(v->tset, v->vpid, np, nf);
+        pae_load(e, v);
     } else if (!strcmp(op, "invpcid")) {
         tlb_invpcid(v->tlb, v->vpid, type, (uint16_t)a, b);
         if (v->tset)
@@ -783,6 +817,7 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         tlb_invvpid(v->tlb, 1, v->vpid, 0);
         if (v->tset)
             oracle_tlbset_invvpid(v->tset, 1, v->vpid, 0);
+        pae_load(e, v);
     }
     char args[128];
     snprintf(args, sizeof args, "v=%u %s type=%u a=%#" PRIx64 " b=%#" PRIx64,
@@ -1086,15 +1121,24 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                 unsigned width, uint64_t wvalue, struct eng_access *out)
 {
     static const char *const kname[] = { "read", "write", "exec" };
-    struct oracle_cpu oc = { .cr0 = v->cpu.cr0, .cr3 = v->cpu.cr3,
-                             .cr4 = v->cpu.cr4, .efer = v->cpu.efer,
-                             .cpl = v->cpu.cpl };
-    oc.rflags = v->cpu.rflags;
-    oc.pkru = v->cpu.pkru;
-    oc.pkrs = v->cpu.pkrs;
-    oc.maxphyaddr = v->cpu.maxphyaddr;
-    oc.implicit = v->cpu.implicit;
-    oc.mbec = v->mbec;
+    struct oracle_cpu oc = oracle_cpu_of(v);
+    /* PAE: the PDPTE registers the oracle says were loaded; the model's
+     * must be the same values. */
+    if (v->tset && mmu_mode_of(&v->cpu) == MMU_MODE_PAE) {
+        uint64_t mr[4];
+        oc.pae_regs = oracle_tlbset_pae_get(v->tset, v->cpu.cr3, oc.pdpte);
+        bool mh = tlb_pae_regs(v->tlb, &v->cpu, mr);
+        if (mh != oc.pae_regs || (mh && memcmp(mr, oc.pdpte, sizeof(mr)))) {
+            char exp[96], got[96];
+            snprintf(exp, sizeof exp, oc.pae_regs ? "loaded %#" PRIx64 " %#" PRIx64
+                     " %#" PRIx64 " %#" PRIx64 : "none loaded", oc.pdpte[0],
+                     oc.pdpte[1], oc.pdpte[2], oc.pdpte[3]);
+            snprintf(got, sizeof got, mh ? "loaded %#" PRIx64 " %#" PRIx64
+                     " %#" PRIx64 " %#" PRIx64 : "none loaded", mr[0], mr[1],
+                     mr[2], mr[3]);
+            divergence(e, "access.pdpte_regs", exp, got);
+        }
+    }
     struct oracle_expect x;
     memset(&x, 0, sizeof(x));
     oracle_set_vcpu(e->oracle, v->id);

@@ -502,7 +502,7 @@ static void build_tables(uint64_t flags)
     cpu = (struct oracle_cpu){ X86_CR0_PG | X86_CR0_WP | 1, GT_GFN(0) << 12,
                                X86_CR4_PAE,
                                X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE, 0,
-                               0, 0, 0, 0, false, false };
+                               0, 0, 0, 0, false, false, false, { 0 } };
 }
 
 static uint64_t entry_hpa(unsigned lvl)

@@ -400,3 +400,267 @@ Test(tlb, fast_paths_equal_general_walker)
     }
     pagesim_mutants = 0;
 }
+
+/* ---- the same streams, fast and general ------------------------------------------ */
+
+/* A world of its own for the stream test: 4-level guest tables (gfns from
+ * SG_PT) over a 4-level EPT (mfn = gfn + SG_OFF; EPT tables from mfn
+ * 0x10), 3 MiB of 4 KiB guest pages (over 4 KiB EPT pages, then 2 MiB
+ * EPT pages), a 2 MiB guest page, entries perturbed at random (not
+ * present, read-only, supervisor, clean, not accessed, XD, a reserved
+ * bit; EPT permissions and memory types). */
+#define SG_OFF 0x2000ULL
+#define SG_PT 0x1000ULL
+#define SG_PAGES 0x300ULL /* 4 KiB pages at va 0.. */
+#define SG_BIG 0x400000ULL /* a 2 MiB guest page's va (gfn 0x400) */
+
+struct sworld {
+    struct hostmem *hm;
+    uint64_t ept_next, pt_next;
+};
+
+static uint64_t srd(struct sworld *s, uint64_t hpa)
+{
+    uint64_t v = 0;
+    hostmem_read64(s->hm, _hpa(hpa), &v);
+    return v;
+}
+
+static void sept_map(struct sworld *s, uint64_t gfn, bool big, uint64_t leafbits)
+{
+    uint64_t table = 0x10ULL << 12;
+    for (int l = 4; l >= 1; l--) {
+        uint64_t ea = table + 8 * ((gfn >> (9 * (l - 1))) & 511);
+        if (l == 1 || (big && l == 2)) {
+            uint64_t g = big ? gfn & ~511ULL : gfn;
+            hostmem_write64(s->hm, _hpa(ea), ((g + SG_OFF) << 12) | leafbits
+                                                 | (big ? EPT_PS : 0));
+            return;
+        }
+        uint64_t e = srd(s, ea);
+        if (!e) {
+            e = (++s->ept_next << 12) | EPT_R | EPT_W | EPT_X;
+            hostmem_write64(s->hm, _hpa(ea), e);
+        }
+        table = e & EPT_ADDR_MASK;
+    }
+}
+
+/* The guest entry's host address for va at level 'leaf' (tables made on
+ * the way down). */
+static uint64_t sguest_slot(struct sworld *s, uint64_t va, int leaf)
+{
+    const uint64_t f = PTE_P | PTE_W | PTE_U | PTE_A;
+    uint64_t table = SG_PT << 12;
+    for (int l = 4; l > leaf; l--) {
+        uint64_t ea = (((table >> 12) + SG_OFF) << 12) | (8 * ((va >> (12 + 9 * (l - 1))) & 511));
+        uint64_t e = srd(s, ea);
+        if (!e) {
+            uint64_t g = ++s->pt_next;
+            sept_map(s, g, false, EPT_R | EPT_W | EPT_X | (6 << 3));
+            e = (g << 12) | f;
+            hostmem_write64(s->hm, _hpa(ea), e);
+        }
+        table = e & PTE_ADDR_MASK;
+    }
+    return (((table >> 12) + SG_OFF) << 12) | (8 * ((va >> (12 + 9 * (leaf - 1))) & 511));
+}
+
+static uint64_t sperturb_pte(uint64_t e)
+{
+    static const uint64_t bits[] = { PTE_P, PTE_W, PTE_U, PTE_A, PTE_D, PTE_NX,
+                                     PTE_G, 1ULL << 51 };
+    if (trand() % 12 == 0)
+        e ^= bits[trand() % 8];
+    return e;
+}
+
+static uint64_t sperturb_ept(void)
+{
+    uint64_t p = EPT_R | EPT_W | EPT_X, mt = 6;
+    if (trand() % 16 == 0)
+        p = trand() % 8;
+    if (trand() % 64 == 0)
+        mt = 2 + trand() % 2; /* reserved memory type: a misconfiguration */
+    return p | mt << 3;
+}
+
+static void sworld_build(struct sworld *s, uint64_t seed)
+{
+    s->hm = hostmem_new(0x4000);
+    s->ept_next = 0x10;
+    s->pt_next = SG_PT;
+    trng = seed;
+    sept_map(s, SG_PT, false, EPT_R | EPT_W | EPT_X | (6 << 3));
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A;
+    for (uint64_t g = 0; g < SG_PAGES; g++) {
+        if (g < 0x200)
+            sept_map(s, g, false, sperturb_ept());
+        else if ((g & 511) == 0)
+            sept_map(s, g, true, sperturb_ept());
+        hostmem_write64(s->hm, _hpa(sguest_slot(s, g << 12, 1)),
+                        sperturb_pte((g << 12) | a | (trand() % 2 ? PTE_D : 0)));
+    }
+    sept_map(s, SG_BIG >> 12, true, EPT_R | EPT_W | EPT_X | (6 << 3));
+    hostmem_write64(s->hm, _hpa(sguest_slot(s, SG_BIG, 2)),
+                    SG_BIG | a | PTE_PS | PTE_D);
+}
+
+/* Streams of accesses (strided and random, every kind), CPU changes and
+ * invalidations, through a model with its fast paths (no mutant) and one
+ * without (a sim mutant bit, which the model never tests, turns them off),
+ * each on its own copy of the world: every result, every TLB result, the
+ * statistics and -- every 64 steps and at the end -- the whole cache state
+ * and the guest tables must be equal. */
+Test(tlb, fast_paths_equal_general_walker_streams)
+{
+    for (unsigned seed = 1; seed <= 6; seed++) {
+        struct sworld w2[2];
+        struct mmu_tlb *tt[2];
+        for (int i = 0; i < 2; i++) {
+            sworld_build(&w2[i], 0x9E3779B97F4A7C15ULL * seed);
+            tt[i] = tlb_new(seed % 3 == 0 ? &cpu_profile_amd : &cpu_profile_intel);
+        }
+        struct mmu_ept ep = { .root = { 0x10 }, .maxphyaddr = 46 };
+        struct mmu_cpu c = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr3 = SG_PT << 12,
+                             .cr4 = X86_CR4_PAE | X86_CR4_PGE,
+                             .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
+                             .cpl = 3, .maxphyaddr = 46 };
+        uint64_t page = 0;
+        for (unsigned n = 0; n < 6000; n++) {
+            unsigned r = (unsigned)(trand() % 1000);
+            if (r < 6) {
+                c.cpl = c.cpl ? 0 : 3;
+            } else if (r < 9) {
+                c.cr0 ^= X86_CR0_WP;
+            } else if (r < 11) {
+                c.efer ^= X86_EFER_NXE;
+            } else if (r < 13) {
+                c.cr4 ^= X86_CR4_SMAP;
+            } else if (r < 17) {
+                uint64_t va = (trand() % SG_PAGES) << 12;
+                for (int i = 0; i < 2; i++)
+                    tlb_invlpg(tt[i], 1, 0, va);
+            } else if (r < 19) {
+                for (int i = 0; i < 2; i++)
+                    tlb_mov_cr3(tt[i], 1, 0, false);
+            } else if (r < 25) {
+                /* A guest PTE rewritten without an invalidation. */
+                uint64_t g = trand() % SG_PAGES;
+                uint64_t v = sperturb_pte((g << 12) | PTE_P | PTE_W | PTE_U | PTE_A
+                                          | (trand() % 2 ? PTE_D : 0));
+                for (int i = 0; i < 2; i++)
+                    hostmem_write64(w2[i].hm, _hpa(sguest_slot(&w2[i], g << 12, 1)), v);
+            }
+            page = trand() % 4 ? (page + 1) % SG_PAGES : trand() % SG_PAGES;
+            uint64_t va = trand() % 16 == 0 ? SG_BIG + (trand() % 512 << 12)
+                                            : page << 12;
+            va += 8 * (trand() % 512);
+            enum access_kind k = (enum access_kind)(trand() % 7 < 4 ? ACC_WRITE
+                                                    : trand() % 3 ? ACC_READ : ACC_FETCH);
+            struct mmu_result res[2];
+            struct tlb_result tr[2];
+            struct tlb_stats st[2];
+            for (int i = 0; i < 2; i++) {
+                pagesim_mutants = i ? MUT_M2P_KEEP_ON_FREE : 0;
+                tlb_access(tt[i], w2[i].hm, &c, &ep, 1, _gva(va), k, &res[i], &tr[i]);
+                tlb_stats(tt[i], &st[i]);
+            }
+            pagesim_mutants = 0;
+            same_result(n, &res[0], &res[1]);
+            cr_assert_eq(res[0].nad_gpa, res[1].nad_gpa, "step %u", n);
+            cr_assert_eq(tr[0].level, tr[1].level, "step %u: level", n);
+            cr_assert_eq(tr[0].cycles, tr[1].cycles, "step %u: cycles", n);
+            cr_assert_eq(memcmp(&st[0], &st[1], sizeof(st[0])), 0, "step %u: stats", n);
+            if (n % 64 == 63)
+                cr_assert_eq(tlb_state_digest(tt[0]), tlb_state_digest(tt[1]),
+                             "seed %u step %u: TLB/PSC/PT-line state", seed, n);
+        }
+        cr_assert_eq(tlb_state_digest(tt[0]), tlb_state_digest(tt[1]), "seed %u", seed);
+        for (uint64_t f = 0; f < 0x4000; f++) {
+            const uint8_t *p0 = hostmem_frame_peek(w2[0].hm, _mfn(f));
+            const uint8_t *p1 = hostmem_frame_peek(w2[1].hm, _mfn(f));
+            cr_assert_eq(!p0, !p1, "frame %#llx", (unsigned long long)f);
+            if (p0)
+                cr_assert_eq(memcmp(p0, p1, 4096), 0, "seed %u: frame %#llx differs",
+                             seed, (unsigned long long)f);
+        }
+        struct tlb_stats st;
+        tlb_stats(tt[0], &st);
+        /* The streams reach every level and the fused miss path. */
+        cr_assert_gt(st.l1_hits, 0);
+        cr_assert_gt(st.stlb_hits, 0);
+        cr_assert_gt(st.psc_hits, 0);
+        cr_assert_gt(st.epsc_hits, 0);
+        for (int i = 0; i < 2; i++) {
+            tlb_destroy(tt[i]);
+            hostmem_destroy(w2[i].hm);
+        }
+    }
+}
+
+/* ---- PAE PDPTE registers ---------------------------------------------------------- */
+
+/* PAE tables in the suite's world: PDPT at gfn 0x30, PD 0x31, PT 0x32, a
+ * second PD 0x33 whose PT 0x34 maps va 0x1000 to gfn 0x21. */
+static void pae_world(void)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A;
+    w(0x30 + GOFF, 0, (0x31ULL << 12) | PTE_P);
+    w(0x31 + GOFF, 0, (0x32ULL << 12) | a);
+    w(0x32 + GOFF, 1, (0x20ULL << 12) | a | PTE_D);
+    w(0x33 + GOFF, 0, (0x34ULL << 12) | a);
+    w(0x34 + GOFF, 1, (0x21ULL << 12) | a | PTE_D);
+    cpu.cr3 = 0x30ULL << 12;
+    cpu.efer = 0;
+}
+
+Test(tlb, pae_pdpte_registers)
+{
+    struct mmu_result r;
+    struct tlb_result tr;
+    uint64_t regs[4];
+    pae_world();
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    cr_assert(tlb_pae_regs(t, &cpu, regs));
+    cr_assert_eq(regs[0], (0x31ULL << 12) | PTE_P);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), ((0x20 + GOFF) << 12) + 8);
+    /* PDE and PTE (an EPT walk each) and the final EPT walk: 14; without
+     * the registers, 5 more (the PDPTE and its EPT walk). */
+    cr_assert_eq(r.refs, 14);
+    struct mmu_result f;
+    mmu_translate(hm, &cpu, &ept, _gva(0x1008), ACC_READ, &f);
+    cr_assert_eq(f.refs, 19);
+    /* A PDPT edit is not seen, whatever is invalidated, until a load. */
+    w(0x30 + GOFF, 0, (0x33ULL << 12) | PTE_P);
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_invept(t, 2, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(hpa_x(r.hpa), ((0x20 + GOFF) << 12) + 8, "the register");
+    /* ... unless the mutant re-reads it. */
+    pagesim_mutants = MUT_PAE_PDPTE_REREAD;
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    pagesim_mutants = 0;
+    cr_assert_eq(hpa_x(r.hpa), ((0x21 + GOFF) << 12) + 8, "mutant: memory");
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(hpa_x(r.hpa), ((0x21 + GOFF) << 12) + 8, "reloaded");
+    /* Another CR3: the registers are not for it. */
+    struct mmu_cpu c2 = cpu;
+    c2.cr3 += 0x20;
+    cr_assert_not(tlb_pae_regs(t, &c2, regs));
+    /* Not loaded: EPT A/D on, a PDPT gpa the EPT does not map, not PAE. */
+    struct mmu_ept ad = ept;
+    ad.ad = true;
+    cr_assert_not(tlb_pae_load(t, hm, &cpu, &ad));
+    cr_assert_not(tlb_pae_regs(t, &cpu, regs));
+    c2.cr3 = 0x3F000ULL + (1ULL << 22); /* gfn 0x43F: no EPT entry */
+    cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+    c2 = cpu;
+    c2.cr4 = 0;
+    cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+}
