@@ -648,7 +648,7 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     struct mmu_psc_start ps;
     struct mmu_walklog wl;
     bool from_psc = !ept->npt && psc_lookup(t, cpu, eptp, vpid, pcid, va, true, &ps);
-    if (!ept->npt)
+    if (!ept->npt && !ept->shadow) /* shadow paging: no nested walk */
         e2.epsc = &t->epsc;
     mmu_translate_psc(hm, cpu, &e2, _gva(va), k, from_psc ? &ps : NULL, &wl, res);
     uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;

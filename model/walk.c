@@ -547,7 +547,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
         }
     }
     if (m >= MMU_MODE_4L && !ept->npt && !ept->ad && !ept->mbec && !ept->emulator
-        && !pagesim_mutants) {
+        && !ept->shadow && !pagesim_mutants) {
         if (start && start->level >= 2
             && start->level <= (m == MMU_MODE_5L ? 5 : 4)) {
             if (mmu_fast_psc(hm, cpu, ept, m, va, k, start, wlog, res))
@@ -672,8 +672,10 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
     /* 4. A/D updates are EPT writes to the paging-structure pages: all must
      * be allowed before any is made.  The hardware has these EPT entries
      * from the walk, so the re-check is done on a scratch result and costs
-     * no references. */
-    for (int level = top; level >= leaf && !ept->emulator; level--) {
+     * no references.  Under shadow paging the hypervisor sets guest A/D
+     * through its own mapping when it builds the shadow entry
+     * (guest_walk_tables() from sh_page_fault()): no P2M check. */
+    for (int level = top; level >= leaf && !ept->emulator && !ept->shadow; level--) {
         if (!mmu_ad_bits(m, ent[level].val, level, leaf, k))
             continue;
         struct mmu_result chk = { .outcome = MMU_OK };
@@ -698,7 +700,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
         mmu_log_ref(ept->reflog, hpa_x(ent[level].hpa));
         res->ad_writes++;
         res->refs++;
-        if (ept->emulator && res->nad_gpa < 5)
+        if ((ept->emulator || ept->shadow) && res->nad_gpa < 5)
             res->ad_gpa[res->nad_gpa++] = gpa_x(ent[level].gpa);
     }
 

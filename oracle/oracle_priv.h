@@ -107,6 +107,7 @@ struct oracle_dom {
      * reads anything above as mmio_dm). */
     uint64_t root_mfn;
     bool ept_ad, raw_walk;
+    bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
     unsigned nraw_hi;
     struct { uint64_t lo, hi; } raw_hi[64];

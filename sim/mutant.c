@@ -48,6 +48,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
     { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
     { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
+    { MUT_SHADOW_2D_REFS, "shadow_2d_refs" },
+    { MUT_SHADOW_LD_NO_MARK, "shadow_ld_no_mark" },
 };
 
 const char *mutant_name(uint64_t bit)
