@@ -254,7 +254,8 @@ FAST_INLINE bool fast_ept(const struct hostmem *hm, const struct mmu_ept *ept,
         const unsigned sh = PAGE_SHIFT + 9 * (unsigned)(level - 1);
         uint64_t ea = table + 8 * ((gpa >> sh) & 511);
         uint64_t e = fast_rd_memo(hm, ea, mm, level);
-        mmu_log_ref(ept->reflog, ea);
+        if (!ept->shadow) /* shadow paging: the P2M lookup is not a reference */
+            mmu_log_ref(ept->reflog, ea);
         n++;
         /* ept.c's exits, in one test: R/W/X = 000 (not present), 010 or
          * 110 (W without R) -- bits 0, 2, 6 of 0x45 -- or bits above
@@ -361,8 +362,8 @@ FAST_INLINE bool mmu_fast_n(struct hostmem *hm, const struct mmu_cpu *cpu,
     res->gpa = _gpa(gpa);
     res->hpa = _hpa(hpa);
     res->guest_refs = gref;
-    res->ept_refs = eref;
-    res->refs = gref + eref;
+    res->ept_refs = ept->shadow ? 0 : eref; /* 1D: the P2M costs nothing */
+    res->refs = gref + res->ept_refs;
     res->page_shift = pshift;
     res->ept_memtype = (unsigned)(ee >> 3) & 7;
     res->ept_ipat = (ee & EPT_IPAT) != 0;
@@ -460,7 +461,7 @@ static bool mmu_fast_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
 
     /* It completes: the references, the EPT PSC use and fills. */
     mmu_log_ref(ept->reflog, ehpa);
-    for (int l = top; l >= el; l--)
+    for (int l = top; l >= el && !ept->shadow; l--)
         mmu_log_ref(ept->reflog, eas[l]);
     unsigned skipped = cl ? (unsigned)(elev - cl + 1) : 0;
     if (cl) {
@@ -475,7 +476,7 @@ static bool mmu_fast_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                           ents[l] & EPT_ADDR_MASK, q);
         }
     }
-    unsigned eref = (unsigned)(top - el + 1) + skipped;
+    unsigned eref = ept->shadow ? 0 : (unsigned)(top - el + 1) + skipped;
     res->outcome = MMU_OK;
     res->gpa = _gpa(gpa);
     res->hpa = _hpa((e & EPT_ADDR_MASK & ~low) | (gpa & low));
@@ -547,7 +548,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
         }
     }
     if (m >= MMU_MODE_4L && !ept->npt && !ept->ad && !ept->mbec && !ept->emulator
-        && !ept->shadow && !pagesim_mutants) {
+        && !pagesim_mutants) {
         if (start && start->level >= 2
             && start->level <= (m == MMU_MODE_5L ? 5 : 4)) {
             if (mmu_fast_psc(hm, cpu, ept, m, va, k, start, wlog, res))

@@ -163,6 +163,26 @@ Test(shadow, guest_faults_are_native)
     cr_assert_eq(s.pf_ec, PFEC_W);
     cr_assert_eq(s.refs, 3);
     cr_assert_eq(n.refs, 15);
+
+    /* Reserved bits: 51:MAXPHYADDR in the PTE; XD with EFER.NXE=0. */
+    gpte_set(2, PTE_P | PTE_W | PTE_U | PTE_A);
+    gpte_set(1, PTE_P | PTE_W | PTE_U | PTE_A | (1ULL << 50));
+    cpu.maxphyaddr = 46;
+    for (int k = ACC_READ; k <= ACC_FETCH; k++) {
+        s = go(&shadow, (enum access_kind)k);
+        n = go(&nested, (enum access_kind)k);
+        cr_assert_eq(s.outcome, MMU_PF);
+        cr_assert_eq(s.pf_ec, n.pf_ec, "kind %d", k);
+        cr_assert(s.pf_ec & PFEC_RSVD);
+        cr_assert_eq(s.refs * 5, n.refs);
+    }
+    gpte_set(1, PTE_P | PTE_W | PTE_U | PTE_A | PTE_NX);
+    cpu.efer &= ~X86_EFER_NXE;
+    s = go(&shadow, ACC_FETCH);
+    n = go(&nested, ACC_FETCH);
+    cr_assert_eq(s.outcome, MMU_PF);
+    cr_assert_eq(s.pf_ec, n.pf_ec);
+    cr_assert_eq(s.pf_ec, PFEC_P | PFEC_RSVD);
 }
 
 Test(shadow, ad_updates_need_no_p2m_write_and_are_listed)
@@ -181,6 +201,35 @@ Test(shadow, ad_updates_need_no_p2m_write_and_are_listed)
     cr_assert_eq(s.ad_gpa[3], (GT_GFN(1) << 12) + 8 * TIDX(1));
     cr_assert(gpte(1) & PTE_D);
     cr_assert(gpte(4) & PTE_A);
+}
+
+/* walk.c's fast path (taken without mutants when nothing needs setting)
+ * and the general walker agree under shadow: any mutant bit that does not
+ * touch this walk forces the general walker. */
+Test(shadow, fast_path_equals_general_walker)
+{
+    gpte_set(1, PTE_P | PTE_W | PTE_U | PTE_A | PTE_D);
+    for (int k = ACC_READ; k <= ACC_FETCH; k++) {
+        struct mmu_reflog lf = { 0 }, lg = { 0 };
+        struct mmu_ept e = shadow;
+        e.reflog = &lf;
+        pagesim_mutants = 0;
+        struct mmu_result f = go(&e, (enum access_kind)k);
+        e.reflog = &lg;
+        pagesim_mutants = MUT_PSC_CR3_KEEP; /* a TLB mutant: not this walk */
+        struct mmu_result g = go(&e, (enum access_kind)k);
+        pagesim_mutants = 0;
+        cr_assert_eq(f.outcome, MMU_OK);
+        cr_assert_eq(g.outcome, MMU_OK);
+        cr_assert_eq(f.refs, 4);
+        cr_assert_eq(g.refs, 4);
+        cr_assert_eq(f.ept_refs, g.ept_refs);
+        cr_assert_eq(hpa_x(f.hpa), hpa_x(g.hpa));
+        cr_assert_eq(f.rights, g.rights);
+        cr_assert_eq(f.ept_shift, g.ept_shift);
+        cr_assert_eq(lf.n, lg.n);
+        cr_assert_eq(memcmp(lf.hpa, lg.hpa, lf.n * sizeof(lf.hpa[0])), 0);
+    }
 }
 
 Test(shadow, mutant_2d_refs_charges_the_p2m)
