@@ -74,6 +74,49 @@ static void ept_exit(struct mmu_result *res, enum mmu_outcome o,
     res->exit_gla = gla;
 }
 
+/*
+ * Shadow paging (hap = "none", docs/translation-rules.md "Shadow paging"):
+ * there is no nested walk.  The processor walks the shadow tables, which
+ * the hypervisor built as the guest's tables with every guest-physical
+ * address replaced by its P2M translation (Xen's _sh_propagate(): frame
+ * from the P2M, write access removed for the read-only P2M types, no
+ * entry for a gfn without usable RAM).  So the composition is read here
+ * from the P2M (the tables under ept->root, which the sim writes) but
+ * costs nothing: the walk's only references are the guest-level ones.
+ * Where the P2M refuses the access, the shadow entry is missing or
+ * read-only and the processor raises a #PF that the hypervisor intercepts
+ * (sh_page_fault()): MMU_SHADOW_PF with the gpa the hypervisor resolves
+ * and an EPT-style qualification holding what it learns from its own
+ * walk -- the kind of the failing reference (bits 0-2), bit 7, and bit 8
+ * for the final gpa -- but no permission bits (there is no EPT entry).
+ */
+static void shadow_translate(struct hostmem *hm, const struct mmu_ept *ept,
+                             gpa_t gpa, enum access_kind k, bool walk,
+                             gva_t gla, struct mmu_result *res)
+{
+    struct mmu_ept p2m = { .root = ept->root };
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate_la(hm, &p2m, gpa, k, walk, false, gla, &r);
+    if (MUTANT(MUT_SHADOW_2D_REFS)) { /* charge the P2M as if walked */
+        res->ept_refs += r.ept_refs;
+        res->refs += r.refs;
+    }
+    if (r.outcome != MMU_OK) {
+        /* A misconfigured P2M entry gives no shadow entry either: the
+         * hypervisor sees it in its handler. */
+        uint64_t kind = k == ACC_WRITE ? EPTQ_WRITE
+                        : k == ACC_FETCH ? EPTQ_FETCH : EPTQ_READ;
+        ept_exit(res, MMU_SHADOW_PF,
+                 kind | EPTQ_GLA_VALID | (walk ? 0 : EPTQ_GLA_XLATE), gpa, gla);
+        return;
+    }
+    res->hpa = r.hpa;
+    res->ept_memtype = r.ept_memtype;
+    res->ept_ipat = r.ept_ipat;
+    res->ept_shift = r.ept_shift;
+    res->ept_perm = r.ept_perm;
+}
+
 void ept_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                    enum access_kind k, bool walk, gva_t gla,
                    struct mmu_result *res)
@@ -87,6 +130,10 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
 {
     if (ept->npt) {
         npt_translate(hm, ept, gpa, k, walk, gla, res);
+        return;
+    }
+    if (ept->shadow) {
+        shadow_translate(hm, ept, gpa, k, walk, gla, res);
         return;
     }
     int levels = ept->levels == 5 ? 5 : 4;

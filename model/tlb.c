@@ -871,7 +871,7 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     struct mmu_psc_start ps;
     struct mmu_walklog wl;
     bool from_psc = !ept->npt && psc_lookup(t, cpu, eptp, vpid, pcid, va, true, &ps);
-    if (!ept->npt)
+    if (!ept->npt && !ept->shadow) /* shadow paging: no nested walk */
         e2.epsc = &t->epsc;
     /* PAE: the walk takes the PDPTEs from the registers. */
     struct mmu_cpu pc;

@@ -254,7 +254,8 @@ FAST_INLINE bool fast_ept(const struct hostmem *hm, const struct mmu_ept *ept,
         const unsigned sh = PAGE_SHIFT + 9 * (unsigned)(level - 1);
         uint64_t ea = table + 8 * ((gpa >> sh) & 511);
         uint64_t e = fast_rd_memo(hm, ea, mm, level);
-        mmu_log_ref(ept->reflog, ea);
+        if (!ept->shadow) /* shadow paging: the P2M lookup is not a reference */
+            mmu_log_ref(ept->reflog, ea);
         n++;
         /* ept.c's exits, in one test: R/W/X = 000 (not present), 010 or
          * 110 (W without R) -- bits 0, 2, 6 of 0x45 -- or bits above
@@ -361,8 +362,8 @@ FAST_INLINE bool mmu_fast_n(struct hostmem *hm, const struct mmu_cpu *cpu,
     res->gpa = _gpa(gpa);
     res->hpa = _hpa(hpa);
     res->guest_refs = gref;
-    res->ept_refs = eref;
-    res->refs = gref + eref;
+    res->ept_refs = ept->shadow ? 0 : eref; /* 1D: the P2M costs nothing */
+    res->refs = gref + res->ept_refs;
     res->page_shift = pshift;
     res->ept_memtype = (unsigned)(ee >> 3) & 7;
     res->ept_ipat = (ee & EPT_IPAT) != 0;
@@ -460,7 +461,7 @@ static bool mmu_fast_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
 
     /* It completes: the references, the EPT PSC use and fills. */
     mmu_log_ref(ept->reflog, ehpa);
-    for (int l = top; l >= el; l--)
+    for (int l = top; l >= el && !ept->shadow; l--)
         mmu_log_ref(ept->reflog, eas[l]);
     unsigned skipped = cl ? (unsigned)(elev - cl + 1) : 0;
     if (cl) {
@@ -475,7 +476,7 @@ static bool mmu_fast_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                           ents[l] & EPT_ADDR_MASK, q);
         }
     }
-    unsigned eref = (unsigned)(top - el + 1) + skipped;
+    unsigned eref = ept->shadow ? 0 : (unsigned)(top - el + 1) + skipped;
     res->outcome = MMU_OK;
     res->gpa = _gpa(gpa);
     res->hpa = _hpa((e & EPT_ADDR_MASK & ~low) | (gpa & low));
@@ -681,8 +682,10 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
     /* 4. A/D updates are EPT writes to the paging-structure pages: all must
      * be allowed before any is made.  The hardware has these EPT entries
      * from the walk, so the re-check is done on a scratch result and costs
-     * no references. */
-    for (int level = top; level >= leaf && !ept->emulator; level--) {
+     * no references.  Under shadow paging the hypervisor sets guest A/D
+     * through its own mapping when it builds the shadow entry
+     * (guest_walk_tables() from sh_page_fault()): no P2M check. */
+    for (int level = top; level >= leaf && !ept->emulator && !ept->shadow; level--) {
         if (!mmu_ad_bits(m, ent[level].val, level, leaf, k))
             continue;
         struct mmu_result chk = { .outcome = MMU_OK };
@@ -707,7 +710,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
         mmu_log_ref(ept->reflog, hpa_x(ent[level].hpa));
         res->ad_writes++;
         res->refs++;
-        if (ept->emulator && res->nad_gpa < 5)
+        if ((ept->emulator || ept->shadow) && res->nad_gpa < 5)
             res->ad_gpa[res->nad_gpa++] = gpa_x(ent[level].gpa);
     }
 

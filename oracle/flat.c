@@ -1083,6 +1083,13 @@ void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
     od->raw_walk = od->raw_walk || ad;
 }
 
+void oracle_op_shadow(struct oracle *o, domid_t d)
+{
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (od)
+        od->shadow = true;
+}
+
 bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn)
 {
     if (gfn < od->max_gfn)

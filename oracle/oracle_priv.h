@@ -112,6 +112,7 @@ struct oracle_dom {
     /* hap = "npt" (oracle_op_hap_config): nested page tables in p2m-pt
      * format, #NPF exits, no access types, no foreign entries. */
     bool npt;
+    bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
     unsigned nraw_hi;
     struct { uint64_t lo, hi; } raw_hi[64];

@@ -66,6 +66,8 @@ int oracle_op_paging_enable(struct oracle *o, domid_t d, unsigned slots)
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (!od)
         return -ESRCH;
+    if (od->shadow) /* mem paging is for HAP domains only */
+        return -ENODEV;
     if (od->ring)
         return -EBUSY;
     od->ring = true;

@@ -137,6 +137,15 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
             x->ipat = true;
         }
         x->shift = PAGE_SHIFT + order;
+        if (od->shadow) {
+            /* Shadow paging: the shadow entry already holds the P2M's
+             * answer, so no nested reference; a refusal (or a P2M entry
+             * no shadow can be built from) is a #PF for the hypervisor,
+             * which knows the kind and the gpa but has no EPT bits. */
+            x->refs = 0;
+            x->xkind = OR_EXIT_SHADOW_PF;
+            x->qual = exit_qual(kind_bit[k], 0, !paging);
+        }
         return;
     }
     if (od->npt) {
@@ -662,7 +671,9 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
             add |= PTE_D;
         a->add[d] = add;
         a->need_ad[d] = add != 0;
-        if (!a->need_ad[d])
+        /* Under shadow paging the hypervisor writes them through its own
+         * mapping (guest_walk_tables() in sh_page_fault()): no check. */
+        if (!a->need_ad[d] || od->shadow)
             continue;
         /* The write permission of the entry's page: the hardware holds
          * those EPT entries from the walk, so this costs no references. */
@@ -880,6 +891,13 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         attempt(od, cpu, mem, o->nr_frames, ov, gva_x(va), k, start, &a);
         if (a.end == AT_OK) {
+            /* Shadow paging: each page-table frame whose A/D bits the
+             * hypervisor set is logged dirty (paging_mark_dirty() in
+             * guest_walk_tables()). */
+            if (od->shadow)
+                for (unsigned i = 0; i < a.nent; i++)
+                    if (a.add[i])
+                        oracle_mark(od, a.ent[i].gpa >> PAGE_SHIFT, true);
             predict_ok(&a, mem, o->nr_frames, k, width, out);
             out->npsc = a.npsc;
             memcpy(out->psc, a.psc, sizeof(a.psc));
@@ -911,7 +929,8 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         struct oracle_exit *x = &out->exits[out->nexits++];
         x->kind = a.xkind;
-        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION || a.xkind == OR_EXIT_NPF
+        x->qual = a.xkind == OR_EXIT_EPT_VIOLATION || a.xkind == OR_EXIT_NPF ||
+            a.xkind == OR_EXIT_SHADOW_PF
                       ? a.qual : 0;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
@@ -927,7 +946,8 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
         }
         /* A misconfiguration: no p2m recalculation pending here, so Xen's
          * ept_handle_misconfig() fails and the domain is crashed. */
-        if (a.xkind != OR_EXIT_EPT_VIOLATION && a.xkind != OR_EXIT_NPF)
+        if (a.xkind != OR_EXIT_EPT_VIOLATION && a.xkind != OR_EXIT_NPF &&
+            a.xkind != OR_EXIT_SHADOW_PF)
             return;
         /* From here on a.qual's bit 1 is "write" in both formats (EPT
          * qualification bit 1, EXITINFO1 bit 1 = #PF W), which is all the

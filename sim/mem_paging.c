@@ -91,6 +91,10 @@ static void ring_wake(struct domain *d)
 int vm_event_paging_enable(struct domain *d)
 {
     struct mem_paging *p = &d->paging;
+    /* vm_event_domctl(): "Only HAP is supported" -- mem paging needs
+     * nested paging; a shadow-paged domain gets -ENODEV. */
+    if (d->shadow)
+        return -ENODEV;
     if (p->ring_enabled)
         return -EBUSY;
     p->ring_enabled = true;

@@ -57,6 +57,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_NPT_LOGDIRTY_RW, "npt_logdirty_rw" },
     { MUT_NPF_IGNORE_W, "npf_ignore_w" },
     { MUT_PAE_PDPTE_REREAD, "pae_pdpte_reread" },
+    { MUT_SHADOW_2D_REFS, "shadow_2d_refs" },
+    { MUT_SHADOW_LD_NO_MARK, "shadow_ld_no_mark" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -142,6 +142,13 @@ struct mmu_ept {
      * tables use the 4-level long-mode format (model/npt.c). */
     bool npt;
     bool npt_nxe;        /* host EFER.NXE for the nested tables */
+    /* Shadow paging (no nested paging, domain hap = "none"): the walk is
+     * one-dimensional.  root is the P2M (the hypervisor's EPT-format
+     * tables), which the shadow tables compose with the guest's: it is
+     * consulted for every gpa at no cost, and a refusal is MMU_SHADOW_PF
+     * (model/ept.c shadow_translate()).  Guest A/D updates need no P2M
+     * write check: the hypervisor sets them through its own mapping. */
+    bool shadow;
     struct mmu_reflog *reflog; /* NULL: no logging */
     /* The hypervisor's own software walk, as Xen's instruction emulator
      * makes it (guest_walk_tables() from hvmemul_linear_to_phys()) after
@@ -203,6 +210,10 @@ enum mmu_outcome {
                         * EXITINFO2 (AMD nested paging) */
     MMU_GP,            /* #GP(0): non-canonical address, or a PAE PDPTE
                         * with reserved bits (loaded as if by MOV CR3) */
+    MMU_SHADOW_PF,     /* shadow paging: a #PF the hypervisor intercepts
+                        * because of the P2M, not the guest's tables
+                        * (sh_page_fault()); exit_gpa, exit_gla and an
+                        * EPT-style exit_qual without bits 6:3 */
 };
 
 struct mmu_result {
@@ -238,8 +249,8 @@ struct mmu_result {
     unsigned pkey;        /* leaf bits 62:59 (IA-32e) */
     unsigned ept_perm;    /* AND of the final EPT walk's R/W/X, and
                            * MMU_EPT_XU for the AND of bit 10 (MBEC) */
-    /* ept->emulator, MMU_OK: the gpas of the guest entries whose A/D bits
-     * the walk changed (Xen marks their frames dirty). */
+    /* ept->emulator or ept->shadow, MMU_OK: the gpas of the guest entries
+     * whose A/D bits the walk changed (Xen marks their frames dirty). */
     unsigned nad_gpa;
     uint64_t ad_gpa[5];
 };

@@ -177,6 +177,13 @@
  * so a PDPT edit without a CR3 reload is seen at once. */
 #define MUT_PAE_PDPTE_REREAD (UINT64_C(1) << 57)
 
+/* model (issue 4, shadow paging): the 1D walk charges the P2M lookups
+ * as nested references (a full 4-level walk counts 24, not 4). */
+#define MUT_SHADOW_2D_REFS (UINT64_C(1) << 50)
+/* sim (issue 4, shadow paging): guest A/D bits the hypervisor sets while
+ * building shadows do not log their page-table frames dirty. */
+#define MUT_SHADOW_LD_NO_MARK (UINT64_C(1) << 51)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

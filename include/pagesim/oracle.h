@@ -154,6 +154,13 @@ void oracle_op_hap_config(struct oracle *o, domid_t d, bool npt);
 uint64_t oracle_npt_type_flags(unsigned t, bool ioreq_write);
 void oracle_op_ept_config(struct oracle *o, domid_t d, uint64_t root_mfn,
                           bool ad);
+/* Shadow paging (domain{ hap = "none" }), right after the domain is
+ * created: accesses are predicted with a one-dimensional walk -- every gpa
+ * still through the flat P2M, but no nested references; a refusal is
+ * OR_EXIT_SHADOW_PF handled like an EPT violation; guest A/D updates need
+ * no P2M write permission and log their page-table frames dirty; mem
+ * paging cannot be enabled (-ENODEV). */
+void oracle_op_shadow(struct oracle *o, domid_t d);
 /* Dirty tracking by PML (domain{ dirty_tracking = "pml" }, with EPT A/D):
  * from the next log-dirty enable, ram_logdirty stays writable and the
  * processor logs gpas whose EPT D flag it sets into each vCPU's 512-entry
@@ -216,7 +223,11 @@ enum oracle_final {
 
 enum oracle_exit_kind { OR_EXIT_EPT_VIOLATION = 1, OR_EXIT_EPT_MISCONFIG = 2,
                         OR_EXIT_PML_FULL = 3,
-                        OR_EXIT_NPF = 4 /* #VMEXIT(NPF), qual = EXITINFO1 */ };
+                        OR_EXIT_NPF = 4, /* #VMEXIT(NPF), qual = EXITINFO1 */
+                        /* shadow paging: a #PF the hypervisor intercepts
+                         * because the P2M refuses (qual: kind bits 0-2,
+                         * bit 7, bit 8 for the final gpa) */
+                        OR_EXIT_SHADOW_PF = 5 };
 
 struct oracle_exit {
     int kind;          /* enum oracle_exit_kind */

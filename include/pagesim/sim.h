@@ -422,6 +422,13 @@ struct domain {
     bool sharing_enabled;
     uint64_t shr_pages;
     struct vm_event_monitor monitor; /* monitor.c */
+    /* Shadow paging (domain hap = "none"; Xen: !hap_enabled(d), the code
+     * in xen/arch/x86/mm/shadow/): the processor walks shadow tables that
+     * compose the guest's tables with this P2M (model/ept.c), P2M refusals
+     * are #PFs the hypervisor intercepts.  The P2M stays the EPT-format
+     * tables under ept_root as the hypervisor's own structure; no EPTP
+     * points at it.  Mem paging (vm_event_paging_enable()) is refused. */
+    bool shadow;
 };
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the

@@ -491,6 +491,17 @@ int eng_hap_config(struct engine *e, struct domain *d, bool npt)
     return rc;
 }
 
+void eng_shadow_config(struct engine *e, struct domain *d)
+{
+    /* Xen decides paging_mode_hap()/shadow at domain creation (the
+     * XEN_DOMCTL_CDF_hap flag); before anything is mapped or run. */
+    d->shadow = true;
+    oracle_op_shadow(e->oracle, d->id);
+    char args[32];
+    snprintf(args, sizeof args, "d=%u hap=none", d->id);
+    record_step(e, "hap_config", args, "rc=0");
+}
+
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value)
 {
@@ -868,7 +879,8 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
 {
     struct domain *d = v->d;
     struct mmu_ept ept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec,
-                           .npt = d->npt, .npt_nxe = d->npt };
+                           .npt = d->npt, .npt_nxe = d->npt,
+                           .shadow = d->shadow };
     /* PML is on only while log-dirty is, and only for vCPUs with a log. */
     if (d->pml_on && v->id < SIM_MAX_VCPUS && !mfn_eq(d->pml_pg[v->id], INVALID_MFN))
         ept.pml = &d->pml[v->id];
@@ -919,6 +931,12 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
         out->refs = r.refs;
         out->total_refs += r.refs;
         if (r.outcome == MMU_OK) {
+            /* Shadow paging: the guest A/D bits the hypervisor set while
+             * building the shadow entries (guest_walk_tables() from
+             * sh_page_fault()) log their page-table frames dirty. */
+            if (d->shadow && walked && !MUTANT(MUT_SHADOW_LD_NO_MARK))
+                for (unsigned i = 0; i < r.nad_gpa; i++)
+                    paging_mark_pfn_dirty(d, gpa_to_gfn(_gpa(r.ad_gpa[i])));
             out->final = EF_OK;
             out->gpa = r.gpa;
             out->hpa = r.hpa;
@@ -991,7 +1009,14 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             if (r.exit_qual & NPF_FINAL)
                 qual |= EPTQ_GLA_VALID | EPTQ_GLA_XLATE;
         } else {
-            eng_cover(e, "ept_qual", "%#" PRIx64, r.exit_qual);
+            /* Under shadow paging a P2M refusal is a #PF intercepted by
+             * the hypervisor: sh_page_fault() resolves the gfn and does
+             * what hvm_hap_nested_page_fault() does for an EPT violation
+             * (PoD populate, log-dirty mark and make writable, MMIO
+             * emulation, discarded write to ram_ro), so the same handler
+             * runs. */
+            eng_cover(e, r.outcome == MMU_SHADOW_PF ? "shadow_qual" : "ept_qual",
+                      "%#" PRIx64, r.exit_qual);
         }
         const char *t = type_at(d, gpa_to_gfn(r.exit_gpa));
         enum npf_result npf = hvm_hap_nested_page_fault_vcpu(d, v->id, r.exit_gpa,
@@ -1048,6 +1073,7 @@ static void compare_access(struct engine *e, const struct oracle_expect *x,
         int kind = a->exits[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
                    : a->exits[i].kind == MMU_PML_FULL    ? OR_EXIT_PML_FULL
                    : a->exits[i].kind == MMU_NPF         ? OR_EXIT_NPF
+                   : a->exits[i].kind == MMU_SHADOW_PF   ? OR_EXIT_SHADOW_PF
                                                          : OR_EXIT_EPT_MISCONFIG;
         snprintf(f, sizeof f, "access.exit[%u].kind", i);
         check_u64(e, f, (uint64_t)x->exits[i].kind, (uint64_t)kind);
@@ -1147,7 +1173,8 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         e->hook->pre(e->hook->ctx, e, v, va, k, width, wvalue);
     uint64_t eptp = mfn_x(v->d->ept_root);
     struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec,
-                            .npt = v->d->npt, .npt_nxe = v->d->npt };
+                            .npt = v->d->npt, .npt_nxe = v->d->npt,
+                            .shadow = v->d->shadow };
     bool hit = v->tlb && tlb_probe(v->tlb, &v->cpu, &pept, v->vpid, va, k);
     bool checked = false;
     if (hit) {
@@ -1262,6 +1289,7 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
         char xa[96];
         snprintf(xa, sizeof xa, "%s qual=%#" PRIx64 " gpa=%#" PRIx64,
                  out->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
+                 : out->exits[i].kind == MMU_SHADOW_PF   ? "shadow_pf"
                                                          : "ept_misconfig",
                  out->exits[i].qual, gpa_x(out->exits[i].gpa));
         digest_str(e, xa);

@@ -220,6 +220,11 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
  * gfns it covers; no TLB is flushed (the scenario invalidates with
  * v:invept like a hypervisor would).  Both return the sim's rc. */
 int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml);
+/* Issue 4: domain hap = "none" -- shadow paging (d->shadow), set right
+ * after the domain is created: the model walks one-dimensionally, P2M
+ * refusals are shadow #PFs handled like EPT violations, the oracle
+ * predicts the same (oracle_op_shadow()). */
+void eng_shadow_config(struct engine *e, struct domain *d);
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value);
 /* NPT (hap = "npt"): d's P2M in p2m-pt format, its vCPUs walking it as AMD

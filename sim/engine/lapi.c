@@ -458,21 +458,26 @@ static int l_domain(lua_State *L)
         return lerror(L, "domain dirty_tracking must be \"wp\" (write protection) "
                          "or \"pml\" (page-modification logging), not \"%s\"", dt);
     bool pml = !strcmp(dt, "pml");
-    /* hap: the nested-paging flavour (Xen: EPT on Intel, NPT on AMD).
-     * The pagesim run --hap option gives the default for domains that do
-     * not say. */
+    /* hap: the paging flavour (Xen: EPT on Intel, NPT on AMD, or "none":
+     * shadow paging, !hap_enabled(d)).  The pagesim run --hap option gives
+     * the default for domains that do not say. */
     lua_getfield(L, 1, "hap");
     if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-        return lerror(L, "domain hap must be a string (\"ept\" or \"npt\")");
+        return lerror(L, "domain hap must be a string (\"ept\", \"npt\" or \"none\")");
     const char *hap = lua_isnil(L, -1) ? (e->default_npt ? "npt" : "ept")
                                        : lua_tostring(L, -1);
-    if (strcmp(hap, "ept") && strcmp(hap, "npt"))
-        return lerror(L, "domain hap must be \"ept\" (Intel EPT) or \"npt\" "
-                         "(AMD nested paging), not \"%s\"", hap);
+    if (strcmp(hap, "ept") && strcmp(hap, "npt") && strcmp(hap, "none"))
+        return lerror(L, "domain hap must be \"ept\" (Intel EPT), \"npt\" "
+                         "(AMD nested paging) or \"none\" (shadow paging), "
+                         "not \"%s\"", hap);
     bool npt = !strcmp(hap, "npt");
+    bool shadow = !strcmp(hap, "none");
     if (npt && (ept_ad || pml))
         return lerror(L, "domain hap = \"npt\" has no EPT A/D bits and no PML: "
                          "ept_ad and dirty_tracking = \"pml\" need hap = \"ept\"");
+    if (shadow && (ept_ad || pml))
+        return lerror(L, "domain '%s': hap = \"none\" has no EPT, so no ept_ad "
+                         "and no dirty_tracking = \"pml\"", name);
     int rc;
     struct domain *d = eng_domain_create(e, name, (uint64_t)gfns, &rc);
     if (!d)
@@ -493,6 +498,8 @@ static int l_domain(lua_State *L)
         return lerror(L, "domain logdirty_mode must be \"radix\" or \"bitmap\", not '%s'",
                       mode);
     }
+    if (shadow)
+        eng_shadow_config(e, d);
     if (bitmap || conservative)
         eng_logdirty_config(e, d, bitmap, conservative);
     if (ept_ad || pml)
@@ -1013,6 +1020,9 @@ static int d_ept_set_raw(lua_State *L)
     if (d->ld.enabled)
         return lerror(L, "ept_set_raw: log-dirty is on in domain '%s'; raw "
                          "entries and log-dirty do not mix", d->name);
+    if (d->shadow)
+        return lerror(L, "ept_set_raw: domain '%s' has hap = \"none\" (shadow "
+                         "paging): no EPT to write", d->name);
     bool leaf = level == 1 || ((level == 2 || level == 3) && (value & 7)
                                && (value & EPT_PS));
     unsigned t = (unsigned)((value & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
@@ -1840,6 +1850,10 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
             if (lua_toboolean(L, -1) && !p->mbec)
                 lerror(L, "the %s CPU profile has no mode-based execute control",
                        p->name);
+            if (lua_toboolean(L, -1) && v->d && v->d->shadow)
+                lerror(L, "mbec: domain '%s' has hap = \"none\" (shadow "
+                          "paging): no EPT, no mode-based execute control",
+                       v->d->name);
             v->mbec = lua_toboolean(L, -1);
         } else if (!strcmp(k, "mode")) {
             apply_mode(&v->cpu, parse_mode(L, luaL_checkstring(L, -1)));
@@ -1937,6 +1951,7 @@ static void push_access(lua_State *L, const struct eng_access *a)
         lua_pushstring(L, a->exits[i].kind == MMU_EPT_VIOLATION ? "ept_violation"
                           : a->exits[i].kind == MMU_PML_FULL    ? "pml_full"
                           : a->exits[i].kind == MMU_NPF         ? "npf"
+                          : a->exits[i].kind == MMU_SHADOW_PF   ? "shadow_pf"
                                                                 : "ept_misconfig");
         lua_setfield(L, -2, "kind");
         set_field_int(L, "qual", a->exits[i].qual);
