@@ -32,7 +32,7 @@ bad() { # name lua-line expected-message
     "$PAGESIM" run --no-db "$T/$1.lua" >"$T/$1.out" 2>&1 && { echo "npt: FAIL: $1 exited 0"; exit 1; }
     grep -q "$1.lua:2:.*$3" "$T/$1.out" || { cat "$T/$1.out"; echo "npt: FAIL: $1: no '$3' at file:line"; exit 1; }
 }
-bad hap_unknown 'domain{ name = "x", hap = "vmx" }' 'hap must be "ept" (Intel EPT) or "npt"'
+bad hap_unknown 'domain{ name = "x", hap = "vmx" }' 'hap must be "ept" (Intel EPT), "npt" (AMD nested paging) or "none"'
 bad hap_type 'domain{ name = "x", hap = 1 }' 'hap must be a string'
 bad hap_pml 'domain{ name = "x", hap = "npt", dirty_tracking = "pml" }' 'no EPT A/D bits and no PML'
 bad hap_raw 'local d = domain{ name = "x", hap = "npt" } d:ept_set_raw(0, 1, 0)' "domain 'x' uses hap = \"npt\""

@@ -244,7 +244,7 @@ Test(shadow, lua_errors_name_the_line, .init = NULL, .fini = NULL)
 {
     static const struct { const char *text, *needle; } cases[] = {
         { "local x = 1\ndomain{ hap = 'bogus' }\n",
-          "sh.lua:2: domain hap must be \"ept\" or \"none\"" },
+          "sh.lua:2: domain hap must be \"ept\" (Intel EPT), \"npt\" (AMD nested paging) or \"none\"" },
         { "domain{ hap = 'none', ept_ad = true }\n",
           "sh.lua:1: domain 'dom': hap = \"none\" has no EPT" },
         { "domain{ hap = 'none', dirty_tracking = 'pml' }\n",
