@@ -48,6 +48,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PSC_INVLPG_KEEP, "psc_invlpg_keep" },
     { MUT_PSC_CR3_KEEP, "psc_cr3_keep" },
     { MUT_POPULATE_GFN_ALIGNED, "populate_gfn_aligned" },
+    { MUT_PAE_EC_NO_U, "pae_ec_no_u" },
+    { MUT_PSE_NO_DIRTY, "pse_no_dirty" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -136,6 +136,13 @@
  * into the request instead of the faulting gfn; replay sees the pager's
  * userfaultfd faults disagree with the requests. */
 #define MUT_POPULATE_GFN_ALIGNED (UINT64_C(1) << 60)
+/* model (hw-replay, issue 5): PAE paging reports a user-mode access's #PF
+ * without the U/S bit (error code bit 2, SDM 4.7); replay on QEMU TCG
+ * (stub32.S) sees the error code disagree. */
+#define MUT_PAE_EC_NO_U (UINT64_C(1) << 61)
+/* model (hw-replay, issue 5): 32-bit paging: a write through a 4 MiB PDE
+ * leaves its dirty flag clear (SDM 4.8); replay on QEMU TCG sees D. */
+#define MUT_PSE_NO_DIRTY (UINT64_C(1) << 62)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
