@@ -63,14 +63,23 @@ $(BUILD)/hw-replay/stub.bin: hw-replay/stub.S hw-replay/layout.h
 	ld -Ttext=0xffffffff80009000 -o $(BUILD)/hw-replay/stub.elf $(BUILD)/hw-replay/stub.o
 	objcopy -O binary $(BUILD)/hw-replay/stub.elf $@
 
+# the 32-bit/PAE stub (QEMU TCG), linked at STUB32_ENTRY
+$(BUILD)/hw-replay/stub32.bin: hw-replay/stub32.S hw-replay/layout.h
+	@mkdir -p $(dir $@)
+	$(CC) -c -Ihw-replay hw-replay/stub32.S -o $(BUILD)/hw-replay/stub32.o
+	ld -Ttext=0xffc09000 -o $(BUILD)/hw-replay/stub32.elf $(BUILD)/hw-replay/stub32.o
+	objcopy -O binary $(BUILD)/hw-replay/stub32.elf $@
+
 $(BUILD)/hw-replay/qboot.bin: hw-replay/qboot.S hw-replay/layout.h
 	@mkdir -p $(dir $@)
 	$(CC) -c -Ihw-replay hw-replay/qboot.S -o $(BUILD)/hw-replay/qboot.o
 	ld -Ttext=0x6000000 -o $(BUILD)/hw-replay/qboot.elf $(BUILD)/hw-replay/qboot.o
 	objcopy -O binary $(BUILD)/hw-replay/qboot.elf $@
 
-$(BUILD)/hw-replay/stub_blob.o: hw-replay/stub_blob.S $(BUILD)/hw-replay/stub.bin $(BUILD)/hw-replay/qboot.bin
+$(BUILD)/hw-replay/stub_blob.o: hw-replay/stub_blob.S $(BUILD)/hw-replay/stub.bin $(BUILD)/hw-replay/qboot.bin \
+                                $(BUILD)/hw-replay/stub32.bin
 	$(CC) -c -DSTUB_BIN='"$(BUILD)/hw-replay/stub.bin"' \
+	  -DSTUB32_BIN='"$(BUILD)/hw-replay/stub32.bin"' \
 	  -DQBOOT_BIN='"$(BUILD)/hw-replay/qboot.bin"' $< -o $@
 
 $(LIB): $(LIB_OBJ)

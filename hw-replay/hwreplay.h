@@ -54,6 +54,7 @@ struct hw_access {
     unsigned maxphyaddr; /* the vCPU's MAXPHYADDR (reserved address bits);
                             0: the backend's own */
     uint32_t pkru;    /* with CR4.PKE (QEMU): loaded with wrpkru */
+    uint32_t pkrs;    /* with CR4.PKS (QEMU): IA32_PKRS, loaded with wrmsr */
 };
 
 /* The protection key the stub's own user pages (user code copy, user
@@ -127,6 +128,9 @@ int hw_model_cost(const struct cpu_profile *p, uint64_t npages, uint64_t n, bool
                   bool lcg, struct hw_cost *out, char *err, size_t errlen);
 
 /* ---- QEMU TCG backend (qemu.c) ---- */
+/* its -m: RAM from 0 to 256 MiB (but for the ROMs at 0xc0000-0xfffff),
+ * unassigned from there to the IOAPIC at 0xfec00000 (info mtree -f) */
+#define QEMU_RAM_MB 256
 struct hw_qemu;
 /* NULL with the reason in why when qemu-system-x86_64 is not usable. */
 struct hw_qemu *hw_qemu_open(char *why, size_t n);
@@ -138,6 +142,14 @@ void hw_qemu_close(struct hw_qemu *q);
 void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem,
                     const struct hw_access *a, unsigned timeout_ms,
                     struct hw_result *r);
+
+/* 32-bit or PAE paging (CR0.PG without EFER.LME): replayed by stub32.S,
+ * on QEMU only (kvm-pvm here pages only in long mode). */
+bool hw_legacy_paging(const struct hw_access *a);
+/* The gpas the 32-bit/PAE walk of a reads (tables, then the final page),
+ * from the RAM copy; see qemu.c. */
+unsigned hw_legacy_path(const struct hw_mem *m, const struct hw_access *a, uint64_t *out,
+                        bool present_only);
 
 /* ---- known behaviours (known.c) ---- */
 struct hw_known {

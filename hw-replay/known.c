@@ -6,6 +6,7 @@
  * still recorded (hw_diffs.known names the entry) and printed as "known",
  * never dropped.  Source: ../shared/reference/kvm-here.md (section numbers).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hwreplay.h"
@@ -42,6 +43,27 @@ const struct hw_known hw_known_table[] = {
     { "qemu", "qemu-a-on-faulting-walk",
       "QEMU TCG sets A in the non-leaf entries of a faulting walk",
       "kvm-here.md s2" },
+    { "qemu", "qemu-pse36",
+      "32-bit paging: QEMU's CPU has PSE-36 (its 7.2 walker always takes bits 20:13 "
+      "of a 4 MiB PDE as physical-address bits 39:32, only bit 21 is reserved), the "
+      "model's vCPU has not (bits 21:13 reserved, SDM 4.3): such a PDE faults with "
+      "RSVD in the model and is followed on QEMU",
+      "replay of paging_modes.lua (README, Hardware replay)" },
+    { "qemu", "qemu-pae-pdpte-a",
+      "PAE paging: QEMU 7.2 TCG sets bit 5 (the A position) of the PDPTE its walk "
+      "used; PAE PDPTEs have no A flag (SDM 4.4.1: bits 8:5 reserved, the entries "
+      "are loaded into registers with CR3), so the model leaves them unchanged",
+      "replay of paging_modes.lua (README, Hardware replay)" },
+    { "qemu", "qemu-unassigned-reads-zero",
+      "QEMU 7.2 reads unassigned guest-physical memory (256 MiB up to the IOAPIC "
+      "with -m 256) as 0 and drops writes; the model's MMIO reads float high "
+      "(all ones: no device model, as the KVM VMM here answers them)",
+      "replay of tests/hwreplay/mmio_qemu.lua (README, Hardware replay)" },
+    { "qemu", "qemu-implicit-smap-ac",
+      "QEMU 7.2 lets EFLAGS.AC=1 lift SMAP for implicit supervisor accesses made at "
+      "CPL0-2 (its kernel MMU index follows AC); SDM 4.6.1: an implicit access may "
+      "not read user pages under SMAP whatever AC says, as the model does",
+      "replay of smep_smap_pk.lua (README, Hardware replay)" },
 };
 const unsigned hw_known_count = sizeof hw_known_table / sizeof hw_known_table[0];
 
@@ -57,6 +79,23 @@ static const struct hw_known *by_id(const char *id)
 const struct hw_known *hw_known_match(const struct hw_diff_view *d)
 {
     bool kvm = !strcmp(d->backend, "kvm"), qemu = !strcmp(d->backend, "qemu");
+    bool legacy = hw_legacy_paging(d->a), pae = d->a->cr4 & 0x20;
+    /* a 32-bit walk the model ended with RSVD (only 4 MiB PDEs have
+     * reserved bits there) that QEMU completed: PSE-36; the outcome and
+     * the A/D bits and data of the completed access follow from it */
+    if (qemu && legacy && !pae && d->model_final == 1 && (d->model_ec & 8) &&
+        d->r->outcome == HW_OK)
+        return by_id("qemu-pse36");
+    if (qemu && d->a->kind == 5 && d->a->cpl < 3 && (d->a->rflags & (1ULL << 18)) &&
+        d->model_final == 1 && d->r->outcome == HW_OK)
+        return by_id("qemu-implicit-smap-ac");
+    if (qemu && !strcmp(d->field, "mmio_value") && d->hw_val == 0)
+        return by_id("qemu-unassigned-reads-zero");
+    if (qemu && legacy && pae && !strncmp(d->field, "pte.A@gpa=", 10)) {
+        uint64_t gpa = strtoull(d->field + 10, NULL, 16), pdpt = d->a->cr3 & 0xffffffe0ULL;
+        if (gpa >= pdpt && gpa < pdpt + 32 && (d->hw_val ^ d->model_val) == 0x20)
+            return by_id("qemu-pae-pdpte-a");
+    }
     if (kvm && !strcmp(d->field, "outcome") && d->model_final == 2 &&
         d->r->outcome == HW_PF && !(d->r->ec & 1))
         return by_id("kvm-unbacked-table-pf");

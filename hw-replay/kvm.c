@@ -428,10 +428,14 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
      * (PTE bits 62:59, SDM 4.6.2), so only the recorded access is checked */
     int pk = hw_free_pkey(a->pkru);
     uint64_t ukey = (a->cr4 & (1ULL << 22)) && pk > 0 ? (uint64_t)pk << 59 : 0;
+    /* ... and under CR4.PKS the supervisor pages (and the identity map the
+     * QEMU dump reads through) a key IA32_PKRS leaves open */
+    int sk = hw_free_pkey(a->pkrs);
+    uint64_t skey = (a->cr4 & (1ULL << 24)) && sk > 0 ? (uint64_t)sk << 59 : 0;
     for (uint64_t i = 0; i < STUB_PAGES; i++)
         if (i != OFF_MAGIC / PG)
             put64(s, OFF_PT + 8 * i, (gpa + i * PG) | E_P | E_W |
-                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U | ukey : 0));
+                  (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? E_U | ukey : skey));
     /* GDT: null, kernel code, kernel data, user data, user code, TSS */
     put64(s, OFF_GDT + 0x08, 0x00209a0000000000ULL);
     put64(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
@@ -441,6 +445,10 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_GDT + 0x28, 0x67 | (tss & 0xffffff) << 16 | 0x89ULL << 40 |
                              ((tss >> 24) & 0xff) << 56);
     put64(s, OFF_GDT + 0x30, tss >> 32);
+    /* kind 5: an LDT at the gva (limit 7: one descriptor), see stub.S */
+    put64(s, OFF_GDT + SEL_LDT, 0x7 | (a->gva & 0xffffff) << 16 | 0x82ULL << 40 |
+                                ((a->gva >> 24) & 0xff) << 56);
+    put64(s, OFF_GDT + SEL_LDT + 8, a->gva >> 32);
     put64(s, OFF_TSS + 4, KSTACK_TOP);         /* RSP0 */
     put64(s, OFF_TSS + 0x24, KSTACK_TOP);      /* IST1 */
     s[OFF_TSS + 0x66] = 0x68;
@@ -458,6 +466,7 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     put64(s, OFF_PARAMS + 0xc8, a->lcg);
     put64(s, OFF_PARAMS + 0xd0, 2 | (a->rflags & (1ULL << 18)));
     put64(s, OFF_PARAMS + 0xd8, a->pkru);
+    put64(s, OFF_PARAMS + 0xf0, a->pkrs);
     if (qemu) {
         put64(s, OFF_PARAMS + 0x28, 1);
         put64(s, OFF_PARAMS + 0x30, a->cr0 | 0x80000031ULL);
@@ -469,7 +478,7 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
         put64(s, OFF_PARAMS + 0x58, ndump);
         for (unsigned i = 0; i < ndump && i < DUMP_MAX; i++)
             put64(s, OFF_PARAMS + 0x80 + 8 * i, dump[i]);
-        uint16_t gl = 0x37, il = 32 * 16 - 1;
+        uint16_t gl = GDT_LIMIT, il = 32 * 16 - 1;
         uint64_t gb = STUB_VA + OFF_GDT, ib = STUB_VA + OFF_IDT;
         memcpy(s + OFF_PARAMS + 0x60, &gl, 2);
         memcpy(s + OFF_PARAMS + 0x62, &gb, 8);
@@ -480,7 +489,7 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
         put64(s, OFF_ID_PML4 + 8 * STUB_PML4_IDX, (gpa + OFF_PDPT) | E_P | E_W | E_U | 0x20);
         put64(s, OFF_ID_PDPT, (gpa + OFF_ID_PD) | E_P | E_W);
         for (uint64_t i = 0; i < 512; i++)
-            put64(s, OFF_ID_PD + 8 * i, (i << 21) | E_P | E_W | 0x80);
+            put64(s, OFF_ID_PD + 8 * i, (i << 21) | E_P | E_W | 0x80 | skey);
         put64(s, OFF_ID_PML5, (gpa + OFF_ID_PML4) | E_P | E_W);
         put64(s, OFF_ID_PML5 + 8 * STUB_PML4_IDX, (gpa + OFF_ID_PML4) | E_P | E_W | E_U | 0x20);
     }
@@ -666,7 +675,7 @@ regs:;
     sr.tr.type = 11;
     sr.tr.present = 1;
     sr.gdt.base = STUB_VA + OFF_GDT;
-    sr.gdt.limit = 0x37;
+    sr.gdt.limit = GDT_LIMIT;
     sr.idt.base = STUB_VA + OFF_IDT;
     sr.idt.limit = 32 * 16 - 1;
     sr.cr0 = a->cr0 | 0x80000031ULL;          /* PG, NE, ET, PE */

@@ -49,7 +49,8 @@
 #define STUB_PDPT_IDX 510   /* (STUB_VA >> 30) & 511 */
 
 /* params page fields (absolute stub addresses) */
-#define P_KIND   (STUB_VA + OFF_PARAMS + 0x00)  /* 0 read, 1 write, 2 fetch */
+#define P_KIND   (STUB_VA + OFF_PARAMS + 0x00)  /* 0 read, 1 write, 2 fetch,
+                                                   5 implicit supervisor read */
 #define P_GVA    (STUB_VA + OFF_PARAMS + 0x08)
 #define P_WIDTH  (STUB_VA + OFF_PARAMS + 0x10)
 #define P_WVAL   (STUB_VA + OFF_PARAMS + 0x18)
@@ -76,6 +77,7 @@
 #define P_LCG    (STUB_VA + OFF_PARAMS + 0xc8)
 #define P_RFLAGS (STUB_VA + OFF_PARAMS + 0xd0)  /* CPL0 accesses: 2 | AC */
 #define P_PKRU   (STUB_VA + OFF_PARAMS + 0xd8)  /* QEMU, CR4.PKE: wrpkru */
+#define P_PKRS   (STUB_VA + OFF_PARAMS + 0xf0)  /* QEMU, CR4.PKS: IA32_PKRS */
 #define OFF_UCODE (OFF_CODE + 0x1000)           /* the user copy: U=1 */
 /* results, written by the exception handler */
 #define R_STATUS (STUB_VA + OFF_PARAMS + 0x100) /* 1 once the handler ran */
@@ -98,10 +100,39 @@
 #define SEL_UDATA 0x1b
 #define SEL_UCODE 0x23
 #define SEL_TSS   0x28
+/* kind 5 (implicit supervisor read): a 16-byte LDT descriptor at 0x38
+ * whose base is P_GVA; GDT limit 0x47 */
+#define SEL_LDT   0x38
+#define GDT_LIMIT 0x47
 
 /* a non-canonical value: every register holds it during a fetch replay, so
  * whatever instruction the fetched bytes decode to faults (#GP) instead of
  * touching memory */
 #define POISON    0x8000000000000000
+
+/* ---- 32-bit and PAE paging (QEMU TCG; stub32.S) --------------------------
+ * kvm-pvm here supports paging only in long mode (CR0.PG with EFER.LME=0
+ * shuts the vCPU down), so these modes replay on QEMU only.  The stub32
+ * region is the same STUB_PAGES region at STUB_GPA_QEMU, mapped at
+ * STUB32_VA (the top 4 MiB of the 32-bit linear space) through the
+ * scenario's own tables: 32-bit paging: PDE 1023 of its directory -> the
+ * stub's PT (4-byte entries); PAE: PDPTE 3 -> the stub's PD at OFF_PDPT,
+ * whose entry 510 -> the stub's PT (8-byte entries).  A scenario using that
+ * PDE/PDPTE is skipped.  The identity root (OFF_ID_PML4: a 32-bit directory
+ * or a PAE PDPT whose four entries use the PD at OFF_ID_PDPT) maps the
+ * region both at its gpa and at STUB32_VA, so the stub can turn paging on
+ * and off from its physical copy. */
+#define STUB32_VA      0xffc00000
+#define STUB32_PDE_IDX 1023
+#define STUB32_PDPTE   3
+#define STUB32_PD_IDX  510
+#define P32_MODE   (OFF_PARAMS + 0xe0)   /* offsets: 1 = run stub32 (qboot.S) */
+#define P32_GDTR0  (OFF_PARAMS + 0xe8)   /* GDT pseudo-descriptor, physical base */
+#define P32(off)   (STUB32_VA + OFF_PARAMS + (off))
+#define PHYS32(va) ((va) - STUB32_VA + STUB_GPA_QEMU)
+#define MAGIC32_VA  (STUB32_VA + OFF_MAGIC)
+#define KSTACK32_TOP (STUB32_VA + OFF_KSTACK + 0x2000)
+#define USTACK32_TOP (STUB32_VA + OFF_USTACK + 0x1000)
+#define STUB32_ENTRY (STUB32_VA + OFF_CODE)
 
 #endif

@@ -7,7 +7,8 @@
  * the stub region built by the VMM (-> STUB_GPA_QEMU).  This copies both,
  * enters long mode on the identity tables the VMM put in the stub region
  * (OFF_ID_PML4; slot 511 maps the stub) and jumps to the stub, which loads
- * the recorded state itself (P_QEMU = 1).
+ * the recorded state itself (P_QEMU = 1).  For 32-bit and PAE paging it
+ * jumps instead, still in protected mode with paging off, to stub32.S.
  */
 #include "layout.h"
 
@@ -44,7 +45,13 @@ entry:
     subl %esi, %ecx
     xorl %edi, %edi
     rep movsb
-    lgdt gdtr
+    /* 32-bit or PAE paging (P32_MODE): the stub32 region, entered at its
+     * physical copy with paging off; it sets up its own mode */
+    cmpl $0, (STUB_GPA_QEMU + P32_MODE)
+    je 2f
+    movl $(STUB_GPA_QEMU + OFF_CODE), %eax
+    jmp *%eax
+2:  lgdt gdtr
     /* CR4.LA57 can only change with paging off: a recorded 5-level mode
      * (P_CR4 bit 12) enters long mode on the 5-level identity root */
     movl $(STUB_GPA_QEMU + OFF_ID_PML4), %edx

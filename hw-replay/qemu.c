@@ -30,8 +30,12 @@
 #include "layout.h"
 
 extern const unsigned char hwr_qboot_start[], hwr_qboot_end[];
+extern const unsigned char hwr_stub32_start[], hwr_stub32_end[];
 
 #define PG 4096ULL
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define QEMU_RAM_STR STR(QEMU_RAM_MB)
 
 struct hw_qemu {
     char exe[600];
@@ -168,6 +172,176 @@ static unsigned path_pages(const struct hw_mem *m, const struct hw_access *a, ui
     return n;
 }
 
+static uint32_t get32(const uint8_t *b, uint64_t off)
+{
+    uint32_t v;
+    memcpy(&v, b + off, 4);
+    return v;
+}
+
+bool hw_legacy_paging(const struct hw_access *a)
+{
+    return (a->cr0 & 0x80000000ULL) && !(a->efer & 0x100);   /* PG, no LME */
+}
+
+/* The walk of a 32-bit or PAE access (SDM 4.3, 4.4) over the RAM copy:
+ * the gpas of its paging-structure pages and of the final page, in order
+ * (the PAE PDPT's page first).  It stops after a not-present entry or at a
+ * gfn that is not RAM; that gfn is listed only when !present_only (the
+ * PC-hole check wants it, the dump does not). */
+unsigned hw_legacy_path(const struct hw_mem *m, const struct hw_access *a, uint64_t *out,
+                        bool present_only)
+{
+    unsigned n = 0;
+    uint32_t va = (uint32_t)a->gva;
+    bool pae = a->cr4 & 0x20, pse = a->cr4 & 0x10;
+#define LISTED(gpa) ((gpa) / PG < m->max_gfn && m->present[(gpa) / PG])
+#define LIST(gpa) do { if (LISTED(gpa) || !present_only) out[n++] = (gpa) & ~(PG - 1); \
+                       if (!LISTED(gpa)) return n; } while (0)
+    if (!pae) {
+        uint64_t dir = a->cr3 & 0xfffff000ULL;
+        LIST(dir);
+        uint32_t pde = get32(m->ram, dir + 4 * (va >> 22));
+        if (!(pde & 1))
+            return n;
+        if ((pde & 0x80) && pse) {              /* 4 MiB page (PSE-36 off) */
+            LIST((uint64_t)((pde & 0xffc00000u) | (va & 0x3fffffu)));
+            return n;
+        }
+        uint64_t pt = pde & 0xfffff000u;
+        LIST(pt);
+        uint32_t pte = get32(m->ram, pt + 4 * ((va >> 12) & 1023));
+        if (pte & 1)
+            LIST((uint64_t)(pte & 0xfffff000u));
+        return n;
+    }
+    uint64_t pdpt = a->cr3 & 0xffffffe0ULL, amask = 0x000ffffffffff000ULL;
+    LIST(pdpt);
+    uint64_t e = get64(m->ram, pdpt + 8 * (va >> 30));
+    for (int lvl = 2; lvl >= 0 && (e & 1); lvl--) {
+        uint64_t t = e & amask;
+        if (lvl == 1 && (e & 0x80)) {           /* 2 MiB page */
+            LIST((t & ~0x1fffffULL) | (va & 0x1fffffu));
+            return n;
+        }
+        LIST(t);
+        if (lvl == 0)
+            return n;
+        e = get64(m->ram, t + 8 * ((va >> (12 + 9 * (lvl - 1))) & 511));
+    }
+#undef LIST
+#undef LISTED
+    return n;
+}
+
+static void put32(uint8_t *b, uint64_t off, uint32_t v) { memcpy(b + off, &v, 4); }
+static void put64q(uint8_t *b, uint64_t off, uint64_t v) { memcpy(b + off, &v, 8); }
+
+/* The stub32 region at guest-physical gpa (layout.h): the stub's PT (and
+ * PAE PD) for STUB32_VA, GDT with a 32-bit TSS, IDT of 32-bit interrupt
+ * gates, params, the identity root, and stub32.bin. */
+static void build_stub32(uint8_t *s, uint64_t gpa, const struct hw_access *a,
+                         const uint64_t *dump, unsigned ndump)
+{
+    bool pae = a->cr4 & 0x20;
+    memset(s, 0, STUB_PAGES * PG);
+    /* supervisor pages but for the user code copy and the user stack, so
+     * SMEP/SMAP never apply to the stub's own work */
+    for (uint64_t i = 0; i < STUB_PAGES; i++) {
+        if (i == OFF_MAGIC / PG)
+            continue;
+        uint64_t pte = (gpa + i * PG) | 3 | (i == OFF_UCODE / PG || i == OFF_USTACK / PG ? 4 : 0);
+        if (pae)
+            put64q(s, OFF_PT + 8 * i, pte);
+        else
+            put32(s, OFF_PT + 4 * i, (uint32_t)pte);
+    }
+    if (pae)   /* PDPTE 3 of the scenario -> this PD; A preset: no writes */
+        put64q(s, OFF_PDPT + 8 * STUB32_PD_IDX, (gpa + OFF_PT) | 0x27);
+    /* identity root: the region at its gpa and at STUB32_VA */
+    if (pae) {
+        for (unsigned i = 0; i < 4; i++)
+            put64q(s, OFF_ID_PML4 + 8 * i, (gpa + OFF_ID_PDPT) | 1);
+        put64q(s, OFF_ID_PDPT + 8 * ((gpa >> 21) & 511), (gpa + OFF_PT) | 0x23);
+        put64q(s, OFF_ID_PDPT + 8 * STUB32_PD_IDX, (gpa + OFF_PT) | 0x23);
+    } else {
+        put32(s, OFF_ID_PML4 + 4 * (uint32_t)(gpa >> 22), (uint32_t)(gpa + OFF_PT) | 0x23);
+        put32(s, OFF_ID_PML4 + 4 * STUB32_PDE_IDX, (uint32_t)(gpa + OFF_PT) | 0x23);
+    }
+    /* GDT: null, ring-0 code/data, ring-3 data/code (flat, 32-bit), TSS */
+    put64q(s, OFF_GDT + 0x08, 0x00cf9a000000ffffULL);
+    put64q(s, OFF_GDT + 0x10, 0x00cf92000000ffffULL);
+    put64q(s, OFF_GDT + 0x18, 0x00cff2000000ffffULL);
+    put64q(s, OFF_GDT + 0x20, 0x00cffa000000ffffULL);
+    uint64_t tss = STUB32_VA + OFF_TSS;
+    put64q(s, OFF_GDT + 0x28, 0x67 | (tss & 0xffffff) << 16 | 0x89ULL << 40 |
+                              ((tss >> 24) & 0xff) << 56);
+    put32(s, OFF_TSS + 4, KSTACK32_TOP);    /* ESP0 */
+    put32(s, OFF_TSS + 8, SEL_KDATA);       /* SS0 */
+    s[OFF_TSS + 0x66] = 0x68;
+    for (uint64_t v = 0; v < 32; v++) {
+        uint64_t h = STUB32_ENTRY + VEC_OFF + 16 * v;
+        put64q(s, OFF_IDT + 8 * v, (h & 0xffff) | (uint64_t)SEL_KCODE << 16 |
+                                   0x8eULL << 40 | ((h >> 16) & 0xffff) << 48);
+    }
+    put64q(s, OFF_PARAMS + 0x00, a->kind);
+    put64q(s, OFF_PARAMS + 0x08, (uint32_t)a->gva);   /* 32-bit linear address */
+    put64q(s, OFF_PARAMS + 0x10, a->width);
+    put64q(s, OFF_PARAMS + 0x18, a->wvalue);
+    put64q(s, OFF_PARAMS + 0x20, a->cpl);
+    put64q(s, OFF_PARAMS + 0x28, 1);
+    put64q(s, OFF_PARAMS + 0x30, (a->cr0 | 0x80000031ULL) & 0xffffffffULL);
+    put64q(s, OFF_PARAMS + 0x38, a->cr3 & 0xffffffffULL);
+    /* no PCIDE/LA57 outside IA-32e mode; OSFXSR for the SSE movq */
+    put64q(s, OFF_PARAMS + 0x40, (a->cr4 & ~((1ULL << 17) | (1ULL << 12))) | 0x200);
+    put64q(s, OFF_PARAMS + 0x48, a->efer & 0x800);    /* NXE only */
+    put64q(s, OFF_PARAMS + 0x50, gpa + OFF_ID_PML4);
+    put64q(s, OFF_PARAMS + 0x58, ndump);
+    for (unsigned i = 0; i < ndump && i < DUMP_MAX; i++)
+        put64q(s, OFF_PARAMS + 0x80 + 8 * i, dump[i]);
+    uint16_t gl = 0x2f, il = 32 * 8 - 1;
+    uint32_t gb = STUB32_VA + OFF_GDT, ib = STUB32_VA + OFF_IDT, gp = (uint32_t)(gpa + OFF_GDT);
+    memcpy(s + OFF_PARAMS + 0x60, &gl, 2);
+    memcpy(s + OFF_PARAMS + 0x62, &gb, 4);
+    memcpy(s + OFF_PARAMS + 0x70, &il, 2);
+    memcpy(s + OFF_PARAMS + 0x72, &ib, 4);
+    memcpy(s + P32_GDTR0, &gl, 2);
+    memcpy(s + P32_GDTR0 + 2, &gp, 4);
+    put64q(s, OFF_PARAMS + 0xd0, 2 | (a->rflags & (1ULL << 18)));
+    put64q(s, P32_MODE, 1);
+    memcpy(s + OFF_CODE, hwr_stub32_start, (size_t)(hwr_stub32_end - hwr_stub32_start));
+}
+
+/* stub32's results -> outcome: as hw_decode_result() with 32-bit
+ * addresses; a fetch faulted only when CR2 is the gva (the executed bytes
+ * of a completed fetch fault at MAGIC32_VA, with EIP == gva). */
+static void decode32(const uint8_t *res, const struct hw_access *a, struct hw_result *r)
+{
+    uint64_t vec = get64(res, 0x08), ec = get64(res, 0x10), eip = get64(res, 0x18),
+             cr2 = get64(res, 0x28), va = (uint32_t)a->gva;
+    if (a->kind == 2) {
+        if (vec == 14 && eip == va && cr2 == va) {
+            r->outcome = HW_PF;
+            r->ec = (uint32_t)ec;
+            r->cr2 = cr2;
+        } else {
+            r->outcome = HW_OK;
+            r->vector = (unsigned)vec;
+        }
+    } else if (vec == 14 && cr2 == MAGIC32_VA) {
+        r->outcome = HW_OK;
+        r->value = get64(res, 0x30);
+    } else if (vec == 14) {
+        r->outcome = HW_PF;
+        r->ec = (uint32_t)ec;
+        r->cr2 = cr2;
+    } else {
+        r->outcome = HW_ERROR;
+        snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
+                 " (error code %#" PRIx64 ") at eip %#" PRIx64, vec, ec, eip);
+    }
+}
+
 void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_access *a,
                     unsigned timeout_ms, struct hw_result *r)
 {
@@ -190,17 +364,41 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
         snprintf(r->msg, sizeof r->msg, "CR3 %#" PRIx64 " is not in the domain's RAM", a->cr3);
         return;
     }
-    uint64_t old511 = get64(mem->ram, root + 8 * STUB_PML4_IDX);
+    /* The stub's slot in the scenario's root.  4-level: root[511] -> the
+     * stub's PDPT; 5-level: -> the identity PML4, whose entry 511 is the
+     * stub's PDPT (A preset: no writes).  32-bit: PDE 1023 -> the stub's
+     * PT (4 bytes, A preset); PAE: PDPTE 3 -> the stub's PD (PDPTEs have
+     * only P and the address, SDM 4.4.1). */
+    bool legacy = hw_legacy_paging(a), pae = a->cr4 & 0x20;
+    uint64_t slot = root + 8 * STUB_PML4_IDX, e511;
+    size_t slen = 8;
+    if (legacy && !pae) {
+        slot = root + 4 * STUB32_PDE_IDX;
+        slen = 4;
+        e511 = (STUB_GPA_QEMU + OFF_PT) | 0x27;
+    } else if (legacy) {
+        slot = (a->cr3 & 0xffffffe0ULL) + 8 * STUB32_PDPTE;
+        e511 = (STUB_GPA_QEMU + OFF_PDPT) | 1;
+    } else {
+        e511 = (STUB_GPA_QEMU + (a->cr4 & (1ULL << 12) ? OFF_ID_PML4 : OFF_PDPT)) | 0x27;
+    }
+    uint64_t old511 = 0;
+    memcpy(&old511, mem->ram + slot, slen);
     if (old511) {
         r->outcome = HW_SKIP;
-        snprintf(r->msg, sizeof r->msg, "the scenario uses PML4 slot 511, which the "
-                 "replay stub needs");
+        snprintf(r->msg, sizeof r->msg, "%s", !legacy ? "the scenario uses PML4 slot 511, "
+                 "which the replay stub needs" : pae ? "the scenario uses PDPTE 3 (the top "
+                 "GiB), which the replay stub needs" : "the scenario uses PDE 1023 (the top "
+                 "4 MiB), which the replay stub needs");
         return;
     }
-    /* 4-level: root[511] -> the stub's PDPT; 5-level: -> the identity
-     * PML4, whose entry 511 is the stub's PDPT (A preset: no writes) */
-    uint64_t e511 = (STUB_GPA_QEMU + (a->cr4 & (1ULL << 12) ? OFF_ID_PML4 : OFF_PDPT)) | 0x27;
-    memcpy(mem->ram + root + 8 * STUB_PML4_IDX, &e511, 8);
+    if (legacy && ((uint32_t)a->gva >> 22) == STUB32_PDE_IDX) {
+        r->outcome = HW_SKIP;
+        snprintf(r->msg, sizeof r->msg, "the access is in the top 4 MiB of the linear "
+                 "space, where the replay stub lives");
+        return;
+    }
+    memcpy(mem->ram + slot, &e511, slen);
     char p0[128], p1[128], po[128], pl[128], pk[128], initrd[300];
     snprintf(p0, sizeof p0, "%s/mod0.bin", q->dir);
     snprintf(p1, sizeof p1, "%s/mod1.bin", q->dir);
@@ -209,10 +407,16 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
     snprintf(pk, sizeof pk, "%s/qboot.bin", q->dir);
     snprintf(initrd, sizeof initrd, "%s,%s", p0, p1);
     uint64_t dump[DUMP_MAX];
-    unsigned ndump = path_pages(mem, a, dump);
-    hw_build_stub(q->stub, STUB_GPA_QEMU, a, true, dump, ndump);
+    unsigned ndump;
+    if (legacy) {
+        ndump = hw_legacy_path(mem, a, dump, true);
+        build_stub32(q->stub, STUB_GPA_QEMU, a, dump, ndump);
+    } else {
+        ndump = path_pages(mem, a, dump);
+        hw_build_stub(q->stub, STUB_GPA_QEMU, a, true, dump, ndump);
+    }
     int w0 = write_file(p0, mem->ram, dumplen ? dumplen : PG);
-    memcpy(mem->ram + root + 8 * STUB_PML4_IDX, &old511, 8);
+    memcpy(mem->ram + slot, &old511, slen);
     if (w0 < 0 || write_file(p1, q->stub, STUB_PAGES * PG) < 0) {
         snprintf(r->msg, sizeof r->msg, "writing the boot modules: %s", strerror(errno));
         return;
@@ -225,8 +429,10 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
     char cpu[64] = "max";
     if (a->maxphyaddr >= 32 && a->maxphyaddr <= 52)
         snprintf(cpu, sizeof cpu, "max,phys-bits=%u", a->maxphyaddr);
+    if (a->cr4 & (1ULL << 24))   /* CR4.PKS: TCG has PKS (IA32_PKRS) */
+        snprintf(cpu + strlen(cpu), sizeof cpu - strlen(cpu), ",+pks");
     char *const argv[] = {
-        q->exe, "-accel", "tcg", "-cpu", cpu, "-m", "256", "-nodefaults",
+        q->exe, "-accel", "tcg", "-cpu", cpu, "-m", QEMU_RAM_STR, "-nodefaults",
         "-display", "none", "-no-reboot", "-kernel", pk, "-initrd", initrd,
         "-chardev", chardev, "-device", "isa-debugcon,iobase=0xe9,chardev=d",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=4", NULL };
@@ -289,6 +495,9 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
         return;
     }
     /* the stub's own root entry is not the scenario's */
-    memcpy(mem->ram + root + 8 * STUB_PML4_IDX, &old511, 8);
-    hw_decode_result(res, a, r);
+    memcpy(mem->ram + slot, &old511, slen);
+    if (legacy)
+        decode32(res, a, r);
+    else
+        hw_decode_result(res, a, r);
 }

@@ -262,11 +262,12 @@ static int snapshot(struct ctx *c, struct engine *e, struct domain *d)
     return 0;
 }
 
-static const char *const kname[] = { "read", "write", "exec" };
+static const char *const kname[] = { "read", "write", "exec", "loop", "loop",
+                                     "implicit-read" };
 
 static void access_text(const struct hw_access *a, unsigned dom, char *buf, size_t n)
 {
-    int k = snprintf(buf, n, "%s d=%u gva=%#" PRIx64 " w=%u cpl=%u", kname[a->kind % 3],
+    int k = snprintf(buf, n, "%s d=%u gva=%#" PRIx64 " w=%u cpl=%u", kname[a->kind % 6],
                      dom, a->gva, a->width, a->cpl);
     if (a->kind == 1)
         snprintf(buf + k, n - (size_t)k, " val=%#" PRIx64, a->wvalue);
@@ -462,7 +463,8 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     struct ctx *c = ctx;
     c->cur = (struct hw_access){ v->cpu.cr0, v->cpu.cr3, v->cpu.cr4, v->cpu.efer,
                                  v->cpu.cpl, (unsigned)k, gva_x(va), width, wvalue, 0,
-                                 v->cpu.rflags, v->cpu.maxphyaddr, v->cpu.pkru };
+                                 v->cpu.rflags, v->cpu.maxphyaddr, v->cpu.pkru,
+                                 v->cpu.pkrs };
     /* Will the model walk from a paging-structure-cache entry (asked before
      * the access changes the caches)? */
     struct mmu_ept ept = { .root = v->d->ept_root, .npt = v->d->npt,
@@ -481,9 +483,27 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
 /* The PC's legacy holes (VGA window, option/BIOS ROMs) under QEMU. */
 static bool qemu_hole(uint64_t gfn) { return gfn >= 0xa0 && gfn < 0x100; }
 
+/* Unassigned guest-physical memory of the QEMU machine (`info mtree -f` of
+ * `-M pc -m 256 -nodefaults`: pc.ram covers 0 to 256 MiB but for the
+ * ROMs at 0xc0000-0xfffff; then nothing until the IOAPIC at 0xfec00000).
+ * A domain's MMIO gfn there is a hole on both sides: replayed; one below
+ * 256 MiB is RAM on QEMU: skipped. */
+static bool qemu_unassigned(uint64_t gpa)
+{
+    return gpa >= (uint64_t)QEMU_RAM_MB << 20 && gpa < 0xfec00000ULL;
+}
+
 /* Does the 4-level walk of a (over the RAM copy) touch a hole gfn? */
 static bool path_hits_hole(const struct hw_mem *m, const struct hw_access *a)
 {
+    if (hw_legacy_paging(a)) {   /* 32-bit / PAE */
+        uint64_t p[8];
+        unsigned n = hw_legacy_path(m, a, p, false);
+        for (unsigned i = 0; i < n; i++)
+            if (qemu_hole(p[i] >> PAGE_SHIFT))
+                return true;
+        return false;
+    }
     uint64_t t = a->cr3 & PTE_ADDR_MASK;
     for (int lvl = a->cr4 & X86_CR4_LA57 ? 5 : 4; lvl >= 1; lvl--) {
         uint64_t g = t >> PAGE_SHIFT;
@@ -569,8 +589,20 @@ static const char *maxphyaddr_skip(const struct ctx *c, const struct hw_mem *m,
 static const char *feature_skip(const struct ctx *c, const struct hw_mem *m,
                                 const struct hw_access *a)
 {
-    if (!(a->cr0 & X86_CR0_PG) || !(a->cr4 & X86_CR4_PAE) || !(a->efer & X86_EFER_LME))
-        return "only 4-level long-mode paging is replayed (the stub runs in 64-bit mode)";
+    if (!(a->cr0 & X86_CR0_PG))
+        return "paging off (CR0.PG=0) is not replayed: the stubs run with paging";
+    /* 32-bit and PAE paging: stub32.S on QEMU TCG.  kvm-pvm here keeps
+     * CR0.PG clear when EFER.LME is (from KVM_SET_SREGS or a guest MOV to
+     * CR0) and shuts the vCPU down; dmesg: "kvm-pvm supports paging only in
+     * long mode" (probed on this host, README "Hardware replay"). */
+    if (hw_legacy_paging(a) && c->kvm)
+        return a->cr4 & X86_CR4_PAE
+                   ? "PAE paging: kvm-pvm here supports paging only in long mode "
+                     "(CR0.PG with EFER.LME=0 shuts the vCPU down)"
+                   : "32-bit paging: kvm-pvm here supports paging only in long mode "
+                     "(CR0.PG with EFER.LME=0 shuts the vCPU down)";
+    if (!hw_legacy_paging(a) && (!(a->cr4 & X86_CR4_PAE) || !(a->efer & X86_EFER_LMA)))
+        return "IA-32e mode without CR4.PAE or EFER.LMA is not a paging mode the stubs run";
     if ((a->cr4 & (1ULL << 12)) && c->kvm)
         return "CR4.LA57: KVM here rejects it in KVM_SET_SREGS (kvm-here.md s1)";
     /* QEMU TCG (-cpu max) has PCID and PKU: the stub loads CR4.PCIDE with
@@ -580,8 +612,16 @@ static const char *feature_skip(const struct ctx *c, const struct hw_mem *m,
     if ((a->cr4 & (1ULL << 22)) && c->kvm)
         return "CR4.PKE: PKRU cannot be loaded, wrpkru ends in INTERNAL_ERROR "
                "under KVM here (kvm-here.md s1)";
-    if (a->cr4 & (1ULL << 24))
-        return "CR4.PKS: the stub does not load IA32_PKRS (supervisor protection keys)";
+    /* CR4.PKS: QEMU TCG has PKS (-cpu max,+pks); the stub loads IA32_PKRS
+     * and its own supervisor pages carry a key PKRS leaves open. */
+    if ((a->cr4 & (1ULL << 24)) && c->kvm)
+        return "CR4.PKS: KVM here does not offer PKS (KVM_GET_SUPPORTED_CPUID leaf 7 "
+               "ECX bit 31 clear, kvm-here.md s1)";
+    if ((a->cr4 & (1ULL << 24)) && hw_free_pkey(a->pkrs) < 0)
+        return "CR4.PKS: the recorded PKRS restricts all 16 keys, so the stub's own "
+               "supervisor pages would fault";
+    if ((a->cr4 & (1ULL << 24)) && hw_legacy_paging(a))
+        return "CR4.PKS outside IA-32e mode (no keys there): not replayed";
     if ((a->cr4 & (1ULL << 22)) && hw_free_pkey(a->pkru) < 0)
         return "CR4.PKE: the recorded PKRU restricts all 16 keys, so the stub's own user "
                "pages (user stack) would fault";
@@ -697,19 +737,42 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
      * and PKRU (the stub's user pages get a key PKRU leaves open).  Other
      * paging modes (32-bit, PAE, 5-level), supervisor keys (PKRS) and
      * implicit supervisor accesses are not replayed yet. */
-    if (!(c->cur.cr4 & X86_CR4_PAE) || !(c->cur.efer & X86_EFER_LMA)) {
-        skip(c, e, dom, "32-bit and PAE paging are not replayed yet (the stub runs "
-                        "in 64-bit mode)");
-        return;
-    }
+    /* Implicit supervisor accesses (SDM 4.6: e.g. descriptor-table reads;
+     * supervisor whatever the CPL, SMAP regardless of EFLAGS.AC): the stub
+     * makes the CPU read a descriptor at the gva -- LAR through an LDT
+     * based there (kind 5), which reads 8 bytes and never writes. */
     if (v->cpu.implicit) {
-        skip(c, e, dom, "implicit supervisor accesses are not replayed yet");
-        return;
+        const char *iw = NULL;
+        if (k != ACC_READ)
+            iw = "implicit supervisor writes and fetches are not replayed (the stub "
+                 "reproduces descriptor-table reads, with LAR)";
+        else if (hw_legacy_paging(&c->cur))
+            iw = "implicit supervisor reads in 32-bit/PAE paging are not replayed "
+                 "(stub32.S has no LDT path)";
+        else if (c->kvm)   /* probed with smep_smap_pk.lua, README */
+            iw = "implicit supervisor reads on KVM here: at CPL0 its instruction emulator "
+                 "has no LAR (INTERNAL_ERROR); at CPL3 kvm-pvm runs LAR natively on its "
+                 "own descriptor tables, and an LDT read of a user page under SMAP "
+                 "completed without the #PF the SDM requires";
+        else if ((c->cur.gva & 0xfff) > 0xff8)
+            iw = "an implicit read crossing a page: LAR reads the 8-byte descriptor, "
+                 "which would touch the next page";
+        if (iw) {
+            skip(c, e, dom, iw);
+            return;
+        }
+        c->cur.kind = 5;
     }
     struct hw_result r;
-    if (c->qemu && out->final == EF_MMIO) {
-        skip(c, e, dom, "MMIO: the QEMU backend backs every gpa below 80 MiB with "
-                        "RAM, so the domain's holes cannot exit");
+    /* MMIO on QEMU: only at gpas unassigned on the QEMU machine too
+     * (qemu_unassigned()).  QEMU has no exits to count, so what is compared
+     * is that the access completes without #PF, the value a read gives
+     * (the model's reads float high, no device model), the A/D bits of the
+     * walk and that no RAM changed -- not the gpa. */
+    bool qmmio = c->qemu && out->final == EF_MMIO;
+    if (qmmio && !qemu_unassigned(gpa_x(out->gpa))) {
+        skip(c, e, dom, "MMIO below 256 MiB: the QEMU backend's RAM covers it, only "
+                        "gpas from 256 MiB to the IOAPIC (0xfec00000) are unassigned there");
         return;
     }
     if (c->qemu && path_hits_hole(m, &c->cur)) {
@@ -748,6 +811,10 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
         hw_kvm_access(c->kvm, m, &c->cur, c->timeout_ms, &r);
     c->backend_s += now_s() - t0;
     m->uffd = NULL;
+    if (qmmio && r.outcome == HW_OK) {
+        r.outcome = HW_MMIO;             /* completed in the hole */
+        r.mmio_gpa = gpa_x(out->gpa);    /* not observable on QEMU: not compared */
+    }
     if (uffd && r.outcome != HW_SKIP && r.outcome != HW_ERROR) {
         /* the order of userfaultfd faults == the model's populate requests */
         uint64_t none[1] = { 0 };
@@ -833,10 +900,15 @@ static void hook_post(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
         if (gva_x(out->cr2) != r.cr2)
             diff(c, e, dom, mf, out, &r, "cr2", gva_x(out->cr2), r.cr2, NULL, NULL);
     } else if (hf == EF_MMIO) {
-        if ((gpa_x(out->gpa) & ~7ULL) != (r.mmio_gpa & ~7ULL))
+        if (qmmio) {
+            if (k == ACC_READ && (out->value & wmask(width)) != (r.value & wmask(width)))
+                diff(c, e, dom, mf, out, &r, "mmio_value", out->value & wmask(width),
+                     r.value & wmask(width), NULL, NULL);
+        } else if ((gpa_x(out->gpa) & ~7ULL) != (r.mmio_gpa & ~7ULL))
             diff(c, e, dom, mf, out, &r, "mmio_gpa", gpa_x(out->gpa), r.mmio_gpa,
                  NULL, NULL);
-    } else if (k == ACC_READ && (out->value & wmask(width)) != (r.value & wmask(width))) {
+    } else if (k == ACC_READ && !v->cpu.implicit &&   /* LAR gives access rights */
+               (out->value & wmask(width)) != (r.value & wmask(width))) {
         diff(c, e, dom, mf, out, &r, "value", out->value & wmask(width),
              r.value & wmask(width), NULL, NULL);
     }

@@ -15,6 +15,8 @@
  *     then touch MAGIC_VA, which is never mapped: the #PF handler sees
  *     CR2 == MAGIC_VA and knows the access completed.  Any other exception
  *     (the recorded access faulting) is caught the same way.
+ *   implicit (kind 5): LAR of an LDT selector whose LDT base is P_GVA: the
+ *     CPU reads the descriptor there as an implicit supervisor access.
  *   fetch: gva pushed, every other register set to a non-canonical POISON,
  *     ret: a fetch fault gives #PF with I/D at P_GVA; a fetch that
  *     succeeds executes whatever is there, which (all operands poisoned)
@@ -32,6 +34,8 @@
     xorl %ebx, %ebx
     cmpq $2, %rax
     je fetch_\sfx
+    cmpq $5, %rax
+    je implicit_\sfx
     cmpq $3, %rax
     je loop_\sfx
     cmpq $4, %rax
@@ -66,6 +70,15 @@ write_\sfx:
 2:  movw %si, (%rdi)
     jmp done_\sfx
 4:  movl %esi, (%rdi)
+    jmp done_\sfx
+/* kind 5: an implicit supervisor read (SDM 4.6: descriptor-table accesses
+ * are supervisor accesses whatever the CPL, and SMAP blocks them from user
+ * pages regardless of EFLAGS.AC): LAR of selector 4 (LDT index 0) reads
+ * the 8-byte descriptor at the LDT base, which the VMM set to the gva.
+ * LAR never writes the accessed bit (a segment load would). */
+implicit_\sfx:
+    movl $4, %ecx
+    larl %ecx, %ebx
     jmp done_\sfx
 /* kinds 3/4 (benchmark, calibration): see layout.h */
 loop_\sfx:
@@ -158,7 +171,14 @@ _start:
     movl P_EFER + 4, %edx
     wrmsr
     movq P_CR4, %rax
-    movq %rax, %cr4         /* PCIDE: CR3[11:0] is 0 here (identity tables) */
+    testl $(1 << 24), %eax  /* CR4.PKS: the recorded IA32_PKRS (MSR 0x6e1) */
+    jz 5f
+    movl $0x6e1, %ecx
+    movl P_PKRS, %eax
+    xorl %edx, %edx
+    wrmsr
+    movq P_CR4, %rax
+5:  movq %rax, %cr4         /* PCIDE: CR3[11:0] is 0 here (identity tables) */
     testl $(1 << 22), %eax  /* CR4.PKE: the recorded PKRU */
     jz 4f
     xorl %ecx, %ecx
@@ -180,7 +200,11 @@ _start:
     movq P_WVAL, %rsi
     movq P_WIDTH, %rcx
     movq P_LCG, %r10
-    cmpq $3, P_CPL
+    cmpq $5, %rax           /* implicit read: the LDT whose base is the gva */
+    jne 3f
+    movl $SEL_LDT, %r11d
+    lldt %r11w
+3:  cmpq $3, P_CPL
     jne 2f
     pushq $SEL_UDATA
     pushq $USTACK_TOP

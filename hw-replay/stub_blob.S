@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* hw-replay/stub_blob.S - embeds the flat stub binary built from stub.S
- * and the QEMU multiboot loader built from qboot.S (STUB_BIN, QBOOT_BIN:
+ * the 32-bit/PAE stub (stub32.S) and the QEMU multiboot loader built from
+ * qboot.S (STUB_BIN, STUB32_BIN, QBOOT_BIN:
  * their paths, given by the Makefile). */
     .section .rodata
     .globl hwr_stub_start, hwr_stub_end
@@ -13,4 +14,9 @@ hwr_stub_end:
 hwr_qboot_start:
     .incbin QBOOT_BIN
 hwr_qboot_end:
+    .globl hwr_stub32_start, hwr_stub32_end
+    .balign 16
+hwr_stub32_start:
+    .incbin STUB32_BIN
+hwr_stub32_end:
     .section .note.GNU-stack,"",@progbits

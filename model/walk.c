@@ -119,7 +119,8 @@ static uint64_t mmu_ad_bits(enum mmu_mode m, uint64_t e, int level, int leaf,
     if (m == MMU_MODE_PAE && level == 3)
         return 0; /* PDPTEs have no accessed flag */
     uint64_t set = PTE_A;
-    if (level == leaf && k == ACC_WRITE && !MUTANT(MUT_NO_DIRTY_BIT))
+    if (level == leaf && k == ACC_WRITE && !MUTANT(MUT_NO_DIRTY_BIT) &&
+        !(m == MMU_MODE_32 && level == 2 && MUTANT(MUT_PSE_NO_DIRTY)))
         set |= PTE_D;
     return set & ~e;
 }
@@ -591,7 +592,8 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
     }
 
     /* The #PF error code bits that depend only on the access. */
-    uint32_t ec = (k == ACC_WRITE ? PFEC_W : 0) | (uacc ? PFEC_U : 0)
+    uint32_t ec = (k == ACC_WRITE ? PFEC_W : 0)
+                  | (uacc && !(m == MMU_MODE_PAE && MUTANT(MUT_PAE_EC_NO_U)) ? PFEC_U : 0)
                   | (k == ACC_FETCH && ((cpu->cr4 & X86_CR4_SMEP)
                                         || (m >= MMU_MODE_PAE && nxe))
                          ? PFEC_ID : 0);

@@ -59,6 +59,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PAE_PDPTE_REREAD, "pae_pdpte_reread" },
     { MUT_SHADOW_2D_REFS, "shadow_2d_refs" },
     { MUT_SHADOW_LD_NO_MARK, "shadow_ld_no_mark" },
+    { MUT_PAE_EC_NO_U, "pae_ec_no_u" },
+    { MUT_PSE_NO_DIRTY, "pse_no_dirty" },
 };
 
 const char *mutant_name(uint64_t bit)

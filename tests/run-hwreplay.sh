@@ -18,7 +18,8 @@
 #   6. a stale recording (digest changed) is reported as such;
 #   7. QEMU TCG backend (one boot per access, about 0.1 s each), the same
 #      recorded runs: differences must equal tests/hwreplay/expected-diffs-qemu.txt,
-#      the ignore_wp and no_dirty_bit mutants must be caught; where
+#      the ignore_wp, no_dirty_bit, pk_ignore_wd, pae_ec_no_u and pse_no_dirty
+#      mutants must be caught (the last two: 32-bit/PAE paging, stub32.S); where
 #      qemu-system-x86_64 is missing, ONE 'hw-replay: SKIP qemu' line.
 set -u
 PAGESIM=${1:-./pagesim}
@@ -126,6 +127,16 @@ kvm_part() {
     [ "$(sqlite3 "$T/f.db" "select count(*) from hw_skips where reason like 'CR4.PCIDE%' or reason like 'CR4.PKE%' or reason like 'CR4.LA57%'")" = 3 ] \
       || fail "unavailable features not skipped with their reason"
     echo "hwreplay: KVM: CR4.PCIDE, CR4.PKE, CR4.LA57 accesses skipped with their reasons"
+    # 32-bit and PAE paging: kvm-pvm pages only in long mode (probed: CR0.PG
+    # with EFER.LME=0 shuts the vCPU down), so those accesses are SKIPs
+    n32=$(sqlite3 "$T/s.db" "select count(*) from hw_skips where reason like '32-bit paging: kvm-pvm%'")
+    npae=$(sqlite3 "$T/s.db" "select count(*) from hw_skips where reason like 'PAE paging: kvm-pvm%'")
+    [ "$n32" -gt 0 ] && [ "$npae" -gt 0 ] || fail "32-bit/PAE accesses not skipped with their reason on KVM"
+    echo "hwreplay: KVM: $n32 32-bit and $npae PAE paging accesses skipped (kvm-pvm pages only in long mode)"
+    ni=$(sqlite3 "$T/s.db" "select count(*) from hw_skips where reason like 'implicit supervisor reads on KVM here%'")
+    [ "$ni" -gt 0 ] || fail "implicit supervisor reads not skipped with their reason on KVM"
+    [ "$(sqlite3 "$T/s.db" "select count(*) from hw_skips where reason like 'CR4.PKS: KVM here%'")" -gt 0 ] \
+      || fail "CR4.PKS accesses not skipped with their reason on KVM"
 
     # calibration: KVM measured beside the model's prediction, in the
     # database (a small sweep: 16 and 256 pages)
@@ -178,7 +189,37 @@ qemu_part() {
     [ "$(sqlite3 "$T/qf.db" "select sum(compared) || '/' || sum(skipped) from hw_runs")" = 4/0 ] \
       || { cat "$T/out"; fail "CR4.PCIDE/PKE/LA57 accesses not replayed on QEMU"; }
     echo "hwreplay: QEMU TCG: CR4.PCIDE, CR4.PKE (PKRU), CR4.LA57 accesses replayed"
-    for m in ignore_wp:pf_error_codes no_dirty_bit:two_domains_write pk_ignore_wd:smep_smap_pk; do
+    # 32-bit (4 MiB pages) and PAE paging: stub32.S, every access of
+    # legacy_user.lua compared (CPL0 and CPL3)
+    lg=$(sqlite3 "$T/q.db" "select h.compared || '/' || h.skipped || '/' || h.cpl3 from hw_runs h
+           join runs r on r.id = h.run_id where r.scenario like '%/legacy_user.lua'")
+    [ "${lg%%/*}" -ge 30 ] && [ "$(echo "$lg" | cut -d/ -f2)" = 0 ] \
+      || fail "32-bit/PAE accesses of legacy_user.lua not all replayed on QEMU ($lg)"
+    echo "hwreplay: QEMU TCG: 32-bit and PAE paging: legacy_user.lua compared/skipped/cpl3 = $lg"
+    # CR4.PKS (IA32_PKRS) is replayed on QEMU
+    [ "$(sqlite3 "$T/q.db" "select count(*) from hw_skips where reason like 'CR4.PKS%'")" = 0 ] \
+      || fail "CR4.PKS accesses skipped on QEMU"
+    # implicit supervisor reads (LAR through an LDT at the gva) are replayed
+    # on QEMU; on KVM here they are skipped with the reason
+    [ "$(sqlite3 "$T/q.db" "select count(*) from hw_skips where reason like 'implicit%'")" = 0 ] \
+      || fail "implicit supervisor reads skipped on QEMU"
+    echo "hwreplay: QEMU TCG: implicit supervisor reads replayed ($(sqlite3 "$T/q.db" \
+        "select count(*) from hw_diffs where access like 'implicit-read%'") differences, all known)"
+    # MMIO on QEMU: the domain's MMIO gfns at 256 MiB and above are
+    # unassigned on the QEMU machine too; below, QEMU has RAM: skipped
+    "$PAGESIM" run --db "$T/qmm.db" tests/hwreplay/mmio_qemu.lua >/dev/null || fail "recording mmio_qemu.lua failed"
+    cp "$T/qmm.db" "$T/qmm2.db"
+    expect_rc 0 "$PAGESIM" replay --db "$T/qmm.db" --all --backend qemu
+    mm=$(sqlite3 "$T/qmm.db" "select compared || '/' || skipped || '/' || diffs || '/' || known from hw_runs")
+    [ "$mm" = 10/1/0/4 ] || { cat "$T/out"; fail "MMIO on QEMU: compared/skipped/diffs/known $mm, expected 10/1/0/4"; }
+    [ "$(sqlite3 "$T/qmm.db" "select count(*) from hw_diffs where known = 'qemu-unassigned-reads-zero'")" = 4 ] \
+      || fail "MMIO reads on QEMU not compared"
+    "$PAGESIM" replay --db "$T/qmm2.db" --all --backend qemu --mutant emul_no_ad >/dev/null 2>&1
+    new=$(sqlite3 "$T/qmm2.db" "select count(*) from hw_diffs where known is null")
+    [ "$new" -gt 0 ] || fail "mutant emul_no_ad not caught by MMIO replay on QEMU"
+    echo "hwreplay: QEMU TCG: MMIO at unassigned gpas: $mm (compared/skipped/diffs/known); mutant emul_no_ad caught: $new differences"
+    for m in ignore_wp:pf_error_codes no_dirty_bit:two_domains_write pk_ignore_wd:smep_smap_pk \
+             pae_ec_no_u:legacy_user pse_no_dirty:legacy_user; do
         mut=${m%%:*} sc=${m#*:}
         id=$(sqlite3 "$T/qm.db" "select id from runs where scenario like '%/$sc.lua'")
         "$PAGESIM" replay --db "$T/qm.db" --run "$id" --backend qemu --mutant "$mut" >/dev/null 2>&1

@@ -183,6 +183,13 @@
 /* sim (issue 4, shadow paging): guest A/D bits the hypervisor sets while
  * building shadows do not log their page-table frames dirty. */
 #define MUT_SHADOW_LD_NO_MARK (UINT64_C(1) << 51)
+/* model (hw-replay, issue 5): PAE paging reports a user-mode access's #PF
+ * without the U/S bit (error code bit 2, SDM 4.7); replay on QEMU TCG
+ * (stub32.S) sees the error code disagree. */
+#define MUT_PAE_EC_NO_U (UINT64_C(1) << 61)
+/* model (hw-replay, issue 5): 32-bit paging: a write through a 4 MiB PDE
+ * leaves its dirty flag clear (SDM 4.8); replay on QEMU TCG sees D. */
+#define MUT_PSE_NO_DIRTY (UINT64_C(1) << 62)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;

@@ -190,3 +190,103 @@ Test(hwreplay, stub_region_la57_and_pkeys)
     cr_assert_eq(hw_free_pkey(0x3fffffff), 15);
     cr_assert_eq(hw_free_pkey(0xffffffff), -1);
 }
+
+/* qemu.c: the 32-bit and PAE walks replay reads (dump list, PC-hole check). */
+static void put32u(uint8_t *b, uint64_t off, uint32_t v) { memcpy(b + off, &v, 4); }
+static void put64u(uint8_t *b, uint64_t off, uint64_t v) { memcpy(b + off, &v, 8); }
+
+Test(hwreplay, legacy_paths_32bit_and_pae)
+{
+    uint8_t ram[0x40 * 4096] = { 0 }, present[0x40];
+    memset(present, 1, sizeof present);
+    present[0x30] = 0;
+    struct hw_mem m = { .max_gfn = 0x40, .ram = ram, .present = present };
+    uint64_t p[8];
+    /* 32-bit: directory at 0x1000, PDE 1 -> PT 0x2000 -> page 0x3000;
+     * PDE 2 a 4 MiB page at 0 (PS, CR4.PSE); PDE 3 -> a non-RAM PT */
+    put32u(ram, 0x1000 + 4 * 1, 0x2000 | 0x27);
+    put32u(ram, 0x2000 + 4 * 5, 0x3000 | 0x07);
+    put32u(ram, 0x1000 + 4 * 2, 0x00000000 | 0xa7);
+    put32u(ram, 0x1000 + 4 * 3, 0x30000 | 0x07);
+    struct hw_access a = { .cr0 = 0x80000011, .cr3 = 0x1000, .cr4 = 0x10, .efer = 0,
+                           .gva = 0x00405123 };
+    cr_assert(hw_legacy_paging(&a));
+    cr_assert_eq(hw_legacy_path(&m, &a, p, true), 3);
+    cr_assert(p[0] == 0x1000 && p[1] == 0x2000 && p[2] == 0x3000);
+    a.gva = 0x1234567800805123;        /* linear addresses are 32 bits */
+    cr_assert_eq(hw_legacy_path(&m, &a, p, true), 2);
+    cr_assert_eq(p[1], 0x5000, "4 MiB page: the 4 KiB page inside it");
+    a.cr4 = 0;                         /* without PSE the PDE is a table */
+    cr_assert_eq(hw_legacy_path(&m, &a, p, true), 2, "PT at gpa 0, its PTE 5 not present");
+    cr_assert_eq(p[1], 0);
+    a.cr4 = 0x10;
+    a.gva = 0x00c00000;
+    cr_assert_eq(hw_legacy_path(&m, &a, p, true), 1, "the non-RAM PT is not dumped");
+    cr_assert_eq(hw_legacy_path(&m, &a, p, false), 2, "... but listed for the hole check");
+    cr_assert_eq(p[1], 0x30000);
+    /* PAE: PDPT at 0x4020 (32-byte aligned), PDPTE 1 -> PD 0x5000, PDE 0
+     * a 2 MiB page at 0x200000 (outside RAM), PDE 1 -> PT 0x6000 */
+    put64u(ram, 0x4020 + 8 * 1, 0x5000 | 1);
+    put64u(ram, 0x5000, 0x200000 | 0xa7);
+    put64u(ram, 0x5000 + 8, 0x6000 | 7);
+    put64u(ram, 0x6000 + 8 * 2, 0x7000 | 7);
+    a.cr4 = 0x20;
+    a.cr3 = 0x4020;
+    a.gva = 0x40202000;
+    cr_assert_eq(hw_legacy_path(&m, &a, p, true), 4);
+    cr_assert(p[0] == 0x4000 && p[1] == 0x5000 && p[2] == 0x6000 && p[3] == 0x7000);
+    a.gva = 0x40012345;
+    cr_assert_eq(hw_legacy_path(&m, &a, p, false), 3);
+    cr_assert_eq(p[2], 0x212000, "2 MiB page: the 4 KiB page inside it");
+    a.gva = 0x80000000;                /* PDPTE 2 not present */
+    cr_assert_eq(hw_legacy_path(&m, &a, p, true), 1);
+    a.efer = 0x500;                    /* LME: not a legacy mode */
+    cr_assert(!hw_legacy_paging(&a));
+}
+
+/* kind 5 (implicit supervisor read): an LDT descriptor based at the gva. */
+Test(hwreplay, stub_region_ldt_for_implicit_reads)
+{
+    uint8_t *s = calloc(STUB_PAGES, 4096);
+    struct hw_access a = { .cr0 = 0x80010001, .cr3 = 0x10000, .cr4 = 0x20, .efer = 0xd00,
+                           .kind = 5, .gva = 0xffff812345678ff0ULL };
+    hw_build_stub(s, STUB_GPA, &a, false, NULL, 0);
+    uint64_t lo = get64(s, OFF_GDT + SEL_LDT), hi = get64(s, OFF_GDT + SEL_LDT + 8);
+    uint64_t base = ((lo >> 16) & 0xffffff) | ((lo >> 56) & 0xff) << 24 | hi << 32;
+    cr_assert_eq(base, a.gva);
+    cr_assert_eq((lo >> 40) & 0xff, 0x82, "present LDT descriptor");
+    cr_assert_eq(lo & 0xffff, 7, "one descriptor: selector 4 only");
+    free(s);
+}
+
+/* The behaviours replay of 32-bit/PAE paging, MMIO on QEMU and implicit
+ * accesses found (known.c), and what they must not explain. */
+Test(hwreplay, known_legacy_mmio_implicit)
+{
+    struct hw_access a = { .cr0 = 0x80000011, .cr3 = 0x20000, .cr4 = 0x20, .efer = 0x800 };
+    struct hw_result ok = { .outcome = HW_OK }, pf = { .outcome = HW_PF, .ec = 1 };
+    struct hw_diff_view d = { "qemu", &a, 0, 0, &ok, "pte.A@gpa=0x20008", 0x21001, 0x21021 };
+    cr_assert_str_eq(hw_known_match(&d)->id, "qemu-pae-pdpte-a");
+    d.field = "pte.A@gpa=0x21008";
+    cr_assert_null(hw_known_match(&d), "a PDE's A bit is not the PDPTE's");
+    a.cr4 = 0x10;                       /* 32-bit paging */
+    struct hw_diff_view e = { "qemu", &a, 1, 9, &ok, "outcome", 1, 0 };
+    cr_assert_str_eq(hw_known_match(&e)->id, "qemu-pse36");
+    e.model_ec = 1;
+    cr_assert_null(hw_known_match(&e), "only reserved-bit faults");
+    a.efer = 0xd00;
+    a.cr4 = 0x20;
+    struct hw_diff_view f = { "qemu", &a, 2, 0, &ok, "mmio_value", 0xffffffff, 0 };
+    cr_assert_str_eq(hw_known_match(&f)->id, "qemu-unassigned-reads-zero");
+    f.hw_val = 0x12;
+    cr_assert_null(hw_known_match(&f));
+    a.kind = 5;
+    a.rflags = 1 << 18;
+    struct hw_diff_view g = { "qemu", &a, 1, 1, &ok, "outcome", 1, 0 };
+    cr_assert_str_eq(hw_known_match(&g)->id, "qemu-implicit-smap-ac");
+    a.cpl = 3;
+    cr_assert_null(hw_known_match(&g), "at CPL3 QEMU applies SMAP to implicit reads");
+    a.cpl = 0;
+    g.r = &pf;
+    cr_assert_null(hw_known_match(&g));
+}
