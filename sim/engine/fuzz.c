@@ -82,6 +82,8 @@ static const char prologue[] =
     "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
     "  end\n"
     "  doms[i]:paging_enable()\n"
+    "  -- shadow mode's use case, live migration: log-dirty on from the start\n"
+    "  if how == 'shadow' then doms[i]:logdirty_enable() end\n"
     "  pagers[i] = doms[i]:pager{ mru_size = 4 }\n"
     "end\n"
     "-- removal of a paged / paging_in gfn is a known upstream finding\n"
@@ -115,6 +117,14 @@ static const char prologue[] =
     "end\n"
     "-- allocation failure injection scoped to one operation: every heap\n"
     "-- allocation for domain i fails while f runs (sim/heap.c fail_domains)\n"
+    "-- XEN_DOMCTL_memory_mapping of device frame m at gfn g, but not in an\n"
+    "-- NPT domain (the oracle expects UC + ipat for an access to it, the\n"
+    "-- model gives NPT's WB) nor over a ram_shared gfn (sim and oracle\n"
+    "-- disagree on what becomes of the sharer): known findings, README\n"
+    "-- 'Fuzzing'\n"
+    "local function dmmio(i, g, m)\n"
+    "  if hows[i] ~= 'npt' and doms[i]:type(g) ~= 'ram_shared' then doms[i]:set_mmio(g, m) end\n"
+    "end\n"
     "-- a populate under starve(), but not of a direct-MMIO gfn: there the\n"
     "-- sim allocates first and answers -ENOMEM, as populate_physmap() does\n"
     "-- (alloc_domheap_pages() before guest_physmap_add_page()), where the\n"
@@ -156,6 +166,22 @@ static const char prologue[] =
     "  elseif how == 3 then v:set{ cr3 = pts[1].cr3 | arg | (1 << 63) }\n"
     "  else v:invpcid(1, arg) end\n"
     "  v:read(va)\n"
+    "end\n"
+    "-- a stale paging-structure-cache entry on purpose (domain 1's vCPU):\n"
+    "-- switch to PCID p without flush, read va (its PDE is cached for p),\n"
+    "-- clear the PDE without invalidating, MOV CR3 to p with the flush (SDM\n"
+    "-- 4.10.4.1: p's PSC entries go), and read the next page of the region:\n"
+    "-- a full walk meets the cleared PDE; then the PDE is put back\n"
+    "local function psc(va, p)\n"
+    "  local v, pt = vcpus[1], pts[1]\n"
+    "  local ok, pde = pcall(pt.entry, pt, va, 2)\n"
+    "  if not ok or not pde or pde & 1 == 0 then return end\n"
+    "  v:set{ cr3 = pt.cr3 | p | (1 << 63) }\n"
+    "  v:read(va)\n"
+    "  pcall(pt.set_entry, pt, va, 2, 0)\n"
+    "  v:set{ cr3 = pt.cr3 | p }\n"
+    "  v:read(va + 0x1000)\n"
+    "  pcall(pt.set_entry, pt, va, 2, pde)\n"
     "end\n"
     "-- one gfn out and in again: nominate, evict, a hypervisor copy (the\n"
     "-- populate request), then the pager's answer: 0 prep without buffer\n"
@@ -255,6 +281,12 @@ static const char prologue[] =
     "  local ch = c:share_nominate(cg)\n"
     "  if ch and d:share(g, h, c, cg, ch) == 0 and a == 1 then d:write_phys(g * 4096, g) end\n"
     "end\n"
+    "-- the monitor ring attached (opts: access_required), but not in a\n"
+    "-- domain logging dirty pages by PML, where the oracle predicts a crash\n"
+    "-- for an n2rwx event the sim delivers (README 'Fuzzing', known findings)\n"
+    "local function mon(i, opts)\n"
+    "  if hows[i] ~= 'pml' then doms[i]:monitor_enable(opts) end\n"
+    "end\n"
     "-- the mem_access listener (monitor ring): the oldest unread request\n"
     "-- answered with VM_EVENT_FLAG_VCPU_PAUSED (the vCPU re-executes), the\n"
     "-- listener first setting the gfn's access to acc if given\n"
@@ -263,10 +295,13 @@ static const char prologue[] =
     "  if r then doms[i]:monitor_respond(r, acc and { access = acc } or nil) end\n"
     "end\n"
     "-- n async mem_access events in a row (n2rwx: the vCPU is not paused\n"
-    "-- for them): gfns g.. made n2rwx, mapped at 0x800000.. and read; with a\n"
-    "-- listener and none answered, the ring fills and the vCPU that takes\n"
-    "-- the last free slots gets the black eye (vm_event_put_request())\n"
+    "-- for them): the listener attached if it is not, gfns g.. made n2rwx,\n"
+    "-- mapped at 0x800000.. and read; none answered, the ring fills and the\n"
+    "-- vCPU that takes the last free slots gets the black eye\n"
+    "-- (vm_event_put_request())\n"
     "local function burst(i, g, n)\n"
+    "  if hows[i] == 'pml' then return end\n"
+    "  if not doms[i]:monitor().enabled then doms[i]:monitor_enable() end\n"
     "  for k = 0, n - 1 do\n"
     "    doms[i]:set_access(g + k, 'n2rwx')\n"
     "    map(i, 0x800000 + k * 0x1000, g + k, 'w', 1, 0)\n"
@@ -604,7 +639,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * 1024 frames of RAM) at a data gfn the page tables map, or
              * the mapping removed (clear_mmio_p2m_entry()) */
             if (pick(xe, 3))
-                prog_add(p, "doms[%u]:set_mmio(%#x, %#x)", d, 0x40 + pick(xe, 0x30),
+                prog_add(p, "dmmio(%u, %#x, %#x)", d, 0x40 + pick(xe, 0x30),
                          0x400 + pick(xe, 0x100));
             else
                 prog_add(p, "doms[%u]:clear_mmio(%#x)", d, 0x40 + pick(xe, 0x30));
@@ -625,8 +660,8 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             static const char *const acc[] = { "nil", "'rwx'", "'r'", "'n2rwx'" };
             switch (pick(xe, 6)) {
             case 0:
-                prog_add(p, "doms[%u]:monitor_enable(%s)", d,
-                         pick(xe, 4) ? "" : "{ access_required = true }");
+                prog_add(p, "mon(%u%s)", d,
+                         pick(xe, 4) ? "" : ", { access_required = true }");
                 break;
             case 1: case 2: prog_add(p, "answer(%u, %s)", d, acc[pick(xe, 4)]); break;
             case 3: case 4:
@@ -748,9 +783,13 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             break;
         case OP_STALE:
             /* how: 1 INVLPG, 2 INVPCID individual address, 3 MOV CR3 to
-             * PCID 1..3 without flush, 4 INVPCID single context */
-            prog_add(p, "stale(%#" PRIx64 ", %#" PRIx64 ", %u, %u)", va, g, 1 + pick(xe, 4),
-                     1 + pick(xe, 3));
+             * PCID 1..3 without flush, 4 INVPCID single context; one time
+             * in five the paging-structure-cache probe psc() instead */
+            if (pick(xe, 5))
+                prog_add(p, "stale(%#" PRIx64 ", %#" PRIx64 ", %u, %u)", va, g,
+                         1 + pick(xe, 4), 1 + pick(xe, 3));
+            else
+                prog_add(p, "psc(%#" PRIx64 ", %u)", va, 1 + pick(xe, 3));
             break;
         }
     }
