@@ -45,31 +45,45 @@
 static const char prologue[] =
     "host{ frames = 1024 }\n"
     "local doms, pts, vcpus, pagers, held = {}, {}, {}, {}, { {}, {} }\n"
-    "local sizes = {}\n"
+    "local sizes, hows = {}, {}\n"
     "-- (re)creates domain i: n gfns (default 0x100); how = 'pml' (domain 2:\n"
-    "-- log-dirty by PML, radix tree) or 'ad' (EPT A/D flags on)\n"
+    "-- log-dirty by PML, radix tree), 'ad' (EPT A/D flags on), 'npt' (AMD\n"
+    "-- nested paging), 'shadow' (hap = 'none'), or 'pae' / '32' (the guest's\n"
+    "-- page tables and vCPU in PAE or 32-bit paging, CR4.PSE on)\n"
     "local function fresh(i, n, how)\n"
     "  if doms[i] then\n"
     "    for _, m in ipairs(held[i]) do doms[i]:unmap_foreign(m) end\n"
     "    held[i] = {}\n"
     "    doms[i]:destroy()\n"
     "  end\n"
-    "  sizes[i] = n or 0x100\n"
+    "  sizes[i], hows[i] = n or 0x100, how\n"
+    "  local legacy = (how == 'pae' or how == '32') and how or nil\n"
     "  -- domain 2 logs dirty pages in the pre-2007 flat bitmap\n"
     "  doms[i] = domain{ name = 'f' .. i, gfns = sizes[i], ram = 0x60,\n"
     "                    logdirty_mode = i == 2 and how ~= 'pml' and 'bitmap' or nil,\n"
     "                    dirty_tracking = how == 'pml' and 'pml' or nil,\n"
-    "                    ept_ad = how == 'ad' or nil }\n"
-    "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f }\n"
+    "                    ept_ad = how == 'ad' or nil,\n"
+    "                    hap = how == 'npt' and 'npt' or how == 'shadow' and 'none' or nil }\n"
+    "  pts[i] = doms[i]:pagetable{ root = 0x10, pool = 0x11, pool_pages = 0x2f, mode = legacy }\n"
     "  -- domain 1's vCPU has the Intel profile's TLBs (PCIDs on), so the\n"
     "  -- invalidation operations have something to invalidate; domain 2's\n"
-    "  -- walks on every access\n"
-    "  if i == 1 then\n"
+    "  -- walks on every access.  PAE / 32-bit: no PCIDs (CR4.PCIDE needs\n"
+    "  -- IA-32e mode); the PAE vCPU with TLBs holds PDPTE registers that only\n"
+    "  -- a MOV CR3 (or a paging-changing MOV CR4) reloads (SDM 4.4.1)\n"
+    "  if legacy then\n"
+    "    -- a writable large page (4 MiB in 32-bit paging, PSE; 2 MiB in PAE)\n"
+    "    -- over gfn 0.., without A/D, for the large-page writes\n"
+    "    pts[i]:map(0x40000000, 0, 'wu', 2)\n"
+    "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i], mode = legacy, pse = true,\n"
+    "                             tlb = i == 1 and 'intel' or nil }\n"
+    "  elseif i == 1 then\n"
     "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i], tlb = 'intel', pcide = true, pcid = 1 }\n"
     "  else\n"
     "    vcpus[i] = doms[i]:vcpu{ cr3 = pts[i] }\n"
     "  end\n"
     "  doms[i]:paging_enable()\n"
+    "  -- shadow mode's use case, live migration: log-dirty on from the start\n"
+    "  if how == 'shadow' then doms[i]:logdirty_enable() end\n"
     "  pagers[i] = doms[i]:pager{ mru_size = 4 }\n"
     "end\n"
     "-- removal of a paged / paging_in gfn is a known upstream finding\n"
@@ -103,6 +117,22 @@ static const char prologue[] =
     "end\n"
     "-- allocation failure injection scoped to one operation: every heap\n"
     "-- allocation for domain i fails while f runs (sim/heap.c fail_domains)\n"
+    "-- XEN_DOMCTL_memory_mapping of device frame m at gfn g, but not in an\n"
+    "-- NPT domain (the oracle expects UC + ipat for an access to it, the\n"
+    "-- model gives NPT's WB) nor over a ram_shared gfn (sim and oracle\n"
+    "-- disagree on what becomes of the sharer): known findings, README\n"
+    "-- 'Fuzzing'\n"
+    "local function dmmio(i, g, m)\n"
+    "  if hows[i] ~= 'npt' and doms[i]:type(g) ~= 'ram_shared' then doms[i]:set_mmio(g, m) end\n"
+    "end\n"
+    "-- a populate under starve(), but not of a direct-MMIO gfn: there the\n"
+    "-- sim allocates first and answers -ENOMEM, as populate_physmap() does\n"
+    "-- (alloc_domheap_pages() before guest_physmap_add_page()), where the\n"
+    "-- oracle expects p2m_add_page()'s -EINVAL (README 'Fuzzing', known\n"
+    "-- findings)\n"
+    "local function spop(i, g)\n"
+    "  if doms[i]:type(g) ~= 'mmio_direct' then doms[i]:populate(g) end\n"
+    "end\n"
     "local function starve(i, f)\n"
     "  fail_alloc{ domain = doms[i], on = true }\n"
     "  local ok, e = pcall(f)\n"
@@ -136,6 +166,22 @@ static const char prologue[] =
     "  elseif how == 3 then v:set{ cr3 = pts[1].cr3 | arg | (1 << 63) }\n"
     "  else v:invpcid(1, arg) end\n"
     "  v:read(va)\n"
+    "end\n"
+    "-- a stale paging-structure-cache entry on purpose (domain 1's vCPU):\n"
+    "-- switch to PCID p without flush, read va (its PDE is cached for p),\n"
+    "-- clear the PDE without invalidating, MOV CR3 to p with the flush (SDM\n"
+    "-- 4.10.4.1: p's PSC entries go), and read the next page of the region:\n"
+    "-- a full walk meets the cleared PDE; then the PDE is put back\n"
+    "local function psc(va, p)\n"
+    "  local v, pt = vcpus[1], pts[1]\n"
+    "  local ok, pde = pcall(pt.entry, pt, va, 2)\n"
+    "  if not ok or not pde or pde & 1 == 0 then return end\n"
+    "  v:set{ cr3 = pt.cr3 | p | (1 << 63) }\n"
+    "  v:read(va)\n"
+    "  pcall(pt.set_entry, pt, va, 2, 0)\n"
+    "  v:set{ cr3 = pt.cr3 | p }\n"
+    "  v:read(va + 0x1000)\n"
+    "  pcall(pt.set_entry, pt, va, 2, pde)\n"
     "end\n"
     "-- one gfn out and in again: nominate, evict, a hypervisor copy (the\n"
     "-- populate request), then the pager's answer: 0 prep without buffer\n"
@@ -216,6 +262,51 @@ static const char prologue[] =
     "-- keep the other domain from being destroyed)\n"
     "local function addfor(i, g, fg)\n"
     "  if doms[i]:add_foreign(g, doms[3 - i], fg) == 0 then doms[i]:remove(g) end\n"
+    "end\n"
+    "-- memory sharing (mem_sharing.c) between gfn g of domain i (the source)\n"
+    "-- and gfn cg of domain j (j may be i), both nominated: a: 0 share (the\n"
+    "-- client's frame goes), 1 share and a hypervisor write to the source\n"
+    "-- (a sharer that is not the last unshares by copying), 2 the source's\n"
+    "-- frame added at j's cg, a hole, as one more sharer.  Not in domains\n"
+    "-- with EPT A/D or PML (sharing_enable refuses them)\n"
+    "local function share(i, g, j, cg, a)\n"
+    "  for _, k in ipairs{ i, j } do\n"
+    "    if hows[k] == 'ad' or hows[k] == 'pml' then return end\n"
+    "  end\n"
+    "  local d, c = doms[i], doms[j]\n"
+    "  d:sharing_enable(); c:sharing_enable()\n"
+    "  local h = d:share_nominate(g)\n"
+    "  if not h then return end\n"
+    "  if a == 2 then d:share_add_physmap(g, h, c, cg); return end\n"
+    "  local ch = c:share_nominate(cg)\n"
+    "  if ch and d:share(g, h, c, cg, ch) == 0 and a == 1 then d:write_phys(g * 4096, g) end\n"
+    "end\n"
+    "-- the monitor ring attached (opts: access_required), but not in a\n"
+    "-- domain logging dirty pages by PML, where the oracle predicts a crash\n"
+    "-- for an n2rwx event the sim delivers (README 'Fuzzing', known findings)\n"
+    "local function mon(i, opts)\n"
+    "  if hows[i] ~= 'pml' then doms[i]:monitor_enable(opts) end\n"
+    "end\n"
+    "-- the mem_access listener (monitor ring): the oldest unread request\n"
+    "-- answered with VM_EVENT_FLAG_VCPU_PAUSED (the vCPU re-executes), the\n"
+    "-- listener first setting the gfn's access to acc if given\n"
+    "local function answer(i, acc)\n"
+    "  local r = doms[i]:monitor_get()\n"
+    "  if r then doms[i]:monitor_respond(r, acc and { access = acc } or nil) end\n"
+    "end\n"
+    "-- n async mem_access events in a row (n2rwx: the vCPU is not paused\n"
+    "-- for them): the listener attached if it is not, gfns g.. made n2rwx,\n"
+    "-- mapped at 0x800000.. and read; none answered, the ring fills and the\n"
+    "-- vCPU that takes the last free slots gets the black eye\n"
+    "-- (vm_event_put_request())\n"
+    "local function burst(i, g, n)\n"
+    "  if hows[i] == 'pml' then return end\n"
+    "  if not doms[i]:monitor().enabled then doms[i]:monitor_enable() end\n"
+    "  for k = 0, n - 1 do\n"
+    "    doms[i]:set_access(g + k, 'n2rwx')\n"
+    "    map(i, 0x800000 + k * 0x1000, g + k, 'w', 1, 0)\n"
+    "    vcpus[i]:read(0x800000 + k * 0x1000)\n"
+    "  end\n"
     "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
@@ -321,13 +412,14 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_BALLOON_OUT, OP_STARVE, OP_FLOOD, OP_STALE, OP_ROUNDTRIP,
        OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_IS_DIRTY, OP_LAST, OP_BIG,
        OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
+       OP_MMIO_DIRECT, OP_SHARE, OP_MONITOR, OP_LWRITE,
        OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
     [OP_MMIO] = 2, [OP_LD_TOGGLE] = 3, [OP_PEEK] = 3, [OP_CLEAN] = 3,
     [OP_CPU] = 4, [OP_READ] = 12, [OP_WRITE] = 12, [OP_EXEC] = 4,
-    [OP_WPHYS] = 3, [OP_FRESH] = 1, [OP_LMAP] = 3, [OP_LREAD] = 5,
+    [OP_WPHYS] = 3, [OP_FRESH] = 2, [OP_LMAP] = 3, [OP_LREAD] = 5,
     [OP_RAWPTE] = 3, [OP_NOMINATE] = 3, [OP_EVICT] = 2, [OP_PAGER_EVICT] = 3,
     [OP_PAGER_SERVE] = 3, [OP_PAGE_IN] = 2, [OP_FMAP] = 2, [OP_FUNMAP] = 2,
     [OP_INVLPG] = 5, [OP_MOVCR3] = 5, [OP_INVPCID] = 2, [OP_INVVPID] = 1,
@@ -336,6 +428,7 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_PREEMPT] = 2, [OP_CONTINUE] = 2, [OP_IS_DIRTY] = 2, [OP_LAST] = 2,
     [OP_BIG] = 2, [OP_FRAGMENT] = 1, [OP_ACCESS] = 3, [OP_SUPER] = 3,
     [OP_P2MFAIL] = 2, [OP_FOREIGN] = 2, [OP_POD] = 3, [OP_IOREQ] = 2,
+    [OP_MMIO_DIRECT] = 2, [OP_SHARE] = 3, [OP_MONITOR] = 3, [OP_LWRITE] = 3,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -346,6 +439,7 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "stale_tlb", "page_roundtrip", "set_mem_type", "preempted_op", "continue_op",
     "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
     "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
+    "mmio_direct", "share", "monitor", "write_2m",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -464,11 +558,17 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             /* Half the time a variant: domain 2 with 0x101 or 0x141 gfns
              * (64k + 1: the flat bitmap's size rounds up to the next 64
              * bits only with Xen's "+ BITS_PER_LONG", seed 1/03) or with
-             * log-dirty by PML; domain 1 with EPT A/D flags. */
-            switch (pick(xe, 2) ? 0 : 1 + pick(xe, 3)) {
+             * log-dirty by PML; domain 1 with EPT A/D flags; either with
+             * NPT (p2m-pt, #NPF), shadow paging (hap = "none"), or the
+             * guest in PAE or 32-bit paging (domain 1's vCPU keeps its TLBs
+             * and so PAE's PDPTE registers). */
+            static const char *const how[] = { "npt", "shadow", "pae", "32" };
+            switch (pick(xe, 2) ? 0 : 1 + pick(xe, 7)) {
             case 0: prog_add(p, "fresh(%u)", d); break;
             case 1: prog_add(p, "fresh(%u, nil, '%s')", d, d == 2 ? "pml" : "ad"); break;
-            default: prog_add(p, "fresh(%u, %#x)", d, pick(xe, 2) ? 0x101 : 0x141); break;
+            case 2:
+            case 3: prog_add(p, "fresh(%u, %#x)", d, pick(xe, 2) ? 0x101 : 0x141); break;
+            default: prog_add(p, "fresh(%u, nil, '%s')", d, how[pick(xe, 4)]); break;
             }
             break;
         case OP_IS_DIRTY: prog_add(p, "doms[%u]:is_dirty(%#" PRIx64 ")", d, g); break;
@@ -534,6 +634,54 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                 prog_add(p, "ioreq(%u, %#" PRIx64 ", '%s')", d,
                          (uint64_t)(0x40 + pick(xe, 0x30)), pick(xe, 3) ? "ioreq_server" : "ram_rw");
             break;
+        case OP_MMIO_DIRECT:
+            /* XEN_DOMCTL_memory_mapping: a device frame (beyond the host's
+             * 1024 frames of RAM) at a data gfn the page tables map, or
+             * the mapping removed (clear_mmio_p2m_entry()) */
+            if (pick(xe, 3))
+                prog_add(p, "dmmio(%u, %#x, %#x)", d, 0x40 + pick(xe, 0x30),
+                         0x400 + pick(xe, 0x100));
+            else
+                prog_add(p, "doms[%u]:clear_mmio(%#x)", d, 0x40 + pick(xe, 0x30));
+            break;
+        case OP_SHARE: {
+            /* source gfn in d (data RAM), the client in either domain:
+             * RAM to share with, or a hole (0x60..0x7f is unpopulated
+             * unless something populated it) to add the frame at */
+            unsigned a = pick(xe, 3), j = pick(xe, 3) ? 3 - d : d;
+            unsigned cg = a == 2 ? 0x60 + pick(xe, 0x20) : 0x40 + pick(xe, 0x20);
+            prog_add(p, "share(%u, %#x, %u, %#x, %u)", d, 0x40 + pick(xe, 0x20), j, cg, a);
+            break;
+        }
+        case OP_MONITOR: {
+            /* the monitor ring on, sometimes with access_required; a
+             * request answered (the listener maybe lifting the
+             * restriction); a burst of async events; the ring off */
+            static const char *const acc[] = { "nil", "'rwx'", "'r'", "'n2rwx'" };
+            switch (pick(xe, 6)) {
+            case 0:
+                prog_add(p, "mon(%u%s)", d,
+                         pick(xe, 4) ? "" : ", { access_required = true }");
+                break;
+            case 1: case 2: prog_add(p, "answer(%u, %s)", d, acc[pick(xe, 4)]); break;
+            case 3: case 4:
+                /* RAM gfns (0x40..0x5f): half the time 8 events, as
+                 * many as the ring has slots */
+                prog_add(p, "burst(%u, %#x, %u)", d, 0x40 + pick(xe, 0x18),
+                         pick(xe, 2) ? 8 : 1 + pick(xe, 8));
+                break;
+            default: prog_add(p, "doms[%u]:monitor_disable()", d); break;
+            }
+            break;
+        }
+        case OP_LWRITE:
+            /* a write through a large page (2 MiB; 4 MiB in 32-bit
+             * paging, PSE) into its data gfns 0x40..0x7f, not into the page
+             * tables below them */
+            prog_add(p, "vcpus[%u]:write(%#" PRIx64 ", %u)", d,
+                     (uint64_t)0x40000000 + 0x200000ULL * pick(xe, 4) + 0x40000 +
+                         8 * pick(xe, 0x8000), i + 1);
+            break;
         case OP_FRAGMENT:
             /* free frames with mfn % N != 0 become Xen's for good: no
              * free block of order > 0 is left (superpages, tree pages) */
@@ -591,7 +739,7 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * guest frames and EPT tables (populate, page-in) and
              * log-dirty tree pages (marks by writes and copies) */
             static const char *const what[] = {
-                "doms[%u]:populate(%#" PRIx64 ")",
+                "spop(%u, %#" PRIx64 ")",
                 "doms[%u]:write_phys(%#" PRIx64 "000, 1)",
                 "vcpus[%u]:write(%#" PRIx64 "000, 2)",
                 "page_in(%u, 'x')",
@@ -635,9 +783,13 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             break;
         case OP_STALE:
             /* how: 1 INVLPG, 2 INVPCID individual address, 3 MOV CR3 to
-             * PCID 1..3 without flush, 4 INVPCID single context */
-            prog_add(p, "stale(%#" PRIx64 ", %#" PRIx64 ", %u, %u)", va, g, 1 + pick(xe, 4),
-                     1 + pick(xe, 3));
+             * PCID 1..3 without flush, 4 INVPCID single context; one time
+             * in five the paging-structure-cache probe psc() instead */
+            if (pick(xe, 5))
+                prog_add(p, "stale(%#" PRIx64 ", %#" PRIx64 ", %u, %u)", va, g,
+                         1 + pick(xe, 4), 1 + pick(xe, 3));
+            else
+                prog_add(p, "psc(%#" PRIx64 ", %u)", va, 1 + pick(xe, 3));
             break;
         }
     }

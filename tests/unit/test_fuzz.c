@@ -280,6 +280,40 @@ Test(fuzz, generator_reaches_bitmap_and_resume_mutants, .timeout = 300)
     }
 }
 
+/*
+ * The operations and domain variants added for the mutants merged with
+ * issues 3-5 reach one mutant of each: direct MMIO (set_mmio), memory
+ * sharing (share), the monitor ring's black eye (burst), NPT and shadow
+ * domains, PAE's PDPTE registers and 32-bit paging's 4 MiB pages; each
+ * reproducer diverges with its mutant and passes without.
+ */
+Test(fuzz, generator_reaches_sharing_monitor_and_paging_mode_mutants, .timeout = 600)
+{
+    const char *const muts[] = {
+        "mmio_direct_wb", "share_client_leak", "vm_event_no_black_eye", "npt_logdirty_rw",
+        "shadow_2d_refs", "pae_pdpte_reread", "pse_no_dirty",
+    };
+    for (unsigned i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+        char dir[64];
+        char *path = fuzz_finding(muts[i], 20000, dir, sizeof dir);
+        cr_assert_not_null(path, "%s: not found from seed 1 in 20000 operations", muts[i]);
+        struct run_opts ro = { .seed = 1 };
+        struct run_result r;
+        pagesim_mutants = mutant_from_name(muts[i]);
+        lapi_run_file(path, &ro, &r);
+        cr_assert_str_eq(r.status, "diverge", "%s: reproducer %s: %s", muts[i], path,
+                         r.message);
+        pagesim_mutants = 0;
+        lapi_run_file(path, &ro, &r);
+        cr_assert_str_eq(r.status, "pass", "%s: reproducer without the mutant: %s",
+                         muts[i], r.message);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        cr_assert_eq(system(cmd), 0);
+        free(path);
+    }
+}
+
 /* The new operation kinds are drawn, and none of them makes a program
  * fail on the real code (the programs of seeds 1-2 pass). */
 Test(fuzz, new_kinds_drawn_and_programs_pass, .timeout = 300)
@@ -287,6 +321,7 @@ Test(fuzz, new_kinds_drawn_and_programs_pass, .timeout = 300)
     static const char *const kinds[] = {
         "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
         "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
+        "mmio_direct", "share", "monitor", "write_2m",
     };
     struct fuzz_opts o = { .seed = 1, .max_ops = 4800, .quiet = true, .no_fork = true };
     struct fuzz_stats st;
