@@ -512,14 +512,14 @@ static void sworld_build(struct sworld *s, uint64_t seed)
  * each on its own copy of the world: every result, every TLB result, the
  * statistics and -- every 64 steps and at the end -- the whole cache state
  * and the guest tables must be equal. */
-Test(tlb, fast_paths_equal_general_walker_streams)
+static void streams_diff(unsigned seed, const struct cpu_profile *prof, bool tags)
 {
-    for (unsigned seed = 1; seed <= 6; seed++) {
+    {
         struct sworld w2[2];
         struct mmu_tlb *tt[2];
         for (int i = 0; i < 2; i++) {
             sworld_build(&w2[i], 0x9E3779B97F4A7C15ULL * seed);
-            tt[i] = tlb_new(seed % 3 == 0 ? &cpu_profile_amd : &cpu_profile_intel);
+            tt[i] = tlb_new(prof);
         }
         struct mmu_ept ep = { .root = { 0x10 }, .maxphyaddr = 46 };
         struct mmu_cpu c = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr3 = SG_PT << 12,
@@ -527,6 +527,7 @@ Test(tlb, fast_paths_equal_general_walker_streams)
                              .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
                              .cpl = 3, .maxphyaddr = 46 };
         uint64_t page = 0;
+        uint16_t vpid = 1;
         for (unsigned n = 0; n < 6000; n++) {
             unsigned r = (unsigned)(trand() % 1000);
             if (r < 6) {
@@ -540,10 +541,10 @@ Test(tlb, fast_paths_equal_general_walker_streams)
             } else if (r < 17) {
                 uint64_t va = (trand() % SG_PAGES) << 12;
                 for (int i = 0; i < 2; i++)
-                    tlb_invlpg(tt[i], 1, 0, va);
+                    tlb_invlpg(tt[i], vpid, tlb_pcid_of(&c), va);
             } else if (r < 19) {
                 for (int i = 0; i < 2; i++)
-                    tlb_mov_cr3(tt[i], 1, 0, false);
+                    tlb_mov_cr3(tt[i], vpid, tlb_pcid_of(&c), false);
             } else if (r < 25) {
                 /* A guest PTE rewritten without an invalidation. */
                 uint64_t g = trand() % SG_PAGES;
@@ -551,6 +552,19 @@ Test(tlb, fast_paths_equal_general_walker_streams)
                                           | (trand() % 2 ? PTE_D : 0));
                 for (int i = 0; i < 2; i++)
                     hostmem_write64(w2[i].hm, _hpa(sguest_slot(&w2[i], g << 12, 1)), v);
+            } else if (tags && r < 60) {
+                /* Another VPID or PCID: entries of the same pages under
+                 * other tags (the fast miss path gives those up). */
+                vpid = (uint16_t)(1 + trand() % 2);
+                c.cr4 |= X86_CR4_PCIDE;
+                c.cr3 = (SG_PT << 12) | (trand() % 2);
+            } else if (tags && r < 64) {
+                /* PSC and EPT PSC entries dropped under the hints. */
+                for (int i = 0; i < 2; i++)
+                    tlb_invvpid(tt[i], 1, vpid, 0);
+            } else if (tags && r < 67) {
+                for (int i = 0; i < 2; i++)
+                    tlb_invept(tt[i], 1, 0x10);
             }
             page = trand() % 4 ? (page + 1) % SG_PAGES : trand() % SG_PAGES;
             uint64_t va = trand() % 16 == 0 ? SG_BIG + (trand() % 512 << 12)
@@ -563,7 +577,7 @@ Test(tlb, fast_paths_equal_general_walker_streams)
             struct tlb_stats st[2];
             for (int i = 0; i < 2; i++) {
                 pagesim_mutants = i ? MUT_M2P_KEEP_ON_FREE : 0;
-                tlb_access(tt[i], w2[i].hm, &c, &ep, 1, _gva(va), k, &res[i], &tr[i]);
+                tlb_access(tt[i], w2[i].hm, &c, &ep, vpid, _gva(va), k, &res[i], &tr[i]);
                 tlb_stats(tt[i], &st[i]);
             }
             pagesim_mutants = 0;
@@ -597,6 +611,38 @@ Test(tlb, fast_paths_equal_general_walker_streams)
             hostmem_destroy(w2[i].hm);
         }
     }
+}
+
+Test(tlb, fast_paths_equal_general_walker_streams)
+{
+    for (unsigned seed = 1; seed <= 6; seed++)
+        streams_diff(seed, seed % 3 == 0 ? &cpu_profile_amd : &cpu_profile_intel, false);
+}
+
+/* The same with small caches, so that the STLB, the PSCs and the PT-line
+ * cache evict all the time (the profiles' STLBs hold the whole stream),
+ * odd set counts and way counts that are no multiple of 4 (the unrolled
+ * set scans of the fast miss path), and other VPIDs/PCIDs and INVVPID /
+ * INVEPT mixed in (entries of other tags, hints left on dropped
+ * entries). */
+Test(tlb, fast_paths_equal_general_walker_small_caches)
+{
+    static struct cpu_profile small[3];
+    for (int i = 0; i < 3; i++) {
+        small[i] = cpu_profile_intel;
+        small[i].name = "small";
+    }
+    small[0].stlb = (struct tlb_geom){ 48, 12 };   /* 4 sets of 12 */
+    small[0].ptc_lines = 32, small[0].ptc_ways = 8;
+    small[1].stlb = (struct tlb_geom){ 42, 7 };    /* 6 sets of 7 */
+    small[1].dtlb4k = (struct tlb_geom){ 15, 5 };  /* 3 sets of 5 */
+    small[1].ptc_lines = 30, small[1].ptc_ways = 5;
+    small[1].psc[2] = small[1].epsc[2] = (struct tlb_geom){ 3, 3 };
+    small[2].stlb = (struct tlb_geom){ 16, 16 };   /* fully associative */
+    small[2].dtlb4k = (struct tlb_geom){ 6, 6 };
+    small[2].psc[2] = small[2].epsc[2] = (struct tlb_geom){ 2, 1 };
+    for (unsigned seed = 1; seed <= 6; seed++)
+        streams_diff(seed, &small[seed % 3], seed > 2);
 }
 
 /* ---- PAE PDPTE registers ---------------------------------------------------------- */
