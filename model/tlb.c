@@ -855,17 +855,8 @@ static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
     /* It completes.  The result as the walker leaves it. */
     unsigned elev = ept->levels == 5 ? 5 : 4;
     uint64_t hpa = (e & EPT_ADDR_MASK) | (gpa & 0xFFF);
-    /* Every field stored once (a compound literal is built on the stack
-     * and copied, a memset is a rep stos): what the walker leaves. */
-    res->pf_ec = 0;
-    res->cr2 = _gva(0);
-    res->exit_qual = 0;
-    res->exit_gpa = _gpa(0);
-    res->exit_gla = _gva(0);
-    res->ad_writes = 0;
-    res->nad_gpa = 0;
-    for (unsigned i = 0; i < 5; i++)
-        res->ad_gpa[i] = 0;
+    /* What the walker leaves: cleared, then the fields set. */
+    mmu_result_clear(res);
     res->outcome = MMU_OK;
     res->gpa = _gpa(gpa);
     res->hpa = _hpa(hpa);

@@ -359,7 +359,8 @@ Test(tlb, fast_paths_equal_general_walker)
         c.efer ^= trand() % 4 == 0 ? X86_EFER_NXE : 0;
         c.cr4 |= trand() % 8 == 0 ? X86_CR4_SMAP : 0;
         enum access_kind k = (enum access_kind)(trand() % 3);
-        bool with_tlb = trand() % 2;
+        bool with_tlb = trand() % 2, with_log = trand() % 2;
+        struct mmu_reflog log[2];
         uint64_t va = VA + 8 * (trand() % 512);
         uint64_t va2 = va + 0x1000 * (trand() % 2);
         struct mmu_result r[2];
@@ -380,6 +381,13 @@ Test(tlb, fast_paths_equal_general_walker)
                  * second (another page, same PT) walks below them. */
                 tlb_access(t, hm, &c, &ept, 1, _gva(VA), ACC_READ, &r[pass], &tr);
                 tlb_access(t, hm, &c, &ept, 1, _gva(va2), k, &r[pass], &tr);
+            } else if (with_log) {
+                /* The walk with a reference log (the fast walk's logging
+                 * variant): the same references, in the same order. */
+                struct mmu_ept el = ept;
+                el.reflog = &log[pass];
+                log[pass].n = 0;
+                mmu_translate(hm, &c, &el, _gva(va), k, &r[pass]);
             } else {
                 mmu_translate(hm, &c, &ept, _gva(va), k, &r[pass]);
             }
@@ -391,6 +399,11 @@ Test(tlb, fast_paths_equal_general_walker)
             hostmem_read64(hm, _hpa((4 << 12) + 8 * 0x20), &mem[pass][0]);
         }
         same_result(n, &r[0], &r[1]);
+        if (!with_tlb && with_log) {
+            cr_assert_eq(log[0].n, log[1].n, "trial %u: references logged", n);
+            for (unsigned i = 0; i < log[0].n; i++)
+                cr_assert_eq(log[0].hpa[i], log[1].hpa[i], "trial %u: reference %u", n, i);
+        }
         for (int l = 0; l < 5; l++)
             cr_assert_eq(mem[0][l], mem[1][l], "trial %u: memory at level %d", n, l);
         cr_assert_eq(st[0].cycles, st[1].cycles, "trial %u: cycles", n);
@@ -399,6 +412,66 @@ Test(tlb, fast_paths_equal_general_walker)
         cr_assert_eq(st[0].epsc_hits, st[1].epsc_hits, "trial %u", n);
     }
     pagesim_mutants = 0;
+}
+
+/* Guest tables that alias: eight table pages, in two 2 MiB regions (two
+ * EPT page tables), every entry of each pointing at a random one of them,
+ * so that any entry read from the wrong place (a wrong host frame, a wrong
+ * index, a stale host-side memo of the fast walk) still walks to a
+ * translation, a different one.  The fast walk (no mutant) and the
+ * general walker (a sim mutant bit) must agree on every result and every
+ * reference, with and without a reference log. */
+Test(tlb, fast_walk_equals_general_walker_aliased_tables)
+{
+    static const uint64_t pool[8] = { 0x40, 0x41, 0x42, 0x43,
+                                      0x240, 0x241, 0x242, 0x243 };
+    const uint64_t f = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+    const uint64_t rwx = EPT_R | EPT_W | EPT_X;
+    struct hostmem *h = hostmem_new(0x800);
+    /* EPT: PML4 0x10 -> PDPT 0x11 -> PD 0x12 -> PT 0x13 (gfns 0..511)
+     * and PT 0x14 (gfns 512..1023); gfn g at mfn g + 0x400. */
+    hostmem_write64(h, _hpa(0x10ULL << 12), (0x11ULL << 12) | rwx);
+    hostmem_write64(h, _hpa(0x11ULL << 12), (0x12ULL << 12) | rwx);
+    hostmem_write64(h, _hpa(0x12ULL << 12), (0x13ULL << 12) | rwx);
+    hostmem_write64(h, _hpa((0x12ULL << 12) + 8), (0x14ULL << 12) | rwx);
+    for (int i = 0; i < 8; i++) {
+        uint64_t g = pool[i], pt = g < 512 ? 0x13 : 0x14;
+        hostmem_write64(h, _hpa((pt << 12) + 8 * (g & 511)),
+                        ((g + 0x400) << 12) | rwx | (6 << 3));
+        for (unsigned j = 0; j < 512; j++)
+            hostmem_write64(h, _hpa(((g + 0x400) << 12) + 8 * j),
+                            (pool[trand() % 8] << 12) | f);
+    }
+    struct mmu_ept ep = { .root = { 0x10 }, .maxphyaddr = 46 };
+    struct mmu_cpu c = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr3 = 0x40ULL << 12,
+                         .cr4 = X86_CR4_PAE,
+                         .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
+                         .cpl = 3, .maxphyaddr = 46 };
+    unsigned fast_ok = 0;
+    for (unsigned n = 0; n < 4000; n++) {
+        uint64_t va = (trand() & ((1ULL << 47) - 1)) & ~7ULL;
+        c.cr3 = pool[trand() % 8] << 12;
+        enum access_kind k = (enum access_kind)(trand() % 3);
+        bool with_log = trand() % 2;
+        struct mmu_result r[2];
+        struct mmu_reflog lg[2];
+        for (int pass = 0; pass < 2; pass++) {
+            struct mmu_ept el = ep;
+            lg[pass].n = 0;
+            el.reflog = with_log ? &lg[pass] : NULL;
+            pagesim_mutants = pass ? MUT_M2P_KEEP_ON_FREE : 0;
+            mmu_translate(h, &c, &el, _gva(va), k, &r[pass]);
+        }
+        pagesim_mutants = 0;
+        same_result(n, &r[0], &r[1]);
+        cr_assert_eq(lg[0].n, lg[1].n, "walk %u: references logged", n);
+        for (unsigned i = 0; i < lg[0].n; i++)
+            cr_assert_eq(lg[0].hpa[i], lg[1].hpa[i], "walk %u: reference %u", n, i);
+        fast_ok += r[0].outcome == MMU_OK;
+    }
+    /* Nearly every walk completes (the pool maps everything). */
+    cr_assert_gt(fast_ok, 3900);
+    hostmem_destroy(h);
 }
 
 /* ---- the same streams, fast and general ------------------------------------------ */
