@@ -777,11 +777,12 @@ static inline const uint8_t *stream_next(const struct hostmem *hm, uint64_t va,
  * was, and the general path runs.  The caller checked IA-32e paging, no
  * SMEP/SMAP/PKE/PKS, no MBEC, no mutant, and that the L1 4 KiB array has
  * no entry for the page. */
-static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
-                      const struct mmu_cpu *cpu, const struct mmu_ept *ept,
-                      uint16_t vpid, uint16_t pcid, uint64_t va,
-                      enum access_kind k, struct mmu_result *res,
-                      struct tlb_result *tr)
+/* Not inlined: in tlb_access() its registers and stack frame would tax
+ * every L1 hit. */
+static __attribute__((noinline)) bool
+miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
+          const struct mmu_ept *ept, uint16_t vpid, uint16_t pcid, uint64_t va,
+          enum access_kind k, struct mmu_result *res, struct tlb_result *tr)
 {
     if (ept->npt || ept->ad || ept->emulator || ept->pml)
         return false;
