@@ -98,6 +98,12 @@ struct mmu_tlb {
      * tlb_pae_load() read them; the vCPU's walks in PAE mode use them. */
     bool pae_valid;
     uint64_t pae_cr3, pdpte[4];
+    /* Host-side lookup hints of miss_fast() (no simulated state; not in
+     * tlb_state_digest()): the guest PDE-cache and EPT PDE-cache entries
+     * and the PT-line-cache ways it used last.  A hint is only believed
+     * after its contents are compared, so it can never change a result. */
+    struct psce *psc_hint, *epsc_hint;
+    struct ptc_way *ptc_hint[2];
 };
 
 static uint64_t pow2_mask(unsigned sets)
@@ -147,6 +153,8 @@ struct mmu_tlb *tlb_new(const struct cpu_profile *p)
         tlb_destroy(t);
         return NULL;
     }
+    /* Empty ways (tag1 0) never match a line (tag1 >= 1). */
+    t->ptc_hint[0] = t->ptc_hint[1] = &t->ptc[0];
     return t;
 }
 
@@ -278,17 +286,50 @@ static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
 /* arr_fill() when the caller knows the array holds no entry of the same
  * translation (its lookup found none): the victim is the first empty way,
  * else the least recently used -- the way arr_fill() picks then. */
+/* The first way of the smallest stamp in a set (empty ways have 0): the
+ * LRU victim.  Branch-free (conditional moves), which a set of 12 ways
+ * needs more than an early exit at the first empty way. */
+static inline unsigned lru_victim(const uint64_t *lru, unsigned ways)
+{
+    uint64_t best = lru[0];
+    unsigned v = 0;
+#define LRU_STEP(w_) do {                                                      \
+        uint64_t l_ = lru[w_];                                                 \
+        bool lt_ = l_ < best;                                                  \
+        best = lt_ ? l_ : best;                                                \
+        v = lt_ ? (w_) : v;                                                    \
+    } while (0)
+    unsigned w = 1;
+    for (; w + 4 <= ways; w += 4) {
+        LRU_STEP(w);
+        LRU_STEP(w + 1);
+        LRU_STEP(w + 2);
+        LRU_STEP(w + 3);
+    }
+    for (; w < ways; w++)
+        LRU_STEP(w);
+#undef LRU_STEP
+    return v;
+}
+
+/* Does any way of a set hold key k (whatever its tags)? */
+static inline bool key_in_set(const uint64_t *key, unsigned ways, uint64_t k)
+{
+    unsigned w = 0;
+    bool hit = false;
+    for (; w + 4 <= ways; w += 4)
+        hit |= (key[w] == k) | (key[w + 1] == k) | (key[w + 2] == k)
+               | (key[w + 3] == k);
+    for (; w < ways; w++)
+        hit |= key[w] == k;
+    return hit;
+}
+
 static inline void arr_fill_new(struct mmu_tlb *t, struct tlb_arr *a,
                                 const struct tlbe *n)
 {
-    size_t base = set_of(n->vpn, a->sets, a->mask) * a->ways, v = base;
-    const uint64_t *lru = &a->lru[base];
-    uint64_t best = lru[0];
-    for (unsigned w = 1; w < a->ways && best; w++)
-        if (lru[w] < best) {
-            best = lru[w];
-            v = base + w;
-        }
+    size_t base = set_of(n->vpn, a->sets, a->mask) * a->ways;
+    size_t v = base + lru_victim(&a->lru[base], a->ways);
     a->e[v] = *n;
     a->e[v].valid = 1;
     a->key[v] = tkey(n->vpn, n->shift);
@@ -515,7 +556,12 @@ void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
 
 /* ---- PT-line cost model ------------------------------------------------------- */
 
-static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
+/* The cost of one page-table reference, and the PT-line cache updated:
+ * a hit refreshes the line's stamp, a miss evicts the set's oldest line
+ * (*way: the way used).  A line is in at most one way of its set (only a
+ * miss inserts it), so the hit is the same whichever way is tried first. */
+static inline uint64_t ptc_access(struct mmu_tlb *t, uint64_t hpa,
+                                  struct ptc_way **way)
 {
     uint64_t tag = hpa >> 6, t1 = tag + 1;
     unsigned ways = t->p->ptc_ways;
@@ -526,6 +572,7 @@ static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
     for (unsigned w = 0; w < ways; w++) {
         if (set[w].tag1 == t1) {
             set[w].stamp = ++t->stamp;
+            *way = &set[w];
             return t->p->lat_pt_hit;
         }
         if (set[w].stamp <= victim->stamp)
@@ -533,7 +580,44 @@ static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
     }
     victim->tag1 = t1;
     victim->stamp = ++t->stamp;
+    *way = victim;
     return t->p->lat_pt_miss;
+}
+
+static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
+{
+    struct ptc_way *w;
+    return ptc_access(t, hpa, &w);
+}
+
+/* ptc_access() trying the way *hint first (miss_fast(): consecutive
+ * entries of a table share a line); exact for the reason given there. */
+static inline uint64_t ptc_cost_hinted(struct mmu_tlb *t, uint64_t hpa,
+                                       struct ptc_way **hint)
+{
+    if ((*hint)->tag1 == (hpa >> 6) + 1) {
+        (*hint)->stamp = ++t->stamp;
+        return t->p->lat_pt_hit;
+    }
+    return ptc_access(t, hpa, hint);
+}
+
+/* psc_find() trying *hint first.  A set holds at most one valid entry
+ * per (tag, EPTP, VPID, PCID) (psc_fill() replaces a matching one) and
+ * an entry lives only in its tag's set, so a hint that matches is the
+ * entry psc_find() returns. */
+static inline struct psce *psc_find_hinted(struct psc_arr *a, struct psce **hint,
+                                           uint64_t tag, uint64_t eptp,
+                                           uint16_t vpid, uint16_t pcid)
+{
+    struct psce *h = *hint;
+    if (h && h->valid && h->tag == tag && h->eptp == eptp && h->vpid == vpid
+        && h->pcid == pcid)
+        return h;
+    h = psc_find(a, tag, eptp, vpid, pcid);
+    if (h)
+        *hint = h;
+    return h;
 }
 
 /* ---- the access ------------------------------------------------------------------ */
@@ -623,6 +707,61 @@ static inline uint64_t above_maxphy(unsigned maxphy)
     return ((1ULL << 52) - 1) & ~((1ULL << maxphy) - 1);
 }
 
+/* Host-side only, no simulated effect: a strided stream (bench
+ * stride_256m, a guest touching one byte per page) misses the host caches
+ * on every data access, and the model's long iteration exposes each miss.
+ * So, after a miss_fast() translation, look PF_DIST pages ahead under the
+ * same cached PDE and EPT PDE (the same page-table pages, whose lines the
+ * walk just brought in) and ask the host CPU to prefetch the data line
+ * the guest would touch there at the same offset (stream_next()).  Nothing of the model
+ * is read or written but host memory, through the reads hostmem_read64()
+ * makes (it has no side effects); a prefetch of a wrong guess costs a
+ * line, never a result. */
+#define PF_DIST 4
+
+/* A frame's bytes as hostmem_read64() finds them (NULL: outside host
+ * memory or not backed, where it reads 0), from the public layout in
+ * pagesim/hostmem.h: miss_fast() reads two entries of one table page and
+ * looks the page up once. */
+static inline const uint8_t *hm_frame_ro(const struct hostmem *hm, uint64_t hpa)
+{
+    uint64_t f = hpa >> PAGE_SHIFT;
+    if (f >= hm->nr_frames)
+        return NULL;
+    uint8_t **chunk = hm->dir[f >> HM_CHUNK_SHIFT];
+    return chunk ? chunk[f & ((1u << HM_CHUNK_SHIFT) - 1)] : NULL;
+}
+
+/* Entry i of a table page (0 when the page reads as zeros). */
+static inline uint64_t tbl_entry(const uint8_t *page, unsigned i)
+{
+    uint64_t v = 0;
+    if (page)
+        __builtin_memcpy(&v, page + 8 * i, sizeof(v));
+    return v;
+}
+
+/* The host address to prefetch (NULL: none), from the guest table page
+ * ptp and the EPT table page eptp_pg miss_fast() used.  It returns the
+ * pointer and the caller prefetches: GCC finds a void function whose
+ * only effect is __builtin_prefetch() side-effect free and drops it. */
+static inline const uint8_t *stream_next(const struct hostmem *hm, uint64_t va,
+                                         uint64_t gpa, const uint8_t *ptp,
+                                         const uint8_t *eptp_pg)
+{
+    uint64_t va2 = va + ((uint64_t)PF_DIST << 12);
+    if ((va2 ^ va) >> 21)
+        return NULL; /* another PDE */
+    uint64_t v = tbl_entry(ptp, (va2 >> 12) & 511), g2 = v & PTE_ADDR_MASK;
+    if (!(v & PTE_P) || (g2 ^ gpa) >> 21)
+        return NULL; /* not present, or under another EPT PDE */
+    uint64_t e = tbl_entry(eptp_pg, (g2 >> 12) & 511);
+    if (!(e & 7))
+        return NULL;
+    const uint8_t *fr = hm_frame_ro(hm, e & EPT_ADDR_MASK);
+    return fr ? fr + (va & 0xFFF) : NULL;
+}
+
 /* The common TLB miss, in one piece: no TLB entry for the page, the
  * deepest guest PSC entry a PDE (SDM 4.10.3.2: the walk reads only the
  * PTE, at the cached table's host address), the deepest EPT PSC entry an
@@ -638,11 +777,12 @@ static inline uint64_t above_maxphy(unsigned maxphy)
  * was, and the general path runs.  The caller checked IA-32e paging, no
  * SMEP/SMAP/PKE/PKS, no MBEC, no mutant, and that the L1 4 KiB array has
  * no entry for the page. */
-static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
-                      const struct mmu_cpu *cpu, const struct mmu_ept *ept,
-                      uint16_t vpid, uint16_t pcid, uint64_t va,
-                      enum access_kind k, struct mmu_result *res,
-                      struct tlb_result *tr)
+/* Not inlined: in tlb_access() its registers and stack frame would tax
+ * every L1 hit. */
+static __attribute__((noinline)) bool
+miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
+          const struct mmu_ept *ept, uint16_t vpid, uint16_t pcid, uint64_t va,
+          enum access_kind k, struct mmu_result *res, struct tlb_result *tr)
 {
     if (ept->npt || ept->ad || ept->emulator || ept->pml)
         return false;
@@ -655,19 +795,34 @@ static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
     if (k != ACC_FETCH && (arr_find(&t->a[A_D2M], va, 21, vpid, pcid, eptp)
                            || arr_find(&t->a[A_D1G], va, 30, vpid, pcid, eptp)))
         return false;
-    if (arr_find(&t->a[A_STLB], va, 12, vpid, pcid, eptp)
-        || arr_find(&t->a[A_STLB], va, 21, vpid, pcid, eptp))
-        return false;
+    /* The STLB's 4 KiB set in one pass: any entry with the page's key
+     * (whatever its tags: a match of another VPID/PCID is rare, and the
+     * general path sorts it out) sends the access there; on the way, the
+     * fill's victim as arr_fill_new() picks it (the first way of the
+     * smallest stamp; nothing below changes the STLB before the fill). */
+    struct tlb_arr *sa = &t->a[A_STLB];
+    uint64_t vpn = va >> 12, key = tkey(vpn, 12);
+    size_t sbase = set_of(vpn, sa->sets, sa->mask) * sa->ways, sv = sbase;
+    {
+        if (key_in_set(&sa->key[sbase], sa->ways, key)
+            || arr_find(sa, va, 21, vpid, pcid, eptp))
+            return false;
+        sv += lru_victim(&sa->lru[sbase], sa->ways);
+    }
     /* psc_lookup() tries the PDE cache first: a hit there is the deepest. */
     if (!t->psc[2].e || !t->epsc.a[2].e)
         return false;
-    struct psce *pe = psc_find(&t->psc[2], va >> 21, eptp, vpid, pcid);
+    struct psce *pe = psc_find_hinted(&t->psc[2], &t->psc_hint, va >> 21, eptp,
+                                      vpid, pcid);
     if (!pe)
         return false;
     /* The PTE, checked as mmu_fast_psc() checks it (a 4 KiB leaf: bit 7
      * is PAT; SDM 4.6 rights without SMEP/SMAP/keys). */
-    uint64_t pte_hpa = pe->tbl_hpa + 8 * ((va >> 12) & 511), v = 0;
-    (void)hostmem_read64(hm, _hpa(pte_hpa), &v); /* outside: 0, not present */
+    if (pe->tbl_hpa & 0xFFF)
+        return false; /* not a table page: cannot be in IA-32e, but exact */
+    uint64_t pte_hpa = pe->tbl_hpa + 8 * ((va >> 12) & 511);
+    const uint8_t *ptp = hm_frame_ro(hm, pe->tbl_hpa);
+    uint64_t v = tbl_entry(ptp, (va >> 12) & 511); /* outside: 0, not present */
     bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
     if (!(v & PTE_P) || !(v & PTE_A) || (k == ACC_WRITE && !(v & PTE_D))
         || (v & (above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX))))
@@ -682,11 +837,13 @@ static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
     /* The final gpa's EPT walk: mmu_epsc_lookup() tries the EPT PDE cache
      * first; below it only the EPT PTE, a leaf. */
     uint64_t gpa = (v & PTE_ADDR_MASK) | (va & 0xFFF);
-    struct psce *ee = psc_find(&t->epsc.a[2], gpa >> 21, eptp, 0, 0);
-    if (!ee)
+    struct psce *ee = psc_find_hinted(&t->epsc.a[2], &t->epsc_hint, gpa >> 21,
+                                      eptp, 0, 0);
+    if (!ee || (ee->tbl_hpa & 0xFFF))
         return false;
-    uint64_t ept_hpa = ee->tbl_hpa + 8 * ((gpa >> 12) & 511), e = 0;
-    (void)hostmem_read64(hm, _hpa(ept_hpa), &e);
+    uint64_t ept_hpa = ee->tbl_hpa + 8 * ((gpa >> 12) & 511);
+    const uint8_t *eptp_pg = hm_frame_ro(hm, ee->tbl_hpa);
+    uint64_t e = tbl_entry(eptp_pg, (gpa >> 12) & 511);
     uint64_t p = ee->rights & e & 7;
     static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
     /* ept.c's exits and misconfigurations: R/W/X 000, 010 or 110 (bits of
@@ -699,26 +856,33 @@ static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
     /* It completes.  The result as the walker leaves it. */
     unsigned elev = ept->levels == 5 ? 5 : 4;
     uint64_t hpa = (e & EPT_ADDR_MASK) | (gpa & 0xFFF);
-    *res = (struct mmu_result){
-        .outcome = MMU_OK, .gpa = _gpa(gpa), .hpa = _hpa(hpa),
-        /* One guest read; the EPT walk counts the levels the EPT PSC
-         * skipped as made (see mmu_result.epsc_saved). */
-        .refs = 1 + elev, .guest_refs = 1, .ept_refs = elev,
-        .epsc_saved = elev - 1, .page_shift = 12,
-        .ept_memtype = (unsigned)(e >> 3) & 7, .ept_ipat = (e & EPT_IPAT) != 0,
-        .ept_shift = 12, .ept_perm = (unsigned)p,
-        .rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
+    /* What the walker leaves: cleared, then the fields set. */
+    mmu_result_clear(res);
+    res->outcome = MMU_OK;
+    res->gpa = _gpa(gpa);
+    res->hpa = _hpa(hpa);
+    /* One guest read; the EPT walk counts the levels the EPT PSC skipped
+     * as made (see mmu_result.epsc_saved). */
+    res->refs = 1 + elev;
+    res->guest_refs = 1;
+    res->ept_refs = elev;
+    res->epsc_saved = elev - 1;
+    res->page_shift = 12;
+    res->ept_memtype = (unsigned)(e >> 3) & 7;
+    res->ept_ipat = (e & EPT_IPAT) != 0;
+    res->ept_shift = 12;
+    res->ept_perm = (unsigned)p;
+    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
                   | (nx && nxe ? MMU_R_NX : 0) | ((v & PTE_D) ? MMU_R_D : 0)
-                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0),
-        .pkey = (unsigned)(v >> 59) & 15,
-    };
+                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
+    res->pkey = (unsigned)(v >> 59) & 15;
     /* The caches used, in the general path's order. */
     pe->stamp = ++t->stamp;
     ee->stamp = ++t->stamp;
     t->st.epsc_hits++;
     uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
-    cyc += ptc_cost(t, pte_hpa);
-    cyc += ptc_cost(t, ept_hpa);
+    cyc += ptc_cost_hinted(t, pte_hpa, &t->ptc_hint[0]);
+    cyc += ptc_cost_hinted(t, ept_hpa, &t->ptc_hint[1]);
     tr->level = TLB_WALK;
     tr->cycles = cyc;
     t->st.walks++;
@@ -733,7 +897,13 @@ static bool miss_fast(struct mmu_tlb *t, struct hostmem *hm,
     };
     /* The lookups above found no entry of this translation in either. */
     arr_fill_new(t, &t->a[k == ACC_FETCH ? A_I4K : A_D4K], &n);
-    arr_fill_new(t, &t->a[A_STLB], &n);
+    sa->e[sv] = n;
+    sa->key[sv] = key;
+    sa->lru[sv] = ++t->stamp;
+    sa->has |= 1u; /* the 4 KiB class */
+    const uint8_t *next = stream_next(hm, va, gpa, ptp, eptp_pg);
+    if (next)
+        __builtin_prefetch(next, 1); /* mostly a write stream */
     return true;
 }
 

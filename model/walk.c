@@ -214,13 +214,23 @@ FAST_INLINE uint64_t fast_rd(const struct hostmem *hm, uint64_t a)
 struct fast_memo {
     uint64_t f[6];
     const uint8_t *p[6];
+    /* And the entry each EPT level read last, with its address: the
+     * fast path writes nothing (no A/D), so within one walk the same
+     * address holds the same value, and the four EPT walks of the guest
+     * tables, which mostly share their upper levels, take those entries
+     * from here -- the walk's chain of dependent loads gets shorter; every
+     * entry is still counted, logged and checked. */
+    uint64_t ea[6], e[6];
 };
 
 FAST_INLINE uint64_t fast_rd_memo(const struct hostmem *hm, uint64_t a,
                                   struct fast_memo *mm, int level)
 {
+    if (mm->ea[level] == a)
+        return mm->e[level];
     uint64_t f = a >> PAGE_SHIFT, v = 0;
     const uint8_t *fr;
+    mm->ea[level] = a;
     if (mm->f[level] == f) {
         fr = mm->p[level];
     } else {
@@ -233,6 +243,7 @@ FAST_INLINE uint64_t fast_rd_memo(const struct hostmem *hm, uint64_t a,
     }
     if (fr)
         __builtin_memcpy(&v, fr + (a & ~PAGE_MASK), sizeof(v));
+    mm->e[level] = v;
     return v;
 }
 
@@ -246,7 +257,7 @@ FAST_INLINE bool fast_ept(const struct hostmem *hm, const struct mmu_ept *ept,
                           const int levels, uint64_t above, uint64_t gpa,
                           uint64_t need, uint64_t *hpa, uint64_t *leafe,
                           unsigned *shift, unsigned *perm, unsigned *nref,
-                          struct fast_memo *mm)
+                          struct fast_memo *mm, const bool log)
 {
     uint64_t table = mfn_x(ept->root) << PAGE_SHIFT, p = 7;
     unsigned n = 0;
@@ -255,7 +266,7 @@ FAST_INLINE bool fast_ept(const struct hostmem *hm, const struct mmu_ept *ept,
         const unsigned sh = PAGE_SHIFT + 9 * (unsigned)(level - 1);
         uint64_t ea = table + 8 * ((gpa >> sh) & 511);
         uint64_t e = fast_rd_memo(hm, ea, mm, level);
-        if (!ept->shadow) /* shadow paging: the P2M lookup is not a reference */
+        if (log && !ept->shadow) /* shadow paging: the P2M lookup is not a reference */
             mmu_log_ref(ept->reflog, ea);
         n++;
         /* ept.c's exits, in one test: R/W/X = 000 (not present), 010 or
@@ -301,7 +312,7 @@ out:
 FAST_INLINE bool mmu_fast_n(struct hostmem *hm, const struct mmu_cpu *cpu,
                             const struct mmu_ept *ept, const int glev,
                             const int elev, uint64_t va, enum access_kind k,
-                            struct mmu_result *res)
+                            struct mmu_result *res, const bool log)
 {
     enum mmu_mode m = glev == 5 ? MMU_MODE_5L : MMU_MODE_4L;
     unsigned n0 = ept->reflog ? ept->reflog->n : 0;
@@ -316,16 +327,19 @@ FAST_INLINE bool mmu_fast_n(struct hostmem *hm, const struct mmu_cpu *cpu,
     unsigned sh, ep, eref = 0, gref = 0;
     bool nx = false;
     int level;
-    /* No frame number is ~0 (hostmem has fewer frames). */
-    struct fast_memo mm = { { ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL }, { 0 } };
+    /* No frame number is ~0 (hostmem has fewer frames), no entry address
+     * (8-byte aligned) is. */
+    struct fast_memo mm = { { ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL }, { 0 },
+                            { ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL }, { 0 } };
 #pragma GCC unroll 5
     for (level = glev; level >= 1; level--) {
         const unsigned vs = PAGE_SHIFT + 9 * (unsigned)(level - 1);
         uint64_t gpa = table + 8 * ((va >> vs) & 511);
-        if (!fast_ept(hm, ept, elev, eabove, gpa, EPT_R, &hpa, &ee, &sh, &ep, &eref, &mm))
+        if (!fast_ept(hm, ept, elev, eabove, gpa, EPT_R, &hpa, &ee, &sh, &ep, &eref, &mm, log))
             goto slow;
         v = fast_rd(hm, hpa);
-        mmu_log_ref(ept->reflog, hpa);
+        if (log)
+            mmu_log_ref(ept->reflog, hpa);
         gref++;
         if (!(v & PTE_P) || !(v & PTE_A))
             goto slow;
@@ -357,7 +371,7 @@ FAST_INLINE bool mmu_fast_n(struct hostmem *hm, const struct mmu_cpu *cpu,
     uint64_t off = (1ULL << pshift) - 1;
     uint64_t gpa = (v & PTE_ADDR_MASK & ~off) | (va & off);
     static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
-    if (!fast_ept(hm, ept, elev, eabove, gpa, need[k], &hpa, &ee, &sh, &ep, &eref, &mm))
+    if (!fast_ept(hm, ept, elev, eabove, gpa, need[k], &hpa, &ee, &sh, &ep, &eref, &mm, log))
         goto slow;
     res->outcome = MMU_OK;
     res->gpa = _gpa(gpa);
@@ -509,11 +523,20 @@ static bool mmu_fast(struct hostmem *hm, const struct mmu_cpu *cpu,
                      enum access_kind k, struct mmu_result *res)
 {
     bool e5 = ept->levels == 5;
+    /* Without a reference log (no TLB model: the costs are not wanted)
+     * the walk is compiled without the logging. */
+    if (!ept->reflog) {
+        if (m == MMU_MODE_4L)
+            return e5 ? mmu_fast_n(hm, cpu, ept, 4, 5, va, k, res, false)
+                      : mmu_fast_n(hm, cpu, ept, 4, 4, va, k, res, false);
+        return e5 ? mmu_fast_n(hm, cpu, ept, 5, 5, va, k, res, false)
+                  : mmu_fast_n(hm, cpu, ept, 5, 4, va, k, res, false);
+    }
     if (m == MMU_MODE_4L)
-        return e5 ? mmu_fast_n(hm, cpu, ept, 4, 5, va, k, res)
-                  : mmu_fast_n(hm, cpu, ept, 4, 4, va, k, res);
-    return e5 ? mmu_fast_n(hm, cpu, ept, 5, 5, va, k, res)
-              : mmu_fast_n(hm, cpu, ept, 5, 4, va, k, res);
+        return e5 ? mmu_fast_n(hm, cpu, ept, 4, 5, va, k, res, true)
+                  : mmu_fast_n(hm, cpu, ept, 4, 4, va, k, res, true);
+    return e5 ? mmu_fast_n(hm, cpu, ept, 5, 5, va, k, res, true)
+              : mmu_fast_n(hm, cpu, ept, 5, 4, va, k, res, true);
 }
 
 void mmu_translate(struct hostmem *hm, const struct mmu_cpu *cpu,
@@ -535,7 +558,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
     bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
     uint64_t va = gva_x(gva);
 
-    *res = (struct mmu_result){ .outcome = MMU_OK };
+    mmu_result_clear(res); /* outcome MMU_OK (0) */
 
     /* 0. The linear address: 32 bits below IA-32e mode, canonical in it. */
     if (m <= MMU_MODE_PAE) {
@@ -558,7 +581,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
             if (mmu_fast(hm, cpu, ept, m, va, k, res))
                 return;
         }
-        *res = (struct mmu_result){ .outcome = MMU_OK };
+        mmu_result_clear(res); /* outcome MMU_OK (0) */
     }
     if (m == MMU_MODE_NONE) {
         /* No paging: the linear address is the guest-physical address. */

@@ -254,6 +254,21 @@ struct mmu_result {
     unsigned nad_gpa;
     uint64_t ad_gpa[5];
 };
+/* *r = (struct mmu_result){ 0 } in 16-byte stores: GCC makes a struct
+ * clear of this size a rep stos, whose start-up costs more than the rest
+ * of a TLB miss (hot in mmu_translate_psc() and tlb.c's miss path). */
+static inline void mmu_result_clear(struct mmu_result *r)
+{
+    typedef uint64_t zero16 __attribute__((vector_size(16), aligned(8), may_alias));
+    zero16 *p = (zero16 *)(void *)r;
+    const zero16 z = { 0, 0 };
+#pragma GCC unroll 16
+    for (size_t i = 0; i < sizeof(*r) / 16; i++)
+        p[i] = z;
+    if (sizeof(*r) % 16)
+        __builtin_memset((char *)r + sizeof(*r) / 16 * 16, 0, sizeof(*r) % 16);
+}
+
 #define MMU_R_U 1u  /* U/S=1 at every level */
 #define MMU_R_W 2u  /* R/W=1 at every level */
 #define MMU_R_NX 4u /* XD=1 somewhere (and it counts: NXE, not 32-bit) */

@@ -359,7 +359,8 @@ Test(tlb, fast_paths_equal_general_walker)
         c.efer ^= trand() % 4 == 0 ? X86_EFER_NXE : 0;
         c.cr4 |= trand() % 8 == 0 ? X86_CR4_SMAP : 0;
         enum access_kind k = (enum access_kind)(trand() % 3);
-        bool with_tlb = trand() % 2;
+        bool with_tlb = trand() % 2, with_log = trand() % 2;
+        struct mmu_reflog log[2];
         uint64_t va = VA + 8 * (trand() % 512);
         uint64_t va2 = va + 0x1000 * (trand() % 2);
         struct mmu_result r[2];
@@ -380,6 +381,13 @@ Test(tlb, fast_paths_equal_general_walker)
                  * second (another page, same PT) walks below them. */
                 tlb_access(t, hm, &c, &ept, 1, _gva(VA), ACC_READ, &r[pass], &tr);
                 tlb_access(t, hm, &c, &ept, 1, _gva(va2), k, &r[pass], &tr);
+            } else if (with_log) {
+                /* The walk with a reference log (the fast walk's logging
+                 * variant): the same references, in the same order. */
+                struct mmu_ept el = ept;
+                el.reflog = &log[pass];
+                log[pass].n = 0;
+                mmu_translate(hm, &c, &el, _gva(va), k, &r[pass]);
             } else {
                 mmu_translate(hm, &c, &ept, _gva(va), k, &r[pass]);
             }
@@ -391,6 +399,11 @@ Test(tlb, fast_paths_equal_general_walker)
             hostmem_read64(hm, _hpa((4 << 12) + 8 * 0x20), &mem[pass][0]);
         }
         same_result(n, &r[0], &r[1]);
+        if (!with_tlb && with_log) {
+            cr_assert_eq(log[0].n, log[1].n, "trial %u: references logged", n);
+            for (unsigned i = 0; i < log[0].n; i++)
+                cr_assert_eq(log[0].hpa[i], log[1].hpa[i], "trial %u: reference %u", n, i);
+        }
         for (int l = 0; l < 5; l++)
             cr_assert_eq(mem[0][l], mem[1][l], "trial %u: memory at level %d", n, l);
         cr_assert_eq(st[0].cycles, st[1].cycles, "trial %u: cycles", n);
@@ -399,6 +412,66 @@ Test(tlb, fast_paths_equal_general_walker)
         cr_assert_eq(st[0].epsc_hits, st[1].epsc_hits, "trial %u", n);
     }
     pagesim_mutants = 0;
+}
+
+/* Guest tables that alias: eight table pages, in two 2 MiB regions (two
+ * EPT page tables), every entry of each pointing at a random one of them,
+ * so that any entry read from the wrong place (a wrong host frame, a wrong
+ * index, a stale host-side memo of the fast walk) still walks to a
+ * translation, a different one.  The fast walk (no mutant) and the
+ * general walker (a sim mutant bit) must agree on every result and every
+ * reference, with and without a reference log. */
+Test(tlb, fast_walk_equals_general_walker_aliased_tables)
+{
+    static const uint64_t pool[8] = { 0x40, 0x41, 0x42, 0x43,
+                                      0x240, 0x241, 0x242, 0x243 };
+    const uint64_t f = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+    const uint64_t rwx = EPT_R | EPT_W | EPT_X;
+    struct hostmem *h = hostmem_new(0x800);
+    /* EPT: PML4 0x10 -> PDPT 0x11 -> PD 0x12 -> PT 0x13 (gfns 0..511)
+     * and PT 0x14 (gfns 512..1023); gfn g at mfn g + 0x400. */
+    hostmem_write64(h, _hpa(0x10ULL << 12), (0x11ULL << 12) | rwx);
+    hostmem_write64(h, _hpa(0x11ULL << 12), (0x12ULL << 12) | rwx);
+    hostmem_write64(h, _hpa(0x12ULL << 12), (0x13ULL << 12) | rwx);
+    hostmem_write64(h, _hpa((0x12ULL << 12) + 8), (0x14ULL << 12) | rwx);
+    for (int i = 0; i < 8; i++) {
+        uint64_t g = pool[i], pt = g < 512 ? 0x13 : 0x14;
+        hostmem_write64(h, _hpa((pt << 12) + 8 * (g & 511)),
+                        ((g + 0x400) << 12) | rwx | (6 << 3));
+        for (unsigned j = 0; j < 512; j++)
+            hostmem_write64(h, _hpa(((g + 0x400) << 12) + 8 * j),
+                            (pool[trand() % 8] << 12) | f);
+    }
+    struct mmu_ept ep = { .root = { 0x10 }, .maxphyaddr = 46 };
+    struct mmu_cpu c = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr3 = 0x40ULL << 12,
+                         .cr4 = X86_CR4_PAE,
+                         .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
+                         .cpl = 3, .maxphyaddr = 46 };
+    unsigned fast_ok = 0;
+    for (unsigned n = 0; n < 4000; n++) {
+        uint64_t va = (trand() & ((1ULL << 47) - 1)) & ~7ULL;
+        c.cr3 = pool[trand() % 8] << 12;
+        enum access_kind k = (enum access_kind)(trand() % 3);
+        bool with_log = trand() % 2;
+        struct mmu_result r[2];
+        struct mmu_reflog lg[2];
+        for (int pass = 0; pass < 2; pass++) {
+            struct mmu_ept el = ep;
+            lg[pass].n = 0;
+            el.reflog = with_log ? &lg[pass] : NULL;
+            pagesim_mutants = pass ? MUT_M2P_KEEP_ON_FREE : 0;
+            mmu_translate(h, &c, &el, _gva(va), k, &r[pass]);
+        }
+        pagesim_mutants = 0;
+        same_result(n, &r[0], &r[1]);
+        cr_assert_eq(lg[0].n, lg[1].n, "walk %u: references logged", n);
+        for (unsigned i = 0; i < lg[0].n; i++)
+            cr_assert_eq(lg[0].hpa[i], lg[1].hpa[i], "walk %u: reference %u", n, i);
+        fast_ok += r[0].outcome == MMU_OK;
+    }
+    /* Nearly every walk completes (the pool maps everything). */
+    cr_assert_gt(fast_ok, 3900);
+    hostmem_destroy(h);
 }
 
 /* ---- the same streams, fast and general ------------------------------------------ */
@@ -512,14 +585,14 @@ static void sworld_build(struct sworld *s, uint64_t seed)
  * each on its own copy of the world: every result, every TLB result, the
  * statistics and -- every 64 steps and at the end -- the whole cache state
  * and the guest tables must be equal. */
-Test(tlb, fast_paths_equal_general_walker_streams)
+static void streams_diff(unsigned seed, const struct cpu_profile *prof, bool tags)
 {
-    for (unsigned seed = 1; seed <= 6; seed++) {
+    {
         struct sworld w2[2];
         struct mmu_tlb *tt[2];
         for (int i = 0; i < 2; i++) {
             sworld_build(&w2[i], 0x9E3779B97F4A7C15ULL * seed);
-            tt[i] = tlb_new(seed % 3 == 0 ? &cpu_profile_amd : &cpu_profile_intel);
+            tt[i] = tlb_new(prof);
         }
         struct mmu_ept ep = { .root = { 0x10 }, .maxphyaddr = 46 };
         struct mmu_cpu c = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr3 = SG_PT << 12,
@@ -527,6 +600,7 @@ Test(tlb, fast_paths_equal_general_walker_streams)
                              .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
                              .cpl = 3, .maxphyaddr = 46 };
         uint64_t page = 0;
+        uint16_t vpid = 1;
         for (unsigned n = 0; n < 6000; n++) {
             unsigned r = (unsigned)(trand() % 1000);
             if (r < 6) {
@@ -540,10 +614,10 @@ Test(tlb, fast_paths_equal_general_walker_streams)
             } else if (r < 17) {
                 uint64_t va = (trand() % SG_PAGES) << 12;
                 for (int i = 0; i < 2; i++)
-                    tlb_invlpg(tt[i], 1, 0, va);
+                    tlb_invlpg(tt[i], vpid, tlb_pcid_of(&c), va);
             } else if (r < 19) {
                 for (int i = 0; i < 2; i++)
-                    tlb_mov_cr3(tt[i], 1, 0, false);
+                    tlb_mov_cr3(tt[i], vpid, tlb_pcid_of(&c), false);
             } else if (r < 25) {
                 /* A guest PTE rewritten without an invalidation. */
                 uint64_t g = trand() % SG_PAGES;
@@ -551,6 +625,19 @@ Test(tlb, fast_paths_equal_general_walker_streams)
                                           | (trand() % 2 ? PTE_D : 0));
                 for (int i = 0; i < 2; i++)
                     hostmem_write64(w2[i].hm, _hpa(sguest_slot(&w2[i], g << 12, 1)), v);
+            } else if (tags && r < 60) {
+                /* Another VPID or PCID: entries of the same pages under
+                 * other tags (the fast miss path gives those up). */
+                vpid = (uint16_t)(1 + trand() % 2);
+                c.cr4 |= X86_CR4_PCIDE;
+                c.cr3 = (SG_PT << 12) | (trand() % 2);
+            } else if (tags && r < 64) {
+                /* PSC and EPT PSC entries dropped under the hints. */
+                for (int i = 0; i < 2; i++)
+                    tlb_invvpid(tt[i], 1, vpid, 0);
+            } else if (tags && r < 67) {
+                for (int i = 0; i < 2; i++)
+                    tlb_invept(tt[i], 1, 0x10);
             }
             page = trand() % 4 ? (page + 1) % SG_PAGES : trand() % SG_PAGES;
             uint64_t va = trand() % 16 == 0 ? SG_BIG + (trand() % 512 << 12)
@@ -563,7 +650,7 @@ Test(tlb, fast_paths_equal_general_walker_streams)
             struct tlb_stats st[2];
             for (int i = 0; i < 2; i++) {
                 pagesim_mutants = i ? MUT_M2P_KEEP_ON_FREE : 0;
-                tlb_access(tt[i], w2[i].hm, &c, &ep, 1, _gva(va), k, &res[i], &tr[i]);
+                tlb_access(tt[i], w2[i].hm, &c, &ep, vpid, _gva(va), k, &res[i], &tr[i]);
                 tlb_stats(tt[i], &st[i]);
             }
             pagesim_mutants = 0;
@@ -597,6 +684,38 @@ Test(tlb, fast_paths_equal_general_walker_streams)
             hostmem_destroy(w2[i].hm);
         }
     }
+}
+
+Test(tlb, fast_paths_equal_general_walker_streams)
+{
+    for (unsigned seed = 1; seed <= 6; seed++)
+        streams_diff(seed, seed % 3 == 0 ? &cpu_profile_amd : &cpu_profile_intel, false);
+}
+
+/* The same with small caches, so that the STLB, the PSCs and the PT-line
+ * cache evict all the time (the profiles' STLBs hold the whole stream),
+ * odd set counts and way counts that are no multiple of 4 (the unrolled
+ * set scans of the fast miss path), and other VPIDs/PCIDs and INVVPID /
+ * INVEPT mixed in (entries of other tags, hints left on dropped
+ * entries). */
+Test(tlb, fast_paths_equal_general_walker_small_caches)
+{
+    static struct cpu_profile small[3];
+    for (int i = 0; i < 3; i++) {
+        small[i] = cpu_profile_intel;
+        small[i].name = "small";
+    }
+    small[0].stlb = (struct tlb_geom){ 48, 12 };   /* 4 sets of 12 */
+    small[0].ptc_lines = 32, small[0].ptc_ways = 8;
+    small[1].stlb = (struct tlb_geom){ 42, 7 };    /* 6 sets of 7 */
+    small[1].dtlb4k = (struct tlb_geom){ 15, 5 };  /* 3 sets of 5 */
+    small[1].ptc_lines = 30, small[1].ptc_ways = 5;
+    small[1].psc[2] = small[1].epsc[2] = (struct tlb_geom){ 3, 3 };
+    small[2].stlb = (struct tlb_geom){ 16, 16 };   /* fully associative */
+    small[2].dtlb4k = (struct tlb_geom){ 6, 6 };
+    small[2].psc[2] = small[2].epsc[2] = (struct tlb_geom){ 2, 1 };
+    for (unsigned seed = 1; seed <= 6; seed++)
+        streams_diff(seed, &small[seed % 3], seed > 2);
 }
 
 /* ---- PAE PDPTE registers ---------------------------------------------------------- */
