@@ -345,6 +345,8 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
                       "d%u.ld.preempt.done", od->id);
 }
 
+#define M2P_BLOCK 512
+
 unsigned oracle_compare(const struct oracle *o, const struct host *h,
                         oracle_report_fn report, void *ctx)
 {
@@ -444,24 +446,38 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
         oracle_report(&r, u64s(o->nr_frames, e1), u64s(h->nr_frames, a1),
                       "host.nr_frames");
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
-    for (uint64_t m = 0; m < n; m++)
-        if (h->m2p[m] != o->m2p[m])
-            oracle_report(&r, oracle_hex(o->m2p[m], e1),
-                          oracle_hex(h->m2p[m], a1), "m2p[%#" PRIx64 "]", m);
+    /* Block by block: a vectorised memcmp passes the (nearly all) equal
+     * blocks; the loop names the entries that differ. */
+    const uint64_t *hm2p = h->m2p, *om2p = o->m2p;
+    for (uint64_t b = 0; b < n; b += M2P_BLOCK) {
+        uint64_t e = n - b < M2P_BLOCK ? n : b + M2P_BLOCK;
+        if (!memcmp(hm2p + b, om2p + b, (e - b) * sizeof(*hm2p)))
+            continue;
+        for (uint64_t m = b; m < e; m++)
+            if (hm2p[m] != om2p[m])
+                oracle_report(&r, oracle_hex(om2p[m], e1),
+                              oracle_hex(hm2p[m], a1), "m2p[%#" PRIx64 "]", m);
+    }
     /* Page references: an allocated guest frame holds its allocation
      * reference plus one per foreign mapping; a page its owner removed
      * while mapped (o->orphan) holds only the mappers' references and
-     * must still be its owner's guest page, not back on the heap. */
+     * must still be its owner's guest page, not back on the heap.  (The
+     * arrays in locals: the reports' stores cannot alias them, so the
+     * loop keeps them in registers.) */
+    const struct page_info *fr = h->frames;
+    const uint16_t *orphan = o->orphan;
+    const uint32_t *xrefs = o->xrefs;
     for (uint64_t m = 0; m < n; m++) {
-        uint64_t want = (o->orphan[m] && !(o->orphan[m] & ORPHAN_KEEP) ? 0 : 1) +
-                        o->xrefs[m];
-        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != want)
-            oracle_report(&r, u64s(want, e1),
-                          u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
-        if (o->orphan[m] && (h->frames[m].use != PGU_GUEST ||
-                             h->frames[m].owner != ORPHAN_OWNER(o->orphan[m]))) {
-            snprintf(e1, sizeof e1, "guest page of d%u", ORPHAN_OWNER(o->orphan[m]));
-            oracle_report(&r, e1, h->frames[m].use == PGU_FREE ? "free" : "another use",
+        uint16_t orph = orphan[m];
+        if (fr[m].use == PGU_GUEST) {
+            uint64_t want = (orph && !(orph & ORPHAN_KEEP) ? 0 : 1) + xrefs[m];
+            if (fr[m].count != want)
+                oracle_report(&r, u64s(want, e1), u64s(fr[m].count, a1),
+                              "frame[%#" PRIx64 "].count", m);
+        }
+        if (orph && (fr[m].use != PGU_GUEST || fr[m].owner != ORPHAN_OWNER(orph))) {
+            snprintf(e1, sizeof e1, "guest page of d%u", ORPHAN_OWNER(orph));
+            oracle_report(&r, e1, fr[m].use == PGU_FREE ? "free" : "another use",
                           "frame[%#" PRIx64 "].use (out of the P2M, still the owner's)", m);
         }
     }
@@ -540,16 +556,32 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
     char e1[24], a1[24];
     uint64_t ld_frames[SIM_MAX_DOMAINS] = { 0 }, p2m_frames[SIM_MAX_DOMAINS] = { 0 };
 
-    /* One pass over the frames: I2, I5, and per-domain counts for I4/I6. */
+    /* One pass over the frames: I2, I5, and per-domain counts for I4/I6.
+     * Consecutive frames mostly share an owner: the slot of the last one
+     * is tried first. */
+    const struct page_info *frames = h->frames;
+    const uint64_t *m2p = h->m2p;
+    domid_t last_owner = DOMID_INVALID;
+    unsigned last_slot = SIM_MAX_DOMAINS;
     for (uint64_t m = 0; m < h->nr_frames; m++) {
-        const struct page_info *pg = &h->frames[m];
-        uint64_t gfn = h->m2p[m];
+        const struct page_info *pg = &frames[m];
+        uint64_t gfn = m2p[m];
         const struct domain *od = NULL;
         unsigned slot = 0;
+        /* the common case first: a free frame, owned by none, no gfn */
+        if (pg->use == PGU_FREE && pg->owner == DOMID_INVALID &&
+            gfn == INVALID_M2P_ENTRY)
+            continue;
         if (pg->use != PGU_FREE) {
-            for (slot = 0; slot < SIM_MAX_DOMAINS; slot++)
-                if (h->domains[slot] && h->domains[slot]->id == pg->owner)
-                    break;
+            if (pg->owner == last_owner && last_slot < SIM_MAX_DOMAINS &&
+                h->domains[last_slot] && h->domains[last_slot]->id == pg->owner)
+                slot = last_slot;
+            else
+                for (slot = 0; slot < SIM_MAX_DOMAINS; slot++)
+                    if (h->domains[slot] && h->domains[slot]->id == pg->owner)
+                        break;
+            last_owner = pg->owner;
+            last_slot = slot;
             od = slot < SIM_MAX_DOMAINS ? h->domains[slot] : NULL;
         }
         switch (pg->use) {
@@ -677,25 +709,33 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * flat-bitmap pages the walks visit; the single-path lookups of pass 2 and
  * I2 read only frames the walks visited when the walks reported no fault),
  * and, outside memory, the M2P, the frame metadata and references, the
- * sim's domain structures and the oracle's flat domains.  So oracle_check()
- * keeps, after a check that reported nothing, a copy of every frame the
- * walks read and a serialisation of everything else; the next check with
- * full false, if all of it is byte-for-byte the same, reports nothing
- * without decoding anything.  Otherwise (or with reports) the checks run as
- * oracle_compare() + oracle_invariants(): same reports, same order.
- * tests/unit/test_fuzz.c runs programs and scenarios under every suite
- * mutant both ways and compares every report.  oracle_check_verify() at
- * the end of a run repeats a reused check in full.
+ * sim's domain structures and the oracle's flat domains.  So after a check
+ * that reported nothing, oracle_check() keeps the set of frames the walks
+ * read (the watch set) and a serialisation of everything else (the
+ * baseline).  The next check with full false reports nothing without
+ * decoding anything if (1) no watched frame is in host memory's change log
+ * since then (model/hostmem.c logs exactly the frames whose bytes changed;
+ * the caller passes the log: time proportional to the writes, and the
+ * oracle never reads the sim's memory except through
+ * hostmem_frame_peek()), and (2) the baseline is byte-for-byte the same,
+ * compared in place: only the blocks that differ are copied.  A step whose
+ * writes hit the watch set runs the checks and leaves the baseline unbuilt
+ * (a step that changes the tables is mostly followed by more: the copy
+ * would be wasted); the next step without such writes builds it.
+ * Otherwise (or with reports) the checks run as oracle_compare() +
+ * oracle_invariants(): same reports, same order.  tests/unit/test_fuzz.c
+ * runs programs and scenarios under every suite mutant both ways and
+ * compares every report; oracle_check_verify() at the end of a run repeats
+ * a reused check in full.
  */
 struct oracle_cache {
-    uint64_t *frames;       /* frames the last computed check read */
+    uint64_t *frames;       /* frames the last computed check read: sorted, unique */
     size_t nframes, capframes;
-    uint8_t *snap;          /* their bytes, PAGE_SIZE each */
-    size_t capsnap;
-    uint8_t *in[2];         /* serialised other inputs, [cur] the last */
-    size_t inlen[2], incap[2];
-    unsigned cur;
-    bool recording, oom;
+    uint8_t *base;          /* serialised other inputs of that check's state */
+    size_t baselen, basecap;
+    bool have_base;         /* base is a complete serialisation (of some state) */
+    bool base_current;      /* ... of the inputs of the last computed check */
+    bool oom;
     bool clean;             /* the last computed check reported nothing */
     bool last_reused;       /* the last oracle_check() reused it */
     uint64_t last_hash;     /* FNV-1a of the last check's reports */
@@ -724,104 +764,134 @@ static void rec_add(uint64_t m)
 static void rec_table(void *ctx, uint64_t mfn) { rec_add(mfn); }
 static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
 
-static const uint8_t zero_frame[PAGE_SIZE];
+/* The baseline, written in place: bytes equal to the saved ones are only
+ * compared, the others copied and counted as a difference. */
+struct ser {
+    struct oracle_cache *k;
+    size_t pos;
+    bool diff, ok;
+};
 
-static const uint8_t *frame_bytes(const struct host *h, uint64_t m)
-{
-    const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
-    return f ? f : zero_frame;
-}
+#define SER_BLOCK 4096 /* a difference copies one block, not the array */
 
-static bool in_add(struct oracle_cache *k, unsigned b, const void *p, size_t n)
+static void ser_add(struct ser *s, const void *p, size_t n)
 {
-    if (!n)
-        return true;
-    if (k->inlen[b] + n > k->incap[b]) {
-        size_t cap = 2 * (k->inlen[b] + n);
-        uint8_t *x = realloc(k->in[b], cap);
-        if (!x)
-            return false;
-        k->in[b] = x;
-        k->incap[b] = cap;
+    struct oracle_cache *k = s->k;
+    if (!s->ok || !n)
+        return;
+    if (s->pos + n > k->basecap) {
+        size_t cap = 2 * (s->pos + n);
+        uint8_t *x = realloc(k->base, cap);
+        if (!x) {
+            s->ok = false;
+            return;
+        }
+        k->base = x;
+        k->basecap = cap;
     }
-    memcpy(k->in[b] + k->inlen[b], p, n);
-    k->inlen[b] += n;
-    return true;
+    const uint8_t *src = p;
+    for (size_t off = 0; off < n; off += SER_BLOCK) {
+        size_t len = n - off < SER_BLOCK ? n - off : SER_BLOCK;
+        uint8_t *dst = k->base + s->pos + off;
+        /* bytes past the old baseline were never compared: a difference */
+        if (!k->have_base || s->pos + off + len > k->baselen ||
+            memcmp(dst, src + off, len)) {
+            memcpy(dst, src + off, len);
+            s->diff = true;
+        }
+    }
+    s->pos += n;
 }
 
-/* Everything outside host memory the checks read, into buffer b. */
-static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle *o,
+/* Everything outside host memory the checks read, into the baseline;
+ * true when it differs from the baseline (or there was none). */
+static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
                         const struct host *h)
 {
-    bool ok = true;
-    k->inlen[b] = 0;
-    ok &= in_add(k, b, &h->nr_frames, sizeof h->nr_frames);
-    ok &= in_add(k, b, &o->nr_frames, sizeof o->nr_frames);
-    ok &= in_add(k, b, h->frames, h->nr_frames * sizeof(*h->frames));
-    ok &= in_add(k, b, h->m2p, h->nr_frames * sizeof(*h->m2p));
-    ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
-    ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
-    ok &= in_add(k, b, o->orphan, o->nr_frames * sizeof(*o->orphan));
-    ok &= in_add(k, b, h->shr_handle, h->nr_frames * sizeof(*h->shr_handle));
+    struct ser s = { k, 0, false, true };
+    ser_add(&s, &h->nr_frames, sizeof h->nr_frames);
+    ser_add(&s, &o->nr_frames, sizeof o->nr_frames);
+    ser_add(&s, h->frames, h->nr_frames * sizeof(*h->frames));
+    ser_add(&s, h->m2p, h->nr_frames * sizeof(*h->m2p));
+    ser_add(&s, o->m2p, o->nr_frames * sizeof(*o->m2p));
+    ser_add(&s, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
+    ser_add(&s, o->orphan, o->nr_frames * sizeof(*o->orphan));
+    ser_add(&s, h->shr_handle, h->nr_frames * sizeof(*h->shr_handle));
     if (o->shr_handle)
-        ok &= in_add(k, b, o->shr_handle, o->nr_frames * sizeof(*o->shr_handle));
-    ok &= in_add(k, b, o->shr_pend, o->shr_npend * sizeof(o->shr_pend[0]));
-    ok &= in_add(k, b, h->domains, sizeof h->domains);
+        ser_add(&s, o->shr_handle, o->nr_frames * sizeof(*o->shr_handle));
+    ser_add(&s, &o->shr_npend, sizeof o->shr_npend);
+    ser_add(&s, o->shr_pend, o->shr_npend * sizeof(o->shr_pend[0]));
+    ser_add(&s, h->domains, sizeof h->domains);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
-            ok &= in_add(k, b, h->domains[i], sizeof(struct domain));
+            ser_add(&s, h->domains[i], sizeof(struct domain));
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
-        ok &= in_add(k, b, &od->live, sizeof od->live);
+        ser_add(&s, &od->live, sizeof od->live);
         if (!od->live)
             continue;
-        ok &= in_add(k, b, od, sizeof(*od));
+        ser_add(&s, od, sizeof(*od));
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
             const struct oracle_chunk *c = od->chunks[ci];
             uint64_t first = ci << ORACLE_CHUNK_SHIFT;
             uint64_t n = od->max_gfn - first < ORACLE_CHUNK ? od->max_gfn - first
                                                               : ORACLE_CHUNK;
-            ok &= in_add(k, b, &c, sizeof c);
+            ser_add(&s, &c, sizeof c);
             if (!c)
                 continue;
-            ok &= in_add(k, b, c->mfn, n * sizeof(*c->mfn));
-            ok &= in_add(k, b, c->type, n * sizeof(*c->type));
-            ok &= in_add(k, b, c->dirty, (n + 7) / 8);
+            ser_add(&s, c->mfn, n * sizeof(*c->mfn));
+            ser_add(&s, c->type, n * sizeof(*c->type));
+            ser_add(&s, c->dirty, (n + 7) / 8);
         }
     }
-    return ok;
+    if (s.pos != k->baselen)
+        s.diff = true;
+    k->baselen = s.pos;
+    k->have_base = s.ok;
+    return s.diff || !s.ok;
 }
 
-static bool frames_same(const struct oracle_cache *k, const struct host *h)
-{
-    for (size_t i = 0; i < k->nframes; i++)
-        if (memcmp(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE))
-            return false;
-    return true;
-}
+static int cmp_u64(const void *a, const void *b);
 
-static bool frames_snapshot(struct oracle_cache *k, const struct host *h)
+/* The watch set: the recorded frames sorted, each once (each table is
+ * walked by compare and again by invariants). */
+static void watch_finish(struct oracle_cache *k)
 {
-    /* each table is walked by compare and again by invariants: once is enough */
+    if (k->nframes)
+        qsort(k->frames, k->nframes, sizeof(*k->frames), cmp_u64);
     size_t o = 0;
-    for (size_t i = 0; i < k->nframes; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < o && !dup; j++)
-            dup = k->frames[j] == k->frames[i];
-        if (!dup)
+    for (size_t i = 0; i < k->nframes; i++)
+        if (!o || k->frames[o - 1] != k->frames[i])
             k->frames[o++] = k->frames[i];
-    }
     k->nframes = o;
-    if (o * PAGE_SIZE > k->capsnap) {
-        uint8_t *x = realloc(k->snap, o * PAGE_SIZE);
-        if (!x)
-            return false;
-        k->snap = x;
-        k->capsnap = o * PAGE_SIZE;
+}
+
+static bool watched(const struct oracle_cache *k, uint64_t m)
+{
+    size_t lo = 0, hi = k->nframes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (k->frames[mid] == m)
+            return true;
+        if (k->frames[mid] < m)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    for (size_t i = 0; i < o; i++)
-        memcpy(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE);
-    return true;
+    return false;
+}
+
+/* Did a frame the last computed check read change?  written: host
+ * memory's change log since that check (SIZE_MAX: unknown, all may have). */
+static bool watch_hit(const struct oracle_cache *k, const uint64_t *written,
+                      size_t nwritten)
+{
+    if (nwritten == SIZE_MAX)
+        return true;
+    for (size_t i = 0; i < nwritten; i++)
+        if (watched(k, written[i]))
+            return true;
+    return false;
 }
 
 void oracle_cache_free(struct oracle *o)
@@ -829,9 +899,7 @@ void oracle_cache_free(struct oracle *o)
     if (!o->cache)
         return;
     free(o->cache->frames);
-    free(o->cache->snap);
-    free(o->cache->in[0]);
-    free(o->cache->in[1]);
+    free(o->cache->base);
     free(o->cache);
     o->cache = NULL;
 }
@@ -864,19 +932,25 @@ static void hash_report(void *ctx, const char *field, const char *expected,
 }
 
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
+                      const uint64_t *written, size_t nwritten,
                       oracle_report_fn report, void *ctx)
 {
     if (!o->cache)
         o->cache = calloc(1, sizeof(*o->cache));
     struct oracle_cache *k = o->cache;
-    unsigned nb = k ? k->cur ^ 1 : 0;
-    bool have_in = k && memo_inputs(k, nb, o, h);
-    if (!full && have_in && k->clean && k->inlen[nb] == k->inlen[k->cur] &&
-        !memcmp(k->in[nb], k->in[k->cur], k->inlen[nb]) && frames_same(k, h)) {
-        k->last_reused = true;
-        k->last_hash = HASH_INIT; /* no reports */
-        return 0;
+    bool mem_changed = !k || watch_hit(k, written, nwritten);
+    /* The baseline is compared (and brought up to date) only when it can
+     * decide: no watched frame changed and the last check was clean. */
+    bool compared = false;
+    if (k && !full && !mem_changed && k->clean && k->base_current) {
+        compared = true;
+        if (!memo_inputs(k, o, h)) {
+            k->last_reused = true;
+            k->last_hash = HASH_INIT; /* no reports */
+            return 0;
+        }
     }
+    bool pend = o->shr_npend != 0;
     struct hash_sink hs = { report, ctx, HASH_INIT };
     if (k) {
         k->nframes = 0;
@@ -889,9 +963,18 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     /* Copies made by unsharing are checked in the step that made them. */
     o->shr_npend = 0;
     if (k) {
-        k->clean = n == 0 && have_in && !k->oom && frames_snapshot(k, h);
-        if (have_in)
-            k->cur = nb;
+        watch_finish(k);
+        k->clean = n == 0 && !k->oom;
+        /* The baseline must hold this check's inputs: compared above, it
+         * does; otherwise it is built now, unless the check changed one
+         * (it clears shr_npend) or the tables just changed (see above). */
+        if (compared)
+            k->base_current = k->have_base;
+        else if (k->clean && !mem_changed && !pend) {
+            memo_inputs(k, o, h);
+            k->base_current = k->have_base;
+        } else
+            k->base_current = false;
         k->last_reused = false;
         k->last_hash = hs.h;
     }

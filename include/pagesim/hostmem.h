@@ -26,6 +26,12 @@ struct hostmem {
     uint64_t backed;
     uint8_t ***dir; /* [nr_chunks] -> [1 << HM_CHUNK_SHIFT] -> frame or NULL */
     uint8_t **slab; /* [nr_chunks] -> the chunk's 2 MiB of backing or NULL */
+    /* The change log (hostmem_written_*): [nr_chunks] -> one bit per frame
+     * of the chunk, set when the frame changed since the last
+     * hostmem_written_clear(), and the list of those frames. */
+    uint64_t **wbits;
+    uint64_t *wlist;
+    size_t wn, wcap;
 };
 
 struct hostmem *hostmem_new(uint64_t nr_frames);
@@ -62,5 +68,19 @@ int hostmem_zero_frame(struct hostmem *hm, mfn_t m);
 uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m);
 /* Read-only view: NULL if the frame is not backed (reads as zeros). */
 const uint8_t *hostmem_frame_peek(const struct hostmem *hm, mfn_t m);
+
+/*
+ * The change log: which frames changed since the last
+ * hostmem_written_clear().  hostmem_write()/hostmem_write64() log a frame
+ * only when the bytes differ; hostmem_zero_frame() when the frame held
+ * something; hostmem_frame() always (the caller may write through the
+ * pointer, within the same step).  oracle_check() uses it to decide, in
+ * time proportional to the writes, whether a frame its last check read
+ * (EPT/NPT tables, log-dirty nodes and leaves) changed.
+ */
+bool hostmem_written(const struct hostmem *hm, mfn_t m);
+/* The logged frames (each once, in first-write order); *n their number. */
+const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n);
+void hostmem_written_clear(struct hostmem *hm);
 
 #endif /* PAGESIM_HOSTMEM_H */

@@ -208,7 +208,13 @@ static void check_state(struct engine *e)
     unsigned every = e->full_check_every ? e->full_check_every : ENG_FULL_CHECK_EVERY;
     bool full = every == 1 || e->nchecks % every == 0;
     e->nchecks++;
-    oracle_check(e->oracle, e->host, full, divergence, e);
+    /* Host memory's change log (model/hostmem.c) tells the memo which
+     * frames changed since the previous check, in time proportional to
+     * the writes; it restarts for the next step. */
+    size_t nw;
+    const uint64_t *w = hostmem_written_list(e->host->mem, &nw);
+    oracle_check(e->oracle, e->host, full, w, nw, divergence, e);
+    hostmem_written_clear(e->host->mem);
 }
 
 void eng_finish_checks(struct engine *e)
