@@ -38,10 +38,12 @@ struct hostmem *hostmem_new(uint64_t nr_frames)
     hm->dir = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->dir));
     hm->slab = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->slab));
     hm->wbits = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->wbits));
-    if (!hm->dir || !hm->slab || !hm->wbits) {
+    hm->mbits = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->mbits));
+    if (!hm->dir || !hm->slab || !hm->wbits || !hm->mbits) {
         free(hm->dir);
         free(hm->slab);
         free(hm->wbits);
+        free(hm->mbits);
         free(hm);
         return NULL;
     }
@@ -76,6 +78,7 @@ void hostmem_destroy(struct hostmem *hm)
     for (uint64_t c = 0; c < hm->nr_chunks; c++) {
         free(hm->dir[c]);
         free(hm->wbits[c]);
+        free(hm->mbits[c]);
         if (hm->slab[c])
             munmap(hm->slab[c], HM_SLAB);
     }
@@ -83,6 +86,8 @@ void hostmem_destroy(struct hostmem *hm)
     free(hm->slab);
     free(hm->wbits);
     free(hm->wlist);
+    free(hm->mbits);
+    free(hm->mlist);
     free(hm);
 }
 
@@ -90,38 +95,77 @@ void hostmem_destroy(struct hostmem *hm)
 
 #define HM_WWORDS (HM_CHUNK / 64)
 
-/* Frame f (in range, its chunk's directory allocated) changed.  A frame
- * already logged costs one bit test.  If the list cannot grow, every frame
- * counts as changed from then on (hm->wn = SIZE_MAX): the checks then
- * decode everything, which is slower but never wrong. */
-static void log_write(struct hostmem *hm, uint64_t f)
+/* Frame f (in range) goes into a log (bits, list, n, cap): a frame
+ * already logged costs one bit test.  If the log cannot grow, every frame
+ * counts as logged from then on (*n = SIZE_MAX): the checks then decode
+ * everything, which is slower but never wrong. */
+static void log_add(uint64_t **bits, uint64_t **list, size_t *n, size_t *cap,
+                    uint64_t f)
 {
     uint64_t c = f >> HM_CHUNK_SHIFT, i = f & (HM_CHUNK - 1);
-    if (hm->wn == SIZE_MAX)
+    if (*n == SIZE_MAX)
         return;
-    if (!hm->wbits[c] && !(hm->wbits[c] = calloc(HM_WWORDS, sizeof(uint64_t)))) {
-        hm->wn = SIZE_MAX;
+    if (!bits[c] && !(bits[c] = calloc(HM_WWORDS, sizeof(uint64_t)))) {
+        *n = SIZE_MAX;
         return;
     }
-    uint64_t *w = &hm->wbits[c][i >> 6], bit = UINT64_C(1) << (i & 63);
+    uint64_t *w = &bits[c][i >> 6], bit = UINT64_C(1) << (i & 63);
     if (*w & bit)
         return;
-    /* check_skip_mark: the log loses the frame's first write, as a
+    /* check_skip_mark: the log loses the frame's first change, as a
      * forgotten mark in a change log would. */
     if (MUTANT(MUT_CHECK_SKIP_MARK))
         return;
-    if (hm->wn == hm->wcap) {
-        size_t cap = hm->wcap ? 2 * hm->wcap : 64;
-        uint64_t *x = realloc(hm->wlist, cap * sizeof(*x));
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        uint64_t *x = realloc(*list, nc * sizeof(*x));
         if (!x) {
-            hm->wn = SIZE_MAX;
+            *n = SIZE_MAX;
             return;
         }
-        hm->wlist = x;
-        hm->wcap = cap;
+        *list = x;
+        *cap = nc;
     }
     *w |= bit;
-    hm->wlist[hm->wn++] = f;
+    (*list)[(*n)++] = f;
+}
+
+static void log_clear(uint64_t nr_chunks, uint64_t **bits, const uint64_t *list,
+                      size_t *n)
+{
+    if (*n == SIZE_MAX) {
+        for (uint64_t c = 0; c < nr_chunks; c++)
+            if (bits[c])
+                memset(bits[c], 0, HM_WWORDS * sizeof(uint64_t));
+    } else {
+        for (size_t k = 0; k < *n; k++) {
+            uint64_t f = list[k], i = f & (HM_CHUNK - 1);
+            bits[f >> HM_CHUNK_SHIFT][i >> 6] &= ~(UINT64_C(1) << (i & 63));
+        }
+    }
+    *n = 0;
+}
+
+static void log_write(struct hostmem *hm, uint64_t f)
+{
+    log_add(hm->wbits, &hm->wlist, &hm->wn, &hm->wcap, f);
+}
+
+void hostmem_meta_mark_slow(struct hostmem *hm, uint64_t mfn)
+{
+    if (mfn < hm->nr_frames)
+        log_add(hm->mbits, &hm->mlist, &hm->mn, &hm->mcap, mfn);
+}
+
+const uint64_t *hostmem_meta_list(const struct hostmem *hm, size_t *n)
+{
+    *n = hm->mn;
+    return hm->mlist;
+}
+
+void hostmem_meta_clear(struct hostmem *hm)
+{
+    log_clear(hm->nr_chunks, hm->mbits, hm->mlist, &hm->mn);
 }
 
 bool hostmem_written(const struct hostmem *hm, mfn_t m)
@@ -144,17 +188,7 @@ const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n)
 
 void hostmem_written_clear(struct hostmem *hm)
 {
-    if (hm->wn == SIZE_MAX) {
-        for (uint64_t c = 0; c < hm->nr_chunks; c++)
-            if (hm->wbits[c])
-                memset(hm->wbits[c], 0, HM_WWORDS * sizeof(uint64_t));
-    } else {
-        for (size_t k = 0; k < hm->wn; k++) {
-            uint64_t f = hm->wlist[k], i = f & (HM_CHUNK - 1);
-            hm->wbits[f >> HM_CHUNK_SHIFT][i >> 6] &= ~(UINT64_C(1) << (i & 63));
-        }
-    }
-    hm->wn = 0;
+    log_clear(hm->nr_chunks, hm->wbits, hm->wlist, &hm->wn);
 }
 
 uint64_t hostmem_nr_frames(const struct hostmem *hm) { return hm->nr_frames; }

@@ -32,6 +32,10 @@ struct hostmem {
     uint64_t **wbits;
     uint64_t *wlist;
     size_t wn, wcap;
+    /* The frame-metadata log (hostmem_meta_*), the same shape. */
+    uint64_t **mbits;
+    uint64_t *mlist;
+    size_t mn, mcap;
 };
 
 struct hostmem *hostmem_new(uint64_t nr_frames);
@@ -82,5 +86,31 @@ bool hostmem_written(const struct hostmem *hm, mfn_t m);
 /* The logged frames (each once, in first-write order); *n their number. */
 const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n);
 void hostmem_written_clear(struct hostmem *hm);
+
+/*
+ * The frame-metadata log: the sim marks each frame whose page_info, M2P
+ * entry or sharing handle it changes (host->frames[], host->m2p[],
+ * host->shr_handle[]: sim/heap.c, sim/mem_sharing.c, the P2M code's
+ * reference counts).  Host memory keeps the log only because it is the
+ * per-host object every writer holds; it never reads the metadata.
+ * oracle_check() re-checks the frames it names and no others (the
+ * per-frame half of the checks); a full check every ENG_FULL_CHECK_EVERY
+ * steps and the end-of-run guard cover a missed mark.
+ */
+static inline void hostmem_meta_mark(struct hostmem *hm, uint64_t mfn);
+void hostmem_meta_mark_slow(struct hostmem *hm, uint64_t mfn);
+/* The logged frames (SIZE_MAX: the log overflowed, any may have changed). */
+const uint64_t *hostmem_meta_list(const struct hostmem *hm, size_t *n);
+void hostmem_meta_clear(struct hostmem *hm);
+
+static inline void hostmem_meta_mark(struct hostmem *hm, uint64_t mfn)
+{
+    /* the common case, a frame already logged: one bit test */
+    if (mfn < hm->nr_frames && hm->mbits[mfn >> HM_CHUNK_SHIFT] &&
+        (hm->mbits[mfn >> HM_CHUNK_SHIFT][(mfn & ((1u << HM_CHUNK_SHIFT) - 1)) >> 6] >>
+         (mfn & 63) & 1))
+        return;
+    hostmem_meta_mark_slow(hm, mfn);
+}
 
 #endif /* PAGESIM_HOSTMEM_H */

@@ -509,10 +509,14 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * hostmem_written_list(); nwritten SIZE_MAX: unknown, any may have
  * changed) and the M2P, frame, domain and flat-model state (the oracle
  * keeps a copy); the reports are exactly those of the full checks
- * (oracle/check.c explains why).  The caller clears the log after each
+ * (oracle/check.c explains why).  meta: the frames whose page_info, M2P
+ * entry or sharing handle the sim changed (hostmem_meta_list(); SIZE_MAX
+ * unknown); the per-frame checks re-check those frames (and the ones the
+ * oracle's own ops marked) only.  The caller clears both logs after each
  * call.  Returns the number of reports. */
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
+                      const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx);
 /* After an oracle_check() that was skipped, and no change since: the full
  * checks again; if they report anything, one report "oracle.incremental"
