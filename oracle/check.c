@@ -786,19 +786,23 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * and, outside memory, the M2P, the frame metadata and references, the
  * sim's domain structures and the oracle's flat domains.  So after a check
  * that reported nothing, oracle_check() keeps the set of frames the walks
- * read (the watch set) and a serialisation of everything else (the
- * baseline).  The next check with full false reports nothing without
- * decoding anything if (1) no watched frame is in host memory's change log
- * since then (model/hostmem.c logs exactly the frames whose bytes changed;
- * the caller passes the log: time proportional to the writes, and the
- * oracle never reads the sim's memory except through
- * hostmem_frame_peek()), and (2) the baseline is byte-for-byte the same,
- * compared in place: only the blocks that differ are copied.  A step whose
+ * read (the watch set) and a serialisation of everything else but the
+ * per-frame arrays (the baseline).  The next check with full false reports
+ * nothing without decoding anything if (1) no watched frame is in host
+ * memory's change log since then (model/hostmem.c logs exactly the frames
+ * whose bytes changed; the caller passes the log: time proportional to the
+ * writes, and the oracle never reads the sim's memory except through
+ * hostmem_frame_peek()), (2) no frame's metadata was marked, by the sim
+ * (hostmem_meta_mark(): page_info, M2P, sharing handle) or by the oracle
+ * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), and
+ * (3) the baseline is byte-for-byte the same, compared in place: only the
+ * blocks that differ are copied.  A step whose
  * writes hit the watch set runs the checks and leaves the baseline unbuilt
  * (a step that changes the tables is mostly followed by more: the copy
  * would be wasted); the next step without such writes builds it.
- * Otherwise (or with reports) the checks run as oracle_compare() +
- * oracle_invariants(): same reports, same order.  tests/unit/test_fuzz.c
+ * Otherwise the per-frame half may be restricted to the changed frames
+ * (below), or the checks run as oracle_compare() + oracle_invariants():
+ * same reports, same order.  tests/unit/test_fuzz.c
  * runs programs and scenarios under every suite mutant both ways and
  * compares every report; oracle_check_verify() at the end of a run repeats
  * a reused check in full.

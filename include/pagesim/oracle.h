@@ -518,10 +518,11 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
                       const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx);
-/* After an oracle_check() that was skipped, and no change since: the full
- * checks again; if they report anything, one report "oracle.incremental"
- * (a fault of the memo itself).  Returns 0 when they agree or the last
- * check ran in full. */
+/* After an oracle_check() that was skipped or restricted to the changed
+ * frames, and no change since: the full checks again; if their reports
+ * differ, one report "oracle.incremental" (a fault of the change tracking
+ * itself: a missed mark).  Returns 0 when they agree or the last check ran
+ * in full. */
 unsigned oracle_check_verify(struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx);
 
