@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 
 #include "pagesim/hostmem.h"
+#include "pagesim/mutant.h"
 
 /* struct hostmem and HM_CHUNK_SHIFT are in hostmem.h, for the inline
  * hostmem_read64(). */
@@ -36,9 +37,13 @@ struct hostmem *hostmem_new(uint64_t nr_frames)
     hm->nr_chunks = (nr_frames + HM_CHUNK - 1) >> HM_CHUNK_SHIFT;
     hm->dir = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->dir));
     hm->slab = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->slab));
-    if (!hm->dir || !hm->slab) {
+    hm->wbits = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->wbits));
+    hm->mbits = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->mbits));
+    if (!hm->dir || !hm->slab || !hm->wbits || !hm->mbits) {
         free(hm->dir);
         free(hm->slab);
+        free(hm->wbits);
+        free(hm->mbits);
         free(hm);
         return NULL;
     }
@@ -72,12 +77,118 @@ void hostmem_destroy(struct hostmem *hm)
         return;
     for (uint64_t c = 0; c < hm->nr_chunks; c++) {
         free(hm->dir[c]);
+        free(hm->wbits[c]);
+        free(hm->mbits[c]);
         if (hm->slab[c])
             munmap(hm->slab[c], HM_SLAB);
     }
     free(hm->dir);
     free(hm->slab);
+    free(hm->wbits);
+    free(hm->wlist);
+    free(hm->mbits);
+    free(hm->mlist);
     free(hm);
+}
+
+/* ---- the change log ------------------------------------------------------ */
+
+#define HM_WWORDS (HM_CHUNK / 64)
+
+/* Frame f (in range) goes into a log (bits, list, n, cap): a frame
+ * already logged costs one bit test.  If the log cannot grow, every frame
+ * counts as logged from then on (*n = SIZE_MAX): the checks then decode
+ * everything, which is slower but never wrong. */
+static void log_add(uint64_t **bits, uint64_t **list, size_t *n, size_t *cap,
+                    uint64_t f)
+{
+    uint64_t c = f >> HM_CHUNK_SHIFT, i = f & (HM_CHUNK - 1);
+    if (*n == SIZE_MAX)
+        return;
+    if (!bits[c] && !(bits[c] = calloc(HM_WWORDS, sizeof(uint64_t)))) {
+        *n = SIZE_MAX;
+        return;
+    }
+    uint64_t *w = &bits[c][i >> 6], bit = UINT64_C(1) << (i & 63);
+    if (*w & bit)
+        return;
+    /* check_skip_mark: the log loses the frame's first change, as a
+     * forgotten mark in a change log would. */
+    if (MUTANT(MUT_CHECK_SKIP_MARK))
+        return;
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        uint64_t *x = realloc(*list, nc * sizeof(*x));
+        if (!x) {
+            *n = SIZE_MAX;
+            return;
+        }
+        *list = x;
+        *cap = nc;
+    }
+    *w |= bit;
+    (*list)[(*n)++] = f;
+}
+
+static void log_clear(uint64_t nr_chunks, uint64_t **bits, const uint64_t *list,
+                      size_t *n)
+{
+    if (*n == SIZE_MAX) {
+        for (uint64_t c = 0; c < nr_chunks; c++)
+            if (bits[c])
+                memset(bits[c], 0, HM_WWORDS * sizeof(uint64_t));
+    } else {
+        for (size_t k = 0; k < *n; k++) {
+            uint64_t f = list[k], i = f & (HM_CHUNK - 1);
+            bits[f >> HM_CHUNK_SHIFT][i >> 6] &= ~(UINT64_C(1) << (i & 63));
+        }
+    }
+    *n = 0;
+}
+
+static void log_write(struct hostmem *hm, uint64_t f)
+{
+    log_add(hm->wbits, &hm->wlist, &hm->wn, &hm->wcap, f);
+}
+
+void hostmem_meta_mark_slow(struct hostmem *hm, uint64_t mfn)
+{
+    if (mfn < hm->nr_frames)
+        log_add(hm->mbits, &hm->mlist, &hm->mn, &hm->mcap, mfn);
+}
+
+const uint64_t *hostmem_meta_list(const struct hostmem *hm, size_t *n)
+{
+    *n = hm->mn;
+    return hm->mlist;
+}
+
+void hostmem_meta_clear(struct hostmem *hm)
+{
+    log_clear(hm->nr_chunks, hm->mbits, hm->mlist, &hm->mn);
+}
+
+bool hostmem_written(const struct hostmem *hm, mfn_t m)
+{
+    uint64_t f = mfn_x(m);
+    if (f >= hm->nr_frames)
+        return false;
+    if (hm->wn == SIZE_MAX)
+        return true;
+    const uint64_t *w = hm->wbits[f >> HM_CHUNK_SHIFT];
+    uint64_t i = f & (HM_CHUNK - 1);
+    return w && (w[i >> 6] >> (i & 63) & 1);
+}
+
+const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n)
+{
+    *n = hm->wn;
+    return hm->wlist;
+}
+
+void hostmem_written_clear(struct hostmem *hm)
+{
+    log_clear(hm->nr_chunks, hm->wbits, hm->wlist, &hm->wn);
 }
 
 uint64_t hostmem_nr_frames(const struct hostmem *hm) { return hm->nr_frames; }
@@ -92,9 +203,10 @@ const uint8_t *hostmem_frame_peek(const struct hostmem *hm, mfn_t m)
     return chunk ? chunk[f & (HM_CHUNK - 1)] : NULL;
 }
 
-uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m)
+/* hostmem_frame() without the change log entry (hostmem_write() logs
+ * only a change). */
+static uint8_t *hostmem_frame_nolog(struct hostmem *hm, uint64_t f)
 {
-    uint64_t f = mfn_x(m);
     if (f >= hm->nr_frames)
         return NULL;
     uint64_t c = f >> HM_CHUNK_SHIFT;
@@ -112,6 +224,14 @@ uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m)
     return *frame;
 }
 
+uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m)
+{
+    uint8_t *p = hostmem_frame_nolog(hm, mfn_x(m));
+    if (p)
+        log_write(hm, mfn_x(m));
+    return p;
+}
+
 int hostmem_zero_frame(struct hostmem *hm, mfn_t m)
 {
     uint64_t f = mfn_x(m);
@@ -122,6 +242,7 @@ int hostmem_zero_frame(struct hostmem *hm, mfn_t m)
         memset(chunk[f & (HM_CHUNK - 1)], 0, PAGE_SIZE);
         chunk[f & (HM_CHUNK - 1)] = NULL;
         hm->backed--;
+        log_write(hm, f);
     }
     return 0;
 }
@@ -148,19 +269,27 @@ int hostmem_write(struct hostmem *hm, hpa_t a, const void *buf, size_t len)
 {
     if (!in_one_frame(hpa_x(a), len))
         return -1;
-    uint8_t *f = hostmem_frame(hm, hpa_to_mfn(a));
+    uint64_t fn = hpa_x(a) >> PAGE_SHIFT;
+    /* An unbacked frame reads as zeros: writing zeros changes nothing. */
+    const uint8_t *pf = hostmem_frame_peek(hm, _mfn(fn));
+    uint8_t *f = pf ? (uint8_t *)pf : hostmem_frame_nolog(hm, fn);
     if (!f)
         return -1;
     uint8_t *d = f + (hpa_x(a) & ~PAGE_MASK);
     /* Guest accesses are 1, 2, 4 or 8 bytes: constant-size copies the
-     * compiler inlines, instead of a library call per access. */
+     * compiler inlines, instead of a library call per access.  The change
+     * log (log_write) takes the frame only when the bytes change, so a
+     * rewrite of the same value (an A/D flag already set) is no change. */
+    bool same;
     switch (len) {
-    case 1: __builtin_memcpy(d, buf, 1); break;
-    case 2: __builtin_memcpy(d, buf, 2); break;
-    case 4: __builtin_memcpy(d, buf, 4); break;
-    case 8: __builtin_memcpy(d, buf, 8); break;
-    default: memcpy(d, buf, len); break;
+    case 1: same = !__builtin_memcmp(d, buf, 1); __builtin_memcpy(d, buf, 1); break;
+    case 2: same = !__builtin_memcmp(d, buf, 2); __builtin_memcpy(d, buf, 2); break;
+    case 4: same = !__builtin_memcmp(d, buf, 4); __builtin_memcpy(d, buf, 4); break;
+    case 8: same = !__builtin_memcmp(d, buf, 8); __builtin_memcpy(d, buf, 8); break;
+    default: same = !memcmp(d, buf, len); memcpy(d, buf, len); break;
     }
+    if (!same)
+        log_write(hm, fn);
     return 0;
 }
 

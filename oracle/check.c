@@ -345,8 +345,33 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
                       "d%u.ld.preempt.done", od->id);
 }
 
-unsigned oracle_compare(const struct oracle *o, const struct host *h,
-                        oracle_report_fn report, void *ctx)
+#define M2P_BLOCK 512
+
+/* The per-frame part of compare for frame m: M2P, references, orphans. */
+static void compare_frame_refs(const struct oracle *o, const struct host *h,
+                               struct oracle_reporter *r, uint64_t m)
+{
+    char e1[24], a1[24];
+    const struct page_info *fr = h->frames;
+    uint16_t orph = o->orphan[m];
+    if (fr[m].use == PGU_GUEST) {
+        uint64_t want = (orph && !(orph & ORPHAN_KEEP) ? 0 : 1) + o->xrefs[m];
+        if (fr[m].count != want)
+            oracle_report(r, u64s(want, e1), u64s(fr[m].count, a1),
+                          "frame[%#" PRIx64 "].count", m);
+    }
+    if (orph && (fr[m].use != PGU_GUEST || fr[m].owner != ORPHAN_OWNER(orph))) {
+        snprintf(e1, sizeof e1, "guest page of d%u", ORPHAN_OWNER(orph));
+        oracle_report(r, e1, fr[m].use == PGU_FREE ? "free" : "another use",
+                      "frame[%#" PRIx64 "].use (out of the P2M, still the owner's)", m);
+    }
+}
+
+/* oracle_compare(); only: the per-frame part for these frames alone
+ * (oracle_check()'s change-proportional check), NULL: every frame. */
+static unsigned compare_impl(const struct oracle *o, const struct host *h,
+                             oracle_report_fn report, void *ctx,
+                             const uint64_t *only, size_t nonly)
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -437,35 +462,55 @@ unsigned oracle_compare(const struct oracle *o, const struct host *h,
     }
 
     /* Memory sharing: shared frames, copies made by unsharing, shr_pages. */
-    oracle_compare_sharing(o, h, &r, rec_frame);
+    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly);
 
     /* The M2P, frame by frame. */
     if (h->nr_frames != o->nr_frames)
         oracle_report(&r, u64s(o->nr_frames, e1), u64s(h->nr_frames, a1),
                       "host.nr_frames");
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
-    for (uint64_t m = 0; m < n; m++)
-        if (h->m2p[m] != o->m2p[m])
-            oracle_report(&r, oracle_hex(o->m2p[m], e1),
-                          oracle_hex(h->m2p[m], a1), "m2p[%#" PRIx64 "]", m);
+    if (only) {
+        for (size_t i = 0; i < nonly; i++) {
+            uint64_t m = only[i];
+            if (m >= n)
+                continue;
+            if (h->m2p[m] != o->m2p[m])
+                oracle_report(&r, oracle_hex(o->m2p[m], e1),
+                              oracle_hex(h->m2p[m], a1), "m2p[%#" PRIx64 "]", m);
+            compare_frame_refs(o, h, &r, m);
+        }
+        return oracle_report_done(&r);
+    }
+    /* Block by block: a vectorised memcmp passes the (nearly all) equal
+     * blocks; the loop names the entries that differ. */
+    const uint64_t *hm2p = h->m2p, *om2p = o->m2p;
+    for (uint64_t b = 0; b < n; b += M2P_BLOCK) {
+        uint64_t e = n - b < M2P_BLOCK ? n : b + M2P_BLOCK;
+        if (!memcmp(hm2p + b, om2p + b, (e - b) * sizeof(*hm2p)))
+            continue;
+        for (uint64_t m = b; m < e; m++)
+            if (hm2p[m] != om2p[m])
+                oracle_report(&r, oracle_hex(om2p[m], e1),
+                              oracle_hex(hm2p[m], a1), "m2p[%#" PRIx64 "]", m);
+    }
     /* Page references: an allocated guest frame holds its allocation
      * reference plus one per foreign mapping; a page its owner removed
      * while mapped (o->orphan) holds only the mappers' references and
-     * must still be its owner's guest page, not back on the heap. */
-    for (uint64_t m = 0; m < n; m++) {
-        uint64_t want = (o->orphan[m] && !(o->orphan[m] & ORPHAN_KEEP) ? 0 : 1) +
-                        o->xrefs[m];
-        if (h->frames[m].use == PGU_GUEST && h->frames[m].count != want)
-            oracle_report(&r, u64s(want, e1),
-                          u64s(h->frames[m].count, a1), "frame[%#" PRIx64 "].count", m);
-        if (o->orphan[m] && (h->frames[m].use != PGU_GUEST ||
-                             h->frames[m].owner != ORPHAN_OWNER(o->orphan[m]))) {
-            snprintf(e1, sizeof e1, "guest page of d%u", ORPHAN_OWNER(o->orphan[m]));
-            oracle_report(&r, e1, h->frames[m].use == PGU_FREE ? "free" : "another use",
-                          "frame[%#" PRIx64 "].use (out of the P2M, still the owner's)", m);
-        }
-    }
+     * must still be its owner's guest page, not back on the heap.  Free
+     * frames without orphan state (most of the host) are passed in the
+     * loop, the rest checked by compare_frame_refs(). */
+    const struct page_info *fr = h->frames;
+    const uint16_t *orphan = o->orphan;
+    for (uint64_t m = 0; m < n; m++)
+        if (fr[m].use == PGU_GUEST || orphan[m])
+            compare_frame_refs(o, h, &r, m);
     return oracle_report_done(&r);
+}
+
+unsigned oracle_compare(const struct oracle *o, const struct host *h,
+                        oracle_report_fn report, void *ctx)
+{
+    return compare_impl(o, h, report, ctx, NULL, 0);
 }
 
 /* ---- oracle_invariants ------------------------------------------------------------ */
@@ -533,98 +578,154 @@ static void inv_ld_bad(void *ctx, const char *what, uint64_t mfn)
                   "I4 d%u.ld.tree: %s", c->d->id, what);
 }
 
-unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
-                           void *ctx)
+/* The slot of the live domain with id, SIM_MAX_DOMAINS if none. */
+static unsigned dom_slot(const struct host *h, domid_t id)
+{
+    unsigned slot;
+    for (slot = 0; slot < SIM_MAX_DOMAINS; slot++)
+        if (h->domains[slot] && h->domains[slot]->id == id)
+            break;
+    return slot;
+}
+
+/* The frame counts of I4/I6, per domain slot. */
+struct inv_counts {
+    uint64_t ld_frames[SIM_MAX_DOMAINS], p2m_frames[SIM_MAX_DOMAINS];
+};
+
+/* I2 and I5 of frame m, and its share of the counts. */
+static void inv_frame(const struct host *h, struct oracle_reporter *rp,
+                      struct inv_counts *cnt, uint64_t m, unsigned slot)
+{
+    char e1[24], a1[24];
+    const struct page_info *pg = &h->frames[m];
+    uint64_t gfn = h->m2p[m];
+    const struct domain *od = slot < SIM_MAX_DOMAINS ? h->domains[slot] : NULL;
+    uint64_t *ld_frames = cnt->ld_frames, *p2m_frames = cnt->p2m_frames;
+    switch (pg->use) {
+    case PGU_GUEST:
+        /* A shared frame: dom_cow's, M2P SHARED (I1 checks the
+         * entries naming it). */
+        if (pg->owner == DOMID_COW) {
+            if (gfn != SHARED_M2P_ENTRY)
+                oracle_report(rp, "SHARED", oracle_hex(gfn, a1),
+                              "I2 dom_cow frame m2p[%#" PRIx64 "]", m);
+            break;
+        }
+        if (!od) {
+            oracle_report(rp, "a live domain", u64s(pg->owner, a1),
+                          "I2 frame[%#" PRIx64 "].owner", m);
+            break;
+        }
+        if (gfn == INVALID_M2P_ENTRY)
+            break;
+        {
+            struct oracle_epte x;
+            oracle_p2m_decode(od->npt,
+                              gfn >= od->max_gfn ? 0
+                              : od->npt ? oracle_npt_lookup(h, od->ept_root, gfn)
+                                        : oracle_ept_lookup(h, od->ept_root, gfn),
+                              &x);
+            if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
+                x.mfn != m) {
+                char want[48], got[48], b[16];
+                snprintf(want, sizeof want, "RAM mfn %#" PRIx64, m);
+                snprintf(got, sizeof got, "%s mfn %s",
+                         oracle_type_name(x.type, b), oracle_hex(x.mfn, e1));
+                oracle_report(rp, want, got,
+                              "I2 m2p[%#" PRIx64 "]=%#" PRIx64
+                              " -> d%u.p2m[%#" PRIx64 "]",
+                              m, gfn, od->id, gfn);
+            }
+        }
+        break;
+    case PGU_LOGDIRTY:
+    case PGU_P2M:
+        if (!od)
+            oracle_report(rp, "a live domain", u64s(pg->owner, a1),
+                          "%s frame[%#" PRIx64 "].owner",
+                          pg->use == PGU_P2M ? "I6" : "I4", m);
+        else if (pg->use == PGU_P2M)
+            p2m_frames[slot]++;
+        else
+            ld_frames[slot]++;
+        break;
+    case PGU_XEN:
+        /* heap_fragment(): the hypervisor's, no domain's */
+        if (pg->owner != DOMID_XEN)
+            oracle_report(rp, "DOMID_XEN", u64s(pg->owner, a1),
+                          "I5 xen frame[%#" PRIx64 "].owner", m);
+        break;
+    case PGU_PML:
+        if (!od)
+            oracle_report(rp, "a live domain", u64s(pg->owner, a1),
+                          "I5 PML frame[%#" PRIx64 "].owner", m);
+        break;
+    case PGU_FREE:
+        if (pg->owner != DOMID_INVALID)
+            oracle_report(rp, "none", u64s(pg->owner, a1),
+                          "I5 free frame[%#" PRIx64 "].owner", m);
+        break;
+    default:
+        oracle_report(rp, "a page_use", u64s(pg->use, a1),
+                      "I5 frame[%#" PRIx64 "].use", m);
+        break;
+    }
+    /* I5: only guest pages have a gfn (mark_page_free: INVALID). */
+    if (pg->use != PGU_GUEST && gfn != INVALID_M2P_ENTRY)
+        oracle_report(rp, "INVALID", oracle_hex(gfn, a1),
+                      "I5 m2p[%#" PRIx64 "] (frame use %u)", m, pg->use);
+}
+
+/* oracle_invariants(); only: the frame pass for these frames alone, with
+ * *cnt the counts of every frame already (oracle_check()); NULL: every
+ * frame, *cnt (if not NULL) receives the counts. */
+static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ctx,
+                         const uint64_t *only, size_t nonly, struct inv_counts *cnt)
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
-    uint64_t ld_frames[SIM_MAX_DOMAINS] = { 0 }, p2m_frames[SIM_MAX_DOMAINS] = { 0 };
+    struct inv_counts local;
+    if (!cnt)
+        cnt = &local;
+    uint64_t *ld_frames = cnt->ld_frames, *p2m_frames = cnt->p2m_frames;
 
-    /* One pass over the frames: I2, I5, and per-domain counts for I4/I6. */
-    for (uint64_t m = 0; m < h->nr_frames; m++) {
-        const struct page_info *pg = &h->frames[m];
-        uint64_t gfn = h->m2p[m];
-        const struct domain *od = NULL;
-        unsigned slot = 0;
-        if (pg->use != PGU_FREE) {
-            for (slot = 0; slot < SIM_MAX_DOMAINS; slot++)
-                if (h->domains[slot] && h->domains[slot]->id == pg->owner)
-                    break;
-            od = slot < SIM_MAX_DOMAINS ? h->domains[slot] : NULL;
+    if (only) {
+        for (size_t i = 0; i < nonly; i++) {
+            uint64_t m = only[i];
+            if (m >= h->nr_frames)
+                continue;
+            const struct page_info *pg = &h->frames[m];
+            inv_frame(h, &r, cnt, m,
+                      pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner));
         }
-        switch (pg->use) {
-        case PGU_GUEST:
-            /* A shared frame: dom_cow's, M2P SHARED (I1 checks the
-             * entries naming it). */
-            if (pg->owner == DOMID_COW) {
-                if (gfn != SHARED_M2P_ENTRY)
-                    oracle_report(&r, "SHARED", oracle_hex(gfn, a1),
-                                  "I2 dom_cow frame m2p[%#" PRIx64 "]", m);
-                break;
+    } else {
+        memset(cnt, 0, sizeof(*cnt));
+        /* One pass over the frames: I2, I5, and per-domain counts for
+         * I4/I6.  Consecutive frames mostly share an owner: the slot of
+         * the last one is tried first. */
+        const struct page_info *frames = h->frames;
+        const uint64_t *m2p = h->m2p;
+        domid_t last_owner = DOMID_INVALID;
+        unsigned last_slot = SIM_MAX_DOMAINS;
+        for (uint64_t m = 0; m < h->nr_frames; m++) {
+            const struct page_info *pg = &frames[m];
+            /* the common case first: a free frame, owned by none, no gfn */
+            if (pg->use == PGU_FREE && pg->owner == DOMID_INVALID &&
+                m2p[m] == INVALID_M2P_ENTRY)
+                continue;
+            unsigned slot = SIM_MAX_DOMAINS;
+            if (pg->use != PGU_FREE) {
+                if (pg->owner == last_owner && last_slot < SIM_MAX_DOMAINS &&
+                    h->domains[last_slot] && h->domains[last_slot]->id == pg->owner)
+                    slot = last_slot;
+                else
+                    slot = dom_slot(h, pg->owner);
+                last_owner = pg->owner;
+                last_slot = slot;
             }
-            if (!od) {
-                oracle_report(&r, "a live domain", u64s(pg->owner, a1),
-                              "I2 frame[%#" PRIx64 "].owner", m);
-                break;
-            }
-            if (gfn == INVALID_M2P_ENTRY)
-                break;
-            {
-                struct oracle_epte x;
-                oracle_p2m_decode(od->npt,
-                                  gfn >= od->max_gfn ? 0
-                                  : od->npt ? oracle_npt_lookup(h, od->ept_root, gfn)
-                                            : oracle_ept_lookup(h, od->ept_root, gfn),
-                                  &x);
-                if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
-                    x.mfn != m) {
-                    char want[48], got[48], b[16];
-                    snprintf(want, sizeof want, "RAM mfn %#" PRIx64, m);
-                    snprintf(got, sizeof got, "%s mfn %s",
-                             oracle_type_name(x.type, b), oracle_hex(x.mfn, e1));
-                    oracle_report(&r, want, got,
-                                  "I2 m2p[%#" PRIx64 "]=%#" PRIx64
-                                  " -> d%u.p2m[%#" PRIx64 "]",
-                                  m, gfn, od->id, gfn);
-                }
-            }
-            break;
-        case PGU_LOGDIRTY:
-        case PGU_P2M:
-            if (!od)
-                oracle_report(&r, "a live domain", u64s(pg->owner, a1),
-                              "%s frame[%#" PRIx64 "].owner",
-                              pg->use == PGU_P2M ? "I6" : "I4", m);
-            else if (pg->use == PGU_P2M)
-                p2m_frames[slot]++;
-            else
-                ld_frames[slot]++;
-            break;
-        case PGU_XEN:
-            /* heap_fragment(): the hypervisor's, no domain's */
-            if (pg->owner != DOMID_XEN)
-                oracle_report(&r, "DOMID_XEN", u64s(pg->owner, a1),
-                              "I5 xen frame[%#" PRIx64 "].owner", m);
-            break;
-        case PGU_PML:
-            if (!od)
-                oracle_report(&r, "a live domain", u64s(pg->owner, a1),
-                              "I5 PML frame[%#" PRIx64 "].owner", m);
-            break;
-        case PGU_FREE:
-            if (pg->owner != DOMID_INVALID)
-                oracle_report(&r, "none", u64s(pg->owner, a1),
-                              "I5 free frame[%#" PRIx64 "].owner", m);
-            break;
-        default:
-            oracle_report(&r, "a page_use", u64s(pg->use, a1),
-                          "I5 frame[%#" PRIx64 "].use", m);
-            break;
+            inv_frame(h, &r, cnt, m, slot);
         }
-        /* I5: only guest pages have a gfn (mark_page_free: INVALID). */
-        if (pg->use != PGU_GUEST && gfn != INVALID_M2P_ENTRY)
-            oracle_report(&r, "INVALID", oracle_hex(gfn, a1),
-                          "I5 m2p[%#" PRIx64 "] (frame use %u)", m, pg->use);
     }
 
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
@@ -667,6 +768,12 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
     return oracle_report_done(&r);
 }
 
+unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
+                           void *ctx)
+{
+    return inv_impl(h, report, ctx, NULL, 0, NULL);
+}
+
 /* ---- oracle_check: a clean check is not repeated while nothing changed --------------- */
 
 /*
@@ -677,28 +784,60 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * flat-bitmap pages the walks visit; the single-path lookups of pass 2 and
  * I2 read only frames the walks visited when the walks reported no fault),
  * and, outside memory, the M2P, the frame metadata and references, the
- * sim's domain structures and the oracle's flat domains.  So oracle_check()
- * keeps, after a check that reported nothing, a copy of every frame the
- * walks read and a serialisation of everything else; the next check with
- * full false, if all of it is byte-for-byte the same, reports nothing
- * without decoding anything.  Otherwise (or with reports) the checks run as
- * oracle_compare() + oracle_invariants(): same reports, same order.
- * tests/unit/test_fuzz.c runs programs and scenarios under every suite
- * mutant both ways and compares every report.  oracle_check_verify() at
- * the end of a run repeats a reused check in full.
+ * sim's domain structures and the oracle's flat domains.  So after a check
+ * that reported nothing, oracle_check() keeps the set of frames the walks
+ * read (the watch set) and a serialisation of everything else but the
+ * per-frame arrays (the baseline).  The next check with full false reports
+ * nothing without decoding anything if (1) no watched frame is in host
+ * memory's change log since then (model/hostmem.c logs exactly the frames
+ * whose bytes changed; the caller passes the log: time proportional to the
+ * writes, and the oracle never reads the sim's memory except through
+ * hostmem_frame_peek()), (2) no frame's metadata was marked, by the sim
+ * (hostmem_meta_mark(): page_info, M2P, sharing handle) or by the oracle
+ * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), and
+ * (3) the baseline is byte-for-byte the same, compared in place: only the
+ * blocks that differ are copied.  A step whose
+ * writes hit the watch set runs the checks and leaves the baseline unbuilt
+ * (a step that changes the tables is mostly followed by more: the copy
+ * would be wasted); the next step without such writes builds it.
+ * Otherwise the per-frame half may be restricted to the changed frames
+ * (below), or the checks run as oracle_compare() + oracle_invariants():
+ * same reports, same order.  tests/unit/test_fuzz.c
+ * runs programs and scenarios under every suite mutant both ways and
+ * compares every report; oracle_check_verify() at the end of a run repeats
+ * a reused check in full.
  */
 struct oracle_cache {
-    uint64_t *frames;       /* frames the last computed check read */
+    uint64_t *frames;       /* frames the last computed check read: sorted, unique */
     size_t nframes, capframes;
-    uint8_t *snap;          /* their bytes, PAGE_SIZE each */
-    size_t capsnap;
-    uint8_t *in[2];         /* serialised other inputs, [cur] the last */
-    size_t inlen[2], incap[2];
-    unsigned cur;
-    bool recording, oom;
+    uint8_t *base;          /* serialised other inputs of that check's state */
+    size_t baselen, basecap;
+    bool have_base;         /* base is a complete serialisation (of some state) */
+    bool base_current;      /* ... of the inputs of the last computed check */
+    bool oom;
     bool clean;             /* the last computed check reported nothing */
-    bool last_reused;       /* the last oracle_check() reused it */
+    bool last_reused;       /* the last oracle_check() reused it or checked
+                               only the changed frames */
     uint64_t last_hash;     /* FNV-1a of the last check's reports */
+    /* The per-frame half restricted to the changed frames (see above):
+     * the state of the last full check, kept up to date by the
+     * restricted ones. */
+    struct page_info *fsh;  /* h->frames then */
+    uint64_t nfsh;
+    bool fsh_ok;            /* fsh, cnt, tab, dom describe the last check */
+    struct inv_counts cnt;  /* the I4/I6 frame counts then */
+    uint64_t *tab;          /* EPT tables the walks read: sorted, unique */
+    uint8_t *tablvl;        /* their level (4 = root; 0: not reached) */
+    uint8_t *tabsnap;       /* their bytes, PAGE_SIZE each */
+    size_t ntab, captab, capsnap;
+    bool rec_tab;           /* the check records tab */
+    struct dom_key {
+        const struct domain *d;
+        domid_t id;
+        uint64_t max_gfn, root;
+    } dom[SIM_MAX_DOMAINS];
+    uint64_t *set;          /* the frames a restricted check re-checks */
+    size_t nset, capset;
 };
 
 static struct oracle_cache *cur_rec; /* set while a check records */
@@ -721,107 +860,160 @@ static void rec_add(uint64_t m)
     k->frames[k->nframes++] = m;
 }
 
-static void rec_table(void *ctx, uint64_t mfn) { rec_add(mfn); }
-static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
-
-static const uint8_t zero_frame[PAGE_SIZE];
-
-static const uint8_t *frame_bytes(const struct host *h, uint64_t m)
+static bool grow(uint64_t **p, size_t *cap, size_t need)
 {
-    const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
-    return f ? f : zero_frame;
-}
-
-static bool in_add(struct oracle_cache *k, unsigned b, const void *p, size_t n)
-{
-    if (!n)
+    if (need <= *cap)
         return true;
-    if (k->inlen[b] + n > k->incap[b]) {
-        size_t cap = 2 * (k->inlen[b] + n);
-        uint8_t *x = realloc(k->in[b], cap);
-        if (!x)
-            return false;
-        k->in[b] = x;
-        k->incap[b] = cap;
-    }
-    memcpy(k->in[b] + k->inlen[b], p, n);
-    k->inlen[b] += n;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    uint64_t *x = realloc(*p, c * sizeof(*x));
+    if (!x)
+        return false;
+    *p = x;
+    *cap = c;
     return true;
 }
 
-/* Everything outside host memory the checks read, into buffer b. */
-static bool memo_inputs(struct oracle_cache *k, unsigned b, const struct oracle *o,
+static void rec_table(void *ctx, uint64_t mfn)
+{
+    struct oracle_cache *k = cur_rec;
+    rec_add(mfn);
+    if (!k || !k->rec_tab)
+        return;
+    if (!grow(&k->tab, &k->captab, k->ntab + 1)) {
+        k->oom = true;
+        return;
+    }
+    k->tab[k->ntab++] = mfn;
+}
+static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
+
+/* The baseline, written in place: bytes equal to the saved ones are only
+ * compared, the others copied and counted as a difference. */
+struct ser {
+    struct oracle_cache *k;
+    size_t pos;
+    bool diff, ok;
+};
+
+#define SER_BLOCK 4096 /* a difference copies one block, not the array */
+
+static void ser_add(struct ser *s, const void *p, size_t n)
+{
+    struct oracle_cache *k = s->k;
+    if (!s->ok || !n)
+        return;
+    if (s->pos + n > k->basecap) {
+        size_t cap = 2 * (s->pos + n);
+        uint8_t *x = realloc(k->base, cap);
+        if (!x) {
+            s->ok = false;
+            return;
+        }
+        k->base = x;
+        k->basecap = cap;
+    }
+    const uint8_t *src = p;
+    for (size_t off = 0; off < n; off += SER_BLOCK) {
+        size_t len = n - off < SER_BLOCK ? n - off : SER_BLOCK;
+        uint8_t *dst = k->base + s->pos + off;
+        /* bytes past the old baseline were never compared: a difference */
+        if (!k->have_base || s->pos + off + len > k->baselen ||
+            memcmp(dst, src + off, len)) {
+            memcpy(dst, src + off, len);
+            s->diff = true;
+        }
+    }
+    s->pos += n;
+}
+
+/* Everything outside host memory the checks read, into the baseline;
+ * true when it differs from the baseline (or there was none). */
+static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
                         const struct host *h)
 {
-    bool ok = true;
-    k->inlen[b] = 0;
-    ok &= in_add(k, b, &h->nr_frames, sizeof h->nr_frames);
-    ok &= in_add(k, b, &o->nr_frames, sizeof o->nr_frames);
-    ok &= in_add(k, b, h->frames, h->nr_frames * sizeof(*h->frames));
-    ok &= in_add(k, b, h->m2p, h->nr_frames * sizeof(*h->m2p));
-    ok &= in_add(k, b, o->m2p, o->nr_frames * sizeof(*o->m2p));
-    ok &= in_add(k, b, o->xrefs, o->nr_frames * sizeof(*o->xrefs));
-    ok &= in_add(k, b, o->orphan, o->nr_frames * sizeof(*o->orphan));
-    ok &= in_add(k, b, h->shr_handle, h->nr_frames * sizeof(*h->shr_handle));
-    if (o->shr_handle)
-        ok &= in_add(k, b, o->shr_handle, o->nr_frames * sizeof(*o->shr_handle));
-    ok &= in_add(k, b, o->shr_pend, o->shr_npend * sizeof(o->shr_pend[0]));
-    ok &= in_add(k, b, h->domains, sizeof h->domains);
+    struct ser s = { k, 0, false, true };
+    ser_add(&s, &h->nr_frames, sizeof h->nr_frames);
+    ser_add(&s, &o->nr_frames, sizeof o->nr_frames);
+    /* The per-frame arrays (h->frames, h->m2p, h->shr_handle; o->m2p,
+     * xrefs, orphan, shr_handle, shr_sum) are not copied: their writers
+     * mark the frames (hostmem_meta_mark(), oracle_mark_mfn()), and a
+     * check with marks is never reused. */
+    ser_add(&s, &o->shr_handle, sizeof o->shr_handle);
+    ser_add(&s, &o->shr_npend, sizeof o->shr_npend);
+    ser_add(&s, o->shr_pend, o->shr_npend * sizeof(o->shr_pend[0]));
+    ser_add(&s, h->domains, sizeof h->domains);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
-            ok &= in_add(k, b, h->domains[i], sizeof(struct domain));
+            ser_add(&s, h->domains[i], sizeof(struct domain));
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
-        ok &= in_add(k, b, &od->live, sizeof od->live);
+        ser_add(&s, &od->live, sizeof od->live);
         if (!od->live)
             continue;
-        ok &= in_add(k, b, od, sizeof(*od));
+        ser_add(&s, od, sizeof(*od));
         for (uint64_t ci = 0; ci < od->nchunks; ci++) {
             const struct oracle_chunk *c = od->chunks[ci];
             uint64_t first = ci << ORACLE_CHUNK_SHIFT;
             uint64_t n = od->max_gfn - first < ORACLE_CHUNK ? od->max_gfn - first
                                                               : ORACLE_CHUNK;
-            ok &= in_add(k, b, &c, sizeof c);
+            ser_add(&s, &c, sizeof c);
             if (!c)
                 continue;
-            ok &= in_add(k, b, c->mfn, n * sizeof(*c->mfn));
-            ok &= in_add(k, b, c->type, n * sizeof(*c->type));
-            ok &= in_add(k, b, c->dirty, (n + 7) / 8);
+            ser_add(&s, c->mfn, n * sizeof(*c->mfn));
+            ser_add(&s, c->type, n * sizeof(*c->type));
+            ser_add(&s, c->dirty, (n + 7) / 8);
         }
     }
-    return ok;
+    if (s.pos != k->baselen)
+        s.diff = true;
+    k->baselen = s.pos;
+    k->have_base = s.ok;
+    return s.diff || !s.ok;
 }
 
-static bool frames_same(const struct oracle_cache *k, const struct host *h)
-{
-    for (size_t i = 0; i < k->nframes; i++)
-        if (memcmp(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE))
-            return false;
-    return true;
-}
+static int cmp_u64(const void *a, const void *b);
 
-static bool frames_snapshot(struct oracle_cache *k, const struct host *h)
+/* The watch set: the recorded frames sorted, each once (each table is
+ * walked by compare and again by invariants). */
+static void watch_finish(struct oracle_cache *k)
 {
-    /* each table is walked by compare and again by invariants: once is enough */
+    if (k->nframes)
+        qsort(k->frames, k->nframes, sizeof(*k->frames), cmp_u64);
     size_t o = 0;
-    for (size_t i = 0; i < k->nframes; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < o && !dup; j++)
-            dup = k->frames[j] == k->frames[i];
-        if (!dup)
+    for (size_t i = 0; i < k->nframes; i++)
+        if (!o || k->frames[o - 1] != k->frames[i])
             k->frames[o++] = k->frames[i];
-    }
     k->nframes = o;
-    if (o * PAGE_SIZE > k->capsnap) {
-        uint8_t *x = realloc(k->snap, o * PAGE_SIZE);
-        if (!x)
-            return false;
-        k->snap = x;
-        k->capsnap = o * PAGE_SIZE;
+}
+
+static bool watched(const struct oracle_cache *k, uint64_t m)
+{
+    size_t lo = 0, hi = k->nframes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (k->frames[mid] == m)
+            return true;
+        if (k->frames[mid] < m)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    for (size_t i = 0; i < o; i++)
-        memcpy(k->snap + i * PAGE_SIZE, frame_bytes(h, k->frames[i]), PAGE_SIZE);
-    return true;
+    return false;
+}
+
+/* Did a frame the last computed check read change?  written: host
+ * memory's change log since that check (SIZE_MAX: unknown, all may have). */
+static bool watch_hit(const struct oracle_cache *k, const uint64_t *written,
+                      size_t nwritten)
+{
+    if (nwritten == SIZE_MAX)
+        return true;
+    for (size_t i = 0; i < nwritten; i++)
+        if (watched(k, written[i]))
+            return true;
+    return false;
 }
 
 void oracle_cache_free(struct oracle *o)
@@ -829,9 +1021,12 @@ void oracle_cache_free(struct oracle *o)
     if (!o->cache)
         return;
     free(o->cache->frames);
-    free(o->cache->snap);
-    free(o->cache->in[0]);
-    free(o->cache->in[1]);
+    free(o->cache->base);
+    free(o->cache->fsh);
+    free(o->cache->tab);
+    free(o->cache->tablvl);
+    free(o->cache->tabsnap);
+    free(o->cache->set);
     free(o->cache);
     o->cache = NULL;
 }
@@ -863,35 +1058,347 @@ static void hash_report(void *ctx, const char *field, const char *expected,
         k->fn(k->ctx, field, expected, actual);
 }
 
+/* ---- the per-frame half, restricted to the frames that changed ------------- */
+
+/*
+ * After a clean check, the per-frame half of the checks (compare's M2P,
+ * references and orphans, sharing's S1/S2, invariants' I2/I5 and the
+ * I4/I6 frame counts) is a function of each frame's own state, except I2,
+ * which looks the frame's gfn up in its owner's P2M.  So a check may
+ * re-check only: the frames whose metadata the sim marked
+ * (hostmem_meta_mark()), those the oracle marked (oracle_mark_mfn()), and
+ * the frames named by EPT leaves that changed (old and new mfn), found by
+ * comparing each written table with its copy from the last check.  The
+ * per-domain half (P2M, log-dirty, PoD, paging, ...) runs in full.  The
+ * counts are the last ones with the changed frames' old contributions
+ * (the copy of h->frames) replaced.  It is not tried (the check runs in
+ * full) when a log overflowed, the domain set or a domain's root or size
+ * changed, a domain has NPT or raw EPT entries, the oracle shares frames,
+ * or a table entry that changed is (or was) a pointer to a table or a
+ * 1 GiB leaf.  It only ever concludes "nothing to report": if anything
+ * reports, the check runs again in full, so the reports and their order
+ * are exactly the full check's; oracle_check_verify() at the end of a run
+ * repeats the last restricted check in full.
+ */
+
+static bool tab_find(const struct oracle_cache *k, uint64_t m, size_t *at)
+{
+    size_t lo = 0, hi = k->ntab;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (k->tab[mid] == m) {
+            *at = mid;
+            return true;
+        }
+        if (k->tab[mid] < m)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* The EPT levels of the recorded tables, walked from each root. */
+static void tab_levels(struct oracle_cache *k, const struct domain *d, uint64_t mfn,
+                       unsigned level)
+{
+    size_t at;
+    if (!tab_find(k, mfn, &at) || k->tablvl[at])
+        return;
+    k->tablvl[at] = (uint8_t)level;
+    if (level == 1)
+        return;
+    const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
+    for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+        uint64_t e;
+        memcpy(&e, t + 8 * i, sizeof e);
+        if ((e & ORACLE_RWX) && !(e & 0x80))
+            tab_levels(k, d, ORACLE_EPTE_MFN(e), level - 1);
+    }
+}
+
+static bool doms_supported(const struct host *h)
+{
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i] && (h->domains[i]->npt || h->domains[i]->ept_raw))
+            return false;
+    return true;
+}
+
+/* (memset first: the keys are compared with memcmp, padding included) */
+static void dom_keys(const struct host *h, struct dom_key *dk)
+{
+    memset(dk, 0, SIM_MAX_DOMAINS * sizeof(*dk));
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        const struct domain *d = h->domains[i];
+        if (!d)
+            continue;
+        dk[i].d = d;
+        dk[i].id = d->id;
+        dk[i].max_gfn = d->max_gfn;
+        dk[i].root = mfn_x(d->ept_root);
+    }
+}
+
+/* After a full check: the state the next restricted one starts from. */
+static void restrict_save(struct oracle_cache *k, const struct host *h)
+{
+    k->fsh_ok = false;
+    if (k->nfsh != h->nr_frames) {
+        free(k->fsh);
+        k->fsh = malloc((h->nr_frames ? h->nr_frames : 1) * sizeof(*k->fsh));
+        k->nfsh = k->fsh ? h->nr_frames : 0;
+        if (!k->fsh)
+            return;
+    }
+    memcpy(k->fsh, h->frames, h->nr_frames * sizeof(*k->fsh));
+    dom_keys(h, k->dom);
+    /* tables: sorted, unique, copied, levelled */
+    if (k->ntab)
+        qsort(k->tab, k->ntab, sizeof(*k->tab), cmp_u64);
+    size_t o = 0;
+    for (size_t i = 0; i < k->ntab; i++)
+        if (!o || k->tab[o - 1] != k->tab[i])
+            k->tab[o++] = k->tab[i];
+    k->ntab = o;
+    uint8_t *lv = realloc(k->tablvl, o ? o : 1);
+    if (!lv)
+        return;
+    k->tablvl = lv;
+    memset(lv, 0, o);
+    if (o * PAGE_SIZE > k->capsnap) {
+        uint8_t *x = realloc(k->tabsnap, o * PAGE_SIZE);
+        if (!x)
+            return;
+        k->tabsnap = x;
+        k->capsnap = o * PAGE_SIZE;
+    }
+    for (size_t i = 0; i < o; i++) {
+        const uint8_t *f = k->tab[i] < h->nr_frames
+                               ? hostmem_frame_peek(h->mem, _mfn(k->tab[i])) : NULL;
+        if (f)
+            memcpy(k->tabsnap + i * PAGE_SIZE, f, PAGE_SIZE);
+        else
+            memset(k->tabsnap + i * PAGE_SIZE, 0, PAGE_SIZE);
+    }
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            tab_levels(k, h->domains[i], mfn_x(h->domains[i]->ept_root), 4);
+    k->fsh_ok = true;
+}
+
+static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
+{
+    if (m >= nr)
+        return true;
+    if (!grow(&k->set, &k->capset, k->nset + 1))
+        return false;
+    k->set[k->nset++] = m;
+    return true;
+}
+
+/* The frames a restricted check must see; false: it cannot be restricted. */
+static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
+                         const struct host *h, const uint64_t *written,
+                         size_t nwritten, const uint64_t *meta, size_t nmeta)
+{
+    uint64_t nr = h->nr_frames;
+    k->nset = 0;
+    if (!k->fsh_ok || k->nfsh != nr || o->nr_frames != nr || nwritten == SIZE_MAX ||
+        nmeta == SIZE_MAX || o->mark_n == SIZE_MAX || o->shr_handle ||
+        !doms_supported(h))
+        return false;
+    struct dom_key dk[SIM_MAX_DOMAINS];
+    dom_keys(h, dk);
+    if (memcmp(dk, k->dom, sizeof dk))
+        return false;
+    for (size_t i = 0; i < nmeta; i++)
+        if (!set_add(k, meta[i], nr))
+            return false;
+    for (size_t i = 0; i < o->mark_n; i++)
+        if (!set_add(k, o->mark_list[i], nr))
+            return false;
+    for (size_t w = 0; w < nwritten; w++) {
+        size_t at;
+        if (!tab_find(k, written[w], &at))
+            continue; /* not a table the walks read */
+        unsigned lvl = k->tablvl[at];
+        if (!lvl)
+            return false;
+        const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
+        const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
+        for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+            uint64_t e[2] = { 0, 0 };
+            memcpy(&e[0], old + 8 * i, 8);
+            if (cur)
+                memcpy(&e[1], cur + 8 * i, 8);
+            if (e[0] == e[1])
+                continue;
+            for (unsigned j = 0; j < 2; j++) {
+                uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
+                if (lvl == 1) {
+                    /* a leaf, present or not: its frame changed hands */
+                    if (!set_add(k, mfn, nr))
+                        return false;
+                } else if (e[j] & ORACLE_RWX) {
+                    /* a pointer, or a leaf too large to list */
+                    if (!(e[j] & 0x80) || lvl > 2)
+                        return false;
+                    for (uint64_t f = mfn; f < mfn + 512; f++)
+                        if (!set_add(k, f, nr))
+                            return false;
+                }
+            }
+        }
+    }
+    if (k->nset)
+        qsort(k->set, k->nset, sizeof(*k->set), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < k->nset; i++)
+        if (!u || k->set[u - 1] != k->set[i])
+            k->set[u++] = k->set[i];
+    k->nset = u;
+    return true;
+}
+
+/* After a clean restricted check: the saved state follows. */
+static void restrict_commit(struct oracle_cache *k, const struct host *h,
+                            const struct inv_counts *cnt, const uint64_t *written,
+                            size_t nwritten)
+{
+    for (size_t i = 0; i < k->nset; i++)
+        k->fsh[k->set[i]] = h->frames[k->set[i]];
+    k->cnt = *cnt;
+    for (size_t w = 0; w < nwritten; w++) {
+        size_t at;
+        if (!tab_find(k, written[w], &at))
+            continue;
+        const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
+        if (cur)
+            memcpy(k->tabsnap + at * PAGE_SIZE, cur, PAGE_SIZE);
+        else
+            memset(k->tabsnap + at * PAGE_SIZE, 0, PAGE_SIZE);
+    }
+}
+
+static void oracle_marks_clear(struct oracle *o)
+{
+    if (o->mark_n == SIZE_MAX) {
+        if (o->mark_bits)
+            memset(o->mark_bits, 0, (o->nr_frames + 63) / 64 * sizeof(uint64_t));
+    } else {
+        for (size_t i = 0; i < o->mark_n; i++)
+            o->mark_bits[o->mark_list[i] >> 6] &= ~(UINT64_C(1) << (o->mark_list[i] & 63));
+    }
+    o->mark_n = 0;
+}
+
+/* The restricted check: true when it proved that the full check reports
+ * nothing (then the caller returns 0). */
+static bool check_restricted(struct oracle *o, const struct host *h,
+                             struct oracle_cache *k, const uint64_t *written,
+                             size_t nwritten, const uint64_t *meta, size_t nmeta)
+{
+    if (!restrict_set(k, o, h, written, nwritten, meta, nmeta))
+        return false;
+    struct inv_counts cnt = k->cnt;
+    for (size_t i = 0; i < k->nset; i++) {
+        const struct page_info *pg = &k->fsh[k->set[i]];
+        if (pg->use != PGU_P2M && pg->use != PGU_LOGDIRTY)
+            continue;
+        unsigned slot = dom_slot(h, pg->owner);
+        if (slot >= SIM_MAX_DOMAINS)
+            continue;
+        if (pg->use == PGU_P2M)
+            cnt.p2m_frames[slot]--;
+        else
+            cnt.ld_frames[slot]--;
+    }
+    struct hash_sink hs = { NULL, NULL, HASH_INIT };
+    k->nframes = 0;
+    k->oom = false;
+    k->rec_tab = false;
+    cur_rec = k;
+    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset);
+    n += inv_impl(h, hash_report, &hs, k->set, k->nset, &cnt);
+    cur_rec = NULL;
+    watch_finish(k);
+    if (n || k->oom)
+        return false;
+    restrict_commit(k, h, &cnt, written, nwritten);
+    return true;
+}
+
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
+                      const uint64_t *written, size_t nwritten,
+                      const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx)
 {
     if (!o->cache)
         o->cache = calloc(1, sizeof(*o->cache));
     struct oracle_cache *k = o->cache;
-    unsigned nb = k ? k->cur ^ 1 : 0;
-    bool have_in = k && memo_inputs(k, nb, o, h);
-    if (!full && have_in && k->clean && k->inlen[nb] == k->inlen[k->cur] &&
-        !memcmp(k->in[nb], k->in[k->cur], k->inlen[nb]) && frames_same(k, h)) {
+    bool mem_changed = !k || watch_hit(k, written, nwritten);
+    bool marked = nmeta || o->mark_n;
+    /* The baseline is compared (and brought up to date) only when it can
+     * decide: no watched frame changed, no frame marked, and the last
+     * check was clean. */
+    bool compared = false;
+    if (k && !full && !mem_changed && !marked && k->clean && k->base_current) {
+        compared = true;
+        if (!memo_inputs(k, o, h)) {
+            k->last_reused = true;
+            k->last_hash = HASH_INIT; /* no reports */
+            oracle_marks_clear(o);
+            return 0;
+        }
+    }
+    bool pend = o->shr_npend != 0;
+    if (k && !full && k->clean &&
+        check_restricted(o, h, k, written, nwritten, meta, nmeta)) {
+        o->shr_npend = 0;
+        oracle_marks_clear(o);
+        if (compared)
+            k->base_current = k->have_base;
+        else if (!mem_changed && !pend) {
+            memo_inputs(k, o, h);
+            k->base_current = k->have_base;
+        } else
+            k->base_current = false;
         k->last_reused = true;
-        k->last_hash = HASH_INIT; /* no reports */
+        k->last_hash = HASH_INIT;
         return 0;
     }
     struct hash_sink hs = { report, ctx, HASH_INIT };
     if (k) {
         k->nframes = 0;
+        k->ntab = 0;
         k->oom = false;
+        k->rec_tab = true;
         cur_rec = k;
     }
-    unsigned n = oracle_compare(o, h, hash_report, &hs);
-    n += oracle_invariants(h, hash_report, &hs);
+    unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0);
+    n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL);
     cur_rec = NULL;
     /* Copies made by unsharing are checked in the step that made them. */
     o->shr_npend = 0;
+    oracle_marks_clear(o);
     if (k) {
-        k->clean = n == 0 && have_in && !k->oom && frames_snapshot(k, h);
-        if (have_in)
-            k->cur = nb;
+        watch_finish(k);
+        k->clean = n == 0 && !k->oom;
+        if (k->clean)
+            restrict_save(k, h);
+        else
+            k->fsh_ok = false;
+        /* The baseline must hold this check's inputs: compared above, it
+         * does; otherwise it is built now, unless the check changed one
+         * (it clears shr_npend) or the tables just changed (see above). */
+        if (compared)
+            k->base_current = k->have_base;
+        else if (k->clean && !mem_changed && !pend) {
+            memo_inputs(k, o, h);
+            k->base_current = k->have_base;
+        } else
+            k->base_current = false;
         k->last_reused = false;
         k->last_hash = hs.h;
     }

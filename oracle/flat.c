@@ -104,7 +104,34 @@ void oracle_destroy(struct oracle *o)
     free(o->orphan);
     free(o->shr_handle);
     free(o->shr_sum);
+    free(o->mark_bits);
+    free(o->mark_list);
     free(o);
+}
+
+void oracle_mark_mfn_slow(struct oracle *o, uint64_t m)
+{
+    if (m >= o->nr_frames || o->mark_n == SIZE_MAX)
+        return;
+    if (!o->mark_bits &&
+        !(o->mark_bits = calloc((o->nr_frames + 63) / 64, sizeof(uint64_t)))) {
+        o->mark_n = SIZE_MAX;
+        return;
+    }
+    if (o->mark_bits[m >> 6] >> (m & 63) & 1)
+        return;
+    if (o->mark_n == o->mark_cap) {
+        size_t cap = o->mark_cap ? 2 * o->mark_cap : 64;
+        uint64_t *x = realloc(o->mark_list, cap * sizeof(*x));
+        if (!x) {
+            o->mark_n = SIZE_MAX;
+            return;
+        }
+        o->mark_list = x;
+        o->mark_cap = cap;
+    }
+    o->mark_bits[m >> 6] |= UINT64_C(1) << (m & 63);
+    o->mark_list[o->mark_n++] = m;
 }
 
 struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id)
@@ -117,14 +144,17 @@ struct oracle_dom *oracle_dom_find(const struct oracle *o, domid_t id)
 
 static void m2p_set(struct oracle *o, uint64_t mfn, uint64_t gfn)
 {
-    if (mfn < o->nr_frames)
+    if (mfn < o->nr_frames) {
+        oracle_mark_mfn(o, mfn);
         o->m2p[mfn] = gfn;
+    }
 }
 
 void oracle_put_xref(struct oracle *o, uint64_t mfn)
 {
     if (mfn >= o->nr_frames || !o->xrefs[mfn])
         return;
+    oracle_mark_mfn(o, mfn);
     if (--o->xrefs[mfn] || !o->orphan[mfn] || (o->orphan[mfn] & ORPHAN_KEEP))
         return;
     /* The last reference of a removed page: free_domheap_page() (its M2P
@@ -229,6 +259,7 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
      * a domain whose pages are still mapped). */
     for (uint64_t m = 0; od->orphans && m < o->nr_frames; m++)
         if (o->orphan[m] && ORPHAN_OWNER(o->orphan[m]) == od->id) {
+            oracle_mark_mfn(o, m);
             o->orphan[m] = 0;
             o->xrefs[m] = 0;
             od->orphans--;
@@ -246,6 +277,7 @@ static void unmap_ram(struct oracle *o, struct oracle_dom *od, uint64_t g)
      * else still references stays the domain's until their last put. */
     uint64_t m = od_mfn(od, g);
     if (m < o->nr_frames && o->xrefs[m] && !o->orphan[m]) {
+        oracle_mark_mfn(o, m);
         o->orphan[m] = (uint16_t)(od->id + 1);
         od->orphans++;
     }
@@ -417,8 +449,10 @@ static void map_special(struct oracle *o, struct oracle_dom *od, uint64_t g,
     OD_MFN_W(od, g) = m;
     OD_ORDER_W(od, g) = 0;
     OD_ACCESS_W(od, g) = p2m_access_rwx;
-    if (m < o->nr_frames)
+    if (m < o->nr_frames) {
+        oracle_mark_mfn(o, m);
         o->xrefs[m]++;
+    }
 }
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
@@ -486,6 +520,7 @@ int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
         if (om < o->nr_frames) {
             if (!o->orphan[om])
                 od->orphans++;
+            oracle_mark_mfn(o, om);
             o->orphan[om] = (uint16_t)((od->id + 1u) | ORPHAN_KEEP);
         }
     }

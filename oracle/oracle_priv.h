@@ -141,6 +141,8 @@ struct oracle_dom {
 };
 
 struct oracle_cache;
+struct oracle;
+void oracle_mark_mfn_slow(struct oracle *o, uint64_t m);
 
 struct oracle {
     uint64_t nr_frames;
@@ -160,6 +162,12 @@ struct oracle {
     bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
     struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
+    /* The frames whose m2p/xrefs/orphan/shr_handle/shr_sum entry an op
+     * changed since the last oracle_check() (oracle_mark_mfn()): a bit per
+     * frame and their list; mark_n SIZE_MAX when the list could not grow
+     * (then every frame counts as changed). */
+    uint64_t *mark_bits, *mark_list;
+    size_t mark_n, mark_cap;
     /* Memory sharing (oracle/sharing.c).  Per frame: the handle of a
      * shared frame (0: not shared) and an FNV-1a hash of its contents when
      * it was nominated (a shared frame never changes: every writer
@@ -187,6 +195,16 @@ struct oracle {
     uint64_t shr_alias_new[8], shr_alias_old[8];
     unsigned shr_nalias;
 };
+/* Frame m's per-frame oracle state (m2p, xrefs, orphan, shr_handle,
+ * shr_sum) changes: oracle_check() re-checks the frames so marked, and
+ * the ones the sim marked (hostmem_meta_mark()), and no others. */
+static inline void oracle_mark_mfn(struct oracle *o, uint64_t m)
+{
+    if (m < o->nr_frames && o->mark_bits && (o->mark_bits[m >> 6] >> (m & 63) & 1))
+        return;
+    oracle_mark_mfn_slow(o, m);
+}
+
 /* Frees oracle_check()'s memo (check.c); for oracle_destroy(). */
 void oracle_cache_free(struct oracle *o);
 
@@ -257,10 +275,13 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
 /* Sharing state against the sim's: per shared frame the owner (dom_cow),
  * handle, contents unchanged since nominate; the pending copy checks;
  * d->shr_pages.  frame(): records each frame read (for oracle_check's
- * memo). */
+ * memo).  only: the per-frame part for these nonly frames alone (NULL:
+ * every frame); oracle_check() passes the changed frames while the
+ * oracle shares no frame (o->shr_handle NULL). */
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
-                            void (*frame)(void *ctx, uint64_t mfn));
+                            void (*frame)(void *ctx, uint64_t mfn),
+                            const uint64_t *only, size_t nonly);
 /* ---- monitor.c ------------------------------------------------------------ */
 
 /* A mem_access violation of the gfn's access by the current vCPU

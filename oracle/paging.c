@@ -26,8 +26,10 @@
 
 static void m2p_set(struct oracle *o, uint64_t mfn, uint64_t gfn)
 {
-    if (mfn < o->nr_frames)
+    if (mfn < o->nr_frames) {
+        oracle_mark_mfn(o, mfn);
         o->m2p[mfn] = gfn;
+    }
 }
 
 static bool full(const struct oracle_dom *od)
@@ -260,6 +262,7 @@ int oracle_op_foreign_map(struct oracle *o, domid_t d, gfn_t gfn)
      * (get_page(page, d)) refuses it. */
     if (!p2m_is_ram(t) || t == p2m_ram_shared || od_mfn(od, g) >= o->nr_frames)
         return -EINVAL;
+    oracle_mark_mfn(o, od_mfn(od, g));
     o->xrefs[od_mfn(od, g)]++;
     return 0;
 }

@@ -109,6 +109,7 @@ int oracle_op_share_nominate(struct oracle *o, domid_t d, gfn_t gfn,
         return -ENOMEM;
     OD_TYPE_W(od, g) = p2m_ram_shared;
     OD_ACCESS_W(od, g) = p2m_access_rwx; /* p2m_change_type_one() */
+    oracle_mark_mfn(o, m);
     o->m2p[m] = SHARED_M2P_ENTRY;
     o->xrefs[m] = 1;
     o->shr_handle[m] = (o->shr_next = o->shr_next ? o->shr_next + 1 : 2);
@@ -170,11 +171,13 @@ int oracle_op_share(struct oracle *o, domid_t sd, gfn_t sgfn, uint64_t sh,
             for (uint64_t j = 0; c && j < ORACLE_CHUNK; j++)
                 if (c->type[j] == p2m_ram_shared && c->mfn[j] == cmfn) {
                     c->mfn[j] = smfn;
+                    oracle_mark_mfn(o, smfn);
                     o->xrefs[smfn]++;
                 }
         }
     }
     /* The client frame is freed: M2P INVALID, no handle, no references. */
+    oracle_mark_mfn(o, cmfn);
     o->xrefs[cmfn] = 0;
     o->shr_handle[cmfn] = 0;
     o->m2p[cmfn] = INVALID_M2P_ENTRY;
@@ -210,8 +213,10 @@ int oracle_op_share_add_physmap(struct oracle *o, domid_t sd, gfn_t sgfn,
          * reference 2.4.2): scenarios/findings/share_add_physmap_count.lua. */
         if (old >= o->nr_frames)
             co->paged_pages--;
-        else
+        else {
+            oracle_mark_mfn(o, old);
             o->m2p[old] = INVALID_M2P_ENTRY;
+        }
     } else {
         OD_ACCESS_W(co, cg) = p2m_access_rwx;
     }
@@ -220,6 +225,7 @@ int oracle_op_share_add_physmap(struct oracle *o, domid_t sd, gfn_t sgfn,
     OD_ORDER_W(co, cg) = 0;
     if (cg > co->max_mapped)
         co->max_mapped = cg;
+    oracle_mark_mfn(o, smfn);
     o->xrefs[smfn]++;
     co->shr_pages++;
     return 0;
@@ -232,6 +238,7 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
     if (m == mfn_x(INVALID_MFN))
         return 0;
     bool last = o->xrefs[m] == 1;
+    oracle_mark_mfn(o, m);
     if (destroy) {
         o->xrefs[m]--;
         od->shr_pages--;
@@ -266,14 +273,46 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
     OD_TYPE_W(od, g) = p2m_ram_rw;
     OD_MFN_W(od, g) = n;
     OD_ACCESS_W(od, g) = p2m_access_rwx;
+    oracle_mark_mfn(o, n);
     o->m2p[n] = g;
     oracle_mark(od, g, true);
     return 0;
 }
 
+/* S1, S2 of frame m; its share of the S5 counters (xshared, xsaved). */
+static void compare_shared_frame(const struct oracle *o, const struct host *h,
+                                 struct oracle_reporter *r,
+                                 void (*frame)(void *ctx, uint64_t mfn), uint64_t m,
+                                 int64_t *xshared, int64_t *xsaved)
+{
+    char e1[24], a1[24];
+    uint64_t xh = shr_handle_of(o, m), ah = h->shr_handle ? h->shr_handle[m] : 0;
+    if (xh) {
+        (*xshared)++;
+        *xsaved += (int64_t)o->xrefs[m] - 1;
+    }
+    if (!xh && !ah)
+        return;
+    if (xh != ah)
+        oracle_report(r, oracle_hex(xh, e1), oracle_hex(ah, a1),
+                      "shared[%#" PRIx64 "].handle", m);
+    if (!xh)
+        return;
+    if (h->frames[m].owner != DOMID_COW || h->frames[m].use != PGU_GUEST)
+        oracle_report(r, "dom_cow guest page", oracle_hex(h->frames[m].owner, a1),
+                      "shared[%#" PRIx64 "].owner", m);
+    if (frame)
+        frame(NULL, m);
+    const uint8_t *p = hostmem_frame_peek(h->mem, _mfn(m));
+    if (frame_hash(p, 0, 0) != o->shr_sum[m])
+        oracle_report(r, "unchanged since nominate", "changed",
+                      "shared[%#" PRIx64 "].contents", m);
+}
+
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
-                            void (*frame)(void *ctx, uint64_t mfn))
+                            void (*frame)(void *ctx, uint64_t mfn),
+                            const uint64_t *only, size_t nonly)
 {
     char e1[24], a1[24];
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
@@ -281,28 +320,28 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
      * (XENMEM_get_sharing_shared_pages / _freed_pages): frames shared, and
      * frames saved = sharers beyond the first of each frame. */
     int64_t xshared = 0, xsaved = 0;
-    for (uint64_t m = 0; m < n; m++) {
-        uint64_t xh = shr_handle_of(o, m), ah = h->shr_handle ? h->shr_handle[m] : 0;
-        if (xh) {
-            xshared++;
-            xsaved += (int64_t)o->xrefs[m] - 1;
+    if (only) {
+        /* oracle_check() on the frames that changed, while the oracle
+         * shares none (no o->shr_handle: the counters are 0) */
+        for (size_t i = 0; i < nonly; i++)
+            if (only[i] < n)
+                compare_shared_frame(o, h, r, frame, only[i], &xshared, &xsaved);
+    } else {
+        for (uint64_t m = 0; m < n; m++) {
+            /* Frames no side shares, 64 at a time (the host's frames are
+             * nearly all unshared): nothing to count or compare there. */
+            if (!(m & 63) && n - m >= 64) {
+                uint64_t any = 0;
+                for (uint64_t j = m; j < m + 64; j++)
+                    any |= (o->shr_handle ? o->shr_handle[j] : 0) |
+                           (h->shr_handle ? h->shr_handle[j] : 0);
+                if (!any) {
+                    m += 63;
+                    continue;
+                }
+            }
+            compare_shared_frame(o, h, r, frame, m, &xshared, &xsaved);
         }
-        if (!xh && !ah)
-            continue;
-        if (xh != ah)
-            oracle_report(r, oracle_hex(xh, e1), oracle_hex(ah, a1),
-                          "shared[%#" PRIx64 "].handle", m);
-        if (!xh)
-            continue;
-        if (h->frames[m].owner != DOMID_COW || h->frames[m].use != PGU_GUEST)
-            oracle_report(r, "dom_cow guest page", oracle_hex(h->frames[m].owner, a1),
-                          "shared[%#" PRIx64 "].owner", m);
-        if (frame)
-            frame(NULL, m);
-        const uint8_t *p = hostmem_frame_peek(h->mem, _mfn(m));
-        if (frame_hash(p, 0, 0) != o->shr_sum[m])
-            oracle_report(r, "unchanged since nominate", "changed",
-                          "shared[%#" PRIx64 "].contents", m);
     }
     if (h->shr_shared_mfns != xshared || h->shr_saved_mfns != xsaved) {
         char want[48], got[48];

@@ -115,6 +115,7 @@ mfn_t heap_alloc_page(struct host *h, domid_t owner, enum page_use use)
         return INVALID_MFN;
     mfn_t m = _mfn(h->free_stack[--h->nr_free]);
     struct page_info *pg = &h->frames[mfn_x(m)];
+    hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
     pg->owner = owner;
     pg->use = (uint8_t)use;
     pg->count = 1;
@@ -140,6 +141,7 @@ void heap_free_page(struct host *h, mfn_t m)
     struct page_info *pg = &h->frames[mfn_x(m)];
     if (pg->use == PGU_FREE)
         return;
+    hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
     if (pg->use == PGU_GUEST) {
         struct domain *d = heap_domain(h, pg->owner);
         if (d && d->tot_pages)
@@ -173,6 +175,7 @@ void heap_put_page(struct host *h, mfn_t m)
     struct page_info *pg = &h->frames[mfn_x(m)];
     if (pg->use == PGU_FREE || !pg->count)
         return;
+    hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
     if (--pg->count == 0)
         heap_free_page(h, m);
 }
@@ -199,6 +202,7 @@ void heap_put_alloc_ref(struct host *h, mfn_t m)
         heap_free_page(h, m);
         return;
     }
+    hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
     pg->allocated = 0;
     heap_put_page(h, m);
 }
@@ -258,6 +262,7 @@ mfn_t heap_alloc_pages(struct host *h, domid_t owner, enum page_use use,
     struct domain *d = use == PGU_GUEST ? heap_domain(h, owner) : NULL;
     for (uint64_t m = first; m < first + (1ULL << order); m++) {
         struct page_info *pg = &h->frames[m];
+        hostmem_meta_mark(h->mem, m); /* for oracle_check() */
         pg->owner = owner;
         pg->use = (uint8_t)use;
         pg->count = 1;
@@ -303,6 +308,7 @@ uint64_t heap_fragment(struct host *h, uint64_t every)
         uint64_t m = h->free_stack[i];
         if (m % every == 0)
             continue;
+        hostmem_meta_mark(h->mem, m); /* for oracle_check() */
         h->frames[m].owner = DOMID_XEN;
         h->frames[m].use = PGU_XEN;
         h->frames[m].count = 1;
@@ -316,8 +322,10 @@ uint64_t heap_fragment(struct host *h, uint64_t every)
 /* set_gpfn_from_mfn(): machine_to_phys_mapping[m] = gfn. */
 void set_gpfn_from_mfn(struct host *h, mfn_t m, uint64_t gfn)
 {
-    if (hostmem_mfn_valid(h->nr_frames, m))
+    if (hostmem_mfn_valid(h->nr_frames, m)) {
+        hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
         h->m2p[mfn_x(m)] = gfn;
+    }
 }
 
 /* get_gpfn_from_mfn(): INVALID_M2P_ENTRY for frames out of range. */

@@ -371,6 +371,7 @@ int foreign_map_gfn(struct domain *d, gfn_t gfn, mfn_t *out)
     }
     if (!p2m_is_ram(t) || !guest_frame_of(d, mfn))
         return -EINVAL;
+    hostmem_meta_mark(d->host->mem, mfn_x(mfn)); /* for oracle_check() */
     d->host->frames[mfn_x(mfn)].count++;
     *out = mfn;
     return 0;

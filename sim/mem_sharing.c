@@ -144,6 +144,7 @@ int mem_sharing_nominate(struct domain *d, gfn_t gfn, uint64_t *handle)
         p2m_set_entry(d, gfn, mfn, t, a);
         return rc;
     }
+    hostmem_meta_mark(h->mem, mfn_x(mfn)); /* for oracle_check() */
     pg->owner = DOMID_COW;
     pg->count = 2;
     if (d->tot_pages)
@@ -206,6 +207,8 @@ int mem_sharing_share(struct domain *sd, gfn_t sgfn, uint64_t sh,
         }
         struct domain *d = heap_domain(h, r->dom);
         gfn_t g = _gfn(r->gfn);
+        hostmem_meta_mark(h->mem, mfn_x(smfn)); /* for oracle_check() */
+        hostmem_meta_mark(h->mem, mfn_x(cmfn)); /* for oracle_check() */
         h->frames[mfn_x(smfn)].count++;
         h->frames[mfn_x(cmfn)].count--;
         struct shr_rmap moved = *r;
@@ -219,6 +222,7 @@ int mem_sharing_share(struct domain *sd, gfn_t sgfn, uint64_t sh,
         }
         /* the entry moved to the end: i now names the next one */
     }
+    hostmem_meta_mark(h->mem, mfn_x(cmfn)); /* for oracle_check() */
     h->shr_handle[mfn_x(cmfn)] = 0;
     /* The client page loses PGC_allocated and with it its last
      * reference: freed (its M2P becomes INVALID). */
@@ -251,6 +255,7 @@ int mem_sharing_add_to_physmap(struct domain *sd, gfn_t sgfn, uint64_t sh,
     int rc = rmap_add(h, smfn, cd->id, cgfn);
     if (rc)
         return rc;
+    hostmem_meta_mark(h->mem, mfn_x(smfn)); /* for oracle_check() */
     h->frames[mfn_x(smfn)].count++;
     /* p2m_set_entry() with the access get_two_gfns() read for the hole.
      * For an empty gfn ept_get_entry() answers p2m_access_n, which
@@ -297,6 +302,7 @@ int mem_sharing_unshare_page(struct domain *d, gfn_t gfn, unsigned flags)
         return 0; /* upstream BUG()s: the rmap lost the gfn */
     struct page_info *pg = &h->frames[mfn_x(mfn)];
     bool last = pg->count == 2;
+    hostmem_meta_mark(h->mem, mfn_x(mfn)); /* for oracle_check() */
 
     if (flags & MEM_SHARING_DESTROY_GFN) {
         /* Only the reference: the caller clears the entry. */

@@ -411,8 +411,10 @@ static int ept_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn,
             d->ioreq.entry_count++;
     }
     if (target == 1 && ((old ^ nl) & (EPT_ADDR_MASK | EPTE_P2MT_MASK))) {
-        if (t == p2m_map_foreign)
+        if (t == p2m_map_foreign) {
+            hostmem_meta_mark(d->host->mem, mfn_x(mfn)); /* for oracle_check() */
             d->host->frames[mfn_x(mfn)].count++;
+        }
         if (ept_entry_valid(old) && ept_leaf_type(old) == p2m_map_foreign &&
             !MUTANT(MUT_FOREIGN_NO_PUT))
             ept_put_foreign(d, ept_leaf_mfn(old));

@@ -388,8 +388,10 @@ static void pt_free_table(struct domain *d, mfn_t table, int level)
         /* Granted pages belong to other domains: drop the reference
          * (gnttab_release_mappings()). */
         if (p2m_is_grant(pt_type(e))) {
-            if (hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1)
+            if (hostmem_mfn_valid(h->nr_frames, m) && h->frames[mfn_x(m)].count > 1) {
+                hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
                 h->frames[mfn_x(m)].count--;
+            }
         } else {
             pt_free_guest_frames(d, m, 1);
         }

@@ -574,6 +574,7 @@ int p2m_grant_map(struct domain *d, gfn_t gfn, struct domain *gd, gfn_t ggfn,
         return -EINVAL;
     if (!gfn_is_replaceable(d, gfn))
         return -EEXIST;
+    hostmem_meta_mark(h->mem, mfn_x(m)); /* for oracle_check() */
     h->frames[mfn_x(m)].count++;
     int rc = p2m_add_page(d, gfn, m,
                           readonly ? p2m_grant_map_ro : p2m_grant_map_rw);

@@ -26,6 +26,16 @@ struct hostmem {
     uint64_t backed;
     uint8_t ***dir; /* [nr_chunks] -> [1 << HM_CHUNK_SHIFT] -> frame or NULL */
     uint8_t **slab; /* [nr_chunks] -> the chunk's 2 MiB of backing or NULL */
+    /* The change log (hostmem_written_*): [nr_chunks] -> one bit per frame
+     * of the chunk, set when the frame changed since the last
+     * hostmem_written_clear(), and the list of those frames. */
+    uint64_t **wbits;
+    uint64_t *wlist;
+    size_t wn, wcap;
+    /* The frame-metadata log (hostmem_meta_*), the same shape. */
+    uint64_t **mbits;
+    uint64_t *mlist;
+    size_t mn, mcap;
 };
 
 struct hostmem *hostmem_new(uint64_t nr_frames);
@@ -62,5 +72,45 @@ int hostmem_zero_frame(struct hostmem *hm, mfn_t m);
 uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m);
 /* Read-only view: NULL if the frame is not backed (reads as zeros). */
 const uint8_t *hostmem_frame_peek(const struct hostmem *hm, mfn_t m);
+
+/*
+ * The change log: which frames changed since the last
+ * hostmem_written_clear().  hostmem_write()/hostmem_write64() log a frame
+ * only when the bytes differ; hostmem_zero_frame() when the frame held
+ * something; hostmem_frame() always (the caller may write through the
+ * pointer, within the same step).  oracle_check() uses it to decide, in
+ * time proportional to the writes, whether a frame its last check read
+ * (EPT/NPT tables, log-dirty nodes and leaves) changed.
+ */
+bool hostmem_written(const struct hostmem *hm, mfn_t m);
+/* The logged frames (each once, in first-write order); *n their number. */
+const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n);
+void hostmem_written_clear(struct hostmem *hm);
+
+/*
+ * The frame-metadata log: the sim marks each frame whose page_info, M2P
+ * entry or sharing handle it changes (host->frames[], host->m2p[],
+ * host->shr_handle[]: sim/heap.c, sim/mem_sharing.c, the P2M code's
+ * reference counts).  Host memory keeps the log only because it is the
+ * per-host object every writer holds; it never reads the metadata.
+ * oracle_check() re-checks the frames it names and no others (the
+ * per-frame half of the checks); a full check every ENG_FULL_CHECK_EVERY
+ * steps and the end-of-run guard cover a missed mark.
+ */
+static inline void hostmem_meta_mark(struct hostmem *hm, uint64_t mfn);
+void hostmem_meta_mark_slow(struct hostmem *hm, uint64_t mfn);
+/* The logged frames (SIZE_MAX: the log overflowed, any may have changed). */
+const uint64_t *hostmem_meta_list(const struct hostmem *hm, size_t *n);
+void hostmem_meta_clear(struct hostmem *hm);
+
+static inline void hostmem_meta_mark(struct hostmem *hm, uint64_t mfn)
+{
+    /* the common case, a frame already logged: one bit test */
+    if (mfn < hm->nr_frames && hm->mbits[mfn >> HM_CHUNK_SHIFT] &&
+        (hm->mbits[mfn >> HM_CHUNK_SHIFT][(mfn & ((1u << HM_CHUNK_SHIFT) - 1)) >> 6] >>
+         (mfn & 63) & 1))
+        return;
+    hostmem_meta_mark_slow(hm, mfn);
+}
 
 #endif /* PAGESIM_HOSTMEM_H */

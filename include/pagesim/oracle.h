@@ -504,16 +504,25 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
 
 /* oracle_compare() then oracle_invariants().  With full false, a check is
  * skipped (0, no report) when the previous one reported nothing and nothing
- * it read has changed since: the frames its walks read and the M2P, frame,
- * domain and flat-model state (the oracle keeps copies); the reports are
- * exactly those of the full checks (oracle/check.c explains why).
- * Returns the number of reports. */
+ * it read has changed since: the frames its walks read (written: the
+ * frames host memory's change log holds since the previous oracle_check(),
+ * hostmem_written_list(); nwritten SIZE_MAX: unknown, any may have
+ * changed) and the M2P, frame, domain and flat-model state (the oracle
+ * keeps a copy); the reports are exactly those of the full checks
+ * (oracle/check.c explains why).  meta: the frames whose page_info, M2P
+ * entry or sharing handle the sim changed (hostmem_meta_list(); SIZE_MAX
+ * unknown); the per-frame checks re-check those frames (and the ones the
+ * oracle's own ops marked) only.  The caller clears both logs after each
+ * call.  Returns the number of reports. */
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
+                      const uint64_t *written, size_t nwritten,
+                      const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx);
-/* After an oracle_check() that was skipped, and no change since: the full
- * checks again; if they report anything, one report "oracle.incremental"
- * (a fault of the memo itself).  Returns 0 when they agree or the last
- * check ran in full. */
+/* After an oracle_check() that was skipped or restricted to the changed
+ * frames, and no change since: the full checks again; if their reports
+ * differ, one report "oracle.incremental" (a fault of the change tracking
+ * itself: a missed mark).  Returns 0 when they agree or the last check ran
+ * in full. */
 unsigned oracle_check_verify(struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx);
 

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/test_check.c - host memory's change log (model/hostmem.c)
+ * and the state checks that rely on it (oracle_check() in oracle/check.c).
+ *
+ * 1. The log holds exactly the frames whose bytes changed: a store of the
+ *    bytes already there is no change, a store that changes them is, once
+ *    per frame; hostmem_frame() (a pointer the caller may write through)
+ *    and zeroing a frame that held something are changes.
+ * 2. A step that changes nothing but an EPT table's bytes
+ *    (scenarios/ept/table_write_by_guest.lua: a guest store through a raw
+ *    mmio_direct leaf onto the domain's own table): the incremental checks
+ *    report what the full checks report; with the log losing writes
+ *    (mutant check_skip_mark) they miss it and the end-of-run guard
+ *    (oracle_check_verify) reports oracle.incremental.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../sim/engine/lapi.h"
+#include "pagesim/hostmem.h"
+#include "pagesim/mutant.h"
+
+static void reset(void) { pagesim_mutants = 0; }
+
+TestSuite(check, .fini = reset);
+
+static bool logged(const struct hostmem *hm, uint64_t m)
+{
+    size_t n;
+    const uint64_t *l = hostmem_written_list(hm, &n);
+    unsigned seen = 0;
+    for (size_t i = 0; i < n; i++)
+        seen += l[i] == m;
+    cr_assert_leq(seen, 1u, "frame %#lx logged %u times", (unsigned long)m, seen);
+    cr_assert_eq(seen == 1, hostmem_written(hm, _mfn(m)), "list and bits disagree");
+    return seen == 1;
+}
+
+static size_t nlogged(const struct hostmem *hm)
+{
+    size_t n;
+    hostmem_written_list(hm, &n);
+    return n;
+}
+
+Test(check, hostmem_logs_exactly_the_changed_frames)
+{
+    struct hostmem *hm = hostmem_new(4096);
+    cr_assert_not_null(hm);
+    cr_assert_eq(nlogged(hm), 0u);
+    /* zeros over an unbacked frame: it read as zeros already */
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5000), 0), 0);
+    cr_assert(!logged(hm, 5));
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5008), 0x1234), 0);
+    cr_assert(logged(hm, 5));
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5010), 0x99), 0);
+    cr_assert_eq(nlogged(hm), 1u, "once per frame");
+    hostmem_written_clear(hm);
+    cr_assert_eq(nlogged(hm), 0u);
+    cr_assert(!logged(hm, 5));
+    /* the same bytes again: no change */
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5008), 0x1234), 0);
+    uint8_t b = 0x99;
+    cr_assert_eq(hostmem_write(hm, _hpa(0x5010), &b, 1), 0);
+    cr_assert(!logged(hm, 5));
+    /* one byte changed */
+    b = 0x98;
+    cr_assert_eq(hostmem_write(hm, _hpa(0x5010), &b, 1), 0);
+    cr_assert(logged(hm, 5));
+    hostmem_written_clear(hm);
+    /* a frame handed out for writing counts as written */
+    cr_assert_not_null(hostmem_frame(hm, _mfn(0x700)));
+    cr_assert(logged(hm, 0x700));
+    hostmem_written_clear(hm);
+    /* zeroing: a change if the frame held something, none otherwise */
+    cr_assert_eq(hostmem_zero_frame(hm, _mfn(5)), 0);
+    cr_assert(logged(hm, 5));
+    cr_assert_eq(hostmem_zero_frame(hm, _mfn(6)), 0);
+    cr_assert(!logged(hm, 6));
+    /* out of range: refused, nothing logged */
+    cr_assert_eq(hostmem_write64(hm, _hpa(4096ULL << PAGE_SHIFT), 1), -1);
+    cr_assert_eq(nlogged(hm), 1u);
+    hostmem_destroy(hm);
+}
+
+Test(check, hostmem_log_loses_writes_under_check_skip_mark)
+{
+    struct hostmem *hm = hostmem_new(64);
+    pagesim_mutants = MUT_CHECK_SKIP_MARK;
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x3008), 7), 0);
+    cr_assert(!logged(hm, 3), "the mutant drops the mark");
+    pagesim_mutants = 0;
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x3008), 8), 0);
+    cr_assert(logged(hm, 3));
+    hostmem_destroy(hm);
+}
+
+struct outcome {
+    struct run_result r;
+    char *log;
+    size_t loglen;
+};
+
+static void run(const char *path, unsigned every, struct outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    FILE *log = open_memstream(&o->log, &o->loglen);
+    cr_assert_not_null(log);
+    struct run_opts opts = { .seed = 1, .log = log, .full_check_every = every };
+    lapi_run_file(path, &opts, &o->r);
+    fclose(log);
+}
+
+#define SCEN "scenarios/ept/table_write_by_guest.lua"
+#define INCREMENTAL_ONLY 1000000000u /* no full decode after the first */
+
+Test(check, a_table_only_change_is_seen_and_a_lost_mark_is_reported)
+{
+    if (access(SCEN, R_OK))
+        cr_skip_test("run from the repository root (" SCEN " missing)");
+    struct outcome full, inc;
+    run(SCEN, 1, &full);
+    run(SCEN, INCREMENTAL_ONLY, &inc);
+    /* the declared divergences occur (status pass), both ways alike */
+    cr_assert_str_eq(full.r.status, "pass", "%s", full.r.message);
+    cr_assert_str_eq(inc.r.status, "pass", "incremental: %s", inc.r.message);
+    cr_assert_str_eq(full.log, inc.log);
+    cr_assert_str_eq(full.r.digest, inc.r.digest);
+    cr_assert_not_null(strstr(full.log, "4 divergences matching d0.p2m"), "%s", full.log);
+    cr_assert_null(strstr(inc.log, "oracle.incremental"));
+    free(full.log);
+    free(inc.log);
+
+    /* Losing the log's marks: the incremental checks miss the store, and
+     * the guard at the end of the run says so. */
+    pagesim_mutants = MUT_CHECK_SKIP_MARK;
+    run(SCEN, INCREMENTAL_ONLY, &inc);
+    cr_assert_str_eq(inc.r.status, "diverge", "%s", inc.r.message);
+    cr_assert_null(strstr(inc.log, "4 divergences matching d0.p2m"), "the store was missed");
+    cr_assert_not_null(strstr(inc.log, "oracle.incremental"), "%s", inc.log);
+    free(inc.log);
+    /* every check in full: the lost marks do not matter */
+    run(SCEN, 1, &full);
+    cr_assert_str_eq(full.r.status, "pass", "%s", full.r.message);
+    free(full.log);
+}
+
+/* ---- a sim write that bypasses the marks ------------------------------------ */
+
+#include "../../sim/engine/engine.h"
+
+/* An engine with one domain of 0x40 gfns, 0x10 of them populated, every
+ * step checked (nothing to report); the log goes to *buf. */
+static struct domain *small_world(struct engine *e, char **buf, size_t *len,
+                                  mfn_t *m)
+{
+    cr_assert_eq(eng_init(e, 512, 1, NULL, 0), 0);
+    e->log = open_memstream(buf, len);
+    e->full_check_every = INCREMENTAL_ONLY;
+    int rc = 0;
+    struct domain *d = eng_domain_create(e, "d", 0x40, &rc);
+    cr_assert_not_null(d, "rc %d", rc);
+    for (uint64_t g = 0; g < 0x10; g++)
+        cr_assert_eq(eng_populate(e, d, _gfn(g), g == 5 ? m : NULL), 0);
+    eng_check_state(e);
+    cr_assert_eq(e->divergences, 0u);
+    return d;
+}
+
+Test(check, a_metadata_change_without_mark_is_missed_then_reported)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    small_world(&e, &buf, &len, &m);
+    /* what a sim function forgetting hostmem_meta_mark() would do: the
+     * M2P of gfn 5's frame names another gfn */
+    e.host->m2p[mfn_x(m)] = 0x33;
+    eng_check_state(&e);
+    cr_assert_eq(e.divergences, 0u, "the unmarked change is not re-checked");
+    eng_finish_checks(&e);
+    fflush(e.log);
+    cr_assert_gt(e.divergences, 0u);
+    cr_assert_not_null(strstr(buf, "oracle.incremental"), "%s", buf);
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
+
+Test(check, a_marked_metadata_change_is_reported_at_once)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    small_world(&e, &buf, &len, &m);
+    hostmem_meta_mark(e.host->mem, mfn_x(m));
+    e.host->m2p[mfn_x(m)] = 0x33;
+    eng_check_state(&e);
+    fflush(e.log);
+    cr_assert_gt(e.divergences, 0u);
+    cr_assert_not_null(strstr(buf, "m2p[0x"), "%s", buf);
+    uint64_t n = e.divergences;
+    eng_finish_checks(&e); /* the last check ran in full: nothing to add */
+    cr_assert_eq(e.divergences, n);
+    cr_assert_null(strstr(buf, "oracle.incremental"), "%s", buf);
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
