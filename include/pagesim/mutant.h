@@ -191,6 +191,10 @@
  * leaves its dirty flag clear (SDM 4.8); replay on QEMU TCG sees D. */
 #define MUT_PSE_NO_DIRTY (UINT64_C(1) << 62)
 
+/* model (issue 6): an NPT leaf's memory type ignores its PAT/PCD/PWT bits
+ * (always WB), so a direct-MMIO access is not UC- (model/npt.c). */
+#define MUT_NPT_MEMTYPE_WB (UINT64_C(1) << 28)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 
