@@ -94,7 +94,18 @@ void npt_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     uint64_t off = (1ULL << shift) - 1;
     res->outcome = MMU_OK;
     res->hpa = _hpa((e & PTE_ADDR_MASK & ~off) | (gpa_x(gpa) & off));
-    res->ept_memtype = 6;
+    /* The nested leaf's memory type (APM 15.25.8): its PAT index (PWT bit
+     * 3, PCD bit 4, PAT bit 7 of a 4 KiB entry or bit 12 of a large one)
+     * through the host's PAT MSR, which Xen loads with XEN_MSR_PAT (WB,
+     * WT, UC-, UC, WC, WP, UC, UC).  p2m_type_to_flags() gives RAM none of
+     * these bits (WB) and mmio_direct PCD: entry 2, UC- (PAT encoding 7).
+     * How the processor combines it with the guest's type is not modelled
+     * (the result reports the host side, as ept_memtype does for EPT);
+     * there is no ignore-PAT bit.  MUT_NPT_MEMTYPE_WB: always WB. */
+    static const unsigned xen_pat[8] = { 6, 4, 7, 0, 1, 5, 0, 0 };
+    unsigned pat_bit = leaf == 1 ? 7 : 12;
+    unsigned idx = (unsigned)(((e >> 3) & 1) | ((e >> 4) & 1) << 1 | ((e >> pat_bit) & 1) << 2);
+    res->ept_memtype = MUTANT(MUT_NPT_MEMTYPE_WB) ? 6 : xen_pat[idx];
     res->ept_ipat = false;
     res->ept_shift = shift;
     res->ept_perm = EPT_R | ((rights & PTE_W) ? EPT_W : 0)

@@ -352,13 +352,17 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         return -EINVAL;
     if (p2m_is_ram(od_type(od, g)))
         return -EEXIST;
+    /* populate_physmap() allocates the page (alloc_domheap_pages()) before
+     * guest_physmap_add_page() looks at the entry: a failed allocation is
+     * -ENOMEM whatever the gfn holds (found by the fuzzer: a direct-MMIO
+     * gfn, scenarios/fuzz-found/populate_mmio_nomem.lua). */
+    if (nomem)
+        return -ENOMEM;
     /* p2m_add_page() refuses to replace a grant or foreign entry (Xen
      * also crashes the domain). */
     if (p2m_is_grant(od_type(od, g)) || od_type(od, g) == p2m_map_foreign ||
         od_type(od, g) == p2m_mmio_direct)
         return -EINVAL;
-    if (nomem)
-        return -ENOMEM;
     if (od_type(od, g) == p2m_populate_on_demand)
         od->pod_entries--; /* p2m_add_page(): a PoD entry replaced */
     /* populate_physmap -> p2m_add_page(): the type follows the global
@@ -768,7 +772,16 @@ int oracle_op_set_mmio(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         OD_ACCESS_W(od, g) = (uint8_t)a;
         return 0;
     }
-    /* As set_type: RAM there is removed (a superpage split first). */
+    /* As set_type: a shared gfn is unshared first (the sim's
+     * replace_typed_entry(); Xen's set_typed_p2m_entry() does not unshare,
+     * see README "Fuzzing"), then RAM there is removed (a superpage split
+     * first).  Found by the fuzzer: scenarios/fuzz-found/set_mmio_shared.lua */
+    if (ot == p2m_ram_shared) {
+        int src = oracle_unshare(o, od, g, false, false, 0, 0);
+        if (src)
+            return src;
+        ot = od_type(od, g);
+    }
     if (p2m_is_ram(ot) && unmap_ram_split(o, od, g))
         return -ENOMEM;
     if (od_order(od, g) && oracle_split(o, od, g))

@@ -113,7 +113,16 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
     out->outcome = OE_OK;
     out->hpa = (val[n - 1] & ON_ADDR & ~(size - 1)) | (gpa & (size - 1));
     out->shift = 12 + 9 * (l - 1);
-    out->memtype = 6;
+    /* Memory type: the leaf's PAT index (PWT, PCD, and PAT: bit 7 in a
+     * PTE, bit 12 in a PDE/PDPTE leaf) looked up in Xen's host PAT
+     * (XEN_MSR_PAT: WB WT UC- UC WC WP UC UC), APM 15.25.8. */
+    {
+        static const unsigned hpat[8] = { 6, 4, 7, 0, 1, 5, 0, 0 };
+        uint64_t le = val[n - 1];
+        unsigned pi = ((le & 8) ? 1u : 0u) | ((le & 0x10) ? 2u : 0u) |
+                      (((l == 1 ? le >> 7 : le >> 12) & 1) ? 4u : 0u);
+        out->memtype = hpat[pi];
+    }
     out->nupd = n;
     for (unsigned i = 0; i < n; i++) {
         uint64_t v = val[i] | ON_A | (i == n - 1 && wr ? ON_D : 0);

@@ -292,7 +292,13 @@ int oracle_op_copy_from_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len
         return -EFAULT;
     unsigned t = od_type(od, g);
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
-        oracle_populate(od, g, VM_EVENT_NO_VCPU);
+        /* p2m_mem_paging_populate(): when its p2m_set_entry() to
+         * paging_in fails (fail_p2m_update), the claimed slot is cancelled
+         * (vm_event_cancel_slot()): no request, no type change; the DMOP
+         * answers -EAGAIN all the same (found by the fuzzer,
+         * scenarios/fuzz-found/set_mem_type_paging_p2m_fail.lua) */
+        if (!(o->p2m_fail && (t == p2m_ram_paging_out || t == p2m_ram_paged)))
+            oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
     /* P2M_ALLOC populates a PoD entry first. */
@@ -344,7 +350,13 @@ int oracle_op_set_mem_type(struct oracle *o, domid_t d, gfn_t gfn, p2m_type_t nt
         return -EINVAL;
     unsigned t = od_type(od, g);
     if (t == p2m_ram_paging_out || t == p2m_ram_paged || t == p2m_ram_paging_in) {
-        oracle_populate(od, g, VM_EVENT_NO_VCPU);
+        /* p2m_mem_paging_populate(): when its p2m_set_entry() to
+         * paging_in fails (fail_p2m_update), the claimed slot is cancelled
+         * (vm_event_cancel_slot()): no request, no type change; the DMOP
+         * answers -EAGAIN all the same (found by the fuzzer,
+         * scenarios/fuzz-found/set_mem_type_paging_p2m_fail.lua) */
+        if (!(o->p2m_fail && (t == p2m_ram_paging_out || t == p2m_ram_paged)))
+            oracle_populate(od, g, VM_EVENT_NO_VCPU);
         return -EAGAIN;
     }
     /* ioreq_server: only from ram_rw with a server mapped, back only to

@@ -135,6 +135,14 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
         if (g < od->max_gfn && od_type(od, g) == p2m_mmio_direct) {
             x->memtype = EPT_MT_UC;
             x->ipat = true;
+            /* NPT (p2m-pt): no ignore-PAT; the leaf has PCD
+             * (p2m_type_to_flags()), PAT entry 2 of Xen's host PAT, UC-
+             * (encoding 7); found by the fuzzer,
+             * scenarios/fuzz-found/npt_mmio_memtype.lua */
+            if (od->npt) {
+                x->memtype = 7;
+                x->ipat = false;
+            }
         }
         x->shift = PAGE_SHIFT + order;
         if (od->shadow) {
@@ -981,6 +989,14 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
             access_violation(od_access(od, g), a.qual)) {
             switch (oracle_mem_access(o, od, a.xgpa, a.cr2, a.qual)) {
             case OMA_FALL:
+                /* rx2rw / n2rwx: the access was rewritten (rw / rwx) and
+                 * the handler goes on; the raw walker (EPT A/D, PML,
+                 * MBEC) must see the new leaf too, or the re-executed
+                 * access faults on the old one (found by the fuzzer:
+                 * an n2rwx event with a listener in a PML domain,
+                 * scenarios/fuzz-found/n2rwx_listener_pml.lua) */
+                if (use_raw(od, cpu))
+                    ovl_set_leaf(od, mem, o->nr_frames, ov, g, od_type(od, g));
                 fall_through = true;
                 break;
             case OMA_RETRY:

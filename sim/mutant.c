@@ -62,6 +62,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PAE_EC_NO_U, "pae_ec_no_u" },
     { MUT_PSE_NO_DIRTY, "pse_no_dirty" },
     { MUT_CHECK_SKIP_MARK, "check_skip_mark" },
+    { MUT_NPT_MEMTYPE_WB, "npt_memtype_wb" },
 };
 
 const char *mutant_name(uint64_t bit)

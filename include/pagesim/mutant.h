@@ -195,6 +195,10 @@
  * the end-of-run full check (oracle_check_verify) must see it. */
 #define MUT_CHECK_SKIP_MARK (UINT64_C(1) << 15)
 
+/* model (issue 6): an NPT leaf's memory type ignores its PAT/PCD/PWT bits
+ * (always WB), so a direct-MMIO access is not UC- (model/npt.c). */
+#define MUT_NPT_MEMTYPE_WB (UINT64_C(1) << 28)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

@@ -83,6 +83,7 @@ int eng_set_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn,
     if (!before)
         p2m_get_entry(d, gfn, &bt, NULL);
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
+    eng_alloc_hint(e, d); /* a shared gfn is unshared first, as for set_type */
     int rc = p2m_set_mmio(d, gfn, mfn, a);
     eng_p2m_nomem_end(e, nm, rc);
     eng_cover(e, "p2m", "set_mmio:%s->%s", before ? before : p2m_type_name(bt),

@@ -321,7 +321,7 @@ Test(fuzz, new_kinds_drawn_and_programs_pass, .timeout = 300)
     static const char *const kinds[] = {
         "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
         "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
-        "mmio_direct", "share", "monitor", "write_2m",
+        "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
     };
     struct fuzz_opts o = { .seed = 1, .max_ops = 4800, .quiet = true, .no_fork = true };
     struct fuzz_stats st;
@@ -342,4 +342,48 @@ Test(fuzz, new_kinds_drawn_and_programs_pass, .timeout = 300)
         nom++;
     cr_assert_gt(st.weights[nom], 3, "nominate's weight %u: the paging keys do not count",
                  st.weights[nom]);
+}
+
+/*
+ * Issue 6's last three: the raw-EPT / MBEC domain (rawept()) reaches
+ * ept_large_no_rsvd and ept_mbec_bit2, the PML fill (pmlfill()) reaches
+ * pml_full_drops_last, and the direct-MMIO operations, no longer kept out
+ * of NPT domains, reach npt_memtype_wb; each reproducer is one operation
+ * after the prologue (the table addresses a field names do not keep
+ * unrelated operations), diverges with its mutant and passes without.
+ */
+Test(fuzz, generator_reaches_raw_ept_mbec_pml_and_npt_memtype_mutants, .timeout = 600)
+{
+    const char *const muts[] = { "ept_large_no_rsvd", "ept_mbec_bit2", "pml_full_drops_last",
+                                 "npt_memtype_wb" };
+    const char *const op[] = { "rawept(0,", "rawept(1,", "pmlfill(", NULL };
+    for (unsigned i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+        char dir[64];
+        char *path = fuzz_finding(muts[i], 60000, dir, sizeof dir);
+        cr_assert_not_null(path, "%s: not found from seed 1 in 60000 operations", muts[i]);
+        struct run_opts ro = { .seed = 1 };
+        struct run_result r;
+        pagesim_mutants = mutant_from_name(muts[i]);
+        lapi_run_file(path, &ro, &r);
+        cr_assert_str_eq(r.status, "diverge", "%s: reproducer %s: %s", muts[i], path,
+                         r.message);
+        pagesim_mutants = 0;
+        lapi_run_file(path, &ro, &r);
+        cr_assert_str_eq(r.status, "pass", "%s: reproducer without the mutant: %s",
+                         muts[i], r.message);
+        if (op[i]) {
+            char *text = read_finding(dir);
+            cr_assert_not_null(text);
+            const char *last = strstr(text, "fresh(2)\n");
+            cr_assert_not_null(last);
+            last += strlen("fresh(2)\n");
+            cr_assert(!strncmp(last, op[i], strlen(op[i])) && !strchr(last, '\n')[1],
+                      "%s: the reproducer is not one %s operation:\n%s", muts[i], op[i], last);
+            free(text);
+        }
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        cr_assert_eq(system(cmd), 0);
+        free(path);
+    }
 }
