@@ -61,6 +61,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_SHADOW_LD_NO_MARK, "shadow_ld_no_mark" },
     { MUT_PAE_EC_NO_U, "pae_ec_no_u" },
     { MUT_PSE_NO_DIRTY, "pse_no_dirty" },
+    { MUT_NPT_RECALC_SKIP_RANGE, "npt_recalc_skip_range" },
+    { MUT_NPT_RECALC_KEEP_MARK, "npt_recalc_keep_mark" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -191,6 +191,15 @@
  * leaves its dirty flag clear (SDM 4.8); replay on QEMU TCG sees D. */
 #define MUT_PSE_NO_DIRTY (UINT64_C(1) << 62)
 
+/* sim (NPT, issue 4): do_recalc() drops a table entry's recalc marker
+ * without marking the entries of the table below, so the rest of the
+ * range never gets its pending global type change (e.g. stays writable
+ * under log-dirty). */
+#define MUT_NPT_RECALC_SKIP_RANGE (UINT64_C(1) << 30)
+/* sim (NPT, issue 4): do_recalc() rewrites the leaf but leaves its recalc
+ * marker (U clear), so every access to it takes the recalc #NPF again. */
+#define MUT_NPT_RECALC_KEEP_MARK (UINT64_C(1) << 31)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 
