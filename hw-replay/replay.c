@@ -1062,14 +1062,17 @@ struct recorded {
     int64_t id;
     char *scenario, *digest, *mutants;
     uint64_t seed;
+    bool npt; /* runs.hap = 'npt': recorded with pagesim run --hap npt */
 };
 
 static int load_runs(sqlite3 *db, int64_t only, struct recorded **out, size_t *n)
 {
     sqlite3_stmt *s;
     const char *q = only > 0
-        ? "SELECT id, scenario, seed, COALESCE(digest,''), COALESCE(mutants,'') FROM runs WHERE id = ?"
-        : "SELECT id, scenario, seed, COALESCE(digest,''), COALESCE(mutants,'') FROM runs ORDER BY id";
+        ? "SELECT id, scenario, seed, COALESCE(digest,''), COALESCE(mutants,''), "
+          "COALESCE(hap,'') FROM runs WHERE id = ?"
+        : "SELECT id, scenario, seed, COALESCE(digest,''), COALESCE(mutants,''), "
+          "COALESCE(hap,'') FROM runs ORDER BY id";
     if (sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK)
         return -1;
     if (only > 0)
@@ -1091,6 +1094,7 @@ static int load_runs(sqlite3 *db, int64_t only, struct recorded **out, size_t *n
         r->seed = (uint64_t)sqlite3_column_int64(s, 2);
         r->digest = strdup((const char *)sqlite3_column_text(s, 3));
         r->mutants = strdup((const char *)sqlite3_column_text(s, 4));
+        r->npt = !strcmp((const char *)sqlite3_column_text(s, 5), "npt");
     }
     sqlite3_finalize(s);
     return 0;
@@ -1496,7 +1500,9 @@ int hw_replay_main(int argc, char **argv)
                      "was recorded in)", rr->scenario, strerror(errno));
         } else {
             pagesim_mutants = rec_mut | extra_mutants;
-            struct run_opts ro = { .seed = rr->seed, .hook = &hook };
+            /* The run's --hap override (runs.hap, schema version 4): without
+             * it an NPT run would be re-run as EPT and found stale. */
+            struct run_opts ro = { .seed = rr->seed, .hook = &hook, .npt = rr->npt };
             lapi_run_file(rr->scenario, &ro, &res);
             pagesim_mutants = 0;
             for (unsigned p = 0; p < MAX_PEND; p++)

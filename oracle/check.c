@@ -103,6 +103,36 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     oracle_p2m_decode(od->npt, e, &a);
     unsigned xt = od_type(od, g), xp = oracle_gfn_perms(od, g);
     uint64_t xm = od_mfn(od, g);
+    /* NPT, a present leaf reported with U clear: its path holds a recalc
+     * marker of a deferred global type change (oracle/decode.c).  Its
+     * stored type may be the old one, but the recalculation must give the
+     * model's type (oracle_npt_recalc_type()), and the rest of the entry
+     * must be exactly what p2m_type_to_flags() gave the stored type. */
+    if (od->npt && e && (e & 1) && !(e & 4)) {
+        unsigned rt = oracle_npt_recalc_type(od, a.type);
+        if (rt != xt)
+            oracle_report(r, oracle_type_name(xt, e1), oracle_type_name(rt, a1),
+                          "d%u.p2m[%#" PRIx64 "].type (after recalc)", od->id, g);
+        if (a.mfn != xm)
+            oracle_report(r, oracle_hex(xm, e1), oracle_hex(a.mfn, a1),
+                          "d%u.p2m[%#" PRIx64 "].mfn", od->id, g);
+        if (order != od_order(od, g))
+            oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
+                          "d%u.p2m[%#" PRIx64 "].order", od->id, g);
+        uint64_t want = oracle_npt_type_flags(a.type, od->ioreq_write) |
+                        (order ? 0x80ULL : 0);
+        uint64_t got = (e | 4) & (0xFFFULL | (1ULL << 63));
+        /* A stale ioreq_server leaf has the RW the server's claim gave it
+         * when it was written, which may have changed since. */
+        uint64_t alt = a.type == p2m_ioreq_server
+                           ? oracle_npt_type_flags(a.type, !od->ioreq_write) |
+                                 (order ? 0x80ULL : 0)
+                           : want;
+        if (got != want && got != alt)
+            oracle_report(r, oracle_hex(want, e1), oracle_hex(got, a1),
+                          "d%u.npt[%#" PRIx64 "].flags (marked)", od->id, g);
+        return;
+    }
     /* With PML a 4 KiB ram_logdirty leaf stays writable (its D flag, not a
      * fault, reports the first write); a superpage stays write-protected. */
     if (xt == p2m_ram_logdirty && od->pml_on && od_order(od, g) == 0)

@@ -224,9 +224,12 @@ static bool claim_frame(uint8_t *seen, uint64_t m)
     return true;
 }
 
-/* level 3 = PML4 ... 0 = leaf table; base = first gfn the table covers. */
+/* level 3 = PML4 ... 0 = leaf table; base = first gfn the table covers;
+ * clr: NPT, ONPT_U when an entry above is a recalc marker (U clear, Xen's
+ * set_recalc()), cleared in every leaf reported below it so that a leaf
+ * arrives with U clear exactly when its path holds a marker. */
 static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
-                      uint64_t base)
+                      uint64_t base, uint64_t clr)
 {
     const uint8_t *f = hostmem_frame_peek(w->h->mem, _mfn(m));
     w->tables++;
@@ -240,7 +243,7 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
         uint64_t gfn = base + ((uint64_t)i << (9 * level));
         if (level == 0) {
             if (e)
-                w->v->leaf(w->v->ctx, gfn, e, 0);
+                w->v->leaf(w->v->ctx, gfn, (e & ONPT_P) ? e & ~clr : e, 0);
             continue;
         }
         /* SDM 29.3.2: bits 2:0 = 0 is not present; the rest is ignored.
@@ -259,6 +262,8 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
             uint64_t n = 1ULL << (9 * level), m = ORACLE_EPTE_MFN(e);
             if (m & (n - 1))
                 w->v->bad(w->v->ctx, gfn, level, "superpage frame misaligned", e);
+            if (e & ONPT_P)
+                e &= ~clr;
             for (uint64_t j = 0; j < n; j++) {
                 uint64_t f = m == ORACLE_EPTE_MFN_NONE ? m : m + j;
                 w->v->leaf(w->v->ctx, gfn + j,
@@ -270,7 +275,9 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
          * the leaf alone decides permissions; p2m_next_level() gives
          * P|RW|U|A|D and no NX. */
         if (w->npt) {
-            if ((e & (0xFFFULL | ONPT_NX) & ~0xF18ULL) !=
+            /* ... or with U clear: the recalc marker of a deferred global
+             * type change (p2m_pt_change_entry_type_global()). */
+            if (((e | ONPT_U) & (0xFFFULL | ONPT_NX) & ~0xF18ULL) !=
                 (ONPT_BASE | ONPT_RW))
                 w->v->bad(w->v->ctx, gfn, level,
                           "table entry not P|RW|U|A|D without NX", e);
@@ -286,7 +293,8 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
             w->v->bad(w->v->ctx, gfn, level, "table frame shared", e);
             continue;
         }
-        walk_ept_table(w, next, level - 1, gfn);
+        walk_ept_table(w, next, level - 1, gfn,
+                       clr | (w->npt && !(e & ONPT_U) ? ONPT_U : 0));
     }
 }
 
@@ -301,7 +309,7 @@ static unsigned walk_root(const struct host *h, mfn_t root,
     if (!w.seen)
         return 0;
     claim_frame(w.seen, mfn_x(root));
-    walk_ept_table(&w, mfn_x(root), 3, 0);
+    walk_ept_table(&w, mfn_x(root), 3, 0, 0);
     free(w.seen);
     return w.tables;
 }

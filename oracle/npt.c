@@ -131,3 +131,50 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         out->refs += v != val[i];
     }
 }
+
+/*
+ * The deferred global type change of p2m-pt (translation-rules.md "NPT
+ * recalculation"), as the oracle states it.  Xen's
+ * p2m_pt_change_entry_type_global() clears U (the recalc marker) in the
+ * PML4Es; a nested walk reaching a present leaf through (or at) a marked
+ * entry takes a #NPF with P set, on which the hypervisor recalculates
+ * that gfn's path (do_recalc()) and the guest retries.
+ */
+
+/* Does the walk of gfn's nested path reach a present leaf with a U-clear
+ * entry on the way (at any level, the leaf included)?  Reads the sim's
+ * tables (the marker is where Xen keeps the pending change); no marker
+ * on a path whose leaf is not present counts: that walk faults with P
+ * clear first (APM 15.25.6: the #NPF is then a not-present one). */
+bool oracle_npt_recalc_pending(const struct hostmem *mem, uint64_t nr_frames,
+                               uint64_t root_mfn, uint64_t gfn)
+{
+    uint64_t table = root_mfn;
+    bool marked = false;
+    for (unsigned lvl = 4; lvl >= 1; lvl--) {
+        if (table >= nr_frames)
+            return false;
+        uint64_t e = oracle_peek64(mem, nr_frames,
+                                   (table << 12) + 8 * ((gfn >> (9 * (lvl - 1))) & 0x1FF));
+        if (!(e & ON_P))
+            return false;
+        marked = marked || !(e & ON_US);
+        if (lvl == 1 || ((lvl == 2 || lvl == 3) && (e & ON_PS)))
+            return marked;
+        table = (e & ON_ADDR) >> 12;
+    }
+    return false;
+}
+
+/* p2m_recalc_type_range() for the oracle's domain state: ram_rw,
+ * ram_logdirty and ioreq_server (the changeable types) become
+ * ram_logdirty while log-dirty is on, else ram_rw -- except ioreq_server
+ * while a server holds the type; every other type stays. */
+unsigned oracle_npt_recalc_type(const struct oracle_dom *od, unsigned t)
+{
+    if (t != p2m_ram_rw && t != p2m_ram_logdirty && t != p2m_ioreq_server)
+        return t;
+    if (t == p2m_ioreq_server && od->ioreq_mapped)
+        return t;
+    return od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+}

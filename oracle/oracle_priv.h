@@ -112,6 +112,12 @@ struct oracle_dom {
     /* hap = "npt" (oracle_op_hap_config): nested page tables in p2m-pt
      * format, #NPF exits, no access types, no foreign entries. */
     bool npt;
+    /* NPT: the gfn ranges whose nested path the hypervisor recalculated
+     * (do_recalc()) or rewrote during the access being predicted, which
+     * the sim's tables -- read before the access -- still show marked
+     * (oracle/walk.c; reset per access). */
+    unsigned npt_nrc;
+    uint64_t npt_rc_lo[ORACLE_MAX_EXITS], npt_rc_hi[ORACLE_MAX_EXITS];
     bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
     unsigned nraw_hi;
@@ -358,6 +364,13 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
                          enum access_kind k, bool paging_access,
                          const struct oracle_ovl *ov,
                          struct oracle_ept_result *out);
+/* NPT deferred recalculation (oracle/npt.c): whether gfn's nested path
+ * in the sim's tables at root_mfn reaches a present leaf through a recalc
+ * marker (an entry with U clear), and the type the recalculation gives a
+ * leaf of type t in od's current state. */
+bool oracle_npt_recalc_pending(const struct hostmem *mem, uint64_t nr_frames,
+                               uint64_t root_mfn, uint64_t gfn);
+unsigned oracle_npt_recalc_type(const struct oracle_dom *od, unsigned t);
 /* Records the result's A/D updates in ov (ignored when full). */
 void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 

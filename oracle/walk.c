@@ -85,6 +85,19 @@ static bool use_raw(const struct oracle_dom *od, const struct oracle_cpu *cpu)
     return od->raw_walk || cpu->mbec;
 }
 
+/* NPT: is gfn's path still marked for recalculation at this point of the
+ * access (marked in the sim's tables before it, and not recalculated or
+ * rewritten by an exit of it since)? */
+static bool npt_recalc_due(const struct oracle_dom *od, const struct hostmem *mem,
+                           uint64_t nr_frames, uint64_t g)
+{
+    for (unsigned i = 0; i < od->npt_nrc; i++)
+        if (g >= od->npt_rc_lo[i] && g <= od->npt_rc_hi[i])
+            return false;
+    return oracle_npt_recalc_pending(mem, nr_frames, od->root_mfn,
+                                     g & ORACLE_EPT_GFN_MASK);
+}
+
 /*
  * The nested translation of gpa for an access of kind k ('paging': a guest
  * paging-structure access; user_la: the linear address is user-mode, for
@@ -125,6 +138,14 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
             x->qual = PFEC_U | (k == ACC_WRITE ? PFEC_W : 0) |
                       (k == ACC_FETCH ? PFEC_ID : 0) | (x->perm ? PFEC_P : 0) |
                       (paging ? NPF_GPT : NPF_FINAL);
+            /* A deferred global type change still marked on the path (U
+             * clear above or at the present leaf): the user-mode nested
+             * access faults on it, P set, whatever the leaf allows; the
+             * hypervisor recalculates and the access is retried. */
+            if (x->perm && npt_recalc_due(od, mem, nr_frames, gpa >> PAGE_SHIFT)) {
+                x->ok = false;
+                x->qual |= PFEC_P;
+            }
         }
         /* EPT entries read: 4, 3 for a 2 MiB leaf, 2 for a 1 GiB one. */
         x->refs = 4 - order / 9;
@@ -869,6 +890,7 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
 
     struct oracle_ovl ov = { 0 };
     od->cur_vcpu = o->cur_vcpu;
+    od->npt_nrc = 0;
     o->shr_nalias = 0;
     walk_o = o;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
@@ -962,9 +984,23 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
          * handler below reads of it besides the access-type check, which
          * NPT domains skip (no access types). */
 
+        uint64_t g = a.xgpa >> PAGE_SHIFT;
+        /* NPT, svm_vmexit_handler(): with P set the deferred changes on
+         * the gpa's path are resolved first; if that recalculated
+         * anything (a marked path to a present leaf), the guest just
+         * retries.  Whatever follows for g (recalculation, or a
+         * p2m_set_entry() fix-up, which recalculates g's path first)
+         * leaves its whole leaf unmarked for the rest of the access. */
+        if (od->npt && !od->raw && od->npt_nrc < ORACLE_MAX_EXITS) {
+            bool due = (a.qual & PFEC_P) && npt_recalc_due(od, mem, o->nr_frames, g);
+            uint64_t span = g < od->max_gfn ? 1ULL << od_order(od, g) : 1;
+            od->npt_rc_lo[od->npt_nrc] = g & ~(span - 1);
+            od->npt_rc_hi[od->npt_nrc++] = (g & ~(span - 1)) + span - 1;
+            if (due)
+                continue;
+        }
         /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
          * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
-        uint64_t g = a.xgpa >> PAGE_SHIFT;
         unsigned t = hyp_type(od, mem, o->nr_frames, g);
         /* A PoD entry is populated from the cache first (P2M_ALLOC), then
          * RAM's spurious-fault path logs a write under log-dirty; out of

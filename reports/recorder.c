@@ -71,6 +71,7 @@ enum rec_stmt {
 	REC_ST_RUN_END,   /* ?1 id ?2 status ... ?8 duration_ms */
 	REC_ST_RUN_ABORT, /* ?1 id: 'running' -> 'error'/'interrupted' */
 	REC_ST_RUN_PROFILE, /* ?1 id ?2 cpu_profile */
+	REC_ST_RUN_HAP,     /* ?1 id ?2 hap */
 	REC_ST_STEP,
 	REC_ST_DIVERGENCE,
 	REC_ST_FAILURE,
@@ -95,6 +96,8 @@ static const char *const rec_stmt_sql[REC_ST_COUNT] = {
 		" WHERE id = ?1 AND status = 'running'",
 	[REC_ST_RUN_PROFILE] =
 		"UPDATE runs SET cpu_profile = ?2 WHERE id = ?1",
+	[REC_ST_RUN_HAP] =
+		"UPDATE runs SET hap = ?2 WHERE id = ?1",
 	[REC_ST_STEP] =
 		"INSERT INTO steps (run_id, step, src, op, args, result)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -683,6 +686,23 @@ int rec_run_profile(struct recorder *r, int64_t run, const char *profile)
 	return 0;
 }
 
+int rec_run_hap(struct recorder *r, int64_t run, const char *hap)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK;
+
+	if (!r)
+		return -1;
+	st = r->st[REC_ST_RUN_HAP];
+	rc = rec_bind_i64(st, 1, run, rc);
+	rc = rec_bind_text(st, 2, hap, rc);
+	if (rec_write(r, REC_ST_RUN_HAP, rc))
+		return -1;
+	if (sqlite3_changes(r->db) != 1)
+		return rec_fail(r, "no run %lld", (long long)run);
+	return 0;
+}
+
 /* -------------------------------------------------------------------- */
 /* Rows                                                                 */
 
@@ -852,6 +872,11 @@ int64_t rec_merge(struct recorder *r, const char *src)
 		" JOIN temp.pagesim_idmap m ON m.old = s.id ORDER BY m.new" },
 		/* version 3 sources: the profile (older ones leave it NULL) */
 		{ 3, "UPDATE main.runs SET cpu_profile = (SELECT s.cpu_profile FROM"
+		" src.runs s JOIN temp.pagesim_idmap m ON m.old = s.id"
+		" WHERE m.new = main.runs.id) WHERE id IN (SELECT new FROM"
+		" temp.pagesim_idmap)" },
+		/* version 4 sources: the --hap override (older ones: NULL) */
+		{ 4, "UPDATE main.runs SET hap = (SELECT s.hap FROM"
 		" src.runs s JOIN temp.pagesim_idmap m ON m.old = s.id"
 		" WHERE m.new = main.runs.id) WHERE id IN (SELECT new FROM"
 		" temp.pagesim_idmap)" },

@@ -752,15 +752,19 @@ int report_html(const char *dbpath, const char *outdir, char *out_path, size_t o
     fprintf(f, "</p>\n<h2>Runs</h2>\n<table><tr><th>id</th><th>scenario</th><th>seed</th>"
                "<th>status</th><th>steps</th><th>failures</th><th>divergences</th>"
                "<th>ms</th><th>digest</th><th>mutants</th><th>CPU profile</th>"
-               "<th>message</th></tr>\n");
-    /* runs.cpu_profile exists from schema version 3 on; older files are
-     * shown with the column empty. */
+               "<th>hap</th><th>message</th></tr>\n");
+    /* runs.cpu_profile exists from schema version 3 on, runs.hap (the
+     * `pagesim run --hap` override) from version 4; older files are shown
+     * with those columns empty. */
     if (sqlite3_prepare_v2(db, "SELECT id, scenario, seed, status, steps, failures, divergences,"
                                " printf('%.1f', duration_ms), digest, mutants, message,"
-                               " cpu_profile FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK &&
+                               " cpu_profile, hap FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK &&
         sqlite3_prepare_v2(db, "SELECT id, scenario, seed, status, steps, failures, divergences,"
                                " printf('%.1f', duration_ms), digest, mutants, message,"
-                               " NULL FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+                               " cpu_profile, NULL FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT id, scenario, seed, status, steps, failures, divergences,"
+                               " printf('%.1f', duration_ms), digest, mutants, message,"
+                               " NULL, NULL FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", dbpath, sqlite3_errmsg(db));
         goto out;
     }
@@ -776,6 +780,8 @@ int report_html(const char *dbpath, const char *outdir, char *out_path, size_t o
         esc(f, col(st, 9));
         fprintf(f, "</td><td>");
         esc(f, col(st, 11));
+        fprintf(f, "</td><td>");
+        esc(f, col(st, 12));
         fprintf(f, "</td><td class='mono msg'>");
         esc(f, col(st, 10));
         fprintf(f, "</td></tr>\n");

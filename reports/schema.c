@@ -90,7 +90,7 @@
 
 
 const char rec_schema_sql[] =
-    "-- pagesim trace database, schema version 3.\n"
+    "-- pagesim trace database, schema version 4.\n"
     "--\n"
     "-- Written by rec_open() (reports/recorder.c) into a new or empty file,\n"
     "-- in one transaction.  reports/schema.c embeds this exact text (the unit\n"
@@ -109,6 +109,10 @@ const char rec_schema_sql[] =
     "-- version 3) names the CPU profiles (model/profiles.c) the run's vCPUs\n"
     "-- used, comma-separated in vCPU order without repeats, e.g.\n"
     "-- 'intel-skylake' or 'intel-skylake,amd-zen2'; NULL without vCPUs.\n"
+    "-- hap (added in version 4) is the run's `pagesim run --hap` override:\n"
+    "-- 'npt' when every domain{} without hap = was made an NPT domain, NULL\n"
+    "-- without an override (such domains are EPT ones); a replay or any other\n"
+    "-- re-run of the row must apply it to reproduce the digest.\n"
     "CREATE TABLE runs (\n"
     "    id              INTEGER PRIMARY KEY,\n"
     "    scenario        TEXT NOT NULL,\n"
@@ -125,7 +129,8 @@ const char rec_schema_sql[] =
     "    started_at      TEXT,   -- UTC ISO-8601, informational only\n"
     "    duration_ms     REAL,\n"
     "    pagesim_version TEXT,\n"
-    "    cpu_profile     TEXT\n"
+    "    cpu_profile     TEXT,\n"
+    "    hap             TEXT\n"
     ");\n"
     "\n"
     "-- Every operation a run performed, in order.\n"
@@ -212,7 +217,7 @@ const char rec_schema_sql[] =
     SQL_REPLAY_DIFFS_VIEW
     "\n"
     "PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'\n"
-    "PRAGMA user_version = 3;\n";
+    "PRAGMA user_version = 4;\n";
 
 /* Version 1 -> 2: the coverage table and its view, nothing else changed. */
 const char rec_upgrade_v1_v2_sql[] =
@@ -238,9 +243,17 @@ const char rec_upgrade_v2_v3_samples_sql[] =
 const char rec_upgrade_v2_v3_sql[] =
     "ALTER TABLE runs ADD COLUMN cpu_profile TEXT;\n";
 
+/* Version 3 -> 4: the runs.hap column (the `--hap` override a re-run
+ * needs), appended as in the version 4 CREATE TABLE; old runs get NULL,
+ * which is what they were run with (no override existed, or it was not
+ * recorded: such an NPT run stays stale on replay, as before). */
+const char rec_upgrade_v3_v4_sql[] =
+    "ALTER TABLE runs ADD COLUMN hap TEXT;\n";
+
 const struct rec_upgrade_step rec_upgrades[] = {
     { 1, rec_upgrade_v1_v2_sql },
     { 2, rec_upgrade_v2_v3_samples_sql },
     { 2, rec_upgrade_v2_v3_sql },
+    { 3, rec_upgrade_v3_v4_sql },
 };
 const unsigned rec_nupgrades = sizeof(rec_upgrades) / sizeof(rec_upgrades[0]);

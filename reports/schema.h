@@ -12,6 +12,7 @@ extern const char rec_schema_sql[];
 extern const char rec_upgrade_v1_v2_sql[];
 extern const char rec_upgrade_v2_v3_sql[];
 extern const char rec_upgrade_v2_v3_samples_sql[];
+extern const char rec_upgrade_v3_v4_sql[];
 
 /* One in-place upgrade step: DDL for a file at user_version >= from (and
  * below RECORDER_SCHEMA_VERSION).  The steps set no user_version: the

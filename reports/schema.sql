@@ -1,4 +1,4 @@
--- pagesim trace database, schema version 3.
+-- pagesim trace database, schema version 4.
 --
 -- Written by rec_open() (reports/recorder.c) into a new or empty file,
 -- in one transaction.  reports/schema.c embeds this exact text (the unit
@@ -17,6 +17,10 @@
 -- version 3) names the CPU profiles (model/profiles.c) the run's vCPUs
 -- used, comma-separated in vCPU order without repeats, e.g.
 -- 'intel-skylake' or 'intel-skylake,amd-zen2'; NULL without vCPUs.
+-- hap (added in version 4) is the run's `pagesim run --hap` override:
+-- 'npt' when every domain{} without hap = was made an NPT domain, NULL
+-- without an override (such domains are EPT ones); a replay or any other
+-- re-run of the row must apply it to reproduce the digest.
 CREATE TABLE runs (
     id              INTEGER PRIMARY KEY,
     scenario        TEXT NOT NULL,
@@ -33,7 +37,8 @@ CREATE TABLE runs (
     started_at      TEXT,   -- UTC ISO-8601, informational only
     duration_ms     REAL,
     pagesim_version TEXT,
-    cpu_profile     TEXT
+    cpu_profile     TEXT,
+    hap             TEXT
 );
 
 -- Every operation a run performed, in order.
@@ -180,4 +185,4 @@ CREATE VIEW replay_diffs_per_backend AS
     ORDER BY h.backend, r.scenario;
 
 PRAGMA application_id = 1346851633;  -- 0x50475331, 'PGS1'
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

@@ -63,6 +63,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PSE_NO_DIRTY, "pse_no_dirty" },
     { MUT_CHECK_SKIP_MARK, "check_skip_mark" },
     { MUT_NPT_MEMTYPE_WB, "npt_memtype_wb" },
+    { MUT_NPT_RECALC_SKIP_RANGE, "npt_recalc_skip_range" },
+    { MUT_NPT_RECALC_KEEP_MARK, "npt_recalc_keep_mark" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -54,9 +54,23 @@
  * Like the EPT backend, and unlike Xen: the split is built off to the side
  * and only hooked in once every table page was allocated (an allocation
  * failure leaves the superpage intact, where Xen would keep the levels it
- * had split), and the global type change is applied to the leaves at once
- * (Xen clears U in the PML4Es and recalculates on the resulting #NPFs,
- * p2m_pt_handle_deferred_changes()).
+ * had split).
+ *
+ * The global type change is deferred as Xen defers it
+ * (p2m_pt_change_entry_type_global()): it only clears U (the recalc
+ * marker, set_recalc()) in every present PML4E.  Nested accesses are user
+ * accesses, so the next walk through a marked entry takes a #NPF with P
+ * set in EXITINFO1; svm_vmexit_handler() then calls
+ * p2m_pt_handle_deferred_changes() -> do_recalc() (pt_do_recalc() here),
+ * which pushes the marker one level down at each step of the gfn's path
+ * (every present entry of the table below is marked, the entry itself
+ * unmarked) and rewrites the leaf with the type the domain's state now
+ * gives it (p2m_recalc_type_range(): ram_rw / ram_logdirty by log-dirty,
+ * ioreq_server kept while a server holds the type), then the guest
+ * retries.  p2m_pt_get_entry() reports that recalculated type for a gfn
+ * whose path is still marked, and p2m_pt_set_entry() recalculates the
+ * gfn's path first.  Domains with raw entries (d:npt_set_raw) keep the
+ * eager retype (their tables are the scenario's).
  */
 #include "pagesim/mutant.h"
 #include "sim-internal.h"
@@ -162,6 +176,11 @@ static uint64_t pt_make_leaf(const struct domain *d, mfn_t mfn, p2m_type_t t,
     return pt_p2m_type_to_flags(d, t) | (level > 1 ? PTE_PS : 0) |
            ((mfn_x(mfn) & PT_MFN_FIELD_MAX) << PAGE_SHIFT);
 }
+
+/* The deferred global type change (below). */
+static bool pt_marked(uint64_t e);
+static p2m_type_t pt_recalc_type(const struct domain *d, p2m_type_t t);
+static int pt_do_recalc(struct domain *d, gfn_t gfn);
 
 /* p2m_alloc_ptp(): a zeroed table page from the domain's P2M pool. */
 static mfn_t pt_alloc_table(struct domain *d)
@@ -271,6 +290,10 @@ static int pt_set_entry_order(struct domain *d, gfn_t gfn, mfn_t mfn,
         return -EINVAL;
     if (!mfn_eq(mfn, INVALID_MFN) && (mfn_x(mfn) & (n - 1)))
         return -EINVAL;
+    /* p2m_pt_set_entry(): pending changes on the gfn's path are carried
+     * out first (do_recalc()), so the new leaf is never written under a
+     * marker. */
+    pt_do_recalc(d, gfn);
     if (d->p2m_fail_in && --d->p2m_fail_in == 0)
         return -ENOMEM;
 
@@ -326,12 +349,14 @@ static mfn_t pt_get_entry_order(const struct domain *d, gfn_t gfn,
     mfn_t table = d->ept_root;
     int level;
     uint64_t e = 0;
+    bool recalc = false; /* a recalc marker on the path */
     for (level = PT_LEVELS; level >= 1; level--) {
         e = pt_read(d, table, pt_index(gfn, level));
         if (level == 1 || pt_is_super(e, level))
             break;
         if (!(e & PTE_P))
             goto out;
+        recalc = recalc || !(e & PTE_U);
         table = pt_mfn(e);
     }
     p2m_type_t lt = pt_type(e);
@@ -339,6 +364,10 @@ static mfn_t pt_get_entry_order(const struct domain *d, gfn_t gfn,
         goto out;
     if (lt == p2m_invalid)
         goto out;
+    /* p2m_pt_get_entry(): a leaf under (or with) a marker answers the
+     * type its pending recalculation will give it (recalc_type()). */
+    if (!d->ept_raw && (recalc || pt_marked(e)))
+        lt = pt_recalc_type(d, lt);
     ty = lt;
     mfn = pt_mfn(e);
     ord = 9 * (unsigned)(level - 1);
@@ -428,15 +457,110 @@ static void pt_retype_table(struct domain *d, mfn_t table, int level,
     }
 }
 
-/* p2m_pt_change_entry_type_global() + do_recalc(): every ot leaf becomes
- * nt, frame kept; superpages are retyped whole (the whole range changes). */
+/* p2m_pt_change_entry_type_global(): set_recalc() (U cleared) in every
+ * present PML4E not yet marked; the leaves are recalculated lazily, by
+ * pt_do_recalc() on the #NPFs the marks cause.  The recalculation reads
+ * the domain's state (pt_recalc_type()), not ot/nt: the callers change
+ * that state first (d->ld.enabled, d->ioreq.mapped), as Xen's do.  A
+ * domain with raw entries is retyped at once (ot leaves become nt, large
+ * raw leaves left alone). */
 static void pt_change_type_global(struct domain *d, p2m_type_t ot,
                                   p2m_type_t nt)
 {
     if (ot == p2m_ioreq_server)
         d->ioreq.entry_count = 0;
-    if (!mfn_eq(d->ept_root, INVALID_MFN))
+    if (mfn_eq(d->ept_root, INVALID_MFN))
+        return;
+    if (d->ept_raw) {
         pt_retype_table(d, d->ept_root, PT_LEVELS, ot, nt);
+        return;
+    }
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        uint64_t e = pt_read(d, d->ept_root, i);
+        if ((e & PTE_P) && (e & PTE_U))
+            pt_write(d, d->ept_root, i, e & ~PTE_U);
+    }
+}
+
+/* needs_recalc(): a present entry with U clear. */
+static bool pt_marked(uint64_t e)
+{
+    return (e & PTE_P) && !(e & PTE_U);
+}
+
+/* p2m_recalc_type_range() for a whole leaf (the log-dirty state is global
+ * here, never per range): changeable types follow log-dirty, except
+ * ioreq_server while a server holds the type; the rest keep their type. */
+static p2m_type_t pt_recalc_type(const struct domain *d, p2m_type_t t)
+{
+    if (t != p2m_ram_rw && t != p2m_ram_logdirty && t != p2m_ioreq_server)
+        return t;
+    if (t == p2m_ioreq_server && d->ioreq.mapped)
+        return t;
+    return d->ld.enabled ? p2m_ram_logdirty : p2m_ram_rw;
+}
+
+/*
+ * do_recalc(): resolve the recalc markers on gfn's path.  At each table
+ * level whose entry is marked, every present entry of the table below is
+ * marked (the range the entry covers keeps its pending change) and the
+ * entry itself unmarked; a marked leaf (4 KiB, or a superpage, recomputed
+ * whole since the log-dirty state is the same over its range) is
+ * rewritten with pt_recalc_type(), or just unmarked when that keeps its
+ * type.  Returns 1 when anything changed (Xen's recalc_done: the #NPF was
+ * a recalculation, the guest retries), else 0.
+ */
+static int pt_do_recalc(struct domain *d, gfn_t gfn)
+{
+    int done = 0;
+    if (mfn_eq(d->ept_root, INVALID_MFN) || d->ept_raw ||
+        gfn_x(gfn) >> EPT_GFN_BITS)
+        return 0;
+    mfn_t table = d->ept_root;
+    int level = PT_LEVELS;
+    for (; level > 1; level--) {
+        unsigned idx = pt_index(gfn, level);
+        uint64_t e = pt_read(d, table, idx);
+        if (!(e & PTE_P) || pt_is_super(e, level))
+            break;
+        mfn_t next = pt_mfn(e);
+        if (!(e & PTE_U)) {
+            /* MUT_NPT_RECALC_SKIP_RANGE: the marker is dropped without
+             * being handed to the other entries of the table below, so
+             * the rest of the range keeps its old type for good. */
+            if (!MUTANT(MUT_NPT_RECALC_SKIP_RANGE))
+                for (unsigned i = 0; i < PT_ENTRIES; i++) {
+                    uint64_t c = pt_read(d, next, i);
+                    if ((c & PTE_P) && (c & PTE_U))
+                        pt_write(d, next, i, c & ~PTE_U);
+                }
+            pt_write(d, table, idx, e | PTE_U);
+            done = 1;
+        }
+        table = next;
+    }
+    unsigned idx = pt_index(gfn, level);
+    uint64_t e = pt_read(d, table, idx);
+    if (pt_marked(e) && (level == 1 || pt_is_super(e, level))) {
+        p2m_type_t ot = pt_type(e);
+        p2m_type_t nt = pt_recalc_type(d, ot);
+        uint64_t ne = nt != ot ? pt_make_leaf(d, pt_mfn(e), nt, level)
+                               : e | PTE_U;
+        /* MUT_NPT_RECALC_KEEP_MARK: the leaf gets its new type but keeps
+         * U clear, so the next walk faults on it again, for ever. */
+        if (MUTANT(MUT_NPT_RECALC_KEEP_MARK))
+            ne &= ~PTE_U;
+        pt_write(d, table, idx, ne);
+        done = 1;
+    }
+    return done;
+}
+
+int p2m_pt_handle_deferred_changes(struct domain *d, gpa_t gpa)
+{
+    if (!d->npt)
+        return 0;
+    return pt_do_recalc(d, gpa_to_gfn(gpa));
 }
 
 /* p2m_pt_init(): the NPT backend's operations. */

@@ -15,7 +15,8 @@
 #      differences beyond the expected ones;
 #   5. a guest that hangs ends its replay with a clear error within the time
 #      bound; the recorded tables are untouched;
-#   6. a stale recording (digest changed) is reported as such;
+#   6. a stale recording (digest changed) is reported as such; a run
+#      recorded with --hap npt replays as NPT (runs.hap), not stale;
 #   7. QEMU TCG backend (one boot per access, about 0.1 s each), the same
 #      recorded runs: differences must equal tests/hwreplay/expected-diffs-qemu.txt,
 #      the ignore_wp, no_dirty_bit, pk_ignore_wd, pae_ec_no_u and pse_no_dirty
@@ -185,6 +186,17 @@ kvm_part() {
     expect_rc 1 "$PAGESIM" replay --db "$T/st.db" --all
     grep -q 'recording is stale' "$T/out" || fail "stale recording not reported"
     echo "hwreplay: KVM: stale recording reported"
+    # 6b. a run recorded with --hap npt (runs.hap) is re-run as NPT: not
+    # stale (its digest differs from the EPT run's, so ignoring runs.hap
+    # would make it stale)
+    "$PAGESIM" run --db "$T/npt.db" --hap npt scenarios/logdirty/mark_dirty_on_write.lua >/dev/null
+    "$PAGESIM" run --db "$T/npt.db" scenarios/logdirty/mark_dirty_on_write.lua >/dev/null
+    [ "$(sqlite3 "$T/npt.db" "select count(distinct digest) || coalesce(group_concat(hap), '')
+        from runs")" = 2npt ] || fail "--hap npt not recorded in runs.hap"
+    expect_rc 0 "$PAGESIM" replay --db "$T/npt.db" --all
+    grep -q '2 pass, 0 diff, 0 error, 0 stale' "$T/out" || { sed 's/^/  | /' "$T/out"; \
+        fail "a --hap npt run does not replay as recorded"; }
+    echo "hwreplay: KVM: a --hap npt recording replays as NPT (not stale)"
 }
 
 qemu_part() {

@@ -3,7 +3,8 @@
 # does not say otherwise made an NPT domain (pagesim run --hap npt), so the
 # p2m-pt backend, the #NPF path and the oracle's NPT expectations meet the
 # same operations the EPT configuration passes.  Left out, each for a
-# reason that is about EPT, not a bug: logdirty/pml.lua (PML needs EPT:
+# reason that is about EPT, not a bug: logdirty/pml.lua and
+# logdirty/pml_access.lua (PML needs EPT:
 # the domain{} is refused), tlb/psc_stale.lua (counts EPT paging-structure
 # cache hits; the NPT model has none), p2m/access.lua, p2m/superpages.lua
 # and p2m/grant_foreign.lua (mem_access, EPT split shapes and foreign
@@ -13,7 +14,7 @@ set -u
 PAGESIM=${1:-./pagesim}
 mapfile -t scen < <(find scenarios/logdirty scenarios/mempaging scenarios/regressions \
     scenarios/balloon scenarios/findings scenarios/walk scenarios/tlb -name '*.lua' \
-    ! -name pml.lua ! -name psc_stale.lua | sort)
+    ! -name pml.lua ! -name pml_access.lua ! -name psc_stale.lua | sort)
 scen+=(scenarios/p2m/ioreq_server.lua scenarios/p2m/pod.lua scenarios/p2m/ram_ro.lua)
 out=$("$PAGESIM" run --no-db --hap npt "${scen[@]}" 2>&1)
 rc=$?

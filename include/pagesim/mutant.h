@@ -199,6 +199,15 @@
  * (always WB), so a direct-MMIO access is not UC- (model/npt.c). */
 #define MUT_NPT_MEMTYPE_WB (UINT64_C(1) << 28)
 
+/* sim (NPT, issue 4): do_recalc() drops a table entry's recalc marker
+ * without marking the entries of the table below, so the rest of the
+ * range never gets its pending global type change (e.g. stays writable
+ * under log-dirty). */
+#define MUT_NPT_RECALC_SKIP_RANGE (UINT64_C(1) << 30)
+/* sim (NPT, issue 4): do_recalc() rewrites the leaf but leaves its recalc
+ * marker (U clear), so every access to it takes the recalc #NPF again. */
+#define MUT_NPT_RECALC_KEEP_MARK (UINT64_C(1) << 31)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

@@ -236,7 +236,7 @@ struct oracle_exit {
     gva_t gla;
 };
 
-#define ORACLE_MAX_EXITS 8
+#define ORACLE_MAX_EXITS 16 /* = ENG_MAX_EXITS (sim/engine/engine.h) */
 #define ORACLE_MAX_AD 8
 #define ORACLE_MAX_EPT_AD 640 /* a PML flush can retype 512 leaves */
 

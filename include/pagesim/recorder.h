@@ -11,7 +11,7 @@
  * Tables (see reports/schema.sql):
  *   runs(id, scenario, seed, status, digest, steps, failures, divergences,
  *        message, started_at, duration_ms, mutants, pagesim_version,
- *        cpu_profile)
+ *        cpu_profile, hap)
  *   steps(run_id, step, src, op, args, result)
  *   divergences(run_id, step, src, field, expected, actual)
  *   failures(run_id, step, src, message)     -- failed expect()s
@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORDER_SCHEMA_VERSION 3
+#define RECORDER_SCHEMA_VERSION 4
 
 /* Written into runs.pagesim_version. */
 #ifndef PAGESIM_VERSION
@@ -72,6 +72,10 @@ int rec_run_end(struct recorder *r, int64_t run, const char *status,
 /* Sets runs.cpu_profile of a run (schema version 3): the CPU profile
  * names its vCPUs used, e.g. "intel-skylake,amd-zen2".  0 or -1. */
 int rec_run_profile(struct recorder *r, int64_t run, const char *profile);
+/* Sets runs.hap of a run (schema version 4): the `pagesim run --hap`
+ * override it ran under ("npt"), which a replay must apply again.  Runs
+ * without an override leave it NULL.  0 or -1. */
+int rec_run_hap(struct recorder *r, int64_t run, const char *hap);
 /* Appends every run of the pagesim database at src (identified like
  * rec_open(), only read) with its steps, divergences and failures, under
  * new run ids, in one transaction.  Returns the number of runs copied, or

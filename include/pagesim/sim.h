@@ -544,6 +544,12 @@ int p2m_ept_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
  * p2m_ept_raw_get() for the EPT (d->ept_raw is set: the nested tables
  * hold entries the hypervisor did not write). */
 int p2m_npt_raw_set(struct domain *d, gpa_t gpa, unsigned level, uint64_t value);
+/* p2m_pt_handle_deferred_changes() (sim/p2m-pt.c): on a #NPF with P set in
+ * EXITINFO1, resolve the recalc markers of the deferred global type change
+ * on gpa's path (do_recalc()).  1: something was recalculated, the access
+ * is retried without hvm_hap_nested_page_fault(); 0: nothing pending
+ * there (an EPT domain: always 0). */
+int p2m_pt_handle_deferred_changes(struct domain *d, gpa_t gpa);
 int p2m_npt_raw_get(const struct domain *d, gpa_t gpa, unsigned level,
                     uint64_t *value);
 

@@ -51,7 +51,11 @@ expect_eq(v:read(va(1) + 8).value, 0x55)
 expect_eq(d:logdirty_enable(), 0)
 local w = v:write(va(2), 0x77)
 expect(w.ok)
-expect_eq(w.nexits, 2, "the PTE's D bit (a log-dirty fault) and the PoD populate")
+-- (under NPT, --hap npt, first one recalc #NPF per guest table page: the
+-- enable's global type change is deferred; the PoD gfn is not present, so
+-- its walk faults with P clear and the populate recalculates its path)
+expect_eq(w.nexits, 2 + (d:hap() == "npt" and 4 or 0),
+          "the PTE's D bit (a log-dirty fault) and the PoD populate")
 expect_eq(d:type(0x102), "ram_rw")
 local dirty = d:peek_dirty(0x200)
 local seen = false

@@ -1010,6 +1010,15 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
              * (guest page table) none.  Expressed as the EPT qualification
              * bits hvm.c reads. */
             eng_cover(e, "npf_info", "%#" PRIx64, r.exit_qual);
+            /* svm_vmexit_handler(): a #NPF with P set first resolves the
+             * deferred global type change on the gpa's path
+             * (p2m_pt_handle_deferred_changes()); when that changed
+             * anything the fault was a recalculation: retry. */
+            if ((r.exit_qual & PFEC_P) &&
+                p2m_pt_handle_deferred_changes(d, r.exit_gpa) > 0) {
+                eng_cover(e, "npf", "recalc->retry");
+                continue;
+            }
             qual = EPTQ_READ;
             if ((r.exit_qual & PFEC_W) && !MUTANT(MUT_NPF_IGNORE_W))
                 qual |= EPTQ_WRITE;

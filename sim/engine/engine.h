@@ -61,7 +61,11 @@ struct eng_exit {
     gva_t gla;
 };
 
-#define ENG_MAX_EXITS 8
+/* Exits one access may take before the engine calls it a livelock: an NPT
+ * access after a deferred global type change takes one recalc #NPF per
+ * distinct gfn of its walk (4 guest tables + the data page) besides as
+ * many log-dirty write faults, so 8 was too few. */
+#define ENG_MAX_EXITS 16
 
 struct eng_access {
     enum eng_final final;

@@ -3019,6 +3019,8 @@ static int run_chunk(const char *path, const char *text,
         if (run < 0)
             fprintf(stderr, "pagesim: recording %s: %s\n", path,
                     rec_errmsg(opts->rec));
+        else if (opts->npt) /* runs.hap: a replay re-runs it as NPT too */
+            rec_run_hap(opts->rec, run, "npt");
     }
     struct recorder *rec = run < 0 ? NULL : opts->rec;
 

@@ -333,6 +333,8 @@ static void run_isolated(const char *file, const char *db, const struct run_opts
                  WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
     if (rec) {
         int64_t id = rec_run_begin(rec, file, ro->seed, ro->mutants);
+        if (id > 0 && ro->npt)
+            rec_run_hap(rec, id, "npt");
         rec_run_end(rec, id, r->status, "", 0, 0, 0, r->message, 0);
     }
 }
@@ -488,6 +490,8 @@ static int cmd_run(int argc, char **argv)
                      strerror(errno));
             if (rec) {
                 int64_t id = rec_run_begin(rec, files.v[i], seed, ro.mutants);
+                if (id > 0 && npt)
+                    rec_run_hap(rec, id, "npt");
                 rec_run_end(rec, id, r->status, "", 0, 0, 0, r->message, 0);
             }
         } else if (nofork) {
@@ -588,7 +592,9 @@ static int cmd_show(int argc, char **argv)
             uv = sqlite3_column_int64(uvst, 0);
         sqlite3_finalize(uvst);
     }
-    const char *prof = uv >= 3 ? "cpu_profile" : "NULL AS cpu_profile";
+    const char *prof = uv >= 4 ? "cpu_profile, hap" /* v4: the --hap override */
+                       : uv >= 3 ? "cpu_profile, NULL AS hap"
+                                 : "NULL AS cpu_profile, NULL AS hap";
     char sql[256];
     if (run < 0) {
         snprintf(sql, sizeof sql, "SELECT id, status, steps, failures, divergences, digest, "

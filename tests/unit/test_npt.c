@@ -124,9 +124,28 @@ Test(npt, logdirty_and_fault_path)
     mfn_t m;
     cr_assert_eq(guest_populate_page(d, _gfn(7), &m), 0);
     cr_assert_eq(paging_log_dirty_enable(d), 0);
-    cr_assert_eq(LOWFLAGS(raw(7, 1)), BASE);
+    /* Deferred (p2m_pt_change_entry_type_global()): the PML4E loses U,
+     * the leaf keeps ram_rw's flags, get_entry answers the new type. */
+    cr_assert_eq(LOWFLAGS(raw(7, 4)), (BASE | PTE_W) & ~PTE_U);
+    cr_assert_eq(LOWFLAGS(raw(7, 1)), BASE | PTE_W);
+    p2m_type_t t;
+    p2m_get_entry(d, _gfn(7), &t, NULL);
+    cr_assert_eq(t, p2m_ram_logdirty);
     struct mmu_ept npt = { .root = d->ept_root, .npt = true, .npt_nxe = true };
     struct mmu_result r;
+    memset(&r, 0, sizeof(r));
+    /* The write's walk faults on the marker: P|W|U, final. */
+    npt_translate(h->mem, &npt, _gpa(0x7008), ACC_WRITE, false, _gva(0), &r);
+    cr_assert_eq(r.outcome, MMU_NPF);
+    cr_assert_eq(r.exit_qual, PFEC_P | PFEC_W | PFEC_U | NPF_FINAL);
+    /* do_recalc(): the path unmarked, the leaf ram_logdirty's; a second
+     * call finds nothing pending. */
+    cr_assert_eq(p2m_pt_handle_deferred_changes(d, _gpa(0x7008)), 1);
+    cr_assert_eq(p2m_pt_handle_deferred_changes(d, _gpa(0x7008)), 0);
+    for (unsigned l = 2; l <= 4; l++)
+        cr_assert_eq(LOWFLAGS(raw(7, l)), BASE | PTE_W, "level %u unmarked", l);
+    cr_assert_eq(LOWFLAGS(raw(7, 1)), BASE);
+    /* The retry: the log-dirty write fault. */
     memset(&r, 0, sizeof(r));
     npt_translate(h->mem, &npt, _gpa(0x7008), ACC_WRITE, false, _gva(0), &r);
     cr_assert_eq(r.outcome, MMU_NPF);
@@ -216,7 +235,32 @@ Test(npt, oracle_checks_npt_flags)
     cr_assert_eq(paging_log_dirty_enable(d), 0);
     cr_assert_eq(oracle_op_logdirty_enable(o, d->id), 0);
     struct reps r = { 0 };
+    /* Deferred: stale ram_rw leaves under the marked PML4E are accepted. */
     cr_assert_eq(oracle_compare(o, h, collect, &r), 0, "%s", r.text[0]);
+    /* Gfn 2's path recalculated: its leaf is ram_logdirty's, gfns 1 and
+     * 3 still stale, now with the marker in their own PTEs. */
+    cr_assert_eq(p2m_pt_handle_deferred_changes(d, _gpa(0x2000)), 1);
+    cr_assert_eq(LOWFLAGS(raw(3, 1)), (BASE | PTE_W) & ~PTE_U);
+    memset(&r, 0, sizeof(r));
+    cr_assert_eq(oracle_compare(o, h, collect, &r), 0, "%s", r.text[0]);
+    /* A stale leaf that lost its marker (MUT_NPT_RECALC_SKIP_RANGE's
+     * result): writable ram_rw where the model says ram_logdirty. */
+    {
+        uint64_t pte3 = (raw(3, 2) & PTE_ADDR_MASK) + 8 * 3;
+        uint64_t e3 = raw(3, 1);
+        hostmem_write64(h->mem, _hpa(pte3), e3 | PTE_U);
+        memset(&r, 0, sizeof(r));
+        cr_assert_geq(oracle_compare(o, h, collect, &r), 1);
+        cr_assert(strstr(r.text[0], "d0.p2m[0x3].type"), "%s", r.text[0]);
+        /* A marked leaf whose stored type recalculates to the wrong one
+         * (ram_ro stays ram_ro) is caught as well. */
+        hostmem_write64(h->mem, _hpa(pte3),
+                        (e3 & ~(0x7FULL << 52) & ~PTE_W) | ((uint64_t)p2m_ram_ro << 52));
+        memset(&r, 0, sizeof(r));
+        cr_assert_geq(oracle_compare(o, h, collect, &r), 1);
+        cr_assert(strstr(r.text[0], "type (after recalc)"), "%s", r.text[0]);
+        hostmem_write64(h->mem, _hpa(pte3), e3);
+    }
 
     /* A logdirty leaf with RW (what MUT_NPT_LOGDIRTY_RW writes). */
     uint64_t e = raw(2, 1);
