@@ -170,6 +170,8 @@ struct hw_diff_view {
     const struct hw_result *r;
     const char *field;     /* "outcome", "pf_ec", "mem" ... */
     uint64_t model_val, hw_val;
+    bool pdpte_stale;      /* PAE: the model's PDPTE register for the access
+                            * is not what the PDPT in memory holds */
 };
 /* The known behaviour that explains d, or NULL. */
 const struct hw_known *hw_known_match(const struct hw_diff_view *d);

@@ -54,6 +54,13 @@ const struct hw_known hw_known_table[] = {
       "used; PAE PDPTEs have no A flag (SDM 4.4.1: bits 8:5 reserved, the entries "
       "are loaded into registers with CR3), so the model leaves them unchanged",
       "replay of paging_modes.lua (README, Hardware replay)" },
+    { "qemu", "qemu-no-pae-pdpte-registers",
+      "PAE paging: QEMU 7.2 TCG keeps no PDPTE registers: its walk reads the PDPTE "
+      "from the PDPT in memory each time and MOV CR3 checks none of them, so it "
+      "follows a PDPT edit made without a reload and takes a PDPTE with reserved "
+      "bits without #GP, where the model (SDM 4.4.1) uses the registers MOV CR3 "
+      "loaded and raises #GP for reserved bits",
+      "replay of pae_pdpte_registers.lua (README, Hardware replay)" },
     { "qemu", "qemu-unassigned-reads-zero",
       "QEMU 7.2 reads unassigned guest-physical memory (256 MiB up to the IOAPIC "
       "with -m 256) as 0 and drops writes; the model's MMIO reads float high "
@@ -75,7 +82,7 @@ static const struct hw_known *by_id(const char *id)
     return NULL;
 }
 
-/* model_final: 0 ok, 1 pf, 2 mmio, 3 crash (enum eng_final) */
+/* model_final: 0 ok, 1 pf, 2 mmio, 3 crash, 4 gp (enum eng_final) */
 const struct hw_known *hw_known_match(const struct hw_diff_view *d)
 {
     bool kvm = !strcmp(d->backend, "kvm"), qemu = !strcmp(d->backend, "qemu");
@@ -96,6 +103,13 @@ const struct hw_known *hw_known_match(const struct hw_diff_view *d)
         if (gpa >= pdpt && gpa < pdpt + 32 && (d->hw_val ^ d->model_val) == 0x20)
             return by_id("qemu-pae-pdpte-a");
     }
+    /* What the access did with a PDPTE register the model holds and QEMU
+     * has not: the memory entry was edited since MOV CR3, or the register
+     * has reserved bits (the model's #GP; in PAE paging nothing else
+     * raises #GP, 32-bit addresses are always canonical). */
+    if (qemu && legacy && pae &&
+        (d->pdpte_stale || (d->model_final == 4 && d->r->outcome == HW_OK)))
+        return by_id("qemu-no-pae-pdpte-registers");
     if (kvm && !strcmp(d->field, "outcome") && d->model_final == 2 &&
         d->r->outcome == HW_PF && !(d->r->ec & 1))
         return by_id("kvm-unbacked-table-pf");

@@ -126,6 +126,8 @@ struct ctx {
     unsigned printed;
     bool stopped;          /* a guest error ended this replay */
     bool psc_walk;         /* the model's walk starts from a PSC entry */
+    bool pdpte_stale;      /* PAE: the model's PDPTE register for the access
+                            * differs from the PDPT entry in memory */
     char error[600];
     struct hw_access cur;
     double backend_s;
@@ -279,7 +281,7 @@ static void diff(struct ctx *c, struct engine *e, unsigned dom, int model_final,
                  const char *htext)
 {
     struct hw_diff_view v = { c->backend, &c->cur, model_final, out->pf_ec, r,
-                              field, mv, hv };
+                              field, mv, hv, c->pdpte_stale };
     const struct hw_known *k = hw_known_match(&v);
     char acc[128], ms[64], hs[300];
     access_text(&c->cur, dom, acc, sizeof acc);
@@ -477,6 +479,21 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;
         snprintf(c->error, sizeof c->error, "out of memory for the domain's RAM copy");
+    }
+    /* PAE: the model walks from the PDPTE registers the last MOV CR3 (or
+     * paging-changing MOV CR0/CR4) loaded (SDM 4.4.1, tlb_pae_regs()); a
+     * backend that keeps none reads the PDPT in memory, which the guest may
+     * have edited since.  Noted for known.c (qemu-no-pae-pdpte-registers). */
+    c->pdpte_stale = false;
+    uint64_t regs[4];
+    if (!c->stopped && v->tlb && hw_legacy_paging(&c->cur) && (c->cur.cr4 & X86_CR4_PAE) &&
+        tlb_pae_regs(v->tlb, &v->cpu, regs)) {
+        const struct hw_mem *m = &c->dom[v->d->id % SIM_MAX_DOMAINS].m;
+        unsigned i = (unsigned)(c->cur.gva >> 30) & 3;
+        uint64_t slot = (c->cur.cr3 & 0xffffffe0ULL) + 8 * i, mem = 0;
+        if ((slot >> PAGE_SHIFT) < m->max_gfn && m->present[slot >> PAGE_SHIFT])
+            memcpy(&mem, m->ram + slot, 8);
+        c->pdpte_stale = mem != regs[i];
     }
 }
 

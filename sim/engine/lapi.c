@@ -1000,45 +1000,111 @@ static int d_logdirty_enable(lua_State *L)
     return 1;
 }
 
-/* d:ept_set_raw(gpa, level, value): the scenario writes one EPT entry. */
-static int d_ept_set_raw(lua_State *L)
+/* The two raw nested-table formats: EPT (Intel, p2m-ept.c) and NPT (AMD,
+ * p2m-pt.c).  d:ept_set_raw/d:npt_set_raw and the getters share one body
+ * (raw_set(), raw_get()); what differs is here. */
+struct raw_fmt {
+    const char *set, *get;     /* the Lua names, which start every error */
+    bool npt;                  /* the format of domains with d->npt */
+    const char *hap_set, *hap_get; /* why a domain of the other hap is refused */
+    const char *tables;        /* what a gpa of 48 bits or more is beyond */
+    bool refuse_shadow;        /* hap = "none" named as such (EPT only: an NPT
+                                * shadow domain is refused by the hap check) */
+    bool (*leaf)(unsigned level, uint64_t value);
+    unsigned (*type)(uint64_t value);  /* the p2m type of a leaf */
+    const char *type_bits;
+    bool refuse_pod;           /* populate-on-demand leaves refused too
+                                * (as npt_set_raw always did) */
+    const char *keep;          /* what a raw value over a P2M table keeps */
+    int (*read)(const struct domain *d, gpa_t gpa, unsigned level, uint64_t *out);
+};
+
+/* EPT: a level-2/3 entry is a leaf when it is present (any of R, W, X)
+ * and has bit 7 (SDM Vol. 3C, EPT paging structures); the p2m type lives
+ * in the software bits 57:52 (Xen's ept_entry_t sa_p2mt). */
+static bool ept_raw_leaf(unsigned level, uint64_t v)
+{
+    return level == 1 || ((level == 2 || level == 3) && (v & 7) && (v & EPT_PS));
+}
+static unsigned ept_raw_type(uint64_t v)
+{
+    return (unsigned)((v & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+}
+/* NPT (long-mode page-table format, APM Vol. 2 15.25): PS makes a
+ * level-2/3 leaf; the p2m type is in the available bits 58:52, as Xen's
+ * p2m-pt.c keeps it there. */
+static bool npt_raw_leaf(unsigned level, uint64_t v)
+{
+    return level == 1 || ((level == 2 || level == 3) && (v & PTE_PS));
+}
+static unsigned npt_raw_type(uint64_t v) { return (unsigned)((v >> 52) & 0x7F); }
+
+static const struct raw_fmt raw_ept = {
+    "ept_set_raw", "ept_get_raw", false,
+    "\"npt\": it has no EPT", "\"npt\": it has no EPT", "EPT", true,
+    ept_raw_leaf, ept_raw_type, "57:52", false,
+    "R, W or X set, same address, no bit 7", p2m_ept_raw_get,
+};
+static const struct raw_fmt raw_npt = {
+    "npt_set_raw", "npt_get_raw", true,
+    "\"ept\" (see ept_set_raw)", "\"ept\" (see ept_get_raw)", "nested tables", false,
+    npt_raw_leaf, npt_raw_type, "58:52", true,
+    "P set, same address, no PS", p2m_npt_raw_get,
+};
+
+/* The checks both the setter and the getter make: the domain's hap, the
+ * level, the gpa.  Returns only when they pass (lerror() does not). */
+static void raw_args(lua_State *L, const struct raw_fmt *f, bool set,
+                     const struct domain *d, uint64_t gpa, lua_Integer level)
+{
+    const char *op = set ? f->set : f->get;
+    if (d->npt != f->npt)
+        lerror(L, "%s: domain '%s' uses hap = %s", op, d->name,
+               set ? f->hap_set : f->hap_get);
+    if (level < 1 || level > 4)
+        lerror(L, "%s: level must be 1 (PTE) .. 4 (PML4E), not %d", op, (int)level);
+    if (gpa >> 48)
+        lerror(L, "%s: gpa %#" PRIx64 " is beyond the 4-level %s (48 bits)", op, gpa,
+               f->tables);
+}
+
+/* d:ept_set_raw / d:npt_set_raw (gpa, level, value) -> rc: the scenario
+ * writes one entry of the domain's nested tables (eng_ept_set_raw()); the
+ * gfns it covers are then the scenario's (hypervisor operations on them
+ * are refused), and the oracle predicts the domain's accesses with its
+ * own walker over the raw tables. */
+static int raw_set(lua_State *L, const struct raw_fmt *f)
 {
     struct engine *e = E(L);
     struct domain *d = check_domain(L, 1);
     uint64_t gpa = check_u64(L, 2);
     lua_Integer level = luaL_checkinteger(L, 3);
     uint64_t value = check_u64(L, 4);
-    if (d->npt)
-        return lerror(L, "ept_set_raw: domain '%s' uses hap = \"npt\": it has no EPT",
-                      d->name);
-    if (level < 1 || level > 4)
-        return lerror(L, "ept_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
-                      (int)level);
-    if (gpa >> 48)
-        return lerror(L, "ept_set_raw: gpa %#" PRIx64 " is beyond the 4-level "
-                         "EPT (48 bits)", gpa);
+    raw_args(L, f, true, d, gpa, level);
     if (d->ld.enabled)
-        return lerror(L, "ept_set_raw: log-dirty is on in domain '%s'; raw "
-                         "entries and log-dirty do not mix", d->name);
-    if (d->shadow)
-        return lerror(L, "ept_set_raw: domain '%s' has hap = \"none\" (shadow "
-                         "paging): no EPT to write", d->name);
-    bool leaf = level == 1 || ((level == 2 || level == 3) && (value & 7)
-                               && (value & EPT_PS));
-    unsigned t = (unsigned)((value & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
-    if (leaf && (t == p2m_ram_logdirty || t == p2m_ram_paging_out ||
-                 t == p2m_ram_paged || t == p2m_ram_paging_in))
-        return lerror(L, "ept_set_raw: a raw leaf of type %s (bits 57:52) would "
+        return lerror(L, "%s: log-dirty is on in domain '%s'; raw "
+                         "entries and log-dirty do not mix", f->set, d->name);
+    if (f->refuse_shadow && d->shadow)
+        return lerror(L, "%s: domain '%s' has hap = \"none\" (shadow "
+                         "paging): no EPT to write", f->set, d->name);
+    /* Types the hypervisor's fault handler rewrites on the next access
+     * (log-dirty, paging, and for NPT populate-on-demand). */
+    unsigned t = f->type(value);
+    if (f->leaf((unsigned)level, value) &&
+        (t == p2m_ram_logdirty || t == p2m_ram_paging_out || t == p2m_ram_paged ||
+         t == p2m_ram_paging_in || (f->refuse_pod && t == p2m_populate_on_demand)))
+        return lerror(L, "%s: a raw leaf of type %s (bits %s) would "
                          "be rewritten by the hypervisor's fault handler; "
-                         "not supported", p2m_type_name((p2m_type_t)t));
+                         "not supported", f->set, p2m_type_name((p2m_type_t)t),
+                      f->type_bits);
     int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
     if (rc == -EEXIST)
-        return lerror(L, "ept_set_raw: a large leaf above level %d maps gpa "
-                         "%#" PRIx64 "; write that entry instead", (int)level, gpa);
+        return lerror(L, "%s: a large leaf above level %d maps gpa "
+                         "%#" PRIx64 "; write that entry instead", f->set, (int)level, gpa);
     if (rc == -EBUSY)
-        return lerror(L, "ept_set_raw: the level-%d entry for gpa %#" PRIx64
+        return lerror(L, "%s: the level-%d entry for gpa %#" PRIx64
                          " points at a P2M table; a raw value must keep it "
-                         "(R, W or X set, same address, no bit 7)", (int)level, gpa);
+                         "(%s)", f->set, (int)level, gpa, f->keep);
     if (!rc) {
         struct lstate *ls = LS(L);
         uint64_t span = 1ULL << (9 * (level - 1)), lo = (gpa >> PAGE_SHIFT) & ~(span - 1);
@@ -1054,110 +1120,27 @@ static int d_ept_set_raw(lua_State *L)
     return 1;
 }
 
-/* d:ept_get_raw(gpa, level) -> the entry, or nil when no table reaches
- * that level. */
-static int d_ept_get_raw(lua_State *L)
+/* d:ept_get_raw / d:npt_get_raw (gpa, level) -> the entry, or nil when no
+ * table reaches that level. */
+static int raw_get(lua_State *L, const struct raw_fmt *f)
 {
     E(L);
     struct domain *d = check_domain(L, 1);
     uint64_t gpa = check_u64(L, 2);
     lua_Integer level = luaL_checkinteger(L, 3);
-    if (d->npt)
-        return lerror(L, "ept_get_raw: domain '%s' uses hap = \"npt\": it has no EPT",
-                      d->name);
-    if (level < 1 || level > 4)
-        return lerror(L, "ept_get_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
-                      (int)level);
-    if (gpa >> 48)
-        return lerror(L, "ept_get_raw: gpa %#" PRIx64 " is beyond the 4-level "
-                         "EPT (48 bits)", gpa);
+    raw_args(L, f, false, d, gpa, level);
     uint64_t v = 0;
-    if (p2m_ept_raw_get(d, _gpa(gpa), (unsigned)level, &v))
+    if (f->read(d, _gpa(gpa), (unsigned)level, &v))
         lua_pushnil(L);
     else
         lua_pushinteger(L, (lua_Integer)v);
     return 1;
 }
 
-/* d:npt_set_raw(gpa, level, value) -> rc: a raw entry in the nested
- * tables of an NPT domain (p2m_npt_raw_set()), as d:ept_set_raw does for
- * the EPT; the gfns it covers are then the scenario's (hypervisor
- * operations on them are refused), and the oracle predicts the domain's
- * accesses with its own NPT walker over the raw tables. */
-static int d_npt_set_raw(lua_State *L)
-{
-    struct engine *e = E(L);
-    struct domain *d = check_domain(L, 1);
-    uint64_t gpa = check_u64(L, 2);
-    lua_Integer level = luaL_checkinteger(L, 3);
-    uint64_t value = check_u64(L, 4);
-    if (!d->npt)
-        return lerror(L, "npt_set_raw: domain '%s' uses hap = \"ept\" (see ept_set_raw)",
-                      d->name);
-    if (level < 1 || level > 4)
-        return lerror(L, "npt_set_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
-                      (int)level);
-    if (gpa >> 48)
-        return lerror(L, "npt_set_raw: gpa %#" PRIx64 " is beyond the 4-level "
-                         "nested tables (48 bits)", gpa);
-    if (d->ld.enabled)
-        return lerror(L, "npt_set_raw: log-dirty is on in domain '%s'; raw "
-                         "entries and log-dirty do not mix", d->name);
-    bool leaf = level == 1 || ((level == 2 || level == 3) && (value & PTE_PS));
-    unsigned t = (unsigned)((value >> 52) & 0x7F);
-    if (leaf && (t == p2m_ram_logdirty || t == p2m_ram_paging_out ||
-                 t == p2m_ram_paged || t == p2m_ram_paging_in ||
-                 t == p2m_populate_on_demand))
-        return lerror(L, "npt_set_raw: a raw leaf of type %s (bits 58:52) would "
-                         "be rewritten by the hypervisor's fault handler; "
-                         "not supported", p2m_type_name((p2m_type_t)t));
-    int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
-    if (rc == -EEXIST)
-        return lerror(L, "npt_set_raw: a large leaf above level %d maps gpa "
-                         "%#" PRIx64 "; write that entry instead", (int)level, gpa);
-    if (rc == -EBUSY)
-        return lerror(L, "npt_set_raw: the level-%d entry for gpa %#" PRIx64
-                         " points at a P2M table; a raw value must keep it "
-                         "(P set, same address, no PS)", (int)level, gpa);
-    if (!rc) {
-        struct lstate *ls = LS(L);
-        uint64_t span = 1ULL << (9 * (level - 1)), lo = (gpa >> PAGE_SHIFT) & ~(span - 1);
-        ls->ept_raw[d->id] = true;
-        if (ls->nraw[d->id] < 32) {
-            ls->raw[d->id][ls->nraw[d->id]].lo = lo;
-            ls->raw[d->id][ls->nraw[d->id]++].hi = lo + span - 1;
-        } else {
-            ls->raw_all[d->id] = true;
-        }
-    }
-    lua_pushinteger(L, rc);
-    return 1;
-}
-
-/* d:npt_get_raw(gpa, level) -> the NPT entry of an NPT domain, or nil
- * when no table reaches that level. */
-static int d_npt_get_raw(lua_State *L)
-{
-    E(L);
-    struct domain *d = check_domain(L, 1);
-    uint64_t gpa = check_u64(L, 2);
-    lua_Integer level = luaL_checkinteger(L, 3);
-    if (!d->npt)
-        return lerror(L, "npt_get_raw: domain '%s' uses hap = \"ept\" (see ept_get_raw)",
-                      d->name);
-    if (level < 1 || level > 4)
-        return lerror(L, "npt_get_raw: level must be 1 (PTE) .. 4 (PML4E), not %d",
-                      (int)level);
-    if (gpa >> 48)
-        return lerror(L, "npt_get_raw: gpa %#" PRIx64 " is beyond the 4-level "
-                         "nested tables (48 bits)", gpa);
-    uint64_t v = 0;
-    if (p2m_npt_raw_get(d, _gpa(gpa), (unsigned)level, &v))
-        lua_pushnil(L);
-    else
-        lua_pushinteger(L, (lua_Integer)v);
-    return 1;
-}
+static int d_ept_set_raw(lua_State *L) { return raw_set(L, &raw_ept); }
+static int d_ept_get_raw(lua_State *L) { return raw_get(L, &raw_ept); }
+static int d_npt_set_raw(lua_State *L) { return raw_set(L, &raw_npt); }
+static int d_npt_get_raw(lua_State *L) { return raw_get(L, &raw_npt); }
 
 /* d:hap() -> "ept" or "npt". */
 static int d_hap(lua_State *L)

@@ -101,17 +101,17 @@ Test(hwreplay, known_table_ids_unique_and_matched)
             cr_assert_str_neq(hw_known_table[i].id, hw_known_table[j].id);
     struct hw_access a = { .kind = 0 };
     struct hw_result r = { .outcome = HW_PF, .ec = 0 };
-    struct hw_diff_view d = { "kvm", &a, 2 /* mmio */, 0, &r, "outcome", 2, 1 };
+    struct hw_diff_view d = { "kvm", &a, 2 /* mmio */, 0, &r, "outcome", 2, 1, false };
     const struct hw_known *k = hw_known_match(&d);
     cr_assert_not_null(k);
     cr_assert_str_eq(k->id, "kvm-unbacked-table-pf");
     d.backend = "qemu";
     cr_assert_null(hw_known_match(&d), "a KVM behaviour does not explain QEMU");
-    struct hw_diff_view e = { "qemu", &a, 1, 9, &r, "pf_ec", 9, 8 };
+    struct hw_diff_view e = { "qemu", &a, 1, 9, &r, "pf_ec", 9, 8, false };
     cr_assert_str_eq(hw_known_match(&e)->id, "qemu72-rsvd-without-p");
     e.hw_val = 0xb;
     cr_assert_null(hw_known_match(&e));
-    struct hw_diff_view f = { "qemu", &a, 1, 4, &r, "pte.A@gpa=0x10000", 0x11007, 0x11027 };
+    struct hw_diff_view f = { "qemu", &a, 1, 4, &r, "pte.A@gpa=0x10000", 0x11007, 0x11027, false };
     cr_assert_str_eq(hw_known_match(&f)->id, "qemu-a-on-faulting-walk");
     f.model_final = 0;
     cr_assert_null(hw_known_match(&f), "A bits on a walk that succeeded are no excuse");
@@ -265,28 +265,64 @@ Test(hwreplay, known_legacy_mmio_implicit)
 {
     struct hw_access a = { .cr0 = 0x80000011, .cr3 = 0x20000, .cr4 = 0x20, .efer = 0x800 };
     struct hw_result ok = { .outcome = HW_OK }, pf = { .outcome = HW_PF, .ec = 1 };
-    struct hw_diff_view d = { "qemu", &a, 0, 0, &ok, "pte.A@gpa=0x20008", 0x21001, 0x21021 };
+    struct hw_diff_view d = { "qemu", &a, 0, 0, &ok, "pte.A@gpa=0x20008", 0x21001, 0x21021, false };
     cr_assert_str_eq(hw_known_match(&d)->id, "qemu-pae-pdpte-a");
     d.field = "pte.A@gpa=0x21008";
     cr_assert_null(hw_known_match(&d), "a PDE's A bit is not the PDPTE's");
     a.cr4 = 0x10;                       /* 32-bit paging */
-    struct hw_diff_view e = { "qemu", &a, 1, 9, &ok, "outcome", 1, 0 };
+    struct hw_diff_view e = { "qemu", &a, 1, 9, &ok, "outcome", 1, 0, false };
     cr_assert_str_eq(hw_known_match(&e)->id, "qemu-pse36");
     e.model_ec = 1;
     cr_assert_null(hw_known_match(&e), "only reserved-bit faults");
     a.efer = 0xd00;
     a.cr4 = 0x20;
-    struct hw_diff_view f = { "qemu", &a, 2, 0, &ok, "mmio_value", 0xffffffff, 0 };
+    struct hw_diff_view f = { "qemu", &a, 2, 0, &ok, "mmio_value", 0xffffffff, 0, false };
     cr_assert_str_eq(hw_known_match(&f)->id, "qemu-unassigned-reads-zero");
     f.hw_val = 0x12;
     cr_assert_null(hw_known_match(&f));
     a.kind = 5;
     a.rflags = 1 << 18;
-    struct hw_diff_view g = { "qemu", &a, 1, 1, &ok, "outcome", 1, 0 };
+    struct hw_diff_view g = { "qemu", &a, 1, 1, &ok, "outcome", 1, 0, false };
     cr_assert_str_eq(hw_known_match(&g)->id, "qemu-implicit-smap-ac");
     a.cpl = 3;
     cr_assert_null(hw_known_match(&g), "at CPL3 QEMU applies SMAP to implicit reads");
     a.cpl = 0;
     g.r = &pf;
     cr_assert_null(hw_known_match(&g));
+}
+
+/* PAE PDPTE registers (replay of pae_pdpte_registers.lua): QEMU keeps none,
+ * so it follows a PDPT edited since MOV CR3 and takes reserved PDPTE bits
+ * without #GP; nothing else in PAE paging is explained by it. */
+Test(hwreplay, known_qemu_no_pae_pdpte_registers)
+{
+    struct hw_access a = { .cr0 = 0x80000011, .cr3 = 0x20000, .cr4 = 0x20, .efer = 0 };
+    struct hw_result ok = { .outcome = HW_OK }, pf = { .outcome = HW_PF, .ec = 1 };
+    /* the stale register: a read gives the old page's value */
+    struct hw_diff_view v = { "qemu", &a, 0, 0, &ok, "value", 0x401, 0x411, true };
+    cr_assert_str_eq(hw_known_match(&v)->id, "qemu-no-pae-pdpte-registers");
+    v.pdpte_stale = false;
+    cr_assert_null(hw_known_match(&v), "register and memory agree: a model gap");
+    /* a not-present PDPTE in the register, present in memory */
+    struct hw_diff_view o = { "qemu", &a, 1, 0, &ok, "outcome", 1, 0, true };
+    cr_assert_str_eq(hw_known_match(&o)->id, "qemu-no-pae-pdpte-registers");
+    /* reserved PDPTE bits: the model's #GP (eng_final 4), QEMU completes */
+    struct hw_diff_view g = { "qemu", &a, 4, 0, &ok, "outcome", 4, 0, false };
+    cr_assert_str_eq(hw_known_match(&g)->id, "qemu-no-pae-pdpte-registers");
+    g.r = &pf;
+    cr_assert_null(hw_known_match(&g), "a #GP where QEMU faults is not explained");
+    g.r = &ok;
+    g.backend = "kvm";
+    cr_assert_null(hw_known_match(&g), "QEMU only");
+    g.backend = "qemu";
+    a.cr4 = 0x10;                       /* 32-bit paging has no PDPTEs */
+    v.pdpte_stale = true;
+    cr_assert_null(hw_known_match(&v));
+    a.cr4 = 0x20;
+    a.efer = 0x500;                     /* long mode (EFER.LMA): no PAE registers */
+    cr_assert_null(hw_known_match(&v));
+    /* the PDPTE's A bit stays qemu-pae-pdpte-a even when stale */
+    a.efer = 0;
+    struct hw_diff_view b = { "qemu", &a, 0, 0, &ok, "pte.A@gpa=0x20008", 0x30001, 0x30021, true };
+    cr_assert_str_eq(hw_known_match(&b)->id, "qemu-pae-pdpte-a");
 }
