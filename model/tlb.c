@@ -104,6 +104,7 @@ struct mmu_tlb {
      * after its contents are compared, so it can never change a result. */
     struct psce *psc_hint, *epsc_hint;
     struct ptc_way *ptc_hint[2];
+    bool pae_gp; /* the last tlb_pae_load() found a reserved bit: #GP */
 };
 
 static uint64_t pow2_mask(unsigned sets)
@@ -1097,13 +1098,16 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
  * the load's reads are guest-physical (translated through the EPT); if
  * one cannot be translated (an EPT exit) or ept->ad / NPT is on (a load's
  * EPT A/D updates are not modelled), the registers stay invalid and each
- * walk reads the PDPT as before.  Reserved bits are checked by the walk
- * (#GP, as the load would give). */
+ * walk reads the PDPT as before.  A present PDPTE with a reserved bit
+ * makes the load a #GP(0) (SDM 4.4.1): the registers keep what they held
+ * and tlb_pae_gp() says so (the caller undoes the CR3 write). */
 bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
                   const struct mmu_cpu *cpu, const struct mmu_ept *ept)
 {
     if (!t)
         return false;
+    t->pae_gp = false;
+    bool was_valid = t->pae_valid;
     t->pae_valid = false;
     if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->ad || ept->npt || ept->pml)
         return false;
@@ -1117,10 +1121,23 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
         v[i] = 0;
         (void)hostmem_read64(hm, r.hpa, &v[i]);
     }
+    /* MUT_PAE_LOAD_NO_GP: the registers are loaded whatever they hold
+     * (the #GP only comes at a walk through the bad PDPTE). */
+    for (unsigned i = 0; i < 4 && !MUTANT(MUT_PAE_LOAD_NO_GP); i++)
+        if (mmu_pae_pdpte_reserved(cpu, v[i])) {
+            t->pae_gp = true;
+            t->pae_valid = was_valid;
+            return false;
+        }
     memcpy(t->pdpte, v, sizeof(v));
     t->pae_cr3 = cpu->cr3;
     t->pae_valid = true;
     return true;
+}
+
+bool tlb_pae_gp(const struct mmu_tlb *t)
+{
+    return t && t->pae_gp;
 }
 
 void tlb_pae_clear(struct mmu_tlb *t)

@@ -93,6 +93,15 @@ static uint64_t mmu_rsvd(enum mmu_mode m, int level, bool leaf, bool nxe,
     return r;
 }
 
+/* SDM 4.4.1 (Table 4-8): does a PDPTE a PAE-mode load reads have P set
+ * and a reserved bit (2:1, 8:5, 63:MAXPHYADDR)?  Then the instruction that
+ * loads the PDPTE registers (MOV CR3 here) faults with #GP(0) instead. */
+bool mmu_pae_pdpte_reserved(const struct mmu_cpu *cpu, uint64_t pdpte)
+{
+    return (pdpte & PTE_P) &&
+           (pdpte & mmu_rsvd(MMU_MODE_PAE, 3, false, false, cpu->maxphyaddr));
+}
+
 /* One guest paging-structure entry used by the walk. */
 struct mmu_entry {
     gpa_t gpa;

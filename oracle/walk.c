@@ -831,12 +831,14 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                                    struct oracle_expect *out);
 
 bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
-                     const struct hostmem *mem, uint64_t out[4])
+                     const struct hostmem *mem, uint64_t out[4], bool *gp)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
-    /* With EPT A/D flags the load's EPT updates are not modelled: no
-     * registers (the model decides the same, tlb_pae_load()). */
-    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad)
+    *gp = false;
+    /* With EPT A/D flags the load's EPT updates are not modelled, nor
+     * (NPT) the AMD behaviour: no registers (the model decides the same,
+     * tlb_pae_load()). */
+    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad || od->npt)
         return false;
     /* The 32-byte PDPT at CR3[31:5]; each PDPTE's gpa through the EPT as
      * a paging-structure read (SDM 4.4.1, 29.3.3.2). */
@@ -850,6 +852,13 @@ bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
             return false;
         out[i] = oracle_peek64(mem, o->nr_frames, x.hpa & ~7ULL);
     }
+    /* SDM 4.4.1: a present PDPTE with a reserved bit makes the loading
+     * instruction a #GP(0); nothing is loaded. */
+    for (unsigned i = 0; i < 4; i++)
+        if ((out[i] & PTE_P) && o_reserved(cpu, OM_PAE3, 0, false, out[i])) {
+            *gp = true;
+            return false;
+        }
     return true;
 }
 

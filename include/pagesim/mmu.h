@@ -329,4 +329,8 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
                       enum access_kind k, bool walk, bool user_la, gva_t gla,
                       struct mmu_result *res);
 
+/* SDM 4.4.1: a present PAE PDPTE with a reserved bit set (model/walk.c):
+ * loading it into the PDPTE registers is a #GP(0). */
+bool mmu_pae_pdpte_reserved(const struct mmu_cpu *cpu, uint64_t pdpte);
+
 #endif /* PAGESIM_MMU_H */

@@ -208,6 +208,11 @@
  * marker (U clear), so every access to it takes the recalc #NPF again. */
 #define MUT_NPT_RECALC_KEEP_MARK (UINT64_C(1) << 31)
 
+/* model (issue 4): a PAE PDPTE load (MOV CR3) ignores reserved bits in a
+ * present PDPTE and loads the registers, where SDM 4.4.1 gives #GP(0)
+ * and leaves CR3 and the registers unchanged. */
+#define MUT_PAE_LOAD_NO_GP (UINT64_C(1) << 45)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

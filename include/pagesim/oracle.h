@@ -205,9 +205,11 @@ struct oracle_cpu {
 };
 
 /* The four PDPTEs a PAE-mode MOV CR3 loads for cpu->cr3, read through the
- * oracle's own EPT view; false if one cannot be translated (or not PAE). */
+ * oracle's own EPT view; false if one cannot be translated (or not PAE),
+ * or with *gp set if a present one has a reserved bit (SDM 4.4.1: the
+ * load is a #GP(0), nothing loaded). */
 bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
-                     const struct hostmem *mem, uint64_t out[4]);
+                     const struct hostmem *mem, uint64_t out[4], bool *gp);
 
 enum oracle_final {
     OR_OK = 0,  /* the access completed */

@@ -122,6 +122,9 @@ bool tlb_psc_probe(struct mmu_tlb *t, const struct mmu_cpu *cpu,
  * touch them. */
 bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
                   const struct mmu_cpu *cpu, const struct mmu_ept *ept);
+/* Whether the last tlb_pae_load() was a #GP(0): a present PDPTE with a
+ * reserved bit (SDM 4.4.1); the registers were left as they were. */
+bool tlb_pae_gp(const struct mmu_tlb *t);
 void tlb_pae_clear(struct mmu_tlb *t);
 bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
                   uint64_t out[4]);

@@ -58,10 +58,35 @@ v:set{ pge = true }
 r = v:read(0x40002000)
 expect(r.ok and r.value == 0x402, "MOV CR4 (PGE) reloaded the PDPTEs")
 
--- Reserved bits in a PDPTE: #GP at the walk (as the load would give).
-pae:set_entry(0x40000000, 3, (PD2 << 12) | PTE.P | PTE.W)
+-- Reserved bits in a present PDPTE: the load itself is a #GP(0) (SDM
+-- 4.4.1): the MOV CR3 does not happen -- CR3 and the registers keep their
+-- values -- so the walks go on through the registers loaded before.  The
+-- oracle checks the #GP on its own (divergence mov_cr3.pdpte_gp; mutant
+-- pae_load_no_gp loads the registers anyway).
+local PDPT2 = 0x34   -- a second PDPT (32 bytes at gfn 0x34): PDPTE 1 has bit 1
+d:write_phys(PDPT2 * 4096 + 8, (PD2 << 12) | PTE.P | PTE.W)
+local cr3_before = v.cr3
+v:set{ cr3 = PDPT2 << 12 }
+expect_eq(v.cr3, cr3_before, "MOV CR3 faulted: CR3 unchanged")
+r = v:read(0x40001000)
+expect(r.ok and r.value == 0x401, "the registers of the old CR3 still translate")
+-- The same PDPTE made valid: the MOV CR3 now loads it.
+d:write_phys(PDPT2 * 4096 + 8, (PD2 << 12) | PTE.P)
+v:set{ cr3 = PDPT2 << 12 }
+expect_eq(v.cr3, PDPT2 << 12, "loaded")
+expect_eq(v:read(0x40001000).value, 0x411, "through the second PDPT")
 v:set{ cr3 = pae }
-expect(v:read(0x40001000).gp, "reserved PDPTE bit 1: #GP")
+-- A not-present PDPTE with reserved bits is no fault (only P=1 ones are
+-- checked).
+d:write_phys(PDPT2 * 4096 + 16, 0x1E6)
+v:set{ cr3 = PDPT2 << 12 }
+expect_eq(v.cr3, PDPT2 << 12, "reserved bits of a not-present PDPTE are ignored")
+v:set{ cr3 = pae }
+-- A MOV CR4 that reloads them is not undone here: the registers stay
+-- unloaded and the walk through the bad PDPTE reports the #GP.
+pae:set_entry(0x40000000, 3, (PD2 << 12) | PTE.P | PTE.W)
+v:set{ pge = false }
+expect(v:read(0x40001000).gp, "reserved PDPTE bit 1 at the walk: #GP")
 pae:set_entry(0x40000000, 3, pdpte1)
 v:set{ cr3 = pae }
 expect_eq(v:read(0x40001000).value, 0x401)

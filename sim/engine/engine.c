@@ -766,18 +766,32 @@ static struct oracle_cpu oracle_cpu_of(const struct vcpu *v)
 /* SDM 4.4.1: in PAE mode a MOV CR3, or a MOV CR0/CR4 that changes paging,
  * loads the four PDPTE registers, which walks then use until the next
  * load: the model's (tlb_pae_load()) and, read on its own, the oracle's.
- * Only vCPUs with TLBs keep them (without, every walk reads the PDPT). */
-static void pae_load(struct engine *e, struct vcpu *v)
+ * Only vCPUs with TLBs keep them (without, every walk reads the PDPT).
+ * A present PDPTE with a reserved bit makes the load a #GP(0): both sides
+ * keep their registers, the model's verdict is compared with the
+ * oracle's, and true is returned for the caller to undo the instruction
+ * (MOV CR3: CR3 unchanged).  Without a caller that can undo it (a MOV
+ * CR0/CR4 here) the registers are dropped and the walk reports the #GP. */
+static bool pae_load(struct engine *e, struct vcpu *v, bool can_fault)
 {
     if (!v->tlb || !v->d || !v->tset)
-        return;
-    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec };
+        return false;
+    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec,
+                            .npt = v->d->npt };
     (void)tlb_pae_load(v->tlb, e->host->mem, &v->cpu, &pept);
+    bool mgp = tlb_pae_gp(v->tlb);
     struct oracle_cpu oc = oracle_cpu_of(v);
     uint64_t regs[4] = { 0 };
+    bool ogp = false;
     oracle_set_vcpu(e->oracle, v->id);
-    bool ok = oracle_pae_load(e->oracle, v->d->id, &oc, e->host->mem, regs);
-    oracle_tlbset_pae_set(v->tset, ok, v->cpu.cr3, regs);
+    bool ok = oracle_pae_load(e->oracle, v->d->id, &oc, e->host->mem, regs, &ogp);
+    if (mgp != ogp)
+        divergence(e, "mov_cr3.pdpte_gp", ogp ? "#GP" : "no fault", mgp ? "#GP" : "no fault");
+    if (!ogp || !can_fault)
+        oracle_tlbset_pae_set(v->tset, ok, v->cpu.cr3, regs);
+    if (mgp && !can_fault)
+        tlb_pae_clear(v->tlb);
+    return mgp && can_fault;
 }
 
 int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
@@ -800,7 +814,7 @@ int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
     snprintf(args, sizeof args, "d=%u v=%u profile=%s vpid=%u maxphyaddr=%u",
              v->d ? v->d->id : 0, v->id, p->name, vpid, p->maxphyaddr);
     record_step(e, "tlb", args, "enabled");
-    pae_load(e, v); /* as loaded when the vCPU entered PAE paging */
+    pae_load(e, v, false); /* as loaded when the vCPU entered PAE paging */
     return 0;
 }
 
@@ -809,18 +823,26 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
 {
     uint16_t pcid = tlb_pcid_of(&v->cpu);
     uint64_t eptp = v->d ? mfn_x(v->d->ept_root) : 0;
+    bool gp = false; /* the instruction faulted: #GP(0) */
     if (!strcmp(op, "invlpg")) {
         tlb_invlpg(v->tlb, v->vpid, pcid, a);
         if (v->tset)
             oracle_tlbset_invlpg(v->tset, v->vpid, pcid, a);
     } else if (!strcmp(op, "mov_cr3")) {
         bool nf = (a >> 63) && (v->cpu.cr4 & X86_CR4_PCIDE);
+        uint64_t old_cr3 = v->cpu.cr3;
         v->cpu.cr3 = a & ~(1ULL << 63);
-        uint16_t np = tlb_pcid_of(&v->cpu);
-        tlb_mov_cr3(v->tlb, v->vpid, np, nf);
-        if (v->tset)
-            oracle_tlbset_mov_cr3(v->tset, v->vpid, np, nf);
-        pae_load(e, v);
+        /* A PDPTE load that faults (#GP(0), SDM 4.4.1) undoes the MOV:
+         * CR3 keeps its value, nothing is flushed. */
+        if (pae_load(e, v, true)) {
+            v->cpu.cr3 = old_cr3;
+            gp = true;
+        } else {
+            uint16_t np = tlb_pcid_of(&v->cpu);
+            tlb_mov_cr3(v->tlb, v->vpid, np, nf);
+            if (v->tset)
+                oracle_tlbset_mov_cr3(v->tset, v->vpid, np, nf);
+        }
     } else if (!strcmp(op, "invpcid")) {
         tlb_invpcid(v->tlb, v->vpid, type, (uint16_t)a, b);
         if (v->tset)
@@ -837,12 +859,12 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         tlb_invvpid(v->tlb, 1, v->vpid, 0);
         if (v->tset)
             oracle_tlbset_invvpid(v->tset, 1, v->vpid, 0);
-        pae_load(e, v);
+        pae_load(e, v, false);
     }
     char args[128];
     snprintf(args, sizeof args, "v=%u %s type=%u a=%#" PRIx64 " b=%#" PRIx64,
              v->id, op, type, a, b);
-    record_step(e, "tlb", args, "");
+    record_step(e, "tlb", args, gp ? "#GP" : "");
 }
 
 /* ---- guest accesses --------------------------------------------------------------- */

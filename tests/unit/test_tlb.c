@@ -783,3 +783,38 @@ Test(tlb, pae_pdpte_registers)
     c2.cr4 = 0;
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
 }
+
+/* SDM 4.4.1: a present PDPTE with a reserved bit (2:1, 8:5, 63:MAXPHYADDR)
+ * makes the load a #GP(0): nothing loaded, the previous registers kept;
+ * a not-present one is not checked. */
+Test(tlb, pae_pdpte_load_gp)
+{
+    uint64_t regs[4];
+    pae_world();
+    cpu.maxphyaddr = 46; /* bit 51 above it */
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    cr_assert_not(tlb_pae_gp(t));
+    static const uint64_t bad[] = { PTE_W, PTE_U, 1ULL << 5, 1ULL << 8,
+                                    1ULL << 63, 1ULL << 51 };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        w(0x30 + GOFF, 1, (0x33ULL << 12) | PTE_P | bad[i]);
+        cr_assert(mmu_pae_pdpte_reserved(&cpu, (0x33ULL << 12) | PTE_P | bad[i]));
+        cr_assert_not(tlb_pae_load(t, hm, &cpu, &ept), "bit %#llx",
+                      (unsigned long long)bad[i]);
+        cr_assert(tlb_pae_gp(t));
+        cr_assert(tlb_pae_regs(t, &cpu, regs), "the old registers stay");
+        cr_assert_eq(regs[1], 0, "as loaded before");
+    }
+    /* Bits 11:9 and 4:3 (PWT/PCD) are not reserved; MAXPHYADDR decides. */
+    cr_assert_not(mmu_pae_pdpte_reserved(&cpu, (0x33ULL << 12) | PTE_P | 0xE18));
+    w(0x30 + GOFF, 1, 0x1E6); /* reserved bits, but not present */
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    cr_assert_not(tlb_pae_gp(t));
+    /* The mutant loads them anyway. */
+    w(0x30 + GOFF, 1, (0x33ULL << 12) | PTE_P | PTE_W);
+    pagesim_mutants = MUT_PAE_LOAD_NO_GP;
+    bool loaded = tlb_pae_load(t, hm, &cpu, &ept);
+    pagesim_mutants = 0;
+    cr_assert(loaded);
+    cr_assert_not(tlb_pae_gp(t));
+}
