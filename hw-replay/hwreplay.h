@@ -109,10 +109,12 @@ void hw_kvm_counts(const struct hw_kvm *k, uint64_t *fresh, uint64_t *reused);
 int hw_kvm_uffd_ok(const struct hw_kvm *k, char *why, size_t n);
 
 /* shared by the backends (kvm.c): the stub region (STUB_PAGES pages at s,
- * guest-physical gpa) and the decoding of its results block */
+ * guest-physical gpa) and the decoding of its results block (stub32: the
+ * block of stub32.S, QEMU's 32-bit/PAE replay) */
 void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qemu,
                    const uint64_t *dump, unsigned ndump);
-void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r);
+void hw_decode_result(const uint8_t *res, const struct hw_access *a, bool stub32,
+                      struct hw_result *r);
 
 /* ---- the model's prediction for a calibration loop (cost.c) ---- */
 struct cpu_profile;

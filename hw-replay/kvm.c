@@ -496,13 +496,20 @@ void hw_build_stub(uint8_t *s, uint64_t gpa, const struct hw_access *a, bool qem
     memcpy(s + OFF_CODE, hwr_stub_start, (size_t)(hwr_stub_end - hwr_stub_start));
 }
 
-/* The results block (R_STATUS.., 64 bytes) -> outcome. */
-void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_result *r)
+/* The results block (R_STATUS.., 64 bytes) of stub.S, or with stub32 of
+ * stub32.S (QEMU's 32-bit/PAE replay), -> outcome.  Both stubs end a
+ * completed read or write with a #PF at their marker page (MAGIC_VA,
+ * MAGIC32_VA), so a #PF elsewhere is the access's own.  A fetch faulted
+ * when the #PF came at the gva itself; stub32 also wants CR2 == gva (its
+ * completed fetch runs the bytes at the gva, which then fault at
+ * MAGIC32_VA with EIP still the gva).  stub32 addresses are 32 bits. */
+void hw_decode_result(const uint8_t *res, const struct hw_access *a, bool stub32,
+                      struct hw_result *r)
 {
-    uint64_t vec = get64(res, 0x08), ec = get64(res, 0x10), rip = get64(res, 0x18),
-             cr2 = get64(res, 0x28);
+    uint64_t vec = get64(res, 0x08), ec = get64(res, 0x10), ip = get64(res, 0x18),
+             cr2 = get64(res, 0x28), va = stub32 ? (uint32_t)a->gva : a->gva;
     if (a->kind == 2) {
-        if (vec == 14 && rip == a->gva) {
+        if (vec == 14 && ip == va && (!stub32 || cr2 == va)) {
             r->outcome = HW_PF;
             r->ec = (uint32_t)ec;
             r->cr2 = cr2;
@@ -510,7 +517,7 @@ void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_r
             r->outcome = HW_OK;
             r->vector = (unsigned)vec;
         }
-    } else if (vec == 14 && cr2 == MAGIC_VA) {
+    } else if (vec == 14 && cr2 == (stub32 ? MAGIC32_VA : MAGIC_VA)) {
         r->outcome = HW_OK;
         r->value = get64(res, 0x30);
     } else if (vec == 14) {
@@ -520,7 +527,8 @@ void hw_decode_result(const uint8_t *res, const struct hw_access *a, struct hw_r
     } else {
         r->outcome = HW_ERROR;
         snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
-                 " (error code %#" PRIx64 ") at rip %#" PRIx64, vec, ec, rip);
+                 " (error code %#" PRIx64 ") at %s %#" PRIx64, vec, ec,
+                 stub32 ? "eip" : "rip", ip);
     }
 }
 
@@ -728,7 +736,7 @@ regs:;
                 }
                 break;
             }
-            hw_decode_result(k->stub + OFF_PARAMS + 0x100, a, r);
+            hw_decode_result(k->stub + OFF_PARAMS + 0x100, a, false, r);
             if (r->mmio_exits && r->outcome == HW_OK)
                 r->outcome = HW_MMIO;
             break;

@@ -312,36 +312,6 @@ static void build_stub32(uint8_t *s, uint64_t gpa, const struct hw_access *a,
     memcpy(s + OFF_CODE, hwr_stub32_start, (size_t)(hwr_stub32_end - hwr_stub32_start));
 }
 
-/* stub32's results -> outcome: as hw_decode_result() with 32-bit
- * addresses; a fetch faulted only when CR2 is the gva (the executed bytes
- * of a completed fetch fault at MAGIC32_VA, with EIP == gva). */
-static void decode32(const uint8_t *res, const struct hw_access *a, struct hw_result *r)
-{
-    uint64_t vec = get64(res, 0x08), ec = get64(res, 0x10), eip = get64(res, 0x18),
-             cr2 = get64(res, 0x28), va = (uint32_t)a->gva;
-    if (a->kind == 2) {
-        if (vec == 14 && eip == va && cr2 == va) {
-            r->outcome = HW_PF;
-            r->ec = (uint32_t)ec;
-            r->cr2 = cr2;
-        } else {
-            r->outcome = HW_OK;
-            r->vector = (unsigned)vec;
-        }
-    } else if (vec == 14 && cr2 == MAGIC32_VA) {
-        r->outcome = HW_OK;
-        r->value = get64(res, 0x30);
-    } else if (vec == 14) {
-        r->outcome = HW_PF;
-        r->ec = (uint32_t)ec;
-        r->cr2 = cr2;
-    } else {
-        r->outcome = HW_ERROR;
-        snprintf(r->msg, sizeof r->msg, "unexpected exception %" PRIu64
-                 " (error code %#" PRIx64 ") at eip %#" PRIx64, vec, ec, eip);
-    }
-}
-
 void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_access *a,
                     unsigned timeout_ms, struct hw_result *r)
 {
@@ -496,8 +466,5 @@ void hw_qemu_access(struct hw_qemu *q, struct hw_mem *mem, const struct hw_acces
     }
     /* the stub's own root entry is not the scenario's */
     memcpy(mem->ram + slot, &old511, slen);
-    if (legacy)
-        decode32(res, a, r);
-    else
-        hw_decode_result(res, a, r);
+    hw_decode_result(res, a, legacy, r);
 }

@@ -337,30 +337,94 @@ static void skip_at(struct ctx *c, const char *src, uint64_t step, const char *a
     }
 }
 
+/* ---- the guest's 4-/5-level walk, by hand --------------------------------- */
+
+/* How guest_walk() ended. */
+enum gw_end {
+    GW_UNREADABLE,  /* an entry could not be read (read() said no) */
+    GW_NOT_PRESENT, /* an entry without P */
+    GW_LEAF,        /* a 1 GiB / 2 MiB leaf (PS at level 3 or 2) */
+    GW_STOPPED,     /* the visitor ended the walk */
+    GW_TABLE,       /* past the bottom level: next is the frame it points at */
+};
+
+struct gw_ops {
+    /* the 8-byte entry at gpa; false: it cannot be read, the walk ends */
+    bool (*read)(void *ctx, uint64_t gpa, uint64_t *entry);
+    /* each present entry, before the walk looks at PS; true ends the walk */
+    bool (*visit)(void *ctx, int level, uint64_t entry);
+};
+
+/* The walk of va from cr3 (SDM 4.5: 4 or 5 levels, 9 index bits a level)
+ * down to level bottom, reading with ops->read, stopping where the CPU's
+ * walk would (no P, a large leaf) or where ops->visit says.  *level and
+ * *entry: the last entry read; *next: the frame the last present entry
+ * points at (the next table, or a leaf's page).  The replay's checks
+ * below (paging-structure caches, reserved bits, QEMU's holes) are
+ * visitors of this one walk. */
+static enum gw_end guest_walk(uint64_t cr3, bool la57, uint64_t va, int bottom,
+                              const struct gw_ops *ops, void *ctx, int *level,
+                              uint64_t *entry, uint64_t *next)
+{
+    uint64_t t = cr3 & PTE_ADDR_MASK;
+    *next = t;
+    for (int l = la57 ? 5 : 4; l >= bottom; l--) {
+        uint64_t en = 0;
+        *level = l;
+        if (!ops->read(ctx, t + 8 * ((va >> (12 + 9 * (l - 1))) & 511), &en))
+            return GW_UNREADABLE;
+        *entry = en;
+        if (!(en & PTE_P))
+            return GW_NOT_PRESENT;
+        if (ops->visit && ops->visit(ctx, l, en))
+            return GW_STOPPED;
+        t = en & PTE_ADDR_MASK;
+        *next = t;
+        if ((l == 3 || l == 2) && (en & PTE_PS))
+            return GW_LEAF;
+    }
+    return GW_TABLE;
+}
+
 /* Does a paging-structure-cache entry still say what the guest tables say
- * (the same next table and rights down to its level)?  Reads only (no A/D,
- * EPT without A/D writes nothing on a read). */
+ * (the same next table and rights down to its level)?  Read through the
+ * domain's EPT in host memory, as the model's walk reads (no A/D; EPT
+ * without A/D writes nothing on a read). */
+struct psc_walk {
+    struct engine *e;
+    struct mmu_ept ept;
+    uint64_t va, rights, nx;
+};
+
+static bool psc_read(void *ctx, uint64_t gpa, uint64_t *entry)
+{
+    struct psc_walk *w = ctx;
+    struct mmu_result r = { .outcome = MMU_OK };
+    ept_translate(w->e->host->mem, &w->ept, _gpa(gpa), ACC_READ, true, _gva(w->va), &r);
+    if (r.outcome != MMU_OK)
+        return false;
+    hostmem_read64(w->e->host->mem, r.hpa, entry);  /* a failed read leaves 0: no P */
+    return true;
+}
+
+static bool psc_visit(void *ctx, int level, uint64_t entry)
+{
+    struct psc_walk *w = ctx;
+    w->rights &= entry;
+    w->nx |= entry & PTE_NX;
+    return false;
+}
+
 static bool psc_fresh(struct engine *e, struct vcpu *v,
                       const struct mmu_psc_start *ps, uint64_t va)
 {
-    struct mmu_ept ept = { .root = v->d->ept_root };
-    int top = (v->cpu.cr4 & X86_CR4_LA57) ? 5 : 4;
-    uint64_t table = v->cpu.cr3 & PTE_ADDR_MASK, rights = PTE_U | PTE_W, nx = 0;
-    for (int l = top; l >= ps->level; l--) {
-        uint64_t gpa = table + 8 * ((va >> (12 + 9 * (l - 1))) & 511);
-        struct mmu_result r = { .outcome = MMU_OK };
-        ept_translate(e->host->mem, &ept, _gpa(gpa), ACC_READ, true, _gva(va), &r);
-        if (r.outcome != MMU_OK)
-            return false;
-        uint64_t en = 0;
-        hostmem_read64(e->host->mem, r.hpa, &en);
-        if (!(en & PTE_P) || (l <= 3 && (en & PTE_PS)))
-            return false;
-        rights &= en;
-        nx |= en & PTE_NX;
-        table = en & PTE_ADDR_MASK;
-    }
-    return table == ps->table_gpa && ((rights & (PTE_U | PTE_W)) | nx) == ps->rights;
+    static const struct gw_ops ops = { psc_read, psc_visit };
+    struct psc_walk w = { e, { .root = v->d->ept_root }, va, PTE_U | PTE_W, 0 };
+    int level;
+    uint64_t entry, table;
+    return guest_walk(v->cpu.cr3, v->cpu.cr4 & X86_CR4_LA57, va, ps->level, &ops, &w,
+                      &level, &entry, &table) == GW_TABLE &&
+           table == ps->table_gpa && ((w.rights & (PTE_U | PTE_W)) | w.nx) == ps->rights;
 }
 
 static void skip(struct ctx *c, struct engine *e, unsigned dom, const char *why)
@@ -510,6 +574,28 @@ static bool qemu_unassigned(uint64_t gpa)
     return gpa >= (uint64_t)QEMU_RAM_MB << 20 && gpa < 0xfec00000ULL;
 }
 
+/* The walk over the domain's RAM copy: a table outside RAM cannot be
+ * read; with holes, neither can one in QEMU's PC hole (hole is set). */
+struct ram_walk {
+    const struct hw_mem *m;
+    uint64_t mask;   /* path_has_bits() */
+    bool holes, hole; /* path_hits_hole() */
+};
+
+static bool ram_read(void *ctx, uint64_t gpa, uint64_t *entry)
+{
+    struct ram_walk *w = ctx;
+    uint64_t g = gpa >> PAGE_SHIFT;
+    if (w->holes && qemu_hole(g)) {
+        w->hole = true;
+        return false;
+    }
+    if (g >= w->m->max_gfn || !w->m->present[g])
+        return false;
+    memcpy(entry, w->m->ram + gpa, 8);
+    return true;
+}
+
 /* Does the 4-level walk of a (over the RAM copy) touch a hole gfn? */
 static bool path_hits_hole(const struct hw_mem *m, const struct hw_access *a)
 {
@@ -521,47 +607,38 @@ static bool path_hits_hole(const struct hw_mem *m, const struct hw_access *a)
                 return true;
         return false;
     }
-    uint64_t t = a->cr3 & PTE_ADDR_MASK;
-    for (int lvl = a->cr4 & X86_CR4_LA57 ? 5 : 4; lvl >= 1; lvl--) {
-        uint64_t g = t >> PAGE_SHIFT;
-        if (qemu_hole(g))
-            return true;
-        if (g >= m->max_gfn || !m->present[g])
-            return false;
-        uint64_t e;
-        memcpy(&e, m->ram + t + 8 * ((a->gva >> (12 + 9 * (lvl - 1))) & 511), 8);
-        if (!(e & PTE_P))
-            return false;
-        if ((lvl == 3 || lvl == 2) && (e & PTE_PS)) {  /* 1 GiB / 2 MiB page */
-            uint64_t size = 1ULL << (12 + 9 * (lvl - 1));
-            return qemu_hole((((e & PTE_ADDR_MASK) & ~(size - 1)) | (a->gva & (size - 1)))
-                             >> PAGE_SHIFT);
-        }
-        t = e & PTE_ADDR_MASK;
+    static const struct gw_ops ops = { ram_read, NULL };
+    struct ram_walk w = { m, 0, true, false };
+    int level;
+    uint64_t entry, frame;
+    switch (guest_walk(a->cr3, a->cr4 & X86_CR4_LA57, a->gva, 1, &ops, &w, &level, &entry,
+                       &frame)) {
+    case GW_LEAF: {  /* 1 GiB / 2 MiB page: the 4 KiB frame of the gva in it */
+        uint64_t size = 1ULL << (12 + 9 * (level - 1));
+        return qemu_hole(((frame & ~(size - 1)) | (a->gva & (size - 1))) >> PAGE_SHIFT);
     }
-    return qemu_hole(t >> PAGE_SHIFT);
+    case GW_TABLE:   /* the final page */
+        return qemu_hole(frame >> PAGE_SHIFT);
+    default:
+        return w.hole;
+    }
+}
+
+static bool has_bits_visit(void *ctx, int level, uint64_t entry)
+{
+    return (entry & ((struct ram_walk *)ctx)->mask) != 0;
 }
 
 /* Does any entry of the 4- or 5-level walk of a (over the RAM copy) have
  * a bit of mask set?  (Stops where the walk would.) */
 static bool path_has_bits(const struct hw_mem *m, const struct hw_access *a, uint64_t mask)
 {
-    uint64_t t = a->cr3 & PTE_ADDR_MASK;
-    for (int lvl = a->cr4 & X86_CR4_LA57 ? 5 : 4; lvl >= 1; lvl--) {
-        uint64_t g = t >> PAGE_SHIFT;
-        if (g >= m->max_gfn || !m->present[g])
-            return false;
-        uint64_t e;
-        memcpy(&e, m->ram + t + 8 * ((a->gva >> (12 + 9 * (lvl - 1))) & 511), 8);
-        if (!(e & PTE_P))
-            return false;
-        if (e & mask)
-            return true;
-        if ((lvl == 3 || lvl == 2) && (e & PTE_PS))
-            return false;
-        t = e & PTE_ADDR_MASK;
-    }
-    return false;
+    static const struct gw_ops ops = { ram_read, has_bits_visit };
+    struct ram_walk w = { m, mask, false, false };
+    int level;
+    uint64_t entry, frame;
+    return guest_walk(a->cr3, a->cr4 & X86_CR4_LA57, a->gva, 1, &ops, &w, &level, &entry,
+                      &frame) == GW_STOPPED;
 }
 
 /* The host CPU's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]).  kvm.c gives the

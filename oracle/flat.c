@@ -467,61 +467,38 @@ static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g)
     OD_ACCESS_W(od, g) = p2m_access_rwx;
 }
 
-int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
-                          gfn_t fgfn)
-{
-    struct oracle_dom *od = oracle_dom_find(o, td);
-    const struct oracle_dom *fo = oracle_dom_find(o, fd);
-    uint64_t g = gfn_x(gfn);
-    if (!od)
-        return -ESRCH;
-    if (td == fd || g >= od->max_gfn)
-        return -EINVAL;
-    uint64_t m = oracle_mappable(fo, gfn_x(fgfn));
-    if (m == mfn_x(INVALID_MFN))
-        return -EINVAL;
-    if (!oracle_replaceable(od, g))
-        return -EEXIST;
-    /* p2m_pt_set_entry(): foreign types only on EPT. */
-    if (od->npt)
-        return -EINVAL;
-    /* p2m_add_foreign(): the domain's own page there is given back first
-     * (guest_remove_page()); a PoD entry is counted off. */
-    unsigned ot = od_type(od, g);
-    if (p2m_is_ram(ot) && unmap_ram_split(o, od, g))
-        return -ENOMEM;
-    if (o->p2m_fail)
-        return -ENOMEM;
-    if (ot == p2m_populate_on_demand)
-        od->pod_entries--;
-    map_special(o, od, g, m, p2m_map_foreign);
-    return 0;
-}
-
-int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
-                        gfn_t ggfn, bool readonly)
+/* Another domain's page (sd's sgfn) mapped into domain d at gfn with type
+ * t, replacing what is there: p2m_add_foreign() for p2m_map_foreign, and
+ * p2m_add_page() with a grant type for grant maps.  They differ in two
+ * places: foreign types exist only on EPT (p2m_pt_set_entry() refuses
+ * them), and the domain's own RAM page at gfn is given back for a foreign
+ * map (guest_remove_page()) but for a grant only leaves the P2M (M2P
+ * INVALID, marked clean), keeping its allocation reference: it stays the
+ * domain's until teardown.  A PoD entry there is counted off either way. */
+static int map_other(struct oracle *o, domid_t d, gfn_t gfn, domid_t sd, gfn_t sgfn,
+                     p2m_type_t t)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
-    const struct oracle_dom *go = oracle_dom_find(o, gd);
+    const struct oracle_dom *so = oracle_dom_find(o, sd);
     uint64_t g = gfn_x(gfn);
+    bool foreign = t == p2m_map_foreign;
     if (!od)
         return -ESRCH;
-    if (d == gd || g >= od->max_gfn)
+    if (d == sd || g >= od->max_gfn)
         return -EINVAL;
-    uint64_t m = oracle_mappable(go, gfn_x(ggfn));
+    uint64_t m = oracle_mappable(so, gfn_x(sgfn));
     if (m == mfn_x(INVALID_MFN))
         return -EINVAL;
     if (!oracle_replaceable(od, g))
         return -EEXIST;
-    /* p2m_add_page(): the domain's own page there only leaves the P2M (M2P
-     * INVALID, marked clean); it keeps its allocation reference and stays
-     * the domain's until teardown.  A PoD entry is counted off. */
+    if (foreign && od->npt)
+        return -EINVAL;
     unsigned ot = od_type(od, g);
     if (p2m_is_ram(ot)) {
         uint64_t om = od_mfn(od, g);
         if (unmap_ram_split(o, od, g))
             return -ENOMEM;
-        if (om < o->nr_frames) {
+        if (!foreign && om < o->nr_frames) {
             if (!o->orphan[om])
                 od->orphans++;
             oracle_mark_mfn(o, om);
@@ -532,8 +509,20 @@ int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
         return -ENOMEM;
     if (ot == p2m_populate_on_demand)
         od->pod_entries--;
-    map_special(o, od, g, m, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
+    map_special(o, od, g, m, t);
     return 0;
+}
+
+int oracle_op_add_foreign(struct oracle *o, domid_t td, gfn_t gfn, domid_t fd,
+                          gfn_t fgfn)
+{
+    return map_other(o, td, gfn, fd, fgfn, p2m_map_foreign);
+}
+
+int oracle_op_grant_map(struct oracle *o, domid_t d, gfn_t gfn, domid_t gd,
+                        gfn_t ggfn, bool readonly)
+{
+    return map_other(o, d, gfn, gd, ggfn, readonly ? p2m_grant_map_ro : p2m_grant_map_rw);
 }
 
 int oracle_op_grant_unmap(struct oracle *o, domid_t d, gfn_t gfn)

@@ -14,6 +14,8 @@
  *    operation counts and the same findings and reproducers.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <inttypes.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,69 +251,59 @@ static char *fuzz_finding(const char *m, uint64_t max_ops, char *dir, size_t dir
     return path;
 }
 
+/* A mutant the generator must reach from seed 1 within ops operations.
+ * The name is held in the struct: Criterion copies the parameters into
+ * each test's process (which may map the binary elsewhere), so they hold
+ * no pointers. */
+struct reach {
+    char mutant[32];
+    uint64_t ops;
+};
+
 /*
  * The generator's log-dirty operations reach the mutants that need a
  * domain of 64k + 1 gfns in the flat-bitmap mode (ld_bitmap_off_by_one)
  * and a preempted PEEK/CLEAN continued across two L3 entries of the tree
- * (ld_resume_skip, the sparse third domain); each reproducer diverges with
- * its mutant and passes without.
+ * (ld_resume_skip, the sparse third domain), within 40000 operations.
+ * The operations and domain variants added for the mutants merged with
+ * issues 3-5 reach one mutant of each, within 20000: direct MMIO
+ * (set_mmio), memory sharing (share), the monitor ring's black eye
+ * (burst), NPT and shadow domains, PAE's PDPTE registers and 32-bit
+ * paging's 4 MiB pages.
  */
-Test(fuzz, generator_reaches_bitmap_and_resume_mutants, .timeout = 300)
+ParameterizedTestParameters(fuzz, generator_reaches_mutant)
 {
-    const char *const muts[] = { "ld_resume_skip", "ld_bitmap_off_by_one" };
-    for (unsigned i = 0; i < 2; i++) {
-        char dir[64];
-        char *path = fuzz_finding(muts[i], 40000, dir, sizeof dir);
-        cr_assert_not_null(path, "%s: not found from seed 1 in 40000 operations", muts[i]);
-        struct run_opts ro = { .seed = 1 };
-        struct run_result r;
-        pagesim_mutants = mutant_from_name(muts[i]);
-        lapi_run_file(path, &ro, &r);
-        cr_assert_str_eq(r.status, "diverge", "%s: reproducer %s: %s", muts[i], path,
-                         r.message);
-        pagesim_mutants = 0;
-        lapi_run_file(path, &ro, &r);
-        cr_assert_str_eq(r.status, "pass", "%s: reproducer without the mutant: %s",
-                         muts[i], r.message);
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        cr_assert_eq(system(cmd), 0);
-        free(path);
-    }
+    static struct reach cases[] = {
+        { "ld_resume_skip", 40000 },  { "ld_bitmap_off_by_one", 40000 },
+        { "mmio_direct_wb", 20000 },  { "share_client_leak", 20000 },
+        { "vm_event_no_black_eye", 20000 }, { "npt_logdirty_rw", 20000 },
+        { "shadow_2d_refs", 20000 },  { "pae_pdpte_reread", 20000 },
+        { "pse_no_dirty", 20000 },
+    };
+    return cr_make_param_array(struct reach, cases, sizeof cases / sizeof cases[0]);
 }
 
-/*
- * The operations and domain variants added for the mutants merged with
- * issues 3-5 reach one mutant of each: direct MMIO (set_mmio), memory
- * sharing (share), the monitor ring's black eye (burst), NPT and shadow
- * domains, PAE's PDPTE registers and 32-bit paging's 4 MiB pages; each
- * reproducer diverges with its mutant and passes without.
- */
-Test(fuzz, generator_reaches_sharing_monitor_and_paging_mode_mutants, .timeout = 600)
+/* Each reproducer diverges with its mutant and passes without. */
+ParameterizedTest(struct reach *c, fuzz, generator_reaches_mutant, .timeout = 300)
 {
-    const char *const muts[] = {
-        "mmio_direct_wb", "share_client_leak", "vm_event_no_black_eye", "npt_logdirty_rw",
-        "shadow_2d_refs", "pae_pdpte_reread", "pse_no_dirty",
-    };
-    for (unsigned i = 0; i < sizeof muts / sizeof muts[0]; i++) {
-        char dir[64];
-        char *path = fuzz_finding(muts[i], 20000, dir, sizeof dir);
-        cr_assert_not_null(path, "%s: not found from seed 1 in 20000 operations", muts[i]);
-        struct run_opts ro = { .seed = 1 };
-        struct run_result r;
-        pagesim_mutants = mutant_from_name(muts[i]);
-        lapi_run_file(path, &ro, &r);
-        cr_assert_str_eq(r.status, "diverge", "%s: reproducer %s: %s", muts[i], path,
-                         r.message);
-        pagesim_mutants = 0;
-        lapi_run_file(path, &ro, &r);
-        cr_assert_str_eq(r.status, "pass", "%s: reproducer without the mutant: %s",
-                         muts[i], r.message);
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        cr_assert_eq(system(cmd), 0);
-        free(path);
-    }
+    char dir[64];
+    char *path = fuzz_finding(c->mutant, c->ops, dir, sizeof dir);
+    cr_assert_not_null(path, "%s: not found from seed 1 in %" PRIu64 " operations",
+                       c->mutant, c->ops);
+    struct run_opts ro = { .seed = 1 };
+    struct run_result r;
+    pagesim_mutants = mutant_from_name(c->mutant);
+    lapi_run_file(path, &ro, &r);
+    cr_assert_str_eq(r.status, "diverge", "%s: reproducer %s: %s", c->mutant, path,
+                     r.message);
+    pagesim_mutants = 0;
+    lapi_run_file(path, &ro, &r);
+    cr_assert_str_eq(r.status, "pass", "%s: reproducer without the mutant: %s",
+                     c->mutant, r.message);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    free(path);
 }
 
 /* The new operation kinds are drawn, and none of them makes a program

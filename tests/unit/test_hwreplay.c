@@ -74,24 +74,60 @@ Test(hwreplay, decode_results)
     struct hw_access rd = { .kind = 0, .gva = 0x5000, .width = 8 };
     res_block(r, 14, 0, 0, MAGIC_VA, 0x1234);
     memset(&out, 0, sizeof out);
-    hw_decode_result(r, &rd, &out);
+    hw_decode_result(r, &rd, false, &out);
     cr_assert_eq(out.outcome, HW_OK);
     cr_assert_eq(out.value, 0x1234);
     res_block(r, 14, 0x4, 0xffffffff80009030, 0x5000, 0);
-    hw_decode_result(r, &rd, &out);
+    hw_decode_result(r, &rd, false, &out);
     cr_assert_eq(out.outcome, HW_PF);
     cr_assert_eq(out.ec, 4);
     cr_assert_eq(out.cr2, 0x5000);
     res_block(r, 13, 0, 0x1, 0, 0);
-    hw_decode_result(r, &rd, &out);
+    hw_decode_result(r, &rd, false, &out);
     cr_assert_eq(out.outcome, HW_ERROR, "#GP during a read is a guest error");
     struct hw_access fx = { .kind = 2, .gva = 0x3000, .width = 1 };
     res_block(r, 14, 0x11, 0x3000, 0x3000, 0);
-    hw_decode_result(r, &fx, &out);
+    hw_decode_result(r, &fx, false, &out);
     cr_assert_eq(out.outcome, HW_PF, "fetch fault: #PF at RIP = gva");
     res_block(r, 13, 0, 0x3000, 0, 0);
-    hw_decode_result(r, &fx, &out);
+    hw_decode_result(r, &fx, false, &out);
     cr_assert_eq(out.outcome, HW_OK, "the fetched instruction faulted: the fetch completed");
+    res_block(r, 13, 0x18, 0x1, 0, 0);
+    hw_decode_result(r, &rd, false, &out);
+    cr_assert_str_eq(out.msg, "unexpected exception 13 (error code 0x18) at rip 0x1");
+}
+
+/* stub32.S (QEMU, 32-bit/PAE paging): the same block with 32-bit
+ * addresses, its marker at MAGIC32_VA, and a fetch that faulted only when
+ * CR2 is the gva too. */
+Test(hwreplay, decode_results_stub32)
+{
+    uint8_t r[64];
+    struct hw_result out;
+    struct hw_access rd = { .kind = 0, .gva = 0x40001000, .width = 8 };
+    memset(&out, 0, sizeof out);
+    res_block(r, 14, 0, 0, MAGIC32_VA, 0x401);
+    hw_decode_result(r, &rd, true, &out);
+    cr_assert_eq(out.outcome, HW_OK);
+    cr_assert_eq(out.value, 0x401);
+    res_block(r, 14, 0, 0, MAGIC_VA, 0x401);
+    hw_decode_result(r, &rd, true, &out);
+    cr_assert_eq(out.outcome, HW_PF, "the 64-bit marker is not stub32's");
+    struct hw_access fx = { .kind = 2, .gva = 0xffffffff00003000ULL, .width = 1 };
+    res_block(r, 14, 0x11, 0x3000, 0x3000, 0);
+    hw_decode_result(r, &fx, true, &out);
+    cr_assert_eq(out.outcome, HW_PF, "32-bit: the gva's upper half is not compared");
+    res_block(r, 14, 0x1, 0x3000, MAGIC32_VA, 0);
+    memset(&out, 0, sizeof out);
+    hw_decode_result(r, &fx, true, &out);
+    cr_assert_eq(out.outcome, HW_OK, "EIP = gva but CR2 at the marker: the fetch completed");
+    fx.gva = 0x3000;
+    hw_decode_result(r, &fx, false, &out);
+    cr_assert_eq(out.outcome, HW_PF, "stub.S: RIP = gva is enough");
+    res_block(r, 6, 0, 0x3004, 0, 0);
+    hw_decode_result(r, &rd, true, &out);
+    cr_assert_eq(out.outcome, HW_ERROR);
+    cr_assert_str_eq(out.msg, "unexpected exception 6 (error code 0) at eip 0x3004");
 }
 
 Test(hwreplay, known_table_ids_unique_and_matched)

@@ -3,99 +3,21 @@
  * tests/unit/test_model.c - model/walk.c and model/ept.c against
  * docs/translation-rules.md, on a world built by hand.
  *
- * The world: one guest 4-level walk for TVA through guest tables at gfns
- * 0x10-0x13 to a data page at gfn 0x20.  The EPT (frames 1-4) maps every
- * gfn g < 512 to mfn g + GOFF with RWX/WB, so that a gpa and its hpa differ.
- * Tests then break exactly one thing and check the outcome.
+ * The world (world.h): one guest 4-level walk for TVA through guest tables
+ * at gfns 0x10-0x13 to a data page at gfn 0x20, over an EPT that maps gfn
+ * g to mfn g + GOFF.  Tests then break exactly one thing and check the
+ * outcome.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "pagesim/mmu.h"
-#include "pagesim/mutant.h"
+#include "world.h"
 
-#define NFRAMES 1024
-#define GOFF 0x100 /* mfn = gfn + GOFF */
-#define EPT_WB (6ULL << 3)
-#define EPT_RWX (EPT_R | EPT_W | EPT_X)
-
-/* EPT frames. */
-#define EPT_PML4_MFN 1
-#define EPT_PDPT_MFN 2
-#define EPT_PD_MFN 3
-#define EPT_PT_MFN 4
-
-/* Guest frames: table at 'level' is gfn GT_GFN(level); the data page. */
-#define GT_GFN(level) (0x14 - (level)) /* PML4 0x10, PDPT 0x11, PD 0x12, PT 0x13 */
-#define DATA_GFN 0x20
-
-/* A va with a different index at every level: 1, 2, 3, 4, offset 0x123. */
-#define TVA ((1ULL << 39) | (2ULL << 30) | (3ULL << 21) | (4ULL << 12) | 0x123)
-#define TIDX(level) ((unsigned)(5 - (level))) /* index of TVA at 'level' */
-
-#define GUEST_ALL (PTE_P | PTE_W | PTE_U | PTE_A) /* a fully permissive entry */
-
-static struct hostmem *hm;
 static const struct mmu_ept ept = { .root = { EPT_PML4_MFN } };
-static struct mmu_cpu cpu;
-
-static void wr(uint64_t mfn, unsigned idx, uint64_t v)
-{
-    cr_assert_eq(hostmem_write64(hm, _hpa((mfn << 12) + 8 * idx), v), 0);
-}
-
-static uint64_t rd(uint64_t mfn, unsigned idx)
-{
-    uint64_t v = 0;
-    cr_assert_eq(hostmem_read64(hm, _hpa((mfn << 12) + 8 * idx), &v), 0);
-    return v;
-}
-
-/* EPT leaf for gfn (all gfns used share the upper EPT levels at index 0). */
-static void ept_set(uint64_t gfn, uint64_t bits)
-{
-    wr(EPT_PT_MFN, (unsigned)gfn, bits ? ((gfn + GOFF) << 12) | bits : 0);
-}
-
-/* Guest entry at 'level' on TVA's walk: 'bits' plus the next frame. */
-static void gpte_set(int level, uint64_t bits)
-{
-    uint64_t next = level > 1 ? GT_GFN(level - 1) : DATA_GFN;
-    wr(GT_GFN(level) + GOFF, TIDX(level), (next << 12) | bits);
-}
-
-static uint64_t gpte(int level) { return rd(GT_GFN(level) + GOFF, TIDX(level)); }
 
 static gpa_t gpte_gpa(int level)
 {
     return _gpa((GT_GFN(level) << 12) + 8 * TIDX(level));
-}
-
-static void setup(void)
-{
-    pagesim_mutants = 0;
-    hm = hostmem_new(NFRAMES);
-    cr_assert_not_null(hm);
-    wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | EPT_RWX);
-    wr(EPT_PDPT_MFN, 0, (EPT_PD_MFN << 12) | EPT_RWX);
-    wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX);
-    for (uint64_t g = 0; g < 0x40; g++)
-        ept_set(g, EPT_RWX | EPT_WB);
-    for (int l = 4; l >= 1; l--)
-        gpte_set(l, GUEST_ALL);
-    cpu = (struct mmu_cpu){
-        .cr0 = X86_CR0_PG | X86_CR0_WP,
-        .cr3 = GT_GFN(4) << 12,
-        .cr4 = X86_CR4_PAE,
-        .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
-        .cpl = 0,
-    };
-}
-
-static void teardown(void)
-{
-    hostmem_destroy(hm);
-    pagesim_mutants = 0;
 }
 
 static struct mmu_result go(enum access_kind k)
@@ -152,7 +74,7 @@ static void snap_check(struct snap *s)
 
 #define FINAL_GPA _gpa((DATA_GFN << 12) | 0x123)
 
-TestSuite(model, .init = setup, .fini = teardown);
+TestSuite(model, .init = world_setup, .fini = world_teardown);
 
 /* ---- success, refs, A/D --------------------------------------------------- */
 
@@ -210,8 +132,8 @@ Test(model, accessed_bits_all_levels_dirty_only_on_write)
 Test(model, pf_not_present_each_level)
 {
     for (int l = 4; l >= 1; l--) {
-        teardown(); /* a fresh world per level; .fini frees the last */
-        setup();
+        world_teardown(); /* a fresh world per level; .fini frees the last */
+        world_setup();
         for (int a = 4; a >= 1; a--)
             gpte_set(a, GUEST_ALL & ~PTE_A); /* A must not be set on #PF */
         gpte_set(l, 0);

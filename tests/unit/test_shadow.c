@@ -4,9 +4,10 @@
  * the model's one-dimensional walk (model/ept.c shadow_translate(),
  * model/walk.c) on a world built by hand, and the Lua interface's errors.
  *
- * The world is test_model.c's: guest 4-level tables at gfns 0x10-0x13,
- * data at gfn 0x20, a P2M in EPT format (frames 1-4) mapping gfn g to
- * mfn g + GOFF.  Under shadow the P2M is consulted but never charged.
+ * The world is test_model.c's (world.h): guest 4-level tables at gfns
+ * 0x10-0x13, data at gfn 0x20, a P2M in EPT format (frames 1-4, set with
+ * ept_set()) mapping gfn g to mfn g + GOFF.  Under shadow the P2M is
+ * consulted but never charged.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,79 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pagesim/mmu.h"
-#include "pagesim/mutant.h"
+#include "world.h"
 #include "../../sim/engine/lapi.h"
 
-#define NFRAMES 1024
-#define GOFF 0x100
-#define EPT_WB (6ULL << 3)
-#define EPT_RWX (EPT_R | EPT_W | EPT_X)
-#define EPT_PML4_MFN 1
-#define EPT_PDPT_MFN 2
-#define EPT_PD_MFN 3
-#define EPT_PT_MFN 4
-#define GT_GFN(level) (0x14 - (level))
-#define DATA_GFN 0x20
-#define TVA ((1ULL << 39) | (2ULL << 30) | (3ULL << 21) | (4ULL << 12) | 0x123)
-#define TIDX(level) ((unsigned)(5 - (level)))
-
-static struct hostmem *hm;
 static const struct mmu_ept shadow = { .root = { EPT_PML4_MFN }, .shadow = true };
 static const struct mmu_ept nested = { .root = { EPT_PML4_MFN } };
-static struct mmu_cpu cpu;
 
-static void wr(uint64_t mfn, unsigned idx, uint64_t v)
-{
-    cr_assert_eq(hostmem_write64(hm, _hpa((mfn << 12) + 8 * idx), v), 0);
-}
-
-static uint64_t rd(uint64_t mfn, unsigned idx)
-{
-    uint64_t v = 0;
-    cr_assert_eq(hostmem_read64(hm, _hpa((mfn << 12) + 8 * idx), &v), 0);
-    return v;
-}
-
-static void p2m_set(uint64_t gfn, uint64_t bits)
-{
-    wr(EPT_PT_MFN, (unsigned)gfn, bits ? ((gfn + GOFF) << 12) | bits : 0);
-}
-
-static void gpte_set(int level, uint64_t bits)
-{
-    uint64_t next = level > 1 ? GT_GFN(level - 1) : DATA_GFN;
-    wr(GT_GFN(level) + GOFF, TIDX(level), (next << 12) | bits);
-}
-
-static uint64_t gpte(int level) { return rd(GT_GFN(level) + GOFF, TIDX(level)); }
-
-static void setup(void)
-{
-    pagesim_mutants = 0;
-    hm = hostmem_new(NFRAMES);
-    cr_assert_not_null(hm);
-    wr(EPT_PML4_MFN, 0, (EPT_PDPT_MFN << 12) | EPT_RWX);
-    wr(EPT_PDPT_MFN, 0, (EPT_PD_MFN << 12) | EPT_RWX);
-    wr(EPT_PD_MFN, 0, (EPT_PT_MFN << 12) | EPT_RWX);
-    for (uint64_t g = 0; g < 0x40; g++)
-        p2m_set(g, EPT_RWX | EPT_WB);
-    for (int l = 4; l >= 1; l--)
-        gpte_set(l, PTE_P | PTE_W | PTE_U | PTE_A);
-    cpu = (struct mmu_cpu){
-        .cr0 = X86_CR0_PG | X86_CR0_WP, .cr3 = GT_GFN(4) << 12,
-        .cr4 = X86_CR4_PAE,
-        .efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
-    };
-}
-
-static void teardown(void)
-{
-    hostmem_destroy(hm);
-    pagesim_mutants = 0;
-}
-
-TestSuite(shadow, .init = setup, .fini = teardown);
+TestSuite(shadow, .init = world_setup, .fini = world_teardown);
 
 static struct mmu_result go(const struct mmu_ept *e, enum access_kind k)
 {
@@ -129,7 +64,7 @@ Test(shadow, reference_log_has_only_guest_entries)
 
 Test(shadow, p2m_refusal_is_an_intercepted_pf)
 {
-    p2m_set(DATA_GFN, 0);
+    ept_set(DATA_GFN, 0);
     struct mmu_result r = go(&shadow, ACC_WRITE);
     cr_assert_eq(r.outcome, MMU_SHADOW_PF);
     cr_assert_eq(gpa_x(r.exit_gpa), (DATA_GFN << 12) | 0x123);
@@ -140,12 +75,12 @@ Test(shadow, p2m_refusal_is_an_intercepted_pf)
     cr_assert_eq(r.refs, 4);
 
     /* Read-only P2M (ram_ro / logdirty): reads fine, writes intercepted. */
-    p2m_set(DATA_GFN, EPT_R | EPT_X | EPT_WB);
+    ept_set(DATA_GFN, EPT_R | EPT_X | EPT_WB);
     cr_assert_eq(go(&shadow, ACC_READ).outcome, MMU_OK);
     cr_assert_eq(go(&shadow, ACC_WRITE).outcome, MMU_SHADOW_PF);
 
     /* A table's gfn refused: bit 8 clear, the table's entry gpa. */
-    p2m_set(GT_GFN(2), 0);
+    ept_set(GT_GFN(2), 0);
     r = go(&shadow, ACC_READ);
     cr_assert_eq(r.outcome, MMU_SHADOW_PF);
     cr_assert_eq(r.exit_qual, EPTQ_READ | EPTQ_GLA_VALID);
@@ -191,7 +126,7 @@ Test(shadow, ad_updates_need_no_p2m_write_and_are_listed)
         gpte_set(l, PTE_P | PTE_W | PTE_U);
     /* The PT page is read-only in the P2M: under EPT the D update is an EPT
      * write violation; under shadow the hypervisor writes it itself. */
-    p2m_set(GT_GFN(1), EPT_R | EPT_X | EPT_WB);
+    ept_set(GT_GFN(1), EPT_R | EPT_X | EPT_WB);
     struct mmu_result n = go(&nested, ACC_WRITE);
     cr_assert_eq(n.outcome, MMU_EPT_VIOLATION);
     struct mmu_result s = go(&shadow, ACC_WRITE);
