@@ -311,19 +311,15 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Is x in the sorted array a[n]? */
+static bool sorted_has(const uint64_t *a, size_t n, uint64_t x)
+{
+    return n && bsearch(&x, a, n, sizeof(*a), cmp_u64);
+}
+
 static bool leaf_seen(const struct dirty_view *v, uint64_t base)
 {
-    size_t lo = 0, hi = v->nseen;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (v->seen[mid] == base)
-            return true;
-        if (v->seen[mid] < base)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    return sorted_has(v->seen, v->nseen, base);
 }
 
 /* Structural faults of the tree are reported by oracle_invariants (I4). */
@@ -1020,17 +1016,7 @@ static void watch_finish(struct oracle_cache *k)
 
 static bool watched(const struct oracle_cache *k, uint64_t m)
 {
-    size_t lo = 0, hi = k->nframes;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (k->frames[mid] == m)
-            return true;
-        if (k->frames[mid] < m)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    return sorted_has(k->frames, k->nframes, m);
 }
 
 /* Did a frame the last computed check read change?  written: host
