@@ -669,38 +669,35 @@ int rec_run_end(struct recorder *r, int64_t run, const char *status,
 	return rec_txn_commit(r);
 }
 
-int rec_run_profile(struct recorder *r, int64_t run, const char *profile)
+/* Set one text column of an existing run (cpu_profile, hap): statement
+ * `which` binds (run id, text); a run id that matches no row is an error
+ * naming it. */
+static int rec_run_set_text(struct recorder *r, enum rec_stmt which, int64_t run,
+                            const char *text)
 {
 	sqlite3_stmt *st;
 	int rc = SQLITE_OK;
 
 	if (!r)
 		return -1;
-	st = r->st[REC_ST_RUN_PROFILE];
+	st = r->st[which];
 	rc = rec_bind_i64(st, 1, run, rc);
-	rc = rec_bind_text(st, 2, profile, rc);
-	if (rec_write(r, REC_ST_RUN_PROFILE, rc))
+	rc = rec_bind_text(st, 2, text, rc);
+	if (rec_write(r, which, rc))
 		return -1;
 	if (sqlite3_changes(r->db) != 1)
 		return rec_fail(r, "no run %lld", (long long)run);
 	return 0;
 }
 
+int rec_run_profile(struct recorder *r, int64_t run, const char *profile)
+{
+	return rec_run_set_text(r, REC_ST_RUN_PROFILE, run, profile);
+}
+
 int rec_run_hap(struct recorder *r, int64_t run, const char *hap)
 {
-	sqlite3_stmt *st;
-	int rc = SQLITE_OK;
-
-	if (!r)
-		return -1;
-	st = r->st[REC_ST_RUN_HAP];
-	rc = rec_bind_i64(st, 1, run, rc);
-	rc = rec_bind_text(st, 2, hap, rc);
-	if (rec_write(r, REC_ST_RUN_HAP, rc))
-		return -1;
-	if (sqlite3_changes(r->db) != 1)
-		return rec_fail(r, "no run %lld", (long long)run);
-	return 0;
+	return rec_run_set_text(r, REC_ST_RUN_HAP, run, hap);
 }
 
 /* -------------------------------------------------------------------- */

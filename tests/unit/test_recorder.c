@@ -795,26 +795,36 @@ Test(recorder, merge_copies_samples_and_reads_version2)
 }
 
 /* Every run records its CPU profile (schema version 3). */
-Test(recorder, run_profile_recorded)
+/* One per-run text column set after rec_run_begin() (cpu_profile, hap):
+ * the value lands on its run only, another run keeps NULL, and a run id
+ * that does not exist or a NULL recorder is refused with the run named. */
+static void check_run_column(int (*set)(struct recorder *, int64_t, const char *),
+                             const char *column, const char *value,
+                             const char *want)
 {
-	char buf[256];
+	char buf[256], sql[128];
 	struct recorder *r = must_open(dbpath);
 	int64_t a = rec_run_begin(r, "a", 1, NULL);
 	int64_t b = rec_run_begin(r, "b", 1, NULL);
 	sqlite3 *db;
 
-	cr_assert_eq(rec_run_profile(r, a, "intel-skylake,amd-zen2"), 0, "%s",
-	             rec_errmsg(r));
-	cr_assert_eq(rec_run_profile(r, 999, "amd-zen2"), -1);
+	cr_assert_eq(set(r, a, value), 0, "%s", rec_errmsg(r));
+	cr_assert_eq(set(r, 999, value), -1);
 	cr_assert(strstr(rec_errmsg(r), "no run 999"), "%s", rec_errmsg(r));
+	cr_assert_eq(set(NULL, a, value), -1);
 	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
 	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
 	rec_close(r);
 	db = db_open(dbpath);
-	cr_assert_str_eq(q_rows(db, "SELECT id, cpu_profile FROM runs ORDER BY id",
-	                        buf, sizeof(buf)),
-	                 "1|intel-skylake,amd-zen2\n2|NULL\n");
+	snprintf(sql, sizeof(sql), "SELECT id, %s FROM runs ORDER BY id", column);
+	cr_assert_str_eq(q_rows(db, sql, buf, sizeof(buf)), want);
 	sqlite3_close(db);
+}
+
+Test(recorder, run_profile_recorded)
+{
+	check_run_column(rec_run_profile, "cpu_profile", "intel-skylake,amd-zen2",
+	                 "1|intel-skylake,amd-zen2\n2|NULL\n");
 }
 
 /* A version 2 database is upgraded in place to version 3: its runs keep
@@ -881,24 +891,7 @@ Test(recorder, version2_upgraded_in_place_profile)
 /* The --hap override is recorded per run; runs without one keep NULL. */
 Test(recorder, run_hap_recorded)
 {
-	char buf[256];
-	struct recorder *r = must_open(dbpath);
-	int64_t a = rec_run_begin(r, "a", 1, NULL);
-	int64_t b = rec_run_begin(r, "b", 1, NULL);
-	sqlite3 *db;
-
-	cr_assert_eq(rec_run_hap(r, a, "npt"), 0, "%s", rec_errmsg(r));
-	cr_assert_eq(rec_run_hap(r, 999, "npt"), -1);
-	cr_assert(strstr(rec_errmsg(r), "no run 999"), "%s", rec_errmsg(r));
-	cr_assert_eq(rec_run_hap(NULL, a, "npt"), -1);
-	cr_assert_eq(rec_run_end(r, a, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
-	cr_assert_eq(rec_run_end(r, b, "pass", "d", 1, 0, 0, NULL, 1.0), 0);
-	rec_close(r);
-	db = db_open(dbpath);
-	cr_assert_str_eq(q_rows(db, "SELECT id, hap FROM runs ORDER BY id",
-	                        buf, sizeof(buf)),
-	                 "1|npt\n2|NULL\n");
-	sqlite3_close(db);
+	check_run_column(rec_run_hap, "hap", "npt", "1|npt\n2|NULL\n");
 }
 
 /* A version 3 file (before runs.hap) is upgraded in place to version 4:
