@@ -166,6 +166,8 @@ int oracle_op_share(struct oracle *o, domid_t sd, gfn_t sgfn, uint64_t sh,
      * source frame (still ram_shared, 4 KiB, default access kept). */
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         struct oracle_dom *od = &o->doms[i];
+        if (od->live)
+            oracle_gfn_mark_all(od);
         for (uint64_t ci = 0; od->live && ci < od->nchunks; ci++) {
             struct oracle_chunk *c = od->chunks[ci];
             for (uint64_t j = 0; c && j < ORACLE_CHUNK; j++)
