@@ -972,15 +972,16 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * sim's domain structures and the oracle's flat domains.  So after a check
  * that reported nothing, oracle_check() keeps the set of frames the walks
  * read (the watch set) and a serialisation of everything else but the
- * per-frame arrays (the baseline).  The next check with full false reports
+ * per-frame and per-gfn arrays (the baseline).  The next check with full false reports
  * nothing without decoding anything if (1) no watched frame is in host
  * memory's change log since then (model/hostmem.c logs exactly the frames
  * whose bytes changed; the caller passes the log: time proportional to the
  * writes, and the oracle never reads the sim's memory except through
  * hostmem_frame_peek()), (2) no frame's metadata was marked, by the sim
  * (hostmem_meta_mark(): page_info, M2P, sharing handle) or by the oracle
- * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), and
- * (3) the baseline is byte-for-byte the same, compared in place: only the
+ * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), (3)
+ * no gfn of the flat model was written (oracle_chunk_get() marks them),
+ * and (4) the baseline is byte-for-byte the same, compared in place: only the
  * blocks that differ are copied.  A step whose
  * writes hit the watch set runs the checks and leaves the baseline unbuilt
  * (a step that changes the tables is mostly followed by more: the copy
@@ -1037,6 +1038,7 @@ struct oracle_cache {
         bool pml_on, ioreq_write, ept_raw;
         struct log_dirty ld;
     } dst[SIM_MAX_DOMAINS];
+    bool shr_was;           /* the oracle shared frames then */
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
     size_t ngl, capgl;
 };
@@ -1155,19 +1157,10 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
         ser_add(&s, &od->live, sizeof od->live);
         if (!od->live)
             continue;
+        /* The per-gfn arrays are not copied either: every write to them
+         * marks the gfn (oracle_chunk_get(), od->gmark) or the domain
+         * (gmark_all), and a check with marks is never reused. */
         ser_add(&s, od, sizeof(*od));
-        for (uint64_t ci = 0; ci < od->nchunks; ci++) {
-            const struct oracle_chunk *c = od->chunks[ci];
-            uint64_t first = ci << ORACLE_CHUNK_SHIFT;
-            uint64_t n = od->max_gfn - first < ORACLE_CHUNK ? od->max_gfn - first
-                                                              : ORACLE_CHUNK;
-            ser_add(&s, &c, sizeof c);
-            if (!c)
-                continue;
-            ser_add(&s, c->mfn, n * sizeof(*c->mfn));
-            ser_add(&s, c->type, n * sizeof(*c->type));
-            ser_add(&s, c->dirty, (n + 7) / 8);
-        }
     }
     if (s.pos != k->baselen)
         s.diff = true;
@@ -1339,6 +1332,7 @@ static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
         memcpy(&k->dst[i].ld, &d->ld, sizeof(d->ld));
     }
     memcpy(k->dsv, k->dnew, sizeof(k->dsv));
+    k->shr_was = o->shr_nshared != 0;
 }
 
 static bool doms_supported(const struct host *h)
@@ -1447,8 +1441,8 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
     uint64_t nr = h->nr_frames;
     k->nset = 0;
     if (!k->fsh_ok || k->nfsh != nr || o->nr_frames != nr || nwritten == SIZE_MAX ||
-        nmeta == SIZE_MAX || o->mark_n == SIZE_MAX || o->shr_handle ||
-        !doms_supported(h))
+        nmeta == SIZE_MAX || o->mark_n == SIZE_MAX || o->shr_nshared ||
+        k->shr_was || !doms_supported(h))
         return false;
     struct dom_key dk[SIM_MAX_DOMAINS];
     dom_keys(h, dk);

@@ -212,6 +212,7 @@ struct oracle {
      * write that unshared it covers. */
     uint64_t *shr_handle, *shr_sum; /* [nr_frames], allocated on first use */
     uint64_t shr_next;
+    uint64_t shr_nshared; /* frames with a handle (shr_set_handle()) */
     uint64_t shr_hint[8];
     unsigned shr_nhint, shr_hint_used;
     struct oracle_shr_pend {
