@@ -507,7 +507,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx,
                              const uint64_t *only, size_t nonly,
                              const struct dom_restrict *dr, const struct dom_save *old,
-                             struct dom_save *out)
+                             struct dom_save *out, int64_t shr_tot[2])
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -621,7 +621,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     }
 
     /* Memory sharing: shared frames, copies made by unsharing, shr_pages. */
-    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly);
+    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly, shr_tot);
 
     /* The M2P, frame by frame. */
     if (h->nr_frames != o->nr_frames)
@@ -669,7 +669,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
 unsigned oracle_compare(const struct oracle *o, const struct host *h,
                         oracle_report_fn report, void *ctx)
 {
-    return compare_impl(o, h, report, ctx, NULL, 0, NULL, NULL, NULL);
+    return compare_impl(o, h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
 }
 
 /* ---- oracle_invariants ------------------------------------------------------------ */
@@ -1038,7 +1038,10 @@ struct oracle_cache {
         bool pml_on, ioreq_write, ept_raw;
         struct log_dirty ld;
     } dst[SIM_MAX_DOMAINS];
-    bool shr_was;           /* the oracle shared frames then */
+    int64_t shr_tot[2];     /* the S5 counts then (oracle_compare_sharing()) */
+    uint8_t *oshr;          /* per frame: the oracle shared it then */
+    uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
+    uint64_t noshr;
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
     size_t ngl, capgl;
 };
@@ -1217,6 +1220,8 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->tabdom);
     free(o->cache->m2psh);
     free(o->cache->gl);
+    free(o->cache->oshr);
+    free(o->cache->oxrefs);
     free(o->cache);
     o->cache = NULL;
 }
@@ -1258,15 +1263,17 @@ static void hash_report(void *ctx, const char *field, const char *expected,
  * re-check only: the frames whose metadata the sim marked
  * (hostmem_meta_mark()), those the oracle marked (oracle_mark_mfn()), and
  * the frames named by EPT leaves that changed (old and new mfn), found by
- * comparing each written table with its copy from the last check.  The
- * per-domain half (P2M, log-dirty, PoD, paging, ...) runs in full.  The
+ * comparing each written table with its copy from the last check, and
+ * the written frames that are (or were) shared (S2: their bytes).  The
+ * per-domain half is restricted too (restrict_doms(), below).  The
  * counts are the last ones with the changed frames' old contributions
- * (the copy of h->frames) replaced.  It is not tried (the check runs in
- * full) when a log overflowed, the domain set or a domain's root or size
- * changed, a domain has NPT or raw EPT entries, the oracle shares frames,
- * or a table entry that changed is (or was) a pointer to a table or a
- * 1 GiB leaf.  It only ever concludes "nothing to report": if anything
- * reports, the check runs again in full, so the reports and their order
+ * (the copy of h->frames; for the sharing counters S5, copies of the
+ * oracle's handles and xrefs) replaced.  It is not tried (the check runs
+ * in full) when a log overflowed, the domain set or a domain's root or
+ * size changed, a domain has NPT, or a table entry that changed is (or
+ * was) a pointer to a table or a 1 GiB leaf.  It only ever concludes
+ * "nothing to report": if anything reports, the check runs again in
+ * full, so the reports and their order
  * are exactly the full check's; oracle_check_verify() at the end of a run
  * repeats the last restricted check in full.
  */
@@ -1332,7 +1339,6 @@ static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
         memcpy(&k->dst[i].ld, &d->ld, sizeof(d->ld));
     }
     memcpy(k->dsv, k->dnew, sizeof(k->dsv));
-    k->shr_was = o->shr_nshared != 0;
 }
 
 static bool doms_supported(const struct host *h)
@@ -1401,6 +1407,19 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
             return;
     }
     memcpy(k->m2psh, h->m2p, h->nr_frames * sizeof(*k->m2psh));
+    /* the oracle's sharing state per frame (its S5 shares) */
+    if (k->noshr != orc->nr_frames) {
+        free(k->oshr);
+        free(k->oxrefs);
+        k->oshr = malloc(orc->nr_frames ? orc->nr_frames : 1);
+        k->oxrefs = malloc((orc->nr_frames ? orc->nr_frames : 1) * sizeof(*k->oxrefs));
+        k->noshr = k->oshr && k->oxrefs ? orc->nr_frames : 0;
+        if (!k->noshr)
+            return;
+    }
+    for (uint64_t m = 0; m < orc->nr_frames; m++)
+        k->oshr[m] = orc->shr_handle && orc->shr_handle[m];
+    memcpy(k->oxrefs, orc->xrefs, orc->nr_frames * sizeof(*k->oxrefs));
     if (o * PAGE_SIZE > k->capsnap) {
         uint8_t *x = realloc(k->tabsnap, o * PAGE_SIZE);
         if (!x)
@@ -1440,9 +1459,9 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
 {
     uint64_t nr = h->nr_frames;
     k->nset = 0;
-    if (!k->fsh_ok || k->nfsh != nr || o->nr_frames != nr || nwritten == SIZE_MAX ||
-        nmeta == SIZE_MAX || o->mark_n == SIZE_MAX || o->shr_nshared ||
-        k->shr_was || !doms_supported(h))
+    if (!k->fsh_ok || k->nfsh != nr || k->noshr != nr || o->nr_frames != nr ||
+        nwritten == SIZE_MAX || nmeta == SIZE_MAX || o->mark_n == SIZE_MAX ||
+        !doms_supported(h))
         return false;
     struct dom_key dk[SIM_MAX_DOMAINS];
     dom_keys(h, dk);
@@ -1456,6 +1475,12 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             return false;
     for (size_t w = 0; w < nwritten; w++) {
         size_t at;
+        uint64_t m = written[w];
+        /* S2: a shared frame's bytes must not change */
+        if (m < nr && (k->oshr[m] || (o->shr_handle && o->shr_handle[m]) ||
+                       (h->shr_handle && h->shr_handle[m])) &&
+            !set_add(k, m, nr))
+            return false;
         if (!tab_find(k, written[w], &at))
             continue; /* not a table the walks read */
         unsigned lvl = k->tablvl[at];
@@ -1505,6 +1530,8 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
     for (size_t i = 0; i < k->nset; i++) {
         k->fsh[k->set[i]] = h->frames[k->set[i]];
         k->m2psh[k->set[i]] = h->m2p[k->set[i]];
+        k->oshr[k->set[i]] = o->shr_handle && o->shr_handle[k->set[i]];
+        k->oxrefs[k->set[i]] = o->xrefs[k->set[i]];
     }
     dom_state_save(k, o, h);
     k->cnt = *cnt;
@@ -1608,12 +1635,22 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
             }
         }
     }
+    /* A re-checked frame that is (or was) shared may be named by any
+     * number of gfns, which its M2P does not tell: every domain in full. */
+    bool shared = false;
+    for (size_t j = 0; j < k->nset && !shared; j++) {
+        uint64_t m = k->set[j];
+        shared = k->m2psh[m] == SHARED_M2P_ENTRY || h->m2p[m] == SHARED_M2P_ENTRY ||
+                 o->m2p[m] == SHARED_M2P_ENTRY;
+    }
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
         if (!d)
             continue;
         const struct oracle_dom *od = oracle_dom_find(o, d->id);
         const struct dom_state *ds = &k->dst[i];
+        if (shared)
+            dr[i].full = true;
         if (!od || od->gmark_all || d->npt || od->pml_on != ds->pml_on ||
             od->ioreq_write != ds->ioreq_write || d->ept_raw != ds->ept_raw)
             dr[i].full = dr[i].ld_full = true;
@@ -1683,14 +1720,23 @@ static bool check_restricted(struct oracle *o, const struct host *h,
     k->oom = false;
     k->rec_tab = false;
     cur_rec = k;
+    /* S5: the last counts without the re-checked frames' old shares */
+    int64_t shr_tot[2] = { k->shr_tot[0], k->shr_tot[1] };
+    for (size_t i = 0; i < k->nset; i++)
+        if (k->oshr[k->set[i]]) {
+            shr_tot[0]--;
+            shr_tot[1] -= (int64_t)k->oxrefs[k->set[i]] - 1;
+        }
     unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
-                              k->dnew);
+                              k->dnew, shr_tot);
     n += inv_impl(h, hash_report, &hs, k->set, k->nset, &cnt, dr, k->dsv, k->dnew);
     cur_rec = NULL;
     watch_finish(k);
     if (n || k->oom)
         return false;
     restrict_commit(k, o, h, &cnt, written, nwritten);
+    k->shr_tot[0] = shr_tot[0];
+    k->shr_tot[1] = shr_tot[1];
     return true;
 }
 
@@ -1745,7 +1791,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         cur_rec = k;
     }
     unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
-                              k ? k->dnew : NULL);
+                              k ? k->dnew : NULL, k ? k->shr_tot : NULL);
     n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
                   k ? k->dnew : NULL);
     cur_rec = NULL;

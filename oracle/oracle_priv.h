@@ -212,7 +212,6 @@ struct oracle {
      * write that unshared it covers. */
     uint64_t *shr_handle, *shr_sum; /* [nr_frames], allocated on first use */
     uint64_t shr_next;
-    uint64_t shr_nshared; /* frames with a handle (shr_set_handle()) */
     uint64_t shr_hint[8];
     unsigned shr_nhint, shr_hint_used;
     struct oracle_shr_pend {
@@ -310,12 +309,13 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
  * handle, contents unchanged since nominate; the pending copy checks;
  * d->shr_pages.  frame(): records each frame read (for oracle_check's
  * memo).  only: the per-frame part for these nonly frames alone (NULL:
- * every frame); oracle_check() passes the changed frames while the
- * oracle shares no frame (o->shr_handle NULL). */
+ * every frame); oracle_check() passes the changed frames, and in tot[2]
+ * the S5 counts (frames shared, frames saved) of every other frame.
+ * tot: receives the S5 counts of every frame (may be NULL). */
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly);
+                            const uint64_t *only, size_t nonly, int64_t tot[2]);
 /* ---- monitor.c ------------------------------------------------------------ */
 
 /* A mem_access violation of the gfn's access by the current vCPU

@@ -28,16 +28,6 @@
 
 #include "oracle_priv.h"
 
-
-/* Frame m's sharing handle becomes h (0: not shared); o->shr_nshared
- * counts the frames with one (oracle_check() restricts its checks only
- * while there are none). */
-static void shr_set_handle(struct oracle *o, uint64_t m, uint64_t h)
-{
-    o->shr_nshared += (uint64_t)(h != 0) - (o->shr_handle[m] != 0);
-    o->shr_handle[m] = h;
-}
-
 static bool shr_arrays(struct oracle *o)
 {
     if (!o->shr_handle)
@@ -122,7 +112,7 @@ int oracle_op_share_nominate(struct oracle *o, domid_t d, gfn_t gfn,
     oracle_mark_mfn(o, m);
     o->m2p[m] = SHARED_M2P_ENTRY;
     o->xrefs[m] = 1;
-    shr_set_handle(o, m, (o->shr_next = o->shr_next ? o->shr_next + 1 : 2));
+    o->shr_handle[m] = (o->shr_next = o->shr_next ? o->shr_next + 1 : 2);
     o->shr_sum[m] = frame_hash(hostmem_frame_peek(mem, _mfn(m)), 0, 0);
     od->shr_pages++;
     *handle = o->shr_handle[m];
@@ -191,7 +181,7 @@ int oracle_op_share(struct oracle *o, domid_t sd, gfn_t sgfn, uint64_t sh,
     /* The client frame is freed: M2P INVALID, no handle, no references. */
     oracle_mark_mfn(o, cmfn);
     o->xrefs[cmfn] = 0;
-    shr_set_handle(o, cmfn, 0);
+    o->shr_handle[cmfn] = 0;
     o->m2p[cmfn] = INVALID_M2P_ENTRY;
     return 0;
 }
@@ -255,7 +245,7 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
         o->xrefs[m]--;
         od->shr_pages--;
         if (last) { /* the frame is freed */
-            shr_set_handle(o, m, 0);
+            o->shr_handle[m] = 0;
             o->m2p[m] = INVALID_M2P_ENTRY;
         }
         OD_TYPE_W(od, g) = p2m_mmio_dm;
@@ -266,7 +256,7 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
     uint64_t n = m;
     if (last) {
         /* The frame becomes the gfn's own again, as it is. */
-        shr_set_handle(o, m, 0);
+        o->shr_handle[m] = 0;
         o->xrefs[m] = 0;
     } else {
         n = alloc_next(o);
@@ -324,7 +314,7 @@ static void compare_shared_frame(const struct oracle *o, const struct host *h,
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly)
+                            const uint64_t *only, size_t nonly, int64_t tot[2])
 {
     char e1[24], a1[24];
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
@@ -333,8 +323,10 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
      * frames saved = sharers beyond the first of each frame. */
     int64_t xshared = 0, xsaved = 0;
     if (only) {
-        /* oracle_check() on the frames that changed, while the oracle
-         * shares none (o->shr_nshared 0: the counters are 0) */
+        /* oracle_check() on the frames that changed; the other frames'
+         * share of the counters comes in tot */
+        xshared = tot[0];
+        xsaved = tot[1];
         for (size_t i = 0; i < nonly; i++)
             if (only[i] < n)
                 compare_shared_frame(o, h, r, frame, only[i], &xshared, &xsaved);
@@ -354,6 +346,10 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
             }
             compare_shared_frame(o, h, r, frame, m, &xshared, &xsaved);
         }
+    }
+    if (tot) {
+        tot[0] = xshared;
+        tot[1] = xsaved;
     }
     if (h->shr_shared_mfns != xshared || h->shr_saved_mfns != xsaved) {
         char want[48], got[48];
