@@ -1442,6 +1442,27 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
     k->fsh_ok = true;
 }
 
+/* The first entry at or after i where a table's copy old and its bytes
+ * cur (NULL: zeros) differ, PAGE_SIZE / 8 if none; 64 bytes at a time (a
+ * written table mostly differs in an entry or two). */
+static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
+{
+    static const uint8_t zero[64];
+    for (; i < PAGE_SIZE / 8; i++) {
+        if (!(i & 7) && !memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 64)) {
+            i += 7;
+            continue;
+        }
+        uint64_t a, b = 0;
+        memcpy(&a, old + 8 * i, 8);
+        if (cur)
+            memcpy(&b, cur + 8 * i, 8);
+        if (a != b)
+            return i;
+    }
+    return PAGE_SIZE / 8;
+}
+
 static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
 {
     if (m >= nr)
@@ -1488,7 +1509,8 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             return false;
         const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
         const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
-        for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+        for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
+             i = tab_next_diff(old, cur, i + 1)) {
             uint64_t e[2] = { 0, 0 };
             memcpy(&e[0], old + 8 * i, 8);
             if (cur)
@@ -1619,7 +1641,8 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
             return false;
         const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
         const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
-        for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+        for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
+             i = tab_next_diff(old, cur, i + 1)) {
             uint64_t e0 = 0, e1 = 0;
             memcpy(&e0, old + 8 * i, 8);
             if (cur)
