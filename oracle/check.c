@@ -78,6 +78,33 @@ unsigned oracle_sim_ld_leaves(const struct host *h, const struct domain *d,
 static void rec_table(void *ctx, uint64_t mfn);
 static void rec_frame(void *ctx, uint64_t mfn);
 
+/*
+ * The per-domain half of a restricted check (oracle_check(), below), per
+ * domain slot: in full, or on a list of gfns with the counts of the last
+ * check carried.  dom_save: what a check leaves for the next restricted
+ * one (the counts over every gfn and the walks' totals).
+ */
+struct dom_restrict {
+    bool full;            /* the P2M compare, I1 and the counts in full */
+    bool ld_full;         /* the dirty-log compare and I3/I4 in full */
+    const uint64_t *gfns; /* else these gfns only: sorted, unique */
+    size_t ngfns;
+};
+
+struct dom_save {
+    uint64_t ram, nioreq;   /* RAM gfns (tot_pages' share), ioreq_server gfns */
+    unsigned tables;        /* I6: EPT tables reached from the root */
+    unsigned ld_frames;     /* I4: frames of the dirty log */
+    uint64_t ld_bits;       /* I3: bits set in the dirty log */
+};
+
+/* A gfn's share of compare's counts. */
+static bool gfn_counts_ram(unsigned t, uint64_t m)
+{
+    /* shared frames are dom_cow's, not the domain's */
+    return p2m_is_ram(t) && t != p2m_ram_shared && m != mfn_x(INVALID_MFN);
+}
+
 /* ---- oracle_compare ------------------------------------------------------------- */
 
 /*
@@ -210,6 +237,24 @@ static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
                   "d%u.ept.l%u[gfn %#" PRIx64 "]", v->od->id, level + 1, gfn);
 }
 
+/* The frame behind a RAM gfn (type xt, frame m) is the domain's guest
+ * page. */
+static void gfn_frame(struct oracle_reporter *r, const struct host *h,
+                      const struct oracle_dom *od, unsigned xt, uint64_t m)
+{
+    char e1[24], a1[24];
+    if (!p2m_is_ram(xt) || m >= h->nr_frames)
+        return;
+    /* A shared frame is dom_cow's (oracle/sharing.c S1). */
+    domid_t xo = xt == p2m_ram_shared ? DOMID_COW : od->id;
+    if (h->frames[m].owner != xo)
+        oracle_report(r, u64s(xo, e1), u64s(h->frames[m].owner, a1),
+                      "frame[%#" PRIx64 "].owner", m);
+    if (h->frames[m].use != PGU_GUEST)
+        oracle_report(r, u64s(PGU_GUEST, e1), u64s(h->frames[m].use, a1),
+                      "frame[%#" PRIx64 "].use", m);
+}
+
 static void compare_p2m(const struct oracle *o, const struct host *h,
                         const struct domain *d, const struct oracle_dom *od,
                         struct oracle_reporter *r)
@@ -238,21 +283,62 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                                  : oracle_ept_lookup(h, d->ept_root, g);
             if (!e)
                 compare_gfn(r, od, g, 0, 0);
-            /* The frame behind a RAM gfn is the domain's guest page. */
-            char e1[24], a1[24];
-            if (p2m_is_ram(xt) && m < h->nr_frames) {
-                /* A shared frame is dom_cow's (oracle/sharing.c S1). */
-                domid_t xo = xt == p2m_ram_shared ? DOMID_COW : od->id;
-                if (h->frames[m].owner != xo)
-                    oracle_report(r, u64s(xo, e1),
-                                  u64s(h->frames[m].owner, a1),
-                                  "frame[%#" PRIx64 "].owner", m);
-                if (h->frames[m].use != PGU_GUEST)
-                    oracle_report(r, u64s(PGU_GUEST, e1),
-                                  u64s(h->frames[m].use, a1),
-                                  "frame[%#" PRIx64 "].use", m);
-            }
+            gfn_frame(r, h, od, xt, m);
         }
+    }
+}
+
+/* oracle_ept_lookup() that also gives the order of the leaf: the entry
+ * and order the walker's leaf callback gets for gfn (0: none there). */
+static uint64_t ept_lookup_order(const struct host *h, mfn_t root, uint64_t gfn,
+                                 unsigned *order)
+{
+    uint64_t table = mfn_x(root);
+    *order = 0;
+    for (int level = 3; level >= 0; level--) {
+        if (table >= h->nr_frames)
+            return 0;
+        unsigned idx = (unsigned)(gfn >> (9 * level)) & 511;
+        uint64_t e = oracle_peek64(h->mem, h->nr_frames,
+                                   (table << PAGE_SHIFT) + 8 * idx);
+        if (level == 0)
+            return e;
+        if (!(e & ORACLE_RWX))
+            return 0;
+        if ((e & EPTE_SP) && level < 3) {
+            uint64_t m = ORACLE_EPTE_MFN(e);
+            if (m != ORACLE_EPTE_MFN_NONE)
+                m += gfn & ((1ULL << (9 * level)) - 1);
+            *order = 9u * (unsigned)level;
+            return (e & ~EPT_ADDR_MASK) | (m << PAGE_SHIFT);
+        }
+        table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
+    }
+    return 0;
+}
+
+/* compare_p2m() on the gfns g[0..n) alone: what its two passes do for
+ * each of them (a restricted check; EPT only). */
+static void compare_p2m_gfns(const struct host *h, const struct domain *d,
+                             const struct oracle_dom *od, struct oracle_reporter *r,
+                             const uint64_t *gl, size_t n)
+{
+    struct p2m_view v = { r, od };
+    for (size_t i = 0; i < n; i++) {
+        uint64_t g = gl[i];
+        unsigned order;
+        uint64_t e = ept_lookup_order(h, d->ept_root, g, &order);
+        if (e)
+            view_leaf(&v, g, e, order);
+        if (g >= od->max_gfn || oracle_is_raw(od, g))
+            continue;
+        unsigned xt = od_type(od, g);
+        uint64_t m = od_mfn(od, g);
+        if (xt == p2m_mmio_dm && m == mfn_x(INVALID_MFN))
+            continue;
+        if (!e)
+            compare_gfn(r, od, g, 0, 0);
+        gfn_frame(r, h, od, xt, m);
     }
 }
 
@@ -325,14 +411,30 @@ static bool leaf_seen(const struct dirty_view *v, uint64_t base)
 /* Structural faults of the tree are reported by oracle_invariants (I4). */
 static void dirty_bad(void *ctx, const char *what, uint64_t mfn) {}
 
+static void compare_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_dom *od,
+                              struct oracle_reporter *r);
+static void compare_ld_scalars(const struct domain *d, const struct oracle_dom *od,
+                               struct oracle_reporter *r);
+
+/* leaves false: the scalars alone (a restricted check that proved the
+ * dirty log and the flat dirty bits unchanged). */
 static void compare_logdirty(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od,
-                             struct oracle_reporter *r)
+                             struct oracle_reporter *r, bool leaves)
 {
-    char e1[24], a1[24];
     if (d->ld.enabled != od->ld_enabled)
         oracle_report(r, od->ld_enabled ? "on" : "off",
                       d->ld.enabled ? "on" : "off", "d%u.ld.enabled", od->id);
+    if (leaves)
+        compare_ld_leaves(h, d, od, r);
+    compare_ld_scalars(d, od, r);
+}
+
+static void compare_ld_leaves(const struct host *h, const struct domain *d,
+                              const struct oracle_dom *od,
+                              struct oracle_reporter *r)
+{
     struct dirty_view v = { od, r, NULL, 0, 0 };
     struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, rec_frame };
     oracle_sim_ld_leaves(h, d, &vis);
@@ -348,6 +450,12 @@ static void compare_logdirty(const struct host *h, const struct domain *d,
                 dirty_report(&v, first + i, true, false);
     }
     free(v.seen);
+}
+
+static void compare_ld_scalars(const struct domain *d, const struct oracle_dom *od,
+                               struct oracle_reporter *r)
+{
+    char e1[24], a1[24];
     uint64_t xc = od->dirty_count;
     if (d->ld.dirty_count != xc)
         oracle_report(r, u64s(xc, e1), u64s(d->ld.dirty_count, a1),
@@ -397,7 +505,9 @@ static void compare_frame_refs(const struct oracle *o, const struct host *h,
  * (oracle_check()'s change-proportional check), NULL: every frame. */
 static unsigned compare_impl(const struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx,
-                             const uint64_t *only, size_t nonly)
+                             const uint64_t *only, size_t nonly,
+                             const struct dom_restrict *dr, const struct dom_save *old,
+                             struct dom_save *out, int64_t shr_tot[2])
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -415,8 +525,13 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (d->max_gfn != od->max_gfn)
             oracle_report(&r, u64s(od->max_gfn, e1), u64s(d->max_gfn, a1),
                           "d%u.max_gfn", od->id);
-        compare_p2m(o, h, d, od, &r);
-        compare_logdirty(h, d, od, &r);
+        /* dr: this domain restricted to some gfns (oracle_check()) */
+        const struct dom_restrict *x = dr ? &dr[i] : NULL;
+        if (!x || x->full)
+            compare_p2m(o, h, d, od, &r);
+        else
+            compare_p2m_gfns(h, d, od, &r, x->gfns, x->ngfns);
+        compare_logdirty(h, d, od, &r, !x || x->ld_full);
         /* PML: on together with log-dirty, and each vCPU's index (the
          * number of gpas logged and not yet flushed). */
         if (d->pml_on != od->pml_on)
@@ -431,19 +546,37 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         oracle_compare_monitor(d, od, &r);
         /* PoD cache pages are the domain's, and so are pages it removed
          * that others still reference. */
-        uint64_t ram = od->pod_count + od->orphans;
+        uint64_t ram = 0;
         /* The ioreq server mapping and its entry count. */
         uint64_t nioreq = 0;
-        for (uint64_t ci = 0; ci < od->nchunks; ci++) {
-            const struct oracle_chunk *c = od->chunks[ci];
-            for (uint64_t i = 0; c && i < ORACLE_CHUNK &&
-                                 (ci << ORACLE_CHUNK_SHIFT) + i < od->max_gfn; i++) {
-                /* shared frames are dom_cow's, not the domain's */
-                ram += p2m_is_ram(c->type[i]) && c->type[i] != p2m_ram_shared &&
-                       c->mfn[i] != mfn_x(INVALID_MFN);
-                nioreq += c->type[i] == p2m_ioreq_server;
+        if (x && !x->full) {
+            /* the last check's counts, changed by the gfns written since
+             * (od->gmark: what each held before) */
+            ram = old[i].ram;
+            nioreq = old[i].nioreq;
+            for (size_t j = 0; j < od->gmark_n; j++) {
+                const struct oracle_gmark *gm = &od->gmark[j];
+                unsigned t = od_type(od, gm->g);
+                uint64_t m = od_mfn(od, gm->g);
+                ram += (uint64_t)gfn_counts_ram(t, m) - gfn_counts_ram(gm->type, gm->mfn);
+                nioreq += (uint64_t)(t == p2m_ioreq_server) -
+                          (gm->type == p2m_ioreq_server);
+            }
+        } else {
+            for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+                const struct oracle_chunk *c = od->chunks[ci];
+                for (uint64_t j = 0; c && j < ORACLE_CHUNK &&
+                                     (ci << ORACLE_CHUNK_SHIFT) + j < od->max_gfn; j++) {
+                    ram += gfn_counts_ram(c->type[j], c->mfn[j]);
+                    nioreq += c->type[j] == p2m_ioreq_server;
+                }
             }
         }
+        if (out) {
+            out[i].ram = ram;
+            out[i].nioreq = nioreq;
+        }
+        ram += od->pod_count + od->orphans;
         if (d->ioreq.entry_count != nioreq)
             oracle_report(&r, u64s(nioreq, e1), u64s(d->ioreq.entry_count, a1),
                           "d%u.ioreq.entry_count", od->id);
@@ -488,7 +621,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     }
 
     /* Memory sharing: shared frames, copies made by unsharing, shr_pages. */
-    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly);
+    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly, shr_tot);
 
     /* The M2P, frame by frame. */
     if (h->nr_frames != o->nr_frames)
@@ -536,7 +669,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
 unsigned oracle_compare(const struct oracle *o, const struct host *h,
                         oracle_report_fn report, void *ctx)
 {
-    return compare_impl(o, h, report, ctx, NULL, 0);
+    return compare_impl(o, h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
 }
 
 /* ---- oracle_invariants ------------------------------------------------------------ */
@@ -707,7 +840,9 @@ static void inv_frame(const struct host *h, struct oracle_reporter *rp,
  * *cnt the counts of every frame already (oracle_check()); NULL: every
  * frame, *cnt (if not NULL) receives the counts. */
 static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ctx,
-                         const uint64_t *only, size_t nonly, struct inv_counts *cnt)
+                         const uint64_t *only, size_t nonly, struct inv_counts *cnt,
+                         const struct dom_restrict *dr, const struct dom_save *old,
+                         struct dom_save *out)
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -761,10 +896,23 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         struct inv_ctx c = { h, d, &r, 0 };
         oracle_invariants_paging(h, d, &r);
 
-        /* I1 and the table count of I6. */
-        struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
-        unsigned tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
-                                 : oracle_ept_walk(h, d->ept_root, &ev);
+        /* I1 and the table count of I6; restricted (dr): I1 on the listed
+         * gfns, the tables as last counted (no table came or went). */
+        const struct dom_restrict *x = dr ? &dr[i] : NULL;
+        unsigned tables;
+        if (x && !x->full) {
+            tables = old[i].tables;
+            for (size_t j = 0; j < x->ngfns; j++) {
+                unsigned order;
+                uint64_t e = ept_lookup_order(h, d->ept_root, x->gfns[j], &order);
+                if (e)
+                    inv_leaf(&c, x->gfns[j], e, order);
+            }
+        } else {
+            struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
+            tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
+                            : oracle_ept_walk(h, d->ept_root, &ev);
+        }
         if (tables != d->p2m_pages || d->p2m_pages != p2m_frames[i]) {
             char got[64];
             snprintf(got, sizeof got, "tables=%u pgu_p2m=%" PRIu64, tables,
@@ -774,8 +922,19 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         }
 
         /* I3, I4. */
-        struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
-        unsigned frames = oracle_sim_ld_leaves(h, d, &lv);
+        unsigned frames;
+        if (x && !x->ld_full) {
+            frames = old[i].ld_frames;
+            c.dirty_bits = old[i].ld_bits;
+        } else {
+            struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
+            frames = oracle_sim_ld_leaves(h, d, &lv);
+        }
+        if (out) {
+            out[i].tables = tables;
+            out[i].ld_frames = frames;
+            out[i].ld_bits = c.dirty_bits;
+        }
         if (d->ld.dirty_count < c.dirty_bits && !d->ld.partial_clean) {
             char want[40];
             snprintf(want, sizeof want, ">= %" PRIu64 " (bits in tree)",
@@ -797,7 +956,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx)
 {
-    return inv_impl(h, report, ctx, NULL, 0, NULL);
+    return inv_impl(h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
 }
 
 /* ---- oracle_check: a clean check is not repeated while nothing changed --------------- */
@@ -813,15 +972,16 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * sim's domain structures and the oracle's flat domains.  So after a check
  * that reported nothing, oracle_check() keeps the set of frames the walks
  * read (the watch set) and a serialisation of everything else but the
- * per-frame arrays (the baseline).  The next check with full false reports
+ * per-frame and per-gfn arrays (the baseline).  The next check with full false reports
  * nothing without decoding anything if (1) no watched frame is in host
  * memory's change log since then (model/hostmem.c logs exactly the frames
  * whose bytes changed; the caller passes the log: time proportional to the
  * writes, and the oracle never reads the sim's memory except through
  * hostmem_frame_peek()), (2) no frame's metadata was marked, by the sim
  * (hostmem_meta_mark(): page_info, M2P, sharing handle) or by the oracle
- * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), and
- * (3) the baseline is byte-for-byte the same, compared in place: only the
+ * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), (3)
+ * no gfn of the flat model was written (oracle_chunk_get() marks them),
+ * and (4) the baseline is byte-for-byte the same, compared in place: only the
  * blocks that differ are copied.  A step whose
  * writes hit the watch set runs the checks and leaves the baseline unbuilt
  * (a step that changes the tables is mostly followed by more: the copy
@@ -864,7 +1024,29 @@ struct oracle_cache {
     } dom[SIM_MAX_DOMAINS];
     uint64_t *set;          /* the frames a restricted check re-checks */
     size_t nset, capset;
+    /* The per-domain half restricted to the gfns that changed (below):
+     * each table's first gfn and domain slot (TAB_ALIAS: reached twice),
+     * the M2P then, per domain slot the counts and walk totals then
+     * (dsv; dnew: those of the check running) and the state the per-gfn
+     * compares read besides the gfn's own entries (dst). */
+    uint64_t *tabbase;
+    uint8_t *tabdom;
+    uint64_t *m2psh;
+    uint64_t nm2psh;
+    struct dom_save dsv[SIM_MAX_DOMAINS], dnew[SIM_MAX_DOMAINS];
+    struct dom_state {
+        bool pml_on, ioreq_write, ept_raw;
+        struct log_dirty ld;
+    } dst[SIM_MAX_DOMAINS];
+    int64_t shr_tot[2];     /* the S5 counts then (oracle_compare_sharing()) */
+    uint8_t *oshr;          /* per frame: the oracle shared it then */
+    uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
+    uint64_t noshr;
+    uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
+    size_t ngl, capgl;
 };
+
+#define TAB_ALIAS 0xFF
 
 static struct oracle_cache *cur_rec; /* set while a check records */
 
@@ -978,19 +1160,10 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
         ser_add(&s, &od->live, sizeof od->live);
         if (!od->live)
             continue;
+        /* The per-gfn arrays are not copied either: every write to them
+         * marks the gfn (oracle_chunk_get(), od->gmark) or the domain
+         * (gmark_all), and a check with marks is never reused. */
         ser_add(&s, od, sizeof(*od));
-        for (uint64_t ci = 0; ci < od->nchunks; ci++) {
-            const struct oracle_chunk *c = od->chunks[ci];
-            uint64_t first = ci << ORACLE_CHUNK_SHIFT;
-            uint64_t n = od->max_gfn - first < ORACLE_CHUNK ? od->max_gfn - first
-                                                              : ORACLE_CHUNK;
-            ser_add(&s, &c, sizeof c);
-            if (!c)
-                continue;
-            ser_add(&s, c->mfn, n * sizeof(*c->mfn));
-            ser_add(&s, c->type, n * sizeof(*c->type));
-            ser_add(&s, c->dirty, (n + 7) / 8);
-        }
     }
     if (s.pos != k->baselen)
         s.diff = true;
@@ -1043,6 +1216,12 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->tablvl);
     free(o->cache->tabsnap);
     free(o->cache->set);
+    free(o->cache->tabbase);
+    free(o->cache->tabdom);
+    free(o->cache->m2psh);
+    free(o->cache->gl);
+    free(o->cache->oshr);
+    free(o->cache->oxrefs);
     free(o->cache);
     o->cache = NULL;
 }
@@ -1084,15 +1263,17 @@ static void hash_report(void *ctx, const char *field, const char *expected,
  * re-check only: the frames whose metadata the sim marked
  * (hostmem_meta_mark()), those the oracle marked (oracle_mark_mfn()), and
  * the frames named by EPT leaves that changed (old and new mfn), found by
- * comparing each written table with its copy from the last check.  The
- * per-domain half (P2M, log-dirty, PoD, paging, ...) runs in full.  The
+ * comparing each written table with its copy from the last check, and
+ * the written frames that are (or were) shared (S2: their bytes).  The
+ * per-domain half is restricted too (restrict_doms(), below).  The
  * counts are the last ones with the changed frames' old contributions
- * (the copy of h->frames) replaced.  It is not tried (the check runs in
- * full) when a log overflowed, the domain set or a domain's root or size
- * changed, a domain has NPT or raw EPT entries, the oracle shares frames,
- * or a table entry that changed is (or was) a pointer to a table or a
- * 1 GiB leaf.  It only ever concludes "nothing to report": if anything
- * reports, the check runs again in full, so the reports and their order
+ * (the copy of h->frames; for the sharing counters S5, copies of the
+ * oracle's handles and xrefs) replaced.  It is not tried (the check runs
+ * in full) when a log overflowed, the domain set or a domain's root or
+ * size changed, a domain has NPT, or a table entry that changed is (or
+ * was) a pointer to a table or a 1 GiB leaf.  It only ever concludes
+ * "nothing to report": if anything reports, the check runs again in
+ * full, so the reports and their order
  * are exactly the full check's; oracle_check_verify() at the end of a run
  * repeats the last restricted check in full.
  */
@@ -1114,14 +1295,21 @@ static bool tab_find(const struct oracle_cache *k, uint64_t m, size_t *at)
     return false;
 }
 
-/* The EPT levels of the recorded tables, walked from each root. */
-static void tab_levels(struct oracle_cache *k, const struct domain *d, uint64_t mfn,
-                       unsigned level)
+/* The EPT levels of the recorded tables, walked from each root, with the
+ * first gfn each maps and its domain slot. */
+static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
+                       unsigned level, uint64_t base)
 {
     size_t at;
-    if (!tab_find(k, mfn, &at) || k->tablvl[at])
+    if (!tab_find(k, mfn, &at))
         return;
+    if (k->tablvl[at]) {
+        k->tabdom[at] = TAB_ALIAS;
+        return;
+    }
     k->tablvl[at] = (uint8_t)level;
+    k->tabbase[at] = base;
+    k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
@@ -1129,14 +1317,34 @@ static void tab_levels(struct oracle_cache *k, const struct domain *d, uint64_t 
         uint64_t e;
         memcpy(&e, t + 8 * i, sizeof e);
         if ((e & ORACLE_RWX) && !(e & 0x80))
-            tab_levels(k, d, ORACLE_EPTE_MFN(e), level - 1);
+            tab_levels(k, slot, ORACLE_EPTE_MFN(e), level - 1,
+                       base + ((uint64_t)i << (9 * (level - 1))));
     }
+}
+
+/* What the per-gfn compares of domain slot i read besides the gfns'
+ * own entries, after a check. */
+static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
+                           const struct host *h)
+{
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        const struct domain *d = h->domains[i];
+        const struct oracle_dom *od = d ? oracle_dom_find(o, d->id) : NULL;
+        memset(&k->dst[i], 0, sizeof(k->dst[i]));
+        if (!d || !od)
+            continue;
+        k->dst[i].pml_on = od->pml_on;
+        k->dst[i].ioreq_write = od->ioreq_write;
+        k->dst[i].ept_raw = d->ept_raw;
+        memcpy(&k->dst[i].ld, &d->ld, sizeof(d->ld));
+    }
+    memcpy(k->dsv, k->dnew, sizeof(k->dsv));
 }
 
 static bool doms_supported(const struct host *h)
 {
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        if (h->domains[i] && (h->domains[i]->npt || h->domains[i]->ept_raw))
+        if (h->domains[i] && h->domains[i]->npt)
             return false;
     return true;
 }
@@ -1157,7 +1365,8 @@ static void dom_keys(const struct host *h, struct dom_key *dk)
 }
 
 /* After a full check: the state the next restricted one starts from. */
-static void restrict_save(struct oracle_cache *k, const struct host *h)
+static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
+                          const struct host *h)
 {
     k->fsh_ok = false;
     if (k->nfsh != h->nr_frames) {
@@ -1182,6 +1391,35 @@ static void restrict_save(struct oracle_cache *k, const struct host *h)
         return;
     k->tablvl = lv;
     memset(lv, 0, o);
+    uint8_t *td = realloc(k->tabdom, o ? o : 1);
+    if (!td)
+        return;
+    k->tabdom = td;
+    uint64_t *tb = realloc(k->tabbase, (o ? o : 1) * sizeof(*tb));
+    if (!tb)
+        return;
+    k->tabbase = tb;
+    if (k->nm2psh != h->nr_frames) {
+        free(k->m2psh);
+        k->m2psh = malloc((h->nr_frames ? h->nr_frames : 1) * sizeof(*k->m2psh));
+        k->nm2psh = k->m2psh ? h->nr_frames : 0;
+        if (!k->m2psh)
+            return;
+    }
+    memcpy(k->m2psh, h->m2p, h->nr_frames * sizeof(*k->m2psh));
+    /* the oracle's sharing state per frame (its S5 shares) */
+    if (k->noshr != orc->nr_frames) {
+        free(k->oshr);
+        free(k->oxrefs);
+        k->oshr = malloc(orc->nr_frames ? orc->nr_frames : 1);
+        k->oxrefs = malloc((orc->nr_frames ? orc->nr_frames : 1) * sizeof(*k->oxrefs));
+        k->noshr = k->oshr && k->oxrefs ? orc->nr_frames : 0;
+        if (!k->noshr)
+            return;
+    }
+    for (uint64_t m = 0; m < orc->nr_frames; m++)
+        k->oshr[m] = orc->shr_handle && orc->shr_handle[m];
+    memcpy(k->oxrefs, orc->xrefs, orc->nr_frames * sizeof(*k->oxrefs));
     if (o * PAGE_SIZE > k->capsnap) {
         uint8_t *x = realloc(k->tabsnap, o * PAGE_SIZE);
         if (!x)
@@ -1199,8 +1437,30 @@ static void restrict_save(struct oracle_cache *k, const struct host *h)
     }
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
-            tab_levels(k, h->domains[i], mfn_x(h->domains[i]->ept_root), 4);
+            tab_levels(k, i, mfn_x(h->domains[i]->ept_root), 4, 0);
+    dom_state_save(k, orc, h);
     k->fsh_ok = true;
+}
+
+/* The first entry at or after i where a table's copy old and its bytes
+ * cur (NULL: zeros) differ, PAGE_SIZE / 8 if none; 64 bytes at a time (a
+ * written table mostly differs in an entry or two). */
+static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
+{
+    static const uint8_t zero[64];
+    for (; i < PAGE_SIZE / 8; i++) {
+        if (!(i & 7) && !memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 64)) {
+            i += 7;
+            continue;
+        }
+        uint64_t a, b = 0;
+        memcpy(&a, old + 8 * i, 8);
+        if (cur)
+            memcpy(&b, cur + 8 * i, 8);
+        if (a != b)
+            return i;
+    }
+    return PAGE_SIZE / 8;
 }
 
 static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
@@ -1220,8 +1480,8 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
 {
     uint64_t nr = h->nr_frames;
     k->nset = 0;
-    if (!k->fsh_ok || k->nfsh != nr || o->nr_frames != nr || nwritten == SIZE_MAX ||
-        nmeta == SIZE_MAX || o->mark_n == SIZE_MAX || o->shr_handle ||
+    if (!k->fsh_ok || k->nfsh != nr || k->noshr != nr || o->nr_frames != nr ||
+        nwritten == SIZE_MAX || nmeta == SIZE_MAX || o->mark_n == SIZE_MAX ||
         !doms_supported(h))
         return false;
     struct dom_key dk[SIM_MAX_DOMAINS];
@@ -1236,6 +1496,12 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             return false;
     for (size_t w = 0; w < nwritten; w++) {
         size_t at;
+        uint64_t m = written[w];
+        /* S2: a shared frame's bytes must not change */
+        if (m < nr && (k->oshr[m] || (o->shr_handle && o->shr_handle[m]) ||
+                       (h->shr_handle && h->shr_handle[m])) &&
+            !set_add(k, m, nr))
+            return false;
         if (!tab_find(k, written[w], &at))
             continue; /* not a table the walks read */
         unsigned lvl = k->tablvl[at];
@@ -1243,7 +1509,8 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             return false;
         const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
         const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
-        for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+        for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
+             i = tab_next_diff(old, cur, i + 1)) {
             uint64_t e[2] = { 0, 0 };
             memcpy(&e[0], old + 8 * i, 8);
             if (cur)
@@ -1278,12 +1545,17 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
 }
 
 /* After a clean restricted check: the saved state follows. */
-static void restrict_commit(struct oracle_cache *k, const struct host *h,
-                            const struct inv_counts *cnt, const uint64_t *written,
-                            size_t nwritten)
+static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
+                            const struct host *h, const struct inv_counts *cnt,
+                            const uint64_t *written, size_t nwritten)
 {
-    for (size_t i = 0; i < k->nset; i++)
+    for (size_t i = 0; i < k->nset; i++) {
         k->fsh[k->set[i]] = h->frames[k->set[i]];
+        k->m2psh[k->set[i]] = h->m2p[k->set[i]];
+        k->oshr[k->set[i]] = o->shr_handle && o->shr_handle[k->set[i]];
+        k->oxrefs[k->set[i]] = o->xrefs[k->set[i]];
+    }
+    dom_state_save(k, o, h);
     k->cnt = *cnt;
     for (size_t w = 0; w < nwritten; w++) {
         size_t at;
@@ -1307,6 +1579,139 @@ static void oracle_marks_clear(struct oracle *o)
             o->mark_bits[o->mark_list[i] >> 6] &= ~(UINT64_C(1) << (o->mark_list[i] & 63));
     }
     o->mark_n = 0;
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        if (o->doms[i].live)
+            oracle_gfn_marks_clear(&o->doms[i]);
+}
+
+/* Did an op write a gfn of the flat model since the last check? */
+static bool gfns_marked(const struct oracle *o)
+{
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
+            return true;
+    return false;
+}
+
+static bool gl_add(struct oracle_cache *k, unsigned slot, uint64_t g)
+{
+    if (!grow(&k->gl, &k->capgl, k->ngl + 1))
+        return false;
+    k->gl[k->ngl++] = (uint64_t)slot << 56 | g;
+    return true;
+}
+
+/*
+ * The per-domain half of a restricted check (see "the per-frame half"
+ * above for the rest): after a clean check, the P2M compare and I1 of a
+ * gfn are a function of its EPT leaf, its flat-model entry, the frame
+ * metadata and M2P entry of the frame it names, and a few domain fields
+ * (dom_state: PML on, ioreq claims writes, raw entries).  So, for each
+ * domain, they run on: the gfns under table entries that changed (level-1
+ * entries of written tables, diffed against the copies), the gfns the
+ * oracle wrote (od->gmark), and for each frame of the per-frame set the
+ * gfn its M2P named at the last check -- a clean check proved that a RAM
+ * gfn's frame has the gfn as M2P, so no other unchanged gfn reads that
+ * frame.  The counts (RAM and ioreq_server gfns) are the last ones plus
+ * the marked gfns' differences; the table count stays (no pointer
+ * changed: restrict_set()).  A domain runs in full when a 2 MiB leaf
+ * changed, the oracle rewrote gfns wholesale or a dom_state field
+ * changed.  Its dirty-log compare and I3/I4 run in full when a watched
+ * frame other than an EPT table (a log-dirty frame) was written, its
+ * struct log_dirty changed or a marked gfn's dirty bit changed; else the
+ * last totals stand.  oracle_check_skip_gfns() (mutant
+ * check_skip_gfn_mark) drops the changed tables' and the oracle's gfns.
+ * dr[] points into k->gl.
+ */
+static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
+                          const struct host *h, const uint64_t *written,
+                          size_t nwritten, struct dom_restrict *dr)
+{
+    bool skip = o->chk_skip_gfns, ld_any = false;
+    k->ngl = 0;
+    memset(dr, 0, SIM_MAX_DOMAINS * sizeof(*dr));
+    for (size_t w = 0; w < nwritten; w++) {
+        size_t at;
+        if (!tab_find(k, written[w], &at)) {
+            ld_any |= watched(k, written[w]);
+            continue;
+        }
+        unsigned lvl = k->tablvl[at], slot = k->tabdom[at];
+        if (slot >= SIM_MAX_DOMAINS)
+            return false;
+        const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
+        const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
+        for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
+             i = tab_next_diff(old, cur, i + 1)) {
+            uint64_t e0 = 0, e1 = 0;
+            memcpy(&e0, old + 8 * i, 8);
+            if (cur)
+                memcpy(&e1, cur + 8 * i, 8);
+            if (e0 == e1)
+                continue;
+            if (lvl == 1) {
+                if (!skip && !gl_add(k, slot, k->tabbase[at] + i))
+                    return false;
+            } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
+                       ((e1 & ORACLE_RWX) && (e1 & EPTE_SP))) {
+                dr[slot].full = true;
+            }
+        }
+    }
+    /* A re-checked frame that is (or was) shared may be named by any
+     * number of gfns, which its M2P does not tell: every domain in full. */
+    bool shared = false;
+    for (size_t j = 0; j < k->nset && !shared; j++) {
+        uint64_t m = k->set[j];
+        shared = k->m2psh[m] == SHARED_M2P_ENTRY || h->m2p[m] == SHARED_M2P_ENTRY ||
+                 o->m2p[m] == SHARED_M2P_ENTRY;
+    }
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        const struct domain *d = h->domains[i];
+        if (!d)
+            continue;
+        const struct oracle_dom *od = oracle_dom_find(o, d->id);
+        const struct dom_state *ds = &k->dst[i];
+        if (shared)
+            dr[i].full = true;
+        if (!od || od->gmark_all || d->npt || od->pml_on != ds->pml_on ||
+            od->ioreq_write != ds->ioreq_write || d->ept_raw != ds->ept_raw)
+            dr[i].full = dr[i].ld_full = true;
+        if (ld_any || memcmp(&d->ld, &ds->ld, sizeof(d->ld)))
+            dr[i].ld_full = true;
+        for (size_t j = 0; od && !od->gmark_all && j < od->gmark_n; j++) {
+            const struct oracle_gmark *gm = &od->gmark[j];
+            if (!skip && !gl_add(k, i, gm->g))
+                return false;
+            if (oracle_test_dirty(od, gm->g) != gm->dirty)
+                dr[i].ld_full = true;
+        }
+        for (size_t j = 0; j < k->nset; j++) {
+            uint64_t g = k->m2psh[k->set[j]];
+            if (g != INVALID_M2P_ENTRY && g != SHARED_M2P_ENTRY &&
+                g <= ORACLE_EPT_GFN_MASK && !gl_add(k, i, g))
+                return false;
+        }
+    }
+    if (k->ngl)
+        qsort(k->gl, k->ngl, sizeof(*k->gl), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < k->ngl; i++)
+        if (!u || k->gl[u - 1] != k->gl[i])
+            k->gl[u++] = k->gl[i];
+    k->ngl = u;
+    /* the keys sort by slot: each domain's gfns are one run, rewritten in
+     * place to bare gfns */
+    for (size_t i = 0; i < k->ngl;) {
+        unsigned slot = (unsigned)(k->gl[i] >> 56);
+        size_t j = i;
+        for (; j < k->ngl && k->gl[j] >> 56 == slot; j++)
+            k->gl[j] &= (UINT64_C(1) << 56) - 1;
+        dr[slot].gfns = k->gl + i;
+        dr[slot].ngfns = j - i;
+        i = j;
+    }
+    return true;
 }
 
 /* The restricted check: true when it proved that the full check reports
@@ -1315,7 +1720,9 @@ static bool check_restricted(struct oracle *o, const struct host *h,
                              struct oracle_cache *k, const uint64_t *written,
                              size_t nwritten, const uint64_t *meta, size_t nmeta)
 {
-    if (!restrict_set(k, o, h, written, nwritten, meta, nmeta))
+    struct dom_restrict dr[SIM_MAX_DOMAINS];
+    if (!restrict_set(k, o, h, written, nwritten, meta, nmeta) ||
+        !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
     struct inv_counts cnt = k->cnt;
     for (size_t i = 0; i < k->nset; i++) {
@@ -1331,17 +1738,28 @@ static bool check_restricted(struct oracle *o, const struct host *h,
             cnt.ld_frames[slot]--;
     }
     struct hash_sink hs = { NULL, NULL, HASH_INIT };
-    k->nframes = 0;
+    /* The watch set stays (the tables and dirty-log frames skipped here
+     * are unchanged); what this check reads joins it. */
     k->oom = false;
     k->rec_tab = false;
     cur_rec = k;
-    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset);
-    n += inv_impl(h, hash_report, &hs, k->set, k->nset, &cnt);
+    /* S5: the last counts without the re-checked frames' old shares */
+    int64_t shr_tot[2] = { k->shr_tot[0], k->shr_tot[1] };
+    for (size_t i = 0; i < k->nset; i++)
+        if (k->oshr[k->set[i]]) {
+            shr_tot[0]--;
+            shr_tot[1] -= (int64_t)k->oxrefs[k->set[i]] - 1;
+        }
+    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
+                              k->dnew, shr_tot);
+    n += inv_impl(h, hash_report, &hs, k->set, k->nset, &cnt, dr, k->dsv, k->dnew);
     cur_rec = NULL;
     watch_finish(k);
     if (n || k->oom)
         return false;
-    restrict_commit(k, h, &cnt, written, nwritten);
+    restrict_commit(k, o, h, &cnt, written, nwritten);
+    k->shr_tot[0] = shr_tot[0];
+    k->shr_tot[1] = shr_tot[1];
     return true;
 }
 
@@ -1354,7 +1772,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         o->cache = calloc(1, sizeof(*o->cache));
     struct oracle_cache *k = o->cache;
     bool mem_changed = !k || watch_hit(k, written, nwritten);
-    bool marked = nmeta || o->mark_n;
+    bool marked = nmeta || o->mark_n || gfns_marked(o);
     /* The baseline is compared (and brought up to date) only when it can
      * decide: no watched frame changed, no frame marked, and the last
      * check was clean. */
@@ -1365,6 +1783,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
             k->last_reused = true;
             k->last_hash = HASH_INIT; /* no reports */
             oracle_marks_clear(o);
+            o->chk_stats.skipped++;
             return 0;
         }
     }
@@ -1382,8 +1801,10 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
             k->base_current = false;
         k->last_reused = true;
         k->last_hash = HASH_INIT;
+        o->chk_stats.restricted++;
         return 0;
     }
+    o->chk_stats.full++;
     struct hash_sink hs = { report, ctx, HASH_INIT };
     if (k) {
         k->nframes = 0;
@@ -1392,8 +1813,10 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         k->rec_tab = true;
         cur_rec = k;
     }
-    unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0);
-    n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL);
+    unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
+                              k ? k->dnew : NULL, k ? k->shr_tot : NULL);
+    n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
+                  k ? k->dnew : NULL);
     cur_rec = NULL;
     /* Copies made by unsharing are checked in the step that made them. */
     o->shr_npend = 0;
@@ -1402,7 +1825,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         watch_finish(k);
         k->clean = n == 0 && !k->oom;
         if (k->clean)
-            restrict_save(k, h);
+            restrict_save(k, o, h);
         else
             k->fsh_ok = false;
         /* The baseline must hold this check's inputs: compared above, it
@@ -1419,6 +1842,13 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         k->last_hash = hs.h;
     }
     return n;
+}
+
+void oracle_check_skip_gfns(struct oracle *o, bool on) { o->chk_skip_gfns = on; }
+
+void oracle_check_stats(const struct oracle *o, struct oracle_check_stats *out)
+{
+    *out = o->chk_stats;
 }
 
 unsigned oracle_check_verify(struct oracle *o, const struct host *h,

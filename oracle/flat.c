@@ -53,6 +53,7 @@ static void dom_free(struct oracle_dom *od)
     free(od->raw);
     free(od->pml_gpa);
     free(od->pod_cache);
+    free(od->gmark);
     memset(od, 0, sizeof(*od));
 }
 
@@ -78,14 +79,51 @@ struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g)
         /* p2m->default_access */
         memset(c->access, p2m_access_rwx, sizeof(c->access));
         memset(c->dirty, 0, sizeof(c->dirty));
+        memset(c->gmark, 0, sizeof(c->gmark));
         od->chunks[i] = c;
     }
-    return od->chunks[i];
+    struct oracle_chunk *c = od->chunks[i];
+    /* Every writer of the per-gfn arrays comes here first: the gfn is
+     * marked for oracle_check() (check.c) with what it holds before this
+     * write, once per check. */
+    unsigned j = (unsigned)(g & (ORACLE_CHUNK - 1));
+    if (!(c->gmark[j / 8] >> (j % 8) & 1) && !od->gmark_all) {
+        if (od->gmark_n == od->gmark_cap) {
+            size_t cap = od->gmark_cap ? 2 * od->gmark_cap : 64;
+            struct oracle_gmark *x = realloc(od->gmark, cap * sizeof(*x));
+            if (!x) {
+                oracle_gfn_mark_all(od);
+                return c;
+            }
+            od->gmark = x;
+            od->gmark_cap = cap;
+        }
+        c->gmark[j / 8] |= (uint8_t)(1u << (j % 8));
+        od->gmark[od->gmark_n++] = (struct oracle_gmark){
+            g, c->mfn[j], c->type[j], (c->dirty[j / 8] >> (j % 8) & 1) != 0
+        };
+    }
+    return c;
+}
+
+void oracle_gfn_marks_clear(struct oracle_dom *od)
+{
+    for (size_t i = 0; i < od->gmark_n; i++) {
+        uint64_t g = od->gmark[i].g;
+        od->chunks[g >> ORACLE_CHUNK_SHIFT]->gmark[(g & (ORACLE_CHUNK - 1)) / 8] = 0;
+    }
+    if (od->gmark_all) /* marks may be left from before the list overflowed */
+        for (uint64_t c = 0; c < od->nchunks; c++)
+            if (od->chunks[c])
+                memset(od->chunks[c]->gmark, 0, sizeof(od->chunks[c]->gmark));
+    od->gmark_n = 0;
+    od->gmark_all = false;
 }
 
 /* Every gfn's dirty bit cleared (chunks kept). */
 static void clear_all_dirty(struct oracle_dom *od)
 {
+    oracle_gfn_mark_all(od);
     for (uint64_t c = 0; c < od->nchunks; c++)
         if (od->chunks[c])
             memset(od->chunks[c]->dirty, 0, sizeof(od->chunks[c]->dirty));
@@ -565,6 +603,7 @@ int oracle_op_ioreq_server(struct oracle *o, domid_t d, unsigned server,
         return -EINVAL;
     od->ioreq_mapped = od->ioreq_write = false;
     od->ioreq_server = 0;
+    oracle_gfn_mark_all(od);
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
         for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
@@ -852,6 +891,7 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
 
 static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 {
+    oracle_gfn_mark_all(od);
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
         for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
@@ -880,6 +920,7 @@ static void copy_dirty(const struct oracle_dom *od, uint8_t *bm, uint64_t from,
  * (clear_page() / memset() in CLEAN; only the final zeroing counts). */
 static void clear_dirty(struct oracle_dom *od, uint64_t from, uint64_t to)
 {
+    oracle_gfn_mark_all(od);
     for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
         struct oracle_chunk *c = od->chunks[g >> ORACLE_CHUNK_SHIFT];
         if (!c) {

@@ -61,6 +61,18 @@ struct oracle_chunk {
     uint8_t order[ORACLE_CHUNK];
     uint8_t access[ORACLE_CHUNK];     /* p2m_access_t (rwx by default) */
     uint8_t dirty[ORACLE_CHUNK / 8];  /* one bit per gfn */
+    /* gfns written since the last oracle_check() (oracle_chunk_get()
+     * marks them): one bit per gfn, the list is od->gmark */
+    uint8_t gmark[ORACLE_CHUNK / 8];
+};
+
+/* A gfn of the flat model written since the last oracle_check(), with
+ * what it held before its first write then: oracle_check()'s per-domain
+ * half re-compares these gfns and updates its counts by the difference. */
+struct oracle_gmark {
+    uint64_t g, mfn;
+    uint8_t type;
+    bool dirty;
 };
 
 struct oracle_dom {
@@ -144,7 +156,18 @@ struct oracle_dom {
     uint32_t mon_waitq[SIM_MAX_VCPUS];
     struct mem_access_req mon_wait_req[SIM_MAX_VCPUS];
     uint8_t mon_state[SIM_MAX_VCPUS]; /* enum monitor_vcpu_state */
+    /* The gfns written since the last oracle_check() (oracle_chunk_get()),
+     * first write first; gmark_all: a writer changed gfns wholesale
+     * (retype_all(), clear_all_dirty(), ...) or the list could not grow,
+     * so every gfn counts as changed.  Both are empty between checks: the
+     * memo (check.c) serialises this struct. */
+    struct oracle_gmark *gmark;
+    size_t gmark_n, gmark_cap;
+    bool gmark_all;
 };
+
+/* Every gfn of od changed (a loop over its chunks wrote them). */
+static inline void oracle_gfn_mark_all(struct oracle_dom *od) { od->gmark_all = true; }
 
 struct oracle_cache;
 struct oracle;
@@ -174,6 +197,8 @@ struct oracle {
      * (then every frame counts as changed). */
     uint64_t *mark_bits, *mark_list;
     size_t mark_n, mark_cap;
+    bool chk_skip_gfns; /* oracle_check_skip_gfns() */
+    struct oracle_check_stats chk_stats; /* oracle_check_stats() */
     /* Memory sharing (oracle/sharing.c).  Per frame: the handle of a
      * shared frame (0: not shared) and an FNV-1a hash of its contents when
      * it was nominated (a shared frame never changes: every writer
@@ -220,6 +245,8 @@ void oracle_cache_free(struct oracle *o);
  * Aborts with a message when memory runs out: the oracle cannot judge
  * without its model. */
 struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g);
+/* Forgets od's gfn marks (oracle_check(), after each check). */
+void oracle_gfn_marks_clear(struct oracle_dom *od);
 /* The chunk holding g, or NULL when it was never written. */
 static inline const struct oracle_chunk *oracle_chunk(const struct oracle_dom *od,
                                                       uint64_t g)
@@ -282,12 +309,13 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
  * handle, contents unchanged since nominate; the pending copy checks;
  * d->shr_pages.  frame(): records each frame read (for oracle_check's
  * memo).  only: the per-frame part for these nonly frames alone (NULL:
- * every frame); oracle_check() passes the changed frames while the
- * oracle shares no frame (o->shr_handle NULL). */
+ * every frame); oracle_check() passes the changed frames, and in tot[2]
+ * the S5 counts (frames shared, frames saved) of every other frame.
+ * tot: receives the S5 counts of every frame (may be NULL). */
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly);
+                            const uint64_t *only, size_t nonly, int64_t tot[2]);
 /* ---- monitor.c ------------------------------------------------------------ */
 
 /* A mem_access violation of the gfn's access by the current vCPU

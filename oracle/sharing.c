@@ -166,6 +166,8 @@ int oracle_op_share(struct oracle *o, domid_t sd, gfn_t sgfn, uint64_t sh,
      * source frame (still ram_shared, 4 KiB, default access kept). */
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         struct oracle_dom *od = &o->doms[i];
+        if (od->live)
+            oracle_gfn_mark_all(od);
         for (uint64_t ci = 0; od->live && ci < od->nchunks; ci++) {
             struct oracle_chunk *c = od->chunks[ci];
             for (uint64_t j = 0; c && j < ORACLE_CHUNK; j++)
@@ -312,7 +314,7 @@ static void compare_shared_frame(const struct oracle *o, const struct host *h,
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly)
+                            const uint64_t *only, size_t nonly, int64_t tot[2])
 {
     char e1[24], a1[24];
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
@@ -321,8 +323,10 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
      * frames saved = sharers beyond the first of each frame. */
     int64_t xshared = 0, xsaved = 0;
     if (only) {
-        /* oracle_check() on the frames that changed, while the oracle
-         * shares none (no o->shr_handle: the counters are 0) */
+        /* oracle_check() on the frames that changed; the other frames'
+         * share of the counters comes in tot */
+        xshared = tot[0];
+        xsaved = tot[1];
         for (size_t i = 0; i < nonly; i++)
             if (only[i] < n)
                 compare_shared_frame(o, h, r, frame, only[i], &xshared, &xsaved);
@@ -342,6 +346,10 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
             }
             compare_shared_frame(o, h, r, frame, m, &xshared, &xsaved);
         }
+    }
+    if (tot) {
+        tot[0] = xshared;
+        tot[1] = xsaved;
     }
     if (h->shr_shared_mfns != xshared || h->shr_saved_mfns != xsaved) {
         char want[48], got[48];

@@ -213,6 +213,11 @@
  * and leaves CR3 and the registers unchanged. */
 #define MUT_PAE_LOAD_NO_GP (UINT64_C(1) << 45)
 
+/* engine (issue 6): oracle_check()'s restricted per-domain half drops
+ * the gfns that changed (oracle_check_skip_gfns()): the gfns under
+ * changed EPT entries and those the oracle's ops wrote. */
+#define MUT_CHECK_SKIP_GFN_MARK (UINT64_C(1) << 27)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;
 

@@ -520,6 +520,19 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
                       const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx);
+/* A broken change tracker on purpose, for the mutation tests (the engine
+ * sets it under mutant check_skip_gfn_mark): with on, restricted
+ * oracle_check()s re-compare none of the gfns under changed EPT entries
+ * or written by the oracle's ops, so they miss a change only those gfns
+ * show and oracle_check_verify() must say so. */
+void oracle_check_skip_gfns(struct oracle *o, bool on);
+/* How oracle_check() has decided so far: checks skipped (nothing read
+ * changed), restricted to the changed frames and gfns (concluded clean),
+ * and run in full. */
+struct oracle_check_stats {
+    uint64_t skipped, restricted, full;
+};
+void oracle_check_stats(const struct oracle *o, struct oracle_check_stats *out);
 /* After an oracle_check() that was skipped or restricted to the changed
  * frames, and no change since: the full checks again; if their reports
  * differ, one report "oracle.incremental" (a fault of the change tracking

@@ -22,13 +22,44 @@
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
+/* FNV_PRIME^n mod 2^64: FNV-1a over n zero bytes multiplies by it. */
+static uint64_t fnv_prime_pow(uint64_t n)
+{
+    uint64_t r = 1, b = FNV_PRIME;
+    for (; n; n >>= 1, b *= b)
+        if (n & 1)
+            r *= b;
+    return r;
+}
+
+/* FNV-1a 64 of the bytes into the digest.  A zero byte only multiplies
+ * by the prime, so a run of zero words (log-dirty bitmaps are mostly
+ * zeros) is one multiplication by a power: the same digest, in time
+ * proportional to the set words. */
 static void digest_bytes(struct engine *e, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        e->digest ^= b[i];
-        e->digest *= FNV_PRIME;
+    uint64_t h = e->digest, zeros = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, sizeof w);
+        if (!w) {
+            zeros += 8;
+            continue;
+        }
+        if (zeros) {
+            h *= fnv_prime_pow(zeros);
+            zeros = 0;
+        }
+        for (size_t j = i; j < i + 8; j++)
+            h = (h ^ b[j]) * FNV_PRIME;
     }
+    if (zeros)
+        h *= fnv_prime_pow(zeros);
+    for (; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    e->digest = h;
 }
 
 static void digest_str(struct engine *e, const char *s)
@@ -215,6 +246,7 @@ static void check_state(struct engine *e)
     size_t nw, nm;
     const uint64_t *w = hostmem_written_list(e->host->mem, &nw);
     const uint64_t *m = hostmem_meta_list(e->host->mem, &nm);
+    oracle_check_skip_gfns(e->oracle, MUTANT(MUT_CHECK_SKIP_GFN_MARK));
     oracle_check(e->oracle, e->host, full, w, nw, m, nm, divergence, e);
     hostmem_written_clear(e->host->mem);
     hostmem_meta_clear(e->host->mem);
@@ -693,7 +725,8 @@ int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c)
     for (; i + 8 <= bytes; i += 8) {
         uint64_t w;
         memcpy(&w, c->bitmap + i, sizeof w);
-        ndirty += (uint64_t)__builtin_popcountll(w);
+        if (w)
+            ndirty += (uint64_t)__builtin_popcountll(w);
     }
     for (; i < bytes; i++)
         ndirty += (uint64_t)__builtin_popcount(c->bitmap[i]);
@@ -710,6 +743,12 @@ int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c)
     if (!rc && !erc) {
         check_u64(e, "logdirty.pages", oc.pages, c->pages);
         for (uint64_t g = 0; g < want; g++) {
+            /* 64 gfns at a time while both bitmaps agree */
+            if (!(g & 63) && (g + 64) / 8 <= bytes &&
+                !memcmp(c->expect + g / 8, c->bitmap + g / 8, 8)) {
+                g += 63;
+                continue;
+            }
             if (c->expect[g / 8] == c->bitmap[g / 8]) {
                 g |= 7; /* the whole byte agrees */
                 continue;

@@ -3008,7 +3008,7 @@ static int run_chunk(const char *path, const char *text,
     struct recorder *rec = run < 0 ? NULL : opts->rec;
 
     struct lstate *s = calloc(1, sizeof(*s));
-    if (!s || eng_init(&s->eng, 0, opts->seed, rec, run)) {
+    if (!s || eng_init(&s->eng, opts->host_frames, opts->seed, rec, run)) {
         snprintf(res->status, sizeof res->status, "error");
         snprintf(res->message, sizeof res->message, "%s: out of memory", path);
         free(s);

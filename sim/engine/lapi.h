@@ -29,6 +29,8 @@ struct run_opts {
     unsigned full_check_every; /* engine.full_check_every (0: default) */
     bool npt;                  /* pagesim run --hap npt: domain{} without
                                 * hap = makes NPT domains */
+    uint64_t host_frames;      /* the host the run starts with (0: the
+                                * default); host{} still replaces it */
 };
 
 /* XTF-like result words: pass; fail (an expect() failed); diverge (the

@@ -13,6 +13,12 @@
  *    report what the full checks report; with the log losing writes
  *    (mutant check_skip_mark) they miss it and the end-of-run guard
  *    (oracle_check_verify) reports oracle.incremental.
+ * 3. The per-domain half restricted to the gfns that changed: a gfn only
+ *    the oracle changed (its op marks it) is compared at once; with the
+ *    restricted checks dropping the changed gfns (oracle_check_skip_gfns,
+ *    mutant check_skip_gfn_mark) the change is missed and the guard
+ *    reports it; the counts the restricted checks carry follow populate
+ *    and remove exactly (a full check every step agrees, step by step).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -23,6 +29,7 @@
 #include "../../sim/engine/lapi.h"
 #include "pagesim/hostmem.h"
 #include "pagesim/mutant.h"
+#include "pagesim/oracle.h"
 
 static void reset(void) { pagesim_mutants = 0; }
 
@@ -214,4 +221,106 @@ Test(check, a_marked_metadata_change_is_reported_at_once)
     e.log = NULL;
     eng_fini(&e);
     free(buf);
+}
+
+/* ---- the per-domain half: gfns the oracle changed ------------------------- */
+
+/* A change of gfn 7's access type in the oracle's flat model alone (the
+ * sim's entry stays rwx): no frame's state changes, only the per-domain
+ * compare of gfn 7 can see it. */
+static void oracle_only_change(struct engine *e, struct domain *d)
+{
+    cr_assert_eq(oracle_op_set_access(e->oracle, d->id, _gfn(7), p2m_access_r), 0);
+}
+
+Test(check, a_gfn_the_oracle_changed_is_compared_at_once)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    struct domain *d = small_world(&e, &buf, &len, &m);
+    oracle_only_change(&e, d);
+    eng_check_state(&e);
+    fflush(e.log);
+    cr_assert_gt(e.divergences, 0u);
+    cr_assert_not_null(strstr(buf, "d0.p2m[0x7].access"), "%s", buf);
+    uint64_t n = e.divergences;
+    eng_finish_checks(&e);
+    cr_assert_eq(e.divergences, n);
+    cr_assert_null(strstr(buf, "oracle.incremental"), "%s", buf);
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
+
+Test(check, a_dropped_gfn_mark_is_missed_then_reported)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    struct domain *d = small_world(&e, &buf, &len, &m);
+    pagesim_mutants = MUT_CHECK_SKIP_GFN_MARK;
+    oracle_only_change(&e, d);
+    eng_check_state(&e);
+    cr_assert_eq(e.divergences, 0u, "the restricted check dropped gfn 7");
+    eng_finish_checks(&e);
+    fflush(e.log);
+    cr_assert_gt(e.divergences, 0u);
+    cr_assert_not_null(strstr(buf, "oracle.incremental"), "%s", buf);
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
+
+/* Populate, remove and retype gfns step by step with restricted checks
+ * (the counts carried, tot_pages compared against them) and with a full
+ * check every step: the same (no) reports, and the guard agrees. */
+Test(check, restricted_counts_follow_populate_and_remove)
+{
+    for (unsigned every = 1; every <= 2; every++) {
+        struct engine e;
+        char *buf = NULL;
+        size_t len = 0;
+        mfn_t m;
+        struct domain *d = small_world(&e, &buf, &len, &m);
+        e.full_check_every = every == 1 ? 1 : INCREMENTAL_ONLY;
+        struct oracle_check_stats st0, st;
+        oracle_check_stats(e.oracle, &st0);
+        for (uint64_t g = 0x10; g < 0x20; g++) {
+            cr_assert_eq(eng_populate(&e, d, _gfn(g), NULL), 0);
+            eng_check_state(&e);
+        }
+        for (uint64_t g = 0x4; g < 0x18; g += 3) {
+            cr_assert_eq(eng_remove(&e, d, _gfn(g)), 0);
+            eng_check_state(&e);
+        }
+        for (uint64_t g = 0x18; g < 0x1c; g++) {
+            cr_assert_eq(eng_set_access(&e, d, _gfn(g), p2m_access_rx), 0);
+            eng_check_state(&e);
+        }
+        oracle_check_stats(e.oracle, &st);
+        st.restricted -= st0.restricted;
+        st.full -= st0.full;
+        eng_finish_checks(&e);
+        fflush(e.log);
+        cr_assert_eq(e.divergences, 0u, "every %u: %s", every, buf);
+        cr_assert_eq(d->tot_pages, 0x20u - 7u);
+        /* restricted: every step after the first full check concluded
+         * clean on the changed gfns with the carried counts (a count
+         * off by one would report tot_pages and run the check in full) */
+        if (every == 1)
+            cr_assert_eq(st.restricted, 0u, "restricted %lu full %lu skipped %lu", (unsigned long)st.restricted, (unsigned long)st.full, (unsigned long)st.skipped);
+        else
+            cr_assert(st.full == 0 && st.restricted >= 0x10u + 7u + 4u,
+                      "restricted %lu full %lu",
+                         (unsigned long)st.restricted, (unsigned long)st.full);
+        fclose(e.log);
+        e.log = NULL;
+        eng_fini(&e);
+        free(buf);
+    }
 }
