@@ -46,6 +46,11 @@ struct tlb_arr {
      * miss_fast() finds its fills' victims without scanning the stamps;
      * see "LRU order" below. */
     uint64_t *ord;
+    /* Host-side only, arrays of 8..16 ways: per set, 16 bytes, byte w the
+     * key_hash() of way w's key (ways with key 0 excepted), so that a key
+     * absent from a set is mostly ruled out with two word tests instead
+     * of 12 compares (kf_may_hold()). */
+    uint8_t *kf;
 };
 
 /* The search key of an entry: page number and size class, never 0. */
@@ -138,7 +143,37 @@ static bool arr_init_ord(struct tlb_arr *a)
     if (a->ways < 2 || a->ways > 16)
         return true;
     a->ord = calloc(a->sets, sizeof(*a->ord)); /* all stale */
-    return a->ord != NULL;
+    if (a->ways >= 8) /* below, a scan of the keys is as cheap */
+        a->kf = calloc(a->sets, 16);
+    return a->ord && (a->ways < 8 || a->kf);
+}
+
+/* A byte of the key for the set filter (tlb_arr.kf). */
+static inline uint8_t key_hash(uint64_t k)
+{
+    return (uint8_t)((k * 0x9E3779B97F4A7C15ULL) >> 56);
+}
+
+/* Way w of a set took key k. */
+static inline void kf_set(struct tlb_arr *a, size_t set, unsigned w, uint64_t k)
+{
+    if (a->kf)
+        a->kf[set * 16 + w] = key_hash(k);
+}
+
+/* Could the set hold key k (k != 0)?  false: no way has it -- every way
+ * with a key has that key's byte, and no byte of the set is k's (the
+ * zero-byte test's lowest hit is exact, so "any" is).  true: maybe (a
+ * byte collides, or an empty way's leftover byte), scan the keys. */
+static inline bool kf_may_hold(const struct tlb_arr *a, size_t set, uint64_t k)
+{
+    const uint64_t l = 0x0101010101010101ULL, h = l << 7, b = l * key_hash(k);
+    uint64_t x, y;
+    __builtin_memcpy(&x, &a->kf[set * 16], 8);
+    __builtin_memcpy(&y, &a->kf[set * 16 + 8], 8);
+    x ^= b;
+    y ^= b;
+    return ((((x - l) & ~x) | ((y - l) & ~y)) & h) != 0;
 }
 
 static bool psc_init(struct psc_arr *a, struct tlb_geom g)
@@ -188,6 +223,7 @@ void tlb_destroy(struct mmu_tlb *t)
         free(t->a[i].key);
         free(t->a[i].lru);
         free(t->a[i].ord);
+        free(t->a[i].kf);
     }
     for (int l = 2; l <= 5; l++) {
         free(t->psc[l].e);
@@ -335,14 +371,21 @@ static inline void ord_stale(struct tlb_arr *a, size_t set)
         a->ord[set] = 0;
 }
 
-/* See tlb.h: every set's LRU order stale or equal to its stamps'. */
-bool tlb_lru_order_ok(const struct mmu_tlb *t)
+/* See tlb.h: every set's LRU order stale or equal to its stamps', every
+ * way with a key filtered by its byte. */
+bool tlb_fast_state_ok(const struct mmu_tlb *t)
 {
     for (int ai = 0; ai < NR_ARR; ai++) {
         const struct tlb_arr *a = &t->a[ai];
-        for (size_t set = 0; a->ord && set < a->sets; set++)
+        for (size_t set = 0; a->ord && set < a->sets; set++) {
             if (a->ord[set] && a->ord[set] != ord_build(&a->lru[set * a->ways], a->ways))
                 return false;
+            for (unsigned w = 0; a->kf && w < a->ways; w++) {
+                uint64_t k = a->key[set * a->ways + w];
+                if (k && (a->kf[set * 16 + w] != key_hash(k) || !kf_may_hold(a, set, k)))
+                    return false;
+            }
+        }
     }
     return true;
 }
@@ -391,6 +434,7 @@ static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
     a->e[v] = *n;
     a->e[v].valid = 1;
     a->key[v] = k;
+    kf_set(a, set, (unsigned)(v - base), k);
     a->lru[v] = ++t->stamp;
     ord_touch(a, set, (unsigned)(v - base));
     a->has |= 1u << ((n->shift - 12) / 9);
@@ -451,6 +495,7 @@ static inline void arr_fill_new(struct mmu_tlb *t, struct tlb_arr *a,
     a->e[v] = *n;
     a->e[v].valid = 1;
     a->key[v] = tkey(n->vpn, n->shift);
+    kf_set(a, set, (unsigned)(v - base), a->key[v]);
     a->lru[v] = ++t->stamp;
     a->has |= 1u << ((n->shift - 12) / 9);
 }
@@ -898,14 +943,15 @@ static inline const uint8_t *stream_next(const struct hostmem *hm, uint64_t va,
  * decides before it changes anything: false leaves every structure as it
  * was, and the general path runs.  The caller checked IA-32e paging, no
  * SMEP/SMAP/PKE/PKS, no MBEC, no mutant, and that the L1 4 KiB array has
- * no entry for the page. */
+ * no entry with the page's key (of any tags). */
 /* Not inlined: in tlb_access() its registers and stack frame would tax
  * every L1 hit. */
 static __attribute__((noinline)) bool
 miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
-          const struct mmu_ept *ept, uint16_t vpid, uint16_t pcid, uint64_t va,
+          const struct mmu_ept *ept, uint16_t vpid, uint64_t va,
           enum access_kind k, struct mmu_result *res, struct tlb_result *tr)
 {
+    uint16_t pcid = tlb_pcid_of(cpu);
     if (ept->npt || ept->ad || ept->emulator || ept->pml)
         return false;
     unsigned vtop = (cpu->cr4 & X86_CR4_LA57) ? 56 : 47;
@@ -917,17 +963,20 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     if (k != ACC_FETCH && (arr_find(&t->a[A_D2M], va, 21, vpid, pcid, eptp)
                            || arr_find(&t->a[A_D1G], va, 30, vpid, pcid, eptp)))
         return false;
-    /* The STLB's 4 KiB set in one pass: any entry with the page's key
-     * (whatever its tags: a match of another VPID/PCID is rare, and the
-     * general path sorts it out) sends the access there; on the way, the
-     * fill's victim as arr_fill_new() picks it (the first way of the
-     * smallest stamp; nothing below changes the STLB before the fill). */
+    /* The STLB's 4 KiB set: any entry with the page's key (whatever its
+     * tags: a match of another VPID/PCID is rare, and the general path
+     * sorts it out) sends the access there -- mostly ruled out by the
+     * set's key filter alone; then the fill's victim as arr_fill_new()
+     * picks it (the first way of the smallest stamp; nothing below
+     * changes the STLB before the fill). */
     struct tlb_arr *sa = &t->a[A_STLB];
     uint64_t vpn = va >> 12, key = tkey(vpn, 12);
     size_t sset = set_of(vpn, sa->sets, sa->mask), sbase = sset * sa->ways, sv = sbase;
     {
-        if (key_in_set(&sa->key[sbase], sa->ways, key)
-            || arr_find(sa, va, 21, vpid, pcid, eptp))
+        if ((!sa->kf || kf_may_hold(sa, sset, key))
+            && key_in_set(&sa->key[sbase], sa->ways, key))
+            return false;
+        if (arr_find(sa, va, 21, vpid, pcid, eptp))
             return false;
         sv += sa->ord ? ord_victim(sa, sset, sbase)
                       : lru_victim(&sa->lru[sbase], sa->ways);
@@ -1022,6 +1071,7 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     arr_fill_new(t, &t->a[k == ACC_FETCH ? A_I4K : A_D4K], &n);
     sa->e[sv] = n;
     sa->key[sv] = key;
+    kf_set(sa, sset, (unsigned)(sv - sbase), key);
     sa->lru[sv] = ++t->stamp;
     if (sa->ord)
         ord_fill_victim(sa, sset);
@@ -1053,52 +1103,50 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         struct tlb_arr *a = &t->a[k == ACC_FETCH ? A_I4K : A_D4K];
         uint64_t va = gva_x(gva), vpn = va >> 12, key = tkey(vpn, 12);
         size_t set = set_of(vpn, a->sets, a->mask), base = set * a->ways;
-        uint16_t pcid = tlb_pcid_of(cpu);
-        uint64_t eptp = mfn_x(ept->root);
-        static const uint8_t need[] = { EPT_R, EPT_W, EPT_X };
         const uint64_t *ks = &a->key[base];
-        unsigned w, ways = a->ways;
-        for (w = 0; w < ways; w++) {
-            while (ks[w] != key) /* a tight scan: the keys of a set */
-                if (++w == ways)
-                    goto no_entry;
-            struct tlbe *e = &a->e[base + w];
-            if (e->vpid != vpid || e->eptp != eptp
-                || (e->pcid != pcid && !(e->rights & MMU_R_G)))
-                continue;
-            /* The first match is the one arr_find() returns. */
-            if (!(e->eperm & need[k])
-                || (e->rights & (MMU_R_U | MMU_R_W | MMU_R_NX)) != (MMU_R_U | MMU_R_W)
-                || (k == ACC_WRITE && !(e->rights & MMU_R_D)))
-                break;
-            uint64_t off = va & 0xFFF;
-            res->outcome = MMU_OK;
-            res->gpa = _gpa(e->gbase | off);
-            res->hpa = _hpa(e->hbase | off);
-            res->page_shift = 12;
-            res->rights = e->rights;
-            res->pkey = e->pkey;
-            res->ept_perm = e->eperm;
-            res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
-            res->epsc_saved = 0;
-            a->lru[base + w] = ++t->stamp;
-            /* The LRU order: the way stays last if it was (a page used
-             * again and again), else the set goes stale -- cheaper here
-             * than ord_touch(). */
-            if (a->ord && a->ord[set] >> (4 * (ways - 1)) != w)
-                a->ord[set] = 0;
-            tr->level = TLB_L1;
-            tr->cycles = t->p->lat_l1tlb;
-            t->st.l1_hits++;
-            t->st.cycles += tr->cycles;
-            return;
-        }
-        if (w < ways)
-            goto slow; /* an entry the general path must judge */
-    no_entry:
-        /* No L1 4 KiB entry at all: the common miss, below a cached PDE. */
-        if (miss_fast(t, hm, cpu, ept, vpid, pcid, va, k, res, tr))
-            return;
+        unsigned w = 0, ways = a->ways;
+        while (ks[w] != key) /* a tight scan of the set's keys */
+            if (++w == ways) {
+                /* No L1 4 KiB entry at all: the common miss, below a
+                 * cached PDE. */
+                if (miss_fast(t, hm, cpu, ept, vpid, va, k, res, tr))
+                    return;
+                goto slow;
+            }
+        /* The first way with the key: a hit if its tags match and its
+         * rights cannot fault.  Anything else (another tag's entry with
+         * the same key, whose set may hold the right one further on, a
+         * hit to judge) is the general path's: it gives the same answer,
+         * only slower. */
+        static const uint8_t need[] = { EPT_R, EPT_W, EPT_X };
+        struct tlbe *e = &a->e[base + w];
+        if (e->vpid != vpid || e->eptp != mfn_x(ept->root)
+            || (e->pcid != tlb_pcid_of(cpu) && !(e->rights & MMU_R_G))
+            || !(e->eperm & need[k])
+            || (e->rights & (MMU_R_U | MMU_R_W | MMU_R_NX)) != (MMU_R_U | MMU_R_W)
+            || (k == ACC_WRITE && !(e->rights & MMU_R_D)))
+            goto slow;
+        uint64_t off = va & 0xFFF;
+        res->outcome = MMU_OK;
+        res->gpa = _gpa(e->gbase | off);
+        res->hpa = _hpa(e->hbase | off);
+        res->page_shift = 12;
+        res->rights = e->rights;
+        res->pkey = e->pkey;
+        res->ept_perm = e->eperm;
+        res->refs = res->guest_refs = res->ept_refs = res->ad_writes = 0;
+        res->epsc_saved = 0;
+        a->lru[base + w] = ++t->stamp;
+        /* The LRU order: the way stays last if it was (a page used again
+         * and again), else the set goes stale -- cheaper here than
+         * ord_touch(). */
+        if (a->ord && a->ord[set] >> (4 * (ways - 1)) != w)
+            a->ord[set] = 0;
+        tr->level = TLB_L1;
+        tr->cycles = t->p->lat_l1tlb;
+        t->st.l1_hits++;
+        t->st.cycles += tr->cycles;
+        return;
     }
 slow:
     tlb_access_slow(t, hm, cpu, ept, vpid, gva, k, res, tr);
