@@ -148,6 +148,12 @@ struct tlb_stats {
 };
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
 
+/* Host-side bookkeeping of the fast miss path (model/tlb.c "LRU order",
+ * tlb_arr.kf): true when every set's LRU order is stale or equals the
+ * order of its stamps (so that it names the victim the LRU scan would)
+ * and every key is in its set's filter.  For tests. */
+bool tlb_fast_state_ok(const struct mmu_tlb *t);
+
 /* A hash of every entry, LRU stamp and statistic of the TLBs, PSCs, EPT
  * PSCs and PT-line cache: equal digests, equal state (the differential
  * tests of the fast paths compare them). */

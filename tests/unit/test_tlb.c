@@ -662,6 +662,11 @@ static void streams_diff(unsigned seed, const struct cpu_profile *prof, bool tag
             if (n % 64 == 63)
                 cr_assert_eq(tlb_state_digest(tt[0]), tlb_state_digest(tt[1]),
                              "seed %u step %u: TLB/PSC/PT-line state", seed, n);
+            /* The LRU orders the fast miss path takes its victims from
+             * and the key filters it rules keys out with (host-side)
+             * agree with the stamps and keys, in both models. */
+            cr_assert(tlb_fast_state_ok(tt[0]) && tlb_fast_state_ok(tt[1]),
+                      "seed %u step %u: LRU order / key filter", seed, n);
         }
         cr_assert_eq(tlb_state_digest(tt[0]), tlb_state_digest(tt[1]), "seed %u", seed);
         for (uint64_t f = 0; f < 0x4000; f++) {
