@@ -471,7 +471,9 @@ static void tcg_run(const char *qemu, const char *dir, const uint8_t *img, size_
             char m = feed(r, b[i]);
             if (!m)
                 continue;
-            /* QEMU's CPU time (all its threads) when the marker arrives */
+            /* QEMU's CPU time (all its threads) when the marker arrives;
+             * the kernel brings another process's clock up to date at
+             * least every tick, a few ms against seconds of passes */
             double cpu = ce == 0 ? clock_s(clk) : -1;
             if (cpu < 0)
                 snprintf(r->err, sizeof r->err, "tcg: cannot read QEMU's CPU time at "
