@@ -234,7 +234,8 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
     s->g = 1;
 }
 
-/* NULL and the reason in why when /dev/kvm cannot run a VM here. */
+/* The /dev/kvm fd, or -1 and the reason in why when it cannot create a VM
+ * here. */
 static int kvm_open(char *why, size_t n)
 {
     const char *dev = getenv("PAGESIM_KVM_DEV");
@@ -500,8 +501,10 @@ static void tcg_run(const char *qemu, const char *dir, const uint8_t *img, size_
 
 /* ---- driver --------------------------------------------------------------- */
 
-/* TSC ticks per second, against CLOCK_MONOTONIC (TCG's guest TSC is the
- * host's; KVM's here too: no TSC scaling) */
+/* Host TSC ticks per second, against CLOCK_MONOTONIC.  TCG's guest TSC
+ * counts host ticks; KVM's runs at the host rate unless TSC scaling is on
+ * (not here).  Each run prints the guest-TSC time beside the host's wall
+ * time between the markers, so a guest TSC at another rate shows. */
 static double tsc_hz(void)
 {
     struct timespec nap = { 0, 100000000 };
