@@ -124,9 +124,21 @@ $(BUILD)/bench/logdirty: bench/logdirty.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
+# the stream guest (bench/stream_guest.S, linked at its load address, flat)
+# embedded in bench/stream_anchors.c, which bench/stream_anchors.sh runs
+$(BUILD)/bench/stream_guest.bin: bench/stream_guest.S bench/stream_layout.h
+	@mkdir -p $(dir $@)
+	$(CC) -c -Ibench bench/stream_guest.S -o $(BUILD)/bench/stream_guest.o
+	ld -Ttext=0x100000 -o $(BUILD)/bench/stream_guest.elf $(BUILD)/bench/stream_guest.o
+	objcopy -O binary $(BUILD)/bench/stream_guest.elf $@
+
+$(BUILD)/bench/stream_anchors: bench/stream_anchors.c bench/stream_layout.h $(BUILD)/bench/stream_guest.bin
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ibench -DGUEST_BIN='"$(BUILD)/bench/stream_guest.bin"' -o $@ $< $(LDFLAGS)
+
 # Every bench/*.sh runs with ./pagesim as argument; bench/summary.sh passes
 # the output through and ends it with one table of all BENCH lines.
-bench: $(BUILD)/bench/bench $(BUILD)/bench/logdirty $(PAGESIM)
+bench: $(BUILD)/bench/bench $(BUILD)/bench/logdirty $(BUILD)/bench/stream_anchors $(PAGESIM)
 	@bash -o pipefail -c '{ echo "==== bench: the model (bench/bench.c)"; \
 	  $(BUILD)/bench/bench $(BENCH_PASSES) || exit 1; \
 	  echo "==== bench: log-dirty radix tree vs flat bitmap (bench/logdirty.c)"; \
