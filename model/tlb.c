@@ -1135,6 +1135,28 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
     return true;
 }
 
+/* SDM 4.4.1: a MOV to CR0 or CR4 loads the PDPTE registers when PAE
+ * paging is in use after it and it modifies CR0.CD, CR0.NW, CR0.PG,
+ * CR4.PAE, CR4.PGE, CR4.PSE or CR4.SMEP -- not SMAP, PKE, PKS, WP, ...
+ * (KVM reloaded on SMAP and PKE toggles until 2020: kvm_set_cr4()'s
+ * pdptr_bits).  A change that enters PAE paging from another mode always
+ * loads: from no paging or 32-bit paging it sets CR0.PG or CR4.PAE; from
+ * IA-32e paging it also changes EFER.LME, which only a sequence through
+ * CR0.PG = 0 can do, ending with the MOV CR0 that sets PG.  Not in the
+ * per-access path: CR writes are rare. */
+bool tlb_pae_cr_loads(const struct mmu_cpu *old, const struct mmu_cpu *cpu)
+{
+    if (mmu_mode_of(cpu) != MMU_MODE_PAE)
+        return false;
+    if (mmu_mode_of(old) != MMU_MODE_PAE)
+        return true;
+    uint64_t cr0_bits = X86_CR0_CD | X86_CR0_NW | X86_CR0_PG;
+    uint64_t cr4_bits = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP;
+    if (MUTANT(MUT_PAE_CR_SMAP_LOAD))
+        cr4_bits |= X86_CR4_SMAP | X86_CR4_PKE;
+    return ((old->cr0 ^ cpu->cr0) & cr0_bits) || ((old->cr4 ^ cpu->cr4) & cr4_bits);
+}
+
 bool tlb_pae_gp(const struct mmu_tlb *t)
 {
     return t && t->pae_gp;

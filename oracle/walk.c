@@ -862,6 +862,30 @@ bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     return true;
 }
 
+bool oracle_pae_cr_loads(const struct oracle_cpu *before, const struct oracle_cpu *after)
+{
+    /* SDM 4.4.1, the list of control bits whose modification by MOV to
+     * CR0 / MOV to CR4 reloads the PDPTEs when PAE paging follows:
+     * CR0 bits 29 (NW), 30 (CD), 31 (PG); CR4 bits 4 (PSE), 5 (PAE),
+     * 7 (PGE), 20 (SMEP). */
+    static const struct { bool cr4; unsigned bit; } listed[] = {
+        { false, 29 }, { false, 30 }, { false, 31 },
+        { true, 4 },   { true, 5 },   { true, 7 },   { true, 20 },
+    };
+    if (o_mode(after) != OM_PAE3)
+        return false;
+    /* Entering PAE paging (from no paging, 32-bit or 4/5-level paging
+     * through CR0.PG = 0): the last MOV CR0 sets PG and loads. */
+    if (o_mode(before) != OM_PAE3)
+        return true;
+    for (unsigned i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        uint64_t x = listed[i].cr4 ? before->cr4 ^ after->cr4 : before->cr0 ^ after->cr0;
+        if ((x >> listed[i].bit) & 1)
+            return true;
+    }
+    return false;
+}
+
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)

@@ -212,6 +212,10 @@
  * present PDPTE and loads the registers, where SDM 4.4.1 gives #GP(0)
  * and leaves CR3 and the registers unchanged. */
 #define MUT_PAE_LOAD_NO_GP (UINT64_C(1) << 45)
+/* model (issue 4): a MOV to CR4 that toggles only SMAP or PKE reloads the
+ * PAE PDPTE registers (KVM did until 2020), where SDM 4.4.1 lists CR0.CD,
+ * NW, PG and CR4.PAE, PGE, PSE, SMEP only (tlb_pae_cr_loads()). */
+#define MUT_PAE_CR_SMAP_LOAD (UINT64_C(1) << 46)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;

@@ -211,6 +211,10 @@ struct oracle_cpu {
 bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                      const struct hostmem *mem, uint64_t out[4], bool *gp);
 
+/* Whether a MOV to CR0/CR4 from 'before' to 'after' loads the PDPTE
+ * registers (SDM 4.4.1), decided by the oracle on its own. */
+bool oracle_pae_cr_loads(const struct oracle_cpu *before, const struct oracle_cpu *after);
+
 enum oracle_final {
     OR_OK = 0,  /* the access completed */
     OR_PF,      /* #PF delivered to the guest */

@@ -126,6 +126,9 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
  * reserved bit (SDM 4.4.1); the registers were left as they were. */
 bool tlb_pae_gp(const struct mmu_tlb *t);
 void tlb_pae_clear(struct mmu_tlb *t);
+/* Whether a MOV to CR0/CR4 (a v:set{} of the control registers) taking
+ * the vCPU from 'old' to 'cpu' loads the PDPTE registers (SDM 4.4.1). */
+bool tlb_pae_cr_loads(const struct mmu_cpu *old, const struct mmu_cpu *cpu);
 bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
                   uint64_t out[4]);
 

@@ -772,7 +772,16 @@ static struct oracle_cpu oracle_cpu_of(const struct vcpu *v)
  * oracle's, and true is returned for the caller to undo the instruction
  * (MOV CR3: CR3 unchanged).  Without a caller that can undo it (a MOV
  * CR0/CR4 here) the registers are dropped and the walk reports the #GP. */
+static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
+                        const char *field);
+
 static bool pae_load(struct engine *e, struct vcpu *v, bool can_fault)
+{
+    return pae_load_as(e, v, can_fault, "mov_cr3.pdpte_gp");
+}
+
+static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
+                        const char *field)
 {
     if (!v->tlb || !v->d || !v->tset)
         return false;
@@ -786,7 +795,7 @@ static bool pae_load(struct engine *e, struct vcpu *v, bool can_fault)
     oracle_set_vcpu(e->oracle, v->id);
     bool ok = oracle_pae_load(e->oracle, v->d->id, &oc, e->host->mem, regs, &ogp);
     if (mgp != ogp)
-        divergence(e, "mov_cr3.pdpte_gp", ogp ? "#GP" : "no fault", mgp ? "#GP" : "no fault");
+        divergence(e, field, ogp ? "#GP" : "no fault", mgp ? "#GP" : "no fault");
     if (!ogp || !can_fault)
         oracle_tlbset_pae_set(v->tset, ok, v->cpu.cr3, regs);
     if (mgp && !can_fault)
@@ -865,6 +874,48 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
     snprintf(args, sizeof args, "v=%u %s type=%u a=%#" PRIx64 " b=%#" PRIx64,
              v->id, op, type, a, b);
     record_step(e, "tlb", args, gp ? "#GP" : "");
+}
+
+/* v:set{} changed CR0, CR4 or EFER of a vCPU with TLBs: a MOV to CR0/CR4
+ * (WRMSR for EFER).  SDM 4.4.1: when PAE paging follows and the MOV
+ * modifies one of the listed bits, it loads the PDPTE registers -- the
+ * model decides which (tlb_pae_cr_loads()), the oracle on its own
+ * (oracle_pae_cr_loads()), compared as mov_cr.pdpte_load -- and a present
+ * PDPTE with a reserved bit makes it a #GP(0): the instruction does not
+ * happen, so CR0, CR4 and EFER keep their old values, nothing is flushed
+ * and the registers stay as loaded before (compared as mov_cr.pdpte_gp).
+ * Otherwise the TLBs are flushed when paging changed (CR4, EFER or
+ * CR0.PG: a superset of the SDM's MOV-to-CR4 rule, allowed).  A MOV that
+ * does not load leaves the registers alone. */
+bool eng_mov_cr(struct engine *e, struct vcpu *v, const struct mmu_cpu *old)
+{
+    if (!v->tlb)
+        return false;
+    struct oracle_cpu ob = oracle_cpu_of(v), oa = ob;
+    ob.cr0 = old->cr0;
+    ob.cr4 = old->cr4;
+    ob.efer = old->efer;
+    bool mload = tlb_pae_cr_loads(old, &v->cpu);
+    bool oload = oracle_pae_cr_loads(&ob, &oa);
+    if (mload != oload)
+        divergence(e, "mov_cr.pdpte_load", oload ? "loads the PDPTEs" : "no load",
+                   mload ? "loads the PDPTEs" : "no load");
+    bool gp = mload && pae_load_as(e, v, true, "mov_cr.pdpte_gp");
+    char args[160];
+    snprintf(args, sizeof args, "v=%u mov_cr cr0=%#" PRIx64 " cr4=%#" PRIx64
+             " efer=%#" PRIx64, v->id, v->cpu.cr0, v->cpu.cr4, v->cpu.efer);
+    if (gp) {
+        v->cpu.cr0 = old->cr0;
+        v->cpu.cr4 = old->cr4;
+        v->cpu.efer = old->efer;
+    } else if (v->cpu.cr4 != old->cr4 || v->cpu.efer != old->efer
+               || ((v->cpu.cr0 ^ old->cr0) & X86_CR0_PG)) {
+        tlb_invvpid(v->tlb, 1, v->vpid, 0);
+        if (v->tset)
+            oracle_tlbset_invvpid(v->tset, 1, v->vpid, 0);
+    }
+    record_step(e, "tlb", args, gp ? "#GP" : mload ? "pdptes loaded" : "");
+    return gp;
 }
 
 /* ---- guest accesses --------------------------------------------------------------- */

@@ -1741,6 +1741,7 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
 {
     uint64_t old_cr4 = v->cpu.cr4, old_efer = v->cpu.efer;
     uint64_t old_pg = v->cpu.cr0 & X86_CR0_PG;
+    struct mmu_cpu old_cpu = v->cpu;
     /* Settings apply in a fixed order (vpid, tlb, then by name), never in
      * the table's hash order: Debian's Lua randomises string hashing, and
      * with TLBs the order is visible (MOV CR3 steps). */
@@ -1850,10 +1851,13 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
         lua_pop(L, 1);
     }
     /* MOV CR4 / EFER / CR0.PG changes that change paging flush the vCPU's
-     * TLBs (a superset of the SDM's MOV-to-CR4 rule, allowed). */
+     * TLBs (a superset of the SDM's MOV-to-CR4 rule, allowed); in PAE
+     * paging a MOV CR0/CR4 may load the PDPTEs and #GP (eng_mov_cr(),
+     * which then puts CR0, CR4 and EFER back). */
     if (v->tlb && (v->cpu.cr4 != old_cr4 || v->cpu.efer != old_efer
-                   || (v->cpu.cr0 & X86_CR0_PG) != old_pg))
-        eng_tlb_op(E(L), v, "flush", 0, 0, 0);
+                   || (v->cpu.cr0 & X86_CR0_PG) != old_pg
+                   || ((v->cpu.cr0 ^ old_cpu.cr0) & (X86_CR0_CD | X86_CR0_NW))))
+        eng_mov_cr(E(L), v, &old_cpu);
 }
 
 static int d_vcpu(lua_State *L)

@@ -818,3 +818,51 @@ Test(tlb, pae_pdpte_load_gp)
     cr_assert(loaded);
     cr_assert_not(tlb_pae_gp(t));
 }
+
+/* SDM 4.4.1: which MOV to CR0/CR4 loads the PDPTE registers.  Every
+ * single-bit toggle of CR0 and CR4 from PAE paging (and PAE entered from
+ * each other mode), the model's rule against the oracle's and against
+ * the SDM's list; the mutant reloads on SMAP and PKE. */
+Test(tlb, pae_cr_loads)
+{
+    const uint64_t listed0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_PG;
+    const uint64_t listed4 = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP;
+    struct mmu_cpu p = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr4 = X86_CR4_PAE,
+                         .efer = X86_EFER_NXE };
+    for (unsigned reg = 0; reg < 2; reg++)
+        for (unsigned b = 0; b < 32; b++) {
+            struct mmu_cpu n = p;
+            uint64_t bit = 1ULL << b;
+            if (reg == 0)
+                n.cr0 ^= bit;
+            else
+                n.cr4 ^= bit;
+            bool pae_after = mmu_mode_of(&n) == MMU_MODE_PAE;
+            bool want = pae_after && ((reg == 0 ? listed0 : listed4) & bit);
+            struct oracle_cpu ob = { .cr0 = p.cr0, .cr4 = p.cr4, .efer = p.efer };
+            struct oracle_cpu oa = { .cr0 = n.cr0, .cr4 = n.cr4, .efer = n.efer };
+            cr_assert_eq(tlb_pae_cr_loads(&p, &n), want, "cr%u bit %u", reg ? 4 : 0, b);
+            cr_assert_eq(oracle_pae_cr_loads(&ob, &oa), want, "oracle: cr%u bit %u",
+                         reg ? 4 : 0, b);
+        }
+    /* Entering PAE paging loads, from no paging, 32-bit and 4-level. */
+    struct mmu_cpu none = p, b32 = p, l4 = p;
+    none.cr0 &= ~X86_CR0_PG;
+    b32.cr4 &= ~X86_CR4_PAE;
+    l4.efer |= X86_EFER_LME | X86_EFER_LMA;
+    cr_assert(tlb_pae_cr_loads(&none, &p));
+    cr_assert(tlb_pae_cr_loads(&b32, &p));
+    cr_assert(tlb_pae_cr_loads(&l4, &p));
+    cr_assert_not(tlb_pae_cr_loads(&p, &l4), "leaving PAE paging loads nothing");
+    /* EFER.NXE (WRMSR) is no MOV to CR0/CR4. */
+    struct mmu_cpu nx = p;
+    nx.efer &= ~X86_EFER_NXE;
+    cr_assert_not(tlb_pae_cr_loads(&p, &nx));
+    struct mmu_cpu sm = p;
+    sm.cr4 |= X86_CR4_SMAP;
+    pagesim_mutants = MUT_PAE_CR_SMAP_LOAD;
+    bool m = tlb_pae_cr_loads(&p, &sm);
+    pagesim_mutants = 0;
+    cr_assert(m, "the mutant reloads on SMAP");
+    cr_assert_not(tlb_pae_cr_loads(&p, &sm));
+}
