@@ -105,6 +105,9 @@ struct mmu_tlb {
     struct psce *psc_hint, *epsc_hint;
     struct ptc_way *ptc_hint[2];
     bool pae_gp; /* the last tlb_pae_load() found a reserved bit: #GP */
+    /* The last tlb_pae_load()'s EPT exit (MMU_OK: none), tlb_pae_exit(). */
+    enum mmu_outcome pae_exit;
+    uint64_t pae_exit_qual, pae_exit_gpa;
 };
 
 static uint64_t pow2_mask(unsigned sets)
@@ -1100,13 +1103,20 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
  * EPT A/D updates are not modelled), the registers stay invalid and each
  * walk reads the PDPT as before.  A present PDPTE with a reserved bit
  * makes the load a #GP(0) (SDM 4.4.1): the registers keep what they held
- * and tlb_pae_gp() says so (the caller undoes the CR3 write). */
+ * and tlb_pae_gp() says so (the caller undoes the CR3 write).
+ * A PDPTE whose gpa the EPT does not let the load read is an EPT
+ * violation (or, for a bad entry, misconfiguration) VM exit of the
+ * loading instruction (SDM 29.3.3.2: PDPTE loads use guest-physical
+ * addresses translated through the EPT): the registers again keep what
+ * they held and tlb_pae_exit() gives the exit for the caller (the
+ * hypervisor's handler, then the instruction re-executed or not). */
 bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
                   const struct mmu_cpu *cpu, const struct mmu_ept *ept)
 {
     if (!t)
         return false;
     t->pae_gp = false;
+    t->pae_exit = MMU_OK;
     bool was_valid = t->pae_valid;
     t->pae_valid = false;
     if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->ad || ept->npt || ept->pml)
@@ -1116,6 +1126,21 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
         struct mmu_result r = { .outcome = MMU_OK };
         ept_translate(hm, ept, _gpa(pdpt + 8 * i), ACC_READ, true,
                       _gva(0), &r);
+        if (r.outcome == MMU_EPT_VIOLATION || r.outcome == MMU_EPT_MISCONFIG) {
+            /* Table 28-7: a PDPTE load by MOV CR is an access without a
+             * guest-linear address: bits 7 and 8 clear (the walk's
+             * qualification has 7 set), bit 0 read -- a load is a read
+             * even where EPT A/D makes walk accesses writes (excluded
+             * above anyway).  MUT_PAE_EXIT_GLA keeps bit 7. */
+            uint64_t nogla = MUTANT(MUT_PAE_EXIT_GLA)
+                                 ? EPTQ_GLA_XLATE : EPTQ_GLA_VALID | EPTQ_GLA_XLATE;
+            t->pae_exit = r.outcome;
+            t->pae_exit_qual = r.outcome == MMU_EPT_VIOLATION
+                                   ? r.exit_qual & ~nogla : 0;
+            t->pae_exit_gpa = pdpt + 8 * i;
+            t->pae_valid = was_valid;
+            return false;
+        }
         if (r.outcome != MMU_OK)
             return false;
         v[i] = 0;
@@ -1160,6 +1185,17 @@ bool tlb_pae_cr_loads(const struct mmu_cpu *old, const struct mmu_cpu *cpu)
 bool tlb_pae_gp(const struct mmu_tlb *t)
 {
     return t && t->pae_gp;
+}
+
+bool tlb_pae_exit(const struct mmu_tlb *t, enum mmu_outcome *kind,
+                  uint64_t *qual, uint64_t *gpa)
+{
+    if (!t || t->pae_exit == MMU_OK)
+        return false;
+    *kind = t->pae_exit;
+    *qual = t->pae_exit_qual;
+    *gpa = t->pae_exit_gpa;
+    return true;
 }
 
 void tlb_pae_clear(struct mmu_tlb *t)

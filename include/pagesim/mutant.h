@@ -216,6 +216,11 @@
  * PAE PDPTE registers (KVM did until 2020), where SDM 4.4.1 lists CR0.CD,
  * NW, PG and CR4.PAE, PGE, PSE, SMEP only (tlb_pae_cr_loads()). */
 #define MUT_PAE_CR_SMAP_LOAD (UINT64_C(1) << 46)
+/* model (issue 4): the EPT violation of a PAE PDPTE load (MOV CR3/CR0/CR4)
+ * reports qualification bit 7 (guest-linear address valid) as a walk's
+ * paging-structure read would, where Table 28-7 clears it for PDPTE
+ * loads by MOV CR. */
+#define MUT_PAE_EXIT_GLA (UINT64_C(1) << 47)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;

@@ -211,6 +211,18 @@ struct oracle_cpu {
 bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                      const struct hostmem *mem, uint64_t out[4], bool *gp);
 
+struct oracle_expect;
+/* The PDPTE load of a MOV CR3 / MOV CR0/CR4 (SDM 4.4.1, 29.3.3.2) as the
+ * instruction: like oracle_pae_load(), but a PDPTE the EPT does not let
+ * it read is an EPT violation (misconfiguration) VM exit without a
+ * guest-linear address, handled by the hypervisor as
+ * hvm_hap_nested_page_fault() would; x->exits lists them, x->final is
+ * OR_OK (the MOV completes: loaded when true is returned), OR_GP, or
+ * OR_CRASH / OR_PAUSED / OR_BLOCKED (it does not). */
+bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                         const struct hostmem *mem, uint64_t out[4], bool *gp,
+                         struct oracle_expect *x);
+
 /* Whether a MOV to CR0/CR4 from 'before' to 'after' loads the PDPTE
  * registers (SDM 4.4.1), decided by the oracle on its own. */
 bool oracle_pae_cr_loads(const struct oracle_cpu *before, const struct oracle_cpu *after);

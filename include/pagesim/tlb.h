@@ -125,6 +125,12 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
 /* Whether the last tlb_pae_load() was a #GP(0): a present PDPTE with a
  * reserved bit (SDM 4.4.1); the registers were left as they were. */
 bool tlb_pae_gp(const struct mmu_tlb *t);
+/* Whether the last tlb_pae_load() ended in an EPT exit (violation or
+ * misconfiguration) reading a PDPTE: its kind, qualification (bits 7 and
+ * 8 clear: no guest-linear address) and the PDPTE's gpa; the registers
+ * were left as they were. */
+bool tlb_pae_exit(const struct mmu_tlb *t, enum mmu_outcome *kind,
+                  uint64_t *qual, uint64_t *gpa);
 void tlb_pae_clear(struct mmu_tlb *t);
 /* Whether a MOV to CR0/CR4 (a v:set{} of the control registers) taking
  * the vCPU from 'old' to 'cpu' loads the PDPTE registers (SDM 4.4.1). */

@@ -779,6 +779,22 @@ Test(tlb, pae_pdpte_registers)
     cr_assert_not(tlb_pae_regs(t, &cpu, regs));
     c2.cr3 = 0x3F000ULL + (1ULL << 22); /* gfn 0x43F: no EPT entry */
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+    /* That load is an EPT violation exit (SDM 29.3.3.2): a read without a
+     * guest-linear address (qualification bits 7 and 8 clear), at the
+     * first PDPTE's gpa; the registers keep what they held. */
+    enum mmu_outcome xk;
+    uint64_t xq, xg;
+    cr_assert(tlb_pae_exit(t, &xk, &xq, &xg));
+    cr_assert_eq(xk, MMU_EPT_VIOLATION);
+    cr_assert_eq(xq, EPTQ_READ);
+    cr_assert_eq(xg, c2.cr3);
+    pagesim_mutants = MUT_PAE_EXIT_GLA;
+    cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+    pagesim_mutants = 0;
+    cr_assert(tlb_pae_exit(t, &xk, &xq, &xg));
+    cr_assert_eq(xq, EPTQ_READ | EPTQ_GLA_VALID, "the mutant reports bit 7");
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    cr_assert_not(tlb_pae_exit(t, &xk, &xq, &xg), "a load that read all four");
     c2 = cpu;
     c2.cr4 = 0;
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
