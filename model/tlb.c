@@ -1350,6 +1350,49 @@ void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va)
         psc_drop(t, false, vpid, true, 0, false, 0);
 }
 
+/* AMD SVM invalidations (APM vol. 2, 15.16): the ASID tags the guest's
+ * entries as the VPID does here.  INVLPGA(va, asid) invalidates the
+ * translations of va's page in that ASID -- every PCID, global ones too,
+ * a large page's entry covering va included (dropping more than the APM
+ * requires is always allowed) -- and, like INVLPG, the ASID's cached
+ * upper-level entries. */
+void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va)
+{
+    if (!t)
+        return;
+    FOR_EACH_ENTRY(t, e) {
+        if (!e->valid || e->vpid != asid || !covers(e, va))
+            continue;
+        /* MUT_INVLPGA_4K_ONLY: a large page's entry survives. */
+        if (MUTANT(MUT_INVLPGA_4K_ONLY) && (e->gshift > 12 || e->shift > 12))
+            continue;
+        KILL(t, e);
+    }
+    psc_drop(t, false, asid, true, 0, false, 0);
+}
+
+/* The VMCB's TLB_CONTROL at VMRUN (APM vol. 2, 15.16): 0 nothing; 1 the
+ * entire TLB, every ASID, with the paging-structure and nested (EPT-PSC
+ * here) caches; 3 every entry of the guest's ASID; 7 the ASID's
+ * non-global entries.  Its cached upper-level entries go with 3 and 7
+ * (they are never global). */
+void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid)
+{
+    if (!t || !ctl)
+        return;
+    bool keep_global = ctl == 7 || (ctl == 3 && MUTANT(MUT_TLB_CONTROL3_KEEP_GLOBAL));
+    FOR_EACH_ENTRY(t, e) {
+        if (!e->valid)
+            continue;
+        if (ctl == 1 || (e->vpid == asid && !(keep_global && (e->rights & MMU_R_G))))
+            KILL(t, e);
+    }
+    if (ctl == 1)
+        epsc_drop(t, true, 0);
+    else
+        psc_drop(t, false, asid, true, 0, false, 0);
+}
+
 void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
 {
     if (!t)

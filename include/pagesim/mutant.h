@@ -221,6 +221,12 @@
  * paging-structure read would, where Table 28-7 clears it for PDPTE
  * loads by MOV CR. */
 #define MUT_PAE_EXIT_GLA (UINT64_C(1) << 47)
+/* model (issue 4): a VMRUN with TLB_CONTROL 3 (flush this guest's TLB
+ * entries, APM 15.16) spares global entries, as TLB_CONTROL 7 does. */
+#define MUT_TLB_CONTROL3_KEEP_GLOBAL (UINT64_C(1) << 58)
+/* model (issue 4): INVLPGA drops only 4 KiB translations of the page,
+ * not a large page's entry covering it. */
+#define MUT_INVLPGA_4K_ONLY (UINT64_C(1) << 59)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern uint64_t pagesim_mutants;

@@ -409,6 +409,9 @@ void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
                            uint16_t pcid, bool noflush);
 void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
                            unsigned type, uint16_t pcid, uint64_t va);
+/* AMD SVM: INVLPGA of va in asid; TLB_CONTROL (1, 3, 7) at VMRUN. */
+void oracle_tlbset_invlpga(struct oracle_tlbset *s, uint16_t asid, uint64_t va);
+void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t asid);
 void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
                            uint16_t vpid, uint64_t va);
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,

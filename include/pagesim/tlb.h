@@ -146,6 +146,10 @@ void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
                  uint16_t pcid, uint64_t va);
 void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va);
 void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root);
+/* AMD SVM (APM vol. 2, 15.16; the ASID is the VPID tag): INVLPGA of va in
+ * asid, and the TLB_CONTROL (0, 1, 3, 7) of a VMRUN. */
+void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va);
+void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid);
 
 /* Statistics. */
 struct tlb_stats {

@@ -967,6 +967,14 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         tlb_invvpid(v->tlb, type, (uint16_t)a, b);
         if (v->tset)
             oracle_tlbset_invvpid(v->tset, type, (uint16_t)a, b);
+    } else if (!strcmp(op, "invlpga")) {
+        tlb_invlpga(v->tlb, (uint16_t)b, a);
+        if (v->tset)
+            oracle_tlbset_invlpga(v->tset, (uint16_t)b, a);
+    } else if (!strcmp(op, "tlb_control")) {
+        tlb_svm_flush(v->tlb, type, (uint16_t)a);
+        if (v->tset)
+            oracle_tlbset_tlb_control(v->tset, type, (uint16_t)a);
     } else if (!strcmp(op, "invept")) {
         tlb_invept(v->tlb, type, eptp);
         if (v->tset)

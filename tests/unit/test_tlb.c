@@ -882,3 +882,35 @@ Test(tlb, pae_cr_loads)
     cr_assert(m, "the mutant reloads on SMAP");
     cr_assert_not(tlb_pae_cr_loads(&p, &sm));
 }
+
+/* AMD SVM invalidations (APM 15.16): INVLPGA in its ASID only; TLB_CONTROL
+ * 7 keeps globals, 3 not, 1 everything, 0 nothing; both mutants. */
+Test(tlb, svm_invlpga_and_tlb_control)
+{
+    struct mmu_result r;
+    go(ACC_READ, &r);
+    tlb_invlpga(t, 2, VA);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "another ASID");
+    tlb_invlpga(t, 1, VA + 0x1000);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "another page");
+    tlb_invlpga(t, 1, VA);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK);
+    tlb_svm_flush(t, 0, 1);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "TLB_CONTROL 0");
+    tlb_svm_flush(t, 3, 2);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "TLB_CONTROL 3 of ASID 2");
+    tlb_svm_flush(t, 1, 2);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK, "TLB_CONTROL 1: every ASID");
+    /* A global entry: 7 keeps it, 3 drops it (unless the mutant). */
+    w(0x13 + GOFF, 7, (0x20ULL << 12) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_G);
+    tlb_svm_flush(t, 1, 1);
+    go(ACC_READ, &r);
+    tlb_svm_flush(t, 7, 1);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "7 keeps the global entry");
+    pagesim_mutants = MUT_TLB_CONTROL3_KEEP_GLOBAL;
+    tlb_svm_flush(t, 3, 1);
+    pagesim_mutants = 0;
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "the mutant keeps it");
+    tlb_svm_flush(t, 3, 1);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK, "3 drops it");
+}
