@@ -119,6 +119,9 @@ struct mmu_tlb {
     struct psce *psc_hint, *epsc_hint;
     struct ptc_way *ptc_hint[2];
     bool pae_gp; /* the last tlb_pae_load() found a reserved bit: #GP */
+    /* The last tlb_pae_load()'s EPT exit (MMU_OK: none), tlb_pae_exit(). */
+    enum mmu_outcome pae_exit;
+    uint64_t pae_exit_qual, pae_exit_gpa;
 };
 
 static uint64_t pow2_mask(unsigned sets)
@@ -1285,13 +1288,20 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
  * EPT A/D updates are not modelled), the registers stay invalid and each
  * walk reads the PDPT as before.  A present PDPTE with a reserved bit
  * makes the load a #GP(0) (SDM 4.4.1): the registers keep what they held
- * and tlb_pae_gp() says so (the caller undoes the CR3 write). */
+ * and tlb_pae_gp() says so (the caller undoes the CR3 write).
+ * A PDPTE whose gpa the EPT does not let the load read is an EPT
+ * violation (or, for a bad entry, misconfiguration) VM exit of the
+ * loading instruction (SDM 29.3.3.2: PDPTE loads use guest-physical
+ * addresses translated through the EPT): the registers again keep what
+ * they held and tlb_pae_exit() gives the exit for the caller (the
+ * hypervisor's handler, then the instruction re-executed or not). */
 bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
                   const struct mmu_cpu *cpu, const struct mmu_ept *ept)
 {
     if (!t)
         return false;
     t->pae_gp = false;
+    t->pae_exit = MMU_OK;
     bool was_valid = t->pae_valid;
     t->pae_valid = false;
     if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->ad || ept->npt || ept->pml)
@@ -1301,6 +1311,21 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
         struct mmu_result r = { .outcome = MMU_OK };
         ept_translate(hm, ept, _gpa(pdpt + 8 * i), ACC_READ, true,
                       _gva(0), &r);
+        if (r.outcome == MMU_EPT_VIOLATION || r.outcome == MMU_EPT_MISCONFIG) {
+            /* Table 28-7: a PDPTE load by MOV CR is an access without a
+             * guest-linear address: bits 7 and 8 clear (the walk's
+             * qualification has 7 set), bit 0 read -- a load is a read
+             * even where EPT A/D makes walk accesses writes (excluded
+             * above anyway).  MUT_PAE_EXIT_GLA keeps bit 7. */
+            uint64_t nogla = MUTANT(MUT_PAE_EXIT_GLA)
+                                 ? EPTQ_GLA_XLATE : EPTQ_GLA_VALID | EPTQ_GLA_XLATE;
+            t->pae_exit = r.outcome;
+            t->pae_exit_qual = r.outcome == MMU_EPT_VIOLATION
+                                   ? r.exit_qual & ~nogla : 0;
+            t->pae_exit_gpa = pdpt + 8 * i;
+            t->pae_valid = was_valid;
+            return false;
+        }
         if (r.outcome != MMU_OK)
             return false;
         v[i] = 0;
@@ -1320,9 +1345,42 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
     return true;
 }
 
+/* SDM 4.4.1: a MOV to CR0 or CR4 loads the PDPTE registers when PAE
+ * paging is in use after it and it modifies CR0.CD, CR0.NW, CR0.PG,
+ * CR4.PAE, CR4.PGE, CR4.PSE or CR4.SMEP -- not SMAP, PKE, PKS, WP, ...
+ * (KVM reloaded on SMAP and PKE toggles until 2020: kvm_set_cr4()'s
+ * pdptr_bits).  A change that enters PAE paging from another mode always
+ * loads: from no paging or 32-bit paging it sets CR0.PG or CR4.PAE; from
+ * IA-32e paging it also changes EFER.LME, which only a sequence through
+ * CR0.PG = 0 can do, ending with the MOV CR0 that sets PG.  Not in the
+ * per-access path: CR writes are rare. */
+bool tlb_pae_cr_loads(const struct mmu_cpu *old, const struct mmu_cpu *cpu)
+{
+    if (mmu_mode_of(cpu) != MMU_MODE_PAE)
+        return false;
+    if (mmu_mode_of(old) != MMU_MODE_PAE)
+        return true;
+    uint64_t cr0_bits = X86_CR0_CD | X86_CR0_NW | X86_CR0_PG;
+    uint64_t cr4_bits = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP;
+    if (MUTANT(MUT_PAE_CR_SMAP_LOAD))
+        cr4_bits |= X86_CR4_SMAP | X86_CR4_PKE;
+    return ((old->cr0 ^ cpu->cr0) & cr0_bits) || ((old->cr4 ^ cpu->cr4) & cr4_bits);
+}
+
 bool tlb_pae_gp(const struct mmu_tlb *t)
 {
     return t && t->pae_gp;
+}
+
+bool tlb_pae_exit(const struct mmu_tlb *t, enum mmu_outcome *kind,
+                  uint64_t *qual, uint64_t *gpa)
+{
+    if (!t || t->pae_exit == MMU_OK)
+        return false;
+    *kind = t->pae_exit;
+    *qual = t->pae_exit_qual;
+    *gpa = t->pae_exit_gpa;
+    return true;
 }
 
 void tlb_pae_clear(struct mmu_tlb *t)
@@ -1476,6 +1534,49 @@ void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va)
         psc_drop(t, true, 0, true, 0, false, 0);
     else if (type <= 3)
         psc_drop(t, false, vpid, true, 0, false, 0);
+}
+
+/* AMD SVM invalidations (APM vol. 2, 15.16): the ASID tags the guest's
+ * entries as the VPID does here.  INVLPGA(va, asid) invalidates the
+ * translations of va's page in that ASID -- every PCID, global ones too,
+ * a large page's entry covering va included (dropping more than the APM
+ * requires is always allowed) -- and, like INVLPG, the ASID's cached
+ * upper-level entries. */
+void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va)
+{
+    if (!t)
+        return;
+    FOR_EACH_ENTRY(t, e) {
+        if (!e->valid || e->vpid != asid || !covers(e, va))
+            continue;
+        /* MUT_INVLPGA_4K_ONLY: a large page's entry survives. */
+        if (MUTANT(MUT_INVLPGA_4K_ONLY) && (e->gshift > 12 || e->shift > 12))
+            continue;
+        KILL(t, e);
+    }
+    psc_drop(t, false, asid, true, 0, false, 0);
+}
+
+/* The VMCB's TLB_CONTROL at VMRUN (APM vol. 2, 15.16): 0 nothing; 1 the
+ * entire TLB, every ASID, with the paging-structure and nested (EPT-PSC
+ * here) caches; 3 every entry of the guest's ASID; 7 the ASID's
+ * non-global entries.  Its cached upper-level entries go with 3 and 7
+ * (they are never global). */
+void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid)
+{
+    if (!t || !ctl)
+        return;
+    bool keep_global = ctl == 7 || (ctl == 3 && MUTANT(MUT_TLB_CONTROL3_KEEP_GLOBAL));
+    FOR_EACH_ENTRY(t, e) {
+        if (!e->valid)
+            continue;
+        if (ctl == 1 || (e->vpid == asid && !(keep_global && (e->rights & MMU_R_G))))
+            KILL(t, e);
+    }
+    if (ctl == 1)
+        epsc_drop(t, true, 0);
+    else
+        psc_drop(t, false, asid, true, 0, false, 0);
 }
 
 void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)

@@ -347,6 +347,36 @@ void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
         TS_PSC_FILTER(s, e, e->vpid == vpid);
 }
 
+/* APM vol. 2, 15.16, as the oracle reads it: INVLPGA removes the page's
+ * translations in that ASID whatever their PCID or G bit, and the ASID's
+ * upper-level entries (as INVLPG does); TLB_CONTROL 1 everything, 3 all
+ * of the ASID, 7 all of the ASID but global translations. */
+void oracle_tlbset_invlpga(struct oracle_tlbset *s, uint16_t asid, uint64_t va)
+{
+    TS_FILTER(s, e, e->vpid == asid && ts_covers(e, va));
+    TS_PSC_FILTER(s, e, e->vpid == asid);
+}
+
+void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t asid)
+{
+    switch (ctl) {
+    case 1:
+        TS_FILTER(s, e, true);
+        TS_PSC_FILTER(s, e, true);
+        break;
+    case 3:
+        TS_FILTER(s, e, e->vpid == asid);
+        TS_PSC_FILTER(s, e, e->vpid == asid);
+        break;
+    case 7:
+        TS_FILTER(s, e, e->vpid == asid && !e->global);
+        TS_PSC_FILTER(s, e, e->vpid == asid);
+        break;
+    default:
+        break;
+    }
+}
+
 void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
                            uint16_t vpid, uint64_t va)
 {

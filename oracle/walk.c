@@ -862,6 +862,30 @@ bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
     return true;
 }
 
+bool oracle_pae_cr_loads(const struct oracle_cpu *before, const struct oracle_cpu *after)
+{
+    /* SDM 4.4.1, the list of control bits whose modification by MOV to
+     * CR0 / MOV to CR4 reloads the PDPTEs when PAE paging follows:
+     * CR0 bits 29 (NW), 30 (CD), 31 (PG); CR4 bits 4 (PSE), 5 (PAE),
+     * 7 (PGE), 20 (SMEP). */
+    static const struct { bool cr4; unsigned bit; } listed[] = {
+        { false, 29 }, { false, 30 }, { false, 31 },
+        { true, 4 },   { true, 5 },   { true, 7 },   { true, 20 },
+    };
+    if (o_mode(after) != OM_PAE3)
+        return false;
+    /* Entering PAE paging (from no paging, 32-bit or 4/5-level paging
+     * through CR0.PG = 0): the last MOV CR0 sets PG and loads. */
+    if (o_mode(before) != OM_PAE3)
+        return true;
+    for (unsigned i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+        uint64_t x = listed[i].cr4 ? before->cr4 ^ after->cr4 : before->cr0 ^ after->cr0;
+        if ((x >> listed[i].bit) & 1)
+            return true;
+    }
+    return false;
+}
+
 void oracle_access(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                    const struct hostmem *mem, gva_t va, enum access_kind k,
                    unsigned width, struct oracle_expect *out)
@@ -910,6 +934,185 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
         out->ept[i].hpa = _hpa(ov.hpa[i]);
         out->ept[i].value = ov.val[i];
     }
+}
+
+/* What oracle_handle_exit() leaves the access to do: re-execute it, or
+ * stop (out->final says how; OR_CRASH if the handler did not set it). */
+enum o_hx { OHX_RETRY, OHX_DONE };
+
+/*
+ * The hypervisor's handling of the exit attempt a ended with (its kind,
+ * qualification, gpa and gla filled in), predicted on the oracle's own
+ * state: ept_handle_violation() / svm_do_nested_pgfault() ->
+ * hvm_hap_nested_page_fault() and the PML-full flush.  k and width are
+ * the access's (what an emulated access reads or writes).  Shared by
+ * guest accesses and the PDPTE load of a MOV CR (oracle_pae_load_mov()).
+ */
+static enum o_hx oracle_handle_exit(struct oracle *o, struct oracle_dom *od,
+                                    const struct oracle_cpu *cpu,
+                                    const struct hostmem *mem, struct attempt *a,
+                                    enum access_kind k, unsigned width,
+                                    struct oracle_ovl *ov,
+                                    struct oracle_expect *out)
+{
+    /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
+     * re-executed. */
+    if (a->xkind == OR_EXIT_PML_FULL) {
+        uint64_t retyped[512];
+        unsigned nr = 0;
+        oracle_pml_flush(od, od->cur_vcpu, retyped, &nr);
+        for (unsigned i = 0; i < nr; i++)
+            ovl_set_leaf(od, mem, o->nr_frames, ov, retyped[i], p2m_ram_rw);
+        return OHX_RETRY;
+    }
+    /* A misconfiguration: no p2m recalculation pending here, so Xen's
+     * ept_handle_misconfig() fails and the domain is crashed. */
+    if (a->xkind != OR_EXIT_EPT_VIOLATION && a->xkind != OR_EXIT_NPF &&
+        a->xkind != OR_EXIT_SHADOW_PF)
+        return OHX_DONE;
+    /* From here on a->qual's bit 1 is "write" in both formats (EPT
+     * qualification bit 1, EXITINFO1 bit 1 = #PF W), which is all the
+     * handler below reads of it besides the access-type check, which
+     * NPT domains skip (no access types). */
+
+    uint64_t g = a->xgpa >> PAGE_SHIFT;
+    /* NPT, svm_vmexit_handler(): with P set the deferred changes on
+     * the gpa's path are resolved first; if that recalculated
+     * anything (a marked path to a present leaf), the guest just
+     * retries.  Whatever follows for g (recalculation, or a
+     * p2m_set_entry() fix-up, which recalculates g's path first)
+     * leaves its whole leaf unmarked for the rest of the access. */
+    if (od->npt && !od->raw && od->npt_nrc < ORACLE_MAX_EXITS) {
+        bool due = (a->qual & PFEC_P) && npt_recalc_due(od, mem, o->nr_frames, g);
+        uint64_t span = g < od->max_gfn ? 1ULL << od_order(od, g) : 1;
+        od->npt_rc_lo[od->npt_nrc] = g & ~(span - 1);
+        od->npt_rc_hi[od->npt_nrc++] = (g & ~(span - 1)) + span - 1;
+        if (due)
+            return OHX_RETRY;
+    }
+    /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
+     * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
+    unsigned t = hyp_type(od, mem, o->nr_frames, g);
+    /* A PoD entry is populated from the cache first (P2M_ALLOC), then
+     * RAM's spurious-fault path logs a write under log-dirty; out of
+     * PoD memory the domain is crashed. */
+    if (t == p2m_populate_on_demand) {
+        if (!oracle_pod_populate(o, od, g))
+            return OHX_DONE;
+        if ((a->qual & EPTQ_WRITE) && od_type(od, g) == p2m_ram_logdirty) {
+            oracle_mark(od, g, true);
+            OD_TYPE_W(od, g) = p2m_ram_rw;
+        }
+        return OHX_RETRY;
+    }
+    /* mem_access before anything else, for gfns with a frame
+     * (oracle/monitor.c): promoted and handled on, re-executed after
+     * the restriction is cleared, or the vCPU paused / asleep for the
+     * listener, or the domain crashed (access required, no listener).
+     * Each access change is a 4 KiB set_entry, splitting a superpage. */
+    bool fall_through = false;
+    if (g < od->max_gfn && !od->raw && !od->nraw_hi && !od->npt &&
+        od_mfn(od, g) != mfn_x(INVALID_MFN) &&
+        access_violation(od_access(od, g), a->qual)) {
+        switch (oracle_mem_access(o, od, a->xgpa, a->cr2, a->qual)) {
+        case OMA_FALL:
+            /* rx2rw / n2rwx: the access was rewritten (rw / rwx) and
+             * the handler goes on; the raw walker (EPT A/D, PML,
+             * MBEC) must see the new leaf too, or the re-executed
+             * access faults on the old one (found by the fuzzer:
+             * an n2rwx event with a listener in a PML domain,
+             * scenarios/fuzz-found/n2rwx_listener_pml.lua) */
+            if (use_raw(od, cpu))
+                ovl_set_leaf(od, mem, o->nr_frames, ov, g, od_type(od, g));
+            fall_through = true;
+            break;
+        case OMA_RETRY:
+            /* p2m_set_mem_access() rewrote the leaf (rwx now); the
+             * raw walker re-reads it from the overlay. */
+            if (use_raw(od, cpu))
+                ovl_set_leaf(od, mem, o->nr_frames, ov, g, od_type(od, g));
+            return OHX_RETRY;
+        case OMA_PAUSED:
+            out->final = OR_PAUSED;
+            return OHX_DONE;
+        case OMA_BLOCKED:
+            out->final = OR_BLOCKED;
+            return OHX_DONE;
+        case OMA_CRASH:
+            return OHX_DONE;
+        }
+    }
+    /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
+     * being paged in just faults again until prep. */
+    if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
+        int f = oracle_populate(od, g, o->cur_vcpu);
+        if (f == OR_OK)
+            return OHX_RETRY;
+        out->final = (enum oracle_final)f;
+        return OHX_DONE;
+    }
+    if (t == p2m_ram_paging_in) {
+        out->final = OR_BLOCKED;
+        return OHX_DONE;
+    }
+    /* A write to a shared page (EPT r-x): unshared (oracle/sharing.c),
+     * logged, re-executed; no page for the copy and no sharing ring
+     * to wait on: the domain is crashed.  The copy must equal the
+     * shared frame but for the 8-byte words this write touches. */
+    if ((a->qual & EPTQ_WRITE) && t == p2m_ram_shared) {
+        uint64_t off = a->xgpa & ~PAGE_MASK & ~7ULL;
+        uint64_t hi = off + 16 > PAGE_SIZE ? PAGE_SIZE : off + 16;
+        if (oracle_unshare(o, od, g, false, true, off, hi))
+            return OHX_DONE; /* OR_CRASH */
+        oracle_mark(od, g, true);
+        return OHX_RETRY;
+    }
+    /* A write to an ioreq_server page goes to the ioreq server (no
+     * device model attached: like mmio_dm). */
+    if ((a->qual & EPTQ_WRITE) && t == p2m_ioreq_server) {
+        /* handle_mmio(): the emulator walks the guest tables too. */
+        emulated_ad(od, a, mem, o->nr_frames, k == ACC_WRITE, out);
+        out->final = OR_MMIO;
+        out->gpa = _gpa(a->xgpa);
+        return OHX_DONE;
+    }
+    /* A write to read-only RAM is emulated and dropped. */
+    if ((a->qual & EPTQ_WRITE) && t == p2m_ram_ro) {
+        emulated_ad(od, a, mem, o->nr_frames, k == ACC_WRITE, out);
+        out->final = OR_DISCARD;
+        out->gpa = _gpa(a->xgpa);
+        return OHX_DONE;
+    }
+    if ((a->qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
+        /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
+         * then the vCPU re-executes the access. */
+        oracle_mark(od, g, true);
+        /* p2m_change_type_one(): order 0, default access. */
+        oracle_split(o, od, g);
+        OD_TYPE_W(od, g) = p2m_ram_rw;
+        OD_ACCESS_W(od, g) = p2m_access_rwx;
+        if (use_raw(od, cpu))
+            ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_rw);
+        return OHX_RETRY;
+    }
+    if (t == p2m_mmio_dm || t == p2m_invalid) {
+        emulated_ad(od, a, mem, o->nr_frames, k == ACC_WRITE, out);
+        out->final = OR_MMIO;
+        out->gpa = _gpa(a->xgpa);
+        /* No device model: reads float high. */
+        out->value = k == ACC_READ
+                         ? (width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1)
+                         : 0;
+        return OHX_DONE;
+    }
+    /* After an rx2rw promotion: RAM's "spurious fault" path marks a
+     * write dirty and re-executes. */
+    if (fall_through) {
+        if ((a->qual & EPTQ_WRITE) && p2m_is_ram(t))
+            oracle_mark(od, g, true);
+        return OHX_RETRY;
+    }
+    return OHX_DONE; /* OR_CRASH: domain_crash() */
 }
 
 static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
@@ -973,164 +1176,83 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                       ? a.qual : 0;
         x->gpa = _gpa(a.xgpa);
         x->gla = _gva(a.cr2);
-        /* PML full: vmx_vcpu_flush_pml_buffer(), then the access is
-         * re-executed. */
-        if (a.xkind == OR_EXIT_PML_FULL) {
-            uint64_t retyped[512];
-            unsigned nr = 0;
-            oracle_pml_flush(od, od->cur_vcpu, retyped, &nr);
-            for (unsigned i = 0; i < nr; i++)
-                ovl_set_leaf(od, mem, o->nr_frames, ov, retyped[i], p2m_ram_rw);
+        if (oracle_handle_exit(o, od, cpu, mem, &a, k, width, ov, out) == OHX_RETRY)
             continue;
-        }
-        /* A misconfiguration: no p2m recalculation pending here, so Xen's
-         * ept_handle_misconfig() fails and the domain is crashed. */
-        if (a.xkind != OR_EXIT_EPT_VIOLATION && a.xkind != OR_EXIT_NPF &&
-            a.xkind != OR_EXIT_SHADOW_PF)
-            return;
-        /* From here on a.qual's bit 1 is "write" in both formats (EPT
-         * qualification bit 1, EXITINFO1 bit 1 = #PF W), which is all the
-         * handler below reads of it besides the access-type check, which
-         * NPT domains skip (no access types). */
-
-        uint64_t g = a.xgpa >> PAGE_SHIFT;
-        /* NPT, svm_vmexit_handler(): with P set the deferred changes on
-         * the gpa's path are resolved first; if that recalculated
-         * anything (a marked path to a present leaf), the guest just
-         * retries.  Whatever follows for g (recalculation, or a
-         * p2m_set_entry() fix-up, which recalculates g's path first)
-         * leaves its whole leaf unmarked for the rest of the access. */
-        if (od->npt && !od->raw && od->npt_nrc < ORACLE_MAX_EXITS) {
-            bool due = (a.qual & PFEC_P) && npt_recalc_due(od, mem, o->nr_frames, g);
-            uint64_t span = g < od->max_gfn ? 1ULL << od_order(od, g) : 1;
-            od->npt_rc_lo[od->npt_nrc] = g & ~(span - 1);
-            od->npt_rc_hi[od->npt_nrc++] = (g & ~(span - 1)) + span - 1;
-            if (due)
-                continue;
-        }
-        /* hvm_hap_nested_page_fault(): the hypervisor looks the full gpa up
-         * in its P2M (beyond max_gfn: nothing, reads as mmio_dm). */
-        unsigned t = hyp_type(od, mem, o->nr_frames, g);
-        /* A PoD entry is populated from the cache first (P2M_ALLOC), then
-         * RAM's spurious-fault path logs a write under log-dirty; out of
-         * PoD memory the domain is crashed. */
-        if (t == p2m_populate_on_demand) {
-            if (!oracle_pod_populate(o, od, g))
-                return;
-            if ((a.qual & EPTQ_WRITE) && od_type(od, g) == p2m_ram_logdirty) {
-                oracle_mark(od, g, true);
-                OD_TYPE_W(od, g) = p2m_ram_rw;
-            }
-            continue;
-        }
-        /* mem_access before anything else, for gfns with a frame
-         * (oracle/monitor.c): promoted and handled on, re-executed after
-         * the restriction is cleared, or the vCPU paused / asleep for the
-         * listener, or the domain crashed (access required, no listener).
-         * Each access change is a 4 KiB set_entry, splitting a superpage. */
-        bool fall_through = false;
-        if (g < od->max_gfn && !od->raw && !od->nraw_hi && !od->npt &&
-            od_mfn(od, g) != mfn_x(INVALID_MFN) &&
-            access_violation(od_access(od, g), a.qual)) {
-            switch (oracle_mem_access(o, od, a.xgpa, a.cr2, a.qual)) {
-            case OMA_FALL:
-                /* rx2rw / n2rwx: the access was rewritten (rw / rwx) and
-                 * the handler goes on; the raw walker (EPT A/D, PML,
-                 * MBEC) must see the new leaf too, or the re-executed
-                 * access faults on the old one (found by the fuzzer:
-                 * an n2rwx event with a listener in a PML domain,
-                 * scenarios/fuzz-found/n2rwx_listener_pml.lua) */
-                if (use_raw(od, cpu))
-                    ovl_set_leaf(od, mem, o->nr_frames, ov, g, od_type(od, g));
-                fall_through = true;
-                break;
-            case OMA_RETRY:
-                /* p2m_set_mem_access() rewrote the leaf (rwx now); the
-                 * raw walker re-reads it from the overlay. */
-                if (use_raw(od, cpu))
-                    ovl_set_leaf(od, mem, o->nr_frames, ov, g, od_type(od, g));
-                continue;
-            case OMA_PAUSED:
-                out->final = OR_PAUSED;
-                return;
-            case OMA_BLOCKED:
-                out->final = OR_BLOCKED;
-                return;
-            case OMA_CRASH:
-                return;
-            }
-        }
-        /* Paged out: populate for this vCPU (oracle/paging.c); a gfn
-         * being paged in just faults again until prep. */
-        if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
-            int f = oracle_populate(od, g, o->cur_vcpu);
-            if (f == OR_OK)
-                continue;
-            out->final = (enum oracle_final)f;
-            return;
-        }
-        if (t == p2m_ram_paging_in) {
-            out->final = OR_BLOCKED;
-            return;
-        }
-        /* A write to a shared page (EPT r-x): unshared (oracle/sharing.c),
-         * logged, re-executed; no page for the copy and no sharing ring
-         * to wait on: the domain is crashed.  The copy must equal the
-         * shared frame but for the 8-byte words this write touches. */
-        if ((a.qual & EPTQ_WRITE) && t == p2m_ram_shared) {
-            uint64_t off = a.xgpa & ~PAGE_MASK & ~7ULL;
-            uint64_t hi = off + 16 > PAGE_SIZE ? PAGE_SIZE : off + 16;
-            if (oracle_unshare(o, od, g, false, true, off, hi))
-                return; /* OR_CRASH */
-            oracle_mark(od, g, true);
-            continue;
-        }
-        /* A write to an ioreq_server page goes to the ioreq server (no
-         * device model attached: like mmio_dm). */
-        if ((a.qual & EPTQ_WRITE) && t == p2m_ioreq_server) {
-            /* handle_mmio(): the emulator walks the guest tables too. */
-            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
-            out->final = OR_MMIO;
-            out->gpa = _gpa(a.xgpa);
-            return;
-        }
-        /* A write to read-only RAM is emulated and dropped. */
-        if ((a.qual & EPTQ_WRITE) && t == p2m_ram_ro) {
-            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
-            out->final = OR_DISCARD;
-            out->gpa = _gpa(a.xgpa);
-            return;
-        }
-        if ((a.qual & EPTQ_WRITE) && t == p2m_ram_logdirty) {
-            /* paging_mark_pfn_dirty() + p2m_change_type_one(logdirty->rw),
-             * then the vCPU re-executes the access. */
-            oracle_mark(od, g, true);
-            /* p2m_change_type_one(): order 0, default access. */
-            oracle_split(o, od, g);
-            OD_TYPE_W(od, g) = p2m_ram_rw;
-            OD_ACCESS_W(od, g) = p2m_access_rwx;
-            if (use_raw(od, cpu))
-                ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_rw);
-            continue;
-        }
-        if (t == p2m_mmio_dm || t == p2m_invalid) {
-            emulated_ad(od, &a, mem, o->nr_frames, k == ACC_WRITE, out);
-            out->final = OR_MMIO;
-            out->gpa = _gpa(a.xgpa);
-            /* No device model: reads float high. */
-            out->value = k == ACC_READ
-                             ? (width >= 8 ? ~0ULL : (1ULL << (8 * width)) - 1)
-                             : 0;
-            return;
-        }
-        /* After an rx2rw promotion: RAM's "spurious fault" path marks a
-         * write dirty and re-executes. */
-        if (fall_through) {
-            if ((a.qual & EPTQ_WRITE) && p2m_is_ram(t))
-                oracle_mark(od, g, true);
-            continue;
-        }
-        return; /* OR_CRASH: domain_crash() */
+        return;
     }
     /* Every attempt exited: the vCPU livelocks; the engine calls it a crash. */
+}
+
+bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                         const struct hostmem *mem, uint64_t out[4], bool *gp,
+                         struct oracle_expect *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->final = OR_OK;
+    *gp = false;
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad || od->npt)
+        return false;
+    /* Shadow paging: the hypervisor intercepts the MOV and reads the
+     * PDPTEs itself; an untranslatable one is not modelled as an exit
+     * (the registers stay unloaded, as oracle_pae_load() says). */
+    if (od->shadow)
+        return oracle_pae_load(o, d, cpu, mem, out, gp);
+    uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0u;
+    for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
+        struct oracle_ovl ov = { 0 };
+        struct attempt a;
+        memset(&a, 0, sizeof(a));
+        bool exited = false;
+        /* The four PDPTE reads, in order, each through the EPT (SDM
+         * 29.3.3.2: PDPTE loads use guest-physical addresses). */
+        for (unsigned i = 0; i < 4 && !exited; i++) {
+            struct xlate xl;
+            nested(od, cpu, mem, o->nr_frames, &ov, pdpt + 8 * i, ACC_READ, true,
+                   false, &xl);
+            if (xl.ok) {
+                out[i] = oracle_peek64(mem, o->nr_frames, xl.hpa & ~7ULL);
+                continue;
+            }
+            exited = true;
+            a.end = AT_EXIT;
+            a.xkind = xl.xkind;
+            /* SDM Table 28-7, bit 7: the guest-linear-address field is
+             * not valid for a PDPTE load by MOV CR (so bit 8 is 0 too);
+             * bits 0-5 as for any read. */
+            a.qual = xl.qual & ~(EPTQ_GLA_VALID | EPTQ_GLA_XLATE);
+            a.xgpa = pdpt + 8 * i;
+        }
+        if (!exited) {
+            /* SDM 4.4.1: the reserved-bit #GP(0), as in oracle_pae_load(). */
+            for (unsigned i = 0; i < 4; i++)
+                if ((out[i] & PTE_P) && o_reserved(cpu, OM_PAE3, 0, false, out[i])) {
+                    *gp = true;
+                    x->final = OR_GP;
+                    return false;
+                }
+            return true;
+        }
+        struct oracle_exit *e = &x->exits[x->nexits++];
+        e->kind = a.xkind;
+        e->qual = a.xkind == OR_EXIT_EPT_VIOLATION ? a.qual : 0;
+        e->gpa = _gpa(a.xgpa);
+        e->gla = _gva(0);
+        x->final = OR_CRASH;
+        /* The MOV is re-executed after a fix-up (PoD populated, page-in
+         * done, access restriction lifted); anything else leaves it
+         * undone: the domain crashed (a misconfiguration; no P2M entry;
+         * mmio_dm, whose emulation of the MOV ends in vmx_load_pdptrs()
+         * finding no RAM page and crashing the domain) or the vCPU paused
+         * / asleep for a listener or the pager. */
+        if (oracle_handle_exit(o, od, cpu, mem, &a, ACC_READ, 8, &ov, x) == OHX_RETRY) {
+            x->final = OR_OK;
+            continue;
+        }
+        if (x->final == OR_MMIO || x->final == OR_DISCARD)
+            x->final = OR_CRASH;
+        return false;
+    }
+    x->final = OR_CRASH; /* every attempt exited: a livelock */
+    return false;
 }

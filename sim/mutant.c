@@ -67,6 +67,10 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_NPT_RECALC_KEEP_MARK, "npt_recalc_keep_mark" },
     { MUT_PAE_LOAD_NO_GP, "pae_load_no_gp" },
     { MUT_CHECK_SKIP_GFN_MARK, "check_skip_gfn_mark" },
+    { MUT_PAE_CR_SMAP_LOAD, "pae_cr_smap_load" },
+    { MUT_PAE_EXIT_GLA, "pae_exit_gla" },
+    { MUT_TLB_CONTROL3_KEEP_GLOBAL, "tlb_control3_keep_global" },
+    { MUT_INVLPGA_4K_ONLY, "invlpga_4k_only" },
 };
 
 const char *mutant_name(uint64_t bit)

@@ -212,6 +212,21 @@
  * present PDPTE and loads the registers, where SDM 4.4.1 gives #GP(0)
  * and leaves CR3 and the registers unchanged. */
 #define MUT_PAE_LOAD_NO_GP (UINT64_C(1) << 45)
+/* model (issue 4): a MOV to CR4 that toggles only SMAP or PKE reloads the
+ * PAE PDPTE registers (KVM did until 2020), where SDM 4.4.1 lists CR0.CD,
+ * NW, PG and CR4.PAE, PGE, PSE, SMEP only (tlb_pae_cr_loads()). */
+#define MUT_PAE_CR_SMAP_LOAD (UINT64_C(1) << 46)
+/* model (issue 4): the EPT violation of a PAE PDPTE load (MOV CR3/CR0/CR4)
+ * reports qualification bit 7 (guest-linear address valid) as a walk's
+ * paging-structure read would, where Table 28-7 clears it for PDPTE
+ * loads by MOV CR. */
+#define MUT_PAE_EXIT_GLA (UINT64_C(1) << 47)
+/* model (issue 4): a VMRUN with TLB_CONTROL 3 (flush this guest's TLB
+ * entries, APM 15.16) spares global entries, as TLB_CONTROL 7 does. */
+#define MUT_TLB_CONTROL3_KEEP_GLOBAL (UINT64_C(1) << 58)
+/* model (issue 4): INVLPGA drops only 4 KiB translations of the page,
+ * not a large page's entry covering it. */
+#define MUT_INVLPGA_4K_ONLY (UINT64_C(1) << 59)
 
 /* engine (issue 6): oracle_check()'s restricted per-domain half drops
  * the gfns that changed (oracle_check_skip_gfns()): the gfns under

@@ -211,6 +211,22 @@ struct oracle_cpu {
 bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                      const struct hostmem *mem, uint64_t out[4], bool *gp);
 
+struct oracle_expect;
+/* The PDPTE load of a MOV CR3 / MOV CR0/CR4 (SDM 4.4.1, 29.3.3.2) as the
+ * instruction: like oracle_pae_load(), but a PDPTE the EPT does not let
+ * it read is an EPT violation (misconfiguration) VM exit without a
+ * guest-linear address, handled by the hypervisor as
+ * hvm_hap_nested_page_fault() would; x->exits lists them, x->final is
+ * OR_OK (the MOV completes: loaded when true is returned), OR_GP, or
+ * OR_CRASH / OR_PAUSED / OR_BLOCKED (it does not). */
+bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                         const struct hostmem *mem, uint64_t out[4], bool *gp,
+                         struct oracle_expect *x);
+
+/* Whether a MOV to CR0/CR4 from 'before' to 'after' loads the PDPTE
+ * registers (SDM 4.4.1), decided by the oracle on its own. */
+bool oracle_pae_cr_loads(const struct oracle_cpu *before, const struct oracle_cpu *after);
+
 enum oracle_final {
     OR_OK = 0,  /* the access completed */
     OR_PF,      /* #PF delivered to the guest */
@@ -393,6 +409,9 @@ void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
                            uint16_t pcid, bool noflush);
 void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
                            unsigned type, uint16_t pcid, uint64_t va);
+/* AMD SVM: INVLPGA of va in asid; TLB_CONTROL (1, 3, 7) at VMRUN. */
+void oracle_tlbset_invlpga(struct oracle_tlbset *s, uint16_t asid, uint64_t va);
+void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t asid);
 void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
                            uint16_t vpid, uint64_t va);
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,

@@ -125,7 +125,16 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
 /* Whether the last tlb_pae_load() was a #GP(0): a present PDPTE with a
  * reserved bit (SDM 4.4.1); the registers were left as they were. */
 bool tlb_pae_gp(const struct mmu_tlb *t);
+/* Whether the last tlb_pae_load() ended in an EPT exit (violation or
+ * misconfiguration) reading a PDPTE: its kind, qualification (bits 7 and
+ * 8 clear: no guest-linear address) and the PDPTE's gpa; the registers
+ * were left as they were. */
+bool tlb_pae_exit(const struct mmu_tlb *t, enum mmu_outcome *kind,
+                  uint64_t *qual, uint64_t *gpa);
 void tlb_pae_clear(struct mmu_tlb *t);
+/* Whether a MOV to CR0/CR4 (a v:set{} of the control registers) taking
+ * the vCPU from 'old' to 'cpu' loads the PDPTE registers (SDM 4.4.1). */
+bool tlb_pae_cr_loads(const struct mmu_cpu *old, const struct mmu_cpu *cpu);
 bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
                   uint64_t out[4]);
 
@@ -137,6 +146,10 @@ void tlb_invpcid(struct mmu_tlb *t, uint16_t vpid, unsigned type,
                  uint16_t pcid, uint64_t va);
 void tlb_invvpid(struct mmu_tlb *t, unsigned type, uint16_t vpid, uint64_t va);
 void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root);
+/* AMD SVM (APM vol. 2, 15.16; the ASID is the VPID tag): INVLPGA of va in
+ * asid, and the TLB_CONTROL (0, 1, 3, 7) of a VMRUN. */
+void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va);
+void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid);
 
 /* Statistics. */
 struct tlb_stats {

@@ -806,31 +806,148 @@ static struct oracle_cpu oracle_cpu_of(const struct vcpu *v)
  * loads the four PDPTE registers, which walks then use until the next
  * load: the model's (tlb_pae_load()) and, read on its own, the oracle's.
  * Only vCPUs with TLBs keep them (without, every walk reads the PDPT).
- * A present PDPTE with a reserved bit makes the load a #GP(0): both sides
- * keep their registers, the model's verdict is compared with the
- * oracle's, and true is returned for the caller to undo the instruction
- * (MOV CR3: CR3 unchanged).  Without a caller that can undo it (a MOV
- * CR0/CR4 here) the registers are dropped and the walk reports the #GP. */
-static bool pae_load(struct engine *e, struct vcpu *v, bool can_fault)
+ * 'what' names the instruction ("mov_cr3", "mov_cr") in divergences;
+ * can_fault says it is one (not the TLBs being switched on).
+ * - A present PDPTE with a reserved bit makes the load a #GP(0): both
+ *   sides keep their registers and true is returned for the caller to
+ *   undo the instruction (MOV CR3: CR3 unchanged; MOV CR0/CR4: CR0, CR4
+ *   and EFER).
+ * - A PDPTE the EPT does not let the load read (SDM 29.3.3.2) is an EPT
+ *   violation VM exit without a guest-linear address (Table 28-7 bit 7
+ *   clear): the hypervisor handles it (ept_handle_violation() ->
+ *   hvm_hap_nested_page_fault(), gla invalid) and, when it fixed the
+ *   entry up, the guest re-executes the MOV; otherwise the MOV does not
+ *   complete (domain crashed -- a misconfiguration, no P2M entry, or
+ *   mmio_dm, whose emulated MOV ends in vmx_load_pdptrs() crashing the
+ *   domain for want of a RAM page -- or the vCPU paused / asleep for a
+ *   listener or the pager): true, undone like the #GP.  The oracle
+ *   predicts the exits and their handling (oracle_pae_load_mov()); kind,
+ *   qualification and gpa of each are compared.  Under shadow paging
+ *   (the hypervisor reads the PDPTEs itself) and when the TLBs are
+ *   switched on, an untranslatable PDPTE just leaves the registers
+ *   unloaded.  res (if not NULL) gets the step's result words. */
+static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
+                        const char *what, char *res, size_t rlen)
 {
+    static const enum eng_final fmap[] = { [OR_OK] = EF_OK, [OR_PF] = EF_PF,
+                                           [OR_MMIO] = EF_MMIO, [OR_CRASH] = EF_CRASH,
+                                           [OR_GP] = EF_GP, [OR_PAUSED] = EF_PAUSED,
+                                           [OR_BLOCKED] = EF_BLOCKED,
+                                           [OR_DISCARD] = EF_DISCARD };
+    if (res && rlen)
+        res[0] = 0;
     if (!v->tlb || !v->d || !v->tset)
         return false;
-    struct mmu_ept pept = { .root = v->d->ept_root, .ad = v->d->ept_ad, .mbec = v->mbec,
-                            .npt = v->d->npt };
-    (void)tlb_pae_load(v->tlb, e->host->mem, &v->cpu, &pept);
-    bool mgp = tlb_pae_gp(v->tlb);
+    struct domain *d = v->d;
+    struct mmu_ept pept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec,
+                            .npt = d->npt };
+    bool exits = can_fault && !d->shadow;
+    /* The oracle first: its prediction includes the handler's effects. */
     struct oracle_cpu oc = oracle_cpu_of(v);
     uint64_t regs[4] = { 0 };
-    bool ogp = false;
+    bool ogp = false, ok;
+    struct oracle_expect ox;
     oracle_set_vcpu(e->oracle, v->id);
-    bool ok = oracle_pae_load(e->oracle, v->d->id, &oc, e->host->mem, regs, &ogp);
-    if (mgp != ogp)
-        divergence(e, "mov_cr3.pdpte_gp", ogp ? "#GP" : "no fault", mgp ? "#GP" : "no fault");
-    if (!ogp || !can_fault)
+    if (exits) {
+        ok = oracle_pae_load_mov(e->oracle, d->id, &oc, e->host->mem, regs, &ogp, &ox);
+    } else {
+        memset(&ox, 0, sizeof(ox));
+        ok = oracle_pae_load(e->oracle, d->id, &oc, e->host->mem, regs, &ogp);
+        ox.final = ogp ? OR_GP : OR_OK;
+    }
+    /* The model: load; an exit goes to the handler, a fix-up re-executes. */
+    enum eng_final mf = EF_OK;
+    struct eng_exit mx[ENG_MAX_EXITS];
+    unsigned nmx = 0;
+    bool mgp = false;
+    for (;;) {
+        (void)tlb_pae_load(v->tlb, e->host->mem, &v->cpu, &pept);
+        mgp = tlb_pae_gp(v->tlb);
+        enum mmu_outcome kind;
+        uint64_t qual, gpa;
+        if (!tlb_pae_exit(v->tlb, &kind, &qual, &gpa)) {
+            mf = mgp ? EF_GP : EF_OK;
+            break;
+        }
+        if (!exits) {
+            tlb_pae_clear(v->tlb); /* unloaded: walks read the PDPT */
+            break;
+        }
+        if (nmx == ENG_MAX_EXITS) {
+            mf = EF_CRASH; /* every attempt exits: a livelock */
+            break;
+        }
+        mx[nmx++] = (struct eng_exit){ .kind = kind, .qual = qual, .gpa = _gpa(gpa),
+                                       .gla = _gva(0) };
+        const struct cpu_profile *p = tlb_profile(v->tlb);
+        v->cycles += p->lat_vmexit;
+        eng_cover(e, "ept_qual", "%#" PRIx64, qual);
+        if (kind != MMU_EPT_VIOLATION) {
+            mf = EF_CRASH; /* ept_handle_misconfig() fails: domain_crash() */
+            eng_cover(e, "npf", "misconfig->crash");
+            break;
+        }
+        const char *t = type_at(d, gpa_to_gfn(_gpa(gpa)));
+        enum npf_result npf = hvm_hap_nested_page_fault_vcpu(d, v->id, _gpa(gpa),
+                                                             qual, _gva(0));
+        eng_cover(e, "npf", "%s:pdpte_load->%s", t, npf_result_name(npf));
+        if (npf == NPF_RETRY)
+            continue;
+        mf = npf == NPF_PAUSED                           ? EF_PAUSED
+             : npf == NPF_WAIT_SLOT || npf == NPF_SPIN ? EF_BLOCKED
+                                                       : EF_CRASH;
+        break;
+    }
+    char f[64];
+    if (mgp != ogp) {
+        snprintf(f, sizeof f, "%s.pdpte_gp", what);
+        divergence(e, f, ogp ? "#GP" : "no fault", mgp ? "#GP" : "no fault");
+    } else if (fmap[ox.final] != mf) {
+        snprintf(f, sizeof f, "%s.pdpte_load", what);
+        divergence(e, f, eng_final_name(fmap[ox.final]), eng_final_name(mf));
+    }
+    snprintf(f, sizeof f, "%s.pdpte_exits", what);
+    check_u64(e, f, ox.nexits, nmx);
+    for (unsigned i = 0; i < nmx && i < ox.nexits; i++) {
+        int kind = mx[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
+                                                   : OR_EXIT_EPT_MISCONFIG;
+        snprintf(f, sizeof f, "%s.pdpte_exit[%u].kind", what, i);
+        check_u64(e, f, (uint64_t)ox.exits[i].kind, (uint64_t)kind);
+        snprintf(f, sizeof f, "%s.pdpte_exit[%u].qual", what, i);
+        check_u64(e, f, ox.exits[i].qual, mx[i].qual);
+        snprintf(f, sizeof f, "%s.pdpte_exit[%u].gpa", what, i);
+        check_u64(e, f, gpa_x(ox.exits[i].gpa), gpa_x(mx[i].gpa));
+    }
+    bool done = ox.final == OR_OK;
+    if (done || !can_fault)
         oracle_tlbset_pae_set(v->tset, ok, v->cpu.cr3, regs);
     if (mgp && !can_fault)
         tlb_pae_clear(v->tlb);
-    return mgp && can_fault;
+    for (unsigned i = 0; i < nmx; i++) {
+        char xa[96];
+        snprintf(xa, sizeof xa, "%s qual=%#" PRIx64 " gpa=%#" PRIx64 " (pdpte load)",
+                 mx[i].kind == MMU_EPT_VIOLATION ? "ept_violation" : "ept_misconfig",
+                 mx[i].qual, gpa_x(mx[i].gpa));
+        digest_str(e, xa);
+        if (e->rec)
+            rec_step(e->rec, e->run_id, ++e->step, e->src, "vmexit", xa, "");
+    }
+    if (res && rlen) {
+        if (mf == EF_GP)
+            snprintf(res, rlen, "#GP");
+        else if (nmx)
+            snprintf(res, rlen, "%s after %u exit%s", mf == EF_OK ? "loaded"
+                     : eng_final_name(mf), nmx, nmx == 1 ? "" : "s");
+    }
+    if (nmx)
+        check_state(e);
+    return can_fault && mf != EF_OK;
+}
+
+static bool pae_load(struct engine *e, struct vcpu *v, bool can_fault, char *res,
+                     size_t rlen)
+{
+    return pae_load_as(e, v, can_fault, "mov_cr3", res, rlen);
 }
 
 int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
@@ -853,7 +970,7 @@ int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
     snprintf(args, sizeof args, "d=%u v=%u profile=%s vpid=%u maxphyaddr=%u",
              v->d ? v->d->id : 0, v->id, p->name, vpid, p->maxphyaddr);
     record_step(e, "tlb", args, "enabled");
-    pae_load(e, v, false); /* as loaded when the vCPU entered PAE paging */
+    pae_load(e, v, false, NULL, 0); /* as loaded when the vCPU entered PAE paging */
     return 0;
 }
 
@@ -862,7 +979,7 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
 {
     uint16_t pcid = tlb_pcid_of(&v->cpu);
     uint64_t eptp = v->d ? mfn_x(v->d->ept_root) : 0;
-    bool gp = false; /* the instruction faulted: #GP(0) */
+    char res[64] = ""; /* the instruction's result: "#GP", its exits */
     if (!strcmp(op, "invlpg")) {
         tlb_invlpg(v->tlb, v->vpid, pcid, a);
         if (v->tset)
@@ -873,9 +990,8 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         v->cpu.cr3 = a & ~(1ULL << 63);
         /* A PDPTE load that faults (#GP(0), SDM 4.4.1) undoes the MOV:
          * CR3 keeps its value, nothing is flushed. */
-        if (pae_load(e, v, true)) {
+        if (pae_load(e, v, true, res, sizeof res)) {
             v->cpu.cr3 = old_cr3;
-            gp = true;
         } else {
             uint16_t np = tlb_pcid_of(&v->cpu);
             tlb_mov_cr3(v->tlb, v->vpid, np, nf);
@@ -890,6 +1006,14 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         tlb_invvpid(v->tlb, type, (uint16_t)a, b);
         if (v->tset)
             oracle_tlbset_invvpid(v->tset, type, (uint16_t)a, b);
+    } else if (!strcmp(op, "invlpga")) {
+        tlb_invlpga(v->tlb, (uint16_t)b, a);
+        if (v->tset)
+            oracle_tlbset_invlpga(v->tset, (uint16_t)b, a);
+    } else if (!strcmp(op, "tlb_control")) {
+        tlb_svm_flush(v->tlb, type, (uint16_t)a);
+        if (v->tset)
+            oracle_tlbset_tlb_control(v->tset, type, (uint16_t)a);
     } else if (!strcmp(op, "invept")) {
         tlb_invept(v->tlb, type, eptp);
         if (v->tset)
@@ -898,12 +1022,55 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         tlb_invvpid(v->tlb, 1, v->vpid, 0);
         if (v->tset)
             oracle_tlbset_invvpid(v->tset, 1, v->vpid, 0);
-        pae_load(e, v, false);
+        pae_load(e, v, false, NULL, 0);
     }
     char args[128];
     snprintf(args, sizeof args, "v=%u %s type=%u a=%#" PRIx64 " b=%#" PRIx64,
              v->id, op, type, a, b);
-    record_step(e, "tlb", args, gp ? "#GP" : "");
+    record_step(e, "tlb", args, res);
+}
+
+/* v:set{} changed CR0, CR4 or EFER of a vCPU with TLBs: a MOV to CR0/CR4
+ * (WRMSR for EFER).  SDM 4.4.1: when PAE paging follows and the MOV
+ * modifies one of the listed bits, it loads the PDPTE registers -- the
+ * model decides which (tlb_pae_cr_loads()), the oracle on its own
+ * (oracle_pae_cr_loads()), compared as mov_cr.pdpte_load -- and a present
+ * PDPTE with a reserved bit makes it a #GP(0): the instruction does not
+ * happen, so CR0, CR4 and EFER keep their old values, nothing is flushed
+ * and the registers stay as loaded before (compared as mov_cr.pdpte_gp).
+ * Otherwise the TLBs are flushed when paging changed (CR4, EFER or
+ * CR0.PG: a superset of the SDM's MOV-to-CR4 rule, allowed).  A MOV that
+ * does not load leaves the registers alone. */
+bool eng_mov_cr(struct engine *e, struct vcpu *v, const struct mmu_cpu *old)
+{
+    if (!v->tlb)
+        return false;
+    struct oracle_cpu ob = oracle_cpu_of(v), oa = ob;
+    ob.cr0 = old->cr0;
+    ob.cr4 = old->cr4;
+    ob.efer = old->efer;
+    bool mload = tlb_pae_cr_loads(old, &v->cpu);
+    bool oload = oracle_pae_cr_loads(&ob, &oa);
+    if (mload != oload)
+        divergence(e, "mov_cr.pdpte_load", oload ? "loads the PDPTEs" : "no load",
+                   mload ? "loads the PDPTEs" : "no load");
+    char res[64] = "";
+    bool gp = mload && pae_load_as(e, v, true, "mov_cr", res, sizeof res);
+    char args[160];
+    snprintf(args, sizeof args, "v=%u mov_cr cr0=%#" PRIx64 " cr4=%#" PRIx64
+             " efer=%#" PRIx64, v->id, v->cpu.cr0, v->cpu.cr4, v->cpu.efer);
+    if (gp) {
+        v->cpu.cr0 = old->cr0;
+        v->cpu.cr4 = old->cr4;
+        v->cpu.efer = old->efer;
+    } else if (v->cpu.cr4 != old->cr4 || v->cpu.efer != old->efer
+               || ((v->cpu.cr0 ^ old->cr0) & X86_CR0_PG)) {
+        tlb_invvpid(v->tlb, 1, v->vpid, 0);
+        if (v->tset)
+            oracle_tlbset_invvpid(v->tset, 1, v->vpid, 0);
+    }
+    record_step(e, "tlb", args, res[0] ? res : mload ? "pdptes loaded" : "");
+    return gp;
 }
 
 /* ---- guest accesses --------------------------------------------------------------- */

@@ -250,6 +250,10 @@ int eng_vcpu_enable_tlb(struct engine *e, struct vcpu *v,
                         const struct cpu_profile *p, uint16_t vpid);
 void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
                 unsigned type, uint64_t a, uint64_t b);
+/* A MOV to CR0/CR4 (v:set{} changed CR0, CR4 or EFER; 'old' holds the
+ * values before): PAE PDPTE load per SDM 4.4.1, TLB flush; true when the
+ * load was a #GP(0) and the registers were put back to 'old'. */
+bool eng_mov_cr(struct engine *e, struct vcpu *v, const struct mmu_cpu *old);
 
 /* A failed expect() in the scenario. */
 void eng_failure(struct engine *e, const char *msg);

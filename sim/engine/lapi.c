@@ -1741,6 +1741,7 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
 {
     uint64_t old_cr4 = v->cpu.cr4, old_efer = v->cpu.efer;
     uint64_t old_pg = v->cpu.cr0 & X86_CR0_PG;
+    struct mmu_cpu old_cpu = v->cpu;
     /* Settings apply in a fixed order (vpid, tlb, then by name), never in
      * the table's hash order: Debian's Lua randomises string hashing, and
      * with TLBs the order is visible (MOV CR3 steps). */
@@ -1850,10 +1851,13 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
         lua_pop(L, 1);
     }
     /* MOV CR4 / EFER / CR0.PG changes that change paging flush the vCPU's
-     * TLBs (a superset of the SDM's MOV-to-CR4 rule, allowed). */
+     * TLBs (a superset of the SDM's MOV-to-CR4 rule, allowed); in PAE
+     * paging a MOV CR0/CR4 may load the PDPTEs and #GP (eng_mov_cr(),
+     * which then puts CR0, CR4 and EFER back). */
     if (v->tlb && (v->cpu.cr4 != old_cr4 || v->cpu.efer != old_efer
-                   || (v->cpu.cr0 & X86_CR0_PG) != old_pg))
-        eng_tlb_op(E(L), v, "flush", 0, 0, 0);
+                   || (v->cpu.cr0 & X86_CR0_PG) != old_pg
+                   || ((v->cpu.cr0 ^ old_cpu.cr0) & (X86_CR0_CD | X86_CR0_NW))))
+        eng_mov_cr(E(L), v, &old_cpu);
 }
 
 static int d_vcpu(lua_State *L)
@@ -1985,7 +1989,22 @@ static int v_tlbop(lua_State *L, const char *op)
         eng_tlb_op(e, v, op, 0, check_u64(L, 2), 0);
         return 0;
     }
+    if (!strcmp(op, "invlpga")) { /* AMD: va, ASID (default: the vCPU's) */
+        uint64_t va = check_u64(L, 2);
+        lua_Integer asid = luaL_optinteger(L, 3, v->vpid);
+        if (asid < 0 || asid > 0xFFFF)
+            return lerror(L, "INVLPGA ASID must be 0..0xffff, not %d", (int)asid);
+        eng_tlb_op(e, v, op, 0, va, (uint64_t)asid);
+        return 0;
+    }
     lua_Integer type = luaL_checkinteger(L, 2);
+    if (!strcmp(op, "tlb_control")) { /* the VMCB field at VMRUN */
+        if (type != 0 && type != 1 && type != 3 && type != 7)
+            return lerror(L, "TLB_CONTROL must be 0, 1, 3 or 7 (APM 15.16), not %d",
+                          (int)type);
+        eng_tlb_op(e, v, op, (unsigned)type, v->vpid, 0);
+        return 0;
+    }
     if (!strcmp(op, "invept")) {
         if (type != 1 && type != 2)
             return lerror(L, "INVEPT type must be 1 (single) or 2 (all), not %d", (int)type);
@@ -2010,6 +2029,8 @@ static int v_invlpg(lua_State *L) { return v_tlbop(L, "invlpg"); }
 static int v_invpcid(lua_State *L) { return v_tlbop(L, "invpcid"); }
 static int v_invvpid(lua_State *L) { return v_tlbop(L, "invvpid"); }
 static int v_invept(lua_State *L) { return v_tlbop(L, "invept"); }
+static int v_invlpga(lua_State *L) { return v_tlbop(L, "invlpga"); }
+static int v_tlb_control(lua_State *L) { return v_tlbop(L, "tlb_control"); }
 
 static int v_tlb_stats(lua_State *L)
 {
@@ -2845,7 +2866,8 @@ static void open_api(lua_State *L)
         { "read", v_read }, { "write", v_write }, { "exec", v_exec },
         { "set", v_set }, { "state", v_state }, { "invlpg", v_invlpg },
         { "invpcid", v_invpcid }, { "invvpid", v_invvpid }, { "invept", v_invept },
-        { "tlb_stats", v_tlb_stats }, { NULL, NULL },
+        { "tlb_stats", v_tlb_stats },
+        { "invlpga", v_invlpga }, { "tlb_control", v_tlb_control }, { NULL, NULL },
     };
     static const luaL_Reg pt[] = {
         { "map", pt_map }, { "unmap", pt_unmap }, { "entry", pt_entry },

@@ -784,6 +784,22 @@ Test(tlb, pae_pdpte_registers)
     cr_assert_not(tlb_pae_regs(t, &cpu, regs));
     c2.cr3 = 0x3F000ULL + (1ULL << 22); /* gfn 0x43F: no EPT entry */
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+    /* That load is an EPT violation exit (SDM 29.3.3.2): a read without a
+     * guest-linear address (qualification bits 7 and 8 clear), at the
+     * first PDPTE's gpa; the registers keep what they held. */
+    enum mmu_outcome xk;
+    uint64_t xq, xg;
+    cr_assert(tlb_pae_exit(t, &xk, &xq, &xg));
+    cr_assert_eq(xk, MMU_EPT_VIOLATION);
+    cr_assert_eq(xq, EPTQ_READ);
+    cr_assert_eq(xg, c2.cr3);
+    pagesim_mutants = MUT_PAE_EXIT_GLA;
+    cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+    pagesim_mutants = 0;
+    cr_assert(tlb_pae_exit(t, &xk, &xq, &xg));
+    cr_assert_eq(xq, EPTQ_READ | EPTQ_GLA_VALID, "the mutant reports bit 7");
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    cr_assert_not(tlb_pae_exit(t, &xk, &xq, &xg), "a load that read all four");
     c2 = cpu;
     c2.cr4 = 0;
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
@@ -822,4 +838,84 @@ Test(tlb, pae_pdpte_load_gp)
     pagesim_mutants = 0;
     cr_assert(loaded);
     cr_assert_not(tlb_pae_gp(t));
+}
+
+/* SDM 4.4.1: which MOV to CR0/CR4 loads the PDPTE registers.  Every
+ * single-bit toggle of CR0 and CR4 from PAE paging (and PAE entered from
+ * each other mode), the model's rule against the oracle's and against
+ * the SDM's list; the mutant reloads on SMAP and PKE. */
+Test(tlb, pae_cr_loads)
+{
+    const uint64_t listed0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_PG;
+    const uint64_t listed4 = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP;
+    struct mmu_cpu p = { .cr0 = X86_CR0_PG | X86_CR0_WP | 1, .cr4 = X86_CR4_PAE,
+                         .efer = X86_EFER_NXE };
+    for (unsigned reg = 0; reg < 2; reg++)
+        for (unsigned b = 0; b < 32; b++) {
+            struct mmu_cpu n = p;
+            uint64_t bit = 1ULL << b;
+            if (reg == 0)
+                n.cr0 ^= bit;
+            else
+                n.cr4 ^= bit;
+            bool pae_after = mmu_mode_of(&n) == MMU_MODE_PAE;
+            bool want = pae_after && ((reg == 0 ? listed0 : listed4) & bit);
+            struct oracle_cpu ob = { .cr0 = p.cr0, .cr4 = p.cr4, .efer = p.efer };
+            struct oracle_cpu oa = { .cr0 = n.cr0, .cr4 = n.cr4, .efer = n.efer };
+            cr_assert_eq(tlb_pae_cr_loads(&p, &n), want, "cr%u bit %u", reg ? 4 : 0, b);
+            cr_assert_eq(oracle_pae_cr_loads(&ob, &oa), want, "oracle: cr%u bit %u",
+                         reg ? 4 : 0, b);
+        }
+    /* Entering PAE paging loads, from no paging, 32-bit and 4-level. */
+    struct mmu_cpu none = p, b32 = p, l4 = p;
+    none.cr0 &= ~X86_CR0_PG;
+    b32.cr4 &= ~X86_CR4_PAE;
+    l4.efer |= X86_EFER_LME | X86_EFER_LMA;
+    cr_assert(tlb_pae_cr_loads(&none, &p));
+    cr_assert(tlb_pae_cr_loads(&b32, &p));
+    cr_assert(tlb_pae_cr_loads(&l4, &p));
+    cr_assert_not(tlb_pae_cr_loads(&p, &l4), "leaving PAE paging loads nothing");
+    /* EFER.NXE (WRMSR) is no MOV to CR0/CR4. */
+    struct mmu_cpu nx = p;
+    nx.efer &= ~X86_EFER_NXE;
+    cr_assert_not(tlb_pae_cr_loads(&p, &nx));
+    struct mmu_cpu sm = p;
+    sm.cr4 |= X86_CR4_SMAP;
+    pagesim_mutants = MUT_PAE_CR_SMAP_LOAD;
+    bool m = tlb_pae_cr_loads(&p, &sm);
+    pagesim_mutants = 0;
+    cr_assert(m, "the mutant reloads on SMAP");
+    cr_assert_not(tlb_pae_cr_loads(&p, &sm));
+}
+
+/* AMD SVM invalidations (APM 15.16): INVLPGA in its ASID only; TLB_CONTROL
+ * 7 keeps globals, 3 not, 1 everything, 0 nothing; both mutants. */
+Test(tlb, svm_invlpga_and_tlb_control)
+{
+    struct mmu_result r;
+    go(ACC_READ, &r);
+    tlb_invlpga(t, 2, VA);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "another ASID");
+    tlb_invlpga(t, 1, VA + 0x1000);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "another page");
+    tlb_invlpga(t, 1, VA);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK);
+    tlb_svm_flush(t, 0, 1);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "TLB_CONTROL 0");
+    tlb_svm_flush(t, 3, 2);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "TLB_CONTROL 3 of ASID 2");
+    tlb_svm_flush(t, 1, 2);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK, "TLB_CONTROL 1: every ASID");
+    /* A global entry: 7 keeps it, 3 drops it (unless the mutant). */
+    w(0x13 + GOFF, 7, (0x20ULL << 12) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_G);
+    tlb_svm_flush(t, 1, 1);
+    go(ACC_READ, &r);
+    tlb_svm_flush(t, 7, 1);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "7 keeps the global entry");
+    pagesim_mutants = MUT_TLB_CONTROL3_KEEP_GLOBAL;
+    tlb_svm_flush(t, 3, 1);
+    pagesim_mutants = 0;
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "the mutant keeps it");
+    tlb_svm_flush(t, 3, 1);
+    cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK, "3 drops it");
 }
