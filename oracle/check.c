@@ -288,35 +288,6 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
     }
 }
 
-/* oracle_ept_lookup() that also gives the order of the leaf: the entry
- * and order the walker's leaf callback gets for gfn (0: none there). */
-static uint64_t ept_lookup_order(const struct host *h, mfn_t root, uint64_t gfn,
-                                 unsigned *order)
-{
-    uint64_t table = mfn_x(root);
-    *order = 0;
-    for (int level = 3; level >= 0; level--) {
-        if (table >= h->nr_frames)
-            return 0;
-        unsigned idx = (unsigned)(gfn >> (9 * level)) & 511;
-        uint64_t e = oracle_peek64(h->mem, h->nr_frames,
-                                   (table << PAGE_SHIFT) + 8 * idx);
-        if (level == 0)
-            return e;
-        if (!(e & ORACLE_RWX))
-            return 0;
-        if ((e & EPTE_SP) && level < 3) {
-            uint64_t m = ORACLE_EPTE_MFN(e);
-            if (m != ORACLE_EPTE_MFN_NONE)
-                m += gfn & ((1ULL << (9 * level)) - 1);
-            *order = 9u * (unsigned)level;
-            return (e & ~EPT_ADDR_MASK) | (m << PAGE_SHIFT);
-        }
-        table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
-    }
-    return 0;
-}
-
 /* compare_p2m() on the gfns g[0..n) alone: what its two passes do for
  * each of them (a restricted check; EPT only). */
 static void compare_p2m_gfns(const struct host *h, const struct domain *d,
@@ -327,7 +298,7 @@ static void compare_p2m_gfns(const struct host *h, const struct domain *d,
     for (size_t i = 0; i < n; i++) {
         uint64_t g = gl[i];
         unsigned order;
-        uint64_t e = ept_lookup_order(h, d->ept_root, g, &order);
+        uint64_t e = oracle_ept_lookup_order(h, d->ept_root, g, &order);
         if (e)
             view_leaf(&v, g, e, order);
         if (g >= od->max_gfn || oracle_is_raw(od, g))
@@ -904,7 +875,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             tables = old[i].tables;
             for (size_t j = 0; j < x->ngfns; j++) {
                 unsigned order;
-                uint64_t e = ept_lookup_order(h, d->ept_root, x->gfns[j], &order);
+                uint64_t e = oracle_ept_lookup_order(h, d->ept_root, x->gfns[j], &order);
                 if (e)
                     inv_leaf(&c, x->gfns[j], e, order);
             }

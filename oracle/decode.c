@@ -350,9 +350,14 @@ uint64_t oracle_npt_lookup(const struct host *h, mfn_t root, uint64_t gfn)
     return 0;
 }
 
-uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
+/* The EPT entry that maps gfn as ept_get_entry() finds it (a superpage
+ * leaf with the frame of gfn inside it), 0 if none; *order is the leaf's
+ * order (0, 9 or 18; 0 also when nothing maps gfn). */
+uint64_t oracle_ept_lookup_order(const struct host *h, mfn_t root, uint64_t gfn,
+                                 unsigned *order)
 {
     uint64_t table = mfn_x(root);
+    *order = 0;
     for (int level = 3; level >= 0; level--) {
         if (table >= h->nr_frames)
             return 0;
@@ -367,11 +372,18 @@ uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
             uint64_t m = ORACLE_EPTE_MFN(e);
             if (m != ORACLE_EPTE_MFN_NONE)
                 m += gfn & ((1ULL << (9 * level)) - 1);
+            *order = 9u * (unsigned)level;
             return (e & ~EPT_ADDR_MASK) | (m << PAGE_SHIFT);
         }
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     return 0;
+}
+
+uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn)
+{
+    unsigned order;
+    return oracle_ept_lookup_order(h, root, gfn, &order);
 }
 
 /* ---- log-dirty radix tree ------------------------------------------------------- */

@@ -466,6 +466,9 @@ uint64_t oracle_npt_lookup(const struct host *h, mfn_t root, uint64_t gfn);
 /* Single root walk of gfn: the leaf entry (for a superpage, with the mfn
  * field advanced to gfn's frame), or 0 when a level is missing. */
 uint64_t oracle_ept_lookup(const struct host *h, mfn_t root, uint64_t gfn);
+/* oracle_ept_lookup() that also gives the leaf's order (0, 9, 18). */
+uint64_t oracle_ept_lookup_order(const struct host *h, mfn_t root, uint64_t gfn,
+                                 unsigned *order);
 
 /* Walks the log-dirty radix tree at top: leaf() once per leaf bitmap (NULL
  * when the frame is unbacked, i.e. all clean) with the first pfn it covers,
