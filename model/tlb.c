@@ -51,6 +51,14 @@ struct tlb_arr {
      * absent from a set is mostly ruled out with two word tests instead
      * of 12 compares (kf_may_hold()). */
     uint8_t *kf;
+    /* Host-side only: one bit per set that may hold a key (set by every
+     * fill, cleared when an invalidation emptied the whole array), so
+     * that the invalidations (FOR_EACH_ENTRY) visit the sets filled
+     * since the last full flush instead of every way of every set --
+     * tlb_invept(type 2) runs after every hypervisor operation (Xen's
+     * ept_sync_domain()), mostly on a nearly empty TLB.  Invariant: a
+     * set whose bit is clear holds no key (tlb_fast_state_ok()). */
+    uint64_t *occ;
 };
 
 /* The search key of an entry: page number and size class, never 0. */
@@ -83,6 +91,9 @@ struct psc_arr {
     unsigned sets, ways;
     uint64_t mask;
     struct psce *e; /* NULL: no cache at this level */
+    /* Host-side only: false when no entry can be valid (none filled since
+     * the array was last emptied by a full drop), so the drops skip it. */
+    bool any;
 };
 
 struct mmu_epsc {
@@ -137,7 +148,8 @@ static bool arr_init(struct tlb_arr *a, struct tlb_geom g)
     a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
     a->key = calloc((size_t)a->sets * a->ways, sizeof(*a->key));
     a->lru = calloc((size_t)a->sets * a->ways, sizeof(*a->lru));
-    return a->e && a->key && a->lru;
+    a->occ = calloc((a->sets + 63) / 64, sizeof(*a->occ));
+    return a->e && a->key && a->lru && a->occ;
 }
 
 /* The LRU order (tlb_arr.ord), when the geometry allows it. */
@@ -227,6 +239,7 @@ void tlb_destroy(struct mmu_tlb *t)
         free(t->a[i].lru);
         free(t->a[i].ord);
         free(t->a[i].kf);
+        free(t->a[i].occ);
     }
     for (int l = 2; l <= 5; l++) {
         free(t->psc[l].e);
@@ -375,11 +388,17 @@ static inline void ord_stale(struct tlb_arr *a, size_t set)
 }
 
 /* See tlb.h: every set's LRU order stale or equal to its stamps', every
- * way with a key filtered by its byte. */
+ * way with a key filtered by its byte, every set with a key marked in
+ * the occupancy bitmap, no valid entry in a PSC array marked empty. */
 bool tlb_fast_state_ok(const struct mmu_tlb *t)
 {
     for (int ai = 0; ai < NR_ARR; ai++) {
         const struct tlb_arr *a = &t->a[ai];
+        for (size_t i = 0; i < (size_t)a->sets * a->ways; i++) {
+            size_t set = i / a->ways;
+            if (a->key[i] && !(a->occ[set / 64] >> (set % 64) & 1))
+                return false;
+        }
         for (size_t set = 0; a->ord && set < a->sets; set++) {
             if (a->ord[set] && a->ord[set] != ord_build(&a->lru[set * a->ways], a->ways))
                 return false;
@@ -389,6 +408,14 @@ bool tlb_fast_state_ok(const struct mmu_tlb *t)
                     return false;
             }
         }
+    }
+    for (int l = 2; l <= 5; l++) {
+        const struct psc_arr *as[2] = { &t->psc[l], &t->epsc.a[l] };
+        for (int j = 0; j < 2; j++)
+            for (size_t i = 0; as[j]->e && !as[j]->any
+                               && i < (size_t)as[j]->sets * as[j]->ways; i++)
+                if (as[j]->e[i].valid)
+                    return false;
     }
     return true;
 }
@@ -441,6 +468,7 @@ static void arr_fill(struct mmu_tlb *t, struct tlb_arr *a, const struct tlbe *n)
     a->lru[v] = ++t->stamp;
     ord_touch(a, set, (unsigned)(v - base));
     a->has |= 1u << ((n->shift - 12) / 9);
+    a->occ[set / 64] |= 1ULL << (set % 64);
 }
 
 /* arr_fill() when the caller knows the array holds no entry of the same
@@ -501,6 +529,7 @@ static inline void arr_fill_new(struct mmu_tlb *t, struct tlb_arr *a,
     kf_set(a, set, (unsigned)(v - base), a->key[v]);
     a->lru[v] = ++t->stamp;
     a->has |= 1u << ((n->shift - 12) / 9);
+    a->occ[set / 64] |= 1ULL << (set % 64);
 }
 
 /* The L1 array for a page size / access kind (-1: none). */
@@ -555,6 +584,7 @@ static void psc_fill(struct mmu_tlb *t, struct psc_arr *a, const struct psce *n)
     *victim = *n;
     victim->valid = 1;
     victim->stamp = ++t->stamp;
+    a->any = true;
 }
 
 /* The tag of a guest PSC entry at 'level' for va: the linear-address bits
@@ -638,6 +668,8 @@ static void psc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
 {
     for (int l = 2; l <= 5; l++) {
         struct psc_arr *a = &t->psc[l];
+        if (!a->any && !pagesim_mutants)
+            continue; /* no valid entry (reference model: scan anyway) */
         for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways; i++) {
             struct psce *e = &a->e[i];
             if (!e->valid)
@@ -664,10 +696,15 @@ static void epsc_drop(struct mmu_tlb *t, bool all, uint64_t root)
 {
     for (int l = 2; l <= 5; l++) {
         struct psc_arr *as[2] = { &t->psc[l], &t->epsc.a[l] };
-        for (int j = 0; j < 2; j++)
+        for (int j = 0; j < 2; j++) {
+            if (!as[j]->any && !pagesim_mutants)
+                continue; /* see psc_arr.any */
             for (size_t i = 0; as[j]->e && i < (size_t)as[j]->sets * as[j]->ways; i++)
                 if (all || as[j]->e[i].eptp == root)
                     as[j]->e[i].valid = 0;
+            if (all)
+                as[j]->any = false;
+        }
     }
 }
 
@@ -1081,6 +1118,7 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     if (sa->ord)
         ord_fill_victim(sa, sset);
     sa->has |= 1u; /* the 4 KiB class */
+    sa->occ[sset / 64] |= 1ULL << (sset % 64);
     const uint8_t *next = stream_next(hm, va, gpa, ptp, eptp_pg);
     if (next)
         __builtin_prefetch(next, 1); /* mostly a write stream */
@@ -1401,13 +1439,42 @@ bool tlb_pae_regs(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
 
 /* ---- invalidation ---------------------------------------------------------------- */
 
-/* Drops entries matching pred over every array. */
+/* The first set at or after s that may hold a key (tlb_arr.occ), or
+ * a->sets.  With any mutant on -- the differential tests' reference
+ * model, as for miss_fast() -- every set, as before the bitmap: the
+ * sets skipped hold no key, which FOR_EACH_ENTRY skips anyway, so both
+ * visit the same entries in the same order. */
+static inline size_t occ_next(const struct tlb_arr *a, size_t s)
+{
+    if (pagesim_mutants)
+        return s;
+    while (s < a->sets) {
+        uint64_t w = a->occ[s / 64] >> (s % 64);
+        if (w)
+            return s + (size_t)__builtin_ctzll(w);
+        s = (s | 63) + 1;
+    }
+    return a->sets;
+}
+
+/* Every array is empty now (a full invalidation ran): no set may hold a
+ * key, and no PSC entry is valid. */
+static void occ_clear_all(struct mmu_tlb *t)
+{
+    for (int ai = 0; ai < NR_ARR; ai++)
+        memset(t->a[ai].occ, 0, (t->a[ai].sets + 63) / 64 * sizeof(uint64_t));
+}
+
+/* Visits every entry with a key (the sets that may hold one, in index
+ * order) as e. */
 #define FOR_EACH_ENTRY(t, e)                                                   \
     for (int ai_ = 0; ai_ < NR_ARR; ai_++)                                     \
-        for (size_t i_ = 0; i_ < (size_t)(t)->a[ai_].sets * (t)->a[ai_].ways;  \
-             i_++)                                                             \
-            for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)        \
-                if ((t)->a[ai_].key[i_])
+        for (size_t s_ = occ_next(&(t)->a[ai_], 0); s_ < (t)->a[ai_].sets;     \
+             s_ = occ_next(&(t)->a[ai_], s_ + 1))                              \
+            for (size_t i_ = s_ * (t)->a[ai_].ways;                            \
+                 i_ < (s_ + 1) * (t)->a[ai_].ways; i_++)                       \
+                for (struct tlbe *e = &(t)->a[ai_].e[i_]; e; e = NULL)    \
+                    if ((t)->a[ai_].key[i_])
 
 /* Invalidates the entry FOR_EACH_ENTRY is at (lru 0: empty, the first
  * choice of arr_fill(); its set's LRU order goes stale). */
@@ -1573,9 +1640,10 @@ void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid)
         if (ctl == 1 || (e->vpid == asid && !(keep_global && (e->rights & MMU_R_G))))
             KILL(t, e);
     }
-    if (ctl == 1)
+    if (ctl == 1) {
+        occ_clear_all(t); /* every entry went */
         epsc_drop(t, true, 0);
-    else
+    } else
         psc_drop(t, false, asid, true, 0, false, 0);
 }
 
@@ -1586,6 +1654,10 @@ void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
     FOR_EACH_ENTRY(t, e)
         if (e->valid && (type == 2 || e->eptp == eptp_root))
             KILL(t, e);
+    /* All contexts: every array is empty now, and the next invalidation
+     * visits only the sets filled after this one (tlb_arr.occ). */
+    if (type == 2)
+        occ_clear_all(t);
     /* Combined and guest-physical mappings of the EPTP (SDM 28.4.3.1). */
     if (type == 1 || type == 2)
         epsc_drop(t, type == 2, eptp_root);

@@ -266,7 +266,8 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
     else
         oracle_ept_walk(h, d->ept_root, &vis);
 
-    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+    for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
+        uint64_t ci = od->cidx[q];
         const struct oracle_chunk *c = od->chunks[ci];
         /* past max_gfn a chunk holds only empty entries (the model
          * refuses those gfns): the loop stops there */
@@ -411,7 +412,8 @@ static void compare_ld_leaves(const struct host *h, const struct domain *d,
     oracle_sim_ld_leaves(h, d, &vis);
     if (v.nseen)
         qsort(v.seen, v.nseen, sizeof(*v.seen), cmp_u64);
-    for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+    for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
+        uint64_t ci = od->cidx[q];
         const struct oracle_chunk *c = od->chunks[ci];
         uint64_t first = ci << ORACLE_CHUNK_SHIFT;
         if (!c || leaf_seen(&v, first & ~(LD_LEAF_PFNS - 1)))
@@ -534,7 +536,8 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
                           (gm->type == p2m_ioreq_server);
             }
         } else {
-            for (uint64_t ci = 0; ci < od->nchunks; ci++) {
+            for (uint64_t q = 0; q < od->ncidx; q++) { /* allocated chunks */
+                uint64_t ci = od->cidx[q];
                 const struct oracle_chunk *c = od->chunks[ci];
                 for (uint64_t j = 0; c && j < ORACLE_CHUNK &&
                                      (ci << ORACLE_CHUNK_SHIFT) + j < od->max_gfn; j++) {

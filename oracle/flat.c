@@ -54,6 +54,7 @@ static void dom_free(struct oracle_dom *od)
     free(od->pml_gpa);
     free(od->pod_cache);
     free(od->gmark);
+    free(od->cidx);
     memset(od, 0, sizeof(*od));
 }
 
@@ -80,6 +81,24 @@ struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g)
         memset(c->access, p2m_access_rwx, sizeof(c->access));
         memset(c->dirty, 0, sizeof(c->dirty));
         memset(c->gmark, 0, sizeof(c->gmark));
+        /* its index into od->cidx, kept ascending (rare: a chunk holds
+         * 4096 gfns) */
+        if (od->ncidx == od->capcidx) {
+            uint64_t cap = od->capcidx ? 2 * od->capcidx : 8;
+            uint64_t *x = realloc(od->cidx, cap * sizeof(*x));
+            if (!x) {
+                fprintf(stderr, "oracle: out of memory for d%u's gfns at %#" PRIx64 "\n",
+                        od->id, g);
+                abort();
+            }
+            od->cidx = x;
+            od->capcidx = cap;
+        }
+        uint64_t at = od->ncidx;
+        for (; at > 0 && od->cidx[at - 1] > i; at--)
+            od->cidx[at] = od->cidx[at - 1];
+        od->cidx[at] = i;
+        od->ncidx++;
         od->chunks[i] = c;
     }
     struct oracle_chunk *c = od->chunks[i];

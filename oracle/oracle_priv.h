@@ -164,6 +164,13 @@ struct oracle_dom {
     struct oracle_gmark *gmark;
     size_t gmark_n, gmark_cap;
     bool gmark_all;
+    /* The indices of the allocated chunks (chunks[i] != NULL), ascending:
+     * the checks' per-gfn loops visit these instead of every slot of
+     * chunks[] (a sparse 2^24-gfn domain has 4097 slots, a few used), in
+     * the same order.  Chunks are only added (oracle_chunk_get()) and
+     * freed with the domain. */
+    uint64_t *cidx;
+    uint64_t ncidx, capcidx;
 };
 
 /* Every gfn of od changed (a loop over its chunks wrote them). */

@@ -162,9 +162,11 @@ struct tlb_stats {
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
 
 /* Host-side bookkeeping of the fast miss path (model/tlb.c "LRU order",
- * tlb_arr.kf): true when every set's LRU order is stale or equals the
- * order of its stamps (so that it names the victim the LRU scan would)
- * and every key is in its set's filter.  For tests. */
+ * tlb_arr.kf) and of the invalidations (tlb_arr.occ, psc_arr.any): true
+ * when every set's LRU order is stale or equals the order of its stamps
+ * (so that it names the victim the LRU scan would), every key is in its
+ * set's filter, every set holding a key is marked occupied and no PSC
+ * array marked empty holds a valid entry.  For tests. */
 bool tlb_fast_state_ok(const struct mmu_tlb *t);
 
 /* A hash of every entry, LRU stamp and statistic of the TLBs, PSCs, EPT

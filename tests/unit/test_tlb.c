@@ -638,6 +638,11 @@ static void streams_diff(unsigned seed, const struct cpu_profile *prof, bool tag
             } else if (tags && r < 67) {
                 for (int i = 0; i < 2; i++)
                     tlb_invept(tt[i], 1, 0x10);
+            } else if (tags && r < 69) {
+                /* All contexts: the fast model then visits only the sets
+                 * filled since (tlb_arr.occ), the reference every set. */
+                for (int i = 0; i < 2; i++)
+                    tlb_invept(tt[i], 2, 0);
             }
             page = trand() % 4 ? (page + 1) % SG_PAGES : trand() % SG_PAGES;
             uint64_t va = trand() % 16 == 0 ? SG_BIG + (trand() % 512 << 12)
@@ -918,4 +923,81 @@ Test(tlb, svm_invlpga_and_tlb_control)
     cr_assert_eq(go(ACC_READ, &r).level, TLB_L1, "the mutant keeps it");
     tlb_svm_flush(t, 3, 1);
     cr_assert_eq(go(ACC_READ, &r).level, TLB_WALK, "3 drops it");
+}
+
+/* INVEPT all-context (after every hypervisor operation, Xen's
+ * ept_sync_domain()) empties every array, and the invalidations after it
+ * visit only the sets filled since (model/tlb.c tlb_arr.occ, psc_arr.any):
+ * entries filled by the general walker and by the fused miss path, in
+ * the L1 arrays, the STLB and the PSCs, are all found by the next
+ * invalidation, with the same state as the reference model (a mutant on:
+ * every set visited). */
+Test(tlb, invept_all_then_only_filled_sets)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+    for (unsigned i = 8; i < 24; i++) /* va 0x8000.. -> gfns 0x21.. */
+        w(0x13 + GOFF, i, ((0x21ULL + i - 8) << 12) | a);
+    struct mmu_tlb *tt[2] = { t, tlb_new(&cpu_profile_intel) };
+    cr_assert_not_null(tt[1]);
+    const uint64_t ref = MUT_M2P_KEEP_ON_FREE; /* a sim bit: the reference */
+    /* Runs one access on both models; the TLB level it was served from. */
+#define BOTH(call) do {                                                        \
+        for (int i_ = 0; i_ < 2; i_++) {                                       \
+            pagesim_mutants = i_ ? ref : 0;                                    \
+            struct mmu_tlb *m_ = tt[i_];                                       \
+            (void)m_;                                                          \
+            call;                                                              \
+        }                                                                      \
+        pagesim_mutants = 0;                                                   \
+        cr_assert_eq(tlb_state_digest(tt[0]), tlb_state_digest(tt[1]));        \
+        cr_assert(tlb_fast_state_ok(tt[0]) && tlb_fast_state_ok(tt[1]));       \
+    } while (0)
+    enum tlb_level lv[2];
+    for (int round = 0; round < 3; round++) {
+        for (uint64_t va = VA; va < 0x18000; va += 0x1000) {
+            struct mmu_result r;
+            struct tlb_result tr;
+            enum access_kind k = va & 0x1000 ? ACC_READ : ACC_FETCH;
+            BOTH((tlb_access(m_, hm, &cpu, &ept, 1, _gva(va), k, &r, &tr),
+                  lv[i_] = tr.level));
+            cr_assert_eq(lv[0], lv[1]);
+            cr_assert_eq(lv[0], TLB_WALK, "round %d va %#llx: nothing survived",
+                         round, (unsigned long long)va);
+        }
+        struct mmu_psc_start ps;
+        cr_assert(tlb_psc_probe(t, &cpu, &ept, 1, _gva(VA), &ps));
+        if (round == 1) {
+            /* A narrower invalidation after the full one finds the
+             * entries filled since. */
+            BOTH(tlb_invlpg(m_, 1, 0, 0x9000));
+            struct mmu_result r;
+            struct tlb_result tr;
+            BOTH((tlb_access(m_, hm, &cpu, &ept, 1, _gva(0x9000), ACC_READ, &r, &tr),
+                  lv[i_] = tr.level));
+            cr_assert_eq(lv[0], TLB_WALK, "invlpg after invept 2");
+            BOTH(tlb_invvpid(m_, 1, 1, 0));
+            cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(VA), &ps));
+            BOTH((tlb_access(m_, hm, &cpu, &ept, 1, _gva(0xA000), ACC_READ, &r, &tr),
+                  lv[i_] = tr.level));
+            cr_assert_eq(lv[0], TLB_WALK, "invvpid after invept 2");
+        }
+        BOTH(tlb_invept(m_, 2, 0));
+        cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(VA), &ps));
+        cr_assert_not(tlb_probe(t, &cpu, &ept, 1, _gva(VA + 0x1000), ACC_READ));
+        BOTH(tlb_invept(m_, 2, 0)); /* on an empty TLB */
+    }
+    /* TLB_CONTROL 1 empties it the same way. */
+    struct mmu_result r;
+    struct tlb_result tr;
+    BOTH(tlb_access(m_, hm, &cpu, &ept, 1, _gva(VA), ACC_READ, &r, &tr));
+    BOTH(tlb_svm_flush(m_, 1, 1));
+    BOTH((tlb_access(m_, hm, &cpu, &ept, 1, _gva(VA), ACC_READ, &r, &tr),
+          lv[i_] = tr.level));
+    cr_assert_eq(lv[0], TLB_WALK);
+    BOTH(tlb_invlpg(m_, 1, 0, VA));
+    BOTH((tlb_access(m_, hm, &cpu, &ept, 1, _gva(VA), ACC_READ, &r, &tr),
+          lv[i_] = tr.level));
+    cr_assert_eq(lv[0], TLB_WALK, "invlpg after TLB_CONTROL 1");
+#undef BOTH
+    tlb_destroy(tt[1]);
 }
