@@ -607,7 +607,7 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_BIG] = 2, [OP_FRAGMENT] = 1, [OP_ACCESS] = 3, [OP_SUPER] = 3,
     [OP_P2MFAIL] = 2, [OP_FOREIGN] = 2, [OP_POD] = 3, [OP_IOREQ] = 2,
     [OP_MMIO_DIRECT] = 2, [OP_SHARE] = 3, [OP_MONITOR] = 3, [OP_LWRITE] = 3,
-    [OP_RAWEPT] = 2, [OP_PMLFILL] = 1, [OP_SVM] = 1, [OP_PAECR] = 1,
+    [OP_RAWEPT] = 2, [OP_PMLFILL] = 1, [OP_SVM] = 2, [OP_PAECR] = 2,
     [OP_GUESTEPT] = 1,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
