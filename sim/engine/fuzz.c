@@ -361,6 +361,131 @@ static const char prologue[] =
     "  d:peek_dirty()\n"
     "  d:destroy()\n"
     "end\n"
+    "-- AMD SVM invalidations (APM Vol. 2 15.16) in a sixth domain, made on\n"
+    "-- first use and touched by nothing else: its vCPU has the AMD-like\n"
+    "-- profile's TLBs, ASID 1, CR4.PGE; 0x1000.. map gfns 0x19.. (the odd\n"
+    "-- ones global), 0x40000000 a 2 MiB page over gfns 0.. (RAM below\n"
+    "-- 0x24: a small domain, as every full check decodes it)\n"
+    "local function svmd()\n"
+    "  if not doms[6] then\n"
+    "    if heap().free < 0x80 then return end\n"
+    "    local d = domain{ name = 'f6', gfns = 0x100, ram = 0x24 }\n"
+    "    doms[6], pts[6] = d, d:pagetable{ root = 0x10, pool = 0x11, pool_pages = 8 }\n"
+    "    for k = 0, 3 do pts[6]:map(0x1000 + k * 0x1000, 0x19 + k, k & 1 == 1 and 'wadg' or 'wad') end\n"
+    "    pts[6]:map(0x40000000, 0, 'wad', 2)\n"
+    "    vcpus[6] = d:vcpu{ cr3 = pts[6], tlb = 'amd', vpid = 1, pge = true }\n"
+    "  end\n"
+    "  return doms[6], vcpus[6], pts[6]\n"
+    "end\n"
+    "-- a stale translation on purpose, then an SVM invalidation, then the\n"
+    "-- access again: the oracle allows the old translation only while\n"
+    "-- nothing invalidated it.  a: 0 page x (0..3) read, remapped to gfn\n"
+    "-- 0x1d + y (global as before), TLB_CONTROL n at the next VMRUN; 1 the\n"
+    "-- same with INVLPGA of the page in ASID n; 2 a write through the 2 MiB\n"
+    "-- page (gfn 0x1a + x), the page made read-only, INVLPGA of page y of\n"
+    "-- it in ASID n (any address inside a large page drops its entry),\n"
+    "-- the write again (a #PF once invalidated), the page writable again\n"
+    "local function svm(a, x, y, n)\n"
+    "  local d, v, pt = svmd()\n"
+    "  if not d then return end\n"
+    "  if a == 2 then\n"
+    "    local va = 0x40000000 + (0x1a + x) * 0x1000 + 8\n"
+    "    v:write(va, y)\n"
+    "    pt:map(0x40000000, 0, 'ad', 2)\n"
+    "    v:invlpga(0x40000000 + y * 0x1000, n)\n"
+    "    v:write(va, y)\n"
+    "    pt:map(0x40000000, 0, 'wad', 2)\n"
+    "    return\n"
+    "  end\n"
+    "  local va = 0x1000 + x * 0x1000\n"
+    "  v:read(va)\n"
+    "  pt:map(va, 0x1d + y, x & 1 == 1 and 'wadg' or 'wad')\n"
+    "  if a == 0 then v:tlb_control(n) else v:invlpga(va, n) end\n"
+    "  v:read(va)\n"
+    "end\n"
+    "-- PAE PDPTE loads (SDM Vol. 3A 4.4.1, Vol. 3C 29.3.3.2) in a seventh\n"
+    "-- domain, made on first use and touched by nothing else: a PAE guest\n"
+    "-- whose vCPU has TLBs and so PDPTE registers; 0x40001000 maps gfn 0x19\n"
+    "-- (RAM below 0x24, small as svmd()'s)\n"
+    "local function paed()\n"
+    "  if not doms[7] then\n"
+    "    if heap().free < 0x80 then return end\n"
+    "    local d = domain{ name = 'f7', gfns = 0x100, ram = 0x24 }\n"
+    "    doms[7] = d\n"
+    "    pts[7] = d:pagetable{ root = 0x10, pool = 0x11, pool_pages = 8, mode = 'pae' }\n"
+    "    pts[7]:map(0x40001000, 0x19, 'wad')\n"
+    "    vcpus[7] = d:vcpu{ cr3 = pts[7], mode = 'pae', tlb = 'intel', vpid = 1 }\n"
+    "  end\n"
+    "  return doms[7], vcpus[7], pts[7]\n"
+    "end\n"
+    "-- the loading MOVs (m): 0 MOV CR3, 1 CR4.PGE, 2 CR4.SMEP, 3 CR0.CD\n"
+    "-- toggled; 4 CR4.SMAP toggled (loads nothing)\n"
+    "local function paemov(v, pt, m)\n"
+    "  if m == 0 then v:set{ cr3 = pt.cr3 }\n"
+    "  elseif m == 1 then v:set{ pge = v.cr4 & (1 << 7) == 0 }\n"
+    "  elseif m == 2 then v:set{ smep = v.cr4 & (1 << 20) == 0 }\n"
+    "  elseif m == 3 then v:set{ cr0 = v.cr0 ~ (1 << 30) }\n"
+    "  else v:set{ smap = v.cr4 & (1 << 21) == 0 } end\n"
+    "end\n"
+    "-- a: 0 PDPTE 1 in memory given bit b (reserved in a PAE PDPTE: 1, 2,\n"
+    "-- 5..8, 63; or 9, available) and P unless np, MOV m (a present PDPTE\n"
+    "-- with a reserved bit makes a loading MOV #GP(0), nothing changes),\n"
+    "-- a read through it, then the PDPTE put back and reloaded.  a: 1 MOV\n"
+    "-- CR3 to a PDPT whose gfn the EPT does not let the load read (an EPT\n"
+    "-- violation at the load, no guest-linear address): b 0 an mmio_dm\n"
+    "-- gfn, 1 a gfn with no P2M entry, 2 a copy of the PDPT in RAM with\n"
+    "-- access n (lifted, the MOV re-executed); then back to the real PDPT\n"
+    "local function paecr(a, b, m, np)\n"
+    "  local d, v, pt = paed()\n"
+    "  if not d then return end\n"
+    "  if a == 0 then\n"
+    "    local old = pt:entry(0x40000000, 3)\n"
+    "    pt:set_entry(0x40000000, 3, (old | (1 << b)) & ~(np and 1 or 0))\n"
+    "    paemov(v, pt, m)\n"
+    "    v:read(0x40001000)\n"
+    "    pt:set_entry(0x40000000, 3, old)\n"
+    "  elseif b == 0 then\n"
+    "    d:set_type(0x80 + m, 'mmio_dm')\n"
+    "    v:set{ cr3 = (0x80 + m) << 12 }\n"
+    "  elseif b == 1 then\n"
+    "    v:set{ cr3 = (0x90 + m) << 12 }\n"
+    "  else\n"
+    "    local g = 0x1a + m\n"
+    "    for i = 0, 3 do d:write_phys(g * 4096 + 8 * i, pt:entry(i << 30, 3)) end\n"
+    "    d:set_access(g, 'n')\n"
+    "    v:set{ cr3 = g << 12 }\n"
+    "  end\n"
+    "  v:set{ cr3 = pt.cr3 }\n"
+    "  v:read(0x40001000)\n"
+    "end\n"
+    "-- a guest store into its own EPT (the oracle-check change tracking:\n"
+    "-- scenarios/ept/leaf_added_by_guest.lua): an eighth domain, made by the\n"
+    "-- first such operation of a program (later ones do nothing), whose raw\n"
+    "-- leaf at gfn 0x200 maps, as mmio_direct, its level-1 EPT table of\n"
+    "-- gfns 0x400..0x5ff (no other domain has gfns there); the vCPU (paging\n"
+    "-- off) reads through it, stores an mmio_direct leaf into the empty\n"
+    "-- entry of gfn 0x420 + k behind the hypervisor's back, and clears it\n"
+    "-- again.  Only the per-domain half of the state checks sees that P2M\n"
+    "-- change, in the step of the store: the divergence is declared\n"
+    "-- expected (gfn 0x420 + k of any domain: the id is not the same after\n"
+    "-- shrinking).  A check that misses the change (a lost change-log mark,\n"
+    "-- dropped gfns) sees nothing once the entry is clear: the expected\n"
+    "-- divergence does not occur\n"
+    "local function guestept(k)\n"
+    "  if doms[8] or heap().free < 0x40 then return end\n"
+    "  local d = domain{ name = 'f8', gfns = 0x800, ram = 0x10 }\n"
+    "  doms[8] = d\n"
+    "  d:populate(0x400)\n"
+    "  local l1 = (d:ept_get_raw(0x400000, 2) >> 12) & 0xffffffffff\n"
+    "  local dev = (l1 << 12) | 7 | (5 << 52) | (1 << 6)\n"
+    "  d:ept_set_raw(0x200000, 1, dev)\n"
+    "  local v = d:vcpu{ mode = 'none' }\n"
+    "  expect_divergence(string.format('d*.p2m?%#x?.*', 0x420 + k),\n"
+    "                    'the fuzz guest mapped a gfn itself')\n"
+    "  v:read(0x200000 + 8 * (0x20 + k))\n"
+    "  v:write(0x200000 + 8 * (0x20 + k), dev)\n"
+    "  v:write(0x200000 + 8 * (0x20 + k), 0)\n"
+    "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
 
@@ -466,7 +591,7 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_IS_DIRTY, OP_LAST, OP_BIG,
        OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
        OP_MMIO_DIRECT, OP_SHARE, OP_MONITOR, OP_LWRITE, OP_RAWEPT, OP_PMLFILL,
-       OP_NKINDS };
+       OP_SVM, OP_PAECR, OP_GUESTEPT, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -482,7 +607,8 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_BIG] = 2, [OP_FRAGMENT] = 1, [OP_ACCESS] = 3, [OP_SUPER] = 3,
     [OP_P2MFAIL] = 2, [OP_FOREIGN] = 2, [OP_POD] = 3, [OP_IOREQ] = 2,
     [OP_MMIO_DIRECT] = 2, [OP_SHARE] = 3, [OP_MONITOR] = 3, [OP_LWRITE] = 3,
-    [OP_RAWEPT] = 2, [OP_PMLFILL] = 1,
+    [OP_RAWEPT] = 2, [OP_PMLFILL] = 1, [OP_SVM] = 2, [OP_PAECR] = 2,
+    [OP_GUESTEPT] = 1,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -494,6 +620,7 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
     "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
     "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
+    "svm_invalidation", "pae_pdpte_load", "guest_ept_write",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -791,6 +918,30 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * (the domain's creation and 500 checked writes are not cheap) */
             prog_add(p, "pmlfill(%u)", pick(xe, 8) ? 8 + pick(xe, 56) : 512 + pick(xe, 8));
             break;
+        case OP_SVM: {
+            /* TLB_CONTROL values 0, 1, 3, 7 (APM 15.16); INVLPGA in the
+             * vCPU's ASID (1) three times in four, else ASID 2 */
+            static const unsigned tc[] = { 0, 1, 3, 7 };
+            unsigned a = pick(xe, 3);
+            if (a == 0)
+                prog_add(p, "svm(0, %u, %u, %u)", pick(xe, 4), pick(xe, 4), tc[pick(xe, 4)]);
+            else
+                prog_add(p, "svm(%u, %u, %u, %u)", a, a == 1 ? pick(xe, 4) : pick(xe, 8),
+                         a == 1 ? pick(xe, 4) : pick(xe, 0x200), pick(xe, 4) ? 1 : 2);
+            break;
+        }
+        case OP_PAECR: {
+            /* bits of a PAE PDPTE: reserved 1, 2, 5..8, 63 (SDM 4.4.1,
+             * Table 4-8), and 9 (ignored: no fault) */
+            static const unsigned bit[] = { 1, 2, 5, 6, 7, 8, 63, 9 };
+            if (pick(xe, 3))
+                prog_add(p, "paecr(0, %u, %u, %s)", bit[pick(xe, 8)], pick(xe, 5),
+                         pick(xe, 4) ? "false" : "true");
+            else
+                prog_add(p, "paecr(1, %u, %u)", pick(xe, 3), pick(xe, 8));
+            break;
+        }
+        case OP_GUESTEPT: prog_add(p, "guestept(%u)", pick(xe, 0x20)); break;
         case OP_FRAGMENT:
             /* free frames with mfn % N != 0 become Xen's for good: no
              * free block of order > 0 is left (superpages, tree pages) */
