@@ -30,10 +30,34 @@ void npt_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
     uint64_t rights = PTE_U | PTE_W;
     bool nx = false;
     hpa_t used[4];
-    uint64_t e = 0;
-    int n = 0, leaf = 1;
+    uint64_t e = 0, ents[5] = { 0 };
+    int n = 0, leaf = 1, top = 4;
 
-    for (int level = 4; level >= 1; level--) {
+    /* The NPT paging-structure cache (AMD profile): the walk starts below
+     * the deepest cached nested entry for gpa (ASID- and nCR3-tagged),
+     * with the rights cached down to it.  Entries come only from walks
+     * that succeeded (present, no reserved bit, A set), so the skipped
+     * reads are counted in refs as if made (mmu.h, epsc_saved) and the
+     * cost model charges refs - epsc_saved. */
+    if (ept->epsc) {
+        int cl;
+        uint64_t ct, cp;
+        if (mmu_npsc_lookup(ept->epsc, mfn_x(ept->root), ept->asid, gpa_x(gpa),
+                            &cl, &ct, &cp)) {
+            unsigned skipped = (unsigned)(4 - cl + 1);
+            res->ept_refs += skipped;
+            res->refs += skipped;
+            res->epsc_saved += skipped;
+            top = cl - 1;
+            table = ct;
+            rights &= cp;
+            nx = (cp & PTE_NX) != 0;
+        }
+    }
+    uint64_t rights0 = rights;
+    bool nx0 = nx;
+
+    for (int level = top; level >= 1; level--) {
         hpa_t ea = _hpa(table + 8 * ((gpa_x(gpa) >> (12 + 9 * (level - 1))) & 511));
         e = 0;
         (void)hostmem_read64(hm, ea, &e);
@@ -63,6 +87,7 @@ void npt_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
         }
         rights &= e;
         nx |= (e & PTE_NX) != 0;
+        ents[level] = e;
         if (level == 1 || big) {
             leaf = level;
             break;
@@ -87,6 +112,19 @@ void npt_translate(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
             (void)hostmem_write64(hm, used[i], cur | set);
             mmu_log_ref(ept->reflog, hpa_x(used[i]));
             res->refs++;
+        }
+    }
+
+    /* Fill the NPT PSC with the non-leaf entries this walk read. */
+    if (ept->epsc) {
+        uint64_t r = rights0;
+        bool x = nx0;
+        for (int l = top; l > leaf; l--) {
+            r &= ents[l];
+            x = x || (ents[l] & PTE_NX);
+            mmu_npsc_fill(ept->epsc, mfn_x(ept->root), ept->asid, gpa_x(gpa), l,
+                          ents[l] & PTE_ADDR_MASK,
+                          (r & (PTE_U | PTE_W)) | (x ? PTE_NX : 0));
         }
     }
 

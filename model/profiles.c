@@ -53,6 +53,10 @@ const struct cpu_profile cpu_profile_amd = {
     .psc = { [2] = { 64, 4 }, [3] = { 8, 4 }, [4] = { 4, 4 }, [5] = { 2, 2 } },
     .epsc = { [2] = { 64, 4 }, [3] = { 8, 4 }, [4] = { 4, 4 }, [5] = { 2, 2 } },
     .lat_vmexit = 1350,
+    /* AMD caches nested (nPML4E/nPDPTE/nPDE) entries too, tagged by ASID
+     * and nCR3 (APM vol. 2, 15.25: nested-walk results are cached like
+     * the guest's; sizes [UNVERIFIED], the epsc[] geometry above). */
+    .npt_psc = true,
 };
 
 const struct cpu_profile *cpu_profile_by_name(const char *name)

@@ -757,6 +757,70 @@ void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
     psc_fill(c->t, a, &n);
 }
 
+/* The NPT paging-structure cache (AMD nested paging): the epsc[] arrays,
+ * entries tagged by nCR3's frame (eptp) and the ASID (vpid); levels 2..4
+ * (the nested tables are 4-level long-mode tables). */
+bool mmu_npsc_lookup(struct mmu_epsc *c, uint64_t root, uint16_t asid,
+                     uint64_t gpa, int *level, uint64_t *table, uint64_t *perm)
+{
+    for (int l = 2; l <= 4; l++) {
+        struct psc_arr *a = &c->a[l];
+        if (!a->e)
+            continue;
+        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, asid, 0);
+        if (!e)
+            continue;
+        e->stamp = ++c->t->stamp;
+        *level = l;
+        *table = e->tbl_hpa;
+        *perm = e->rights;
+        c->t->st.epsc_hits++;
+        return true;
+    }
+    return false;
+}
+
+void mmu_npsc_fill(struct mmu_epsc *c, uint64_t root, uint16_t asid,
+                   uint64_t gpa, int level, uint64_t table, uint64_t perm)
+{
+    struct psc_arr *a = &c->a[level];
+    if (level < 2 || level > 4 || !a->e)
+        return;
+    struct psce n = { .tag = gpa >> lvl_shift(level), .eptp = root, .vpid = asid,
+                      .tbl_hpa = table, .rights = perm };
+    psc_fill(c->t, a, &n);
+}
+
+unsigned tlb_npsc_list(const struct mmu_tlb *t, uint64_t root, uint16_t asid,
+                       struct tlb_npsc_ent *out, unsigned max)
+{
+    unsigned n = 0;
+    if (!t || !t->p->npt_psc)
+        return 0;
+    for (int l = 2; l <= 4; l++) {
+        const struct psc_arr *a = &t->epsc.a[l];
+        for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways && n < max; i++) {
+            const struct psce *e = &a->e[i];
+            if (e->valid && e->eptp == root && e->vpid == asid)
+                out[n++] = (struct tlb_npsc_ent){ l, root, e->tag, e->tbl_hpa,
+                                                  e->rights, asid };
+        }
+    }
+    return n;
+}
+
+/* Drops the NPT PSC entries of one ASID (EPT PSC entries carry VPID 0
+ * and are left alone unless asid is 0). */
+static void npsc_drop(struct mmu_tlb *t, uint16_t asid)
+{
+    for (int l = 2; l <= 4; l++) {
+        struct psc_arr *a = &t->epsc.a[l];
+        for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways; i++)
+            if (a->e[i].vpid == asid)
+                a->e[i].valid = 0;
+    }
+}
+
 /* ---- PT-line cost model ------------------------------------------------------- */
 
 /* The cost of one page-table reference, and the PT-line cache updated:
@@ -1270,6 +1334,10 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     bool from_psc = !ept->npt && psc_lookup(t, cpu, eptp, vpid, pcid, va, true, &ps);
     if (!ept->npt && !ept->shadow) /* shadow paging: no nested walk */
         e2.epsc = &t->epsc;
+    if (ept->npt && t->p->npt_psc) { /* AMD: nested walks use the NPT PSC */
+        e2.epsc = &t->epsc;
+        e2.asid = vpid;
+    }
     /* PAE: the walk takes the PDPTEs from the registers. */
     struct mmu_cpu pc;
     if (t->pae_valid && t->pae_cr3 == cpu->cr3 && mmu_mode_of(cpu) == MMU_MODE_PAE
@@ -1622,6 +1690,12 @@ void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va)
         KILL(t, e);
     }
     psc_drop(t, false, asid, true, 0, false, 0);
+    /* The NPT PSC: its entries are indexed by gpa, and which gpas the
+     * walk of va goes through is not known from va, so, as INVLPG drops
+     * every PSC entry of the context (SDM 4.10.4.1), INVLPGA drops every
+     * nested entry of the ASID. */
+    if (!MUTANT(MUT_NPT_PSC_KEEP_ON_INVLPGA))
+        npsc_drop(t, asid);
 }
 
 /* The VMCB's TLB_CONTROL at VMRUN (APM vol. 2, 15.16): 0 nothing; 1 the
@@ -1643,8 +1717,12 @@ void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid)
     if (ctl == 1) {
         occ_clear_all(t); /* every entry went */
         epsc_drop(t, true, 0);
-    } else
+    } else {
         psc_drop(t, false, asid, true, 0, false, 0);
+        /* 3 and 7: the ASID's NPT PSC entries (never global). */
+        if (!MUTANT(MUT_NPT_PSC_KEEP_ON_TLBCTL))
+            npsc_drop(t, asid);
+    }
 }
 
 void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)

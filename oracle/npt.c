@@ -45,9 +45,24 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
 {
     memset(out, 0, sizeof(*out));
     uint64_t addr[4], val[4];
-    unsigned n = 0, lvl = 4;
+    unsigned n = 0, lvl = 4, top = 4, skipped = 0;
     uint64_t base = p->root_mfn << 12;
     bool leaf = false;
+    /* An NPT PSC start (AMD nested paging caches nested upper-level
+     * entries): the deepest one covering gpa. */
+    const struct oracle_npsc *st = NULL;
+    for (unsigned i = 0; i < p->nstarts; i++) {
+        const struct oracle_npsc *c = &p->starts[i];
+        if (c->level >= 2 && c->level <= 4
+            && c->gpa_prefix == gpa >> (12 + 9 * (c->level - 1))
+            && (!st || c->level < st->level))
+            st = c;
+    }
+    if (st) {
+        top = lvl = st->level - 1;
+        skipped = 4 - top;
+        base = st->table_hpa & ON_ADDR;
+    }
     /* Read the path. */
     for (;;) {
         addr[n] = base + 8 * ((gpa >> (3 + 9 * lvl)) & 0x1FF);
@@ -62,7 +77,7 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         base = e & ON_ADDR;
         lvl--;
     }
-    out->refs = n;
+    out->refs = n + skipped;
 
     bool wr = k == ACC_WRITE, fe = k == ACC_FETCH;
     uint64_t info = 4 /* U: nested accesses are user accesses */ |
@@ -72,11 +87,11 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
     unsigned mp = p->maxphyaddr && p->maxphyaddr < 52 ? p->maxphyaddr : 52;
     for (unsigned i = 0; i < n; i++) {
         uint64_t e = val[i];
-        unsigned l = 4 - i;
+        unsigned l = top - i;
         if (!(e & ON_P)) {
             out->outcome = OE_VIOLATION;
             out->qual = info;
-            out->refs = i + 1;
+            out->refs = skipped + i + 1;
             return;
         }
         bool bad = false;
@@ -93,11 +108,12 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         if (bad) {
             out->outcome = OE_VIOLATION;
             out->qual = info | 1 | 8;
-            out->refs = i + 1; /* the walk stops at the bad entry */
+            out->refs = skipped + i + 1; /* the walk stops at the bad entry */
             return;
         }
     }
-    bool us = true, rw = true, xd = false;
+    bool us = !st || st->u, rw = !st || st->w, xd = st && st->nx;
+    bool us0 = us, rw0 = rw, xd0 = xd;
     for (unsigned i = 0; i < n; i++) {
         us = us && (val[i] & ON_US);
         rw = rw && (val[i] & ON_RW);
@@ -108,7 +124,16 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         out->qual = info | 1;
         return;
     }
-    unsigned l = 5 - n; /* level of the leaf */
+    unsigned l = top + 1 - n; /* level of the leaf */
+    /* The non-leaf entries read: what an NPT PSC may now hold. */
+    for (unsigned i = 0; i + 1 < n && out->nnpsc < 3; i++) {
+        unsigned el = top - i;
+        us0 = us0 && (val[i] & ON_US);
+        rw0 = rw0 && (val[i] & ON_RW);
+        xd0 = xd0 || (val[i] & ON_XD);
+        out->npsc[out->nnpsc++] = (struct oracle_npsc){
+            el, gpa >> (12 + 9 * (el - 1)), val[i] & ON_ADDR, us0, rw0, xd0 };
+    }
     uint64_t size = 1ULL << (12 + 9 * (l - 1));
     out->outcome = OE_OK;
     out->hpa = (val[n - 1] & ON_ADDR & ~(size - 1)) | (gpa & (size - 1));

@@ -129,6 +129,11 @@ struct oracle_dom {
      * the sim's tables -- read before the access -- still show marked
      * (oracle/walk.c; reset per access). */
     unsigned npt_nrc;
+    /* The access being predicted: the NPT PSC entries its raw nested
+     * walks may start from, and those its successful ones filled. */
+    const struct oracle_npsc *npsc_start;
+    unsigned nnpsc_start, nnpsc_note;
+    struct oracle_npsc npsc_note[ORACLE_MAX_NPSC];
     uint64_t npt_rc_lo[ORACLE_MAX_EXITS], npt_rc_hi[ORACLE_MAX_EXITS];
     bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
@@ -232,6 +237,9 @@ struct oracle {
      * page-table page reads its entries (walk.c gpeek()). */
     uint64_t shr_alias_new[8], shr_alias_old[8];
     unsigned shr_nalias;
+    /* oracle_set_npsc_starts() for the next access. */
+    unsigned nnpsc_start;
+    struct oracle_npsc npsc_start[ORACLE_MAX_NPSC_START];
 };
 /* Frame m's per-frame oracle state (m2p, xrefs, orphan, shr_handle,
  * shr_sum) changes: oracle_check() re-checks the frames so marked, and

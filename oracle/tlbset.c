@@ -39,11 +39,22 @@ struct ts_psc {
     bool u, w, nx;
 };
 
+/* An NPT paging-structure-cache entry a CPU may hold (AMD nested paging):
+ * the nested entry p, tagged by ASID and nCR3 frame (root).  Kept from
+ * every predicted successful raw nested walk until invalidated. */
+struct ts_npsc {
+    uint16_t asid;
+    uint64_t root;
+    struct oracle_npsc p;
+};
+
 struct oracle_tlbset {
     struct ts_ent *v;
     size_t n, cap;
     struct ts_psc *p;
     size_t np, pcap;
+    struct ts_npsc *q;
+    size_t nq, qcap;
     /* The PAE PDPTE registers as last loaded (oracle_pae_load()), for CR3
      * pae_cr3. */
     bool pae_valid;
@@ -60,6 +71,7 @@ void oracle_tlbset_destroy(struct oracle_tlbset *s)
     if (s) {
         free(s->v);
         free(s->p);
+        free(s->q);
     }
     free(s);
 }
@@ -69,6 +81,61 @@ static uint16_t ts_pcid(const struct oracle_cpu *cpu);
 size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s)
 {
     return s->np;
+}
+
+size_t oracle_tlbset_npsc_size(const struct oracle_tlbset *s)
+{
+    return s->nq;
+}
+
+/* Remove NPT PSC entries for which cond holds. */
+#define TS_NPSC_FILTER(s, e, cond)                                             \
+    do {                                                                       \
+        size_t j_ = 0;                                                         \
+        for (size_t i_ = 0; i_ < (s)->nq; i_++) {                              \
+            const struct ts_npsc *e = &(s)->q[i_];                             \
+            if (!(cond))                                                       \
+                (s)->q[j_++] = *e;                                             \
+        }                                                                      \
+        (s)->nq = j_;                                                          \
+    } while (0)
+
+static struct ts_npsc ts_npsc_of(uint16_t asid, uint64_t root,
+                                 const struct oracle_npsc *p)
+{
+    struct ts_npsc n;
+    memset(&n, 0, sizeof(n)); /* padding: entries compare by memcmp */
+    n.asid = asid, n.root = root;
+    n.p.level = p->level, n.p.gpa_prefix = p->gpa_prefix;
+    n.p.table_hpa = p->table_hpa;
+    n.p.u = p->u, n.p.w = p->w, n.p.nx = p->nx;
+    return n;
+}
+
+bool oracle_tlbset_npsc_allows(const struct oracle_tlbset *s, uint16_t asid,
+                               uint64_t root, const struct oracle_npsc *p)
+{
+    struct ts_npsc n = ts_npsc_of(asid, root, p);
+    for (size_t i = 0; i < s->nq; i++)
+        if (!memcmp(&s->q[i], &n, sizeof(n)))
+            return true;
+    return false;
+}
+
+static void ts_npsc_note(struct oracle_tlbset *s, const struct ts_npsc *n)
+{
+    for (size_t i = 0; i < s->nq; i++)
+        if (!memcmp(&s->q[i], n, sizeof(*n)))
+            return;
+    if (s->nq == s->qcap) {
+        size_t cap = s->qcap ? 2 * s->qcap : 64;
+        struct ts_npsc *v = realloc(s->q, cap * sizeof(*v));
+        if (!v)
+            return;
+        s->q = v;
+        s->qcap = cap;
+    }
+    s->q[s->nq++] = *n;
 }
 
 /* Paging modes of PSC entries: IA-32e, 32-bit, PAE (32-bit and PAE
@@ -188,6 +255,12 @@ void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
 {
     uint64_t va = ts_va(cpu, gva);
     uint16_t pcid = ts_pcid(cpu);
+    /* NPT PSC entries: each nested walk that succeeded fills them, even
+     * when the access then faults. */
+    for (unsigned i = 0; i < x->nnpsc && i < ORACLE_MAX_NPSC; i++) {
+        struct ts_npsc n = ts_npsc_of(vpid, x->npsc_root, &x->npsc_used[i]);
+        ts_npsc_note(s, &n);
+    }
     if (x->final != OR_OK)
         return;
     for (unsigned i = 0; i < x->npsc && i < 4; i++) {
@@ -355,6 +428,9 @@ void oracle_tlbset_invlpga(struct oracle_tlbset *s, uint16_t asid, uint64_t va)
 {
     TS_FILTER(s, e, e->vpid == asid && ts_covers(e, va));
     TS_PSC_FILTER(s, e, e->vpid == asid);
+    /* Cached nested entries are indexed by gpa, which va does not name:
+     * the ASID's all go, as INVLPG takes the whole context's PSC. */
+    TS_NPSC_FILTER(s, e, e->asid == asid);
 }
 
 void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t asid)
@@ -363,14 +439,17 @@ void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t a
     case 1:
         TS_FILTER(s, e, true);
         TS_PSC_FILTER(s, e, true);
+        TS_NPSC_FILTER(s, e, true);
         break;
     case 3:
         TS_FILTER(s, e, e->vpid == asid);
         TS_PSC_FILTER(s, e, e->vpid == asid);
+        TS_NPSC_FILTER(s, e, e->asid == asid);
         break;
     case 7:
         TS_FILTER(s, e, e->vpid == asid && !e->global);
         TS_PSC_FILTER(s, e, e->vpid == asid);
+        TS_NPSC_FILTER(s, e, e->asid == asid); /* never global */
         break;
     default:
         break;
@@ -421,6 +500,9 @@ void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
 {
     TS_FILTER(s, e, type == 2 || e->eptp == eptp);
     TS_PSC_FILTER(s, e, type == 2 || e->eptp == eptp);
+    /* The engine's flush after a hypervisor operation (type 2) stands for
+     * Xen's flush after P2M changes (NPT: a new ASID generation). */
+    TS_NPSC_FILTER(s, e, type == 2 || e->root == eptp);
 }
 
 void oracle_tlbset_pae_set(struct oracle_tlbset *s, bool valid, uint64_t cr3,

@@ -182,7 +182,8 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
          * over the sim's tables, through the overlay; the host runs with
          * EFER.NXE and MAXPHYADDR 52 for them. */
         struct oracle_nptp np = { .root_mfn = od->root_mfn, .nxe = true,
-                                  .maxphyaddr = 52 };
+                                  .maxphyaddr = 52, .starts = od->npsc_start,
+                                  .nstarts = od->nnpsc_start };
         struct oracle_ept_result r;
         oracle_npt_xlate_ov(mem, nr_frames, &np, gpa, k, paging, ov, &r);
         x->refs = r.refs;
@@ -191,6 +192,8 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
             x->qual = r.qual;
             return;
         }
+        for (unsigned i = 0; i < r.nnpsc && od->nnpsc_note < ORACLE_MAX_NPSC; i++)
+            od->npsc_note[od->nnpsc_note++] = r.npsc[i];
         x->ok = true;
         x->perm = r.rights & 7;
         x->hpa = r.hpa;
@@ -899,6 +902,8 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
                        struct oracle_expect *out)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
+    unsigned nstart = o->nnpsc_start; /* for this access only */
+    o->nnpsc_start = 0;
     memset(out, 0, sizeof(*out));
     out->final = OR_CRASH;
     if (!od)
@@ -925,15 +930,29 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     od->cur_vcpu = o->cur_vcpu;
     od->npt_nrc = 0;
     o->shr_nalias = 0;
+    od->npsc_start = o->npsc_start;
+    od->nnpsc_start = nstart;
+    od->nnpsc_note = 0;
     walk_o = o;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
     walk_o = NULL;
+    od->nnpsc_start = 0;
+    out->nnpsc = od->nnpsc_note;
+    out->npsc_root = od->root_mfn;
+    memcpy(out->npsc_used, od->npsc_note, sizeof(out->npsc_used));
     /* The EPT entries whose A/D flags the access set (raw walks only). */
     out->nept = ov.n;
     for (unsigned i = 0; i < ov.n; i++) {
         out->ept[i].hpa = _hpa(ov.hpa[i]);
         out->ept[i].value = ov.val[i];
     }
+}
+
+void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
+                            unsigned n)
+{
+    o->nnpsc_start = n < ORACLE_MAX_NPSC_START ? n : ORACLE_MAX_NPSC_START;
+    memcpy(o->npsc_start, s, o->nnpsc_start * sizeof(*s));
 }
 
 /* What oracle_handle_exit() leaves the access to do: re-execute it, or

@@ -71,6 +71,8 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_PAE_EXIT_GLA, "pae_exit_gla" },
     { MUT_TLB_CONTROL3_KEEP_GLOBAL, "tlb_control3_keep_global" },
     { MUT_INVLPGA_4K_ONLY, "invlpga_4k_only" },
+    { MUT_NPT_PSC_KEEP_ON_INVLPGA, "npt_psc_keep_on_invlpga" },
+    { MUT_NPT_PSC_KEEP_ON_TLBCTL, "npt_psc_keep_on_tlbctl" },
 };
 
 const char *mutant_name(uint64_t bit)

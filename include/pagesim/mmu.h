@@ -160,8 +160,11 @@ struct mmu_ept {
      * applies to them.  res->ad_gpa[] lists the entries it changed. */
     bool emulator;
     /* EPT paging-structure caches (SDM 28.4.1 "guest-physical mappings"),
-     * model/tlb.c; NULL: none (every EPT walk starts at the root). */
+     * model/tlb.c; NULL: none (every EPT walk starts at the root).  With
+     * npt: the NPT paging-structure cache (AMD nested paging: cached
+     * nPML4E/nPDPTE/nPDE entries, tagged by nCR3 (root) and ASID). */
     struct mmu_epsc *epsc;
+    uint16_t asid;       /* npt with epsc: the ASID tagging its entries */
 };
 
 /* ---- paging-structure caches (SDM 4.10.3, 28.4.1) ---------------------------- */
@@ -201,6 +204,13 @@ void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
  * completes. */
 bool mmu_epsc_peek(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
                    int levels, int *level, uint64_t *table, uint64_t *perm);
+/* The NPT paging-structure cache (model/npt.c's walk, AMD nested paging):
+ * the same arrays, entries also tagged by the ASID; perm holds PTE_U and
+ * PTE_W ANDed and PTE_NX ORed down to the cached entry. */
+bool mmu_npsc_lookup(struct mmu_epsc *c, uint64_t root, uint16_t asid,
+                     uint64_t gpa, int *level, uint64_t *table, uint64_t *perm);
+void mmu_npsc_fill(struct mmu_epsc *c, uint64_t root, uint16_t asid,
+                   uint64_t gpa, int level, uint64_t table, uint64_t perm);
 
 enum mmu_outcome {
     MMU_OK = 0,

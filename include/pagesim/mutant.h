@@ -227,6 +227,12 @@
 /* model (issue 4): INVLPGA drops only 4 KiB translations of the page,
  * not a large page's entry covering it. */
 #define MUT_INVLPGA_4K_ONLY (UINT64_C(1) << 59)
+/* model (issue 4): INVLPGA leaves the ASID's NPT paging-structure-cache
+ * entries (cached nested upper-level entries) in place. */
+#define MUT_NPT_PSC_KEEP_ON_INVLPGA (UINT64_C(1) << 29)
+/* model (issue 4): a VMRUN with TLB_CONTROL 3 or 7 leaves the ASID's NPT
+ * paging-structure-cache entries in place. */
+#define MUT_NPT_PSC_KEEP_ON_TLBCTL (UINT64_C(1) << 63)
 
 /* engine (issue 6): oracle_check()'s restricted per-domain half drops
  * the gfns that changed (oracle_check_skip_gfns()): the gfns under

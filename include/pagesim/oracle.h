@@ -258,6 +258,18 @@ struct oracle_exit {
 #define ORACLE_MAX_AD 8
 #define ORACLE_MAX_EPT_AD 640 /* a PML flush can retype 512 leaves */
 
+/* AMD nested paging: an NPT paging-structure-cache entry a CPU may hold
+ * (the nested entry at level 2 nPDE .. 4 nPML4E covering gpa_prefix =
+ * gpa >> (12 + 9 * (level - 1)), the next nested table's host address,
+ * and the rights down to it: U/S, R/W ANDed, XD ORed). */
+struct oracle_npsc {
+    unsigned level;
+    uint64_t gpa_prefix, table_hpa;
+    bool u, w, nx;
+};
+#define ORACLE_MAX_NPSC 16
+#define ORACLE_MAX_NPSC_START 128 /* oracle_set_npsc_starts() */
+
 struct oracle_expect {
     enum oracle_final final;
     unsigned nexits;                  /* VM exits before the final outcome */
@@ -303,7 +315,19 @@ struct oracle_expect {
         uint64_t table_gpa, table_hpa;
         bool u, w, nx;
     } psc[4];
+    /* AMD nested paging (raw nested walks): the NPT PSC entries of every
+     * nested walk of the access that succeeded, under nCR3 frame
+     * npsc_root (oracle_tlbset_note() keeps them). */
+    unsigned nnpsc;
+    uint64_t npsc_root;
+    struct oracle_npsc npsc_used[ORACLE_MAX_NPSC];
 };
+
+/* The NPT PSC entries the next oracle_access()/oracle_access_psc()'s raw
+ * nested walks may start from (those of the model's cache that the TLB
+ * set allows, oracle_tlbset_npsc_allows()); used by that access only. */
+void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
+                            unsigned n);
 
 /* Predicts the access and applies its side effects to the flat model
  * (dirty marks and logdirty -> rw from write faults).  Must be called before
@@ -437,6 +461,13 @@ bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
                               uint64_t eptp, gva_t va,
                               const struct oracle_psc *p);
 size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s);
+/* NPT paging-structure caches (AMD nested paging): oracle_tlbset_note()
+ * keeps x->npsc_used under (asid = the vpid tag, x->npsc_root); INVLPGA
+ * and TLB_CONTROL 3/7 drop the ASID's, TLB_CONTROL 1 and INVEPT 2 all,
+ * INVEPT 1 those of its root.  Is p (under root, asid) one of them? */
+bool oracle_tlbset_npsc_allows(const struct oracle_tlbset *s, uint16_t asid,
+                               uint64_t root, const struct oracle_npsc *p);
+size_t oracle_tlbset_npsc_size(const struct oracle_tlbset *s);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 
@@ -476,6 +507,10 @@ struct oracle_ept_result {
     unsigned pml_index;  /* the index after the access */
     unsigned rights;     /* OE_OK: AND of R/W/X over the walk (bits 2:0)
                           * and, with MBEC, 8 for the AND of bit 10 */
+    /* NPT, OE_OK: the non-leaf nested entries read (the NPT PSC entries
+     * a CPU may now hold). */
+    unsigned nnpsc;
+    struct oracle_npsc npsc[3];
 };
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
@@ -491,6 +526,11 @@ struct oracle_nptp {
     uint64_t root_mfn;   /* nCR3 */
     bool nxe;            /* host EFER.NXE */
     unsigned maxphyaddr; /* 0 means 52 */
+    /* NPT PSC entries the walk may start from (the deepest one covering
+     * the gpa): its entries down to that level are not read, their rights
+     * are the entry's, and their reads count in refs as if made. */
+    const struct oracle_npsc *starts;
+    unsigned nstarts;
 };
 
 void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,

@@ -69,6 +69,8 @@ struct cpu_profile {
     struct tlb_geom psc[6], epsc[6];
     unsigned lat_vmexit; /* VM exit + entry round trip */
     bool mbec;           /* EPT mode-based execute control (Intel only) */
+    bool npt_psc;        /* nested walks (NPT) use the epsc[] arrays as an
+                          * NPT paging-structure cache (AMD only) */
 };
 
 extern const struct cpu_profile cpu_profile_intel; /* Skylake-like */
@@ -151,13 +153,30 @@ void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root);
 void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va);
 void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid);
 
+/* One NPT paging-structure-cache entry (AMD nested paging, a profile with
+ * npt_psc): the nested entry at 'level' (2 nPDE, 3 nPDPTE, 4 nPML4E)
+ * covering gpa_prefix = gpa >> (12 + 9 * (level - 1)) under nCR3 frame
+ * root and the ASID, the next nested table's address, and the rights
+ * down to it (PTE_U, PTE_W ANDed, PTE_NX ORed). */
+struct tlb_npsc_ent {
+    int level;
+    uint64_t root, gpa_prefix, table_hpa, rights;
+    uint16_t asid;
+};
+/* The valid NPT PSC entries of (root, asid), at most max of them, deepest
+ * level first; returns how many.  No side effects: the engine hands them
+ * to the oracle before the model walks. */
+unsigned tlb_npsc_list(const struct mmu_tlb *t, uint64_t root, uint16_t asid,
+                       struct tlb_npsc_ent *out, unsigned max);
+
 /* Statistics. */
 struct tlb_stats {
     uint64_t l1_hits, stlb_hits, walks, cycles;
     uint64_t walk_refs;  /* memory references the walks made (EPT PSC
                           * hits and skipped guest levels not counted) */
     uint64_t psc_hits;   /* walks that started from a guest PSC entry */
-    uint64_t epsc_hits;  /* EPT walks that started from an EPT PSC entry */
+    uint64_t epsc_hits;  /* EPT walks that started from an EPT PSC entry,
+                          * and NPT walks from an NPT PSC entry */
 };
 void tlb_stats(const struct mmu_tlb *t, struct tlb_stats *s);
 

@@ -778,6 +778,10 @@ static void flush_all_tlbs(struct engine *e, const char *op)
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (!strcmp(op, keep[i]))
             return;
+    if (e->skip_flush_once) { /* a raw write in the window before the flush */
+        e->skip_flush_once = false;
+        return;
+    }
     for (unsigned i = 0; i < e->nvcpus; i++) {
         struct vcpu *v = e->vcpus[i];
         if (!v->tlb)
@@ -1475,6 +1479,27 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                          ps.level, ps.table_gpa);
                 divergence(e, "access.psc_stale", "no such cached entry", got);
             }
+        }
+        /* AMD nested paging: the model's NPT PSC entries (tagged by
+         * nCR3 and the ASID) that the oracle's set still allows are the
+         * starts the oracle's raw nested walks may use; one it does not
+         * allow is never given, so a model walking from it differs from
+         * the fresh prediction (APM 15.16: cached nested entries may be
+         * stale until INVLPGA / TLB_CONTROL / the hypervisor's flush). */
+        if (v->tlb && v->d->npt) {
+            struct tlb_npsc_ent me[ORACLE_MAX_NPSC_START];
+            struct oracle_npsc os[ORACLE_MAX_NPSC_START];
+            unsigned nm = tlb_npsc_list(v->tlb, eptp, v->vpid, me, ORACLE_MAX_NPSC_START);
+            unsigned no = 0;
+            for (unsigned i = 0; i < nm; i++) {
+                struct oracle_npsc q = { (unsigned)me[i].level, me[i].gpa_prefix,
+                                         me[i].table_hpa, (me[i].rights & PTE_U) != 0,
+                                         (me[i].rights & PTE_W) != 0,
+                                         (me[i].rights & PTE_NX) != 0 };
+                if (oracle_tlbset_npsc_allows(v->tset, v->vpid, eptp, &q))
+                    os[no++] = q;
+            }
+            oracle_set_npsc_starts(e->oracle, os, no);
         }
         oracle_access_psc(e->oracle, v->d->id, &oc, e->host->mem, va, k, width,
                           opp, &x);

@@ -118,6 +118,8 @@ struct engine {
     FILE *log;            /* messages for the user (stdout) */
     bool verbose;
     bool default_npt;     /* domain{} without hap = is NPT (run --hap npt) */
+    bool skip_flush_once; /* the next record_step() does not flush the TLBs
+                           * (d:npt_set_raw/ept_set_raw with flush = false) */
     bool first_failure_printed;
     char first_problem[512]; /* first failure or divergence, for the summary */
     struct eng_cov *cov;     /* domain coverage of this run */

@@ -1097,7 +1097,20 @@ static int raw_set(lua_State *L, const struct raw_fmt *f)
                          "be rewritten by the hypervisor's fault handler; "
                          "not supported", f->set, p2m_type_name((p2m_type_t)t),
                       f->type_bits);
+    /* Optional 5th argument flush (default true): false leaves out the
+     * TLB flush that follows a hypervisor operation (the window between
+     * Xen's write of the entry and its flush), so that cached entries
+     * may go stale. */
+    bool flush = true;
+    if (!lua_isnoneornil(L, 5)) {
+        if (!lua_isboolean(L, 5))
+            return lerror(L, "%s: the 4th argument (flush) must be a boolean, "
+                             "not a %s", f->set, luaL_typename(L, 5));
+        flush = lua_toboolean(L, 5);
+    }
+    e->skip_flush_once = !flush;
     int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
+    e->skip_flush_once = false;
     if (rc == -EEXIST)
         return lerror(L, "%s: a large leaf above level %d maps gpa "
                          "%#" PRIx64 "; write that entry instead", f->set, (int)level, gpa);

@@ -365,6 +365,8 @@ Test(engine, ept_raw_and_mbec_errors)
           "x.lua:2: npt_set_raw: gpa 0x1000000000000 is beyond the 4-level nested tables (48 bits)" },
         { "local d = domain{ name = 'x', hap = 'npt', ram = 2 }\nd:logdirty_enable()\nd:npt_set_raw(0x1000, 1, 0)\n",
           "x.lua:3: npt_set_raw: log-dirty is on in domain 'x'; raw entries and log-dirty do not mix" },
+        { "local d = domain{ hap = 'npt', ram = 2 }\nd:npt_set_raw(0x1000, 1, 0, 'no')\n",
+          "x.lua:2: npt_set_raw: the 4th argument (flush) must be a boolean, not a string" },
         /* populate-on-demand: refused for NPT only (the EPT setter takes it) */
         { "local d = domain{ hap = 'npt', ram = 2 }\nd:npt_set_raw(0x1000, 1, (6 << 52) | 5)\n",
           "x.lua:2: npt_set_raw: a raw leaf of type populate_on_demand (bits 58:52) would be "

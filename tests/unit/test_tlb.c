@@ -1001,3 +1001,174 @@ Test(tlb, invept_all_then_only_filled_sets)
 #undef BOTH
     tlb_destroy(tt[1]);
 }
+
+/* ---- NPT paging-structure cache (AMD nested paging) ---- */
+
+/* Nested tables at frames 0x200..0x203 mapping gfn g -> frame g + GOFF
+ * (g < 0x40), in the long-mode format; the guest tables of setup(). */
+#define NROOT 0x200ULL
+static const struct mmu_ept nept = { .root = { NROOT }, .npt = true, .npt_nxe = true };
+
+static void npt_tables(void)
+{
+    const uint64_t n = PTE_P | PTE_W | PTE_U | PTE_A; /* no A write-backs */
+    w(NROOT, 0, ((NROOT + 1) << 12) | n);
+    w(NROOT + 1, 0, ((NROOT + 2) << 12) | n);
+    w(NROOT + 2, 0, ((NROOT + 3) << 12) | n);
+    for (uint64_t g = 0; g < 0x40; g++)
+        w(NROOT + 3, (unsigned)g, ((g + GOFF) << 12) | n);
+    two_tables();
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+    w(0x13 + GOFF, 9, (0x23ULL << 12) | a);
+    w(0x13 + GOFF, 10, (0x24ULL << 12) | a);
+    tlb_destroy(t);
+    t = tlb_new(&cpu_profile_amd);
+    cr_assert_not_null(t);
+}
+
+static struct tlb_result go_npt(uint16_t asid, uint64_t va, enum access_kind k,
+                                struct mmu_result *r)
+{
+    struct tlb_result tr;
+    tlb_access(t, hm, &cpu, &nept, asid, _gva(va), k, r, &tr);
+    return tr;
+}
+
+/* Filled from a successful nested walk, tagged by nCR3 and ASID; later
+ * nested walks skip the cached levels: refs as if made, the cost not. */
+Test(tlb, npt_psc_fill_and_skip)
+{
+    struct mmu_result r;
+    struct tlb_npsc_ent l[8];
+    npt_tables();
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 0);
+    go_npt(1, VA, ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 3, "nPDE, nPDPTE, nPML4E");
+    cr_assert_eq(l[0].level, 2);
+    cr_assert_eq(l[0].table_hpa, (NROOT + 3) << 12);
+    cr_assert_eq(l[0].rights, PTE_U | PTE_W);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 2, l, 8), 0, "another ASID");
+    cr_assert_eq(tlb_npsc_list(t, NROOT + 9, 1, l, 8), 0, "another nCR3");
+    struct tlb_stats s0, s1;
+    tlb_stats(t, &s0);
+    go_npt(1, 0x8000, ACC_READ, &r);
+    tlb_stats(t, &s1);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), (0x21ULL + GOFF) << 12);
+    cr_assert_eq(r.refs, 24, "the full 2-D walk, as counted (%u)", r.refs);
+    cr_assert_eq(r.epsc_saved, 5 * 3, "each of the 5 nested walks from the nPDE");
+    cr_assert_eq(s1.epsc_hits - s0.epsc_hits, 5);
+    cr_assert_eq(s1.walk_refs - s0.walk_refs, 24 - 15);
+    /* Another ASID walks from the root. */
+    go_npt(2, 0x8000, ACC_READ, &r);
+    cr_assert_eq(r.epsc_saved, 5 * 3 - 3, "ASID 2: the first nested walk is full");
+    /* The Intel profile has no NPT PSC. */
+    tlb_destroy(t);
+    t = tlb_new(&cpu_profile_intel);
+    go_npt(1, VA, ACC_READ, &r);
+    go_npt(1, 0x8000, ACC_READ, &r);
+    cr_assert_eq(r.epsc_saved, 0);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 0);
+}
+
+/* A nested PDE made read-only: the cached one is used (allowed) until
+ * INVLPGA / TLB_CONTROL 3 or 7 of the ASID; the mutants keep it. */
+Test(tlb, npt_psc_stale_until_invlpga_or_tlb_control)
+{
+    struct mmu_result r;
+    struct tlb_npsc_ent l[8];
+    npt_tables();
+    go_npt(1, VA, ACC_WRITE, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    w(NROOT + 2, 0, ((NROOT + 3) << 12) | PTE_P | PTE_U | PTE_A);
+    go_npt(1, 0x8000, ACC_WRITE, &r);
+    cr_assert_eq(r.outcome, MMU_OK, "stale nPDE (R/W) from the cache: allowed");
+    tlb_invlpga(t, 2, 0x8000);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 3, "INVLPGA of ASID 2");
+    pagesim_mutants = MUT_NPT_PSC_KEEP_ON_INVLPGA;
+    tlb_invlpga(t, 1, 0x8000);
+    pagesim_mutants = 0;
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 3, "the mutant keeps them");
+    tlb_invlpga(t, 1, 0x12345000); /* any address */
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 0);
+    go_npt(1, 0x9000, ACC_WRITE, &r);
+    cr_assert_eq(r.outcome, MMU_NPF, "the fresh nested walk: read-only nPDE");
+    cr_assert_eq(r.exit_qual, PFEC_P | PFEC_W | PFEC_U | NPF_FINAL);
+    /* TLB_CONTROL: 0 and another ASID's 3 keep, 3 / 7 / 1 drop. */
+    go_npt(1, 0xa000, ACC_READ, &r);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 3);
+    tlb_svm_flush(t, 0, 1);
+    tlb_svm_flush(t, 3, 2);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 3);
+    pagesim_mutants = MUT_NPT_PSC_KEEP_ON_TLBCTL;
+    tlb_svm_flush(t, 7, 1);
+    pagesim_mutants = 0;
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 3, "the mutant keeps them");
+    tlb_svm_flush(t, 7, 1);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 0, "TLB_CONTROL 7");
+    go_npt(1, 0x8000, ACC_READ, &r);
+    tlb_svm_flush(t, 1, 2);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 0, "TLB_CONTROL 1: every ASID");
+    go_npt(1, 0x8000, ACC_READ, &r);
+    tlb_invept(t, 2, 0);
+    cr_assert_eq(tlb_npsc_list(t, NROOT, 1, l, 8), 0, "the hypervisor's flush");
+}
+
+/* The oracle's side: its raw nested walk from a start (the entries above
+ * not read, counted as if made), the entries it reports, and the set's
+ * scope for each invalidation. */
+Test(tlb, oracle_npsc_starts_and_set)
+{
+    npt_tables();
+    struct oracle_nptp p = { .root_mfn = NROOT, .nxe = true };
+    struct oracle_ept_result r;
+    oracle_npt_xlate(hm, 1024, &p, 0x21000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_OK);
+    cr_assert_eq(r.nnpsc, 3);
+    cr_assert_eq(r.npsc[2].level, 2);
+    cr_assert_eq(r.npsc[2].table_hpa, (NROOT + 3) << 12);
+    cr_assert(r.npsc[2].u && r.npsc[2].w && !r.npsc[2].nx);
+    /* The nPDE made read-only; a start from the old (R/W) cached one
+     * reads only the nPTE, and the write is allowed. */
+    w(NROOT + 2, 0, ((NROOT + 3) << 12) | PTE_P | PTE_U | PTE_A);
+    oracle_npt_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_VIOLATION, "fresh: read-only");
+    struct oracle_npsc st = { 2, 0x22000 >> 21, (NROOT + 3) << 12, true, true, false };
+    p.starts = &st;
+    p.nstarts = 1;
+    oracle_npt_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_OK, "from the stale start");
+    cr_assert_eq(r.hpa, (0x22ULL + GOFF) << 12);
+    cr_assert_eq(r.refs, 3 + 1 + 1, "3 skipped + the nPTE + its D update");
+    /* The set: noted entries allowed per ASID and root, dropped by
+     * INVLPGA / TLB_CONTROL of the ASID. */
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    struct oracle_expect x;
+    memset(&x, 0, sizeof(x));
+    x.final = OR_PF;
+    x.nnpsc = 1;
+    x.npsc_root = NROOT;
+    x.npsc_used[0] = st;
+    struct oracle_cpu oc = { .cr0 = cpu.cr0, .cr3 = cpu.cr3, .cr4 = cpu.cr4,
+                             .efer = cpu.efer };
+    oracle_tlbset_note(s, &oc, 1, NROOT, _gva(VA), &x);
+    cr_assert(oracle_tlbset_npsc_allows(s, 1, NROOT, &st), "noted even when the access faulted");
+    cr_assert_not(oracle_tlbset_npsc_allows(s, 2, NROOT, &st));
+    cr_assert_not(oracle_tlbset_npsc_allows(s, 1, NROOT + 1, &st));
+    oracle_tlbset_invlpga(s, 2, VA);
+    oracle_tlbset_tlb_control(s, 3, 2);
+    oracle_tlbset_tlb_control(s, 0, 1);
+    cr_assert_eq(oracle_tlbset_npsc_size(s), 1);
+    oracle_tlbset_invlpga(s, 1, 0x12345000);
+    cr_assert_eq(oracle_tlbset_npsc_size(s), 0);
+    oracle_tlbset_note(s, &oc, 1, NROOT, _gva(VA), &x);
+    oracle_tlbset_tlb_control(s, 7, 1);
+    cr_assert_eq(oracle_tlbset_npsc_size(s), 0);
+    oracle_tlbset_note(s, &oc, 1, NROOT, _gva(VA), &x);
+    oracle_tlbset_invept(s, 1, NROOT + 1);
+    cr_assert_eq(oracle_tlbset_npsc_size(s), 1, "INVEPT 1 of another root");
+    oracle_tlbset_invept(s, 2, 0);
+    cr_assert_eq(oracle_tlbset_npsc_size(s), 0);
+    oracle_tlbset_destroy(s);
+}
