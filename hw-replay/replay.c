@@ -1194,13 +1194,13 @@ static int load_runs(sqlite3 *db, int64_t only, struct recorded **out, size_t *n
     return 0;
 }
 
-static uint64_t parse_mutants(const char *list, char *bad, size_t n)
+static mutset_t parse_mutants(const char *list, char *bad, size_t n)
 {
-    uint64_t bits = 0;
+    mutset_t bits = 0;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", list);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        uint64_t b = mutant_from_name(t);
+        mutset_t b = mutant_from_name(t);
         if (!b)
             snprintf(bad, n, "%s", t);
         bits |= b;
@@ -1435,7 +1435,7 @@ int hw_replay_main(int argc, char **argv)
     int64_t only = 0;
     bool all = false, verbose = false, bench = false, fresh_vm = false;
     unsigned timeout_ms = 2000;
-    uint64_t extra_mutants = 0;
+    mutset_t extra_mutants = 0;
     char extra_names[256] = "";
     int c;
     optind = 1;
@@ -1456,7 +1456,7 @@ int hw_replay_main(int argc, char **argv)
         case 'a': all = true; break;
         case 'b': backend = optarg; break;
         case 'm': {
-            uint64_t b = mutant_from_name(optarg);
+            mutset_t b = mutant_from_name(optarg);
             if (!b) {
                 fprintf(stderr, "pagesim replay: unknown mutant '%s' (see 'pagesim mutants')\n",
                         optarg);
@@ -1558,7 +1558,7 @@ int hw_replay_main(int argc, char **argv)
     for (size_t i = 0; i < nruns; i++) {
         struct recorded *rr = &runs[i];
         char bad[64] = "";
-        uint64_t rec_mut = parse_mutants(rr->mutants, bad, sizeof bad);
+        mutset_t rec_mut = parse_mutants(rr->mutants, bad, sizeof bad);
         char mutants[512];
         snprintf(mutants, sizeof mutants, "%s%s%s", rr->mutants,
                  rr->mutants[0] && extra_names[0] ? "," : "", extra_names);

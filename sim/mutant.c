@@ -6,9 +6,9 @@
 
 #include "pagesim/mutant.h"
 
-uint64_t pagesim_mutants;
+mutset_t pagesim_mutants;
 
-static const struct { uint64_t bit; const char *name; } mutants[] = {
+static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_M2P_KEEP_ON_FREE, "m2p_keep_on_free" },
     { MUT_NO_CLEAN_ON_REMOVE, "no_clean_on_remove" },
     { MUT_NO_DIRTY_ON_ADD, "no_dirty_on_add" },
@@ -75,7 +75,7 @@ static const struct { uint64_t bit; const char *name; } mutants[] = {
     { MUT_NPT_PSC_KEEP_ON_TLBCTL, "npt_psc_keep_on_tlbctl" },
 };
 
-const char *mutant_name(uint64_t bit)
+const char *mutant_name(mutset_t bit)
 {
     for (size_t i = 0; i < sizeof(mutants) / sizeof(mutants[0]); i++)
         if (mutants[i].bit == bit)
@@ -83,7 +83,7 @@ const char *mutant_name(uint64_t bit)
     return NULL;
 }
 
-uint64_t mutant_from_name(const char *name)
+mutset_t mutant_from_name(const char *name)
 {
     for (size_t i = 0; i < sizeof(mutants) / sizeof(mutants[0]); i++)
         if (!strcmp(mutants[i].name, name))

@@ -12,10 +12,12 @@
 
 #include <stdint.h>
 
-/* One bit per mutant (a 64-bit set).  Bit ranges for new mutants, so
- * parallel work does not collide: 0-31 existing, 32-39 P2M/mem paging,
- * 40-47 allocator/log-dirty, 48-51 TLB/caches, 52-59 EPT/NPT/PML/Lua,
- * 60-63 hw-replay. */
+/* One bit per mutant, in a 128-bit set (mutset_t: GCC's unsigned
+ * __int128; bits 0-63 are written UINT64_C(1) << n and widen on use,
+ * bits 64-127 MUTSET_BIT(n)).  Bits 0-63 are all taken; new mutants take
+ * the next free bit from 64 on. */
+typedef unsigned __int128 mutset_t;
+#define MUTSET_BIT(n) ((mutset_t)1 << (n))
 /* seed 002 patch 06/12: free_domheap_pages() leaves the M2P naming the
  * old gfn, so a later owner of the frame inherits a stale gfn. */
 #define MUT_M2P_KEEP_ON_FREE (UINT64_C(1) << 0)
@@ -240,12 +242,12 @@
 #define MUT_CHECK_SKIP_GFN_MARK (UINT64_C(1) << 27)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
-extern uint64_t pagesim_mutants;
+extern mutset_t pagesim_mutants;
 
 #define MUTANT(m) (__builtin_expect((pagesim_mutants & (m)) != 0, 0))
 
 /* Name <-> bit, for the CLI and the recorder; NULL / 0 when unknown. */
-const char *mutant_name(uint64_t bit);
-uint64_t mutant_from_name(const char *name);
+const char *mutant_name(mutset_t bit);
+mutset_t mutant_from_name(const char *name);
 
 #endif /* PAGESIM_MUTANT_H */

@@ -1627,7 +1627,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
              * the oracle), written as baseline-SEED-N.lua. */
             bool baseline = false;
             if (pagesim_mutants) {
-                uint64_t saved = pagesim_mutants;
+                mutset_t saved = pagesim_mutants;
                 struct verdict bv;
                 char *bt = prog_text(&p, NULL);
                 pagesim_mutants = 0;

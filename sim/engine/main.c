@@ -159,7 +159,7 @@ static int scan_dir(struct pathlist *out, const char *dir)
  * the comma-separated list recorded with the runs.  -1 if unknown. */
 static int switch_on_mutant(const char *cmd, const char *name, char *list, size_t len)
 {
-    uint64_t bit = mutant_from_name(name);
+    mutset_t bit = mutant_from_name(name);
     if (!bit) {
         fprintf(stderr, "pagesim %s: unknown mutant '%s' (see 'pagesim mutants')\n", cmd,
                 name);
@@ -620,7 +620,7 @@ static int cmd_show(int argc, char **argv)
 
 static int cmd_mutants(void)
 {
-    for (uint64_t bit = 1; bit; bit <<= 1)
+    for (mutset_t bit = 1; bit; bit <<= 1)
         if (mutant_name(bit))
             printf("%s\n", mutant_name(bit));
     return 0;

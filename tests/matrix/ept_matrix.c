@@ -208,7 +208,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--quick")) {
             quick = true;
         } else if (!strcmp(argv[i], "--mutant") && i + 1 < argc) {
-            uint64_t m = mutant_from_name(argv[++i]);
+            mutset_t m = mutant_from_name(argv[++i]);
             if (!m) {
                 fprintf(stderr, "ept_matrix: unknown mutant '%s'\n", argv[i]);
                 return 2;

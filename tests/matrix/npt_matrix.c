@@ -97,7 +97,7 @@ static void run(const struct tc *t)
         val[l] = e;
         hostmem_write64(hm, _hpa(hpa[l]), e);
     }
-    struct oracle_nptp op = { TBL(4), t->nxe, MAXPHY };
+    struct oracle_nptp op = { .root_mfn = TBL(4), .nxe = t->nxe, .maxphyaddr = MAXPHY };
     struct oracle_ept_result x;
     oracle_npt_xlate(hm, NR_FRAMES, &op, GPA, (enum access_kind)t->kind,
                      t->walk, &x);
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mutant") && i + 1 < argc) {
-            uint64_t m = mutant_from_name(argv[++i]);
+            mutset_t m = mutant_from_name(argv[++i]);
             if (!m) {
                 fprintf(stderr, "npt_matrix: unknown mutant '%s'\n", argv[i]);
                 return 2;

@@ -350,7 +350,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (!strcmp(argv[i], "--mutant") && i + 1 < argc) {
-            uint64_t m = mutant_from_name(argv[++i]);
+            mutset_t m = mutant_from_name(argv[++i]);
             if (!m) {
                 fprintf(stderr, "perm_matrix: unknown mutant '%s'\n", argv[i]);
                 return 2;

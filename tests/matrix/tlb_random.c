@@ -241,7 +241,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
             steps = (unsigned)atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--mutant") && i + 1 < argc) {
-            uint64_t m = mutant_from_name(argv[++i]);
+            mutset_t m = mutant_from_name(argv[++i]);
             if (!m) {
                 fprintf(stderr, "tlb_random: unknown mutant '%s'\n", argv[i]);
                 return 2;
