@@ -708,42 +708,41 @@ static void epsc_drop(struct mmu_tlb *t, bool all, uint64_t root)
     }
 }
 
-bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
-                     int levels, int *level, uint64_t *table, uint64_t *perm)
+/* The deepest EPT/NPT PSC entry (levels 2..levels) covering gpa for
+ * (root, vpid); touch: a lookup (LRU stamp and hit counted), not a peek. */
+static bool epsc_find(struct mmu_epsc *c, uint64_t root, uint16_t vpid,
+                      uint64_t gpa, int levels, bool touch, int *level,
+                      uint64_t *table, uint64_t *perm)
 {
     for (int l = 2; l <= levels; l++) {
         struct psc_arr *a = &c->a[l];
         if (!a->e)
             continue;
-        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, 0, 0);
+        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, vpid, 0);
         if (!e)
             continue;
-        e->stamp = ++c->t->stamp;
+        if (touch) {
+            e->stamp = ++c->t->stamp;
+            c->t->st.epsc_hits++;
+        }
         *level = l;
         *table = e->tbl_hpa;
         *perm = e->rights;
-        c->t->st.epsc_hits++;
         return true;
     }
     return false;
 }
 
+bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
+                     int levels, int *level, uint64_t *table, uint64_t *perm)
+{
+    return epsc_find(c, root, 0, gpa, levels, true, level, table, perm);
+}
+
 bool mmu_epsc_peek(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
                    int levels, int *level, uint64_t *table, uint64_t *perm)
 {
-    for (int l = 2; l <= levels; l++) {
-        struct psc_arr *a = &c->a[l];
-        if (!a->e)
-            continue;
-        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, 0, 0);
-        if (!e)
-            continue;
-        *level = l;
-        *table = e->tbl_hpa;
-        *perm = e->rights;
-        return true;
-    }
-    return false;
+    return epsc_find(c, root, 0, gpa, levels, false, level, table, perm);
 }
 
 void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
@@ -763,21 +762,7 @@ void mmu_epsc_fill(struct mmu_epsc *c, uint64_t root, uint64_t gpa, int level,
 bool mmu_npsc_lookup(struct mmu_epsc *c, uint64_t root, uint16_t asid,
                      uint64_t gpa, int *level, uint64_t *table, uint64_t *perm)
 {
-    for (int l = 2; l <= 4; l++) {
-        struct psc_arr *a = &c->a[l];
-        if (!a->e)
-            continue;
-        struct psce *e = psc_find(a, gpa >> lvl_shift(l), root, asid, 0);
-        if (!e)
-            continue;
-        e->stamp = ++c->t->stamp;
-        *level = l;
-        *table = e->tbl_hpa;
-        *perm = e->rights;
-        c->t->st.epsc_hits++;
-        return true;
-    }
-    return false;
+    return epsc_find(c, root, asid, gpa, 4, true, level, table, perm);
 }
 
 void mmu_npsc_fill(struct mmu_epsc *c, uint64_t root, uint16_t asid,
