@@ -395,6 +395,11 @@ bool oracle_is_raw(const struct oracle_dom *od, uint64_t gfn);
 struct oracle_ovl {
     unsigned n;
     uint64_t hpa[ORACLE_MAX_EPT_AD], val[ORACLE_MAX_EPT_AD];
+    /* Tables a superpage split made during the access, stood in for by
+     * frames beyond host memory (ovl_set_leaf()): the stand-in frame, and
+     * the gfn and level (of its entries) that find the real one later. */
+    unsigned nvt;
+    struct { uint64_t frame, gfn; unsigned level; } vt[8];
 };
 void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
                          const struct oracle_eptp *p, uint64_t gpa,

@@ -269,8 +269,29 @@ static uint64_t gpeek(const struct hostmem *mem, uint64_t nr_frames, uint64_t hp
     return oracle_peek64(mem, nr_frames, hpa);
 }
 
+/* Puts value v for the EPT entry at hpa into the access's overlay. */
+static void ovl_put(struct oracle_ovl *ov, uint64_t hpa, uint64_t v)
+{
+    unsigned i = 0;
+    while (i < ov->n && ov->hpa[i] != hpa)
+        i++;
+    if (i == ov->n) {
+        if (ov->n == ORACLE_MAX_EPT_AD)
+            return;
+        ov->n++;
+    }
+    ov->hpa[i] = hpa;
+    ov->val[i] = v;
+}
+
 /* The leaf of g as the hypervisor rewrote it during this access (a type or
- * access change), for the raw walker's next attempt. */
+ * access change), for the raw walker's next attempt.  A 4 KiB change under
+ * an EPT superpage splits it first (ept_set_entry() -> ept_split_super_page():
+ * a table per level down to the PT, each entry a copy of the superpage with
+ * its slice of the frames, the new tables behind RWX pointers with no A/D):
+ * the walker needs only g's path through the new tables, which stand in
+ * frames beyond host memory until the check finds the sim's (struct
+ * oracle_ovl.vt). */
 static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                          uint64_t nr_frames, struct oracle_ovl *ov, uint64_t g,
                          unsigned t)
@@ -284,8 +305,28 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                 e = ov->val[i];
         if (level == 1)
             break;
-        if (!(e & (od->npt ? 1ULL : ORACLE_RWX)) || (e & (1ULL << 7)))
+        if (!(e & (od->npt ? 1ULL : ORACLE_RWX)))
             return;
+        if (e & (1ULL << 7)) {
+            /* p2m-pt splits differently (oracle_split()); and a domain
+             * with raw entries keeps the raw bits in the parts. */
+            if (od->npt || od->raw || level > 3 ||
+                ov->nvt + (unsigned)(level - 1) > sizeof ov->vt / sizeof ov->vt[0])
+                return;
+            unsigned bits = 9 * (unsigned)(level - 1);
+            uint64_t frame = ((e & EPT_ADDR_MASK) >> PAGE_SHIFT & ~((1ULL << bits) - 1)) +
+                             (g & ((1ULL << bits) - 1));
+            for (int l = level; l >= 2; l--) {
+                uint64_t vf = nr_frames + 1 + ov->nvt;
+                ov->vt[ov->nvt].frame = vf;
+                ov->vt[ov->nvt].gfn = g;
+                ov->vt[ov->nvt++].level = (unsigned)(l - 1);
+                ovl_put(ov, ea, ORACLE_RWX | (vf << PAGE_SHIFT));
+                ea = (vf << PAGE_SHIFT) + 8 * ((g >> (9 * (l - 2))) & 511);
+            }
+            e = (e & ~EPT_ADDR_MASK & ~(1ULL << 7)) | (frame << PAGE_SHIFT);
+            break;
+        }
         table = (e & EPT_ADDR_MASK) >> PAGE_SHIFT;
     }
     unsigned perm = oracle_type_perms(t);
@@ -293,16 +334,7 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
         /* A p2m-pt leaf: frame kept, the type's flags (A and D preset). */
         uint64_t v = (e & (0xFFFFFFFFFFULL << 12)) |
                      oracle_npt_type_flags(t, od->ioreq_write) | ((uint64_t)t << 52);
-        unsigned i = 0;
-        while (i < ov->n && ov->hpa[i] != ea)
-            i++;
-        if (i == ov->n) {
-            if (ov->n == ORACLE_MAX_EPT_AD)
-                return;
-            ov->n++;
-        }
-        ov->hpa[i] = ea;
-        ov->val[i] = v;
+        ovl_put(ov, ea, v);
         return;
     }
     /* ept_p2m_type_to_flags(): the type's rights (a PML ram_logdirty leaf
@@ -316,16 +348,7 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
         perm = ORACLE_RWX;
     }
     uint64_t v = keep | perm | ((uint64_t)EPT_MT_WB << 3) | ((uint64_t)t << 52);
-    unsigned i = 0;
-    while (i < ov->n && ov->hpa[i] != ea)
-        i++;
-    if (i == ov->n) {
-        if (ov->n == ORACLE_MAX_EPT_AD)
-            return;
-        ov->n++;
-    }
-    ov->hpa[i] = ea;
-    ov->val[i] = v;
+    ovl_put(ov, ea, v);
 }
 
 /* The P2M type the hypervisor's get_entry() reads for gfn.  Raw gfns: from
@@ -945,6 +968,16 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     for (unsigned i = 0; i < ov.n; i++) {
         out->ept[i].hpa = _hpa(ov.hpa[i]);
         out->ept[i].value = ov.val[i];
+        out->ept[i].vlevel = 0;
+        out->ept[i].addr_unknown = false;
+        for (unsigned j = 0; j < ov.nvt; j++) {
+            if (ov.hpa[i] >> PAGE_SHIFT == ov.vt[j].frame) {
+                out->ept[i].vgfn = ov.vt[j].gfn;
+                out->ept[i].vlevel = ov.vt[j].level;
+            }
+            if ((ov.val[i] & EPT_ADDR_MASK) >> PAGE_SHIFT == ov.vt[j].frame)
+                out->ept[i].addr_unknown = true;
+        }
     }
 }
 

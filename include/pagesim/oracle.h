@@ -304,7 +304,18 @@ struct oracle_expect {
      * afterwards, in any outcome (the walks that succeeded before an exit
      * have set theirs). */
     unsigned nept;
-    struct { hpa_t hpa; uint64_t value; } ept[ORACLE_MAX_EPT_AD];
+    struct {
+        hpa_t hpa;
+        uint64_t value;
+        /* An entry of a table the hypervisor made during the access (a
+         * superpage split by a fix-up, ept_split_super_page()): vlevel
+         * != 0, and the entry is gfn vgfn's at that level in the sim's
+         * tables afterwards (hpa is the oracle's stand-in, beyond host
+         * memory: where the sim puts the table is the heap's choice). */
+        uint64_t vgfn;
+        unsigned vlevel;
+        bool addr_unknown; /* a pointer to such a table: bits 51:12 unknown */
+    } ept[ORACLE_MAX_EPT_AD];
     /* OR_OK in IA-32e modes: the non-leaf entries the walk used, each as
      * the paging-structure-cache entry a CPU may now hold (SDM 4.10.3):
      * its level (2 PDE .. 5 PML5E), the next table's gpa and hpa, and the
