@@ -904,6 +904,11 @@ int fuzz_native_run(const struct fuzz_opts *o, struct nfz_stats *st)
     }
     st->seconds = now_s() - t0;
     st->cpu_seconds = cpu_s() - c0;
+    struct oracle_check_stats cs;
+    oracle_check_stats(w->e.oracle, &cs);
+    st->chk_skipped = cs.skipped;
+    st->chk_restricted = cs.restricted;
+    st->chk_full = cs.full;
     world_fini(w);
     free(w);
     free(ops);

@@ -36,6 +36,10 @@ struct nfz_op {
 struct nfz_stats {
     uint64_t programs, ops, steps, findings, baseline, unreproduced;
     uint64_t shrink_runs, setup_steps;
+    /* the engine's state checks (oracle_check_stats(); the last engine's,
+     * setup steps included): reused unchanged, restricted to the change,
+     * full */
+    uint64_t chk_skipped, chk_restricted, chk_full;
     uint64_t op_counts[NFZ_NKINDS];
     double seconds, cpu_seconds;
     char first_field[128];

@@ -680,6 +680,9 @@ static int fuzz_native_main(struct fuzz_opts *fo)
     printf("fuzz --native: %.2f s of CPU: %.0f checked ops per CPU second, %.0f steps per "
            "CPU second\n", st.cpu_seconds, st.cpu_seconds > 0 ? st.ops / st.cpu_seconds : 0,
            st.cpu_seconds > 0 ? (st.steps + st.setup_steps) / st.cpu_seconds : 0);
+    printf("fuzz --native: state checks: %" PRIu64 " reused unchanged, %" PRIu64
+           " restricted to the change, %" PRIu64 " full (the last engine's)\n",
+           st.chk_skipped, st.chk_restricted, st.chk_full);
     printf("fuzz --native: operation mix:");
     for (unsigned k = 0; k < NFZ_NKINDS; k++)
         printf(" %s=%" PRIu64, nfz_op_names[k], st.op_counts[k]);
