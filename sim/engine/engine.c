@@ -661,7 +661,7 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
     int erc = oracle_op_remove(e->oracle, d->id, gfn);
     eng_p2m_nomem_reset(e);
     char extra[48];
-    snprintf(extra, sizeof extra, "gfn=%#" PRIx64, gfn_x(gfn));
+    *put_hex(put_str(extra, "gfn="), gfn_x(gfn)) = 0; /* "gfn=%#" PRIx64 */
     eng_step_rc(e, "remove", d, extra, erc, rc);
     return rc;
 }
