@@ -43,7 +43,7 @@
 #include "pager.h"
 #include "pagesim/mutant.h"
 
-#define NFZ_PROG_OPS_DEFAULT 1000
+#define NFZ_PROG_OPS_DEFAULT 2000
 #define NFZ_HOST_FRAMES 1024
 #define NFZ_GFNS 0x100   /* gfns per domain */
 #define NFZ_RAM 0x40     /* gfns 0..0x3f populated at creation */

@@ -46,7 +46,7 @@ struct nfz_stats {
 };
 
 /* The fuzz loop of `pagesim fuzz --native` (options as fuzz_run(): seed,
- * max_ops, max_seconds, max_findings, prog_ops (0: 1000), out_dir, rec,
+ * max_ops, max_seconds, max_findings, prog_ops (0: 2000), out_dir, rec,
  * mutants, quiet, full_check_every).  0, or -1 when --out cannot be made. */
 int fuzz_native_run(const struct fuzz_opts *o, struct nfz_stats *st);
 

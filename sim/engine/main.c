@@ -658,7 +658,7 @@ static const char usage_fuzz[] =
     "  --native        the hypervisor-operation mix (P2M, log-dirty, mem paging,\n"
     "                  foreign maps, balloon, allocation failures) as op structs\n"
     "                  run by calling the engine directly: no Lua, one engine for\n"
-    "                  all programs (default 1000 ops each), in this process;\n"
+    "                  all programs (default 2000 ops each), in this process;\n"
     "                  findings are shrunk natively and written as Lua\n"
     "                  reproducers (not with --coverage or --no-fork)\n"
     "\n"
