@@ -1214,7 +1214,15 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
     ser_add(s, od->req, od->nreq * sizeof(od->req[0]));
     ser_range(s, od, offsetof(struct oracle_dom, req) + sizeof(od->req),
               offsetof(struct oracle_dom, drops));
+    /* nor the NPT scratch of the last predicted access (npsc_note,
+     * npt_rc_lo/hi: oracle/walk.c's, never read by the checks), nor the
+     * raw ranges past nraw_hi */
     ser_range(s, od, offsetof(struct oracle_dom, drops) + sizeof(od->drops),
+              offsetof(struct oracle_dom, npsc_note));
+    ser_range(s, od, offsetof(struct oracle_dom, npt_rc_hi) + sizeof(od->npt_rc_hi),
+              offsetof(struct oracle_dom, raw_hi));
+    ser_add(s, od->raw_hi, od->nraw_hi * sizeof(od->raw_hi[0]));
+    ser_range(s, od, offsetof(struct oracle_dom, raw_hi) + sizeof(od->raw_hi),
               offsetof(struct oracle_dom, mon_slot));
     ser_add(s, od->mon_slot, od->mon_nslots * sizeof(od->mon_slot[0]));
     ser_range(s, od, offsetof(struct oracle_dom, mon_slot) + sizeof(od->mon_slot),
@@ -1417,10 +1425,10 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
 static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
                            const struct host *h)
 {
+    memset(k->dst, 0, sizeof(k->dst)); /* at once, not slot by slot */
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
         const struct oracle_dom *od = d ? oracle_dom_find(o, d->id) : NULL;
-        memset(&k->dst[i], 0, sizeof(k->dst[i]));
         if (!d || !od)
             continue;
         k->dst[i].pml_on = od->pml_on;
