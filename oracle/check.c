@@ -1410,8 +1410,13 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
+    static const uint8_t zero[64];
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
     for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+        if (!(i & 7) && !memcmp(t + 8 * i, zero, sizeof zero)) {
+            i += 7; /* eight not-present entries */
+            continue;
+        }
         uint64_t e;
         memcpy(&e, t + 8 * i, sizeof e);
         if ((e & ORACLE_RWX) && !(e & 0x80))
