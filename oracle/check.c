@@ -1168,6 +1168,21 @@ static void ser_add(struct ser *s, const void *p, size_t n)
     s->pos += n;
 }
 
+/* ser_domain() / ser_odom() cut the structs at these fields, in this
+ * order: a field moved across them must fail the build, not the memo. */
+_Static_assert(offsetof(struct domain, paging.req) < offsetof(struct domain, paging.drops) &&
+               offsetof(struct domain, paging.drops) < offsetof(struct domain, monitor.req) &&
+               offsetof(struct domain, monitor.req) < offsetof(struct domain, monitor.wait_req),
+               "struct domain: the rings ser_domain() skips moved");
+_Static_assert(offsetof(struct oracle_dom, req) < offsetof(struct oracle_dom, drops) &&
+               offsetof(struct oracle_dom, drops) < offsetof(struct oracle_dom, npsc_note) &&
+               offsetof(struct oracle_dom, npsc_note) < offsetof(struct oracle_dom, npt_rc_lo) &&
+               offsetof(struct oracle_dom, npt_rc_lo) < offsetof(struct oracle_dom, npt_rc_hi) &&
+               offsetof(struct oracle_dom, npt_rc_hi) < offsetof(struct oracle_dom, raw_hi) &&
+               offsetof(struct oracle_dom, raw_hi) < offsetof(struct oracle_dom, mon_slot) &&
+               offsetof(struct oracle_dom, mon_slot) < offsetof(struct oracle_dom, mon_wait_req),
+               "struct oracle_dom: the arrays ser_odom() skips moved");
+
 /* The bytes [from, to) of struct object base. */
 static void ser_range(struct ser *s, const void *base, size_t from, size_t to)
 {
