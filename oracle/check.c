@@ -33,6 +33,7 @@
  *        a page removed while mapped, which must stay its owner's)
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,16 +364,64 @@ static void dirty_leaf(void *ctx, uint64_t base, const uint8_t *bm)
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Is x in the sorted array a[n]? */
+/* Is x in the sorted array a[n]?  (A binary search without bsearch()'s
+ * callback: the checks ask it for every written frame of every step.) */
 static bool sorted_has(const uint64_t *a, size_t n, uint64_t x)
 {
-    return n && bsearch(&x, a, n, sizeof(*a), cmp_u64);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] == x)
+            return true;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Sorts a[n] ascending: quicksort (median of three) down to runs of 16,
+ * then one insertion-sort pass.  qsort()'s merge sort with a compare
+ * callback took about 5% of the native fuzzer's CPU on these arrays of a
+ * few dozen frame numbers (watch set, tables, re-checked frames, gfns). */
+static void sort_u64(uint64_t *a, size_t n)
+{
+    while (n > 16) {
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1], t;
+        uint64_t piv = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i] < piv)
+                i++;
+            while (a[j] > piv)
+                j--;
+            if (i >= j)
+                break;
+            t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        /* recurse into the smaller half, loop on the larger */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_u64(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_u64(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        size_t j = i;
+        for (; j && a[j - 1] > v; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
 }
 
 static bool leaf_seen(const struct dirty_view *v, uint64_t base)
@@ -411,7 +460,7 @@ static void compare_ld_leaves(const struct host *h, const struct domain *d,
     struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, rec_frame };
     oracle_sim_ld_leaves(h, d, &vis);
     if (v.nseen)
-        qsort(v.seen, v.nseen, sizeof(*v.seen), cmp_u64);
+        sort_u64(v.seen, v.nseen);
     for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
         uint64_t ci = od->cidx[q];
         const struct oracle_chunk *c = od->chunks[ci];
@@ -699,7 +748,8 @@ static void inv_ld_leaf(void *ctx, uint64_t base, const uint8_t *bm)
     for (unsigned i = 0; i < PAGE_SIZE; i += 8) {
         uint64_t w;
         memcpy(&w, bm + i, sizeof w);
-        c->dirty_bits += (uint64_t)__builtin_popcountll(w);
+        if (w) /* mostly zero: no popcount call for those */
+            c->dirty_bits += (uint64_t)__builtin_popcountll(w);
     }
 }
 
@@ -1018,6 +1068,14 @@ struct oracle_cache {
     uint64_t noshr;
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
     size_t ngl, capgl;
+    /* The changed entries of the written tables, found once by
+     * restrict_set() and read again by restrict_doms(). */
+    struct tab_diff {
+        size_t at;          /* index into tab[] */
+        unsigned i;         /* entry */
+        uint64_t e0, e1;    /* the copy's, the table's now */
+    } *td;
+    size_t ntd, captd;
 };
 
 #define TAB_ALIAS 0xFF
@@ -1110,6 +1168,87 @@ static void ser_add(struct ser *s, const void *p, size_t n)
     s->pos += n;
 }
 
+/* ser_domain() / ser_odom() cut the structs at these fields, in this
+ * order: a field moved across them must fail the build, not the memo. */
+_Static_assert(offsetof(struct domain, paging.req) < offsetof(struct domain, paging.drops) &&
+               offsetof(struct domain, paging.drops) < offsetof(struct domain, monitor.req) &&
+               offsetof(struct domain, monitor.req) < offsetof(struct domain, monitor.wait_req),
+               "struct domain: the rings ser_domain() skips moved");
+_Static_assert(offsetof(struct oracle_dom, req) < offsetof(struct oracle_dom, drops) &&
+               offsetof(struct oracle_dom, drops) < offsetof(struct oracle_dom, npsc_note) &&
+               offsetof(struct oracle_dom, npsc_note) < offsetof(struct oracle_dom, npt_rc_lo) &&
+               offsetof(struct oracle_dom, npt_rc_lo) < offsetof(struct oracle_dom, npt_rc_hi) &&
+               offsetof(struct oracle_dom, npt_rc_hi) < offsetof(struct oracle_dom, raw_hi) &&
+               offsetof(struct oracle_dom, raw_hi) < offsetof(struct oracle_dom, mon_slot) &&
+               offsetof(struct oracle_dom, mon_slot) < offsetof(struct oracle_dom, mon_wait_req),
+               "struct oracle_dom: the arrays ser_odom() skips moved");
+
+/* The bytes [from, to) of struct object base. */
+static void ser_range(struct ser *s, const void *base, size_t from, size_t to)
+{
+    ser_add(s, (const uint8_t *)base + from, to - from);
+}
+
+/*
+ * A sim domain into the baseline: the whole struct but its rings, whose
+ * slots the checks read only while they hold a request
+ * (oracle_compare_paging(), oracle_compare_monitor()): the paging ring's
+ * and the monitor ring's queued requests in ring order, a monitor
+ * wait_req only while its vCPU waits for a slot, and no drop notice at all
+ * (only their count is compared).  About 8 of the struct's 11 KB are ring
+ * slots, mostly stale; memcmp'ing them at every reused check was the
+ * largest single cost of the native fuzzer's checks.
+ */
+static void ser_domain(struct ser *s, const struct domain *d)
+{
+    const struct mem_paging *p = &d->paging;
+    const struct vm_event_monitor *m = &d->monitor;
+    ser_range(s, d, 0, offsetof(struct domain, paging.req));
+    for (unsigned i = 0; p->ring_size && i < p->nreq; i++)
+        ser_add(s, &p->req[(p->req_cons + i) % p->ring_size], sizeof(p->req[0]));
+    ser_range(s, d, offsetof(struct domain, paging.req) + sizeof(p->req),
+              offsetof(struct domain, paging.drops));
+    ser_range(s, d, offsetof(struct domain, paging.drops) + sizeof(p->drops),
+              offsetof(struct domain, monitor.req));
+    for (unsigned i = 0; m->ring_size && i < m->nreq; i++)
+        ser_add(s, &m->req[(m->req_cons + i) % m->ring_size], sizeof(m->req[0]));
+    ser_range(s, d, offsetof(struct domain, monitor.req) + sizeof(m->req),
+              offsetof(struct domain, monitor.wait_req));
+    for (const uint8_t *w = memchr(m->vstate, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
+         w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(m->vstate + SIM_MAX_VCPUS - w - 1)))
+        ser_add(s, &m->wait_req[w - m->vstate], sizeof(m->wait_req[0]));
+    ser_range(s, d, offsetof(struct domain, monitor.wait_req) + sizeof(m->wait_req),
+              sizeof(*d));
+}
+
+/* The oracle's domain likewise: its paging FIFO's requests, its monitor
+ * slots in use, the wait_req of vCPUs waiting for a slot, no drops. */
+static void ser_odom(struct ser *s, const struct oracle_dom *od)
+{
+    ser_range(s, od, 0, offsetof(struct oracle_dom, req));
+    ser_add(s, od->req, od->nreq * sizeof(od->req[0]));
+    ser_range(s, od, offsetof(struct oracle_dom, req) + sizeof(od->req),
+              offsetof(struct oracle_dom, drops));
+    /* nor the NPT scratch of the last predicted access (npsc_note,
+     * npt_rc_lo/hi: oracle/walk.c's, never read by the checks), nor the
+     * raw ranges past nraw_hi */
+    ser_range(s, od, offsetof(struct oracle_dom, drops) + sizeof(od->drops),
+              offsetof(struct oracle_dom, npsc_note));
+    ser_range(s, od, offsetof(struct oracle_dom, npt_rc_hi) + sizeof(od->npt_rc_hi),
+              offsetof(struct oracle_dom, raw_hi));
+    ser_add(s, od->raw_hi, od->nraw_hi * sizeof(od->raw_hi[0]));
+    ser_range(s, od, offsetof(struct oracle_dom, raw_hi) + sizeof(od->raw_hi),
+              offsetof(struct oracle_dom, mon_slot));
+    ser_add(s, od->mon_slot, od->mon_nslots * sizeof(od->mon_slot[0]));
+    ser_range(s, od, offsetof(struct oracle_dom, mon_slot) + sizeof(od->mon_slot),
+              offsetof(struct oracle_dom, mon_wait_req));
+    for (const uint8_t *w = memchr(od->mon_state, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
+         w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(od->mon_state + SIM_MAX_VCPUS - w - 1)))
+        ser_add(s, &od->mon_wait_req[w - od->mon_state], sizeof(od->mon_wait_req[0]));
+    ser_range(s, od, offsetof(struct oracle_dom, mon_wait_req) + sizeof(od->mon_wait_req),
+              sizeof(*od));
+}
+
 /* Everything outside host memory the checks read, into the baseline;
  * true when it differs from the baseline (or there was none). */
 static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
@@ -1128,7 +1267,7 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
     ser_add(&s, h->domains, sizeof h->domains);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
-            ser_add(&s, h->domains[i], sizeof(struct domain));
+            ser_domain(&s, h->domains[i]);
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
         ser_add(&s, &od->live, sizeof od->live);
@@ -1137,7 +1276,7 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
         /* The per-gfn arrays are not copied either: every write to them
          * marks the gfn (oracle_chunk_get(), od->gmark) or the domain
          * (gmark_all), and a check with marks is never reused. */
-        ser_add(&s, od, sizeof(*od));
+        ser_odom(&s, od);
     }
     if (s.pos != k->baselen)
         s.diff = true;
@@ -1146,14 +1285,13 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
     return s.diff || !s.ok;
 }
 
-static int cmp_u64(const void *a, const void *b);
 
 /* The watch set: the recorded frames sorted, each once (each table is
  * walked by compare and again by invariants). */
 static void watch_finish(struct oracle_cache *k)
 {
     if (k->nframes)
-        qsort(k->frames, k->nframes, sizeof(*k->frames), cmp_u64);
+        sort_u64(k->frames, k->nframes);
     size_t o = 0;
     for (size_t i = 0; i < k->nframes; i++)
         if (!o || k->frames[o - 1] != k->frames[i])
@@ -1194,6 +1332,7 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->tabdom);
     free(o->cache->m2psh);
     free(o->cache->gl);
+    free(o->cache->td);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
     free(o->cache);
@@ -1286,8 +1425,13 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
+    static const uint8_t zero[64];
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
     for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
+        if (!(i & 7) && !memcmp(t + 8 * i, zero, sizeof zero)) {
+            i += 7; /* eight not-present entries */
+            continue;
+        }
         uint64_t e;
         memcpy(&e, t + 8 * i, sizeof e);
         if ((e & ORACLE_RWX) && !(e & 0x80))
@@ -1301,10 +1445,10 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
 static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
                            const struct host *h)
 {
+    memset(k->dst, 0, sizeof(k->dst)); /* at once, not slot by slot */
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
         const struct oracle_dom *od = d ? oracle_dom_find(o, d->id) : NULL;
-        memset(&k->dst[i], 0, sizeof(k->dst[i]));
         if (!d || !od)
             continue;
         k->dst[i].pml_on = od->pml_on;
@@ -1354,7 +1498,7 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
     dom_keys(h, k->dom);
     /* tables: sorted, unique, copied, levelled */
     if (k->ntab)
-        qsort(k->tab, k->ntab, sizeof(*k->tab), cmp_u64);
+        sort_u64(k->tab, k->ntab);
     size_t o = 0;
     for (size_t i = 0; i < k->ntab; i++)
         if (!o || k->tab[o - 1] != k->tab[i])
@@ -1454,6 +1598,7 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
 {
     uint64_t nr = h->nr_frames;
     k->nset = 0;
+    k->ntd = 0;
     if (!k->fsh_ok || k->nfsh != nr || k->noshr != nr || o->nr_frames != nr ||
         nwritten == SIZE_MAX || nmeta == SIZE_MAX || o->mark_n == SIZE_MAX ||
         !doms_supported(h))
@@ -1491,6 +1636,15 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
                 memcpy(&e[1], cur + 8 * i, 8);
             if (e[0] == e[1])
                 continue;
+            if (k->ntd == k->captd) {
+                size_t cap = k->captd ? 2 * k->captd : 64;
+                struct tab_diff *x = realloc(k->td, cap * sizeof(*x));
+                if (!x)
+                    return false;
+                k->td = x;
+                k->captd = cap;
+            }
+            k->td[k->ntd++] = (struct tab_diff){ at, i, e[0], e[1] };
             for (unsigned j = 0; j < 2; j++) {
                 uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
                 if (lvl == 1) {
@@ -1509,7 +1663,7 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
         }
     }
     if (k->nset)
-        qsort(k->set, k->nset, sizeof(*k->set), cmp_u64);
+        sort_u64(k->set, k->nset);
     size_t u = 0;
     for (size_t i = 0; i < k->nset; i++)
         if (!u || k->set[u - 1] != k->set[i])
@@ -1610,26 +1764,20 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
             ld_any |= watched(k, written[w]);
             continue;
         }
-        unsigned lvl = k->tablvl[at], slot = k->tabdom[at];
-        if (slot >= SIM_MAX_DOMAINS)
+        if (k->tabdom[at] >= SIM_MAX_DOMAINS)
             return false;
-        const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
-        const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
-        for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
-             i = tab_next_diff(old, cur, i + 1)) {
-            uint64_t e0 = 0, e1 = 0;
-            memcpy(&e0, old + 8 * i, 8);
-            if (cur)
-                memcpy(&e1, cur + 8 * i, 8);
-            if (e0 == e1)
-                continue;
-            if (lvl == 1) {
-                if (!skip && !gl_add(k, slot, k->tabbase[at] + i))
-                    return false;
-            } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
-                       ((e1 & ORACLE_RWX) && (e1 & EPTE_SP))) {
-                dr[slot].full = true;
-            }
+    }
+    /* the written tables' changed entries, as restrict_set() found them */
+    for (size_t j = 0; j < k->ntd; j++) {
+        size_t at = k->td[j].at;
+        unsigned i = k->td[j].i, lvl = k->tablvl[at], slot = k->tabdom[at];
+        uint64_t e0 = k->td[j].e0, e1 = k->td[j].e1;
+        if (lvl == 1) {
+            if (!skip && !gl_add(k, slot, k->tabbase[at] + i))
+                return false;
+        } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
+                   ((e1 & ORACLE_RWX) && (e1 & EPTE_SP))) {
+            dr[slot].full = true;
         }
     }
     /* A re-checked frame that is (or was) shared may be named by any
@@ -1668,7 +1816,7 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         }
     }
     if (k->ngl)
-        qsort(k->gl, k->ngl, sizeof(*k->gl), cmp_u64);
+        sort_u64(k->gl, k->ngl);
     size_t u = 0;
     for (size_t i = 0; i < k->ngl; i++)
         if (!u || k->gl[u - 1] != k->gl[i])

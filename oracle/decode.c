@@ -237,7 +237,16 @@ static void walk_ept_table(struct ept_walker *w, uint64_t m, unsigned level,
         w->v->table(w->v->ctx, m);
     if (!f) /* never written: 512 not-present entries */
         return;
+    static const uint8_t zero[64];
     for (unsigned i = 0; i < 512; i++) {
+        /* A zero entry is not present at any level (EPT: bits 2:0 clear;
+         * NPT: P clear and not a superpage marker) and reported nowhere:
+         * eight of them at a time are skipped (the tables of small domains
+         * are mostly empty; this loop was a sixth of the fuzzer's CPU). */
+        if (!(i & 7) && !memcmp(f + 8 * i, zero, sizeof zero)) {
+            i += 7;
+            continue;
+        }
         uint64_t e;
         memcpy(&e, f + 8 * i, sizeof(e));
         uint64_t gfn = base + ((uint64_t)i << (9 * level));

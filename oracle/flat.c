@@ -908,12 +908,20 @@ int oracle_op_copy_to_guest(struct oracle *o, domid_t d, gpa_t gpa, size_t len)
 
 /* ---- log-dirty ------------------------------------------------------------------- */
 
+/* The gfns of chunk ci that exist: entries past max_gfn are never
+ * written (oracle_chunk_get() refuses them) and stay mmio_dm. */
+static uint64_t chunk_gfns(const struct oracle_dom *od, uint64_t ci)
+{
+    uint64_t left = od->max_gfn - (ci << ORACLE_CHUNK_SHIFT);
+    return left < ORACLE_CHUNK ? left : ORACLE_CHUNK;
+}
+
 static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 {
     oracle_gfn_mark_all(od);
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
-        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); c && i < n; i++)
             if (c->type[i] == ot)
                 c->type[i] = (uint8_t)nt;
     }
@@ -997,7 +1005,7 @@ int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
         return -EINVAL;
     /* Refused while p2m_ioreq_server entries exist (ioreq.entry_count). */
     for (uint64_t ci = 0; ci < od->nchunks; ci++)
-        for (uint64_t i = 0; od->chunks[ci] && i < ORACLE_CHUNK; i++)
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); od->chunks[ci] && i < n; i++)
             if (od->chunks[ci]->type[i] == p2m_ioreq_server)
                 return -EBUSY;
     /* Pre-2007: the bitmap is allocated first; without memory the domain

@@ -288,7 +288,12 @@ void oracle_compare_monitor(const struct domain *d, const struct oracle_dom *od,
             snprintf(a, sizeof a, "v%u", m->waitq[i]);
             oracle_report(r, e, a, "d%u.monitor.waitq[%u]", od->id, i);
         }
-    for (unsigned v = 0; v < SIM_MAX_VCPUS; v++) {
+    /* (the per-vCPU loop only when some state differs or a vCPU waits for
+     * a slot: it runs at every state check) */
+    _Static_assert(sizeof(m->vstate) == sizeof(od->mon_state), "monitor state arrays");
+    bool look = memcmp(m->vstate, od->mon_state, sizeof m->vstate) ||
+                memchr(m->vstate, MON_WAIT_SLOT, sizeof m->vstate);
+    for (unsigned v = look ? 0 : SIM_MAX_VCPUS; v < SIM_MAX_VCPUS; v++) {
         if (m->vstate[v] != od->mon_state[v])
             oracle_report(r, mstate_name(od->mon_state[v]), mstate_name(m->vstate[v]),
                           "d%u.v%u.monitor_state", od->id, v);

@@ -36,6 +36,8 @@
  * No EMT=7 "recalc" misconfigurations: type changes are applied to the
  * leaves at once (see ept_change_type_global()).
  */
+#include <string.h>
+
 #include "pagesim/mutant.h"
 #include "sim-internal.h"
 
@@ -558,7 +560,18 @@ void ept_teardown(struct domain *d)
 static void ept_retype_table(struct domain *d, mfn_t table, int level,
                              p2m_type_t ot, p2m_type_t nt)
 {
+    /* A zero entry is neither a table pointer nor a valid leaf: nothing
+     * to do for it, so runs of eight are skipped (a table frame never
+     * written has none but zeros).  Only the simulator's time changes. */
+    static const uint8_t zero[64];
+    const uint8_t *f = hostmem_frame_peek(d->host->mem, table);
+    if (!f)
+        return;
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+        if (!(i & 7) && !memcmp(f + 8 * i, zero, sizeof zero)) {
+            i += 7;
+            continue;
+        }
         uint64_t e = ept_read(d, table, i);
         if (level > 1 && !ept_is_super(e, level)) {
             if (e & EPT_RWX)

@@ -22,6 +22,20 @@ echo "fuzz: $N seeds x $(ls tests/fuzz/*.lua | wc -l) scenarios, $steps steps ch
 # The generator-driven fuzzer, fixed seed, bounded: deterministic.
 "$PAGESIM" fuzz --no-db --seed 1 --ops "${FUZZ_OPS:-12000}" --out "$T/out" || {
     echo "fuzz: pagesim fuzz found something; reproducers:"; cat "$T"/out/*.lua; bad=1; }
+# The native executor (--native): the hypervisor-operation mix, fixed
+# seed, bounded: any finding fails; a mutant it must find (its reproducer
+# failing with the mutant and passing without: tests/unit/test_fuzz_native.c
+# checks that); a bad option combination must be refused.
+"$PAGESIM" fuzz --native --no-db --seed 1 --ops "${FUZZ_NATIVE_OPS:-300000}" --out "$T/nout" || {
+    echo "fuzz: pagesim fuzz --native found something; reproducers:"; cat "$T"/nout/*.lua; bad=1; }
+"$PAGESIM" fuzz --native --no-db --quiet --seed 1 --mutant m2p_keep_on_free --findings 1 \
+    --ops 20000 --out "$T/nmut" >/dev/null 2>&1
+if [ $? != 1 ] || [ -z "$(ls "$T/nmut" 2>/dev/null)" ]; then
+    echo "fuzz: FAIL: pagesim fuzz --native did not find m2p_keep_on_free"; bad=1
+fi
+if "$PAGESIM" fuzz --native --coverage --no-db --ops 10 >/dev/null 2>&1; [ $? != 2 ]; then
+    echo "fuzz: FAIL: --native --coverage was not refused"; bad=1
+fi
 # Determinism of findings: the same seed (with a mutant, so there is
 # something to find) gives the same reproducers (but for the path each
 # names in its "reproduce with" line).

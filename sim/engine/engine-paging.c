@@ -11,9 +11,31 @@
 
 #include "engine.h"
 
+/* snprintf(buf, n, "gfn=%#" PRIx64, gfn) without the printf machinery:
+ * every paging step formats one. */
 static void gfn_arg(char *buf, size_t n, gfn_t gfn)
 {
-    snprintf(buf, n, "gfn=%#" PRIx64, gfn_x(gfn));
+    char t[32] = "gfn=", *o = t + 4;
+    uint64_t v = gfn_x(gfn);
+    if (!v) {
+        *o++ = '0';
+    } else {
+        char h[16];
+        unsigned k = 0;
+        for (; v; v >>= 4)
+            h[k++] = "0123456789abcdef"[v & 15];
+        *o++ = '0';
+        *o++ = 'x';
+        while (k)
+            *o++ = h[--k];
+    }
+    size_t len = (size_t)(o - t);
+    if (!n)
+        return;
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, t, len);
+    buf[len] = 0;
 }
 
 /* The P2M type of gfn as the domain coverage names it ("out_of_range"

@@ -28,6 +28,7 @@
 
 #include "../../reports/report.h"
 #include "fuzz.h"
+#include "fuzz-native.h"
 #include "../../hw-replay/hwreplay.h"
 #include "lapi.h"
 #include "pagesim/mutant.h"
@@ -632,6 +633,9 @@ static const char usage_fuzz[] =
     "usage: pagesim fuzz [--seed N] [--ops N | --time SECONDS] [--out DIR]\n"
     "                    [--db FILE | --no-db] [--mutant NAME]... [--findings N]\n"
     "                    [--program-ops N] [--coverage] [--no-fork] [--quiet]\n"
+    "       pagesim fuzz --native [--seed N] [--ops N | --time SECONDS] [--out DIR]\n"
+    "                    [--db FILE | --no-db] [--mutant NAME]... [--findings N]\n"
+    "                    [--program-ops N] [--full-check-every K] [--quiet]\n"
     "\n"
     "Generates programs of random operations (page-table edits, populate,\n"
     "remove, type changes, log-dirty enable/disable/peek/clean, CPU modes,\n"
@@ -651,8 +655,47 @@ static const char usage_fuzz[] =
     "  --full-check-every K  decode the whole sim state every K-th step check\n"
     "                  (default 64; 1: every step, as before the incremental\n"
     "                  checks; same findings either way)\n"
+    "  --native        the hypervisor-operation mix (P2M, log-dirty, mem paging,\n"
+    "                  foreign maps, balloon, allocation failures) as op structs\n"
+    "                  run by calling the engine directly: no Lua, one engine for\n"
+    "                  all programs (default 2000 ops each), in this process;\n"
+    "                  findings are shrunk natively and written as Lua\n"
+    "                  reproducers (not with --coverage or --no-fork)\n"
     "\n"
     "Exit status: 0 no finding, 1 findings, 2 bad usage.\n";
+
+/* pagesim fuzz --native: the run and its summary. */
+static int fuzz_native_main(struct fuzz_opts *fo)
+{
+    struct nfz_stats st;
+    int rc = fuzz_native_run(fo, &st);
+    if (fo->rec)
+        rec_close(fo->rec);
+    if (rc)
+        return 2;
+    printf("fuzz --native: seed %" PRIu64 ": %" PRIu64 " programs, %" PRIu64 " ops, %" PRIu64
+           " steps checked (%" PRIu64 " more building the programs' domains) in %.2f s; %"
+           PRIu64 " shrink runs\n", fo->seed, st.programs, st.ops, st.steps, st.setup_steps,
+           st.seconds, st.shrink_runs);
+    printf("fuzz --native: %.2f s of CPU: %.0f checked ops per CPU second, %.0f steps per "
+           "CPU second\n", st.cpu_seconds, st.cpu_seconds > 0 ? st.ops / st.cpu_seconds : 0,
+           st.cpu_seconds > 0 ? (st.steps + st.setup_steps) / st.cpu_seconds : 0);
+    printf("fuzz --native: state checks: %" PRIu64 " reused unchanged, %" PRIu64
+           " restricted to the change, %" PRIu64 " full (the last engine's)\n",
+           st.chk_skipped, st.chk_restricted, st.chk_full);
+    printf("fuzz --native: operation mix:");
+    for (unsigned k = 0; k < NFZ_NKINDS; k++)
+        printf(" %s=%" PRIu64, nfz_op_names[k], st.op_counts[k]);
+    printf("\nfuzz --native: %" PRIu64 " findings%s%s\n", st.findings,
+           st.findings ? ", reproducers in " : "", st.findings ? fo->out_dir : "");
+    if (st.baseline)
+        printf("fuzz --native: %" PRIu64 " more that fail without the mutants too "
+               "(baseline-native-*.lua)\n", st.baseline);
+    if (st.unreproduced)
+        printf("fuzz --native: %" PRIu64 " failing programs without a reproducer that fails "
+               "the same way (unreproduced-native-*.lua, or none)\n", st.unreproduced);
+    return st.findings || st.baseline || st.unreproduced ? 1 : 0;
+}
 
 static int cmd_fuzz(int argc, char **argv)
 {
@@ -664,9 +707,11 @@ static int cmd_fuzz(int argc, char **argv)
         { "program-ops", required_argument, 0, 'p' }, { "quiet", no_argument, 0, 'q' },
         { "coverage", no_argument, 0, 'c' }, { "no-fork", no_argument, 0, 'F' },
         { "full-check-every", required_argument, 0, 'K' },
+        { "native", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     struct fuzz_opts fo = { .seed = 1, .out_dir = "fuzz-out" };
+    bool native = false;
     const char *db = "pagesim.db";
     bool nodb = false;
     char mutants[256] = "";
@@ -688,6 +733,7 @@ static int cmd_fuzz(int argc, char **argv)
         case 'c': fo.cov_out = stdout; break;
         case 'F': fo.no_fork = true; break;
         case 'K': fo.full_check_every = (unsigned)strtoul(optarg, &end, 0); break;
+        case 'N': native = true; break;
         case 'm':
             if (switch_on_mutant("fuzz", optarg, mutants, sizeof mutants))
                 return 2;
@@ -708,8 +754,18 @@ static int cmd_fuzz(int argc, char **argv)
         fprintf(stderr, "pagesim fuzz: --program-ops at most 100000\n");
         return 2;
     }
+    if (native && fo.cov_out) {
+        fprintf(stderr, "pagesim fuzz: --coverage is not available with --native "
+                        "(the native executor does not track transitions)\n");
+        return 2;
+    }
+    if (native && fo.no_fork) {
+        fprintf(stderr, "pagesim fuzz: --no-fork is not available with --native "
+                        "(native programs always run in this process)\n");
+        return 2;
+    }
     if (!fo.max_ops && fo.max_seconds <= 0)
-        fo.max_ops = 20000;
+        fo.max_ops = native ? 200000 : 20000;
     fo.mutants = mutants[0] ? mutants : NULL;
     if (!nodb) {
         char err[512];
@@ -718,6 +774,8 @@ static int cmd_fuzz(int argc, char **argv)
             return 2;
         }
     }
+    if (native)
+        return fuzz_native_main(&fo);
     struct fuzz_stats st;
     int rc = fuzz_run(&fo, &st);
     if (fo.rec)
