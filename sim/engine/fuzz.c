@@ -150,6 +150,10 @@ static const char prologue[] =
     "-- the old translation only while nothing invalidated it\n"
     "local function stale(va, g, how, arg)\n"
     "  local v = vcpus[1]\n"
+    "  -- va unmapped: mapped first (to gfn g ~ 1), so that there is a\n"
+    "  -- translation to cache\n"
+    "  local ok, e = pcall(pts[1].entry, pts[1], va, 1)\n"
+    "  if not (ok and e and e & 1 == 1) then map(1, va, g ~ 1, 'w', 1, 0) end\n"
     "  v:read(va)\n"
     "  map(1, va, g, 'w', 1, 0)\n"
     "  if how == 1 then v:invlpg(va)\n"
@@ -486,6 +490,77 @@ static const char prologue[] =
     "  v:write(0x200000 + 8 * (0x20 + k), dev)\n"
     "  v:write(0x200000 + 8 * (0x20 + k), 0)\n"
     "end\n"
+    "-- an NPT probe in a ninth domain, made for the operation and\n"
+    "-- destroyed after it, as small as it can be (while an NPT domain\n"
+    "-- exists every state check decodes in full): NPT, its vCPU the AMD\n"
+    "-- profile's (ASID 1, the NPT paging-structure cache: nested PML4E/\n"
+    "-- PDPTE/PDE cached by ASID, APM Vol. 2 15.16); guest tables in gfns\n"
+    "-- 0..3 (under nested PDE 0), 0x400000.. map gfns 0x200..0x203 (under\n"
+    "-- nested PDE 1).  a 0-2: a stale nested PDE on purpose: nested PDE 1\n"
+    "-- written back raw (the oracle walks the nested tables itself), page\n"
+    "-- w written (the walk caches the PDE), its R/W (or, u, its U) cleared\n"
+    "-- without the hypervisor's flush (npt_set_raw(..., false)), then a: 0\n"
+    "-- INVLPGA of page p in ASID n (1 drops the ASID's nested entries, 2\n"
+    "-- not), 1 TLB_CONTROL n at the next VMRUN (0 nothing; 1, 3, 7 drop\n"
+    "-- them), 2 the flush after all; then a write (a read if u) of page p:\n"
+    "-- through the cached PDE only while nothing dropped it, else an #NPF\n"
+    "-- (the domain crashed).  a 3: page w written, log-dirty on, page p\n"
+    "-- written: a log-dirty #NPF, which the handler has to see as a write\n"
+    "-- (EXITINFO1.W) to fix.  Skipped when the heap has no room\n"
+    "local function nptp(a, w, p, n, u)\n"
+    "  if heap().free < 0x40 then return end\n"
+    "  local d = domain{ name = 'f9', gfns = 0x400, ram = 4, hap = 'npt' }\n"
+    "  local pt = d:pagetable{ root = 0, pool = 1, pool_pages = 3 }\n"
+    "  for k = 0, 3 do\n"
+    "    d:populate(0x200 + k)\n"
+    "    pt:map(0x400000 + k * 0x1000, 0x200 + k, 'wad')\n"
+    "  end\n"
+    "  local v = d:vcpu{ cr3 = pt, tlb = 'amd', vpid = 1 }\n"
+    "  local wa, pa = 0x400000 + w * 0x1000, 0x400000 + p * 0x1000\n"
+    "  if a == 3 then\n"
+    "    v:write(wa, w)\n"
+    "    d:logdirty_enable()\n"
+    "    v:write(pa + 8, p)\n"
+    "  else\n"
+    "    local e = d:npt_get_raw(0x200000, 2)\n"
+    "    d:npt_set_raw(0x200000, 2, e)\n"
+    "    v:write(wa, w)\n"
+    "    d:npt_set_raw(0x200000, 2, e & ~(u and 4 or 2), a == 2)\n"
+    "    if a == 0 then v:invlpga(pa, n)\n"
+    "    elseif a == 1 then v:tlb_control(n) end\n"
+    "    if u then v:read(pa) else v:write(pa, p) end\n"
+    "  end\n"
+    "  d:destroy()\n"
+    "end\n"
+    "-- a log-dirty tree allocation that fails (paging_mark_pfn_dirty():\n"
+    "-- the mark is lost, failed_allocs counted): log-dirty of domain i on\n"
+    "-- afresh (an empty tree), its first mark made while the domain's\n"
+    "-- allocations fail (a: 0 a hypervisor copy to gfn g, 1 a populate of\n"
+    "-- g, 2 a guest write at va), then the operation that has to report it\n"
+    "-- (paging_log_dirty_op(): -ENOMEM): p 0 PEEK, 1 CLEAN, 2 a preempted\n"
+    "-- PEEK, 3 a preempted CLEAN\n"
+    "local function ldfail(i, a, g, va, p)\n"
+    "  local d = doms[i]\n"
+    "  if d:logdirty().enabled then d:logdirty_disable() end\n"
+    "  d:logdirty_enable()\n"
+    "  starve(i, function()\n"
+    "    if a == 0 then d:write_phys(g * 4096, g)\n"
+    "    elseif a == 1 then d:populate(g)\n"
+    "    else vcpus[i]:write(va, g) end\n"
+    "  end)\n"
+    "  if p == 0 then d:peek_dirty() elseif p == 1 then d:clean_dirty()\n"
+    "  else d[p == 2 and 'peek_dirty' or 'clean_dirty'](d, { preempt = true }) end\n"
+    "end\n"
+    "-- an access-rights probe (SDM 4.6): va mapped to gfn g as a user page\n"
+    "-- (flags f) with protection key k; the vCPU at CPL cpl with CR0.WP wp,\n"
+    "-- CR4.SMAP smap, EFLAGS.AC ac, CR4.PKE on and PKRU pk; then a read\n"
+    "-- (acc 0), a write (1) or a fetch (2) of va\n"
+    "local function rights(i, va, g, f, k, pk, cpl, wp, smap, ac, acc)\n"
+    "  map(i, va, g, f, 1, k)\n"
+    "  local v = vcpus[i]\n"
+    "  v:set{ cpl = cpl, wp = wp, smap = smap, ac = ac, pke = true, pkru = pk }\n"
+    "  if acc == 1 then v:write(va, g) elseif acc == 2 then v:exec(va) else v:read(va) end\n"
+    "end\n"
     "fresh(1)\n"
     "fresh(2)\n";
 
@@ -591,7 +666,8 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_MEMTYPE, OP_PREEMPT, OP_CONTINUE, OP_IS_DIRTY, OP_LAST, OP_BIG,
        OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
        OP_MMIO_DIRECT, OP_SHARE, OP_MONITOR, OP_LWRITE, OP_RAWEPT, OP_PMLFILL,
-       OP_SVM, OP_PAECR, OP_GUESTEPT, OP_NKINDS };
+       OP_SVM, OP_PAECR, OP_GUESTEPT, OP_NPTP, OP_LDFAIL, OP_RIGHTS,
+       OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -608,7 +684,7 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_P2MFAIL] = 2, [OP_FOREIGN] = 2, [OP_POD] = 3, [OP_IOREQ] = 2,
     [OP_MMIO_DIRECT] = 2, [OP_SHARE] = 3, [OP_MONITOR] = 3, [OP_LWRITE] = 3,
     [OP_RAWEPT] = 2, [OP_PMLFILL] = 1, [OP_SVM] = 2, [OP_PAECR] = 2,
-    [OP_GUESTEPT] = 1,
+    [OP_GUESTEPT] = 1, [OP_NPTP] = 1, [OP_LDFAIL] = 1, [OP_RIGHTS] = 2,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -620,7 +696,8 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "is_dirty", "last_gfn", "sparse_domain", "fragment_heap", "set_access",
     "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
     "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
-    "svm_invalidation", "pae_pdpte_load", "guest_ept_write",
+    "svm_invalidation", "pae_pdpte_load", "guest_ept_write", "npt_probe",
+    "logdirty_alloc_fail", "rights_probe",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -834,8 +911,15 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             prog_add(p, "addfor(%u, %#x, %#x)", d, 0x60 + pick(xe, 0x10), 0x40 + pick(xe, 0x20));
             break;
         case OP_POD: {
-            unsigned a = pick(xe, 3);
-            prog_add(p, "pod(%u, %u, %#x, %u)", d, a, 0x60 + pick(xe, 0x10), 1 + pick(xe, 8));
+            unsigned a = pick(xe, 3), gg = 0x60 + pick(xe, 0x10), n = 1 + pick(xe, 8);
+            /* a target, half the time lowered again at once: the pages
+             * the cache gives back come from the head of its list
+             * (p2m_pod_cache_get()) */
+            if (a == 0 && n > 1 && pick(xe, 2))
+                prog_add(p, "pod(%u, 0, %#x, %u) pod(%u, 0, %#x, %u)", d, gg, n, d, gg,
+                         pick(xe, n));
+            else
+                prog_add(p, "pod(%u, %u, %#x, %u)", d, a, gg, n);
             break;
         }
         case OP_IOREQ:
@@ -942,6 +1026,44 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             break;
         }
         case OP_GUESTEPT: prog_add(p, "guestept(%u)", pick(xe, 0x20)); break;
+        case OP_NPTP: {
+            /* one time in four the log-dirty write; else the stale
+             * nested PDE: INVLPGA in ASID 1 three times in four (else 2)
+             * or TLB_CONTROL 0, 1, 3, 7 (APM 15.16), one time in eight
+             * the hypervisor's flush instead; the R/W bit three times in
+             * four (else U) */
+            static const unsigned tc[] = { 0, 1, 3, 7 };
+            unsigned a = pick(xe, 4) ? (pick(xe, 8) ? pick(xe, 2) : 2) : 3;
+            unsigned w = pick(xe, 4), pg = pick(xe, 4);
+            unsigned n = a == 0 ? (pick(xe, 4) ? 1 : 2) : tc[pick(xe, 4)];
+            prog_add(p, "nptp(%u, %u, %u, %u, %s)", a, w, pg, n, pick(xe, 4) ? "false" : "true");
+            break;
+        }
+        case OP_RIGHTS: {
+            /* A user page, writable three times in four.  PKRU: every
+             * key write-disabled, every key access-disabled, key k's WD
+             * or AD alone, or all open (2 bits per key: AD, WD; SDM
+             * 4.6.2); CPL 3 or 0 (a supervisor access to a user page:
+             * WD binds its writes only with CR0.WP, SMAP its data
+             * accesses unless EFLAGS.AC); reads and writes, one time in
+             * eight a fetch */
+            static const char *const tf[] = { "true", "false" };
+            unsigned k = pick(xe, 4), pw = pick(xe, 5);
+            uint32_t pk = pw == 0 ? 0xaaaaaaaa : pw == 1 ? 0x55555555
+                        : pw == 2 ? 2u << (2 * k) : pw == 3 ? 1u << (2 * k) : 0;
+            const char *f = pick(xe, 4) ? "wu" : "u";
+            unsigned cpl = 3 * pick(xe, 2);
+            const char *wp = tf[pick(xe, 2)], *smap = tf[pick(xe, 2)], *ac = tf[pick(xe, 2)];
+            unsigned acc = pick(xe, 8) ? 1 - pick(xe, 2) : 2;
+            prog_add(p, "rights(%u, %#" PRIx64 ", %#" PRIx64 ", '%s', %u, %#x, %u, %s, %s, %s, %u)",
+                     d, va, g, f, k, pk, cpl, wp, smap, ac, acc);
+            break;
+        }
+        case OP_LDFAIL:
+            /* a guest write at one of the pages the map operations use */
+            prog_add(p, "ldfail(%u, %u, %#" PRIx64 ", %#" PRIx64 ", %u)", d, pick(xe, 3), g,
+                     va + 8 * pick(xe, 512), pick(xe, 4));
+            break;
         case OP_FRAGMENT:
             /* free frames with mfn % N != 0 become Xen's for good: no
              * free block of order > 0 is left (superpages, tree pages) */
@@ -1018,8 +1140,17 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
              * nominations whose requests then find the ring full */
             if (pick(xe, 3))
                 prog_add(p, "flood(%u, %#x, %u)", d, 0x20 + pick(xe, 0x40), 4 + pick(xe, 8));
-            else
-                prog_add(p, "flood(%u, 0x20, %u, %#x)", d, 0x3e + pick(xe, 6), 0x10 + pick(xe, 4));
+            else {
+                /* half the time with the vCPU's walk at once (it needs a
+                 * slot: paused on the full ring) and a page-in (the
+                 * pager consuming a request) */
+                char tail[96] = "";
+                if (pick(xe, 2))
+                    snprintf(tail, sizeof tail, " vcpus[%u]:read(%#" PRIx64 ") page_in(%u, 'x')", d,
+                             va + 8 * pick(xe, 512), d);
+                prog_add(p, "flood(%u, 0x20, %u, %#x)%s", d, 0x3e + pick(xe, 6),
+                         0x10 + pick(xe, 4), tail);
+            }
             break;
         case OP_PREEMPT:
             /* paging_log_dirty_op() preempted after its L3 entry (-ERESTART):

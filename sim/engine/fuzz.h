@@ -12,7 +12,7 @@
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 57
+#define FUZZ_NKINDS 60
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {
