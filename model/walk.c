@@ -637,12 +637,21 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                        & ((1u << g->ibits[level]) - 1);
 
         p->gpa = _gpa(table + g->esize * idx);
+        bool pwc_hit = false;
         if (m == MMU_MODE_PAE && level == 3 && cpu->pdpte) {
             /* PAE: the PDPTE registers (SDM 4.4.1), loaded by MOV CR3 and
              * kept: no memory reference, no EPT walk, a PDPT edit since
              * the load is not seen.  Never written (no A flag). */
             p->hpa = _hpa(0);
             p->val = cpu->pdpte[idx];
+        } else if (ept->pwc && level >= 2 && !(m == MMU_MODE_PAE && level == 3)
+                   && mmu_pwc_lookup(ept->pwc, level, gpa_x(p->gpa), &p->val)) {
+            /* AMD page walk cache: the entry cached under its address
+             * (whichever linear address's walk filled it) -- no memory
+             * reference, no EPT walk.  Its accessed flag is set, so step
+             * 5 never writes it back (hpa unused). */
+            p->hpa = _hpa(0);
+            pwc_hit = true;
         } else if (start && level == top) {
             /* The cached entry gave the table's host-physical address
              * (a combined mapping): no EPT walk for it. */
@@ -653,12 +662,19 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                 return;
             p->hpa = res->hpa;
         }
-        if (!(m == MMU_MODE_PAE && level == 3 && cpu->pdpte)) {
+        if (wlog) {
+            wlog->ent_gpa[level] = gpa_x(p->gpa);
+            if (pwc_hit)
+                wlog->val[level] = p->val;
+        }
+        if (!(m == MMU_MODE_PAE && level == 3 && cpu->pdpte) && !pwc_hit) {
             if (wlog) {
                 wlog->tbl_gpa[level] = table;
                 wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
             }
             p->val = mmu_read_entry(hm, p->hpa, g->esize);
+            if (wlog)
+                wlog->val[level] = p->val;
             mmu_log_ref(ept->reflog, hpa_x(p->hpa));
             res->guest_refs++;
             res->refs++;
