@@ -662,10 +662,9 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                 return;
             p->hpa = res->hpa;
         }
-        if (wlog) {
+        if (wlog && ept->pwc) { /* for the PWC's fill (model/tlb.c) */
             wlog->ent_gpa[level] = gpa_x(p->gpa);
-            if (pwc_hit)
-                wlog->val[level] = p->val;
+            wlog->val[level] = p->val;
         }
         if (!(m == MMU_MODE_PAE && level == 3 && cpu->pdpte) && !pwc_hit) {
             if (wlog) {
@@ -673,7 +672,7 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                 wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
             }
             p->val = mmu_read_entry(hm, p->hpa, g->esize);
-            if (wlog)
+            if (wlog && ept->pwc)
                 wlog->val[level] = p->val;
             mmu_log_ref(ept->reflog, hpa_x(p->hpa));
             res->guest_refs++;

@@ -193,7 +193,8 @@ struct mmu_psc_start {
 struct mmu_walklog {
     int top, leaf;                 /* levels walked: top .. leaf */
     uint64_t tbl_gpa[6], tbl_hpa[6], rights[6];
-    /* each level's entry: its gpa and value (read, or from the PWC) */
+    /* with a page walk cache (mmu_ept.pwc): each level's entry, its gpa
+     * and value (read, or from the PWC) */
     uint64_t ent_gpa[6], val[6];
 };
 
