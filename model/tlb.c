@@ -906,13 +906,13 @@ static void npsc_drop(struct mmu_tlb *t, uint16_t asid)
  * through a different table misses even for a prefix walked before.
  * Only present, non-leaf entries with their accessed flag set are cached
  * (filled after a walk that succeeded, as the SDM's PSCs; the value is
- * kept with A set, the walk having set it).  Invalidation follows the
- * AMD64 APM vol. 2: INVLPG invalidates the page's TLB entries and all
- * cached upper-level entries, whatever address they translate (5.5.2;
- * "the entire page directory cache" of earlier revisions), MOV CR3 every
- * non-global entry -- upper-level entries are never global -- and
- * INVLPGA / TLB_CONTROL (15.16) act like INVLPG / a full flush for the
- * ASID.  Here each drops every PWC entry of the context it names (the
+ * kept with A set, the walk having set it).  Invalidation as the AMD64
+ * APM vol. 2 has it (5.5.2 TLB management, 15.16 TLB control; the APM is
+ * not in ../shared/reference, so [UNVERIFIED] against its text here):
+ * INVLPG invalidates the page's TLB entries and all cached upper-level
+ * entries, whatever address they translate, MOV CR3 every non-global
+ * entry -- upper-level entries are never global -- and INVLPGA /
+ * TLB_CONTROL act like INVLPG / a flush of the ASID.  Here each drops every PWC entry of the context it names (the
  * guest PSC calls, psc_drop()), and the hypervisor's INVEPT-style flushes
  * the entries of the EPTP (epsc_drop()).  Which entries would translate
  * one address (a #PF, INVVPID type 0) is not known from the address, so
@@ -950,9 +950,9 @@ static struct pwce *pwc_set(struct pwc_arr *a, uint64_t gpa)
 
 bool mmu_pwc_lookup(struct mmu_pwc *c, int level, uint64_t gpa, uint64_t *val)
 {
-    struct pwc_arr *a = &c->t->pwc[level];
-    if (level < 2 || level > 5 || !a->e)
+    if (level < 2 || level > 5 || !c->t->pwc[level].e)
         return false;
+    struct pwc_arr *a = &c->t->pwc[level];
     struct pwce *hit = NULL;
     if (MUTANT(MUT_PWC_KEYED_BY_PREFIX)) {
         /* The bug: the Intel PSC's key -- an entry filled by a walk of
