@@ -1589,7 +1589,7 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     /* AMD: every upper-level guest entry is looked up in the page walk
      * cache by its address (not under nested paging: see README). */
     struct mmu_pwc *pwc = NULL;
-    if (t->p->pwc && !ept->npt && pwc_mode(cpu)) {
+    if (__builtin_expect(t->p->pwc, 0) && !ept->npt && pwc_mode(cpu)) {
         pwc = &t->pwc_ctx;
         pwc->eptp = eptp;
         pwc->va = va;
@@ -1614,14 +1614,14 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     tr->level = TLB_WALK;
     tr->cycles = cyc;
     t->st.walks++;
-    t->st.psc_hits += from_psc || (pwc && pwc->hits);
+    t->st.psc_hits += from_psc || (__builtin_expect(pwc != NULL, 0) && pwc->hits);
     t->st.walk_refs += res->refs - res->epsc_saved;
     t->st.cycles += cyc;
     if (res->outcome == MMU_PF)
         drop_page(t, va, vpid, pcid, true);
     if (res->outcome != MMU_OK)
         return;
-    if (pwc)
+    if (__builtin_expect(pwc != NULL, 0))
         pwc_fill_walk(t, cpu, pwc, &wl);
     else if (!ept->npt && mmu_mode_of(cpu) != MMU_MODE_NONE)
         psc_fill_walk(t, cpu, eptp, vpid, pcid, va, &wl);

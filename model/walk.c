@@ -631,27 +631,36 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                          ? PFEC_ID : 0);
 
     /* 1. The walk. */
+    struct mmu_pwc *const pwc = ept->pwc; /* AMD page walk cache, or NULL */
     for (int level = top; level >= 1; level--) {
         struct mmu_entry *p = &ent[level];
         unsigned idx = (unsigned)(va >> g->shift[level])
                        & ((1u << g->ibits[level]) - 1);
 
         p->gpa = _gpa(table + g->esize * idx);
-        bool pwc_hit = false;
+        if (__builtin_expect(pwc != NULL, 0) && level >= 2
+            && !(m == MMU_MODE_PAE && level == 3)) {
+            /* AMD page walk cache: the entry cached under its address
+             * (whichever linear address's walk filled it) -- no memory
+             * reference, no EPT walk.  Its accessed flag is set, so step
+             * 5 never writes it back (hpa unused).  The walk log keeps
+             * each entry's address and value for the fill (model/tlb.c);
+             * out of the Intel walks' way. */
+            if (wlog)
+                wlog->ent_gpa[level] = gpa_x(p->gpa);
+            if (mmu_pwc_lookup(pwc, level, gpa_x(p->gpa), &p->val)) {
+                p->hpa = _hpa(0);
+                if (wlog)
+                    wlog->val[level] = p->val;
+                goto have_entry;
+            }
+        }
         if (m == MMU_MODE_PAE && level == 3 && cpu->pdpte) {
             /* PAE: the PDPTE registers (SDM 4.4.1), loaded by MOV CR3 and
              * kept: no memory reference, no EPT walk, a PDPT edit since
              * the load is not seen.  Never written (no A flag). */
             p->hpa = _hpa(0);
             p->val = cpu->pdpte[idx];
-        } else if (ept->pwc && level >= 2 && !(m == MMU_MODE_PAE && level == 3)
-                   && mmu_pwc_lookup(ept->pwc, level, gpa_x(p->gpa), &p->val)) {
-            /* AMD page walk cache: the entry cached under its address
-             * (whichever linear address's walk filled it) -- no memory
-             * reference, no EPT walk.  Its accessed flag is set, so step
-             * 5 never writes it back (hpa unused). */
-            p->hpa = _hpa(0);
-            pwc_hit = true;
         } else if (start && level == top) {
             /* The cached entry gave the table's host-physical address
              * (a combined mapping): no EPT walk for it. */
@@ -662,23 +671,20 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                 return;
             p->hpa = res->hpa;
         }
-        if (wlog && ept->pwc) { /* for the PWC's fill (model/tlb.c) */
-            wlog->ent_gpa[level] = gpa_x(p->gpa);
-            wlog->val[level] = p->val;
-        }
-        if (!(m == MMU_MODE_PAE && level == 3 && cpu->pdpte) && !pwc_hit) {
+        if (!(m == MMU_MODE_PAE && level == 3 && cpu->pdpte)) {
             if (wlog) {
                 wlog->tbl_gpa[level] = table;
                 wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
             }
             p->val = mmu_read_entry(hm, p->hpa, g->esize);
-            if (wlog && ept->pwc)
+            if (__builtin_expect(pwc != NULL, 0) && wlog)
                 wlog->val[level] = p->val;
             mmu_log_ref(ept->reflog, hpa_x(p->hpa));
             res->guest_refs++;
             res->refs++;
         }
 
+    have_entry:
         if (!(p->val & PTE_P)) {
             mmu_pf(res, ec, _gva(va));
             return;
