@@ -427,6 +427,26 @@ static bool psc_fresh(struct engine *e, struct vcpu *v,
            table == ps->table_gpa && ((w.rights & (PTE_U | PTE_W)) | w.nx) == ps->rights;
 }
 
+/* AMD page walk cache (model/tlb.c): does any entry the vCPU's next walk
+ * could take from it differ from the guest entry now at its gpa (through
+ * the EPT, as psc_read())?  Conservative: the walk need not reach it. */
+static bool pwc_stale(struct engine *e, struct vcpu *v, const struct mmu_ept *ept)
+{
+    struct tlb_pwc_ent l[128];
+    unsigned n = tlb_pwc_list(v->tlb, &v->cpu, ept, v->vpid, l, 128);
+    bool e4 = !(v->cpu.cr4 & X86_CR4_PAE); /* 32-bit paging: 4-byte entries */
+    for (unsigned i = 0; i < n; i++) {
+        struct mmu_result r = { .outcome = MMU_OK };
+        ept_translate(e->host->mem, ept, _gpa(l[i].gpa), ACC_READ, true, _gva(0), &r);
+        uint64_t m = 0;
+        if (r.outcome != MMU_OK
+            || hostmem_read(e->host->mem, r.hpa, &m, e4 ? 4 : 8) < 0
+            || (m | PTE_A) != l[i].val)
+            return true;
+    }
+    return false;
+}
+
 static void skip(struct ctx *c, struct engine *e, unsigned dom, const char *why)
 {
     char acc[128];
@@ -539,6 +559,10 @@ static void hook_pre(void *ctx, struct engine *e, struct vcpu *v, gva_t va,
     c->psc_walk = v->tlb && !tlb_probe(v->tlb, &v->cpu, &ept, v->vpid, va, k)
                   && tlb_psc_probe(v->tlb, &v->cpu, &ept, v->vpid, va, &ps)
                   && !psc_fresh(e, v, &ps, gva_x(va));
+    /* ... or from a page-walk-cache entry the guest has changed since. */
+    if (v->tlb && !c->psc_walk && tlb_profile(v->tlb)->pwc && !v->d->npt
+        && !tlb_probe(v->tlb, &v->cpu, &ept, v->vpid, va, k))
+        c->psc_walk = pwc_stale(e, v, &ept);
     c->ring_nreq = v->d->paging.nreq;
     if (!c->stopped && snapshot(c, e, v->d) < 0) {
         c->stopped = true;

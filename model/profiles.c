@@ -48,8 +48,10 @@ const struct cpu_profile cpu_profile_amd = {
     .lat_pt_hit = 4, .lat_pt_miss = 40,
     .ptc_lines = 512, .ptc_ways = 8,
     /* AMD's page walk cache is indexed by the entry's physical address,
-     * not by the linear address; modelled here with the same VA-indexed
-     * structure, 64 PDE entries and small upper levels [UNVERIFIED]. */
+     * not by the linear address (x86-paging.md, the 2D page-walk paper's
+     * comparison): .pwc makes the psc[] geometry a cache keyed by the
+     * guest entry's gpa (model/tlb.c "the AMD page walk cache"); 64 PDE
+     * entries and small upper levels [UNVERIFIED sizes]. */
     .psc = { [2] = { 64, 4 }, [3] = { 8, 4 }, [4] = { 4, 4 }, [5] = { 2, 2 } },
     .epsc = { [2] = { 64, 4 }, [3] = { 8, 4 }, [4] = { 4, 4 }, [5] = { 2, 2 } },
     .lat_vmexit = 1350,
@@ -57,6 +59,7 @@ const struct cpu_profile cpu_profile_amd = {
      * and nCR3 (APM vol. 2, 15.25: nested-walk results are cached like
      * the guest's; sizes [UNVERIFIED], the epsc[] geometry above). */
     .npt_psc = true,
+    .pwc = true,
 };
 
 const struct cpu_profile *cpu_profile_by_name(const char *name)

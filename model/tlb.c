@@ -101,6 +101,41 @@ struct mmu_epsc {
     struct psc_arr a[6];
 };
 
+/* One AMD page-walk-cache entry (a profile with pwc): a guest non-leaf
+ * entry cached under its own guest-physical address, so that any walk
+ * reaching that address uses it, whichever linear address it translates
+ * (AMD's PWC is indexed by the entry's physical address, not by the
+ * linear address; ../shared/reference/x86-paging.md, the 2D page-walk
+ * papers).  Tagged like the guest PSC entries (VPID/ASID, PCID, EPTP,
+ * and the paging mode, as a 32-bit entry is read as 4 bytes). */
+struct pwce {
+    uint64_t gpa;    /* the entry's guest-physical address */
+    uint64_t val;    /* its value as read, the accessed flag set */
+    uint64_t eptp;
+    uint64_t prefix; /* va >> lvl_shift(level) of the filling walk: only
+                      * MUT_PWC_KEYED_BY_PREFIX looks at it */
+    uint64_t stamp;
+    uint16_t vpid, pcid;
+    uint8_t valid, mode; /* mode: pwc_mode() */
+};
+
+struct pwc_arr {
+    unsigned sets, ways;
+    uint64_t mask;
+    struct pwce *e; /* NULL: no cache at this level */
+    bool any;       /* as psc_arr.any */
+};
+
+/* The tags of the access being walked, for mmu_pwc_lookup() (set up by
+ * tlb_access_slow() before each walk). */
+struct mmu_pwc {
+    struct mmu_tlb *t;
+    uint64_t eptp, va;
+    uint16_t vpid, pcid;
+    uint8_t mode;
+    unsigned hits; /* entries this walk took from the cache */
+};
+
 enum { A_D4K, A_D2M, A_D1G, A_I4K, A_STLB, NR_ARR };
 
 /* The PT-line cache: per way, the line's tag (hpa >> 6, plus 1 so that
@@ -117,7 +152,9 @@ struct mmu_tlb {
     uint64_t ptc_mask;
     uint64_t stamp;
     struct tlb_stats st;
-    struct psc_arr psc[6]; /* guest PSCs by level (2..5) */
+    struct psc_arr psc[6]; /* guest PSCs by level (2..5); none with pwc */
+    struct pwc_arr pwc[6]; /* p->pwc: the AMD page walk cache by level */
+    struct mmu_pwc pwc_ctx;
     struct mmu_epsc epsc;  /* EPT PSCs */
     /* The PAE PDPTE registers (SDM 4.4.1): valid for CR3 pae_cr3 once
      * tlb_pae_load() read them; the vCPU's walks in PAE mode use them. */
@@ -202,6 +239,17 @@ static bool psc_init(struct psc_arr *a, struct tlb_geom g)
     return a->e != NULL;
 }
 
+static bool pwc_init(struct pwc_arr *a, struct tlb_geom g)
+{
+    if (!g.entries)
+        return true;
+    a->ways = g.ways ? g.ways : 1;
+    a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
+    a->mask = pow2_mask(a->sets);
+    a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
+    return a->e != NULL;
+}
+
 struct mmu_tlb *tlb_new(const struct cpu_profile *p)
 {
     struct mmu_tlb *t = calloc(1, sizeof(*t));
@@ -214,8 +262,10 @@ struct mmu_tlb *tlb_new(const struct cpu_profile *p)
     for (int i = 0; i < NR_ARR; i++)
         ok = ok && arr_init_ord(&t->a[i]);
     for (int l = 2; l <= 5; l++)
-        ok = ok && psc_init(&t->psc[l], p->psc[l])
+        ok = ok && (p->pwc ? pwc_init(&t->pwc[l], p->psc[l])
+                           : psc_init(&t->psc[l], p->psc[l]))
              && psc_init(&t->epsc.a[l], p->epsc[l]);
+    t->pwc_ctx.t = t;
     t->epsc.t = t;
     t->ptc_sets = p->ptc_lines / p->ptc_ways;
     t->ptc_mask = pow2_mask(t->ptc_sets);
@@ -243,6 +293,7 @@ void tlb_destroy(struct mmu_tlb *t)
     }
     for (int l = 2; l <= 5; l++) {
         free(t->psc[l].e);
+        free(t->pwc[l].e);
         free(t->epsc.a[l].e);
     }
     free(t->ptc);
@@ -301,6 +352,14 @@ uint64_t tlb_state_digest(const struct mmu_tlb *t)
     }
     for (int l = 2; l <= 5; l++)
         h = psc_digest(psc_digest(h, &t->psc[l]), &t->epsc.a[l]);
+    for (int l = 2; l <= 5; l++)
+        for (size_t i = 0; t->pwc[l].e && i < (size_t)t->pwc[l].sets * t->pwc[l].ways; i++) {
+            const struct pwce *e = &t->pwc[l].e[i];
+            h = dg(h, e->valid);
+            if (e->valid)
+                h = dg(dg(dg(dg(dg(h, e->gpa), e->val), e->eptp), e->stamp),
+                       (uint64_t)e->vpid << 24 | (uint64_t)e->pcid << 8 | e->mode);
+        }
     for (unsigned i = 0; i < t->p->ptc_lines; i++)
         h = dg(dg(h, t->ptc[i].tag1), t->ptc[i].stamp);
     const struct tlb_stats *s = &t->st;
@@ -416,6 +475,10 @@ bool tlb_fast_state_ok(const struct mmu_tlb *t)
                                && i < (size_t)as[j]->sets * as[j]->ways; i++)
                 if (as[j]->e[i].valid)
                     return false;
+        const struct pwc_arr *w = &t->pwc[l];
+        for (size_t i = 0; w->e && !w->any && i < (size_t)w->sets * w->ways; i++)
+            if (w->e[i].valid)
+                return false;
     }
     return true;
 }
@@ -661,11 +724,19 @@ static void psc_fill_walk(struct mmu_tlb *t, const struct mmu_cpu *cpu,
     }
 }
 
+static void pwc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
+                     bool any_pcid, uint16_t pcid, bool any_eptp, uint64_t eptp);
+
 /* Drops guest PSC entries: of one VPID (any_vpid: of every VPID but 0),
- * of one PCID (any_pcid: all), for one address (va_only) or all. */
+ * of one PCID (any_pcid: all), for one address (va_only) or all.  The
+ * AMD page walk cache's entries of the same contexts go too, whatever
+ * va_only says: which entries a walk of va would use is not known from
+ * va (they are indexed by their own addresses), and dropping more than
+ * required is always allowed. */
 static void psc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
                      bool any_pcid, uint16_t pcid, bool va_only, uint64_t va)
 {
+    pwc_drop(t, any_vpid, vpid, any_pcid, pcid, true, 0);
     for (int l = 2; l <= 5; l++) {
         struct psc_arr *a = &t->psc[l];
         if (!a->any && !pagesim_mutants)
@@ -706,6 +777,7 @@ static void epsc_drop(struct mmu_tlb *t, bool all, uint64_t root)
                 as[j]->any = false;
         }
     }
+    pwc_drop(t, false, 0, true, 0, false, all ? ~0ULL : root);
 }
 
 /* The deepest EPT/NPT PSC entry (levels 2..levels) covering gpa for
@@ -804,6 +876,182 @@ static void npsc_drop(struct mmu_tlb *t, uint16_t asid)
             if (a->e[i].vpid == asid)
                 a->e[i].valid = 0;
     }
+}
+
+/* ---- the AMD page walk cache ------------------------------------------------------ *
+ *
+ * A profile with pwc caches the guest's non-leaf entries (PDE .. PML5E;
+ * 32-bit and PAE paging: the PDE only, PAE PDPTEs being registers) under
+ * their own guest-physical addresses instead of the linear-address prefix
+ * of SDM 4.10.3.  A walk looks each upper-level entry up by the address
+ * it computes (table + index); a hit supplies the entry with no memory
+ * reference and no EPT walk, and the walk goes on from its value, so two
+ * linear addresses whose walks pass through the same table entry share
+ * the cached entry (a hit for a prefix never walked before), and a walk
+ * through a different table misses even for a prefix walked before.
+ * Only present, non-leaf entries with their accessed flag set are cached
+ * (filled after a walk that succeeded, as the SDM's PSCs; the value is
+ * kept with A set, the walk having set it).  Invalidation as the AMD64
+ * APM vol. 2 has it (5.5.2 TLB management, 15.16 TLB control; the APM is
+ * not in ../shared/reference, so [UNVERIFIED] against its text here):
+ * INVLPG invalidates the page's TLB entries and all cached upper-level
+ * entries, whatever address they translate, MOV CR3 every non-global
+ * entry -- upper-level entries are never global -- and INVLPGA /
+ * TLB_CONTROL act like INVLPG / a flush of the ASID.  Here each drops every PWC entry of the context it names (the
+ * guest PSC calls, psc_drop()), and the hypervisor's INVEPT-style flushes
+ * the entries of the EPTP (epsc_drop()).  Which entries would translate
+ * one address (a #PF, INVVPID type 0) is not known from the address, so
+ * those drop the whole context too (dropping more is allowed). */
+
+/* The paging mode an entry belongs to (1 32-bit, 2 PAE, 3 IA-32e; 0: no
+ * paging, no walk to cache). */
+static uint8_t pwc_mode(const struct mmu_cpu *cpu)
+{
+    switch (mmu_mode_of(cpu)) {
+    case MMU_MODE_32:
+        return 1;
+    case MMU_MODE_PAE:
+        return 2;
+    case MMU_MODE_4L:
+    case MMU_MODE_5L:
+        return 3;
+    default:
+        return 0;
+    }
+}
+
+static inline bool pwc_tags(const struct pwce *e, uint64_t eptp, uint16_t vpid,
+                            uint16_t pcid, uint8_t mode)
+{
+    return e->valid && e->eptp == eptp && e->vpid == vpid && e->pcid == pcid
+           && e->mode == mode;
+}
+
+/* Entries sit in the set of gpa / 8 (one 8-byte entry per index). */
+static struct pwce *pwc_set(struct pwc_arr *a, uint64_t gpa)
+{
+    return &a->e[set_of(gpa >> 3, a->sets, a->mask) * a->ways];
+}
+
+bool mmu_pwc_lookup(struct mmu_pwc *c, int level, uint64_t gpa, uint64_t *val)
+{
+    if (level < 2 || level > 5 || !c->t->pwc[level].e)
+        return false;
+    struct pwc_arr *a = &c->t->pwc[level];
+    struct pwce *hit = NULL;
+    if (MUTANT(MUT_PWC_KEYED_BY_PREFIX)) {
+        /* The bug: the Intel PSC's key -- an entry filled by a walk of
+         * the same linear-address prefix, whatever entry address this
+         * walk reached (every set: entries are placed by address). */
+        uint64_t pre = c->va >> lvl_shift(level);
+        for (size_t i = 0; i < (size_t)a->sets * a->ways && !hit; i++)
+            if (pwc_tags(&a->e[i], c->eptp, c->vpid, c->pcid, c->mode)
+                && a->e[i].prefix == pre)
+                hit = &a->e[i];
+    } else {
+        struct pwce *set = pwc_set(a, gpa);
+        for (unsigned w = 0; w < a->ways && !hit; w++)
+            if (pwc_tags(&set[w], c->eptp, c->vpid, c->pcid, c->mode)
+                && set[w].gpa == gpa)
+                hit = &set[w];
+    }
+    if (!hit)
+        return false;
+    hit->stamp = ++c->t->stamp;
+    *val = hit->val;
+    c->hits++;
+    return true;
+}
+
+/* Replaces the entry of the same address and tags, else the first empty
+ * way, else the least recently used. */
+static void pwc_fill(struct mmu_tlb *t, struct pwc_arr *a, const struct pwce *n)
+{
+    struct pwce *set = pwc_set(a, n->gpa), *victim = &set[0];
+    for (unsigned w = 0; w < a->ways; w++) {
+        struct pwce *e = &set[w];
+        if (pwc_tags(e, n->eptp, n->vpid, n->pcid, n->mode) && e->gpa == n->gpa) {
+            victim = e;
+            break;
+        }
+        if (!e->valid) {
+            if (victim->valid)
+                victim = e;
+        } else if (victim->valid && e->stamp < victim->stamp) {
+            victim = e;
+        }
+    }
+    *victim = *n;
+    victim->valid = 1;
+    victim->stamp = ++t->stamp;
+    a->any = true;
+}
+
+/* After a successful walk: every non-leaf entry it used (read or taken
+ * from the cache), under its own address. */
+static void pwc_fill_walk(struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                          const struct mmu_pwc *c, const struct mmu_walklog *w)
+{
+    enum mmu_mode m = mmu_mode_of(cpu);
+    for (int l = w->top; l > w->leaf; l--) {
+        if (!t->pwc[l].e || (m == MMU_MODE_PAE && l == 3))
+            continue;
+        /* PS=1 here is a 32-bit PDE without CR4.PSE, read as a table
+         * pointer: not cached (a cache may always hold less). */
+        if (w->val[l] & PTE_PS)
+            continue;
+        struct pwce n = { .gpa = w->ent_gpa[l], .val = w->val[l] | PTE_A,
+                          .eptp = c->eptp, .prefix = c->va >> lvl_shift(l),
+                          .vpid = c->vpid, .pcid = c->pcid, .mode = c->mode };
+        pwc_fill(t, &t->pwc[l], &n);
+    }
+}
+
+/* Drops PWC entries: of one VPID (any_vpid: every VPID but 0) and PCID
+ * (any_pcid: all); or, with !any_eptp, of one EPTP root whatever their
+ * VPID and PCID; or, with !any_eptp and eptp ~0 (epsc_drop(all)), all. */
+static void pwc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
+                     bool any_pcid, uint16_t pcid, bool any_eptp, uint64_t eptp)
+{
+    for (int l = 2; l <= 5; l++) {
+        struct pwc_arr *a = &t->pwc[l];
+        if (!a->e || (!a->any && !pagesim_mutants))
+            continue;
+        bool all = true;
+        for (size_t i = 0; i < (size_t)a->sets * a->ways; i++) {
+            struct pwce *e = &a->e[i];
+            if (!e->valid)
+                continue;
+            bool drop = any_eptp ? (any_vpid ? e->vpid != 0 : e->vpid == vpid)
+                                       && (any_pcid || e->pcid == pcid)
+                                 : eptp == ~0ULL || e->eptp == eptp;
+            if (drop)
+                e->valid = 0;
+            else
+                all = false;
+        }
+        if (all)
+            a->any = false;
+    }
+}
+
+unsigned tlb_pwc_list(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                      const struct mmu_ept *ept, uint16_t vpid,
+                      struct tlb_pwc_ent *out, unsigned max)
+{
+    if (!t || !t->p->pwc || ept->npt)
+        return 0;
+    uint8_t mode = pwc_mode(cpu);
+    uint64_t eptp = mfn_x(ept->root);
+    uint16_t pcid = tlb_pcid_of(cpu);
+    unsigned n = 0;
+    for (int l = 2; l <= 5 && mode; l++) {
+        const struct pwc_arr *a = &t->pwc[l];
+        for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways && n < max; i++)
+            if (pwc_tags(&a->e[i], eptp, vpid, pcid, mode))
+                out[n++] = (struct tlb_pwc_ent){ l, a->e[i].gpa, a->e[i].val };
+    }
+    return n;
 }
 
 /* ---- PT-line cost model ------------------------------------------------------- */
@@ -1323,6 +1571,19 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
         e2.epsc = &t->epsc;
         e2.asid = vpid;
     }
+    /* AMD: every upper-level guest entry is looked up in the page walk
+     * cache by its address (not under nested paging: see README). */
+    struct mmu_pwc *pwc = NULL;
+    if (__builtin_expect(t->p->pwc, 0) && !ept->npt && pwc_mode(cpu)) {
+        pwc = &t->pwc_ctx;
+        pwc->eptp = eptp;
+        pwc->va = va;
+        pwc->vpid = vpid;
+        pwc->pcid = pcid;
+        pwc->mode = pwc_mode(cpu);
+        pwc->hits = 0;
+        e2.pwc = pwc;
+    }
     /* PAE: the walk takes the PDPTEs from the registers. */
     struct mmu_cpu pc;
     if (t->pae_valid && t->pae_cr3 == cpu->cr3 && mmu_mode_of(cpu) == MMU_MODE_PAE
@@ -1338,14 +1599,16 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     tr->level = TLB_WALK;
     tr->cycles = cyc;
     t->st.walks++;
-    t->st.psc_hits += from_psc;
+    t->st.psc_hits += from_psc || (__builtin_expect(pwc != NULL, 0) && pwc->hits);
     t->st.walk_refs += res->refs - res->epsc_saved;
     t->st.cycles += cyc;
     if (res->outcome == MMU_PF)
         drop_page(t, va, vpid, pcid, true);
     if (res->outcome != MMU_OK)
         return;
-    if (!ept->npt && mmu_mode_of(cpu) != MMU_MODE_NONE)
+    if (__builtin_expect(pwc != NULL, 0))
+        pwc_fill_walk(t, cpu, pwc, &wl);
+    else if (!ept->npt && mmu_mode_of(cpu) != MMU_MODE_NONE)
         psc_fill_walk(t, cpu, eptp, vpid, pcid, va, &wl);
 
     /* Fill: at the smaller of the guest and EPT page sizes. */
@@ -1564,7 +1827,8 @@ void tlb_invlpg(struct mmu_tlb *t, uint16_t vpid, uint16_t pcid, uint64_t va)
             KILL(t, e);
     /* SDM 4.10.4.1: INVLPG invalidates all PSC entries of the current
      * PCID, whatever their address. */
-    if (!MUTANT(MUT_PSC_INVLPG_KEEP))
+    if (!MUTANT(MUT_PSC_INVLPG_KEEP)
+        && !(t->p->pwc && MUTANT(MUT_PWC_KEEP_ON_INVLPG))) /* AMD: the PWC only */
         psc_drop(t, false, vpid, false, pcid, false, 0);
 }
 
@@ -1674,7 +1938,8 @@ void tlb_invlpga(struct mmu_tlb *t, uint16_t asid, uint64_t va)
             continue;
         KILL(t, e);
     }
-    psc_drop(t, false, asid, true, 0, false, 0);
+    if (!(t->p->pwc && MUTANT(MUT_PWC_KEEP_ON_INVLPGA)))
+        psc_drop(t, false, asid, true, 0, false, 0);
     /* The NPT PSC: its entries are indexed by gpa, and which gpas the
      * walk of va goes through is not known from va, so, as INVLPG drops
      * every PSC entry of the context (SDM 4.10.4.1), INVLPGA drops every
@@ -1703,7 +1968,8 @@ void tlb_svm_flush(struct mmu_tlb *t, unsigned ctl, uint16_t asid)
         occ_clear_all(t); /* every entry went */
         epsc_drop(t, true, 0);
     } else {
-        psc_drop(t, false, asid, true, 0, false, 0);
+        if (!(t->p->pwc && MUTANT(MUT_PWC_KEEP_ON_TLBCTL)))
+            psc_drop(t, false, asid, true, 0, false, 0);
         /* 3 and 7: the ASID's NPT PSC entries (never global). */
         if (!MUTANT(MUT_NPT_PSC_KEEP_ON_TLBCTL))
             npsc_drop(t, asid);

@@ -631,12 +631,30 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                          ? PFEC_ID : 0);
 
     /* 1. The walk. */
+    struct mmu_pwc *const pwc = ept->pwc; /* AMD page walk cache, or NULL */
     for (int level = top; level >= 1; level--) {
         struct mmu_entry *p = &ent[level];
         unsigned idx = (unsigned)(va >> g->shift[level])
                        & ((1u << g->ibits[level]) - 1);
 
         p->gpa = _gpa(table + g->esize * idx);
+        if (__builtin_expect(pwc != NULL, 0) && level >= 2
+            && !(m == MMU_MODE_PAE && level == 3)) {
+            /* AMD page walk cache: the entry cached under its address
+             * (whichever linear address's walk filled it) -- no memory
+             * reference, no EPT walk.  Its accessed flag is set, so step
+             * 5 never writes it back (hpa unused).  The walk log keeps
+             * each entry's address and value for the fill (model/tlb.c);
+             * out of the Intel walks' way. */
+            if (wlog)
+                wlog->ent_gpa[level] = gpa_x(p->gpa);
+            if (mmu_pwc_lookup(pwc, level, gpa_x(p->gpa), &p->val)) {
+                p->hpa = _hpa(0);
+                if (wlog)
+                    wlog->val[level] = p->val;
+                goto have_entry;
+            }
+        }
         if (m == MMU_MODE_PAE && level == 3 && cpu->pdpte) {
             /* PAE: the PDPTE registers (SDM 4.4.1), loaded by MOV CR3 and
              * kept: no memory reference, no EPT walk, a PDPT edit since
@@ -659,11 +677,14 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
                 wlog->tbl_hpa[level] = hpa_x(p->hpa) - g->esize * idx;
             }
             p->val = mmu_read_entry(hm, p->hpa, g->esize);
+            if (__builtin_expect(pwc != NULL, 0) && wlog)
+                wlog->val[level] = p->val;
             mmu_log_ref(ept->reflog, hpa_x(p->hpa));
             res->guest_refs++;
             res->refs++;
         }
 
+    have_entry:
         if (!(p->val & PTE_P)) {
             mmu_pf(res, ec, _gva(va));
             return;

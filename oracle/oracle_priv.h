@@ -134,6 +134,9 @@ struct oracle_dom {
     const struct oracle_npsc *npsc_start;
     unsigned nnpsc_start, nnpsc_note;
     struct oracle_npsc npsc_note[ORACLE_MAX_NPSC];
+    /* ... and the page-walk-cache entries its guest walk may use. */
+    const struct oracle_pwc *pwc_start;
+    unsigned npwc_start;
     uint64_t npt_rc_lo[ORACLE_MAX_EXITS], npt_rc_hi[ORACLE_MAX_EXITS];
     bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
@@ -240,6 +243,9 @@ struct oracle {
     /* oracle_set_npsc_starts() for the next access. */
     unsigned nnpsc_start;
     struct oracle_npsc npsc_start[ORACLE_MAX_NPSC_START];
+    /* oracle_set_pwc_entries() for the next access. */
+    unsigned npwc_start;
+    struct oracle_pwc pwc_start[ORACLE_MAX_PWC_START];
 };
 /* Frame m's per-frame oracle state (m2p, xrefs, orphan, shr_handle,
  * shr_sum) changes: oracle_check() re-checks the frames so marked, and

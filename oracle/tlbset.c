@@ -48,7 +48,19 @@ struct ts_npsc {
     struct oracle_npsc p;
 };
 
+/* An AMD page-walk-cache entry a CPU may hold: the guest entry at
+ * (level, gpa) with value val, tagged by the context and paging mode
+ * (TS_M_*) of the walk that cached it.  Kept from every predicted
+ * successful walk until invalidated. */
+struct ts_pwc {
+    uint16_t vpid, pcid;
+    unsigned mode, level;
+    uint64_t eptp, gpa, val;
+};
+
 struct oracle_tlbset {
+    struct ts_pwc *w;
+    size_t nw, wcap;
     struct ts_ent *v;
     size_t n, cap;
     struct ts_psc *p;
@@ -72,6 +84,7 @@ void oracle_tlbset_destroy(struct oracle_tlbset *s)
         free(s->v);
         free(s->p);
         free(s->q);
+        free(s->w);
     }
     free(s);
 }
@@ -188,6 +201,62 @@ static void ts_psc_note(struct oracle_tlbset *s, const struct ts_psc *n)
     s->p[s->np++] = *n;
 }
 
+/* Remove page-walk-cache entries for which cond holds. */
+#define TS_PWC_FILTER(s, e, cond)                                              \
+    do {                                                                       \
+        size_t j_ = 0;                                                         \
+        for (size_t i_ = 0; i_ < (s)->nw; i_++) {                              \
+            const struct ts_pwc *e = &(s)->w[i_];                              \
+            if (!(cond))                                                       \
+                (s)->w[j_++] = *e;                                             \
+        }                                                                      \
+        (s)->nw = j_;                                                          \
+    } while (0)
+
+static struct ts_pwc ts_pwc_of(const struct oracle_cpu *cpu, uint16_t vpid,
+                               uint64_t eptp, const struct oracle_pwc *p)
+{
+    struct ts_pwc n;
+    memset(&n, 0, sizeof(n)); /* padding: entries compare by memcmp */
+    n.vpid = vpid, n.pcid = ts_pcid(cpu), n.mode = ts_mode(cpu);
+    n.level = p->level, n.eptp = eptp, n.gpa = p->gpa, n.val = p->val;
+    return n;
+}
+
+bool oracle_tlbset_pwc_allows(const struct oracle_tlbset *s,
+                              const struct oracle_cpu *cpu, uint16_t vpid,
+                              uint64_t eptp, const struct oracle_pwc *p)
+{
+    if (!(cpu->cr0 & X86_CR0_PG))
+        return false;
+    struct ts_pwc n = ts_pwc_of(cpu, vpid, eptp, p);
+    for (size_t i = 0; i < s->nw; i++)
+        if (!memcmp(&s->w[i], &n, sizeof(n)))
+            return true;
+    return false;
+}
+
+size_t oracle_tlbset_pwc_size(const struct oracle_tlbset *s)
+{
+    return s->nw;
+}
+
+static void ts_pwc_note(struct oracle_tlbset *s, const struct ts_pwc *n)
+{
+    for (size_t i = 0; i < s->nw; i++)
+        if (!memcmp(&s->w[i], n, sizeof(*n)))
+            return;
+    if (s->nw == s->wcap) {
+        size_t cap = s->wcap ? 2 * s->wcap : 64;
+        struct ts_pwc *v = realloc(s->w, cap * sizeof(*v));
+        if (!v)
+            return;
+        s->w = v;
+        s->wcap = cap;
+    }
+    s->w[s->nw++] = *n;
+}
+
 bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
                               const struct oracle_cpu *cpu, uint16_t vpid,
                               uint64_t eptp, gva_t gva,
@@ -263,6 +332,10 @@ void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
     }
     if (x->final != OR_OK)
         return;
+    for (unsigned i = 0; i < x->npwc && i < 4 && (cpu->cr0 & X86_CR0_PG); i++) {
+        struct ts_pwc n = ts_pwc_of(cpu, vpid, eptp, &x->pwc[i]);
+        ts_pwc_note(s, &n);
+    }
     for (unsigned i = 0; i < x->npsc && i < 4; i++) {
         const struct oracle_psc *q = &x->psc[i];
         struct ts_psc n;
@@ -381,6 +454,8 @@ void oracle_tlbset_invlpg(struct oracle_tlbset *s, uint16_t vpid,
                         (e->pcid == pcid || e->global));
     /* SDM 4.10.4.1: all PSC entries of the current PCID, any address. */
     TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
+    /* APM vol. 2 5.5.2: and every cached upper-level entry (PWC). */
+    TS_PWC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
 }
 
 void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
@@ -390,6 +465,7 @@ void oracle_tlbset_mov_cr3(struct oracle_tlbset *s, uint16_t vpid,
         return;
     TS_FILTER(s, e, e->vpid == vpid && e->pcid == pcid && !e->global);
     TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
+    TS_PWC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid); /* never global */
 }
 
 void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
@@ -418,6 +494,10 @@ void oracle_tlbset_invpcid(struct oracle_tlbset *s, uint16_t vpid,
         TS_PSC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
     else if (type <= 3)
         TS_PSC_FILTER(s, e, e->vpid == vpid);
+    if (type <= 1)
+        TS_PWC_FILTER(s, e, e->vpid == vpid && e->pcid == pcid);
+    else if (type <= 3)
+        TS_PWC_FILTER(s, e, e->vpid == vpid);
 }
 
 /* APM vol. 2, 15.16, as the oracle reads it: INVLPGA removes the page's
@@ -428,6 +508,7 @@ void oracle_tlbset_invlpga(struct oracle_tlbset *s, uint16_t asid, uint64_t va)
 {
     TS_FILTER(s, e, e->vpid == asid && ts_covers(e, va));
     TS_PSC_FILTER(s, e, e->vpid == asid);
+    TS_PWC_FILTER(s, e, e->vpid == asid);
     /* Cached nested entries are indexed by gpa, which va does not name:
      * the ASID's all go, as INVLPG takes the whole context's PSC. */
     TS_NPSC_FILTER(s, e, e->asid == asid);
@@ -440,15 +521,18 @@ void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t a
         TS_FILTER(s, e, true);
         TS_PSC_FILTER(s, e, true);
         TS_NPSC_FILTER(s, e, true);
+        TS_PWC_FILTER(s, e, true);
         break;
     case 3:
         TS_FILTER(s, e, e->vpid == asid);
         TS_PSC_FILTER(s, e, e->vpid == asid);
         TS_NPSC_FILTER(s, e, e->asid == asid);
+        TS_PWC_FILTER(s, e, e->vpid == asid);
         break;
     case 7:
         TS_FILTER(s, e, e->vpid == asid && !e->global);
         TS_PSC_FILTER(s, e, e->vpid == asid);
+        TS_PWC_FILTER(s, e, e->vpid == asid); /* never global */
         TS_NPSC_FILTER(s, e, e->asid == asid); /* never global */
         break;
     default:
@@ -493,6 +577,12 @@ void oracle_tlbset_invvpid(struct oracle_tlbset *s, unsigned type,
     default:
         break;
     }
+    /* Page-walk-cache entries: as the PSC's, but type 0 none (its scope,
+     * the entries that would translate va, names no entry address). */
+    if (type == 1 || type == 3)
+        TS_PWC_FILTER(s, e, e->vpid == vpid);
+    else if (type == 2)
+        TS_PWC_FILTER(s, e, e->vpid != 0);
 }
 
 void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
@@ -500,6 +590,7 @@ void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
 {
     TS_FILTER(s, e, type == 2 || e->eptp == eptp);
     TS_PSC_FILTER(s, e, type == 2 || e->eptp == eptp);
+    TS_PWC_FILTER(s, e, type == 2 || e->eptp == eptp);
     /* The engine's flush after a hypervisor operation (type 2) stands for
      * Xen's flush after P2M changes (NPT: a new ASID generation). */
     TS_NPSC_FILTER(s, e, type == 2 || e->root == eptp);

@@ -426,6 +426,8 @@ struct attempt {
     uint64_t add[O_MAX_ENT]; /* bits the access adds to each entry */
     unsigned npsc;           /* AT_OK, IA-32e: PSC entries it may leave */
     struct oracle_psc psc[4];
+    unsigned npwc;           /* AT_OK: page-walk-cache entries it may leave */
+    struct oracle_pwc pwc[4];
 };
 
 static enum o_mode o_mode(const struct oracle_cpu *cpu)
@@ -589,10 +591,20 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
             uint64_t egpa = table + esz * idx;
             bool pdpte = m == OM_PAE3 && d == 0;
             uint64_t e;
+            const struct oracle_pwc *pw = NULL;
+            for (unsigned i = 0; !pdpte && nlev - d >= 2 && i < od->npwc_start; i++)
+                if (od->pwc_start[i].level == nlev - d && od->pwc_start[i].gpa == egpa)
+                    pw = &od->pwc_start[i];
             if (pdpte && cpu->pae_regs) {
                 /* The PDPTE registers the last load filled (SDM 4.4.1):
                  * no reference, no EPT walk, no A/D. */
                 e = cpu->pdpte[idx];
+            } else if (pw) {
+                /* An AMD page-walk-cache entry for this very entry
+                 * address (translation-rules "Paging-structure caches"):
+                 * its value, no reference, no EPT walk; A is set in it,
+                 * so no A/D update either (not in a->ent). */
+                e = pw->val;
             } else {
             if (st && d == d0) {
                 /* Read at the cached host address, no EPT walk; x.perm
@@ -664,6 +676,11 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                 if (m == OM_LONG4 || m == OM_LONG5 || lvl == 2)
                     a->psc[a->npsc++] = (struct oracle_psc){
                         lvl, table, ~0ULL, all_u, all_w, any_nx };
+                /* The entry a page walk cache may keep under its address
+                 * (not a PAE PDPTE; not a 32-bit PDE with PS=1 read as
+                 * a table pointer, which the model does not cache). */
+                if (!pdpte && !(e & PTE_PS))
+                    a->pwc[a->npwc++] = (struct oracle_pwc){ lvl, egpa, e | PTE_A };
             }
         }
         uint64_t pmask = (1ULL << pshift) - 1;
@@ -927,6 +944,8 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     struct oracle_dom *od = oracle_dom_find(o, d);
     unsigned nstart = o->nnpsc_start; /* for this access only */
     o->nnpsc_start = 0;
+    unsigned npwc = o->npwc_start;
+    o->npwc_start = 0;
     memset(out, 0, sizeof(*out));
     out->final = OR_CRASH;
     if (!od)
@@ -956,10 +975,13 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     od->npsc_start = o->npsc_start;
     od->nnpsc_start = nstart;
     od->nnpsc_note = 0;
+    od->pwc_start = o->pwc_start;
+    od->npwc_start = npwc;
     walk_o = o;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
     walk_o = NULL;
     od->nnpsc_start = 0;
+    od->npwc_start = 0;
     out->nnpsc = od->nnpsc_note;
     out->npsc_root = od->root_mfn;
     memcpy(out->npsc_used, od->npsc_note, sizeof(out->npsc_used));
@@ -986,6 +1008,13 @@ void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
 {
     o->nnpsc_start = n < ORACLE_MAX_NPSC_START ? n : ORACLE_MAX_NPSC_START;
     memcpy(o->npsc_start, s, o->nnpsc_start * sizeof(*s));
+}
+
+void oracle_set_pwc_entries(struct oracle *o, const struct oracle_pwc *s,
+                            unsigned n)
+{
+    o->npwc_start = n < ORACLE_MAX_PWC_START ? n : ORACLE_MAX_PWC_START;
+    memcpy(o->pwc_start, s, o->npwc_start * sizeof(*s));
 }
 
 /* What oracle_handle_exit() leaves the access to do: re-execute it, or
@@ -1195,6 +1224,8 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
             predict_ok(&a, mem, o->nr_frames, k, width, out);
             out->npsc = a.npsc;
             memcpy(out->psc, a.psc, sizeof(a.psc));
+            out->npwc = a.npwc;
+            memcpy(out->pwc, a.pwc, sizeof(a.pwc));
             out->r_user = a.all_u;
             out->r_write = a.all_w;
             out->r_nx = a.nx;

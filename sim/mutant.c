@@ -73,6 +73,10 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_INVLPGA_4K_ONLY, "invlpga_4k_only" },
     { MUT_NPT_PSC_KEEP_ON_INVLPGA, "npt_psc_keep_on_invlpga" },
     { MUT_NPT_PSC_KEEP_ON_TLBCTL, "npt_psc_keep_on_tlbctl" },
+    { MUT_PWC_KEEP_ON_INVLPG, "pwc_keep_on_invlpg" },
+    { MUT_PWC_KEYED_BY_PREFIX, "pwc_keyed_by_prefix" },
+    { MUT_PWC_KEEP_ON_INVLPGA, "pwc_keep_on_invlpga" },
+    { MUT_PWC_KEEP_ON_TLBCTL, "pwc_keep_on_tlbctl" },
 };
 
 const char *mutant_name(mutset_t bit)

@@ -165,6 +165,11 @@ struct mmu_ept {
      * nPML4E/nPDPTE/nPDE entries, tagged by nCR3 (root) and ASID). */
     struct mmu_epsc *epsc;
     uint16_t asid;       /* npt with epsc: the ASID tagging its entries */
+    /* The AMD page walk cache (model/tlb.c), NULL: none.  Each non-leaf
+     * guest entry is first looked up by its guest-physical address
+     * (mmu_pwc_lookup()); a hit gives its value with no memory reference
+     * and no EPT walk for it. */
+    struct mmu_pwc *pwc;
 };
 
 /* ---- paging-structure caches (SDM 4.10.3, 28.4.1) ---------------------------- */
@@ -188,7 +193,15 @@ struct mmu_psc_start {
 struct mmu_walklog {
     int top, leaf;                 /* levels walked: top .. leaf */
     uint64_t tbl_gpa[6], tbl_hpa[6], rights[6];
+    /* with a page walk cache (mmu_ept.pwc): each level's entry, its gpa
+     * and value (read, or from the PWC) */
+    uint64_t ent_gpa[6], val[6];
 };
+
+/* The AMD page walk cache (model/tlb.c): the entry at 'level' whose gpa
+ * is gpa, under the tags the cache was set up with for this access. */
+struct mmu_pwc;
+bool mmu_pwc_lookup(struct mmu_pwc *c, int level, uint64_t gpa, uint64_t *val);
 
 /* The EPT paging-structure caches: lookup of the deepest cached non-leaf
  * EPT entry for gpa under the EPTP root (level 2 PDE .. 5 PML5E), giving

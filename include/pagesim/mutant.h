@@ -240,6 +240,18 @@ typedef unsigned __int128 mutset_t;
  * the gfns that changed (oracle_check_skip_gfns()): the gfns under
  * changed EPT entries and those the oracle's ops wrote. */
 #define MUT_CHECK_SKIP_GFN_MARK (UINT64_C(1) << 27)
+/* model (issue 4, AMD page walk cache): INVLPG leaves the cached
+ * upper-level entries (APM vol. 2 5.5.2: it invalidates all of them). */
+#define MUT_PWC_KEEP_ON_INVLPG MUTSET_BIT(68)
+/* model (issue 4): the page walk cache is searched by the walk's linear-
+ * address prefix (the Intel PSC's key) instead of the entry's address, so
+ * a walk through another table gets the entry of the old one. */
+#define MUT_PWC_KEYED_BY_PREFIX MUTSET_BIT(69)
+/* model (issue 4): INVLPGA leaves the ASID's page-walk-cache entries. */
+#define MUT_PWC_KEEP_ON_INVLPGA MUTSET_BIT(70)
+/* model (issue 4): a VMRUN with TLB_CONTROL 3 or 7 leaves the ASID's
+ * page-walk-cache entries. */
+#define MUT_PWC_KEEP_ON_TLBCTL MUTSET_BIT(71)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern mutset_t pagesim_mutants;

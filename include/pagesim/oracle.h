@@ -270,6 +270,16 @@ struct oracle_npsc {
 #define ORACLE_MAX_NPSC 16
 #define ORACLE_MAX_NPSC_START 128 /* oracle_set_npsc_starts() */
 
+/* An AMD page-walk-cache entry (a CPU profile whose upper-level cache is
+ * keyed by the entry's address): the guest non-leaf entry at level (2
+ * PDE .. 5 PML5E) at guest-physical address gpa, with the value it held
+ * (accessed flag set) when a walk cached it. */
+struct oracle_pwc {
+    unsigned level;
+    uint64_t gpa, val;
+};
+#define ORACLE_MAX_PWC_START 128 /* oracle_set_pwc_entries() */
+
 struct oracle_expect {
     enum oracle_final final;
     unsigned nexits;                  /* VM exits before the final outcome */
@@ -332,12 +342,24 @@ struct oracle_expect {
     unsigned nnpsc;
     uint64_t npsc_root;
     struct oracle_npsc npsc_used[ORACLE_MAX_NPSC];
+    /* OR_OK: the non-leaf guest entries the walk used (read or taken
+     * from the page walk cache), each as the AMD page-walk-cache entry a
+     * CPU may now hold under the entry's own gpa (oracle_tlbset_note()). */
+    unsigned npwc;
+    struct oracle_pwc pwc[4];
 };
 
 /* The NPT PSC entries the next oracle_access()/oracle_access_psc()'s raw
  * nested walks may start from (those of the model's cache that the TLB
  * set allows, oracle_tlbset_npsc_allows()); used by that access only. */
 void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
+                            unsigned n);
+/* The page-walk-cache entries the next oracle_access()/oracle_access_psc()
+ * walk uses (those of the model's cache that the TLB set allows,
+ * oracle_tlbset_pwc_allows()): a guest entry at a listed (level, gpa) is
+ * taken from the list, with no reference and no EPT walk; used by that
+ * access only. */
+void oracle_set_pwc_entries(struct oracle *o, const struct oracle_pwc *s,
                             unsigned n);
 
 /* Predicts the access and applies its side effects to the flat model
@@ -479,6 +501,17 @@ size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s);
 bool oracle_tlbset_npsc_allows(const struct oracle_tlbset *s, uint16_t asid,
                                uint64_t root, const struct oracle_npsc *p);
 size_t oracle_tlbset_npsc_size(const struct oracle_tlbset *s);
+/* The AMD page walk cache: every x->pwc entry of a successful walk is
+ * kept under (vpid, PCID, eptp, paging mode, level, gpa, value) until an
+ * invalidation the APM requires drops it (INVLPG, MOV CR3, INVPCID,
+ * INVVPID types 1-3, INVLPGA, TLB_CONTROL, INVEPT: every entry of the
+ * context, as for the PSC entries; a #PF and INVVPID type 0 none, their
+ * SDM scope -- the entries that would translate one address -- naming no
+ * entry address).  allows: is p, for a walk of this vCPU now, among them? */
+bool oracle_tlbset_pwc_allows(const struct oracle_tlbset *s,
+                              const struct oracle_cpu *cpu, uint16_t vpid,
+                              uint64_t eptp, const struct oracle_pwc *p);
+size_t oracle_tlbset_pwc_size(const struct oracle_tlbset *s);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 

@@ -71,6 +71,9 @@ struct cpu_profile {
     bool mbec;           /* EPT mode-based execute control (Intel only) */
     bool npt_psc;        /* nested walks (NPT) use the epsc[] arrays as an
                           * NPT paging-structure cache (AMD only) */
+    bool pwc;            /* the guest psc[] geometry is a page walk cache
+                          * keyed by the entry's guest-physical address
+                          * (AMD), not a linear-address-indexed PSC */
 };
 
 extern const struct cpu_profile cpu_profile_intel; /* Skylake-like */
@@ -169,12 +172,30 @@ struct tlb_npsc_ent {
 unsigned tlb_npsc_list(const struct mmu_tlb *t, uint64_t root, uint16_t asid,
                        struct tlb_npsc_ent *out, unsigned max);
 
+/* The AMD page walk cache (a profile with pwc; model/tlb.c "page walk
+ * cache"): one cached guest paging-structure entry, the non-leaf entry at
+ * 'level' (2 PDE .. 5 PML5E) whose guest-physical address is gpa, and its
+ * value as the walk read it (accessed flag set).  The entries the next
+ * walk of the vCPU may use are those tagged with its VPID/ASID, PCID,
+ * EPTP and paging mode (tlb_pwc_list()). */
+struct tlb_pwc_ent {
+    int level;
+    uint64_t gpa, val;
+};
+/* The valid PWC entries a walk of this vCPU could use now (its tags), at
+ * most max; returns how many.  No side effects: the engine hands those
+ * the oracle allows to its walk before the model walks. */
+unsigned tlb_pwc_list(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
+                      const struct mmu_ept *ept, uint16_t vpid,
+                      struct tlb_pwc_ent *out, unsigned max);
+
 /* Statistics. */
 struct tlb_stats {
     uint64_t l1_hits, stlb_hits, walks, cycles;
     uint64_t walk_refs;  /* memory references the walks made (EPT PSC
                           * hits and skipped guest levels not counted) */
-    uint64_t psc_hits;   /* walks that started from a guest PSC entry */
+    uint64_t psc_hits;   /* walks that started from a guest PSC entry
+                          * (AMD PWC: walks that used a PWC entry) */
     uint64_t epsc_hits;  /* EPT walks that started from an EPT PSC entry,
                           * and NPT walks from an NPT PSC entry */
 };

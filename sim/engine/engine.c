@@ -1576,6 +1576,24 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
             }
             oracle_set_npsc_starts(e->oracle, os, no);
         }
+        /* AMD page walk cache: the model's entries for this vCPU's walk
+         * (keyed by the guest entry's gpa) that the oracle's set still
+         * allows are the ones the oracle's walk uses; one it does not
+         * allow is never given, so a model walking through it differs
+         * from the prediction (APM vol. 2 5.5.2, 15.16). */
+        if (v->tlb && tlb_profile(v->tlb)->pwc && !v->d->npt) {
+            struct tlb_pwc_ent mw[ORACLE_MAX_PWC_START];
+            struct oracle_pwc ow[ORACLE_MAX_PWC_START];
+            unsigned nm = tlb_pwc_list(v->tlb, &v->cpu, &pept, v->vpid, mw,
+                                       ORACLE_MAX_PWC_START);
+            unsigned no = 0;
+            for (unsigned i = 0; i < nm; i++) {
+                struct oracle_pwc q = { (unsigned)mw[i].level, mw[i].gpa, mw[i].val };
+                if (oracle_tlbset_pwc_allows(v->tset, &oc, v->vpid, eptp, &q))
+                    ow[no++] = q;
+            }
+            oracle_set_pwc_entries(e->oracle, ow, no);
+        }
         oracle_access_psc(e->oracle, v->d->id, &oc, e->host->mem, va, k, width,
                           opp, &x);
         model_access(e, v, va, k, width, wvalue, out);

@@ -1172,3 +1172,220 @@ Test(tlb, oracle_npsc_starts_and_set)
     cr_assert_eq(oracle_tlbset_npsc_size(s), 0);
     oracle_tlbset_destroy(s);
 }
+
+/* ---- the AMD page walk cache (keyed by the entry's gpa) -------------------------- */
+
+#define HI (1ULL << 39) /* PML4 slot 1 */
+
+/* The AMD profile, PML4 slot 1 pointing at slot 0's PDPT (0x11), and PT
+ * 0x13 mapping page 8 to gfn 0x21. */
+static void amd_shared(void)
+{
+    tlb_destroy(t);
+    t = tlb_new(&cpu_profile_amd);
+    cr_assert_not_null(t);
+    w(0x10 + GOFF, 1, (0x11ULL << 12) | PTE_P | PTE_W | PTE_U | PTE_A);
+    two_tables();
+}
+
+Test(tlb, pwc_shared_table_hit_for_an_unwalked_prefix)
+{
+    amd_shared();
+    struct mmu_result r;
+    struct mmu_psc_start ps;
+    struct tlb_pwc_ent l[8];
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 0);
+    go(ACC_READ, &r);
+    cr_assert_eq(r.refs, 24, "a full 2D walk");
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3, "PDE, PDPTE, PML4E");
+    cr_assert_eq(l[0].level, 2);
+    cr_assert_eq(l[0].gpa, 0x12ULL << 12, "keyed by the PDE's own gpa");
+    cr_assert_eq(l[0].val, (0x13ULL << 12) | PTE_P | PTE_W | PTE_U | PTE_A);
+    cr_assert_eq(l[2].gpa, 0x10ULL << 12, "the PML4E of slot 0");
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps),
+                  "no linear-address-indexed PSC in this profile");
+    /* Slot 1, never walked: its PML4E is read (EPT walk + read), the
+     * shared PDPTE and PDE are hits, then the PTE (EPT walk + read) and
+     * the final EPT walk. */
+    struct tlb_result tr = go_va(HI + 0x8000, &r);
+    cr_assert_eq(tr.level, TLB_WALK);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(hpa_x(r.hpa), (0x21ULL + GOFF) << 12);
+    cr_assert_eq(r.refs, 5 + 5 + 4);
+    cr_assert_eq(r.guest_refs, 2, "the PML4E and the PTE");
+    struct tlb_stats st;
+    tlb_stats(t, &st);
+    cr_assert_eq(st.psc_hits, 1);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 4, "slot 1's PML4E added");
+    /* Other tags see none: VPID, PCID, EPTP, paging mode. */
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 2, l, 8), 0);
+    struct mmu_ept e2 = { .root = { 9 } };
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &e2, 1, l, 8), 0);
+    struct mmu_cpu c2 = cpu;
+    c2.cr4 |= X86_CR4_PCIDE;
+    c2.cr3 |= 3;
+    cr_assert_eq(tlb_pwc_list(t, &c2, &ept, 1, l, 8), 0);
+    c2 = cpu;
+    c2.efer &= ~X86_EFER_LMA;
+    cr_assert_eq(tlb_pwc_list(t, &c2, &ept, 1, l, 8), 0, "PAE paging");
+    cr_assert(tlb_fast_state_ok(t));
+}
+
+Test(tlb, pwc_stale_until_invlpg_of_any_address)
+{
+    amd_shared();
+    struct mmu_result r;
+    go(ACC_READ, &r);
+    /* The shared PDE now points at PT 0x14 (page 8 -> gfn 0x22), not
+     * invalidated: slot 1's walk still reaches the cached PDE. */
+    w(0x12 + GOFF, 0, (0x14ULL << 12) | PTE_P | PTE_W | PTE_U | PTE_A);
+    go_va(HI + 0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x21ULL + GOFF) << 12, "stale: PT 0x13");
+    tlb_invlpg(t, 1, 0, 0x12345000);
+    go_va(0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x22ULL + GOFF) << 12, "after INVLPG: PT 0x14");
+    /* The mutant keeps them: PT 0x14 stays cached after the PDE went
+     * back to PT 0x13. */
+    pagesim_mutants = MUT_PWC_KEEP_ON_INVLPG;
+    w(0x12 + GOFF, 0, (0x13ULL << 12) | PTE_P | PTE_W | PTE_U | PTE_A);
+    tlb_invlpg(t, 1, 0, HI + 0x8000); /* its TLB entry (from above) goes */
+    go_va(HI + 0x8000, &r);
+    cr_assert_eq(hpa_x(r.hpa), (0x22ULL + GOFF) << 12, "the mutant: still PT 0x14");
+    pagesim_mutants = 0;
+}
+
+/* Which invalidations drop the PWC entries (APM vol. 2 5.5.2, 15.16). */
+Test(tlb, pwc_invalidation_scope)
+{
+    amd_shared();
+    struct mmu_result r;
+    struct tlb_pwc_ent l[8];
+#define FILL() (go_va(0x8000, &r), tlb_invlpga(t, 1, 0x8000), \
+                go_va(0x8000, &r), tlb_pwc_list(t, &cpu, &ept, 1, l, 8))
+    cr_assert_eq(FILL(), 3);
+    tlb_invlpga(t, 2, 0x8000);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3, "another ASID's INVLPGA");
+    tlb_mov_cr3(t, 1, 0, true);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3, "no-flush MOV CR3");
+    tlb_mov_cr3(t, 1, 0, false);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 0, "MOV CR3");
+    cr_assert_eq(FILL(), 3);
+    tlb_svm_flush(t, 0, 1);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3, "TLB_CONTROL 0");
+    tlb_svm_flush(t, 7, 1);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 0, "TLB_CONTROL 7");
+    cr_assert_eq(FILL(), 3);
+    tlb_svm_flush(t, 3, 2);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3, "TLB_CONTROL 3 of ASID 2");
+    tlb_svm_flush(t, 1, 2);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 0, "TLB_CONTROL 1: every ASID");
+    cr_assert_eq(FILL(), 3);
+    tlb_invept(t, 1, 9);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3, "INVEPT of another EPTP");
+    tlb_invept(t, 2, 0);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 0, "the hypervisor's flush");
+    cr_assert_eq(FILL(), 3);
+    tlb_invlpga(t, 1, 0x12345000);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 0, "INVLPGA of any address");
+    cr_assert(tlb_fast_state_ok(t));
+    /* The mutants keep them. */
+    cr_assert_eq(FILL(), 3);
+    pagesim_mutants = MUT_PWC_KEEP_ON_INVLPGA;
+    tlb_invlpga(t, 1, 0x12345000);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3);
+    pagesim_mutants = MUT_PWC_KEEP_ON_TLBCTL;
+    tlb_svm_flush(t, 3, 1);
+    cr_assert_eq(tlb_pwc_list(t, &cpu, &ept, 1, l, 8), 3);
+    pagesim_mutants = 0;
+#undef FILL
+}
+
+/* Keyed by address, not by prefix: a walk through another PML4 (a CR3
+ * change that flushed nothing, as a no-flush MOV CR3 in the same PCID)
+ * reaches no cached entry; the prefix-keyed mutant takes the old
+ * tables' entries. */
+Test(tlb, pwc_keyed_by_address_not_prefix)
+{
+    const uint64_t a = PTE_P | PTE_W | PTE_U | PTE_A;
+    for (int m = 0; m < 2; m++) {
+        amd_shared();
+        struct mmu_result r;
+        go_va(0x8000, &r); /* caches root 0x10's PML4E, PDPTE, PDE */
+        /* Page 9: PT 0x13 -> gfn 0x24, PT 0x14 -> gfn 0x23; root 0x15:
+         * PML4E -> PDPT 0x16 -> PD 0x17 -> PT 0x14. */
+        w(0x13 + GOFF, 9, (0x24ULL << 12) | a | PTE_D);
+        w(0x14 + GOFF, 9, (0x23ULL << 12) | a | PTE_D);
+        w(0x15 + GOFF, 0, (0x16ULL << 12) | a);
+        w(0x16 + GOFF, 0, (0x17ULL << 12) | a);
+        w(0x17 + GOFF, 0, (0x14ULL << 12) | a);
+        cpu.cr3 = 0x15 << 12;
+        pagesim_mutants = m ? MUT_PWC_KEYED_BY_PREFIX : 0;
+        go_va(0x9000, &r);
+        pagesim_mutants = 0;
+        if (!m) {
+            cr_assert_eq(hpa_x(r.hpa), (0x23ULL + GOFF) << 12, "root 0x15's tables");
+            cr_assert_eq(r.refs, 24, "a full walk: no entry at these addresses");
+        } else {
+            cr_assert_eq(hpa_x(r.hpa), (0x24ULL + GOFF) << 12, "the mutant: root 0x10's");
+        }
+        cpu.cr3 = 0x10 << 12;
+    }
+}
+
+/* The oracle's side: entries keyed by (tags, level, gpa, value). */
+Test(tlb, oracle_pwc_set)
+{
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    struct oracle_cpu oc = { .cr0 = cpu.cr0, .cr3 = cpu.cr3, .cr4 = cpu.cr4,
+                             .efer = cpu.efer };
+    struct oracle_expect x;
+    memset(&x, 0, sizeof(x));
+    x.final = OR_OK;
+    x.r_shift = 12;
+    x.npwc = 1;
+    x.pwc[0] = (struct oracle_pwc){ 2, 0x12000, 0x13000 | PTE_P | PTE_A };
+    struct oracle_pwc q = x.pwc[0];
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    cr_assert(oracle_tlbset_pwc_allows(s, &oc, 1, 1, &q));
+    cr_assert_not(oracle_tlbset_pwc_allows(s, &oc, 2, 1, &q), "another VPID");
+    cr_assert_not(oracle_tlbset_pwc_allows(s, &oc, 1, 2, &q), "another EPTP");
+    q.val ^= 0x1000;
+    cr_assert_not(oracle_tlbset_pwc_allows(s, &oc, 1, 1, &q), "another value");
+    q = x.pwc[0];
+    q.level = 3;
+    cr_assert_not(oracle_tlbset_pwc_allows(s, &oc, 1, 1, &q), "another level");
+    q = x.pwc[0];
+    /* Keep: INVVPID 0 (no entry address named), a #PF, no-flush MOV CR3,
+     * another ASID's INVLPGA / TLB_CONTROL, INVEPT 1 of another EPTP. */
+    oracle_tlbset_invvpid(s, 0, 1, VA);
+    oracle_tlbset_pf(s, &oc, 1, _gva(VA));
+    oracle_tlbset_mov_cr3(s, 1, 0, true);
+    oracle_tlbset_invlpga(s, 2, VA);
+    oracle_tlbset_tlb_control(s, 3, 2);
+    oracle_tlbset_tlb_control(s, 0, 1);
+    oracle_tlbset_invept(s, 1, 7);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 1);
+    /* Drop: each of these. */
+    oracle_tlbset_invlpg(s, 1, 0, 0x12345000);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0, "INVLPG of any address");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_mov_cr3(s, 1, 0, false);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0, "MOV CR3");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_invlpga(s, 1, 0x12345000);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0, "INVLPGA");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_tlb_control(s, 7, 1);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0, "TLB_CONTROL 7");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_invpcid(s, 1, 1, 0, 0);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0, "INVPCID 1");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_invept(s, 1, 1);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0, "INVEPT 1 of its EPTP");
+    /* Not noted from a failed walk. */
+    x.final = OR_PF;
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    cr_assert_eq(oracle_tlbset_pwc_size(s), 0);
+    oracle_tlbset_destroy(s);
+}
