@@ -99,10 +99,32 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
     bool xu_all = true; /* AND of bit 10 over the walk */
 
     uint64_t addr[5], val[5];
-    unsigned n = 0;
+    unsigned n = 0, top = nlev, skipped = 0;
     uint64_t base = p->root_mfn << 12;
     unsigned rights = 7;
-    for (unsigned lvl = nlev; lvl >= 1; lvl--) {
+    /* An EPT paging-structure-cache start (SDM 29.4.1: a cached
+     * guest-physical mapping holds the next table's address and the AND
+     * of the rights down to it): the deepest one covering gpa. */
+    const struct oracle_epsc *st = NULL;
+    for (unsigned i = 0; i < p->nstarts; i++) {
+        const struct oracle_epsc *c = &p->starts[i];
+        if (c->level >= 2 && c->level <= nlev
+            && c->gpa_prefix == gpa >> (12 + 9 * (c->level - 1))
+            && (!st || c->level < st->level))
+            st = c;
+    }
+    if (st) {
+        top = st->level - 1;
+        skipped = nlev - top;
+        base = st->table_hpa & 0x000FFFFFFFFFF000ULL;
+        rights = st->rights & 7;
+        xu_all = p->mbec && (st->rights & 8);
+        out->refs = skipped; /* as if made, as the model counts them */
+    }
+    /* The non-leaf entries read, for the EPT PSC entries of an OE_OK. */
+    unsigned crights[5];
+    bool cxu[5];
+    for (unsigned lvl = top; lvl >= 1; lvl--) {
         unsigned shift = 12 + 9 * (lvl - 1);
         addr[n] = base + 8 * ((gpa >> shift) & 0x1FF);
         val[n] = ov_peek(mem, nr_frames, ov, addr[n]);
@@ -121,6 +143,8 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         }
         rights &= (unsigned)(e & OE_RWX);
         xu_all = xu_all && xu;
+        crights[n - 1] = rights;
+        cxu[n - 1] = xu_all;
         if (lvl == 1 || big) {
             bool allowed = need_xu ? xu_all : (rights & need) == need;
             if (!allowed) {
@@ -137,6 +161,17 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
             out->ipat = (e >> 6) & 1;
             out->shift = shift;
             out->rights = rights | (p->mbec && xu_all ? 8u : 0u);
+            /* The entries above the leaf: what an EPT PSC may now hold
+             * (SDM 29.4.2: never from a not-present or misconfigured
+             * entry; here only from a walk that succeeded, as the model
+             * fills). */
+            for (unsigned i = 0; i + 1 < n && out->nepsc < 4; i++) {
+                unsigned el = top - i;
+                out->epsc[out->nepsc++] = (struct oracle_epsc){
+                    el, gpa >> (12 + 9 * (el - 1)),
+                    val[i] & 0x000FFFFFFFFFF000ULL,
+                    crights[i] | (p->mbec && cxu[i] ? 8u : 0u) };
+            }
             if (p->ad && p->pml) {
                 /* PML (SDM 29.3.6): a flag to set with the index out of
                  * 0..511 is a log-full exit; a D set 0 -> 1 is logged. */
@@ -148,7 +183,7 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
                 if ((flags_to_set || d_set) && p->pml_index > 511) {
                     memset(out, 0, sizeof(*out));
                     out->outcome = OE_PML_FULL;
-                    out->refs = n;
+                    out->refs = skipped + n;
                     out->pml_index = p->pml_index;
                     return;
                 }

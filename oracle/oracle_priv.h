@@ -134,6 +134,11 @@ struct oracle_dom {
     const struct oracle_npsc *npsc_start;
     unsigned nnpsc_start, nnpsc_note;
     struct oracle_npsc npsc_note[ORACLE_MAX_NPSC];
+    /* The same for Intel EPT: the EPT PSC entries its raw EPT walks may
+     * start from, and those its successful ones filled. */
+    const struct oracle_epsc *epsc_start;
+    unsigned nepsc_start, nepsc_note;
+    struct oracle_epsc epsc_note[ORACLE_MAX_EPSC];
     uint64_t npt_rc_lo[ORACLE_MAX_EXITS], npt_rc_hi[ORACLE_MAX_EXITS];
     bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
@@ -240,6 +245,9 @@ struct oracle {
     /* oracle_set_npsc_starts() for the next access. */
     unsigned nnpsc_start;
     struct oracle_npsc npsc_start[ORACLE_MAX_NPSC_START];
+    /* oracle_set_epsc_starts() for the next access. */
+    unsigned nepsc_start;
+    struct oracle_epsc epsc_start[ORACLE_MAX_EPSC_START];
 };
 /* Frame m's per-frame oracle state (m2p, xrefs, orphan, shr_handle,
  * shr_sum) changes: oracle_check() re-checks the frames so marked, and

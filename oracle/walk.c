@@ -208,13 +208,17 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
                              .ad = od->ept_ad, .mbec = cpu->mbec,
                              .user_la = user_la, .pml = pml,
                              .pml_log = pml ? od->pml_log[v] : 0,
-                             .pml_index = pml ? od->pml_idx[v] : 0 };
+                             .pml_index = pml ? od->pml_idx[v] : 0,
+                             .starts = od->epsc_start,
+                             .nstarts = od->nepsc_start };
     struct oracle_ept_result r;
     oracle_ept_xlate_ov(mem, nr_frames, &p, gpa, k, paging, ov, &r);
     x->refs = r.refs;
     switch (r.outcome) {
     case OE_OK:
         x->ok = true;
+        for (unsigned i = 0; i < r.nepsc && od->nepsc_note < ORACLE_MAX_EPSC; i++)
+            od->epsc_note[od->nepsc_note++] = r.epsc[i];
         if (r.pml_logged) {
             /* The processor wrote the log entry: remember the gpa (our
              * own copy of the log) and check the entry as an update. */
@@ -904,6 +908,8 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     struct oracle_dom *od = oracle_dom_find(o, d);
     unsigned nstart = o->nnpsc_start; /* for this access only */
     o->nnpsc_start = 0;
+    unsigned nestart = o->nepsc_start; /* likewise */
+    o->nepsc_start = 0;
     memset(out, 0, sizeof(*out));
     out->final = OR_CRASH;
     if (!od)
@@ -933,6 +939,9 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     od->npsc_start = o->npsc_start;
     od->nnpsc_start = nstart;
     od->nnpsc_note = 0;
+    od->epsc_start = o->epsc_start;
+    od->nepsc_start = nestart;
+    od->nepsc_note = 0;
     walk_o = o;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
     walk_o = NULL;
@@ -940,6 +949,10 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     out->nnpsc = od->nnpsc_note;
     out->npsc_root = od->root_mfn;
     memcpy(out->npsc_used, od->npsc_note, sizeof(out->npsc_used));
+    od->nepsc_start = 0;
+    out->nepsc = od->nepsc_note;
+    out->epsc_root = od->root_mfn;
+    memcpy(out->epsc_used, od->epsc_note, sizeof(out->epsc_used));
     /* The EPT entries whose A/D flags the access set (raw walks only). */
     out->nept = ov.n;
     for (unsigned i = 0; i < ov.n; i++) {
@@ -953,6 +966,13 @@ void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
 {
     o->nnpsc_start = n < ORACLE_MAX_NPSC_START ? n : ORACLE_MAX_NPSC_START;
     memcpy(o->npsc_start, s, o->nnpsc_start * sizeof(*s));
+}
+
+void oracle_set_epsc_starts(struct oracle *o, const struct oracle_epsc *s,
+                            unsigned n)
+{
+    o->nepsc_start = n < ORACLE_MAX_EPSC_START ? n : ORACLE_MAX_EPSC_START;
+    memcpy(o->epsc_start, s, o->nepsc_start * sizeof(*s));
 }
 
 /* What oracle_handle_exit() leaves the access to do: re-execute it, or

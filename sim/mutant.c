@@ -73,6 +73,9 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_INVLPGA_4K_ONLY, "invlpga_4k_only" },
     { MUT_NPT_PSC_KEEP_ON_INVLPGA, "npt_psc_keep_on_invlpga" },
     { MUT_NPT_PSC_KEEP_ON_TLBCTL, "npt_psc_keep_on_tlbctl" },
+    { MUT_EPSC_KEEP_ON_INVEPT_SINGLE, "epsc_keep_on_invept_single" },
+    { MUT_EPSC_KEEP_ON_INVEPT_ALL, "epsc_keep_on_invept_all" },
+    { MUT_EPSC_OWN_RIGHTS, "epsc_own_rights" },
 };
 
 const char *mutant_name(mutset_t bit)

@@ -270,6 +270,20 @@ struct oracle_npsc {
 #define ORACLE_MAX_NPSC 16
 #define ORACLE_MAX_NPSC_START 128 /* oracle_set_npsc_starts() */
 
+/* Intel EPT: an EPT paging-structure-cache entry a CPU may hold (a
+ * "guest-physical mapping", SDM Vol. 3C 29.4.1 / 28.3.1): the EPT entry at
+ * level 2 (EPT PDE) .. 5 (EPT PML5E) covering gpa_prefix =
+ * gpa >> (12 + 9 * (level - 1)), the next EPT table's host address, and
+ * the rights ANDed down to it: bits 2:0 R/W/X, bit 3 bit 10 (user-execute,
+ * with MBEC only). */
+struct oracle_epsc {
+    unsigned level;
+    uint64_t gpa_prefix, table_hpa;
+    unsigned rights;
+};
+#define ORACLE_MAX_EPSC 24
+#define ORACLE_MAX_EPSC_START 128 /* oracle_set_epsc_starts() */
+
 struct oracle_expect {
     enum oracle_final final;
     unsigned nexits;                  /* VM exits before the final outcome */
@@ -321,12 +335,23 @@ struct oracle_expect {
     unsigned nnpsc;
     uint64_t npsc_root;
     struct oracle_npsc npsc_used[ORACLE_MAX_NPSC];
+    /* Intel EPT (raw EPT walks): the EPT PSC entries of every EPT walk of
+     * the access that succeeded, under EPTP root frame epsc_root
+     * (oracle_tlbset_note() keeps them, even when the access then
+     * faults). */
+    unsigned nepsc;
+    uint64_t epsc_root;
+    struct oracle_epsc epsc_used[ORACLE_MAX_EPSC];
 };
 
 /* The NPT PSC entries the next oracle_access()/oracle_access_psc()'s raw
  * nested walks may start from (those of the model's cache that the TLB
  * set allows, oracle_tlbset_npsc_allows()); used by that access only. */
 void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
+                            unsigned n);
+/* The same for Intel EPT: the EPT PSC entries the next access's raw EPT
+ * walks may start from (oracle_tlbset_epsc_allows()); that access only. */
+void oracle_set_epsc_starts(struct oracle *o, const struct oracle_epsc *s,
                             unsigned n);
 
 /* Predicts the access and applies its side effects to the flat model
@@ -468,6 +493,15 @@ size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s);
 bool oracle_tlbset_npsc_allows(const struct oracle_tlbset *s, uint16_t asid,
                                uint64_t root, const struct oracle_npsc *p);
 size_t oracle_tlbset_npsc_size(const struct oracle_tlbset *s);
+/* EPT paging-structure caches (guest-physical mappings, SDM Vol. 3C
+ * 29.4): oracle_tlbset_note() keeps x->epsc_used under EPTP root frame
+ * x->epsc_root; INVEPT 1 drops those of its EPTP, INVEPT 2 (and the
+ * engine's flush after a hypervisor operation) and TLB_CONTROL 1 all;
+ * INVVPID, INVLPG, INVPCID, MOV CR3 and #PF leave them (they name linear
+ * and combined mappings only).  Is p (under EPTP root eptp) one of them? */
+bool oracle_tlbset_epsc_allows(const struct oracle_tlbset *s, uint64_t eptp,
+                               const struct oracle_epsc *p);
+size_t oracle_tlbset_epsc_size(const struct oracle_tlbset *s);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 
@@ -487,6 +521,12 @@ struct oracle_eptp {
     bool pml;            /* page-modification logging (with ad) */
     uint64_t pml_log;    /* hpa of the 4 KiB log */
     unsigned pml_index;  /* the PML index before the access */
+    /* EPT PSC entries the walk may start from (the deepest one covering
+     * the gpa, as the model's lookup picks it): the entries down to its
+     * level are not read (nor their A flags set), the rights start as the
+     * entry's, and the skipped reads count in refs as if made. */
+    const struct oracle_epsc *starts;
+    unsigned nstarts;
 };
 
 enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG,
@@ -511,6 +551,10 @@ struct oracle_ept_result {
      * a CPU may now hold). */
     unsigned nnpsc;
     struct oracle_npsc npsc[3];
+    /* EPT, OE_OK: the non-leaf EPT entries read (the EPT PSC entries a
+     * CPU may now hold). */
+    unsigned nepsc;
+    struct oracle_epsc epsc[4];
 };
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,

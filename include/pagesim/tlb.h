@@ -169,6 +169,22 @@ struct tlb_npsc_ent {
 unsigned tlb_npsc_list(const struct mmu_tlb *t, uint64_t root, uint16_t asid,
                        struct tlb_npsc_ent *out, unsigned max);
 
+/* One EPT paging-structure-cache entry (Intel EPT, a guest-physical
+ * mapping, SDM Vol. 3C 29.4.1): the EPT entry at 'level' (2 EPT PDE ..
+ * 5 EPT PML5E) covering gpa_prefix = gpa >> (12 + 9 * (level - 1)) under
+ * EPTP root frame root, the next EPT table's address, and the rights
+ * ANDed down to it (EPT_R/W/X, and EPT_XU with MBEC). */
+struct tlb_epsc_ent {
+    int level;
+    uint64_t root, gpa_prefix, table_hpa, rights;
+};
+/* The valid EPT PSC entries of EPTP root, at most max of them, deepest
+ * level first; returns how many.  No side effects: the engine hands them
+ * to the oracle before the model walks.  None with a profile whose
+ * epsc[] arrays serve as the NPT PSC (their entries carry an ASID). */
+unsigned tlb_epsc_list(const struct mmu_tlb *t, uint64_t root,
+                       struct tlb_epsc_ent *out, unsigned max);
+
 /* Statistics. */
 struct tlb_stats {
     uint64_t l1_hits, stlb_hits, walks, cycles;

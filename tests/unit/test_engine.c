@@ -384,6 +384,20 @@ Test(engine, ept_raw_and_mbec_errors)
           "value must keep it (R, W or X set, same address, no bit 7)" },
         { "local d = domain{ hap = 'npt' }\nd:npt_set_raw(0x200000, 2, 0x200087)\nd:npt_set_raw(0x201000, 1, 0)\n",
           "x.lua:3: npt_set_raw: a large leaf above level 1 maps gpa 0x201000; write that entry instead" },
+        /* flush = false before the domain's first raw entry: the oracle
+         * would not know what the model cached (EPT and NPT alike) */
+        { "local d = domain{ name = 'x', ram = 2 }\nd:ept_set_raw(0x1000, 1, d:ept_get_raw(0x1000, 1), false)\n",
+          "x.lua:2: ept_set_raw: flush = false needs a domain with raw entries already (the "
+          "oracle learns cached entries only from its raw walks): write one entry of domain "
+          "'x' with the flush first" },
+        { "local d = domain{ name = 'x', hap = 'npt', ram = 2 }\nd:npt_set_raw(0x1000, 1, d:npt_get_raw(0x1000, 1), false)\n",
+          "x.lua:2: npt_set_raw: flush = false needs a domain with raw entries already" },
+        /* v:invept(type, domain): the domain must have an EPT */
+        { "local d = domain{ ram = 2 }\nlocal n = domain{ name = 'n', hap = 'npt' }\n"
+          "local v = d:vcpu{ tlb = 'intel' }\nv:invept(1, n)\n",
+          "x.lua:4: INVEPT: domain 'n' has no EPT (hap = \"npt\")" },
+        { "local d = domain{ ram = 2 }\nlocal v = d:vcpu{ tlb = 'intel' }\nv:invept(1, 5)\n",
+          "x.lua:3: bad argument #2 to 'invept'" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct run_result r;
