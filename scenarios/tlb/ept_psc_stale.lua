@@ -20,7 +20,7 @@ host{ frames = 0x4000 }
 -- the hypervisor cannot fix (a RAM gfn under a read-only EPT PDE), which
 -- crashes the domain.
 local function setup(name)
-  local d = domain{ name = name, gfns = 0x1000, ram = 0x400 }
+  local d = domain{ name = name, gfns = 0x1000, ram = 0x400, hap = "ept" }
   local pt = d:pagetable{ root = 0x10 }
   -- va 0x400000 + i pages -> gfn 0x200 + i: EPT PDE 1 (gpa 2..4 MiB),
   -- apart from the guest tables' gfns under EPT PDE 0.
@@ -34,7 +34,7 @@ local function setup(name)
 end
 
 local d, v, epde = setup("ept1")
-local other = domain{ name = "other", gfns = 0x100, ram = 0x10 }
+local other = domain{ name = "other", gfns = 0x100, ram = 0x10, hap = "ept" }
 local r = v:write(0x400000, 0x11)
 expect(r.ok and r.tlb == "walk")
 local st0 = v:tlb_stats()
