@@ -213,3 +213,33 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         base = e & 0x000FFFFFFFFFF000ULL;
     }
 }
+
+/* Does the EPT entry p (an EPT PSC entry some CPU holds) equal what a walk
+ * of the tables in memory now would cache (SDM 29.4.1: the next table's
+ * address, the R/W/X AND from the root down to it)?  Bit 3 of p->rights
+ * (bit 10's AND, MBEC) may be set only where every entry down to it has
+ * bit 10; clear is always taken (a walk without MBEC caches none). */
+bool oracle_ept_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, unsigned levels,
+                              const struct oracle_epsc *p)
+{
+    unsigned nlev = levels == 5 ? 5 : 4;
+    if (p->level < 2 || p->level > nlev)
+        return false;
+    uint64_t gpa = p->gpa_prefix << (12 + 9 * (p->level - 1));
+    uint64_t base = root_mfn << 12;
+    unsigned rights = 7;
+    bool xu_all = true;
+    for (unsigned lvl = nlev; lvl >= p->level; lvl--) {
+        uint64_t e = oracle_peek64(mem, nr_frames,
+                                   base + 8 * ((gpa >> (12 + 9 * (lvl - 1))) & 0x1FF));
+        bool xu = (e >> 10) & 1, big;
+        if (((e & OE_RWX) == 0 && !xu) || oe_bad(e, lvl, 52, &big) || big)
+            return false; /* nothing is cached from it */
+        rights &= (unsigned)(e & OE_RWX);
+        xu_all = xu_all && xu;
+        base = e & 0x000FFFFFFFFFF000ULL;
+    }
+    return base == p->table_hpa && (p->rights & 7) == rights
+           && (!(p->rights & 8) || xu_all);
+}

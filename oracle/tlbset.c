@@ -206,6 +206,20 @@ static void ts_epsc_note(struct oracle_tlbset *s, const struct ts_epsc *n)
     s->ge[s->nge++] = *n;
 }
 
+void oracle_tlbset_epsc_add(struct oracle_tlbset *s, uint64_t eptp,
+                            const struct oracle_epsc *p)
+{
+    struct ts_epsc n = ts_epsc_of(eptp, p);
+    ts_epsc_note(s, &n);
+}
+
+void oracle_tlbset_npsc_add(struct oracle_tlbset *s, uint16_t asid,
+                            uint64_t root, const struct oracle_npsc *p)
+{
+    struct ts_npsc n = ts_npsc_of(asid, root, p);
+    ts_npsc_note(s, &n);
+}
+
 /* Paging modes of PSC entries: IA-32e, 32-bit, PAE (32-bit and PAE
  * paging cache only PDEs, SDM 4.10.3.1). */
 enum { TS_M_LONG, TS_M_32, TS_M_PAE };

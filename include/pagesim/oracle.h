@@ -502,6 +502,15 @@ size_t oracle_tlbset_npsc_size(const struct oracle_tlbset *s);
 bool oracle_tlbset_epsc_allows(const struct oracle_tlbset *s, uint64_t eptp,
                                const struct oracle_epsc *p);
 size_t oracle_tlbset_epsc_size(const struct oracle_tlbset *s);
+/* Add an entry a CPU may hold (one oracle_ept_entry_current() /
+ * oracle_npt_entry_current() found equal to memory): eng_psc_seed(), when
+ * a domain's first raw entry is written without the flush, so that the
+ * entries the model cached while the oracle still predicted from its flat
+ * P2M (no raw walks, nothing noted) are known. */
+void oracle_tlbset_epsc_add(struct oracle_tlbset *s, uint64_t eptp,
+                            const struct oracle_epsc *p);
+void oracle_tlbset_npsc_add(struct oracle_tlbset *s, uint16_t asid,
+                            uint64_t root, const struct oracle_npsc *p);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 
@@ -576,6 +585,15 @@ struct oracle_nptp {
     const struct oracle_npsc *starts;
     unsigned nstarts;
 };
+
+/* Is p what a walk of the raw tables in memory would cache now (the EPT
+ * / nested entry at its level present, no leaf, the same next table and
+ * the same rights ANDed from the root)? */
+bool oracle_ept_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, unsigned levels,
+                              const struct oracle_epsc *p);
+bool oracle_npt_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, const struct oracle_npsc *p);
 
 void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
                       const struct oracle_nptp *p, uint64_t gpa,

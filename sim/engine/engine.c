@@ -577,6 +577,45 @@ int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
     return rc;
 }
 
+unsigned eng_psc_seed(struct engine *e, struct domain *d)
+{
+    uint64_t root = mfn_x(d->ept_root);
+    unsigned added = 0;
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        struct vcpu *v = e->vcpus[i];
+        if (v->d != d || !v->tlb || !v->tset || d->shadow)
+            continue;
+        if (d->npt) {
+            struct tlb_npsc_ent me[ORACLE_MAX_NPSC_START];
+            unsigned nm = tlb_npsc_list(v->tlb, root, v->vpid, me, ORACLE_MAX_NPSC_START);
+            for (unsigned j = 0; j < nm; j++) {
+                struct oracle_npsc q = { (unsigned)me[j].level, me[j].gpa_prefix,
+                                         me[j].table_hpa, (me[j].rights & PTE_U) != 0,
+                                         (me[j].rights & PTE_W) != 0,
+                                         (me[j].rights & PTE_NX) != 0 };
+                if (oracle_npt_entry_current(e->host->mem, e->host->nr_frames, root, &q)) {
+                    oracle_tlbset_npsc_add(v->tset, v->vpid, root, &q);
+                    added++;
+                }
+            }
+            continue;
+        }
+        struct tlb_epsc_ent me[ORACLE_MAX_EPSC_START];
+        unsigned nm = tlb_epsc_list(v->tlb, root, me, ORACLE_MAX_EPSC_START);
+        for (unsigned j = 0; j < nm; j++) {
+            struct oracle_epsc q = { (unsigned)me[j].level, me[j].gpa_prefix,
+                                     me[j].table_hpa,
+                                     (unsigned)(me[j].rights & 7)
+                                         | ((me[j].rights & EPT_XU) ? 8u : 0u) };
+            if (oracle_ept_entry_current(e->host->mem, e->host->nr_frames, root, 4, &q)) {
+                oracle_tlbset_epsc_add(v->tset, root, &q);
+                added++;
+            }
+        }
+    }
+    return added;
+}
+
 /* ---- hypervisor operations --------------------------------------------------------- */
 
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)

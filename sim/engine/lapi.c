@@ -1110,13 +1110,10 @@ static int raw_set(lua_State *L, const struct raw_fmt *f)
     }
     /* The oracle notes cached (PSC) entries only from its own walks of
      * raw tables, which start with the domain's first raw entry: before
-     * it, entries the model cached are unknown to the oracle's set, and a
-     * stale one would be reported as a divergence. */
+     * it, it learns the entries the model cached from the tables as they
+     * are before this write (eng_psc_seed()). */
     if (!flush && !LS(L)->ept_raw[d->id])
-        return lerror(L, "%s: flush = false needs a domain with raw entries "
-                         "already (the oracle learns cached entries only from "
-                         "its raw walks): write one entry of domain '%s' with "
-                         "the flush first", f->set, d->name);
+        (void)eng_psc_seed(e, d);
     e->skip_flush_once = !flush;
     int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
     e->skip_flush_once = false;

@@ -1345,3 +1345,40 @@ Test(tlb, oracle_epsc_starts_and_set)
     cr_assert_eq(oracle_tlbset_epsc_size(s), 0, "TLB_CONTROL 1");
     oracle_tlbset_destroy(s);
 }
+
+/* eng_psc_seed()'s check: an entry some CPU holds equals what a walk of
+ * the tables now would cache (next table, rights ANDed from the root). */
+Test(tlb, oracle_psc_entries_current)
+{
+    struct oracle_epsc pde = { 2, 0, 4ULL << 12, 7 }, pdpte = { 3, 0, 3ULL << 12, 7 };
+    cr_assert(oracle_ept_entry_current(hm, 1024, 1, 4, &pde));
+    cr_assert(oracle_ept_entry_current(hm, 1024, 1, 4, &pdpte));
+    struct oracle_epsc xu = pde;
+    xu.rights |= 8;
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &xu), "no bit 10 in the tables");
+    struct oracle_epsc other = { 2, 0, 5ULL << 12, 7 };
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &other), "another table");
+    w(2, 0, (3ULL << 12) | EPT_R | EPT_X);
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &pde), "the PDPTE's R/X not ANDed in");
+    pde.rights = EPT_R | EPT_X;
+    cr_assert(oracle_ept_entry_current(hm, 1024, 1, 4, &pde));
+    w(3, 0, (4ULL << 12) | EPT_R | EPT_X | EPT_PS);
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &pde), "a leaf is no PSC entry");
+    npt_tables();
+    struct oracle_npsc n = { 2, 0, (NROOT + 3) << 12, true, true, false };
+    cr_assert(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    n.nx = true;
+    cr_assert_not(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    n.nx = false;
+    w(NROOT + 1, 0, ((NROOT + 2) << 12) | PTE_P | PTE_U | PTE_A); /* nPDPTE read-only */
+    cr_assert_not(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    n.w = false;
+    cr_assert(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    /* The set takes such an entry. */
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    oracle_tlbset_epsc_add(s, 1, &pde);
+    oracle_tlbset_npsc_add(s, 1, NROOT, &n);
+    cr_assert(oracle_tlbset_epsc_allows(s, 1, &pde));
+    cr_assert(oracle_tlbset_npsc_allows(s, 1, NROOT, &n));
+    oracle_tlbset_destroy(s);
+}
