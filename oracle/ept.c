@@ -4,10 +4,12 @@
  * (docs/translation-rules.md "EPT walk"; SDM Vol. 3C 29.3).
  *
  * Written from the rules, sharing nothing with model/ept.c: the walk is a
- * loop from the root that first collects the entries it reads, then judges
- * the collected path (misconfiguration per entry in walk order, the first
- * non-present entry, the permissions at the leaf), then computes the A/D
- * image.  Memory is only read.
+ * loop from the root -- or from below an EPT paging-structure-cache entry
+ * the caller allows (oracle_eptp.starts) -- that first collects the
+ * entries it reads, then judges the collected path (misconfiguration per
+ * entry in walk order, the first non-present entry, the permissions at the
+ * leaf), then computes the A/D image and the EPT PSC entries a CPU may now
+ * hold.  Memory is only read.
  */
 #include <string.h>
 

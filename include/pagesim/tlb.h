@@ -180,8 +180,10 @@ struct tlb_epsc_ent {
 };
 /* The valid EPT PSC entries of EPTP root, at most max of them, deepest
  * level first; returns how many.  No side effects: the engine hands them
- * to the oracle before the model walks.  None with a profile whose
- * epsc[] arrays serve as the NPT PSC (their entries carry an ASID). */
+ * to the oracle before the model walks.  EPT entries carry VPID 0; NPT
+ * PSC entries in the same arrays (AMD profile) carry their ASID and are
+ * left out (the engine asks only for EPT domains, whose roots no NPT
+ * entry has). */
 unsigned tlb_epsc_list(const struct mmu_tlb *t, uint64_t root,
                        struct tlb_epsc_ent *out, unsigned max);
 

@@ -1549,7 +1549,8 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
          * no longer holds (an INVEPT of its EPTP or of all contexts came
          * since, SDM 29.4.3.1) is never given, so a model walking from it
          * differs from the fresh prediction. */
-        if (v->tlb && !v->d->npt && !v->d->shadow) {
+        if (v->tlb && !v->d->npt && !v->d->shadow
+            && oracle_tlbset_epsc_size(v->tset)) { /* else none is allowed */
             struct tlb_epsc_ent me[ORACLE_MAX_EPSC_START];
             struct oracle_epsc os[ORACLE_MAX_EPSC_START];
             unsigned nm = tlb_epsc_list(v->tlb, eptp, me, ORACLE_MAX_EPSC_START);
