@@ -164,9 +164,8 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
             out->shift = shift;
             out->rights = rights | (p->mbec && xu_all ? 8u : 0u);
             /* The entries above the leaf: what an EPT PSC may now hold
-             * (SDM 29.4.2: never from a not-present or misconfigured
-             * entry; here only from a walk that succeeded, as the model
-             * fills). */
+             * (only from a walk that succeeded, as the model fills: every
+             * entry on it present and well configured). */
             for (unsigned i = 0; i + 1 < n && out->nepsc < 4; i++) {
                 unsigned el = top - i;
                 out->epsc[out->nepsc++] = (struct oracle_epsc){
