@@ -266,7 +266,8 @@ void ept_translate_la(struct hostmem *hm, const struct mmu_ept *ept, gpa_t gpa,
         for (int level = top; level > leaf_level; level--) {
             p &= nonleaf[level] & pmask;
             mmu_epsc_fill(ept->epsc, mfn_x(ept->root), gpa_x(gpa), level,
-                          nonleaf[level] & EPT_ADDR_MASK, p);
+                          nonleaf[level] & EPT_ADDR_MASK,
+                          MUTANT(MUT_EPSC_OWN_RIGHTS) ? nonleaf[level] & pmask : p);
         }
     }
 

@@ -762,12 +762,13 @@ static void psc_drop(struct mmu_tlb *t, bool any_vpid, uint16_t vpid,
 }
 
 /* Drops EPT PSC entries of one EPTP root (all: every one) and the guest
- * PSC entries tagged with it. */
-static void epsc_drop(struct mmu_tlb *t, bool all, uint64_t root)
+ * PSC entries tagged with it (keep_ept: the guest PSC entries only, the
+ * mutants epsc_keep_on_invept_single / _all). */
+static void epsc_drop_k(struct mmu_tlb *t, bool all, uint64_t root, bool keep_ept)
 {
     for (int l = 2; l <= 5; l++) {
         struct psc_arr *as[2] = { &t->psc[l], &t->epsc.a[l] };
-        for (int j = 0; j < 2; j++) {
+        for (int j = 0; j < 2 - keep_ept; j++) {
             if (!as[j]->any && !pagesim_mutants)
                 continue; /* see psc_arr.any */
             for (size_t i = 0; as[j]->e && i < (size_t)as[j]->sets * as[j]->ways; i++)
@@ -803,6 +804,11 @@ static bool epsc_find(struct mmu_epsc *c, uint64_t root, uint16_t vpid,
         return true;
     }
     return false;
+}
+
+static void epsc_drop(struct mmu_tlb *t, bool all, uint64_t root)
+{
+    epsc_drop_k(t, all, root, false);
 }
 
 bool mmu_epsc_lookup(struct mmu_epsc *c, uint64_t root, uint64_t gpa,
@@ -861,6 +867,26 @@ unsigned tlb_npsc_list(const struct mmu_tlb *t, uint64_t root, uint16_t asid,
             if (e->valid && e->eptp == root && e->vpid == asid)
                 out[n++] = (struct tlb_npsc_ent){ l, root, e->tag, e->tbl_hpa,
                                                   e->rights, asid };
+        }
+    }
+    return n;
+}
+
+unsigned tlb_epsc_list(const struct mmu_tlb *t, uint64_t root,
+                       struct tlb_epsc_ent *out, unsigned max)
+{
+    unsigned n = 0;
+    if (!t)
+        return 0;
+    for (int l = 2; l <= 5; l++) {
+        const struct psc_arr *a = &t->epsc.a[l];
+        for (size_t i = 0; a->e && i < (size_t)a->sets * a->ways && n < max; i++) {
+            const struct psce *e = &a->e[i];
+            /* EPT entries carry VPID 0 (mmu_epsc_fill()); an NPT PSC
+             * entry's vpid is its ASID. */
+            if (e->valid && e->eptp == root && e->vpid == 0)
+                out[n++] = (struct tlb_epsc_ent){ l, root, e->tag, e->tbl_hpa,
+                                                  e->rights };
         }
     }
     return n;
@@ -1987,7 +2013,10 @@ void tlb_invept(struct mmu_tlb *t, unsigned type, uint64_t eptp_root)
      * visits only the sets filled after this one (tlb_arr.occ). */
     if (type == 2)
         occ_clear_all(t);
-    /* Combined and guest-physical mappings of the EPTP (SDM 28.4.3.1). */
+    /* Combined and guest-physical mappings of the EPTP (SDM 28.4.3.1).
+     * The mutants leave the guest-physical ones (the EPT PSCs). */
+    bool keep = type == 1 ? MUTANT(MUT_EPSC_KEEP_ON_INVEPT_SINGLE)
+                          : MUTANT(MUT_EPSC_KEEP_ON_INVEPT_ALL);
     if (type == 1 || type == 2)
-        epsc_drop(t, type == 2, eptp_root);
+        epsc_drop_k(t, type == 2, eptp_root, keep);
 }

@@ -4,10 +4,12 @@
  * (docs/translation-rules.md "EPT walk"; SDM Vol. 3C 29.3).
  *
  * Written from the rules, sharing nothing with model/ept.c: the walk is a
- * loop from the root that first collects the entries it reads, then judges
- * the collected path (misconfiguration per entry in walk order, the first
- * non-present entry, the permissions at the leaf), then computes the A/D
- * image.  Memory is only read.
+ * loop from the root -- or from below an EPT paging-structure-cache entry
+ * the caller allows (oracle_eptp.starts) -- that first collects the
+ * entries it reads, then judges the collected path (misconfiguration per
+ * entry in walk order, the first non-present entry, the permissions at the
+ * leaf), then computes the A/D image and the EPT PSC entries a CPU may now
+ * hold.  Memory is only read.
  */
 #include <string.h>
 
@@ -99,10 +101,32 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
     bool xu_all = true; /* AND of bit 10 over the walk */
 
     uint64_t addr[5], val[5];
-    unsigned n = 0;
+    unsigned n = 0, top = nlev, skipped = 0;
     uint64_t base = p->root_mfn << 12;
     unsigned rights = 7;
-    for (unsigned lvl = nlev; lvl >= 1; lvl--) {
+    /* An EPT paging-structure-cache start (SDM 29.4.1: a cached
+     * guest-physical mapping holds the next table's address and the AND
+     * of the rights down to it): the deepest one covering gpa. */
+    const struct oracle_epsc *st = NULL;
+    for (unsigned i = 0; i < p->nstarts; i++) {
+        const struct oracle_epsc *c = &p->starts[i];
+        if (c->level >= 2 && c->level <= nlev
+            && c->gpa_prefix == gpa >> (12 + 9 * (c->level - 1))
+            && (!st || c->level < st->level))
+            st = c;
+    }
+    if (st) {
+        top = st->level - 1;
+        skipped = nlev - top;
+        base = st->table_hpa & 0x000FFFFFFFFFF000ULL;
+        rights = st->rights & 7;
+        xu_all = p->mbec && (st->rights & 8);
+        out->refs = skipped; /* as if made, as the model counts them */
+    }
+    /* The non-leaf entries read, for the EPT PSC entries of an OE_OK. */
+    unsigned crights[5];
+    bool cxu[5];
+    for (unsigned lvl = top; lvl >= 1; lvl--) {
         unsigned shift = 12 + 9 * (lvl - 1);
         addr[n] = base + 8 * ((gpa >> shift) & 0x1FF);
         val[n] = ov_peek(mem, nr_frames, ov, addr[n]);
@@ -121,6 +145,8 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         }
         rights &= (unsigned)(e & OE_RWX);
         xu_all = xu_all && xu;
+        crights[n - 1] = rights;
+        cxu[n - 1] = xu_all;
         if (lvl == 1 || big) {
             bool allowed = need_xu ? xu_all : (rights & need) == need;
             if (!allowed) {
@@ -137,6 +163,16 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
             out->ipat = (e >> 6) & 1;
             out->shift = shift;
             out->rights = rights | (p->mbec && xu_all ? 8u : 0u);
+            /* The entries above the leaf: what an EPT PSC may now hold
+             * (only from a walk that succeeded, as the model fills: every
+             * entry on it present and well configured). */
+            for (unsigned i = 0; i + 1 < n && out->nepsc < 4; i++) {
+                unsigned el = top - i;
+                out->epsc[out->nepsc++] = (struct oracle_epsc){
+                    el, gpa >> (12 + 9 * (el - 1)),
+                    val[i] & 0x000FFFFFFFFFF000ULL,
+                    crights[i] | (p->mbec && cxu[i] ? 8u : 0u) };
+            }
             if (p->ad && p->pml) {
                 /* PML (SDM 29.3.6): a flag to set with the index out of
                  * 0..511 is a log-full exit; a D set 0 -> 1 is logged. */
@@ -148,7 +184,7 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
                 if ((flags_to_set || d_set) && p->pml_index > 511) {
                     memset(out, 0, sizeof(*out));
                     out->outcome = OE_PML_FULL;
-                    out->refs = n;
+                    out->refs = skipped + n;
                     out->pml_index = p->pml_index;
                     return;
                 }
@@ -177,4 +213,34 @@ void oracle_ept_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
         }
         base = e & 0x000FFFFFFFFFF000ULL;
     }
+}
+
+/* Does the EPT entry p (an EPT PSC entry some CPU holds) equal what a walk
+ * of the tables in memory now would cache (SDM 29.4.1: the next table's
+ * address, the R/W/X AND from the root down to it)?  Bit 3 of p->rights
+ * (bit 10's AND, MBEC) may be set only where every entry down to it has
+ * bit 10; clear is always taken (a walk without MBEC caches none). */
+bool oracle_ept_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, unsigned levels,
+                              const struct oracle_epsc *p)
+{
+    unsigned nlev = levels == 5 ? 5 : 4;
+    if (p->level < 2 || p->level > nlev)
+        return false;
+    uint64_t gpa = p->gpa_prefix << (12 + 9 * (p->level - 1));
+    uint64_t base = root_mfn << 12;
+    unsigned rights = 7;
+    bool xu_all = true;
+    for (unsigned lvl = nlev; lvl >= p->level; lvl--) {
+        uint64_t e = oracle_peek64(mem, nr_frames,
+                                   base + 8 * ((gpa >> (12 + 9 * (lvl - 1))) & 0x1FF));
+        bool xu = (e >> 10) & 1, big;
+        if (((e & OE_RWX) == 0 && !xu) || oe_bad(e, lvl, 52, &big) || big)
+            return false; /* nothing is cached from it */
+        rights &= (unsigned)(e & OE_RWX);
+        xu_all = xu_all && xu;
+        base = e & 0x000FFFFFFFFFF000ULL;
+    }
+    return base == p->table_hpa && (p->rights & 7) == rights
+           && (!(p->rights & 8) || xu_all);
 }

@@ -203,3 +203,27 @@ unsigned oracle_npt_recalc_type(const struct oracle_dom *od, unsigned t)
         return t;
     return od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
 }
+
+/* Does the nested entry p (an NPT PSC entry some CPU holds) equal what a
+ * nested walk of the tables in memory now would cache (the next table's
+ * address; U/S, R/W ANDed and XD ORed from the root down to it)? */
+bool oracle_npt_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, const struct oracle_npsc *p)
+{
+    if (p->level < 2 || p->level > 4)
+        return false;
+    uint64_t gpa = p->gpa_prefix << (12 + 9 * (p->level - 1));
+    uint64_t base = root_mfn << 12;
+    bool us = true, rw = true, xd = false;
+    for (unsigned lvl = 4; lvl >= p->level; lvl--) {
+        uint64_t e = oracle_peek64(mem, nr_frames,
+                                   base + 8 * ((gpa >> (12 + 9 * (lvl - 1))) & 0x1FF));
+        if (!(e & ON_P) || (lvl < 4 && (e & ON_PS)))
+            return false; /* not present, or a leaf: nothing cached */
+        us = us && (e & ON_US);
+        rw = rw && (e & ON_RW);
+        xd = xd || (e & ON_XD);
+        base = e & ON_ADDR;
+    }
+    return base == p->table_hpa && us == p->u && rw == p->w && xd == p->nx;
+}

@@ -137,6 +137,11 @@ struct oracle_dom {
     /* ... and the page-walk-cache entries its guest walk may use. */
     const struct oracle_pwc *pwc_start;
     unsigned npwc_start;
+    /* The same for Intel EPT: the EPT PSC entries its raw EPT walks may
+     * start from, and those its successful ones filled. */
+    const struct oracle_epsc *epsc_start;
+    unsigned nepsc_start, nepsc_note;
+    struct oracle_epsc epsc_note[ORACLE_MAX_EPSC];
     uint64_t npt_rc_lo[ORACLE_MAX_EXITS], npt_rc_hi[ORACLE_MAX_EXITS];
     bool shadow; /* oracle_op_shadow(): hap = "none" */
     uint8_t *raw;           /* NULL until the first raw entry */
@@ -246,6 +251,9 @@ struct oracle {
     /* oracle_set_pwc_entries() for the next access. */
     unsigned npwc_start;
     struct oracle_pwc pwc_start[ORACLE_MAX_PWC_START];
+    /* oracle_set_epsc_starts() for the next access. */
+    unsigned nepsc_start;
+    struct oracle_epsc epsc_start[ORACLE_MAX_EPSC_START];
 };
 /* Frame m's per-frame oracle state (m2p, xrefs, orphan, shr_handle,
  * shr_sum) changes: oracle_check() re-checks the frames so marked, and

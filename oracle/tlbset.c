@@ -58,6 +58,16 @@ struct ts_pwc {
     uint64_t eptp, gpa, val;
 };
 
+/* An EPT paging-structure-cache entry a CPU may hold (Intel EPT, a
+ * guest-physical mapping): the EPT entry p, tagged by the EPTP's root
+ * frame only (SDM 29.4.1: guest-physical mappings carry no VPID or
+ * PCID).  Kept from every predicted successful raw EPT walk until an
+ * INVEPT of that EPTP or of all contexts. */
+struct ts_epsc {
+    uint64_t eptp;
+    struct oracle_epsc p;
+};
+
 struct oracle_tlbset {
     struct ts_pwc *w;
     size_t nw, wcap;
@@ -67,6 +77,8 @@ struct oracle_tlbset {
     size_t np, pcap;
     struct ts_npsc *q;
     size_t nq, qcap;
+    struct ts_epsc *ge; /* EPT PSC entries (guest-physical mappings) */
+    size_t nge, gecap;
     /* The PAE PDPTE registers as last loaded (oracle_pae_load()), for CR3
      * pae_cr3. */
     bool pae_valid;
@@ -85,6 +97,7 @@ void oracle_tlbset_destroy(struct oracle_tlbset *s)
         free(s->p);
         free(s->q);
         free(s->w);
+        free(s->ge);
     }
     free(s);
 }
@@ -149,6 +162,75 @@ static void ts_npsc_note(struct oracle_tlbset *s, const struct ts_npsc *n)
         s->qcap = cap;
     }
     s->q[s->nq++] = *n;
+}
+
+/* ---- EPT paging-structure caches (guest-physical mappings) ---- */
+
+size_t oracle_tlbset_epsc_size(const struct oracle_tlbset *s)
+{
+    return s->nge;
+}
+
+/* Remove EPT PSC entries for which cond holds. */
+#define TS_EPSC_FILTER(s, e, cond)                                             \
+    do {                                                                       \
+        size_t j_ = 0;                                                         \
+        for (size_t i_ = 0; i_ < (s)->nge; i_++) {                             \
+            const struct ts_epsc *e = &(s)->ge[i_];                            \
+            if (!(cond))                                                       \
+                (s)->ge[j_++] = *e;                                            \
+        }                                                                      \
+        (s)->nge = j_;                                                         \
+    } while (0)
+
+static struct ts_epsc ts_epsc_of(uint64_t eptp, const struct oracle_epsc *p)
+{
+    struct ts_epsc n;
+    memset(&n, 0, sizeof(n)); /* padding: entries compare by memcmp */
+    n.eptp = eptp;
+    n.p.level = p->level, n.p.gpa_prefix = p->gpa_prefix;
+    n.p.table_hpa = p->table_hpa, n.p.rights = p->rights;
+    return n;
+}
+
+bool oracle_tlbset_epsc_allows(const struct oracle_tlbset *s, uint64_t eptp,
+                               const struct oracle_epsc *p)
+{
+    struct ts_epsc n = ts_epsc_of(eptp, p);
+    for (size_t i = 0; i < s->nge; i++)
+        if (!memcmp(&s->ge[i], &n, sizeof(n)))
+            return true;
+    return false;
+}
+
+static void ts_epsc_note(struct oracle_tlbset *s, const struct ts_epsc *n)
+{
+    for (size_t i = 0; i < s->nge; i++)
+        if (!memcmp(&s->ge[i], n, sizeof(*n)))
+            return;
+    if (s->nge == s->gecap) {
+        size_t cap = s->gecap ? 2 * s->gecap : 64;
+        struct ts_epsc *v = realloc(s->ge, cap * sizeof(*v));
+        if (!v)
+            return; /* the entry is not allowed: a stricter check */
+        s->ge = v;
+        s->gecap = cap;
+    }
+    s->ge[s->nge++] = *n;
+}
+
+void oracle_tlbset_epsc_add(struct oracle_tlbset *s, uint64_t eptp,
+                            const struct oracle_epsc *p)
+{
+    struct ts_epsc n = ts_epsc_of(eptp, p);
+    ts_epsc_note(s, &n);
+}
+
+void oracle_tlbset_npsc_add(struct oracle_tlbset *s, uint16_t asid,
+                            uint64_t root, const struct oracle_npsc *p)
+{
+    struct ts_npsc n = ts_npsc_of(asid, root, p);
+    ts_npsc_note(s, &n);
 }
 
 /* Paging modes of PSC entries: IA-32e, 32-bit, PAE (32-bit and PAE
@@ -329,6 +411,11 @@ void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
     for (unsigned i = 0; i < x->nnpsc && i < ORACLE_MAX_NPSC; i++) {
         struct ts_npsc n = ts_npsc_of(vpid, x->npsc_root, &x->npsc_used[i]);
         ts_npsc_note(s, &n);
+    }
+    /* EPT PSC entries: likewise from each raw EPT walk that succeeded. */
+    for (unsigned i = 0; i < x->nepsc && i < ORACLE_MAX_EPSC; i++) {
+        struct ts_epsc n = ts_epsc_of(x->epsc_root, &x->epsc_used[i]);
+        ts_epsc_note(s, &n);
     }
     if (x->final != OR_OK)
         return;
@@ -522,6 +609,7 @@ void oracle_tlbset_tlb_control(struct oracle_tlbset *s, unsigned ctl, uint16_t a
         TS_PSC_FILTER(s, e, true);
         TS_NPSC_FILTER(s, e, true);
         TS_PWC_FILTER(s, e, true);
+        TS_EPSC_FILTER(s, e, true); /* the model's epsc_drop(all) */
         break;
     case 3:
         TS_FILTER(s, e, e->vpid == asid);
@@ -594,6 +682,9 @@ void oracle_tlbset_invept(struct oracle_tlbset *s, unsigned type,
     /* The engine's flush after a hypervisor operation (type 2) stands for
      * Xen's flush after P2M changes (NPT: a new ASID generation). */
     TS_NPSC_FILTER(s, e, type == 2 || e->root == eptp);
+    /* Guest-physical mappings (SDM 29.4.3.1): single-context those of the
+     * EPTP, all-context every one. */
+    TS_EPSC_FILTER(s, e, type == 2 || e->eptp == eptp);
 }
 
 void oracle_tlbset_pae_set(struct oracle_tlbset *s, bool valid, uint64_t cr3,

@@ -208,13 +208,17 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
                              .ad = od->ept_ad, .mbec = cpu->mbec,
                              .user_la = user_la, .pml = pml,
                              .pml_log = pml ? od->pml_log[v] : 0,
-                             .pml_index = pml ? od->pml_idx[v] : 0 };
+                             .pml_index = pml ? od->pml_idx[v] : 0,
+                             .starts = od->epsc_start,
+                             .nstarts = od->nepsc_start };
     struct oracle_ept_result r;
     oracle_ept_xlate_ov(mem, nr_frames, &p, gpa, k, paging, ov, &r);
     x->refs = r.refs;
     switch (r.outcome) {
     case OE_OK:
         x->ok = true;
+        for (unsigned i = 0; i < r.nepsc && od->nepsc_note < ORACLE_MAX_EPSC; i++)
+            od->epsc_note[od->nepsc_note++] = r.epsc[i];
         if (r.pml_logged) {
             /* The processor wrote the log entry: remember the gpa (our
              * own copy of the log) and check the entry as an update. */
@@ -946,6 +950,8 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     o->nnpsc_start = 0;
     unsigned npwc = o->npwc_start;
     o->npwc_start = 0;
+    unsigned nestart = o->nepsc_start; /* likewise */
+    o->nepsc_start = 0;
     memset(out, 0, sizeof(*out));
     out->final = OR_CRASH;
     if (!od)
@@ -977,6 +983,9 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     od->nnpsc_note = 0;
     od->pwc_start = o->pwc_start;
     od->npwc_start = npwc;
+    od->epsc_start = o->epsc_start;
+    od->nepsc_start = nestart;
+    od->nepsc_note = 0;
     walk_o = o;
     oracle_access_attempts(o, od, cpu, mem, va, k, width, start, &ov, out);
     walk_o = NULL;
@@ -985,6 +994,10 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     out->nnpsc = od->nnpsc_note;
     out->npsc_root = od->root_mfn;
     memcpy(out->npsc_used, od->npsc_note, sizeof(out->npsc_used));
+    od->nepsc_start = 0;
+    out->nepsc = od->nepsc_note;
+    out->epsc_root = od->root_mfn;
+    memcpy(out->epsc_used, od->epsc_note, sizeof(out->epsc_used));
     /* The EPT entries whose A/D flags the access set (raw walks only). */
     out->nept = ov.n;
     for (unsigned i = 0; i < ov.n; i++) {
@@ -1015,6 +1028,13 @@ void oracle_set_pwc_entries(struct oracle *o, const struct oracle_pwc *s,
 {
     o->npwc_start = n < ORACLE_MAX_PWC_START ? n : ORACLE_MAX_PWC_START;
     memcpy(o->pwc_start, s, o->npwc_start * sizeof(*s));
+}
+
+void oracle_set_epsc_starts(struct oracle *o, const struct oracle_epsc *s,
+                            unsigned n)
+{
+    o->nepsc_start = n < ORACLE_MAX_EPSC_START ? n : ORACLE_MAX_EPSC_START;
+    memcpy(o->epsc_start, s, o->nepsc_start * sizeof(*s));
 }
 
 /* What oracle_handle_exit() leaves the access to do: re-execute it, or

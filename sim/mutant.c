@@ -77,6 +77,9 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_PWC_KEYED_BY_PREFIX, "pwc_keyed_by_prefix" },
     { MUT_PWC_KEEP_ON_INVLPGA, "pwc_keep_on_invlpga" },
     { MUT_PWC_KEEP_ON_TLBCTL, "pwc_keep_on_tlbctl" },
+    { MUT_EPSC_KEEP_ON_INVEPT_SINGLE, "epsc_keep_on_invept_single" },
+    { MUT_EPSC_KEEP_ON_INVEPT_ALL, "epsc_keep_on_invept_all" },
+    { MUT_EPSC_OWN_RIGHTS, "epsc_own_rights" },
 };
 
 const char *mutant_name(mutset_t bit)

@@ -235,6 +235,16 @@ typedef unsigned __int128 mutset_t;
 /* model (issue 4): a VMRUN with TLB_CONTROL 3 or 7 leaves the ASID's NPT
  * paging-structure-cache entries in place. */
 #define MUT_NPT_PSC_KEEP_ON_TLBCTL (UINT64_C(1) << 63)
+/* model (issue 4): a single-context INVEPT leaves the EPTP's EPT
+ * paging-structure-cache entries (guest-physical mappings) in place. */
+#define MUT_EPSC_KEEP_ON_INVEPT_SINGLE MUTSET_BIT(72)
+/* model (issue 4): an all-context INVEPT (also the engine's flush after
+ * every hypervisor operation) leaves the EPT PSC entries in place. */
+#define MUT_EPSC_KEEP_ON_INVEPT_ALL MUTSET_BIT(73)
+/* model (issue 4): an EPT PSC entry caches its own entry's R/W/X, not the
+ * AND of the entries above it (SDM 29.4.1), so a walk starting below it
+ * misses an upper level's restriction. */
+#define MUT_EPSC_OWN_RIGHTS MUTSET_BIT(74)
 
 /* engine (issue 6): oracle_check()'s restricted per-domain half drops
  * the gfns that changed (oracle_check_skip_gfns()): the gfns under

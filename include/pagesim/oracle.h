@@ -279,6 +279,19 @@ struct oracle_pwc {
     uint64_t gpa, val;
 };
 #define ORACLE_MAX_PWC_START 128 /* oracle_set_pwc_entries() */
+/* Intel EPT: an EPT paging-structure-cache entry a CPU may hold (a
+ * "guest-physical mapping", SDM Vol. 3C 29.4.1 / 28.3.1): the EPT entry at
+ * level 2 (EPT PDE) .. 5 (EPT PML5E) covering gpa_prefix =
+ * gpa >> (12 + 9 * (level - 1)), the next EPT table's host address, and
+ * the rights ANDed down to it: bits 2:0 R/W/X, bit 3 bit 10 (user-execute,
+ * with MBEC only). */
+struct oracle_epsc {
+    unsigned level;
+    uint64_t gpa_prefix, table_hpa;
+    unsigned rights;
+};
+#define ORACLE_MAX_EPSC 24
+#define ORACLE_MAX_EPSC_START 128 /* oracle_set_epsc_starts() */
 
 struct oracle_expect {
     enum oracle_final final;
@@ -347,6 +360,13 @@ struct oracle_expect {
      * CPU may now hold under the entry's own gpa (oracle_tlbset_note()). */
     unsigned npwc;
     struct oracle_pwc pwc[4];
+    /* Intel EPT (raw EPT walks): the EPT PSC entries of every EPT walk of
+     * the access that succeeded, under EPTP root frame epsc_root
+     * (oracle_tlbset_note() keeps them, even when the access then
+     * faults). */
+    unsigned nepsc;
+    uint64_t epsc_root;
+    struct oracle_epsc epsc_used[ORACLE_MAX_EPSC];
 };
 
 /* The NPT PSC entries the next oracle_access()/oracle_access_psc()'s raw
@@ -360,6 +380,10 @@ void oracle_set_npsc_starts(struct oracle *o, const struct oracle_npsc *s,
  * taken from the list, with no reference and no EPT walk; used by that
  * access only. */
 void oracle_set_pwc_entries(struct oracle *o, const struct oracle_pwc *s,
+                            unsigned n);
+/* The same for Intel EPT: the EPT PSC entries the next access's raw EPT
+ * walks may start from (oracle_tlbset_epsc_allows()); that access only. */
+void oracle_set_epsc_starts(struct oracle *o, const struct oracle_epsc *s,
                             unsigned n);
 
 /* Predicts the access and applies its side effects to the flat model
@@ -512,6 +536,24 @@ bool oracle_tlbset_pwc_allows(const struct oracle_tlbset *s,
                               const struct oracle_cpu *cpu, uint16_t vpid,
                               uint64_t eptp, const struct oracle_pwc *p);
 size_t oracle_tlbset_pwc_size(const struct oracle_tlbset *s);
+/* EPT paging-structure caches (guest-physical mappings, SDM Vol. 3C
+ * 29.4): oracle_tlbset_note() keeps x->epsc_used under EPTP root frame
+ * x->epsc_root; INVEPT 1 drops those of its EPTP, INVEPT 2 (and the
+ * engine's flush after a hypervisor operation) and TLB_CONTROL 1 all;
+ * INVVPID, INVLPG, INVPCID, MOV CR3 and #PF leave them (they name linear
+ * and combined mappings only).  Is p (under EPTP root eptp) one of them? */
+bool oracle_tlbset_epsc_allows(const struct oracle_tlbset *s, uint64_t eptp,
+                               const struct oracle_epsc *p);
+size_t oracle_tlbset_epsc_size(const struct oracle_tlbset *s);
+/* Add an entry a CPU may hold (one oracle_ept_entry_current() /
+ * oracle_npt_entry_current() found equal to memory): eng_psc_seed(), when
+ * a domain's first raw entry is written without the flush, so that the
+ * entries the model cached while the oracle still predicted from its flat
+ * P2M (no raw walks, nothing noted) are known. */
+void oracle_tlbset_epsc_add(struct oracle_tlbset *s, uint64_t eptp,
+                            const struct oracle_epsc *p);
+void oracle_tlbset_npsc_add(struct oracle_tlbset *s, uint16_t asid,
+                            uint64_t root, const struct oracle_npsc *p);
 
 /* ---- raw EPT (issue 4) ------------------------------------------------------------ */
 
@@ -531,6 +573,12 @@ struct oracle_eptp {
     bool pml;            /* page-modification logging (with ad) */
     uint64_t pml_log;    /* hpa of the 4 KiB log */
     unsigned pml_index;  /* the PML index before the access */
+    /* EPT PSC entries the walk may start from (the deepest one covering
+     * the gpa, as the model's lookup picks it): the entries down to its
+     * level are not read (nor their A flags set), the rights start as the
+     * entry's, and the skipped reads count in refs as if made. */
+    const struct oracle_epsc *starts;
+    unsigned nstarts;
 };
 
 enum oracle_ept_outcome { OE_OK = 0, OE_VIOLATION, OE_MISCONFIG,
@@ -555,6 +603,10 @@ struct oracle_ept_result {
      * a CPU may now hold). */
     unsigned nnpsc;
     struct oracle_npsc npsc[3];
+    /* EPT, OE_OK: the non-leaf EPT entries read (the EPT PSC entries a
+     * CPU may now hold). */
+    unsigned nepsc;
+    struct oracle_epsc epsc[4];
 };
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,
@@ -576,6 +628,15 @@ struct oracle_nptp {
     const struct oracle_npsc *starts;
     unsigned nstarts;
 };
+
+/* Is p what a walk of the raw tables in memory would cache now (the EPT
+ * / nested entry at its level present, no leaf, the same next table and
+ * the same rights ANDed from the root)? */
+bool oracle_ept_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, unsigned levels,
+                              const struct oracle_epsc *p);
+bool oracle_npt_entry_current(const struct hostmem *mem, uint64_t nr_frames,
+                              uint64_t root_mfn, const struct oracle_npsc *p);
 
 void oracle_npt_xlate(const struct hostmem *mem, uint64_t nr_frames,
                       const struct oracle_nptp *p, uint64_t gpa,

@@ -188,6 +188,23 @@ struct tlb_pwc_ent {
 unsigned tlb_pwc_list(const struct mmu_tlb *t, const struct mmu_cpu *cpu,
                       const struct mmu_ept *ept, uint16_t vpid,
                       struct tlb_pwc_ent *out, unsigned max);
+/* One EPT paging-structure-cache entry (Intel EPT, a guest-physical
+ * mapping, SDM Vol. 3C 29.4.1): the EPT entry at 'level' (2 EPT PDE ..
+ * 5 EPT PML5E) covering gpa_prefix = gpa >> (12 + 9 * (level - 1)) under
+ * EPTP root frame root, the next EPT table's address, and the rights
+ * ANDed down to it (EPT_R/W/X, and EPT_XU with MBEC). */
+struct tlb_epsc_ent {
+    int level;
+    uint64_t root, gpa_prefix, table_hpa, rights;
+};
+/* The valid EPT PSC entries of EPTP root, at most max of them, deepest
+ * level first; returns how many.  No side effects: the engine hands them
+ * to the oracle before the model walks.  EPT entries carry VPID 0; NPT
+ * PSC entries in the same arrays (AMD profile) carry their ASID and are
+ * left out (the engine asks only for EPT domains, whose roots no NPT
+ * entry has). */
+unsigned tlb_epsc_list(const struct mmu_tlb *t, uint64_t root,
+                       struct tlb_epsc_ent *out, unsigned max);
 
 /* Statistics. */
 struct tlb_stats {

@@ -627,6 +627,45 @@ static char *put_str(char *o, const char *s)
     return o + n;
 }
 
+unsigned eng_psc_seed(struct engine *e, struct domain *d)
+{
+    uint64_t root = mfn_x(d->ept_root);
+    unsigned added = 0;
+    for (unsigned i = 0; i < e->nvcpus; i++) {
+        struct vcpu *v = e->vcpus[i];
+        if (v->d != d || !v->tlb || !v->tset || d->shadow)
+            continue;
+        if (d->npt) {
+            struct tlb_npsc_ent me[ORACLE_MAX_NPSC_START];
+            unsigned nm = tlb_npsc_list(v->tlb, root, v->vpid, me, ORACLE_MAX_NPSC_START);
+            for (unsigned j = 0; j < nm; j++) {
+                struct oracle_npsc q = { (unsigned)me[j].level, me[j].gpa_prefix,
+                                         me[j].table_hpa, (me[j].rights & PTE_U) != 0,
+                                         (me[j].rights & PTE_W) != 0,
+                                         (me[j].rights & PTE_NX) != 0 };
+                if (oracle_npt_entry_current(e->host->mem, e->host->nr_frames, root, &q)) {
+                    oracle_tlbset_npsc_add(v->tset, v->vpid, root, &q);
+                    added++;
+                }
+            }
+            continue;
+        }
+        struct tlb_epsc_ent me[ORACLE_MAX_EPSC_START];
+        unsigned nm = tlb_epsc_list(v->tlb, root, me, ORACLE_MAX_EPSC_START);
+        for (unsigned j = 0; j < nm; j++) {
+            struct oracle_epsc q = { (unsigned)me[j].level, me[j].gpa_prefix,
+                                     me[j].table_hpa,
+                                     (unsigned)(me[j].rights & 7)
+                                         | ((me[j].rights & EPT_XU) ? 8u : 0u) };
+            if (oracle_ept_entry_current(e->host->mem, e->host->nr_frames, root, 4, &q)) {
+                oracle_tlbset_epsc_add(v->tset, root, &q);
+                added++;
+            }
+        }
+    }
+    return added;
+}
+
 /* ---- hypervisor operations --------------------------------------------------------- */
 
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
@@ -1078,9 +1117,12 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
         if (v->tset)
             oracle_tlbset_tlb_control(v->tset, type, (uint16_t)a);
     } else if (!strcmp(op, "invept")) {
-        tlb_invept(v->tlb, type, eptp);
+        /* b = 1: the descriptor names EPTP root a (v:invept(1, d) of
+         * another domain), else the vCPU's own. */
+        uint64_t ip = b ? a : eptp;
+        tlb_invept(v->tlb, type, ip);
         if (v->tset)
-            oracle_tlbset_invept(v->tset, type, eptp);
+            oracle_tlbset_invept(v->tset, type, ip);
     } else if (!strcmp(op, "flush")) {
         tlb_invvpid(v->tlb, 1, v->vpid, 0);
         if (v->tset)
@@ -1593,6 +1635,28 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                     ow[no++] = q;
             }
             oracle_set_pwc_entries(e->oracle, ow, no);
+        }
+        /* Intel EPT likewise: the model's EPT PSC entries (guest-physical
+         * mappings, tagged by the EPTP) that the oracle's set allows are
+         * the starts of the oracle's raw EPT walks; a stale one the set
+         * no longer holds (an INVEPT of its EPTP or of all contexts came
+         * since, SDM 29.4.3.1) is never given, so a model walking from it
+         * differs from the fresh prediction. */
+        if (v->tlb && !v->d->npt && !v->d->shadow
+            && oracle_tlbset_epsc_size(v->tset)) { /* else none is allowed */
+            struct tlb_epsc_ent me[ORACLE_MAX_EPSC_START];
+            struct oracle_epsc os[ORACLE_MAX_EPSC_START];
+            unsigned nm = tlb_epsc_list(v->tlb, eptp, me, ORACLE_MAX_EPSC_START);
+            unsigned no = 0;
+            for (unsigned i = 0; i < nm; i++) {
+                struct oracle_epsc q = { (unsigned)me[i].level, me[i].gpa_prefix,
+                                         me[i].table_hpa,
+                                         (unsigned)(me[i].rights & 7)
+                                             | ((me[i].rights & EPT_XU) ? 8u : 0u) };
+                if (oracle_tlbset_epsc_allows(v->tset, eptp, &q))
+                    os[no++] = q;
+            }
+            oracle_set_epsc_starts(e->oracle, os, no);
         }
         oracle_access_psc(e->oracle, v->d->id, &oc, e->host->mem, va, k, width,
                           opp, &x);

@@ -233,6 +233,14 @@ int eng_ept_config(struct engine *e, struct domain *d, bool ad, bool pml);
 void eng_shadow_config(struct engine *e, struct domain *d);
 int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
                     unsigned level, uint64_t value);
+/* Before a domain's first raw entry written without the flush
+ * (d:ept_set_raw / d:npt_set_raw(..., false)): until then the oracle
+ * predicted d from its flat P2M and noted no EPT / NPT PSC entry, so the
+ * entries d's vCPUs' models cached are checked against the tables now
+ * (oracle_ept_entry_current(), oracle_npt_entry_current()) and those a
+ * walk would cache are added to their allowed sets; the others stay
+ * unknown (a walk from one then diverges).  Returns how many were added. */
+unsigned eng_psc_seed(struct engine *e, struct domain *d);
 /* NPT (hap = "npt"): d's P2M in p2m-pt format, its vCPUs walking it as AMD
  * nested paging (#NPF exits); on an empty P2M only (p2m_set_hap()), and
  * told to the oracle.  The sim's rc. */

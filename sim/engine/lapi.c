@@ -1108,6 +1108,12 @@ static int raw_set(lua_State *L, const struct raw_fmt *f)
                              "not a %s", f->set, luaL_typename(L, 5));
         flush = lua_toboolean(L, 5);
     }
+    /* The oracle notes cached (PSC) entries only from its own walks of
+     * raw tables, which start with the domain's first raw entry: before
+     * it, it learns the entries the model cached from the tables as they
+     * are before this write (eng_psc_seed()). */
+    if (!flush && !LS(L)->ept_raw[d->id])
+        (void)eng_psc_seed(e, d);
     e->skip_flush_once = !flush;
     int rc = eng_ept_set_raw(e, d, _gpa(gpa), (unsigned)level, value);
     e->skip_flush_once = false;
@@ -2021,6 +2027,16 @@ static int v_tlbop(lua_State *L, const char *op)
     if (!strcmp(op, "invept")) {
         if (type != 1 && type != 2)
             return lerror(L, "INVEPT type must be 1 (single) or 2 (all), not %d", (int)type);
+        /* Optional domain: the EPTP the descriptor names (single-context
+         * of another domain's EPT; default the vCPU's own). */
+        if (!lua_isnoneornil(L, 3)) {
+            struct domain *od = check_domain(L, 3);
+            if (od->npt || od->shadow)
+                return lerror(L, "INVEPT: domain '%s' has no EPT (hap = \"%s\")",
+                              od->name, od->npt ? "npt" : "none");
+            eng_tlb_op(e, v, op, (unsigned)type, mfn_x(od->ept_root), 1);
+            return 0;
+        }
         eng_tlb_op(e, v, op, (unsigned)type, 0, 0);
         return 0;
     }

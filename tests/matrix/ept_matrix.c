@@ -101,9 +101,11 @@ static void run(const struct tc *t)
         val[l] = e;
         hostmem_write64(hm, _hpa(hpa[l]), e);
     }
-    struct oracle_eptp op = { TBL(t->levels), t->levels, t->ad, MAXPHY,
-                              t->mbec, t->user_la, t->pml != 0,
-                              (uint64_t)PML_MFN << 12, pml_index0[t->pml] };
+    struct oracle_eptp op = { .root_mfn = TBL(t->levels), .levels = t->levels,
+                              .ad = t->ad, .maxphyaddr = MAXPHY, .mbec = t->mbec,
+                              .user_la = t->user_la, .pml = t->pml != 0,
+                              .pml_log = (uint64_t)PML_MFN << 12,
+                              .pml_index = pml_index0[t->pml] };
     struct mmu_pml pml = { _hpa((uint64_t)PML_MFN << 12),
                            (uint16_t)pml_index0[t->pml] };
     /* The log slots this matrix can write: 511 and 0. */

@@ -1389,3 +1389,213 @@ Test(tlb, oracle_pwc_set)
     cr_assert_eq(oracle_tlbset_pwc_size(s), 0);
     oracle_tlbset_destroy(s);
 }
+
+/* ---- EPT paging-structure caches (Intel EPT, guest-physical mappings) ---- */
+
+static struct tlb_result go_w(uint64_t va, struct mmu_result *r)
+{
+    struct tlb_result tr;
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(va), ACC_WRITE, r, &tr);
+    return tr;
+}
+
+/* Filled from successful EPT walks under the EPTP's root; a stale EPT PDE
+ * is used until INVEPT of that EPTP or of all contexts (SDM 29.4.3.1);
+ * INVVPID and INVEPT of another EPTP leave it; the mutants keep it. */
+Test(tlb, epsc_stale_until_invept_of_its_eptp)
+{
+    struct mmu_result r;
+    struct tlb_epsc_ent l[8];
+    const uint64_t rwx = EPT_R | EPT_W | EPT_X;
+    two_tables();
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 0);
+    go(ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3, "EPT PDE, PDPTE, PML4E");
+    cr_assert_eq(l[0].level, 2, "deepest first");
+    cr_assert_eq(l[0].table_hpa, 4ULL << 12);
+    cr_assert_eq(l[0].gpa_prefix, 0);
+    cr_assert_eq(l[0].rights, rwx);
+    cr_assert_eq(l[2].level, 4);
+    cr_assert_eq(l[2].table_hpa, 2ULL << 12);
+    cr_assert_eq(tlb_epsc_list(t, 9, l, 8), 0, "another EPTP");
+    /* The EPT PDE made read/execute: the cached one still grants W. */
+    w(3, 0, (4ULL << 12) | EPT_R | EPT_X);
+    go_w(0x8000, &r);
+    cr_assert_eq(r.outcome, MMU_OK, "stale EPT PDE from the cache: allowed");
+    cr_assert_eq(r.epsc_saved, 3);
+    tlb_invvpid(t, 1, 1, 0);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3, "INVVPID: linear and combined only");
+    tlb_invept(t, 1, 9);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3, "INVEPT 1 of another EPTP");
+    pagesim_mutants = MUT_EPSC_KEEP_ON_INVEPT_SINGLE;
+    tlb_invept(t, 1, 1);
+    pagesim_mutants = 0;
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3, "the mutant keeps them");
+    struct mmu_psc_start ps;
+    cr_assert_not(tlb_psc_probe(t, &cpu, &ept, 1, _gva(0x8000), &ps),
+                  "the combined mappings went all the same");
+    tlb_invept(t, 1, 1);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 0);
+    go_w(0x8000, &r);
+    cr_assert_eq(r.outcome, MMU_EPT_VIOLATION, "the fresh EPT walk: read-only PDE");
+    /* All contexts. */
+    w(3, 0, (4ULL << 12) | rwx);
+    go(ACC_READ, &r);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3);
+    pagesim_mutants = MUT_EPSC_KEEP_ON_INVEPT_ALL;
+    tlb_invept(t, 2, 0);
+    pagesim_mutants = 0;
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3, "the mutant keeps them");
+    pagesim_mutants = MUT_EPSC_KEEP_ON_INVEPT_ALL;
+    tlb_invept(t, 1, 1);
+    pagesim_mutants = 0;
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 0, "that mutant is for all-context only");
+    go(ACC_READ, &r);
+    tlb_invept(t, 2, 0);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 0, "INVEPT 2 (the hypervisor's flush)");
+}
+
+/* A cached entry holds the R/W/X ANDed from the top (the mutant: its own). */
+Test(tlb, epsc_rights_anded_from_the_top)
+{
+    struct mmu_result r;
+    struct tlb_epsc_ent l[8];
+    w(2, 0, (3ULL << 12) | EPT_R | EPT_X); /* EPT PDPTE read/execute */
+    go(ACC_READ, &r);
+    cr_assert_eq(r.outcome, MMU_OK);
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3);
+    cr_assert_eq(l[0].rights, EPT_R | EPT_X, "the PDE entry: PDPTE's R/X ANDed in");
+    cr_assert_eq(l[2].rights, EPT_R | EPT_W | EPT_X, "the PML4E entry");
+    tlb_invept(t, 2, 0);
+    pagesim_mutants = MUT_EPSC_OWN_RIGHTS;
+    go(ACC_READ, &r);
+    pagesim_mutants = 0;
+    cr_assert_eq(tlb_epsc_list(t, 1, l, 8), 3);
+    cr_assert_eq(l[0].rights, EPT_R | EPT_W | EPT_X, "the mutant: the PDE's own");
+}
+
+/* The oracle's side: its raw EPT walk from a start (the entries above not
+ * read, nor their A flags set; counted as if made), the entries it
+ * reports, and the set's scope for each invalidation. */
+Test(tlb, oracle_epsc_starts_and_set)
+{
+    const unsigned rwx = 7;
+    struct oracle_eptp p = { .root_mfn = 1, .levels = 4 };
+    struct oracle_ept_result r;
+    oracle_ept_xlate(hm, 1024, &p, 0x21000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_OK);
+    cr_assert_eq(r.nepsc, 3);
+    cr_assert_eq(r.epsc[0].level, 4);
+    cr_assert_eq(r.epsc[0].table_hpa, 2ULL << 12);
+    cr_assert_eq(r.epsc[2].level, 2);
+    cr_assert_eq(r.epsc[2].gpa_prefix, 0);
+    cr_assert_eq(r.epsc[2].table_hpa, 4ULL << 12);
+    cr_assert_eq(r.epsc[2].rights, rwx);
+    /* The EPT PDE made read/execute; a start from the old cached one
+     * reads only the EPT PTE, and the write is allowed. */
+    w(3, 0, (4ULL << 12) | EPT_R | EPT_X);
+    oracle_ept_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_VIOLATION, "fresh: read-only");
+    cr_assert_eq((r.qual >> 3) & 7, 5);
+    struct oracle_epsc st[2] = { { 3, 0, 3ULL << 12, rwx }, { 2, 0, 4ULL << 12, rwx } };
+    p.starts = st;
+    p.nstarts = 2;
+    oracle_ept_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_OK, "from the deepest (stale) start");
+    cr_assert_eq(r.hpa, (0x22ULL + GOFF) << 12);
+    cr_assert_eq(r.refs, 3 + 1, "3 skipped + the EPT PTE");
+    cr_assert_eq(r.nepsc, 0, "no entry above the leaf was read");
+    p.nstarts = 1; /* the PDPTE entry alone: the PDE is read again */
+    oracle_ept_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_VIOLATION);
+    cr_assert_eq(r.refs, 2 + 2, "2 skipped + the PDE and PTE (rights judged at the leaf)");
+    struct oracle_epsc far = { 2, 1, 4ULL << 12, rwx }; /* gpa 2..4 MiB */
+    p.starts = &far;
+    oracle_ept_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_VIOLATION, "a start not covering the gpa is not used");
+    struct oracle_epsc ro = { 2, 0, 4ULL << 12, EPT_R | EPT_X };
+    p.starts = &ro;
+    oracle_ept_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_VIOLATION, "the start's rights count");
+    cr_assert_eq((r.qual >> 3) & 7, 5);
+    /* EPT A/D: only the entries read get A (the skipped ones not). */
+    p.starts = &st[1];
+    p.ad = true;
+    oracle_ept_xlate(hm, 1024, &p, 0x22000, ACC_WRITE, false, &r);
+    cr_assert_eq(r.outcome, OE_OK);
+    cr_assert_eq(r.nupd, 1);
+    cr_assert_eq(r.upd[0].hpa, (4ULL << 12) + 8 * 0x22);
+    cr_assert_eq(r.refs, 3 + 1 + 1, "3 skipped + the PTE + its A/D update");
+
+    /* The set: noted entries allowed per EPTP, dropped by INVEPT of that
+     * EPTP or all contexts (and TLB_CONTROL 1), not by INVVPID & co. */
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    struct oracle_expect x;
+    memset(&x, 0, sizeof(x));
+    x.final = OR_PF;
+    x.nepsc = 1;
+    x.epsc_root = 1;
+    x.epsc_used[0] = st[1];
+    struct oracle_cpu oc = { .cr0 = cpu.cr0, .cr3 = cpu.cr3, .cr4 = cpu.cr4,
+                             .efer = cpu.efer };
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    cr_assert(oracle_tlbset_epsc_allows(s, 1, &st[1]), "noted even when the access faulted");
+    cr_assert_not(oracle_tlbset_epsc_allows(s, 2, &st[1]), "another EPTP");
+    cr_assert_not(oracle_tlbset_epsc_allows(s, 1, &ro), "other rights");
+    oracle_tlbset_invvpid(s, 1, 1, 0);
+    oracle_tlbset_invvpid(s, 2, 0, 0);
+    oracle_tlbset_invlpg(s, 1, 0, VA);
+    oracle_tlbset_mov_cr3(s, 1, 0, false);
+    oracle_tlbset_invpcid(s, 1, 2, 0, 0);
+    oracle_tlbset_pf(s, &oc, 1, _gva(VA));
+    oracle_tlbset_tlb_control(s, 3, 1);
+    oracle_tlbset_invept(s, 1, 2);
+    cr_assert_eq(oracle_tlbset_epsc_size(s), 1, "none of those names it");
+    oracle_tlbset_invept(s, 1, 1);
+    cr_assert_eq(oracle_tlbset_epsc_size(s), 0, "INVEPT 1 of its EPTP");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_invept(s, 2, 0);
+    cr_assert_eq(oracle_tlbset_epsc_size(s), 0, "INVEPT 2");
+    oracle_tlbset_note(s, &oc, 1, 1, _gva(VA), &x);
+    oracle_tlbset_tlb_control(s, 1, 1);
+    cr_assert_eq(oracle_tlbset_epsc_size(s), 0, "TLB_CONTROL 1");
+    oracle_tlbset_destroy(s);
+}
+
+/* eng_psc_seed()'s check: an entry some CPU holds equals what a walk of
+ * the tables now would cache (next table, rights ANDed from the root). */
+Test(tlb, oracle_psc_entries_current)
+{
+    struct oracle_epsc pde = { 2, 0, 4ULL << 12, 7 }, pdpte = { 3, 0, 3ULL << 12, 7 };
+    cr_assert(oracle_ept_entry_current(hm, 1024, 1, 4, &pde));
+    cr_assert(oracle_ept_entry_current(hm, 1024, 1, 4, &pdpte));
+    struct oracle_epsc xu = pde;
+    xu.rights |= 8;
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &xu), "no bit 10 in the tables");
+    struct oracle_epsc other = { 2, 0, 5ULL << 12, 7 };
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &other), "another table");
+    w(2, 0, (3ULL << 12) | EPT_R | EPT_X);
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &pde), "the PDPTE's R/X not ANDed in");
+    pde.rights = EPT_R | EPT_X;
+    cr_assert(oracle_ept_entry_current(hm, 1024, 1, 4, &pde));
+    w(3, 0, (4ULL << 12) | EPT_R | EPT_X | EPT_PS);
+    cr_assert_not(oracle_ept_entry_current(hm, 1024, 1, 4, &pde), "a leaf is no PSC entry");
+    npt_tables();
+    struct oracle_npsc n = { 2, 0, (NROOT + 3) << 12, true, true, false };
+    cr_assert(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    n.nx = true;
+    cr_assert_not(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    n.nx = false;
+    w(NROOT + 1, 0, ((NROOT + 2) << 12) | PTE_P | PTE_U | PTE_A); /* nPDPTE read-only */
+    cr_assert_not(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    n.w = false;
+    cr_assert(oracle_npt_entry_current(hm, 1024, NROOT, &n));
+    /* The set takes such an entry. */
+    struct oracle_tlbset *s = oracle_tlbset_new();
+    oracle_tlbset_epsc_add(s, 1, &pde);
+    oracle_tlbset_npsc_add(s, 1, NROOT, &n);
+    cr_assert(oracle_tlbset_epsc_allows(s, 1, &pde));
+    cr_assert(oracle_tlbset_npsc_allows(s, 1, NROOT, &n));
+    oracle_tlbset_destroy(s);
+}
