@@ -73,6 +73,10 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_INVLPGA_4K_ONLY, "invlpga_4k_only" },
     { MUT_NPT_PSC_KEEP_ON_INVLPGA, "npt_psc_keep_on_invlpga" },
     { MUT_NPT_PSC_KEEP_ON_TLBCTL, "npt_psc_keep_on_tlbctl" },
+    { MUT_PAE_AD_LOAD_DIRTY, "pae_ad_load_dirty" },
+    { MUT_NPT_PAE_PDPTE_CACHED, "npt_pae_pdpte_cached" },
+    { MUT_SHADOW_PAE_REREAD_L3E, "shadow_pae_reread_l3e" },
+    { MUT_PAE_AD_NO_EPT_ACCESSED, "pae_ad_no_ept_accessed" },
 };
 
 const char *mutant_name(mutset_t bit)

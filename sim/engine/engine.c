@@ -826,7 +826,10 @@ static struct oracle_cpu oracle_cpu_of(const struct vcpu *v)
  *   domain for want of a RAM page -- or the vCPU paused / asleep for a
  *   listener or the pager): true, undone like the #GP.  The oracle
  *   predicts the exits and their handling (oracle_pae_load_mov()); kind,
- *   qualification and gpa of each are compared.  Under shadow paging
+ *   qualification and gpa of each are compared.  Under EPT A/D the load
+ *   sets EPT accessed flags (a read: no dirty flag, SDM 29.3.5), compared
+ *   with the oracle's prediction; under NPT nothing is loaded (the PDPEs
+ *   are read per walk, tlb_pae_load()).  Under shadow paging
  *   (the hypervisor reads the PDPTEs itself) and when the TLBs are
  *   switched on, an untranslatable PDPTE just leaves the registers
  *   unloaded.  res (if not NULL) gets the step's result words. */
@@ -844,7 +847,7 @@ static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
         return false;
     struct domain *d = v->d;
     struct mmu_ept pept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec,
-                            .npt = d->npt };
+                            .npt = d->npt, .shadow = d->shadow };
     bool exits = can_fault && !d->shadow;
     /* The oracle first: its prediction includes the handler's effects. */
     struct oracle_cpu oc = oracle_cpu_of(v);
@@ -855,8 +858,7 @@ static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
     if (exits) {
         ok = oracle_pae_load_mov(e->oracle, d->id, &oc, e->host->mem, regs, &ogp, &ox);
     } else {
-        memset(&ox, 0, sizeof(ox));
-        ok = oracle_pae_load(e->oracle, d->id, &oc, e->host->mem, regs, &ogp);
+        ok = oracle_pae_load_x(e->oracle, d->id, &oc, e->host->mem, regs, &ogp, &ox);
         ox.final = ogp ? OR_GP : OR_OK;
     }
     /* The model: load; an exit goes to the handler, a fix-up re-executes. */
@@ -912,6 +914,14 @@ static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
     }
     snprintf(f, sizeof f, "%s.pdpte_exits", what);
     check_u64(e, f, ox.nexits, nmx);
+    /* The EPT accessed flags the load set (EPT A/D, SDM 29.3.5: a read,
+     * so no dirty flag), as the oracle's raw walker predicted them. */
+    for (unsigned i = 0; i < ox.nept; i++) {
+        uint64_t got = 0;
+        hostmem_read64(e->host->mem, ox.ept[i].hpa, &got);
+        snprintf(f, sizeof f, "%s.ept_entry@hpa%#" PRIx64, what, hpa_x(ox.ept[i].hpa));
+        check_u64(e, f, ox.ept[i].value, got);
+    }
     for (unsigned i = 0; i < nmx && i < ox.nexits; i++) {
         int kind = mx[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
                                                    : OR_EXIT_EPT_MISCONFIG;
