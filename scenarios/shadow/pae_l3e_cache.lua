@@ -64,3 +64,34 @@ expect_eq(v:read(0x40001000).value, 0x411)
 pae:set_entry(0x40000000, 3, pdpte1)
 v:set{ cr3 = pae }
 expect_eq(v:read(0x40001000).value, 0x401)
+
+-- The copy is the hypervisor's, not a TLB: a vCPU without TLBs has it
+-- too (eng_shadow_gl3e(); under EPT such a vCPU reads the PDPT per walk).
+local w = d:vcpu{ cr3 = pae, mode = "pae" }
+r = w:read(0x40001000)
+expect(r.ok and r.value == 0x401)
+expect_eq(r.refs, 2, "PDE and PTE (A set by now); no PDPT reference")
+pae:set_entry(0x40000000, 3, (PD2 << 12) | PTE.P)
+expect_eq(w:read(0x40001000).value, 0x401, "no TLBs, yet the copy: no re-read")
+w:set{ cr3 = pae }
+expect_eq(w:read(0x40001000).value, 0x411, "MOV CR3 copied the edited l3e")
+pae:set_entry(0x40000000, 3, pdpte1)
+w:set{ pge = true }
+expect_eq(w:read(0x40001000).value, 0x401, "MOV CR4 (PGE) copied it again")
+pae:set_entry(0x40000000, 3, (PD2 << 12) | PTE.P)
+w:set{ wp = (w.cr0 & 0x10000) == 0 }
+expect_eq(w:read(0x40001000).value, 0x401, "CR0.WP toggled: the old copy")
+-- Leaving PAE paging and coming back copies them (the MOV CR0 that sets
+-- PG enters PAE paging).
+w:set{ pg = false }
+w:set{ pg = true }
+expect_eq(w:read(0x40001000).value, 0x411, "re-entering PAE paging copied them")
+-- A reserved bit in a copied l3e: the walk through it is a #GP, as for
+-- the registers; the copy is taken whatever the entry holds.
+pae:set_entry(0x40000000, 3, (PD2 << 12) | PTE.P | PTE.W)
+w:set{ cr3 = pae }
+expect(w:read(0x40001000).gp, "reserved l3e bits: #GP at the walk")
+pae:set_entry(0x40000000, 3, pdpte1)
+expect(w:read(0x40001000).gp, "still the copy")
+w:set{ cr3 = pae }
+expect_eq(w:read(0x40001000).value, 0x401)
