@@ -1613,7 +1613,8 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
     /* PAE: the walk takes the PDPTEs from the registers. */
     struct mmu_cpu pc;
     if (t->pae_valid && t->pae_cr3 == cpu->cr3 && mmu_mode_of(cpu) == MMU_MODE_PAE
-        && !MUTANT(MUT_PAE_PDPTE_REREAD)) {
+        && !MUTANT(MUT_PAE_PDPTE_REREAD)
+        && !(ept->shadow && MUTANT(MUT_SHADOW_PAE_REREAD_L3E))) {
         pc = *cpu;
         pc.pdpte = t->pdpte;
         cpu = &pc;
@@ -1664,9 +1665,27 @@ static void tlb_access_slow(struct mmu_tlb *t, struct hostmem *hm,
  * registers, and walks use the registers, not memory, until the next
  * load; no INVLPG, INVPCID, INVVPID or INVEPT touches them.  Under EPT
  * the load's reads are guest-physical (translated through the EPT); if
- * one cannot be translated (an EPT exit) or ept->ad / NPT is on (a load's
- * EPT A/D updates are not modelled), the registers stay invalid and each
- * walk reads the PDPT as before.  A present PDPTE with a reserved bit
+ * one cannot be translated (an EPT exit), the registers stay invalid and
+ * each walk reads the PDPT as before.
+ * - EPT A/D (EPTP bit 6, SDM 29.3.5): walks' guest paging-structure
+ *   accesses count as writes for EPT A/D, but loads of the PDPTE
+ *   registers by MOV CR are the stated exception: reads.  So the load
+ *   sets the accessed flag of every EPT entry it uses and no dirty flag,
+ *   and needs only EPT read permission (ept_translate() with walk =
+ *   false: the access kind alone decides).
+ * - AMD nested paging (ept->npt): no registers.  The VMCB has no PDPTE
+ *   fields and, under nested paging, the processor reads the guest's
+ *   PDPEs through the nested tables as part of each guest walk (what
+ *   KVM's nested-NPT walker does, nested_svm_get_tdp_pdptr(), and why KVM
+ *   calls PDPTR caching unimplementable on SVM); so a PDPT edit is seen
+ *   by the next walk and a MOV CR3 checks nothing.
+ * - Shadow paging (ept->shadow): the hypervisor intercepts the MOV CR3
+ *   and copies the guest's four l3 entries (Xen's sh_update_cr3() into
+ *   v->arch.paging.shadow.gl3e); the shadow walk uses that copy until the
+ *   next CR3 update.  The copy sits here, in the registers' place, read
+ *   through the P2M (shadow_translate(): a gfn without usable RAM leaves
+ *   them unloaded).
+ * A present PDPTE with a reserved bit
  * makes the load a #GP(0) (SDM 4.4.1): the registers keep what they held
  * and tlb_pae_gp() says so (the caller undoes the CR3 write).
  * A PDPTE whose gpa the EPT does not let the load read is an EPT
@@ -1684,19 +1703,28 @@ bool tlb_pae_load(struct mmu_tlb *t, struct hostmem *hm,
     t->pae_exit = MMU_OK;
     bool was_valid = t->pae_valid;
     t->pae_valid = false;
-    if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->ad || ept->npt || ept->pml)
+    /* MUT_NPT_PAE_PDPTE_CACHED: registers under NPT as under EPT. */
+    if (mmu_mode_of(cpu) != MMU_MODE_PAE || ept->pml
+        || (ept->npt && !MUTANT(MUT_NPT_PAE_PDPTE_CACHED)))
         return false;
+    /* MUT_PAE_AD_NO_EPT_ACCESSED: the load's EPT walk sets no A flag;
+     * MUT_PAE_AD_LOAD_DIRTY: it is a paging-structure access (a write
+     * for EPT A/D, as a walk's). */
+    struct mmu_ept le = *ept;
+    if (MUTANT(MUT_PAE_AD_NO_EPT_ACCESSED))
+        le.ad = false;
+    bool as_walk = MUTANT(MUT_PAE_AD_LOAD_DIRTY);
     uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0ULL, v[4];
     for (unsigned i = 0; i < 4; i++) {
         struct mmu_result r = { .outcome = MMU_OK };
-        ept_translate(hm, ept, _gpa(pdpt + 8 * i), ACC_READ, true,
+        ept_translate(hm, &le, _gpa(pdpt + 8 * i), ACC_READ, as_walk,
                       _gva(0), &r);
         if (r.outcome == MMU_EPT_VIOLATION || r.outcome == MMU_EPT_MISCONFIG) {
             /* Table 28-7: a PDPTE load by MOV CR is an access without a
-             * guest-linear address: bits 7 and 8 clear (the walk's
-             * qualification has 7 set), bit 0 read -- a load is a read
-             * even where EPT A/D makes walk accesses writes (excluded
-             * above anyway).  MUT_PAE_EXIT_GLA keeps bit 7. */
+             * guest-linear address: bits 7 and 8 clear (ept_translate()
+             * sets 7, and 8 for a non-walk access), bit 0 read -- a load
+             * is a read even where EPT A/D makes walk accesses writes
+             * (SDM 29.3.5).  MUT_PAE_EXIT_GLA keeps bit 7. */
             uint64_t nogla = MUTANT(MUT_PAE_EXIT_GLA)
                                  ? EPTQ_GLA_XLATE : EPTQ_GLA_VALID | EPTQ_GLA_XLATE;
             t->pae_exit = r.outcome;

@@ -692,7 +692,12 @@ void mmu_translate_psc(struct hostmem *hm, const struct mmu_cpu *cpu,
         bool big = (large >> level & 1) && (p->val & PTE_PS);
         bool is_leaf = level == 1 || big;
         if (p->val & mmu_rsvd(m, level, big, nxe, cpu->maxphyaddr)) {
-            if (m == MMU_MODE_PAE && level == 3)
+            /* A reserved PAE PDPTE: #GP, as the MOV that loads it gives
+             * (SDM 4.4.1).  Under AMD nested paging nothing loads the
+             * PDPEs: the walk reads them and checks them as any entry
+             * (a #PF with P and RSVD, as KVM's nested-NPT walker and
+             * Bochs' do). */
+            if (m == MMU_MODE_PAE && level == 3 && !ept->npt)
                 mmu_gp(res);
             else
                 mmu_pf(res, ec | PFEC_P | PFEC_RSVD, _gva(va));

@@ -658,7 +658,11 @@ static void attempt(struct oracle_dom *od, const struct oracle_cpu *cpu,
                     big = lvl == 2 || lvl == 3;
             }
             if (o_reserved(cpu, m, d, big, e)) {
-                if (pdpte) {
+                /* A PDPTE read at the walk: #GP as its load would have
+                 * given -- except under AMD nested paging, which has no
+                 * load: the walk's PDPE read checks it like any entry
+                 * (#PF, P and RSVD; KVM's and Bochs' nested walks). */
+                if (pdpte && !od->npt) {
                     a->end = AT_GP;
                 } else {
                     a->end = AT_PF;
@@ -877,36 +881,69 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
                                    struct oracle_ovl *ov,
                                    struct oracle_expect *out);
 
-bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
-                     const struct hostmem *mem, uint64_t out[4], bool *gp)
+/* The EPT A/D updates a PDPTE load made (ov), for the engine to compare
+ * with the entries in memory (oracle_expect.ept[]). */
+static void pae_ept_out(const struct oracle_ovl *ov, struct oracle_expect *x)
+{
+    x->nept = ov->n;
+    for (unsigned i = 0; i < ov->n; i++) {
+        x->ept[i].hpa = _hpa(ov->hpa[i]);
+        x->ept[i].value = ov->val[i];
+    }
+}
+
+/* Which domains have PDPTE registers at all.  AMD nested paging has none
+ * (the guest walk reads the PDPEs through the nested tables every time:
+ * the VMCB holds no PDPTEs, and KVM's nested-NPT walker reads them from
+ * memory per walk); VMX with EPT (with or without A/D) and Xen's shadow
+ * code (its copy of the guest l3es, sh_update_cr3()) do. */
+static bool pae_has_regs(const struct oracle_dom *od)
+{
+    return !od->npt;
+}
+
+bool oracle_pae_load_x(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, uint64_t out[4], bool *gp,
+                       struct oracle_expect *x)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     *gp = false;
-    /* With EPT A/D flags the load's EPT updates are not modelled, nor
-     * (NPT) the AMD behaviour: no registers (the model decides the same,
-     * tlb_pae_load()). */
-    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad || od->npt)
+    if (x)
+        memset(x, 0, sizeof(*x));
+    if (!od || o_mode(cpu) != OM_PAE3 || !pae_has_regs(od))
         return false;
     /* The 32-byte PDPT at CR3[31:5]; each PDPTE's gpa through the EPT as
-     * a paging-structure read (SDM 4.4.1, 29.3.3.2). */
+     * a read (SDM 4.4.1, 29.3.3.2) -- not as a paging-structure access:
+     * with EPT A/D (raw walks) that sets A on the EPT entries used and no
+     * D (SDM 29.3.5: PDPTE loads by MOV CR are reads).  One overlay for
+     * the four reads, which share the PDPT's page. */
     uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0u;
-    for (unsigned i = 0; i < 4; i++) {
-        struct oracle_ovl ov = { 0 };
-        struct xlate x;
-        nested(od, cpu, mem, o->nr_frames, &ov, pdpt + 8 * i, ACC_READ, true,
-               false, &x);
-        if (!x.ok)
-            return false;
-        out[i] = oracle_peek64(mem, o->nr_frames, x.hpa & ~7ULL);
+    struct oracle_ovl ov = { 0 };
+    bool ok = true;
+    for (unsigned i = 0; i < 4 && ok; i++) {
+        struct xlate xl;
+        nested(od, cpu, mem, o->nr_frames, &ov, pdpt + 8 * i, ACC_READ, false,
+               false, &xl);
+        if (xl.ok)
+            out[i] = oracle_peek64(mem, o->nr_frames, xl.hpa & ~7ULL);
+        ok = xl.ok;
     }
     /* SDM 4.4.1: a present PDPTE with a reserved bit makes the loading
      * instruction a #GP(0); nothing is loaded. */
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < 4 && ok; i++)
         if ((out[i] & PTE_P) && o_reserved(cpu, OM_PAE3, 0, false, out[i])) {
             *gp = true;
-            return false;
+            ok = false;
         }
-    return true;
+    if (x)
+        pae_ept_out(&ov, x);
+    return ok;
+}
+
+bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                     const struct hostmem *mem, uint64_t out[4], bool *gp)
+{
+    return oracle_pae_load_x(o, d, cpu, mem, out, gp, NULL);
 }
 
 bool oracle_pae_cr_loads(const struct oracle_cpu *before, const struct oracle_cpu *after)
@@ -1286,32 +1323,25 @@ static void oracle_access_attempts(struct oracle *o, struct oracle_dom *od,
     /* Every attempt exited: the vCPU livelocks; the engine calls it a crash. */
 }
 
-bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
-                         const struct hostmem *mem, uint64_t out[4], bool *gp,
+static bool pae_load_mov(struct oracle *o, struct oracle_dom *od,
+                         const struct oracle_cpu *cpu, const struct hostmem *mem,
+                         uint64_t out[4], bool *gp, struct oracle_ovl *ov,
                          struct oracle_expect *x)
 {
-    memset(x, 0, sizeof(*x));
-    x->final = OR_OK;
-    *gp = false;
-    struct oracle_dom *od = oracle_dom_find(o, d);
-    if (!od || o_mode(cpu) != OM_PAE3 || od->ept_ad || od->npt)
-        return false;
-    /* Shadow paging: the hypervisor intercepts the MOV and reads the
-     * PDPTEs itself; an untranslatable one is not modelled as an exit
-     * (the registers stay unloaded, as oracle_pae_load() says). */
-    if (od->shadow)
-        return oracle_pae_load(o, d, cpu, mem, out, gp);
     uint64_t pdpt = cpu->cr3 & 0xFFFFFFE0u;
+    /* One overlay across the attempts, as for a guest access: the EPT
+     * A flags of the attempt that succeeds, and a leaf the handler
+     * rewrote for the retry (raw walks). */
     for (unsigned n = 0; n < ORACLE_MAX_EXITS; n++) {
-        struct oracle_ovl ov = { 0 };
         struct attempt a;
         memset(&a, 0, sizeof(a));
         bool exited = false;
         /* The four PDPTE reads, in order, each through the EPT (SDM
-         * 29.3.3.2: PDPTE loads use guest-physical addresses). */
+         * 29.3.3.2: PDPTE loads use guest-physical addresses) as a read
+         * (SDM 29.3.5: not a paging-structure write under EPT A/D). */
         for (unsigned i = 0; i < 4 && !exited; i++) {
             struct xlate xl;
-            nested(od, cpu, mem, o->nr_frames, &ov, pdpt + 8 * i, ACC_READ, true,
+            nested(od, cpu, mem, o->nr_frames, ov, pdpt + 8 * i, ACC_READ, false,
                    false, &xl);
             if (xl.ok) {
                 out[i] = oracle_peek64(mem, o->nr_frames, xl.hpa & ~7ULL);
@@ -1348,7 +1378,7 @@ bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *c
          * mmio_dm, whose emulation of the MOV ends in vmx_load_pdptrs()
          * finding no RAM page and crashing the domain) or the vCPU paused
          * / asleep for a listener or the pager. */
-        if (oracle_handle_exit(o, od, cpu, mem, &a, ACC_READ, 8, &ov, x) == OHX_RETRY) {
+        if (oracle_handle_exit(o, od, cpu, mem, &a, ACC_READ, 8, ov, x) == OHX_RETRY) {
             x->final = OR_OK;
             continue;
         }
@@ -1358,4 +1388,30 @@ bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *c
     }
     x->final = OR_CRASH; /* every attempt exited: a livelock */
     return false;
+}
+
+bool oracle_pae_load_mov(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                         const struct hostmem *mem, uint64_t out[4], bool *gp,
+                         struct oracle_expect *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->final = OR_OK;
+    *gp = false;
+    struct oracle_dom *od = oracle_dom_find(o, d);
+    if (!od || o_mode(cpu) != OM_PAE3 || !pae_has_regs(od))
+        return false;
+    /* Shadow paging: the hypervisor intercepts the MOV and reads the
+     * PDPTEs itself; an untranslatable one is not modelled as an exit
+     * (the registers stay unloaded, as oracle_pae_load() says). */
+    if (od->shadow) {
+        bool ok = oracle_pae_load_x(o, d, cpu, mem, out, gp, x);
+        x->final = *gp ? OR_GP : OR_OK;
+        return ok;
+    }
+    struct oracle_ovl ov = { 0 };
+    bool ok = pae_load_mov(o, od, cpu, mem, out, gp, &ov, x);
+    /* The EPT entries as the load leaves them (A flags set, a leaf the
+     * handler rewrote), as for a guest access. */
+    pae_ept_out(&ov, x);
+    return ok;
 }

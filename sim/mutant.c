@@ -80,6 +80,10 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_EPSC_KEEP_ON_INVEPT_SINGLE, "epsc_keep_on_invept_single" },
     { MUT_EPSC_KEEP_ON_INVEPT_ALL, "epsc_keep_on_invept_all" },
     { MUT_EPSC_OWN_RIGHTS, "epsc_own_rights" },
+    { MUT_PAE_AD_LOAD_DIRTY, "pae_ad_load_dirty" },
+    { MUT_NPT_PAE_PDPTE_CACHED, "npt_pae_pdpte_cached" },
+    { MUT_SHADOW_PAE_REREAD_L3E, "shadow_pae_reread_l3e" },
+    { MUT_PAE_AD_NO_EPT_ACCESSED, "pae_ad_no_ept_accessed" },
 };
 
 const char *mutant_name(mutset_t bit)

@@ -263,6 +263,24 @@ typedef unsigned __int128 mutset_t;
  * page-walk-cache entries. */
 #define MUT_PWC_KEEP_ON_TLBCTL MUTSET_BIT(71)
 
+/* model (issue 4): under EPT A/D the PAE PDPTE load is a guest
+ * paging-structure access like a walk's -- a write for EPT A/D, setting
+ * the dirty flag of the EPT leaf mapping the PDPT -- although SDM 29.3.5
+ * makes these loads reads (tlb_pae_load()). */
+#define MUT_PAE_AD_LOAD_DIRTY MUTSET_BIT(76)
+/* model (issue 4): AMD nested paging keeps PDPTE registers like VMX: the
+ * MOV CR3 loads them and walks do not re-read the guest's PDPT (there are
+ * none under NPT: each walk reads the PDPEs, tlb_pae_load()). */
+#define MUT_NPT_PAE_PDPTE_CACHED MUTSET_BIT(77)
+/* model (issue 4): under shadow paging the walk re-reads the guest's PAE
+ * l3 entries from memory instead of the copy the hypervisor took at the
+ * last CR3 update (Xen's v->arch.paging.shadow.gl3e, sh_update_cr3()). */
+#define MUT_SHADOW_PAE_REREAD_L3E MUTSET_BIT(78)
+/* model (issue 4): under EPT A/D the PAE PDPTE load sets no EPT accessed
+ * flag on the entries it uses (SDM 29.3.5: every EPT entry used in a
+ * translation gets A). */
+#define MUT_PAE_AD_NO_EPT_ACCESSED MUTSET_BIT(79)
+
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern mutset_t pagesim_mutants;
 

@@ -212,6 +212,13 @@ bool oracle_pae_load(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
                      const struct hostmem *mem, uint64_t out[4], bool *gp);
 
 struct oracle_expect;
+/* oracle_pae_load(), and (x not NULL) x->ept[] / x->nept get the EPT
+ * entries whose accessed flags the load set (EPT A/D: the load is a read,
+ * SDM 29.3.5); the rest of *x is zeroed.  Under AMD nested paging nothing
+ * is loaded (no PDPTE registers: each walk reads the PDPEs). */
+bool oracle_pae_load_x(struct oracle *o, domid_t d, const struct oracle_cpu *cpu,
+                       const struct hostmem *mem, uint64_t out[4], bool *gp,
+                       struct oracle_expect *x);
 /* The PDPTE load of a MOV CR3 / MOV CR0/CR4 (SDM 4.4.1, 29.3.3.2) as the
  * instruction: like oracle_pae_load(), but a PDPTE the EPT does not let
  * it read is an EPT violation (misconfiguration) VM exit without a

@@ -924,7 +924,10 @@ static struct oracle_cpu oracle_cpu_of(const struct vcpu *v)
  *   domain for want of a RAM page -- or the vCPU paused / asleep for a
  *   listener or the pager): true, undone like the #GP.  The oracle
  *   predicts the exits and their handling (oracle_pae_load_mov()); kind,
- *   qualification and gpa of each are compared.  Under shadow paging
+ *   qualification and gpa of each are compared.  Under EPT A/D the load
+ *   sets EPT accessed flags (a read: no dirty flag, SDM 29.3.5), compared
+ *   with the oracle's prediction; under NPT nothing is loaded (the PDPEs
+ *   are read per walk, tlb_pae_load()).  Under shadow paging
  *   (the hypervisor reads the PDPTEs itself) and when the TLBs are
  *   switched on, an untranslatable PDPTE just leaves the registers
  *   unloaded.  res (if not NULL) gets the step's result words. */
@@ -942,7 +945,7 @@ static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
         return false;
     struct domain *d = v->d;
     struct mmu_ept pept = { .root = d->ept_root, .ad = d->ept_ad, .mbec = v->mbec,
-                            .npt = d->npt };
+                            .npt = d->npt, .shadow = d->shadow };
     bool exits = can_fault && !d->shadow;
     /* The oracle first: its prediction includes the handler's effects. */
     struct oracle_cpu oc = oracle_cpu_of(v);
@@ -953,8 +956,7 @@ static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
     if (exits) {
         ok = oracle_pae_load_mov(e->oracle, d->id, &oc, e->host->mem, regs, &ogp, &ox);
     } else {
-        memset(&ox, 0, sizeof(ox));
-        ok = oracle_pae_load(e->oracle, d->id, &oc, e->host->mem, regs, &ogp);
+        ok = oracle_pae_load_x(e->oracle, d->id, &oc, e->host->mem, regs, &ogp, &ox);
         ox.final = ogp ? OR_GP : OR_OK;
     }
     /* The model: load; an exit goes to the handler, a fix-up re-executes. */
@@ -1010,6 +1012,14 @@ static bool pae_load_as(struct engine *e, struct vcpu *v, bool can_fault,
     }
     snprintf(f, sizeof f, "%s.pdpte_exits", what);
     check_u64(e, f, ox.nexits, nmx);
+    /* The EPT accessed flags the load set (EPT A/D, SDM 29.3.5: a read,
+     * so no dirty flag), as the oracle's raw walker predicted them. */
+    for (unsigned i = 0; i < ox.nept; i++) {
+        uint64_t got = 0;
+        hostmem_read64(e->host->mem, ox.ept[i].hpa, &got);
+        snprintf(f, sizeof f, "%s.ept_entry@hpa%#" PRIx64, what, hpa_x(ox.ept[i].hpa));
+        check_u64(e, f, ox.ept[i].value, got);
+    }
     for (unsigned i = 0; i < nmx && i < ox.nexits; i++) {
         int kind = mx[i].kind == MMU_EPT_VIOLATION ? OR_EXIT_EPT_VIOLATION
                                                    : OR_EXIT_EPT_MISCONFIG;
@@ -1178,6 +1188,67 @@ bool eng_mov_cr(struct engine *e, struct vcpu *v, const struct mmu_cpu *old)
     return gp;
 }
 
+/* Xen's shadow code for a PAE guest (xen/arch/x86/mm/shadow/multi.c):
+ * sh_update_cr3() -- run for the intercepted MOV CR3 and, through
+ * paging_update_paging_modes(), for paging-mode changes -- copies the
+ * guest's four l3 entries at CR3[31:5] into v->arch.paging.shadow.gl3e
+ * and builds the shadow's top level from that copy; sh_walk_guest_tables()
+ * walks from it too.  So an l3e rewritten in memory takes effect at the
+ * next CR3 update only.  Here for vCPUs without TLBs (with TLBs the PDPTE
+ * registers hold the copy: pae_load_as()).  The copy is read through the
+ * P2M as Xen maps the guest frame (shadow_translate(): no cost); a gfn
+ * without usable RAM leaves it unloaded (each walk reads the PDPT, as
+ * before).  Entries are copied whatever they hold: a reserved bit is
+ * found by the walk (#GP, as for the registers).  Which MOV CR0/CR4
+ * refreshes it is the SDM's list (tlb_pae_cr_loads(); the oracle's
+ * oracle_pae_cr_loads() on its own, divergence mov_cr.pdpte_load). */
+void eng_shadow_gl3e(struct engine *e, struct vcpu *v, const struct mmu_cpu *old)
+{
+    if (v->tlb || !v->d || !v->d->shadow)
+        return;
+    struct domain *d = v->d;
+    bool mload = true, oload = true;
+    if (old) {
+        struct oracle_cpu ob = oracle_cpu_of(v), oa = ob;
+        ob.cr0 = old->cr0;
+        ob.cr4 = old->cr4;
+        ob.efer = old->efer;
+        mload = tlb_pae_cr_loads(old, &v->cpu);
+        oload = oracle_pae_cr_loads(&ob, &oa);
+        if (mload != oload)
+            divergence(e, "mov_cr.pdpte_load", oload ? "loads the PDPTEs" : "no load",
+                       mload ? "loads the PDPTEs" : "no load");
+    } else if (mmu_mode_of(&v->cpu) != MMU_MODE_PAE) {
+        return;
+    }
+    uint64_t pdpt = v->cpu.cr3 & 0xFFFFFFE0ULL;
+    if (mload) {
+        struct mmu_ept p2m = { .root = d->ept_root, .shadow = true };
+        bool ok = true;
+        for (unsigned i = 0; i < 4 && ok; i++) {
+            struct mmu_result r = { .outcome = MMU_OK };
+            ept_translate(e->host->mem, &p2m, _gpa(pdpt + 8 * i), ACC_READ, false,
+                          _gva(0), &r);
+            ok = r.outcome == MMU_OK;
+            v->gl3e[i] = 0;
+            if (ok)
+                (void)hostmem_read64(e->host->mem, r.hpa, &v->gl3e[i]);
+        }
+        v->gl3e_ok = ok;
+        v->gl3e_cr3 = v->cpu.cr3;
+    }
+    if (oload) {
+        /* The oracle's read of the same four entries (a reserved bit
+         * makes it answer #GP for a MOV, but the copy holds them all). */
+        struct oracle_cpu oc = oracle_cpu_of(v);
+        bool gp = false;
+        oracle_set_vcpu(e->oracle, v->id);
+        v->o_gl3e_ok = oracle_pae_load_x(e->oracle, d->id, &oc, e->host->mem,
+                                         v->o_gl3e, &gp, NULL) || gp;
+        v->o_gl3e_cr3 = v->cpu.cr3;
+    }
+}
+
 /* ---- guest accesses --------------------------------------------------------------- */
 
 static uint64_t width_mask(unsigned width)
@@ -1268,7 +1339,14 @@ static void model_access(struct engine *e, struct vcpu *v, gva_t va,
             out->cycles += tr.cycles;
             v->cycles += tr.cycles;
         } else {
-            mmu_translate(e->host->mem, &v->cpu, &ept, va, k, &r);
+            /* Shadow paging, PAE: the walk starts from the hypervisor's
+             * copy of the guest l3es (eng_shadow_gl3e()). */
+            struct mmu_cpu sc = v->cpu;
+            if (v->gl3e_ok && v->gl3e_cr3 == v->cpu.cr3
+                && mmu_mode_of(&v->cpu) == MMU_MODE_PAE
+                && !MUTANT(MUT_SHADOW_PAE_REREAD_L3E))
+                sc.pdpte = v->gl3e;
+            mmu_translate(e->host->mem, &sc, &ept, va, k, &r);
         }
         out->refs = r.refs;
         out->total_refs += r.refs;
@@ -1530,6 +1608,22 @@ void eng_access(struct engine *e, struct vcpu *v, gva_t va, enum access_kind k,
                      " %#" PRIx64 " %#" PRIx64 : "none loaded", mr[0], mr[1],
                      mr[2], mr[3]);
             divergence(e, "access.pdpte_regs", exp, got);
+        }
+    } else if (v->d->shadow && mmu_mode_of(&v->cpu) == MMU_MODE_PAE) {
+        /* No TLBs, shadow paging: the oracle's copy of the guest l3es
+         * (eng_shadow_gl3e()); the model's must hold the same. */
+        oc.pae_regs = v->o_gl3e_ok && v->o_gl3e_cr3 == v->cpu.cr3;
+        memcpy(oc.pdpte, v->o_gl3e, sizeof(oc.pdpte));
+        bool mh = v->gl3e_ok && v->gl3e_cr3 == v->cpu.cr3;
+        if (mh != oc.pae_regs || (mh && memcmp(v->gl3e, oc.pdpte, sizeof(oc.pdpte)))) {
+            char exp[96], got[96];
+            snprintf(exp, sizeof exp, oc.pae_regs ? "copied %#" PRIx64 " %#" PRIx64
+                     " %#" PRIx64 " %#" PRIx64 : "none copied", oc.pdpte[0],
+                     oc.pdpte[1], oc.pdpte[2], oc.pdpte[3]);
+            snprintf(got, sizeof got, mh ? "copied %#" PRIx64 " %#" PRIx64
+                     " %#" PRIx64 " %#" PRIx64 : "none copied", v->gl3e[0],
+                     v->gl3e[1], v->gl3e[2], v->gl3e[3]);
+            divergence(e, "access.gl3e", exp, got);
         }
     }
     struct oracle_expect x;

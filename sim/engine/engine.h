@@ -42,6 +42,13 @@ struct vcpu {
      * execute for user-mode linear addresses.  Only with a CPU profile
      * that has it (cpu_profile.mbec). */
     bool mbec;
+    /* Shadow paging, PAE guest, vCPU without TLBs (with TLBs the PDPTE
+     * registers of model/tlb.c hold it): Xen's copy of the guest's four
+     * l3 entries taken at the last CR3 update (sh_update_cr3() into
+     * v->arch.paging.shadow.gl3e), which the shadow walk uses; o_gl3e is
+     * the oracle's own copy (eng_shadow_gl3e()). */
+    bool gl3e_ok, o_gl3e_ok;
+    uint64_t gl3e_cr3, gl3e[4], o_gl3e_cr3, o_gl3e[4];
 };
 
 /* Final outcome of one guest access, after the hypervisor handled any VM
@@ -264,6 +271,11 @@ void eng_tlb_op(struct engine *e, struct vcpu *v, const char *op,
  * values before): PAE PDPTE load per SDM 4.4.1, TLB flush; true when the
  * load was a #GP(0) and the registers were put back to 'old'. */
 bool eng_mov_cr(struct engine *e, struct vcpu *v, const struct mmu_cpu *old);
+/* A CR3 update (old == NULL: MOV CR3) or a CR0/CR4/EFER change (old: the
+ * state before) of a vCPU without TLBs in a shadow-paging domain: Xen's
+ * sh_update_cr3() copies the PAE guest's l3 entries (the model's copy
+ * and, decided and read on its own, the oracle's).  Nothing otherwise. */
+void eng_shadow_gl3e(struct engine *e, struct vcpu *v, const struct mmu_cpu *old);
 
 /* A failed expect() in the scenario. */
 void eng_failure(struct engine *e, const char *msg);

@@ -1787,19 +1787,23 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
             } else {
                 cr3 = (uint64_t)luaL_checkinteger(L, -1);
             }
-            if (v->tlb) /* MOV CR3: flushes unless bit 63 (with PCIDE) */
+            if (v->tlb) { /* MOV CR3: flushes unless bit 63 (with PCIDE) */
                 eng_tlb_op(E(L), v, "mov_cr3", 0, cr3, 0);
-            else
+            } else {
                 v->cpu.cr3 = cr3 & ~(1ULL << 63);
+                eng_shadow_gl3e(E(L), v, NULL); /* shadow: sh_update_cr3() */
+            }
         } else if (!strcmp(k, "pcid")) {
             lua_Integer p = luaL_checkinteger(L, -1);
             if (p < 0 || p > 0xFFF)
                 lerror(L, "pcid must be 0..0xfff, not %d", (int)p);
             uint64_t cr3 = (v->cpu.cr3 & ~0xFFFULL) | (uint64_t)p;
-            if (v->tlb)
+            if (v->tlb) {
                 eng_tlb_op(E(L), v, "mov_cr3", 0, cr3, 0);
-            else
+            } else {
                 v->cpu.cr3 = cr3;
+                eng_shadow_gl3e(E(L), v, NULL);
+            }
         } else if (!strcmp(k, "tlb")) {
             const struct cpu_profile *p = cpu_profile_by_name(luaL_checkstring(L, -1));
             if (!p)
@@ -1877,6 +1881,8 @@ static void vcpu_apply(lua_State *L, struct vcpu *v, int t)
                    || (v->cpu.cr0 & X86_CR0_PG) != old_pg
                    || ((v->cpu.cr0 ^ old_cpu.cr0) & (X86_CR0_CD | X86_CR0_NW))))
         eng_mov_cr(E(L), v, &old_cpu);
+    else if (!v->tlb)
+        eng_shadow_gl3e(E(L), v, &old_cpu); /* shadow, PAE: a mode change */
 }
 
 static int d_vcpu(lua_State *L)

@@ -782,10 +782,11 @@ Test(tlb, pae_pdpte_registers)
     struct mmu_cpu c2 = cpu;
     c2.cr3 += 0x20;
     cr_assert_not(tlb_pae_regs(t, &c2, regs));
-    /* Not loaded: EPT A/D on, a PDPT gpa the EPT does not map, not PAE. */
-    struct mmu_ept ad = ept;
-    ad.ad = true;
-    cr_assert_not(tlb_pae_load(t, hm, &cpu, &ad));
+    /* Not loaded: AMD nested paging (no registers: walks read the
+     * PDPEs), a PDPT gpa the EPT does not map, not PAE. */
+    struct mmu_ept np = ept;
+    np.npt = true;
+    cr_assert_not(tlb_pae_load(t, hm, &cpu, &np));
     cr_assert_not(tlb_pae_regs(t, &cpu, regs));
     c2.cr3 = 0x3F000ULL + (1ULL << 22); /* gfn 0x43F: no EPT entry */
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
@@ -808,6 +809,108 @@ Test(tlb, pae_pdpte_registers)
     c2 = cpu;
     c2.cr4 = 0;
     cr_assert_not(tlb_pae_load(t, hm, &c2, &ept));
+}
+
+/* SDM 29.3.5: with EPT A/D on, a walk's guest paging-structure accesses
+ * are writes for EPT A/D, but the PDPTE load by MOV CR is a read: it sets
+ * the accessed flag of each EPT entry it uses (PML4E, PDPTE, PDE and the
+ * leaf mapping the PDPT's gfn 0x30), no dirty flag, and needs only EPT
+ * read permission.  The walks that follow set D on the leaves of the PD
+ * and PT they read (not on the PDPT's: they use the registers).  Both
+ * mutants break it. */
+Test(tlb, pae_pdpte_load_ept_ad)
+{
+    uint64_t regs[4], e = 0;
+    struct mmu_ept ad = ept;
+    ad.ad = true;
+    pae_world();
+    hostmem_read64(hm, _hpa((4ULL << 12) + 8 * 0x30), &e);
+    cr_assert_eq(e & (EPT_A | EPT_D), 0);
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ad));
+    cr_assert(tlb_pae_regs(t, &cpu, regs));
+    cr_assert_eq(regs[0], (0x31ULL << 12) | PTE_P);
+    hostmem_read64(hm, _hpa((4ULL << 12) + 8 * 0x30), &e);
+    cr_assert_eq(e & (EPT_A | EPT_D), EPT_A, "A, no D: the load is a read");
+    for (uint64_t f = 1; f <= 3; f++) {
+        hostmem_read64(hm, _hpa(f << 12), &e);
+        cr_assert(e & EPT_A, "upper EPT entry in frame %llu", (unsigned long long)f);
+    }
+    struct mmu_result r;
+    struct tlb_result tr;
+    tlb_access(t, hm, &cpu, &ad, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(r.outcome, MMU_OK);
+    hostmem_read64(hm, _hpa((4ULL << 12) + 8 * 0x31), &e);
+    cr_assert_eq(e & (EPT_A | EPT_D), EPT_A | EPT_D, "the PD read by the walk: a write");
+    hostmem_read64(hm, _hpa((4ULL << 12) + 8 * 0x30), &e);
+    cr_assert_eq(e & EPT_D, 0, "the PDPT is not read by the walk");
+    /* A PDPT whose EPT leaf allows reads only: the load succeeds (a
+     * walk's access to it would need W under A/D). */
+    w(4, 0x30, ((0x30ULL + GOFF) << 12) | (6 << 3) | EPT_R);
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ad));
+    /* MUT_PAE_AD_LOAD_DIRTY: the load is a paging-structure write, so
+     * the read-only leaf makes it an EPT violation (read and write). */
+    pagesim_mutants = MUT_PAE_AD_LOAD_DIRTY;
+    bool loaded = tlb_pae_load(t, hm, &cpu, &ad);
+    pagesim_mutants = 0;
+    cr_assert_not(loaded);
+    enum mmu_outcome xk;
+    uint64_t xq, xg;
+    cr_assert(tlb_pae_exit(t, &xk, &xq, &xg));
+    cr_assert_eq(xq & (EPTQ_READ | EPTQ_WRITE), EPTQ_READ | EPTQ_WRITE);
+    /* MUT_PAE_AD_NO_EPT_ACCESSED: no A on a fresh leaf. */
+    w(4, 0x30, ((0x30ULL + GOFF) << 12) | (6 << 3) | EPT_R | EPT_W | EPT_X);
+    pagesim_mutants = MUT_PAE_AD_NO_EPT_ACCESSED;
+    loaded = tlb_pae_load(t, hm, &cpu, &ad);
+    pagesim_mutants = 0;
+    cr_assert(loaded);
+    hostmem_read64(hm, _hpa((4ULL << 12) + 8 * 0x30), &e);
+    cr_assert_eq(e & EPT_A, 0, "mutant: no accessed flag");
+}
+
+/* AMD nested paging: no PDPTE registers (the VMCB has none; each guest
+ * walk reads the PDPEs through the nested tables), so a PDPT edit is seen
+ * by the next walk without a MOV CR3; the mutant keeps registers as VMX
+ * does.  Shadow paging: the registers hold the hypervisor's copy of the
+ * guest l3es (Xen's gl3e), which the mutant ignores. */
+Test(tlb, pae_pdpte_npt_and_shadow)
+{
+    uint64_t regs[4];
+    pae_world();
+    struct mmu_ept sh = ept;
+    sh.shadow = true;
+    struct mmu_result r;
+    struct tlb_result tr;
+    cr_assert(tlb_pae_load(t, hm, &cpu, &sh));
+    cr_assert(tlb_pae_regs(t, &cpu, regs));
+    w(0x30 + GOFF, 0, (0x33ULL << 12) | PTE_P);
+    tlb_access(t, hm, &cpu, &sh, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    cr_assert_eq(hpa_x(r.hpa), ((0x20 + GOFF) << 12) + 8, "the l3e copy");
+    cr_assert_eq(r.refs, 2, "PDE and PTE only (shadow: 1D; A already set)");
+    pagesim_mutants = MUT_SHADOW_PAE_REREAD_L3E;
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_access(t, hm, &cpu, &sh, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    pagesim_mutants = 0;
+    cr_assert_eq(hpa_x(r.hpa), ((0x21 + GOFF) << 12) + 8, "mutant: memory");
+    /* EPT (not shadow) walks are not affected by the shadow mutant. */
+    cr_assert(tlb_pae_load(t, hm, &cpu, &ept));
+    w(0x30 + GOFF, 0, (0x31ULL << 12) | PTE_P);
+    pagesim_mutants = MUT_SHADOW_PAE_REREAD_L3E;
+    tlb_invvpid(t, 2, 1, 0);
+    tlb_access(t, hm, &cpu, &ept, 1, _gva(0x1008), ACC_READ, &r, &tr);
+    pagesim_mutants = 0;
+    cr_assert_eq(hpa_x(r.hpa), ((0x21 + GOFF) << 12) + 8, "EPT: the registers");
+
+    /* NPT last: the nested walk (mutant) sets nested A flags, which the
+     * EPT-format test tables do not survive. */
+    tlb_pae_clear(t);
+    struct mmu_ept np = ept;
+    np.npt = true;
+    cr_assert_not(tlb_pae_load(t, hm, &cpu, &np));
+    cr_assert_not(tlb_pae_regs(t, &cpu, regs));
+    pagesim_mutants = MUT_NPT_PAE_PDPTE_CACHED;
+    bool loaded = tlb_pae_load(t, hm, &cpu, &np);
+    pagesim_mutants = 0;
+    cr_assert(loaded, "mutant: registers under NPT");
 }
 
 /* SDM 4.4.1: a present PDPTE with a reserved bit (2:1, 8:5, 63:MAXPHYADDR)
