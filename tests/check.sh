@@ -18,6 +18,9 @@ stage() {
 }
 stage unit
 stage suite
+# The NPT re-run of the EPT scenarios (tests/run-npt.sh, about 20 s): a
+# new scenario that only holds under EPT must be listed there, with why.
+stage npt
 # The kill matrix runs one mutant per core; its fuzz column is bounded at
 # 30000 operations here (the slowest find from --seed 1, ld_resume_skip,
 # takes about 23000),

@@ -3,9 +3,10 @@
 # does not say otherwise made an NPT domain (pagesim run --hap npt), so the
 # p2m-pt backend, the #NPF path and the oracle's NPT expectations meet the
 # same operations the EPT configuration passes.  Left out, each for a
-# reason that is about EPT, not a bug: logdirty/pml.lua and
-# logdirty/pml_access.lua (PML needs EPT:
-# the domain{} is refused), tlb/psc_stale.lua (counts EPT paging-structure
+# reason that is about EPT, not a bug: logdirty/pml.lua,
+# logdirty/pml_access.lua and logdirty/pml_superpage.lua (PML needs EPT:
+# the domain{} is refused), tlb/pwc_amd.lua (its expect()s count the EPT
+# walks a page-walk-cache hit saves; an NPT vCPU's guest walk is nested), tlb/psc_stale.lua (counts EPT paging-structure
 # cache hits; the NPT model has none), tlb/pae_pdpte_registers.lua and
 # tlb/psc_32bit_pae.lua (their expect()s count on the PAE PDPTE registers,
 # which model and oracle keep under EPT only: AMD nested paging has none),
@@ -18,7 +19,8 @@ set -u
 PAGESIM=${1:-./pagesim}
 mapfile -t scen < <(find scenarios/logdirty scenarios/mempaging scenarios/regressions \
     scenarios/balloon scenarios/findings scenarios/walk scenarios/tlb -name '*.lua' \
-    ! -name pml.lua ! -name pml_access.lua ! -name psc_stale.lua \
+    ! -name pml.lua ! -name pml_access.lua ! -name pml_superpage.lua \
+    ! -name pwc_amd.lua ! -name psc_stale.lua \
     ! -name pae_pdpte_registers.lua ! -name psc_32bit_pae.lua ! -name pae_mov_cr.lua | sort)
 scen+=(scenarios/p2m/ioreq_server.lua scenarios/p2m/pod.lua scenarios/p2m/ram_ro.lua)
 out=$("$PAGESIM" run --no-db --hap npt "${scen[@]}" 2>&1)
