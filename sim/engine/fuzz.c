@@ -475,6 +475,37 @@ static const char prologue[] =
     "  v:set{ cr3 = pt.cr3 }\n"
     "  v:read(0x40001000)\n"
     "end\n"
+    "-- PAE guests under the other paging modes: a tenth domain, made for the\n"
+    "-- operation and destroyed after it (while an NPT domain exists every\n"
+    "-- state check decodes in full), h: 0 EPT A/D, 1 NPT, 2 shadow paging;\n"
+    "-- its PAE vCPU has TLBs.  Under EPT the PDPTE registers (SDM 4.4.1),\n"
+    "-- whose loads are reads for EPT A/D: A on the EPT entries used, never\n"
+    "-- D (SDM Vol. 3C 29.3.5); under NPT no registers, each walk reads the\n"
+    "-- PDPE (APM Vol. 2 15.25); under shadow paging Xen's copy of the l3es\n"
+    "-- taken at the last CR3 update (sh_update_cr3()).  0x40001000 maps gfn\n"
+    "-- 0x19; a second directory at gfn 0x18 (its table at 0x17) maps it to\n"
+    "-- gfn 0x1a.  PDPTE 1 pointed there without a load, INVLPG and a read\n"
+    "-- (only NPT sees the edit), then paemov()'s MOV m (a loading one makes\n"
+    "-- every mode see it: the vCPU's creation and MOV CR3 under A/D set the\n"
+    "-- PDPT leaf's A only), INVLPG and the read again\n"
+    "local function paehap(h, m)\n"
+    "  if heap().free < 0x40 then return end\n"
+    "  local d = domain{ name = 'f10', gfns = 0x100, ram = 0x1c, ept_ad = h == 0 or nil,\n"
+    "                    hap = h == 1 and 'npt' or h == 2 and 'none' or nil }\n"
+    "  local pt = d:pagetable{ root = 0x10, pool = 0x11, pool_pages = 4, mode = 'pae' }\n"
+    "  pt:map(0x40001000, 0x19, 'wad')\n"
+    "  d:write_phys(0x18 * 4096, 0x17 << 12 | PTE.P | PTE.W | PTE.A)\n"
+    "  d:write_phys(0x17 * 4096 + 8, 0x1a << 12 | PTE.P | PTE.W | PTE.A | PTE.D)\n"
+    "  local v = d:vcpu{ cr3 = pt, mode = 'pae', tlb = h == 1 and 'amd' or 'intel', vpid = 1 }\n"
+    "  v:read(0x40001000)\n"
+    "  pt:set_entry(0x40000000, 3, 0x18 << 12 | PTE.P)\n"
+    "  v:invlpg(0x40001000)\n"
+    "  v:read(0x40001000)\n"
+    "  paemov(v, pt, m)\n"
+    "  v:invlpg(0x40001000)\n"
+    "  v:read(0x40001000)\n"
+    "  d:destroy()\n"
+    "end\n"
     "-- a guest store into its own EPT (the oracle-check change tracking:\n"
     "-- scenarios/ept/leaf_added_by_guest.lua): an eighth domain, made by the\n"
     "-- first such operation of a program (later ones do nothing), whose raw\n"
@@ -541,6 +572,53 @@ static const char prologue[] =
     "    d:npt_set_raw(0x200000, 2, e & ~(u and 4 or 2), a == 2)\n"
     "    if a == 0 then v:invlpga(pa, n)\n"
     "    elseif a == 1 then v:tlb_control(n) end\n"
+    "    if u then v:read(pa) else v:write(pa, p) end\n"
+    "  end\n"
+    "  d:destroy()\n"
+    "end\n"
+    "-- an EPT paging-structure-cache probe (SDM Vol. 3C 29.4: cached EPT\n"
+    "-- PML4Es/PDPTEs/PDEs, guest-physical mappings tagged by the EPTP, hold\n"
+    "-- the rights ANDed down to them): an eleventh domain, made for the\n"
+    "-- operation and destroyed after it, its vCPU with the Intel profile's\n"
+    "-- TLBs (VPID 1); guest tables in gfns 0..3 (under EPT PDE 0),\n"
+    "-- 0x400000.. map gfns 0x200..0x203 (under EPT PDE 1).  a 0-3: a stale\n"
+    "-- EPT PDE on purpose: EPT PDE 1 written back raw (the oracle walks the\n"
+    "-- EPT itself), page w written (the walk caches the EPT PDE), its W (u:\n"
+    "-- R and W) cleared without the hypervisor's flush (ept_set_raw(...,\n"
+    "-- false)), then a: 0 INVEPT single-context (n 1: of the vCPU's EPTP;\n"
+    "-- 2: of domain 2's, if it has an EPT: the entry stays), 1 INVEPT\n"
+    "-- all-context, 2 INVVPID type n (linear and combined mappings only: the\n"
+    "-- entry stays), 3 the flush after all; then a write (a read if u) of\n"
+    "-- page p: through the stale EPT PDE only while nothing dropped it, else\n"
+    "-- an EPT violation the hypervisor cannot fix (the domain crashed).  a\n"
+    "-- 4: the EPT PDPTE made read-only (flushed), page w read (its walk\n"
+    "-- caches the EPT PDE read-only), page p written: a violation, whether\n"
+    "-- the walk starts from the cached PDE or not\n"
+    "local function eptp(a, w, p, n, u)\n"
+    "  if heap().free < 0x40 then return end\n"
+    "  local d = domain{ name = 'f11', gfns = 0x400, ram = 4 }\n"
+    "  local pt = d:pagetable{ root = 0, pool = 1, pool_pages = 3 }\n"
+    "  for k = 0, 3 do\n"
+    "    d:populate(0x200 + k)\n"
+    "    pt:map(0x400000 + k * 0x1000, 0x200 + k, 'wad')\n"
+    "  end\n"
+    "  local v = d:vcpu{ cr3 = pt, tlb = 'intel', vpid = 1 }\n"
+    "  local wa, pa = 0x400000 + w * 0x1000, 0x400000 + p * 0x1000\n"
+    "  if a == 4 then\n"
+    "    v:write(wa, w)\n"
+    "    d:ept_set_raw(0x200000, 3, d:ept_get_raw(0x200000, 3) & ~EPTE.W)\n"
+    "    v:read(wa)\n"
+    "    v:write(pa, p)\n"
+    "  else\n"
+    "    local e = d:ept_get_raw(0x200000, 2)\n"
+    "    d:ept_set_raw(0x200000, 2, e)\n"
+    "    v:write(wa, w)\n"
+    "    d:ept_set_raw(0x200000, 2, e & ~(u and EPTE.R | EPTE.W or EPTE.W), a == 3)\n"
+    "    if a == 0 then\n"
+    "      local o = hows[2] ~= 'npt' and hows[2] ~= 'shadow' and n == 2 and doms[2] or nil\n"
+    "      v:invept(1, o)\n"
+    "    elseif a == 1 then v:invept(2)\n"
+    "    elseif a == 2 then v:invvpid(n, pa) end\n"
     "    if u then v:read(pa) else v:write(pa, p) end\n"
     "  end\n"
     "  d:destroy()\n"
@@ -680,7 +758,7 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
        OP_MMIO_DIRECT, OP_SHARE, OP_MONITOR, OP_LWRITE, OP_RAWEPT, OP_PMLFILL,
        OP_SVM, OP_PAECR, OP_GUESTEPT, OP_NPTP, OP_LDFAIL, OP_RIGHTS,
-       OP_NKINDS };
+       OP_PAEHAP, OP_EPTP, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -698,6 +776,7 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_MMIO_DIRECT] = 2, [OP_SHARE] = 3, [OP_MONITOR] = 3, [OP_LWRITE] = 3,
     [OP_RAWEPT] = 2, [OP_PMLFILL] = 1, [OP_SVM] = 2, [OP_PAECR] = 2,
     [OP_GUESTEPT] = 1, [OP_NPTP] = 1, [OP_LDFAIL] = 1, [OP_RIGHTS] = 2,
+    [OP_PAEHAP] = 1, [OP_EPTP] = 1,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -710,7 +789,7 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
     "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
     "svm_invalidation", "pae_pdpte_load", "guest_ept_write", "npt_probe",
-    "logdirty_alloc_fail", "rights_probe",
+    "logdirty_alloc_fail", "rights_probe", "pae_hap_probe", "ept_psc_probe",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -1070,6 +1149,23 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
             unsigned acc = pick(xe, 8) ? 1 - pick(xe, 2) : 2;
             prog_add(p, "rights(%u, %#" PRIx64 ", %#" PRIx64 ", '%s', %u, %#x, %u, %s, %s, %s, %u)",
                      d, va, g, f, k, pk, cpl, wp, smap, ac, acc);
+            break;
+        }
+        case OP_PAEHAP:
+            /* EPT A/D, NPT or shadow paging; the MOV of paemov(): MOV CR3,
+             * CR4.PGE, CR4.SMEP, CR0.CD (loads) or CR4.SMAP (none) */
+            prog_add(p, "paehap(%u, %u)", pick(xe, 3), pick(xe, 5));
+            break;
+        case OP_EPTP: {
+            /* one time in five the rights-from-the-top case (a 4); else
+             * the stale EPT PDE: INVEPT single (of the vCPU's EPTP three
+             * times in four, else of domain 2's) or all-context, INVVPID
+             * type 0-3, or the hypervisor's flush after all; the W bit
+             * three times in four (else R and W, and a read) */
+            unsigned a = pick(xe, 5), w = pick(xe, 4), pg = pick(xe, 4);
+            unsigned n = a == 0 ? (pick(xe, 4) ? 1 : 2) : a == 2 ? pick(xe, 4) : 0;
+            prog_add(p, "eptp(%u, %u, %u, %u, %s)", a == 4 ? 4 : pick(xe, 8) ? a : 3, w, pg, n,
+                     pick(xe, 4) ? "false" : "true");
             break;
         }
         case OP_LDFAIL:

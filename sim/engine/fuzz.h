@@ -12,7 +12,7 @@
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 60
+#define FUZZ_NKINDS 62
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {

@@ -316,8 +316,15 @@ ParameterizedTestParameters(fuzz, generator_reaches_mutant)
         { "check_skip_gfn_mark", 30000, "guestept(", "fail" },
         { "npt_psc_keep_on_invlpga", 30000, "nptp(0,", "" },
         { "npt_psc_keep_on_tlbctl", 30000, "nptp(1,", "" },
-        { "ld_ignore_failed_allocs", 30000, "ldfail(", "" },
+        { "ld_ignore_failed_allocs", 30000, "", "" },
         { "pk_ignore_wd", 30000, "", "" }, { "npf_ignore_w", 30000, "", "" },
+        { "epsc_keep_on_invept_single", 30000, "eptp(0,", "" },
+        { "epsc_keep_on_invept_all", 30000, "eptp(", "" },
+        { "epsc_own_rights", 30000, "eptp(4,", "" },
+        { "pae_ad_load_dirty", 30000, "paehap(0,", "" },
+        { "pae_ad_no_ept_accessed", 30000, "paehap(0,", "" },
+        { "npt_pae_pdpte_cached", 30000, "paehap(1,", "" },
+        { "shadow_pae_reread_l3e", 30000, "paehap(2,", "" },
     };
     return cr_make_param_array(struct reach, cases, sizeof cases / sizeof cases[0]);
 }
@@ -365,7 +372,7 @@ Test(fuzz, new_kinds_drawn_and_programs_pass, .timeout = 300)
         "superpage", "fail_p2m_update", "add_foreign", "pod", "ioreq_server",
         "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
         "svm_invalidation", "pae_pdpte_load", "guest_ept_write", "npt_probe",
-        "logdirty_alloc_fail", "rights_probe",
+        "logdirty_alloc_fail", "rights_probe", "pae_hap_probe", "ept_psc_probe",
     };
     struct fuzz_opts o = { .seed = 1, .max_ops = 4800, .quiet = true, .no_fork = true };
     struct fuzz_stats st;
