@@ -637,8 +637,8 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         bool found = false;
         if (!od->live)
             continue;
-        for (unsigned j = 0; j < SIM_MAX_DOMAINS; j++)
-            found |= h->domains[j] && h->domains[j]->id == od->id;
+        for (unsigned j = 0; j < SIM_MAX_DOMAINS && !found; j++)
+            found = h->domains[j] && h->domains[j]->id == od->id;
         if (!found)
             oracle_report(&r, "present", "absent", "d%u", od->id);
     }
@@ -1062,6 +1062,7 @@ struct oracle_cache {
         bool pml_on, ioreq_write, ept_raw;
         struct log_dirty ld;
     } dst[SIM_MAX_DOMAINS];
+    uint32_t dst_set;       /* slots of dst written (the others are zeros) */
     int64_t shr_tot[2];     /* the S5 counts then (oracle_compare_sharing()) */
     uint8_t *oshr;          /* per frame: the oracle shared it then */
     uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
@@ -1139,7 +1140,8 @@ struct ser {
 
 #define SER_BLOCK 4096 /* a difference copies one block, not the array */
 
-static void ser_add(struct ser *s, const void *p, size_t n)
+/* The general case: the baseline grown, arrays longer than a block. */
+static void ser_add_slow(struct ser *s, const void *p, size_t n)
 {
     struct oracle_cache *k = s->k;
     if (!s->ok || !n)
@@ -1168,6 +1170,25 @@ static void ser_add(struct ser *s, const void *p, size_t n)
     s->pos += n;
 }
 
+/* The common case inline: at most a block, inside the old baseline (so
+ * inside the buffer).  memo_inputs() makes some sixty of these calls per
+ * check; the call and the checks around the compare were about half of
+ * its cost. */
+static inline void ser_add(struct ser *s, const void *p, size_t n)
+{
+    struct oracle_cache *k = s->k;
+    if (n <= SER_BLOCK && s->ok && k->have_base && s->pos + n <= k->baselen) {
+        uint8_t *dst = k->base + s->pos;
+        if (memcmp(dst, p, n)) {
+            memcpy(dst, p, n);
+            s->diff = true;
+        }
+        s->pos += n;
+        return;
+    }
+    ser_add_slow(s, p, n);
+}
+
 /* ser_domain() / ser_odom() cut the structs at these fields, in this
  * order: a field moved across them must fail the build, not the memo. */
 _Static_assert(offsetof(struct domain, paging.req) < offsetof(struct domain, paging.drops) &&
@@ -1189,6 +1210,19 @@ static void ser_range(struct ser *s, const void *base, size_t from, size_t to)
     ser_add(s, (const uint8_t *)base + from, to - from);
 }
 
+/* The n queued slots of a ring of size slots from cons, in ring order: at
+ * most two runs (the same bytes as slot by slot, in fewer compares). */
+static void ser_ring(struct ser *s, const void *ring, size_t slot, unsigned size,
+                     unsigned cons, unsigned n)
+{
+    if (!size || !n)
+        return;
+    unsigned first = cons % size, run = n < size - first ? n : size - first;
+    ser_add(s, (const uint8_t *)ring + (size_t)first * slot, run * slot);
+    for (unsigned i = run; i < n; i++) /* past the wrap (n > size: slots again) */
+        ser_add(s, (const uint8_t *)ring + (size_t)((first + i) % size) * slot, slot);
+}
+
 /*
  * A sim domain into the baseline: the whole struct but its rings, whose
  * slots the checks read only while they hold a request
@@ -1204,14 +1238,12 @@ static void ser_domain(struct ser *s, const struct domain *d)
     const struct mem_paging *p = &d->paging;
     const struct vm_event_monitor *m = &d->monitor;
     ser_range(s, d, 0, offsetof(struct domain, paging.req));
-    for (unsigned i = 0; p->ring_size && i < p->nreq; i++)
-        ser_add(s, &p->req[(p->req_cons + i) % p->ring_size], sizeof(p->req[0]));
+    ser_ring(s, p->req, sizeof(p->req[0]), p->ring_size, p->req_cons, p->nreq);
     ser_range(s, d, offsetof(struct domain, paging.req) + sizeof(p->req),
               offsetof(struct domain, paging.drops));
     ser_range(s, d, offsetof(struct domain, paging.drops) + sizeof(p->drops),
               offsetof(struct domain, monitor.req));
-    for (unsigned i = 0; m->ring_size && i < m->nreq; i++)
-        ser_add(s, &m->req[(m->req_cons + i) % m->ring_size], sizeof(m->req[0]));
+    ser_ring(s, m->req, sizeof(m->req[0]), m->ring_size, m->req_cons, m->nreq);
     ser_range(s, d, offsetof(struct domain, monitor.req) + sizeof(m->req),
               offsetof(struct domain, monitor.wait_req));
     for (const uint8_t *w = memchr(m->vstate, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
@@ -1268,9 +1300,14 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             ser_domain(&s, h->domains[i]);
+    /* which slots are live, as one mask (not a byte per slot) */
+    uint32_t live = 0;
+    _Static_assert(ORACLE_MAX_DOMS <= 32, "the live mask holds a bit per slot");
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        live |= (uint32_t)(o->doms[i].live != 0) << i;
+    ser_add(&s, &live, sizeof live);
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
-        ser_add(&s, &od->live, sizeof od->live);
         if (!od->live)
             continue;
         /* The per-gfn arrays are not copied either: every write to them
@@ -1445,12 +1482,18 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
 static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
                            const struct host *h)
 {
-    memset(k->dst, 0, sizeof(k->dst)); /* at once, not slot by slot */
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
         const struct oracle_dom *od = d ? oracle_dom_find(o, d->id) : NULL;
-        if (!d || !od)
+        /* a slot without both is all zeros: cleared only if it was set
+         * (dst_set), not the whole array at every check */
+        if (!d || !od) {
+            if (k->dst_set >> i & 1)
+                memset(&k->dst[i], 0, sizeof(k->dst[i]));
+            k->dst_set &= ~(UINT32_C(1) << i);
             continue;
+        }
+        k->dst_set |= UINT32_C(1) << i;
         k->dst[i].pml_on = od->pml_on;
         k->dst[i].ioreq_write = od->ioreq_write;
         k->dst[i].ept_raw = d->ept_raw;
@@ -1565,10 +1608,13 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
  * written table mostly differs in an entry or two). */
 static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
 {
-    static const uint8_t zero[64];
+    /* 64 entries (512 bytes) per memcmp(), then entry by entry inside a
+     * block that differs: an unchanged table is eight calls, where a call
+     * per 64 bytes was a tenth of the restricted check */
+    static const uint8_t zero[512];
     for (; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 7) && !memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 64)) {
-            i += 7;
+        if (!(i & 63) && !memcmp(old + 8 * i, cur ? cur + 8 * i : zero, sizeof zero)) {
+            i += 63;
             continue;
         }
         uint64_t a, b = 0;
