@@ -90,7 +90,45 @@ struct dom_restrict {
     bool ld_full;         /* the dirty-log compare and I3/I4 in full */
     const uint64_t *gfns; /* else these gfns only: sorted, unique */
     size_t ngfns;
+    /* the domain's leaf tables as the last full check found them
+     * (dr_lookup()): (gfn >> 9) << 24 | table index, sorted */
+    const uint64_t *l1;
+    size_t nl1;
+    const uint64_t *tab;  /* the tables' frames (oracle_cache.tab) */
 };
+
+/* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
+ * restricted domain's table structure is the one the last full check
+ * walked: restrict_set() refuses to restrict when an entry that is (or
+ * was) a pointer changed, and restrict_doms() checks a domain in full
+ * when a 2 MiB leaf changed.  So from the root the lookup reaches the same
+ * leaf table as then, and its entry is that table's entry now: read
+ * directly, without the three upper levels.  A gfn under no known leaf
+ * table (an unchanged 2 MiB leaf, a hole, a table reached twice) is looked
+ * up from the root as before. */
+static uint64_t dr_lookup(const struct dom_restrict *x, const struct host *h,
+                          const struct domain *d, uint64_t g, unsigned *order)
+{
+    uint64_t key = g >> 9;
+    size_t lo = 0, hi = x->nl1;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint64_t k = (x->l1[mid] >> 24) & 0xFFFFFFFF; /* without the slot */
+        if (k == key) {
+            uint64_t m = x->tab[x->l1[mid] & 0xFFFFFF], e = 0;
+            const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
+            if (f)
+                memcpy(&e, f + 8 * (g & 511), sizeof e);
+            *order = 0;
+            return e;
+        }
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return oracle_ept_lookup_order(h, d->ept_root, g, order);
+}
 
 struct dom_save {
     uint64_t ram, nioreq;   /* RAM gfns (tot_pages' share), ioreq_server gfns */
@@ -119,6 +157,8 @@ static bool gfn_counts_ram(unsigned t, uint64_t m)
 struct p2m_view {
     struct oracle_reporter *r;
     const struct oracle_dom *od; /* raw gfns are not compared */
+    uint64_t *seen;              /* gfns < max_gfn pass 1 visited (NULL: none kept) */
+    unsigned bad;                /* structural faults pass 1 met */
 };
 
 /* One gfn: the sim's decoded entry e (0: missing) of the given order
@@ -214,6 +254,8 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
     struct p2m_view *v = ctx;
     struct oracle_epte x;
     char b1[16];
+    if (v->seen && gfn < v->od->max_gfn)
+        v->seen[gfn >> 6] |= UINT64_C(1) << (gfn & 63);
     oracle_p2m_decode(v->od->npt, e, &x);
     if (oracle_is_raw(v->od, gfn))
         return; /* the scenario's own entry */
@@ -232,6 +274,7 @@ static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
 {
     struct p2m_view *v = ctx;
     char b[24];
+    v->bad++;
     if (oracle_is_raw(v->od, gfn))
         return;
     oracle_report(v->r, what, oracle_hex(entry, b),
@@ -260,12 +303,22 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                         const struct domain *d, const struct oracle_dom *od,
                         struct oracle_reporter *r)
 {
-    struct p2m_view v = { r, od };
+    /* EPT: pass 1 notes the gfns it visited, so that pass 2 needs no
+     * lookup from the root per gfn (a fifth of a full check).  Sound when
+     * the walk met no structural fault: then it followed every present
+     * pointer once, as oracle_ept_lookup() does, and visited exactly the
+     * gfns whose lookup is non-zero.  With a fault (a shared or
+     * out-of-range table, a PS bit in a PML4E) pass 2 looks up as before;
+     * NPT always does (its walk and lookup differ in the recalc marks). */
+    struct p2m_view v = { r, od, NULL, 0 };
+    if (!od->npt && od->max_gfn && od->max_gfn <= ((uint64_t)1 << 24))
+        v.seen = calloc((od->max_gfn + 63) / 64, sizeof(uint64_t));
     struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
     if (od->npt)
         oracle_npt_walk(h, d->ept_root, &vis);
     else
         oracle_ept_walk(h, d->ept_root, &vis);
+    const uint64_t *seen = v.bad ? NULL : v.seen;
 
     for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
         uint64_t ci = od->cidx[q];
@@ -281,26 +334,30 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                 oracle_is_raw(od, g))
                 continue;
             /* A missing (zero) entry was not visited by pass 1. */
-            uint64_t e = od->npt ? oracle_npt_lookup(h, d->ept_root, g)
-                                 : oracle_ept_lookup(h, d->ept_root, g);
-            if (!e)
+            bool missing = seen ? !(seen[g >> 6] >> (g & 63) & 1)
+                                : !(od->npt ? oracle_npt_lookup(h, d->ept_root, g)
+                                            : oracle_ept_lookup(h, d->ept_root, g));
+            if (missing)
                 compare_gfn(r, od, g, 0, 0);
             gfn_frame(r, h, od, xt, m);
         }
     }
+    free(v.seen);
 }
 
 /* compare_p2m() on the gfns g[0..n) alone: what its two passes do for
  * each of them (a restricted check; EPT only). */
 static void compare_p2m_gfns(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od, struct oracle_reporter *r,
-                             const uint64_t *gl, size_t n)
+                             const struct dom_restrict *x)
 {
-    struct p2m_view v = { r, od };
+    const uint64_t *gl = x->gfns;
+    size_t n = x->ngfns;
+    struct p2m_view v = { r, od, NULL, 0 };
     for (size_t i = 0; i < n; i++) {
         uint64_t g = gl[i];
         unsigned order;
-        uint64_t e = oracle_ept_lookup_order(h, d->ept_root, g, &order);
+        uint64_t e = dr_lookup(x, h, d, g, &order);
         if (e)
             view_leaf(&v, g, e, order);
         if (g >= od->max_gfn || oracle_is_raw(od, g))
@@ -552,7 +609,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (!x || x->full)
             compare_p2m(o, h, d, od, &r);
         else
-            compare_p2m_gfns(h, d, od, &r, x->gfns, x->ngfns);
+            compare_p2m_gfns(h, d, od, &r, x);
         compare_logdirty(h, d, od, &r, !x || x->ld_full);
         /* PML: on together with log-dirty, and each vCPU's index (the
          * number of gpas logged and not yet flushed). */
@@ -928,7 +985,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             tables = old[i].tables;
             for (size_t j = 0; j < x->ngfns; j++) {
                 unsigned order;
-                uint64_t e = oracle_ept_lookup_order(h, d->ept_root, x->gfns[j], &order);
+                uint64_t e = dr_lookup(x, h, d, x->gfns[j], &order);
                 if (e)
                     inv_leaf(&c, x->gfns[j], e, order);
             }
@@ -1067,6 +1124,8 @@ struct oracle_cache {
     uint8_t *oshr;          /* per frame: the oracle shared it then */
     uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
     uint64_t noshr;
+    uint64_t *l1;           /* leaf tables: slot << 56 | (base >> 9) << 24 | index */
+    size_t nl1, capl1;
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
     size_t ngl, capgl;
     /* The changed entries of the written tables, found once by
@@ -1369,6 +1428,7 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->tabdom);
     free(o->cache->m2psh);
     free(o->cache->gl);
+    free(o->cache->l1);
     free(o->cache->td);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
@@ -1462,10 +1522,14 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
-    static const uint8_t zero[64];
+    static const uint8_t zero[512];
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
     for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 7) && !memcmp(t + 8 * i, zero, sizeof zero)) {
+        if (!(i & 63) && !memcmp(t + 8 * i, zero, 512)) {
+            i += 63; /* 64 not-present entries */
+            continue;
+        }
+        if (!(i & 7) && !memcmp(t + 8 * i, zero, 64)) {
             i += 7; /* eight not-present entries */
             continue;
         }
@@ -1578,8 +1642,11 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         if (!k->noshr)
             return;
     }
-    for (uint64_t m = 0; m < orc->nr_frames; m++)
-        k->oshr[m] = orc->shr_handle && orc->shr_handle[m];
+    if (!orc->shr_handle) /* nothing shared yet: no loop */
+        memset(k->oshr, 0, orc->nr_frames);
+    else
+        for (uint64_t m = 0; m < orc->nr_frames; m++)
+            k->oshr[m] = orc->shr_handle[m] != 0;
     memcpy(k->oxrefs, orc->xrefs, orc->nr_frames * sizeof(*k->oxrefs));
     if (o * PAGE_SIZE > k->capsnap) {
         uint8_t *x = realloc(k->tabsnap, o * PAGE_SIZE);
@@ -1599,6 +1666,20 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             tab_levels(k, i, mfn_x(h->domains[i]->ept_root), 4, 0);
+    /* the leaf tables by domain slot and first gfn (dr_lookup()); a table
+     * reached twice (TAB_ALIAS) is left out */
+    k->nl1 = 0;
+    if (o > 0xFFFFFF)
+        return; /* more tables than the key's index holds */
+    for (size_t i = 0; i < o; i++) {
+        if (k->tablvl[i] != 1 || k->tabdom[i] >= SIM_MAX_DOMAINS)
+            continue;
+        if (!grow(&k->l1, &k->capl1, k->nl1 + 1))
+            return;
+        k->l1[k->nl1++] = (uint64_t)k->tabdom[i] << 56 | (k->tabbase[i] >> 9) << 24 | i;
+    }
+    if (k->nl1)
+        sort_u64(k->l1, k->nl1);
     dom_state_save(k, orc, h);
     k->fsh_ok = true;
 }
@@ -1731,16 +1812,12 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
     }
     dom_state_save(k, o, h);
     k->cnt = *cnt;
-    for (size_t w = 0; w < nwritten; w++) {
-        size_t at;
-        if (!tab_find(k, written[w], &at))
-            continue;
-        const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
-        if (cur)
-            memcpy(k->tabsnap + at * PAGE_SIZE, cur, PAGE_SIZE);
-        else
-            memset(k->tabsnap + at * PAGE_SIZE, 0, PAGE_SIZE);
-    }
+    /* The copies of the written tables follow their bytes: restrict_set()
+     * listed every entry where a copy and its table differ (k->td), and
+     * the rest are equal, so writing those entries makes each copy equal
+     * to its table (a 4 KiB copy per written table before). */
+    for (size_t j = 0; j < k->ntd; j++)
+        memcpy(k->tabsnap + k->td[j].at * PAGE_SIZE + 8 * k->td[j].i, &k->td[j].e1, 8);
 }
 
 static void oracle_marks_clear(struct oracle *o)
@@ -1879,6 +1956,18 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         dr[slot].ngfns = j - i;
         i = j;
     }
+    /* each slot's leaf tables: one run of k->l1, keys without the slot */
+    for (size_t i = 0; i < k->nl1;) {
+        unsigned slot = (unsigned)(k->l1[i] >> 56);
+        size_t j = i;
+        while (j < k->nl1 && k->l1[j] >> 56 == slot)
+            j++;
+        dr[slot].l1 = k->l1 + i;
+        dr[slot].nl1 = j - i;
+        i = j;
+    }
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        dr[i].tab = k->tab;
     return true;
 }
 
