@@ -154,7 +154,50 @@ static bool gfn_counts_ram(unsigned t, uint64_t m)
  * and the frame behind each RAM gfn.  Together they compare every gfn of
  * [0, max_gfn), as a dense loop would.
  */
+/*
+ * A full check walks each domain's EPT twice: compare_p2m() and the I1 pass
+ * of inv_impl(), back to back on the same memory, with the same walker.
+ * While oracle_check() runs, the first walk logs the leaves it visits (in
+ * visit order) and the tables it counted, per domain slot, and the second
+ * replays the log: the same calls in the same order (the invariants'
+ * bad-entry callback does nothing), without reading the tables again.
+ */
+struct leaf_rec {
+    uint64_t gfn, e;
+    unsigned order;
+};
+
+struct leaf_log {
+    struct leaf_rec *v;
+    size_t n, cap;
+    bool ok;            /* complete: the walk ran and every leaf fitted */
+    unsigned bad;       /* structural faults the walk met */
+    unsigned tables;    /* the walk's table count */
+};
+
+#define LEAF_LOG_MAX ((size_t)1 << 20) /* past this, the second walk walks */
+
+static void leaf_log_add(struct leaf_log *l, uint64_t gfn, uint64_t e, unsigned order)
+{
+    if (!l->ok)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        struct leaf_rec *x = cap <= LEAF_LOG_MAX ? realloc(l->v, cap * sizeof(*x)) : NULL;
+        if (!x) {
+            l->ok = false;
+            return;
+        }
+        l->v = x;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct leaf_rec){ gfn, e, order };
+}
+
+static struct leaf_log *leaf_log_of(unsigned slot);
+
 struct p2m_view {
+    struct leaf_log *log;        /* NULL: the leaves are not logged */
     struct oracle_reporter *r;
     const struct oracle_dom *od; /* raw gfns are not compared */
     uint64_t *seen;              /* gfns < max_gfn pass 1 visited (NULL: none kept) */
@@ -254,6 +297,8 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
     struct p2m_view *v = ctx;
     struct oracle_epte x;
     char b1[16];
+    if (v->log)
+        leaf_log_add(v->log, gfn, e, order);
     if (v->seen && gfn < v->od->max_gfn)
         v->seen[gfn >> 6] |= UINT64_C(1) << (gfn & 63);
     oracle_p2m_decode(v->od->npt, e, &x);
@@ -301,7 +346,7 @@ static void gfn_frame(struct oracle_reporter *r, const struct host *h,
 
 static void compare_p2m(const struct oracle *o, const struct host *h,
                         const struct domain *d, const struct oracle_dom *od,
-                        struct oracle_reporter *r)
+                        struct oracle_reporter *r, unsigned slot)
 {
     /* EPT: pass 1 notes the gfns it visited, so that pass 2 needs no
      * lookup from the root per gfn (a fifth of a full check).  Sound when
@@ -310,13 +355,22 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
      * gfns whose lookup is non-zero.  With a fault (a shared or
      * out-of-range table, a PS bit in a PML4E) pass 2 looks up as before;
      * NPT always does (its walk and lookup differ in the recalc marks). */
-    struct p2m_view v = { r, od, NULL, 0 };
+    struct p2m_view v = { NULL, r, od, NULL, 0 };
     if (!od->npt && od->max_gfn && od->max_gfn <= ((uint64_t)1 << 24))
         v.seen = calloc((od->max_gfn + 63) / 64, sizeof(uint64_t));
+    /* the leaves logged for inv_impl() (EPT on both sides only) */
+    v.log = !od->npt && !d->npt ? leaf_log_of(slot) : NULL;
+    if (v.log) {
+        v.log->n = 0;
+        v.log->ok = true;
+    }
     struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
     if (od->npt)
         oracle_npt_walk(h, d->ept_root, &vis);
-    else
+    else if (v.log) {
+        v.log->tables = oracle_ept_walk(h, d->ept_root, &vis);
+        v.log->bad = v.bad;
+    } else
         oracle_ept_walk(h, d->ept_root, &vis);
     const uint64_t *seen = v.bad ? NULL : v.seen;
 
@@ -353,7 +407,7 @@ static void compare_p2m_gfns(const struct host *h, const struct domain *d,
 {
     const uint64_t *gl = x->gfns;
     size_t n = x->ngfns;
-    struct p2m_view v = { r, od, NULL, 0 };
+    struct p2m_view v = { NULL, r, od, NULL, 0 };
     for (size_t i = 0; i < n; i++) {
         uint64_t g = gl[i];
         unsigned order;
@@ -607,7 +661,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         /* dr: this domain restricted to some gfns (oracle_check()) */
         const struct dom_restrict *x = dr ? &dr[i] : NULL;
         if (!x || x->full)
-            compare_p2m(o, h, d, od, &r);
+            compare_p2m(o, h, d, od, &r, i);
         else
             compare_p2m_gfns(h, d, od, &r, x);
         compare_logdirty(h, d, od, &r, !x || x->ld_full);
@@ -834,8 +888,37 @@ struct inv_counts {
 };
 
 /* I2 and I5 of frame m, and its share of the counts. */
+/* The EPT entry of gfn in slot's domain d (gfn < its max_gfn) for I2:
+ * x, the slot's restriction (dr_lookup()), or this check's leaf log of
+ * the domain when its walk met no structural fault (the log then holds,
+ * in ascending gfn order, exactly the gfns whose lookup is non-zero, with
+ * the entry the lookup gives), else a lookup from the root. */
+static uint64_t i2_lookup(const struct host *h, const struct domain *d, unsigned slot,
+                          const struct dom_restrict *x, uint64_t gfn)
+{
+    unsigned order;
+    if (x)
+        return dr_lookup(x, h, d, gfn, &order);
+    const struct leaf_log *lg = leaf_log_of(slot);
+    if (lg && lg->ok && !lg->bad && gfn <= ORACLE_EPT_GFN_MASK) {
+        size_t lo = 0, hi = lg->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (lg->v[mid].gfn == gfn)
+                return lg->v[mid].e;
+            if (lg->v[mid].gfn < gfn)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return 0;
+    }
+    return oracle_ept_lookup(h, d->ept_root, gfn);
+}
+
 static void inv_frame(const struct host *h, struct oracle_reporter *rp,
-                      struct inv_counts *cnt, uint64_t m, unsigned slot)
+                      struct inv_counts *cnt, uint64_t m, unsigned slot,
+                      const struct dom_restrict *xr)
 {
     char e1[24], a1[24];
     const struct page_info *pg = &h->frames[m];
@@ -864,7 +947,7 @@ static void inv_frame(const struct host *h, struct oracle_reporter *rp,
             oracle_p2m_decode(od->npt,
                               gfn >= od->max_gfn ? 0
                               : od->npt ? oracle_npt_lookup(h, od->ept_root, gfn)
-                                        : oracle_ept_lookup(h, od->ept_root, gfn),
+                                        : i2_lookup(h, od, slot, xr, gfn),
                               &x);
             if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
                 x.mfn != m) {
@@ -938,8 +1021,10 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             if (m >= h->nr_frames)
                 continue;
             const struct page_info *pg = &h->frames[m];
-            inv_frame(h, &r, cnt, m,
-                      pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner));
+            unsigned slot = pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner);
+            /* a restricted domain's structure is known (dr_lookup()) */
+            inv_frame(h, &r, cnt, m, slot,
+                      dr && slot < SIM_MAX_DOMAINS && !dr[slot].full ? &dr[slot] : NULL);
         }
     } else {
         memset(cnt, 0, sizeof(*cnt));
@@ -966,7 +1051,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
                 last_owner = pg->owner;
                 last_slot = slot;
             }
-            inv_frame(h, &r, cnt, m, slot);
+            inv_frame(h, &r, cnt, m, slot, NULL);
         }
     }
 
@@ -990,9 +1075,17 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
                     inv_leaf(&c, x->gfns[j], e, order);
             }
         } else {
-            struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
-            tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
-                            : oracle_ept_walk(h, d->ept_root, &ev);
+            struct leaf_log *lg = d->npt ? NULL : leaf_log_of(i);
+            if (lg && lg->ok) {
+                /* compare_p2m()'s walk of this check, replayed */
+                for (size_t j = 0; j < lg->n; j++)
+                    inv_leaf(&c, lg->v[j].gfn, lg->v[j].e, lg->v[j].order);
+                tables = lg->tables;
+            } else {
+                struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
+                tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
+                                : oracle_ept_walk(h, d->ept_root, &ev);
+            }
         }
         if (tables != d->p2m_pages || d->p2m_pages != p2m_frames[i]) {
             char got[64];
@@ -1124,6 +1217,7 @@ struct oracle_cache {
     uint8_t *oshr;          /* per frame: the oracle shared it then */
     uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
     uint64_t noshr;
+    struct leaf_log leaves[SIM_MAX_DOMAINS]; /* compare_p2m()'s walks of this check */
     uint64_t *l1;           /* leaf tables: slot << 56 | (base >> 9) << 24 | index */
     size_t nl1, capl1;
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
@@ -1141,6 +1235,20 @@ struct oracle_cache {
 #define TAB_ALIAS 0xFF
 
 static struct oracle_cache *cur_rec; /* set while a check records */
+
+/* Slot's leaf log while oracle_check() runs (NULL otherwise: a public
+ * oracle_compare() / oracle_invariants() walks twice). */
+static struct leaf_log *leaf_log_of(unsigned slot)
+{
+    return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->leaves[slot] : NULL;
+}
+
+/* Before a check's compare: no log is current. */
+static void leaf_logs_reset(struct oracle_cache *k)
+{
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        k->leaves[i].ok = false;
+}
 
 static void rec_add(uint64_t m)
 {
@@ -1429,6 +1537,8 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->m2psh);
     free(o->cache->gl);
     free(o->cache->l1);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        free(o->cache->leaves[i].v);
     free(o->cache->td);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
@@ -1999,6 +2109,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
      * are unchanged); what this check reads joins it. */
     k->oom = false;
     k->rec_tab = false;
+    leaf_logs_reset(k);
     cur_rec = k;
     /* S5: the last counts without the re-checked frames' old shares */
     int64_t shr_tot[2] = { k->shr_tot[0], k->shr_tot[1] };
@@ -2068,6 +2179,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         k->ntab = 0;
         k->oom = false;
         k->rec_tab = true;
+        leaf_logs_reset(k);
         cur_rec = k;
     }
     unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
