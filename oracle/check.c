@@ -432,12 +432,49 @@ static void compare_p2m_gfns(const struct host *h, const struct domain *d,
  * against the model's bits there; then the model's dirty gfns under no
  * sim leaf at all.
  */
+/* The dirty log's walk likewise (struct leaf_log): compare_ld_leaves()
+ * logs the leaves it is handed while oracle_check() runs, and inv_impl()
+ * replays them when the walk met no fault (the invariants' bad-entry
+ * callback reports; the leaf callback only counts bits). */
+struct ld_log {
+    uint64_t *base;
+    const uint8_t **bm;   /* host memory, unchanged within the check */
+    size_t n, cap;
+    bool ok;
+    unsigned bad, frames;
+};
+
+static struct ld_log *ld_log_of(unsigned slot);
+
 struct dirty_view {
     const struct oracle_dom *od;
     struct oracle_reporter *r;
     uint64_t *seen;       /* leaf bases visited (sorted before lookups) */
     size_t nseen, cap;
+    struct ld_log *log;   /* NULL: not logged */
+    unsigned bad;
 };
+
+static void ld_log_add(struct ld_log *l, uint64_t base, const uint8_t *bm)
+{
+    if (!l->ok)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        uint64_t *b = realloc(l->base, cap * sizeof(*b));
+        if (b)
+            l->base = b;
+        const uint8_t **m = b ? realloc(l->bm, cap * sizeof(*m)) : NULL;
+        if (!m) {
+            l->ok = false;
+            return;
+        }
+        l->bm = m;
+        l->cap = cap;
+    }
+    l->base[l->n] = base;
+    l->bm[l->n++] = bm;
+}
 
 #define LD_LEAF_PFNS ((uint64_t)PAGE_SIZE << 3)
 
@@ -451,6 +488,8 @@ static void dirty_leaf(void *ctx, uint64_t base, const uint8_t *bm)
 {
     struct dirty_view *v = ctx;
     const struct oracle_dom *od = v->od;
+    if (v->log)
+        ld_log_add(v->log, base, bm);
     if (base >= od->max_gfn)
         return;
     if (v->nseen == v->cap) {
@@ -540,12 +579,17 @@ static bool leaf_seen(const struct dirty_view *v, uint64_t base)
     return sorted_has(v->seen, v->nseen, base);
 }
 
-/* Structural faults of the tree are reported by oracle_invariants (I4). */
-static void dirty_bad(void *ctx, const char *what, uint64_t mfn) {}
+/* Structural faults of the tree are reported by oracle_invariants (I4);
+ * counted for the log. */
+static void dirty_bad(void *ctx, const char *what, uint64_t mfn)
+{
+    struct dirty_view *v = ctx;
+    v->bad++;
+}
 
 static void compare_ld_leaves(const struct host *h, const struct domain *d,
                               const struct oracle_dom *od,
-                              struct oracle_reporter *r);
+                              struct oracle_reporter *r, unsigned slot);
 static void compare_ld_scalars(const struct domain *d, const struct oracle_dom *od,
                                struct oracle_reporter *r);
 
@@ -553,23 +597,31 @@ static void compare_ld_scalars(const struct domain *d, const struct oracle_dom *
  * dirty log and the flat dirty bits unchanged). */
 static void compare_logdirty(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od,
-                             struct oracle_reporter *r, bool leaves)
+                             struct oracle_reporter *r, bool leaves, unsigned slot)
 {
     if (d->ld.enabled != od->ld_enabled)
         oracle_report(r, od->ld_enabled ? "on" : "off",
                       d->ld.enabled ? "on" : "off", "d%u.ld.enabled", od->id);
     if (leaves)
-        compare_ld_leaves(h, d, od, r);
+        compare_ld_leaves(h, d, od, r, slot);
     compare_ld_scalars(d, od, r);
 }
 
 static void compare_ld_leaves(const struct host *h, const struct domain *d,
                               const struct oracle_dom *od,
-                              struct oracle_reporter *r)
+                              struct oracle_reporter *r, unsigned slot)
 {
-    struct dirty_view v = { od, r, NULL, 0, 0 };
+    struct dirty_view v = { od, r, NULL, 0, 0, ld_log_of(slot), 0 };
+    if (v.log) {
+        v.log->n = 0;
+        v.log->ok = true;
+    }
     struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, rec_frame };
-    oracle_sim_ld_leaves(h, d, &vis);
+    unsigned frames = oracle_sim_ld_leaves(h, d, &vis);
+    if (v.log) {
+        v.log->frames = frames;
+        v.log->bad = v.bad;
+    }
     if (v.nseen)
         sort_u64(v.seen, v.nseen);
     for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
@@ -664,7 +716,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
             compare_p2m(o, h, d, od, &r, i);
         else
             compare_p2m_gfns(h, d, od, &r, x);
-        compare_logdirty(h, d, od, &r, !x || x->ld_full);
+        compare_logdirty(h, d, od, &r, !x || x->ld_full, i);
         /* PML: on together with log-dirty, and each vCPU's index (the
          * number of gpas logged and not yet flushed). */
         if (d->pml_on != od->pml_on)
@@ -856,7 +908,14 @@ static void inv_ld_leaf(void *ctx, uint64_t base, const uint8_t *bm)
     struct inv_ctx *c = ctx;
     if (!bm)
         return;
+    static const uint8_t zero[512];
     for (unsigned i = 0; i < PAGE_SIZE; i += 8) {
+        /* a leaf covers 32768 gfns, a small domain's few of them: 512
+         * zero bytes are passed with one memcmp() */
+        if (!(i & 511) && !memcmp(bm + i, zero, sizeof zero)) {
+            i += 504;
+            continue;
+        }
         uint64_t w;
         memcpy(&w, bm + i, sizeof w);
         if (w) /* mostly zero: no popcount call for those */
@@ -1101,8 +1160,16 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             frames = old[i].ld_frames;
             c.dirty_bits = old[i].ld_bits;
         } else {
-            struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
-            frames = oracle_sim_ld_leaves(h, d, &lv);
+            const struct ld_log *ll = ld_log_of(i);
+            if (ll && ll->ok && !ll->bad) {
+                /* compare_ld_leaves()'s walk of this check, replayed */
+                for (size_t j = 0; j < ll->n; j++)
+                    inv_ld_leaf(&c, ll->base[j], ll->bm[j]);
+                frames = ll->frames;
+            } else {
+                struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
+                frames = oracle_sim_ld_leaves(h, d, &lv);
+            }
         }
         if (out) {
             out[i].tables = tables;
@@ -1218,6 +1285,7 @@ struct oracle_cache {
     uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
     uint64_t noshr;
     struct leaf_log leaves[SIM_MAX_DOMAINS]; /* compare_p2m()'s walks of this check */
+    struct ld_log ldl[SIM_MAX_DOMAINS];      /* compare_ld_leaves()' walks */
     uint64_t *l1;           /* leaf tables: slot << 56 | (base >> 9) << 24 | index */
     size_t nl1, capl1;
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
@@ -1243,11 +1311,18 @@ static struct leaf_log *leaf_log_of(unsigned slot)
     return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->leaves[slot] : NULL;
 }
 
+static struct ld_log *ld_log_of(unsigned slot)
+{
+    return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->ldl[slot] : NULL;
+}
+
 /* Before a check's compare: no log is current. */
 static void leaf_logs_reset(struct oracle_cache *k)
 {
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         k->leaves[i].ok = false;
+        k->ldl[i].ok = false;
+    }
 }
 
 static void rec_add(uint64_t m)
@@ -1537,8 +1612,11 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->m2psh);
     free(o->cache->gl);
     free(o->cache->l1);
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         free(o->cache->leaves[i].v);
+        free(o->cache->ldl[i].base);
+        free(o->cache->ldl[i].bm);
+    }
     free(o->cache->td);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
