@@ -630,9 +630,14 @@ static void compare_ld_leaves(const struct host *h, const struct domain *d,
         uint64_t first = ci << ORACLE_CHUNK_SHIFT;
         if (!c || leaf_seen(&v, first & ~(LD_LEAF_PFNS - 1)))
             continue;
-        for (uint64_t i = 0; i < ORACLE_CHUNK && first + i < od->max_gfn; i++)
+        for (uint64_t i = 0; i < ORACLE_CHUNK && first + i < od->max_gfn; i++) {
+            if (!(i & 7) && !c->dirty[i / 8]) {
+                i += 7; /* eight clean gfns */
+                continue;
+            }
             if (c->dirty[i / 8] >> (i % 8) & 1)
                 dirty_report(&v, first + i, true, false);
+        }
     }
     free(v.seen);
 }
@@ -1237,6 +1242,7 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
 struct oracle_cache {
     uint64_t *frames;       /* frames the last computed check read: sorted, unique */
     size_t nframes, capframes;
+    size_t nsorted;         /* frames[0..nsorted): sorted, unique (watch_finish()) */
     uint8_t *base;          /* serialised other inputs of that check's state */
     size_t baselen, basecap;
     bool have_base;         /* base is a complete serialisation (of some state) */
@@ -1325,10 +1331,16 @@ static void leaf_logs_reset(struct oracle_cache *k)
     }
 }
 
+static bool sorted_has(const uint64_t *a, size_t n, uint64_t x);
+
 static void rec_add(uint64_t m)
 {
     struct oracle_cache *k = cur_rec;
     if (!k)
+        return;
+    /* a restricted check adds to the watch set: what it holds already
+     * is not added again (mostly everything: the set stays sorted) */
+    if (k->nsorted && sorted_has(k->frames, k->nsorted, m))
         return;
     if (k->nframes == k->capframes) {
         size_t cap = k->capframes ? 2 * k->capframes : 32;
@@ -1569,13 +1581,36 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
  * walked by compare and again by invariants). */
 static void watch_finish(struct oracle_cache *k)
 {
+    size_t ns = k->nsorted, tail = k->nframes - ns;
+    if (ns && tail <= 32) {
+        /* a few new frames after a sorted set (rec_add() left out the
+         * ones it had): each inserted in place */
+        for (size_t t = ns; t < k->nframes; t++) {
+            uint64_t m = k->frames[t];
+            size_t at = 0, hi = ns;
+            while (at < hi) {
+                size_t mid = (at + hi) / 2;
+                if (k->frames[mid] < m)
+                    at = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (at < ns && k->frames[at] == m)
+                continue; /* twice in the tail */
+            memmove(k->frames + at + 1, k->frames + at, (ns - at) * sizeof(*k->frames));
+            k->frames[at] = m;
+            ns++;
+        }
+        k->nframes = k->nsorted = ns;
+        return;
+    }
     if (k->nframes)
         sort_u64(k->frames, k->nframes);
     size_t o = 0;
     for (size_t i = 0; i < k->nframes; i++)
         if (!o || k->frames[o - 1] != k->frames[i])
             k->frames[o++] = k->frames[i];
-    k->nframes = o;
+    k->nframes = k->nsorted = o;
 }
 
 static bool watched(const struct oracle_cache *k, uint64_t m)
@@ -1877,21 +1912,25 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
  * written table mostly differs in an entry or two). */
 static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
 {
-    /* 64 entries (512 bytes) per memcmp(), then entry by entry inside a
-     * block that differs: an unchanged table is eight calls, where a call
-     * per 64 bytes was a tenth of the restricted check */
+    /* the rest of i's block of 64 entries (512 bytes) in one memcmp(),
+     * entry by entry only inside a block that differs: an unchanged table
+     * is eight calls, and the search after a difference one more (a call
+     * per 64 bytes was a tenth of the restricted check) */
     static const uint8_t zero[512];
-    for (; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 63) && !memcmp(old + 8 * i, cur ? cur + 8 * i : zero, sizeof zero)) {
-            i += 63;
+    while (i < PAGE_SIZE / 8) {
+        unsigned end = (i | 63) + 1;
+        if (!memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 8 * (end - i))) {
+            i = end;
             continue;
         }
-        uint64_t a, b = 0;
-        memcpy(&a, old + 8 * i, 8);
-        if (cur)
-            memcpy(&b, cur + 8 * i, 8);
-        if (a != b)
-            return i;
+        for (; i < end; i++) {
+            uint64_t a, b = 0;
+            memcpy(&a, old + 8 * i, 8);
+            if (cur)
+                memcpy(&b, cur + 8 * i, 8);
+            if (a != b)
+                return i;
+        }
     }
     return PAGE_SIZE / 8;
 }
@@ -2253,7 +2292,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     o->chk_stats.full++;
     struct hash_sink hs = { report, ctx, HASH_INIT };
     if (k) {
-        k->nframes = 0;
+        k->nframes = k->nsorted = 0;
         k->ntab = 0;
         k->oom = false;
         k->rec_tab = true;
