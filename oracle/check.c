@@ -90,7 +90,45 @@ struct dom_restrict {
     bool ld_full;         /* the dirty-log compare and I3/I4 in full */
     const uint64_t *gfns; /* else these gfns only: sorted, unique */
     size_t ngfns;
+    /* the domain's leaf tables as the last full check found them
+     * (dr_lookup()): (gfn >> 9) << 24 | table index, sorted */
+    const uint64_t *l1;
+    size_t nl1;
+    const uint64_t *tab;  /* the tables' frames (oracle_cache.tab) */
 };
+
+/* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
+ * restricted domain's table structure is the one the last full check
+ * walked: restrict_set() refuses to restrict when an entry that is (or
+ * was) a pointer changed, and restrict_doms() checks a domain in full
+ * when a 2 MiB leaf changed.  So from the root the lookup reaches the same
+ * leaf table as then, and its entry is that table's entry now: read
+ * directly, without the three upper levels.  A gfn under no known leaf
+ * table (an unchanged 2 MiB leaf, a hole, a table reached twice) is looked
+ * up from the root as before. */
+static uint64_t dr_lookup(const struct dom_restrict *x, const struct host *h,
+                          const struct domain *d, uint64_t g, unsigned *order)
+{
+    uint64_t key = g >> 9;
+    size_t lo = 0, hi = x->nl1;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint64_t k = (x->l1[mid] >> 24) & 0xFFFFFFFF; /* without the slot */
+        if (k == key) {
+            uint64_t m = x->tab[x->l1[mid] & 0xFFFFFF], e = 0;
+            const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
+            if (f)
+                memcpy(&e, f + 8 * (g & 511), sizeof e);
+            *order = 0;
+            return e;
+        }
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return oracle_ept_lookup_order(h, d->ept_root, g, order);
+}
 
 struct dom_save {
     uint64_t ram, nioreq;   /* RAM gfns (tot_pages' share), ioreq_server gfns */
@@ -116,9 +154,54 @@ static bool gfn_counts_ram(unsigned t, uint64_t m)
  * and the frame behind each RAM gfn.  Together they compare every gfn of
  * [0, max_gfn), as a dense loop would.
  */
+/*
+ * A full check walks each domain's EPT twice: compare_p2m() and the I1 pass
+ * of inv_impl(), back to back on the same memory, with the same walker.
+ * While oracle_check() runs, the first walk logs the leaves it visits (in
+ * visit order) and the tables it counted, per domain slot, and the second
+ * replays the log: the same calls in the same order (the invariants'
+ * bad-entry callback does nothing), without reading the tables again.
+ */
+struct leaf_rec {
+    uint64_t gfn, e;
+    unsigned order;
+};
+
+struct leaf_log {
+    struct leaf_rec *v;
+    size_t n, cap;
+    bool ok;            /* complete: the walk ran and every leaf fitted */
+    unsigned bad;       /* structural faults the walk met */
+    unsigned tables;    /* the walk's table count */
+};
+
+#define LEAF_LOG_MAX ((size_t)1 << 20) /* past this, the second walk walks */
+
+static void leaf_log_add(struct leaf_log *l, uint64_t gfn, uint64_t e, unsigned order)
+{
+    if (!l->ok)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        struct leaf_rec *x = cap <= LEAF_LOG_MAX ? realloc(l->v, cap * sizeof(*x)) : NULL;
+        if (!x) {
+            l->ok = false;
+            return;
+        }
+        l->v = x;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct leaf_rec){ gfn, e, order };
+}
+
+static struct leaf_log *leaf_log_of(unsigned slot);
+
 struct p2m_view {
+    struct leaf_log *log;        /* NULL: the leaves are not logged */
     struct oracle_reporter *r;
     const struct oracle_dom *od; /* raw gfns are not compared */
+    uint64_t *seen;              /* gfns < max_gfn pass 1 visited (NULL: none kept) */
+    unsigned bad;                /* structural faults pass 1 met */
 };
 
 /* One gfn: the sim's decoded entry e (0: missing) of the given order
@@ -214,6 +297,10 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
     struct p2m_view *v = ctx;
     struct oracle_epte x;
     char b1[16];
+    if (v->log)
+        leaf_log_add(v->log, gfn, e, order);
+    if (v->seen && gfn < v->od->max_gfn)
+        v->seen[gfn >> 6] |= UINT64_C(1) << (gfn & 63);
     oracle_p2m_decode(v->od->npt, e, &x);
     if (oracle_is_raw(v->od, gfn))
         return; /* the scenario's own entry */
@@ -232,6 +319,7 @@ static void view_bad(void *ctx, uint64_t gfn, unsigned level, const char *what,
 {
     struct p2m_view *v = ctx;
     char b[24];
+    v->bad++;
     if (oracle_is_raw(v->od, gfn))
         return;
     oracle_report(v->r, what, oracle_hex(entry, b),
@@ -258,14 +346,33 @@ static void gfn_frame(struct oracle_reporter *r, const struct host *h,
 
 static void compare_p2m(const struct oracle *o, const struct host *h,
                         const struct domain *d, const struct oracle_dom *od,
-                        struct oracle_reporter *r)
+                        struct oracle_reporter *r, unsigned slot)
 {
-    struct p2m_view v = { r, od };
+    /* EPT: pass 1 notes the gfns it visited, so that pass 2 needs no
+     * lookup from the root per gfn (a fifth of a full check).  Sound when
+     * the walk met no structural fault: then it followed every present
+     * pointer once, as oracle_ept_lookup() does, and visited exactly the
+     * gfns whose lookup is non-zero.  With a fault (a shared or
+     * out-of-range table, a PS bit in a PML4E) pass 2 looks up as before;
+     * NPT always does (its walk and lookup differ in the recalc marks). */
+    struct p2m_view v = { NULL, r, od, NULL, 0 };
+    if (!od->npt && od->max_gfn && od->max_gfn <= ((uint64_t)1 << 24))
+        v.seen = calloc((od->max_gfn + 63) / 64, sizeof(uint64_t));
+    /* the leaves logged for inv_impl() (EPT on both sides only) */
+    v.log = !od->npt && !d->npt ? leaf_log_of(slot) : NULL;
+    if (v.log) {
+        v.log->n = 0;
+        v.log->ok = true;
+    }
     struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
     if (od->npt)
         oracle_npt_walk(h, d->ept_root, &vis);
-    else
+    else if (v.log) {
+        v.log->tables = oracle_ept_walk(h, d->ept_root, &vis);
+        v.log->bad = v.bad;
+    } else
         oracle_ept_walk(h, d->ept_root, &vis);
+    const uint64_t *seen = v.bad ? NULL : v.seen;
 
     for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
         uint64_t ci = od->cidx[q];
@@ -281,26 +388,30 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
                 oracle_is_raw(od, g))
                 continue;
             /* A missing (zero) entry was not visited by pass 1. */
-            uint64_t e = od->npt ? oracle_npt_lookup(h, d->ept_root, g)
-                                 : oracle_ept_lookup(h, d->ept_root, g);
-            if (!e)
+            bool missing = seen ? !(seen[g >> 6] >> (g & 63) & 1)
+                                : !(od->npt ? oracle_npt_lookup(h, d->ept_root, g)
+                                            : oracle_ept_lookup(h, d->ept_root, g));
+            if (missing)
                 compare_gfn(r, od, g, 0, 0);
             gfn_frame(r, h, od, xt, m);
         }
     }
+    free(v.seen);
 }
 
 /* compare_p2m() on the gfns g[0..n) alone: what its two passes do for
  * each of them (a restricted check; EPT only). */
 static void compare_p2m_gfns(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od, struct oracle_reporter *r,
-                             const uint64_t *gl, size_t n)
+                             const struct dom_restrict *x)
 {
-    struct p2m_view v = { r, od };
+    const uint64_t *gl = x->gfns;
+    size_t n = x->ngfns;
+    struct p2m_view v = { NULL, r, od, NULL, 0 };
     for (size_t i = 0; i < n; i++) {
         uint64_t g = gl[i];
         unsigned order;
-        uint64_t e = oracle_ept_lookup_order(h, d->ept_root, g, &order);
+        uint64_t e = dr_lookup(x, h, d, g, &order);
         if (e)
             view_leaf(&v, g, e, order);
         if (g >= od->max_gfn || oracle_is_raw(od, g))
@@ -321,12 +432,49 @@ static void compare_p2m_gfns(const struct host *h, const struct domain *d,
  * against the model's bits there; then the model's dirty gfns under no
  * sim leaf at all.
  */
+/* The dirty log's walk likewise (struct leaf_log): compare_ld_leaves()
+ * logs the leaves it is handed while oracle_check() runs, and inv_impl()
+ * replays them when the walk met no fault (the invariants' bad-entry
+ * callback reports; the leaf callback only counts bits). */
+struct ld_log {
+    uint64_t *base;
+    const uint8_t **bm;   /* host memory, unchanged within the check */
+    size_t n, cap;
+    bool ok;
+    unsigned bad, frames;
+};
+
+static struct ld_log *ld_log_of(unsigned slot);
+
 struct dirty_view {
     const struct oracle_dom *od;
     struct oracle_reporter *r;
     uint64_t *seen;       /* leaf bases visited (sorted before lookups) */
     size_t nseen, cap;
+    struct ld_log *log;   /* NULL: not logged */
+    unsigned bad;
 };
+
+static void ld_log_add(struct ld_log *l, uint64_t base, const uint8_t *bm)
+{
+    if (!l->ok)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        uint64_t *b = realloc(l->base, cap * sizeof(*b));
+        if (b)
+            l->base = b;
+        const uint8_t **m = b ? realloc(l->bm, cap * sizeof(*m)) : NULL;
+        if (!m) {
+            l->ok = false;
+            return;
+        }
+        l->bm = m;
+        l->cap = cap;
+    }
+    l->base[l->n] = base;
+    l->bm[l->n++] = bm;
+}
 
 #define LD_LEAF_PFNS ((uint64_t)PAGE_SIZE << 3)
 
@@ -340,6 +488,8 @@ static void dirty_leaf(void *ctx, uint64_t base, const uint8_t *bm)
 {
     struct dirty_view *v = ctx;
     const struct oracle_dom *od = v->od;
+    if (v->log)
+        ld_log_add(v->log, base, bm);
     if (base >= od->max_gfn)
         return;
     if (v->nseen == v->cap) {
@@ -429,12 +579,17 @@ static bool leaf_seen(const struct dirty_view *v, uint64_t base)
     return sorted_has(v->seen, v->nseen, base);
 }
 
-/* Structural faults of the tree are reported by oracle_invariants (I4). */
-static void dirty_bad(void *ctx, const char *what, uint64_t mfn) {}
+/* Structural faults of the tree are reported by oracle_invariants (I4);
+ * counted for the log. */
+static void dirty_bad(void *ctx, const char *what, uint64_t mfn)
+{
+    struct dirty_view *v = ctx;
+    v->bad++;
+}
 
 static void compare_ld_leaves(const struct host *h, const struct domain *d,
                               const struct oracle_dom *od,
-                              struct oracle_reporter *r);
+                              struct oracle_reporter *r, unsigned slot);
 static void compare_ld_scalars(const struct domain *d, const struct oracle_dom *od,
                                struct oracle_reporter *r);
 
@@ -442,23 +597,31 @@ static void compare_ld_scalars(const struct domain *d, const struct oracle_dom *
  * dirty log and the flat dirty bits unchanged). */
 static void compare_logdirty(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od,
-                             struct oracle_reporter *r, bool leaves)
+                             struct oracle_reporter *r, bool leaves, unsigned slot)
 {
     if (d->ld.enabled != od->ld_enabled)
         oracle_report(r, od->ld_enabled ? "on" : "off",
                       d->ld.enabled ? "on" : "off", "d%u.ld.enabled", od->id);
     if (leaves)
-        compare_ld_leaves(h, d, od, r);
+        compare_ld_leaves(h, d, od, r, slot);
     compare_ld_scalars(d, od, r);
 }
 
 static void compare_ld_leaves(const struct host *h, const struct domain *d,
                               const struct oracle_dom *od,
-                              struct oracle_reporter *r)
+                              struct oracle_reporter *r, unsigned slot)
 {
-    struct dirty_view v = { od, r, NULL, 0, 0 };
+    struct dirty_view v = { od, r, NULL, 0, 0, ld_log_of(slot), 0 };
+    if (v.log) {
+        v.log->n = 0;
+        v.log->ok = true;
+    }
     struct oracle_ld_visit vis = { dirty_leaf, dirty_bad, &v, rec_frame };
-    oracle_sim_ld_leaves(h, d, &vis);
+    unsigned frames = oracle_sim_ld_leaves(h, d, &vis);
+    if (v.log) {
+        v.log->frames = frames;
+        v.log->bad = v.bad;
+    }
     if (v.nseen)
         sort_u64(v.seen, v.nseen);
     for (uint64_t q = 0; q < od->ncidx; q++) { /* the allocated chunks */
@@ -467,9 +630,14 @@ static void compare_ld_leaves(const struct host *h, const struct domain *d,
         uint64_t first = ci << ORACLE_CHUNK_SHIFT;
         if (!c || leaf_seen(&v, first & ~(LD_LEAF_PFNS - 1)))
             continue;
-        for (uint64_t i = 0; i < ORACLE_CHUNK && first + i < od->max_gfn; i++)
+        for (uint64_t i = 0; i < ORACLE_CHUNK && first + i < od->max_gfn; i++) {
+            if (!(i & 7) && !c->dirty[i / 8]) {
+                i += 7; /* eight clean gfns */
+                continue;
+            }
             if (c->dirty[i / 8] >> (i % 8) & 1)
                 dirty_report(&v, first + i, true, false);
+        }
     }
     free(v.seen);
 }
@@ -550,10 +718,10 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         /* dr: this domain restricted to some gfns (oracle_check()) */
         const struct dom_restrict *x = dr ? &dr[i] : NULL;
         if (!x || x->full)
-            compare_p2m(o, h, d, od, &r);
+            compare_p2m(o, h, d, od, &r, i);
         else
-            compare_p2m_gfns(h, d, od, &r, x->gfns, x->ngfns);
-        compare_logdirty(h, d, od, &r, !x || x->ld_full);
+            compare_p2m_gfns(h, d, od, &r, x);
+        compare_logdirty(h, d, od, &r, !x || x->ld_full, i);
         /* PML: on together with log-dirty, and each vCPU's index (the
          * number of gpas logged and not yet flushed). */
         if (d->pml_on != od->pml_on)
@@ -637,8 +805,8 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         bool found = false;
         if (!od->live)
             continue;
-        for (unsigned j = 0; j < SIM_MAX_DOMAINS; j++)
-            found |= h->domains[j] && h->domains[j]->id == od->id;
+        for (unsigned j = 0; j < SIM_MAX_DOMAINS && !found; j++)
+            found = h->domains[j] && h->domains[j]->id == od->id;
         if (!found)
             oracle_report(&r, "present", "absent", "d%u", od->id);
     }
@@ -745,7 +913,14 @@ static void inv_ld_leaf(void *ctx, uint64_t base, const uint8_t *bm)
     struct inv_ctx *c = ctx;
     if (!bm)
         return;
+    static const uint8_t zero[512];
     for (unsigned i = 0; i < PAGE_SIZE; i += 8) {
+        /* a leaf covers 32768 gfns, a small domain's few of them: 512
+         * zero bytes are passed with one memcmp() */
+        if (!(i & 511) && !memcmp(bm + i, zero, sizeof zero)) {
+            i += 504;
+            continue;
+        }
         uint64_t w;
         memcpy(&w, bm + i, sizeof w);
         if (w) /* mostly zero: no popcount call for those */
@@ -777,8 +952,37 @@ struct inv_counts {
 };
 
 /* I2 and I5 of frame m, and its share of the counts. */
+/* The EPT entry of gfn in slot's domain d (gfn < its max_gfn) for I2:
+ * x, the slot's restriction (dr_lookup()), or this check's leaf log of
+ * the domain when its walk met no structural fault (the log then holds,
+ * in ascending gfn order, exactly the gfns whose lookup is non-zero, with
+ * the entry the lookup gives), else a lookup from the root. */
+static uint64_t i2_lookup(const struct host *h, const struct domain *d, unsigned slot,
+                          const struct dom_restrict *x, uint64_t gfn)
+{
+    unsigned order;
+    if (x)
+        return dr_lookup(x, h, d, gfn, &order);
+    const struct leaf_log *lg = leaf_log_of(slot);
+    if (lg && lg->ok && !lg->bad && gfn <= ORACLE_EPT_GFN_MASK) {
+        size_t lo = 0, hi = lg->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (lg->v[mid].gfn == gfn)
+                return lg->v[mid].e;
+            if (lg->v[mid].gfn < gfn)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return 0;
+    }
+    return oracle_ept_lookup(h, d->ept_root, gfn);
+}
+
 static void inv_frame(const struct host *h, struct oracle_reporter *rp,
-                      struct inv_counts *cnt, uint64_t m, unsigned slot)
+                      struct inv_counts *cnt, uint64_t m, unsigned slot,
+                      const struct dom_restrict *xr)
 {
     char e1[24], a1[24];
     const struct page_info *pg = &h->frames[m];
@@ -807,7 +1011,7 @@ static void inv_frame(const struct host *h, struct oracle_reporter *rp,
             oracle_p2m_decode(od->npt,
                               gfn >= od->max_gfn ? 0
                               : od->npt ? oracle_npt_lookup(h, od->ept_root, gfn)
-                                        : oracle_ept_lookup(h, od->ept_root, gfn),
+                                        : i2_lookup(h, od, slot, xr, gfn),
                               &x);
             if (!p2m_is_ram(x.type) || x.type >= P2M_NR_TYPES ||
                 x.mfn != m) {
@@ -881,8 +1085,10 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             if (m >= h->nr_frames)
                 continue;
             const struct page_info *pg = &h->frames[m];
-            inv_frame(h, &r, cnt, m,
-                      pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner));
+            unsigned slot = pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner);
+            /* a restricted domain's structure is known (dr_lookup()) */
+            inv_frame(h, &r, cnt, m, slot,
+                      dr && slot < SIM_MAX_DOMAINS && !dr[slot].full ? &dr[slot] : NULL);
         }
     } else {
         memset(cnt, 0, sizeof(*cnt));
@@ -909,7 +1115,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
                 last_owner = pg->owner;
                 last_slot = slot;
             }
-            inv_frame(h, &r, cnt, m, slot);
+            inv_frame(h, &r, cnt, m, slot, NULL);
         }
     }
 
@@ -928,14 +1134,22 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             tables = old[i].tables;
             for (size_t j = 0; j < x->ngfns; j++) {
                 unsigned order;
-                uint64_t e = oracle_ept_lookup_order(h, d->ept_root, x->gfns[j], &order);
+                uint64_t e = dr_lookup(x, h, d, x->gfns[j], &order);
                 if (e)
                     inv_leaf(&c, x->gfns[j], e, order);
             }
         } else {
-            struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
-            tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
-                            : oracle_ept_walk(h, d->ept_root, &ev);
+            struct leaf_log *lg = d->npt ? NULL : leaf_log_of(i);
+            if (lg && lg->ok) {
+                /* compare_p2m()'s walk of this check, replayed */
+                for (size_t j = 0; j < lg->n; j++)
+                    inv_leaf(&c, lg->v[j].gfn, lg->v[j].e, lg->v[j].order);
+                tables = lg->tables;
+            } else {
+                struct oracle_ept_visit ev = { inv_leaf, inv_ept_bad, &c, rec_table };
+                tables = d->npt ? oracle_npt_walk(h, d->ept_root, &ev)
+                                : oracle_ept_walk(h, d->ept_root, &ev);
+            }
         }
         if (tables != d->p2m_pages || d->p2m_pages != p2m_frames[i]) {
             char got[64];
@@ -951,8 +1165,16 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             frames = old[i].ld_frames;
             c.dirty_bits = old[i].ld_bits;
         } else {
-            struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
-            frames = oracle_sim_ld_leaves(h, d, &lv);
+            const struct ld_log *ll = ld_log_of(i);
+            if (ll && ll->ok && !ll->bad) {
+                /* compare_ld_leaves()'s walk of this check, replayed */
+                for (size_t j = 0; j < ll->n; j++)
+                    inv_ld_leaf(&c, ll->base[j], ll->bm[j]);
+                frames = ll->frames;
+            } else {
+                struct oracle_ld_visit lv = { inv_ld_leaf, inv_ld_bad, &c, rec_frame };
+                frames = oracle_sim_ld_leaves(h, d, &lv);
+            }
         }
         if (out) {
             out[i].tables = tables;
@@ -1020,6 +1242,7 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
 struct oracle_cache {
     uint64_t *frames;       /* frames the last computed check read: sorted, unique */
     size_t nframes, capframes;
+    size_t nsorted;         /* frames[0..nsorted): sorted, unique (watch_finish()) */
     uint8_t *base;          /* serialised other inputs of that check's state */
     size_t baselen, basecap;
     bool have_base;         /* base is a complete serialisation (of some state) */
@@ -1062,10 +1285,15 @@ struct oracle_cache {
         bool pml_on, ioreq_write, ept_raw;
         struct log_dirty ld;
     } dst[SIM_MAX_DOMAINS];
+    uint32_t dst_set;       /* slots of dst written (the others are zeros) */
     int64_t shr_tot[2];     /* the S5 counts then (oracle_compare_sharing()) */
     uint8_t *oshr;          /* per frame: the oracle shared it then */
     uint32_t *oxrefs;       /* per frame: the oracle's xrefs then */
     uint64_t noshr;
+    struct leaf_log leaves[SIM_MAX_DOMAINS]; /* compare_p2m()'s walks of this check */
+    struct ld_log ldl[SIM_MAX_DOMAINS];      /* compare_ld_leaves()' walks */
+    uint64_t *l1;           /* leaf tables: slot << 56 | (base >> 9) << 24 | index */
+    size_t nl1, capl1;
     uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
     size_t ngl, capgl;
     /* The changed entries of the written tables, found once by
@@ -1082,10 +1310,37 @@ struct oracle_cache {
 
 static struct oracle_cache *cur_rec; /* set while a check records */
 
+/* Slot's leaf log while oracle_check() runs (NULL otherwise: a public
+ * oracle_compare() / oracle_invariants() walks twice). */
+static struct leaf_log *leaf_log_of(unsigned slot)
+{
+    return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->leaves[slot] : NULL;
+}
+
+static struct ld_log *ld_log_of(unsigned slot)
+{
+    return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->ldl[slot] : NULL;
+}
+
+/* Before a check's compare: no log is current. */
+static void leaf_logs_reset(struct oracle_cache *k)
+{
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        k->leaves[i].ok = false;
+        k->ldl[i].ok = false;
+    }
+}
+
+static bool sorted_has(const uint64_t *a, size_t n, uint64_t x);
+
 static void rec_add(uint64_t m)
 {
     struct oracle_cache *k = cur_rec;
     if (!k)
+        return;
+    /* a restricted check adds to the watch set: what it holds already
+     * is not added again (mostly everything: the set stays sorted) */
+    if (k->nsorted && sorted_has(k->frames, k->nsorted, m))
         return;
     if (k->nframes == k->capframes) {
         size_t cap = k->capframes ? 2 * k->capframes : 32;
@@ -1139,7 +1394,8 @@ struct ser {
 
 #define SER_BLOCK 4096 /* a difference copies one block, not the array */
 
-static void ser_add(struct ser *s, const void *p, size_t n)
+/* The general case: the baseline grown, arrays longer than a block. */
+static void ser_add_slow(struct ser *s, const void *p, size_t n)
 {
     struct oracle_cache *k = s->k;
     if (!s->ok || !n)
@@ -1168,6 +1424,25 @@ static void ser_add(struct ser *s, const void *p, size_t n)
     s->pos += n;
 }
 
+/* The common case inline: at most a block, inside the old baseline (so
+ * inside the buffer).  memo_inputs() makes some sixty of these calls per
+ * check; the call and the checks around the compare were about half of
+ * its cost. */
+static inline void ser_add(struct ser *s, const void *p, size_t n)
+{
+    struct oracle_cache *k = s->k;
+    if (n <= SER_BLOCK && s->ok && k->have_base && s->pos + n <= k->baselen) {
+        uint8_t *dst = k->base + s->pos;
+        if (memcmp(dst, p, n)) {
+            memcpy(dst, p, n);
+            s->diff = true;
+        }
+        s->pos += n;
+        return;
+    }
+    ser_add_slow(s, p, n);
+}
+
 /* ser_domain() / ser_odom() cut the structs at these fields, in this
  * order: a field moved across them must fail the build, not the memo. */
 _Static_assert(offsetof(struct domain, paging.req) < offsetof(struct domain, paging.drops) &&
@@ -1189,6 +1464,19 @@ static void ser_range(struct ser *s, const void *base, size_t from, size_t to)
     ser_add(s, (const uint8_t *)base + from, to - from);
 }
 
+/* The n queued slots of a ring of size slots from cons, in ring order: at
+ * most two runs (the same bytes as slot by slot, in fewer compares). */
+static void ser_ring(struct ser *s, const void *ring, size_t slot, unsigned size,
+                     unsigned cons, unsigned n)
+{
+    if (!size || !n)
+        return;
+    unsigned first = cons % size, run = n < size - first ? n : size - first;
+    ser_add(s, (const uint8_t *)ring + (size_t)first * slot, run * slot);
+    for (unsigned i = run; i < n; i++) /* past the wrap (n > size: slots again) */
+        ser_add(s, (const uint8_t *)ring + (size_t)((first + i) % size) * slot, slot);
+}
+
 /*
  * A sim domain into the baseline: the whole struct but its rings, whose
  * slots the checks read only while they hold a request
@@ -1204,14 +1492,12 @@ static void ser_domain(struct ser *s, const struct domain *d)
     const struct mem_paging *p = &d->paging;
     const struct vm_event_monitor *m = &d->monitor;
     ser_range(s, d, 0, offsetof(struct domain, paging.req));
-    for (unsigned i = 0; p->ring_size && i < p->nreq; i++)
-        ser_add(s, &p->req[(p->req_cons + i) % p->ring_size], sizeof(p->req[0]));
+    ser_ring(s, p->req, sizeof(p->req[0]), p->ring_size, p->req_cons, p->nreq);
     ser_range(s, d, offsetof(struct domain, paging.req) + sizeof(p->req),
               offsetof(struct domain, paging.drops));
     ser_range(s, d, offsetof(struct domain, paging.drops) + sizeof(p->drops),
               offsetof(struct domain, monitor.req));
-    for (unsigned i = 0; m->ring_size && i < m->nreq; i++)
-        ser_add(s, &m->req[(m->req_cons + i) % m->ring_size], sizeof(m->req[0]));
+    ser_ring(s, m->req, sizeof(m->req[0]), m->ring_size, m->req_cons, m->nreq);
     ser_range(s, d, offsetof(struct domain, monitor.req) + sizeof(m->req),
               offsetof(struct domain, monitor.wait_req));
     for (const uint8_t *w = memchr(m->vstate, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
@@ -1268,9 +1554,14 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             ser_domain(&s, h->domains[i]);
+    /* which slots are live, as one mask (not a byte per slot) */
+    uint32_t live = 0;
+    _Static_assert(ORACLE_MAX_DOMS <= 32, "the live mask holds a bit per slot");
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        live |= (uint32_t)(o->doms[i].live != 0) << i;
+    ser_add(&s, &live, sizeof live);
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
-        ser_add(&s, &od->live, sizeof od->live);
         if (!od->live)
             continue;
         /* The per-gfn arrays are not copied either: every write to them
@@ -1290,13 +1581,36 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
  * walked by compare and again by invariants). */
 static void watch_finish(struct oracle_cache *k)
 {
+    size_t ns = k->nsorted, tail = k->nframes - ns;
+    if (ns && tail <= 32) {
+        /* a few new frames after a sorted set (rec_add() left out the
+         * ones it had): each inserted in place */
+        for (size_t t = ns; t < k->nframes; t++) {
+            uint64_t m = k->frames[t];
+            size_t at = 0, hi = ns;
+            while (at < hi) {
+                size_t mid = (at + hi) / 2;
+                if (k->frames[mid] < m)
+                    at = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (at < ns && k->frames[at] == m)
+                continue; /* twice in the tail */
+            memmove(k->frames + at + 1, k->frames + at, (ns - at) * sizeof(*k->frames));
+            k->frames[at] = m;
+            ns++;
+        }
+        k->nframes = k->nsorted = ns;
+        return;
+    }
     if (k->nframes)
         sort_u64(k->frames, k->nframes);
     size_t o = 0;
     for (size_t i = 0; i < k->nframes; i++)
         if (!o || k->frames[o - 1] != k->frames[i])
             k->frames[o++] = k->frames[i];
-    k->nframes = o;
+    k->nframes = k->nsorted = o;
 }
 
 static bool watched(const struct oracle_cache *k, uint64_t m)
@@ -1332,6 +1646,12 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->tabdom);
     free(o->cache->m2psh);
     free(o->cache->gl);
+    free(o->cache->l1);
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        free(o->cache->leaves[i].v);
+        free(o->cache->ldl[i].base);
+        free(o->cache->ldl[i].bm);
+    }
     free(o->cache->td);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
@@ -1425,10 +1745,14 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
-    static const uint8_t zero[64];
+    static const uint8_t zero[512];
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
     for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 7) && !memcmp(t + 8 * i, zero, sizeof zero)) {
+        if (!(i & 63) && !memcmp(t + 8 * i, zero, 512)) {
+            i += 63; /* 64 not-present entries */
+            continue;
+        }
+        if (!(i & 7) && !memcmp(t + 8 * i, zero, 64)) {
             i += 7; /* eight not-present entries */
             continue;
         }
@@ -1445,12 +1769,18 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
 static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
                            const struct host *h)
 {
-    memset(k->dst, 0, sizeof(k->dst)); /* at once, not slot by slot */
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
         const struct oracle_dom *od = d ? oracle_dom_find(o, d->id) : NULL;
-        if (!d || !od)
+        /* a slot without both is all zeros: cleared only if it was set
+         * (dst_set), not the whole array at every check */
+        if (!d || !od) {
+            if (k->dst_set >> i & 1)
+                memset(&k->dst[i], 0, sizeof(k->dst[i]));
+            k->dst_set &= ~(UINT32_C(1) << i);
             continue;
+        }
+        k->dst_set |= UINT32_C(1) << i;
         k->dst[i].pml_on = od->pml_on;
         k->dst[i].ioreq_write = od->ioreq_write;
         k->dst[i].ept_raw = d->ept_raw;
@@ -1535,8 +1865,11 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         if (!k->noshr)
             return;
     }
-    for (uint64_t m = 0; m < orc->nr_frames; m++)
-        k->oshr[m] = orc->shr_handle && orc->shr_handle[m];
+    if (!orc->shr_handle) /* nothing shared yet: no loop */
+        memset(k->oshr, 0, orc->nr_frames);
+    else
+        for (uint64_t m = 0; m < orc->nr_frames; m++)
+            k->oshr[m] = orc->shr_handle[m] != 0;
     memcpy(k->oxrefs, orc->xrefs, orc->nr_frames * sizeof(*k->oxrefs));
     if (o * PAGE_SIZE > k->capsnap) {
         uint8_t *x = realloc(k->tabsnap, o * PAGE_SIZE);
@@ -1556,6 +1889,20 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             tab_levels(k, i, mfn_x(h->domains[i]->ept_root), 4, 0);
+    /* the leaf tables by domain slot and first gfn (dr_lookup()); a table
+     * reached twice (TAB_ALIAS) is left out */
+    k->nl1 = 0;
+    if (o > 0xFFFFFF)
+        return; /* more tables than the key's index holds */
+    for (size_t i = 0; i < o; i++) {
+        if (k->tablvl[i] != 1 || k->tabdom[i] >= SIM_MAX_DOMAINS)
+            continue;
+        if (!grow(&k->l1, &k->capl1, k->nl1 + 1))
+            return;
+        k->l1[k->nl1++] = (uint64_t)k->tabdom[i] << 56 | (k->tabbase[i] >> 9) << 24 | i;
+    }
+    if (k->nl1)
+        sort_u64(k->l1, k->nl1);
     dom_state_save(k, orc, h);
     k->fsh_ok = true;
 }
@@ -1565,18 +1912,25 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
  * written table mostly differs in an entry or two). */
 static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
 {
-    static const uint8_t zero[64];
-    for (; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 7) && !memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 64)) {
-            i += 7;
+    /* the rest of i's block of 64 entries (512 bytes) in one memcmp(),
+     * entry by entry only inside a block that differs: an unchanged table
+     * is eight calls, and the search after a difference one more (a call
+     * per 64 bytes was a tenth of the restricted check) */
+    static const uint8_t zero[512];
+    while (i < PAGE_SIZE / 8) {
+        unsigned end = (i | 63) + 1;
+        if (!memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 8 * (end - i))) {
+            i = end;
             continue;
         }
-        uint64_t a, b = 0;
-        memcpy(&a, old + 8 * i, 8);
-        if (cur)
-            memcpy(&b, cur + 8 * i, 8);
-        if (a != b)
-            return i;
+        for (; i < end; i++) {
+            uint64_t a, b = 0;
+            memcpy(&a, old + 8 * i, 8);
+            if (cur)
+                memcpy(&b, cur + 8 * i, 8);
+            if (a != b)
+                return i;
+        }
     }
     return PAGE_SIZE / 8;
 }
@@ -1685,16 +2039,12 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
     }
     dom_state_save(k, o, h);
     k->cnt = *cnt;
-    for (size_t w = 0; w < nwritten; w++) {
-        size_t at;
-        if (!tab_find(k, written[w], &at))
-            continue;
-        const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
-        if (cur)
-            memcpy(k->tabsnap + at * PAGE_SIZE, cur, PAGE_SIZE);
-        else
-            memset(k->tabsnap + at * PAGE_SIZE, 0, PAGE_SIZE);
-    }
+    /* The copies of the written tables follow their bytes: restrict_set()
+     * listed every entry where a copy and its table differ (k->td), and
+     * the rest are equal, so writing those entries makes each copy equal
+     * to its table (a 4 KiB copy per written table before). */
+    for (size_t j = 0; j < k->ntd; j++)
+        memcpy(k->tabsnap + k->td[j].at * PAGE_SIZE + 8 * k->td[j].i, &k->td[j].e1, 8);
 }
 
 static void oracle_marks_clear(struct oracle *o)
@@ -1833,6 +2183,18 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         dr[slot].ngfns = j - i;
         i = j;
     }
+    /* each slot's leaf tables: one run of k->l1, keys without the slot */
+    for (size_t i = 0; i < k->nl1;) {
+        unsigned slot = (unsigned)(k->l1[i] >> 56);
+        size_t j = i;
+        while (j < k->nl1 && k->l1[j] >> 56 == slot)
+            j++;
+        dr[slot].l1 = k->l1 + i;
+        dr[slot].nl1 = j - i;
+        i = j;
+    }
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        dr[i].tab = k->tab;
     return true;
 }
 
@@ -1864,6 +2226,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
      * are unchanged); what this check reads joins it. */
     k->oom = false;
     k->rec_tab = false;
+    leaf_logs_reset(k);
     cur_rec = k;
     /* S5: the last counts without the re-checked frames' old shares */
     int64_t shr_tot[2] = { k->shr_tot[0], k->shr_tot[1] };
@@ -1929,10 +2292,11 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     o->chk_stats.full++;
     struct hash_sink hs = { report, ctx, HASH_INIT };
     if (k) {
-        k->nframes = 0;
+        k->nframes = k->nsorted = 0;
         k->ntab = 0;
         k->oom = false;
         k->rec_tab = true;
+        leaf_logs_reset(k);
         cur_rec = k;
     }
     unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,

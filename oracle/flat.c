@@ -139,13 +139,38 @@ void oracle_gfn_marks_clear(struct oracle_dom *od)
     od->gmark_all = false;
 }
 
+/* The wholesale writers below (log-dirty's retype and clearing of dirty
+ * bits, the ioreq server's unmap) mark the gfns they change one by one,
+ * before changing them, as oracle_chunk_get() marks any other write: then
+ * oracle_check() re-compares those gfns alone instead of the whole domain
+ * (a log-dirty toggle or a CLEAN changes the RAM gfns, not the holes).
+ * Past GMARK_MAX marks in one check the domain is marked whole (the
+ * per-gfn compares would cost more than the walk). */
+#define GMARK_MAX 4096
+
+static void mark_gfn(struct oracle_dom *od, uint64_t g)
+{
+    if (od->gmark_all)
+        return;
+    if (od->gmark_n >= GMARK_MAX || g >= od->max_gfn)
+        oracle_gfn_mark_all(od);
+    else
+        oracle_chunk_get(od, g); /* marks g with what it holds now */
+}
+
 /* Every gfn's dirty bit cleared (chunks kept). */
 static void clear_all_dirty(struct oracle_dom *od)
 {
-    oracle_gfn_mark_all(od);
-    for (uint64_t c = 0; c < od->nchunks; c++)
-        if (od->chunks[c])
-            memset(od->chunks[c]->dirty, 0, sizeof(od->chunks[c]->dirty));
+    for (uint64_t c = 0; c < od->nchunks; c++) {
+        struct oracle_chunk *ch = od->chunks[c];
+        if (!ch)
+            continue;
+        for (uint64_t j = 0; j < sizeof(ch->dirty); j++)
+            for (unsigned b = 0; ch->dirty[j] >> b; b++)
+                if (ch->dirty[j] >> b & 1)
+                    mark_gfn(od, (c << ORACLE_CHUNK_SHIFT) + 8 * j + b);
+        memset(ch->dirty, 0, sizeof(ch->dirty));
+    }
 }
 
 void oracle_destroy(struct oracle *o)
@@ -627,12 +652,13 @@ int oracle_op_ioreq_server(struct oracle *o, domid_t d, unsigned server,
         return -EINVAL;
     od->ioreq_mapped = od->ioreq_write = false;
     od->ioreq_server = 0;
-    oracle_gfn_mark_all(od);
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
         for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++)
-            if (c->type[i] == p2m_ioreq_server)
+            if (c->type[i] == p2m_ioreq_server) {
+                mark_gfn(od, (ci << ORACLE_CHUNK_SHIFT) + i);
                 c->type[i] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+            }
     }
     return 0;
 }
@@ -923,12 +949,13 @@ static uint64_t chunk_gfns(const struct oracle_dom *od, uint64_t ci)
 
 static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 {
-    oracle_gfn_mark_all(od);
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
         for (uint64_t i = 0, n = chunk_gfns(od, ci); c && i < n; i++)
-            if (c->type[i] == ot)
+            if (c->type[i] == ot) {
+                mark_gfn(od, (ci << ORACLE_CHUNK_SHIFT) + i);
                 c->type[i] = (uint8_t)nt;
+            }
     }
 }
 
@@ -952,14 +979,17 @@ static void copy_dirty(const struct oracle_dom *od, uint8_t *bm, uint64_t from,
  * (clear_page() / memset() in CLEAN; only the final zeroing counts). */
 static void clear_dirty(struct oracle_dom *od, uint64_t from, uint64_t to)
 {
-    oracle_gfn_mark_all(od);
     for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
         struct oracle_chunk *c = od->chunks[g >> ORACLE_CHUNK_SHIFT];
         if (!c) {
             g |= ORACLE_CHUNK - 1;
             continue;
         }
-        c->dirty[(g & (ORACLE_CHUNK - 1)) / 8] &= (uint8_t)~(1u << (g % 8));
+        uint8_t *byte = &c->dirty[(g & (ORACLE_CHUNK - 1)) / 8];
+        if (!(*byte >> (g % 8) & 1))
+            continue; /* clean already: no change, no mark */
+        mark_gfn(od, g);
+        *byte &= (uint8_t)~(1u << (g % 8));
     }
 }
 

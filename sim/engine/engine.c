@@ -627,6 +627,16 @@ static char *put_str(char *o, const char *s)
     return o + n;
 }
 
+/* snprintf(dst, len, "%s", src) without the printf machinery. */
+static void cut_copy(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 unsigned eng_psc_seed(struct engine *e, struct domain *d)
 {
     uint64_t root = mfn_x(d->ept_root);
@@ -728,9 +738,10 @@ int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
     int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
     eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
     int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
+    /* "gpa=%#" PRIx64 " w=%u val=%#" PRIx64 (put_dec(); at most 56 bytes) */
     char extra[96];
-    snprintf(extra, sizeof extra, "gpa=%#" PRIx64 " w=%u val=%#" PRIx64, gpa_x(gpa), width,
-             value);
+    *put_hex(put_str(put_dec(put_str(put_hex(put_str(extra, "gpa="), gpa_x(gpa)), " w="),
+                             width, false), " val="), value) = 0;
     eng_step_rc(e, "copy_to_guest", d, extra, erc, rc);
     return rc;
 }
@@ -740,10 +751,12 @@ int eng_copy_from_guest(struct engine *e, struct domain *d, gpa_t gpa,
 {
     *value = 0;
     int rc = hvm_copy_from_guest_phys(d, value, gpa, width);
+    /* "d=%u gpa=%#" PRIx64 " w=%u" and "rc=%d val=%#" PRIx64 (put_dec();
+     * at most 46 and 33 bytes) */
     char args[64], res[64];
-    snprintf(args, sizeof args, "d=%u gpa=%#" PRIx64 " w=%u", d->id,
-             gpa_x(gpa), width);
-    snprintf(res, sizeof res, "rc=%d val=%#" PRIx64, rc, *value);
+    *put_dec(put_str(put_hex(put_str(put_dec(put_str(args, "d="), d->id, false), " gpa="),
+                             gpa_x(gpa)), " w="), width, false) = 0;
+    *put_hex(put_str(put_int(put_str(res, "rc="), rc), " val="), *value) = 0;
     int erc = oracle_op_copy_from_guest(e->oracle, d->id, gpa, width);
     record_step(e, "copy_from_guest", args, res);
     check_rc(e, "copy_from_guest", erc, rc);
@@ -821,10 +834,18 @@ int eng_logdirty_call(struct engine *e, struct domain *d, struct eng_ld_call *c)
     }
     for (; i < bytes; i++)
         ndirty += (uint64_t)__builtin_popcount(c->bitmap[i]);
-    snprintf(args, sizeof args, "d=%u pages=%#" PRIx64 "%s%s", d->id, want,
-             c->preempt ? " preempt" : "", c->resuming && c->clean ? " clean" : "");
-    snprintf(res, sizeof res, "rc=%d pages=%#" PRIx64 " dirty=%" PRIu64
-             " dirty_count=%" PRIu64, rc, c->pages, ndirty, c->stats.dirty_count);
+    /* "d=%u pages=%#" PRIx64 "%s%s" and "rc=%d pages=%#" PRIx64 " dirty=%"
+     * PRIu64 " dirty_count=%" PRIu64 (put_dec()), cut where snprintf()
+     * would cut them */
+    char wide[160];
+    char *a = put_hex(put_str(put_dec(put_str(wide, "d="), d->id, false), " pages="), want);
+    *put_str(put_str(a, c->preempt ? " preempt" : ""),
+             c->resuming && c->clean ? " clean" : "") = 0;
+    cut_copy(args, sizeof args, wide);
+    a = put_dec(put_str(put_hex(put_str(put_int(put_str(wide, "rc="), rc), " pages="),
+                                c->pages), " dirty="), ndirty, false);
+    *put_dec(put_str(a, " dirty_count="), c->stats.dirty_count, false) = 0;
+    cut_copy(res, sizeof res, wide);
     /* The bitmap's content is part of the trace. */
     digest_bytes(e, c->bitmap, bytes);
     record_step(e, opname, args, res);
