@@ -1175,6 +1175,15 @@ static enum o_hx oracle_handle_exit(struct oracle *o, struct oracle_dom *od,
      * being paged in just faults again until prep. */
     if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
         int f = oracle_populate(od, g, o->cur_vcpu);
+        /* p2m_mem_paging_populate() rewrote the leaf as ram_paging_in
+         * (same frame and access).  The raw walker's overlay may hold g's
+         * leaf already, from an rx2rw / n2rwx rewrite earlier in this
+         * access, which the engine would then compare as it was before
+         * the populate (found by the fuzzer, seeds 3 and 5: an n2rwx
+         * event on a nominated gfn in an EPT A/D domain,
+         * scenarios/fuzz-found/n2rwx_paging_out_ad.lua). */
+        if (use_raw(od, cpu) && od_type(od, g) == p2m_ram_paging_in)
+            ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_paging_in);
         if (f == OR_OK)
             return OHX_RETRY;
         out->final = (enum oracle_final)f;
