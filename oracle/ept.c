@@ -11,6 +11,9 @@
  * leaf), then computes the A/D image and the EPT PSC entries a CPU may now
  * hold.  Memory is only read.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oracle_priv.h"
@@ -55,20 +58,32 @@ static uint64_t ov_peek(const struct hostmem *mem, uint64_t nr_frames,
     return oracle_peek64(mem, nr_frames, hpa);
 }
 
+void oracle_ovl_put(struct oracle_ovl *ov, uint64_t hpa, uint64_t v)
+{
+    unsigned i = 0;
+    while (i < ov->n && ov->hpa[i] != hpa)
+        i++;
+    if (i == ov->n) {
+        /* Sized for the most one access can change (a PML flush retyping
+         * 512 leaves, plus the walks' A/D updates).  Dropping an entry
+         * would leave the raw walker reading a stale one and predicting
+         * from it, so stop loudly, as oracle_chunk_get() does. */
+        if (ov->n == ORACLE_MAX_EPT_AD) {
+            fprintf(stderr, "oracle: EPT overlay full: more than %u entries changed "
+                            "by one access (ORACLE_MAX_EPT_AD), at hpa %#" PRIx64 "\n",
+                    ORACLE_MAX_EPT_AD, hpa);
+            abort();
+        }
+        ov->n++;
+    }
+    ov->hpa[i] = hpa;
+    ov->val[i] = v;
+}
+
 void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r)
 {
-    for (unsigned u = 0; u < r->nupd; u++) {
-        unsigned i = 0;
-        while (i < ov->n && ov->hpa[i] != r->upd[u].hpa)
-            i++;
-        if (i == ov->n) {
-            if (ov->n == ORACLE_MAX_EPT_AD)
-                continue;
-            ov->n++;
-        }
-        ov->hpa[i] = r->upd[u].hpa;
-        ov->val[i] = r->upd[u].value;
-    }
+    for (unsigned u = 0; u < r->nupd; u++)
+        oracle_ovl_put(ov, r->upd[u].hpa, r->upd[u].value);
 }
 
 void oracle_ept_xlate(const struct hostmem *mem, uint64_t nr_frames,

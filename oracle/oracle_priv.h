@@ -433,7 +433,10 @@ void oracle_npt_xlate_ov(const struct hostmem *mem, uint64_t nr_frames,
 bool oracle_npt_recalc_pending(const struct hostmem *mem, uint64_t nr_frames,
                                uint64_t root_mfn, uint64_t gfn);
 unsigned oracle_npt_recalc_type(const struct oracle_dom *od, unsigned t);
-/* Records the result's A/D updates in ov (ignored when full). */
+/* Puts value v for the EPT entry at hpa into ov (replacing an older one);
+ * aborts with a message when ov is full. */
+void oracle_ovl_put(struct oracle_ovl *ov, uint64_t hpa, uint64_t v);
+/* Records the result's A/D updates in ov (oracle_ovl_put()). */
 void oracle_ovl_apply(struct oracle_ovl *ov, const struct oracle_ept_result *r);
 
 /* ---- decode.c: tables, names, and readers of the sim's state ---------------- */

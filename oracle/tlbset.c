@@ -104,6 +104,37 @@ void oracle_tlbset_destroy(struct oracle_tlbset *s)
 
 static uint16_t ts_pcid(const struct oracle_cpu *cpu);
 
+/* The entry lists (TLB, PSC, NPT PSC, EPT PSC, page walk cache) are
+ * arrays of plain structs compared by memcmp (their constructors zero the
+ * padding).  ts_has(): is an entry equal to n among the
+ * len entries of size bytes at arr? */
+static bool ts_has(const void *arr, size_t len, const void *n, size_t size)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!memcmp((const char *)arr + i * size, n, size))
+            return true;
+    return false;
+}
+
+/* Appends n to the list (arr, *len, *cap), growing it, unless an equal
+ * entry is there; returns the (maybe moved) array.  Out of memory: the
+ * entry is not added, so not allowed -- the stricter check. */
+static void *ts_note(void *arr, size_t *len, size_t *cap, const void *n, size_t size)
+{
+    if (ts_has(arr, *len, n, size))
+        return arr;
+    if (*len == *cap) {
+        size_t c = *cap ? 2 * *cap : 64;
+        void *v = realloc(arr, c * size);
+        if (!v)
+            return arr;
+        arr = v;
+        *cap = c;
+    }
+    memcpy((char *)arr + (*len)++ * size, n, size);
+    return arr;
+}
+
 size_t oracle_tlbset_psc_size(const struct oracle_tlbset *s)
 {
     return s->np;
@@ -142,26 +173,12 @@ bool oracle_tlbset_npsc_allows(const struct oracle_tlbset *s, uint16_t asid,
                                uint64_t root, const struct oracle_npsc *p)
 {
     struct ts_npsc n = ts_npsc_of(asid, root, p);
-    for (size_t i = 0; i < s->nq; i++)
-        if (!memcmp(&s->q[i], &n, sizeof(n)))
-            return true;
-    return false;
+    return ts_has(s->q, s->nq, &n, sizeof(n));
 }
 
 static void ts_npsc_note(struct oracle_tlbset *s, const struct ts_npsc *n)
 {
-    for (size_t i = 0; i < s->nq; i++)
-        if (!memcmp(&s->q[i], n, sizeof(*n)))
-            return;
-    if (s->nq == s->qcap) {
-        size_t cap = s->qcap ? 2 * s->qcap : 64;
-        struct ts_npsc *v = realloc(s->q, cap * sizeof(*v));
-        if (!v)
-            return;
-        s->q = v;
-        s->qcap = cap;
-    }
-    s->q[s->nq++] = *n;
+    s->q = ts_note(s->q, &s->nq, &s->qcap, n, sizeof(*n));
 }
 
 /* ---- EPT paging-structure caches (guest-physical mappings) ---- */
@@ -197,26 +214,12 @@ bool oracle_tlbset_epsc_allows(const struct oracle_tlbset *s, uint64_t eptp,
                                const struct oracle_epsc *p)
 {
     struct ts_epsc n = ts_epsc_of(eptp, p);
-    for (size_t i = 0; i < s->nge; i++)
-        if (!memcmp(&s->ge[i], &n, sizeof(n)))
-            return true;
-    return false;
+    return ts_has(s->ge, s->nge, &n, sizeof(n));
 }
 
 static void ts_epsc_note(struct oracle_tlbset *s, const struct ts_epsc *n)
 {
-    for (size_t i = 0; i < s->nge; i++)
-        if (!memcmp(&s->ge[i], n, sizeof(*n)))
-            return;
-    if (s->nge == s->gecap) {
-        size_t cap = s->gecap ? 2 * s->gecap : 64;
-        struct ts_epsc *v = realloc(s->ge, cap * sizeof(*v));
-        if (!v)
-            return; /* the entry is not allowed: a stricter check */
-        s->ge = v;
-        s->gecap = cap;
-    }
-    s->ge[s->nge++] = *n;
+    s->ge = ts_note(s->ge, &s->nge, &s->gecap, n, sizeof(*n));
 }
 
 void oracle_tlbset_epsc_add(struct oracle_tlbset *s, uint64_t eptp,
@@ -269,18 +272,7 @@ static uint64_t ts_prefix_m(unsigned mode, uint64_t va, unsigned level)
 
 static void ts_psc_note(struct oracle_tlbset *s, const struct ts_psc *n)
 {
-    for (size_t i = 0; i < s->np; i++)
-        if (!memcmp(&s->p[i], n, sizeof(*n)))
-            return;
-    if (s->np == s->pcap) {
-        size_t cap = s->pcap ? 2 * s->pcap : 64;
-        struct ts_psc *v = realloc(s->p, cap * sizeof(*v));
-        if (!v)
-            return;
-        s->p = v;
-        s->pcap = cap;
-    }
-    s->p[s->np++] = *n;
+    s->p = ts_note(s->p, &s->np, &s->pcap, n, sizeof(*n));
 }
 
 /* Remove page-walk-cache entries for which cond holds. */
@@ -312,10 +304,7 @@ bool oracle_tlbset_pwc_allows(const struct oracle_tlbset *s,
     if (!(cpu->cr0 & X86_CR0_PG))
         return false;
     struct ts_pwc n = ts_pwc_of(cpu, vpid, eptp, p);
-    for (size_t i = 0; i < s->nw; i++)
-        if (!memcmp(&s->w[i], &n, sizeof(n)))
-            return true;
-    return false;
+    return ts_has(s->w, s->nw, &n, sizeof(n));
 }
 
 size_t oracle_tlbset_pwc_size(const struct oracle_tlbset *s)
@@ -325,18 +314,7 @@ size_t oracle_tlbset_pwc_size(const struct oracle_tlbset *s)
 
 static void ts_pwc_note(struct oracle_tlbset *s, const struct ts_pwc *n)
 {
-    for (size_t i = 0; i < s->nw; i++)
-        if (!memcmp(&s->w[i], n, sizeof(*n)))
-            return;
-    if (s->nw == s->wcap) {
-        size_t cap = s->wcap ? 2 * s->wcap : 64;
-        struct ts_pwc *v = realloc(s->w, cap * sizeof(*v));
-        if (!v)
-            return;
-        s->w = v;
-        s->wcap = cap;
-    }
-    s->w[s->nw++] = *n;
+    s->w = ts_note(s->w, &s->nw, &s->wcap, n, sizeof(*n));
 }
 
 bool oracle_tlbset_psc_allows(struct oracle_tlbset *s,
@@ -441,18 +419,7 @@ void oracle_tlbset_note(struct oracle_tlbset *s, const struct oracle_cpu *cpu,
                         hpa_x(x->hpa) & ~0xFFFULL,
                         x->r_user, x->r_write, x->r_nx, x->r_dirty,
                         x->r_global, x->r_pkey };
-    for (size_t i = 0; i < s->n; i++)
-        if (!memcmp(&s->v[i], &n, sizeof(n)))
-            return;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        struct ts_ent *v = realloc(s->v, cap * sizeof(*v));
-        if (!v)
-            return;
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = n;
+    s->v = ts_note(s->v, &s->n, &s->cap, &n, sizeof(n));
 }
 
 void oracle_tlbset_pf(struct oracle_tlbset *s, const struct oracle_cpu *cpu,

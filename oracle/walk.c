@@ -23,6 +23,8 @@
  *
  * Memory is never modified: A/D results are predicted into out->ad[].
  */
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "oracle_priv.h"
@@ -224,10 +226,7 @@ static void nested(struct oracle_dom *od, const struct oracle_cpu *cpu,
              * own copy of the log) and check the entry as an update. */
             od->pml_gpa[v][p.pml_index & 511] = r.pml_value;
             od->pml_idx[v] = r.pml_index;
-            if (ov->n < ORACLE_MAX_EPT_AD) {
-                ov->hpa[ov->n] = r.pml_hpa;
-                ov->val[ov->n++] = r.pml_value;
-            }
+            oracle_ovl_put(ov, r.pml_hpa, r.pml_value);
         }
         x->perm = r.rights & 7;
         x->hpa = r.hpa;
@@ -273,21 +272,6 @@ static uint64_t gpeek(const struct hostmem *mem, uint64_t nr_frames, uint64_t hp
     return oracle_peek64(mem, nr_frames, hpa);
 }
 
-/* Puts value v for the EPT entry at hpa into the access's overlay. */
-static void ovl_put(struct oracle_ovl *ov, uint64_t hpa, uint64_t v)
-{
-    unsigned i = 0;
-    while (i < ov->n && ov->hpa[i] != hpa)
-        i++;
-    if (i == ov->n) {
-        if (ov->n == ORACLE_MAX_EPT_AD)
-            return;
-        ov->n++;
-    }
-    ov->hpa[i] = hpa;
-    ov->val[i] = v;
-}
-
 /* The leaf of g as the hypervisor rewrote it during this access (a type or
  * access change), for the raw walker's next attempt.  A 4 KiB change under
  * an EPT superpage splits it first (ept_set_entry() -> ept_split_super_page():
@@ -314,9 +298,18 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
         if (e & (1ULL << 7)) {
             /* p2m-pt splits differently (oracle_split()); and a domain
              * with raw entries keeps the raw bits in the parts. */
-            if (od->npt || od->raw || level > 3 ||
-                ov->nvt + (unsigned)(level - 1) > sizeof ov->vt / sizeof ov->vt[0])
+            if (od->npt || od->raw || level > 3)
                 return;
+            /* One stand-in per new table (one for a 2 MiB split, two for
+             * 1 GiB).  Giving up would let the raw walker read the old
+             * superpage and predict from it: stop loudly instead. */
+            if (ov->nvt + (unsigned)(level - 1) > sizeof ov->vt / sizeof ov->vt[0]) {
+                fprintf(stderr, "oracle: d%u gfn %#" PRIx64 ": one access splits more "
+                                "superpages than struct oracle_ovl has stand-in tables "
+                                "(%zu)\n",
+                        od->id, g, sizeof ov->vt / sizeof ov->vt[0]);
+                abort();
+            }
             unsigned bits = 9 * (unsigned)(level - 1);
             uint64_t frame = ((e & EPT_ADDR_MASK) >> PAGE_SHIFT & ~((1ULL << bits) - 1)) +
                              (g & ((1ULL << bits) - 1));
@@ -325,7 +318,7 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
                 ov->vt[ov->nvt].frame = vf;
                 ov->vt[ov->nvt].gfn = g;
                 ov->vt[ov->nvt++].level = (unsigned)(l - 1);
-                ovl_put(ov, ea, ORACLE_RWX | (vf << PAGE_SHIFT));
+                oracle_ovl_put(ov, ea, ORACLE_RWX | (vf << PAGE_SHIFT));
                 ea = (vf << PAGE_SHIFT) + 8 * ((g >> (9 * (l - 2))) & 511);
             }
             e = (e & ~EPT_ADDR_MASK & ~(1ULL << 7)) | (frame << PAGE_SHIFT);
@@ -338,7 +331,7 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
         /* A p2m-pt leaf: frame kept, the type's flags (A and D preset). */
         uint64_t v = (e & (0xFFFFFFFFFFULL << 12)) |
                      oracle_npt_type_flags(t, od->ioreq_write) | ((uint64_t)t << 52);
-        ovl_put(ov, ea, v);
+        oracle_ovl_put(ov, ea, v);
         return;
     }
     /* ept_p2m_type_to_flags(): the type's rights (a PML ram_logdirty leaf
@@ -352,7 +345,7 @@ static void ovl_set_leaf(const struct oracle_dom *od, const struct hostmem *mem,
         perm = ORACLE_RWX;
     }
     uint64_t v = keep | perm | ((uint64_t)EPT_MT_WB << 3) | ((uint64_t)t << 52);
-    ovl_put(ov, ea, v);
+    oracle_ovl_put(ov, ea, v);
 }
 
 /* The P2M type the hypervisor's get_entry() reads for gfn.  Raw gfns: from
@@ -1040,8 +1033,6 @@ void oracle_access_psc(struct oracle *o, domid_t d, const struct oracle_cpu *cpu
     for (unsigned i = 0; i < ov.n; i++) {
         out->ept[i].hpa = _hpa(ov.hpa[i]);
         out->ept[i].value = ov.val[i];
-        out->ept[i].vlevel = 0;
-        out->ept[i].addr_unknown = false;
         for (unsigned j = 0; j < ov.nvt; j++) {
             if (ov.hpa[i] >> PAGE_SHIFT == ov.vt[j].frame) {
                 out->ept[i].vgfn = ov.vt[j].gfn;
@@ -1184,6 +1175,15 @@ static enum o_hx oracle_handle_exit(struct oracle *o, struct oracle_dom *od,
      * being paged in just faults again until prep. */
     if (t == p2m_ram_paged || t == p2m_ram_paging_out) {
         int f = oracle_populate(od, g, o->cur_vcpu);
+        /* p2m_mem_paging_populate() rewrote the leaf as ram_paging_in
+         * (same frame and access).  The raw walker's overlay may hold g's
+         * leaf already, from an rx2rw / n2rwx rewrite earlier in this
+         * access, which the engine would then compare as it was before
+         * the populate (found by the fuzzer, seeds 3 and 5: an n2rwx
+         * event on a nominated gfn in an EPT A/D domain,
+         * scenarios/fuzz-found/n2rwx_paging_out_ad.lua). */
+        if (use_raw(od, cpu) && od_type(od, g) == p2m_ram_paging_in)
+            ovl_set_leaf(od, mem, o->nr_frames, ov, g, p2m_ram_paging_in);
         if (f == OR_OK)
             return OHX_RETRY;
         out->final = (enum oracle_final)f;

@@ -84,6 +84,7 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_NPT_PAE_PDPTE_CACHED, "npt_pae_pdpte_cached" },
     { MUT_SHADOW_PAE_REREAD_L3E, "shadow_pae_reread_l3e" },
     { MUT_PAE_AD_NO_EPT_ACCESSED, "pae_ad_no_ept_accessed" },
+    { MUT_TYPED_PAGED_KEEPS_DIRTY, "typed_paged_keeps_dirty" },
 };
 
 const char *mutant_name(mutset_t bit)

@@ -296,7 +296,23 @@ static int replace_typed_entry(struct domain *d, gfn_t gfn, mfn_t mfn,
         if (h->frames[mfn_x(omfn)].owner == d->id)
             heap_put_alloc_ref(h, omfn);
     }
+    /* A RAM type without a frame: ram_paged, or ram_paging_in of a gfn
+     * paged out and not yet prepared.  Xen's set_typed_p2m_entry() treats
+     * every RAM type alike: per page it asserts the old frame is valid (a
+     * debug-build check only), invalidates that frame's M2P entry and
+     * calls paging_mark_pfn_clean() for the gfn (seed 001).  A release
+     * build so cleans a paged gfn's dirty bit too; the stray M2P store for
+     * the invalid frame is not modelled.  Found by fuzz --native:
+     * scenarios/fuzz-found/set_type_paged_dirty.lua */
+    bool frameless_ram = p2m_is_ram(ot) && !hostmem_mfn_valid(h->nr_frames, omfn) &&
+                         !MUTANT(MUT_TYPED_PAGED_KEEPS_DIRTY);
+    if (frameless_ram)
+        paging_mark_pfn_clean(d, gfn);
     rc = p2m_set_entry(d, gfn, mfn, t, a);
+    /* A failed update is re-marked dirty, as p2m_remove_page() undoes its
+     * mark for a frame above (the oracle's unmap_ram_split() does both). */
+    if (rc && frameless_ram)
+        paging_mark_pfn_dirty(d, gfn);
     /* set_typed_p2m_entry(): a PoD entry replaced is one fewer. */
     if (!rc && ot == p2m_populate_on_demand)
         d->pod.entry_count--;

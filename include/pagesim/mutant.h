@@ -280,6 +280,11 @@ typedef unsigned __int128 mutset_t;
  * flag on the entries it uses (SDM 29.3.5: every EPT entry used in a
  * translation gets A). */
 #define MUT_PAE_AD_NO_EPT_ACCESSED MUTSET_BIT(79)
+/* sim (issue 3): set_type / set_mmio over a RAM gfn without a frame
+ * (ram_paged, or ram_paging_in before prep) leaves its log-dirty bit,
+ * although Xen's set_typed_p2m_entry() marks every RAM gfn it replaces
+ * clean (seed 001), with or without a valid old frame. */
+#define MUT_TYPED_PAGED_KEEPS_DIRTY MUTSET_BIT(66)
 
 /* Set once by the CLI (--mutant) or a test, read by model/ and sim/. */
 extern mutset_t pagesim_mutants;

@@ -174,20 +174,8 @@ static const char nfz_prologue[] =
     "  if t == 'ram_paged' or t == 'ram_paging_in' then return end\n"
     "  doms[i]:remove(g)\n"
     "end\n"
-    "-- so is set_type / set_mmio over a paged / paging_in gfn: the oracle\n"
-    "-- cleans its dirty bit (a RAM gfn removed), the sim does not (no frame\n"
-    "-- to remove; Xen's set_typed_p2m_entry() asserts the old frame is\n"
-    "-- valid): not drawn either (README \"Fuzzing\", native executor)\n"
-    "local function paged(i, g)\n"
-    "  local t = doms[i]:type(g)\n"
-    "  return t == 'ram_paged' or t == 'ram_paging_in'\n"
-    "end\n"
-    "local function mmio(i, g)\n"
-    "  if not paged(i, g) then doms[i]:set_type(g, 'mmio_dm') end\n"
-    "end\n"
-    "local function setmmio(i, g, m)\n"
-    "  if not paged(i, g) then doms[i]:set_mmio(g, m) end\n"
-    "end\n"
+    "local function mmio(i, g) doms[i]:set_type(g, 'mmio_dm') end\n"
+    "local function setmmio(i, g, m) doms[i]:set_mmio(g, m) end\n"
     "local function balloon_out(i, g, n)\n"
     "  for x = g, g + n - 1 do rm(i, x) end\n"
     "end\n"
@@ -398,7 +386,7 @@ static void world_teardown(struct nfz_world *w)
     w->e.host->fail_domains = 0;
 }
 
-/* paged(): d:type() is no step. */
+/* paged() of rm(): d:type() is no step. */
 static bool is_paged(struct domain *d, gfn_t g)
 {
     p2m_type_t t;
@@ -464,10 +452,7 @@ static void run_op(struct nfz_world *w, const struct nfz_op *op)
     switch (op->kind) {
     case NFZ_POPULATE: eng_populate(e, d, g, NULL); break;
     case NFZ_REMOVE: op_rm(e, d, g); break;
-    case NFZ_MMIO_DM:
-        if (!is_paged(d, g))
-            eng_set_type(e, d, g, p2m_mmio_dm);
-        break;
+    case NFZ_MMIO_DM: eng_set_type(e, d, g, p2m_mmio_dm); break;
     case NFZ_MEMTYPE: eng_set_mem_type(e, d, g, op->b ? p2m_ram_ro : p2m_ram_rw); break;
     case NFZ_ACCESS: eng_set_access(e, d, g, (p2m_access_t)op->b); break;
     case NFZ_LD_TOGGLE:
@@ -552,10 +537,7 @@ static void run_op(struct nfz_world *w, const struct nfz_op *op)
             op_page_in(e, d, op->b == 1);
         break;
     }
-    case NFZ_SET_MMIO:
-        if (!is_paged(d, g))
-            eng_set_mmio(e, d, g, _mfn(op->v), p2m_access_rwx);
-        break;
+    case NFZ_SET_MMIO: eng_set_mmio(e, d, g, _mfn(op->v), p2m_access_rwx); break;
     case NFZ_CLEAR_MMIO: eng_clear_mmio(e, d, g, p2m_get_entry(d, g, NULL, NULL)); break;
     case NFZ_POD_TARGET: eng_pod_target(e, d, op->a); break;
     case NFZ_POD_MARK: eng_pod_mark(e, d, g); break;

@@ -11,6 +11,7 @@
  * mapping TVA to the data page at gfn 5.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "pagesim/mmu.h"
 #include "pagesim/oracle.h"
+#include "../../oracle/oracle_priv.h" /* oracle_ovl_put() */
 
 #define NFRAMES 2048
 #define MAXGFN 0x100
@@ -726,4 +728,39 @@ Test(oracle, sparse_chunks_visited_in_gfn_order)
     cr_assert_eq(next, 4, "each chunk's gfn reported, in gfn order");
     /* the sim counts 4 pages, as the oracle's RAM count: no tot_pages report */
     cr_assert_not(reported("d1.tot_pages"));
+}
+
+/* ---- the access overlay (oracle/ept.c oracle_ovl_put()) ------------------------------------------ */
+
+/* The EPT entries one predicted access changed: a newer value for an
+ * address replaces the older (the raw walker must read the newest), and
+ * the overlay holds ORACLE_MAX_EPT_AD addresses. */
+Test(oracle_ovl, put_replaces_and_holds_the_maximum)
+{
+    static struct oracle_ovl ov;
+    memset(&ov, 0, sizeof(ov));
+    oracle_ovl_put(&ov, 0x1000, 1);
+    oracle_ovl_put(&ov, 0x1008, 2);
+    oracle_ovl_put(&ov, 0x1000, 3);
+    cr_assert_eq(ov.n, 2);
+    cr_assert_eq(ov.hpa[0], 0x1000);
+    cr_assert_eq(ov.val[0], 3);
+    cr_assert_eq(ov.val[1], 2);
+    for (uint64_t i = 2; i < ORACLE_MAX_EPT_AD; i++)
+        oracle_ovl_put(&ov, 0x1000 + 8 * i, i);
+    cr_assert_eq(ov.n, ORACLE_MAX_EPT_AD);
+    /* a full overlay still takes a newer value of an address it holds */
+    oracle_ovl_put(&ov, 0x1008, 7);
+    cr_assert_eq(ov.n, ORACLE_MAX_EPT_AD);
+    cr_assert_eq(ov.val[1], 7);
+}
+
+/* One address more than it can hold stops the run with a message rather
+ * than dropping the entry (the prediction would be made from a stale one). */
+Test(oracle_ovl, full_overlay_aborts, .signal = SIGABRT)
+{
+    static struct oracle_ovl ov;
+    memset(&ov, 0, sizeof(ov));
+    for (uint64_t i = 0; i <= ORACLE_MAX_EPT_AD; i++)
+        oracle_ovl_put(&ov, 0x1000 + 8 * i, i);
 }
