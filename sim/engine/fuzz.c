@@ -623,6 +623,28 @@ static const char prologue[] =
     "  end\n"
     "  d:destroy()\n"
     "end\n"
+    "-- set_type / set_mmio over a dirty gfn that has no frame (seed 001:\n"
+    "-- Xen's set_typed_p2m_entry() marks every RAM gfn it replaces clean,\n"
+    "-- paging_mark_pfn_clean(), whether or not a frame backs it;\n"
+    "-- scenarios/fuzz-found/set_type_paged_dirty.lua): a twelfth domain,\n"
+    "-- made for the operation and destroyed after it, log-dirty on (f: the\n"
+    "-- flat bitmap, else the radix tree), gfn 0x10 populated (marked dirty)\n"
+    "-- and paged out; m 1: a hypervisor read then leaves it ram_paging_in\n"
+    "-- (a request on the ring, no frame yet); s 0 set_type mmio_dm, 1\n"
+    "-- set_mmio of a device frame\n"
+    "local function typedpg(m, s, f)\n"
+    "  if heap().free < 0x40 then return end\n"
+    "  local d = domain{ name = 'f12', gfns = 0x20, ram = 8,\n"
+    "                    logdirty_mode = f and 'bitmap' or nil }\n"
+    "  d:paging_enable()\n"
+    "  d:logdirty_enable()\n"
+    "  d:populate(0x10)\n"
+    "  if d:nominate(0x10) == 0 and d:evict(0x10) == 0 then\n"
+    "    if m == 1 then d:read_phys(0x10000) end\n"
+    "    if s == 0 then d:set_type(0x10, 'mmio_dm') else d:set_mmio(0x10, 0x400) end\n"
+    "  end\n"
+    "  d:destroy()\n"
+    "end\n"
     "-- a log-dirty tree allocation that fails (paging_mark_pfn_dirty():\n"
     "-- the mark is lost, failed_allocs counted): log-dirty of domain i on\n"
     "-- afresh (an empty tree), its first mark made while the domain's\n"
@@ -758,7 +780,7 @@ enum { OP_MAP, OP_UNMAP, OP_POPULATE, OP_REMOVE, OP_MMIO, OP_LD_TOGGLE,
        OP_FRAGMENT, OP_ACCESS, OP_SUPER, OP_P2MFAIL, OP_FOREIGN, OP_POD, OP_IOREQ,
        OP_MMIO_DIRECT, OP_SHARE, OP_MONITOR, OP_LWRITE, OP_RAWEPT, OP_PMLFILL,
        OP_SVM, OP_PAECR, OP_GUESTEPT, OP_NPTP, OP_LDFAIL, OP_RIGHTS,
-       OP_PAEHAP, OP_EPTP, OP_NKINDS };
+       OP_PAEHAP, OP_EPTP, OP_TYPEDPG, OP_NKINDS };
 _Static_assert(OP_NKINDS == FUZZ_NKINDS, "fuzz.h FUZZ_NKINDS");
 static const unsigned weight[OP_NKINDS] = {
     [OP_MAP] = 10, [OP_UNMAP] = 3, [OP_POPULATE] = 5, [OP_REMOVE] = 5,
@@ -776,7 +798,7 @@ static const unsigned weight[OP_NKINDS] = {
     [OP_MMIO_DIRECT] = 2, [OP_SHARE] = 3, [OP_MONITOR] = 3, [OP_LWRITE] = 3,
     [OP_RAWEPT] = 2, [OP_PMLFILL] = 1, [OP_SVM] = 2, [OP_PAECR] = 2,
     [OP_GUESTEPT] = 1, [OP_NPTP] = 1, [OP_LDFAIL] = 1, [OP_RIGHTS] = 2,
-    [OP_PAEHAP] = 1, [OP_EPTP] = 1,
+    [OP_PAEHAP] = 1, [OP_EPTP] = 1, [OP_TYPEDPG] = 1,
 };
 const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "map", "unmap", "populate", "remove", "set_type", "logdirty_toggle",
@@ -790,6 +812,7 @@ const char *const fuzz_op_names[FUZZ_NKINDS] = {
     "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
     "svm_invalidation", "pae_pdpte_load", "guest_ept_write", "npt_probe",
     "logdirty_alloc_fail", "rights_probe", "pae_hap_probe", "ept_psc_probe",
+    "typed_paged_probe",
 };
 
 static void gen_ops(struct prog *p, struct entropy *x, unsigned nops,
@@ -1168,6 +1191,12 @@ static void gen_ops(struct prog *p, struct entropy *xe, unsigned nops,
                      pick(xe, 4) ? "false" : "true");
             break;
         }
+        case OP_TYPEDPG:
+            /* ram_paged or ram_paging_in; set_type or set_mmio; the
+             * radix tree or the flat bitmap */
+            prog_add(p, "typedpg(%u, %u, %s)", pick(xe, 2), pick(xe, 2),
+                     pick(xe, 2) ? "true" : "false");
+            break;
         case OP_LDFAIL:
             /* a guest write at one of the pages the map operations use */
             prog_add(p, "ldfail(%u, %u, %#" PRIx64 ", %#" PRIx64 ", %u)", d, pick(xe, 3), g,

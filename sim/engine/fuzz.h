@@ -12,7 +12,7 @@
 
 #include "pagesim/recorder.h"
 
-#define FUZZ_NKINDS 62
+#define FUZZ_NKINDS 63
 extern const char *const fuzz_op_names[FUZZ_NKINDS];
 
 struct fuzz_opts {

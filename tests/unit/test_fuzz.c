@@ -325,6 +325,7 @@ ParameterizedTestParameters(fuzz, generator_reaches_mutant)
         { "pae_ad_no_ept_accessed", 30000, "paehap(0,", "" },
         { "npt_pae_pdpte_cached", 30000, "paehap(1,", "" },
         { "shadow_pae_reread_l3e", 30000, "paehap(2,", "" },
+        { "typed_paged_keeps_dirty", 30000, "", "" },
     };
     return cr_make_param_array(struct reach, cases, sizeof cases / sizeof cases[0]);
 }
@@ -373,6 +374,7 @@ Test(fuzz, new_kinds_drawn_and_programs_pass, .timeout = 300)
         "mmio_direct", "share", "monitor", "write_2m", "raw_ept", "pml_fill",
         "svm_invalidation", "pae_pdpte_load", "guest_ept_write", "npt_probe",
         "logdirty_alloc_fail", "rights_probe", "pae_hap_probe", "ept_psc_probe",
+        "typed_paged_probe",
     };
     struct fuzz_opts o = { .seed = 1, .max_ops = 4800, .quiet = true, .no_fork = true };
     struct fuzz_stats st;
