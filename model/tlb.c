@@ -1117,15 +1117,25 @@ static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
 }
 
 /* ptc_access() trying the way *hint first (miss_fast(): consecutive
- * entries of a table share a line); exact for the reason given there. */
-static inline uint64_t ptc_cost_hinted(struct mmu_tlb *t, uint64_t hpa,
-                                       struct ptc_way **hint)
+ * entries of a table share a line); exact for the reason given there.
+ * The hint's hit is inlined into miss_fast() (a few instructions); the
+ * set scan of a miss, one walk in eight on a stream, stays a call. */
+static __attribute__((noinline)) uint64_t ptc_access_call(struct mmu_tlb *t,
+                                                          uint64_t hpa,
+                                                          struct ptc_way **way)
 {
-    if ((*hint)->tag1 == (hpa >> 6) + 1) {
-        (*hint)->stamp = ++t->stamp;
+    return ptc_access(t, hpa, way);
+}
+
+static inline __attribute__((always_inline)) uint64_t
+ptc_cost_hinted(struct mmu_tlb *t, uint64_t hpa, struct ptc_way **hint)
+{
+    struct ptc_way *h = *hint;
+    if (h->tag1 == (hpa >> 6) + 1) {
+        h->stamp = ++t->stamp;
         return t->p->lat_pt_hit;
     }
-    return ptc_access(t, hpa, hint);
+    return ptc_access_call(t, hpa, hint);
 }
 
 /* psc_find() trying *hint first.  A set holds at most one valid entry
@@ -1312,16 +1322,17 @@ static inline const uint8_t *stream_next(const struct hostmem *hm, uint64_t va,
 /* Not inlined: in tlb_access() its registers and stack frame would tax
  * every L1 hit. */
 static __attribute__((noinline)) bool
-miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
-          const struct mmu_ept *ept, uint16_t vpid, uint64_t va,
-          enum access_kind k, struct mmu_result *res, struct tlb_result *tr)
+miss_fast(struct mmu_tlb *restrict t, struct hostmem *restrict hm,
+          const struct mmu_cpu *restrict cpu, const struct mmu_ept *restrict ept,
+          uint16_t vpid, uint64_t va, enum access_kind k,
+          struct mmu_result *restrict res, struct tlb_result *restrict tr)
 {
-    uint16_t pcid = tlb_pcid_of(cpu);
     if (ept->npt || ept->ad || ept->emulator || ept->pml)
         return false;
     unsigned vtop = (cpu->cr4 & X86_CR4_LA57) ? 56 : 47;
     if ((uint64_t)((int64_t)(va << (63 - vtop)) >> (63 - vtop)) != va)
         return false; /* #GP: the general walker */
+    uint16_t pcid = tlb_pcid_of(cpu);
     uint64_t eptp = mfn_x(ept->root);
     /* The other L1 sizes and the STLB: any entry for the page (usable or
      * not) is the general path's business. */
@@ -1331,21 +1342,17 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     /* The STLB's 4 KiB set: any entry with the page's key (whatever its
      * tags: a match of another VPID/PCID is rare, and the general path
      * sorts it out) sends the access there -- mostly ruled out by the
-     * set's key filter alone; then the fill's victim as arr_fill_new()
-     * picks it (the first way of the smallest stamp; nothing below
-     * changes the STLB before the fill). */
+     * set's key filter alone.  Its fill's victim is taken below, as
+     * arr_fill_new() picks it (nothing before the fill changes the
+     * STLB). */
     struct tlb_arr *sa = &t->a[A_STLB];
     uint64_t vpn = va >> 12, key = tkey(vpn, 12);
-    size_t sset = set_of(vpn, sa->sets, sa->mask), sbase = sset * sa->ways, sv = sbase;
-    {
-        if ((!sa->kf || kf_may_hold(sa, sset, key))
-            && key_in_set(&sa->key[sbase], sa->ways, key))
-            return false;
-        if (arr_find(sa, va, 21, vpid, pcid, eptp))
-            return false;
-        sv += sa->ord ? ord_victim(sa, sset, sbase)
-                      : lru_victim(&sa->lru[sbase], sa->ways);
-    }
+    size_t sset = set_of(vpn, sa->sets, sa->mask), sbase = sset * sa->ways;
+    if ((!sa->kf || kf_may_hold(sa, sset, key))
+        && key_in_set(&sa->key[sbase], sa->ways, key))
+        return false;
+    if (arr_find(sa, va, 21, vpid, pcid, eptp))
+        return false;
     /* psc_lookup() tries the PDE cache first: a hit there is the deepest. */
     if (!t->psc[2].e || !t->epsc.a[2].e)
         return false;
@@ -1355,49 +1362,62 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
         return false;
     /* The PTE, checked as mmu_fast_psc() checks it (a 4 KiB leaf: bit 7
      * is PAT; SDM 4.6 rights without SMEP/SMAP/keys). */
-    if (pe->tbl_hpa & 0xFFF)
+    uint64_t ptbl = pe->tbl_hpa, prights = pe->rights;
+    if (ptbl & 0xFFF)
         return false; /* not a table page: cannot be in IA-32e, but exact */
-    uint64_t pte_hpa = pe->tbl_hpa + 8 * ((va >> 12) & 511);
-    const uint8_t *ptp = hm_frame_ro(hm, pe->tbl_hpa);
-    uint64_t v = tbl_entry(ptp, (va >> 12) & 511); /* outside: 0, not present */
-    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
-    if (!(v & PTE_P) || !(v & PTE_A) || (k == ACC_WRITE && !(v & PTE_D))
+    unsigned pti = (unsigned)(vpn & 511);
+    const uint8_t *ptp = hm_frame_ro(hm, ptbl);
+    uint64_t v = tbl_entry(ptp, pti); /* outside: 0, not present */
+    uint64_t efer = cpu->efer, cr0 = cpu->cr0;
+    bool nxe = (efer & X86_EFER_NXE) != 0;
+    if ((v & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || (k == ACC_WRITE && !(v & PTE_D))
         || (v & (above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX))))
         return false;
-    uint64_t rights = pe->rights & v & (PTE_U | PTE_W);
-    bool nx = (pe->rights & PTE_NX) || (v & PTE_NX);
+    uint64_t rights = prights & v & (PTE_U | PTE_W);
+    bool nx = ((prights | v) & PTE_NX) && nxe;
     bool uacc = cpu->cpl == 3 && !cpu->implicit;
     if ((uacc && !(rights & PTE_U))
-        || (k == ACC_WRITE && !(rights & PTE_W) && (uacc || (cpu->cr0 & X86_CR0_WP)))
-        || (k == ACC_FETCH && nx && nxe))
+        || (k == ACC_WRITE && !(rights & PTE_W) && (uacc || (cr0 & X86_CR0_WP)))
+        || (k == ACC_FETCH && nx))
         return false;
     /* The final gpa's EPT walk: mmu_epsc_lookup() tries the EPT PDE cache
      * first; below it only the EPT PTE, a leaf. */
-    uint64_t gpa = (v & PTE_ADDR_MASK) | (va & 0xFFF);
+    uint64_t gbase = v & PTE_ADDR_MASK, off = va & 0xFFF, gpa = gbase | off;
     struct psce *ee = psc_find_hinted(&t->epsc.a[2], &t->epsc_hint, gpa >> 21,
                                       eptp, 0, 0);
-    if (!ee || (ee->tbl_hpa & 0xFFF))
+    if (!ee)
         return false;
-    uint64_t ept_hpa = ee->tbl_hpa + 8 * ((gpa >> 12) & 511);
-    const uint8_t *eptp_pg = hm_frame_ro(hm, ee->tbl_hpa);
-    uint64_t e = tbl_entry(eptp_pg, (gpa >> 12) & 511);
-    uint64_t p = ee->rights & e & 7;
-    static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
+    uint64_t etbl = ee->tbl_hpa;
+    if (etbl & 0xFFF)
+        return false;
+    unsigned epi = (unsigned)(gpa >> 12) & 511;
+    const uint8_t *eptp_pg = hm_frame_ro(hm, etbl);
+    uint64_t e = tbl_entry(eptp_pg, epi);
+    unsigned p = (unsigned)(ee->rights & e & 7);
+    /* The permission the access needs: R, W, X for read, write, fetch. */
+    unsigned need = 1u << k;
     /* ept.c's exits and misconfigurations: R/W/X 000, 010 or 110 (bits of
      * 0x45), bits above MAXPHYADDR, memory type 2, 3 or 7 (bits of 0x8C);
      * then the permission the access needs. */
-    if (((0x45u >> (e & 7)) & 1) || (e & above_maxphy(ept->maxphyaddr))
-        || ((0x8Cu >> ((e >> 3) & 7)) & 1) || (p & need[k]) != need[k])
+    unsigned mt = (unsigned)(e >> 3) & 7;
+    if ((((0x45u >> (e & 7)) | (0x8Cu >> mt)) & 1) || (e & above_maxphy(ept->maxphyaddr))
+        || !(p & need))
         return false;
 
     /* It completes.  The result as the walker leaves it. */
     unsigned elev = ept->levels == 5 ? 5 : 4;
-    uint64_t hpa = (e & EPT_ADDR_MASK) | (gpa & 0xFFF);
+    uint64_t hbase = e & EPT_ADDR_MASK;
+    /* MMU_R_U/W from PTE_U/W (bits 2 and 1), MMU_R_NX, MMU_R_D from PTE_D
+     * (bit 6), MMU_R_G from PTE_G (bit 8) under CR4.PGE. */
+    unsigned r = (unsigned)(((rights >> 2) & 1) | (rights & 2)) | (nx ? MMU_R_NX : 0)
+                 | (unsigned)((v >> 3) & MMU_R_D)
+                 | ((cpu->cr4 & X86_CR4_PGE) ? (unsigned)((v >> 4) & MMU_R_G) : 0);
+    unsigned pkey = (unsigned)(v >> 59) & 15;
     /* What the walker leaves: cleared, then the fields set. */
     mmu_result_clear(res);
     res->outcome = MMU_OK;
     res->gpa = _gpa(gpa);
-    res->hpa = _hpa(hpa);
+    res->hpa = _hpa(hbase | off);
     /* One guest read; the EPT walk counts the levels the EPT PSC skipped
      * as made (see mmu_result.epsc_saved). */
     res->refs = 1 + elev;
@@ -1405,35 +1425,38 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     res->ept_refs = elev;
     res->epsc_saved = elev - 1;
     res->page_shift = 12;
-    res->ept_memtype = (unsigned)(e >> 3) & 7;
+    res->ept_memtype = mt;
     res->ept_ipat = (e & EPT_IPAT) != 0;
     res->ept_shift = 12;
-    res->ept_perm = (unsigned)p;
-    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
-                  | (nx && nxe ? MMU_R_NX : 0) | ((v & PTE_D) ? MMU_R_D : 0)
-                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
-    res->pkey = (unsigned)(v >> 59) & 15;
+    res->ept_perm = p;
+    res->rights = r;
+    res->pkey = pkey;
     /* The caches used, in the general path's order. */
-    pe->stamp = ++t->stamp;
-    ee->stamp = ++t->stamp;
-    t->st.epsc_hits++;
-    uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
-    cyc += ptc_cost_hinted(t, pte_hpa, &t->ptc_hint[0]);
-    cyc += ptc_cost_hinted(t, ept_hpa, &t->ptc_hint[1]);
+    uint64_t stamp = t->stamp;
+    pe->stamp = ++stamp;
+    ee->stamp = ++stamp;
+    t->stamp = stamp;
+    const struct cpu_profile *prof = t->p;
+    uint64_t cyc = prof->lat_l1tlb + prof->lat_stlb + prof->lat_walk;
+    cyc += ptc_cost_hinted(t, ptbl + 8 * pti, &t->ptc_hint[0]);
+    cyc += ptc_cost_hinted(t, etbl + 8 * epi, &t->ptc_hint[1]);
     tr->level = TLB_WALK;
     tr->cycles = cyc;
+    t->st.epsc_hits++;
     t->st.walks++;
     t->st.psc_hits++;
-    t->st.walk_refs += res->refs - res->epsc_saved;
+    t->st.walk_refs += 2;
     t->st.cycles += cyc;
+    /* The fills: the L1 array of the kind, then the STLB; the lookups
+     * above found no entry of this translation in either. */
     struct tlbe n = {
-        .vpn = va >> 12, .hbase = hpa & ~0xFFFULL, .gbase = gpa & ~0xFFFULL,
+        .vpn = vpn, .hbase = hbase, .gbase = gbase,
         .eptp = eptp, .vpid = vpid, .pcid = pcid, .valid = 1, .shift = 12,
-        .rights = (uint8_t)res->rights, .pkey = (uint8_t)res->pkey,
-        .eperm = (uint8_t)p, .gshift = 12,
+        .rights = (uint8_t)r, .pkey = (uint8_t)pkey, .eperm = (uint8_t)p, .gshift = 12,
     };
-    /* The lookups above found no entry of this translation in either. */
     arr_fill_new(t, &t->a[k == ACC_FETCH ? A_I4K : A_D4K], &n);
+    size_t sv = sbase + (sa->ord ? ord_victim(sa, sset, sbase)
+                                 : lru_victim(&sa->lru[sbase], sa->ways));
     sa->e[sv] = n;
     sa->key[sv] = key;
     kf_set(sa, sset, (unsigned)(sv - sbase), key);
