@@ -13,6 +13,7 @@
  * the next table's gpa and hpa, the rights down to the entry) and for the
  * EPT (guest-physical mappings: EPTP tag, the next table, the R/W/X AND).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -602,6 +603,56 @@ static inline void arr_fill_new(struct mmu_tlb *t, struct tlb_arr *a,
     a->lru[v] = ++t->stamp;
     a->has |= 1u << ((n->shift - 12) / 9);
     a->occ[set / 64] |= 1ULL << (set % 64);
+}
+
+/* arr_fill_new() of a 4 KiB entry of key 'key' (vpn's) without writing
+ * the entry itself: the way it takes (index into e[]), its key, filter
+ * byte, stamp and bookkeeping set; the caller stores the entry
+ * (tlbe_store()). */
+static inline size_t arr_fill_slot(struct mmu_tlb *t, struct tlb_arr *a,
+                                   uint64_t vpn, uint64_t key)
+{
+    size_t set = set_of(vpn, a->sets, a->mask), base = set * a->ways, v = base;
+    if (a->ord) {
+        v += ord_victim(a, set, base);
+        ord_fill_victim(a, set);
+    } else {
+        v += lru_victim(&a->lru[base], a->ways);
+    }
+    a->key[v] = key;
+    kf_set(a, set, (unsigned)(v - base), key);
+    a->lru[v] = ++t->stamp;
+    a->has |= 1u; /* the 4 KiB class */
+    a->occ[set / 64] |= 1ULL << (set % 64);
+    return v;
+}
+
+/* *d = *n, the ten bytes of tags and rights (vpid .. gshift, no padding
+ * between them) in two stores where the byte order allows it. */
+static inline void tlbe_store(struct tlbe *d, const struct tlbe *n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    _Static_assert(offsetof(struct tlbe, pcid) == offsetof(struct tlbe, vpid) + 2
+                   && offsetof(struct tlbe, valid) == offsetof(struct tlbe, vpid) + 4
+                   && offsetof(struct tlbe, shift) == offsetof(struct tlbe, vpid) + 5
+                   && offsetof(struct tlbe, rights) == offsetof(struct tlbe, vpid) + 6
+                   && offsetof(struct tlbe, pkey) == offsetof(struct tlbe, vpid) + 7
+                   && offsetof(struct tlbe, eperm) == offsetof(struct tlbe, vpid) + 8
+                   && offsetof(struct tlbe, gshift) == offsetof(struct tlbe, vpid) + 9,
+                   "struct tlbe: tags and rights packed");
+    uint64_t w = (uint64_t)n->vpid | (uint64_t)n->pcid << 16 | (uint64_t)n->valid << 32
+                 | (uint64_t)n->shift << 40 | (uint64_t)n->rights << 48
+                 | (uint64_t)n->pkey << 56;
+    uint16_t h = (uint16_t)(n->eperm | n->gshift << 8);
+    d->vpn = n->vpn;
+    d->hbase = n->hbase;
+    d->gbase = n->gbase;
+    d->eptp = n->eptp;
+    __builtin_memcpy(&d->vpid, &w, 8);
+    __builtin_memcpy(&d->eperm, &h, 2);
+#else
+    *d = *n;
+#endif
 }
 
 /* The L1 array for a page size / access kind (-1: none). */
@@ -1463,10 +1514,12 @@ miss_fast(struct mmu_tlb *restrict t, struct hostmem *restrict hm,
         .eptp = eptp, .vpid = vpid, .pcid = pcid, .valid = 1, .shift = 12,
         .rights = (uint8_t)r, .pkey = (uint8_t)pkey, .eperm = (uint8_t)p, .gshift = 12,
     };
-    arr_fill_new(t, &t->a[k == ACC_FETCH ? A_I4K : A_D4K], &n);
+    struct tlb_arr *la = &t->a[k == ACC_FETCH ? A_I4K : A_D4K];
+    size_t lv = arr_fill_slot(t, la, vpn, key);
     size_t sv = sbase + (sa->ord ? ord_victim(sa, sset, sbase)
                                  : lru_victim(&sa->lru[sbase], sa->ways));
-    sa->e[sv] = n;
+    tlbe_store(&la->e[lv], &n);
+    tlbe_store(&sa->e[sv], &n);
     sa->key[sv] = key;
     kf_set(sa, sset, (unsigned)(sv - sbase), key);
     sa->lru[sv] = ++t->stamp;
