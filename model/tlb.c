@@ -41,6 +41,7 @@ struct tlb_arr {
      * lines: key[i] = tkey(vpn, shift) of a valid entry, 0 otherwise;
      * lru[i] the stamp of its last use. */
     uint64_t *key, *lru;
+    unsigned ord_top; /* host-side: 4 * (ways - 1), the last rank's nibble */
     unsigned has; /* page sizes ever filled (bit per tkey class): lets a
                    * lookup skip a size never cached -- only a hint */
     /* Host-side only (not simulated state; not in tlb_state_digest()):
@@ -170,6 +171,8 @@ struct mmu_tlb {
      * after its contents are compared, so it can never change a result. */
     struct psce *psc_hint, *epsc_hint;
     struct ptc_way *ptc_hint[2];
+    uint64_t lat_miss0; /* lat_l1tlb + lat_stlb + lat_walk of the profile */
+    bool fast_pde; /* both PDE caches (guest and EPT) exist: miss_fast() */
     bool pae_gp; /* the last tlb_pae_load() found a reserved bit: #GP */
     /* The last tlb_pae_load()'s EPT exit (MMU_OK: none), tlb_pae_exit(). */
     enum mmu_outcome pae_exit;
@@ -186,6 +189,7 @@ static bool arr_init(struct tlb_arr *a, struct tlb_geom g)
     a->ways = g.ways ? g.ways : 1;
     a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
     a->mask = pow2_mask(a->sets);
+    a->ord_top = 4 * (a->ways - 1);
     a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
     a->key = calloc((size_t)a->sets * a->ways, sizeof(*a->key));
     a->lru = calloc((size_t)a->sets * a->ways, sizeof(*a->lru));
@@ -284,6 +288,8 @@ struct mmu_tlb *tlb_new(const struct cpu_profile *p)
         tlb_destroy(t);
         return NULL;
     }
+    t->lat_miss0 = (uint64_t)p->lat_l1tlb + p->lat_stlb + p->lat_walk;
+    t->fast_pde = t->psc[2].e && t->epsc.a[2].e;
     /* Empty ways (tag1 0) never match a line (tag1 >= 1). */
     t->ptc_hint[0] = t->ptc_hint[1] = &t->ptc[0];
     return t;
@@ -447,7 +453,7 @@ static inline void ord_touch(struct tlb_arr *a, size_t set, unsigned w)
 static inline void ord_fill_victim(struct tlb_arr *a, size_t set)
 {
     uint64_t x = a->ord[set];
-    a->ord[set] = x >> 4 | (x & 15) << (4 * (a->ways - 1));
+    a->ord[set] = x >> 4 | (x & 15) << a->ord_top;
 }
 
 static inline void ord_stale(struct tlb_arr *a, size_t set)
@@ -1414,7 +1420,7 @@ miss_fast(struct mmu_tlb *restrict t, struct hostmem *restrict hm,
     if (arr_find(sa, va, 21, vpid, pcid, eptp))
         return false;
     /* psc_lookup() tries the PDE cache first: a hit there is the deepest. */
-    if (!t->psc[2].e || !t->epsc.a[2].e)
+    if (!t->fast_pde)
         return false;
     struct psce *pe = psc_find_hinted(&t->psc[2], &t->psc_hint, va >> 21, eptp,
                                       vpid, pcid);
@@ -1496,8 +1502,7 @@ miss_fast(struct mmu_tlb *restrict t, struct hostmem *restrict hm,
     pe->stamp = ++stamp;
     ee->stamp = ++stamp;
     t->stamp = stamp;
-    const struct cpu_profile *prof = t->p;
-    uint64_t cyc = prof->lat_l1tlb + prof->lat_stlb + prof->lat_walk;
+    uint64_t cyc = t->lat_miss0;
     cyc += ptc_cost_hinted(t, ptbl + 8 * pti, &t->ptc_hint[0]);
     cyc += ptc_cost_hinted(t, etbl + 8 * epi, &t->ptc_hint[1]);
     tr->level = TLB_WALK;
