@@ -1561,25 +1561,14 @@ void tlb_access(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu
         size_t set = set_of(vpn, a->sets, a->mask), base = set * a->ways;
         const uint64_t *ks = &a->key[base];
         unsigned w = 0, ways = a->ways;
-        /* A tight scan of the set's keys: way 0 first (a page used again
-         * and again sits there), then the profiles' 4-way L1 dTLB
-         * unrolled, any other geometry in a loop. */
-        if (__builtin_expect(ks[0] != key, 0)) {
-            if (ways == 4) {
-                w = ks[1] == key ? 1 : ks[2] == key ? 2 : ks[3] == key ? 3 : 4;
-            } else {
-                w = 1;
-                while (w < ways && ks[w] != key)
-                    w++;
-            }
-            if (w == ways) {
+        while (ks[w] != key) /* a tight scan of the set's keys */
+            if (++w == ways) {
                 /* No L1 4 KiB entry at all: the common miss, below a
                  * cached PDE. */
                 if (miss_fast(t, hm, cpu, ept, vpid, va, k, res, tr))
                     return;
                 goto slow;
             }
-        }
         /* The first way with the key: a hit if its tags match and its
          * rights cannot fault.  Anything else (another tag's entry with
          * the same key, whose set may hold the right one further on, a
