@@ -13,8 +13,12 @@
  * the next table's gpa and hpa, the rights down to the entry) and for the
  * EPT (guest-physical mappings: EPTP tag, the next table, the R/W/X AND).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pagesim/tlb.h"
 #include "pagesim/mutant.h"
@@ -37,6 +41,7 @@ struct tlb_arr {
      * lines: key[i] = tkey(vpn, shift) of a valid entry, 0 otherwise;
      * lru[i] the stamp of its last use. */
     uint64_t *key, *lru;
+    unsigned ord_top; /* host-side: 4 * (ways - 1), the last rank's nibble */
     unsigned has; /* page sizes ever filled (bit per tkey class): lets a
                    * lookup skip a size never cached -- only a hint */
     /* Host-side only (not simulated state; not in tlb_state_digest()):
@@ -166,6 +171,8 @@ struct mmu_tlb {
      * after its contents are compared, so it can never change a result. */
     struct psce *psc_hint, *epsc_hint;
     struct ptc_way *ptc_hint[2];
+    uint64_t lat_miss0; /* lat_l1tlb + lat_stlb + lat_walk of the profile */
+    bool fast_pde; /* both PDE caches (guest and EPT) exist: miss_fast() */
     bool pae_gp; /* the last tlb_pae_load() found a reserved bit: #GP */
     /* The last tlb_pae_load()'s EPT exit (MMU_OK: none), tlb_pae_exit(). */
     enum mmu_outcome pae_exit;
@@ -182,6 +189,7 @@ static bool arr_init(struct tlb_arr *a, struct tlb_geom g)
     a->ways = g.ways ? g.ways : 1;
     a->sets = g.entries / a->ways ? g.entries / a->ways : 1;
     a->mask = pow2_mask(a->sets);
+    a->ord_top = 4 * (a->ways - 1);
     a->e = calloc((size_t)a->sets * a->ways, sizeof(*a->e));
     a->key = calloc((size_t)a->sets * a->ways, sizeof(*a->key));
     a->lru = calloc((size_t)a->sets * a->ways, sizeof(*a->lru));
@@ -219,6 +227,11 @@ static inline void kf_set(struct tlb_arr *a, size_t set, unsigned w, uint64_t k)
  * byte collides, or an empty way's leftover byte), scan the keys. */
 static inline bool kf_may_hold(const struct tlb_arr *a, size_t set, uint64_t k)
 {
+#if defined(__SSE2__)
+    /* The same test in one 16-byte compare (SSE2 is in every x86-64). */
+    __m128i f = _mm_loadu_si128((const __m128i *)(const void *)&a->kf[set * 16]);
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(f, _mm_set1_epi8((char)key_hash(k)))) != 0;
+#else
     const uint64_t l = 0x0101010101010101ULL, h = l << 7, b = l * key_hash(k);
     uint64_t x, y;
     __builtin_memcpy(&x, &a->kf[set * 16], 8);
@@ -226,6 +239,7 @@ static inline bool kf_may_hold(const struct tlb_arr *a, size_t set, uint64_t k)
     x ^= b;
     y ^= b;
     return ((((x - l) & ~x) | ((y - l) & ~y)) & h) != 0;
+#endif
 }
 
 static bool psc_init(struct psc_arr *a, struct tlb_geom g)
@@ -274,6 +288,8 @@ struct mmu_tlb *tlb_new(const struct cpu_profile *p)
         tlb_destroy(t);
         return NULL;
     }
+    t->lat_miss0 = (uint64_t)p->lat_l1tlb + p->lat_stlb + p->lat_walk;
+    t->fast_pde = t->psc[2].e && t->epsc.a[2].e;
     /* Empty ways (tag1 0) never match a line (tag1 >= 1). */
     t->ptc_hint[0] = t->ptc_hint[1] = &t->ptc[0];
     return t;
@@ -437,7 +453,7 @@ static inline void ord_touch(struct tlb_arr *a, size_t set, unsigned w)
 static inline void ord_fill_victim(struct tlb_arr *a, size_t set)
 {
     uint64_t x = a->ord[set];
-    a->ord[set] = x >> 4 | (x & 15) << (4 * (a->ways - 1));
+    a->ord[set] = x >> 4 | (x & 15) << a->ord_top;
 }
 
 static inline void ord_stale(struct tlb_arr *a, size_t set)
@@ -593,6 +609,56 @@ static inline void arr_fill_new(struct mmu_tlb *t, struct tlb_arr *a,
     a->lru[v] = ++t->stamp;
     a->has |= 1u << ((n->shift - 12) / 9);
     a->occ[set / 64] |= 1ULL << (set % 64);
+}
+
+/* arr_fill_new() of a 4 KiB entry of key 'key' (vpn's) without writing
+ * the entry itself: the way it takes (index into e[]), its key, filter
+ * byte, stamp and bookkeeping set; the caller stores the entry
+ * (tlbe_store()). */
+static inline size_t arr_fill_slot(struct mmu_tlb *t, struct tlb_arr *a,
+                                   uint64_t vpn, uint64_t key)
+{
+    size_t set = set_of(vpn, a->sets, a->mask), base = set * a->ways, v = base;
+    if (a->ord) {
+        v += ord_victim(a, set, base);
+        ord_fill_victim(a, set);
+    } else {
+        v += lru_victim(&a->lru[base], a->ways);
+    }
+    a->key[v] = key;
+    kf_set(a, set, (unsigned)(v - base), key);
+    a->lru[v] = ++t->stamp;
+    a->has |= 1u; /* the 4 KiB class */
+    a->occ[set / 64] |= 1ULL << (set % 64);
+    return v;
+}
+
+/* *d = *n, the ten bytes of tags and rights (vpid .. gshift, no padding
+ * between them) in two stores where the byte order allows it. */
+static inline void tlbe_store(struct tlbe *d, const struct tlbe *n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    _Static_assert(offsetof(struct tlbe, pcid) == offsetof(struct tlbe, vpid) + 2
+                   && offsetof(struct tlbe, valid) == offsetof(struct tlbe, vpid) + 4
+                   && offsetof(struct tlbe, shift) == offsetof(struct tlbe, vpid) + 5
+                   && offsetof(struct tlbe, rights) == offsetof(struct tlbe, vpid) + 6
+                   && offsetof(struct tlbe, pkey) == offsetof(struct tlbe, vpid) + 7
+                   && offsetof(struct tlbe, eperm) == offsetof(struct tlbe, vpid) + 8
+                   && offsetof(struct tlbe, gshift) == offsetof(struct tlbe, vpid) + 9,
+                   "struct tlbe: tags and rights packed");
+    uint64_t w = (uint64_t)n->vpid | (uint64_t)n->pcid << 16 | (uint64_t)n->valid << 32
+                 | (uint64_t)n->shift << 40 | (uint64_t)n->rights << 48
+                 | (uint64_t)n->pkey << 56;
+    uint16_t h = (uint16_t)(n->eperm | n->gshift << 8);
+    d->vpn = n->vpn;
+    d->hbase = n->hbase;
+    d->gbase = n->gbase;
+    d->eptp = n->eptp;
+    __builtin_memcpy(&d->vpid, &w, 8);
+    __builtin_memcpy(&d->eperm, &h, 2);
+#else
+    *d = *n;
+#endif
 }
 
 /* The L1 array for a page size / access kind (-1: none). */
@@ -1117,15 +1183,25 @@ static uint64_t ptc_cost(struct mmu_tlb *t, uint64_t hpa)
 }
 
 /* ptc_access() trying the way *hint first (miss_fast(): consecutive
- * entries of a table share a line); exact for the reason given there. */
-static inline uint64_t ptc_cost_hinted(struct mmu_tlb *t, uint64_t hpa,
-                                       struct ptc_way **hint)
+ * entries of a table share a line); exact for the reason given there.
+ * The hint's hit is inlined into miss_fast() (a few instructions); the
+ * set scan of a miss, one walk in eight on a stream, stays a call. */
+static __attribute__((noinline)) uint64_t ptc_access_call(struct mmu_tlb *t,
+                                                          uint64_t hpa,
+                                                          struct ptc_way **way)
 {
-    if ((*hint)->tag1 == (hpa >> 6) + 1) {
-        (*hint)->stamp = ++t->stamp;
+    return ptc_access(t, hpa, way);
+}
+
+static inline __attribute__((always_inline)) uint64_t
+ptc_cost_hinted(struct mmu_tlb *t, uint64_t hpa, struct ptc_way **hint)
+{
+    struct ptc_way *h = *hint;
+    if (h->tag1 == (hpa >> 6) + 1) {
+        h->stamp = ++t->stamp;
         return t->p->lat_pt_hit;
     }
-    return ptc_access(t, hpa, hint);
+    return ptc_access_call(t, hpa, hint);
 }
 
 /* psc_find() trying *hint first.  A set holds at most one valid entry
@@ -1312,16 +1388,17 @@ static inline const uint8_t *stream_next(const struct hostmem *hm, uint64_t va,
 /* Not inlined: in tlb_access() its registers and stack frame would tax
  * every L1 hit. */
 static __attribute__((noinline)) bool
-miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
-          const struct mmu_ept *ept, uint16_t vpid, uint64_t va,
-          enum access_kind k, struct mmu_result *res, struct tlb_result *tr)
+miss_fast(struct mmu_tlb *restrict t, struct hostmem *restrict hm,
+          const struct mmu_cpu *restrict cpu, const struct mmu_ept *restrict ept,
+          uint16_t vpid, uint64_t va, enum access_kind k,
+          struct mmu_result *restrict res, struct tlb_result *restrict tr)
 {
-    uint16_t pcid = tlb_pcid_of(cpu);
     if (ept->npt || ept->ad || ept->emulator || ept->pml)
         return false;
     unsigned vtop = (cpu->cr4 & X86_CR4_LA57) ? 56 : 47;
     if ((uint64_t)((int64_t)(va << (63 - vtop)) >> (63 - vtop)) != va)
         return false; /* #GP: the general walker */
+    uint16_t pcid = tlb_pcid_of(cpu);
     uint64_t eptp = mfn_x(ept->root);
     /* The other L1 sizes and the STLB: any entry for the page (usable or
      * not) is the general path's business. */
@@ -1331,23 +1408,19 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     /* The STLB's 4 KiB set: any entry with the page's key (whatever its
      * tags: a match of another VPID/PCID is rare, and the general path
      * sorts it out) sends the access there -- mostly ruled out by the
-     * set's key filter alone; then the fill's victim as arr_fill_new()
-     * picks it (the first way of the smallest stamp; nothing below
-     * changes the STLB before the fill). */
+     * set's key filter alone.  Its fill's victim is taken below, as
+     * arr_fill_new() picks it (nothing before the fill changes the
+     * STLB). */
     struct tlb_arr *sa = &t->a[A_STLB];
     uint64_t vpn = va >> 12, key = tkey(vpn, 12);
-    size_t sset = set_of(vpn, sa->sets, sa->mask), sbase = sset * sa->ways, sv = sbase;
-    {
-        if ((!sa->kf || kf_may_hold(sa, sset, key))
-            && key_in_set(&sa->key[sbase], sa->ways, key))
-            return false;
-        if (arr_find(sa, va, 21, vpid, pcid, eptp))
-            return false;
-        sv += sa->ord ? ord_victim(sa, sset, sbase)
-                      : lru_victim(&sa->lru[sbase], sa->ways);
-    }
+    size_t sset = set_of(vpn, sa->sets, sa->mask), sbase = sset * sa->ways;
+    if ((!sa->kf || kf_may_hold(sa, sset, key))
+        && key_in_set(&sa->key[sbase], sa->ways, key))
+        return false;
+    if (arr_find(sa, va, 21, vpid, pcid, eptp))
+        return false;
     /* psc_lookup() tries the PDE cache first: a hit there is the deepest. */
-    if (!t->psc[2].e || !t->epsc.a[2].e)
+    if (!t->fast_pde)
         return false;
     struct psce *pe = psc_find_hinted(&t->psc[2], &t->psc_hint, va >> 21, eptp,
                                       vpid, pcid);
@@ -1355,49 +1428,62 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
         return false;
     /* The PTE, checked as mmu_fast_psc() checks it (a 4 KiB leaf: bit 7
      * is PAT; SDM 4.6 rights without SMEP/SMAP/keys). */
-    if (pe->tbl_hpa & 0xFFF)
+    uint64_t ptbl = pe->tbl_hpa, prights = pe->rights;
+    if (ptbl & 0xFFF)
         return false; /* not a table page: cannot be in IA-32e, but exact */
-    uint64_t pte_hpa = pe->tbl_hpa + 8 * ((va >> 12) & 511);
-    const uint8_t *ptp = hm_frame_ro(hm, pe->tbl_hpa);
-    uint64_t v = tbl_entry(ptp, (va >> 12) & 511); /* outside: 0, not present */
-    bool nxe = (cpu->efer & X86_EFER_NXE) != 0;
-    if (!(v & PTE_P) || !(v & PTE_A) || (k == ACC_WRITE && !(v & PTE_D))
+    unsigned pti = (unsigned)(vpn & 511);
+    const uint8_t *ptp = hm_frame_ro(hm, ptbl);
+    uint64_t v = tbl_entry(ptp, pti); /* outside: 0, not present */
+    uint64_t efer = cpu->efer, cr0 = cpu->cr0;
+    bool nxe = (efer & X86_EFER_NXE) != 0;
+    if ((v & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || (k == ACC_WRITE && !(v & PTE_D))
         || (v & (above_maxphy(cpu->maxphyaddr) | (nxe ? 0 : PTE_NX))))
         return false;
-    uint64_t rights = pe->rights & v & (PTE_U | PTE_W);
-    bool nx = (pe->rights & PTE_NX) || (v & PTE_NX);
+    uint64_t rights = prights & v & (PTE_U | PTE_W);
+    bool nx = ((prights | v) & PTE_NX) && nxe;
     bool uacc = cpu->cpl == 3 && !cpu->implicit;
     if ((uacc && !(rights & PTE_U))
-        || (k == ACC_WRITE && !(rights & PTE_W) && (uacc || (cpu->cr0 & X86_CR0_WP)))
-        || (k == ACC_FETCH && nx && nxe))
+        || (k == ACC_WRITE && !(rights & PTE_W) && (uacc || (cr0 & X86_CR0_WP)))
+        || (k == ACC_FETCH && nx))
         return false;
     /* The final gpa's EPT walk: mmu_epsc_lookup() tries the EPT PDE cache
      * first; below it only the EPT PTE, a leaf. */
-    uint64_t gpa = (v & PTE_ADDR_MASK) | (va & 0xFFF);
+    uint64_t gbase = v & PTE_ADDR_MASK, off = va & 0xFFF, gpa = gbase | off;
     struct psce *ee = psc_find_hinted(&t->epsc.a[2], &t->epsc_hint, gpa >> 21,
                                       eptp, 0, 0);
-    if (!ee || (ee->tbl_hpa & 0xFFF))
+    if (!ee)
         return false;
-    uint64_t ept_hpa = ee->tbl_hpa + 8 * ((gpa >> 12) & 511);
-    const uint8_t *eptp_pg = hm_frame_ro(hm, ee->tbl_hpa);
-    uint64_t e = tbl_entry(eptp_pg, (gpa >> 12) & 511);
-    uint64_t p = ee->rights & e & 7;
-    static const uint64_t need[] = { EPT_R, EPT_W, EPT_X };
+    uint64_t etbl = ee->tbl_hpa;
+    if (etbl & 0xFFF)
+        return false;
+    unsigned epi = (unsigned)(gpa >> 12) & 511;
+    const uint8_t *eptp_pg = hm_frame_ro(hm, etbl);
+    uint64_t e = tbl_entry(eptp_pg, epi);
+    unsigned p = (unsigned)(ee->rights & e & 7);
+    /* The permission the access needs: R, W, X for read, write, fetch. */
+    unsigned need = 1u << k;
     /* ept.c's exits and misconfigurations: R/W/X 000, 010 or 110 (bits of
      * 0x45), bits above MAXPHYADDR, memory type 2, 3 or 7 (bits of 0x8C);
      * then the permission the access needs. */
-    if (((0x45u >> (e & 7)) & 1) || (e & above_maxphy(ept->maxphyaddr))
-        || ((0x8Cu >> ((e >> 3) & 7)) & 1) || (p & need[k]) != need[k])
+    unsigned mt = (unsigned)(e >> 3) & 7;
+    if ((((0x45u >> (e & 7)) | (0x8Cu >> mt)) & 1) || (e & above_maxphy(ept->maxphyaddr))
+        || !(p & need))
         return false;
 
     /* It completes.  The result as the walker leaves it. */
     unsigned elev = ept->levels == 5 ? 5 : 4;
-    uint64_t hpa = (e & EPT_ADDR_MASK) | (gpa & 0xFFF);
+    uint64_t hbase = e & EPT_ADDR_MASK;
+    /* MMU_R_U/W from PTE_U/W (bits 2 and 1), MMU_R_NX, MMU_R_D from PTE_D
+     * (bit 6), MMU_R_G from PTE_G (bit 8) under CR4.PGE. */
+    unsigned r = (unsigned)(((rights >> 2) & 1) | (rights & 2)) | (nx ? MMU_R_NX : 0)
+                 | (unsigned)((v >> 3) & MMU_R_D)
+                 | ((cpu->cr4 & X86_CR4_PGE) ? (unsigned)((v >> 4) & MMU_R_G) : 0);
+    unsigned pkey = (unsigned)(v >> 59) & 15;
     /* What the walker leaves: cleared, then the fields set. */
     mmu_result_clear(res);
     res->outcome = MMU_OK;
     res->gpa = _gpa(gpa);
-    res->hpa = _hpa(hpa);
+    res->hpa = _hpa(hbase | off);
     /* One guest read; the EPT walk counts the levels the EPT PSC skipped
      * as made (see mmu_result.epsc_saved). */
     res->refs = 1 + elev;
@@ -1405,36 +1491,40 @@ miss_fast(struct mmu_tlb *t, struct hostmem *hm, const struct mmu_cpu *cpu,
     res->ept_refs = elev;
     res->epsc_saved = elev - 1;
     res->page_shift = 12;
-    res->ept_memtype = (unsigned)(e >> 3) & 7;
+    res->ept_memtype = mt;
     res->ept_ipat = (e & EPT_IPAT) != 0;
     res->ept_shift = 12;
-    res->ept_perm = (unsigned)p;
-    res->rights = ((rights & PTE_U) ? MMU_R_U : 0) | ((rights & PTE_W) ? MMU_R_W : 0)
-                  | (nx && nxe ? MMU_R_NX : 0) | ((v & PTE_D) ? MMU_R_D : 0)
-                  | ((v & PTE_G) && (cpu->cr4 & X86_CR4_PGE) ? MMU_R_G : 0);
-    res->pkey = (unsigned)(v >> 59) & 15;
+    res->ept_perm = p;
+    res->rights = r;
+    res->pkey = pkey;
     /* The caches used, in the general path's order. */
-    pe->stamp = ++t->stamp;
-    ee->stamp = ++t->stamp;
-    t->st.epsc_hits++;
-    uint64_t cyc = t->p->lat_l1tlb + t->p->lat_stlb + t->p->lat_walk;
-    cyc += ptc_cost_hinted(t, pte_hpa, &t->ptc_hint[0]);
-    cyc += ptc_cost_hinted(t, ept_hpa, &t->ptc_hint[1]);
+    uint64_t stamp = t->stamp;
+    pe->stamp = ++stamp;
+    ee->stamp = ++stamp;
+    t->stamp = stamp;
+    uint64_t cyc = t->lat_miss0;
+    cyc += ptc_cost_hinted(t, ptbl + 8 * pti, &t->ptc_hint[0]);
+    cyc += ptc_cost_hinted(t, etbl + 8 * epi, &t->ptc_hint[1]);
     tr->level = TLB_WALK;
     tr->cycles = cyc;
+    t->st.epsc_hits++;
     t->st.walks++;
     t->st.psc_hits++;
-    t->st.walk_refs += res->refs - res->epsc_saved;
+    t->st.walk_refs += 2;
     t->st.cycles += cyc;
+    /* The fills: the L1 array of the kind, then the STLB; the lookups
+     * above found no entry of this translation in either. */
     struct tlbe n = {
-        .vpn = va >> 12, .hbase = hpa & ~0xFFFULL, .gbase = gpa & ~0xFFFULL,
+        .vpn = vpn, .hbase = hbase, .gbase = gbase,
         .eptp = eptp, .vpid = vpid, .pcid = pcid, .valid = 1, .shift = 12,
-        .rights = (uint8_t)res->rights, .pkey = (uint8_t)res->pkey,
-        .eperm = (uint8_t)p, .gshift = 12,
+        .rights = (uint8_t)r, .pkey = (uint8_t)pkey, .eperm = (uint8_t)p, .gshift = 12,
     };
-    /* The lookups above found no entry of this translation in either. */
-    arr_fill_new(t, &t->a[k == ACC_FETCH ? A_I4K : A_D4K], &n);
-    sa->e[sv] = n;
+    struct tlb_arr *la = &t->a[k == ACC_FETCH ? A_I4K : A_D4K];
+    size_t lv = arr_fill_slot(t, la, vpn, key);
+    size_t sv = sbase + (sa->ord ? ord_victim(sa, sset, sbase)
+                                 : lru_victim(&sa->lru[sbase], sa->ways));
+    tlbe_store(&la->e[lv], &n);
+    tlbe_store(&sa->e[sv], &n);
     sa->key[sv] = key;
     kf_set(sa, sset, (unsigned)(sv - sbase), key);
     sa->lru[sv] = ++t->stamp;
