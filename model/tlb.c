@@ -692,6 +692,15 @@ static struct psce *psc_find(struct psc_arr *a, uint64_t tag, uint64_t eptp,
     return NULL;
 }
 
+/* The replacement rule of the PSC and PWC arrays: a free way first, else
+ * the least recently filled or used (the oldest stamp).  Is way e (valid,
+ * stamp) a better victim than the current choice? */
+static inline bool lru_prefer(bool cur_valid, uint64_t cur_stamp, bool e_valid,
+                              uint64_t e_stamp)
+{
+    return cur_valid && (!e_valid || e_stamp < cur_stamp);
+}
+
 static void psc_fill(struct mmu_tlb *t, struct psc_arr *a, const struct psce *n)
 {
     struct psce *set = &a->e[set_of(n->tag, a->sets, a->mask) * a->ways];
@@ -703,12 +712,8 @@ static void psc_fill(struct mmu_tlb *t, struct psc_arr *a, const struct psce *n)
             victim = e;
             break;
         }
-        if (!e->valid) {
-            if (victim->valid)
-                victim = e;
-        } else if (victim->valid && e->stamp < victim->stamp) {
+        if (lru_prefer(victim->valid, victim->stamp, e->valid, e->stamp))
             victim = e;
-        }
     }
     *victim = *n;
     victim->valid = 1;
@@ -1066,12 +1071,8 @@ static void pwc_fill(struct mmu_tlb *t, struct pwc_arr *a, const struct pwce *n)
             victim = e;
             break;
         }
-        if (!e->valid) {
-            if (victim->valid)
-                victim = e;
-        } else if (victim->valid && e->stamp < victim->stamp) {
+        if (lru_prefer(victim->valid, victim->stamp, e->valid, e->stamp))
             victim = e;
-        }
     }
     *victim = *n;
     victim->valid = 1;

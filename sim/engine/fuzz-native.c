@@ -183,18 +183,7 @@ static const char nfz_prologue[] =
     "  if doms[i]:logdirty().enabled then doms[i]:logdirty_disable()\n"
     "  else doms[i]:logdirty_enable() end\n"
     "end\n"
-    "local function page_in(i, buf)\n"
-    "  local r = doms[i]:get_request()\n"
-    "  if r and not r.drop then doms[i]:prep(r.gfn, buf); doms[i]:resume(r) end\n"
-    "end\n"
-    "local function fmap(i, g)\n"
-    "  local m = doms[i]:map_foreign(g)\n"
-    "  if m then table.insert(held[i], m) end\n"
-    "end\n"
-    "local function funmap(i)\n"
-    "  local m = table.remove(held[i])\n"
-    "  if m then doms[i]:unmap_foreign(m) end\n"
-    "end\n"
+    FUZZ_LUA_PAGER_HELPERS
     "-- every heap allocation for domain i fails while f runs\n"
     "local function starve(i, f)\n"
     "  fail_alloc{ domain = doms[i], on = true }\n"
@@ -610,26 +599,10 @@ void fuzz_native_replay(const struct nfz_op *ops, size_t n, unsigned full_check_
     free(w);
 }
 
-/* Fields are compared without the host addresses they name
- * ("ept_entry@hpa0x30a0e0"): where a table lives depends on the heap's
- * allocation order, which dropping an unrelated op changes. */
-static bool same_field(const char *a, const char *b)
-{
-    static const char tag[] = "@hpa0x";
-    for (;;) {
-        const char *ta = strstr(a, tag), *tb = strstr(b, tag);
-        if (!ta || !tb)
-            return !ta && !tb && !strcmp(a, b);
-        if (ta - a != tb - b || strncmp(a, b, (size_t)(ta - a)))
-            return false;
-        a = ta + sizeof tag - 1 + strspn(ta + sizeof tag - 1, "0123456789abcdefABCDEF");
-        b = tb + sizeof tag - 1 + strspn(tb + sizeof tag - 1, "0123456789abcdefABCDEF");
-    }
-}
-
+/* Fields are compared without host addresses (fuzz_same_field(), fuzz.c). */
 static bool same_failure(const struct nfz_verdict *a, const struct nfz_verdict *b)
 {
-    return !strcmp(a->status, b->status) && same_field(a->field, b->field);
+    return !strcmp(a->status, b->status) && fuzz_same_field(a->field, b->field);
 }
 
 /* ---- shrinking ----------------------------------------------------------------------- */
@@ -648,9 +621,24 @@ static bool test_keep(const struct nfz_op *ops, size_t n, const bool *keep,
     return same_failure(&v, want);
 }
 
+struct native_shrink {
+    const struct nfz_op *ops;
+    size_t n;
+    struct nfz_op *tmp;
+    unsigned fce;
+    const struct nfz_verdict *want;
+    uint64_t *runs;
+};
+
+static bool native_keep(const bool *keep, void *ctx)
+{
+    const struct native_shrink *c = ctx;
+    return test_keep(c->ops, c->n, keep, c->tmp, c->fce, c->want, c->runs);
+}
+
 /* Shrinks ops[0..*n) in place: everything after the failing op goes,
  * then ddmin over the ops, then each remaining op alone is tried without
- * (fuzz.c's shrink(), over structs). */
+ * (fuzz_ddmin(), as fuzz.c's shrink()). */
 static void shrink(struct nfz_op *ops, size_t *n, unsigned fce, const struct nfz_verdict *want,
                    uint64_t *runs)
 {
@@ -658,69 +646,21 @@ static void shrink(struct nfz_op *ops, size_t *n, unsigned fce, const struct nfz
         *n = want->at + 1;
     size_t N = *n;
     bool *keep = malloc((N ? N : 1) * sizeof(bool));
-    bool *cand = malloc((N ? N : 1) * sizeof(bool));
     struct nfz_op *tmp = malloc((N ? N : 1) * sizeof(*tmp));
-    if (!keep || !cand || !tmp)
+    if (!keep || !tmp)
         abort();
-    for (size_t i = 0; i < N; i++)
-        keep[i] = true;
-    size_t gran = 2;
-    for (;;) {
-        size_t alive = 0;
-        for (size_t i = 0; i < N; i++)
-            alive += keep[i];
-        if (alive < 2)
-            break;
-        if (gran > alive)
-            gran = alive;
-        bool reduced = false;
-        for (size_t c = 0; c < gran && !reduced; c++) {
-            size_t idx = 0;
-            for (size_t i = 0; i < N; i++) {
-                cand[i] = keep[i];
-                if (keep[i]) {
-                    if (idx * gran / alive == c)
-                        cand[i] = false;
-                    idx++;
-                }
-            }
-            if (test_keep(ops, N, cand, tmp, fce, want, runs)) {
-                memcpy(keep, cand, N * sizeof(bool));
-                gran = gran > 2 ? gran - 1 : 2;
-                reduced = true;
-            }
-        }
-        if (!reduced) {
-            if (gran >= alive)
-                break;
-            gran *= 2;
-        }
-    }
-    for (size_t i = 0; i < N; i++) {
-        if (!keep[i])
-            continue;
-        keep[i] = false;
-        if (!test_keep(ops, N, keep, tmp, fce, want, runs))
-            keep[i] = true;
-    }
+    struct native_shrink c = { ops, N, tmp, fce, want, runs };
+    fuzz_ddmin(N, keep, native_keep, &c);
     size_t o = 0;
     for (size_t i = 0; i < N; i++)
         if (keep[i])
             ops[o++] = ops[i];
     *n = o;
     free(keep);
-    free(cand);
     free(tmp);
 }
 
 /* ---- the loop -------------------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(void)
 {
@@ -839,11 +779,11 @@ int fuzz_native_run(const struct fuzz_opts *o, struct nfz_stats *st)
         free(ops);
         return -1;
     }
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = fuzz_now_s(), c0 = cpu_s();
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;
-        if (o->max_seconds > 0 && now_s() - t0 >= o->max_seconds)
+        if (o->max_seconds > 0 && fuzz_now_s() - t0 >= o->max_seconds)
             break;
         if (o->max_findings && st->findings >= o->max_findings)
             break;
@@ -884,7 +824,7 @@ int fuzz_native_run(const struct fuzz_opts *o, struct nfz_stats *st)
             handle_finding(o, st, n, ops, nops, o->full_check_every);
         }
     }
-    st->seconds = now_s() - t0;
+    st->seconds = fuzz_now_s() - t0;
     st->cpu_seconds = cpu_s() - c0;
     struct oracle_check_stats cs;
     oracle_check_stats(w->e.oracle, &cs);

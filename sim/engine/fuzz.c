@@ -102,18 +102,7 @@ static const char prologue[] =
     "  doms[i]:remove(g)\n"
     "end\n"
     "local function mmio(i, g) doms[i]:set_type(g, 'mmio_dm') end\n"
-    "local function page_in(i, buf)\n"
-    "  local r = doms[i]:get_request()\n"
-    "  if r and not r.drop then doms[i]:prep(r.gfn, buf); doms[i]:resume(r) end\n"
-    "end\n"
-    "local function fmap(i, g)\n"
-    "  local m = doms[i]:map_foreign(g)\n"
-    "  if m then table.insert(held[i], m) end\n"
-    "end\n"
-    "local function funmap(i)\n"
-    "  local m = table.remove(held[i])\n"
-    "  if m then doms[i]:unmap_foreign(m) end\n"
-    "end\n"
+    FUZZ_LUA_PAGER_HELPERS
     "-- page-table edits go through the domain's RAM; with a table page paged\n"
     "-- out they cannot be made (the builder raises): skip them then\n"
     "local function map(i, ...) pcall(pts[i].map, pts[i], ...) end\n"
@@ -1490,11 +1479,8 @@ static void run_text(const char *name, const char *text, struct verdict *v)
     }
 }
 
-/* Fields are compared without the host addresses they name
- * ("ept_entry@hpa0x30a0e0"): where a table lives depends on the order of
- * the heap's allocations, which dropping an unrelated earlier operation
- * changes, and the shrinker would keep that operation for it. */
-static bool same_field(const char *a, const char *b)
+/* Fields are compared without the host addresses they name (fuzz.h). */
+bool fuzz_same_field(const char *a, const char *b)
 {
     static const char tag[] = "@hpa0x";
     for (;;) {
@@ -1510,7 +1496,7 @@ static bool same_field(const char *a, const char *b)
 
 static bool same_failure(const struct verdict *a, const struct verdict *b)
 {
-    return !strcmp(a->status, b->status) && same_field(a->field, b->field);
+    return !strcmp(a->status, b->status) && fuzz_same_field(a->field, b->field);
 }
 
 static bool test_keep(const struct prog *p, const bool *keep, const char *name,
@@ -1522,6 +1508,70 @@ static bool test_keep(const struct prog *p, const bool *keep, const char *name,
     free(t);
     (*runs)++;
     return same_failure(&v, want);
+}
+
+void fuzz_ddmin(size_t n, bool *keep, bool (*test)(const bool *keep, void *ctx), void *ctx)
+{
+    bool *cand = malloc((n ? n : 1) * sizeof(bool));
+    if (!cand)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        keep[i] = true;
+    size_t gran = 2;
+    for (;;) {
+        size_t alive = 0;
+        for (size_t i = 0; i < n; i++)
+            alive += keep[i];
+        if (alive < 2)
+            break;
+        if (gran > alive)
+            gran = alive;
+        bool reduced = false;
+        for (size_t c = 0; c < gran && !reduced; c++) {
+            /* candidate: all kept items except chunk c */
+            size_t idx = 0;
+            for (size_t i = 0; i < n; i++) {
+                cand[i] = keep[i];
+                if (keep[i]) {
+                    if (idx * gran / alive == c)
+                        cand[i] = false;
+                    idx++;
+                }
+            }
+            if (test(cand, ctx)) {
+                memcpy(keep, cand, n * sizeof(bool));
+                gran = gran > 2 ? gran - 1 : 2;
+                reduced = true;
+            }
+        }
+        if (!reduced) {
+            if (gran >= alive)
+                break;
+            gran *= 2;
+        }
+    }
+    /* One more pass, item by item. */
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i])
+            continue;
+        keep[i] = false;
+        if (!test(keep, ctx))
+            keep[i] = true;
+    }
+    free(cand);
+}
+
+struct lua_shrink {
+    const struct prog *p;
+    const char *name;
+    const struct verdict *want;
+    unsigned *runs;
+};
+
+static bool lua_keep(const bool *keep, void *ctx)
+{
+    const struct lua_shrink *c = ctx;
+    return test_keep(c->p, keep, c->name, c->want, c->runs);
 }
 
 /* Shrinks p in place to a (1-minimal w.r.t. single lines) program that
@@ -1538,53 +1588,11 @@ static unsigned shrink(struct prog *p, const char *name, const struct verdict *w
         p->n = keepn;
     }
     bool *keep = malloc((p->n ? p->n : 1) * sizeof(bool));
-    bool *cand = malloc((p->n ? p->n : 1) * sizeof(bool));
-    if (!keep || !cand)
+    if (!keep)
         abort();
-    for (size_t i = 0; i < p->n; i++)
-        keep[i] = true;
-    /* 2. ddmin over the kept lines. */
-    size_t gran = 2;
-    for (;;) {
-        size_t alive = 0;
-        for (size_t i = 0; i < p->n; i++)
-            alive += keep[i];
-        if (alive < 2)
-            break;
-        if (gran > alive)
-            gran = alive;
-        bool reduced = false;
-        for (size_t c = 0; c < gran && !reduced; c++) {
-            /* candidate: all kept lines except chunk c */
-            size_t idx = 0;
-            for (size_t i = 0; i < p->n; i++) {
-                cand[i] = keep[i];
-                if (keep[i]) {
-                    if (idx * gran / alive == c)
-                        cand[i] = false;
-                    idx++;
-                }
-            }
-            if (test_keep(p, cand, name, want, &runs)) {
-                memcpy(keep, cand, p->n * sizeof(bool));
-                gran = gran > 2 ? gran - 1 : 2;
-                reduced = true;
-            }
-        }
-        if (!reduced) {
-            if (gran >= alive)
-                break;
-            gran *= 2;
-        }
-    }
-    /* 3. One more pass, line by line. */
-    for (size_t i = 0; i < p->n; i++) {
-        if (!keep[i])
-            continue;
-        keep[i] = false;
-        if (!test_keep(p, keep, name, want, &runs))
-            keep[i] = true;
-    }
+    /* 2. ddmin over the kept lines, 3. then line by line. */
+    struct lua_shrink c = { p, name, want, &runs };
+    fuzz_ddmin(p->n, keep, lua_keep, &c);
     size_t o = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (keep[i])
@@ -1594,11 +1602,10 @@ static unsigned shrink(struct prog *p, const char *name, const struct verdict *w
     }
     p->n = o;
     free(keep);
-    free(cand);
     return runs;
 }
 
-static double now_s(void)
+double fuzz_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1842,7 +1849,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
         return -1;
     }
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
-    double t0 = now_s(), last = t0, c0 = cpu_s();
+    double t0 = fuzz_now_s(), last = t0, c0 = cpu_s();
     struct seen seen = { 0 };
     struct corpus corpus = { 0 };
     unsigned fbw[OP_NKINDS];
@@ -1853,7 +1860,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     for (uint64_t n = 0;; n++) {
         if (o->max_ops && st->ops >= o->max_ops)
             break;
-        if (o->max_seconds > 0 && now_s() - t0 >= o->max_seconds)
+        if (o->max_seconds > 0 && fuzz_now_s() - t0 >= o->max_seconds)
             break;
         if (o->max_findings && st->findings >= o->max_findings)
             break;
@@ -1926,7 +1933,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
                 snprintf(st->first_field, sizeof st->first_field, "%s", v.field);
         }
         prog_free(&p);
-        double now = now_s();
+        double now = fuzz_now_s();
         if (tty && now - last > 0.5) {
             last = now;
             fprintf(stderr, "\rfuzz: %" PRIu64 " programs, %" PRIu64 " ops, %.0f ops/s, "
@@ -1936,7 +1943,7 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
     }
     cur_weight = weight;
     memcpy(st->weights, fbw, sizeof st->weights);
-    st->seconds = now_s() - t0;
+    st->seconds = fuzz_now_s() - t0;
     st->cpu_seconds = cpu_s() - c0;
     st->transitions = seen.n;
     /* Distinct transitions per kind, in the order kinds were first met. */

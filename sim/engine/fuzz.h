@@ -48,6 +48,39 @@ struct fuzz_stats {
 
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st);
 
+/* Shared by both fuzzers (fuzz.c, fuzz-native.c).  Two failures' fields
+ * are the same if they differ only in the host addresses they name
+ * ("ept_entry@hpa0x30a0e0"): where a table lives depends on the order of
+ * the heap's allocations, which dropping an unrelated earlier operation
+ * changes, and the shrinker would keep that operation for it. */
+bool fuzz_same_field(const char *a, const char *b);
+/* Lua helpers both fuzzers' program prologues define (the same text, so
+ * that a reproducer of either reads alike): the pager's answer to the next
+ * request (prep, with a buffer if buf, and resume), a foreign map of gfn g
+ * held in held[i], and the last one unmapped. */
+#define FUZZ_LUA_PAGER_HELPERS \
+    "local function page_in(i, buf)\n" \
+    "  local r = doms[i]:get_request()\n" \
+    "  if r and not r.drop then doms[i]:prep(r.gfn, buf); doms[i]:resume(r) end\n" \
+    "end\n" \
+    "local function fmap(i, g)\n" \
+    "  local m = doms[i]:map_foreign(g)\n" \
+    "  if m then table.insert(held[i], m) end\n" \
+    "end\n" \
+    "local function funmap(i)\n" \
+    "  local m = table.remove(held[i])\n" \
+    "  if m then doms[i]:unmap_foreign(m) end\n" \
+    "end\n"
+
+/* Delta debugging (Zeller's ddmin) over n items, then one pass item by
+ * item: keep[] (n entries, set here) ends as a subset for which test(keep,
+ * ctx) still holds -- the failure reproduces -- and from which no single
+ * item can go.  Both fuzzers' shrinkers: lines of a Lua program (fuzz.c),
+ * operations of a native run (fuzz-native.c). */
+void fuzz_ddmin(size_t n, bool *keep, bool (*test)(const bool *keep, void *ctx), void *ctx);
+/* Monotonic wall-clock seconds (the --time bound, progress, rates). */
+double fuzz_now_s(void);
+
 /* Program n of seed as fuzz_run() generates it when it does not mutate
  * its corpus (nops operations, 0: the default): malloc'd Lua text. */
 char *fuzz_program(uint64_t seed, uint64_t n, unsigned nops);
