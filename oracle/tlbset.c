@@ -145,17 +145,22 @@ size_t oracle_tlbset_npsc_size(const struct oracle_tlbset *s)
     return s->nq;
 }
 
-/* Remove NPT PSC entries for which cond holds. */
-#define TS_NPSC_FILTER(s, e, cond)                                             \
+/* Keep the entries of list arr (count n, element type T) for which cond,
+ * evaluated with e pointing at the entry, is false; the lists' filters
+ * below (TLB, PSC, NPT PSC, EPT PSC, page walk cache) are this one. */
+#define TS_LIST_FILTER(arr, n, T, e, cond)                                     \
     do {                                                                       \
         size_t j_ = 0;                                                         \
-        for (size_t i_ = 0; i_ < (s)->nq; i_++) {                              \
-            const struct ts_npsc *e = &(s)->q[i_];                             \
+        for (size_t i_ = 0; i_ < (n); i_++) {                                  \
+            const T *e = &(arr)[i_];                                           \
             if (!(cond))                                                       \
-                (s)->q[j_++] = *e;                                             \
+                (arr)[j_++] = *e;                                              \
         }                                                                      \
-        (s)->nq = j_;                                                          \
+        (n) = j_;                                                              \
     } while (0)
+
+/* Remove NPT PSC entries for which cond holds. */
+#define TS_NPSC_FILTER(s, e, cond) TS_LIST_FILTER((s)->q, (s)->nq, struct ts_npsc, e, cond)
 
 static struct ts_npsc ts_npsc_of(uint16_t asid, uint64_t root,
                                  const struct oracle_npsc *p)
@@ -189,16 +194,7 @@ size_t oracle_tlbset_epsc_size(const struct oracle_tlbset *s)
 }
 
 /* Remove EPT PSC entries for which cond holds. */
-#define TS_EPSC_FILTER(s, e, cond)                                             \
-    do {                                                                       \
-        size_t j_ = 0;                                                         \
-        for (size_t i_ = 0; i_ < (s)->nge; i_++) {                             \
-            const struct ts_epsc *e = &(s)->ge[i_];                            \
-            if (!(cond))                                                       \
-                (s)->ge[j_++] = *e;                                            \
-        }                                                                      \
-        (s)->nge = j_;                                                         \
-    } while (0)
+#define TS_EPSC_FILTER(s, e, cond) TS_LIST_FILTER((s)->ge, (s)->nge, struct ts_epsc, e, cond)
 
 static struct ts_epsc ts_epsc_of(uint64_t eptp, const struct oracle_epsc *p)
 {
@@ -259,16 +255,7 @@ static uint64_t ts_prefix_m(unsigned mode, uint64_t va, unsigned level)
 }
 
 /* Remove PSC entries for which cond holds. */
-#define TS_PSC_FILTER(s, e, cond)                                              \
-    do {                                                                       \
-        size_t j_ = 0;                                                         \
-        for (size_t i_ = 0; i_ < (s)->np; i_++) {                              \
-            const struct ts_psc *e = &(s)->p[i_];                              \
-            if (!(cond))                                                       \
-                (s)->p[j_++] = *e;                                             \
-        }                                                                      \
-        (s)->np = j_;                                                          \
-    } while (0)
+#define TS_PSC_FILTER(s, e, cond) TS_LIST_FILTER((s)->p, (s)->np, struct ts_psc, e, cond)
 
 static void ts_psc_note(struct oracle_tlbset *s, const struct ts_psc *n)
 {
@@ -276,16 +263,7 @@ static void ts_psc_note(struct oracle_tlbset *s, const struct ts_psc *n)
 }
 
 /* Remove page-walk-cache entries for which cond holds. */
-#define TS_PWC_FILTER(s, e, cond)                                              \
-    do {                                                                       \
-        size_t j_ = 0;                                                         \
-        for (size_t i_ = 0; i_ < (s)->nw; i_++) {                              \
-            const struct ts_pwc *e = &(s)->w[i_];                              \
-            if (!(cond))                                                       \
-                (s)->w[j_++] = *e;                                             \
-        }                                                                      \
-        (s)->nw = j_;                                                          \
-    } while (0)
+#define TS_PWC_FILTER(s, e, cond) TS_LIST_FILTER((s)->w, (s)->nw, struct ts_pwc, e, cond)
 
 static struct ts_pwc ts_pwc_of(const struct oracle_cpu *cpu, uint16_t vpid,
                                uint64_t eptp, const struct oracle_pwc *p)
@@ -357,16 +335,7 @@ static uint64_t ts_va(const struct oracle_cpu *cpu, gva_t va)
 }
 
 /* Remove entries for which drop() says so. */
-#define TS_FILTER(s, e, cond)                                                  \
-    do {                                                                       \
-        size_t j_ = 0;                                                         \
-        for (size_t i_ = 0; i_ < (s)->n; i_++) {                               \
-            const struct ts_ent *e = &(s)->v[i_];                              \
-            if (!(cond))                                                       \
-                (s)->v[j_++] = *e;                                             \
-        }                                                                      \
-        (s)->n = j_;                                                           \
-    } while (0)
+#define TS_FILTER(s, e, cond) TS_LIST_FILTER((s)->v, (s)->n, struct ts_ent, e, cond)
 
 static bool ts_covers(const struct ts_ent *e, uint64_t va)
 {

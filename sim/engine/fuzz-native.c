@@ -767,10 +767,8 @@ int fuzz_native_run(const struct fuzz_opts *o, struct nfz_stats *st)
 {
     memset(st, 0, sizeof(*st));
     unsigned nops = o->prog_ops ? o->prog_ops : NFZ_PROG_OPS_DEFAULT;
-    if (o->out_dir && mkdir(o->out_dir, 0777) && errno != EEXIST) {
-        fprintf(stderr, "pagesim fuzz: --out %s: %s\n", o->out_dir, strerror(errno));
+    if (fuzz_out_dir(o))
         return -1;
-    }
     struct nfz_world *w = malloc(sizeof(*w));
     struct nfz_op *ops = calloc(nops, sizeof(*ops));
     if (!w || !ops || world_init(w, o->full_check_every, false)) {

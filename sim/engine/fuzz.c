@@ -1840,14 +1840,21 @@ static void mutate(struct prog *p, const struct prog *parent, struct entropy *e,
     }
 }
 
-int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
+int fuzz_out_dir(const struct fuzz_opts *o)
 {
-    memset(st, 0, sizeof(*st));
-    unsigned nops = o->prog_ops ? o->prog_ops : PROG_OPS_DEFAULT;
     if (o->out_dir && mkdir(o->out_dir, 0777) && errno != EEXIST) {
         fprintf(stderr, "pagesim fuzz: --out %s: %s\n", o->out_dir, strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    unsigned nops = o->prog_ops ? o->prog_ops : PROG_OPS_DEFAULT;
+    if (fuzz_out_dir(o))
+        return -1;
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     double t0 = fuzz_now_s(), last = t0, c0 = cpu_s();
     struct seen seen = { 0 };

@@ -78,6 +78,8 @@ bool fuzz_same_field(const char *a, const char *b);
  * item can go.  Both fuzzers' shrinkers: lines of a Lua program (fuzz.c),
  * operations of a native run (fuzz-native.c). */
 void fuzz_ddmin(size_t n, bool *keep, bool (*test)(const bool *keep, void *ctx), void *ctx);
+/* Creates o->out_dir if set and missing; -1 with the error on stderr. */
+int fuzz_out_dir(const struct fuzz_opts *o);
 /* Monotonic wall-clock seconds (the --time bound, progress, rates). */
 double fuzz_now_s(void);
 
