@@ -1227,8 +1227,8 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * (hostmem_meta_mark(): page_info, M2P, sharing handle) or by the oracle
  * (oracle_mark_mfn(): its M2P, references, orphans, sharing state), (3)
  * no gfn of the flat model was written (oracle_chunk_get() marks them),
- * and (4) the baseline is byte-for-byte the same, compared in place: only the
- * blocks that differ are copied.  A step whose
+ * and (4) the baseline is byte-for-byte the same (memo_inputs():
+ * serialised anew, one compare, the new one kept).  A step whose
  * writes hit the watch set runs the checks and leaves the baseline unbuilt
  * (a step that changes the tables is mostly followed by more: the copy
  * would be wasted); the next step without such writes builds it.
@@ -1245,6 +1245,8 @@ struct oracle_cache {
     size_t nsorted;         /* frames[0..nsorted): sorted, unique (watch_finish()) */
     uint8_t *base;          /* serialised other inputs of that check's state */
     size_t baselen, basecap;
+    uint8_t *next;          /* memo_inputs()'s serialisation of the state now */
+    size_t nextcap;
     bool have_base;         /* base is a complete serialisation (of some state) */
     bool base_current;      /* ... of the inputs of the last computed check */
     bool oom;
@@ -1384,78 +1386,70 @@ static void rec_table(void *ctx, uint64_t mfn)
 }
 static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
 
-/* The baseline, written in place: bytes equal to the saved ones are only
- * compared, the others copied and counted as a difference. */
+/* The inputs serialised into k->next, then compared with the baseline in
+ * one memcmp() (memo_inputs()).  Some thirty pieces per check: an
+ * in-place compare of each (a memcmp() call and its checks per piece)
+ * cost about twice a copy of the whole (a few KB) and one compare. */
 struct ser {
     struct oracle_cache *k;
     size_t pos;
-    bool diff, ok;
+    bool ok;
 };
 
-#define SER_BLOCK 4096 /* a difference copies one block, not the array */
-
-/* The general case: the baseline grown, arrays longer than a block. */
-static void ser_add_slow(struct ser *s, const void *p, size_t n)
+/* Room for n more bytes (false: out of memory, the memo is not used). */
+static bool ser_grow(struct ser *s, size_t n)
 {
     struct oracle_cache *k = s->k;
-    if (!s->ok || !n)
+    if (!s->ok)
+        return false;
+    size_t cap = 2 * (s->pos + n);
+    uint8_t *x = realloc(k->next, cap);
+    if (!x) {
+        s->ok = false;
+        return false;
+    }
+    k->next = x;
+    k->nextcap = cap;
+    return true;
+}
+
+static inline void ser_add(struct ser *s, const void *p, size_t n)
+{
+    if (s->pos + n > s->k->nextcap && !ser_grow(s, n))
         return;
-    if (s->pos + n > k->basecap) {
-        size_t cap = 2 * (s->pos + n);
-        uint8_t *x = realloc(k->base, cap);
-        if (!x) {
-            s->ok = false;
-            return;
-        }
-        k->base = x;
-        k->basecap = cap;
-    }
-    const uint8_t *src = p;
-    for (size_t off = 0; off < n; off += SER_BLOCK) {
-        size_t len = n - off < SER_BLOCK ? n - off : SER_BLOCK;
-        uint8_t *dst = k->base + s->pos + off;
-        /* bytes past the old baseline were never compared: a difference */
-        if (!k->have_base || s->pos + off + len > k->baselen ||
-            memcmp(dst, src + off, len)) {
-            memcpy(dst, src + off, len);
-            s->diff = true;
-        }
-    }
+    if (n)
+        memcpy(s->k->next + s->pos, p, n);
     s->pos += n;
 }
 
-/* The common case inline: at most a block, inside the old baseline (so
- * inside the buffer).  memo_inputs() makes some sixty of these calls per
- * check; the call and the checks around the compare were about half of
- * its cost. */
-static inline void ser_add(struct ser *s, const void *p, size_t n)
-{
-    struct oracle_cache *k = s->k;
-    if (n <= SER_BLOCK && s->ok && k->have_base && s->pos + n <= k->baselen) {
-        uint8_t *dst = k->base + s->pos;
-        if (memcmp(dst, p, n)) {
-            memcpy(dst, p, n);
-            s->diff = true;
-        }
-        s->pos += n;
-        return;
-    }
-    ser_add_slow(s, p, n);
-}
-
 /* ser_domain() / ser_odom() cut the structs at these fields, in this
- * order: a field moved across them must fail the build, not the memo. */
+ * order: a field moved across them must fail the build, not the memo.
+ * Each conditional part comes after the fields that decide it (ring
+ * sizes and counts, pml_on, nwait), so two states serialise alike only
+ * when those fields and the parts they select are equal. */
 _Static_assert(offsetof(struct domain, paging.req) < offsetof(struct domain, paging.drops) &&
-               offsetof(struct domain, paging.drops) < offsetof(struct domain, monitor.req) &&
-               offsetof(struct domain, monitor.req) < offsetof(struct domain, monitor.wait_req),
-               "struct domain: the rings ser_domain() skips moved");
+               offsetof(struct domain, paging.drops) < offsetof(struct domain, pml_on) &&
+               offsetof(struct domain, pml_on) < offsetof(struct domain, pml_pg) &&
+               offsetof(struct domain, pml_pg) < offsetof(struct domain, pml) &&
+               offsetof(struct domain, pml) < offsetof(struct domain, monitor.req) &&
+               offsetof(struct domain, monitor.req) < offsetof(struct domain, monitor.nwait) &&
+               offsetof(struct domain, monitor.nwait) < offsetof(struct domain, monitor.waitq) &&
+               offsetof(struct domain, monitor.waitq) < offsetof(struct domain, monitor.wait_req),
+               "struct domain: the parts ser_domain() skips moved");
 _Static_assert(offsetof(struct oracle_dom, req) < offsetof(struct oracle_dom, drops) &&
-               offsetof(struct oracle_dom, drops) < offsetof(struct oracle_dom, npsc_note) &&
+               offsetof(struct oracle_dom, drops) < offsetof(struct oracle_dom, vpause) &&
+               offsetof(struct oracle_dom, vpause) < offsetof(struct oracle_dom, npsc_note) &&
                offsetof(struct oracle_dom, npsc_note) < offsetof(struct oracle_dom, npt_rc_lo) &&
                offsetof(struct oracle_dom, npt_rc_lo) < offsetof(struct oracle_dom, npt_rc_hi) &&
                offsetof(struct oracle_dom, npt_rc_hi) < offsetof(struct oracle_dom, raw_hi) &&
-               offsetof(struct oracle_dom, raw_hi) < offsetof(struct oracle_dom, mon_slot) &&
-               offsetof(struct oracle_dom, mon_slot) < offsetof(struct oracle_dom, mon_wait_req),
+               offsetof(struct oracle_dom, raw_hi) < offsetof(struct oracle_dom, pml_on) &&
+               offsetof(struct oracle_dom, pml_on) < offsetof(struct oracle_dom, pml_log) &&
+               offsetof(struct oracle_dom, pml_log) < offsetof(struct oracle_dom, pml_idx) &&
+               offsetof(struct oracle_dom, pml_idx) < offsetof(struct oracle_dom, pml_gpa) &&
+               offsetof(struct oracle_dom, pml_gpa) < offsetof(struct oracle_dom, mon_slot) &&
+               offsetof(struct oracle_dom, mon_nwait) < offsetof(struct oracle_dom, mon_slot) &&
+               offsetof(struct oracle_dom, mon_slot) < offsetof(struct oracle_dom, mon_waitq) &&
+               offsetof(struct oracle_dom, mon_waitq) < offsetof(struct oracle_dom, mon_wait_req),
                "struct oracle_dom: the arrays ser_odom() skips moved");
 
 /* The bytes [from, to) of struct object base. */
@@ -1477,15 +1471,26 @@ static void ser_ring(struct ser *s, const void *ring, size_t slot, unsigned size
         ser_add(s, (const uint8_t *)ring + (size_t)((first + i) % size) * slot, slot);
 }
 
+/* The first n of a per-vCPU queue (n clamped to its size). */
+static void ser_first(struct ser *s, const void *arr, size_t slot, unsigned n)
+{
+    ser_add(s, arr, (n < SIM_MAX_VCPUS ? n : SIM_MAX_VCPUS) * slot);
+}
+
 /*
- * A sim domain into the baseline: the whole struct but its rings, whose
- * slots the checks read only while they hold a request
- * (oracle_compare_paging(), oracle_compare_monitor()): the paging ring's
- * and the monitor ring's queued requests in ring order, a monitor
- * wait_req only while its vCPU waits for a slot, and no drop notice at all
- * (only their count is compared).  About 8 of the struct's 11 KB are ring
- * slots, mostly stale; memcmp'ing them at every reused check was the
- * largest single cost of the native fuzzer's checks.
+ * A sim domain into the baseline: the struct without what no check reads
+ * (compare_impl(), inv_impl() and the oracle_compare_*() they call).
+ * The paging ring's and the monitor ring's slots count only while they
+ * hold a request (oracle_compare_paging(), oracle_compare_monitor()
+ * compare the queued requests in ring order), no drop notice at all (only
+ * their count is compared), a monitor wait_req only while its vCPU waits
+ * for a slot, the monitor's wait queue up to nwait (the compare stops
+ * there).  pml_pg[] (the PML log frames: the oracle predicts logs from
+ * its own pml_log[]) is read by no check, and pml[] only while PML is on
+ * (compare_impl() compares pml[v].index when d->pml_on and od->pml_on).
+ * About 9.5 of the struct's 10.8 KB are such slots and vCPU arrays, mostly
+ * stale or unused; memcmp'ing them at every reused check was the largest
+ * single cost of the native fuzzer's checks.
  */
 static void ser_domain(struct ser *s, const struct domain *d)
 {
@@ -1496,9 +1501,18 @@ static void ser_domain(struct ser *s, const struct domain *d)
     ser_range(s, d, offsetof(struct domain, paging.req) + sizeof(p->req),
               offsetof(struct domain, paging.drops));
     ser_range(s, d, offsetof(struct domain, paging.drops) + sizeof(p->drops),
+              offsetof(struct domain, pml_pg));
+    ser_range(s, d, offsetof(struct domain, pml_pg) + sizeof(d->pml_pg),
+              offsetof(struct domain, pml));
+    if (d->pml_on)
+        ser_add(s, d->pml, sizeof(d->pml));
+    ser_range(s, d, offsetof(struct domain, pml) + sizeof(d->pml),
               offsetof(struct domain, monitor.req));
     ser_ring(s, m->req, sizeof(m->req[0]), m->ring_size, m->req_cons, m->nreq);
     ser_range(s, d, offsetof(struct domain, monitor.req) + sizeof(m->req),
+              offsetof(struct domain, monitor.waitq));
+    ser_first(s, m->waitq, sizeof(m->waitq[0]), m->nwait);
+    ser_range(s, d, offsetof(struct domain, monitor.waitq) + sizeof(m->waitq),
               offsetof(struct domain, monitor.wait_req));
     for (const uint8_t *w = memchr(m->vstate, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
          w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(m->vstate + SIM_MAX_VCPUS - w - 1)))
@@ -1507,26 +1521,37 @@ static void ser_domain(struct ser *s, const struct domain *d)
               sizeof(*d));
 }
 
-/* The oracle's domain likewise: its paging FIFO's requests, its monitor
- * slots in use, the wait_req of vCPUs waiting for a slot, no drops. */
+/* The oracle's domain likewise: its paging FIFO's requests, no drops,
+ * no vpause[] (the paging ops' pause counts: the checks compare the
+ * sim's against its vCPU states, I7), pml_log[]/pml_idx[] only while PML
+ * is on (compare_impl()), its monitor slots in use, the wait queue up to
+ * mon_nwait, the wait_req of vCPUs waiting for a slot. */
 static void ser_odom(struct ser *s, const struct oracle_dom *od)
 {
     ser_range(s, od, 0, offsetof(struct oracle_dom, req));
     ser_add(s, od->req, od->nreq * sizeof(od->req[0]));
     ser_range(s, od, offsetof(struct oracle_dom, req) + sizeof(od->req),
               offsetof(struct oracle_dom, drops));
+    ser_range(s, od, offsetof(struct oracle_dom, drops) + sizeof(od->drops),
+              offsetof(struct oracle_dom, vpause));
     /* nor the NPT scratch of the last predicted access (npsc_note,
      * npt_rc_lo/hi: oracle/walk.c's, never read by the checks), nor the
      * raw ranges past nraw_hi */
-    ser_range(s, od, offsetof(struct oracle_dom, drops) + sizeof(od->drops),
+    ser_range(s, od, offsetof(struct oracle_dom, vpause) + sizeof(od->vpause),
               offsetof(struct oracle_dom, npsc_note));
     ser_range(s, od, offsetof(struct oracle_dom, npt_rc_hi) + sizeof(od->npt_rc_hi),
               offsetof(struct oracle_dom, raw_hi));
     ser_add(s, od->raw_hi, od->nraw_hi * sizeof(od->raw_hi[0]));
     ser_range(s, od, offsetof(struct oracle_dom, raw_hi) + sizeof(od->raw_hi),
+              offsetof(struct oracle_dom, pml_log));
+    if (od->pml_on)
+        ser_range(s, od, offsetof(struct oracle_dom, pml_log),
+                  offsetof(struct oracle_dom, pml_gpa));
+    ser_range(s, od, offsetof(struct oracle_dom, pml_gpa),
               offsetof(struct oracle_dom, mon_slot));
     ser_add(s, od->mon_slot, od->mon_nslots * sizeof(od->mon_slot[0]));
-    ser_range(s, od, offsetof(struct oracle_dom, mon_slot) + sizeof(od->mon_slot),
+    ser_first(s, od->mon_waitq, sizeof(od->mon_waitq[0]), od->mon_nwait);
+    ser_range(s, od, offsetof(struct oracle_dom, mon_waitq) + sizeof(od->mon_waitq),
               offsetof(struct oracle_dom, mon_wait_req));
     for (const uint8_t *w = memchr(od->mon_state, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
          w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(od->mon_state + SIM_MAX_VCPUS - w - 1)))
@@ -1540,7 +1565,7 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
 static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
                         const struct host *h)
 {
-    struct ser s = { k, 0, false, true };
+    struct ser s = { k, 0, true };
     ser_add(&s, &h->nr_frames, sizeof h->nr_frames);
     ser_add(&s, &o->nr_frames, sizeof o->nr_frames);
     /* The per-frame arrays (h->frames, h->m2p, h->shr_handle; o->m2p,
@@ -1554,26 +1579,39 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             ser_domain(&s, h->domains[i]);
-    /* which slots are live, as one mask (not a byte per slot) */
+    /* which slots are live, as one mask (not a byte per slot), ahead of
+     * those slots' domains: its place is kept here and filled in by the
+     * loop that serialises them */
     uint32_t live = 0;
     _Static_assert(ORACLE_MAX_DOMS <= 32, "the live mask holds a bit per slot");
-    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
-        live |= (uint32_t)(o->doms[i].live != 0) << i;
+    size_t live_at = s.pos;
     ser_add(&s, &live, sizeof live);
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
         if (!od->live)
             continue;
+        live |= UINT32_C(1) << i;
         /* The per-gfn arrays are not copied either: every write to them
          * marks the gfn (oracle_chunk_get(), od->gmark) or the domain
          * (gmark_all), and a check with marks is never reused. */
         ser_odom(&s, od);
     }
-    if (s.pos != k->baselen)
-        s.diff = true;
+    if (!s.ok) {
+        k->have_base = false;
+        return true;
+    }
+    memcpy(k->next + live_at, &live, sizeof live);
+    bool diff = !k->have_base || s.pos != k->baselen || memcmp(k->next, k->base, s.pos);
+    /* the new serialisation becomes the baseline (equal or not) */
+    uint8_t *t = k->base;
+    size_t tc = k->basecap;
+    k->base = k->next;
+    k->basecap = k->nextcap;
+    k->next = t;
+    k->nextcap = tc;
     k->baselen = s.pos;
-    k->have_base = s.ok;
-    return s.diff || !s.ok;
+    k->have_base = true;
+    return diff;
 }
 
 
@@ -1637,6 +1675,7 @@ void oracle_cache_free(struct oracle *o)
         return;
     free(o->cache->frames);
     free(o->cache->base);
+    free(o->cache->next);
     free(o->cache->fsh);
     free(o->cache->tab);
     free(o->cache->tablvl);
@@ -2057,8 +2096,9 @@ static void oracle_marks_clear(struct oracle *o)
             o->mark_bits[o->mark_list[i] >> 6] &= ~(UINT64_C(1) << (o->mark_list[i] & 63));
     }
     o->mark_n = 0;
+    /* (only domains with marks: the call does nothing for the others) */
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
-        if (o->doms[i].live)
+        if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
             oracle_gfn_marks_clear(&o->doms[i]);
 }
 
