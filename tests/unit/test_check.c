@@ -324,3 +324,148 @@ Test(check, restricted_counts_follow_populate_and_remove)
         free(buf);
     }
 }
+
+/* ---- the memo of the reused checks: what it leaves out, what it keeps ------ */
+
+/*
+ * oracle_check() reuses a clean check when nothing it reads changed; for
+ * the domain structs it compares a serialisation (memo_inputs()) that
+ * leaves out what no check reads: ring slots holding no request, the
+ * monitor wait queues past nwait, d->pml_pg[], d->pml[] and the oracle's
+ * pml_log[]/pml_idx[] while PML is off, od->vpause[], d->p2m_fail_in.
+ * 4. Changes there alone: the check is reused and the full check at the
+ *    end agrees (nothing the checks read changed).
+ * 5. A change of a field it keeps, made behind every mark, is reported
+ *    at the very check after it (no reuse): the wait queue up to nwait,
+ *    the PML index while PML is on, a pause count, a paused vCPU state,
+ *    a black-eyed vCPU of the oracle.
+ */
+#include "../../oracle/oracle_priv.h"
+
+/* Checks until one is reused (the memo is current), at most a few. */
+static void settle(struct engine *e)
+{
+    struct oracle_check_stats a, b;
+    oracle_check_stats(e->oracle, &a);
+    for (unsigned i = 0; i < 4; i++) {
+        eng_check_state(e);
+        oracle_check_stats(e->oracle, &b);
+        if (b.skipped > a.skipped)
+            return;
+    }
+    cr_assert_fail("no check was reused (skipped %lu)", (unsigned long)b.skipped);
+}
+
+static uint64_t reused(const struct engine *e)
+{
+    struct oracle_check_stats st;
+    oracle_check_stats(e->oracle, &st);
+    return st.skipped;
+}
+
+Test(check, the_memo_leaves_out_what_no_check_reads)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    struct domain *d = small_world(&e, &buf, &len, &m);
+    struct oracle_dom *od = oracle_dom_find(e.oracle, d->id);
+    cr_assert_not_null(od);
+    settle(&e);
+    uint64_t n = reused(&e);
+    d->p2m_fail_in = 5;
+    d->pml_pg[3] = _mfn(0x77);
+    d->pml[2].index = 9;           /* PML off */
+    od->pml_idx[2] = 4;
+    d->monitor.waitq[10] = 9;      /* nwait 0 */
+    od->mon_waitq[10] = 3;
+    od->vpause[4] = 2;
+    eng_check_state(&e);
+    cr_assert_eq(reused(&e), n + 1, "the check was reused");
+    eng_finish_checks(&e);
+    fflush(e.log);
+    cr_assert_eq(e.divergences, 0u, "%s", buf);
+    d->p2m_fail_in = 0;
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
+
+/* A world set up by setup() (NULL: none; a state the checks find
+ * consistent), settled, poke() run on it, one check: its log must hold
+ * want. */
+static void poked(void (*setup)(struct domain *, struct oracle_dom *),
+                  void (*poke)(struct domain *, struct oracle_dom *), const char *want)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    struct domain *d = small_world(&e, &buf, &len, &m);
+    struct oracle_dom *od = oracle_dom_find(e.oracle, d->id);
+    cr_assert_not_null(od);
+    if (setup)
+        setup(d, od);
+    settle(&e);
+    cr_assert_eq(e.divergences, 0u, "%s: the set-up state: %s", want, buf);
+    poke(d, od);
+    eng_check_state(&e);
+    fflush(e.log);
+    cr_assert_gt(e.divergences, 0u, "%s: not reported at once", want);
+    cr_assert_not_null(strstr(buf, want), "%s: %s", want, buf);
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
+
+/* One vCPU waiting for a monitor slot on both sides, PML on on both
+ * sides with a vCPU's log index alike. */
+static void waitq_setup(struct domain *d, struct oracle_dom *od)
+{
+    d->monitor.nwait = od->mon_nwait = 1;
+    d->monitor.waitq[0] = od->mon_waitq[0] = 4;
+}
+
+static void waitq_poke(struct domain *d, struct oracle_dom *od)
+{
+    d->monitor.waitq[0] = 6; /* nwait stays */
+}
+
+static void pml_setup(struct domain *d, struct oracle_dom *od)
+{
+    d->pml_on = od->pml_on = true;
+    od->pml_log[2] = 0x5000;
+    od->pml_idx[2] = d->pml[2].index = 511;
+}
+
+static void pml_poke(struct domain *d, struct oracle_dom *od)
+{
+    d->pml[2].index = 17;
+}
+
+static void pause_count_poke(struct domain *d, struct oracle_dom *od)
+{
+    d->paging.pause_count[3] = 1;
+}
+
+static void paused_state_poke(struct domain *d, struct oracle_dom *od)
+{
+    d->paging.vcpu_state[5] = VCPU_PAUSED_MONITOR;
+}
+
+static void black_eye_poke(struct domain *d, struct oracle_dom *od)
+{
+    od->mon_state[9] = MON_BLACK_EYE;
+}
+
+Test(check, the_memo_keeps_what_the_checks_read)
+{
+    poked(waitq_setup, waitq_poke, "d0.monitor.waitq[0]");
+    poked(pml_setup, pml_poke, "d0.v2.pml_index");
+    poked(NULL, pause_count_poke, "I7 d0.v3");
+    poked(NULL, paused_state_poke, "I7 d0.v5");
+    poked(NULL, black_eye_poke, "d0.monitor.blocked");
+}
