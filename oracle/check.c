@@ -1523,7 +1523,11 @@ static void ser_domain(struct ser *s, const struct domain *d)
     ser_first(s, m->waitq, sizeof(m->waitq[0]), m->nwait);
     ser_range(s, d, offsetof(struct domain, monitor.waitq) + sizeof(m->waitq),
               offsetof(struct domain, monitor.wait_req));
-    for (const uint8_t *w = memchr(m->vstate, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
+    _Static_assert((MON_WAIT_SLOT & 1) && !(MON_NONE & 1) && !(MON_BLACK_EYE & 1),
+                   "a vCPU waiting for a slot is the odd monitor state");
+    for (const uint8_t *w = oracle_vcpu_any_odd(m->vstate)
+                                ? memchr(m->vstate, MON_WAIT_SLOT, SIM_MAX_VCPUS) : NULL;
+         w;
          w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(m->vstate + SIM_MAX_VCPUS - w - 1)))
         ser_add(s, &m->wait_req[w - m->vstate], sizeof(m->wait_req[0]));
     ser_range(s, d, offsetof(struct domain, monitor.wait_req) + sizeof(m->wait_req),
@@ -1562,7 +1566,9 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
     ser_first(s, od->mon_waitq, sizeof(od->mon_waitq[0]), od->mon_nwait);
     ser_range(s, od, offsetof(struct oracle_dom, mon_waitq) + sizeof(od->mon_waitq),
               offsetof(struct oracle_dom, mon_wait_req));
-    for (const uint8_t *w = memchr(od->mon_state, MON_WAIT_SLOT, SIM_MAX_VCPUS); w;
+    for (const uint8_t *w = oracle_vcpu_any_odd(od->mon_state)
+                                ? memchr(od->mon_state, MON_WAIT_SLOT, SIM_MAX_VCPUS) : NULL;
+         w;
          w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(od->mon_state + SIM_MAX_VCPUS - w - 1)))
         ser_add(s, &od->mon_wait_req[w - od->mon_state], sizeof(od->mon_wait_req[0]));
     ser_range(s, od, offsetof(struct oracle_dom, mon_wait_req) + sizeof(od->mon_wait_req),

@@ -294,8 +294,10 @@ void oracle_compare_monitor(const struct domain *d, const struct oracle_dom *od,
     /* (the per-vCPU loop only when some state differs or a vCPU waits for
      * a slot: it runs at every state check) */
     _Static_assert(sizeof(m->vstate) == sizeof(od->mon_state), "monitor state arrays");
+    _Static_assert((MON_WAIT_SLOT & 1) && !(MON_NONE & 1) && !(MON_BLACK_EYE & 1),
+                   "a vCPU waiting for a slot is the odd monitor state");
     bool look = memcmp(m->vstate, od->mon_state, sizeof m->vstate) ||
-                memchr(m->vstate, MON_WAIT_SLOT, sizeof m->vstate);
+                oracle_vcpu_any_odd(m->vstate);
     for (unsigned v = look ? 0 : SIM_MAX_VCPUS; v < SIM_MAX_VCPUS; v++) {
         if (m->vstate[v] != od->mon_state[v])
             oracle_report(r, mstate_name(od->mon_state[v]), mstate_name(m->vstate[v]),

@@ -537,4 +537,21 @@ void oracle_report(struct oracle_reporter *r, const char *expected,
 /* Emits the "N more" line if reports were dropped; returns r->found. */
 unsigned oracle_report_done(struct oracle_reporter *r);
 
+/* Does some byte of a per-vCPU state array (SIM_MAX_VCPUS bytes) have
+ * bit 0 set?  The gate, in code that runs at every state check, of the
+ * loops that look for an odd state (MON_WAIT_SLOT, VCPU_PAUSED_PAGER,
+ * VCPU_PAUSED_MONITOR): an OR of its eight words, about half the cost of
+ * a memchr() call. */
+_Static_assert(SIM_MAX_VCPUS % 8 == 0, "vCPU states by words");
+static inline bool oracle_vcpu_any_odd(const uint8_t *a)
+{
+    uint64_t or = 0;
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, a + v, sizeof w);
+        or |= w;
+    }
+    return or & UINT64_C(0x0101010101010101);
+}
+
 #endif /* ORACLE_PRIV_H */

@@ -468,20 +468,13 @@ void oracle_invariants_paging(const struct host *h, const struct domain *d,
                       "I7 d%u.ring", d->id);
     /* Nobody paused and no pause count: nothing to look at (it runs at
      * every state check); otherwise vCPU by vCPU.  Both paused states are
-     * odd: a state byte with bit 0 clear is neither, so the OR of the
-     * states (8 bytes a word) stands for two memchr()s. */
+     * odd: a state byte with bit 0 clear is neither, so one test of the
+     * states (oracle_vcpu_any_odd()) stands for two memchr()s. */
     _Static_assert((VCPU_PAUSED_PAGER & 1) && (VCPU_PAUSED_MONITOR & 1) &&
                    !(VCPU_RUNNABLE & 1) && !(VCPU_WAIT_SLOT & 1),
                    "I7's gate tests bit 0 of the vCPU states");
-    _Static_assert(SIM_MAX_VCPUS % 8 == 0, "vCPU states by words");
     static const uint32_t no_pauses[SIM_MAX_VCPUS];
-    uint64_t states = 0;
-    for (unsigned v = 0; v < SIM_MAX_VCPUS; v += 8) {
-        uint64_t w;
-        memcpy(&w, p->vcpu_state + v, sizeof w);
-        states |= w;
-    }
-    bool look = (states & UINT64_C(0x0101010101010101)) ||
+    bool look = oracle_vcpu_any_odd(p->vcpu_state) ||
                 memcmp(p->pause_count, no_pauses, sizeof no_pauses);
     for (unsigned v = 0; look && v < SIM_MAX_VCPUS; v++)
         if ((p->vcpu_state[v] == VCPU_PAUSED_PAGER ||
