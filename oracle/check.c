@@ -2331,7 +2331,9 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     if (k && !full && k->clean &&
         check_restricted(o, h, k, written, nwritten, meta, nmeta)) {
         o->shr_npend = 0;
-        oracle_marks_clear(o);
+        /* (the checks make no marks: none to clear unless there were) */
+        if (marked)
+            oracle_marks_clear(o);
         if (compared)
             k->base_current = k->have_base;
         else if (!mem_changed && !pend) {
