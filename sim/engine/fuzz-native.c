@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "fmt.h"
 #include "fuzz-native.h"
 #include "lapi.h"
 #include "pager.h"
@@ -411,9 +412,9 @@ static void op_fail_alloc(struct engine *e, struct domain *d, bool on)
 {
     struct host *h = e->host;
     h->fail_domains = on ? h->fail_domains | (1u << d->id) : h->fail_domains & ~(1u << d->id);
-    char args[96];
-    snprintf(args, sizeof args, "fail_at=%" PRIu64 " domains=%#x", h->fail_at,
-             h->fail_domains);
+    char args[96]; /* "fail_at=%" PRIu64 " domains=%#x" (fmt.h) */
+    *put_hex(put_str(put_dec(put_str(args, "fail_at="), h->fail_at, false), " domains="),
+             h->fail_domains) = 0;
     eng_record(e, "fail_alloc", args, "");
 }
 
@@ -421,8 +422,9 @@ static void op_fail_alloc(struct engine *e, struct domain *d, bool on)
 static void op_fail_p2m(struct engine *e, struct domain *d, unsigned n)
 {
     d->p2m_fail_in = n;
-    char args[48];
-    snprintf(args, sizeof args, "d=%u n=%u", d->id, d->p2m_fail_in);
+    char args[48]; /* "d=%u n=%u" */
+    *put_dec(put_str(put_dec(put_str(args, "d="), d->id, false), " n="), d->p2m_fail_in,
+             false) = 0;
     eng_record(e, "fail_p2m_update", args, "");
 }
 
