@@ -219,7 +219,7 @@ static hpa_t ept_slot(mfn_t table, unsigned idx)
     return hpa_add(mfn_to_hpa(table), (uint64_t)idx * 8);
 }
 
-static uint64_t ept_read(const struct domain *d, mfn_t table, unsigned idx)
+static inline uint64_t ept_read(const struct domain *d, mfn_t table, unsigned idx)
 {
     uint64_t e = 0;
     hostmem_read64(d->host->mem, ept_slot(table, idx), &e);

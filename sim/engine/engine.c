@@ -63,9 +63,28 @@ static void digest_bytes(struct engine *e, const void *p, size_t n)
     e->digest = h;
 }
 
+/* digest_bytes() of s and its terminating NUL.  A step text has no run of
+ * eight zero bytes for digest_bytes()'s shortcut, so its bytes go straight
+ * through FNV-1a, eight to a loop turn: the same digest, in about half the
+ * instructions (the texts of every step are digested, recorded or not). */
 static void digest_str(struct engine *e, const char *s)
 {
-    digest_bytes(e, s, strlen(s) + 1);
+    const unsigned char *b = (const unsigned char *)s;
+    size_t n = strlen(s) + 1, i = 0;
+    uint64_t h = e->digest;
+    for (; i + 8 <= n; i += 8) {
+        h = (h ^ b[i]) * FNV_PRIME;
+        h = (h ^ b[i + 1]) * FNV_PRIME;
+        h = (h ^ b[i + 2]) * FNV_PRIME;
+        h = (h ^ b[i + 3]) * FNV_PRIME;
+        h = (h ^ b[i + 4]) * FNV_PRIME;
+        h = (h ^ b[i + 5]) * FNV_PRIME;
+        h = (h ^ b[i + 6]) * FNV_PRIME;
+        h = (h ^ b[i + 7]) * FNV_PRIME;
+    }
+    for (; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    e->digest = h;
 }
 
 void eng_digest_hex(const struct engine *e, char out[17])
