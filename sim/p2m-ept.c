@@ -572,32 +572,32 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
     if (!f)
         return;
     static const uint8_t zero[512];
-    for (unsigned i = 0; i < EPT_ENTRIES; i++) {
-        /* Zero runs of 64 entries first (one library memcmp() of 512
-         * bytes: most of a sparse table), then of 8 (inlined). */
-        if (!(i & 63) && !memcmp(f + 8 * i, zero, 512)) {
-            i += 63;
+    /* Zero runs of 64 entries first (one library memcmp() of 512 bytes:
+     * most of a sparse table), then of 8 (inlined), then the entries. */
+    for (unsigned b = 0; b < EPT_ENTRIES; b += 64) {
+        if (!memcmp(f + 8 * b, zero, 512))
             continue;
+        for (unsigned r = b; r < b + 64; r += 8) {
+            if (!memcmp(f + 8 * r, zero, 64))
+                continue;
+            for (unsigned i = r; i < r + 8; i++) {
+                uint64_t e;
+                memcpy(&e, f + 8 * i, sizeof e);
+                if (level > 1 && !ept_is_super(e, level)) {
+                    if (e & EPT_RWX)
+                        ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
+                                         level - 1, ot, nt);
+                    continue;
+                }
+                if (level > 1 && d->ept_raw)
+                    continue; /* a large leaf in a domain with raw entries */
+                if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
+                    continue;
+                ept_write(d, table, i,
+                          ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
+                                           level));
+            }
         }
-        if (!(i & 7) && !memcmp(f + 8 * i, zero, 64)) {
-            i += 7;
-            continue;
-        }
-        uint64_t e;
-        memcpy(&e, f + 8 * i, sizeof e);
-        if (level > 1 && !ept_is_super(e, level)) {
-            if (e & EPT_RWX)
-                ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
-                                 level - 1, ot, nt);
-            continue;
-        }
-        if (level > 1 && d->ept_raw)
-            continue; /* a large leaf in a domain with raw entries */
-        if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
-            continue;
-        ept_write(d, table, i,
-                  ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
-                                   level));
     }
 }
 
