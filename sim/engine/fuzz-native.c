@@ -83,11 +83,15 @@ static uint64_t nfz_mix(uint64_t *x)
 
 static unsigned nfz_pick(uint64_t *x, unsigned n) { return (unsigned)(nfz_mix(x) % n); }
 
-static void gen_op(struct nfz_op *op, uint64_t *x, unsigned total, uint64_t i)
+/* The most nfz_weight[] may sum to: the size of gen_prog()'s kind_of[]. */
+#define NFZ_WEIGHT_MAX 256
+
+/* kind_of[w]: the kind whose share of [0, total) holds draw w (the kinds'
+ * shares in order, each nfz_weight[] wide), looked up instead of walked. */
+static void gen_op(struct nfz_op *op, uint64_t *x, unsigned total, uint64_t i,
+                   const uint8_t *kind_of)
 {
-    unsigned w = nfz_pick(x, total), k = 0;
-    while (w >= nfz_weight[k])
-        w -= nfz_weight[k++];
+    unsigned k = kind_of[nfz_pick(x, total)];
     memset(op, 0, sizeof(*op));
     op->kind = (uint8_t)k;
     op->d = (uint8_t)(1 + nfz_pick(x, 2));
@@ -135,10 +139,17 @@ static void gen_prog(struct nfz_op *ops, unsigned nops, uint64_t seed, uint64_t 
 {
     uint64_t x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL ^ 0x6e6174697665ULL;
     unsigned total = 0;
+    uint8_t kind_of[NFZ_WEIGHT_MAX];
     for (unsigned k = 0; k < NFZ_NKINDS; k++)
-        total += nfz_weight[k];
+        for (unsigned w = 0; w < nfz_weight[k]; w++) {
+            if (total == NFZ_WEIGHT_MAX) { /* a weight table edit too far */
+                fprintf(stderr, "fuzz-native: nfz_weight[] sums past %u\n", NFZ_WEIGHT_MAX);
+                abort();
+            }
+            kind_of[total++] = (uint8_t)k;
+        }
     for (unsigned i = 0; i < nops; i++)
-        gen_op(&ops[i], &x, total, i);
+        gen_op(&ops[i], &x, total, i, kind_of);
 }
 
 struct nfz_op *fuzz_native_program(uint64_t seed, uint64_t n, unsigned nops, size_t *n_out)
