@@ -282,6 +282,7 @@ bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
 }
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g);
+static uint64_t chunk_gfns(const struct oracle_dom *od, uint64_t ci);
 
 /* ---- domains ------------------------------------------------------------------ */
 
@@ -325,15 +326,17 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
         return;
     /* relinquish_shared_pages() first: each shared gfn drops its sharer
      * reference (MEM_SHARING_DESTROY_GFN), the frame freed with the last. */
+    /* (only a chunk's gfns below max_gfn: the rest are never written and
+     * stay mmio_dm, which neither loop acts on) */
     for (uint64_t ci = 0; ci < od->nchunks; ci++)
-        for (uint64_t i = 0; od->chunks[ci] && i < ORACLE_CHUNK; i++)
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); od->chunks[ci] && i < n; i++)
             if (od->chunks[ci]->type[i] == p2m_ram_shared)
                 oracle_unshare(o, od, ci * ORACLE_CHUNK + i, true, false, 0, 0);
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         const struct oracle_chunk *c = od->chunks[ci];
-        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); c && i < n; i++) {
             uint64_t g = ci * ORACLE_CHUNK + i;
             if (p2m_is_grant(c->type[i]) || c->type[i] == p2m_map_foreign)
                 unmap_special(o, od, g); /* relinquish / gnttab release */
