@@ -165,10 +165,18 @@ static void clear_all_dirty(struct oracle_dom *od)
         struct oracle_chunk *ch = od->chunks[c];
         if (!ch)
             continue;
-        for (uint64_t j = 0; j < sizeof(ch->dirty); j++)
+        /* The set bits in ascending gfn order; eight clean bytes (most of
+         * a chunk past a small domain's max_gfn) are passed at once. */
+        for (uint64_t j = 0; j < sizeof(ch->dirty); j++) {
+            uint64_t w;
+            if (!(j & 7) && (memcpy(&w, ch->dirty + j, sizeof w), !w)) {
+                j += 7;
+                continue;
+            }
             for (unsigned b = 0; ch->dirty[j] >> b; b++)
                 if (ch->dirty[j] >> b & 1)
                     mark_gfn(od, (c << ORACLE_CHUNK_SHIFT) + 8 * j + b);
+        }
         memset(ch->dirty, 0, sizeof(ch->dirty));
     }
 }
@@ -274,6 +282,7 @@ bool oracle_test_dirty(const struct oracle_dom *od, uint64_t gfn)
 }
 
 static void unmap_special(struct oracle *o, struct oracle_dom *od, uint64_t g);
+static uint64_t chunk_gfns(const struct oracle_dom *od, uint64_t ci);
 
 /* ---- domains ------------------------------------------------------------------ */
 
@@ -317,15 +326,17 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
         return;
     /* relinquish_shared_pages() first: each shared gfn drops its sharer
      * reference (MEM_SHARING_DESTROY_GFN), the frame freed with the last. */
+    /* (only a chunk's gfns below max_gfn: the rest are never written and
+     * stay mmio_dm, which neither loop acts on) */
     for (uint64_t ci = 0; ci < od->nchunks; ci++)
-        for (uint64_t i = 0; od->chunks[ci] && i < ORACLE_CHUNK; i++)
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); od->chunks[ci] && i < n; i++)
             if (od->chunks[ci]->type[i] == p2m_ram_shared)
                 oracle_unshare(o, od, ci * ORACLE_CHUNK + i, true, false, 0, 0);
     /* domain_relinquish_resources(): every guest frame goes back to the heap,
      * and a freed frame's M2P entry is INVALID (seed 002 06/12). */
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         const struct oracle_chunk *c = od->chunks[ci];
-        for (uint64_t i = 0; c && i < ORACLE_CHUNK; i++) {
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); c && i < n; i++) {
             uint64_t g = ci * ORACLE_CHUNK + i;
             if (p2m_is_grant(c->type[i]) || c->type[i] == p2m_map_foreign)
                 unmap_special(o, od, g); /* relinquish / gnttab release */
@@ -951,11 +962,17 @@ static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 {
     for (uint64_t ci = 0; ci < od->nchunks; ci++) {
         struct oracle_chunk *c = od->chunks[ci];
-        for (uint64_t i = 0, n = chunk_gfns(od, ci); c && i < n; i++)
-            if (c->type[i] == ot) {
-                mark_gfn(od, (ci << ORACLE_CHUNK_SHIFT) + i);
-                c->type[i] = (uint8_t)nt;
-            }
+        /* memchr() finds the next ot entry (types are below 256, one
+         * byte each; a larger ot is in no entry). */
+        for (uint64_t i = 0, n = chunk_gfns(od, ci); c && (unsigned)ot <= UINT8_MAX && i < n;
+             i++) {
+            const uint8_t *t = memchr(c->type + i, (int)ot, n - i);
+            if (!t)
+                break;
+            i = (uint64_t)(t - c->type);
+            mark_gfn(od, (ci << ORACLE_CHUNK_SHIFT) + i);
+            c->type[i] = (uint8_t)nt;
+        }
     }
 }
 
@@ -964,10 +981,18 @@ static void retype_all(struct oracle_dom *od, p2m_type_t ot, p2m_type_t nt)
 static void copy_dirty(const struct oracle_dom *od, uint8_t *bm, uint64_t from,
                        uint64_t to)
 {
-    for (uint64_t g = from; g < to && g < od->max_gfn; g++) {
+    uint64_t end = to < od->max_gfn ? to : od->max_gfn;
+    for (uint64_t g = from; g < end; g++) {
         const struct oracle_chunk *c = oracle_chunk(od, g);
         if (!c) { /* a chunk never written: all clean */
             g |= ORACLE_CHUNK - 1;
+            continue;
+        }
+        /* A whole byte of gfns inside the range: its bits at once (the
+         * byte is inside one chunk, whose size is a multiple of 8). */
+        if (!(g % 8) && g + 8 <= end) {
+            bm[g / 8] |= c->dirty[(g & (ORACLE_CHUNK - 1)) / 8];
+            g += 7;
             continue;
         }
         if (oracle_test_dirty(od, g))
@@ -986,6 +1011,10 @@ static void clear_dirty(struct oracle_dom *od, uint64_t from, uint64_t to)
             continue;
         }
         uint8_t *byte = &c->dirty[(g & (ORACLE_CHUNK - 1)) / 8];
+        if (!*byte && !(g % 8)) {
+            g += 7; /* eight clean gfns (the range may end inside: the loop stops) */
+            continue;
+        }
         if (!(*byte >> (g % 8) & 1))
             continue; /* clean already: no change, no mark */
         mark_gfn(od, g);

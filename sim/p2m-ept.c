@@ -219,7 +219,7 @@ static hpa_t ept_slot(mfn_t table, unsigned idx)
     return hpa_add(mfn_to_hpa(table), (uint64_t)idx * 8);
 }
 
-static uint64_t ept_read(const struct domain *d, mfn_t table, unsigned idx)
+static inline uint64_t ept_read(const struct domain *d, mfn_t table, unsigned idx)
 {
     uint64_t e = 0;
     hostmem_read64(d->host->mem, ept_slot(table, idx), &e);
@@ -515,8 +515,23 @@ static void ept_free_guest_frames(struct domain *d, mfn_t m, uint64_t n)
 static void ept_free_table(struct domain *d, mfn_t table, int level)
 {
     struct host *h = d->host;
+    static const uint8_t zero[64 * 8];
 
     for (unsigned i = 0; i < EPT_ENTRIES; i++) {
+        /* A zero entry is neither a table, a superpage nor a valid leaf:
+         * nothing is freed for it, so a run of 64 zero entries is passed
+         * at once.  The run is read when the walk reaches it (the frees
+         * before may change frames): exactly what the entries would read
+         * one by one.  Only the simulator's time changes. */
+        if (!(i % 64)) {
+            const uint8_t *f = hostmem_frame_peek(h->mem, table);
+            if (!f)
+                break; /* an unbacked table reads as zeros throughout */
+            if (!memcmp(f + i * 8, zero, sizeof zero)) {
+                i += 63;
+                continue;
+            }
+        }
         uint64_t e = ept_read(d, table, i);
         if (ept_is_super(e, level)) {
             if (ept_entry_valid(e) && !d->ept_raw)
@@ -562,30 +577,42 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
 {
     /* A zero entry is neither a table pointer nor a valid leaf: nothing
      * to do for it, so runs of eight are skipped (a table frame never
-     * written has none but zeros).  Only the simulator's time changes. */
-    static const uint8_t zero[64];
+     * written has none but zeros).  The entries are read straight from the
+     * frame's backing (what ept_read() returns for a backed frame; an
+     * unbacked one reads as zeros and has nothing to retype), and the
+     * backing pointer stays valid: ept_write() of a backed frame writes in
+     * place, and the recursion touches only other frames.  Only the
+     * simulator's time changes. */
     const uint8_t *f = hostmem_frame_peek(d->host->mem, table);
     if (!f)
         return;
-    for (unsigned i = 0; i < EPT_ENTRIES; i++) {
-        if (!(i & 7) && !memcmp(f + 8 * i, zero, sizeof zero)) {
-            i += 7;
+    static const uint8_t zero[512];
+    /* Zero runs of 64 entries first (one library memcmp() of 512 bytes:
+     * most of a sparse table), then of 8 (inlined), then the entries. */
+    for (unsigned b = 0; b < EPT_ENTRIES; b += 64) {
+        if (!memcmp(f + 8 * b, zero, 512))
             continue;
+        for (unsigned r = b; r < b + 64; r += 8) {
+            if (!memcmp(f + 8 * r, zero, 64))
+                continue;
+            for (unsigned i = r; i < r + 8; i++) {
+                uint64_t e;
+                memcpy(&e, f + 8 * i, sizeof e);
+                if (level > 1 && !ept_is_super(e, level)) {
+                    if (e & EPT_RWX)
+                        ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
+                                         level - 1, ot, nt);
+                    continue;
+                }
+                if (level > 1 && d->ept_raw)
+                    continue; /* a large leaf in a domain with raw entries */
+                if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
+                    continue;
+                ept_write(d, table, i,
+                          ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
+                                           level));
+            }
         }
-        uint64_t e = ept_read(d, table, i);
-        if (level > 1 && !ept_is_super(e, level)) {
-            if (e & EPT_RWX)
-                ept_retype_table(d, _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT),
-                                 level - 1, ot, nt);
-            continue;
-        }
-        if (level > 1 && d->ept_raw)
-            continue; /* a large leaf in a domain with raw entries */
-        if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
-            continue;
-        ept_write(d, table, i,
-                  ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
-                                   level));
     }
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "fmt.h"
 
 void eng_logdirty_config(struct engine *e, struct domain *d, bool bitmap,
                          bool conservative)
@@ -28,8 +29,8 @@ bool eng_is_dirty(struct engine *e, struct domain *d, gfn_t gfn)
 {
     bool a = paging_gfn_is_dirty(d, gfn);
     bool x = oracle_op_is_dirty(e->oracle, d->id, gfn);
-    char args[64];
-    snprintf(args, sizeof args, "d=%u gfn=%#" PRIx64, d->id, gfn_x(gfn));
+    char args[64]; /* "d=%u gfn=%#" PRIx64 */
+    *put_hex(put_str(put_dec(put_str(args, "d="), d->id, false), " gfn="), gfn_x(gfn)) = 0;
     eng_record(e, "is_dirty", args, a ? "dirty" : "clean");
     eng_cover(e, "logdirty", "is_dirty:%s%s", a ? "dirty" : "clean",
               d->ld.failed_allocs ? ":failed_allocs" : "");

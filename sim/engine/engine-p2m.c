@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fmt.h"
 
 struct eng_p2m_note eng_p2m_nomem_begin(struct engine *e, const struct domain *d)
 {
@@ -59,7 +60,7 @@ int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
                    p2m_access_t a)
 {
     unsigned order = 0;
-    if (gfn_x(gfn) < d->max_gfn)
+    if (gfn_x(gfn) < d->max_gfn && eng_covering(e)) /* for the coverage key */
         p2m_get_entry_order(d, gfn, NULL, NULL, &order);
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = p2m_set_mem_access(d, gfn, a);
@@ -68,9 +69,9 @@ int eng_set_access(struct engine *e, struct domain *d, gfn_t gfn,
               order, rc);
     int erc = oracle_op_set_access(e->oracle, d->id, gfn, a);
     eng_p2m_nomem_reset(e);
-    char x[64];
-    snprintf(x, sizeof x, "gfn=%#" PRIx64 " access=%s", gfn_x(gfn),
-             p2m_access_name(a));
+    char x[64]; /* "gfn=%#" PRIx64 " access=%s" */
+    *put_str(put_str(put_hex(put_str(x, "gfn="), gfn_x(gfn)), " access="),
+             p2m_access_name(a)) = 0;
     eng_step_rc(e, "set_access", d, x, erc, rc);
     return rc;
 }
@@ -90,9 +91,9 @@ int eng_set_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn,
               rc ? "error" : "mmio_direct");
     int erc = oracle_op_set_mmio(e->oracle, d->id, gfn, mfn, a);
     eng_p2m_nomem_reset(e);
-    char x[96];
-    snprintf(x, sizeof x, "gfn=%#" PRIx64 " mfn=%#" PRIx64 " access=%s",
-             gfn_x(gfn), mfn_x(mfn), p2m_access_name(a));
+    char x[96]; /* "gfn=%#" PRIx64 " mfn=%#" PRIx64 " access=%s" */
+    *put_str(put_str(put_hex(put_str(put_hex(put_str(x, "gfn="), gfn_x(gfn)), " mfn="),
+                             mfn_x(mfn)), " access="), p2m_access_name(a)) = 0;
     eng_step_rc(e, "set_mmio", d, x, erc, rc);
     return rc;
 }
@@ -108,8 +109,9 @@ int eng_clear_mmio(struct engine *e, struct domain *d, gfn_t gfn, mfn_t mfn)
     eng_p2m_nomem_reset(e);
     char x[96];
     /* Xen only warns when the caller names another frame than the entry's. */
-    snprintf(x, sizeof x, "gfn=%#" PRIx64 " mfn=%#" PRIx64 "%s", gfn_x(gfn),
-             mfn_x(mfn), mismatch ? " (warning: not the entry's frame)" : "");
+    /* "gfn=%#" PRIx64 " mfn=%#" PRIx64 "%s" */
+    *put_str(put_hex(put_str(put_hex(put_str(x, "gfn="), gfn_x(gfn)), " mfn="), mfn_x(mfn)),
+             mismatch ? " (warning: not the entry's frame)" : "") = 0;
     eng_step_rc(e, "clear_mmio", d, x, erc, rc);
     return rc;
 }
@@ -177,7 +179,8 @@ int eng_pod_target(struct engine *e, struct domain *d, uint64_t pages)
     if (ap != added)
         free(ap);
     char x[64];
-    snprintf(x, sizeof x, "pages=%#" PRIx64 " cache=%#" PRIx64, pages, d->pod.count);
+    /* "pages=%#" PRIx64 " cache=%#" PRIx64 */
+    *put_hex(put_str(put_hex(put_str(x, "pages="), pages), " cache="), d->pod.count) = 0;
     eng_step_rc(e, "pod_target", d, x, erc, rc);
     return rc;
 }
@@ -191,7 +194,7 @@ int eng_pod_mark(struct engine *e, struct domain *d, gfn_t gfn)
     int erc = oracle_op_pod_mark(e->oracle, d->id, gfn);
     eng_p2m_nomem_reset(e);
     char x[48];
-    snprintf(x, sizeof x, "gfn=%#" PRIx64, gfn_x(gfn));
+    *put_hex(put_str(x, "gfn="), gfn_x(gfn)) = 0; /* "gfn=%#" PRIx64 */
     eng_step_rc(e, "populate_pod", d, x, erc, rc);
     return rc;
 }

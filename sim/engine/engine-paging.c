@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fmt.h"
 
 /* snprintf(buf, n, "gfn=%#" PRIx64, gfn) without the printf machinery:
  * every paging step formats one. */
@@ -55,6 +56,8 @@ static const char *ptype(const struct domain *d, gfn_t gfn)
 static void cover_paging(struct engine *e, const char *op, const char *before,
                          const struct domain *d, gfn_t gfn, int rc)
 {
+    if (!eng_covering(e))
+        return; /* before is NULL then; ptype() is a P2M walk */
     if (rc)
         eng_cover(e, "paging", "%s:%s:rc=%d", op, before, rc);
     else
@@ -82,7 +85,7 @@ int eng_paging_disable(struct engine *e, struct domain *d)
 
 int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 {
-    const char *before = ptype(d, gfn);
+    const char *before = eng_covering(e) ? ptype(d, gfn) : NULL;
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = mem_paging_nominate(d, gfn);
     eng_p2m_nomem_end(e, nm, rc);
@@ -97,7 +100,7 @@ int eng_nominate(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
 {
-    const char *before = ptype(d, gfn);
+    const char *before = eng_covering(e) ? ptype(d, gfn) : NULL;
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     int rc = mem_paging_evict(d, gfn);
     eng_p2m_nomem_end(e, nm, rc);
@@ -112,7 +115,7 @@ int eng_evict(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf)
 {
-    const char *before = ptype(d, gfn);
+    const char *before = eng_covering(e) ? ptype(d, gfn) : NULL;
     int rc = mem_paging_prep(d, gfn, buf);
     cover_paging(e, "prep", before, d, gfn, rc);
     mfn_t m = INVALID_MFN;
@@ -120,18 +123,30 @@ int eng_prep(struct engine *e, struct domain *d, gfn_t gfn, const void *buf)
         m = p2m_get_entry(d, gfn, NULL, NULL);
     int erc = oracle_op_prep(e->oracle, d->id, gfn, buf != NULL, m,
                              rc == -ENOMEM);
-    char x[64];
-    snprintf(x, sizeof x, "gfn=%#" PRIx64 " buffer=%s", gfn_x(gfn),
-             buf ? "yes" : "no");
+    char x[64]; /* "gfn=%#" PRIx64 " buffer=%s" (fmt.h) */
+    *put_str(put_hex(put_str(x, "gfn="), gfn_x(gfn)), buf ? " buffer=yes" : " buffer=no") = 0;
     eng_step_rc(e, "prep", d, x, erc, rc);
     return rc;
 }
 
+/* snprintf(buf, n, "gfn=%#" PRIx64 " p2mt=%s pflags=%#x flags=%#x vcpu=%d",
+ * ...) through fmt.h (every paging request is formatted twice). */
 static void req_text(const struct vm_event_req *r, char *buf, size_t n)
 {
-    snprintf(buf, n, "gfn=%#" PRIx64 " p2mt=%s pflags=%#x flags=%#x vcpu=%d",
-             r->gfn, p2m_type_name((p2m_type_t)r->p2mt), r->pflags, r->flags,
-             r->vcpu_id == VM_EVENT_NO_VCPU ? -1 : (int)r->vcpu_id);
+    char t[128];
+    char *o = put_hex(put_str(t, "gfn="), r->gfn);
+    o = put_str(put_str(o, " p2mt="), p2m_type_name((p2m_type_t)r->p2mt));
+    o = put_hex(put_str(o, " pflags="), r->pflags);
+    o = put_hex(put_str(o, " flags="), r->flags);
+    o = put_int(put_str(o, " vcpu="),
+                r->vcpu_id == VM_EVENT_NO_VCPU ? -1 : (int)r->vcpu_id);
+    size_t len = (size_t)(o - t);
+    if (!n)
+        return;
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, t, len);
+    buf[len] = 0;
 }
 
 int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out)
@@ -141,14 +156,12 @@ int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out
     memset(&x, 0, sizeof(x));
     int rc = vm_event_get_request(d, out);
     int erc = oracle_op_get_request(e->oracle, d->id, &x);
-    char args[32], res[160];
-    snprintf(args, sizeof args, "d=%u", d->id);
-    if (rc) {
-        snprintf(res, sizeof res, "rc=%d", rc);
-    } else {
-        int n = snprintf(res, sizeof res, "rc=0 ");
-        req_text(out, res + n, sizeof res - (size_t)n);
-    }
+    char args[32], res[160]; /* "d=%u"; "rc=%d" or "rc=0 " and the request */
+    *put_dec(put_str(args, "d="), d->id, false) = 0;
+    if (rc)
+        *put_int(put_str(res, "rc="), rc) = 0;
+    else
+        req_text(out, put_str(res, "rc=0 "), sizeof res - 5);
     eng_record(e, "get_request", args, res);
     eng_check_rc(e, "get_request", erc, rc);
     if (!rc && !erc && memcmp(out, &x, sizeof(x))) {
@@ -163,7 +176,7 @@ int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out
 
 int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rsp)
 {
-    const char *before = ptype(d, _gfn(rsp->gfn));
+    const char *before = eng_covering(e) ? ptype(d, _gfn(rsp->gfn)) : NULL;
     int rc = vm_event_resume(d, rsp);
     cover_paging(e, "resume", before, d, _gfn(rsp->gfn), rc);
     int erc = oracle_op_resume(e->oracle, d->id, rsp);
@@ -176,7 +189,7 @@ int eng_resume(struct engine *e, struct domain *d, const struct vm_event_req *rs
 int eng_foreign_map(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *mfn)
 {
     *mfn = INVALID_MFN;
-    const char *before = ptype(d, gfn);
+    const char *before = eng_covering(e) ? ptype(d, gfn) : NULL;
     int rc = foreign_map_gfn(d, gfn, mfn);
     cover_paging(e, "foreign_map", before, d, gfn, rc);
     int erc = oracle_op_foreign_map(e->oracle, d->id, gfn);
@@ -191,7 +204,7 @@ int eng_foreign_unmap(struct engine *e, struct domain *d, mfn_t mfn)
     int rc = foreign_unmap(d, mfn);
     int erc = oracle_op_foreign_unmap(e->oracle, d->id, mfn);
     char x[48];
-    snprintf(x, sizeof x, "mfn=%#" PRIx64, mfn_x(mfn));
+    *put_hex(put_str(x, "mfn="), mfn_x(mfn)) = 0; /* "mfn=%#" PRIx64 */
     eng_step_rc(e, "foreign_unmap", d, x, erc, rc);
     return rc;
 }
@@ -203,8 +216,8 @@ int eng_set_mem_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t
     eng_p2m_nomem_end(e, nm, rc);
     int erc = oracle_op_set_mem_type(e->oracle, d->id, gfn, t);
     eng_p2m_nomem_reset(e);
-    char x[64];
-    snprintf(x, sizeof x, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
+    char x[64]; /* "gfn=%#" PRIx64 " type=%s" */
+    *put_str(put_str(put_hex(put_str(x, "gfn="), gfn_x(gfn)), " type="), p2m_type_name(t)) = 0;
     eng_step_rc(e, "set_mem_type", d, x, erc, rc);
     return rc;
 }

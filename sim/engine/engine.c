@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fmt.h"
 #include "pagesim/tlb.h"
 #include "pagesim/mutant.h"
 
@@ -62,9 +63,28 @@ static void digest_bytes(struct engine *e, const void *p, size_t n)
     e->digest = h;
 }
 
+/* digest_bytes() of s and its terminating NUL.  A step text has no run of
+ * eight zero bytes for digest_bytes()'s shortcut, so its bytes go straight
+ * through FNV-1a, eight to a loop turn: the same digest, in about half the
+ * instructions (the texts of every step are digested, recorded or not). */
 static void digest_str(struct engine *e, const char *s)
 {
-    digest_bytes(e, s, strlen(s) + 1);
+    const unsigned char *b = (const unsigned char *)s;
+    size_t n = strlen(s) + 1, i = 0;
+    uint64_t h = e->digest;
+    for (; i + 8 <= n; i += 8) {
+        h = (h ^ b[i]) * FNV_PRIME;
+        h = (h ^ b[i + 1]) * FNV_PRIME;
+        h = (h ^ b[i + 2]) * FNV_PRIME;
+        h = (h ^ b[i + 3]) * FNV_PRIME;
+        h = (h ^ b[i + 4]) * FNV_PRIME;
+        h = (h ^ b[i + 5]) * FNV_PRIME;
+        h = (h ^ b[i + 6]) * FNV_PRIME;
+        h = (h ^ b[i + 7]) * FNV_PRIME;
+    }
+    for (; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    e->digest = h;
 }
 
 void eng_digest_hex(const struct engine *e, char out[17])
@@ -265,7 +285,7 @@ void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
 {
     /* Counted only for a consumer (the database, the fuzzer's feedback):
      * without one, formatting the key was a few percent of every step. */
-    if (!e->rec && !e->cov_sink)
+    if (!eng_covering(e))
         return;
     char key[sizeof(e->cov->key)];
     va_list ap;
@@ -332,6 +352,8 @@ static const char *npf_result_name(enum npf_result r)
 static void cover_p2m(struct engine *e, const char *op, const char *before,
                       const struct domain *d, gfn_t gfn, int rc)
 {
+    if (!eng_covering(e))
+        return; /* before is NULL then; type_at() is a P2M walk */
     if (rc)
         eng_cover(e, "p2m", "%s:%s:rc=%d", op, before, rc);
     else
@@ -581,51 +603,8 @@ int eng_ept_set_raw(struct engine *e, struct domain *d, gpa_t gpa,
     return rc;
 }
 
-/* The step texts of the most frequent steps, formatted without the
- * printf machinery (a tenth of the native fuzzer's CPU went to snprintf):
- * the same bytes as "%u", "%d" and "%#" PRIx64 ("0" for 0). */
-static char *put_dec(char *o, uint64_t v, bool neg)
-{
-    char t[24];
-    unsigned n = 0;
-    do
-        t[n++] = (char)('0' + v % 10);
-    while ((v /= 10));
-    if (neg)
-        *o++ = '-';
-    while (n)
-        *o++ = t[--n];
-    return o;
-}
-
-static char *put_int(char *o, int v)
-{
-    return put_dec(o, v < 0 ? (uint64_t)-(int64_t)v : (uint64_t)v, v < 0);
-}
-
-static char *put_hex(char *o, uint64_t v)
-{
-    if (!v) {
-        *o++ = '0';
-        return o;
-    }
-    char t[16];
-    unsigned n = 0;
-    for (; v; v >>= 4)
-        t[n++] = "0123456789abcdef"[v & 15];
-    *o++ = '0';
-    *o++ = 'x';
-    while (n)
-        *o++ = t[--n];
-    return o;
-}
-
-static char *put_str(char *o, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(o, s, n);
-    return o + n;
-}
+/* The step texts of the most frequent steps are formatted with fmt.h's
+ * put_*() (the same bytes as "%u", "%d" and "%#" PRIx64). */
 
 /* snprintf(dst, len, "%s", src) without the printf machinery. */
 static void cut_copy(char *dst, size_t len, const char *src)
@@ -681,7 +660,7 @@ unsigned eng_psc_seed(struct engine *e, struct domain *d)
 int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 {
     mfn_t m = INVALID_MFN;
-    const char *before = type_at(d, gfn);
+    const char *before = eng_covering(e) ? type_at(d, gfn) : NULL;
     int rc = guest_populate_page(d, gfn, &m);
     cover_p2m(e, "populate", before, d, gfn, rc);
     int erc = oracle_op_populate(e->oracle, d->id, gfn, rc ? INVALID_MFN : m,
@@ -701,7 +680,7 @@ int eng_populate(struct engine *e, struct domain *d, gfn_t gfn, mfn_t *out)
 
 int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 {
-    const char *before = type_at(d, gfn);
+    const char *before = eng_covering(e) ? type_at(d, gfn) : NULL;
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     eng_alloc_hint(e, d); /* a shared gfn is unshared first */
     int rc = guest_remove_page(d, gfn);
@@ -717,7 +696,7 @@ int eng_remove(struct engine *e, struct domain *d, gfn_t gfn)
 
 int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
 {
-    const char *before = type_at(d, gfn);
+    const char *before = eng_covering(e) ? type_at(d, gfn) : NULL;
     struct eng_p2m_note nm = eng_p2m_nomem_begin(e, d);
     eng_alloc_hint(e, d); /* a shared gfn is unshared first */
     int rc = p2m_set_type(d, gfn, t);
@@ -725,8 +704,9 @@ int eng_set_type(struct engine *e, struct domain *d, gfn_t gfn, p2m_type_t t)
     cover_p2m(e, "set_type", before, d, gfn, rc);
     int erc = oracle_op_set_type(e->oracle, d->id, gfn, t);
     eng_p2m_nomem_reset(e);
-    char extra[80];
-    snprintf(extra, sizeof extra, "gfn=%#" PRIx64 " type=%s", gfn_x(gfn), p2m_type_name(t));
+    char extra[80]; /* "gfn=%#" PRIx64 " type=%s" */
+    *put_str(put_str(put_hex(put_str(extra, "gfn="), gfn_x(gfn)), " type="),
+             p2m_type_name(t)) = 0;
     eng_step_rc(e, "set_type", d, extra, erc, rc);
     return rc;
 }
@@ -736,7 +716,8 @@ int eng_copy_to_guest(struct engine *e, struct domain *d, gpa_t gpa,
 {
     eng_alloc_hint(e, d); /* a shared page is unshared first */
     int rc = hvm_copy_to_guest_phys(d, gpa, &value, width);
-    eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
+    if (eng_covering(e))
+        eng_cover(e, "p2m", "copy_to_guest:%s:rc=%d", type_at(d, gpa_to_gfn(gpa)), rc);
     int erc = oracle_op_copy_to_guest(e->oracle, d->id, gpa, width);
     /* "gpa=%#" PRIx64 " w=%u val=%#" PRIx64 (put_dec(); at most 56 bytes) */
     char extra[96];

@@ -286,6 +286,13 @@ void eng_note(struct engine *e, const char *msg);
  * "populate:mmio_dm->ram_rw").  Not part of the digest. */
 void eng_cover(struct engine *e, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Whether eng_cover() counts anything (a database or a coverage sink):
+ * without one, an op need not look up the P2M type its coverage key
+ * names ("before" states), which is a P2M walk per op. */
+static inline bool eng_covering(const struct engine *e)
+{
+    return e->rec || e->cov_sink;
+}
 /* Records each domain's dirty count, paging-state populations and ring
  * occupancy when they changed (samples.c); called for every step op. */
 void eng_sample_domains(struct engine *e, const char *op);

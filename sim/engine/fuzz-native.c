@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "fmt.h"
 #include "fuzz-native.h"
 #include "lapi.h"
 #include "pager.h"
@@ -82,11 +83,15 @@ static uint64_t nfz_mix(uint64_t *x)
 
 static unsigned nfz_pick(uint64_t *x, unsigned n) { return (unsigned)(nfz_mix(x) % n); }
 
-static void gen_op(struct nfz_op *op, uint64_t *x, unsigned total, uint64_t i)
+/* The most nfz_weight[] may sum to: the size of gen_prog()'s kind_of[]. */
+#define NFZ_WEIGHT_MAX 256
+
+/* kind_of[w]: the kind whose share of [0, total) holds draw w (the kinds'
+ * shares in order, each nfz_weight[] wide), looked up instead of walked. */
+static void gen_op(struct nfz_op *op, uint64_t *x, unsigned total, uint64_t i,
+                   const uint8_t *kind_of)
 {
-    unsigned w = nfz_pick(x, total), k = 0;
-    while (w >= nfz_weight[k])
-        w -= nfz_weight[k++];
+    unsigned k = kind_of[nfz_pick(x, total)];
     memset(op, 0, sizeof(*op));
     op->kind = (uint8_t)k;
     op->d = (uint8_t)(1 + nfz_pick(x, 2));
@@ -134,10 +139,17 @@ static void gen_prog(struct nfz_op *ops, unsigned nops, uint64_t seed, uint64_t 
 {
     uint64_t x = seed * 0x100000001b3ULL ^ (n + 1) * 0x9e3779b97f4a7c15ULL ^ 0x6e6174697665ULL;
     unsigned total = 0;
+    uint8_t kind_of[NFZ_WEIGHT_MAX];
     for (unsigned k = 0; k < NFZ_NKINDS; k++)
-        total += nfz_weight[k];
+        for (unsigned w = 0; w < nfz_weight[k]; w++) {
+            if (total == NFZ_WEIGHT_MAX) { /* a weight table edit too far */
+                fprintf(stderr, "fuzz-native: nfz_weight[] sums past %u\n", NFZ_WEIGHT_MAX);
+                abort();
+            }
+            kind_of[total++] = (uint8_t)k;
+        }
     for (unsigned i = 0; i < nops; i++)
-        gen_op(&ops[i], &x, total, i);
+        gen_op(&ops[i], &x, total, i, kind_of);
 }
 
 struct nfz_op *fuzz_native_program(uint64_t seed, uint64_t n, unsigned nops, size_t *n_out)
@@ -411,9 +423,9 @@ static void op_fail_alloc(struct engine *e, struct domain *d, bool on)
 {
     struct host *h = e->host;
     h->fail_domains = on ? h->fail_domains | (1u << d->id) : h->fail_domains & ~(1u << d->id);
-    char args[96];
-    snprintf(args, sizeof args, "fail_at=%" PRIu64 " domains=%#x", h->fail_at,
-             h->fail_domains);
+    char args[96]; /* "fail_at=%" PRIu64 " domains=%#x" (fmt.h) */
+    *put_hex(put_str(put_dec(put_str(args, "fail_at="), h->fail_at, false), " domains="),
+             h->fail_domains) = 0;
     eng_record(e, "fail_alloc", args, "");
 }
 
@@ -421,8 +433,9 @@ static void op_fail_alloc(struct engine *e, struct domain *d, bool on)
 static void op_fail_p2m(struct engine *e, struct domain *d, unsigned n)
 {
     d->p2m_fail_in = n;
-    char args[48];
-    snprintf(args, sizeof args, "d=%u n=%u", d->id, d->p2m_fail_in);
+    char args[48]; /* "d=%u n=%u" */
+    *put_dec(put_str(put_dec(put_str(args, "d="), d->id, false), " n="), d->p2m_fail_in,
+             false) = 0;
     eng_record(e, "fail_p2m_update", args, "");
 }
 

@@ -7,6 +7,19 @@
 
 #include "pager.h"
 
+/* The saved contents of a page that was all zeros (an unbacked frame, the
+ * common case: populated and never written).  Shared by every such gfn
+ * instead of a zeroed copy each; prep gets the same 4096 zero bytes. */
+static const uint8_t zero_page[PAGE_SIZE];
+
+/* Forget gfn's saved page (the shared zero page is not ours to free). */
+static void drop_store(struct pager *p, uint64_t g)
+{
+    if (p->store[g] != zero_page)
+        free(p->store[g]);
+    p->store[g] = NULL;
+}
+
 struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80)
 {
     struct pager *p = calloc(1, sizeof(*p));
@@ -32,7 +45,7 @@ void pager_free(struct pager *p)
         return;
     if (p->store)
         for (uint64_t g = 0; g < p->max_gfn; g++)
-            free(p->store[g]);
+            drop_store(p, g);
     free(p->store);
     free(p->paged);
     free(p);
@@ -76,8 +89,7 @@ void pager_notify_paged_in(struct pager *p, uint64_t g)
     if (g >= p->max_gfn)
         return;
     set_paged(p, g, false);
-    free(p->store[g]);
-    p->store[g] = NULL;
+    drop_store(p, g);
     if (!p->mru_size || in_mru(p, g))
         return;
     if (p->mru_len == p->mru_size) {
@@ -117,16 +129,22 @@ unsigned pager_evict(struct engine *e, struct pager *p, unsigned n)
             continue; /* xenpaging would try and get -EBUSY; skip quietly */
         if (eng_nominate(e, d, _gfn(g)))
             continue;
-        /* xc_map_foreign_pages + copy out, before evict. */
-        uint8_t *buf = malloc(PAGE_SIZE);
-        if (!buf)
-            break;
-        hostmem_read(d->host->mem, mfn_to_hpa(m), buf, PAGE_SIZE);
+        /* xc_map_foreign_pages + copy out, before evict (a frame without
+         * backing reads as zeros: the shared zero page). */
+        const uint8_t *src = hostmem_frame_peek(d->host->mem, m);
+        uint8_t *buf = (uint8_t *)zero_page;
+        if (src) {
+            if (!(buf = malloc(PAGE_SIZE)))
+                break;
+            memcpy(buf, src, PAGE_SIZE);
+        }
         if (eng_evict(e, d, _gfn(g))) {
-            free(buf); /* touched since nominate: the request will come */
+            /* touched since nominate: the request will come */
+            if (buf != zero_page)
+                free(buf);
             continue;
         }
-        free(p->store[g]);
+        drop_store(p, g);
         p->store[g] = buf;
         set_paged(p, g, true);
         p->evicted++;
@@ -147,8 +165,7 @@ unsigned pager_serve(struct engine *e, struct pager *p)
         if (r.pflags & MEM_PAGING_DROP_PAGE) {
             /* The gfn is gone: forget it (seed 002 patch 08/12). */
             set_paged(p, r.gfn, false);
-            free(p->store[r.gfn]);
-            p->store[r.gfn] = NULL;
+            drop_store(p, r.gfn);
             p->dropped++;
             continue;
         }
