@@ -171,6 +171,11 @@ struct leaf_log {
     struct leaf_rec *v;
     size_t n, cap;
     bool ok;            /* complete: the walk ran and every leaf fitted */
+    /* ... or, in a restricted check, the entries compare_p2m_gfns()
+     * looked up for the domain's listed gfns (zeros too), in its order
+     * (ascending gfn); inv_impl() and i2_lookup() read them instead of
+     * looking up again */
+    bool only_gfns;
     unsigned bad;       /* structural faults the walk met */
     unsigned tables;    /* the walk's table count */
 };
@@ -212,8 +217,15 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     char e1[24], a1[24];
     struct oracle_epte a;
     oracle_p2m_decode(od->npt, e, &a);
-    unsigned xt = od_type(od, g), xp = oracle_gfn_perms(od, g);
-    uint64_t xm = od_mfn(od, g);
+    /* the model's gfn: its chunk read once (od_type() and the others
+     * each look it up again) */
+    const struct oracle_chunk *c = oracle_chunk(od, g);
+    size_t ci = g & (ORACLE_CHUNK - 1);
+    unsigned xt = c ? c->type[ci] : p2m_mmio_dm;
+    uint64_t xm = c ? c->mfn[ci] : mfn_x(INVALID_MFN);
+    unsigned xo = c ? c->order[ci] : 0;
+    unsigned xa = c ? c->access[ci] : p2m_access_rwx;
+    unsigned xp = oracle_dom_perms(od, xt, xa);
     /* NPT, a present leaf reported with U clear: its path holds a recalc
      * marker of a deferred global type change (oracle/decode.c).  Its
      * stored type may be the old one, but the recalculation must give the
@@ -227,8 +239,8 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
         if (a.mfn != xm)
             oracle_report(r, oracle_hex(xm, e1), oracle_hex(a.mfn, a1),
                           "d%u.p2m[%#" PRIx64 "].mfn", od->id, g);
-        if (order != od_order(od, g))
-            oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
+        if (order != xo)
+            oracle_report(r, u64s(xo, e1), u64s(order, a1),
                           "d%u.p2m[%#" PRIx64 "].order", od->id, g);
         uint64_t want = oracle_npt_type_flags(a.type, od->ioreq_write) |
                         (order ? 0x80ULL : 0);
@@ -246,8 +258,8 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     }
     /* With PML a 4 KiB ram_logdirty leaf stays writable (its D flag, not a
      * fault, reports the first write); a superpage stays write-protected. */
-    if (xt == p2m_ram_logdirty && od->pml_on && od_order(od, g) == 0)
-        xp = oracle_perms(p2m_ram_rw, od_access(od, g));
+    if (xt == p2m_ram_logdirty && od->pml_on && xo == 0)
+        xp = oracle_perms(p2m_ram_rw, xa);
     if (a.type != xt)
         oracle_report(r, oracle_type_name(xt, e1), oracle_type_name(a.type, a1),
                       "d%u.p2m[%#" PRIx64 "].type", od->id, g);
@@ -257,8 +269,8 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     if (a.perm != xp)
         oracle_report(r, oracle_perm_name(xp), oracle_perm_name(a.perm),
                       "d%u.p2m[%#" PRIx64 "].perm", od->id, g);
-    if (order != od_order(od, g))
-        oracle_report(r, u64s(od_order(od, g), e1), u64s(order, a1),
+    if (order != xo)
+        oracle_report(r, u64s(xo, e1), u64s(order, a1),
                       "d%u.p2m[%#" PRIx64 "].order", od->id, g);
     /* NPT: the leaf's flags exactly as p2m-pt's p2m_type_to_flags()
      * gives the type (P, RW, U, A, D, PCD, NX; PS for a superpage), and no
@@ -287,8 +299,8 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
     /* The stored access of an entry that holds something (an empty
      * entry has none: ept_get_entry() answers n). */
     unsigned aa = e ? (unsigned)((e & EPTE_ACCESS_MASK) >> EPTE_ACCESS_SHIFT) : 0;
-    if ((xt != p2m_mmio_dm || xm != mfn_x(INVALID_MFN)) && aa != od_access(od, g))
-        oracle_report(r, u64s(od_access(od, g), e1), u64s(aa, a1),
+    if ((xt != p2m_mmio_dm || xm != mfn_x(INVALID_MFN)) && aa != xa)
+        oracle_report(r, u64s(xa, e1), u64s(aa, a1),
                       "d%u.p2m[%#" PRIx64 "].access", od->id, g);
 }
 
@@ -301,14 +313,14 @@ static void view_leaf(void *ctx, uint64_t gfn, uint64_t e, unsigned order)
         leaf_log_add(v->log, gfn, e, order);
     if (v->seen && gfn < v->od->max_gfn)
         v->seen[gfn >> 6] |= UINT64_C(1) << (gfn & 63);
-    oracle_p2m_decode(v->od->npt, e, &x);
     if (oracle_is_raw(v->od, gfn))
         return; /* the scenario's own entry */
     if (gfn < v->od->max_gfn) {
-        compare_gfn(v->r, v->od, gfn, e, order);
+        compare_gfn(v->r, v->od, gfn, e, order); /* decodes e itself */
         return;
     }
     /* Nothing may be mapped outside [0, max_gfn). */
+    oracle_p2m_decode(v->od->npt, e, &x);
     if (x.type != p2m_mmio_dm || x.perm)
         oracle_report(v->r, "mmio_dm", oracle_type_name(x.type, b1),
                       "d%u.p2m[%#" PRIx64 "].type", v->od->id, gfn);
@@ -363,6 +375,7 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
     if (v.log) {
         v.log->n = 0;
         v.log->ok = true;
+        v.log->only_gfns = false;
     }
     struct oracle_ept_visit vis = { view_leaf, view_bad, &v, rec_table };
     if (od->npt)
@@ -403,26 +416,43 @@ static void compare_p2m(const struct oracle *o, const struct host *h,
  * each of them (a restricted check; EPT only). */
 static void compare_p2m_gfns(const struct host *h, const struct domain *d,
                              const struct oracle_dom *od, struct oracle_reporter *r,
-                             const struct dom_restrict *x)
+                             const struct dom_restrict *x, unsigned slot)
 {
     const uint64_t *gl = x->gfns;
     size_t n = x->ngfns;
     struct p2m_view v = { NULL, r, od, NULL, 0 };
+    /* the entries looked up, for inv_impl()'s I1 and I2 on the same gfns
+     * (host memory does not change within a check) */
+    struct leaf_log *lg = leaf_log_of(slot);
+    if (lg) {
+        lg->n = 0;
+        lg->ok = true;
+        lg->only_gfns = true;
+        lg->bad = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t g = gl[i];
         unsigned order;
         uint64_t e = dr_lookup(x, h, d, g, &order);
-        if (e)
-            view_leaf(&v, g, e, order);
-        if (g >= od->max_gfn || oracle_is_raw(od, g))
+        if (lg)
+            leaf_log_add(lg, g, e, order);
+        /* what view_leaf() does with e, then pass 2's part: past
+         * max_gfn only view_leaf() looks; a raw gfn neither (one
+         * oracle_is_raw() for both) */
+        if (g >= od->max_gfn) {
+            if (e)
+                view_leaf(&v, g, e, order);
+            continue;
+        }
+        if (oracle_is_raw(od, g))
             continue;
         unsigned xt = od_type(od, g);
         uint64_t m = od_mfn(od, g);
-        if (xt == p2m_mmio_dm && m == mfn_x(INVALID_MFN))
-            continue;
-        if (!e)
-            compare_gfn(r, od, g, 0, 0);
-        gfn_frame(r, h, od, xt, m);
+        bool empty = xt == p2m_mmio_dm && m == mfn_x(INVALID_MFN);
+        if (e || !empty)
+            compare_gfn(r, od, g, e, e ? order : 0);
+        if (!empty)
+            gfn_frame(r, h, od, xt, m);
     }
 }
 
@@ -701,6 +731,10 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
+    /* oracle domains (by index) that a live sim domain's id found:
+     * present on both sides, so the search for absent ones below passes
+     * them */
+    uint32_t matched = 0;
 
     /* Domains: the same set alive on both sides. */
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
@@ -712,6 +746,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
             oracle_report(&r, "absent", "present", "d%u", d->id);
             continue;
         }
+        matched |= UINT32_C(1) << (od - o->doms);
         if (d->max_gfn != od->max_gfn)
             oracle_report(&r, u64s(od->max_gfn, e1), u64s(d->max_gfn, a1),
                           "d%u.max_gfn", od->id);
@@ -720,7 +755,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (!x || x->full)
             compare_p2m(o, h, d, od, &r, i);
         else
-            compare_p2m_gfns(h, d, od, &r, x);
+            compare_p2m_gfns(h, d, od, &r, x, i);
         compare_logdirty(h, d, od, &r, !x || x->ld_full, i);
         /* PML: on together with log-dirty, and each vCPU's index (the
          * number of gpas logged and not yet flushed). */
@@ -785,8 +820,12 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (d->pod.count != od->pod_count)
             oracle_report(&r, u64s(od->pod_count, e1), u64s(d->pod.count, a1),
                           "d%u.pod.count", od->id);
+        /* the ring index advanced without a division per page */
+        uint64_t at = d->pod.cap ? d->pod.head % d->pod.cap : 0;
         for (uint64_t i = 0; i < od->pod_count && i < d->pod.count; i++) {
-            uint64_t am = d->pod.cache[(d->pod.head + i) % d->pod.cap];
+            uint64_t am = d->pod.cache[at];
+            if (++at == d->pod.cap)
+                at = 0;
             if (am != od->pod_cache[i])
                 oracle_report(&r, oracle_hex(od->pod_cache[i], e1),
                               oracle_hex(am, a1), "d%u.pod.cache[%" PRIu64 "]",
@@ -803,7 +842,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
         const struct oracle_dom *od = &o->doms[i];
         bool found = false;
-        if (!od->live)
+        if (!od->live || (matched >> i & 1))
             continue;
         for (unsigned j = 0; j < SIM_MAX_DOMAINS && !found; j++)
             found = h->domains[j] && h->domains[j]->id == od->id;
@@ -921,6 +960,18 @@ static void inv_ld_leaf(void *ctx, uint64_t base, const uint8_t *bm)
             i += 504;
             continue;
         }
+        /* eight words at a time: one OR passes the zero ones (a small
+         * domain's bits fill the first few words of a block) */
+        if (!(i & 63)) {
+            uint64_t w8[8], any = 0;
+            memcpy(w8, bm + i, sizeof w8);
+            for (unsigned j = 0; j < 8; j++)
+                any |= w8[j];
+            if (!any) {
+                i += 56;
+                continue;
+            }
+        }
         uint64_t w;
         memcpy(&w, bm + i, sizeof w);
         if (w) /* mostly zero: no popcount call for those */
@@ -961,10 +1012,24 @@ static uint64_t i2_lookup(const struct host *h, const struct domain *d, unsigned
                           const struct dom_restrict *x, uint64_t gfn)
 {
     unsigned order;
-    if (x)
-        return dr_lookup(x, h, d, gfn, &order);
     const struct leaf_log *lg = leaf_log_of(slot);
-    if (lg && lg->ok && !lg->bad && gfn <= ORACLE_EPT_GFN_MASK) {
+    if (x) {
+        /* gfn among those compare_p2m_gfns() looked up: that entry */
+        if (lg && lg->ok && lg->only_gfns) {
+            size_t lo = 0, hi = lg->n;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (lg->v[mid].gfn == gfn)
+                    return lg->v[mid].e;
+                if (lg->v[mid].gfn < gfn)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+        }
+        return dr_lookup(x, h, d, gfn, &order);
+    }
+    if (lg && lg->ok && !lg->only_gfns && !lg->bad && gfn <= ORACLE_EPT_GFN_MASK) {
         size_t lo = 0, hi = lg->n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
@@ -1132,15 +1197,23 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         unsigned tables;
         if (x && !x->full) {
             tables = old[i].tables;
-            for (size_t j = 0; j < x->ngfns; j++) {
-                unsigned order;
-                uint64_t e = dr_lookup(x, h, d, x->gfns[j], &order);
-                if (e)
-                    inv_leaf(&c, x->gfns[j], e, order);
+            const struct leaf_log *lg = leaf_log_of(i);
+            if (lg && lg->ok && lg->only_gfns && lg->n == x->ngfns) {
+                /* compare_p2m_gfns()'s lookups of these gfns */
+                for (size_t j = 0; j < lg->n; j++)
+                    if (lg->v[j].e)
+                        inv_leaf(&c, lg->v[j].gfn, lg->v[j].e, lg->v[j].order);
+            } else {
+                for (size_t j = 0; j < x->ngfns; j++) {
+                    unsigned order;
+                    uint64_t e = dr_lookup(x, h, d, x->gfns[j], &order);
+                    if (e)
+                        inv_leaf(&c, x->gfns[j], e, order);
+                }
             }
         } else {
             struct leaf_log *lg = d->npt ? NULL : leaf_log_of(i);
-            if (lg && lg->ok) {
+            if (lg && lg->ok && !lg->only_gfns) {
                 /* compare_p2m()'s walk of this check, replayed */
                 for (size_t j = 0; j < lg->n; j++)
                     inv_leaf(&c, lg->v[j].gfn, lg->v[j].e, lg->v[j].order);

@@ -56,8 +56,13 @@ unsigned oracle_perms(unsigned t, unsigned a)
 
 unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g)
 {
-    unsigned p = oracle_perms(od_type(od, g), od_access(od, g));
-    if (od_type(od, g) == p2m_ioreq_server && od->ioreq_write)
+    return oracle_dom_perms(od, od_type(od, g), od_access(od, g));
+}
+
+unsigned oracle_dom_perms(const struct oracle_dom *od, unsigned t, unsigned a)
+{
+    unsigned p = oracle_perms(t, a);
+    if (t == p2m_ioreq_server && od->ioreq_write)
         p &= ~2u;
     return p;
 }
@@ -435,7 +440,23 @@ static void ld_node(struct ld_walker *w, uint64_t m, unsigned depth,
         w->v->bad(w->v->ctx, "node never initialised", m);
         return;
     }
+    /* Absent entries are INVALID_MFN, all ones, and a small domain's
+     * nodes hold one or two others: runs of 64 and of 8 absent entries
+     * are passed with one memcmp() each (entry by entry, this loop was
+     * most of a dirty-log walk, three nodes of 512 entries for a handful
+     * of leaves). */
+    static const uint64_t absent[64] = { [0 ... 63] = ~0ULL };
     for (unsigned i = 0; i < LOGDIRTY_NODE_ENTRIES; i++) {
+        if (!(i & 63) && i + 64 <= LOGDIRTY_NODE_ENTRIES &&
+            !memcmp(f + 8 * i, absent, sizeof absent)) {
+            i += 63;
+            continue;
+        }
+        if (!(i & 7) && i + 8 <= LOGDIRTY_NODE_ENTRIES &&
+            !memcmp(f + 8 * i, absent, 8 * sizeof(absent[0]))) {
+            i += 7;
+            continue;
+        }
         uint64_t e;
         memcpy(&e, f + 8 * i, sizeof(e));
         if (e == mfn_x(INVALID_MFN))

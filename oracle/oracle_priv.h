@@ -450,6 +450,9 @@ unsigned oracle_perms(unsigned t, unsigned a);
 /* The r/w/x gfn g of od should have: oracle_perms() of its type and
  * access, and no w for ioreq_server when the server claims writes. */
 unsigned oracle_gfn_perms(const struct oracle_dom *od, uint64_t g);
+/* oracle_gfn_perms() of a gfn of od whose type t and access a the caller
+ * has read already (the checks read a gfn's chunk once). */
+unsigned oracle_dom_perms(const struct oracle_dom *od, unsigned t, unsigned a);
 /* "ram_rw", ..., or "type#N" (buf) for a value outside p2m_type_t. */
 const char *oracle_type_name(unsigned t, char buf[16]);
 const char *oracle_perm_name(unsigned perm); /* "rwx", "r-x", "---" */

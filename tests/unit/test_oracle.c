@@ -11,6 +11,7 @@
  * mapping TVA to the data page at gfn 5.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -763,4 +764,56 @@ Test(oracle_ovl, full_overlay_aborts, .signal = SIGABRT)
     memset(&ov, 0, sizeof(ov));
     for (uint64_t i = 0; i <= ORACLE_MAX_EPT_AD; i++)
         oracle_ovl_put(&ov, 0x1000 + 8 * i, i);
+}
+
+/* ---- the dirty-log walk (oracle/decode.c ld_node()) ------------------------------------------ */
+
+struct ldw {
+    uint64_t base;
+    unsigned leaves, bad;
+};
+
+static void ldw_leaf(void *ctx, uint64_t base, const uint8_t *bm)
+{
+    struct ldw *w = ctx;
+    w->base = base;
+    w->leaves++;
+    cr_assert_not_null(bm);
+    cr_assert_eq(bm[0], 0x80, "the leaf's own bytes");
+}
+
+static void ldw_bad(void *ctx, const char *what, uint64_t mfn)
+{
+    ((struct ldw *)ctx)->bad++;
+}
+
+/* ld_node() passes runs of 64 and of 8 absent (INVALID_MFN) entries with
+ * one compare each: a tree with one present entry per node, at the same
+ * index p in the top, L3 and L2 nodes, is found for every p at the edges
+ * of those runs, with its first pfn, and nothing else. */
+Test(oracle, ld_walk_finds_an_entry_at_every_run_edge)
+{
+    static const unsigned idx[] = { 0, 1, 6, 7, 8, 9, 15, 16, 56, 62, 63, 64, 65,
+                                    127, 128, 255, 256, 448, 503, 504, 510, 511 };
+    for (unsigned k = 0; k < sizeof idx / sizeof idx[0]; k++) {
+        unsigned p = idx[k];
+        struct hostmem *hm = hostmem_new(8);
+        cr_assert_not_null(hm);
+        struct host hh = { .mem = hm, .nr_frames = 8 };
+        /* frames 1 (top), 2 (L3), 3 (L2): absent everywhere but at p */
+        for (uint64_t m = 1; m <= 3; m++)
+            for (unsigned i = 0; i < LOGDIRTY_NODE_ENTRIES; i++)
+                cr_assert_eq(hostmem_write64(hm, _hpa((m << PAGE_SHIFT) + 8 * i),
+                                             i == p ? m + 1 : mfn_x(INVALID_MFN)), 0);
+        cr_assert_eq(hostmem_write64(hm, _hpa(4ULL << PAGE_SHIFT), 0x80), 0);
+        struct ldw w = { 0, 0, 0 };
+        struct oracle_ld_visit v = { ldw_leaf, ldw_bad, &w, NULL };
+        cr_assert_eq(oracle_ld_walk(&hh, _mfn(1), &v), 4u, "index %u: frames", p);
+        cr_assert_eq(w.bad, 0u, "index %u", p);
+        cr_assert_eq(w.leaves, 1u, "index %u: leaves", p);
+        uint64_t want = (uint64_t)p << (PAGE_SHIFT + 3 + 18) |
+                        (uint64_t)p << (PAGE_SHIFT + 3 + 9) | (uint64_t)p << (PAGE_SHIFT + 3);
+        cr_assert_eq(w.base, want, "index %u: base %#" PRIx64, p, w.base);
+        hostmem_destroy(hm);
+    }
 }
