@@ -88,7 +88,7 @@ static void rec_frame(void *ctx, uint64_t mfn);
 struct dom_restrict {
     bool full;            /* the P2M compare, I1 and the counts in full */
     bool ld_full;         /* the dirty-log compare and I3/I4 in full */
-    const uint64_t *gfns; /* else these gfns only: sorted, unique */
+    const uint64_t *gfns; /* else these gfns only: unique, in no order */
     size_t ngfns;
     /* the domain's leaf tables as the last full check found them
      * (dr_lookup()): (gfn >> 9) << 24 | table index, sorted */
@@ -1269,7 +1269,7 @@ struct oracle_cache {
         domid_t id;
         uint64_t max_gfn, root;
     } dom[SIM_MAX_DOMAINS];
-    uint64_t *set;          /* the frames a restricted check re-checks */
+    uint64_t *set;          /* the frames a restricted check re-checks (unique) */
     size_t nset, capset;
     /* The per-domain half restricted to the gfns that changed (below):
      * each table's first gfn and domain slot (TAB_ALIAS: reached twice),
@@ -1294,7 +1294,7 @@ struct oracle_cache {
     struct ld_log ldl[SIM_MAX_DOMAINS];      /* compare_ld_leaves()' walks */
     uint64_t *l1;           /* leaf tables: slot << 56 | (base >> 9) << 24 | index */
     size_t nl1, capl1;
-    uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
+    uint64_t *gl;           /* the gfns to re-compare: a run per live slot */
     size_t ngl, capgl;
     /* The changed entries of the written tables, found once by
      * restrict_set() and read again by restrict_doms(). */
@@ -1304,6 +1304,32 @@ struct oracle_cache {
         uint64_t e0, e1;    /* the copy's, the table's now */
     } *td;
     size_t ntd, captd;
+    /* The restricted check's own bookkeeping, kept from check to check
+     * so that its set-up costs what changed, not the host's size:
+     *   live: the slots with a domain at the last full check (k->dom);
+     *   fstamp: per frame, the fgen of the restrict_set() that listed it
+     *     (a frame is listed once without sorting k->set);
+     *   gh: gfn -> ggen, open addressing: the gfns already listed for the
+     *     domain slot restrict_doms() is filling (one bump of ggen empties
+     *     it);
+     *   l1_at/l1_n: each slot's run of k->l1 (fixed between full checks);
+     *   dr: the slots' restrictions, zero for the slots without a domain;
+     *   od: restrict_doms()'s flat domain per live slot, for
+     *     restrict_commit(). */
+    uint32_t live;
+    uint32_t *fstamp;
+    uint64_t nfstamp;
+    uint32_t fgen;
+    struct gfn_stamp {
+        uint64_t g;
+        uint32_t gen;
+    } *gh;
+    size_t capgh;           /* a power of two, or 0 */
+    uint32_t ggen;
+    size_t l1_at[SIM_MAX_DOMAINS], l1_n[SIM_MAX_DOMAINS];
+    struct dom_restrict dr[SIM_MAX_DOMAINS];
+    const struct oracle_dom *od[SIM_MAX_DOMAINS];
+    uint32_t ld_diff;       /* live slots whose d->ld differs from dst[].ld */
 };
 
 #define TAB_ALIAS 0xFF
@@ -1653,6 +1679,8 @@ void oracle_cache_free(struct oracle *o)
         free(o->cache->ldl[i].bm);
     }
     free(o->cache->td);
+    free(o->cache->fstamp);
+    free(o->cache->gh);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
     free(o->cache);
@@ -1764,6 +1792,13 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     }
 }
 
+/* The next slot of mask (its lowest set bit) (ctz), for the loops over the
+ * live slots: SIM_MAX_DOMAINS when none. */
+static unsigned next_slot(uint32_t mask)
+{
+    return mask ? (unsigned)__builtin_ctz(mask) : SIM_MAX_DOMAINS;
+}
+
 /* What the per-gfn compares of domain slot i read besides the gfns'
  * own entries, after a check. */
 static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
@@ -1789,18 +1824,41 @@ static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
     memcpy(k->dsv, k->dnew, sizeof(k->dsv));
 }
 
-static bool doms_supported(const struct host *h)
+/* dom_state_save() after a clean restricted check: the slots are the
+ * ones the last full check saved (doms_same()), each with its flat
+ * domain (k->od: compare_impl() reports a domain without one), and the
+ * slots without a domain were zeroed then; so only the live slots'
+ * fields are written, and their log_dirty only if restrict_doms() found
+ * it changed (k->ld_diff). */
+static void dom_state_follow(struct oracle_cache *k, const struct host *h)
 {
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        if (h->domains[i] && h->domains[i]->npt)
-            return false;
-    return true;
+    for (uint32_t m = k->live; m; m &= m - 1) {
+        unsigned i = next_slot(m);
+        const struct domain *d = h->domains[i];
+        const struct oracle_dom *od = k->od[i];
+        struct dom_state *ds = &k->dst[i];
+        if (!od) { /* as dom_state_save(): never after a clean check */
+            memset(ds, 0, sizeof(*ds));
+            k->dst_set &= ~(UINT32_C(1) << i);
+            k->dsv[i] = k->dnew[i];
+            continue;
+        }
+        k->dst_set |= UINT32_C(1) << i;
+        ds->pml_on = od->pml_on;
+        ds->ioreq_write = od->ioreq_write;
+        ds->ept_raw = d->ept_raw;
+        if (k->ld_diff >> i & 1)
+            memcpy(&ds->ld, &d->ld, sizeof(d->ld));
+        k->dsv[i] = k->dnew[i];
+    }
 }
 
-/* (memset first: the keys are compared with memcmp, padding included) */
-static void dom_keys(const struct host *h, struct dom_key *dk)
+/* The domain keys of the last full check (restrict_save()), and live:
+ * the slots that have one. */
+static void dom_keys(const struct host *h, struct dom_key *dk, uint32_t *live)
 {
     memset(dk, 0, SIM_MAX_DOMAINS * sizeof(*dk));
+    *live = 0;
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
         if (!d)
@@ -1809,7 +1867,27 @@ static void dom_keys(const struct host *h, struct dom_key *dk)
         dk[i].id = d->id;
         dk[i].max_gfn = d->max_gfn;
         dk[i].root = mfn_x(d->ept_root);
+        *live |= UINT32_C(1) << i;
     }
+}
+
+/* May a check be restricted as far as the domains go: the same domains
+ * in the same slots with the same id, size and root as at the last full
+ * check, none with NPT (restricted checks read EPT entries)?  Compared
+ * in place, field by field (building the keys and a memcmp() of the
+ * array was a tenth of the restricted check's set-up). */
+static bool doms_same(const struct oracle_cache *k, const struct host *h)
+{
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+        const struct domain *d = h->domains[i];
+        const struct dom_key *x = &k->dom[i];
+        if (d != x->d)
+            return false;
+        if (d && (d->npt || d->id != x->id || d->max_gfn != x->max_gfn ||
+                  mfn_x(d->ept_root) != x->root))
+            return false;
+    }
+    return true;
 }
 
 /* After a full check: the state the next restricted one starts from. */
@@ -1825,7 +1903,19 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
             return;
     }
     memcpy(k->fsh, h->frames, h->nr_frames * sizeof(*k->fsh));
-    dom_keys(h, k->dom);
+    dom_keys(h, k->dom, &k->live);
+    /* the restricted checks' stamps: one per frame, all "not listed" */
+    if (k->nfstamp != h->nr_frames) {
+        free(k->fstamp);
+        k->fstamp = calloc(h->nr_frames ? h->nr_frames : 1, sizeof(*k->fstamp));
+        k->nfstamp = k->fstamp ? h->nr_frames : 0;
+        k->fgen = 0;
+        if (!k->fstamp)
+            return;
+    }
+    /* the dead slots' restrictions stay zero until the next full check
+     * (a restricted check needs the same domains: doms_same()) */
+    memset(k->dr, 0, sizeof(k->dr));
     /* tables: sorted, unique, copied, levelled */
     if (k->ntab)
         sort_u64(k->tab, k->ntab);
@@ -1903,6 +1993,18 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
     }
     if (k->nl1)
         sort_u64(k->l1, k->nl1);
+    /* each slot's leaf tables: one run of k->l1 (keys sort by slot) */
+    memset(k->l1_at, 0, sizeof(k->l1_at));
+    memset(k->l1_n, 0, sizeof(k->l1_n));
+    for (size_t i = 0; i < k->nl1;) {
+        unsigned slot = (unsigned)(k->l1[i] >> 56);
+        size_t j = i;
+        while (j < k->nl1 && k->l1[j] >> 56 == slot)
+            j++;
+        k->l1_at[slot] = i;
+        k->l1_n[slot] = j - i;
+        i = j;
+    }
     dom_state_save(k, orc, h);
     k->fsh_ok = true;
 }
@@ -1935,12 +2037,19 @@ static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i
     return PAGE_SIZE / 8;
 }
 
+/* Lists frame m once in k->set: a frame this check listed already has
+ * this check's stamp (k->fgen).  The set is unsorted: what reads it
+ * (compare_impl()'s and inv_impl()'s frame passes, the S5 and I4/I6
+ * count corrections, restrict_commit()) treats each frame on its own, and
+ * a restricted check's reports are only counted, so their order is no
+ * matter (the full check that follows a report has its own order). */
 static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
 {
-    if (m >= nr)
+    if (m >= nr || k->fstamp[m] == k->fgen)
         return true;
-    if (!grow(&k->set, &k->capset, k->nset + 1))
+    if (k->nset == k->capset && !grow(&k->set, &k->capset, k->nset + 1))
         return false;
+    k->fstamp[m] = k->fgen;
     k->set[k->nset++] = m;
     return true;
 }
@@ -1954,13 +2063,14 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
     k->nset = 0;
     k->ntd = 0;
     if (!k->fsh_ok || k->nfsh != nr || k->noshr != nr || o->nr_frames != nr ||
-        nwritten == SIZE_MAX || nmeta == SIZE_MAX || o->mark_n == SIZE_MAX ||
-        !doms_supported(h))
+        k->nfstamp != nr || nwritten == SIZE_MAX || nmeta == SIZE_MAX ||
+        o->mark_n == SIZE_MAX || !doms_same(k, h))
         return false;
-    struct dom_key dk[SIM_MAX_DOMAINS];
-    dom_keys(h, dk);
-    if (memcmp(dk, k->dom, sizeof dk))
-        return false;
+    /* a new stamp: no frame listed yet (all stamps cleared once in 2^32) */
+    if (++k->fgen == 0) {
+        memset(k->fstamp, 0, nr * sizeof(*k->fstamp));
+        k->fgen = 1;
+    }
     for (size_t i = 0; i < nmeta; i++)
         if (!set_add(k, meta[i], nr))
             return false;
@@ -2016,13 +2126,6 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             }
         }
     }
-    if (k->nset)
-        sort_u64(k->set, k->nset);
-    size_t u = 0;
-    for (size_t i = 0; i < k->nset; i++)
-        if (!u || k->set[u - 1] != k->set[i])
-            k->set[u++] = k->set[i];
-    k->nset = u;
     return true;
 }
 
@@ -2037,7 +2140,7 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
         k->oshr[k->set[i]] = o->shr_handle && o->shr_handle[k->set[i]];
         k->oxrefs[k->set[i]] = o->xrefs[k->set[i]];
     }
-    dom_state_save(k, o, h);
+    dom_state_follow(k, h);
     k->cnt = *cnt;
     /* The copies of the written tables follow their bytes: restrict_set()
      * listed every entry where a copy and its table differ (k->td), and
@@ -2071,11 +2174,47 @@ static bool gfns_marked(const struct oracle *o)
     return false;
 }
 
-static bool gl_add(struct oracle_cache *k, unsigned slot, uint64_t g)
+/* Room in k->gh for the n gfns of one slot at most half full: a power of
+ * two, grown (zeroed: every stamp older than ggen) when too small. */
+static bool gh_room(struct oracle_cache *k, size_t n)
 {
+    if (2 * n <= k->capgh)
+        return true;
+    size_t c = k->capgh ? k->capgh : 64;
+    while (c < 2 * n)
+        c *= 2;
+    struct gfn_stamp *x = calloc(c, sizeof(*x));
+    if (!x)
+        return false;
+    free(k->gh);
+    k->gh = x;
+    k->capgh = c;
+    k->ggen = 0;
+    return true;
+}
+
+/* Lists gfn g for the slot being filled (k->ggen) once: a gfn already in
+ * k->gh with this stamp was listed.  Linear probing; gh_room() keeps the
+ * table at most half full.  (Sorting the list and dropping duplicates
+ * was a twentieth of the restricted check; the gfns' order is no matter,
+ * see set_add().) */
+static bool gl_add(struct oracle_cache *k, uint64_t g)
+{
+    size_t mask = k->capgh - 1;
+    for (size_t i = (size_t)((g * 0x9E3779B97F4A7C15ULL) >> 32) & mask;;
+         i = (i + 1) & mask) {
+        struct gfn_stamp *e = &k->gh[i];
+        if (e->gen != k->ggen) {
+            e->g = g;
+            e->gen = k->ggen;
+            break;
+        }
+        if (e->g == g)
+            return true;
+    }
     if (!grow(&k->gl, &k->capgl, k->ngl + 1))
         return false;
-    k->gl[k->ngl++] = (uint64_t)slot << 56 | g;
+    k->gl[k->ngl++] = g;
     return true;
 }
 
@@ -2107,7 +2246,15 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
 {
     bool skip = o->chk_skip_gfns, ld_any = false;
     k->ngl = 0;
-    memset(dr, 0, SIM_MAX_DOMAINS * sizeof(*dr));
+    k->ld_diff = 0;
+    /* the live slots afresh (the others are zero since restrict_save():
+     * compare_impl() and inv_impl() read only the slots with a domain),
+     * each with its run of leaf tables */
+    for (uint32_t m = k->live; m; m &= m - 1) {
+        unsigned i = next_slot(m);
+        dr[i] = (struct dom_restrict){ .l1 = k->nl1 ? k->l1 + k->l1_at[i] : NULL,
+                                       .nl1 = k->l1_n[i], .tab = k->tab };
+    }
     for (size_t w = 0; w < nwritten; w++) {
         size_t at;
         if (!tab_find(k, written[w], &at)) {
@@ -2117,18 +2264,19 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         if (k->tabdom[at] >= SIM_MAX_DOMAINS)
             return false;
     }
-    /* the written tables' changed entries, as restrict_set() found them */
+    /* the written tables' changed entries, as restrict_set() found them:
+     * a 2 MiB leaf changed (its domain in full); the level-1 entries'
+     * gfns are listed per slot below */
+    size_t nleaf = 0;
     for (size_t j = 0; j < k->ntd; j++) {
         size_t at = k->td[j].at;
-        unsigned i = k->td[j].i, lvl = k->tablvl[at], slot = k->tabdom[at];
+        unsigned lvl = k->tablvl[at], slot = k->tabdom[at];
         uint64_t e0 = k->td[j].e0, e1 = k->td[j].e1;
-        if (lvl == 1) {
-            if (!skip && !gl_add(k, slot, k->tabbase[at] + i))
-                return false;
-        } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
-                   ((e1 & ORACLE_RWX) && (e1 & EPTE_SP))) {
+        if (lvl == 1)
+            nleaf++;
+        else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
+                 ((e1 & ORACLE_RWX) && (e1 & EPTE_SP)))
             dr[slot].full = true;
-        }
     }
     /* A re-checked frame that is (or was) shared may be named by any
      * number of gfns, which its M2P does not tell: every domain in full. */
@@ -2138,22 +2286,41 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         shared = k->m2psh[m] == SHARED_M2P_ENTRY || h->m2p[m] == SHARED_M2P_ENTRY ||
                  o->m2p[m] == SHARED_M2P_ENTRY;
     }
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    /* each live slot's gfns: one run of k->gl (offsets first: gl may
+     * move while it grows) */
+    size_t at[SIM_MAX_DOMAINS];
+    for (uint32_t mk = k->live; mk; mk &= mk - 1) {
+        unsigned i = next_slot(mk);
         const struct domain *d = h->domains[i];
-        if (!d)
-            continue;
         const struct oracle_dom *od = oracle_dom_find(o, d->id);
         const struct dom_state *ds = &k->dst[i];
+        k->od[i] = od;
+        at[i] = k->ngl;
         if (shared)
             dr[i].full = true;
         if (!od || od->gmark_all || d->npt || od->pml_on != ds->pml_on ||
             od->ioreq_write != ds->ioreq_write || d->ept_raw != ds->ept_raw)
             dr[i].full = dr[i].ld_full = true;
-        if (ld_any || memcmp(&d->ld, &ds->ld, sizeof(d->ld)))
+        if (ld_any || memcmp(&d->ld, &ds->ld, sizeof(d->ld))) {
             dr[i].ld_full = true;
-        for (size_t j = 0; od && !od->gmark_all && j < od->gmark_n; j++) {
+            k->ld_diff |= UINT32_C(1) << i;
+        }
+        size_t ng = od && !od->gmark_all ? od->gmark_n : 0;
+        if (!gh_room(k, nleaf + ng + k->nset))
+            return false;
+        if (++k->ggen == 0) { /* once in 2^32: every stamp cleared */
+            memset(k->gh, 0, k->capgh * sizeof(*k->gh));
+            k->ggen = 1;
+        }
+        for (size_t j = 0; !skip && nleaf && j < k->ntd; j++) {
+            size_t t = k->td[j].at;
+            if (k->tablvl[t] == 1 && k->tabdom[t] == i &&
+                !gl_add(k, k->tabbase[t] + k->td[j].i))
+                return false;
+        }
+        for (size_t j = 0; j < ng; j++) {
             const struct oracle_gmark *gm = &od->gmark[j];
-            if (!skip && !gl_add(k, i, gm->g))
+            if (!skip && !gl_add(k, gm->g))
                 return false;
             if (oracle_test_dirty(od, gm->g) != gm->dirty)
                 dr[i].ld_full = true;
@@ -2161,40 +2328,16 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         for (size_t j = 0; j < k->nset; j++) {
             uint64_t g = k->m2psh[k->set[j]];
             if (g != INVALID_M2P_ENTRY && g != SHARED_M2P_ENTRY &&
-                g <= ORACLE_EPT_GFN_MASK && !gl_add(k, i, g))
+                g <= ORACLE_EPT_GFN_MASK && !gl_add(k, g))
                 return false;
         }
     }
-    if (k->ngl)
-        sort_u64(k->gl, k->ngl);
-    size_t u = 0;
-    for (size_t i = 0; i < k->ngl; i++)
-        if (!u || k->gl[u - 1] != k->gl[i])
-            k->gl[u++] = k->gl[i];
-    k->ngl = u;
-    /* the keys sort by slot: each domain's gfns are one run, rewritten in
-     * place to bare gfns */
-    for (size_t i = 0; i < k->ngl;) {
-        unsigned slot = (unsigned)(k->gl[i] >> 56);
-        size_t j = i;
-        for (; j < k->ngl && k->gl[j] >> 56 == slot; j++)
-            k->gl[j] &= (UINT64_C(1) << 56) - 1;
-        dr[slot].gfns = k->gl + i;
-        dr[slot].ngfns = j - i;
-        i = j;
+    for (uint32_t mk = k->live; mk; mk &= mk - 1) {
+        unsigned i = next_slot(mk);
+        size_t end = mk & (mk - 1) ? at[next_slot(mk & (mk - 1))] : k->ngl;
+        dr[i].gfns = end > at[i] ? k->gl + at[i] : NULL;
+        dr[i].ngfns = end - at[i];
     }
-    /* each slot's leaf tables: one run of k->l1, keys without the slot */
-    for (size_t i = 0; i < k->nl1;) {
-        unsigned slot = (unsigned)(k->l1[i] >> 56);
-        size_t j = i;
-        while (j < k->nl1 && k->l1[j] >> 56 == slot)
-            j++;
-        dr[slot].l1 = k->l1 + i;
-        dr[slot].nl1 = j - i;
-        i = j;
-    }
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        dr[i].tab = k->tab;
     return true;
 }
 
@@ -2204,7 +2347,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
                              struct oracle_cache *k, const uint64_t *written,
                              size_t nwritten, const uint64_t *meta, size_t nmeta)
 {
-    struct dom_restrict dr[SIM_MAX_DOMAINS];
+    struct dom_restrict *dr = k->dr;
     if (!restrict_set(k, o, h, written, nwritten, meta, nmeta) ||
         !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
