@@ -1306,7 +1306,8 @@ struct oracle_cache {
     size_t ntd, captd;
     /* The restricted check's own bookkeeping, kept from check to check
      * so that its set-up costs what changed, not the host's size:
-     *   live: the slots with a domain at the last full check (k->dom);
+     *   live: the slots with a domain at the last full check (k->dom),
+ *     dptr: the slots' domains then (NULL: none);
      *   fstamp: per frame, the fgen of the restrict_set() that listed it
      *     (a frame is listed once without sorting k->set);
      *   gh: gfn -> ggen, open addressing: the gfns already listed for the
@@ -1317,6 +1318,7 @@ struct oracle_cache {
      *   od: restrict_doms()'s flat domain per live slot, for
      *     restrict_commit(). */
     uint32_t live;
+    const struct domain *dptr[SIM_MAX_DOMAINS];
     uint32_t *fstamp;
     uint64_t nfstamp;
     uint32_t fgen;
@@ -1756,6 +1758,8 @@ static bool tab_find(const struct oracle_cache *k, uint64_t m, size_t *at)
     return false;
 }
 
+static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i);
+
 /* The EPT levels of the recorded tables, walked from each root, with the
  * first gfn each maps and its domain slot. */
 static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
@@ -1773,17 +1777,11 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
-    static const uint8_t zero[512];
+    /* the non-zero entries (tab_next_diff() against zeros: a table holds
+     * a few among 512) */
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
-    for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 63) && !memcmp(t + 8 * i, zero, 512)) {
-            i += 63; /* 64 not-present entries */
-            continue;
-        }
-        if (!(i & 7) && !memcmp(t + 8 * i, zero, 64)) {
-            i += 7; /* eight not-present entries */
-            continue;
-        }
+    for (unsigned i = tab_next_diff(t, NULL, 0); i < PAGE_SIZE / 8;
+         i = tab_next_diff(t, NULL, i + 1)) {
         uint64_t e;
         memcpy(&e, t + 8 * i, sizeof e);
         if ((e & ORACLE_RWX) && !(e & 0x80))
@@ -1855,12 +1853,14 @@ static void dom_state_follow(struct oracle_cache *k, const struct host *h)
 
 /* The domain keys of the last full check (restrict_save()), and live:
  * the slots that have one. */
-static void dom_keys(const struct host *h, struct dom_key *dk, uint32_t *live)
+static void dom_keys(const struct host *h, struct dom_key *dk, uint32_t *live,
+                     const struct domain **dptr)
 {
     memset(dk, 0, SIM_MAX_DOMAINS * sizeof(*dk));
     *live = 0;
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
+        dptr[i] = d;
         if (!d)
             continue;
         dk[i].d = d;
@@ -1878,13 +1878,16 @@ static void dom_keys(const struct host *h, struct dom_key *dk, uint32_t *live)
  * array was a tenth of the restricted check's set-up). */
 static bool doms_same(const struct oracle_cache *k, const struct host *h)
 {
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    /* the slots' domains (k->dptr: k->dom[].d in a row), then the live
+     * slots' fields */
+    if (memcmp(h->domains, k->dptr, sizeof(k->dptr)))
+        return false;
+    for (uint32_t m = k->live; m; m &= m - 1) {
+        unsigned i = next_slot(m);
         const struct domain *d = h->domains[i];
         const struct dom_key *x = &k->dom[i];
-        if (d != x->d)
-            return false;
-        if (d && (d->npt || d->id != x->id || d->max_gfn != x->max_gfn ||
-                  mfn_x(d->ept_root) != x->root))
+        if (d->npt || d->id != x->id || d->max_gfn != x->max_gfn ||
+            mfn_x(d->ept_root) != x->root)
             return false;
     }
     return true;
@@ -1903,7 +1906,7 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
             return;
     }
     memcpy(k->fsh, h->frames, h->nr_frames * sizeof(*k->fsh));
-    dom_keys(h, k->dom, &k->live);
+    dom_keys(h, k->dom, &k->live, k->dptr);
     /* the restricted checks' stamps: one per frame, all "not listed" */
     if (k->nfstamp != h->nr_frames) {
         free(k->fstamp);
@@ -2010,31 +2013,41 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
 }
 
 /* The first entry at or after i where a table's copy old and its bytes
- * cur (NULL: zeros) differ, PAGE_SIZE / 8 if none; 64 bytes at a time (a
- * written table mostly differs in an entry or two). */
+ * cur (NULL: zeros) differ, PAGE_SIZE / 8 if none.  A written table mostly
+ * differs in an entry or two, so the search narrows down: the entries up
+ * to the next group of 8 one by one, the groups (64 bytes) up to the next
+ * block of 64 entries with a memcmp() each, then the whole rest in one
+ * memcmp() (after the last difference, the common case, the search ends
+ * there), and only when it differs (or from entry 0) the blocks (512
+ * bytes), the groups in the block and the entries in the group.  (Blocks from the start and
+ * entries one by one inside a block that differs cost a third more: the
+ * scan of up to 64 entries was half of it.) */
 static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
 {
-    /* the rest of i's block of 64 entries (512 bytes) in one memcmp(),
-     * entry by entry only inside a block that differs: an unchanged table
-     * is eight calls, and the search after a difference one more (a call
-     * per 64 bytes was a tenth of the restricted check) */
-    static const uint8_t zero[512];
-    while (i < PAGE_SIZE / 8) {
-        unsigned end = (i | 63) + 1;
-        if (!memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 8 * (end - i))) {
-            i = end;
-            continue;
-        }
-        for (; i < end; i++) {
-            uint64_t a, b = 0;
-            memcpy(&a, old + 8 * i, 8);
-            if (cur)
-                memcpy(&b, cur + 8 * i, 8);
-            if (a != b)
-                return i;
-        }
-    }
-    return PAGE_SIZE / 8;
+    static const uint8_t zero[PAGE_SIZE];
+    const unsigned n = PAGE_SIZE / 8;
+    if (!cur)
+        cur = zero;
+    for (; i < n && (i & 7); i++)
+        if (memcmp(old + 8 * i, cur + 8 * i, 8))
+            return i;
+    for (; i < n && (i & 63); i += 8)
+        if (memcmp(old + 8 * i, cur + 8 * i, 64))
+            goto group;
+    if (i >= n || (i && !memcmp(old + 8 * i, cur + 8 * i, 8 * (n - i))))
+        return n;
+    /* i is a block's first entry; from entry 0 (a table's first
+     * difference is mostly in its first block) the blocks are searched
+     * without the compare of the rest, else a difference follows */
+    while (!memcmp(old + 8 * i, cur + 8 * i, 512))
+        if ((i += 64) >= n)
+            return n;
+    while (!memcmp(old + 8 * i, cur + 8 * i, 64))
+        i += 8;
+group: /* the group of 8 at i differs */
+    while (!memcmp(old + 8 * i, cur + 8 * i, 8))
+        i++;
+    return i;
 }
 
 /* Lists frame m once in k->set: a frame this check listed already has
