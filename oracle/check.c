@@ -1332,6 +1332,8 @@ struct oracle_cache {
     struct dom_restrict dr[SIM_MAX_DOMAINS];
     const struct oracle_dom *od[SIM_MAX_DOMAINS];
     uint32_t ld_diff;       /* live slots whose d->ld differs from dst[].ld */
+    uint64_t *otab;         /* restrict_save(): the tables of the last save */
+    size_t notab, capotab;
 };
 
 #define TAB_ALIAS 0xFF
@@ -1682,6 +1684,7 @@ void oracle_cache_free(struct oracle *o)
     }
     free(o->cache->td);
     free(o->cache->fstamp);
+    free(o->cache->otab);
     free(o->cache->gh);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
@@ -1897,6 +1900,9 @@ static bool doms_same(const struct oracle_cache *k, const struct host *h)
 static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
                           const struct host *h)
 {
+    /* The last save's table levels may stand (below) if it completed and
+     * the domains and their roots are the same. */
+    bool was_ok = k->fsh_ok && doms_same(k, h);
     k->fsh_ok = false;
     if (k->nfsh != h->nr_frames) {
         free(k->fsh);
@@ -1927,19 +1933,29 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         if (!o || k->tab[o - 1] != k->tab[i])
             k->tab[o++] = k->tab[i];
     k->ntab = o;
-    uint8_t *lv = realloc(k->tablvl, o ? o : 1);
-    if (!lv)
-        return;
-    k->tablvl = lv;
-    memset(lv, 0, o);
-    uint8_t *td = realloc(k->tabdom, o ? o : 1);
-    if (!td)
-        return;
-    k->tabdom = td;
-    uint64_t *tb = realloc(k->tabbase, (o ? o : 1) * sizeof(*tb));
-    if (!tb)
-        return;
-    k->tabbase = tb;
+    /* The same tables as the last save (k->otab), mostly: then tablvl,
+     * tabdom, tabbase and the l1 index are the last ones, a function of
+     * the roots and the copies' contents; they are recomputed below only
+     * if a table that is not a leaf table now differs from its copy. */
+    bool same_tabs = was_ok && o == k->notab && !memcmp(k->tab, k->otab, o * sizeof(*k->tab));
+    if (!same_tabs) {
+        if (!grow(&k->otab, &k->capotab, o))
+            return;
+        memcpy(k->otab, k->tab, o * sizeof(*k->tab));
+        k->notab = o;
+        uint8_t *lv = realloc(k->tablvl, o ? o : 1);
+        if (!lv)
+            return;
+        k->tablvl = lv;
+        uint8_t *td = realloc(k->tabdom, o ? o : 1);
+        if (!td)
+            return;
+        k->tabdom = td;
+        uint64_t *tb = realloc(k->tabbase, (o ? o : 1) * sizeof(*tb));
+        if (!tb)
+            return;
+        k->tabbase = tb;
+    }
     if (k->nm2psh != h->nr_frames) {
         free(k->m2psh);
         k->m2psh = malloc((h->nr_frames ? h->nr_frames : 1) * sizeof(*k->m2psh));
@@ -1971,14 +1987,29 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         k->tabsnap = x;
         k->capsnap = o * PAGE_SIZE;
     }
+    bool relevel = !same_tabs;
     for (size_t i = 0; i < o; i++) {
         const uint8_t *f = k->tab[i] < h->nr_frames
                                ? hostmem_frame_peek(h->mem, _mfn(k->tab[i])) : NULL;
+        uint8_t *c = k->tabsnap + i * PAGE_SIZE;
+        /* a copy equal to its table stays (a compare reads what a copy
+         * writes, and a save mostly finds a table or two changed) */
+        if (same_tabs && (f ? !memcmp(c, f, PAGE_SIZE)
+                            : tab_next_diff(c, NULL, 0) == PAGE_SIZE / 8))
+            continue;
+        if (k->tablvl[i] != 1)
+            relevel = true; /* not a leaf table (or not reached) */
         if (f)
-            memcpy(k->tabsnap + i * PAGE_SIZE, f, PAGE_SIZE);
+            memcpy(c, f, PAGE_SIZE);
         else
-            memset(k->tabsnap + i * PAGE_SIZE, 0, PAGE_SIZE);
+            memset(c, 0, PAGE_SIZE);
     }
+    if (!relevel) {
+        dom_state_save(k, orc, h);
+        k->fsh_ok = true;
+        return;
+    }
+    memset(k->tablvl, 0, o);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             tab_levels(k, i, mfn_x(h->domains[i]->ept_root), 4, 0);
@@ -2240,9 +2271,10 @@ static bool gl_add(struct oracle_cache *k, uint64_t g)
  * domain, they run on: the gfns under table entries that changed (level-1
  * entries of written tables, diffed against the copies), the gfns the
  * oracle wrote (od->gmark), and for each frame of the per-frame set the
- * gfn its M2P named at the last check -- a clean check proved that a RAM
- * gfn's frame has the gfn as M2P, so no other unchanged gfn reads that
- * frame.  The counts (RAM and ioreq_server gfns) are the last ones plus
+ * gfn its M2P named at the last check, in the domain that owned it then
+ * (and in any domain with raw entries) -- a clean check proved that a RAM
+ * gfn's frame is its domain's and has the gfn as M2P, so no other
+ * unchanged gfn reads that frame.  The counts (RAM and ioreq_server gfns) are the last ones plus
  * the marked gfns' differences; the table count stays (no pointer
  * changed: restrict_set()).  A domain runs in full when a 2 MiB leaf
  * changed, the oracle rewrote gfns wholesale or a dom_state field
@@ -2338,10 +2370,24 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
             if (oracle_test_dirty(od, gm->g) != gm->dirty)
                 dr[i].ld_full = true;
         }
+        /* The gfn each re-checked frame's M2P named, in the domain that
+         * owned the frame then (k->fsh) and in a domain with raw entries.
+         * A gfn's compares read a frame's metadata and M2P only through
+         * a RAM leaf (gfn_frame(): the model's type; inv_leaf(): the
+         * sim's); for a gfn that is not raw the last clean check proved
+         * both types equal, the mfns equal (compare_gfn()) and the frame
+         * the domain's (gfn_frame(): owner == d, or dom_cow when shared,
+         * which runs every domain in full above).  So in another domain
+         * without raw entries no gfn whose own entries are unchanged
+         * (the changed ones are listed above) reads the frame.  A raw gfn
+         * is not compared, only I1 (m2p[mfn] == gfn: the same gfn) holds
+         * for it, whoever owns the frame. */
+        bool any_owner = !od || d->ept_raw || od->raw || od->nraw_hi;
         for (size_t j = 0; j < k->nset; j++) {
-            uint64_t g = k->m2psh[k->set[j]];
+            uint64_t m = k->set[j], g = k->m2psh[m];
             if (g != INVALID_M2P_ENTRY && g != SHARED_M2P_ENTRY &&
-                g <= ORACLE_EPT_GFN_MASK && !gl_add(k, g))
+                g <= ORACLE_EPT_GFN_MASK && (any_owner || k->fsh[m].owner == d->id) &&
+                !gl_add(k, g))
                 return false;
         }
     }
