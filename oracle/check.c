@@ -95,6 +95,11 @@ struct dom_restrict {
     const uint64_t *l1;
     size_t nl1;
     const uint64_t *tab;  /* the tables' frames (oracle_cache.tab) */
+    struct dr_memo {      /* dr_lookup()'s last leaf table in this check */
+        uint64_t key;     /* its gfn >> 9 */
+        const uint8_t *f; /* its bytes (NULL: zeros) */
+        bool ok;
+    } *memo;              /* NULL: none kept */
 };
 
 /* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
@@ -109,16 +114,27 @@ struct dom_restrict {
 static uint64_t dr_lookup(const struct dom_restrict *x, const struct host *h,
                           const struct domain *d, uint64_t g, unsigned *order)
 {
-    uint64_t key = g >> 9;
+    uint64_t key = g >> 9, e = 0;
+    /* the gfns of a check mostly share a leaf table: the last one found
+     * (host memory does not change while a check runs) */
+    struct dr_memo *mm = x->memo;
+    if (mm && mm->ok && mm->key == key) {
+        if (mm->f)
+            memcpy(&e, mm->f + 8 * (g & 511), sizeof e);
+        *order = 0;
+        return e;
+    }
     size_t lo = 0, hi = x->nl1;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         uint64_t k = (x->l1[mid] >> 24) & 0xFFFFFFFF; /* without the slot */
         if (k == key) {
-            uint64_t m = x->tab[x->l1[mid] & 0xFFFFFF], e = 0;
+            uint64_t m = x->tab[x->l1[mid] & 0xFFFFFF];
             const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
             if (f)
                 memcpy(&e, f + 8 * (g & 511), sizeof e);
+            if (mm)
+                *mm = (struct dr_memo){ key, f, true };
             *order = 0;
             return e;
         }
@@ -1314,7 +1330,8 @@ struct oracle_cache {
      *     domain slot restrict_doms() is filling (one bump of ggen empties
      *     it);
      *   l1_at/l1_n: each slot's run of k->l1 (fixed between full checks);
-     *   dr: the slots' restrictions, zero for the slots without a domain;
+     *   dr: the slots' restrictions, zero for the slots without a domain,
+ *     drm: their dr_lookup() memos;
      *   od: restrict_doms()'s flat domain per live slot, for
      *     restrict_commit(). */
     uint32_t live;
@@ -1330,6 +1347,7 @@ struct oracle_cache {
     uint32_t ggen;
     size_t l1_at[SIM_MAX_DOMAINS], l1_n[SIM_MAX_DOMAINS];
     struct dom_restrict dr[SIM_MAX_DOMAINS];
+    struct dr_memo drm[SIM_MAX_DOMAINS];
     const struct oracle_dom *od[SIM_MAX_DOMAINS];
     uint32_t ld_diff;       /* live slots whose d->ld differs from dst[].ld */
     uint64_t *otab;         /* restrict_save(): the tables of the last save */
@@ -2175,8 +2193,8 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
 
 /* After a clean restricted check: the saved state follows. */
 static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
-                            const struct host *h, const struct inv_counts *cnt,
-                            const uint64_t *written, size_t nwritten)
+                            const struct host *h, const uint64_t *written,
+                            size_t nwritten)
 {
     for (size_t i = 0; i < k->nset; i++) {
         k->fsh[k->set[i]] = h->frames[k->set[i]];
@@ -2185,7 +2203,7 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
         k->oxrefs[k->set[i]] = o->xrefs[k->set[i]];
     }
     dom_state_follow(k, h);
-    k->cnt = *cnt;
+    /* (k->cnt was brought up to date in place by check_restricted()) */
     /* The copies of the written tables follow their bytes: restrict_set()
      * listed every entry where a copy and its table differ (k->td), and
      * the rest are equal, so writing those entries makes each copy equal
@@ -2297,8 +2315,10 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
      * each with its run of leaf tables */
     for (uint32_t m = k->live; m; m &= m - 1) {
         unsigned i = next_slot(m);
+        k->drm[i].ok = false;
         dr[i] = (struct dom_restrict){ .l1 = k->nl1 ? k->l1 + k->l1_at[i] : NULL,
-                                       .nl1 = k->l1_n[i], .tab = k->tab };
+                                       .nl1 = k->l1_n[i], .tab = k->tab,
+                                       .memo = &k->drm[i] };
     }
     for (size_t w = 0; w < nwritten; w++) {
         size_t at;
@@ -2410,7 +2430,11 @@ static bool check_restricted(struct oracle *o, const struct host *h,
     if (!restrict_set(k, o, h, written, nwritten, meta, nmeta) ||
         !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
-    struct inv_counts cnt = k->cnt;
+    /* I4/I6: the counts of the last check in place, without the
+     * re-checked frames' old shares (inv_impl() adds the new ones).  If
+     * this check fails, the full check that follows recounts k->cnt from
+     * zero (a copy to work on was a tenth of the set-up). */
+    struct inv_counts *cnt = &k->cnt;
     for (size_t i = 0; i < k->nset; i++) {
         const struct page_info *pg = &k->fsh[k->set[i]];
         if (pg->use != PGU_P2M && pg->use != PGU_LOGDIRTY)
@@ -2419,9 +2443,9 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         if (slot >= SIM_MAX_DOMAINS)
             continue;
         if (pg->use == PGU_P2M)
-            cnt.p2m_frames[slot]--;
+            cnt->p2m_frames[slot]--;
         else
-            cnt.ld_frames[slot]--;
+            cnt->ld_frames[slot]--;
     }
     struct hash_sink hs = { NULL, NULL, HASH_INIT };
     /* The watch set stays (the tables and dirty-log frames skipped here
@@ -2439,12 +2463,12 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         }
     unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
                               k->dnew, shr_tot);
-    n += inv_impl(h, hash_report, &hs, k->set, k->nset, &cnt, dr, k->dsv, k->dnew);
+    n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew);
     cur_rec = NULL;
     watch_finish(k);
     if (n || k->oom)
         return false;
-    restrict_commit(k, o, h, &cnt, written, nwritten);
+    restrict_commit(k, o, h, written, nwritten);
     k->shr_tot[0] = shr_tot[0];
     k->shr_tot[1] = shr_tot[1];
     return true;
