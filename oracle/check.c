@@ -88,13 +88,18 @@ static void rec_frame(void *ctx, uint64_t mfn);
 struct dom_restrict {
     bool full;            /* the P2M compare, I1 and the counts in full */
     bool ld_full;         /* the dirty-log compare and I3/I4 in full */
-    const uint64_t *gfns; /* else these gfns only: sorted, unique */
+    const uint64_t *gfns; /* else these gfns only: unique, in no order */
     size_t ngfns;
     /* the domain's leaf tables as the last full check found them
      * (dr_lookup()): (gfn >> 9) << 24 | table index, sorted */
     const uint64_t *l1;
     size_t nl1;
     const uint64_t *tab;  /* the tables' frames (oracle_cache.tab) */
+    struct dr_memo {      /* dr_lookup()'s last leaf table in this check */
+        uint64_t key;     /* its gfn >> 9 */
+        const uint8_t *f; /* its bytes (NULL: zeros) */
+        bool ok;
+    } *memo;              /* NULL: none kept */
 };
 
 /* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
@@ -109,16 +114,27 @@ struct dom_restrict {
 static uint64_t dr_lookup(const struct dom_restrict *x, const struct host *h,
                           const struct domain *d, uint64_t g, unsigned *order)
 {
-    uint64_t key = g >> 9;
+    uint64_t key = g >> 9, e = 0;
+    /* the gfns of a check mostly share a leaf table: the last one found
+     * (host memory does not change while a check runs) */
+    struct dr_memo *mm = x->memo;
+    if (mm && mm->ok && mm->key == key) {
+        if (mm->f)
+            memcpy(&e, mm->f + 8 * (g & 511), sizeof e);
+        *order = 0;
+        return e;
+    }
     size_t lo = 0, hi = x->nl1;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         uint64_t k = (x->l1[mid] >> 24) & 0xFFFFFFFF; /* without the slot */
         if (k == key) {
-            uint64_t m = x->tab[x->l1[mid] & 0xFFFFFF], e = 0;
+            uint64_t m = x->tab[x->l1[mid] & 0xFFFFFF];
             const uint8_t *f = m < h->nr_frames ? hostmem_frame_peek(h->mem, _mfn(m)) : NULL;
             if (f)
                 memcpy(&e, f + 8 * (g & 511), sizeof e);
+            if (mm)
+                *mm = (struct dr_memo){ key, f, true };
             *order = 0;
             return e;
         }
@@ -1344,7 +1360,7 @@ struct oracle_cache {
         domid_t id;
         uint64_t max_gfn, root;
     } dom[SIM_MAX_DOMAINS];
-    uint64_t *set;          /* the frames a restricted check re-checks */
+    uint64_t *set;          /* the frames a restricted check re-checks (unique) */
     size_t nset, capset;
     /* The per-domain half restricted to the gfns that changed (below):
      * each table's first gfn and domain slot (TAB_ALIAS: reached twice),
@@ -1369,7 +1385,7 @@ struct oracle_cache {
     struct ld_log ldl[SIM_MAX_DOMAINS];      /* compare_ld_leaves()' walks */
     uint64_t *l1;           /* leaf tables: slot << 56 | (base >> 9) << 24 | index */
     size_t nl1, capl1;
-    uint64_t *gl;           /* (slot << 56) | gfn: the gfns to re-compare */
+    uint64_t *gl;           /* the gfns to re-compare: a run per live slot */
     size_t ngl, capgl;
     /* The changed entries of the written tables, found once by
      * restrict_set() and read again by restrict_doms(). */
@@ -1379,6 +1395,38 @@ struct oracle_cache {
         uint64_t e0, e1;    /* the copy's, the table's now */
     } *td;
     size_t ntd, captd;
+    /* The restricted check's own bookkeeping, kept from check to check
+     * so that its set-up costs what changed, not the host's size:
+     *   live: the slots with a domain at the last full check (k->dom),
+ *     dptr: the slots' domains then (NULL: none);
+     *   fstamp: per frame, the fgen of the restrict_set() that listed it
+     *     (a frame is listed once without sorting k->set);
+     *   gh: gfn -> ggen, open addressing: the gfns already listed for the
+     *     domain slot restrict_doms() is filling (one bump of ggen empties
+     *     it);
+     *   l1_at/l1_n: each slot's run of k->l1 (fixed between full checks);
+     *   dr: the slots' restrictions, zero for the slots without a domain,
+ *     drm: their dr_lookup() memos;
+     *   od: restrict_doms()'s flat domain per live slot, for
+     *     restrict_commit(). */
+    uint32_t live;
+    const struct domain *dptr[SIM_MAX_DOMAINS];
+    uint32_t *fstamp;
+    uint64_t nfstamp;
+    uint32_t fgen;
+    struct gfn_stamp {
+        uint64_t g;
+        uint32_t gen;
+    } *gh;
+    size_t capgh;           /* a power of two, or 0 */
+    uint32_t ggen;
+    size_t l1_at[SIM_MAX_DOMAINS], l1_n[SIM_MAX_DOMAINS];
+    struct dom_restrict dr[SIM_MAX_DOMAINS];
+    struct dr_memo drm[SIM_MAX_DOMAINS];
+    const struct oracle_dom *od[SIM_MAX_DOMAINS];
+    uint32_t ld_diff;       /* live slots whose d->ld differs from dst[].ld */
+    uint64_t *otab;         /* restrict_save(): the tables of the last save */
+    size_t notab, capotab;
 };
 
 #define TAB_ALIAS 0xFF
@@ -1780,6 +1828,9 @@ void oracle_cache_free(struct oracle *o)
         free(o->cache->ldl[i].bm);
     }
     free(o->cache->td);
+    free(o->cache->fstamp);
+    free(o->cache->otab);
+    free(o->cache->gh);
     free(o->cache->oshr);
     free(o->cache->oxrefs);
     free(o->cache);
@@ -1855,6 +1906,8 @@ static bool tab_find(const struct oracle_cache *k, uint64_t m, size_t *at)
     return false;
 }
 
+static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i);
+
 /* The EPT levels of the recorded tables, walked from each root, with the
  * first gfn each maps and its domain slot. */
 static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
@@ -1872,23 +1925,24 @@ static void tab_levels(struct oracle_cache *k, unsigned slot, uint64_t mfn,
     k->tabdom[at] = (uint8_t)slot;
     if (level == 1)
         return;
-    static const uint8_t zero[512];
+    /* the non-zero entries (tab_next_diff() against zeros: a table holds
+     * a few among 512) */
     const uint8_t *t = k->tabsnap + at * PAGE_SIZE;
-    for (unsigned i = 0; i < PAGE_SIZE / 8; i++) {
-        if (!(i & 63) && !memcmp(t + 8 * i, zero, 512)) {
-            i += 63; /* 64 not-present entries */
-            continue;
-        }
-        if (!(i & 7) && !memcmp(t + 8 * i, zero, 64)) {
-            i += 7; /* eight not-present entries */
-            continue;
-        }
+    for (unsigned i = tab_next_diff(t, NULL, 0); i < PAGE_SIZE / 8;
+         i = tab_next_diff(t, NULL, i + 1)) {
         uint64_t e;
         memcpy(&e, t + 8 * i, sizeof e);
         if ((e & ORACLE_RWX) && !(e & 0x80))
             tab_levels(k, slot, ORACLE_EPTE_MFN(e), level - 1,
                        base + ((uint64_t)i << (9 * (level - 1))));
     }
+}
+
+/* The next slot of mask (its lowest set bit) (ctz), for the loops over the
+ * live slots: SIM_MAX_DOMAINS when none. */
+static unsigned next_slot(uint32_t mask)
+{
+    return mask ? (unsigned)__builtin_ctz(mask) : SIM_MAX_DOMAINS;
 }
 
 /* What the per-gfn compares of domain slot i read besides the gfns'
@@ -1916,33 +1970,84 @@ static void dom_state_save(struct oracle_cache *k, const struct oracle *o,
     memcpy(k->dsv, k->dnew, sizeof(k->dsv));
 }
 
-static bool doms_supported(const struct host *h)
+/* dom_state_save() after a clean restricted check: the slots are the
+ * ones the last full check saved (doms_same()), each with its flat
+ * domain (k->od: compare_impl() reports a domain without one), and the
+ * slots without a domain were zeroed then; so only the live slots'
+ * fields are written, and their log_dirty only if restrict_doms() found
+ * it changed (k->ld_diff). */
+static void dom_state_follow(struct oracle_cache *k, const struct host *h)
 {
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        if (h->domains[i] && h->domains[i]->npt)
-            return false;
-    return true;
+    for (uint32_t m = k->live; m; m &= m - 1) {
+        unsigned i = next_slot(m);
+        const struct domain *d = h->domains[i];
+        const struct oracle_dom *od = k->od[i];
+        struct dom_state *ds = &k->dst[i];
+        if (!od) { /* as dom_state_save(): never after a clean check */
+            memset(ds, 0, sizeof(*ds));
+            k->dst_set &= ~(UINT32_C(1) << i);
+            k->dsv[i] = k->dnew[i];
+            continue;
+        }
+        k->dst_set |= UINT32_C(1) << i;
+        ds->pml_on = od->pml_on;
+        ds->ioreq_write = od->ioreq_write;
+        ds->ept_raw = d->ept_raw;
+        if (k->ld_diff >> i & 1)
+            memcpy(&ds->ld, &d->ld, sizeof(d->ld));
+        k->dsv[i] = k->dnew[i];
+    }
 }
 
-/* (memset first: the keys are compared with memcmp, padding included) */
-static void dom_keys(const struct host *h, struct dom_key *dk)
+/* The domain keys of the last full check (restrict_save()), and live:
+ * the slots that have one. */
+static void dom_keys(const struct host *h, struct dom_key *dk, uint32_t *live,
+                     const struct domain **dptr)
 {
     memset(dk, 0, SIM_MAX_DOMAINS * sizeof(*dk));
+    *live = 0;
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
         const struct domain *d = h->domains[i];
+        dptr[i] = d;
         if (!d)
             continue;
         dk[i].d = d;
         dk[i].id = d->id;
         dk[i].max_gfn = d->max_gfn;
         dk[i].root = mfn_x(d->ept_root);
+        *live |= UINT32_C(1) << i;
     }
+}
+
+/* May a check be restricted as far as the domains go: the same domains
+ * in the same slots with the same id, size and root as at the last full
+ * check, none with NPT (restricted checks read EPT entries)?  Compared
+ * in place, field by field (building the keys and a memcmp() of the
+ * array was a tenth of the restricted check's set-up). */
+static bool doms_same(const struct oracle_cache *k, const struct host *h)
+{
+    /* the slots' domains (k->dptr: k->dom[].d in a row), then the live
+     * slots' fields */
+    if (memcmp(h->domains, k->dptr, sizeof(k->dptr)))
+        return false;
+    for (uint32_t m = k->live; m; m &= m - 1) {
+        unsigned i = next_slot(m);
+        const struct domain *d = h->domains[i];
+        const struct dom_key *x = &k->dom[i];
+        if (d->npt || d->id != x->id || d->max_gfn != x->max_gfn ||
+            mfn_x(d->ept_root) != x->root)
+            return false;
+    }
+    return true;
 }
 
 /* After a full check: the state the next restricted one starts from. */
 static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
                           const struct host *h)
 {
+    /* The last save's table levels may stand (below) if it completed and
+     * the domains and their roots are the same. */
+    bool was_ok = k->fsh_ok && doms_same(k, h);
     k->fsh_ok = false;
     if (k->nfsh != h->nr_frames) {
         free(k->fsh);
@@ -1952,7 +2057,19 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
             return;
     }
     memcpy(k->fsh, h->frames, h->nr_frames * sizeof(*k->fsh));
-    dom_keys(h, k->dom);
+    dom_keys(h, k->dom, &k->live, k->dptr);
+    /* the restricted checks' stamps: one per frame, all "not listed" */
+    if (k->nfstamp != h->nr_frames) {
+        free(k->fstamp);
+        k->fstamp = calloc(h->nr_frames ? h->nr_frames : 1, sizeof(*k->fstamp));
+        k->nfstamp = k->fstamp ? h->nr_frames : 0;
+        k->fgen = 0;
+        if (!k->fstamp)
+            return;
+    }
+    /* the dead slots' restrictions stay zero until the next full check
+     * (a restricted check needs the same domains: doms_same()) */
+    memset(k->dr, 0, sizeof(k->dr));
     /* tables: sorted, unique, copied, levelled */
     if (k->ntab)
         sort_u64(k->tab, k->ntab);
@@ -1961,19 +2078,29 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         if (!o || k->tab[o - 1] != k->tab[i])
             k->tab[o++] = k->tab[i];
     k->ntab = o;
-    uint8_t *lv = realloc(k->tablvl, o ? o : 1);
-    if (!lv)
-        return;
-    k->tablvl = lv;
-    memset(lv, 0, o);
-    uint8_t *td = realloc(k->tabdom, o ? o : 1);
-    if (!td)
-        return;
-    k->tabdom = td;
-    uint64_t *tb = realloc(k->tabbase, (o ? o : 1) * sizeof(*tb));
-    if (!tb)
-        return;
-    k->tabbase = tb;
+    /* The same tables as the last save (k->otab), mostly: then tablvl,
+     * tabdom, tabbase and the l1 index are the last ones, a function of
+     * the roots and the copies' contents; they are recomputed below only
+     * if a table that is not a leaf table now differs from its copy. */
+    bool same_tabs = was_ok && o == k->notab && !memcmp(k->tab, k->otab, o * sizeof(*k->tab));
+    if (!same_tabs) {
+        if (!grow(&k->otab, &k->capotab, o))
+            return;
+        memcpy(k->otab, k->tab, o * sizeof(*k->tab));
+        k->notab = o;
+        uint8_t *lv = realloc(k->tablvl, o ? o : 1);
+        if (!lv)
+            return;
+        k->tablvl = lv;
+        uint8_t *td = realloc(k->tabdom, o ? o : 1);
+        if (!td)
+            return;
+        k->tabdom = td;
+        uint64_t *tb = realloc(k->tabbase, (o ? o : 1) * sizeof(*tb));
+        if (!tb)
+            return;
+        k->tabbase = tb;
+    }
     if (k->nm2psh != h->nr_frames) {
         free(k->m2psh);
         k->m2psh = malloc((h->nr_frames ? h->nr_frames : 1) * sizeof(*k->m2psh));
@@ -2005,14 +2132,29 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         k->tabsnap = x;
         k->capsnap = o * PAGE_SIZE;
     }
+    bool relevel = !same_tabs;
     for (size_t i = 0; i < o; i++) {
         const uint8_t *f = k->tab[i] < h->nr_frames
                                ? hostmem_frame_peek(h->mem, _mfn(k->tab[i])) : NULL;
+        uint8_t *c = k->tabsnap + i * PAGE_SIZE;
+        /* a copy equal to its table stays (a compare reads what a copy
+         * writes, and a save mostly finds a table or two changed) */
+        if (same_tabs && (f ? !memcmp(c, f, PAGE_SIZE)
+                            : tab_next_diff(c, NULL, 0) == PAGE_SIZE / 8))
+            continue;
+        if (k->tablvl[i] != 1)
+            relevel = true; /* not a leaf table (or not reached) */
         if (f)
-            memcpy(k->tabsnap + i * PAGE_SIZE, f, PAGE_SIZE);
+            memcpy(c, f, PAGE_SIZE);
         else
-            memset(k->tabsnap + i * PAGE_SIZE, 0, PAGE_SIZE);
+            memset(c, 0, PAGE_SIZE);
     }
+    if (!relevel) {
+        dom_state_save(k, orc, h);
+        k->fsh_ok = true;
+        return;
+    }
+    memset(k->tablvl, 0, o);
     for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
         if (h->domains[i])
             tab_levels(k, i, mfn_x(h->domains[i]->ept_root), 4, 0);
@@ -2030,44 +2172,73 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
     }
     if (k->nl1)
         sort_u64(k->l1, k->nl1);
+    /* each slot's leaf tables: one run of k->l1 (keys sort by slot) */
+    memset(k->l1_at, 0, sizeof(k->l1_at));
+    memset(k->l1_n, 0, sizeof(k->l1_n));
+    for (size_t i = 0; i < k->nl1;) {
+        unsigned slot = (unsigned)(k->l1[i] >> 56);
+        size_t j = i;
+        while (j < k->nl1 && k->l1[j] >> 56 == slot)
+            j++;
+        k->l1_at[slot] = i;
+        k->l1_n[slot] = j - i;
+        i = j;
+    }
     dom_state_save(k, orc, h);
     k->fsh_ok = true;
 }
 
 /* The first entry at or after i where a table's copy old and its bytes
- * cur (NULL: zeros) differ, PAGE_SIZE / 8 if none; 64 bytes at a time (a
- * written table mostly differs in an entry or two). */
+ * cur (NULL: zeros) differ, PAGE_SIZE / 8 if none.  A written table mostly
+ * differs in an entry or two, so the search narrows down: the entries up
+ * to the next group of 8 one by one, the groups (64 bytes) up to the next
+ * block of 64 entries with a memcmp() each, then the whole rest in one
+ * memcmp() (after the last difference, the common case, the search ends
+ * there), and only when it differs (or from entry 0) the blocks (512
+ * bytes), the groups in the block and the entries in the group.  (Blocks from the start and
+ * entries one by one inside a block that differs cost a third more: the
+ * scan of up to 64 entries was half of it.) */
 static unsigned tab_next_diff(const uint8_t *old, const uint8_t *cur, unsigned i)
 {
-    /* the rest of i's block of 64 entries (512 bytes) in one memcmp(),
-     * entry by entry only inside a block that differs: an unchanged table
-     * is eight calls, and the search after a difference one more (a call
-     * per 64 bytes was a tenth of the restricted check) */
-    static const uint8_t zero[512];
-    while (i < PAGE_SIZE / 8) {
-        unsigned end = (i | 63) + 1;
-        if (!memcmp(old + 8 * i, cur ? cur + 8 * i : zero, 8 * (end - i))) {
-            i = end;
-            continue;
-        }
-        for (; i < end; i++) {
-            uint64_t a, b = 0;
-            memcpy(&a, old + 8 * i, 8);
-            if (cur)
-                memcpy(&b, cur + 8 * i, 8);
-            if (a != b)
-                return i;
-        }
-    }
-    return PAGE_SIZE / 8;
+    static const uint8_t zero[PAGE_SIZE];
+    const unsigned n = PAGE_SIZE / 8;
+    if (!cur)
+        cur = zero;
+    for (; i < n && (i & 7); i++)
+        if (memcmp(old + 8 * i, cur + 8 * i, 8))
+            return i;
+    for (; i < n && (i & 63); i += 8)
+        if (memcmp(old + 8 * i, cur + 8 * i, 64))
+            goto group;
+    if (i >= n || (i && !memcmp(old + 8 * i, cur + 8 * i, 8 * (n - i))))
+        return n;
+    /* i is a block's first entry; from entry 0 (a table's first
+     * difference is mostly in its first block) the blocks are searched
+     * without the compare of the rest, else a difference follows */
+    while (!memcmp(old + 8 * i, cur + 8 * i, 512))
+        if ((i += 64) >= n)
+            return n;
+    while (!memcmp(old + 8 * i, cur + 8 * i, 64))
+        i += 8;
+group: /* the group of 8 at i differs */
+    while (!memcmp(old + 8 * i, cur + 8 * i, 8))
+        i++;
+    return i;
 }
 
+/* Lists frame m once in k->set: a frame this check listed already has
+ * this check's stamp (k->fgen).  The set is unsorted: what reads it
+ * (compare_impl()'s and inv_impl()'s frame passes, the S5 and I4/I6
+ * count corrections, restrict_commit()) treats each frame on its own, and
+ * a restricted check's reports are only counted, so their order is no
+ * matter (the full check that follows a report has its own order). */
 static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
 {
-    if (m >= nr)
+    if (m >= nr || k->fstamp[m] == k->fgen)
         return true;
-    if (!grow(&k->set, &k->capset, k->nset + 1))
+    if (k->nset == k->capset && !grow(&k->set, &k->capset, k->nset + 1))
         return false;
+    k->fstamp[m] = k->fgen;
     k->set[k->nset++] = m;
     return true;
 }
@@ -2081,13 +2252,14 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
     k->nset = 0;
     k->ntd = 0;
     if (!k->fsh_ok || k->nfsh != nr || k->noshr != nr || o->nr_frames != nr ||
-        nwritten == SIZE_MAX || nmeta == SIZE_MAX || o->mark_n == SIZE_MAX ||
-        !doms_supported(h))
+        k->nfstamp != nr || nwritten == SIZE_MAX || nmeta == SIZE_MAX ||
+        o->mark_n == SIZE_MAX || !doms_same(k, h))
         return false;
-    struct dom_key dk[SIM_MAX_DOMAINS];
-    dom_keys(h, dk);
-    if (memcmp(dk, k->dom, sizeof dk))
-        return false;
+    /* a new stamp: no frame listed yet (all stamps cleared once in 2^32) */
+    if (++k->fgen == 0) {
+        memset(k->fstamp, 0, nr * sizeof(*k->fstamp));
+        k->fgen = 1;
+    }
     for (size_t i = 0; i < nmeta; i++)
         if (!set_add(k, meta[i], nr))
             return false;
@@ -2143,20 +2315,13 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             }
         }
     }
-    if (k->nset)
-        sort_u64(k->set, k->nset);
-    size_t u = 0;
-    for (size_t i = 0; i < k->nset; i++)
-        if (!u || k->set[u - 1] != k->set[i])
-            k->set[u++] = k->set[i];
-    k->nset = u;
     return true;
 }
 
 /* After a clean restricted check: the saved state follows. */
 static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
-                            const struct host *h, const struct inv_counts *cnt,
-                            const uint64_t *written, size_t nwritten)
+                            const struct host *h, const uint64_t *written,
+                            size_t nwritten)
 {
     for (size_t i = 0; i < k->nset; i++) {
         k->fsh[k->set[i]] = h->frames[k->set[i]];
@@ -2164,8 +2329,8 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
         k->oshr[k->set[i]] = o->shr_handle && o->shr_handle[k->set[i]];
         k->oxrefs[k->set[i]] = o->xrefs[k->set[i]];
     }
-    dom_state_save(k, o, h);
-    k->cnt = *cnt;
+    dom_state_follow(k, h);
+    /* (k->cnt was brought up to date in place by check_restricted()) */
     /* The copies of the written tables follow their bytes: restrict_set()
      * listed every entry where a copy and its table differ (k->td), and
      * the rest are equal, so writing those entries makes each copy equal
@@ -2199,11 +2364,47 @@ static bool gfns_marked(const struct oracle *o)
     return false;
 }
 
-static bool gl_add(struct oracle_cache *k, unsigned slot, uint64_t g)
+/* Room in k->gh for the n gfns of one slot at most half full: a power of
+ * two, grown (zeroed: every stamp older than ggen) when too small. */
+static bool gh_room(struct oracle_cache *k, size_t n)
 {
+    if (2 * n <= k->capgh)
+        return true;
+    size_t c = k->capgh ? k->capgh : 64;
+    while (c < 2 * n)
+        c *= 2;
+    struct gfn_stamp *x = calloc(c, sizeof(*x));
+    if (!x)
+        return false;
+    free(k->gh);
+    k->gh = x;
+    k->capgh = c;
+    k->ggen = 0;
+    return true;
+}
+
+/* Lists gfn g for the slot being filled (k->ggen) once: a gfn already in
+ * k->gh with this stamp was listed.  Linear probing; gh_room() keeps the
+ * table at most half full.  (Sorting the list and dropping duplicates
+ * was a twentieth of the restricted check; the gfns' order is no matter,
+ * see set_add().) */
+static bool gl_add(struct oracle_cache *k, uint64_t g)
+{
+    size_t mask = k->capgh - 1;
+    for (size_t i = (size_t)((g * 0x9E3779B97F4A7C15ULL) >> 32) & mask;;
+         i = (i + 1) & mask) {
+        struct gfn_stamp *e = &k->gh[i];
+        if (e->gen != k->ggen) {
+            e->g = g;
+            e->gen = k->ggen;
+            break;
+        }
+        if (e->g == g)
+            return true;
+    }
     if (!grow(&k->gl, &k->capgl, k->ngl + 1))
         return false;
-    k->gl[k->ngl++] = (uint64_t)slot << 56 | g;
+    k->gl[k->ngl++] = g;
     return true;
 }
 
@@ -2216,9 +2417,10 @@ static bool gl_add(struct oracle_cache *k, unsigned slot, uint64_t g)
  * domain, they run on: the gfns under table entries that changed (level-1
  * entries of written tables, diffed against the copies), the gfns the
  * oracle wrote (od->gmark), and for each frame of the per-frame set the
- * gfn its M2P named at the last check -- a clean check proved that a RAM
- * gfn's frame has the gfn as M2P, so no other unchanged gfn reads that
- * frame.  The counts (RAM and ioreq_server gfns) are the last ones plus
+ * gfn its M2P named at the last check, in the domain that owned it then
+ * (and in any domain with raw entries) -- a clean check proved that a RAM
+ * gfn's frame is its domain's and has the gfn as M2P, so no other
+ * unchanged gfn reads that frame.  The counts (RAM and ioreq_server gfns) are the last ones plus
  * the marked gfns' differences; the table count stays (no pointer
  * changed: restrict_set()).  A domain runs in full when a 2 MiB leaf
  * changed, the oracle rewrote gfns wholesale or a dom_state field
@@ -2235,7 +2437,17 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
 {
     bool skip = o->chk_skip_gfns, ld_any = false;
     k->ngl = 0;
-    memset(dr, 0, SIM_MAX_DOMAINS * sizeof(*dr));
+    k->ld_diff = 0;
+    /* the live slots afresh (the others are zero since restrict_save():
+     * compare_impl() and inv_impl() read only the slots with a domain),
+     * each with its run of leaf tables */
+    for (uint32_t m = k->live; m; m &= m - 1) {
+        unsigned i = next_slot(m);
+        k->drm[i].ok = false;
+        dr[i] = (struct dom_restrict){ .l1 = k->nl1 ? k->l1 + k->l1_at[i] : NULL,
+                                       .nl1 = k->l1_n[i], .tab = k->tab,
+                                       .memo = &k->drm[i] };
+    }
     for (size_t w = 0; w < nwritten; w++) {
         size_t at;
         if (!tab_find(k, written[w], &at)) {
@@ -2245,18 +2457,19 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         if (k->tabdom[at] >= SIM_MAX_DOMAINS)
             return false;
     }
-    /* the written tables' changed entries, as restrict_set() found them */
+    /* the written tables' changed entries, as restrict_set() found them:
+     * a 2 MiB leaf changed (its domain in full); the level-1 entries'
+     * gfns are listed per slot below */
+    size_t nleaf = 0;
     for (size_t j = 0; j < k->ntd; j++) {
         size_t at = k->td[j].at;
-        unsigned i = k->td[j].i, lvl = k->tablvl[at], slot = k->tabdom[at];
+        unsigned lvl = k->tablvl[at], slot = k->tabdom[at];
         uint64_t e0 = k->td[j].e0, e1 = k->td[j].e1;
-        if (lvl == 1) {
-            if (!skip && !gl_add(k, slot, k->tabbase[at] + i))
-                return false;
-        } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
-                   ((e1 & ORACLE_RWX) && (e1 & EPTE_SP))) {
+        if (lvl == 1)
+            nleaf++;
+        else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
+                 ((e1 & ORACLE_RWX) && (e1 & EPTE_SP)))
             dr[slot].full = true;
-        }
     }
     /* A re-checked frame that is (or was) shared may be named by any
      * number of gfns, which its M2P does not tell: every domain in full. */
@@ -2266,63 +2479,72 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         shared = k->m2psh[m] == SHARED_M2P_ENTRY || h->m2p[m] == SHARED_M2P_ENTRY ||
                  o->m2p[m] == SHARED_M2P_ENTRY;
     }
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    /* each live slot's gfns: one run of k->gl (offsets first: gl may
+     * move while it grows) */
+    size_t at[SIM_MAX_DOMAINS];
+    for (uint32_t mk = k->live; mk; mk &= mk - 1) {
+        unsigned i = next_slot(mk);
         const struct domain *d = h->domains[i];
-        if (!d)
-            continue;
         const struct oracle_dom *od = oracle_dom_find(o, d->id);
         const struct dom_state *ds = &k->dst[i];
+        k->od[i] = od;
+        at[i] = k->ngl;
         if (shared)
             dr[i].full = true;
         if (!od || od->gmark_all || d->npt || od->pml_on != ds->pml_on ||
             od->ioreq_write != ds->ioreq_write || d->ept_raw != ds->ept_raw)
             dr[i].full = dr[i].ld_full = true;
-        if (ld_any || memcmp(&d->ld, &ds->ld, sizeof(d->ld)))
+        if (ld_any || memcmp(&d->ld, &ds->ld, sizeof(d->ld))) {
             dr[i].ld_full = true;
-        for (size_t j = 0; od && !od->gmark_all && j < od->gmark_n; j++) {
+            k->ld_diff |= UINT32_C(1) << i;
+        }
+        size_t ng = od && !od->gmark_all ? od->gmark_n : 0;
+        if (!gh_room(k, nleaf + ng + k->nset))
+            return false;
+        if (++k->ggen == 0) { /* once in 2^32: every stamp cleared */
+            memset(k->gh, 0, k->capgh * sizeof(*k->gh));
+            k->ggen = 1;
+        }
+        for (size_t j = 0; !skip && nleaf && j < k->ntd; j++) {
+            size_t t = k->td[j].at;
+            if (k->tablvl[t] == 1 && k->tabdom[t] == i &&
+                !gl_add(k, k->tabbase[t] + k->td[j].i))
+                return false;
+        }
+        for (size_t j = 0; j < ng; j++) {
             const struct oracle_gmark *gm = &od->gmark[j];
-            if (!skip && !gl_add(k, i, gm->g))
+            if (!skip && !gl_add(k, gm->g))
                 return false;
             if (oracle_test_dirty(od, gm->g) != gm->dirty)
                 dr[i].ld_full = true;
         }
+        /* The gfn each re-checked frame's M2P named, in the domain that
+         * owned the frame then (k->fsh) and in a domain with raw entries.
+         * A gfn's compares read a frame's metadata and M2P only through
+         * a RAM leaf (gfn_frame(): the model's type; inv_leaf(): the
+         * sim's); for a gfn that is not raw the last clean check proved
+         * both types equal, the mfns equal (compare_gfn()) and the frame
+         * the domain's (gfn_frame(): owner == d, or dom_cow when shared,
+         * which runs every domain in full above).  So in another domain
+         * without raw entries no gfn whose own entries are unchanged
+         * (the changed ones are listed above) reads the frame.  A raw gfn
+         * is not compared, only I1 (m2p[mfn] == gfn: the same gfn) holds
+         * for it, whoever owns the frame. */
+        bool any_owner = !od || d->ept_raw || od->raw || od->nraw_hi;
         for (size_t j = 0; j < k->nset; j++) {
-            uint64_t g = k->m2psh[k->set[j]];
+            uint64_t m = k->set[j], g = k->m2psh[m];
             if (g != INVALID_M2P_ENTRY && g != SHARED_M2P_ENTRY &&
-                g <= ORACLE_EPT_GFN_MASK && !gl_add(k, i, g))
+                g <= ORACLE_EPT_GFN_MASK && (any_owner || k->fsh[m].owner == d->id) &&
+                !gl_add(k, g))
                 return false;
         }
     }
-    if (k->ngl)
-        sort_u64(k->gl, k->ngl);
-    size_t u = 0;
-    for (size_t i = 0; i < k->ngl; i++)
-        if (!u || k->gl[u - 1] != k->gl[i])
-            k->gl[u++] = k->gl[i];
-    k->ngl = u;
-    /* the keys sort by slot: each domain's gfns are one run, rewritten in
-     * place to bare gfns */
-    for (size_t i = 0; i < k->ngl;) {
-        unsigned slot = (unsigned)(k->gl[i] >> 56);
-        size_t j = i;
-        for (; j < k->ngl && k->gl[j] >> 56 == slot; j++)
-            k->gl[j] &= (UINT64_C(1) << 56) - 1;
-        dr[slot].gfns = k->gl + i;
-        dr[slot].ngfns = j - i;
-        i = j;
+    for (uint32_t mk = k->live; mk; mk &= mk - 1) {
+        unsigned i = next_slot(mk);
+        size_t end = mk & (mk - 1) ? at[next_slot(mk & (mk - 1))] : k->ngl;
+        dr[i].gfns = end > at[i] ? k->gl + at[i] : NULL;
+        dr[i].ngfns = end - at[i];
     }
-    /* each slot's leaf tables: one run of k->l1, keys without the slot */
-    for (size_t i = 0; i < k->nl1;) {
-        unsigned slot = (unsigned)(k->l1[i] >> 56);
-        size_t j = i;
-        while (j < k->nl1 && k->l1[j] >> 56 == slot)
-            j++;
-        dr[slot].l1 = k->l1 + i;
-        dr[slot].nl1 = j - i;
-        i = j;
-    }
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        dr[i].tab = k->tab;
     return true;
 }
 
@@ -2332,11 +2554,15 @@ static bool check_restricted(struct oracle *o, const struct host *h,
                              struct oracle_cache *k, const uint64_t *written,
                              size_t nwritten, const uint64_t *meta, size_t nmeta)
 {
-    struct dom_restrict dr[SIM_MAX_DOMAINS];
+    struct dom_restrict *dr = k->dr;
     if (!restrict_set(k, o, h, written, nwritten, meta, nmeta) ||
         !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
-    struct inv_counts cnt = k->cnt;
+    /* I4/I6: the counts of the last check in place, without the
+     * re-checked frames' old shares (inv_impl() adds the new ones).  If
+     * this check fails, the full check that follows recounts k->cnt from
+     * zero (a copy to work on was a tenth of the set-up). */
+    struct inv_counts *cnt = &k->cnt;
     for (size_t i = 0; i < k->nset; i++) {
         const struct page_info *pg = &k->fsh[k->set[i]];
         if (pg->use != PGU_P2M && pg->use != PGU_LOGDIRTY)
@@ -2345,9 +2571,9 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         if (slot >= SIM_MAX_DOMAINS)
             continue;
         if (pg->use == PGU_P2M)
-            cnt.p2m_frames[slot]--;
+            cnt->p2m_frames[slot]--;
         else
-            cnt.ld_frames[slot]--;
+            cnt->ld_frames[slot]--;
     }
     struct hash_sink hs = { NULL, NULL, HASH_INIT };
     /* The watch set stays (the tables and dirty-log frames skipped here
@@ -2365,12 +2591,12 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         }
     unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
                               k->dnew, shr_tot);
-    n += inv_impl(h, hash_report, &hs, k->set, k->nset, &cnt, dr, k->dsv, k->dnew);
+    n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew);
     cur_rec = NULL;
     watch_finish(k);
     if (n || k->oom)
         return false;
-    restrict_commit(k, o, h, &cnt, written, nwritten);
+    restrict_commit(k, o, h, written, nwritten);
     k->shr_tot[0] = shr_tot[0];
     k->shr_tot[1] = shr_tot[1];
     return true;
