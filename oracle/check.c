@@ -217,6 +217,25 @@ static void leaf_log_add(struct leaf_log *l, uint64_t gfn, uint64_t e, unsigned 
 
 static struct leaf_log *leaf_log_of(unsigned slot);
 
+/* Binary search of a log (ascending gfn) for gfn: true and its entry in
+ * *e when it is there. */
+static bool leaf_log_find(const struct leaf_log *l, uint64_t gfn, uint64_t *e)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (l->v[mid].gfn == gfn) {
+            *e = l->v[mid].e;
+            return true;
+        }
+        if (l->v[mid].gfn < gfn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 struct p2m_view {
     struct leaf_log *log;        /* NULL: the leaves are not logged */
     struct oracle_reporter *r;
@@ -1029,35 +1048,15 @@ static uint64_t i2_lookup(const struct host *h, const struct domain *d, unsigned
 {
     unsigned order;
     const struct leaf_log *lg = leaf_log_of(slot);
+    uint64_t e;
     if (x) {
         /* gfn among those compare_p2m_gfns() looked up: that entry */
-        if (lg && lg->ok && lg->only_gfns) {
-            size_t lo = 0, hi = lg->n;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (lg->v[mid].gfn == gfn)
-                    return lg->v[mid].e;
-                if (lg->v[mid].gfn < gfn)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-        }
+        if (lg && lg->ok && lg->only_gfns && leaf_log_find(lg, gfn, &e))
+            return e;
         return dr_lookup(x, h, d, gfn, &order);
     }
-    if (lg && lg->ok && !lg->only_gfns && !lg->bad && gfn <= ORACLE_EPT_GFN_MASK) {
-        size_t lo = 0, hi = lg->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (lg->v[mid].gfn == gfn)
-                return lg->v[mid].e;
-            if (lg->v[mid].gfn < gfn)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        return 0;
-    }
+    if (lg && lg->ok && !lg->only_gfns && !lg->bad && gfn <= ORACLE_EPT_GFN_MASK)
+        return leaf_log_find(lg, gfn, &e) ? e : 0;
     return oracle_ept_lookup(h, d->ept_root, gfn);
 }
 

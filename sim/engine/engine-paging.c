@@ -16,27 +16,8 @@
  * every paging step formats one. */
 static void gfn_arg(char *buf, size_t n, gfn_t gfn)
 {
-    char t[32] = "gfn=", *o = t + 4;
-    uint64_t v = gfn_x(gfn);
-    if (!v) {
-        *o++ = '0';
-    } else {
-        char h[16];
-        unsigned k = 0;
-        for (; v; v >>= 4)
-            h[k++] = "0123456789abcdef"[v & 15];
-        *o++ = '0';
-        *o++ = 'x';
-        while (k)
-            *o++ = h[--k];
-    }
-    size_t len = (size_t)(o - t);
-    if (!n)
-        return;
-    if (len >= n)
-        len = n - 1;
-    memcpy(buf, t, len);
-    buf[len] = 0;
+    char t[32];
+    put_finish(buf, n, t, put_hex(put_str(t, "gfn="), gfn_x(gfn)));
 }
 
 /* The P2M type of gfn as the domain coverage names it ("out_of_range"
@@ -140,13 +121,7 @@ static void req_text(const struct vm_event_req *r, char *buf, size_t n)
     o = put_hex(put_str(o, " flags="), r->flags);
     o = put_int(put_str(o, " vcpu="),
                 r->vcpu_id == VM_EVENT_NO_VCPU ? -1 : (int)r->vcpu_id);
-    size_t len = (size_t)(o - t);
-    if (!n)
-        return;
-    if (len >= n)
-        len = n - 1;
-    memcpy(buf, t, len);
-    buf[len] = 0;
+    put_finish(buf, n, t, o);
 }
 
 int eng_get_request(struct engine *e, struct domain *d, struct vm_event_req *out)

@@ -63,4 +63,17 @@ static inline char *put_str(char *o, const char *s)
     return o + n;
 }
 
+/* The end of an snprintf(buf, n, ...) whose text was built in t up to o:
+ * copy what fits in n bytes (less one) and terminate; nothing when n is 0. */
+static inline void put_finish(char *buf, size_t n, const char *t, const char *o)
+{
+    size_t len = (size_t)(o - t);
+    if (!n)
+        return;
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, t, len);
+    buf[len] = 0;
+}
+
 #endif /* PAGESIM_ENGINE_FMT_H */
