@@ -1069,9 +1069,9 @@ int oracle_op_logdirty_enable_heap(struct oracle *o, domid_t d,
         return -EINVAL;
     /* Refused while p2m_ioreq_server entries exist (ioreq.entry_count). */
     for (uint64_t ci = 0; ci < od->nchunks; ci++)
-        for (uint64_t i = 0, n = chunk_gfns(od, ci); od->chunks[ci] && i < n; i++)
-            if (od->chunks[ci]->type[i] == p2m_ioreq_server)
-                return -EBUSY;
+        if (od->chunks[ci] && /* one byte per type, as retype_all() */
+            memchr(od->chunks[ci]->type, p2m_ioreq_server, chunk_gfns(od, ci)))
+            return -EBUSY;
     /* Pre-2007: the bitmap is allocated first; without memory the domain
      * stays out of log-dirty mode.  The allocation is the next attempt. */
     if (od->ld_bitmap && h &&

@@ -44,6 +44,7 @@
 /* The 40-bit mfn field of an entry, and its all-ones value. */
 #define EPTE_MFN_BITS 40
 #define EPTE_MFN_FIELD_MAX ((1ULL << EPTE_MFN_BITS) - 1)
+#define EPTE_MFN_BITS_MASK (EPTE_MFN_FIELD_MAX << PAGE_SHIFT)
 #define EPT_RWX (EPT_R | EPT_W | EPT_X)
 
 /* P2M_INVALID_MFN_TYPES (asm/p2m.h): valid types that need no frame. */
@@ -586,6 +587,10 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
     const uint8_t *f = hostmem_frame_peek(d->host->mem, table);
     if (!f)
         return;
+    uint8_t *w = NULL; /* f, once a store to the table is logged */
+    /* the last access value's leaf bits without the mfn (ca: none yet) */
+    p2m_access_t ca = (p2m_access_t)-1;
+    uint64_t cf = 0;
     static const uint8_t zero[512];
     /* Zero runs of 64 entries first (one library memcmp() of 512 bytes:
      * most of a sparse table), then of 8 (inlined), then the entries. */
@@ -608,9 +613,32 @@ static void ept_retype_table(struct domain *d, mfn_t table, int level,
                     continue; /* a large leaf in a domain with raw entries */
                 if (!ept_entry_valid(e) || ept_leaf_type(e) != ot)
                     continue;
-                ept_write(d, table, i,
-                          ept_make_leaf_at(d, ept_leaf_mfn(e), nt, ept_leaf_access(e),
-                                           level));
+                /* ept_make_leaf_at() of a RAM frame is its bits for
+                 * (nt, access, level) with the frame's mfn in 51:12 (only
+                 * mmio_direct's EMT and the entry-or-0 choice read the
+                 * mfn beyond that): those bits once per access value met
+                 * in this table. */
+                mfn_t m = ept_leaf_mfn(e);
+                p2m_access_t a = ept_leaf_access(e);
+                uint64_t ne;
+                if (nt != p2m_mmio_direct && hostmem_mfn_valid(d->host->nr_frames, m)) {
+                    if (a != ca) {
+                        ca = a;
+                        cf = ept_make_leaf_at(d, m, nt, a, level) & ~EPTE_MFN_BITS_MASK;
+                    }
+                    ne = cf | (mfn_x(m) & EPTE_MFN_FIELD_MAX) << PAGE_SHIFT;
+                } else
+                    ne = ept_make_leaf_at(d, m, nt, a, level);
+                if (ne == e)
+                    continue; /* what ept_write() would store: no change */
+                /* ept_write() in place: hostmem_frame() of the backed
+                 * table is f itself and logs the table written once, as
+                 * hostmem_write64() does at its first changing store
+                 * (same change log, same order; a store per entry through
+                 * hostmem_write64() cost three times the retype itself). */
+                if (!w)
+                    w = hostmem_frame(d->host->mem, table);
+                memcpy(w + 8 * i, &ne, sizeof ne);
             }
         }
     }
