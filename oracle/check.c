@@ -2242,6 +2242,38 @@ static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
     return true;
 }
 
+/*
+ * A leaf entry e0 -> e1 of the table at k->tab[at] whose frame the
+ * per-frame half need not re-check: in an EPT domain, both entries of
+ * type ram_rw or ram_logdirty (a log-dirty toggle's or CLEAN's global
+ * retype, p2m_change_entry_type_global(), or a logged write's
+ * p2m_change_type_one()) naming the same frame.  The per-frame half of
+ * frame m reads the frame's page_info, M2P entry, references, orphan and
+ * sharing state (compare_frame_refs(), compare_shared_frame(),
+ * inv_frame()), none of them in the entry, and the entry itself only in
+ * I2, through the leaf at m2p[m] in the owner's P2M: that it is RAM
+ * (p2m_is_ram(), both types are) and names m (the same mfn field, which
+ * oracle_epte_decode() reads the same for either type).  So the frame's
+ * reports are the last clean check's, unless the frame changed otherwise,
+ * which its own marks (the sim's meta log, the oracle's mark_mfn(), a
+ * write to a shared frame) put in the set anyway.  The entry's gfn is
+ * still listed for the per-gfn half (restrict_doms(): k->td), where the
+ * type, permissions, owner and I1 are compared.  A domain with raw entries
+ * or NPT tables is left to the general rule.
+ */
+static bool leaf_retype_keeps_frame(const struct oracle_cache *k, const struct host *h,
+                                    size_t at, uint64_t e0, uint64_t e1)
+{
+    unsigned slot = k->tabdom[at];
+    const struct domain *d = slot < SIM_MAX_DOMAINS ? h->domains[slot] : NULL;
+    if (!d || d->npt || d->ept_raw || ORACLE_EPTE_MFN(e0) != ORACLE_EPTE_MFN(e1))
+        return false;
+    unsigned t0 = (unsigned)((e0 & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    unsigned t1 = (unsigned)((e1 & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    return (t0 == p2m_ram_rw || t0 == p2m_ram_logdirty) &&
+           (t1 == p2m_ram_rw || t1 == p2m_ram_logdirty);
+}
+
 /* The frames a restricted check must see; false: it cannot be restricted. */
 static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
                          const struct host *h, const uint64_t *written,
@@ -2297,6 +2329,8 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
                 k->captd = cap;
             }
             k->td[k->ntd++] = (struct tab_diff){ at, i, e[0], e[1] };
+            if (lvl == 1 && leaf_retype_keeps_frame(k, h, at, e[0], e[1]))
+                continue; /* its frame's checks are unchanged */
             for (unsigned j = 0; j < 2; j++) {
                 uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
                 if (lvl == 1) {
