@@ -2242,10 +2242,45 @@ static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
     return true;
 }
 
+/* Entry i of table at (level lvl) differs: e0 in its copy, e1 now.
+ * Lists the change (k->td) and the frames it names; false: the check
+ * cannot be restricted. */
+static bool td_add(struct oracle_cache *k, size_t at, unsigned lvl, unsigned i,
+                   uint64_t e0, uint64_t e1, uint64_t nr)
+{
+    if (k->ntd == k->captd) {
+        size_t cap = k->captd ? 2 * k->captd : 64;
+        struct tab_diff *x = realloc(k->td, cap * sizeof(*x));
+        if (!x)
+            return false;
+        k->td = x;
+        k->captd = cap;
+    }
+    k->td[k->ntd++] = (struct tab_diff){ at, i, e0, e1 };
+    uint64_t e[2] = { e0, e1 };
+    for (unsigned j = 0; j < 2; j++) {
+        uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
+        if (lvl == 1) {
+            /* a leaf, present or not: its frame changed hands */
+            if (!set_add(k, mfn, nr))
+                return false;
+        } else if (e[j] & ORACLE_RWX) {
+            /* a pointer, or a leaf too large to list */
+            if (!(e[j] & 0x80) || lvl > 2)
+                return false;
+            for (uint64_t f = mfn; f < mfn + 512; f++)
+                if (!set_add(k, f, nr))
+                    return false;
+        }
+    }
+    return true;
+}
+
 /* The frames a restricted check must see; false: it cannot be restricted. */
 static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
                          const struct host *h, const uint64_t *written,
-                         size_t nwritten, const uint64_t *meta, size_t nmeta)
+                         size_t nwritten, const uint64_t *wlines,
+                         const uint64_t *meta, size_t nmeta)
 {
     uint64_t nr = h->nr_frames;
     k->nset = 0;
@@ -2280,38 +2315,35 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             return false;
         const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
         const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
+        uint64_t lines = wlines ? wlines[w] : ~UINT64_C(0);
+        if (cur && ~lines) {
+            /* Only the lines host memory saw written may differ: the
+             * copy equals the table as of the last check (restrict_save()
+             * or restrict_commit()) and every write since is in the log
+             * (hostmem_written_lines()).  A sim EPT write is an entry or
+             * two: a line or two of 64, each compared word by word. */
+            for (; lines; lines &= lines - 1) {
+                unsigned l = (unsigned)__builtin_ctzll(lines);
+                for (unsigned i = 8 * l; i < 8 * l + 8; i++) {
+                    uint64_t e0, e1;
+                    memcpy(&e0, old + 8 * i, 8);
+                    memcpy(&e1, cur + 8 * i, 8);
+                    if (e0 != e1 && !td_add(k, at, lvl, i, e0, e1, nr))
+                        return false;
+                }
+            }
+            continue;
+        }
+        /* the whole table (zeroed, or handed out for writes through a
+         * pointer) */
         for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
              i = tab_next_diff(old, cur, i + 1)) {
             uint64_t e[2] = { 0, 0 };
             memcpy(&e[0], old + 8 * i, 8);
             if (cur)
                 memcpy(&e[1], cur + 8 * i, 8);
-            if (e[0] == e[1])
-                continue;
-            if (k->ntd == k->captd) {
-                size_t cap = k->captd ? 2 * k->captd : 64;
-                struct tab_diff *x = realloc(k->td, cap * sizeof(*x));
-                if (!x)
-                    return false;
-                k->td = x;
-                k->captd = cap;
-            }
-            k->td[k->ntd++] = (struct tab_diff){ at, i, e[0], e[1] };
-            for (unsigned j = 0; j < 2; j++) {
-                uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
-                if (lvl == 1) {
-                    /* a leaf, present or not: its frame changed hands */
-                    if (!set_add(k, mfn, nr))
-                        return false;
-                } else if (e[j] & ORACLE_RWX) {
-                    /* a pointer, or a leaf too large to list */
-                    if (!(e[j] & 0x80) || lvl > 2)
-                        return false;
-                    for (uint64_t f = mfn; f < mfn + 512; f++)
-                        if (!set_add(k, f, nr))
-                            return false;
-                }
-            }
+            if (e[0] != e[1] && !td_add(k, at, lvl, i, e[0], e[1], nr))
+                return false;
         }
     }
     return true;
@@ -2551,10 +2583,11 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
  * nothing (then the caller returns 0). */
 static bool check_restricted(struct oracle *o, const struct host *h,
                              struct oracle_cache *k, const uint64_t *written,
-                             size_t nwritten, const uint64_t *meta, size_t nmeta)
+                             size_t nwritten, const uint64_t *wlines,
+                             const uint64_t *meta, size_t nmeta)
 {
     struct dom_restrict *dr = k->dr;
-    if (!restrict_set(k, o, h, written, nwritten, meta, nmeta) ||
+    if (!restrict_set(k, o, h, written, nwritten, wlines, meta, nmeta) ||
         !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
     /* I4/I6: the counts of the last check in place, without the
@@ -2603,6 +2636,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
 
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
+                      const uint64_t *wlines,
                       const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx)
 {
@@ -2627,7 +2661,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     }
     bool pend = o->shr_npend != 0;
     if (k && !full && k->clean &&
-        check_restricted(o, h, k, written, nwritten, meta, nmeta)) {
+        check_restricted(o, h, k, written, nwritten, wlines, meta, nmeta)) {
         o->shr_npend = 0;
         /* (the checks make no marks: none to clear unless there were) */
         if (marked)
