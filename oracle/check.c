@@ -1022,14 +1022,31 @@ static void inv_ld_bad(void *ctx, const char *what, uint64_t mfn)
                   "I4 d%u.ld.tree: %s", c->d->id, what);
 }
 
-/* The slot of the live domain with id, SIM_MAX_DOMAINS if none. */
-static unsigned dom_slot(const struct host *h, domid_t id)
+/* Every domain slot, as a mask (the leaf logs a full check resets). */
+#define ALL_SLOTS ((UINT32_C(1) << SIM_MAX_DOMAINS) - 1)
+_Static_assert(SIM_MAX_DOMAINS < 32, "a uint32_t holds a bit per domain slot");
+
+/* The slots with a domain, a bit each: the invariants' loops visit those
+ * alone (a host has a domain or two in its 16 slots). */
+static uint32_t live_slots(const struct host *h)
 {
-    unsigned slot;
-    for (slot = 0; slot < SIM_MAX_DOMAINS; slot++)
-        if (h->domains[slot] && h->domains[slot]->id == id)
-            break;
-    return slot;
+    uint32_t m = 0;
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            m |= UINT32_C(1) << i;
+    return m;
+}
+
+/* The slot of the live domain with id, SIM_MAX_DOMAINS if none; live:
+ * the slots with a domain (live_slots()). */
+static unsigned dom_slot(const struct host *h, uint32_t live, domid_t id)
+{
+    for (; live; live &= live - 1) {
+        unsigned slot = (unsigned)__builtin_ctz(live);
+        if (h->domains[slot]->id == id)
+            return slot;
+    }
+    return SIM_MAX_DOMAINS;
 }
 
 /* The frame counts of I4/I6, per domain slot. */
@@ -1146,11 +1163,12 @@ static void inv_frame(const struct host *h, struct oracle_reporter *rp,
 
 /* oracle_invariants(); only: the frame pass for these frames alone, with
  * *cnt the counts of every frame already (oracle_check()); NULL: every
- * frame, *cnt (if not NULL) receives the counts. */
+ * frame, *cnt (if not NULL) receives the counts.  live: the slots with a
+ * domain (live_slots()). */
 static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ctx,
                          const uint64_t *only, size_t nonly, struct inv_counts *cnt,
                          const struct dom_restrict *dr, const struct dom_save *old,
-                         struct dom_save *out)
+                         struct dom_save *out, uint32_t live)
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -1165,7 +1183,8 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             if (m >= h->nr_frames)
                 continue;
             const struct page_info *pg = &h->frames[m];
-            unsigned slot = pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner);
+            unsigned slot = pg->use == PGU_FREE ? SIM_MAX_DOMAINS
+                                                : dom_slot(h, live, pg->owner);
             /* a restricted domain's structure is known (dr_lookup()) */
             inv_frame(h, &r, cnt, m, slot,
                       dr && slot < SIM_MAX_DOMAINS && !dr[slot].full ? &dr[slot] : NULL);
@@ -1191,7 +1210,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
                     h->domains[last_slot] && h->domains[last_slot]->id == pg->owner)
                     slot = last_slot;
                 else
-                    slot = dom_slot(h, pg->owner);
+                    slot = dom_slot(h, live, pg->owner);
                 last_owner = pg->owner;
                 last_slot = slot;
             }
@@ -1199,10 +1218,9 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         }
     }
 
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    for (uint32_t mk = live; mk; mk &= mk - 1) {
+        unsigned i = (unsigned)__builtin_ctz(mk);
         const struct domain *d = h->domains[i];
-        if (!d)
-            continue;
         struct inv_ctx c = { h, d, &r, 0 };
         oracle_invariants_paging(h, d, &r);
 
@@ -1290,7 +1308,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx)
 {
-    return inv_impl(h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
+    return inv_impl(h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL, live_slots(h));
 }
 
 /* ---- oracle_check: a clean check is not repeated while nothing changed --------------- */
@@ -1444,10 +1462,13 @@ static struct ld_log *ld_log_of(unsigned slot)
     return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->ldl[slot] : NULL;
 }
 
-/* Before a check's compare: no log is current. */
-static void leaf_logs_reset(struct oracle_cache *k)
+/* Before a check's compare: no log of the slots in mask is current (the
+ * checks read only the logs of slots with a domain: a restricted check
+ * passes those, k->live; a full one every slot). */
+static void leaf_logs_reset(struct oracle_cache *k, uint32_t mask)
 {
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    for (; mask; mask &= mask - 1) {
+        unsigned i = (unsigned)__builtin_ctz(mask);
         k->leaves[i].ok = false;
         k->ldl[i].ok = false;
     }
@@ -2370,7 +2391,10 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
         memcpy(k->tabsnap + k->td[j].at * PAGE_SIZE + 8 * k->td[j].i, &k->td[j].e1, 8);
 }
 
-static void oracle_marks_clear(struct oracle *o)
+/* Forgets the marks of this check: the frames' and, in the oracle domains
+ * of gmask (gfn_marks(), taken at the start of the check: the checks make
+ * no marks), the gfns'. */
+static void oracle_marks_clear(struct oracle *o, uint32_t gmask)
 {
     if (o->mark_n == SIZE_MAX) {
         if (o->mark_bits)
@@ -2381,18 +2405,20 @@ static void oracle_marks_clear(struct oracle *o)
     }
     o->mark_n = 0;
     /* (only domains with marks: the call does nothing for the others) */
-    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
-        if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
-            oracle_gfn_marks_clear(&o->doms[i]);
+    for (; gmask; gmask &= gmask - 1)
+        oracle_gfn_marks_clear(&o->doms[__builtin_ctz(gmask)]);
 }
 
-/* Did an op write a gfn of the flat model since the last check? */
-static bool gfns_marked(const struct oracle *o)
+/* The oracle domains in which an op wrote a gfn of the flat model since
+ * the last check, a bit each (one pass for the test and the clear). */
+static uint32_t gfn_marks(const struct oracle *o)
 {
+    _Static_assert(ORACLE_MAX_DOMS <= 32, "gfn_marks() has a bit per oracle domain");
+    uint32_t m = 0;
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
         if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
-            return true;
-    return false;
+            m |= UINT32_C(1) << i;
+    return m;
 }
 
 /* Room in k->gh for the n gfns of one slot at most half full: a power of
@@ -2599,7 +2625,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         const struct page_info *pg = &k->fsh[k->set[i]];
         if (pg->use != PGU_P2M && pg->use != PGU_LOGDIRTY)
             continue;
-        unsigned slot = dom_slot(h, pg->owner);
+        unsigned slot = dom_slot(h, k->live, pg->owner);
         if (slot >= SIM_MAX_DOMAINS)
             continue;
         if (pg->use == PGU_P2M)
@@ -2612,7 +2638,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
      * are unchanged); what this check reads joins it. */
     k->oom = false;
     k->rec_tab = false;
-    leaf_logs_reset(k);
+    leaf_logs_reset(k, k->live);
     cur_rec = k;
     /* S5: the last counts without the re-checked frames' old shares */
     int64_t shr_tot[2] = { k->shr_tot[0], k->shr_tot[1] };
@@ -2623,7 +2649,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         }
     unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
                               k->dnew, shr_tot);
-    n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew);
+    n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew, k->live);
     cur_rec = NULL;
     watch_finish(k);
     if (n || k->oom)
@@ -2644,7 +2670,8 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         o->cache = calloc(1, sizeof(*o->cache));
     struct oracle_cache *k = o->cache;
     bool mem_changed = !k || watch_hit(k, written, nwritten);
-    bool marked = nmeta || o->mark_n || gfns_marked(o);
+    uint32_t gmask = gfn_marks(o);
+    bool marked = nmeta || o->mark_n || gmask;
     /* The baseline is compared (and brought up to date) only when it can
      * decide: no watched frame changed, no frame marked, and the last
      * check was clean. */
@@ -2665,7 +2692,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         o->shr_npend = 0;
         /* (the checks make no marks: none to clear unless there were) */
         if (marked)
-            oracle_marks_clear(o);
+            oracle_marks_clear(o, gmask);
         if (compared)
             k->base_current = k->have_base;
         else if (!mem_changed && !pend) {
@@ -2685,17 +2712,17 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         k->ntab = 0;
         k->oom = false;
         k->rec_tab = true;
-        leaf_logs_reset(k);
+        leaf_logs_reset(k, ALL_SLOTS);
         cur_rec = k;
     }
     unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
                               k ? k->dnew : NULL, k ? k->shr_tot : NULL);
     n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
-                  k ? k->dnew : NULL);
+                  k ? k->dnew : NULL, live_slots(h));
     cur_rec = NULL;
     /* Copies made by unsharing are checked in the step that made them. */
     o->shr_npend = 0;
-    oracle_marks_clear(o);
+    oracle_marks_clear(o, gmask);
     if (k) {
         watch_finish(k);
         k->clean = n == 0 && !k->oom;
