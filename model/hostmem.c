@@ -157,33 +157,34 @@ static void log_clear(uint64_t nr_chunks, uint64_t **bits, const uint64_t *list,
  * overflows (wn SIZE_MAX: every frame may have changed, as in log_add()). */
 static void log_write(struct hostmem *hm, uint64_t f, uint64_t mask)
 {
-    size_t n0 = hm->wn;
-    log_add(hm->wbits, &hm->wlist, &hm->wn, &hm->wcap, f);
+    uint64_t c = f >> HM_CHUNK_SHIFT, i = f & (HM_CHUNK - 1);
     if (hm->wn == SIZE_MAX)
         return;
-    uint64_t c = f >> HM_CHUNK_SHIFT, i = f & (HM_CHUNK - 1);
-    if (!(hm->wbits[c][i >> 6] >> (i & 63) & 1))
+    /* the common case, a frame logged already (its bit set: its wpos
+     * entry and line mask exist): the lines join its mask */
+    if (hm->wbits[c] && (hm->wbits[c][i >> 6] >> (i & 63) & 1)) {
+        hm->wlines[hm->wpos[c][i]] |= mask;
+        return;
+    }
+    size_t n0 = hm->wn;
+    log_add(hm->wbits, &hm->wlist, &hm->wn, &hm->wcap, f);
+    if (hm->wn == n0 || hm->wn == SIZE_MAX)
         return; /* not logged (mutant check_skip_mark): no lines either */
     if (!hm->wpos[c] && !(hm->wpos[c] = calloc(HM_CHUNK, sizeof(uint32_t)))) {
         hm->wn = SIZE_MAX;
         return;
     }
-    if (hm->wn != n0) { /* logged just now, at n0 */
-        if (hm->wlcap < hm->wcap || n0 > UINT32_MAX) {
-            uint64_t *x = n0 > UINT32_MAX ? NULL
-                                          : realloc(hm->wlines, hm->wcap * sizeof(*x));
-            if (!x) {
-                hm->wn = SIZE_MAX;
-                return;
-            }
-            hm->wlines = x;
-            hm->wlcap = hm->wcap;
+    if (hm->wlcap < hm->wcap) {
+        uint64_t *x = n0 < UINT32_MAX ? realloc(hm->wlines, hm->wcap * sizeof(*x)) : NULL;
+        if (!x) {
+            hm->wn = SIZE_MAX;
+            return;
         }
-        hm->wpos[c][i] = (uint32_t)n0;
-        hm->wlines[n0] = mask;
-    } else {
-        hm->wlines[hm->wpos[c][i]] |= mask;
+        hm->wlines = x;
+        hm->wlcap = hm->wcap;
     }
+    hm->wpos[c][i] = (uint32_t)n0;
+    hm->wlines[n0] = mask;
 }
 
 void hostmem_meta_mark_slow(struct hostmem *hm, uint64_t mfn)

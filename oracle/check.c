@@ -2252,15 +2252,20 @@ group: /* the group of 8 at i differs */
  * count corrections, restrict_commit()) treats each frame on its own, and
  * a restricted check's reports are only counted, so their order is no
  * matter (the full check that follows a report has its own order). */
-static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
+static bool set_add_new(struct oracle_cache *k, uint64_t m)
 {
-    if (m >= nr || k->fstamp[m] == k->fgen)
-        return true;
     if (k->nset == k->capset && !grow(&k->set, &k->capset, k->nset + 1))
         return false;
     k->fstamp[m] = k->fgen;
     k->set[k->nset++] = m;
     return true;
+}
+
+/* (the test inline, at each caller: most frames are not in range, as a
+ * non-present leaf's, or listed already) */
+static inline bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
+{
+    return m >= nr || k->fstamp[m] == k->fgen || set_add_new(k, m);
 }
 
 /* Entry i of table at (level lvl) differs: e0 in its copy, e1 now.
