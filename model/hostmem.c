@@ -163,7 +163,10 @@ static void log_write(struct hostmem *hm, uint64_t f, uint64_t mask)
     /* the common case, a frame logged already (its bit set: its wpos
      * entry and line mask exist): the lines join its mask */
     if (hm->wbits[c] && (hm->wbits[c][i >> 6] >> (i & 63) & 1)) {
-        hm->wlines[hm->wpos[c][i]] |= mask;
+        /* check_skip_line: the later writes' lines are lost, as a log
+         * that recorded a frame's lines once would lose them */
+        if (!MUTANT(MUT_CHECK_SKIP_LINE))
+            hm->wlines[hm->wpos[c][i]] |= mask;
         return;
     }
     size_t n0 = hm->wn;
