@@ -1894,7 +1894,9 @@ static void hash_report(void *ctx, const char *field, const char *expected,
  * re-check only: the frames whose metadata the sim marked
  * (hostmem_meta_mark()), those the oracle marked (oracle_mark_mfn()), and
  * the frames named by EPT leaves that changed (old and new mfn), found by
- * comparing each written table with its copy from the last check, and
+ * comparing each written table with its copy from the last check (only
+ * the 64-byte lines host memory logged as written since then:
+ * hostmem_written_lines(); the others are as the copy has them), and
  * the written frames that are (or were) shared (S2: their bytes).  The
  * per-domain half is restricted too (restrict_doms(), below).  The
  * counts are the last ones with the changed frames' old contributions
