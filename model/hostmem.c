@@ -39,7 +39,9 @@ struct hostmem *hostmem_new(uint64_t nr_frames)
     hm->slab = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->slab));
     hm->wbits = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->wbits));
     hm->mbits = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->mbits));
-    if (!hm->dir || !hm->slab || !hm->wbits || !hm->mbits) {
+    hm->wpos = calloc(hm->nr_chunks ? hm->nr_chunks : 1, sizeof(*hm->wpos));
+    if (!hm->dir || !hm->slab || !hm->wbits || !hm->mbits || !hm->wpos) {
+        free(hm->wpos);
         free(hm->dir);
         free(hm->slab);
         free(hm->wbits);
@@ -79,6 +81,7 @@ void hostmem_destroy(struct hostmem *hm)
         free(hm->dir[c]);
         free(hm->wbits[c]);
         free(hm->mbits[c]);
+        free(hm->wpos[c]);
         if (hm->slab[c])
             munmap(hm->slab[c], HM_SLAB);
     }
@@ -86,6 +89,8 @@ void hostmem_destroy(struct hostmem *hm)
     free(hm->slab);
     free(hm->wbits);
     free(hm->wlist);
+    free(hm->wlines);
+    free(hm->wpos);
     free(hm->mbits);
     free(hm->mlist);
     free(hm);
@@ -146,9 +151,43 @@ static void log_clear(uint64_t nr_chunks, uint64_t **bits, const uint64_t *list,
     *n = 0;
 }
 
-static void log_write(struct hostmem *hm, uint64_t f)
+/* Frame f changed in the 64-byte lines of mask: the frame into the change
+ * log, the lines into its entry of wlines (a frame logged already: its
+ * position from wpos).  If the line log cannot grow, the change log
+ * overflows (wn SIZE_MAX: every frame may have changed, as in log_add()). */
+static void log_write(struct hostmem *hm, uint64_t f, uint64_t mask)
 {
+    uint64_t c = f >> HM_CHUNK_SHIFT, i = f & (HM_CHUNK - 1);
+    if (hm->wn == SIZE_MAX)
+        return;
+    /* the common case, a frame logged already (its bit set: its wpos
+     * entry and line mask exist): the lines join its mask */
+    if (hm->wbits[c] && (hm->wbits[c][i >> 6] >> (i & 63) & 1)) {
+        /* check_skip_line: the later writes' lines are lost, as a log
+         * that recorded a frame's lines once would lose them */
+        if (!MUTANT(MUT_CHECK_SKIP_LINE))
+            hm->wlines[hm->wpos[c][i]] |= mask;
+        return;
+    }
+    size_t n0 = hm->wn;
     log_add(hm->wbits, &hm->wlist, &hm->wn, &hm->wcap, f);
+    if (hm->wn == n0 || hm->wn == SIZE_MAX)
+        return; /* not logged (mutant check_skip_mark): no lines either */
+    if (!hm->wpos[c] && !(hm->wpos[c] = calloc(HM_CHUNK, sizeof(uint32_t)))) {
+        hm->wn = SIZE_MAX;
+        return;
+    }
+    if (hm->wlcap < hm->wcap) {
+        uint64_t *x = n0 < UINT32_MAX ? realloc(hm->wlines, hm->wcap * sizeof(*x)) : NULL;
+        if (!x) {
+            hm->wn = SIZE_MAX;
+            return;
+        }
+        hm->wlines = x;
+        hm->wlcap = hm->wcap;
+    }
+    hm->wpos[c][i] = (uint32_t)n0;
+    hm->wlines[n0] = mask;
 }
 
 void hostmem_meta_mark_slow(struct hostmem *hm, uint64_t mfn)
@@ -184,6 +223,11 @@ const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n)
 {
     *n = hm->wn;
     return hm->wlist;
+}
+
+const uint64_t *hostmem_written_lines(const struct hostmem *hm)
+{
+    return hm->wlines;
 }
 
 void hostmem_written_clear(struct hostmem *hm)
@@ -227,8 +271,8 @@ static uint8_t *hostmem_frame_nolog(struct hostmem *hm, uint64_t f)
 uint8_t *hostmem_frame(struct hostmem *hm, mfn_t m)
 {
     uint8_t *p = hostmem_frame_nolog(hm, mfn_x(m));
-    if (p)
-        log_write(hm, mfn_x(m));
+    if (p) /* the caller may write anywhere in it */
+        log_write(hm, mfn_x(m), ~UINT64_C(0));
     return p;
 }
 
@@ -242,7 +286,7 @@ int hostmem_zero_frame(struct hostmem *hm, mfn_t m)
         memset(chunk[f & (HM_CHUNK - 1)], 0, PAGE_SIZE);
         chunk[f & (HM_CHUNK - 1)] = NULL;
         hm->backed--;
-        log_write(hm, f);
+        log_write(hm, f, ~UINT64_C(0));
     }
     return 0;
 }
@@ -288,8 +332,15 @@ int hostmem_write(struct hostmem *hm, hpa_t a, const void *buf, size_t len)
     case 8: same = !__builtin_memcmp(d, buf, 8); __builtin_memcpy(d, buf, 8); break;
     default: same = !memcmp(d, buf, len); memcpy(d, buf, len); break;
     }
-    if (!same)
-        log_write(hm, fn);
+    if (!same) {
+        /* the 64-byte lines of [off, off + len) (len >= 1: a zero-length
+         * write is the same) */
+        uint64_t off = hpa_x(a) & ~PAGE_MASK;
+        unsigned first = (unsigned)(off >> 6), last = (unsigned)((off + len - 1) >> 6);
+        uint64_t mask = last - first == 63 ? ~UINT64_C(0)
+                                           : ((UINT64_C(1) << (last - first + 1)) - 1) << first;
+        log_write(hm, fn, mask);
+    }
     return 0;
 }
 

@@ -1022,14 +1022,31 @@ static void inv_ld_bad(void *ctx, const char *what, uint64_t mfn)
                   "I4 d%u.ld.tree: %s", c->d->id, what);
 }
 
-/* The slot of the live domain with id, SIM_MAX_DOMAINS if none. */
-static unsigned dom_slot(const struct host *h, domid_t id)
+/* Every domain slot, as a mask (the leaf logs a full check resets). */
+#define ALL_SLOTS ((UINT32_C(1) << SIM_MAX_DOMAINS) - 1)
+_Static_assert(SIM_MAX_DOMAINS < 32, "a uint32_t holds a bit per domain slot");
+
+/* The slots with a domain, a bit each: the invariants' loops visit those
+ * alone (a host has a domain or two in its 16 slots). */
+static uint32_t live_slots(const struct host *h)
 {
-    unsigned slot;
-    for (slot = 0; slot < SIM_MAX_DOMAINS; slot++)
-        if (h->domains[slot] && h->domains[slot]->id == id)
-            break;
-    return slot;
+    uint32_t m = 0;
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            m |= UINT32_C(1) << i;
+    return m;
+}
+
+/* The slot of the live domain with id, SIM_MAX_DOMAINS if none; live:
+ * the slots with a domain (live_slots()). */
+static unsigned dom_slot(const struct host *h, uint32_t live, domid_t id)
+{
+    for (; live; live &= live - 1) {
+        unsigned slot = (unsigned)__builtin_ctz(live);
+        if (h->domains[slot]->id == id)
+            return slot;
+    }
+    return SIM_MAX_DOMAINS;
 }
 
 /* The frame counts of I4/I6, per domain slot. */
@@ -1146,11 +1163,12 @@ static void inv_frame(const struct host *h, struct oracle_reporter *rp,
 
 /* oracle_invariants(); only: the frame pass for these frames alone, with
  * *cnt the counts of every frame already (oracle_check()); NULL: every
- * frame, *cnt (if not NULL) receives the counts. */
+ * frame, *cnt (if not NULL) receives the counts.  live: the slots with a
+ * domain (live_slots()). */
 static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ctx,
                          const uint64_t *only, size_t nonly, struct inv_counts *cnt,
                          const struct dom_restrict *dr, const struct dom_save *old,
-                         struct dom_save *out)
+                         struct dom_save *out, uint32_t live)
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -1165,7 +1183,8 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
             if (m >= h->nr_frames)
                 continue;
             const struct page_info *pg = &h->frames[m];
-            unsigned slot = pg->use == PGU_FREE ? SIM_MAX_DOMAINS : dom_slot(h, pg->owner);
+            unsigned slot = pg->use == PGU_FREE ? SIM_MAX_DOMAINS
+                                                : dom_slot(h, live, pg->owner);
             /* a restricted domain's structure is known (dr_lookup()) */
             inv_frame(h, &r, cnt, m, slot,
                       dr && slot < SIM_MAX_DOMAINS && !dr[slot].full ? &dr[slot] : NULL);
@@ -1191,7 +1210,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
                     h->domains[last_slot] && h->domains[last_slot]->id == pg->owner)
                     slot = last_slot;
                 else
-                    slot = dom_slot(h, pg->owner);
+                    slot = dom_slot(h, live, pg->owner);
                 last_owner = pg->owner;
                 last_slot = slot;
             }
@@ -1199,10 +1218,9 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         }
     }
 
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    for (uint32_t mk = live; mk; mk &= mk - 1) {
+        unsigned i = (unsigned)__builtin_ctz(mk);
         const struct domain *d = h->domains[i];
-        if (!d)
-            continue;
         struct inv_ctx c = { h, d, &r, 0 };
         oracle_invariants_paging(h, d, &r);
 
@@ -1290,7 +1308,7 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
 unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
                            void *ctx)
 {
-    return inv_impl(h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
+    return inv_impl(h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL, live_slots(h));
 }
 
 /* ---- oracle_check: a clean check is not repeated while nothing changed --------------- */
@@ -1444,10 +1462,13 @@ static struct ld_log *ld_log_of(unsigned slot)
     return cur_rec && slot < SIM_MAX_DOMAINS ? &cur_rec->ldl[slot] : NULL;
 }
 
-/* Before a check's compare: no log is current. */
-static void leaf_logs_reset(struct oracle_cache *k)
+/* Before a check's compare: no log of the slots in mask is current (the
+ * checks read only the logs of slots with a domain: a restricted check
+ * passes those, k->live; a full one every slot). */
+static void leaf_logs_reset(struct oracle_cache *k, uint32_t mask)
 {
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    for (; mask; mask &= mask - 1) {
+        unsigned i = (unsigned)__builtin_ctz(mask);
         k->leaves[i].ok = false;
         k->ldl[i].ok = false;
     }
@@ -1873,7 +1894,9 @@ static void hash_report(void *ctx, const char *field, const char *expected,
  * re-check only: the frames whose metadata the sim marked
  * (hostmem_meta_mark()), those the oracle marked (oracle_mark_mfn()), and
  * the frames named by EPT leaves that changed (old and new mfn), found by
- * comparing each written table with its copy from the last check, and
+ * comparing each written table with its copy from the last check (only
+ * the 64-byte lines host memory logged as written since then:
+ * hostmem_written_lines(); the others are as the copy has them), and
  * the written frames that are (or were) shared (S2: their bytes).  The
  * per-domain half is restricted too (restrict_doms(), below).  The
  * counts are the last ones with the changed frames' old contributions
@@ -2231,10 +2254,8 @@ group: /* the group of 8 at i differs */
  * count corrections, restrict_commit()) treats each frame on its own, and
  * a restricted check's reports are only counted, so their order is no
  * matter (the full check that follows a report has its own order). */
-static bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
+static bool set_add_new(struct oracle_cache *k, uint64_t m)
 {
-    if (m >= nr || k->fstamp[m] == k->fgen)
-        return true;
     if (k->nset == k->capset && !grow(&k->set, &k->capset, k->nset + 1))
         return false;
     k->fstamp[m] = k->fgen;
@@ -2274,10 +2295,54 @@ static bool leaf_retype_keeps_frame(const struct oracle_cache *k, const struct h
            (t1 == p2m_ram_rw || t1 == p2m_ram_logdirty);
 }
 
+/* (the test inline, at each caller: most frames are not in range, as a
+ * non-present leaf's, or listed already) */
+static inline bool set_add(struct oracle_cache *k, uint64_t m, uint64_t nr)
+{
+    return m >= nr || k->fstamp[m] == k->fgen || set_add_new(k, m);
+}
+
+/* Entry i of table at (level lvl) differs: e0 in its copy, e1 now.
+ * Lists the change (k->td) and the frames it names; false: the check
+ * cannot be restricted. */
+static bool td_add(struct oracle_cache *k, const struct host *h, size_t at, unsigned lvl,
+                   unsigned i, uint64_t e0, uint64_t e1, uint64_t nr)
+{
+    if (k->ntd == k->captd) {
+        size_t cap = k->captd ? 2 * k->captd : 64;
+        struct tab_diff *x = realloc(k->td, cap * sizeof(*x));
+        if (!x)
+            return false;
+        k->td = x;
+        k->captd = cap;
+    }
+    k->td[k->ntd++] = (struct tab_diff){ at, i, e0, e1 };
+    if (lvl == 1 && leaf_retype_keeps_frame(k, h, at, e0, e1))
+        return true; /* its frame's checks are unchanged */
+    uint64_t e[2] = { e0, e1 };
+    for (unsigned j = 0; j < 2; j++) {
+        uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
+        if (lvl == 1) {
+            /* a leaf, present or not: its frame changed hands */
+            if (!set_add(k, mfn, nr))
+                return false;
+        } else if (e[j] & ORACLE_RWX) {
+            /* a pointer, or a leaf too large to list */
+            if (!(e[j] & 0x80) || lvl > 2)
+                return false;
+            for (uint64_t f = mfn; f < mfn + 512; f++)
+                if (!set_add(k, f, nr))
+                    return false;
+        }
+    }
+    return true;
+}
+
 /* The frames a restricted check must see; false: it cannot be restricted. */
 static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
                          const struct host *h, const uint64_t *written,
-                         size_t nwritten, const uint64_t *meta, size_t nmeta)
+                         size_t nwritten, const uint64_t *wlines,
+                         const uint64_t *meta, size_t nmeta)
 {
     uint64_t nr = h->nr_frames;
     k->nset = 0;
@@ -2312,40 +2377,35 @@ static bool restrict_set(struct oracle_cache *k, const struct oracle *o,
             return false;
         const uint8_t *old = k->tabsnap + at * PAGE_SIZE;
         const uint8_t *cur = hostmem_frame_peek(h->mem, _mfn(written[w]));
+        uint64_t lines = wlines ? wlines[w] : ~UINT64_C(0);
+        if (cur && ~lines) {
+            /* Only the lines host memory saw written may differ: the
+             * copy equals the table as of the last check (restrict_save()
+             * or restrict_commit()) and every write since is in the log
+             * (hostmem_written_lines()).  A sim EPT write is an entry or
+             * two: a line or two of 64, each compared word by word. */
+            for (; lines; lines &= lines - 1) {
+                unsigned l = (unsigned)__builtin_ctzll(lines);
+                for (unsigned i = 8 * l; i < 8 * l + 8; i++) {
+                    uint64_t e0, e1;
+                    memcpy(&e0, old + 8 * i, 8);
+                    memcpy(&e1, cur + 8 * i, 8);
+                    if (e0 != e1 && !td_add(k, h, at, lvl, i, e0, e1, nr))
+                        return false;
+                }
+            }
+            continue;
+        }
+        /* the whole table (zeroed, or handed out for writes through a
+         * pointer) */
         for (unsigned i = tab_next_diff(old, cur, 0); i < PAGE_SIZE / 8;
              i = tab_next_diff(old, cur, i + 1)) {
             uint64_t e[2] = { 0, 0 };
             memcpy(&e[0], old + 8 * i, 8);
             if (cur)
                 memcpy(&e[1], cur + 8 * i, 8);
-            if (e[0] == e[1])
-                continue;
-            if (k->ntd == k->captd) {
-                size_t cap = k->captd ? 2 * k->captd : 64;
-                struct tab_diff *x = realloc(k->td, cap * sizeof(*x));
-                if (!x)
-                    return false;
-                k->td = x;
-                k->captd = cap;
-            }
-            k->td[k->ntd++] = (struct tab_diff){ at, i, e[0], e[1] };
-            if (lvl == 1 && leaf_retype_keeps_frame(k, h, at, e[0], e[1]))
-                continue; /* its frame's checks are unchanged */
-            for (unsigned j = 0; j < 2; j++) {
-                uint64_t mfn = ORACLE_EPTE_MFN(e[j]);
-                if (lvl == 1) {
-                    /* a leaf, present or not: its frame changed hands */
-                    if (!set_add(k, mfn, nr))
-                        return false;
-                } else if (e[j] & ORACLE_RWX) {
-                    /* a pointer, or a leaf too large to list */
-                    if (!(e[j] & 0x80) || lvl > 2)
-                        return false;
-                    for (uint64_t f = mfn; f < mfn + 512; f++)
-                        if (!set_add(k, f, nr))
-                            return false;
-                }
-            }
+            if (e[0] != e[1] && !td_add(k, h, at, lvl, i, e[0], e[1], nr))
+                return false;
         }
     }
     return true;
@@ -2372,7 +2432,10 @@ static void restrict_commit(struct oracle_cache *k, const struct oracle *o,
         memcpy(k->tabsnap + k->td[j].at * PAGE_SIZE + 8 * k->td[j].i, &k->td[j].e1, 8);
 }
 
-static void oracle_marks_clear(struct oracle *o)
+/* Forgets the marks of this check: the frames' and, in the oracle domains
+ * of gmask (gfn_marks(), taken at the start of the check: the checks make
+ * no marks), the gfns'. */
+static void oracle_marks_clear(struct oracle *o, uint32_t gmask)
 {
     if (o->mark_n == SIZE_MAX) {
         if (o->mark_bits)
@@ -2383,18 +2446,20 @@ static void oracle_marks_clear(struct oracle *o)
     }
     o->mark_n = 0;
     /* (only domains with marks: the call does nothing for the others) */
-    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
-        if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
-            oracle_gfn_marks_clear(&o->doms[i]);
+    for (; gmask; gmask &= gmask - 1)
+        oracle_gfn_marks_clear(&o->doms[__builtin_ctz(gmask)]);
 }
 
-/* Did an op write a gfn of the flat model since the last check? */
-static bool gfns_marked(const struct oracle *o)
+/* The oracle domains in which an op wrote a gfn of the flat model since
+ * the last check, a bit each (one pass for the test and the clear). */
+static uint32_t gfn_marks(const struct oracle *o)
 {
+    _Static_assert(ORACLE_MAX_DOMS <= 32, "gfn_marks() has a bit per oracle domain");
+    uint32_t m = 0;
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
         if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
-            return true;
-    return false;
+            m |= UINT32_C(1) << i;
+    return m;
 }
 
 /* Room in k->gh for the n gfns of one slot at most half full: a power of
@@ -2585,10 +2650,11 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
  * nothing (then the caller returns 0). */
 static bool check_restricted(struct oracle *o, const struct host *h,
                              struct oracle_cache *k, const uint64_t *written,
-                             size_t nwritten, const uint64_t *meta, size_t nmeta)
+                             size_t nwritten, const uint64_t *wlines,
+                             const uint64_t *meta, size_t nmeta)
 {
     struct dom_restrict *dr = k->dr;
-    if (!restrict_set(k, o, h, written, nwritten, meta, nmeta) ||
+    if (!restrict_set(k, o, h, written, nwritten, wlines, meta, nmeta) ||
         !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
     /* I4/I6: the counts of the last check in place, without the
@@ -2600,7 +2666,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         const struct page_info *pg = &k->fsh[k->set[i]];
         if (pg->use != PGU_P2M && pg->use != PGU_LOGDIRTY)
             continue;
-        unsigned slot = dom_slot(h, pg->owner);
+        unsigned slot = dom_slot(h, k->live, pg->owner);
         if (slot >= SIM_MAX_DOMAINS)
             continue;
         if (pg->use == PGU_P2M)
@@ -2613,7 +2679,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
      * are unchanged); what this check reads joins it. */
     k->oom = false;
     k->rec_tab = false;
-    leaf_logs_reset(k);
+    leaf_logs_reset(k, k->live);
     cur_rec = k;
     /* S5: the last counts without the re-checked frames' old shares */
     int64_t shr_tot[2] = { k->shr_tot[0], k->shr_tot[1] };
@@ -2624,7 +2690,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
         }
     unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
                               k->dnew, shr_tot);
-    n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew);
+    n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew, k->live);
     cur_rec = NULL;
     watch_finish(k);
     if (n || k->oom)
@@ -2637,6 +2703,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
 
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
+                      const uint64_t *wlines,
                       const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx)
 {
@@ -2644,7 +2711,8 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         o->cache = calloc(1, sizeof(*o->cache));
     struct oracle_cache *k = o->cache;
     bool mem_changed = !k || watch_hit(k, written, nwritten);
-    bool marked = nmeta || o->mark_n || gfns_marked(o);
+    uint32_t gmask = gfn_marks(o);
+    bool marked = nmeta || o->mark_n || gmask;
     /* The baseline is compared (and brought up to date) only when it can
      * decide: no watched frame changed, no frame marked, and the last
      * check was clean. */
@@ -2661,11 +2729,11 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     }
     bool pend = o->shr_npend != 0;
     if (k && !full && k->clean &&
-        check_restricted(o, h, k, written, nwritten, meta, nmeta)) {
+        check_restricted(o, h, k, written, nwritten, wlines, meta, nmeta)) {
         o->shr_npend = 0;
         /* (the checks make no marks: none to clear unless there were) */
         if (marked)
-            oracle_marks_clear(o);
+            oracle_marks_clear(o, gmask);
         if (compared)
             k->base_current = k->have_base;
         else if (!mem_changed && !pend) {
@@ -2685,17 +2753,17 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         k->ntab = 0;
         k->oom = false;
         k->rec_tab = true;
-        leaf_logs_reset(k);
+        leaf_logs_reset(k, ALL_SLOTS);
         cur_rec = k;
     }
     unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
                               k ? k->dnew : NULL, k ? k->shr_tot : NULL);
     n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
-                  k ? k->dnew : NULL);
+                  k ? k->dnew : NULL, live_slots(h));
     cur_rec = NULL;
     /* Copies made by unsharing are checked in the step that made them. */
     o->shr_npend = 0;
-    oracle_marks_clear(o);
+    oracle_marks_clear(o, gmask);
     if (k) {
         watch_finish(k);
         k->clean = n == 0 && !k->oom;

@@ -62,6 +62,7 @@ static const struct { mutset_t bit; const char *name; } mutants[] = {
     { MUT_PAE_EC_NO_U, "pae_ec_no_u" },
     { MUT_PSE_NO_DIRTY, "pse_no_dirty" },
     { MUT_CHECK_SKIP_MARK, "check_skip_mark" },
+    { MUT_CHECK_SKIP_LINE, "check_skip_line" },
     { MUT_NPT_MEMTYPE_WB, "npt_memtype_wb" },
     { MUT_NPT_RECALC_SKIP_RANGE, "npt_recalc_skip_range" },
     { MUT_NPT_RECALC_KEEP_MARK, "npt_recalc_keep_mark" },

@@ -32,6 +32,12 @@ struct hostmem {
     uint64_t **wbits;
     uint64_t *wlist;
     size_t wn, wcap;
+    /* Which 64-byte lines of each logged frame were written
+     * (hostmem_written_lines()): wlines[k] for wlist[k], and per chunk
+     * each logged frame's k (valid while its bit in wbits is set). */
+    uint64_t *wlines;
+    size_t wlcap;
+    uint32_t **wpos;
     /* The frame-metadata log (hostmem_meta_*), the same shape. */
     uint64_t **mbits;
     uint64_t *mlist;
@@ -85,6 +91,14 @@ const uint8_t *hostmem_frame_peek(const struct hostmem *hm, mfn_t m);
 bool hostmem_written(const struct hostmem *hm, mfn_t m);
 /* The logged frames (each once, in first-write order); *n their number. */
 const uint64_t *hostmem_written_list(const struct hostmem *hm, size_t *n);
+/* Parallel to that list: per frame, one bit per 64-byte line (8 EPT
+ * entries) that a write since the last hostmem_written_clear() touched
+ * (hostmem_write(): the lines of its range, whether or not each byte
+ * changed; hostmem_zero_frame(), hostmem_frame(): all 64).  A line without
+ * its bit holds the bytes it held at the last clear, so a reader that kept
+ * a copy of the frame then finds every difference in the marked lines
+ * (oracle_check()'s restricted check diffs only those). */
+const uint64_t *hostmem_written_lines(const struct hostmem *hm);
 void hostmem_written_clear(struct hostmem *hm);
 
 /*

@@ -685,10 +685,14 @@ unsigned oracle_invariants(const struct host *h, oracle_report_fn report,
  * (oracle/check.c explains why).  meta: the frames whose page_info, M2P
  * entry or sharing handle the sim changed (hostmem_meta_list(); SIZE_MAX
  * unknown); the per-frame checks re-check those frames (and the ones the
- * oracle's own ops marked) only.  The caller clears both logs after each
- * call.  Returns the number of reports. */
+ * oracle's own ops marked) only.  wlines: parallel to written, the 64-byte
+ * lines of each frame written since the previous call
+ * (hostmem_written_lines(); NULL: any); a restricted check diffs only
+ * those lines of a written EPT table against its copy.  The caller clears
+ * both logs after each call.  Returns the number of reports. */
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
+                      const uint64_t *wlines,
                       const uint64_t *meta, size_t nmeta,
                       oracle_report_fn report, void *ctx);
 /* A broken change tracker on purpose, for the mutation tests (the engine

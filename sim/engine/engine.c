@@ -267,7 +267,8 @@ static void check_state(struct engine *e)
     const uint64_t *w = hostmem_written_list(e->host->mem, &nw);
     const uint64_t *m = hostmem_meta_list(e->host->mem, &nm);
     oracle_check_skip_gfns(e->oracle, MUTANT(MUT_CHECK_SKIP_GFN_MARK));
-    oracle_check(e->oracle, e->host, full, w, nw, m, nm, divergence, e);
+    oracle_check(e->oracle, e->host, full, w, nw, hostmem_written_lines(e->host->mem),
+                 m, nm, divergence, e);
     hostmem_written_clear(e->host->mem);
     hostmem_meta_clear(e->host->mem);
 }

@@ -94,6 +94,54 @@ Test(check, hostmem_logs_exactly_the_changed_frames)
     hostmem_destroy(hm);
 }
 
+/* The lines of frame m in the change log's line list (0: not logged). */
+static uint64_t lines_of(const struct hostmem *hm, uint64_t m)
+{
+    size_t n;
+    const uint64_t *l = hostmem_written_list(hm, &n);
+    const uint64_t *w = hostmem_written_lines(hm);
+    for (size_t i = 0; i < n; i++)
+        if (l[i] == m)
+            return w[i];
+    return 0;
+}
+
+Test(check, hostmem_logs_the_written_lines)
+{
+    struct hostmem *hm = hostmem_new(4096);
+    cr_assert_not_null(hm);
+    /* entry 9 is in line 1; a second frame between two writes to the
+     * first keeps each frame's lines apart */
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5048), 7), 0);
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x6ff8), 7), 0);
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5200), 7), 0);
+    cr_assert_eq(lines_of(hm, 5), UINT64_C(1) << 1 | UINT64_C(1) << 8);
+    cr_assert_eq(lines_of(hm, 6), UINT64_C(1) << 63);
+    /* a rewrite of the same bytes adds no line; a range across a line
+     * boundary adds both */
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5400), 0), 0);
+    uint8_t b[4] = { 1, 2, 3, 4 };
+    cr_assert_eq(hostmem_write(hm, _hpa(0x507e), b, sizeof b), 0);
+    cr_assert_eq(lines_of(hm, 5), UINT64_C(1) << 1 | UINT64_C(1) << 2 | UINT64_C(1) << 8);
+    /* after a clear, a frame starts from no lines */
+    hostmem_written_clear(hm);
+    cr_assert_eq(hostmem_write64(hm, _hpa(0x5ff8), 1), 0);
+    cr_assert_eq(lines_of(hm, 5), UINT64_C(1) << 63);
+    /* a whole frame: zeroed, or handed out for writes through a pointer */
+    hostmem_written_clear(hm);
+    cr_assert_eq(hostmem_zero_frame(hm, _mfn(5)), 0);
+    cr_assert_not_null(hostmem_frame(hm, _mfn(9)));
+    cr_assert_eq(lines_of(hm, 5), ~UINT64_C(0));
+    cr_assert_eq(lines_of(hm, 9), ~UINT64_C(0));
+    /* a full page in one write */
+    hostmem_written_clear(hm);
+    uint8_t pg[PAGE_SIZE];
+    memset(pg, 0x5a, sizeof pg);
+    cr_assert_eq(hostmem_write(hm, _hpa(0x7000), pg, sizeof pg), 0);
+    cr_assert_eq(lines_of(hm, 7), ~UINT64_C(0));
+    hostmem_destroy(hm);
+}
+
 Test(check, hostmem_log_loses_writes_under_check_skip_mark)
 {
     struct hostmem *hm = hostmem_new(64);
