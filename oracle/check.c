@@ -1544,13 +1544,28 @@ static bool ser_grow(struct ser *s, size_t n)
     return true;
 }
 
+/* Room kept past every piece of variable size: a whole struct's fixed
+ * ranges (ser_range()) fit in it, so they are copied without a test each
+ * (ser_room() at the start of each struct, ser_add() after each variable
+ * piece). */
+#define SER_ROOM (sizeof(struct domain) > sizeof(struct oracle_dom) ? \
+                  sizeof(struct domain) : sizeof(struct oracle_dom))
+
+/* A piece of variable size, and room for the rest of its struct. */
 static inline void ser_add(struct ser *s, const void *p, size_t n)
 {
-    if (s->pos + n > *s->cap && !ser_grow(s, n))
+    if (s->pos + n + SER_ROOM > *s->cap && !ser_grow(s, n + SER_ROOM))
         return;
     if (n)
         memcpy(*s->buf + s->pos, p, n);
     s->pos += n;
+}
+
+/* Room for a struct's fixed ranges; without it (out of memory) nothing
+ * more is written and the serialisation is not used (s->ok). */
+static inline bool ser_room(struct ser *s)
+{
+    return s->ok && (s->pos + SER_ROOM <= *s->cap || ser_grow(s, SER_ROOM));
 }
 
 /* ser_domain() / ser_odom() cut the structs at these fields, in this
@@ -1593,10 +1608,11 @@ _Static_assert(offsetof(struct oracle_dom, req) < offsetof(struct oracle_dom, dr
                    sizeof(struct oracle_dom),
                "struct oracle_dom: the arrays ser_odom() skips moved");
 
-/* The bytes [from, to) of struct object base. */
-static void ser_range(struct ser *s, const void *base, size_t from, size_t to)
+/* The bytes [from, to) of struct object base (room: see SER_ROOM). */
+static inline void ser_range(struct ser *s, const void *base, size_t from, size_t to)
 {
-    ser_add(s, (const uint8_t *)base + from, to - from);
+    memcpy(*s->buf + s->pos, (const uint8_t *)base + from, to - from);
+    s->pos += to - from;
 }
 
 /* The n queued slots of a ring of size slots from cons, in ring order: at
@@ -1645,6 +1661,8 @@ static void ser_first(struct ser *s, const void *arr, size_t slot, unsigned n)
  */
 static void ser_domain(struct ser *s, const struct domain *d)
 {
+    if (!ser_room(s))
+        return;
     ser_range(s, d, 0, offsetof(struct domain, paging));
     ser_range(s, d, offsetof(struct domain, paging) + sizeof(d->paging),
               offsetof(struct domain, p2m_fail_in));
@@ -1663,6 +1681,8 @@ static void ser_domain(struct ser *s, const struct domain *d)
 /* d->paging: the queued requests, no drop notices. */
 static void ser_dpaging(struct ser *s, const struct domain *d)
 {
+    if (!ser_room(s))
+        return;
     const struct mem_paging *p = &d->paging;
     ser_range(s, p, 0, offsetof(struct mem_paging, req));
     ser_ring(s, p->req, sizeof(p->req[0]), p->ring_size, p->req_cons, p->nreq);
@@ -1675,6 +1695,8 @@ static void ser_dpaging(struct ser *s, const struct domain *d)
  * wait_req of the vCPUs waiting for a slot. */
 static void ser_dmonitor(struct ser *s, const struct domain *d)
 {
+    if (!ser_room(s))
+        return;
     const struct vm_event_monitor *m = &d->monitor;
     ser_range(s, m, 0, offsetof(struct vm_event_monitor, req));
     ser_ring(s, m->req, sizeof(m->req[0]), m->ring_size, m->req_cons, m->nreq);
@@ -1704,6 +1726,8 @@ static void ser_dmonitor(struct ser *s, const struct domain *d)
  * at the end of the struct nowhere. */
 static void ser_odom(struct ser *s, const struct oracle_dom *od)
 {
+    if (!ser_room(s))
+        return;
     ser_range(s, od, 0, offsetof(struct oracle_dom, ring));
     ser_add(s, &od->orphans, sizeof(od->orphans));
     /* nor the NPT scratch of the last predicted access (npsc_note,
@@ -1727,6 +1751,8 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
 
 static void ser_opaging(struct ser *s, const struct oracle_dom *od)
 {
+    if (!ser_room(s))
+        return;
     ser_range(s, od, offsetof(struct oracle_dom, ring), offsetof(struct oracle_dom, req));
     ser_add(s, od->req, od->nreq * sizeof(od->req[0]));
     ser_range(s, od, offsetof(struct oracle_dom, req) + sizeof(od->req),
@@ -1739,6 +1765,8 @@ static void ser_opaging(struct ser *s, const struct oracle_dom *od)
 
 static void ser_omonitor(struct ser *s, const struct oracle_dom *od)
 {
+    if (!ser_room(s))
+        return;
     ser_range(s, od, offsetof(struct oracle_dom, mon_ring),
               offsetof(struct oracle_dom, mon_slot));
     ser_add(s, od->mon_slot, od->mon_nslots * sizeof(od->mon_slot[0]));
