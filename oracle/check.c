@@ -1444,6 +1444,17 @@ struct oracle_cache {
     uint32_t ld_diff;       /* live slots whose d->ld differs from dst[].ld */
     uint64_t *otab;         /* restrict_save(): the tables of the last save */
     size_t notab, capotab;
+    /* The memo's parts kept apart (memo_group()): their own baselines,
+     * and the change counters that stood when each was made. */
+    struct memo_grp {
+        uint8_t *base, *next;
+        size_t baselen, basecap, nextcap;
+        bool valid;             /* base serialises the part at those counters */
+        const struct host *h;
+        uint64_t hgen;          /* h->gen_paging / gen_monitor */
+        uint32_t live;          /* the oracle's live slots */
+        uint64_t ogen[ORACLE_MAX_DOMS]; /* their od->gen_paging / gen_monitor */
+    } grp[2];
 };
 
 #define TAB_ALIAS 0xFF
@@ -1532,7 +1543,8 @@ static void rec_frame(void *ctx, uint64_t mfn) { rec_add(mfn); }
  * in-place compare of each (a memcmp() call and its checks per piece)
  * cost about twice a copy of the whole (a few KB) and one compare. */
 struct ser {
-    struct oracle_cache *k;
+    uint8_t **buf;          /* the buffer written (k->next, a group's next) */
+    size_t *cap;
     size_t pos;
     bool ok;
 };
@@ -1540,27 +1552,41 @@ struct ser {
 /* Room for n more bytes (false: out of memory, the memo is not used). */
 static bool ser_grow(struct ser *s, size_t n)
 {
-    struct oracle_cache *k = s->k;
     if (!s->ok)
         return false;
     size_t cap = 2 * (s->pos + n);
-    uint8_t *x = realloc(k->next, cap);
+    uint8_t *x = realloc(*s->buf, cap);
     if (!x) {
         s->ok = false;
         return false;
     }
-    k->next = x;
-    k->nextcap = cap;
+    *s->buf = x;
+    *s->cap = cap;
     return true;
 }
 
+/* Room kept past every piece of variable size: a whole struct's fixed
+ * ranges (ser_range()) fit in it, so they are copied without a test each
+ * (ser_room() at the start of each struct, ser_add() after each variable
+ * piece). */
+#define SER_ROOM (sizeof(struct domain) > sizeof(struct oracle_dom) ? \
+                  sizeof(struct domain) : sizeof(struct oracle_dom))
+
+/* A piece of variable size, and room for the rest of its struct. */
 static inline void ser_add(struct ser *s, const void *p, size_t n)
 {
-    if (s->pos + n > s->k->nextcap && !ser_grow(s, n))
+    if (s->pos + n + SER_ROOM > *s->cap && !ser_grow(s, n + SER_ROOM))
         return;
     if (n)
-        memcpy(s->k->next + s->pos, p, n);
+        memcpy(*s->buf + s->pos, p, n);
     s->pos += n;
+}
+
+/* Room for a struct's fixed ranges; without it (out of memory) nothing
+ * more is written and the serialisation is not used (s->ok). */
+static inline bool ser_room(struct ser *s)
+{
+    return s->ok && (s->pos + SER_ROOM <= *s->cap || ser_grow(s, SER_ROOM));
 }
 
 /* ser_domain() / ser_odom() cut the structs at these fields, in this
@@ -1591,13 +1617,23 @@ _Static_assert(offsetof(struct oracle_dom, req) < offsetof(struct oracle_dom, dr
                offsetof(struct oracle_dom, pml_gpa) < offsetof(struct oracle_dom, mon_slot) &&
                offsetof(struct oracle_dom, mon_nwait) < offsetof(struct oracle_dom, mon_slot) &&
                offsetof(struct oracle_dom, mon_slot) < offsetof(struct oracle_dom, mon_waitq) &&
-               offsetof(struct oracle_dom, mon_waitq) < offsetof(struct oracle_dom, mon_wait_req),
+               offsetof(struct oracle_dom, mon_waitq) < offsetof(struct oracle_dom, mon_wait_req) &&
+               offsetof(struct oracle_dom, ring) < offsetof(struct oracle_dom, req) &&
+               offsetof(struct oracle_dom, drops) < offsetof(struct oracle_dom, orphans) &&
+               offsetof(struct oracle_dom, orphans) < offsetof(struct oracle_dom, vpause) &&
+               offsetof(struct oracle_dom, pml_gpa) < offsetof(struct oracle_dom, mon_ring) &&
+               offsetof(struct oracle_dom, mon_ring) < offsetof(struct oracle_dom, mon_slot) &&
+               offsetof(struct oracle_dom, mon_wait_req) < offsetof(struct oracle_dom, mon_state) &&
+               offsetof(struct oracle_dom, mon_state) < offsetof(struct oracle_dom, gen_paging) &&
+               offsetof(struct oracle_dom, gen_monitor) + sizeof(uint64_t) ==
+                   sizeof(struct oracle_dom),
                "struct oracle_dom: the arrays ser_odom() skips moved");
 
-/* The bytes [from, to) of struct object base. */
-static void ser_range(struct ser *s, const void *base, size_t from, size_t to)
+/* The bytes [from, to) of struct object base (room: see SER_ROOM). */
+static inline void ser_range(struct ser *s, const void *base, size_t from, size_t to)
 {
-    ser_add(s, (const uint8_t *)base + from, to - from);
+    memcpy(*s->buf + s->pos, (const uint8_t *)base + from, to - from);
+    s->pos += to - from;
 }
 
 /* The n queued slots of a ring of size slots from cons, in ring order: at
@@ -1639,16 +1675,17 @@ static void ser_first(struct ser *s, const void *arr, size_t slot, unsigned n)
  * memcmp'ing them at every reused check was the largest single cost of
  * the native fuzzer's checks.  tests/unit/test_check.c changes what is
  * left out (the check is reused) and what is kept (reported at once).
+ *
+ * d->paging and d->monitor (about half of what is kept) are serialised
+ * apart, by ser_dpaging() / ser_dmonitor(), into the memo's groups
+ * (memo_group()): only when their change counters moved.
  */
 static void ser_domain(struct ser *s, const struct domain *d)
 {
-    const struct mem_paging *p = &d->paging;
-    const struct vm_event_monitor *m = &d->monitor;
-    ser_range(s, d, 0, offsetof(struct domain, paging.req));
-    ser_ring(s, p->req, sizeof(p->req[0]), p->ring_size, p->req_cons, p->nreq);
-    ser_range(s, d, offsetof(struct domain, paging.req) + sizeof(p->req),
-              offsetof(struct domain, paging.drops));
-    ser_range(s, d, offsetof(struct domain, paging.drops) + sizeof(p->drops),
+    if (!ser_room(s))
+        return;
+    ser_range(s, d, 0, offsetof(struct domain, paging));
+    ser_range(s, d, offsetof(struct domain, paging) + sizeof(d->paging),
               offsetof(struct domain, p2m_fail_in));
     ser_range(s, d, offsetof(struct domain, p2m_fail_in) + sizeof(d->p2m_fail_in),
               offsetof(struct domain, pml_pg));
@@ -1657,13 +1694,38 @@ static void ser_domain(struct ser *s, const struct domain *d)
     if (d->pml_on)
         ser_add(s, d->pml, sizeof(d->pml));
     ser_range(s, d, offsetof(struct domain, pml) + sizeof(d->pml),
-              offsetof(struct domain, monitor.req));
+              offsetof(struct domain, monitor));
+    ser_range(s, d, offsetof(struct domain, monitor) + sizeof(d->monitor),
+              sizeof(*d));
+}
+
+/* d->paging: the queued requests, no drop notices. */
+static void ser_dpaging(struct ser *s, const struct domain *d)
+{
+    if (!ser_room(s))
+        return;
+    const struct mem_paging *p = &d->paging;
+    ser_range(s, p, 0, offsetof(struct mem_paging, req));
+    ser_ring(s, p->req, sizeof(p->req[0]), p->ring_size, p->req_cons, p->nreq);
+    ser_range(s, p, offsetof(struct mem_paging, req) + sizeof(p->req),
+              offsetof(struct mem_paging, drops));
+    ser_range(s, p, offsetof(struct mem_paging, drops) + sizeof(p->drops), sizeof(*p));
+}
+
+/* d->monitor: the queued requests, the wait queue up to nwait, the
+ * wait_req of the vCPUs waiting for a slot. */
+static void ser_dmonitor(struct ser *s, const struct domain *d)
+{
+    if (!ser_room(s))
+        return;
+    const struct vm_event_monitor *m = &d->monitor;
+    ser_range(s, m, 0, offsetof(struct vm_event_monitor, req));
     ser_ring(s, m->req, sizeof(m->req[0]), m->ring_size, m->req_cons, m->nreq);
-    ser_range(s, d, offsetof(struct domain, monitor.req) + sizeof(m->req),
-              offsetof(struct domain, monitor.waitq));
+    ser_range(s, m, offsetof(struct vm_event_monitor, req) + sizeof(m->req),
+              offsetof(struct vm_event_monitor, waitq));
     ser_first(s, m->waitq, sizeof(m->waitq[0]), m->nwait);
-    ser_range(s, d, offsetof(struct domain, monitor.waitq) + sizeof(m->waitq),
-              offsetof(struct domain, monitor.wait_req));
+    ser_range(s, m, offsetof(struct vm_event_monitor, waitq) + sizeof(m->waitq),
+              offsetof(struct vm_event_monitor, wait_req));
     _Static_assert((MON_WAIT_SLOT & 1) && !(MON_NONE & 1) && !(MON_BLACK_EYE & 1),
                    "a vCPU waiting for a slot is the odd monitor state");
     for (const uint8_t *w = oracle_vcpu_any_odd(m->vstate)
@@ -1671,23 +1733,24 @@ static void ser_domain(struct ser *s, const struct domain *d)
          w;
          w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(m->vstate + SIM_MAX_VCPUS - w - 1)))
         ser_add(s, &m->wait_req[w - m->vstate], sizeof(m->wait_req[0]));
-    ser_range(s, d, offsetof(struct domain, monitor.wait_req) + sizeof(m->wait_req),
-              sizeof(*d));
+    ser_range(s, m, offsetof(struct vm_event_monitor, wait_req) + sizeof(m->wait_req),
+              sizeof(*m));
 }
 
-/* The oracle's domain likewise: its paging FIFO's requests, no drops,
- * no vpause[] (the paging ops' pause counts: the checks compare the
- * sim's against its vCPU states, I7), pml_log[]/pml_idx[] only while PML
- * is on (compare_impl()), its monitor slots in use, the wait queue up to
- * mon_nwait, the wait_req of vCPUs waiting for a slot. */
+/* The oracle's domain likewise: no drops, no vpause[] (the paging ops'
+ * pause counts: the checks compare the sim's against its vCPU states,
+ * I7), pml_log[]/pml_idx[] only while PML is on (compare_impl()); its
+ * paging part (ring .. vstate[]: the FIFO's requests) and monitor part
+ * (mon_ring .. mon_state[]: the slots in use, the wait queue up to
+ * mon_nwait, the wait_req of vCPUs waiting for a slot) go into the
+ * memo's groups (ser_opaging(), ser_omonitor()), and the change counters
+ * at the end of the struct nowhere. */
 static void ser_odom(struct ser *s, const struct oracle_dom *od)
 {
-    ser_range(s, od, 0, offsetof(struct oracle_dom, req));
-    ser_add(s, od->req, od->nreq * sizeof(od->req[0]));
-    ser_range(s, od, offsetof(struct oracle_dom, req) + sizeof(od->req),
-              offsetof(struct oracle_dom, drops));
-    ser_range(s, od, offsetof(struct oracle_dom, drops) + sizeof(od->drops),
-              offsetof(struct oracle_dom, vpause));
+    if (!ser_room(s))
+        return;
+    ser_range(s, od, 0, offsetof(struct oracle_dom, ring));
+    ser_add(s, &od->orphans, sizeof(od->orphans));
     /* nor the NPT scratch of the last predicted access (npsc_note,
      * npt_rc_lo/hi: oracle/walk.c's, never read by the checks), nor the
      * raw ranges past nraw_hi */
@@ -1702,6 +1765,30 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
         ser_range(s, od, offsetof(struct oracle_dom, pml_log),
                   offsetof(struct oracle_dom, pml_gpa));
     ser_range(s, od, offsetof(struct oracle_dom, pml_gpa),
+              offsetof(struct oracle_dom, mon_ring));
+    ser_range(s, od, offsetof(struct oracle_dom, mon_state) + sizeof(od->mon_state),
+              offsetof(struct oracle_dom, gen_paging));
+}
+
+static void ser_opaging(struct ser *s, const struct oracle_dom *od)
+{
+    if (!ser_room(s))
+        return;
+    ser_range(s, od, offsetof(struct oracle_dom, ring), offsetof(struct oracle_dom, req));
+    ser_add(s, od->req, od->nreq * sizeof(od->req[0]));
+    ser_range(s, od, offsetof(struct oracle_dom, req) + sizeof(od->req),
+              offsetof(struct oracle_dom, drops));
+    ser_range(s, od, offsetof(struct oracle_dom, drops) + sizeof(od->drops),
+              offsetof(struct oracle_dom, orphans));
+    ser_range(s, od, offsetof(struct oracle_dom, orphans) + sizeof(od->orphans),
+              offsetof(struct oracle_dom, vpause));
+}
+
+static void ser_omonitor(struct ser *s, const struct oracle_dom *od)
+{
+    if (!ser_room(s))
+        return;
+    ser_range(s, od, offsetof(struct oracle_dom, mon_ring),
               offsetof(struct oracle_dom, mon_slot));
     ser_add(s, od->mon_slot, od->mon_nslots * sizeof(od->mon_slot[0]));
     ser_first(s, od->mon_waitq, sizeof(od->mon_waitq[0]), od->mon_nwait);
@@ -1713,7 +1800,129 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
          w = memchr(w + 1, MON_WAIT_SLOT, (size_t)(od->mon_state + SIM_MAX_VCPUS - w - 1)))
         ser_add(s, &od->mon_wait_req[w - od->mon_state], sizeof(od->mon_wait_req[0]));
     ser_range(s, od, offsetof(struct oracle_dom, mon_wait_req) + sizeof(od->mon_wait_req),
-              sizeof(*od));
+              offsetof(struct oracle_dom, mon_state) + sizeof(od->mon_state));
+}
+
+/* The oracle's live slots, a bit each. */
+static uint32_t live_mask(const struct oracle *o)
+{
+    _Static_assert(ORACLE_MAX_DOMS <= 32, "the live mask holds a bit per slot");
+    uint32_t live = 0;
+    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
+        if (o->doms[i].live)
+            live |= UINT32_C(1) << i;
+    return live;
+}
+
+/*
+ * The memo's groups: the domains' paging parts (every sim domain's
+ * d->paging, then every live oracle domain's ring .. vstate[]) and their
+ * monitor parts, each with a baseline of its own and the change counters
+ * that stood when it was made (h->gen_*, each live od->gen_*: every
+ * writer of a part bumps its counter, sim.h dom_paging_w(), oracle_priv.h
+ * od_paging_w(); domain creation and destruction too).  Unmoved counters
+ * say the part is its baseline, unread: most steps (failed operations,
+ * reads, peeks, P2M changes) touch neither ring nor vCPU state, and these
+ * parts were about half of the bytes serialised per check.  The domain
+ * set itself is in the main serialisation (h->domains[], the live mask),
+ * so a group and the main part alike equal their baselines only when the
+ * whole state does.  A writer that does not bump is caught by
+ * memo_crosscheck() at the next full check (oracle.memo.<group>).
+ */
+enum { MG_PAGING, MG_MONITOR, MG_N };
+static const char *const memo_grp_name[MG_N] = { "paging", "monitor" };
+
+static bool grp_gens_same(const struct memo_grp *m, unsigned g, const struct oracle *o,
+                          const struct host *h, uint32_t live)
+{
+    if (!m->valid || m->h != h || m->live != live ||
+        m->hgen != (g == MG_PAGING ? h->gen_paging : h->gen_monitor))
+        return false;
+    for (uint32_t l = live; l; l &= l - 1) {
+        const struct oracle_dom *od = &o->doms[__builtin_ctz(l)];
+        if (m->ogen[__builtin_ctz(l)] != (g == MG_PAGING ? od->gen_paging : od->gen_monitor))
+            return false;
+    }
+    return true;
+}
+
+/* Group g of the state now into m->next; false: out of memory. */
+static bool grp_serialise(struct memo_grp *m, unsigned g, const struct oracle *o,
+                          const struct host *h, uint32_t live, size_t *len)
+{
+    struct ser s = { &m->next, &m->nextcap, 0, true };
+    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+        if (h->domains[i])
+            (g == MG_PAGING ? ser_dpaging : ser_dmonitor)(&s, h->domains[i]);
+    for (uint32_t l = live; l; l &= l - 1)
+        (g == MG_PAGING ? ser_opaging : ser_omonitor)(&s, &o->doms[__builtin_ctz(l)]);
+    *len = s.pos;
+    return s.ok;
+}
+
+/* m->next becomes the baseline, at the counters now. */
+static void grp_keep(struct memo_grp *m, unsigned g, const struct oracle *o,
+                     const struct host *h, uint32_t live, size_t len)
+{
+    uint8_t *t = m->base;
+    size_t tc = m->basecap;
+    m->base = m->next;
+    m->basecap = m->nextcap;
+    m->next = t;
+    m->nextcap = tc;
+    m->baselen = len;
+    m->valid = true;
+    m->h = h;
+    m->hgen = g == MG_PAGING ? h->gen_paging : h->gen_monitor;
+    m->live = live;
+    for (uint32_t l = live; l; l &= l - 1) {
+        const struct oracle_dom *od = &o->doms[__builtin_ctz(l)];
+        m->ogen[__builtin_ctz(l)] = g == MG_PAGING ? od->gen_paging : od->gen_monitor;
+    }
+}
+
+/* Group g into its baseline; true when it differs from the last one (or
+ * there was none).  Serialised only when its counters moved. */
+static bool memo_group(struct oracle_cache *k, unsigned g, const struct oracle *o,
+                       const struct host *h, uint32_t live)
+{
+    struct memo_grp *m = &k->grp[g];
+    if (grp_gens_same(m, g, o, h, live))
+        return false;
+    size_t len;
+    if (!grp_serialise(m, g, o, h, live, &len)) {
+        m->valid = false;
+        return true;
+    }
+    bool diff = !m->valid || len != m->baselen || memcmp(m->next, m->base, len);
+    grp_keep(m, g, o, h, live, len);
+    return diff;
+}
+
+/* The cross-check of the counters: each group whose counters say
+ * "unchanged since its baseline" serialised all the same.  NULL when each
+ * is its baseline, else the name of the first that is not (a writer that
+ * did not bump: the reused checks since may have missed a change of it);
+ * its baseline is then brought up to date (reported once). */
+static const char *memo_crosscheck(struct oracle_cache *k, const struct oracle *o,
+                                   const struct host *h)
+{
+    uint32_t live = live_mask(o);
+    for (unsigned g = 0; g < MG_N; g++) {
+        struct memo_grp *m = &k->grp[g];
+        if (!grp_gens_same(m, g, o, h, live))
+            continue;
+        size_t len;
+        if (!grp_serialise(m, g, o, h, live, &len)) {
+            m->valid = false;
+            continue;
+        }
+        if (len != m->baselen || memcmp(m->next, m->base, len)) {
+            grp_keep(m, g, o, h, live, len);
+            return memo_grp_name[g];
+        }
+    }
+    return NULL;
 }
 
 /* Everything outside host memory the checks read, into the baseline;
@@ -1721,7 +1930,7 @@ static void ser_odom(struct ser *s, const struct oracle_dom *od)
 static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
                         const struct host *h)
 {
-    struct ser s = { k, 0, true };
+    struct ser s = { &k->next, &k->nextcap, 0, true };
     ser_add(&s, &h->nr_frames, sizeof h->nr_frames);
     ser_add(&s, &o->nr_frames, sizeof o->nr_frames);
     /* The per-frame arrays (h->frames, h->m2p, h->shr_handle; o->m2p,
@@ -1739,7 +1948,6 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
      * those slots' domains: its place is kept here and filled in by the
      * loop that serialises them */
     uint32_t live = 0;
-    _Static_assert(ORACLE_MAX_DOMS <= 32, "the live mask holds a bit per slot");
     size_t live_at = s.pos;
     ser_add(&s, &live, sizeof live);
     for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
@@ -1752,12 +1960,17 @@ static bool memo_inputs(struct oracle_cache *k, const struct oracle *o,
          * (gmark_all), and a check with marks is never reused. */
         ser_odom(&s, od);
     }
+    /* the groups, each brought up to date (whatever the others say) */
+    bool gdiff = false;
+    for (unsigned g = 0; g < MG_N; g++)
+        gdiff |= memo_group(k, g, o, h, live);
     if (!s.ok) {
         k->have_base = false;
         return true;
     }
     memcpy(k->next + live_at, &live, sizeof live);
-    bool diff = !k->have_base || s.pos != k->baselen || memcmp(k->next, k->base, s.pos);
+    bool diff = gdiff || !k->have_base || s.pos != k->baselen ||
+                memcmp(k->next, k->base, s.pos);
     /* the new serialisation becomes the baseline (equal or not) */
     uint8_t *t = k->base;
     size_t tc = k->basecap;
@@ -1832,6 +2045,10 @@ void oracle_cache_free(struct oracle *o)
     free(o->cache->frames);
     free(o->cache->base);
     free(o->cache->next);
+    for (unsigned g = 0; g < MG_N; g++) {
+        free(o->cache->grp[g].base);
+        free(o->cache->grp[g].next);
+    }
     free(o->cache->fsh);
     free(o->cache->tab);
     free(o->cache->tablvl);
@@ -2701,6 +2918,19 @@ static bool check_restricted(struct oracle *o, const struct host *h,
     return true;
 }
 
+/* memo_crosscheck() as a report: oracle.memo.<group>. */
+static unsigned memo_report(struct oracle_cache *k, const struct oracle *o,
+                            const struct host *h, oracle_report_fn report, void *ctx)
+{
+    const char *g = memo_crosscheck(k, o, h);
+    if (!g)
+        return 0;
+    struct oracle_reporter r = { report, ctx, 0 };
+    oracle_report(&r, "as its change counters say: unchanged", "changed",
+                  "oracle.memo.%s", g);
+    return oracle_report_done(&r);
+}
+
 unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
                       const uint64_t *written, size_t nwritten,
                       const uint64_t *wlines,
@@ -2756,8 +2986,11 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         leaf_logs_reset(k, ALL_SLOTS);
         cur_rec = k;
     }
-    unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
-                              k ? k->dnew : NULL, k ? k->shr_tot : NULL);
+    /* The memo's change counters are cross-checked at the full checks
+     * (the engine's periodic ones): a part they call unchanged must be. */
+    unsigned n = k && full ? memo_report(k, o, h, hash_report, &hs) : 0;
+    n += compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
+                      k ? k->dnew : NULL, k ? k->shr_tot : NULL);
     n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
                   k ? k->dnew : NULL, live_slots(h));
     cur_rec = NULL;
@@ -2797,15 +3030,19 @@ void oracle_check_stats(const struct oracle *o, struct oracle_check_stats *out)
 unsigned oracle_check_verify(struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx)
 {
-    if (!o->cache || !o->cache->last_reused)
+    if (!o->cache)
         return 0;
+    /* the memo's change counters, once more at the end */
+    unsigned bad = memo_report(o->cache, o, h, report, ctx);
+    if (!o->cache->last_reused)
+        return bad;
     struct hash_sink hs = { NULL, NULL, HASH_INIT };
     oracle_compare(o, h, hash_report, &hs);
     oracle_invariants(h, hash_report, &hs);
     if (hs.h == o->cache->last_hash)
-        return 0;
+        return bad;
     struct oracle_reporter r = { report, ctx, 0 };
     oracle_report(&r, "the full check's reports", "other reports",
                   "oracle.incremental");
-    return oracle_report_done(&r);
+    return bad + oracle_report_done(&r);
 }

@@ -55,7 +55,12 @@ static void dom_free(struct oracle_dom *od)
     free(od->pod_cache);
     free(od->gmark);
     free(od->cidx);
+    /* the change counters go on (a domain made in this slot later must
+     * not meet the memo's counters of this one) */
+    uint64_t gp = od->gen_paging, gm = od->gen_monitor;
     memset(od, 0, sizeof(*od));
+    od->gen_paging = gp + 1;
+    od->gen_monitor = gm + 1;
 }
 
 struct oracle_chunk *oracle_chunk_get(struct oracle_dom *od, uint64_t g)
@@ -315,6 +320,8 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         od->paged_pages = 0;
         memset(od->vstate, 0, sizeof(od->vstate));
         memset(od->vpause, 0, sizeof(od->vpause));
+        od_paging_w(od); /* a new domain's parts */
+        od_monitor_w(od);
         return;
     }
 }

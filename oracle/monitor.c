@@ -36,7 +36,7 @@ void oracle_op_vcpu_created(struct oracle *o, domid_t d, unsigned id)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (od && id + 1 > od->nr_vcpus)
-        od->nr_vcpus = id + 1;
+        od_monitor_w(od)->nr_vcpus = id + 1;
 }
 
 /* A request enters the ring; its vCPU is paused first when it is sync,
@@ -45,10 +45,10 @@ static void enter(struct oracle_dom *od, const struct mem_access_req *q)
 {
     unsigned v = q->vcpu_id;
     if (q->flags & VM_EVENT_FLAG_VCPU_PAUSED) {
-        od->vpause[v]++;
+        od_paging_w(od)->vpause[v]++;
         od->vstate[v] = VCPU_PAUSED_MONITOR;
     }
-    od->mon_slot[od->mon_nslots].req = *q;
+    od_monitor_w(od)->mon_slot[od->mon_nslots].req = *q;
     od->mon_slot[od->mon_nslots].read = false;
     od->mon_nslots++;
     if (!od->vpause[v] && od->mon_state[v] == MON_NONE &&
@@ -58,6 +58,7 @@ static void enter(struct oracle_dom *od, const struct mem_access_req *q)
 
 static void slot_freed(struct oracle_dom *od)
 {
+    od_monitor_w(od);
     if (od->mon_nwait) {
         while (od->mon_nwait && free_slots(od)) {
             unsigned v = od->mon_waitq[0];
@@ -89,7 +90,7 @@ int oracle_op_monitor_enable(struct oracle *o, domid_t d, unsigned slots)
         return -ESRCH;
     if (od->mon_ring)
         return -EBUSY;
-    od->mon_ring = true;
+    od_monitor_w(od)->mon_ring = true;
     od->mon_size = slots > VM_EVENT_RING_MAX ? VM_EVENT_RING_MAX : slots;
     od->mon_nslots = od->mon_nwait = od->mon_last_wake = 0;
     memset(od->mon_state, 0, sizeof(od->mon_state));
@@ -103,7 +104,7 @@ int oracle_op_monitor_disable(struct oracle *o, domid_t d)
         return -EINVAL;
     if (od->mon_nwait)
         return -EBUSY;
-    od->mon_ring = false;
+    od_monitor_w(od)->mon_ring = false;
     od->mon_size = od->mon_nslots = 0;
     od->mon_last_wake = 0;
     memset(od->mon_state, 0, sizeof(od->mon_state));
@@ -114,7 +115,7 @@ void oracle_op_access_required(struct oracle *o, domid_t d, bool on)
 {
     struct oracle_dom *od = oracle_dom_find(o, d);
     if (od)
-        od->mon_required = on;
+        od_monitor_w(od)->mon_required = on;
 }
 
 int oracle_op_monitor_get(struct oracle *o, domid_t d, struct mem_access_req *out)
@@ -124,7 +125,7 @@ int oracle_op_monitor_get(struct oracle *o, domid_t d, struct mem_access_req *ou
         return -ENODEV;
     for (unsigned i = 0; i < od->mon_nslots; i++)
         if (!od->mon_slot[i].read) {
-            od->mon_slot[i].read = true;
+            od_monitor_w(od)->mon_slot[i].read = true;
             *out = od->mon_slot[i].req;
             return 0;
         }
@@ -139,13 +140,14 @@ int oracle_op_monitor_resume(struct oracle *o, domid_t d,
         return -ENODEV;
     if (!od->mon_nslots || !od->mon_slot[0].read)
         return -EINVAL;
+    od_monitor_w(od);
     memmove(&od->mon_slot[0], &od->mon_slot[1],
             (od->mon_nslots - 1) * sizeof(od->mon_slot[0]));
     od->mon_nslots--;
     unsigned v = rsp->vcpu_id;
     if (v < od->nr_vcpus && v < SIM_MAX_VCPUS && od->vpause[v] &&
         (rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED)) {
-        if (--od->vpause[v] == 0)
+        if (--od_paging_w(od)->vpause[v] == 0)
             od->vstate[v] = VCPU_RUNNABLE;
     }
     slot_freed(od);
@@ -210,7 +212,7 @@ enum oracle_ma oracle_mem_access(struct oracle *o, struct oracle_dom *od,
     if (sync)
         q.flags = VM_EVENT_FLAG_VCPU_PAUSED;
     if (!free_slots(od)) {
-        od->mon_state[v] = MON_WAIT_SLOT;
+        od_monitor_w(od)->mon_state[v] = MON_WAIT_SLOT;
         od->mon_wait_req[v] = q;
         od->mon_waitq[od->mon_nwait++] = v;
         return sync ? OMA_BLOCKED : OMA_FALL;

@@ -184,7 +184,29 @@ struct oracle_dom {
      * freed with the domain. */
     uint64_t *cidx;
     uint64_t ncidx, capcidx;
+    /* Change counters of the paging part (ring, ring_size, nreq, ndrops,
+     * req[], drops[], paged_pages, vstate[], vpause[]) and the monitor
+     * part (mon_*, nr_vcpus): every writer bumps one (od_paging_w(),
+     * od_monitor_w()), and so do domain create and destroy.  The memo of
+     * oracle_check() (check.c) serialises those parts again only when a
+     * counter moved.  Last in the struct: the memo reads the struct up to
+     * here. */
+    uint64_t gen_paging, gen_monitor;
 };
+
+/* od, after a bump of its paging / monitor change counter: for a writer
+ * of that part. */
+static inline struct oracle_dom *od_paging_w(struct oracle_dom *od)
+{
+    od->gen_paging++;
+    return od;
+}
+
+static inline struct oracle_dom *od_monitor_w(struct oracle_dom *od)
+{
+    od->gen_monitor++;
+    return od;
+}
 
 /* Every gfn of od changed (a loop over its chunks wrote them). */
 static inline void oracle_gfn_mark_all(struct oracle_dom *od) { od->gmark_all = true; }

@@ -41,12 +41,13 @@ static void put(struct oracle_dom *od, struct vm_event_req r)
 {
     if (r.vcpu_id == VM_EVENT_NO_VCPU)
         r.flags |= VM_EVENT_FLAG_FOREIGN;
-    od->req[od->nreq++] = r;
+    od_paging_w(od)->req[od->nreq++] = r;
 }
 
 /* A slot became free: sleeping drop callers, then sleeping vCPUs. */
 static void wake(struct oracle_dom *od)
 {
+    od_paging_w(od);
     while (od->ndrops && !full(od)) {
         put(od, od->drops[0]);
         memmove(&od->drops[0], &od->drops[1], --od->ndrops * sizeof(od->drops[0]));
@@ -72,7 +73,7 @@ int oracle_op_paging_enable(struct oracle *o, domid_t d, unsigned slots)
         return -ENODEV;
     if (od->ring)
         return -EBUSY;
-    od->ring = true;
+    od_paging_w(od)->ring = true;
     od->ring_size = slots > VM_EVENT_RING_MAX ? VM_EVENT_RING_MAX : slots;
     od->nreq = od->ndrops = 0;
     return 0;
@@ -87,6 +88,7 @@ int oracle_op_paging_disable(struct oracle *o, domid_t d)
         if (od->vstate[v] == VCPU_WAIT_SLOT)
             return -EBUSY;
     /* A vCPU paused for the monitor ring (oracle/monitor.c) stays. */
+    od_paging_w(od);
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++)
         if (od->vstate[v] != VCPU_PAUSED_MONITOR) {
             od->vstate[v] = VCPU_RUNNABLE;
@@ -145,7 +147,7 @@ int oracle_op_evict(struct oracle *o, domid_t d, gfn_t gfn)
     m2p_set(o, od_mfn(od, g), INVALID_M2P_ENTRY);
     OD_MFN_W(od, g) = mfn_x(INVALID_MFN);
     OD_TYPE_W(od, g) = p2m_ram_paged;
-    od->paged_pages++;
+    od_paging_w(od)->paged_pages++;
     return 0;
 }
 
@@ -167,7 +169,7 @@ int oracle_op_prep(struct oracle *o, domid_t d, gfn_t gfn, bool buffer,
         if (nomem)
             return -ENOMEM;
         OD_MFN_W(od, g) = mfn_x(mfn);
-        od->paged_pages--;
+        od_paging_w(od)->paged_pages--;
     }
     /* The final type at once, and the M2P (seed 002 patch 07/12); no dirty
      * mark (mem_paging.c has none). */
@@ -184,7 +186,7 @@ int oracle_populate(struct oracle_dom *od, uint64_t g, uint32_t vcpu)
     if (full(od)) {
         if (!guest)
             return OR_OK;
-        od->vstate[vcpu] = VCPU_WAIT_SLOT;
+        od_paging_w(od)->vstate[vcpu] = VCPU_WAIT_SLOT;
         return OR_BLOCKED;
     }
     unsigned t = od_type(od, g);
@@ -196,7 +198,7 @@ int oracle_populate(struct oracle_dom *od, uint64_t g, uint32_t vcpu)
         OD_TYPE_W(od, g) = p2m_ram_paging_in;
     }
     if (guest && (out || t == p2m_ram_paging_in)) {
-        od->vpause[vcpu]++;
+        od_paging_w(od)->vpause[vcpu]++;
         od->vstate[vcpu] = VCPU_PAUSED_PAGER;
         r.flags = VM_EVENT_FLAG_VCPU_PAUSED;
     } else if (!out) {
@@ -216,6 +218,7 @@ int oracle_op_get_request(struct oracle *o, domid_t d, struct vm_event_req *out)
     if (!od->nreq)
         return -ENOENT;
     *out = od->req[0];
+    od_paging_w(od);
     memmove(&od->req[0], &od->req[1], --od->nreq * sizeof(od->req[0]));
     wake(od);
     return 0;
@@ -240,7 +243,7 @@ int oracle_op_resume(struct oracle *o, domid_t d, const struct vm_event_req *rsp
         OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
         m2p_set(o, od_mfn(od, g), g);
     }
-    if ((rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED) && !--od->vpause[v])
+    if ((rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED) && !--od_paging_w(od)->vpause[v])
         od->vstate[v] = VCPU_RUNNABLE;
     return 0;
 }
@@ -326,7 +329,7 @@ int oracle_remove_paging(struct oracle *o, struct oracle_dom *od, uint64_t g)
     OD_TYPE_W(od, g) = p2m_mmio_dm;
     oracle_mark(od, g, false);
     if (!had_frame)
-        od->paged_pages--;
+        od_paging_w(od)->paged_pages--;
     if (!od->ring)
         return 0;
     struct vm_event_req r = { .gfn = g, .p2mt = t,
@@ -335,7 +338,7 @@ int oracle_remove_paging(struct oracle *o, struct oracle_dom *od, uint64_t g)
     if (!full(od))
         put(od, r);
     else if (od->ndrops < VM_EVENT_RING_MAX)
-        od->drops[od->ndrops++] = r;
+        od_paging_w(od)->drops[od->ndrops++] = r;
     return 0;
 }
 

@@ -214,7 +214,7 @@ int oracle_op_share_add_physmap(struct oracle *o, domid_t sd, gfn_t sgfn,
          * decrements paged_pages for both (the accounting assumption of
          * reference 2.4.2): scenarios/findings/share_add_physmap_count.lua. */
         if (old >= o->nr_frames)
-            co->paged_pages--;
+            od_paging_w(co)->paged_pages--;
         else {
             oracle_mark_mfn(o, old);
             o->m2p[old] = INVALID_M2P_ENTRY;

@@ -66,6 +66,10 @@ struct host *host_new(uint64_t nr_frames)
         h->free_stack[m] = nr_frames - 1 - m;
     }
     h->nr_free = nr_frames;
+    /* The memo of a check (oracle/check.c) keeps these counters: a later
+     * host, even at the same address, must not start where one stopped. */
+    static uint64_t epoch;
+    h->gen_paging = h->gen_monitor = ++epoch << 40;
     return h;
 
 fail:

@@ -61,7 +61,7 @@ static bool ring_full(const struct domain *d)
  * claimed by the caller); foreign producers get VM_EVENT_FLAG_FOREIGN. */
 static void ring_put(struct domain *d, struct vm_event_req req)
 {
-    struct mem_paging *p = &d->paging;
+    struct mem_paging *p = dom_paging_w(d);
     if (req.vcpu_id == VM_EVENT_NO_VCPU)
         req.flags |= VM_EVENT_FLAG_FOREIGN;
     p->req[(p->req_cons + p->nreq) % p->ring_size] = req;
@@ -73,7 +73,7 @@ static void ring_put(struct domain *d, struct vm_event_req req)
  * completes), then vCPUs, which become runnable and retry. */
 static void ring_wake(struct domain *d)
 {
-    struct mem_paging *p = &d->paging;
+    struct mem_paging *p = dom_paging_w(d);
     if (MUTANT(MUT_MEM_EVENT_2011))
         return; /* 2011: only mem_event_unpause_vcpus() on a response */
     while (p->pending_drops && !ring_full(d)) {
@@ -97,6 +97,7 @@ int vm_event_paging_enable(struct domain *d)
         return -ENODEV;
     if (p->ring_enabled)
         return -EBUSY;
+    dom_paging_w(d);
     p->ring_enabled = true;
     p->ring_size = MUTANT(MUT_MEM_EVENT_2011) ? MEM_EVENT_RING_SLOTS_2011
                                               : VM_EVENT_RING_SLOTS;
@@ -115,6 +116,7 @@ int vm_event_paging_disable(struct domain *d)
             return -EBUSY;
     /* vm_event_cleanup_domain(): unpause every vCPU paused for the ring
      * (a vCPU paused for the monitor ring, sim/monitor.c, stays). */
+    dom_paging_w(d);
     for (unsigned v = 0; v < SIM_MAX_VCPUS; v++) {
         if (p->vcpu_state[v] != VCPU_PAUSED_MONITOR) {
             p->vcpu_state[v] = VCPU_RUNNABLE;
@@ -135,6 +137,7 @@ int vm_event_get_request(struct domain *d, struct vm_event_req *out)
     if (!p->nreq)
         return -ENOENT;
     *out = p->req[p->req_cons];
+    dom_paging_w(d);
     p->req_cons = (p->req_cons + 1) % p->ring_size;
     p->nreq--;
     ring_wake(d);
@@ -204,7 +207,7 @@ int mem_paging_evict(struct domain *d, gfn_t gfn)
     int rc = p2m_set_entry(d, gfn, INVALID_MFN, p2m_ram_paged, a);
     /* As upstream (reference 2.4.3): counted and freed even if the P2M
      * update failed -- there is no unwinding. */
-    d->paging.paged_pages++;
+    dom_paging_w(d)->paged_pages++;
     heap_free_page(h, mfn);
     return rc;
 }
@@ -249,7 +252,7 @@ int mem_paging_prep(struct domain *d, gfn_t gfn, const void *buf)
         return rc;
     }
     if (allocated)
-        d->paging.paged_pages--;
+        dom_paging_w(d)->paged_pages--;
     return 0;
 }
 
@@ -267,7 +270,7 @@ enum populate_result p2m_mem_paging_populate(struct domain *d, gfn_t gfn,
     if (ring_full(d)) {
         if (!guest)
             return POP_BUSY;
-        p->vcpu_state[vcpu] = VCPU_WAIT_SLOT;
+        dom_paging_w(d)->vcpu_state[vcpu] = VCPU_WAIT_SLOT;
         return POP_WAIT_SLOT;
     }
     struct vm_event_req req = { .gfn = gfn_x(gfn), .vcpu_id = vcpu };
@@ -283,6 +286,7 @@ enum populate_result p2m_mem_paging_populate(struct domain *d, gfn_t gfn,
     }
     if (guest && p2m_is_paging(t)) {
         /* vm_event_vcpu_pause() */
+        dom_paging_w(d);
         p->pause_count[vcpu]++;
         p->vcpu_state[vcpu] = VCPU_PAUSED_PAGER;
         req.flags |= VM_EVENT_FLAG_VCPU_PAUSED;
@@ -316,6 +320,7 @@ int vm_event_resume(struct domain *d, const struct vm_event_req *rsp)
     unsigned v = rsp->vcpu_id;
     /* Only for a vCPU with an outstanding vm_event pause. */
     if (p->pause_count[v]) {
+        dom_paging_w(d);
         if (!(rsp->pflags & MEM_PAGING_DROP_PAGE))
             paging_resume_gfn(d, _gfn(rsp->gfn));
         if (rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED) {
@@ -326,6 +331,7 @@ int vm_event_resume(struct domain *d, const struct vm_event_req *rsp)
     }
     if (MUTANT(MUT_MEM_EVENT_2011)) {
         /* mem_event_unpause_vcpus(): every vCPU paused on the ring. */
+        dom_paging_w(d);
         for (unsigned i = 0; i < SIM_MAX_VCPUS; i++)
             if (p->vcpu_state[i] == VCPU_WAIT_SLOT)
                 p->vcpu_state[i] = VCPU_RUNNABLE;
@@ -336,7 +342,7 @@ int vm_event_resume(struct domain *d, const struct vm_event_req *rsp)
 /* p2m_mem_paging_drop_page(): one-way notice; no ring is fine. */
 void mem_paging_drop_page(struct domain *d, gfn_t gfn, p2m_type_t t)
 {
-    struct mem_paging *p = &d->paging;
+    struct mem_paging *p = dom_paging_w(d);
     struct vm_event_req req = { .gfn = gfn_x(gfn), .p2mt = t,
                                 .pflags = MEM_PAGING_DROP_PAGE,
                                 .vcpu_id = VM_EVENT_NO_VCPU };

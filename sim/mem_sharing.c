@@ -276,7 +276,7 @@ int mem_sharing_add_to_physmap(struct domain *sd, gfn_t sgfn, uint64_t sh,
     /* Plugging a hole where a paged-out page was: it no longer counts,
      * and a frame still there (paging_in, never evicted) is freed. */
     if (ct == p2m_ram_paged || ct == p2m_ram_paging_in) {
-        cd->paging.paged_pages--;
+        dom_paging_w(cd)->paged_pages--;
         if (hostmem_mfn_valid(h->nr_frames, cmfn) &&
             h->frames[mfn_x(cmfn)].owner == cd->id)
             heap_free_page(h, cmfn);

@@ -73,12 +73,12 @@ enum monitor_vcpu_state monitor_vcpu_state(const struct domain *d, unsigned v)
  * its vCPU is vm_event-paused first (monitor_traps()). */
 static void ring_put(struct domain *d, struct mem_access_req req)
 {
-    struct vm_event_monitor *m = &d->monitor;
+    struct vm_event_monitor *m = dom_monitor_w(d);
     unsigned v = req.vcpu_id;
     if (req.flags & VM_EVENT_FLAG_VCPU_PAUSED) {
         /* vm_event_vcpu_pause(): the pause count is the vCPU's, shared
          * with the paging ring (v->vm_event_pause_count). */
-        d->paging.pause_count[v]++;
+        dom_paging_w(d)->pause_count[v]++;
         d->paging.vcpu_state[v] = VCPU_PAUSED_MONITOR;
     }
     m->req[(m->req_cons + m->nreq) % m->ring_size] = req;
@@ -99,7 +99,7 @@ static void ring_put(struct domain *d, struct mem_access_req req)
  * free slot (vm_event_wake_blocked()). */
 static void ring_wake(struct domain *d)
 {
-    struct vm_event_monitor *m = &d->monitor;
+    struct vm_event_monitor *m = dom_monitor_w(d);
     if (m->nwait) {
         while (m->nwait && ring_avail(m)) {
             unsigned v = m->waitq[0];
@@ -130,6 +130,7 @@ int vm_event_monitor_enable(struct domain *d)
     struct vm_event_monitor *m = &d->monitor;
     if (m->ring_enabled)
         return -EBUSY;
+    dom_monitor_w(d);
     bool required = m->access_required;
     memset(m, 0, sizeof(*m));
     m->access_required = required;
@@ -150,6 +151,7 @@ int vm_event_monitor_disable(struct domain *d)
     /* Unblock every black-eyed vCPU (the ring's pause flag).  A vCPU
      * vm_event-paused for a request that will never be answered stays
      * paused, as in Xen (vm_event_pause_count is not the ring's). */
+    dom_monitor_w(d);
     bool required = m->access_required;
     uint64_t ev = m->events, be = m->black_eyes, cr = m->crashes;
     memset(m, 0, sizeof(*m));
@@ -162,7 +164,7 @@ int vm_event_monitor_disable(struct domain *d)
 
 void p2m_set_access_required(struct domain *d, bool on)
 {
-    d->monitor.access_required = on;
+    dom_monitor_w(d)->access_required = on;
 }
 
 int vm_event_monitor_get(struct domain *d, struct mem_access_req *out)
@@ -173,6 +175,7 @@ int vm_event_monitor_get(struct domain *d, struct mem_access_req *out)
     if (!m->nreq)
         return -ENOENT;
     *out = m->req[m->req_cons];
+    dom_monitor_w(d);
     m->req_cons = (m->req_cons + 1) % m->ring_size;
     m->nreq--;
     m->taken++;
@@ -187,6 +190,7 @@ int vm_event_monitor_resume(struct domain *d, const struct mem_access_req *rsp)
     if (!m->taken)
         return -EINVAL;
     /* vm_event_get_response() consumed it: the slot is free. */
+    dom_monitor_w(d);
     m->taken--;
     /* vm_event_resume(): a vcpu_id beyond the domain's is skipped. */
     if (rsp->vcpu_id < d->nr_vcpus && rsp->vcpu_id < SIM_MAX_VCPUS) {
@@ -194,7 +198,7 @@ int vm_event_monitor_resume(struct domain *d, const struct mem_access_req *rsp)
         /* Flags act only on a vCPU with a vm_event pause; the unpause
          * needs VM_EVENT_FLAG_VCPU_PAUSED (vm_event_vcpu_unpause()). */
         if (d->paging.pause_count[v] && (rsp->flags & VM_EVENT_FLAG_VCPU_PAUSED) &&
-            !--d->paging.pause_count[v])
+            !--dom_paging_w(d)->pause_count[v])
             d->paging.vcpu_state[v] = VCPU_RUNNABLE;
     }
     ring_wake(d);
@@ -238,7 +242,7 @@ enum mem_access_result p2m_mem_access_check(struct domain *d, uint32_t vcpu,
     if (!m->ring_enabled || MUTANT(MUT_MEM_ACCESS_NO_EVENT)) {
         /* No listener. */
         if (m->access_required && !MUTANT(MUT_MEM_ACCESS_NO_EVENT)) {
-            m->crashes++;
+            dom_monitor_w(d)->crashes++;
             return MA_CRASH;
         }
         if (a != p2m_access_n2rwx && p2m_set_mem_access(d, gfn, p2m_access_rwx))
@@ -260,6 +264,7 @@ enum mem_access_result p2m_mem_access_check(struct domain *d, uint32_t vcpu,
 
     /* monitor_traps(): vm_event_claim_slot() sleeps on a full ring. */
     if (!ring_avail(m)) {
+        dom_monitor_w(d);
         m->vstate[vcpu] = MON_WAIT_SLOT;
         m->wait_req[vcpu] = req;
         m->waitq[m->nwait++] = vcpu;

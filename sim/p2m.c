@@ -813,6 +813,8 @@ struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn)
     }
     d->p2m_pages = 1;
     h->domains[slot] = d;
+    h->gen_paging++; /* a new domain's parts (struct host) */
+    h->gen_monitor++;
     return d;
 }
 
@@ -840,6 +842,8 @@ void domain_destroy(struct domain *d)
             heap_free_page(h, _mfn(m));
     if (heap_domain(h, d->id) == d)
         h->domains[d->id] = NULL;
+    h->gen_paging++; /* its parts go (struct host) */
+    h->gen_monitor++;
     free(d);
 }
 

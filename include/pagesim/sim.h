@@ -165,6 +165,13 @@ struct host {
     struct shr_rmap { uint64_t mfn, gfn; domid_t dom; } *shr_rmap;
     size_t shr_nrmap, shr_caprmap;
     int64_t shr_shared_mfns, shr_saved_mfns;
+    /* Change counters of the domains' paging and monitor parts (every
+     * domain's d->paging, d->monitor): each writer bumps one through
+     * dom_paging_w() / dom_monitor_w() below, and so do domain_create()
+     * and domain_destroy().  oracle_check()'s memo (oracle/check.c)
+     * serialises those parts again only when a counter moved; host_new()
+     * starts them at a value no other host of the process had. */
+    uint64_t gen_paging, gen_monitor;
 };
 
 struct host *host_new(uint64_t nr_frames);
@@ -430,6 +437,22 @@ struct domain {
      * points at it.  Mem paging (vm_event_paging_enable()) is refused. */
     bool shadow;
 };
+
+/* d->paging / d->monitor for writing: the host's change counter first
+ * (see struct host).  A write to those parts that bypasses these is a
+ * write the reused checks may not see until the next full check, whose
+ * cross-check reports it (oracle.memo). */
+static inline struct mem_paging *dom_paging_w(struct domain *d)
+{
+    d->host->gen_paging++;
+    return &d->paging;
+}
+
+static inline struct vm_event_monitor *dom_monitor_w(struct domain *d)
+{
+    d->host->gen_monitor++;
+    return &d->monitor;
+}
 
 /* Creates a domain with an empty P2M (root table allocated). NULL when the
  * heap is empty or all slots are used. */

@@ -426,9 +426,11 @@ Test(check, the_memo_leaves_out_what_no_check_reads)
     d->pml_pg[3] = _mfn(0x77);
     d->pml[2].index = 9;           /* PML off */
     od->pml_idx[2] = 4;
-    d->monitor.waitq[10] = 9;      /* nwait 0 */
-    od->mon_waitq[10] = 3;
-    od->vpause[4] = 2;
+    /* (the writers of the paging and monitor parts bump their change
+     * counters, so the memo serialises those parts again) */
+    dom_monitor_w(d)->waitq[10] = 9; /* nwait 0 */
+    od_monitor_w(od)->mon_waitq[10] = 3;
+    od_paging_w(od)->vpause[4] = 2;
     eng_check_state(&e);
     cr_assert_eq(reused(&e), n + 1, "the check was reused");
     eng_finish_checks(&e);
@@ -473,13 +475,13 @@ static void poked(void (*setup)(struct domain *, struct oracle_dom *),
  * sides with a vCPU's log index alike. */
 static void waitq_setup(struct domain *d, struct oracle_dom *od)
 {
-    d->monitor.nwait = od->mon_nwait = 1;
+    dom_monitor_w(d)->nwait = od_monitor_w(od)->mon_nwait = 1;
     d->monitor.waitq[0] = od->mon_waitq[0] = 4;
 }
 
 static void waitq_poke(struct domain *d, struct oracle_dom *od)
 {
-    d->monitor.waitq[0] = 6; /* nwait stays */
+    dom_monitor_w(d)->waitq[0] = 6; /* nwait stays */
 }
 
 static void pml_setup(struct domain *d, struct oracle_dom *od)
@@ -496,17 +498,17 @@ static void pml_poke(struct domain *d, struct oracle_dom *od)
 
 static void pause_count_poke(struct domain *d, struct oracle_dom *od)
 {
-    d->paging.pause_count[3] = 1;
+    dom_paging_w(d)->pause_count[3] = 1;
 }
 
 static void paused_state_poke(struct domain *d, struct oracle_dom *od)
 {
-    d->paging.vcpu_state[5] = VCPU_PAUSED_MONITOR;
+    dom_paging_w(d)->vcpu_state[5] = VCPU_PAUSED_MONITOR;
 }
 
 static void black_eye_poke(struct domain *d, struct oracle_dom *od)
 {
-    od->mon_state[9] = MON_BLACK_EYE;
+    od_monitor_w(od)->mon_state[9] = MON_BLACK_EYE;
 }
 
 Test(check, the_memo_keeps_what_the_checks_read)
@@ -516,4 +518,66 @@ Test(check, the_memo_keeps_what_the_checks_read)
     poked(NULL, pause_count_poke, "I7 d0.v3");
     poked(NULL, paused_state_poke, "I7 d0.v5");
     poked(NULL, black_eye_poke, "d0.monitor.blocked");
+}
+
+/*
+ * 6. The memo's change counters (sim.h dom_paging_w(), oracle_priv.h
+ *    od_monitor_w()): a write to a paging or monitor part that bypasses
+ *    them -- a writer that forgot its bump -- leaves the counters saying
+ *    "unchanged", so the next check is reused and misses it; the next
+ *    full check serialises the parts anyway and reports
+ *    oracle.memo.<part> (besides what the change itself breaks), and so
+ *    does the end-of-run repeat.
+ */
+static void unbumped(void (*poke)(struct domain *, struct oracle_dom *), bool periodic,
+                     const char *want)
+{
+    struct engine e;
+    char *buf = NULL;
+    size_t len = 0;
+    mfn_t m;
+    struct domain *d = small_world(&e, &buf, &len, &m);
+    struct oracle_dom *od = oracle_dom_find(e.oracle, d->id);
+    cr_assert_not_null(od);
+    settle(&e);
+    uint64_t n = reused(&e);
+    poke(d, od);
+    eng_check_state(&e);
+    fflush(e.log);
+    cr_assert_eq(reused(&e), n + 1, "%s: the check was reused", want);
+    cr_assert_eq(e.divergences, 0u, "%s: missed at first: %s", want, buf);
+    if (periodic) {
+        e.full_check_every = 1; /* the next check is a periodic full one */
+        eng_check_state(&e);
+    } else
+        eng_finish_checks(&e);
+    fflush(e.log);
+    cr_assert_not_null(strstr(buf, want), "%s: %s", want, buf);
+    fclose(e.log);
+    e.log = NULL;
+    eng_fini(&e);
+    free(buf);
+}
+
+static void pause_count_unbumped(struct domain *d, struct oracle_dom *od)
+{
+    d->paging.pause_count[3] = 1;
+}
+
+static void black_eye_unbumped(struct domain *d, struct oracle_dom *od)
+{
+    od->mon_state[9] = MON_BLACK_EYE;
+}
+
+static void oracle_paging_unbumped(struct domain *d, struct oracle_dom *od)
+{
+    od->paged_pages = 7;
+}
+
+Test(check, a_write_that_skips_the_change_counter_is_reported_by_the_cross_check)
+{
+    unbumped(pause_count_unbumped, true, "oracle.memo.paging");
+    unbumped(black_eye_unbumped, true, "oracle.memo.monitor");
+    unbumped(oracle_paging_unbumped, false, "oracle.memo.paging");
+    unbumped(black_eye_unbumped, false, "oracle.memo.monitor");
 }

@@ -210,7 +210,7 @@ Test(mempaging, mutant_2011_loses_drops_and_never_wakes)
     pagesim_mutants = MUT_MEM_EVENT_2011;
     cr_assert_eq(vm_event_paging_enable(d), 0);
     cr_assert_eq(d->paging.ring_size, MEM_EVENT_RING_SLOTS_2011);
-    d->paging.ring_size = 2; /* keep the test small */
+    dom_paging_w(d)->ring_size = 2; /* keep the test small */
     for (uint64_t g = 0x10; g < 0x12; g++) {
         cr_assert_eq(mem_paging_nominate(d, _gfn(g)), 0);
         cr_assert_eq(p2m_mem_paging_populate(d, _gfn(g), VM_EVENT_NO_VCPU),

@@ -212,7 +212,7 @@ Test(monitor, full_ring_waits_then_puts)
     cr_assert_eq(monitor_vcpu_state(d, 0), MON_BLACK_EYE);
     /* Lift the black eye by hand (as another vCPU would find the ring):
      * a violation now finds the ring full and sleeps with its request. */
-    d->monitor.vstate[0] = MON_NONE;
+    dom_monitor_w(d)->vstate[0] = MON_NONE;
     d->monitor.blocked = 0;
     cr_assert_eq(p2m_set_mem_access(d, _gfn(9), p2m_access_r), 0);
     cr_assert_eq(write_fault(0, 0x9000, 0x9000), NPF_WAIT_SLOT);
