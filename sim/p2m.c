@@ -859,6 +859,16 @@ mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
     return P2M_BACKEND(d)->get_entry(d, gfn, t, a, order);
 }
 
+/* The EPT keeps the walk of a run (ept_get_entry_run()); the NPT backend
+ * has no run form and looks each gfn up in full. */
+mfn_t p2m_get_entry_run(const struct domain *d, struct p2m_run *r, gfn_t gfn,
+                        p2m_type_t *t)
+{
+    if (d->npt)
+        return p2m_get_entry_order(d, gfn, t, NULL, NULL);
+    return ept_get_entry_run(d, r, gfn, t);
+}
+
 /* p2m_initialise() picks the backend once, before anything is mapped: a
  * P2M of one format cannot be read by the other. */
 int p2m_set_hap(struct domain *d, bool npt)

@@ -28,8 +28,9 @@ struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80)
     p->d = d;
     p->max_gfn = d->max_gfn;
     p->paged = calloc((d->max_gfn + 7) / 8, 1);
+    p->inmru = calloc(d->max_gfn, 1);
     p->store = calloc(d->max_gfn, sizeof(*p->store));
-    if (!p->paged || !p->store) {
+    if (!p->paged || !p->inmru || !p->store) {
         pager_free(p);
         return NULL;
     }
@@ -48,6 +49,7 @@ void pager_free(struct pager *p)
             drop_store(p, g);
     free(p->store);
     free(p->paged);
+    free(p->inmru);
     free(p);
 }
 
@@ -64,12 +66,20 @@ static void set_paged(struct pager *p, uint64_t g, bool on)
         p->paged[g / 8] &= (uint8_t)~(1u << (g % 8));
 }
 
+/* The ring holds gfns below max_gfn only (pager_notify_paged_in()), each
+ * at most once, and inmru[] follows it: membership without a ring scan
+ * for each of the victim scan's candidates. */
 static bool in_mru(const struct pager *p, uint64_t g)
 {
-    for (unsigned i = 0; i < p->mru_len; i++)
-        if (p->mru[(p->mru_head + i) % PAGER_MAX_MRU] == g)
-            return true;
-    return false;
+    return g < p->max_gfn && p->inmru[g];
+}
+
+/* The oldest entry falls off the ring. */
+static void mru_drop_oldest(struct pager *p)
+{
+    p->inmru[p->mru[p->mru_head]] = 0;
+    p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
+    p->mru_len--;
 }
 
 void pager_set_mru_size(struct pager *p, unsigned n)
@@ -77,10 +87,8 @@ void pager_set_mru_size(struct pager *p, unsigned n)
     if (n > PAGER_MAX_MRU)
         n = PAGER_MAX_MRU;
     /* Keep the newest entries. */
-    while (p->mru_len > n) {
-        p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
-        p->mru_len--;
-    }
+    while (p->mru_len > n)
+        mru_drop_oldest(p);
     p->mru_size = n;
 }
 
@@ -92,12 +100,11 @@ void pager_notify_paged_in(struct pager *p, uint64_t g)
     drop_store(p, g);
     if (!p->mru_size || in_mru(p, g))
         return;
-    if (p->mru_len == p->mru_size) {
-        p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
-        p->mru_len--;
-    }
+    if (p->mru_len == p->mru_size)
+        mru_drop_oldest(p);
     p->mru[(p->mru_head + p->mru_len) % PAGER_MAX_MRU] = g;
     p->mru_len++;
+    p->inmru[g] = 1;
 }
 
 uint64_t pager_choose_victim(struct pager *p)
@@ -118,15 +125,20 @@ unsigned pager_evict(struct engine *e, struct pager *p, unsigned n)
 {
     struct domain *d = p->d;
     unsigned done = 0;
+    /* The candidates skipped below change nothing, so their lookups are
+     * one run over an unchanged P2M; it ends at each nominate. */
+    struct p2m_run run;
+    p2m_run_reset(&run);
     /* Each gfn is tried at most once per call. */
     for (uint64_t tries = 0; done < n && tries < p->max_gfn; tries++) {
         uint64_t g = pager_choose_victim(p);
         if (g == UINT64_MAX)
             break;
         p2m_type_t t;
-        mfn_t m = p2m_get_entry(d, _gfn(g), &t, NULL);
+        mfn_t m = p2m_get_entry_run(d, &run, _gfn(g), &t);
         if (!p2m_is_pageable(t) || !hostmem_mfn_valid(d->host->nr_frames, m))
             continue; /* xenpaging would try and get -EBUSY; skip quietly */
+        p2m_run_reset(&run);
         if (eng_nominate(e, d, _gfn(g)))
             continue;
         /* xc_map_foreign_pages + copy out, before evict (a frame without

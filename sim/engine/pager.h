@@ -25,6 +25,7 @@ struct pager {
     struct domain *d;
     uint64_t max_gfn;
     uint8_t *paged;        /* bitmap: paged out by us */
+    uint8_t *inmru;        /* [max_gfn]: 1 while the gfn is in mru[] */
     uint8_t **store;       /* [max_gfn]: saved contents of paged-out gfns */
     uint64_t cursor;       /* next gfn the victim scan looks at */
     bool skip_0x80;
