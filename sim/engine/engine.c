@@ -23,6 +23,20 @@
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
+/* One byte of FNV-1a: h ^= byte, h *= prime.  The xor only reaches h's
+ * low byte, so on x86-64 it is one `xorb mem, low8` instead of a
+ * zero-extending load and a 64-bit xor: two instructions a byte instead
+ * of three for the step texts, hashed at every step; the same value. */
+static inline uint64_t fnv_byte(uint64_t h, const unsigned char *p)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    __asm__("xorb %1, %b0" : "+r"(h) : "m"(*p));
+    return h * FNV_PRIME;
+#else
+    return (h ^ *p) * FNV_PRIME;
+#endif
+}
+
 /* FNV_PRIME^n mod 2^64: FNV-1a over n zero bytes multiplies by it. */
 static uint64_t fnv_prime_pow(uint64_t n)
 {
@@ -54,12 +68,12 @@ static void digest_bytes(struct engine *e, const void *p, size_t n)
             zeros = 0;
         }
         for (size_t j = i; j < i + 8; j++)
-            h = (h ^ b[j]) * FNV_PRIME;
+            h = fnv_byte(h, b + j);
     }
     if (zeros)
         h *= fnv_prime_pow(zeros);
     for (; i < n; i++)
-        h = (h ^ b[i]) * FNV_PRIME;
+        h = fnv_byte(h, b + i);
     e->digest = h;
 }
 
@@ -73,17 +87,17 @@ static void digest_str(struct engine *e, const char *s)
     size_t n = strlen(s) + 1, i = 0;
     uint64_t h = e->digest;
     for (; i + 8 <= n; i += 8) {
-        h = (h ^ b[i]) * FNV_PRIME;
-        h = (h ^ b[i + 1]) * FNV_PRIME;
-        h = (h ^ b[i + 2]) * FNV_PRIME;
-        h = (h ^ b[i + 3]) * FNV_PRIME;
-        h = (h ^ b[i + 4]) * FNV_PRIME;
-        h = (h ^ b[i + 5]) * FNV_PRIME;
-        h = (h ^ b[i + 6]) * FNV_PRIME;
-        h = (h ^ b[i + 7]) * FNV_PRIME;
+        h = fnv_byte(h, b + i);
+        h = fnv_byte(h, b + i + 1);
+        h = fnv_byte(h, b + i + 2);
+        h = fnv_byte(h, b + i + 3);
+        h = fnv_byte(h, b + i + 4);
+        h = fnv_byte(h, b + i + 5);
+        h = fnv_byte(h, b + i + 6);
+        h = fnv_byte(h, b + i + 7);
     }
     for (; i < n; i++)
-        h = (h ^ b[i]) * FNV_PRIME;
+        h = fnv_byte(h, b + i);
     e->digest = h;
 }
 
