@@ -491,6 +491,30 @@ out:
     return mfn;
 }
 
+/* The walk of a run's new block: out of line, so that the lookups inside
+ * a block, the common case, save no registers. */
+static __attribute__((noinline)) void ept_run_walk(const struct domain *d,
+                                                   struct p2m_run *r, gfn_t gfn)
+{
+    mfn_t table = d->ept_root;
+    int level;
+    uint64_t e = 0;
+    for (level = EPT_LEVELS; level > 1; level--) {
+        e = ept_read(d, table, ept_index(gfn, level));
+        if (ept_is_super(e, level) || !(e & EPT_RWX))
+            break;
+        table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
+    }
+    r->d = d;
+    r->blk = gfn_x(gfn) >> PAGE_ORDER_2M;
+    /* The leaf table's bytes (NULL: unbacked, reads as zeros, as
+     * ept_read() gives), stable while nothing writes. */
+    r->leaf = level == 1 ? hostmem_frame_peek(d->host->mem, table) : NULL;
+    r->level = level;
+    r->e = e;
+    r->valid = true;
+}
+
 /*
  * ept_get_entry() for a run of lookups with no P2M write between them (the
  * pager's victim scan, p2m_get_entry_run()): the walk from the root down
@@ -510,25 +534,8 @@ mfn_t ept_get_entry_run(const struct domain *d, struct p2m_run *r, gfn_t gfn,
     if (gfn_x(gfn) > d->max_mapped_pfn || gfn_x(gfn) >> EPT_GFN_BITS)
         goto out;
 
-    if (!r->valid || r->d != d || r->blk != gfn_x(gfn) >> PAGE_ORDER_2M) {
-        mfn_t table = d->ept_root;
-        int level;
-        uint64_t e = 0;
-        for (level = EPT_LEVELS; level > 1; level--) {
-            e = ept_read(d, table, ept_index(gfn, level));
-            if (ept_is_super(e, level) || !(e & EPT_RWX))
-                break;
-            table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
-        }
-        r->d = d;
-        r->blk = gfn_x(gfn) >> PAGE_ORDER_2M;
-        /* The leaf table's bytes (NULL: unbacked, reads as zeros, as
-         * ept_read() gives), stable while nothing writes. */
-        r->leaf = level == 1 ? hostmem_frame_peek(d->host->mem, table) : NULL;
-        r->level = level;
-        r->e = e;
-        r->valid = true;
-    }
+    if (!r->valid || r->d != d || r->blk != gfn_x(gfn) >> PAGE_ORDER_2M)
+        ept_run_walk(d, r, gfn);
 
     int level = r->level;
     uint64_t e = r->e;

@@ -27,15 +27,19 @@ struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80)
         return NULL;
     p->d = d;
     p->max_gfn = d->max_gfn;
-    p->paged = calloc((d->max_gfn + 7) / 8, 1);
-    p->inmru = calloc(d->max_gfn, 1);
+    p->flags = calloc(d->max_gfn, 1);
     p->store = calloc(d->max_gfn, sizeof(*p->store));
-    if (!p->paged || !p->inmru || !p->store) {
+    if (!p->flags || !p->store) {
         pager_free(p);
         return NULL;
     }
     p->cursor = d->max_gfn / 2;
     p->skip_0x80 = skip_0x80;
+    /* gfn 0 is never paged out, nor 0x80 with skip_0x80 */
+    if (d->max_gfn)
+        p->flags[0] |= PAGER_NEVER;
+    if (skip_0x80 && d->max_gfn > 0x80)
+        p->flags[0x80] |= PAGER_NEVER;
     pager_set_mru_size(p, mru_size);
     return p;
 }
@@ -48,36 +52,35 @@ void pager_free(struct pager *p)
         for (uint64_t g = 0; g < p->max_gfn; g++)
             drop_store(p, g);
     free(p->store);
-    free(p->paged);
-    free(p->inmru);
+    free(p->flags);
     free(p);
 }
 
 bool pager_is_paged(const struct pager *p, uint64_t g)
 {
-    return g < p->max_gfn && (p->paged[g / 8] >> (g % 8) & 1);
+    return g < p->max_gfn && (p->flags[g] & PAGER_PAGED);
 }
 
 static void set_paged(struct pager *p, uint64_t g, bool on)
 {
     if (on)
-        p->paged[g / 8] |= (uint8_t)(1u << (g % 8));
+        p->flags[g] |= PAGER_PAGED;
     else
-        p->paged[g / 8] &= (uint8_t)~(1u << (g % 8));
+        p->flags[g] &= (uint8_t)~PAGER_PAGED;
 }
 
 /* The ring holds gfns below max_gfn only (pager_notify_paged_in()), each
- * at most once, and inmru[] follows it: membership without a ring scan
+ * at most once, and PAGER_MRU follows it: membership without a ring scan
  * for each of the victim scan's candidates. */
 static bool in_mru(const struct pager *p, uint64_t g)
 {
-    return g < p->max_gfn && p->inmru[g];
+    return g < p->max_gfn && (p->flags[g] & PAGER_MRU);
 }
 
 /* The oldest entry falls off the ring. */
 static void mru_drop_oldest(struct pager *p)
 {
-    p->inmru[p->mru[p->mru_head]] = 0;
+    p->flags[p->mru[p->mru_head]] &= (uint8_t)~PAGER_MRU;
     p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
     p->mru_len--;
 }
@@ -104,19 +107,18 @@ void pager_notify_paged_in(struct pager *p, uint64_t g)
         mru_drop_oldest(p);
     p->mru[(p->mru_head + p->mru_len) % PAGER_MAX_MRU] = g;
     p->mru_len++;
-    p->inmru[g] = 1;
+    p->flags[g] |= PAGER_MRU;
 }
 
 uint64_t pager_choose_victim(struct pager *p)
 {
+    /* Not a candidate: gfn 0 (0x80), paged out, in the MRU list -- any
+     * flag set. */
     for (uint64_t n = 0; n < p->max_gfn; n++) {
         uint64_t g = p->cursor;
-        p->cursor = (p->cursor + 1) % p->max_gfn;
-        if (g == 0 || (p->skip_0x80 && g == 0x80))
-            continue;
-        if (pager_is_paged(p, g) || in_mru(p, g))
-            continue;
-        return g;
+        p->cursor = g + 1 == p->max_gfn ? 0 : g + 1;
+        if (!p->flags[g])
+            return g;
     }
     return UINT64_MAX;
 }
