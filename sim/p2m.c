@@ -813,6 +813,8 @@ struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn)
     }
     d->p2m_pages = 1;
     h->domains[slot] = d;
+    if (slot >= h->dom_end)
+        h->dom_end = slot + 1;
     return d;
 }
 
@@ -840,6 +842,8 @@ void domain_destroy(struct domain *d)
             heap_free_page(h, _mfn(m));
     if (heap_domain(h, d->id) == d)
         h->domains[d->id] = NULL;
+    while (h->dom_end && !h->domains[h->dom_end - 1])
+        h->dom_end--;
     free(d);
 }
 

@@ -155,6 +155,9 @@ struct host {
     uint64_t order_failures;
     uint64_t xen_frames;       /* PGU_XEN frames (heap_fragment) */
     struct domain *domains[SIM_MAX_DOMAINS];
+    /* One past the highest slot of domains[] in use (domain_create() /
+     * domain_destroy()): loops over the domains stop there. */
+    unsigned dom_end;
     /* Memory sharing (mem_sharing.c): per frame the sharing handle of a
      * shared frame (page->sharing->handle; 0: not shared), the last handle
      * handed out (next_handle), the reverse map of every shared frame

@@ -254,8 +254,8 @@ static void check_state(struct engine *e)
 {
     /* Allocation failures are the environment's doing (fault injection or
      * an exhausted heap): tell the oracle which log-dirty marks they cost,
-     * it predicts the consequences. */
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+     * it predicts the consequences.  (The slots past dom_end are empty.) */
+    for (unsigned i = 0; i < e->host->dom_end; i++) {
         const struct domain *d = e->host->domains[i];
         if (!d)
             continue;
