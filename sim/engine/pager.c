@@ -2,6 +2,7 @@
 /*
  * sim/engine/pager.c - the simulated xenpaging; see pager.h.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,12 @@ static void drop_store(struct pager *p, uint64_t g)
 
 struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80)
 {
-    struct pager *p = calloc(1, sizeof(*p));
+    /* Everything but the 32 KiB MRU ring (written before it is read)
+     * starts zeroed. */
+    struct pager *p = malloc(sizeof(*p));
     if (!p)
         return NULL;
+    memset(p, 0, offsetof(struct pager, mru));
     p->d = d;
     p->max_gfn = d->max_gfn;
     p->flags = calloc(d->max_gfn, 1);

@@ -34,8 +34,10 @@ struct pager {
     uint64_t cursor;       /* next gfn the victim scan looks at */
     bool skip_0x80;
     unsigned mru_size, mru_len, mru_head;
-    uint64_t mru[PAGER_MAX_MRU]; /* ring of recently paged-in gfns */
     uint64_t evicted, served, dropped; /* lifetime counters */
+    /* Ring of recently paged-in gfns: only [mru_head, +mru_len) is ever
+     * read, so it is last and not zeroed by pager_new(). */
+    uint64_t mru[PAGER_MAX_MRU];
 };
 
 struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80);
