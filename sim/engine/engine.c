@@ -77,15 +77,15 @@ static void digest_bytes(struct engine *e, const void *p, size_t n)
     e->digest = h;
 }
 
-/* digest_bytes() of s and its terminating NUL.  A step text has no run of
- * eight zero bytes for digest_bytes()'s shortcut, so its bytes go straight
- * through FNV-1a, eight to a loop turn: the same digest, in about half the
- * instructions (the texts of every step are digested, recorded or not). */
-static void digest_str(struct engine *e, const char *s)
+/* digest_bytes() of s and its terminating NUL (s[len]), from and to h.  A
+ * step text has no run of eight zero bytes for digest_bytes()'s shortcut,
+ * so its bytes go straight through FNV-1a, eight to a loop turn: the same
+ * digest, in about half the instructions (the texts of every step are
+ * digested, recorded or not). */
+static uint64_t fnv_str(uint64_t h, const char *s, size_t len)
 {
     const unsigned char *b = (const unsigned char *)s;
-    size_t n = strlen(s) + 1, i = 0;
-    uint64_t h = e->digest;
+    size_t n = len + 1, i = 0;
     for (; i + 8 <= n; i += 8) {
         h = fnv_byte(h, b + i);
         h = fnv_byte(h, b + i + 1);
@@ -98,7 +98,12 @@ static void digest_str(struct engine *e, const char *s)
     }
     for (; i < n; i++)
         h = fnv_byte(h, b + i);
-    e->digest = h;
+    return h;
+}
+
+static void digest_str(struct engine *e, const char *s)
+{
+    e->digest = fnv_str(e->digest, s, strlen(s));
 }
 
 void eng_digest_hex(const struct engine *e, char out[17])
@@ -152,14 +157,17 @@ static void note_problem(struct engine *e, const char *fmt, ...)
 
 static void flush_all_tlbs(struct engine *e, const char *op);
 
-static void record_step(struct engine *e, const char *op, const char *args,
-                        const char *result)
+/* record_step() of args and result whose lengths the caller knows (the
+ * formatters of fmt.h end at them): the three texts digested in a row. */
+static void record_step_n(struct engine *e, const char *op, const char *args,
+                          size_t args_len, const char *result,
+                          size_t result_len)
 {
     flush_all_tlbs(e, op);
     e->step++;
-    digest_str(e, op);
-    digest_str(e, args);
-    digest_str(e, result);
+    uint64_t h = fnv_str(e->digest, op, strlen(op));
+    h = fnv_str(h, args, args_len);
+    e->digest = fnv_str(h, result, result_len);
     if (e->rec) {
         rec_step(e->rec, e->run_id, e->step, e->src, op, args, result);
         eng_sample_domains(e, op);
@@ -167,6 +175,12 @@ static void record_step(struct engine *e, const char *op, const char *args,
     if (e->verbose && e->log)
         fprintf(e->log, "    %4" PRIu64 " %-16s %-40s -> %s\n", e->step, op,
                 args, result);
+}
+
+static void record_step(struct engine *e, const char *op, const char *args,
+                        const char *result)
+{
+    record_step_n(e, op, args, strlen(args), result, strlen(result));
 }
 
 /* The comparator's sink: one call per disagreement. */
@@ -1893,9 +1907,11 @@ void eng_step_rc(struct engine *e, const char *op, const struct domain *d,
     char *o = put_str(put_dec(put_str(args, "d="), d->id, false), extra[0] ? " " : "");
     size_t room = sizeof args - 1 - (size_t)(o - args), n = strlen(extra);
     memcpy(o, extra, n < room ? n : room);
-    o[n < room ? n : room] = 0;
-    *put_int(put_str(res, "rc="), rc) = 0;
-    record_step(e, op, args, res);
+    o += n < room ? n : room;
+    *o = 0;
+    char *r = put_int(put_str(res, "rc="), rc);
+    *r = 0;
+    record_step_n(e, op, args, (size_t)(o - args), res, (size_t)(r - res));
     check_rc(e, op, erc, rc);
     check_state(e);
 }
