@@ -346,7 +346,21 @@ int hostmem_write(struct hostmem *hm, hpa_t a, const void *buf, size_t len)
 
 int hostmem_write64(struct hostmem *hm, hpa_t a, uint64_t v)
 {
-    if (hpa_x(a) & 7)
+    uint64_t x = hpa_x(a), f = x >> PAGE_SHIFT;
+    if (x & 7)
         return -1;
-    return hostmem_write(hm, a, &v, sizeof(v));
+    /* The page-table writers' path: a backed frame is compared and
+     * written in place, as hostmem_write() would; an unbacked one (or one
+     * out of range) goes through hostmem_write(). */
+    uint8_t **chunk = f < hm->nr_frames ? hm->dir[f >> HM_CHUNK_SHIFT] : NULL;
+    uint8_t *fr = chunk ? chunk[f & (HM_CHUNK - 1)] : NULL;
+    if (!fr)
+        return hostmem_write(hm, a, &v, sizeof(v));
+    uint64_t old;
+    __builtin_memcpy(&old, fr + (x & ~PAGE_MASK), sizeof(old));
+    if (old != v) {
+        __builtin_memcpy(fr + (x & ~PAGE_MASK), &v, sizeof(v));
+        log_write(hm, f);
+    }
+    return 0;
 }

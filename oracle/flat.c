@@ -467,10 +467,13 @@ int oracle_op_populate(struct oracle *o, domid_t d, gfn_t gfn, mfn_t mfn,
         od->pod_entries--; /* p2m_add_page(): a PoD entry replaced */
     /* populate_physmap -> p2m_add_page(): the type follows the global
      * log-dirty state; the addition marks the gfn dirty (seed 001). */
-    OD_MFN_W(od, g) = mfn_x(mfn);
-    OD_TYPE_W(od, g) = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
-    OD_ORDER_W(od, g) = 0;
-    OD_ACCESS_W(od, g) = p2m_access_rwx;
+    /* one oracle_chunk_get() (one mark) for the four writes */
+    struct oracle_chunk *c = oracle_chunk_get(od, g);
+    unsigned j = (unsigned)(g & (ORACLE_CHUNK - 1));
+    c->mfn[j] = mfn_x(mfn);
+    c->type[j] = od->ld_enabled ? p2m_ram_logdirty : p2m_ram_rw;
+    c->order[j] = 0;
+    c->access[j] = p2m_access_rwx;
     if (g > od->max_mapped)
         od->max_mapped = g;
     m2p_set(o, mfn_x(mfn), g);

@@ -464,6 +464,9 @@ static mfn_t ept_get_entry_order(const struct domain *d, gfn_t gfn,
     mfn_t table = d->ept_root;
     int level;
     uint64_t e = 0;
+    /* Unrolled: each level's index shift and superpage test constant
+     * (every P2M lookup of the sim comes through here). */
+#pragma GCC unroll 4
     for (level = EPT_LEVELS; level >= 1; level--) {
         e = ept_read(d, table, ept_index(gfn, level));
         if (level == 1 || ept_is_super(e, level))
@@ -492,10 +495,80 @@ out:
     return mfn;
 }
 
+/* The walk of a run's new block: out of line, so that the lookups inside
+ * a block, the common case, save no registers. */
+static __attribute__((noinline)) void ept_run_walk(const struct domain *d,
+                                                   struct p2m_run *r, gfn_t gfn)
+{
+    mfn_t table = d->ept_root;
+    int level;
+    uint64_t e = 0;
+    for (level = EPT_LEVELS; level > 1; level--) {
+        e = ept_read(d, table, ept_index(gfn, level));
+        if (ept_is_super(e, level) || !(e & EPT_RWX))
+            break;
+        table = _mfn((e & EPT_ADDR_MASK) >> PAGE_SHIFT);
+    }
+    r->d = d;
+    r->blk = gfn_x(gfn) >> PAGE_ORDER_2M;
+    /* The leaf table's bytes (NULL: unbacked, reads as zeros, as
+     * ept_read() gives), stable while nothing writes. */
+    r->leaf = level == 1 ? hostmem_frame_peek(d->host->mem, table) : NULL;
+    r->level = level;
+    r->e = e;
+    r->valid = true;
+}
+
+/*
+ * ept_get_entry() for a run of lookups with no P2M write between them (the
+ * pager's victim scan, p2m_get_entry_run()): the walk from the root down
+ * to the leaf table is the one ept_get_entry_order() does, done once per
+ * 512-gfn block and kept in *r (the leaf table, or the superpage or absent
+ * entry it stopped at); each lookup then reads its own leaf.  The same
+ * entries are read and decoded the same way, so the results are
+ * ept_get_entry_order()'s as long as the caller resets *r after anything
+ * that may write the P2M.
+ */
+mfn_t ept_get_entry_run(const struct domain *d, struct p2m_run *r, gfn_t gfn,
+                        p2m_type_t *t)
+{
+    p2m_type_t ty = p2m_mmio_dm;
+    mfn_t mfn = INVALID_MFN;
+
+    if (gfn_x(gfn) > d->max_mapped_pfn || gfn_x(gfn) >> EPT_GFN_BITS)
+        goto out;
+
+    if (!r->valid || r->d != d || r->blk != gfn_x(gfn) >> PAGE_ORDER_2M)
+        ept_run_walk(d, r, gfn);
+
+    int level = r->level;
+    uint64_t e = r->e;
+    if (level == 1) {
+        e = 0;
+        if (r->leaf)
+            __builtin_memcpy(&e, r->leaf + 8 * ept_index(gfn, 1), sizeof(e));
+    } else if (!ept_is_super(e, level))
+        goto out; /* a missing table */
+
+    if (!ept_entry_valid(e))
+        goto out;
+    ty = ept_leaf_type(e);
+    mfn = ept_leaf_mfn(e);
+    if (!mfn_eq(mfn, INVALID_MFN))
+        mfn = _mfn(mfn_x(mfn) +
+                   (gfn_x(gfn) & ((1ULL << (9 * (unsigned)(level - 1))) - 1)));
+
+out:
+    if (t)
+        *t = ty;
+    return mfn;
+}
+
 mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
                     p2m_access_t *a)
 {
-    return p2m_get_entry_order(d, gfn, t, a, NULL);
+    /* p2m_get_entry_order()'s dispatch, one call fewer */
+    return P2M_BACKEND(d)->get_entry(d, gfn, t, a, NULL);
 }
 
 /* Guest RAM this domain owns goes back to the heap (Xen frees it through

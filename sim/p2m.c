@@ -815,6 +815,8 @@ struct domain *domain_create(struct host *h, const char *name, uint64_t max_gfn)
     h->domains[slot] = d;
     h->gen_paging++; /* a new domain's parts (struct host) */
     h->gen_monitor++;
+    if (slot >= h->dom_end)
+        h->dom_end = slot + 1;
     return d;
 }
 
@@ -844,6 +846,8 @@ void domain_destroy(struct domain *d)
         h->domains[d->id] = NULL;
     h->gen_paging++; /* its parts go (struct host) */
     h->gen_monitor++;
+    while (h->dom_end && !h->domains[h->dom_end - 1])
+        h->dom_end--;
     free(d);
 }
 
@@ -861,6 +865,16 @@ mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
                           p2m_access_t *a, unsigned *order)
 {
     return P2M_BACKEND(d)->get_entry(d, gfn, t, a, order);
+}
+
+/* The EPT keeps the walk of a run (ept_get_entry_run()); the NPT backend
+ * has no run form and looks each gfn up in full. */
+mfn_t p2m_get_entry_run(const struct domain *d, struct p2m_run *r, gfn_t gfn,
+                        p2m_type_t *t)
+{
+    if (d->npt)
+        return p2m_get_entry_order(d, gfn, t, NULL, NULL);
+    return ept_get_entry_run(d, r, gfn, t);
 }
 
 /* p2m_initialise() picks the backend once, before anything is mapped: a

@@ -48,6 +48,9 @@ struct p2m_backend {
 };
 extern const struct p2m_backend p2m_ept_backend; /* p2m-ept.c */
 extern const struct p2m_backend p2m_pt_backend;  /* p2m-pt.c */
+/* p2m-ept.c: p2m_get_entry_run() for an EPT domain. */
+mfn_t ept_get_entry_run(const struct domain *d, struct p2m_run *r, gfn_t gfn,
+                        p2m_type_t *t);
 #define P2M_BACKEND(d) ((d)->npt ? &p2m_pt_backend : &p2m_ept_backend)
 
 /* paging.c: frees the log-dirty tree (paging_free_log_dirty_bitmap()). */

@@ -155,6 +155,9 @@ struct host {
     uint64_t order_failures;
     uint64_t xen_frames;       /* PGU_XEN frames (heap_fragment) */
     struct domain *domains[SIM_MAX_DOMAINS];
+    /* One past the highest slot of domains[] in use (domain_create() /
+     * domain_destroy()): loops over the domains stop there. */
+    unsigned dom_end;
     /* Memory sharing (mem_sharing.c): per frame the sharing handle of a
      * shared frame (page->sharing->handle; 0: not shared), the last handle
      * handed out (next_handle), the reverse map of every shared frame
@@ -515,6 +518,23 @@ mfn_t p2m_get_entry_order(const struct domain *d, gfn_t gfn, p2m_type_t *t,
  * Xen's get_entry does. */
 mfn_t p2m_get_entry(const struct domain *d, gfn_t gfn, p2m_type_t *t,
                     p2m_access_t *a);
+/* p2m_get_entry()'s mfn and type for a run of lookups with no P2M write
+ * between them (a tool's scan over gfns, the pager's victim choice): the
+ * EPT walk down to the leaf table is kept in *r across the run, so a
+ * lookup in the same 512-gfn block reads only its leaf.  Same results as
+ * p2m_get_entry() while the P2M is unchanged: p2m_run_reset(r) before the
+ * run and after anything that may write the P2M (any hypervisor op). */
+struct p2m_run {
+    const struct domain *d;
+    uint64_t blk;   /* gfn >> 9 of the block walked */
+    const uint8_t *leaf; /* its leaf table's bytes (level 1; NULL: zeros) */
+    uint64_t e;     /* or the superpage / absent entry the walk stopped at */
+    int level;
+    bool valid;
+};
+static inline void p2m_run_reset(struct p2m_run *r) { r->valid = false; }
+mfn_t p2m_get_entry_run(const struct domain *d, struct p2m_run *r, gfn_t gfn,
+                        p2m_type_t *t);
 /* p2m_add_page() (was guest_physmap_add_entry): map a frame owned by d at
  * gfn with type t; fixes the M2P and marks the gfn dirty (seed 001).  An
  * existing RAM mapping at gfn is removed first.  0 or -errno. */

@@ -19,11 +19,12 @@ void eng_alloc_hint(struct engine *e, const struct domain *d)
     /* heap_alloc_page(): attempt number alloc_attempts + k fails when it
      * is fail_at or the domain is in fail_domains, else pops the top of
      * the free stack (LIFO). */
+    const bool dom_fails = d->id < 32 && (h->fail_domains >> d->id & 1);
+    const uint64_t first = h->alloc_attempts + 1, fail_at = h->fail_at;
+    const uint64_t *stack = h->free_stack;
     for (unsigned k = 0; k < 8; k++) {
-        uint64_t attempt = h->alloc_attempts + k + 1;
-        bool fail = attempt == h->fail_at ||
-                    (d->id < 32 && (h->fail_domains >> d->id & 1)) || !top;
-        f[k] = fail ? UINT64_MAX : h->free_stack[--top];
+        bool fail = dom_fails || first + k == fail_at || !top;
+        f[k] = fail ? UINT64_MAX : stack[--top];
     }
     oracle_note_alloc_hint(e->oracle, f, 8);
 }

@@ -2,6 +2,7 @@
 /*
  * sim/engine/pager.c - the simulated xenpaging; see pager.h.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,19 +23,27 @@ static void drop_store(struct pager *p, uint64_t g)
 
 struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80)
 {
-    struct pager *p = calloc(1, sizeof(*p));
+    /* Everything but the 32 KiB MRU ring (written before it is read)
+     * starts zeroed. */
+    struct pager *p = malloc(sizeof(*p));
     if (!p)
         return NULL;
+    memset(p, 0, offsetof(struct pager, mru));
     p->d = d;
     p->max_gfn = d->max_gfn;
-    p->paged = calloc((d->max_gfn + 7) / 8, 1);
+    p->flags = calloc(d->max_gfn, 1);
     p->store = calloc(d->max_gfn, sizeof(*p->store));
-    if (!p->paged || !p->store) {
+    if (!p->flags || !p->store) {
         pager_free(p);
         return NULL;
     }
     p->cursor = d->max_gfn / 2;
     p->skip_0x80 = skip_0x80;
+    /* gfn 0 is never paged out, nor 0x80 with skip_0x80 */
+    if (d->max_gfn)
+        p->flags[0] |= PAGER_NEVER;
+    if (skip_0x80 && d->max_gfn > 0x80)
+        p->flags[0x80] |= PAGER_NEVER;
     pager_set_mru_size(p, mru_size);
     return p;
 }
@@ -47,29 +56,37 @@ void pager_free(struct pager *p)
         for (uint64_t g = 0; g < p->max_gfn; g++)
             drop_store(p, g);
     free(p->store);
-    free(p->paged);
+    free(p->flags);
     free(p);
 }
 
 bool pager_is_paged(const struct pager *p, uint64_t g)
 {
-    return g < p->max_gfn && (p->paged[g / 8] >> (g % 8) & 1);
+    return g < p->max_gfn && (p->flags[g] & PAGER_PAGED);
 }
 
 static void set_paged(struct pager *p, uint64_t g, bool on)
 {
     if (on)
-        p->paged[g / 8] |= (uint8_t)(1u << (g % 8));
+        p->flags[g] |= PAGER_PAGED;
     else
-        p->paged[g / 8] &= (uint8_t)~(1u << (g % 8));
+        p->flags[g] &= (uint8_t)~PAGER_PAGED;
 }
 
+/* The ring holds gfns below max_gfn only (pager_notify_paged_in()), each
+ * at most once, and PAGER_MRU follows it: membership without a ring scan
+ * for each of the victim scan's candidates. */
 static bool in_mru(const struct pager *p, uint64_t g)
 {
-    for (unsigned i = 0; i < p->mru_len; i++)
-        if (p->mru[(p->mru_head + i) % PAGER_MAX_MRU] == g)
-            return true;
-    return false;
+    return g < p->max_gfn && (p->flags[g] & PAGER_MRU);
+}
+
+/* The oldest entry falls off the ring. */
+static void mru_drop_oldest(struct pager *p)
+{
+    p->flags[p->mru[p->mru_head]] &= (uint8_t)~PAGER_MRU;
+    p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
+    p->mru_len--;
 }
 
 void pager_set_mru_size(struct pager *p, unsigned n)
@@ -77,10 +94,8 @@ void pager_set_mru_size(struct pager *p, unsigned n)
     if (n > PAGER_MAX_MRU)
         n = PAGER_MAX_MRU;
     /* Keep the newest entries. */
-    while (p->mru_len > n) {
-        p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
-        p->mru_len--;
-    }
+    while (p->mru_len > n)
+        mru_drop_oldest(p);
     p->mru_size = n;
 }
 
@@ -92,24 +107,22 @@ void pager_notify_paged_in(struct pager *p, uint64_t g)
     drop_store(p, g);
     if (!p->mru_size || in_mru(p, g))
         return;
-    if (p->mru_len == p->mru_size) {
-        p->mru_head = (p->mru_head + 1) % PAGER_MAX_MRU;
-        p->mru_len--;
-    }
+    if (p->mru_len == p->mru_size)
+        mru_drop_oldest(p);
     p->mru[(p->mru_head + p->mru_len) % PAGER_MAX_MRU] = g;
     p->mru_len++;
+    p->flags[g] |= PAGER_MRU;
 }
 
 uint64_t pager_choose_victim(struct pager *p)
 {
+    /* Not a candidate: gfn 0 (0x80), paged out, in the MRU list -- any
+     * flag set. */
     for (uint64_t n = 0; n < p->max_gfn; n++) {
         uint64_t g = p->cursor;
-        p->cursor = (p->cursor + 1) % p->max_gfn;
-        if (g == 0 || (p->skip_0x80 && g == 0x80))
-            continue;
-        if (pager_is_paged(p, g) || in_mru(p, g))
-            continue;
-        return g;
+        p->cursor = g + 1 == p->max_gfn ? 0 : g + 1;
+        if (!p->flags[g])
+            return g;
     }
     return UINT64_MAX;
 }
@@ -118,15 +131,20 @@ unsigned pager_evict(struct engine *e, struct pager *p, unsigned n)
 {
     struct domain *d = p->d;
     unsigned done = 0;
+    /* The candidates skipped below change nothing, so their lookups are
+     * one run over an unchanged P2M; it ends at each nominate. */
+    struct p2m_run run;
+    p2m_run_reset(&run);
     /* Each gfn is tried at most once per call. */
     for (uint64_t tries = 0; done < n && tries < p->max_gfn; tries++) {
         uint64_t g = pager_choose_victim(p);
         if (g == UINT64_MAX)
             break;
         p2m_type_t t;
-        mfn_t m = p2m_get_entry(d, _gfn(g), &t, NULL);
+        mfn_t m = p2m_get_entry_run(d, &run, _gfn(g), &t);
         if (!p2m_is_pageable(t) || !hostmem_mfn_valid(d->host->nr_frames, m))
             continue; /* xenpaging would try and get -EBUSY; skip quietly */
+        p2m_run_reset(&run);
         if (eng_nominate(e, d, _gfn(g)))
             continue;
         /* xc_map_foreign_pages + copy out, before evict (a frame without

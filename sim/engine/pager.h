@@ -21,16 +21,23 @@
 
 #define PAGER_MAX_MRU 4096
 
+/* struct pager's flags[] per gfn; a gfn with none is a victim candidate. */
+#define PAGER_PAGED 1u  /* paged out by us (the policy's bitmap) */
+#define PAGER_MRU 2u    /* in the MRU ring mru[] */
+#define PAGER_NEVER 4u  /* gfn 0, or 0x80 with skip_0x80 */
+
 struct pager {
     struct domain *d;
     uint64_t max_gfn;
-    uint8_t *paged;        /* bitmap: paged out by us */
+    uint8_t *flags;        /* [max_gfn]: PAGER_* below */
     uint8_t **store;       /* [max_gfn]: saved contents of paged-out gfns */
     uint64_t cursor;       /* next gfn the victim scan looks at */
     bool skip_0x80;
     unsigned mru_size, mru_len, mru_head;
-    uint64_t mru[PAGER_MAX_MRU]; /* ring of recently paged-in gfns */
     uint64_t evicted, served, dropped; /* lifetime counters */
+    /* Ring of recently paged-in gfns: only [mru_head, +mru_len) is ever
+     * read, so it is last and not zeroed by pager_new(). */
+    uint64_t mru[PAGER_MAX_MRU];
 };
 
 struct pager *pager_new(struct domain *d, unsigned mru_size, bool skip_0x80);

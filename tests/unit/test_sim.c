@@ -313,6 +313,52 @@ Test(sim, get_entry_defaults)
                                p2m_access_rwx), -EINVAL);
 }
 
+/* p2m_get_entry_run() against p2m_get_entry() for every gfn of a P2M with
+ * RAM, empty slots, a missing leaf table, 2 MiB superpages (PoD without a
+ * frame, a device range with one), a 1 GiB one, gfns above max_mapped_pfn; in ascending order and
+ * then jumping between blocks, and again after a write and a reset. */
+static void check_run(const struct domain *dom, uint64_t lo, uint64_t hi,
+                      uint64_t step)
+{
+    struct p2m_run r;
+    p2m_run_reset(&r);
+    for (uint64_t g = lo; g < hi; g += step) {
+        p2m_type_t t1, t2;
+        mfn_t m1 = p2m_get_entry(dom, _gfn(g), &t1, NULL);
+        mfn_t m2 = p2m_get_entry_run(dom, &r, _gfn(g), &t2);
+        cr_assert(mfn_eq(m1, m2), "gfn %#lx: mfn %#lx, run %#lx", (unsigned long)g,
+                  (unsigned long)mfn_x(m1), (unsigned long)mfn_x(m2));
+        cr_assert_eq(t1, t2, "gfn %#lx: type %d, run %d", (unsigned long)g, t1, t2);
+    }
+}
+
+Test(sim, get_entry_run_matches_get_entry)
+{
+    populate(d, 0x300);
+    populate(d, 0x301);
+    populate(d, 0x3ff);
+    cr_assert_eq(p2m_set_type(d, _gfn(0x302), p2m_mmio_dm), 0);
+    cr_assert_eq(p2m_set_entry_order(d, _gfn(0x400), INVALID_MFN, PAGE_ORDER_2M,
+                                     p2m_populate_on_demand, p2m_access_rwx), 0);
+    /* a device range: a superpage with a frame, each gfn its own */
+    cr_assert_eq(p2m_set_entry_order(d, _gfn(0x600), _mfn(0x1000), PAGE_ORDER_2M,
+                                     p2m_mmio_direct, p2m_access_rw), 0);
+    cr_assert(mfn_eq(p2m_get_entry(d, _gfn(0x605), NULL, NULL), _mfn(0x1005)));
+    cr_assert_eq(p2m_set_entry_order(d, _gfn(0x40000), INVALID_MFN, PAGE_ORDER_1G,
+                                     p2m_populate_on_demand, p2m_access_rx), 0);
+    populate(d, 0x80200); /* past the 1 GiB page: a missing table between */
+    check_run(d, 0, 0x1000, 1);
+    check_run(d, 0x3fe00, 0x40400, 1);
+    check_run(d, 0x80000, 0x80400, 1);
+    check_run(d, 0, MAXGFN, 0x1ff); /* a new block almost every lookup */
+    check_run(d, 0x80201, MAXGFN, 0x3fff); /* above max_mapped_pfn */
+    /* A write, then a reset run sees it. */
+    populate(d, 0x305);
+    check_run(d, 0x300, 0x310, 1);
+    cr_assert_eq(guest_remove_page(d, _gfn(0x300)), 0);
+    check_run(d, 0x2f0, 0x310, 1);
+}
+
 Test(sim, type_names)
 {
     cr_assert_str_eq(p2m_type_name(p2m_ram_rw), "ram_rw");
