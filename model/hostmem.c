@@ -360,7 +360,7 @@ int hostmem_write64(struct hostmem *hm, hpa_t a, uint64_t v)
     __builtin_memcpy(&old, fr + (x & ~PAGE_MASK), sizeof(old));
     if (old != v) {
         __builtin_memcpy(fr + (x & ~PAGE_MASK), &v, sizeof(v));
-        log_write(hm, f);
+        log_write(hm, f, UINT64_C(1) << ((x & ~PAGE_MASK) >> 6)); /* its one line */
     }
     return 0;
 }
