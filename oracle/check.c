@@ -2381,7 +2381,9 @@ static void restrict_save(struct oracle_cache *k, const struct oracle *orc,
         if (same_tabs && (f ? !memcmp(c, f, PAGE_SIZE)
                             : tab_next_diff(c, NULL, 0) == PAGE_SIZE / 8))
             continue;
-        if (k->tablvl[i] != 1)
+        /* (tablvl is read only when the tables are the last save's: a
+         * new list's levels are not set yet, and relevel is true then) */
+        if (!relevel && k->tablvl[i] != 1)
             relevel = true; /* not a leaf table (or not reached) */
         if (f)
             memcpy(c, f, PAGE_SIZE);
