@@ -28,6 +28,7 @@
 #include "pagesim/oracle.h"
 
 #define ORACLE_MAX_DOMS SIM_MAX_DOMAINS
+_Static_assert(ORACLE_MAX_DOMS <= 32, "struct oracle's live_mask holds a bit per slot");
 
 /* EPT permission bits as a 3-bit r/w/x value (SDM 29.3.2 bits 2:0). */
 #define ORACLE_RWX 7u
@@ -210,6 +211,10 @@ struct oracle {
     bool nomem; /* the sim's heap failed an allocation in this step */
     bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
+    /* bit i: doms[i].live (set by oracle_op_domain_create(), cleared with
+     * the domain): compare_impl()'s search for domains the sim lacks
+     * visits the live slots it did not match, not all 16 */
+    uint32_t live_mask;
     struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
     /* The frames whose m2p/xrefs/orphan/shr_handle/shr_sum entry an op
      * changed since the last oracle_check() (oracle_mark_mfn()): a bit per
@@ -340,11 +345,15 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
  * memo).  only: the per-frame part for these nonly frames alone (NULL:
  * every frame); oracle_check() passes the changed frames, and in tot[2]
  * the S5 counts (frames shared, frames saved) of every other frame.
- * tot: receives the S5 counts of every frame (may be NULL). */
+ * tot: receives the S5 counts of every frame (may be NULL).  ods: the
+ * oracle's domain of each sim domain slot, for the slots set in dmask
+ * (those whose sim domain the oracle has; S4 compares them). */
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly, int64_t tot[2]);
+                            const uint64_t *only, size_t nonly, int64_t tot[2],
+                            const struct oracle_dom *const ods[SIM_MAX_DOMAINS],
+                            uint32_t dmask);
 /* ---- monitor.c ------------------------------------------------------------ */
 
 /* A mem_access violation of the gfn's access by the current vCPU
