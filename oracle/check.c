@@ -566,16 +566,30 @@ static void dirty_leaf(void *ctx, uint64_t base, const uint8_t *bm)
         v->cap = cap;
     }
     v->seen[v->nseen++] = base;
-    for (uint64_t j = 0; j < LD_LEAF_PFNS / 8; j++) {
-        uint64_t g0 = base + 8 * j;
-        if (g0 >= od->max_gfn)
+    /* chunk by chunk (a leaf's 32768 pfns are eight of the model's
+     * chunks, each aligned in it): the bytes below max_gfn with one
+     * memcmp(), and byte by byte only where they differ (bits past
+     * max_gfn, which the loop does not report, can differ) */
+    static const uint8_t none[ORACLE_CHUNK / 8];
+    _Static_assert(LD_LEAF_PFNS % ORACLE_CHUNK == 0, "a leaf holds whole chunks");
+    for (uint64_t j0 = 0; j0 < LD_LEAF_PFNS / 8; j0 += ORACLE_CHUNK / 8) {
+        uint64_t gc = base + 8 * j0;
+        if (gc >= od->max_gfn)
             break;
-        const struct oracle_chunk *c = oracle_chunk(od, g0);
-        uint8_t x = c ? c->dirty[(g0 & (ORACLE_CHUNK - 1)) / 8] : 0;
-        uint8_t a = bm ? bm[j] : 0;
-        for (unsigned b = 0; x != a && b < 8 && g0 + b < od->max_gfn; b++)
-            if ((x >> b & 1) != (a >> b & 1))
-                dirty_report(v, g0 + b, x >> b & 1, a >> b & 1);
+        uint64_t nb = (od->max_gfn - gc + 7) / 8;
+        if (nb > ORACLE_CHUNK / 8)
+            nb = ORACLE_CHUNK / 8;
+        const struct oracle_chunk *c = oracle_chunk(od, gc);
+        const uint8_t *xs = c ? c->dirty : none, *as = bm ? bm + j0 : none;
+        if (!memcmp(xs, as, nb))
+            continue;
+        for (uint64_t j = 0; j < nb; j++) {
+            uint64_t g0 = gc + 8 * j;
+            uint8_t x = xs[j], a = as[j];
+            for (unsigned b = 0; x != a && b < 8 && g0 + b < od->max_gfn; b++)
+                if ((x >> b & 1) != (a >> b & 1))
+                    dirty_report(v, g0 + b, x >> b & 1, a >> b & 1);
+        }
     }
 }
 
@@ -757,12 +771,15 @@ static void compare_frame_refs(const struct oracle *o, const struct host *h,
 }
 
 /* oracle_compare(); only: the per-frame part for these frames alone
- * (oracle_check()'s change-proportional check), NULL: every frame. */
+ * (oracle_check()'s change-proportional check), NULL: every frame.  dr:
+ * the per-domain restrictions of such a check (NULL: none), dlive (read
+ * only with dr) the slots that have a sim domain. */
 static unsigned compare_impl(const struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx,
                              const uint64_t *only, size_t nonly,
-                             const struct dom_restrict *dr, const struct dom_save *old,
-                             struct dom_save *out, int64_t shr_tot[2])
+                             const struct dom_restrict *dr, uint32_t dlive,
+                             const struct dom_save *old, struct dom_save *out,
+                             int64_t shr_tot[2])
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -773,12 +790,17 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     /* the oracle's domain of each sim slot in dmask (S4 reads them too) */
     const struct oracle_dom *ods[SIM_MAX_DOMAINS];
     uint32_t dmask = 0;
-    /* the slots with a sim domain, found in one tight pass: the loop
-     * below then visits those alone (its body made each of the 16 empty
-     * slots' visits cost a dozen instructions at every state check) */
-    uint32_t slive = 0;
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
-        slive |= (uint32_t)(h->domains[i] != NULL) << i;
+    /* the slots with a sim domain: the loop below visits those alone (its
+     * body made each of the 16 empty slots' visits cost a dozen
+     * instructions at every state check).  A restricted check (dr) knows
+     * them: doms_same() proved h->domains[] the last full check's, whose
+     * non-NULL slots are dlive (k->live); otherwise one tight pass. */
+    uint32_t slive = dlive;
+    if (!dr) {
+        slive = 0;
+        for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+            slive |= (uint32_t)(h->domains[i] != NULL) << i;
+    }
 
     /* Domains: the same set alive on both sides. */
     for (uint32_t sm = slive; sm; sm &= sm - 1) {
@@ -944,7 +966,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
 unsigned oracle_compare(const struct oracle *o, const struct host *h,
                         oracle_report_fn report, void *ctx)
 {
-    return compare_impl(o, h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
+    return compare_impl(o, h, report, ctx, NULL, 0, NULL, 0, NULL, NULL, NULL);
 }
 
 /* ---- oracle_invariants ------------------------------------------------------------ */
@@ -2598,7 +2620,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
             shr_tot[0]--;
             shr_tot[1] -= (int64_t)k->oxrefs[k->set[i]] - 1;
         }
-    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
+    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->live, k->dsv,
                               k->dnew, shr_tot);
     n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew);
     cur_rec = NULL;
@@ -2664,7 +2686,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
         leaf_logs_reset(k);
         cur_rec = k;
     }
-    unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
+    unsigned n = compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, 0, NULL,
                               k ? k->dnew : NULL, k ? k->shr_tot : NULL);
     n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
                   k ? k->dnew : NULL);

@@ -566,4 +566,16 @@ static inline bool oracle_vcpu_any_odd(const uint8_t *a)
     return or & UINT64_C(0x0101010101010101);
 }
 
+/* Is some byte of a per-vCPU state array non-zero?  (The same OR.) */
+static inline bool oracle_vcpu_any_set(const uint8_t *a)
+{
+    uint64_t or = 0;
+    for (unsigned v = 0; v < SIM_MAX_VCPUS; v += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, a + v, sizeof w);
+        or |= w;
+    }
+    return or != 0;
+}
+
 #endif /* ORACLE_PRIV_H */
