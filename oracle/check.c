@@ -887,20 +887,25 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (d->pod.count != od->pod_count)
             oracle_report(&r, u64s(od->pod_count, e1), u64s(d->pod.count, a1),
                           "d%u.pod.count", od->id);
-        /* the ring index advanced without a division per page */
-        uint64_t at = d->pod.cap ? d->pod.head % d->pod.cap : 0;
-        for (uint64_t i = 0; i < od->pod_count && i < d->pod.count; i++) {
-            uint64_t am = d->pod.cache[at];
-            if (++at == d->pod.cap)
-                at = 0;
-            if (am != od->pod_cache[i])
-                oracle_report(&r, oracle_hex(od->pod_cache[i], e1),
-                              oracle_hex(am, a1), "d%u.pod.cache[%" PRIu64 "]",
-                              od->id, i);
-            else if (am < h->nr_frames && (h->frames[am].owner != od->id ||
-                                           h->frames[am].use != PGU_GUEST))
-                oracle_report(&r, "a page of the domain", "another frame",
-                              "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+        /* the ring in its (at most two) contiguous runs from the head:
+         * no division per page and no wrap test per page; the arrays and
+         * bounds in locals, which the report calls cannot change */
+        const uint64_t *pc = d->pod.cache, *xc = od->pod_cache;
+        const struct page_info *pf = h->frames;
+        uint64_t pcap = d->pod.cap, nfr = h->nr_frames;
+        uint64_t pn = od->pod_count < d->pod.count ? od->pod_count : d->pod.count;
+        uint64_t at = pcap ? d->pod.head % pcap : 0;
+        for (uint64_t i = 0; i < pn; at = 0) {
+            uint64_t end = i + (pcap && pn - i > pcap - at ? pcap - at : pn - i);
+            for (const uint64_t *p = pc + at; i < end; i++, p++) {
+                uint64_t am = *p;
+                if (am != xc[i])
+                    oracle_report(&r, oracle_hex(xc[i], e1), oracle_hex(am, a1),
+                                  "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+                else if (am < nfr && (pf[am].owner != od->id || pf[am].use != PGU_GUEST))
+                    oracle_report(&r, "a page of the domain", "another frame",
+                                  "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+            }
         }
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),

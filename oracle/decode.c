@@ -476,12 +476,20 @@ unsigned oracle_ld_walk(const struct host *h, mfn_t top,
 {
     if (mfn_eq(top, INVALID_MFN))
         return 0;
-    struct ld_walker w = { h, v, calloc(h->nr_frames / 8 + 1, 1), 0 };
+    /* the frames claimed, a bit each: on the stack for a small host (the
+     * fuzzers' 1,024 frames; a calloc() and free() per walk cost as much
+     * as a third of the walk's nodes), else from the heap */
+    uint8_t small[1024];
+    size_t nb = h->nr_frames / 8 + 1;
+    struct ld_walker w = { h, v, nb <= sizeof small ? small : calloc(nb, 1), 0 };
     if (!w.seen)
         return 0;
+    if (w.seen == small)
+        memset(small, 0, nb);
     if (ld_take(&w, mfn_x(top), "top frame out of range"))
         ld_node(&w, mfn_x(top), 0, 0);
-    free(w.seen);
+    if (w.seen != small)
+        free(w.seen);
     return w.frames;
 }
 

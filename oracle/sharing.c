@@ -329,9 +329,15 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
          * share of the counters comes in tot */
         xshared = tot[0];
         xsaved = tot[1];
-        for (size_t i = 0; i < nonly; i++)
-            if (only[i] < n)
-                compare_shared_frame(o, h, r, frame, only[i], &xshared, &xsaved);
+        const uint64_t *oh = o->shr_handle, *hh = h->shr_handle;
+        for (size_t i = 0; i < nonly; i++) {
+            uint64_t m = only[i];
+            /* a frame neither side shares (nearly every changed frame)
+             * counts nothing and has nothing to compare: no call */
+            if (m >= n || ((!oh || !oh[m]) && (!hh || !hh[m])))
+                continue;
+            compare_shared_frame(o, h, r, frame, m, &xshared, &xsaved);
+        }
     } else {
         /* (a missing array is all zeros: the other one, or this, is read) */
         static const uint64_t none[64];
