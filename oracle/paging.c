@@ -420,11 +420,9 @@ void oracle_compare_paging(const struct domain *d, const struct oracle_dom *od,
         snprintf(a, sizeof a, "%u", p->nreq);
         oracle_report(r, e, a, "d%u.ring.requests", od->id);
     }
-    /* (the ring index advanced without a division per request) */
-    unsigned at = p->ring_size ? p->req_cons % p->ring_size : 0;
-    for (unsigned i = 0; i < p->nreq && i < od->nreq && p->ring_size;
-         i++, at = at + 1 == p->ring_size ? 0 : at + 1) {
-        const struct vm_event_req *x = &od->req[i], *y = &p->req[at];
+    for (unsigned i = 0; i < p->nreq && i < od->nreq && p->ring_size; i++) {
+        const struct vm_event_req *x = &od->req[i],
+                                  *y = &p->req[(p->req_cons + i) % p->ring_size];
         if (memcmp(x, y, sizeof(*x))) {
             req_text(x, e, sizeof e);
             req_text(y, a, sizeof a);
