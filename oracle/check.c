@@ -251,7 +251,10 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
 {
     char e1[24], a1[24];
     struct oracle_epte a;
-    oracle_p2m_decode(od->npt, e, &a);
+    if (od->npt)
+        oracle_p2m_decode(true, e, &a);
+    else
+        oracle_epte_decode(e, &a); /* (inline) */
     /* the model's gfn: its chunk read once (od_type() and the others
      * each look it up again) */
     const struct oracle_chunk *c = oracle_chunk(od, g);

@@ -124,28 +124,7 @@ uint64_t oracle_peek64(const struct hostmem *mem, uint64_t nr_frames,
 
 /* ---- EPT ------------------------------------------------------------------------ */
 
-void oracle_epte_decode(uint64_t e, struct oracle_epte *out)
-{
-    unsigned t = (unsigned)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
-    out->perm = (unsigned)(e & ORACLE_RWX);
-    /* is_epte_valid(): non-zero (bit 63 aside) and not p2m_invalid; else
-     * ept_get_entry() answers mmio_dm / INVALID_MFN. */
-    if ((e & ~(1ULL << 63)) == 0 || t == p2m_invalid) {
-        out->type = p2m_mmio_dm;
-        out->mfn = mfn_x(INVALID_MFN);
-        return;
-    }
-    out->type = t;
-    /* A frame-less, non-present mmio_dm entry has no meaningful mfn field
-     * (Xen writes such entries as 0 anyway). */
-    if (t == p2m_mmio_dm && out->perm == 0) {
-        out->mfn = mfn_x(INVALID_MFN);
-        return;
-    }
-    out->mfn = ORACLE_EPTE_MFN(e);
-    if (out->mfn == ORACLE_EPTE_MFN_NONE)
-        out->mfn = mfn_x(INVALID_MFN);
-}
+/* oracle_epte_decode(): inline in oracle_priv.h. */
 
 /* ---- NPT (p2m-pt format) ------------------------------------------------------- */
 

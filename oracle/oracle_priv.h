@@ -479,7 +479,29 @@ struct oracle_epte {
     uint64_t mfn;  /* INVALID_MFN when the entry holds no frame */
     unsigned perm; /* bits 2:0 as stored */
 };
-void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
+/* (inline: the per-gfn compares decode an entry per gfn they look at) */
+static inline void oracle_epte_decode(uint64_t e, struct oracle_epte *out)
+{
+    unsigned t = (unsigned)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    out->perm = (unsigned)(e & ORACLE_RWX);
+    /* is_epte_valid(): non-zero (bit 63 aside) and not p2m_invalid; else
+     * ept_get_entry() answers mmio_dm / INVALID_MFN. */
+    if ((e & ~(1ULL << 63)) == 0 || t == p2m_invalid) {
+        out->type = p2m_mmio_dm;
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->type = t;
+    /* A frame-less, non-present mmio_dm entry has no meaningful mfn field
+     * (Xen writes such entries as 0 anyway). */
+    if (t == p2m_mmio_dm && out->perm == 0) {
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->mfn = ORACLE_EPTE_MFN(e);
+    if (out->mfn == ORACLE_EPTE_MFN_NONE)
+        out->mfn = mfn_x(INVALID_MFN);
+}
 /* The same for a leaf of a p2m-pt (NPT) P2M (oracle/decode.c): the type
  * from bits 58:52 (p2m_invalid for an entry without flags), the frame,
  * and perm as r/w/x: P, P&RW, P&!NX. */
