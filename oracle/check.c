@@ -251,7 +251,10 @@ static void compare_gfn(struct oracle_reporter *r, const struct oracle_dom *od,
 {
     char e1[24], a1[24];
     struct oracle_epte a;
-    oracle_p2m_decode(od->npt, e, &a);
+    if (od->npt)
+        oracle_p2m_decode(true, e, &a);
+    else
+        oracle_epte_decode(e, &a); /* (inline) */
     /* the model's gfn: its chunk read once (od_type() and the others
      * each look it up again) */
     const struct oracle_chunk *c = oracle_chunk(od, g);
@@ -469,7 +472,11 @@ static void compare_p2m_gfns(const struct host *h, const struct domain *d,
         uint64_t g = gl[i];
         unsigned order;
         uint64_t e = dr_lookup(x, h, d, g, &order);
-        if (lg)
+        /* (the common append inline: the call was a tenth of a gfn's
+         * compare) */
+        if (lg && lg->ok && lg->n < lg->cap)
+            lg->v[lg->n++] = (struct leaf_rec){ g, e, order };
+        else if (lg)
             leaf_log_add(lg, g, e, order);
         /* what view_leaf() does with e, then pass 2's part: past
          * max_gfn only view_leaf() looks; a raw gfn neither (one
@@ -566,16 +573,30 @@ static void dirty_leaf(void *ctx, uint64_t base, const uint8_t *bm)
         v->cap = cap;
     }
     v->seen[v->nseen++] = base;
-    for (uint64_t j = 0; j < LD_LEAF_PFNS / 8; j++) {
-        uint64_t g0 = base + 8 * j;
-        if (g0 >= od->max_gfn)
+    /* chunk by chunk (a leaf's 32768 pfns are eight of the model's
+     * chunks, each aligned in it): the bytes below max_gfn with one
+     * memcmp(), and byte by byte only where they differ (bits past
+     * max_gfn, which the loop does not report, can differ) */
+    static const uint8_t none[ORACLE_CHUNK / 8];
+    _Static_assert(LD_LEAF_PFNS % ORACLE_CHUNK == 0, "a leaf holds whole chunks");
+    for (uint64_t j0 = 0; j0 < LD_LEAF_PFNS / 8; j0 += ORACLE_CHUNK / 8) {
+        uint64_t gc = base + 8 * j0;
+        if (gc >= od->max_gfn)
             break;
-        const struct oracle_chunk *c = oracle_chunk(od, g0);
-        uint8_t x = c ? c->dirty[(g0 & (ORACLE_CHUNK - 1)) / 8] : 0;
-        uint8_t a = bm ? bm[j] : 0;
-        for (unsigned b = 0; x != a && b < 8 && g0 + b < od->max_gfn; b++)
-            if ((x >> b & 1) != (a >> b & 1))
-                dirty_report(v, g0 + b, x >> b & 1, a >> b & 1);
+        uint64_t nb = (od->max_gfn - gc + 7) / 8;
+        if (nb > ORACLE_CHUNK / 8)
+            nb = ORACLE_CHUNK / 8;
+        const struct oracle_chunk *c = oracle_chunk(od, gc);
+        const uint8_t *xs = c ? c->dirty : none, *as = bm ? bm + j0 : none;
+        if (!memcmp(xs, as, nb))
+            continue;
+        for (uint64_t j = 0; j < nb; j++) {
+            uint64_t g0 = gc + 8 * j;
+            uint8_t x = xs[j], a = as[j];
+            for (unsigned b = 0; x != a && b < 8 && g0 + b < od->max_gfn; b++)
+                if ((x >> b & 1) != (a >> b & 1))
+                    dirty_report(v, g0 + b, x >> b & 1, a >> b & 1);
+        }
     }
 }
 
@@ -757,12 +778,15 @@ static void compare_frame_refs(const struct oracle *o, const struct host *h,
 }
 
 /* oracle_compare(); only: the per-frame part for these frames alone
- * (oracle_check()'s change-proportional check), NULL: every frame. */
+ * (oracle_check()'s change-proportional check), NULL: every frame.  dr:
+ * the per-domain restrictions of such a check (NULL: none), dlive (read
+ * only with dr) the slots that have a sim domain. */
 static unsigned compare_impl(const struct oracle *o, const struct host *h,
                              oracle_report_fn report, void *ctx,
                              const uint64_t *only, size_t nonly,
-                             const struct dom_restrict *dr, const struct dom_save *old,
-                             struct dom_save *out, int64_t shr_tot[2])
+                             const struct dom_restrict *dr, uint32_t dlive,
+                             const struct dom_save *old, struct dom_save *out,
+                             int64_t shr_tot[2])
 {
     struct oracle_reporter r = { report, ctx, 0 };
     char e1[24], a1[24];
@@ -770,17 +794,32 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
      * present on both sides, so the search for absent ones below passes
      * them */
     uint32_t matched = 0;
+    /* the oracle's domain of each sim slot in dmask (S4 reads them too) */
+    const struct oracle_dom *ods[SIM_MAX_DOMAINS];
+    uint32_t dmask = 0;
+    /* the slots with a sim domain: the loop below visits those alone (its
+     * body made each of the 16 empty slots' visits cost a dozen
+     * instructions at every state check).  A restricted check (dr) knows
+     * them: doms_same() proved h->domains[] the last full check's, whose
+     * non-NULL slots are dlive (k->live); otherwise one tight pass. */
+    uint32_t slive = dlive;
+    if (!dr) {
+        slive = 0;
+        for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++)
+            slive |= (uint32_t)(h->domains[i] != NULL) << i;
+    }
 
     /* Domains: the same set alive on both sides. */
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    for (uint32_t sm = slive; sm; sm &= sm - 1) {
+        unsigned i = (unsigned)__builtin_ctz(sm);
         const struct domain *d = h->domains[i];
-        if (!d)
-            continue;
         const struct oracle_dom *od = oracle_dom_find(o, d->id);
         if (!od) {
             oracle_report(&r, "absent", "present", "d%u", d->id);
             continue;
         }
+        ods[i] = od;
+        dmask |= UINT32_C(1) << i;
         matched |= UINT32_C(1) << (od - o->doms);
         if (d->max_gfn != od->max_gfn)
             oracle_report(&r, u64s(od->max_gfn, e1), u64s(d->max_gfn, a1),
@@ -855,30 +894,35 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
         if (d->pod.count != od->pod_count)
             oracle_report(&r, u64s(od->pod_count, e1), u64s(d->pod.count, a1),
                           "d%u.pod.count", od->id);
-        /* the ring index advanced without a division per page */
-        uint64_t at = d->pod.cap ? d->pod.head % d->pod.cap : 0;
-        for (uint64_t i = 0; i < od->pod_count && i < d->pod.count; i++) {
-            uint64_t am = d->pod.cache[at];
-            if (++at == d->pod.cap)
-                at = 0;
-            if (am != od->pod_cache[i])
-                oracle_report(&r, oracle_hex(od->pod_cache[i], e1),
-                              oracle_hex(am, a1), "d%u.pod.cache[%" PRIu64 "]",
-                              od->id, i);
-            else if (am < h->nr_frames && (h->frames[am].owner != od->id ||
-                                           h->frames[am].use != PGU_GUEST))
-                oracle_report(&r, "a page of the domain", "another frame",
-                              "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+        /* the ring in its (at most two) contiguous runs from the head:
+         * no division per page and no wrap test per page; the arrays and
+         * bounds in locals, which the report calls cannot change */
+        const uint64_t *pc = d->pod.cache, *xc = od->pod_cache;
+        const struct page_info *pf = h->frames;
+        uint64_t pcap = d->pod.cap, nfr = h->nr_frames;
+        uint64_t pn = od->pod_count < d->pod.count ? od->pod_count : d->pod.count;
+        uint64_t at = pcap ? d->pod.head % pcap : 0;
+        for (uint64_t i = 0; i < pn; at = 0) {
+            uint64_t end = i + (pcap && pn - i > pcap - at ? pcap - at : pn - i);
+            for (const uint64_t *p = pc + at; i < end; i++, p++) {
+                uint64_t am = *p;
+                if (am != xc[i])
+                    oracle_report(&r, oracle_hex(xc[i], e1), oracle_hex(am, a1),
+                                  "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+                else if (am < nfr && (pf[am].owner != od->id || pf[am].use != PGU_GUEST))
+                    oracle_report(&r, "a page of the domain", "another frame",
+                                  "d%u.pod.cache[%" PRIu64 "]", od->id, i);
+            }
         }
         if (d->tot_pages != ram)
             oracle_report(&r, u64s(ram, e1), u64s(d->tot_pages, a1),
                           "d%u.tot_pages", od->id);
     }
-    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++) {
-        const struct oracle_dom *od = &o->doms[i];
+    /* the live oracle domains no sim domain's id found, in slot order
+     * (o->live_mask: the slots whose od->live is set) */
+    for (uint32_t om = o->live_mask & ~matched; om; om &= om - 1) {
+        const struct oracle_dom *od = &o->doms[__builtin_ctz(om)];
         bool found = false;
-        if (!od->live || (matched >> i & 1))
-            continue;
         for (unsigned j = 0; j < SIM_MAX_DOMAINS && !found; j++)
             found = h->domains[j] && h->domains[j]->id == od->id;
         if (!found)
@@ -886,7 +930,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     }
 
     /* Memory sharing: shared frames, copies made by unsharing, shr_pages. */
-    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly, shr_tot);
+    oracle_compare_sharing(o, h, &r, rec_frame, only, nonly, shr_tot, ods, dmask);
 
     /* The M2P, frame by frame. */
     if (h->nr_frames != o->nr_frames)
@@ -934,7 +978,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
 unsigned oracle_compare(const struct oracle *o, const struct host *h,
                         oracle_report_fn report, void *ctx)
 {
-    return compare_impl(o, h, report, ctx, NULL, 0, NULL, NULL, NULL, NULL);
+    return compare_impl(o, h, report, ctx, NULL, 0, NULL, 0, NULL, NULL, NULL);
 }
 
 /* ---- oracle_invariants ------------------------------------------------------------ */
@@ -2907,7 +2951,7 @@ static bool check_restricted(struct oracle *o, const struct host *h,
             shr_tot[0]--;
             shr_tot[1] -= (int64_t)k->oxrefs[k->set[i]] - 1;
         }
-    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->dsv,
+    unsigned n = compare_impl(o, h, hash_report, &hs, k->set, k->nset, dr, k->live, k->dsv,
                               k->dnew, shr_tot);
     n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew, k->live);
     cur_rec = NULL;
@@ -2991,7 +3035,7 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     /* The memo's change counters are cross-checked at the full checks
      * (the engine's periodic ones): a part they call unchanged must be. */
     unsigned n = k && full ? memo_report(k, o, h, hash_report, &hs) : 0;
-    n += compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, NULL,
+    n += compare_impl(o, h, hash_report, &hs, NULL, 0, NULL, 0, NULL,
                       k ? k->dnew : NULL, k ? k->shr_tot : NULL);
     n += inv_impl(h, hash_report, &hs, NULL, 0, k ? &k->cnt : NULL, NULL, NULL,
                   k ? k->dnew : NULL, live_slots(h));

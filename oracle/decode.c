@@ -124,28 +124,7 @@ uint64_t oracle_peek64(const struct hostmem *mem, uint64_t nr_frames,
 
 /* ---- EPT ------------------------------------------------------------------------ */
 
-void oracle_epte_decode(uint64_t e, struct oracle_epte *out)
-{
-    unsigned t = (unsigned)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
-    out->perm = (unsigned)(e & ORACLE_RWX);
-    /* is_epte_valid(): non-zero (bit 63 aside) and not p2m_invalid; else
-     * ept_get_entry() answers mmio_dm / INVALID_MFN. */
-    if ((e & ~(1ULL << 63)) == 0 || t == p2m_invalid) {
-        out->type = p2m_mmio_dm;
-        out->mfn = mfn_x(INVALID_MFN);
-        return;
-    }
-    out->type = t;
-    /* A frame-less, non-present mmio_dm entry has no meaningful mfn field
-     * (Xen writes such entries as 0 anyway). */
-    if (t == p2m_mmio_dm && out->perm == 0) {
-        out->mfn = mfn_x(INVALID_MFN);
-        return;
-    }
-    out->mfn = ORACLE_EPTE_MFN(e);
-    if (out->mfn == ORACLE_EPTE_MFN_NONE)
-        out->mfn = mfn_x(INVALID_MFN);
-}
+/* oracle_epte_decode(): inline in oracle_priv.h. */
 
 /* ---- NPT (p2m-pt format) ------------------------------------------------------- */
 
@@ -476,12 +455,20 @@ unsigned oracle_ld_walk(const struct host *h, mfn_t top,
 {
     if (mfn_eq(top, INVALID_MFN))
         return 0;
-    struct ld_walker w = { h, v, calloc(h->nr_frames / 8 + 1, 1), 0 };
+    /* the frames claimed, a bit each: on the stack for a small host (the
+     * fuzzers' 1,024 frames; a calloc() and free() per walk cost as much
+     * as a third of the walk's nodes), else from the heap */
+    uint8_t small[1024];
+    size_t nb = h->nr_frames / 8 + 1;
+    struct ld_walker w = { h, v, nb <= sizeof small ? small : calloc(nb, 1), 0 };
     if (!w.seen)
         return 0;
+    if (w.seen == small)
+        memset(small, 0, nb);
     if (ld_take(&w, mfn_x(top), "top frame out of range"))
         ld_node(&w, mfn_x(top), 0, 0);
-    free(w.seen);
+    if (w.seen != small)
+        free(w.seen);
     return w.frames;
 }
 

@@ -306,6 +306,7 @@ void oracle_op_domain_create(struct oracle *o, domid_t d, uint64_t max_gfn)
         if (!od->chunks)
             return;
         od->live = true;
+        o->live_mask |= UINT32_C(1) << i;
         od->id = d;
         od->max_gfn = max_gfn;
         od->dirty_count = 0;
@@ -364,6 +365,7 @@ void oracle_op_domain_destroy(struct oracle *o, domid_t d)
             o->xrefs[m] = 0;
             od->orphans--;
         }
+    o->live_mask &= ~(UINT32_C(1) << (od - o->doms));
     dom_free(od);
 }
 

@@ -272,9 +272,14 @@ void oracle_compare_monitor(const struct domain *d, const struct oracle_dom *od,
         }
     }
     /* (counted only when some vCPU is black-eyed: this runs at every
-     * state check, and nearly always none is) */
+     * state check, and nearly always none is; nearly always every vCPU's
+     * state is MON_NONE, zero, which one OR of eight words tells and
+     * which the vCPU loop below uses too) */
+    _Static_assert(MON_NONE == 0, "MON_NONE is the zero byte");
+    bool od_none = !oracle_vcpu_any_set(od->mon_state);
     unsigned black = 0;
-    for (unsigned v = memchr(od->mon_state, MON_BLACK_EYE, SIM_MAX_VCPUS) ? 0 : SIM_MAX_VCPUS;
+    for (unsigned v = !od_none && memchr(od->mon_state, MON_BLACK_EYE, SIM_MAX_VCPUS)
+                          ? 0 : SIM_MAX_VCPUS;
          v < SIM_MAX_VCPUS; v++)
         black += od->mon_state[v] == MON_BLACK_EYE;
     if (m->blocked != black) {
@@ -298,8 +303,9 @@ void oracle_compare_monitor(const struct domain *d, const struct oracle_dom *od,
     _Static_assert(sizeof(m->vstate) == sizeof(od->mon_state), "monitor state arrays");
     _Static_assert((MON_WAIT_SLOT & 1) && !(MON_NONE & 1) && !(MON_BLACK_EYE & 1),
                    "a vCPU waiting for a slot is the odd monitor state");
+    /* (equal arrays: m's odd states are od's, none when od_none) */
     bool look = memcmp(m->vstate, od->mon_state, sizeof m->vstate) ||
-                oracle_vcpu_any_odd(m->vstate);
+                (!od_none && oracle_vcpu_any_odd(m->vstate));
     for (unsigned v = look ? 0 : SIM_MAX_VCPUS; v < SIM_MAX_VCPUS; v++) {
         if (m->vstate[v] != od->mon_state[v])
             oracle_report(r, mstate_name(od->mon_state[v]), mstate_name(m->vstate[v]),

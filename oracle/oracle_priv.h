@@ -28,6 +28,7 @@
 #include "pagesim/oracle.h"
 
 #define ORACLE_MAX_DOMS SIM_MAX_DOMAINS
+_Static_assert(ORACLE_MAX_DOMS <= 32, "struct oracle's live_mask holds a bit per slot");
 
 /* EPT permission bits as a 3-bit r/w/x value (SDM 29.3.2 bits 2:0). */
 #define ORACLE_RWX 7u
@@ -232,6 +233,10 @@ struct oracle {
     bool nomem; /* the sim's heap failed an allocation in this step */
     bool p2m_fail; /* the sim's P2M update was made to fail in this step */
     struct oracle_dom doms[ORACLE_MAX_DOMS];
+    /* bit i: doms[i].live (set by oracle_op_domain_create(), cleared with
+     * the domain): compare_impl()'s search for domains the sim lacks
+     * visits the live slots it did not match, not all 16 */
+    uint32_t live_mask;
     struct oracle_cache *cache; /* oracle_check()'s memo of the last clean check (check.c) */
     /* The frames whose m2p/xrefs/orphan/shr_handle/shr_sum entry an op
      * changed since the last oracle_check() (oracle_mark_mfn()): a bit per
@@ -362,11 +367,15 @@ int oracle_unshare(struct oracle *o, struct oracle_dom *od, uint64_t g,
  * memo).  only: the per-frame part for these nonly frames alone (NULL:
  * every frame); oracle_check() passes the changed frames, and in tot[2]
  * the S5 counts (frames shared, frames saved) of every other frame.
- * tot: receives the S5 counts of every frame (may be NULL). */
+ * tot: receives the S5 counts of every frame (may be NULL).  ods: the
+ * oracle's domain of each sim domain slot, for the slots set in dmask
+ * (those whose sim domain the oracle has; S4 compares them). */
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly, int64_t tot[2]);
+                            const uint64_t *only, size_t nonly, int64_t tot[2],
+                            const struct oracle_dom *const ods[SIM_MAX_DOMAINS],
+                            uint32_t dmask);
 /* ---- monitor.c ------------------------------------------------------------ */
 
 /* A mem_access violation of the gfn's access by the current vCPU
@@ -492,7 +501,29 @@ struct oracle_epte {
     uint64_t mfn;  /* INVALID_MFN when the entry holds no frame */
     unsigned perm; /* bits 2:0 as stored */
 };
-void oracle_epte_decode(uint64_t e, struct oracle_epte *out);
+/* (inline: the per-gfn compares decode an entry per gfn they look at) */
+static inline void oracle_epte_decode(uint64_t e, struct oracle_epte *out)
+{
+    unsigned t = (unsigned)((e & EPTE_P2MT_MASK) >> EPTE_P2MT_SHIFT);
+    out->perm = (unsigned)(e & ORACLE_RWX);
+    /* is_epte_valid(): non-zero (bit 63 aside) and not p2m_invalid; else
+     * ept_get_entry() answers mmio_dm / INVALID_MFN. */
+    if ((e & ~(1ULL << 63)) == 0 || t == p2m_invalid) {
+        out->type = p2m_mmio_dm;
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->type = t;
+    /* A frame-less, non-present mmio_dm entry has no meaningful mfn field
+     * (Xen writes such entries as 0 anyway). */
+    if (t == p2m_mmio_dm && out->perm == 0) {
+        out->mfn = mfn_x(INVALID_MFN);
+        return;
+    }
+    out->mfn = ORACLE_EPTE_MFN(e);
+    if (out->mfn == ORACLE_EPTE_MFN_NONE)
+        out->mfn = mfn_x(INVALID_MFN);
+}
 /* The same for a leaf of a p2m-pt (NPT) P2M (oracle/decode.c): the type
  * from bits 58:52 (p2m_invalid for an entry without flags), the frame,
  * and perm as r/w/x: P, P&RW, P&!NX. */
@@ -562,21 +593,30 @@ void oracle_report(struct oracle_reporter *r, const char *expected,
 /* Emits the "N more" line if reports were dropped; returns r->found. */
 unsigned oracle_report_done(struct oracle_reporter *r);
 
+_Static_assert(SIM_MAX_VCPUS == 64, "vCPU states as eight words");
+/* The OR of a per-vCPU state array's eight words, written out (a loop of
+ * eight turns, which -O2 does not unroll, cost twice as much). */
+static inline uint64_t oracle_vcpu_or(const uint8_t *a)
+{
+    uint64_t w[SIM_MAX_VCPUS / 8];
+    __builtin_memcpy(w, a, sizeof w);
+    return ((w[0] | w[1]) | (w[2] | w[3])) | ((w[4] | w[5]) | (w[6] | w[7]));
+}
+
 /* Does some byte of a per-vCPU state array (SIM_MAX_VCPUS bytes) have
  * bit 0 set?  The gate, in code that runs at every state check, of the
  * loops that look for an odd state (MON_WAIT_SLOT, VCPU_PAUSED_PAGER,
  * VCPU_PAUSED_MONITOR): an OR of its eight words, about half the cost of
  * a memchr() call. */
-_Static_assert(SIM_MAX_VCPUS % 8 == 0, "vCPU states by words");
 static inline bool oracle_vcpu_any_odd(const uint8_t *a)
 {
-    uint64_t or = 0;
-    for (unsigned v = 0; v < SIM_MAX_VCPUS; v += 8) {
-        uint64_t w;
-        __builtin_memcpy(&w, a + v, sizeof w);
-        or |= w;
-    }
-    return or & UINT64_C(0x0101010101010101);
+    return oracle_vcpu_or(a) & UINT64_C(0x0101010101010101);
+}
+
+/* Is some byte of a per-vCPU state array non-zero?  (The same OR.) */
+static inline bool oracle_vcpu_any_set(const uint8_t *a)
+{
+    return oracle_vcpu_or(a) != 0;
 }
 
 #endif /* ORACLE_PRIV_H */

@@ -314,7 +314,9 @@ static void compare_shared_frame(const struct oracle *o, const struct host *h,
 void oracle_compare_sharing(const struct oracle *o, const struct host *h,
                             struct oracle_reporter *r,
                             void (*frame)(void *ctx, uint64_t mfn),
-                            const uint64_t *only, size_t nonly, int64_t tot[2])
+                            const uint64_t *only, size_t nonly, int64_t tot[2],
+                            const struct oracle_dom *const ods[SIM_MAX_DOMAINS],
+                            uint32_t dmask)
 {
     char e1[24], a1[24];
     uint64_t n = h->nr_frames < o->nr_frames ? h->nr_frames : o->nr_frames;
@@ -327,9 +329,15 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
          * share of the counters comes in tot */
         xshared = tot[0];
         xsaved = tot[1];
-        for (size_t i = 0; i < nonly; i++)
-            if (only[i] < n)
-                compare_shared_frame(o, h, r, frame, only[i], &xshared, &xsaved);
+        const uint64_t *oh = o->shr_handle, *hh = h->shr_handle;
+        for (size_t i = 0; i < nonly; i++) {
+            uint64_t m = only[i];
+            /* a frame neither side shares (nearly every changed frame)
+             * counts nothing and has nothing to compare: no call */
+            if (m >= n || ((!oh || !oh[m]) && (!hh || !hh[m])))
+                continue;
+            compare_shared_frame(o, h, r, frame, m, &xshared, &xsaved);
+        }
     } else {
         /* (a missing array is all zeros: the other one, or this, is read) */
         static const uint64_t none[64];
@@ -384,12 +392,12 @@ void oracle_compare_sharing(const struct oracle *o, const struct host *h,
             oracle_report(r, "a copy of the shared frame", "other contents",
                           "d%u.p2m[%#" PRIx64 "].unshared_copy", q->d, q->g);
     }
-    /* S4. */
-    for (unsigned i = 0; i < SIM_MAX_DOMAINS; i++) {
+    /* S4 (the domains compare_impl() matched, slot by slot: no second
+     * search, and no visit of the slots without one) */
+    for (uint32_t m = dmask; m; m &= m - 1) {
+        unsigned i = (unsigned)__builtin_ctz(m);
         const struct domain *d = h->domains[i];
-        const struct oracle_dom *od = d ? oracle_dom_find(o, d->id) : NULL;
-        if (!od)
-            continue;
+        const struct oracle_dom *od = ods[i];
         if (d->shr_pages != od->shr_pages)
             oracle_report(r, oracle_hex(od->shr_pages, e1),
                           oracle_hex(d->shr_pages, a1), "d%u.shr_pages", d->id);
