@@ -281,6 +281,10 @@ static void check_state(struct engine *e)
                 _gfn(d->ld.failed_gfn[n % LOGDIRTY_FAILED_GFNS]));
         e->ld_failed_seen[i] = d->ld.failed_allocs;
     }
+    /* Deferred (world_setup()): the change logs below keep accumulating
+     * until eng_checks_resume() checks them all at once. */
+    if (e->defer_checks)
+        return;
     /* The checks decode only what changed since the previous step
      * (oracle_check(); same reports as the full checks), and every
      * full_check_every-th check decodes everything again. */
@@ -1919,6 +1923,12 @@ void eng_step_rc(struct engine *e, const char *op, const struct domain *d,
 
 void eng_check_state(struct engine *e)
 {
+    check_state(e);
+}
+
+void eng_checks_resume(struct engine *e)
+{
+    e->defer_checks = false;
     check_state(e);
 }
 
