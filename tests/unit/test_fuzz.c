@@ -286,8 +286,10 @@ struct reach {
  * pae_load_no_gp (a reserved bit in a present PDPTE, a loading MOV) and
  * pae_exit_gla (MOV CR3 to a PDPT the EPT does not map), and the guest
  * store into its own EPT table (guestept()) the change-tracking mutants
- * check_skip_mark and check_skip_gfn_mark (the declared divergence does
- * not occur), within 30000, each reproducer one operation.
+ * check_skip_mark, check_skip_gfn_mark and check_skip_line (the declared
+ * divergence does not occur; for the last, the walk's dirty-flag write to
+ * the table and the store are two writes to it in one step), within
+ * 30000, each reproducer one operation.
  * The NPT probe's domain (nptp(): a nested PDE made
  * read-only or supervisor-only without the flush, then INVLPGA or
  * TLB_CONTROL, then an access the fresh walk faults) reaches
@@ -314,6 +316,7 @@ ParameterizedTestParameters(fuzz, generator_reaches_mutant)
         { "pae_load_no_gp", 30000, "paecr(0,", "" }, { "pae_exit_gla", 30000, "paecr(1,", "" },
         { "check_skip_mark", 30000, "guestept(", "fail" },
         { "check_skip_gfn_mark", 30000, "guestept(", "fail" },
+        { "check_skip_line", 30000, "guestept(", "fail" },
         { "npt_psc_keep_on_invlpga", 30000, "nptp(0,", "" },
         { "npt_psc_keep_on_tlbctl", 30000, "nptp(1,", "" },
         { "ld_ignore_failed_allocs", 30000, "", "" },
