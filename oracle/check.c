@@ -105,8 +105,10 @@ struct dom_restrict {
      * that compared it found it: neither side's change counter moved
      * since (check_restricted(), oracle_cache.cgen), so
      * oracle_compare_paging() / oracle_compare_monitor(), which read
-     * those parts and od->id alone, would report nothing again. */
-    bool same_paging, same_monitor;
+     * those parts and od->id alone, would report nothing again.
+     * same_sim_paging: d->paging alone is (h->gen_paging stands), so
+     * I7 (oracle_invariants_paging(): d->paging and d->id) holds still. */
+    bool same_paging, same_monitor, same_sim_paging;
 };
 
 /* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
@@ -1275,11 +1277,12 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         unsigned i = (unsigned)__builtin_ctz(mk);
         const struct domain *d = h->domains[i];
         struct inv_ctx c = { h, d, &r, 0 };
-        oracle_invariants_paging(h, d, &r);
+        const struct dom_restrict *x = dr ? &dr[i] : NULL;
+        if (!x || !x->same_sim_paging)
+            oracle_invariants_paging(h, d, &r);
 
         /* I1 and the table count of I6; restricted (dr): I1 on the listed
          * gfns, the tables as last counted (no table came or went). */
-        const struct dom_restrict *x = dr ? &dr[i] : NULL;
         unsigned tables;
         if (x && !x->full) {
             tables = old[i].tables;
@@ -2962,9 +2965,10 @@ static bool check_restricted(struct oracle *o, const struct host *h,
     for (uint32_t m = k->live & k->cgen_ok; m; m &= m - 1) {
         unsigned i = next_slot(m);
         const struct oracle_dom *od = k->od[i];
+        dr[i].same_sim_paging = k->cgen[i][MG_PAGING].h == h->gen_paging;
         if (!od || od != k->cgen_od[i])
             continue;
-        dr[i].same_paging = k->cgen[i][MG_PAGING].h == h->gen_paging &&
+        dr[i].same_paging = dr[i].same_sim_paging &&
                             k->cgen[i][MG_PAGING].o == od->gen_paging;
         dr[i].same_monitor = k->cgen[i][MG_MONITOR].h == h->gen_monitor &&
                              k->cgen[i][MG_MONITOR].o == od->gen_monitor;
