@@ -100,6 +100,15 @@ struct dom_restrict {
         const uint8_t *f; /* its bytes (NULL: zeros) */
         bool ok;
     } *memo;              /* NULL: none kept */
+    /* The domain's paging / monitor part (d->paging and od's ring ..
+     * vstate[]; d->monitor and od's mon_*) is as the last clean check
+     * that compared it found it: neither side's change counter moved
+     * since (check_restricted(), oracle_cache.cgen), so
+     * oracle_compare_paging() / oracle_compare_monitor(), which read
+     * those parts and od->id alone, would report nothing again.
+     * same_sim_paging: d->paging alone is (h->gen_paging stands), so
+     * I7 (oracle_invariants_paging(): d->paging and d->id) holds still. */
+    bool same_paging, same_monitor, same_sim_paging;
 };
 
 /* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
@@ -841,8 +850,10 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
                 oracle_report(&r, u64s(od->pml_idx[v], e1),
                               u64s(d->pml[v].index, a1), "d%u.v%u.pml_index",
                               od->id, v);
-        oracle_compare_paging(d, od, &r);
-        oracle_compare_monitor(d, od, &r);
+        if (!x || !x->same_paging)
+            oracle_compare_paging(d, od, &r);
+        if (!x || !x->same_monitor)
+            oracle_compare_monitor(d, od, &r);
         /* PoD cache pages are the domain's, and so are pages it removed
          * that others still reference. */
         uint64_t ram = 0;
@@ -1266,11 +1277,12 @@ static unsigned inv_impl(const struct host *h, oracle_report_fn report, void *ct
         unsigned i = (unsigned)__builtin_ctz(mk);
         const struct domain *d = h->domains[i];
         struct inv_ctx c = { h, d, &r, 0 };
-        oracle_invariants_paging(h, d, &r);
+        const struct dom_restrict *x = dr ? &dr[i] : NULL;
+        if (!x || !x->same_sim_paging)
+            oracle_invariants_paging(h, d, &r);
 
         /* I1 and the table count of I6; restricted (dr): I1 on the listed
          * gfns, the tables as last counted (no table came or went). */
-        const struct dom_restrict *x = dr ? &dr[i] : NULL;
         unsigned tables;
         if (x && !x->full) {
             tables = old[i].tables;
@@ -1499,6 +1511,13 @@ struct oracle_cache {
         uint32_t live;          /* the oracle's live slots */
         uint64_t ogen[ORACLE_MAX_DOMS]; /* their od->gen_paging / gen_monitor */
     } grp[2];
+    /* Per sim slot (bit set in cgen_ok), the change counters of its
+     * paging and monitor parts at the last clean check (cgen_keep()):
+     * h->gen_* and its oracle domain's od->gen_*.  A restricted check
+     * skips a part's compare while both stand (dom_restrict.same_*). */
+    struct clean_gen { uint64_t h, o; } cgen[SIM_MAX_DOMAINS][2];
+    const struct oracle_dom *cgen_od[SIM_MAX_DOMAINS]; /* whose o counters */
+    uint32_t cgen_ok;
 };
 
 #define TAB_ALIAS 0xFF
@@ -2909,6 +2928,27 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
     return true;
 }
 
+/* After a clean check (every compare it skipped would have found its
+ * part as the one before it found it, clean): the parts of the slots in
+ * live (those with a sim domain) stand compared at the counters now.
+ * ods: each slot's oracle domain (NULL: look it up). */
+static void cgen_keep(struct oracle_cache *k, const struct oracle *o,
+                      const struct host *h, const struct oracle_dom *const *ods,
+                      uint32_t live)
+{
+    k->cgen_ok = 0;
+    for (; live; live &= live - 1) {
+        unsigned i = (unsigned)__builtin_ctz(live);
+        const struct oracle_dom *od = ods ? ods[i] : oracle_dom_find(o, h->domains[i]->id);
+        if (!od)
+            continue;
+        k->cgen[i][MG_PAGING] = (struct clean_gen){ h->gen_paging, od->gen_paging };
+        k->cgen[i][MG_MONITOR] = (struct clean_gen){ h->gen_monitor, od->gen_monitor };
+        k->cgen_od[i] = od;
+        k->cgen_ok |= UINT32_C(1) << i;
+    }
+}
+
 /* The restricted check: true when it proved that the full check reports
  * nothing (then the caller returns 0). */
 static bool check_restricted(struct oracle *o, const struct host *h,
@@ -2920,6 +2960,19 @@ static bool check_restricted(struct oracle *o, const struct host *h,
     if (!restrict_set(k, o, h, written, nwritten, wlines, meta, nmeta) ||
         !restrict_doms(k, o, h, written, nwritten, dr))
         return false;
+    /* the parts whose counters stand where the last clean check left
+     * them (k->od: restrict_doms()'s oracle domains of the live slots) */
+    for (uint32_t m = k->live & k->cgen_ok; m; m &= m - 1) {
+        unsigned i = next_slot(m);
+        const struct oracle_dom *od = k->od[i];
+        dr[i].same_sim_paging = k->cgen[i][MG_PAGING].h == h->gen_paging;
+        if (!od || od != k->cgen_od[i])
+            continue;
+        dr[i].same_paging = dr[i].same_sim_paging &&
+                            k->cgen[i][MG_PAGING].o == od->gen_paging;
+        dr[i].same_monitor = k->cgen[i][MG_MONITOR].h == h->gen_monitor &&
+                             k->cgen[i][MG_MONITOR].o == od->gen_monitor;
+    }
     /* I4/I6: the counts of the last check in place, without the
      * re-checked frames' old shares (inv_impl() adds the new ones).  If
      * this check fails, the full check that follows recounts k->cnt from
@@ -2956,9 +3009,12 @@ static bool check_restricted(struct oracle *o, const struct host *h,
     n += inv_impl(h, hash_report, &hs, k->set, k->nset, cnt, dr, k->dsv, k->dnew, k->live);
     cur_rec = NULL;
     watch_finish(k);
-    if (n || k->oom)
+    if (n || k->oom) {
+        k->cgen_ok = 0;
         return false;
+    }
     restrict_commit(k, o, h, written, nwritten);
+    cgen_keep(k, o, h, k->od, k->live);
     k->shr_tot[0] = shr_tot[0];
     k->shr_tot[1] = shr_tot[1];
     return true;
@@ -3046,10 +3102,13 @@ unsigned oracle_check(struct oracle *o, const struct host *h, bool full,
     if (k) {
         watch_finish(k);
         k->clean = n == 0 && !k->oom;
-        if (k->clean)
+        if (k->clean) {
             restrict_save(k, o, h);
-        else
+            cgen_keep(k, o, h, NULL, live_slots(h));
+        } else {
             k->fsh_ok = false;
+            k->cgen_ok = 0;
+        }
         /* The baseline must hold this check's inputs: compared above, it
          * does; otherwise it is built now, unless the check changed one
          * (it clears shr_npend) or the tables just changed (see above). */
