@@ -2827,13 +2827,18 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
      * a 2 MiB leaf changed (its domain in full); the level-1 entries'
      * gfns are listed per slot below */
     size_t nleaf = 0;
+    /* the slots with a changed level-1 entry (slot < SIM_MAX_DOMAINS: the
+     * loop above), so that the per-slot listing below passes the diffs of
+     * a slot without any (most checks change one domain) */
+    uint32_t leaf_slots = 0;
     for (size_t j = 0; j < k->ntd; j++) {
         size_t at = k->td[j].at;
         unsigned lvl = k->tablvl[at], slot = k->tabdom[at];
         uint64_t e0 = k->td[j].e0, e1 = k->td[j].e1;
-        if (lvl == 1)
+        if (lvl == 1) {
             nleaf++;
-        else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
+            leaf_slots |= UINT32_C(1) << slot;
+        } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
                  ((e1 & ORACLE_RWX) && (e1 & EPTE_SP)))
             dr[slot].full = true;
     }
@@ -2871,7 +2876,7 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
             memset(k->gh, 0, k->capgh * sizeof(*k->gh));
             k->ggen = 1;
         }
-        for (size_t j = 0; !skip && nleaf && j < k->ntd; j++) {
+        for (size_t j = 0; !skip && (leaf_slots >> i & 1) && j < k->ntd; j++) {
             size_t t = k->td[j].at;
             if (k->tablvl[t] == 1 && k->tabdom[t] == i &&
                 !gl_add(k, k->tabbase[t] + k->td[j].i))
