@@ -100,6 +100,10 @@ struct dom_restrict {
         const uint8_t *f; /* its bytes (NULL: zeros) */
         bool ok;
     } *memo;              /* NULL: none kept */
+    /* the slot's oracle domain as restrict_doms() found it by id (NULL:
+     * none), for compare_impl(): the same o and h, so the same answer as
+     * its own oracle_dom_find() */
+    const struct oracle_dom *od;
 };
 
 /* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
@@ -813,7 +817,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     for (uint32_t sm = slive; sm; sm &= sm - 1) {
         unsigned i = (unsigned)__builtin_ctz(sm);
         const struct domain *d = h->domains[i];
-        const struct oracle_dom *od = oracle_dom_find(o, d->id);
+        const struct oracle_dom *od = dr ? dr[i].od : oracle_dom_find(o, d->id);
         if (!od) {
             oracle_report(&r, "absent", "present", "d%u", d->id);
             continue;
@@ -2858,7 +2862,7 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         const struct domain *d = h->domains[i];
         const struct oracle_dom *od = oracle_dom_find(o, d->id);
         const struct dom_state *ds = &k->dst[i];
-        k->od[i] = od;
+        k->od[i] = dr[i].od = od;
         at[i] = k->ngl;
         if (shared)
             dr[i].full = true;
