@@ -109,6 +109,10 @@ struct dom_restrict {
      * same_sim_paging: d->paging alone is (h->gen_paging stands), so
      * I7 (oracle_invariants_paging(): d->paging and d->id) holds still. */
     bool same_paging, same_monitor, same_sim_paging;
+    /* the slot's oracle domain as restrict_doms() found it by id (NULL:
+     * none), for compare_impl(): the same o and h, so the same answer as
+     * its own oracle_dom_find() */
+    const struct oracle_dom *od;
 };
 
 /* oracle_ept_lookup_order() of gfn g in a domain restricted by x.  A
@@ -822,7 +826,7 @@ static unsigned compare_impl(const struct oracle *o, const struct host *h,
     for (uint32_t sm = slive; sm; sm &= sm - 1) {
         unsigned i = (unsigned)__builtin_ctz(sm);
         const struct domain *d = h->domains[i];
-        const struct oracle_dom *od = oracle_dom_find(o, d->id);
+        const struct oracle_dom *od = dr ? dr[i].od : oracle_dom_find(o, d->id);
         if (!od) {
             oracle_report(&r, "absent", "present", "d%u", d->id);
             continue;
@@ -2738,9 +2742,14 @@ static uint32_t gfn_marks(const struct oracle *o)
 {
     _Static_assert(ORACLE_MAX_DOMS <= 32, "gfn_marks() has a bit per oracle domain");
     uint32_t m = 0;
-    for (unsigned i = 0; i < ORACLE_MAX_DOMS; i++)
-        if (o->doms[i].live && (o->doms[i].gmark_n || o->doms[i].gmark_all))
+    /* only the live slots (o->live_mask, kept by oracle_op_domain_create()
+     * and destroy): this runs at every check, reused ones too, and the 16
+     * slots' test was a tenth of a reused check's cost */
+    for (uint32_t l = o->live_mask; l; l &= l - 1) {
+        unsigned i = (unsigned)__builtin_ctz(l);
+        if (o->doms[i].gmark_n || o->doms[i].gmark_all)
             m |= UINT32_C(1) << i;
+    }
     return m;
 }
 
@@ -2841,13 +2850,18 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
      * a 2 MiB leaf changed (its domain in full); the level-1 entries'
      * gfns are listed per slot below */
     size_t nleaf = 0;
+    /* the slots with a changed level-1 entry (slot < SIM_MAX_DOMAINS: the
+     * loop above), so that the per-slot listing below passes the diffs of
+     * a slot without any (most checks change one domain) */
+    uint32_t leaf_slots = 0;
     for (size_t j = 0; j < k->ntd; j++) {
         size_t at = k->td[j].at;
         unsigned lvl = k->tablvl[at], slot = k->tabdom[at];
         uint64_t e0 = k->td[j].e0, e1 = k->td[j].e1;
-        if (lvl == 1)
+        if (lvl == 1) {
             nleaf++;
-        else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
+            leaf_slots |= UINT32_C(1) << slot;
+        } else if (((e0 & ORACLE_RWX) && (e0 & EPTE_SP)) ||
                  ((e1 & ORACLE_RWX) && (e1 & EPTE_SP)))
             dr[slot].full = true;
     }
@@ -2867,7 +2881,7 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
         const struct domain *d = h->domains[i];
         const struct oracle_dom *od = oracle_dom_find(o, d->id);
         const struct dom_state *ds = &k->dst[i];
-        k->od[i] = od;
+        k->od[i] = dr[i].od = od;
         at[i] = k->ngl;
         if (shared)
             dr[i].full = true;
@@ -2885,7 +2899,7 @@ static bool restrict_doms(struct oracle_cache *k, const struct oracle *o,
             memset(k->gh, 0, k->capgh * sizeof(*k->gh));
             k->ggen = 1;
         }
-        for (size_t j = 0; !skip && nleaf && j < k->ntd; j++) {
+        for (size_t j = 0; !skip && (leaf_slots >> i & 1) && j < k->ntd; j++) {
             size_t t = k->td[j].at;
             if (k->tablvl[t] == 1 && k->tabdom[t] == i &&
                 !gl_add(k, k->tabbase[t] + k->td[j].i))
